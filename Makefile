@@ -1,0 +1,60 @@
+# gen — set-up, build, test, benchmark and demo.
+# `make demo` and `make test` each install the Debian packages they need (apt-get, with sudo when
+# not root), build, and run. Nothing else has to be installed by hand.
+
+SWIFT        ?= swift
+CONFIG       ?= release
+BUILD_FLAGS  := -c $(CONFIG)
+GEN          := .build/$(CONFIG)/gen
+OUT          ?= out/demo
+
+# Libraries the package links against (system-library targets in Package.swift).
+BUILD_DEBS   := libsndfile1-dev libsamplerate0-dev libopenblas-dev flite1-dev libpng-dev
+# Extra tools the tests and the demo use: the flite CLI makes real speech to test on.
+TEST_DEBS    := flite
+SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all build deps test-deps demo test bench clean help
+
+all: build
+
+help:
+	@echo "make demo   install packages, build, render examples into $(OUT)/"
+	@echo "make test   install packages, build, run the test suite"
+	@echo "make bench  engine and DSP throughput (release build)"
+
+# Installs only what is missing, so repeated runs cost nothing.
+deps:
+	@missing=""; for p in $(BUILD_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; fi
+
+test-deps: deps
+	@missing=""; for p in $(TEST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; fi
+
+build: deps
+	$(SWIFT) build $(BUILD_FLAGS) --product gen
+
+# Tests run on the release build: the numeric kernels are 10-50x slower unoptimised.
+test: test-deps
+	$(SWIFT) build $(BUILD_FLAGS) --product gen
+	$(SWIFT) test $(BUILD_FLAGS)
+
+bench: deps
+	$(SWIFT) run $(BUILD_FLAGS) gen-bench
+
+demo: test-deps build
+	@mkdir -p $(OUT)
+	@echo "== a real recording: flite's slt voice, 16 kHz =="
+	flite -voice slt -t "This is gen, converting real speech between formats and sample rates." -o $(OUT)/flite-16k.wav
+	@echo "== gen convert: 16 kHz WAV -> 22050 Hz FLAC and OGG, and back to WAV =="
+	$(GEN) convert $(OUT)/flite-16k.wav $(OUT)/speech-22k.flac --rate 22050
+	$(GEN) convert $(OUT)/speech-22k.flac $(OUT)/speech-22k.ogg
+	$(GEN) convert $(OUT)/speech-22k.ogg $(OUT)/speech-roundtrip.wav --normalize -1
+	$(GEN) models
+	@echo "Demo files are in $(OUT)/. Speech and music models arrive with issues 3-5."
+
+clean:
+	rm -rf .build out

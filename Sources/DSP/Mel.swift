@@ -1,0 +1,242 @@
+// Mel.swift: mel filterbank and log-mel features.
+// The filterbank is librosa.filters.mel with its defaults (htk=False, norm="slaney"): the Slaney
+// mel scale from Malcolm Slaney's Auditory Toolbox (1998), linear at 200/3 Hz per mel below
+// 1 kHz and logarithmic above, with triangles scaled to equal area (2 / bandwidth). HiFi-GAN
+// (Kong et al. 2020) and FastSpeech 2 (Ren et al. 2021) build their mels this way, and take
+// log(max(mel, 1e-5)) of a magnitude (not power) spectrogram, which `logMel` reproduces.
+//
+// Letters: T frames, F = nFFT/2 + 1 linear bins, M mel bands.
+
+import Foundation
+
+/// The project's one fixed mel setting, plus what else a mel needs to know about its STFT.
+public struct MelConfig: Sendable, Equatable {
+    public var sampleRate: Int
+    public var nFFT: Int
+    public var winLength: Int
+    public var hop: Int
+    public var nMels: Int
+    public var fMin: Double
+    public var fMax: Double
+
+    public init(sampleRate: Int = 22050, nFFT: Int = 1024, winLength: Int = 1024, hop: Int = 256,
+                nMels: Int = 80, fMin: Double = 0, fMax: Double = 8000) {
+        self.sampleRate = sampleRate
+        self.nFFT = nFFT
+        self.winLength = winLength
+        self.hop = hop
+        self.nMels = nMels
+        self.fMin = fMin
+        self.fMax = fMax
+    }
+
+    /// 22050 Hz, n_fft 1024, window 1024, hop 256, 80 mels, 0–8000 Hz (DESIGN.md "Fixed choices").
+    public static let standard = MelConfig()
+
+    public var stft: STFTConfig { STFTConfig(nFFT: nFFT, winLength: winLength, hop: hop, center: true) }
+}
+
+public struct MelFilterbank: Sendable {
+    public let config: MelConfig
+    public let bins: Int
+    /// Triangular filters, shape (M, F), Slaney area-normalised.
+    public let weights: [Float]   // (M, F)
+    /// Each filter's non-zero bins, so `apply` skips the zeros (a filter spans a few percent of F).
+    let support: [Range<Int>]     // (M)
+    /// Band edges and centres in Hz: hzPoints[m + 1] is the centre of band m.
+    public let hzPoints: [Double] // (M + 2)
+    /// Largest eigenvalue of Wᵀ W: the step size 1/λ keeps the projected gradient in pseudoInverse stable.
+    let lipschitz: Float
+    let stft: STFT
+
+    public var nMels: Int { config.nMels }
+    public var sampleRate: Int { config.sampleRate }
+
+    public init(config: MelConfig = .standard) {
+        precondition(config.nMels >= 1, "MelFilterbank: nMels=\(config.nMels) must be at least 1")
+        precondition(config.fMin >= 0 && config.fMax > config.fMin && config.fMax <= Double(config.sampleRate) / 2,
+                     "MelFilterbank: need 0 <= fMin < fMax <= sampleRate/2, got fMin=\(config.fMin) fMax=\(config.fMax) at \(config.sampleRate) Hz")
+        self.config = config
+        let nb = config.nFFT / 2 + 1
+        let nm = config.nMels
+        self.bins = nb
+
+        // Band edges equally spaced in mel, from fMin to fMax, nMels + 2 points.
+        let lo = MelFilterbank.hzToMel(config.fMin), hi = MelFilterbank.hzToMel(config.fMax)
+        var points = [Double](repeating: 0, count: nm + 2)
+        for i in 0..<(nm + 2) { points[i] = MelFilterbank.melToHz(lo + (hi - lo) * Double(i) / Double(nm + 1)) }
+        self.hzPoints = points
+
+        var w = [Float](repeating: 0, count: nm * nb)   // (M, F)
+        var support = [Range<Int>](repeating: 0..<0, count: nm)
+        for m in 0..<nm {
+            let left = points[m], centre = points[m + 1], right = points[m + 2]
+            let areaNorm = 2 / (right - left)
+            var first = nb, last = -1
+            for f in 0..<nb {
+                let hz = Double(f) * Double(config.sampleRate) / Double(config.nFFT)
+                let rising = (hz - left) / (centre - left)
+                let falling = (right - hz) / (right - centre)
+                let v = max(0, min(rising, falling)) * areaNorm
+                if v > 0 {
+                    w[m * nb + f] = Float(v)
+                    first = min(first, f); last = max(last, f)
+                }
+            }
+            support[m] = last >= first ? first..<(last + 1) : 0..<0
+        }
+        self.weights = w
+        self.support = support
+        self.lipschitz = MelFilterbank.largestEigenvalue(weights: w, support: support, bins: nb)
+        self.stft = STFT(config: config.stft)
+    }
+
+    public init(sampleRate: Int = 22050, nFFT: Int = 1024, nMels: Int = 80, fMin: Double = 0, fMax: Double = 8000) {
+        self.init(config: MelConfig(sampleRate: sampleRate, nFFT: nFFT, winLength: nFFT, hop: nFFT / 4,
+                                    nMels: nMels, fMin: fMin, fMax: fMax))
+    }
+
+    // MARK: mel scale (Slaney)
+
+    static let slaneyLinearHzPerMel = 200.0 / 3
+    static let slaneyBreakHz = 1000.0
+    static let slaneyBreakMel = 15.0                 // 1000 / (200/3)
+    static let slaneyLogStep = log(6.4) / 27         // 27 mel steps per factor 6.4 in frequency
+
+    public static func hzToMel(_ hz: Double) -> Double {
+        hz < slaneyBreakHz
+            ? hz / slaneyLinearHzPerMel
+            : slaneyBreakMel + log(hz / slaneyBreakHz) / slaneyLogStep
+    }
+
+    public static func melToHz(_ mel: Double) -> Double {
+        mel < slaneyBreakMel
+            ? mel * slaneyLinearHzPerMel
+            : slaneyBreakHz * exp(slaneyLogStep * (mel - slaneyBreakMel))
+    }
+
+    // MARK: forward
+
+    /// Mel spectrogram of a linear spectrogram: (T, F) → (T, M), mel[t, m] = Σ_f W[m, f] · S[t, f].
+    public func apply(_ magnitude: [Float]) -> [Float] {
+        precondition(magnitude.count % bins == 0,
+                     "MelFilterbank.apply: \(magnitude.count) values is not a whole number of \(bins)-bin frames")
+        let frames = magnitude.count / bins, nm = config.nMels, nb = bins
+        var out = [Float](repeating: 0, count: frames * nm)   // (T, M)
+        magnitude.withUnsafeBufferPointer { sp in
+            weights.withUnsafeBufferPointer { wp in
+                out.withUnsafeMutableBufferPointer { op in
+                    for t in 0..<frames {
+                        let s = sp.baseAddress! + t * nb
+                        for m in 0..<nm {
+                            let row = wp.baseAddress! + m * nb
+                            var acc: Float = 0
+                            for f in support[m] { acc += row[f] * s[f] }
+                            op[t * nm + m] = acc
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// Mel magnitude of audio at `config.sampleRate`: STFT magnitude through the filterbank, (T, M).
+    public func melSpectrogram(audio: [Float]) -> [Float] {
+        apply(stft.magnitude(audio))
+    }
+
+    /// HiFi-GAN's log-mel: ln(max(mel, 1e-5)) of the magnitude mel, shape (T, M).
+    public func logMel(audio: [Float]) -> [Float] {
+        melSpectrogram(audio: audio).map { log(max($0, MelFilterbank.logFloor)) }
+    }
+
+    /// The clamp below which `logMel` does not go: ln(1e-5) ≈ -11.51 is silence.
+    public static let logFloor: Float = 1e-5
+
+    // MARK: back to linear
+
+    /// A non-negative linear magnitude (T, F) whose mel is close to `mel` (T, M), for Griffin-Lim.
+    ///
+    /// Start from the transpose-normalised estimate (each bin takes the average of its bands'
+    /// per-unit-area levels, weighted by the filters), then take `iterations` projected-gradient
+    /// steps on ½‖S Wᵀ − mel‖² subject to S ≥ 0 (a simple NNLS, as librosa's mel_to_stft solves).
+    /// Bins outside [fMin, fMax] have no filter and stay 0.
+    public func pseudoInverse(_ mel: [Float], iterations: Int = 20) -> [Float] {
+        let nm = config.nMels, nb = bins
+        precondition(mel.count % nm == 0, "MelFilterbank.pseudoInverse: \(mel.count) values is not a whole number of \(nm)-band frames")
+        let frames = mel.count / nm
+        var out = [Float](repeating: 0, count: frames * nb)   // (T, F)
+
+        // Per-band area Σ_f W[m, f] and per-bin weight Σ_m W[m, f].
+        var bandSum = [Float](repeating: 0, count: nm)   // (M)
+        var binSum = [Float](repeating: 0, count: nb)    // (F)
+        for m in 0..<nm {
+            for f in support[m] {
+                bandSum[m] += weights[m * nb + f]
+                binSum[f] += weights[m * nb + f]
+            }
+        }
+        let step = 1 / max(lipschitz, 1e-20)
+
+        mel.withUnsafeBufferPointer { mp in
+            weights.withUnsafeBufferPointer { wp in
+                out.withUnsafeMutableBufferPointer { op in
+                    let w = wp.baseAddress!
+                    var residual = [Float](repeating: 0, count: nm)   // (M)
+                    var grad = [Float](repeating: 0, count: nb)       // (F)
+                    for t in 0..<frames {
+                        let target = mp.baseAddress! + t * nm
+                        let s = op.baseAddress! + t * nb
+                        for m in 0..<nm {
+                            let level = bandSum[m] > 0 ? target[m] / bandSum[m] : 0
+                            for f in support[m] { s[f] += w[m * nb + f] * level }
+                        }
+                        for f in 0..<nb { s[f] = binSum[f] > 0 ? max(0, s[f] / binSum[f]) : 0 }
+
+                        for _ in 0..<iterations {
+                            for m in 0..<nm {
+                                var acc: Float = 0
+                                for f in support[m] { acc += w[m * nb + f] * s[f] }
+                                residual[m] = acc - target[m]
+                            }
+                            for f in 0..<nb { grad[f] = 0 }
+                            for m in 0..<nm {
+                                let r = residual[m]
+                                for f in support[m] { grad[f] += w[m * nb + f] * r }
+                            }
+                            for f in 0..<nb { s[f] = max(0, s[f] - step * grad[f]) }
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// Power iteration for the largest eigenvalue of Wᵀ W (equal to that of W Wᵀ, which is M×M and small).
+    static func largestEigenvalue(weights w: [Float], support: [Range<Int>], bins nb: Int) -> Float {
+        let nm = support.count
+        var gram = [Double](repeating: 0, count: nm * nm)   // (M, M), W Wᵀ
+        for a in 0..<nm {
+            for b in 0..<nm {
+                let lo = max(support[a].lowerBound, support[b].lowerBound)
+                let hi = min(support[a].upperBound, support[b].upperBound)
+                var acc = 0.0
+                if lo < hi { for f in lo..<hi { acc += Double(w[a * nb + f]) * Double(w[b * nb + f]) } }
+                gram[a * nm + b] = acc
+            }
+        }
+        var v = [Double](repeating: 1 / Double(nm).squareRoot(), count: nm)
+        var lambda = 0.0
+        for _ in 0..<100 {
+            var u = [Double](repeating: 0, count: nm)
+            for a in 0..<nm { for b in 0..<nm { u[a] += gram[a * nm + b] * v[b] } }
+            let norm = u.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            if norm == 0 { return 0 }
+            lambda = norm
+            for a in 0..<nm { v[a] = u[a] / norm }
+        }
+        return Float(lambda)
+    }
+}

@@ -1,0 +1,179 @@
+// Attention.swift — fused scaled dot-product attention (Vaswani et al. 2017, §3.2.1) with causal
+// and key-padding masks, its backward beside it, and the preallocated KV cache used for
+// incremental decoding (llama2.c's key_cache/value_cache, behind mlx-swift-lm's update API).
+//
+// Letters: B batch, H heads, Tq query positions, Tk key positions, D head dim.
+import Foundation
+
+// MARK: attention
+
+/// softmax(Q·Kᵀ/√D + mask)·V for every (batch, head).
+///
+/// - causal: query i, at absolute position `queryOffset + i`, sees keys j ≤ queryOffset + i. With a
+///   KV cache holding `cached` earlier positions, pass queryOffset = cached and Tk = cached + Tq.
+/// - keyMask: (B, Tk), false marks padding keys that no query may see.
+/// A query that sees no key at all gets a zero output and passes no gradient.
+///
+/// Forward per (b, h): S = Q·Kᵀ/√D (sgemm), mask, row softmax → P (saved), O = P·V (sgemm).
+/// Backward: dV = Pᵀ·dO, dP = dO·Vᵀ, dS = P ⊙ (dP − rowsum(dP ⊙ P)), dQ = dS·K/√D, dK = dSᵀ·Q/√D.
+/// Each (b, h) reads and writes its own slices, so heads run in parallel without locks.
+public func attention(q: Tensor, k: Tensor, v: Tensor, causal: Bool,
+                      queryOffset: Int = 0, keyMask: [Bool]? = nil) -> Tensor {
+    precondition(q.rank == 4 && k.rank == 4 && v.rank == 4,
+                 "attention: q, k, v must be (B, H, T, D), got \(q.shape), \(k.shape), \(v.shape)")
+    let batch = q.shape[0], heads = q.shape[1], tq = q.shape[2], d = q.shape[3]
+    let tk = k.shape[2]
+    precondition(k.shape == [batch, heads, tk, d] && v.shape == k.shape,
+                 "attention: k and v must be (B, H, Tk, D) = (\(batch), \(heads), Tk, \(d)), got \(k.shape) and \(v.shape)")
+    precondition(queryOffset >= 0, "attention: queryOffset \(queryOffset) must be ≥ 0")
+    if let keyMask {
+        precondition(keyMask.count == batch * tk, "attention: keyMask has \(keyMask.count) entries, expected B·Tk = \(batch * tk)")
+    }
+    let scale = 1 / Float(d).squareRoot()
+    let qStride = tq * d, kStride = tk * d, pStride = tq * tk
+
+    var out = [Float](repeating: 0, count: batch * heads * tq * d)  // (B, H, Tq, D)
+    var probs = [Float](repeating: 0, count: batch * heads * pStride)  // (B, H, Tq, Tk), saved for the backward
+    q.data.withUnsafeBufferPointer { qp in k.data.withUnsafeBufferPointer { kp in v.data.withUnsafeBufferPointer { vp in
+    out.withUnsafeMutableBufferPointer { op in probs.withUnsafeMutableBufferPointer { pp in
+        parallelFor(batch * heads, minChunk: 1) { range in
+            var scores = [Float](repeating: 0, count: tk)  // one row of S, masked
+            for bh in range {
+                let b = bh / heads
+                let p = pp.baseAddress! + bh * pStride
+                // S (Tq, Tk) = Q (Tq, D) · Kᵀ (D, Tk) / √D, written into P's slot and softmaxed in place.
+                sgemm(qp.baseAddress! + bh * qStride, kp.baseAddress! + bh * kStride, p,
+                      m: tq, n: tk, k: d, transB: true, alpha: scale)
+                for i in 0..<tq {
+                    let row = p + i * tk
+                    for j in 0..<tk {
+                        let visible = (!causal || j <= queryOffset + i) && (keyMask?[b * tk + j] ?? true)
+                        scores[j] = visible ? row[j] : -Float.infinity
+                    }
+                    softmaxRow(scores, row, tk)
+                }
+                // O (Tq, D) = P (Tq, Tk) · V (Tk, D)
+                sgemm(p, vp.baseAddress! + bh * kStride, op.baseAddress! + bh * qStride, m: tq, n: d, k: tk)
+            }
+        }
+    } } } } }
+
+    return Tensor.result(shape: [batch, heads, tq, d], data: out, parents: [q, k, v]) { o in
+        let g = o.grad!  // (B, H, Tq, D)
+        // Gradients go to fresh buffers first: q, k and v may be one tensor (or share grad arrays),
+        // and three nested mutable accesses to the same array would trap.
+        var dq = [Float](repeating: 0, count: q.requiresGrad ? q.count : 0)  // (B, H, Tq, D)
+        var dk = [Float](repeating: 0, count: k.requiresGrad ? k.count : 0)  // (B, H, Tk, D)
+        var dv = [Float](repeating: 0, count: v.requiresGrad ? v.count : 0)  // (B, H, Tk, D)
+        let needQK = q.requiresGrad || k.requiresGrad
+        g.withUnsafeBufferPointer { gp in probs.withUnsafeBufferPointer { pp in
+        q.data.withUnsafeBufferPointer { qp in k.data.withUnsafeBufferPointer { kp in v.data.withUnsafeBufferPointer { vp in
+        dq.withUnsafeMutableBufferPointer { dqp in dk.withUnsafeMutableBufferPointer { dkp in dv.withUnsafeMutableBufferPointer { dvp in
+            parallelFor(batch * heads, minChunk: 1) { range in
+                var dS = [Float](repeating: 0, count: needQK ? pStride : 0)  // (Tq, Tk) scratch per worker
+                for bh in range {
+                    let p = pp.baseAddress! + bh * pStride, dO = gp.baseAddress! + bh * qStride
+                    if v.requiresGrad {
+                        // dV (Tk, D) = Pᵀ (Tk, Tq) · dO (Tq, D)
+                        sgemm(p, dO, dvp.baseAddress! + bh * kStride, m: tk, n: d, k: tq, transA: true)
+                    }
+                    guard needQK else { continue }
+                    dS.withUnsafeMutableBufferPointer { sp in
+                        let ds = sp.baseAddress!
+                        // dP (Tq, Tk) = dO (Tq, D) · Vᵀ (D, Tk)
+                        sgemm(dO, vp.baseAddress! + bh * kStride, ds, m: tq, n: tk, k: d, transB: true)
+                        // Softmax backward per row; masked entries have P = 0 and so get dS = 0.
+                        for i in 0..<tq {
+                            let pr = p + i * tk, sr = ds + i * tk
+                            var dot: Float = 0
+                            for j in 0..<tk { dot += sr[j] * pr[j] }
+                            for j in 0..<tk { sr[j] = pr[j] * (sr[j] - dot) }
+                        }
+                        if q.requiresGrad {
+                            // dQ (Tq, D) = dS (Tq, Tk) · K (Tk, D) / √D
+                            sgemm(ds, kp.baseAddress! + bh * kStride, dqp.baseAddress! + bh * qStride,
+                                  m: tq, n: d, k: tk, alpha: scale)
+                        }
+                        if k.requiresGrad {
+                            // dK (Tk, D) = dSᵀ (Tk, Tq) · Q (Tq, D) / √D
+                            sgemm(ds, qp.baseAddress! + bh * qStride, dkp.baseAddress! + bh * kStride,
+                                  m: tk, n: d, k: tq, transA: true, alpha: scale)
+                        }
+                    }
+                }
+            }
+        } } } } } } } }
+        if q.requiresGrad { q.accumulateGrad(dq) }
+        if k.requiresGrad { k.accumulateGrad(dk) }
+        if v.requiresGrad { v.accumulateGrad(dv) }
+    }
+}
+
+// MARK: KV cache
+
+/// Keys and values of the positions decoded so far, for one attention layer: preallocated
+/// (B, H, maxLength, D) buffers indexed by position (llama2.c's RunState caches).
+///
+/// Decoding step: `let (keys, values) = cache.update(keys: kNew, values: vNew)`, then
+/// `attention(q: qNew, k: keys, v: values, causal: true, queryOffset: cache.length - Tnew)`.
+/// The cache stores values only: it is for inference, and gradients do not flow through it.
+public final class KVCache {
+    public let batch: Int
+    public let heads: Int
+    public let maxLength: Int
+    public let headDim: Int
+    /// Positions filled so far.
+    public private(set) var length: Int = 0
+    private var keys: [Float]    // (B, H, maxLength, D)
+    private var values: [Float]  // (B, H, maxLength, D)
+
+    public init(batch: Int, heads: Int, maxLength: Int, headDim: Int) {
+        precondition(batch > 0 && heads > 0 && maxLength > 0 && headDim > 0,
+                     "KVCache: sizes must be positive, got batch \(batch), heads \(heads), maxLength \(maxLength), headDim \(headDim)")
+        self.batch = batch; self.heads = heads; self.maxLength = maxLength; self.headDim = headDim
+        keys = [Float](repeating: 0, count: batch * heads * maxLength * headDim)
+        values = keys
+    }
+
+    /// Appends keys and values (B, H, Tnew, D) at positions length..<length+Tnew and returns all
+    /// cached positions as new (B, H, length, D) tensors.
+    public func update(keys newKeys: Tensor, values newValues: Tensor) -> (keys: Tensor, values: Tensor) {
+        precondition(newKeys.rank == 4 && newKeys.shape[0] == batch && newKeys.shape[1] == heads && newKeys.shape[3] == headDim,
+                     "KVCache.update: keys must be (\(batch), \(heads), Tnew, \(headDim)), got \(newKeys.shape)")
+        precondition(newValues.shape == newKeys.shape,
+                     "KVCache.update: values shape \(newValues.shape) differs from keys shape \(newKeys.shape)")
+        let tnew = newKeys.shape[2]
+        precondition(length + tnew <= maxLength,
+                     "KVCache.update: appending \(tnew) positions to \(length) cached ones exceeds maxLength \(maxLength); "
+                     + "create the cache with a larger maxLength or call reset()")
+        append(newKeys, into: &keys)
+        append(newValues, into: &values)
+        length += tnew
+        return (gather(keys), gather(values))
+    }
+
+    /// Forgets every position; the buffers are kept for the next sequence.
+    public func reset() { length = 0 }
+
+    /// Writes (B, H, Tnew, D) values at positions length..<length+Tnew of a (B, H, maxLength, D) buffer.
+    private func append(_ t: Tensor, into buffer: inout [Float]) {
+        let span = t.shape[2] * headDim
+        t.data.withUnsafeBufferPointer { src in buffer.withUnsafeMutableBufferPointer { dst in
+            for bh in 0..<(batch * heads) {
+                (dst.baseAddress! + (bh * maxLength + length) * headDim).update(from: src.baseAddress! + bh * span, count: span)
+            }
+        } }
+    }
+
+    /// Copies positions 0..<length of a (B, H, maxLength, D) buffer into a (B, H, length, D) tensor.
+    private func gather(_ buffer: [Float]) -> Tensor {
+        let d = headDim, span = length * d
+        var out = [Float](repeating: 0, count: batch * heads * span)  // (B, H, length, D)
+        buffer.withUnsafeBufferPointer { src in out.withUnsafeMutableBufferPointer { dst in
+            for bh in 0..<(batch * heads) {
+                (dst.baseAddress! + bh * span).update(from: src.baseAddress! + bh * maxLength * d, count: span)
+            }
+        } }
+        return Tensor(shape: [batch, heads, length, headDim], data: out)
+    }
+}

@@ -1,0 +1,98 @@
+// Checkpoint.swift — a model folder on disk: model.safetensors (the parameter store) plus a
+// config.json beside it. Loading is strict, like whisper.cpp and mlx-swift: a missing, unknown or
+// wrongly shaped tensor is an error naming the tensor, both shapes and the file.
+import Foundation
+
+public struct CheckpointError: Error, CustomStringConvertible {
+    public var path: String
+    public var message: String
+    public init(path: String, message: String) { self.path = path; self.message = message }
+    public var description: String { "\(path): \(message)" }
+}
+
+extension ParameterStore {
+    /// All parameters as F32 safetensors (or F16/BF16 to halve the size of shipped weights).
+    public func safetensors(dtype: SafeTensorsDType = .f32, metadata: [String: String] = [:]) -> SafeTensorsFile {
+        var file = SafeTensorsFile(metadata: metadata)
+        for (name, t) in zip(names, tensors) { file.tensors[name] = SafeTensor(floats: t.data, shape: t.shape, dtype: dtype) }
+        return file
+    }
+
+    public func save(to path: String, dtype: SafeTensorsDType = .f32, metadata: [String: String] = [:]) throws {
+        try safetensors(dtype: dtype, metadata: metadata).write(to: path)
+    }
+
+    /// Copies every tensor of `file` into the registered parameters. Every registered name must be
+    /// present with the registered shape, and the file may hold nothing else (`allowExtra` names
+    /// prefixes, like "optimizer.", that belong to someone else).
+    public func load(_ file: SafeTensorsFile, path: String, allowExtra: (String) -> Bool = { _ in false }) throws {
+        for (name, t) in zip(names, tensors) {
+            guard let st = file.tensors[name] else {
+                throw CheckpointError(path: path, message: "missing tensor '\(name)' (expected shape \(t.shape)). "
+                                      + "The file was saved by a different model configuration; check config.json beside it.")
+            }
+            guard st.shape == t.shape else {
+                throw CheckpointError(path: path, message: "tensor '\(name)' has shape \(st.shape), expected \(t.shape). "
+                                      + "config.json and model.safetensors disagree; retrain or restore a matching pair.")
+            }
+            do { t.data = try st.floats() } catch {
+                throw CheckpointError(path: path, message: "tensor '\(name)': \(error)")
+            }
+        }
+        let known = Set(names)
+        if let extra = file.tensors.keys.sorted().first(where: { !known.contains($0) && !allowExtra($0) }) {
+            throw CheckpointError(path: path, message: "unknown tensor '\(extra)' with shape \(file.tensors[extra]!.shape). "
+                                  + "The file was saved by a different model configuration; check config.json beside it.")
+        }
+    }
+
+    public func load(from path: String) throws {
+        try load(SafeTensorsFile.read(path), path: path)
+    }
+}
+
+/// config.json: snake_case keys on disk via each config's CodingKeys.
+public enum ConfigFile {
+    public static func write<C: Encodable>(_ config: C, to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let data = try encoder.encode(config)
+        try atomicWrite(data + Data("\n".utf8), to: path)
+    }
+
+    public static func read<C: Decodable>(_ type: C.Type, from path: String) throws -> C {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CheckpointError(path: path, message: "cannot read config.json. Is the model folder complete? "
+                                  + "It needs config.json, model.safetensors and MODEL_CARD.md.")
+        }
+        do { return try JSONDecoder().decode(type, from: data) } catch let DecodingError.keyNotFound(key, _) {
+            throw CheckpointError(path: path, message: "config is missing the key '\(key.stringValue)'.")
+        } catch let DecodingError.typeMismatch(_, ctx), let DecodingError.valueNotFound(_, ctx) {
+            let key = ctx.codingPath.map(\.stringValue).joined(separator: ".")
+            throw CheckpointError(path: path, message: "config key '\(key)' has the wrong type: \(ctx.debugDescription)")
+        } catch {
+            throw CheckpointError(path: path, message: "config.json is not valid JSON (\(error)). Restore it from git or retrain.")
+        }
+    }
+}
+
+/// Writes `data` to a temporary file beside `path`, then renames it over `path`, so readers never
+/// see a half-written file.
+public func atomicWrite(_ data: Data, to path: String) throws {
+    let url = URL(fileURLWithPath: path)
+    let dir = url.deletingLastPathComponent()
+    let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+    do {
+        try data.write(to: tmp)
+        if rename(tmp.path, path) != 0 {
+            let reason = String(cString: strerror(errno))
+            try? FileManager.default.removeItem(at: tmp)
+            throw CheckpointError(path: path, message: "cannot write: \(reason).")
+        }
+    } catch let e as CheckpointError {
+        throw e
+    } catch {
+        try? FileManager.default.removeItem(at: tmp)
+        throw CheckpointError(path: path, message: "cannot write (\(error.localizedDescription)). Check that the folder exists and is writable.")
+    }
+}

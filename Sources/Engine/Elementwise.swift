@@ -1,0 +1,232 @@
+// Elementwise.swift — broadcasting binary ops, unary activations and dropout, each forward beside
+// its backward. Broadcasting follows NumPy: shapes align on the right; a dimension of 1 stretches.
+import Foundation
+
+// MARK: broadcasting
+
+/// The NumPy broadcast of two shapes, or nil when they are incompatible.
+public func broadcastShape(_ a: [Int], _ b: [Int]) -> [Int]? {
+    let r = max(a.count, b.count)
+    var out = [Int](repeating: 1, count: r)
+    for i in 0..<r {
+        let da = i < r - a.count ? 1 : a[i - (r - a.count)]
+        let db = i < r - b.count ? 1 : b[i - (r - b.count)]
+        if da == db || db == 1 { out[i] = da } else if da == 1 { out[i] = db } else { return nil }
+    }
+    return out
+}
+
+/// Strides of `shape` seen through a broadcast to `outShape` (0 along stretched dimensions).
+func broadcastStrides(_ shape: [Int], to outShape: [Int]) -> [Int] {
+    let r = outShape.count, off = r - shape.count
+    var strides = [Int](repeating: 0, count: r)
+    var s = 1
+    for i in stride(from: shape.count - 1, through: 0, by: -1) {
+        strides[i + off] = shape[i] == 1 ? 0 : s
+        s *= shape[i]
+    }
+    return strides
+}
+
+/// Calls `body(outIndex, aOffset, bOffset)` for every element of the broadcast output,
+/// walking the innermost dimension in a tight loop.
+@inline(__always)
+func forEachBroadcast(_ outShape: [Int], _ sa: [Int], _ sb: [Int], _ body: (Int, Int, Int) -> Void) {
+    let r = outShape.count
+    if r == 0 { body(0, 0, 0); return }
+    let inner = outShape[r - 1], ia = sa[r - 1], ib = sb[r - 1]
+    let outer = shapeCount(outShape) / max(inner, 1)
+    if inner == 0 { return }
+    var idx = [Int](repeating: 0, count: r)
+    var offA = 0, offB = 0, o = 0
+    for _ in 0..<outer {
+        var a = offA, b = offB
+        for _ in 0..<inner { body(o, a, b); o += 1; a += ia; b += ib }
+        // odometer over the outer dimensions
+        var d = r - 2
+        while d >= 0 {
+            idx[d] += 1; offA += sa[d]; offB += sb[d]
+            if idx[d] < outShape[d] { break }
+            offA -= sa[d] * idx[d]; offB -= sb[d] * idx[d]; idx[d] = 0
+            d -= 1
+        }
+    }
+}
+
+/// Sums a gradient of the broadcast shape back down to `shape` (the adjoint of broadcasting).
+public func reduceBroadcast(_ g: [Float], from outShape: [Int], to shape: [Int]) -> [Float] {
+    if outShape == shape { return g }
+    var out = [Float](repeating: 0, count: shapeCount(shape))
+    let s = broadcastStrides(shape, to: outShape)
+    g.withUnsafeBufferPointer { gp in
+        out.withUnsafeMutableBufferPointer { op in
+            forEachBroadcast(outShape, s, s) { o, a, _ in op[a] += gp[o] }
+        }
+    }
+    return out
+}
+
+// MARK: binary ops
+
+@inline(__always)
+private func binary(_ a: Tensor, _ b: Tensor, _ opName: String,
+                    _ f: (Float, Float) -> Float,
+                    backward: @escaping (_ a: Tensor, _ b: Tensor, _ out: Tensor) -> Void) -> Tensor {
+    guard let outShape = broadcastShape(a.shape, b.shape) else {
+        preconditionFailure("\(opName): shapes \(a.shape) and \(b.shape) do not broadcast")
+    }
+    let n = shapeCount(outShape)
+    var out = [Float](repeating: 0, count: n)
+    a.data.withUnsafeBufferPointer { ap in
+        b.data.withUnsafeBufferPointer { bp in
+            out.withUnsafeMutableBufferPointer { op in
+                if a.shape == b.shape {
+                    parallelFor(n) { r in for i in r { op[i] = f(ap[i], bp[i]) } }
+                } else if b.count == 1 {
+                    let s = bp[0]
+                    parallelFor(n) { r in for i in r { op[i] = f(ap[i], s) } }
+                } else if a.count == 1 {
+                    let s = ap[0]
+                    parallelFor(n) { r in for i in r { op[i] = f(s, bp[i]) } }
+                } else {
+                    let sa = broadcastStrides(a.shape, to: outShape), sb = broadcastStrides(b.shape, to: outShape)
+                    forEachBroadcast(outShape, sa, sb) { o, i, j in op[o] = f(ap[i], bp[j]) }
+                }
+            }
+        }
+    }
+    return Tensor.result(shape: outShape, data: out, parents: [a, b]) { o in backward(a, b, o) }
+}
+
+/// a + b, broadcasting.
+public func add(_ a: Tensor, _ b: Tensor) -> Tensor {
+    binary(a, b, "add", +) { a, b, o in
+        let g = o.grad!
+        if a.requiresGrad { a.accumulateGrad(reduceBroadcast(g, from: o.shape, to: a.shape)) }
+        if b.requiresGrad { b.accumulateGrad(reduceBroadcast(g, from: o.shape, to: b.shape)) }
+    }
+}
+
+/// a - b, broadcasting.
+public func sub(_ a: Tensor, _ b: Tensor) -> Tensor {
+    binary(a, b, "sub", -) { a, b, o in
+        let g = o.grad!
+        if a.requiresGrad { a.accumulateGrad(reduceBroadcast(g, from: o.shape, to: a.shape)) }
+        if b.requiresGrad { b.accumulateGrad(reduceBroadcast(g.map { -$0 }, from: o.shape, to: b.shape)) }
+    }
+}
+
+/// a * b elementwise, broadcasting.
+public func mul(_ a: Tensor, _ b: Tensor) -> Tensor {
+    binary(a, b, "mul", *) { a, b, o in
+        let g = o.grad!
+        let sa = broadcastStrides(a.shape, to: o.shape), sb = broadcastStrides(b.shape, to: o.shape)
+        // d(a*b)/da = b and d/db = a, each read through the broadcast, then summed back.
+        if a.requiresGrad {
+            var ga = [Float](repeating: 0, count: o.count)
+            forEachBroadcast(o.shape, sa, sb) { i, _, j in ga[i] = g[i] * b.data[j] }
+            a.accumulateGrad(reduceBroadcast(ga, from: o.shape, to: a.shape))
+        }
+        if b.requiresGrad {
+            var gb = [Float](repeating: 0, count: o.count)
+            forEachBroadcast(o.shape, sa, sb) { i, j, _ in gb[i] = g[i] * a.data[j] }
+            b.accumulateGrad(reduceBroadcast(gb, from: o.shape, to: b.shape))
+        }
+    }
+}
+
+/// a / b elementwise, broadcasting.
+public func div(_ a: Tensor, _ b: Tensor) -> Tensor {
+    binary(a, b, "div", /) { a, b, o in
+        let g = o.grad!
+        let sa = broadcastStrides(a.shape, to: o.shape), sb = broadcastStrides(b.shape, to: o.shape)
+        if a.requiresGrad {
+            var ga = [Float](repeating: 0, count: o.count)
+            forEachBroadcast(o.shape, sa, sb) { i, _, j in ga[i] = g[i] / b.data[j] }
+            a.accumulateGrad(reduceBroadcast(ga, from: o.shape, to: a.shape))
+        }
+        if b.requiresGrad {
+            var gb = [Float](repeating: 0, count: o.count)
+            forEachBroadcast(o.shape, sa, sb) { i, ia, ib in
+                let bv = b.data[ib]; gb[i] = -g[i] * a.data[ia] / (bv * bv)
+            }
+            b.accumulateGrad(reduceBroadcast(gb, from: o.shape, to: b.shape))
+        }
+    }
+}
+
+public func + (a: Tensor, b: Tensor) -> Tensor { add(a, b) }
+public func - (a: Tensor, b: Tensor) -> Tensor { sub(a, b) }
+public func * (a: Tensor, b: Tensor) -> Tensor { mul(a, b) }
+public func / (a: Tensor, b: Tensor) -> Tensor { div(a, b) }
+public func * (a: Tensor, s: Float) -> Tensor { scale(a, s) }
+public func + (a: Tensor, s: Float) -> Tensor { addScalar(a, s) }
+
+// MARK: unary ops
+
+/// Applies `f` elementwise; the backward multiplies the incoming gradient by `df(x, y)`.
+@inline(__always)
+private func unary(_ x: Tensor, _ f: (Float) -> Float,
+                   _ df: @escaping (_ x: Float, _ y: Float) -> Float) -> Tensor {
+    let n = x.count
+    var out = [Float](repeating: 0, count: n)
+    x.data.withUnsafeBufferPointer { xp in
+        out.withUnsafeMutableBufferPointer { op in
+            parallelFor(n) { r in for i in r { op[i] = f(xp[i]) } }
+        }
+    }
+    return Tensor.result(shape: x.shape, data: out, parents: [x]) { o in
+        let g = o.grad!
+        x.accumulateGrad { gx in
+            x.data.withUnsafeBufferPointer { xp in
+                o.data.withUnsafeBufferPointer { yp in
+                    let gxp = gx
+                    parallelFor(n) { r in for i in r { gxp[i] += g[i] * df(xp[i], yp[i]) } }
+                }
+            }
+        }
+    }
+}
+
+public func scale(_ x: Tensor, _ s: Float) -> Tensor { unary(x, { $0 * s }, { _, _ in s }) }
+public func addScalar(_ x: Tensor, _ s: Float) -> Tensor { unary(x, { $0 + s }, { _, _ in 1 }) }
+public func neg(_ x: Tensor) -> Tensor { scale(x, -1) }
+public func relu(_ x: Tensor) -> Tensor { unary(x, { max($0, 0) }, { x, _ in x > 0 ? 1 : 0 }) }
+public func tanh(_ x: Tensor) -> Tensor { unary(x, { Foundation.tanh($0) }, { _, y in 1 - y * y }) }
+public func sigmoid(_ x: Tensor) -> Tensor { unary(x, { 1 / (1 + Foundation.exp(-$0)) }, { _, y in y * (1 - y) }) }
+public func exp(_ x: Tensor) -> Tensor { unary(x, { Foundation.exp($0) }, { _, y in y }) }
+/// Natural log; the caller keeps inputs positive.
+public func log(_ x: Tensor) -> Tensor { unary(x, { Foundation.log($0) }, { x, _ in 1 / x }) }
+public func square(_ x: Tensor) -> Tensor { unary(x, { $0 * $0 }, { x, _ in 2 * x }) }
+public func abs(_ x: Tensor) -> Tensor { unary(x, { Swift.abs($0) }, { x, _ in x > 0 ? 1 : (x < 0 ? -1 : 0) }) }
+public func leakyRelu(_ x: Tensor, slope: Float = 0.01) -> Tensor {
+    unary(x, { $0 > 0 ? $0 : slope * $0 }, { x, _ in x > 0 ? 1 : slope })
+}
+
+/// GELU, tanh approximation (Hendrycks & Gimpel 2016, eq. used by GPT-2).
+public func gelu(_ x: Tensor) -> Tensor {
+    let c: Float = 0.7978845608028654  // sqrt(2/pi)
+    return unary(x, { v in
+        0.5 * v * (1 + Foundation.tanh(c * (v + 0.044715 * v * v * v)))
+    }, { v, _ in
+        let u = c * (v + 0.044715 * v * v * v)
+        let t = Foundation.tanh(u)
+        return 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * c * (1 + 3 * 0.044715 * v * v)
+    })
+}
+
+/// Inverted dropout: zeroes each value with probability `p` and scales survivors by 1/(1-p).
+/// Identity when not training or p == 0.
+public func dropout(_ x: Tensor, p: Float, training: Bool, rng: inout RNG) -> Tensor {
+    guard training && p > 0 else { return x }
+    precondition(p < 1, "dropout probability must be below 1, got \(p)")
+    let keep = 1 / (1 - p)
+    var mask = [Float](repeating: 0, count: x.count)
+    for i in 0..<mask.count { mask[i] = rng.uniform() >= p ? keep : 0 }
+    var out = x.data
+    for i in 0..<out.count { out[i] *= mask[i] }
+    return Tensor.result(shape: x.shape, data: out, parents: [x]) { o in
+        let g = o.grad!
+        x.accumulateGrad { gx in for i in 0..<mask.count { gx[i] += g[i] * mask[i] } }
+    }
+}

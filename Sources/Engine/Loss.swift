@@ -1,0 +1,73 @@
+// Loss.swift — L1, MSE and cross-entropy, each returning a scalar mean.
+
+/// mean |a − b|, optionally over the elements where `mask` (same shape as a) is 1.
+public func l1Loss(_ a: Tensor, _ b: Tensor, mask: [Float]? = nil) -> Tensor {
+    pointwiseLoss(a, b, mask: mask, name: "l1Loss",
+                  f: { d in Swift.abs(d) }, df: { d in d > 0 ? 1 : (d < 0 ? -1 : 0) })
+}
+
+/// mean (a − b)², optionally masked.
+public func mseLoss(_ a: Tensor, _ b: Tensor, mask: [Float]? = nil) -> Tensor {
+    pointwiseLoss(a, b, mask: mask, name: "mseLoss", f: { d in d * d }, df: { d in 2 * d })
+}
+
+private func pointwiseLoss(_ a: Tensor, _ b: Tensor, mask: [Float]?, name: String,
+                           f: (Float) -> Float, df: @escaping (Float) -> Float) -> Tensor {
+    precondition(a.shape == b.shape, "\(name): shapes differ: \(a.shape) vs \(b.shape)")
+    if let mask { precondition(mask.count == a.count, "\(name): mask has \(mask.count) values for \(a.count)") }
+    let n = a.count
+    let denom = Float(max(mask.map { $0.reduce(0, +) } ?? Float(n), 1))
+    var total: Double = 0
+    for i in 0..<n {
+        let w = mask?[i] ?? 1
+        if w != 0 { total += Double(w * f(a.data[i] - b.data[i])) }
+    }
+    return Tensor.result(shape: [], data: [Float(total) / denom], parents: [a, b]) { o in
+        let g = o.grad![0] / denom
+        var ga = [Float](repeating: 0, count: n)
+        for i in 0..<n {
+            let w = mask?[i] ?? 1
+            if w != 0 { ga[i] = g * w * df(a.data[i] - b.data[i]) }
+        }
+        if a.requiresGrad { a.accumulateGrad(ga) }
+        if b.requiresGrad { b.accumulateGrad(ga.map { -$0 }) }
+    }
+}
+
+/// Mean cross-entropy of logits (N, V) against integer targets (N). Targets equal to
+/// `ignoreIndex` are skipped (padding). Fused log-softmax + NLL for stability and speed.
+public func crossEntropy(_ logits: Tensor, targets: [Int], ignoreIndex: Int = -100) -> Tensor {
+    let v = logits.shape.last ?? 1, n = logits.count / max(v, 1)
+    precondition(targets.count == n, "crossEntropy: \(targets.count) targets for \(n) rows of logits \(logits.shape)")
+    var probs = [Float](repeating: 0, count: logits.count)  // softmax, kept for the backward
+    var total: Double = 0
+    var used = 0
+    logits.data.withUnsafeBufferPointer { lp in probs.withUnsafeMutableBufferPointer { pp in
+        for row in 0..<n {
+            softmaxRow(lp.baseAddress! + row * v, pp.baseAddress! + row * v, v)
+            let t = targets[row]
+            if t == ignoreIndex { continue }
+            precondition(t >= 0 && t < v, "crossEntropy: target \(t) outside 0..<\(v)")
+            // −log p_t computed from logits directly to keep precision for tiny p.
+            var m = -Float.infinity
+            for j in 0..<v { m = max(m, lp[row * v + j]) }
+            var s: Double = 0
+            for j in 0..<v { s += Double(expf(lp[row * v + j] - m)) }
+            total += Double(m) + log(s) - Double(lp[row * v + t])
+            used += 1
+        }
+    } }
+    let denom = Float(max(used, 1))
+    return Tensor.result(shape: [], data: [Float(total) / denom], parents: [logits]) { o in
+        let g = o.grad![0] / denom
+        logits.accumulateGrad { gl in
+            for row in 0..<n where targets[row] != ignoreIndex {
+                let base = row * v
+                for j in 0..<v { gl[base + j] += g * probs[base + j] }
+                gl[base + targets[row]] -= g
+            }
+        }
+    }
+}
+
+import Foundation

@@ -1,0 +1,58 @@
+// RNG.swift — a small seeded generator (SplitMix64 seeding xoshiro256**), so runs are reproducible
+// across machines and Swift versions (the standard library's generator is not seedable).
+
+public struct RNG: RandomNumberGenerator {
+    private var s: (UInt64, UInt64, UInt64, UInt64)
+    private var spareNormal: Float?
+
+    public init(seed: UInt64) {
+        var z = seed
+        func splitmix() -> UInt64 {
+            z &+= 0x9E37_79B9_7F4A_7C15
+            var x = z
+            x = (x ^ (x >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            x = (x ^ (x >> 27)) &* 0x94D0_49BB_1331_11EB
+            return x ^ (x >> 31)
+        }
+        s = (splitmix(), splitmix(), splitmix(), splitmix())
+    }
+
+    public mutating func next() -> UInt64 {
+        let result = rotl(s.1 &* 5, 7) &* 9
+        let t = s.1 << 17
+        s.2 ^= s.0; s.3 ^= s.1; s.1 ^= s.2; s.0 ^= s.3
+        s.2 ^= t
+        s.3 = rotl(s.3, 45)
+        return result
+    }
+
+    @inline(__always) private func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
+
+    /// Uniform in [0, 1) with 24 bits of precision.
+    public mutating func uniform() -> Float { Float(next() >> 40) * (1.0 / 16_777_216.0) }
+
+    /// Uniform integer in 0..<n.
+    public mutating func int(below n: Int) -> Int { Int(next() % UInt64(n)) }
+
+    /// Standard normal (Box–Muller, caching the second value).
+    public mutating func normal() -> Float {
+        if let z = spareNormal { spareNormal = nil; return z }
+        var u1 = uniform()
+        while u1 <= 1e-12 { u1 = uniform() }
+        let u2 = uniform()
+        let r = (-2 * Float.log(u1)).squareRoot()
+        let theta = 2 * Float.pi * u2
+        spareNormal = r * sin(theta)
+        return r * cos(theta)
+    }
+
+    /// A child generator whose stream depends on this one's seed and `index` (per-item seeds in a batch).
+    public static func derive(seed: UInt64, index: UInt64) -> RNG {
+        RNG(seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ index &* 0xD1B5_4A32_D192_ED03 &+ 1)
+    }
+}
+
+import Foundation
+extension Float {
+    @inline(__always) static func log(_ x: Float) -> Float { Foundation.log(x) }
+}

@@ -1,0 +1,65 @@
+// Softmax.swift — softmax and log-softmax over the last axis, computed stably (max subtracted).
+
+/// softmax over the last dimension.
+public func softmax(_ x: Tensor) -> Tensor {
+    let v = x.shape.last ?? 1, rows = x.count / max(v, 1)
+    var out = [Float](repeating: 0, count: x.count)
+    x.data.withUnsafeBufferPointer { xp in out.withUnsafeMutableBufferPointer { op in
+        parallelFor(rows, minChunk: max(1, 8192 / max(v, 1))) { r in
+            for row in r { softmaxRow(xp.baseAddress! + row * v, op.baseAddress! + row * v, v) }
+        }
+    } }
+    return Tensor.result(shape: x.shape, data: out, parents: [x]) { o in
+        // dx = y ⊙ (dy − Σ dy·y)
+        let g = o.grad!, y = o.data
+        x.accumulateGrad { gx in
+            for row in 0..<rows {
+                let base = row * v
+                var dot: Float = 0
+                for j in 0..<v { dot += g[base + j] * y[base + j] }
+                for j in 0..<v { gx[base + j] += y[base + j] * (g[base + j] - dot) }
+            }
+        }
+    }
+}
+
+/// log-softmax over the last dimension.
+public func logSoftmax(_ x: Tensor) -> Tensor {
+    let v = x.shape.last ?? 1, rows = x.count / max(v, 1)
+    var out = [Float](repeating: 0, count: x.count)
+    for row in 0..<rows {
+        let base = row * v
+        var m = -Float.infinity
+        for j in 0..<v { m = max(m, x.data[base + j]) }
+        var s: Float = 0
+        for j in 0..<v { s += expf(x.data[base + j] - m) }
+        let lse = m + logf(s)
+        for j in 0..<v { out[base + j] = x.data[base + j] - lse }
+    }
+    return Tensor.result(shape: x.shape, data: out, parents: [x]) { o in
+        // dx = dy − softmax · Σ dy
+        let g = o.grad!, y = o.data
+        x.accumulateGrad { gx in
+            for row in 0..<rows {
+                let base = row * v
+                var s: Float = 0
+                for j in 0..<v { s += g[base + j] }
+                for j in 0..<v { gx[base + j] += g[base + j] - expf(y[base + j]) * s }
+            }
+        }
+    }
+}
+
+/// Stable softmax of one row of `n` values (shared with attention).
+@inline(__always)
+public func softmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+    var m = -Float.infinity
+    for j in 0..<n { m = max(m, x[j]) }
+    if m == -Float.infinity { for j in 0..<n { y[j] = 0 }; return }  // fully masked row
+    var s: Float = 0
+    for j in 0..<n { let e = expf(x[j] - m); y[j] = e; s += e }
+    let inv = 1 / s
+    for j in 0..<n { y[j] *= inv }
+}
+
+import Foundation

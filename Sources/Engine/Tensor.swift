@@ -1,0 +1,180 @@
+// Tensor.swift — Float32 tensors with reverse-mode automatic differentiation.
+//
+// A Tensor owns a contiguous row-major buffer. When an op runs with gradients enabled and any
+// input requires a gradient, the output remembers its inputs and a backward closure (the tape is
+// the graph itself, as in tinygrad/micrograd). `backward()` walks that graph in reverse
+// topological order; each op's backward *adds* into its inputs' `grad` buffers (llm.c style).
+// Under `Tensor.withoutGrad { }` ops record nothing, so inference allocates no tape.
+import Foundation
+
+public final class Tensor {
+    /// Dimensions, outermost first. `[]` is a scalar.
+    public private(set) var shape: [Int]
+    /// Row-major values, `shape.product` of them.
+    public var data: [Float]
+    /// d(loss)/d(self), allocated on first accumulation during `backward()`.
+    public var grad: [Float]?
+    /// Whether gradients flow into this tensor.
+    public var requiresGrad: Bool
+    /// Optional label for error messages and debugging.
+    public var name: String?
+
+    // Tape: the inputs of the op that made this tensor, and how to push self.grad into them.
+    var parents: [Tensor] = []
+    var backwardFn: ((Tensor) -> Void)?
+
+    public init(shape: [Int], data: [Float], requiresGrad: Bool = false, name: String? = nil) {
+        precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in shape \(shape)")
+        precondition(data.count == shape.reduce(1, *),
+                     "tensor data has \(data.count) values but shape \(shape) needs \(shape.reduce(1, *))")
+        self.shape = shape
+        self.data = data
+        self.requiresGrad = requiresGrad
+        self.name = name
+    }
+
+    public convenience init(zeros shape: [Int], requiresGrad: Bool = false) {
+        self.init(shape: shape, data: [Float](repeating: 0, count: shape.reduce(1, *)), requiresGrad: requiresGrad)
+    }
+
+    public convenience init(filling value: Float, shape: [Int], requiresGrad: Bool = false) {
+        self.init(shape: shape, data: [Float](repeating: value, count: shape.reduce(1, *)), requiresGrad: requiresGrad)
+    }
+
+    public convenience init(scalar: Float, requiresGrad: Bool = false) {
+        self.init(shape: [], data: [scalar], requiresGrad: requiresGrad)
+    }
+
+    /// Normal(0, std²) values from a seeded generator.
+    public convenience init(randn shape: [Int], std: Float = 1, rng: inout RNG, requiresGrad: Bool = false) {
+        let n = shape.reduce(1, *)
+        var values = [Float](repeating: 0, count: n)
+        for i in 0..<n { values[i] = rng.normal() * std }
+        self.init(shape: shape, data: values, requiresGrad: requiresGrad)
+    }
+
+    /// Uniform values in [low, high) from a seeded generator.
+    public convenience init(uniform shape: [Int], low: Float, high: Float, rng: inout RNG, requiresGrad: Bool = false) {
+        let n = shape.reduce(1, *)
+        var values = [Float](repeating: 0, count: n)
+        for i in 0..<n { values[i] = low + (high - low) * rng.uniform() }
+        self.init(shape: shape, data: values, requiresGrad: requiresGrad)
+    }
+
+    public var count: Int { data.count }
+    public var rank: Int { shape.count }
+    /// The single value of a one-element tensor.
+    public var item: Float {
+        precondition(data.count == 1, "item needs a one-element tensor, shape is \(shape)")
+        return data[0]
+    }
+
+    /// Resolves a possibly negative axis (-1 is the last).
+    public func axis(_ a: Int) -> Int {
+        let r = a < 0 ? a + rank : a
+        precondition(r >= 0 && r < rank, "axis \(a) out of range for shape \(shape)")
+        return r
+    }
+
+    /// A tensor sharing no tape with self: same values, no gradient.
+    public func detached() -> Tensor { Tensor(shape: shape, data: data) }
+
+    /// Changes the shape in place without touching the values (for buffers that never enter a tape).
+    public func setShape(_ newShape: [Int]) {
+        precondition(newShape.reduce(1, *) == data.count, "cannot set shape \(newShape) on \(data.count) values")
+        shape = newShape
+    }
+
+    // MARK: tape
+
+    /// Makes an op's output. When gradients are on and some input needs one, the output records
+    /// its inputs and the closure that pushes `out.grad` back into them.
+    public static func result(shape: [Int], data: [Float], parents: [Tensor],
+                              backward: @escaping (Tensor) -> Void) -> Tensor {
+        let out = Tensor(shape: shape, data: data)
+        if GradMode.isEnabled && parents.contains(where: { $0.requiresGrad }) {
+            out.requiresGrad = true
+            out.parents = parents
+            out.backwardFn = backward
+        }
+        return out
+    }
+
+    /// Runs `body` with a pointer to this tensor's gradient buffer, allocating it as zeros first.
+    /// Backward closures use this to *add* their contribution.
+    public func accumulateGrad(_ body: (UnsafeMutablePointer<Float>) -> Void) {
+        if grad == nil { grad = [Float](repeating: 0, count: data.count) }
+        grad!.withUnsafeMutableBufferPointer { body($0.baseAddress!) }
+    }
+
+    /// Adds `g` (same element count) into the gradient.
+    public func accumulateGrad(_ g: [Float]) {
+        precondition(g.count == data.count, "gradient has \(g.count) values, tensor has \(data.count)")
+        if grad == nil { grad = g; return }
+        accumulateGrad { dst in g.withUnsafeBufferPointer { src in vAdd(dst, src.baseAddress!, g.count) } }
+    }
+
+    public func zeroGrad() { grad = nil }
+
+    /// Reverse-mode pass from this tensor. A non-scalar root takes `seed` as its gradient
+    /// (ones when nil). Intermediate tensors release their tape afterwards, so a graph is used once.
+    public func backward(seed: [Float]? = nil) {
+        precondition(requiresGrad, "backward() on a tensor that does not require grad (is anything a parameter? is grad mode off?)")
+        let order = topologicalOrder()
+        accumulateGrad(seed ?? [Float](repeating: 1, count: data.count))
+        for t in order.reversed() {
+            guard let fn = t.backwardFn, t.grad != nil else { continue }
+            fn(t)
+        }
+        for t in order where t.backwardFn != nil {
+            t.backwardFn = nil
+            t.parents = []
+            if t !== self { t.grad = nil }
+        }
+    }
+
+    private func topologicalOrder() -> [Tensor] {
+        var order: [Tensor] = []
+        var visited = Set<ObjectIdentifier>()
+        // Iterative DFS: deep graphs (long RNN-like chains) must not overflow the stack.
+        var stack: [(Tensor, Bool)] = [(self, false)]
+        while let (t, expanded) = stack.popLast() {
+            if expanded { order.append(t); continue }
+            let id = ObjectIdentifier(t)
+            if visited.contains(id) { continue }
+            visited.insert(id)
+            stack.append((t, true))
+            for p in t.parents where p.requiresGrad && !visited.contains(ObjectIdentifier(p)) {
+                stack.append((p, false))
+            }
+        }
+        return order
+    }
+}
+
+extension Tensor: CustomStringConvertible {
+    public var description: String {
+        let head = data.prefix(8).map { String(format: "%.4g", $0) }.joined(separator: ", ")
+        return "Tensor(shape: \(shape), [\(head)\(data.count > 8 ? ", …" : "")])"
+    }
+}
+
+/// Whether ops record a tape. Per thread, so inference on one thread cannot disturb training on another.
+public enum GradMode {
+    private static let key = "gen.engine.gradDisabled"
+
+    public static var isEnabled: Bool {
+        (Thread.current.threadDictionary[key] as? Int ?? 0) == 0
+    }
+
+    /// Runs `body` with gradients off: no tape is recorded and nothing is retained for backward.
+    public static func withoutGrad<R>(_ body: () throws -> R) rethrows -> R {
+        let dict = Thread.current.threadDictionary
+        let depth = dict[key] as? Int ?? 0
+        dict[key] = depth + 1
+        defer { dict[key] = depth }
+        return try body()
+    }
+}
+
+@inline(__always) func shapeCount(_ shape: [Int]) -> Int { shape.reduce(1, *) }

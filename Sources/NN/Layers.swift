@@ -1,0 +1,103 @@
+// Layers.swift — the basic layers on top of the engine's ops. Each layer registers its tensors in
+// a ParameterStore under an explicit checkpoint name (candle's `vb.pp("layers").pp(i)` scoping),
+// and runs with `callAsFunction` (mlx-swift). Weight layouts match PyTorch so shapes read naturally.
+import Engine
+import Foundation
+
+/// A name prefix inside a parameter store: `scope.child("layers").child(0)("weight")`.
+public struct Scope {
+    public let store: ParameterStore
+    public let prefix: String
+
+    public init(_ store: ParameterStore, prefix: String = "") { self.store = store; self.prefix = prefix }
+
+    public func child(_ name: String) -> Scope { Scope(store, prefix: key(name)) }
+    public func child(_ i: Int) -> Scope { child(String(i)) }
+    public func key(_ name: String) -> String { prefix.isEmpty ? name : "\(prefix).\(name)" }
+
+    /// Registers `t` as `prefix.name`.
+    @discardableResult
+    public func param(_ name: String, _ t: Tensor) -> Tensor { store.register(key(name), t) }
+}
+
+/// y = x Wᵀ + b. W (out, in), PyTorch's default uniform(±1/√in) init.
+public final class Linear {
+    public let weight: Tensor   // (out, in)
+    public let bias: Tensor?    // (out)
+
+    public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, scope: Scope, rng: inout RNG) {
+        let bound = 1 / Float(inFeatures).squareRoot()
+        weight = scope.param("weight", Tensor(uniform: [outFeatures, inFeatures], low: -bound, high: bound, rng: &rng))
+        self.bias = bias ? scope.param("bias", Tensor(uniform: [outFeatures], low: -bound, high: bound, rng: &rng)) : nil
+    }
+
+    /// x (..., in) → (..., out)
+    public func callAsFunction(_ x: Tensor) -> Tensor { linear(x, weight: weight, bias: bias) }
+}
+
+/// 1-D convolution over (B, C, T). W (out, in, K).
+public final class Conv1d {
+    public let weight: Tensor   // (Cout, Cin, K)
+    public let bias: Tensor?    // (Cout)
+    public let stride: Int, padding: Int, dilation: Int
+
+    public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int? = nil,
+                dilation: Int = 1, bias: Bool = true, scope: Scope, rng: inout RNG) {
+        let bound = 1 / Float(inChannels * kernel).squareRoot()
+        weight = scope.param("weight", Tensor(uniform: [outChannels, inChannels, kernel], low: -bound, high: bound, rng: &rng))
+        self.bias = bias ? scope.param("bias", Tensor(uniform: [outChannels], low: -bound, high: bound, rng: &rng)) : nil
+        self.stride = stride
+        self.dilation = dilation
+        // default: "same" length for stride 1 and odd kernels
+        self.padding = padding ?? (dilation * (kernel - 1)) / 2
+    }
+
+    /// x (B, Cin, T) → (B, Cout, T')
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        conv1d(x, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation)
+    }
+}
+
+/// Transposed 1-D convolution (upsampling by `stride`). W (in, out, K), PyTorch layout.
+public final class ConvTranspose1d {
+    public let weight: Tensor   // (Cin, Cout, K)
+    public let bias: Tensor?    // (Cout)
+    public let stride: Int, padding: Int, outputPadding: Int
+
+    public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int, padding: Int = 0,
+                outputPadding: Int = 0, bias: Bool = true, scope: Scope, rng: inout RNG) {
+        let bound = 1 / Float(outChannels * kernel).squareRoot()
+        weight = scope.param("weight", Tensor(uniform: [inChannels, outChannels, kernel], low: -bound, high: bound, rng: &rng))
+        self.bias = bias ? scope.param("bias", Tensor(uniform: [outChannels], low: -bound, high: bound, rng: &rng)) : nil
+        self.stride = stride; self.padding = padding; self.outputPadding = outputPadding
+    }
+
+    /// x (B, Cin, T) → (B, Cout, (T−1)·stride − 2·padding + K + outputPadding)
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        convTranspose1d(x, weight: weight, bias: bias, stride: stride, padding: padding, outputPadding: outputPadding)
+    }
+}
+
+/// Lookup table (V, C).
+public final class Embedding {
+    public let table: Tensor    // (V, C)
+
+    public init(_ count: Int, _ dim: Int, std: Float = 0.02, scope: Scope, rng: inout RNG) {
+        table = scope.param("weight", Tensor(randn: [count, dim], std: std, rng: &rng))
+    }
+
+    /// ids with `shape` → (shape..., C)
+    public func callAsFunction(_ ids: [Int], shape: [Int]) -> Tensor { embedding(table, ids: ids, shape: shape) }
+}
+
+/// LayerNorm over the last dimension with a learned gain and shift.
+public final class LayerNorm {
+    public let gamma: Tensor, beta: Tensor   // (C)
+
+    public init(_ dim: Int, scope: Scope) {
+        gamma = scope.param("weight", Tensor(filling: 1, shape: [dim]))
+        beta = scope.param("bias", Tensor(zeros: [dim]))
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor { layerNorm(x, gamma: gamma, beta: beta) }
+}

@@ -1,0 +1,59 @@
+// gen-bench — `make bench`: throughput of the engine's kernels against raw cblas_sgemm, measured
+// in one run so ratios are meaningful on a noisy machine. Release build only.
+import COpenBLAS
+import DSP
+import Engine
+import Foundation
+
+func now() -> Double { Date().timeIntervalSinceReferenceDate }
+
+/// Best-of-`repeats` seconds for `body` (after one warm-up call).
+func time(_ repeats: Int = 5, _ body: () -> Void) -> Double {
+    body()
+    var best = Double.infinity
+    for _ in 0..<repeats {
+        let t = now(); body(); best = min(best, now() - t)
+    }
+    return best
+}
+
+func gflops(_ flops: Double, _ seconds: Double) -> Double { flops / seconds / 1e9 }
+func fmt(_ x: Double, _ d: Int = 1) -> String { String(format: "%.\(d)f", x) }
+
+var rng = RNG(seed: 1)
+print("gen-bench — \(Threads.count) threads, OpenBLAS \(openblas_get_num_threads()) threads")
+print("")
+
+// MARK: sgemm peak and engine matmul
+
+func rawSgemm(_ n: Int) -> Double {
+    let a = [Float](repeating: 0.5, count: n * n), b = a
+    var c = [Float](repeating: 0, count: n * n)
+    let s = time {
+        a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in c.withUnsafeMutableBufferPointer { cp in
+            sgemm(ap.baseAddress!, bp.baseAddress!, cp.baseAddress!, m: n, n: n, k: n)
+        } } }
+    }
+    return gflops(2 * Double(n * n * n), s)
+}
+
+let peak = rawSgemm(1024)
+print("raw cblas_sgemm 1024³: \(fmt(peak)) GFLOP/s  (the machine's measured peak)")
+let raw512 = rawSgemm(512)
+let a512 = Tensor(randn: [512, 512], rng: &rng), b512 = Tensor(randn: [512, 512], rng: &rng)
+let engine512 = gflops(2 * 512 * 512 * 512, time { _ = GradMode.withoutGrad { matmul(a512, b512) } })
+print("raw cblas_sgemm 512³:  \(fmt(raw512)) GFLOP/s")
+print("engine matmul 512³:    \(fmt(engine512)) GFLOP/s   ratio to raw sgemm: \(fmt(engine512 / raw512, 3))  (target ≥ 0.9)")
+
+// Forward + backward of a training-sized matmul, with the tape.
+do {
+    let x = Tensor(randn: [512, 512], rng: &rng, requiresGrad: true)
+    let w = Tensor(randn: [512, 512], rng: &rng, requiresGrad: true)
+    let s = time { let y = matmul(x, w, transposeB: true); y.backward(seed: y.data); x.grad = nil; w.grad = nil }
+    let g = gflops(3 * 2 * 512 * 512 * 512, s)
+    print("engine matmul 512³ fwd+bwd: \(fmt(g)) GFLOP/s   ratio to peak: \(fmt(g / peak, 3))")
+}
+print("")
+
+//BENCHCONV
+//BENCHDSP

@@ -1,0 +1,52 @@
+// Convert.swift — `gen convert`: read any audio libsndfile reads, optionally resample and
+// normalise, write WAV/FLAC/OGG by extension. The pipeline on real audio, before any model.
+import ArgumentParser
+import Audio
+
+struct Convert: ParsableCommand, HasGlobalOptions {
+    static let configuration = CommandConfiguration(
+        abstract: "Convert audio between formats and sample rates.",
+        discussion: """
+        Reads any format libsndfile reads (WAV, FLAC, OGG/Vorbis, AIFF, ...). The output format
+        follows the extension: .wav (16-bit PCM, or 32-bit float with --float), .flac, .ogg.
+        Use - as OUT to stream a WAV to stdout. Output is written to a temporary file and renamed,
+        so a failed run never leaves a partial file.
+
+        Examples:
+          gen convert voice.flac voice.wav --rate 22050
+          gen convert take.wav take.ogg --normalize -1
+          gen convert take.wav - | aplay
+        """)
+
+    @Argument(help: "Input audio file.") var input: String
+    @Argument(help: "Output file (.wav, .flac, .ogg) or - for a WAV on stdout.") var output: String
+    @Option(name: .long, help: "Resample to this rate in Hz (libsamplerate, best quality).") var rate: Int?
+    @Flag(name: .long, help: "Downmix to mono.") var mono = false
+    @Option(name: .long, help: ArgumentHelp("Scale so the peak sits at this level in dBFS, e.g. -1.", valueName: "dBFS"))
+    var normalize: Float?
+    @Flag(name: .long, help: "Write 32-bit float WAV instead of 16-bit PCM.") var float = false
+    @OptionGroup var globals: GlobalOptions
+
+    func validate() throws {
+        if let rate, !(1000...384_000).contains(rate) {
+            throw ValidationError("--rate must be between 1000 and 384000 Hz, got \(rate).")
+        }
+        if let normalize, normalize > 0 { throw ValidationError("--normalize takes a level at or below 0 dBFS, got \(normalize).") }
+    }
+
+    func run() throws {
+        do {
+            _ = try AudioFileFormat(path: output == "-" ? "stdout.wav" : output)  // unknown extension fails before any work
+            var audio = try AudioFile.read(input)
+            if mono { audio = audio.mono() }
+            if let rate, rate != audio.sampleRate { audio = try Resampler.resample(audio, to: rate) }
+            if let normalize { audio.samples = Normalize.toPeak(audio.samples, dBFS: normalize) }
+            try AudioFile.write(audio, to: output, encoding: float ? .float32 : .pcm16)
+            if !globals.quiet && output != "-" {
+                print("\(output)  (\(audio.channels) ch, \(audio.sampleRate) Hz, \(String(format: "%.2f", audio.duration)) s)")
+            }
+        } catch let e as AudioError {
+            throw GenError.io("\(e)")
+        }
+    }
+}

@@ -1,0 +1,98 @@
+// Gen.swift — the `gen` command tree. Subcommands parse, validate and call the library; nothing more.
+//
+// Exit codes (DESIGN.md): 0 ok · 1 some batch items failed · 2 usage error · 3 model or I/O error.
+import ArgumentParser
+import Foundation
+
+public let genVersion = "0.1.0"
+
+struct Gen: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gen",
+        abstract: "Generate music and speech on an ordinary CPU.",
+        discussion: """
+        Speech follows FastSpeech 2 (phonemes → durations → length regulator → mel → vocoder).
+        Music follows Jukebox (VQ-VAE codes sampled by a conditioned transformer prior).
+        All models are small, trained here with gen's own engine, and ship in models/.
+
+        Examples:
+          gen speech "hello there" -o hello.wav
+          gen music --genre jazz --lyrics lyrics.txt --duration 20 -o jazz.wav
+          gen batch prompts/demo.jsonl --out-dir out
+          gen convert input.flac output.wav --rate 22050
+
+        Exit codes: 0 ok, 1 some batch items failed, 2 usage error, 3 model or I/O error.
+        """,
+        version: genVersion,
+        subcommands: [
+            Speech.self, Music.self, Batch.self,
+            Encode.self, Decode.self, Codec.self, Convert.self,
+            Dataset.self, Train.self,
+            Voices.self, Genres.self, Artists.self, Models.self,
+        ]
+    )
+}
+
+/// Options every subcommand accepts.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Folder holding the models (overrides $GEN_MODELS and the bundled models/).", valueName: "dir"))
+    var modelsDir: String?
+
+    @Option(name: .long, help: "Worker threads for BLAS and parallel loops (default: all cores).")
+    var threads: Int?
+
+    @Flag(name: .long, help: "Print nothing but errors and the output path.")
+    var quiet = false
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads).") }
+    }
+}
+
+/// A failure with a message that says what went wrong and how to fix it, and its exit code.
+struct GenError: Error, CustomStringConvertible {
+    var message: String
+    var code: Int32
+
+    static func usage(_ m: String) -> GenError { GenError(message: m, code: 2) }
+    static func io(_ m: String) -> GenError { GenError(message: m, code: 3) }
+    static func notBuilt(_ command: String, issue: String) -> GenError {
+        GenError(message: "`gen \(command)` is declared but not built yet (\(issue)). "
+                 + "Run `gen --help` to see what works today, e.g. `gen convert IN OUT`.", code: 2)
+    }
+    var description: String { message }
+}
+
+enum GenMain {
+    static func run() -> Never {
+        do {
+            var command = try Gen.parseAsRoot()
+            if let g = (command as? HasGlobalOptions)?.globals, let n = g.threads { Threads.set(n) }
+            try command.run()
+            exit(0)
+        } catch let e as GenError {
+            printError(e.message)
+            exit(e.code)
+        } catch let e as ExitCode {
+            exit(e.rawValue)
+        } catch {
+            let code = Gen.exitCode(for: error)
+            if code == .success { Gen.exit(withError: error) }  // --help, --version
+            if code == .validationFailure || code.rawValue == 64 {
+                printError(Gen.fullMessage(for: error))
+                exit(2)
+            }
+            // A library error that escaped a command: describe it as a model/I-O failure.
+            printError("\(error)")
+            exit(3)
+        }
+    }
+
+    static func printError(_ message: String) {
+        FileHandle.standardError.write(("error: " + message + "\n").data(using: .utf8)!)
+    }
+}
+
+protocol HasGlobalOptions { var globals: GlobalOptions { get } }
+
+import Engine

@@ -1,0 +1,137 @@
+// Planned.swift — subcommands from DESIGN.md whose models are not built yet. Each declares its
+// final options, so `--help` already teaches the interface, and says clearly that it is not built
+// (exit code 2) instead of pretending to work. Later issues replace these one by one.
+import ArgumentParser
+
+struct Speech: ParsableCommand, HasGlobalOptions {
+    static let configuration = CommandConfiguration(
+        abstract: "Speak text with the FastSpeech model (not built yet).",
+        discussion: "Example: gen speech \"hello there\" --voice rms -o hello.wav")
+    @Argument(help: "Text to speak (reads stdin when omitted).") var text: String?
+    @Option(name: .shortAndLong, help: "Output file, or - for stdout.") var output = "speech.wav"
+    @Option(name: .long, help: "Voice: slt, rms or awb.") var voice = "slt"
+    @Option(name: .long, help: "Speaking rate; 1.2 is 20% faster.") var speed: Float = 1.0
+    @Option(name: .long, help: "Pitch shift in semitones.") var pitch: Float = 0
+    @Option(name: .long, help: "Read one utterance per line from this file.") var file: String?
+    @Option(name: .long, help: "Random seed.") var seed: UInt64?
+    @OptionGroup var globals: GlobalOptions
+    func run() throws { throw GenError.notBuilt("speech", issue: "the FastSpeech model is issue 3") }
+}
+
+struct Music: ParsableCommand, HasGlobalOptions {
+    static let configuration = CommandConfiguration(
+        abstract: "Generate music with the VQ-VAE codec and transformer prior (not built yet).",
+        discussion: "Example: gen music --genre jazz --lyrics lyrics.txt --duration 20 -o jazz.wav")
+    @Option(name: .long, help: "Genre, see `gen genres`.") var genre: String?
+    @Option(name: .long, help: "Artist, see `gen artists`.") var artist: String?
+    @Option(name: .long, help: "Lyrics file.") var lyrics: String?
+    @Option(name: .long, help: "Lyrics given inline.") var lyricsText: String?
+    @Option(name: .long, help: "Length in seconds.") var duration: Double = 20
+    @Option(name: .long, help: "Sampling temperature.") var temperature: Float = 0.95
+    @Option(name: .long, help: "Sample only among the k most likely codes (0 = off).") var topK: Int = 64
+    @Option(name: .long, help: "Nucleus sampling mass (0 = off).") var topP: Float = 0
+    @Option(name: .long, help: "Random seed.") var seed: UInt64?
+    @Option(name: .long, help: "Number of samples to draw.") var samples: Int = 1
+    @Option(name: .long, help: "Audio to continue from.") var prime: String?
+    @Option(name: .long, help: "Seconds of --prime to use.") var primeSeconds: Double = 4
+    @Option(name: .shortAndLong, help: "Output file.") var output = "music.wav"
+    @OptionGroup var globals: GlobalOptions
+    func run() throws { throw GenError.notBuilt("music", issue: "the codec is issue 4, the prior issue 5") }
+}
+
+struct Batch: ParsableCommand, HasGlobalOptions {
+    static let configuration = CommandConfiguration(
+        abstract: "Render every job in JSON Lines or .txt prompt files (not built yet).",
+        discussion: "Example: gen batch prompts/demo.jsonl --out-dir out --jobs 2")
+    @Argument(help: "Prompt files (.jsonl or .txt).") var files: [String] = []
+    @Option(name: .long, help: "Output folder.") var outDir = "out"
+    @Option(name: .long, help: "Jobs rendered at once.") var jobs = 1
+    @Option(name: .long, help: "Render shard i of n (e.g. 0/4).") var shard: String?
+    @Flag(name: .long, help: "Skip jobs whose output exists.") var skipExisting = false
+    @Flag(name: .long, help: "Write an HTML report.") var report = false
+    @OptionGroup var globals: GlobalOptions
+    func run() throws { throw GenError.notBuilt("batch", issue: "batch rendering is issue 6") }
+}
+
+struct Encode: ParsableCommand, HasGlobalOptions {
+    static let configuration = CommandConfiguration(abstract: "Encode audio to VQ-VAE codes (not built yet).")
+    @Argument(help: "Input audio.") var input: String
+    @Option(name: .shortAndLong, help: "Codes file (.safetensors).") var output = "codes.safetensors"
+    @OptionGroup var globals: GlobalOptions
+    func run() throws { throw GenError.notBuilt("encode", issue: "the codec is issue 4") }
+}
+
+struct Decode: ParsableCommand, HasGlobalOptions {
+    static let configuration = CommandConfiguration(abstract: "Decode VQ-VAE codes to audio (not built yet).")
+    @Argument(help: "Codes file (.safetensors).") var input: String
+    @Option(name: .shortAndLong, help: "Output audio.") var output = "decoded.wav"
+    @Option(name: .long, help: "Codec level to decode.") var level: Int?
+    @OptionGroup var globals: GlobalOptions
+    func run() throws { throw GenError.notBuilt("decode", issue: "the codec is issue 4") }
+}
+
+struct Codec: ParsableCommand, HasGlobalOptions {
+    static let configuration = CommandConfiguration(abstract: "Round-trip audio through the codec (not built yet).")
+    @Argument(help: "Input audio.") var input: String
+    @Option(name: .shortAndLong, help: "Output audio.") var output = "codec.wav"
+    @Option(name: .long, help: "Codec level.") var level: Int?
+    @OptionGroup var globals: GlobalOptions
+    func run() throws { throw GenError.notBuilt("codec", issue: "the codec is issue 4") }
+}
+
+struct Dataset: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Build training corpora (not built yet).",
+        subcommands: [DatasetSpeech.self, DatasetMusic.self])
+}
+
+struct DatasetSpeech: ParsableCommand, HasGlobalOptions {
+    static let configuration = CommandConfiguration(commandName: "speech", abstract: "Build the flite-teacher speech corpus (not built yet).")
+    @Option(name: .long, help: "Output folder.") var out: String
+    @OptionGroup var globals: GlobalOptions
+    func run() throws { throw GenError.notBuilt("dataset speech", issue: "issue 3") }
+}
+
+struct DatasetMusic: ParsableCommand, HasGlobalOptions {
+    static let configuration = CommandConfiguration(commandName: "music", abstract: "Build the MMA/fluidsynth music corpus (not built yet).")
+    @Option(name: .long, help: "Output folder.") var out: String
+    @Option(name: .long, help: "Hours of audio.") var hours: Double = 1
+    @Option(name: .long, help: "Random seed.") var seed: UInt64 = 1
+    @OptionGroup var globals: GlobalOptions
+    func run() throws { throw GenError.notBuilt("dataset music", issue: "issue 4") }
+}
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train the speech, codec or prior models (not built yet).",
+        subcommands: [TrainModel.self])
+}
+
+struct TrainModel: ParsableCommand, HasGlobalOptions {
+    static let configuration = CommandConfiguration(commandName: "model", abstract: "gen train speech|codec|prior --data DIR --out DIR [--resume] (not built yet).",
+                                                    aliases: ["speech", "codec", "prior"])
+    @Option(name: .long, help: "Dataset folder.") var data: String
+    @Option(name: .long, help: "Model output folder.") var out: String
+    @Flag(name: .long, help: "Continue from the latest checkpoint in --out.") var resume = false
+    @OptionGroup var globals: GlobalOptions
+    func run() throws { throw GenError.notBuilt("train", issue: "issues 3, 4 and 5") }
+}
+
+struct Genres: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the genres the music prior knows (not built yet).")
+    func run() throws { throw GenError.notBuilt("genres", issue: "the music corpus is issue 4") }
+}
+
+struct Artists: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the artists the music prior knows (not built yet).")
+    func run() throws { throw GenError.notBuilt("artists", issue: "the music corpus is issue 4") }
+}
+
+struct Voices: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the speech voices.")
+    func run() throws {
+        print("slt  US English female (CMU Arctic slt, flite teacher)")
+        print("rms  US English male (CMU Arctic rms, flite teacher)")
+        print("awb  Scottish English male (CMU Arctic awb, flite teacher)")
+    }
+}

@@ -1,0 +1,2 @@
+// main.swift — entry point: parse, run, and map every failure to the documented exit codes.
+GenMain.run()

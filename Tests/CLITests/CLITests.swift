@@ -1,0 +1,137 @@
+// CLITests.swift — runs the real `gen` executable on real audio (speech from the flite CLI, the
+// Debian package `flite` that `make test` installs) and checks outputs, exit codes and that failed
+// runs leave no file behind. Expected numbers come from the inputs: flite writes 16 kHz mono, so
+// a conversion to 22050 Hz must give round(n · 22050/16000) frames.
+import Audio
+import Foundation
+import XCTest
+
+final class CLITests: XCTestCase {
+    var dir: URL!
+
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("gen-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: dir)
+    }
+
+    /// The gen binary built beside this test bundle (same configuration).
+    var genPath: String {
+        let products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        let candidates = [products.appendingPathComponent("gen").path,
+                          products.deletingLastPathComponent().appendingPathComponent("gen").path]
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
+    }
+
+    struct Run { var code: Int32; var stdout: Data; var stderr: String }
+
+    @discardableResult
+    func gen(_ args: [String]) throws -> Run {
+        XCTAssertTrue(FileManager.default.isExecutableFile(atPath: genPath), "build gen first: swift build --product gen (\(genPath))")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: genPath)
+        p.arguments = args
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out; p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Run(code: p.terminationStatus, stdout: o, stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    /// A real speech recording made by the flite CLI (16 kHz mono, 16-bit).
+    func fliteRecording() throws -> String {
+        let path = dir.appendingPathComponent("flite.wav").path
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/flite")
+        p.arguments = ["-voice", "slt", "-t", "The quick brown fox jumps over the lazy dog.", "-o", path]
+        try p.run(); p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0, "flite failed; install the Debian package flite")
+        return path
+    }
+
+    func testConvertResamplesRealSpeechToFlacAndOgg() throws {
+        let src = try fliteRecording()
+        let input = try AudioFile.read(src)
+        XCTAssertEqual(input.sampleRate, 16000)
+        let flac = dir.appendingPathComponent("speech.flac").path
+        let r = try gen(["convert", src, flac, "--rate", "22050"])
+        XCTAssertEqual(r.code, 0, r.stderr)
+        let out = try AudioFile.read(flac)
+        XCTAssertEqual(out.sampleRate, 22050)
+        let expected = Int((Double(input.frames) * 22050 / 16000).rounded())
+        XCTAssertLessThanOrEqual(abs(out.frames - expected), 1)
+
+        let ogg = dir.appendingPathComponent("speech.ogg").path
+        XCTAssertEqual(try gen(["convert", flac, ogg]).code, 0)
+        let back = try AudioFile.read(ogg)
+        XCTAssertEqual(back.sampleRate, 22050)
+        XCTAssertEqual(Double(back.frames), Double(out.frames), accuracy: 2048)  // Vorbis pads at most a block
+    }
+
+    func testStdoutStreamsAWav() throws {
+        let src = try fliteRecording()
+        let r = try gen(["convert", src, "-"])
+        XCTAssertEqual(r.code, 0, r.stderr)
+        XCTAssertEqual(Array(r.stdout.prefix(4)), Array("RIFF".utf8))
+        XCTAssertEqual(Array(r.stdout[8..<12]), Array("WAVE".utf8))
+        let copy = dir.appendingPathComponent("copy.wav")
+        try r.stdout.write(to: copy)
+        XCTAssertEqual(try AudioFile.read(copy.path).frames, try AudioFile.read(src).frames)
+    }
+
+    func testBadInputExitsWith3AndLeavesNoFile() throws {
+        let src = try fliteRecording()
+        let text = dir.appendingPathComponent("notes.txt")
+        try "not audio".write(to: text, atomically: true, encoding: .utf8)
+        let cases: [(args: [String], output: String, mentions: String)] = [
+            (["convert", dir.appendingPathComponent("missing.wav").path, dir.appendingPathComponent("a.wav").path],
+             dir.appendingPathComponent("a.wav").path, "missing.wav"),
+            (["convert", text.path, dir.appendingPathComponent("b.wav").path], dir.appendingPathComponent("b.wav").path, "notes.txt"),
+            (["convert", src, dir.appendingPathComponent("no/such/dir/c.wav").path], dir.appendingPathComponent("no/such/dir/c.wav").path, "c.wav"),
+            (["convert", src, dir.appendingPathComponent("d.mp9").path], dir.appendingPathComponent("d.mp9").path, "mp9"),
+        ]
+        for c in cases {
+            let r = try gen(c.args)
+            XCTAssertEqual(r.code, 3, "\(c.args): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains(c.mentions), "message should name \(c.mentions): \(r.stderr)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: c.output), "partial output left at \(c.output)")
+        }
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasPrefix(".") }
+        XCTAssertEqual(leftovers, [], "temporary files left behind")
+    }
+
+    func testUsageErrorsExitWith2() throws {
+        let r = try gen(["convert", "a.wav", "b.wav", "--rate", "-5"])
+        XCTAssertEqual(r.code, 2, r.stderr)
+        XCTAssertTrue(r.stderr.contains("--rate"))
+        XCTAssertEqual(try gen(["convert", "--no-such-flag"]).code, 2)
+        XCTAssertEqual(try gen(["frobnicate"]).code, 2)
+    }
+
+    func testUnbuiltCommandsSaySoWithExit2() throws {
+        for args in [["speech", "hello"], ["music", "--genre", "jazz"], ["batch", "x.jsonl"], ["encode", "x.wav"]] {
+            let r = try gen(args)
+            XCTAssertEqual(r.code, 2, "\(args)")
+            XCTAssertTrue(r.stderr.contains("not built yet"), r.stderr)
+        }
+    }
+
+    func testVersionAndHelpTeach() throws {
+        let v = try gen(["--version"])
+        XCTAssertEqual(v.code, 0)
+        XCTAssertTrue(String(decoding: v.stdout, as: UTF8.self).contains("0."))
+        let h = try gen(["--help"])
+        XCTAssertEqual(h.code, 0)
+        let help = String(decoding: h.stdout, as: UTF8.self)
+        for word in ["speech", "music", "batch", "convert", "Examples", "Exit codes"] {
+            XCTAssertTrue(help.contains(word), "help lacks \(word)")
+        }
+        let ch = String(decoding: try gen(["convert", "--help"]).stdout, as: UTF8.self)
+        XCTAssertTrue(ch.contains("--rate") && ch.contains("Examples"))
+    }
+}
