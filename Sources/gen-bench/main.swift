@@ -56,4 +56,4 @@ do {
 print("")
 
 //BENCHCONV
-//BENCHDSP
+benchDSP()

@@ -1,0 +1,182 @@
+// VectorQuantize.swift — the VQ-VAE bottleneck (van den Oord et al. 2017) with the codebook learned
+// by exponential moving averages (appendix A.1 there; Razavi et al. 2019, VQ-VAE-2) and Jukebox's
+// dead-code restarts (Dhariwal et al. 2020, §3.2, "random restarts for embeddings").
+//
+// Forward: each input row picks its nearest code; the output carries the code's value but passes
+// its gradient straight through to the input (x + sg(q − x)). The commitment loss
+// mean ‖x − sg(q)‖² pulls the encoder towards its codes. The codebook gets no gradient: in
+// training, each call moves it towards the mean of the inputs assigned to each code.
+//
+// Letters: N input rows, D code dimension, K codebook size.
+import Foundation
+
+public struct VQOutput {
+    /// (N, D): forward value = the nearest code; gradient = identity to the input (straight-through).
+    public var quantized: Tensor
+    /// (N): index of the nearest code for each row.
+    public var codes: [Int]
+    /// Scalar mean over all N·D elements of (x − sg(q))²; its gradient reaches x only.
+    public var commitLoss: Tensor
+    /// Number of distinct codes used in this batch.
+    public var usage: Int
+    /// exp(entropy) of this batch's code histogram: K when all codes are used evenly, 1 when one is.
+    public var perplexity: Float
+}
+
+public final class VectorQuantizer {
+    public let codebookSize: Int
+    public let dim: Int
+    /// EMA decay of the cluster statistics (0 replaces them with this batch's).
+    public var decay: Float
+    /// Laplace smoothing of the cluster sizes, so a code with no members never divides by zero.
+    public var eps: Float
+    /// Codes whose EMA cluster size falls below this are restarted on random inputs (0 disables).
+    public var restartThreshold: Float
+
+    /// (K, D) codes. Never trainable (requiresGrad false): the EMA sets it. When replacing it by hand,
+    /// set `embedSum` = codebook · clusterSize too, or the next EMA step pulls it back.
+    public var codebook: Tensor
+    /// (K) EMA of how many inputs each code received per batch.
+    public var clusterSize: [Float]
+    /// (K, D) EMA of the sum of the inputs assigned to each code.
+    public var embedSum: [Float]
+
+    /// Codes start as N(0, 1) draws with an EMA history of one member each (as in Jukebox), so any
+    /// code unused in the first training batch decays below a threshold of 1 and is restarted on
+    /// real inputs: the codebook is effectively initialised from data.
+    public init(codebookSize: Int, dim: Int, decay: Float = 0.99, eps: Float = 1e-5,
+                restartThreshold: Float = 1.0, rng: inout RNG) {
+        precondition(codebookSize > 0 && dim > 0, "VectorQuantizer: codebookSize \(codebookSize) and dim \(dim) must be positive")
+        precondition(decay >= 0 && decay < 1, "VectorQuantizer: decay \(decay) must be in [0, 1)")
+        self.codebookSize = codebookSize
+        self.dim = dim
+        self.decay = decay
+        self.eps = eps
+        self.restartThreshold = restartThreshold
+        codebook = Tensor(randn: [codebookSize, dim], rng: &rng)
+        clusterSize = [Float](repeating: 1, count: codebookSize)
+        embedSum = codebook.data
+    }
+
+    // MARK: forward
+
+    /// Quantises x (N, D). With `training`, also updates the codebook by EMA and restarts dead codes
+    /// (drawing from `rng`); `quantized` and `commitLoss` use the codebook as it was before the update.
+    public func callAsFunction(_ x: Tensor, training: Bool, rng: inout RNG) -> VQOutput {
+        precondition(x.rank == 2 && x.shape[1] == dim, "VectorQuantizer: input must be (N, \(dim)), got \(x.shape)")
+        let n = x.shape[0]
+        let codes = nearest(x)
+        let q = lookup(codes: codes)  // (N, D)
+        var counts = [Int](repeating: 0, count: codebookSize)  // (K)
+        for c in codes { counts[c] += 1 }
+
+        // Straight-through: the value of q, the gradient of x.
+        let quantized = Tensor.result(shape: x.shape, data: q.data, parents: [x]) { o in x.accumulateGrad(o.grad!) }
+        // q is a constant here (requiresGrad false), so this is mean (x − sg(q))² with gradient to x only.
+        let commitLoss = mseLoss(x, q)
+
+        var entropy: Double = 0
+        for c in counts where c > 0 {
+            let p = Double(c) / Double(max(n, 1))
+            entropy -= p * Foundation.log(p)
+        }
+        let output = VQOutput(quantized: quantized, codes: codes, commitLoss: commitLoss,
+                              usage: counts.filter { $0 > 0 }.count, perplexity: Float(Foundation.exp(entropy)))
+        if training && n > 0 { updateCodebook(x, codes: codes, counts: counts, rng: &rng) }
+        return output
+    }
+
+    // MARK: nearest-code search
+
+    /// Index of the nearest code (squared Euclidean) for each row of x (N, D); ties go to the lower index.
+    /// ‖x − c‖² = ‖x‖² − 2 x·c + ‖c‖², and ‖x‖² is the same for every code of a row, so the argmin
+    /// needs only ‖c‖² − 2 x·c: one sgemm per block of rows, then a parallel argmin.
+    public func nearest(_ x: Tensor) -> [Int] {
+        precondition(x.rank == 2 && x.shape[1] == dim, "VectorQuantizer.nearest: input must be (N, \(dim)), got \(x.shape)")
+        let n = x.shape[0], k = codebookSize, d = dim
+        var codeNorms = [Float](repeating: 0, count: k)  // (K) ‖c‖²
+        for j in 0..<k {
+            var s: Float = 0
+            for i in 0..<d { let v = codebook.data[j * d + i]; s += v * v }
+            codeNorms[j] = s
+        }
+        // Rows are processed in blocks so the (rows, K) score matrix stays a few MB at most.
+        let blockRows = max(1, min(n, (1 << 20) / k))
+        var scores = [Float](repeating: 0, count: blockRows * k)  // (rows, K)
+        var codes = [Int](repeating: 0, count: n)                 // (N)
+        x.data.withUnsafeBufferPointer { xp in codebook.data.withUnsafeBufferPointer { cp in
+        scores.withUnsafeMutableBufferPointer { sp in codes.withUnsafeMutableBufferPointer { out in
+            var start = 0
+            while start < n {
+                let rows = min(blockRows, n - start)
+                // scores (rows, K) = −2 · x (rows, D) · cᵀ (D, K)
+                sgemm(xp.baseAddress! + start * d, cp.baseAddress!, sp.baseAddress!, m: rows, n: k, k: d,
+                      transB: true, alpha: -2)
+                parallelFor(rows, minChunk: max(1, 16_384 / k)) { range in
+                    for r in range {
+                        let row = sp.baseAddress! + r * k
+                        var best = 0, bestScore = Float.infinity
+                        for j in 0..<k {
+                            let s = row[j] + codeNorms[j]
+                            if s < bestScore { bestScore = s; best = j }
+                        }
+                        out[start + r] = best
+                    }
+                }
+                start += rows
+            }
+        } } } }
+        return codes
+    }
+
+    /// The codes' values, (N, D), as a constant tensor.
+    public func lookup(codes: [Int]) -> Tensor {
+        let d = dim
+        var out = [Float](repeating: 0, count: codes.count * d)  // (N, D)
+        codebook.data.withUnsafeBufferPointer { cp in out.withUnsafeMutableBufferPointer { op in
+            for (i, c) in codes.enumerated() {
+                precondition(c >= 0 && c < codebookSize, "VectorQuantizer.lookup: code \(c) at position \(i) is outside 0..<\(codebookSize)")
+                (op.baseAddress! + i * d).update(from: cp.baseAddress! + c * d, count: d)
+            }
+        } }
+        return Tensor(shape: [codes.count, d], data: out)
+    }
+
+    // MARK: EMA update and restarts
+
+    /// clusterSize ← decay·clusterSize + (1 − decay)·counts, embedSum ← decay·embedSum + (1 − decay)·sums,
+    /// codebook = embedSum / Laplace-smoothed clusterSize; then codes below `restartThreshold` move
+    /// onto random inputs of this batch plus noise of std 0.01/√D (Jukebox's `_tile`), so they can
+    /// win rows again. Restarted codes start a fresh history of `restartThreshold` members.
+    private func updateCodebook(_ x: Tensor, codes: [Int], counts: [Int], rng: inout RNG) {
+        let n = x.shape[0], k = codebookSize, d = dim
+        var sums = [Float](repeating: 0, count: k * d)  // (K, D) Σ of the rows assigned to each code
+        x.data.withUnsafeBufferPointer { xp in sums.withUnsafeMutableBufferPointer { sp in
+            for (i, c) in codes.enumerated() { vAdd(sp.baseAddress! + c * d, xp.baseAddress! + i * d, d) }
+        } }
+        for j in 0..<k { clusterSize[j] = decay * clusterSize[j] + (1 - decay) * Float(counts[j]) }
+        for i in 0..<(k * d) { embedSum[i] = decay * embedSum[i] + (1 - decay) * sums[i] }
+
+        // Laplace smoothing: (size + eps) / (total + K·eps) · total keeps the total mass.
+        var total: Double = 0
+        for s in clusterSize { total += Double(s) }
+        var newCodes = [Float](repeating: 0, count: k * d)  // (K, D)
+        for j in 0..<k {
+            let smoothed = Float((Double(clusterSize[j]) + Double(eps)) / (total + Double(k) * Double(eps)) * total)
+            let inv = smoothed > 0 ? 1 / smoothed : 0
+            for i in 0..<d { newCodes[j * d + i] = embedSum[j * d + i] * inv }
+        }
+
+        let noiseStd = 0.01 / Float(d).squareRoot()
+        for j in 0..<k where clusterSize[j] < restartThreshold {
+            let r = rng.int(below: n)
+            for i in 0..<d {
+                let v = x.data[r * d + i] + noiseStd * rng.normal()
+                newCodes[j * d + i] = v
+                embedSum[j * d + i] = v * restartThreshold
+            }
+            clusterSize[j] = restartThreshold
+        }
+        codebook = Tensor(shape: [k, d], data: newCodes)
+    }
+}

@@ -1,0 +1,87 @@
+// CheckpointTests.swift — parameter stores saved as safetensors + config.json and loaded strictly.
+import Engine
+import Foundation
+import XCTest
+
+final class CheckpointTests: XCTestCase {
+    var dir: URL!
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("gen-ckpt-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+
+    func makeStore(hidden: Int = 4, seed: UInt64 = 1) -> ParameterStore {
+        var rng = RNG(seed: seed)
+        let s = ParameterStore()
+        s.register("layer.weight", Tensor(randn: [hidden, 3], rng: &rng))
+        s.register("layer.bias", Tensor(randn: [hidden], rng: &rng))
+        return s
+    }
+
+    func testSaveLoadRoundTrip() throws {
+        let path = dir.appendingPathComponent("model.safetensors").path
+        let a = makeStore(seed: 1)
+        try a.save(to: path, metadata: ["step": "12"])
+        let b = makeStore(seed: 2)
+        XCTAssertNotEqual(a["layer.weight"]!.data, b["layer.weight"]!.data)
+        try b.load(from: path)
+        XCTAssertEqual(a["layer.weight"]!.data, b["layer.weight"]!.data)
+        XCTAssertEqual(try SafeTensorsFile.read(path).metadata["step"], "12")
+    }
+
+    func testWrongShapeNamesTensorShapesAndFile() throws {
+        let path = dir.appendingPathComponent("model.safetensors").path
+        try makeStore(hidden: 4).save(to: path)
+        XCTAssertThrowsError(try makeStore(hidden: 5).load(from: path)) { e in
+            let m = "\(e)"
+            XCTAssertTrue(m.contains("layer.weight") && m.contains("[4, 3]") && m.contains("[5, 3]") && m.contains(path), m)
+        }
+    }
+
+    func testMissingAndUnknownTensorsAreErrors() throws {
+        let path = dir.appendingPathComponent("model.safetensors").path
+        try makeStore().save(to: path)
+        let bigger = makeStore()
+        bigger.register("extra.weight", Tensor(zeros: [2]))
+        XCTAssertThrowsError(try bigger.load(from: path)) { XCTAssertTrue("\($0)".contains("missing tensor 'extra.weight'"), "\($0)") }
+        let smaller = ParameterStore()
+        smaller.register("layer.weight", Tensor(zeros: [4, 3]))
+        XCTAssertThrowsError(try smaller.load(from: path)) { XCTAssertTrue("\($0)".contains("unknown tensor 'layer.bias'"), "\($0)") }
+    }
+
+    func testHalfPrecisionWeightsLoadIntoFloatParameters() throws {
+        let path = dir.appendingPathComponent("model.safetensors").path
+        let a = makeStore()
+        try a.save(to: path, dtype: .f16)
+        let b = makeStore(seed: 5)
+        try b.load(from: path)
+        for (x, y) in zip(a["layer.weight"]!.data, b["layer.weight"]!.data) { XCTAssertEqual(x, y, accuracy: 2e-3 * max(1, abs(x))) }
+    }
+
+    func testTruncatedCheckpointIsAClearError() throws {
+        let path = dir.appendingPathComponent("model.safetensors").path
+        try makeStore().save(to: path)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        try bytes.prefix(bytes.count - 7).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try makeStore().load(from: path)) { XCTAssertTrue("\($0)".contains(path), "\($0)") }
+    }
+
+    struct ToyConfig: Codable, Equatable {
+        var dModel: Int
+        var heads: Int
+        enum CodingKeys: String, CodingKey { case dModel = "d_model", heads }
+    }
+
+    func testConfigJSONIsSnakeCaseAndStrictAboutMissingKeys() throws {
+        let path = dir.appendingPathComponent("config.json").path
+        try ConfigFile.write(ToyConfig(dModel: 128, heads: 2), to: path)
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        XCTAssertTrue(text.contains("\"d_model\" : 128"), text)
+        XCTAssertEqual(try ConfigFile.read(ToyConfig.self, from: path), ToyConfig(dModel: 128, heads: 2))
+        try "{\"heads\": 2}".write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try ConfigFile.read(ToyConfig.self, from: path)) { XCTAssertTrue("\($0)".contains("d_model"), "\($0)") }
+        try "{not json".write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try ConfigFile.read(ToyConfig.self, from: path))
+    }
+}
