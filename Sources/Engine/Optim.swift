@@ -100,9 +100,10 @@ public final class AdamW {
             defer { offset += t.count }
             guard let g = t.grad else { continue }
             let wd = decays(name, t) ? c.weightDecay : 0
+            let n = t.count  // read before t.data is borrowed mutably below
             m.withUnsafeMutableBufferPointer { mp in v.withUnsafeMutableBufferPointer { vp in
                 t.data.withUnsafeMutableBufferPointer { w in
-                    for i in 0..<t.count {
+                    for i in 0..<n {
                         let mi = c.beta1 * mp[offset + i] + (1 - c.beta1) * g[i]
                         let vi = c.beta2 * vp[offset + i] + (1 - c.beta2) * g[i] * g[i]
                         mp[offset + i] = mi; vp[offset + i] = vi

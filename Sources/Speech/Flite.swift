@@ -3,17 +3,31 @@
 // flite gives both the audio (16 kHz) and the utterance's Segment relation: each phone's name and
 // its end time in seconds. FastSpeech learns durations from exactly this kind of teacher.
 // flite keeps global state (voice registry, lexicon), so every call goes through one lock.
+//
+// The pipeline is flite's own `utt_synth` module list, run stage by stage so that (a) the text
+// frontend can stop before the waveform when it only needs phones, and (b) tokens can be given
+// explicit pronunciations (flite's Token "phones" feature) between tokenization and text analysis.
 import CFlite
 import Foundation
 
 public struct FliteSegment: Equatable {
     public var phone: String
-    /// End time in seconds from the start of the utterance.
+    /// End time in seconds from the start of the utterance; 0 when the utterance was not synthesized.
     public var end: Double
+    /// Lexical stress of the segment's syllable (flite's lexicon gives 0 or 1); nil for segments
+    /// outside any syllable (the inserted "pau" silences).
+    public var stress: Int? = nil
+    /// flite's word this segment belongs to, after normalisation ("forty" for part of "$42"); nil for "pau".
+    public var word: String? = nil
+    /// True for the last segment of a word.
+    public var isWordEnd: Bool = false
+    /// On a word's last segment, the punctuation after its token when the word is the token's
+    /// last word ("," for "Hello,"); "" otherwise.
+    public var punctuation: String = ""
 }
 
 public struct FliteUtterance {
-    /// Mono samples in [-1, 1].
+    /// Mono samples in [-1, 1]; empty when the utterance was not synthesized.
     public var samples: [Float]
     public var sampleRate: Int
     public var segments: [FliteSegment]
@@ -58,26 +72,96 @@ public enum Flite {
         return v
     }
 
-    /// Synthesizes `text` with a teacher voice: audio plus phone segments (including flite's "pau").
-    public static func utterance(text: String, voice name: String) throws -> FliteUtterance {
+    // flite's utt_synth, split where we need to stop or step in. A voice may override any hook
+    // through its features; the function here is flite's default when it does not.
+    private typealias Stage = (hook: String, fallback: cst_uttfunc?)
+    private static func textStages() -> [Stage] {
+        [("textanalysis_func", default_textanalysis), ("pos_tagger_func", default_pos_tagger),
+         ("phrasing_func", default_phrasing), ("lexical_insertion_func", default_lexical_insertion),
+         ("pause_insertion_func", default_pause_insertion), ("intonation_func", cart_intonation),
+         ("postlex_func", nil)]
+    }
+    private static func waveStages() -> [Stage] {
+        [("duration_model_func", cart_duration), ("f0_model_func", nil),
+         ("wave_synth_func", nil), ("post_synth_hook_func", nil)]
+    }
+
+    private static func run(_ stages: [Stage], _ utt: UnsafeMutablePointer<cst_utterance>) -> Bool {
+        for stage in stages {
+            let ok = stage.hook.withCString { name -> Bool in
+                var module = cst_synth_module(hookname: name, defhook: stage.fallback)
+                return apply_synth_module(utt, &module) != nil
+            }
+            if !ok { return false }
+        }
+        return true
+    }
+
+    /// Runs flite on `text` with a teacher voice.
+    /// - synthesize: false stops after flite's text analysis (phones, stress, words, pauses; no
+    ///   timings, no audio), which is ~100x cheaper than synthesis and gives the same segments.
+    /// - pronunciations: tokens whose name equals a key are spoken with these phones (flite's lexicon
+    ///   format, "hh ax0 l ow1") instead of the lexicon's. The caller validates the phones.
+    public static func utterance(text: String, voice name: String, synthesize: Bool = true,
+                                 pronunciations: [String: String] = [:]) throws -> FliteUtterance {
         guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw FliteError.emptyText }
         lock.lock(); defer { lock.unlock() }
         let v = try voice(name)
-        guard let utt = flite_synth_text(text, v) else { throw FliteError.synthesisFailed(text) }
+        guard let utt = new_utterance() else { throw FliteError.synthesisFailed(text) }
         defer { delete_utterance(utt) }
-        guard let wave = utt_wave(utt), wave.pointee.num_samples > 0 else { throw FliteError.synthesisFailed(text) }
-        let w = wave.pointee
-        let channels = Int(max(w.num_channels, 1))
-        var samples = [Float](repeating: 0, count: Int(w.num_samples))
-        for i in 0..<samples.count { samples[i] = Float(w.samples[i * channels]) / 32768 }
-        var segments: [FliteSegment] = []
-        var item = relation_head(utt_relation(utt, "Segment"))
-        while let it = item {
-            let phone = String(cString: item_feat_string(it, "name"))
-            segments.append(FliteSegment(phone: phone, end: Double(item_feat_float(it, "end"))))
-            item = item_next(it)
+        utt_set_input_text(utt, text)
+        utt_init(utt, v)
+        guard run([("tokenizer_func", default_tokenization)], utt) else { throw FliteError.synthesisFailed(text) }
+        if !pronunciations.isEmpty {
+            var token = relation_head(utt_relation(utt, "Token"))
+            while let t = token {
+                if let phones = pronunciations[String(cString: item_feat_string(t, "name"))] {
+                    item_set_string(t, "phones", phones)
+                }
+                token = item_next(t)
+            }
         }
-        return FliteUtterance(samples: samples, sampleRate: Int(w.sample_rate), segments: segments)
+        guard run(textStages(), utt) else { throw FliteError.synthesisFailed(text) }
+
+        var samples: [Float] = []
+        var sampleRate = 16000
+        if synthesize {
+            guard run(waveStages(), utt), let wave = utt_wave(utt), wave.pointee.num_samples > 0 else {
+                throw FliteError.synthesisFailed(text)
+            }
+            let w = wave.pointee
+            let channels = Int(max(w.num_channels, 1))
+            samples = [Float](repeating: 0, count: Int(w.num_samples))
+            for i in 0..<samples.count { samples[i] = Float(w.samples[i * channels]) / 32768 }
+            sampleRate = Int(w.sample_rate)
+        }
+        return FliteUtterance(samples: samples, sampleRate: sampleRate, segments: segments(of: utt, timed: synthesize))
+    }
+
+    /// The Segment relation with the linguistic features the text frontend needs, read through the
+    /// SylStructure (word → syllable → segment) and Token (token → word) relations.
+    private static func segments(of utt: UnsafeMutablePointer<cst_utterance>, timed: Bool) -> [FliteSegment] {
+        var out: [FliteSegment] = []
+        var item = relation_head(utt_relation(utt, "Segment"))
+        while let seg = item {
+            var s = FliteSegment(phone: String(cString: item_feat_string(seg, "name")),
+                                 end: timed ? Double(item_feat_float(seg, "end")) : 0)
+            if let inSyllable = item_as(seg, "SylStructure"), let syllable = item_parent(inSyllable),
+               let word = item_parent(syllable) {
+                if item_feat_present(syllable, "stress") != 0 {
+                    s.stress = Int(ffeature_int(seg, "R:SylStructure.parent.stress"))
+                }
+                s.word = String(cString: item_feat_string(word, "name"))
+                s.isWordEnd = item_next(inSyllable) == nil && item_next(syllable) == nil
+                if s.isWordEnd, let inToken = item_as(word, "Token"), item_next(inToken) == nil,
+                   let token = item_parent(inToken), item_feat_present(token, "punc") != 0 {
+                    s.punctuation = String(cString: item_feat_string(token, "punc"))
+                }
+            }
+            out.append(s)
+            item = item_next(seg)
+        }
+        return out
     }
 
     /// Audio only.

@@ -55,5 +55,5 @@ do {
 }
 print("")
 
-//BENCHCONV
+benchConvAndAttention(peak: peak, rng: &rng)
 benchDSP()

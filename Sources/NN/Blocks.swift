@@ -1,0 +1,77 @@
+// Blocks.swift — composite blocks: FastSpeech's FFT block (Ren et al. 2019, §3.1), a pre-LN
+// transformer block for the priors (GPT-2 / Jukebox), and Jukebox's dilated residual block.
+import Engine
+
+/// FFT block: post-LN self-attention, then a two-layer 1-D conv feed-forward (kernels k1, k2).
+public final class FFTBlock {
+    public let attn: MultiHeadAttention
+    public let norm1: LayerNorm, norm2: LayerNorm
+    public let conv1: Conv1d, conv2: Conv1d
+    public let dropout: Float
+
+    public init(dModel: Int, heads: Int, ffnDim: Int, kernels: (Int, Int) = (9, 1), dropout: Float = 0.1,
+                scope: Scope, rng: inout RNG) {
+        attn = MultiHeadAttention(dModel: dModel, heads: heads, scope: scope.child("attn"), rng: &rng)
+        norm1 = LayerNorm(dModel, scope: scope.child("norm1"))
+        conv1 = Conv1d(dModel, ffnDim, kernel: kernels.0, scope: scope.child("ffn.conv1"), rng: &rng)
+        conv2 = Conv1d(ffnDim, dModel, kernel: kernels.1, scope: scope.child("ffn.conv2"), rng: &rng)
+        norm2 = LayerNorm(dModel, scope: scope.child("norm2"))
+        self.dropout = dropout
+    }
+
+    /// x (B, T, C), keyMask (B·T, true = real frame) → (B, T, C); padded frames are zeroed.
+    public func callAsFunction(_ x: Tensor, keyMask: [Bool]? = nil, training: Bool, rng: inout RNG) -> Tensor {
+        var h = norm1(x + Engine.dropout(attn(x, keyMask: keyMask), p: dropout, training: training, rng: &rng))
+        let c = transpose(h, 1, 2)                       // (B, C, T)
+        let f = transpose(conv2(relu(conv1(c))), 1, 2)   // (B, T, C)
+        h = norm2(h + Engine.dropout(f, p: dropout, training: training, rng: &rng))
+        if let keyMask { h = h * maskTensor(keyMask, shape: [h.shape[0], h.shape[1], 1]) }
+        return h
+    }
+}
+
+/// Pre-LN transformer block with optional cross-attention: x + SA(LN x) [+ CA(LN x, ctx)] + MLP(LN x).
+public final class TransformerBlock {
+    public let norm1: LayerNorm, attn: MultiHeadAttention
+    public let normCross: LayerNorm?, cross: MultiHeadAttention?
+    public let norm2: LayerNorm, fc1: Linear, fc2: Linear
+
+    public init(dModel: Int, heads: Int, mlpDim: Int? = nil, crossDim: Int? = nil, scope: Scope, rng: inout RNG) {
+        norm1 = LayerNorm(dModel, scope: scope.child("norm1"))
+        attn = MultiHeadAttention(dModel: dModel, heads: heads, scope: scope.child("attn"), rng: &rng)
+        if let crossDim {
+            normCross = LayerNorm(dModel, scope: scope.child("norm_cross"))
+            cross = MultiHeadAttention(dModel: dModel, heads: heads, contextDim: crossDim, scope: scope.child("cross"), rng: &rng)
+        } else { normCross = nil; cross = nil }
+        norm2 = LayerNorm(dModel, scope: scope.child("norm2"))
+        fc1 = Linear(dModel, mlpDim ?? 4 * dModel, scope: scope.child("mlp.fc1"), rng: &rng)
+        fc2 = Linear(mlpDim ?? 4 * dModel, dModel, scope: scope.child("mlp.fc2"), rng: &rng)
+    }
+
+    /// x (B, T, C) → (B, T, C); causal self-attention, cache for incremental decoding.
+    public func callAsFunction(_ x: Tensor, context: Tensor? = nil, contextMask: [Bool]? = nil,
+                               cache: KVCache? = nil) -> Tensor {
+        var h = x + attn(norm1(x), causal: true, cache: cache)
+        if let cross, let normCross, let context {
+            h = h + cross(normCross(h), context: context, keyMask: contextMask)
+        }
+        return h + fc2(gelu(fc1(norm2(h))))
+    }
+}
+
+/// Jukebox's residual unit: x + conv1×1(relu(conv3,dilated(relu(x)))), on (B, C, T).
+public final class DilatedResBlock {
+    public let conv1: Conv1d, conv2: Conv1d
+
+    public init(channels: Int, hidden: Int? = nil, dilation: Int, scope: Scope, rng: inout RNG) {
+        conv1 = Conv1d(channels, hidden ?? channels, kernel: 3, dilation: dilation, scope: scope.child("conv1"), rng: &rng)
+        conv2 = Conv1d(hidden ?? channels, channels, kernel: 1, scope: scope.child("conv2"), rng: &rng)
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor { x + conv2(relu(conv1(relu(x)))) }
+}
+
+/// A constant 0/1 tensor from a Bool mask, for multiplying out padding.
+public func maskTensor(_ mask: [Bool], shape: [Int]) -> Tensor {
+    Tensor(shape: shape, data: mask.map { $0 ? 1 : 0 })
+}

@@ -1,0 +1,156 @@
+// SpeechCorpus.swift — the teacher corpus for FastSpeech: flite voices speak generated sentences;
+// each utterance keeps its phone ids, the frames per phone (from flite's segment end times,
+// rounded so they add up to the mel length), the log-mel, and per-phone pitch and energy.
+//
+// On disk: DIR/corpus.json (recipe and counts), DIR/metadata.jsonl (one line per utterance with
+// its split), DIR/utts/<id>.safetensors (tokens I32, durations I32, mel F16 (T, 80), pitch F32,
+// energy F32). Pitch is mean log F0 over a phone's voiced frames (0 = none); energy is mean log
+// frame energy (FastSpeech 2 §2.3, phoneme-level as in ming024/FastSpeech2).
+import Audio
+import DSP
+import Engine
+import Foundation
+
+public struct SpeechUtterance {
+    public var id: String
+    public var voice: String
+    public var text: String
+    public var tokens: [Int]        // (N)
+    public var durations: [Int]     // (N) frames; sums to `frames`
+    public var pitch: [Float]       // (N) mean log F0 of voiced frames, 0 when none
+    public var energy: [Float]      // (N) mean log frame energy
+    public var mel: [Float]         // (T, 80)
+    public var frames: Int { durations.reduce(0, +) }
+}
+
+public struct SpeechCorpusInfo: Codable {
+    public var voices: [String]
+    public var sentencesPerVoice: Int
+    public var seed: UInt64
+    public var sampleRate: Int
+    public var hop: Int
+    public var nMels: Int
+    public var phoneSetSize: Int
+    public var utterances: Int
+    public var validation: Int
+    public var seconds: Double
+
+    enum CodingKeys: String, CodingKey {
+        case voices, sentencesPerVoice = "sentences_per_voice", seed, sampleRate = "sample_rate", hop
+        case nMels = "n_mels", phoneSetSize = "phone_set_size", utterances, validation, seconds
+    }
+}
+
+struct SpeechMetadataLine: Codable {
+    var id: String, voice: String, text: String, split: String, frames: Int, phones: Int, file: String
+}
+
+public enum SpeechFeatures {
+    static let mel = MelConfig.standard
+    static let filterbank = MelFilterbank(config: .standard)
+    static let stft = STFT(config: MelConfig.standard.stft)
+
+    /// Phone end times (seconds, one per token; tokens without a segment repeat the previous end)
+    /// → frames per token that add up to `frames` exactly.
+    public static func durations(ends: [Double], frames: Int, sampleRate: Int = 22050, hop: Int = 256) -> [Int] {
+        var out = [Int](repeating: 0, count: ends.count)
+        var previous = 0
+        for (i, end) in ends.enumerated() {
+            var boundary = Int((end * Double(sampleRate) / Double(hop)).rounded())
+            boundary = min(max(boundary, previous), frames)
+            if i == ends.count - 1 { boundary = frames }  // the last phone absorbs rounding and the tail
+            out[i] = boundary - previous
+            previous = boundary
+        }
+        return out
+    }
+
+    /// Means of `values` over each token's frame span, skipping entries for which `use` is false.
+    static func perToken(_ values: [Float], durations: [Int], use: (Float) -> Bool) -> [Float] {
+        var out = [Float](repeating: 0, count: durations.count)
+        var start = 0
+        for (i, d) in durations.enumerated() {
+            var s: Float = 0, n = 0
+            for f in start..<min(start + d, values.count) where use(values[f]) { s += values[f]; n += 1 }
+            out[i] = n > 0 ? s / Float(n) : 0
+            start += d
+        }
+        return out
+    }
+
+    /// Everything the corpus stores for one teacher utterance. `audio22k` is already at 22050 Hz;
+    /// `audio16k` (flite's native rate) is used for pitch, which YIN resolves better there.
+    public static func analyse(audio22k: [Float], pitchSource: [Float], pitchRate: Int, ends: [Double])
+        -> (mel: [Float], durations: [Int], pitch: [Float], energy: [Float]) {
+        let mel = filterbank.logMel(audio: audio22k)
+        let frames = mel.count / self.mel.nMels
+        let durations = durations(ends: ends, frames: frames)
+        let hopSeconds = Double(self.mel.hop) / Double(self.mel.sampleRate)
+        let f0 = PitchTracker.yin(pitchSource, sampleRate: pitchRate, hopSeconds: hopSeconds, frames: frames)
+        let logF0 = f0.map { $0 > 0 ? Foundation.log($0) : 0 }
+        let pitch = perToken(logF0, durations: durations, use: { $0 > 0 })
+        // frame energy: log of the L2 norm of the linear magnitude spectrum
+        let mag = stft.magnitude(audio22k)
+        let bins = mag.count / max(frames, 1)
+        var frameEnergy = [Float](repeating: 0, count: frames)
+        for t in 0..<frames {
+            var s: Float = 0
+            for f in 0..<bins { s += mag[t * bins + f] * mag[t * bins + f] }
+            frameEnergy[t] = Foundation.log(max(s.squareRoot(), 1e-5))
+        }
+        let energy = perToken(frameEnergy, durations: durations, use: { _ in true })
+        return (mel, durations, pitch, energy)
+    }
+}
+
+public enum SpeechCorpusIO {
+    public static func write(_ u: SpeechUtterance, to path: String) throws {
+        var f = SafeTensorsFile(metadata: ["id": u.id, "voice": u.voice, "text": u.text])
+        f.tensors["tokens"] = SafeTensor(int32s: u.tokens.map(Int32.init), shape: [u.tokens.count])
+        f.tensors["durations"] = SafeTensor(int32s: u.durations.map(Int32.init), shape: [u.durations.count])
+        f.tensors["pitch"] = SafeTensor(floats: u.pitch, shape: [u.pitch.count])
+        f.tensors["energy"] = SafeTensor(floats: u.energy, shape: [u.energy.count])
+        f.tensors["mel"] = SafeTensor(floats: u.mel, shape: [u.frames, u.mel.count / max(u.frames, 1)], dtype: .f16)
+        try f.write(to: path)
+    }
+
+    public static func read(_ path: String) throws -> SpeechUtterance {
+        let f = try SafeTensorsFile.read(path)
+        func get(_ name: String) throws -> SafeTensor {
+            guard let t = f.tensors[name] else {
+                throw CheckpointError(path: path, message: "utterance file lacks '\(name)'; rebuild the corpus with `gen dataset speech`.")
+            }
+            return t
+        }
+        let u = SpeechUtterance(id: f.metadata["id"] ?? path, voice: f.metadata["voice"] ?? "", text: f.metadata["text"] ?? "",
+                                tokens: try get("tokens").int32s().map(Int.init),
+                                durations: try get("durations").int32s().map(Int.init),
+                                pitch: try get("pitch").floats(), energy: try get("energy").floats(),
+                                mel: try get("mel").floats())
+        guard u.tokens.count == u.durations.count, u.pitch.count == u.tokens.count, u.energy.count == u.tokens.count,
+              u.mel.count == u.frames * 80 else {
+            throw CheckpointError(path: path, message: "utterance tensors disagree in length; rebuild the corpus.")
+        }
+        return u
+    }
+
+    /// Reads DIR/metadata.jsonl and the utterance files: (train, validation).
+    public static func load(_ dir: String, limit: Int? = nil) throws -> (train: [SpeechUtterance], validation: [SpeechUtterance]) {
+        let metaPath = dir + "/metadata.jsonl"
+        guard let text = try? String(contentsOfFile: metaPath, encoding: .utf8) else {
+            throw CheckpointError(path: metaPath, message: "no speech corpus here. Build one with `gen dataset speech --out \(dir)`.")
+        }
+        var train: [SpeechUtterance] = [], val: [SpeechUtterance] = []
+        let decoder = JSONDecoder()
+        for (i, line) in text.split(separator: "\n").enumerated() {
+            if let limit, train.count + val.count >= limit { break }
+            guard let m = try? decoder.decode(SpeechMetadataLine.self, from: Data(line.utf8)) else {
+                throw CheckpointError(path: metaPath, message: "line \(i + 1) is not a valid metadata record; rebuild the corpus.")
+            }
+            var u = try read(dir + "/" + m.file)
+            u.voice = m.voice
+            if m.split == "val" { val.append(u) } else { train.append(u) }
+        }
+        return (train, val)
+    }
+}

@@ -1,0 +1,22 @@
+// Vocoder.swift — mel → waveform behind a small protocol, so a neural vocoder can replace
+// Griffin-Lim later without touching the acoustic model.
+import DSP
+
+public protocol Vocoder {
+    /// log-mel (T, M) in the project's standard framing → 22050 Hz waveform.
+    func waveform(logMel: [Float], frames: Int) -> [Float]
+}
+
+/// Fast Griffin-Lim (Perraudin et al. 2013) from the mel's non-negative pseudo-inverse.
+public struct GriffinLimVocoder: Vocoder {
+    public var iterations: Int
+    let filterbank = MelFilterbank(config: .standard)
+
+    public init(iterations: Int = 60) { self.iterations = iterations }
+
+    public func waveform(logMel: [Float], frames: Int) -> [Float] {
+        let gl = GriffinLim(stft: MelConfig.standard.stft, iterations: iterations, initialPhase: .random(seed: 0))
+        let length = (frames - 1) * MelConfig.standard.hop
+        return gl.reconstruct(logMel: logMel, filterbank: filterbank, length: max(length, 1))
+    }
+}
