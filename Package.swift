@@ -36,5 +36,6 @@ let package = Package(
         .testTarget(name: "DSPTests", dependencies: ["DSP", "Audio", "Speech"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "NN"]),
         .testTarget(name: "CLITests", dependencies: ["Audio"]),
+        .testTarget(name: "SpeechTests", dependencies: ["Speech"]),
     ]
 )

@@ -137,8 +137,8 @@ public func conv1d(_ x: Tensor, weight: Tensor, bias: Tensor?,
         let g = o.grad!  // (B, Cout, Tout)
         // The columns are recomputed rather than saved: one unfold is cheap next to the sgemms, and
         // saving (B, Cin·K, Tout) would multiply activation memory by K.
-        var col = [Float](repeating: 0, count: rows * tout)  // (Cin·K, Tout)
-        var dcol = [Float](repeating: 0, count: x.requiresGrad ? rows * tout : 0)  // (Cin·K, Tout)
+        var col = [Float](repeating: 0, count: weight.requiresGrad && !pointwise ? rows * tout : 0)  // (Cin·K, Tout)
+        var dcol = [Float](repeating: 0, count: x.requiresGrad && !pointwise ? rows * tout : 0)     // (Cin·K, Tout)
         g.withUnsafeBufferPointer { gp in x.data.withUnsafeBufferPointer { xp in weight.data.withUnsafeBufferPointer { wp in
         col.withUnsafeMutableBufferPointer { cp in dcol.withUnsafeMutableBufferPointer { dp in
             for b in 0..<batch {
@@ -224,8 +224,7 @@ public func convTranspose1d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: 
         var dcol = [Float](repeating: 0, count: rows * length)  // (Cout·K, T): im2col of dOut
         g.withUnsafeBufferPointer { gp in x.data.withUnsafeBufferPointer { xp in weight.data.withUnsafeBufferPointer { wp in
         dcol.withUnsafeMutableBufferPointer { dp in
-            for b in 0..<batch {
-                if !x.requiresGrad && !weight.requiresGrad { break }
+            for b in 0..<batch where x.requiresGrad || weight.requiresGrad {
                 im2col(gp.baseAddress! + b * cout * tout, dp.baseAddress!, channels: cout, length: tout, kernel: kernel,
                        stride: stride, padding: padding, dilation: dilation, columns: length)
                 let xb = xp.baseAddress! + b * cin * length

@@ -22,7 +22,7 @@ public func matmul(_ a: Tensor, _ b: Tensor, transposeB: Bool = false) -> Tensor
     let n = transposeB ? b.shape[0] : b.shape[1]
     let kb = transposeB ? b.shape[1] : b.shape[0]
     precondition(k == kb, "matmul: inner dimensions differ: a \(a.shape), b \(b.shape)\(transposeB ? " (transposed)" : "")")
-    let m = a.count / max(k, 1)
+    let m = a.shape.dropLast().reduce(1, *)  // not a.count / k, which is 0 when K is 0
     var outShape = a.shape; outShape[outShape.count - 1] = n
     var out = [Float](repeating: 0, count: m * n)
     a.data.withUnsafeBufferPointer { ap in b.data.withUnsafeBufferPointer { bp in out.withUnsafeMutableBufferPointer { cp in

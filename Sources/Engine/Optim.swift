@@ -80,7 +80,7 @@ public final class AdamW {
     public var m: [Float]
     public var v: [Float]
     public var step: Int = 0
-    /// Parameters whose names satisfy this skip weight decay (biases, norms, embeddings by default: rank < 2).
+    /// Whether a parameter gets weight decay. By default matrices (rank ≥ 2) do; biases and norm gains (rank < 2) do not.
     public var decays: (String, Tensor) -> Bool = { _, t in t.rank >= 2 }
 
     public init(_ params: ParameterStore, config: AdamWConfig = AdamWConfig()) {

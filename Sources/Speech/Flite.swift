@@ -57,6 +57,10 @@ public enum Flite {
     nonisolated(unsafe) private static var voices: [String: UnsafeMutablePointer<cst_voice>] = [:]
     nonisolated(unsafe) private static var initialized = false
 
+    // flite stores feature names by pointer without copying (it expects C literals), so a name we
+    // set must outlive the utterance: one static copy, never freed.
+    nonisolated(unsafe) private static let phonesKey = UnsafePointer(strdup("phones")!)
+
     private static func voice(_ name: String) throws -> UnsafeMutablePointer<cst_voice> {
         if !initialized { flite_init(); initialized = true }
         if let v = voices[name] { return v }
@@ -100,10 +104,11 @@ public enum Flite {
     /// Runs flite on `text` with a teacher voice.
     /// - synthesize: false stops after flite's text analysis (phones, stress, words, pauses; no
     ///   timings, no audio), which is ~100x cheaper than synthesis and gives the same segments.
-    /// - pronunciations: tokens whose name equals a key are spoken with these phones (flite's lexicon
-    ///   format, "hh ax0 l ow1") instead of the lexicon's. The caller validates the phones.
+    /// - placeholder, phones: the i-th token named `placeholder` is spoken with `phones[i]` (flite's
+    ///   lexicon form: ["hh", "ax0", "l", "ow1"]) instead of the lexicon's pronunciation. The
+    ///   placeholder must be a word flite keeps whole (a lexicon word); the caller validates phones.
     public static func utterance(text: String, voice name: String, synthesize: Bool = true,
-                                 pronunciations: [String: String] = [:]) throws -> FliteUtterance {
+                                 placeholder: String = "", phones: [[String]] = []) throws -> FliteUtterance {
         guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw FliteError.emptyText }
         lock.lock(); defer { lock.unlock() }
         let v = try voice(name)
@@ -112,11 +117,17 @@ public enum Flite {
         utt_set_input_text(utt, text)
         utt_init(utt, v)
         guard run([("tokenizer_func", default_tokenization)], utt) else { throw FliteError.synthesisFailed(text) }
-        if !pronunciations.isEmpty {
+        if !phones.isEmpty {
+            // A list-valued "phones" is used as is by every word of the token; a string-valued one
+            // would be skipped when it equals the previous word's (flite takes that for one token).
             var token = relation_head(utt_relation(utt, "Token"))
-            while let t = token {
-                if let phones = pronunciations[String(cString: item_feat_string(t, "name"))] {
-                    item_set_string(t, "phones", phones)
+            var next = 0
+            while let t = token, next < phones.count {
+                if String(cString: item_feat_string(t, "name")) == placeholder {
+                    var list: UnsafeMutablePointer<cst_val>? = nil
+                    for p in phones[next].reversed() { list = cons_val(string_val(p), list) }
+                    item_set(t, phonesKey, list)
+                    next += 1
                 }
                 token = item_next(t)
             }

@@ -103,18 +103,26 @@ struct DatasetMusic: ParsableCommand, HasGlobalOptions {
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Train the speech, codec or prior models (not built yet).",
-        subcommands: [TrainModel.self])
+        abstract: "Train the speech, codec or prior models.",
+        subcommands: [TrainSpeech.self, TrainCodec.self, TrainPrior.self])
 }
 
-struct TrainModel: ParsableCommand, HasGlobalOptions {
-    static let configuration = CommandConfiguration(commandName: "model", abstract: "gen train speech|codec|prior --data DIR --out DIR [--resume] (not built yet).",
-                                                    aliases: ["speech", "codec", "prior"])
+struct TrainCodec: ParsableCommand, HasGlobalOptions {
+    static let configuration = CommandConfiguration(commandName: "codec", abstract: "Train the VQ-VAE codec (not built yet).")
     @Option(name: .long, help: "Dataset folder.") var data: String
     @Option(name: .long, help: "Model output folder.") var out: String
-    @Flag(name: .long, help: "Continue from the latest checkpoint in --out.") var resume = false
+    @Flag(name: .long, help: "Continue from the checkpoint in --out.") var resume = false
     @OptionGroup var globals: GlobalOptions
-    func run() throws { throw GenError.notBuilt("train", issue: "issues 3, 4 and 5") }
+    func run() throws { throw GenError.notBuilt("train codec", issue: "issue 4") }
+}
+
+struct TrainPrior: ParsableCommand, HasGlobalOptions {
+    static let configuration = CommandConfiguration(commandName: "prior", abstract: "Train the music prior (not built yet).")
+    @Option(name: .long, help: "Dataset folder.") var data: String
+    @Option(name: .long, help: "Model output folder.") var out: String
+    @Flag(name: .long, help: "Continue from the checkpoint in --out.") var resume = false
+    @OptionGroup var globals: GlobalOptions
+    func run() throws { throw GenError.notBuilt("train prior", issue: "issue 5") }
 }
 
 struct Genres: ParsableCommand {

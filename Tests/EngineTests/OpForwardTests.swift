@@ -195,6 +195,13 @@ final class OpForwardTests: XCTestCase {
         XCTAssertEqual(keys.data, slice(k, axis: 2, 0..<1).data)
     }
 
+    // Closed form: a product over an empty inner dimension is an empty sum, so all zeros.
+    func testMatmulWithEmptyInnerDimensionGivesZeros() {
+        let y = matmul(Tensor(zeros: [2, 0]), Tensor(zeros: [0, 3]))
+        XCTAssertEqual(y.shape, [2, 3])
+        XCTAssertEqual(y.data, [Float](repeating: 0, count: 6))
+    }
+
     // MARK: shape, norm and embedding
 
     // Expected by hand: counts [2, 0, 3] repeat row 0 twice, drop row 1, repeat row 2 three times.

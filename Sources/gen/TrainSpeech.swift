@@ -1,0 +1,52 @@
+// TrainSpeech.swift — `gen train speech`: thin wrapper over SpeechTrainer.
+import ArgumentParser
+import Engine
+import Foundation
+import Speech
+
+struct TrainSpeech: ParsableCommand, HasGlobalOptions {
+    static let configuration = CommandConfiguration(
+        commandName: "speech",
+        abstract: "Train the FastSpeech 2 model on a corpus from `gen dataset speech`.",
+        discussion: """
+        Writes DIR/config.json and DIR/model.safetensors every --save-every steps, with the
+        optimizer state in DIR/train_state.safetensors and the loss log in DIR/train_log.jsonl.
+        Stop at any time; --resume continues from the last checkpoint.
+
+        Example:
+          gen train speech --data data/speech --out models/speech --steps 20000
+          gen train speech --data data/speech --out models/speech --resume --minutes 90
+        """)
+
+    @Option(name: .long, help: "Corpus folder (from `gen dataset speech`).") var data: String
+    @Option(name: .long, help: "Model folder to write.") var out: String
+    @Option(name: .long, help: "Total optimizer steps (the schedule's length).") var steps = 20000
+    @Option(name: .long, help: "Stop after this many minutes (a checkpoint is written).") var minutes: Double?
+    @Option(name: .long, help: "Padded mel frames per batch.") var batchFrames = 6000
+    @Option(name: .long, help: "Peak learning rate.") var lr: Float = 1e-3
+    @Option(name: .long, help: "Warm-up steps.") var warmup = 400
+    @Option(name: .long, help: "Steps between checkpoints.") var saveEvery = 250
+    @Option(name: .long, help: "Steps between held-out evaluations.") var evalEvery = 250
+    @Option(name: .long, help: "Model width (d_model).") var dModel = 128
+    @Option(name: .long, help: "FFT blocks in the encoder and in the decoder.") var layers = 4
+    @Option(name: .long, help: "Random seed.") var seed: UInt64 = 1
+    @Flag(name: .long, help: "Continue from the checkpoint in --out.") var resume = false
+    @OptionGroup var globals: GlobalOptions
+
+    func validate() throws {
+        if steps < 1 { throw ValidationError("--steps must be positive.") }
+        if batchFrames < 100 { throw ValidationError("--batch-frames must be at least 100.") }
+        if dModel % 2 != 0 { throw ValidationError("--d-model must be even (2 attention heads).") }
+    }
+
+    func run() throws {
+        var o = SpeechTrainOptions(dataDir: data, outDir: out)
+        o.steps = steps; o.maxMinutes = minutes; o.framesPerBatch = batchFrames; o.learningRate = lr
+        o.warmup = warmup; o.saveEvery = saveEvery; o.evalEvery = evalEvery; o.seed = seed; o.resume = resume
+        var arch = FastSpeechConfig(vocabSize: 0, speakers: [], pitchMean: [], pitchStd: [], energyMean: 0, energyStd: 1)
+        arch.dModel = dModel; arch.encoderLayers = layers; arch.decoderLayers = layers
+        o.model = arch
+        if globals.quiet { o.log = { _ in } }
+        do { try SpeechTrainer.train(o) } catch let e as CheckpointError { throw GenError.io(e.description) }
+    }
+}
