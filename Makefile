@@ -40,7 +40,7 @@ build: deps
 # Tests run on the release build: the numeric kernels are 10-50x slower unoptimised.
 test: test-deps
 	$(SWIFT) build $(BUILD_FLAGS) --product gen
-	$(SWIFT) test $(BUILD_FLAGS)
+	$(SWIFT) test $(BUILD_FLAGS) --disable-swift-testing
 
 bench: deps
 	$(SWIFT) run $(BUILD_FLAGS) gen-bench

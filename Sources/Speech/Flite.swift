@@ -175,6 +175,21 @@ public enum Flite {
         return out
     }
 
+    /// The voice's phone inventory as flite defines it (its `us` phoneset): each phone's name and
+    /// whether flite classes it as a vowel (phone feature vc = "+"). PhoneSet is checked against it.
+    public static func phoneset(voice name: String) throws -> [(name: String, isVowel: Bool)] {
+        lock.lock(); defer { lock.unlock() }
+        let v = try voice(name)
+        guard let ps = val_phoneset(feat_val(v.pointee.features, "phoneset")) else {
+            throw FliteError.synthesisFailed("voice \(name) has no phoneset")
+        }
+        return (0..<Int(ps.pointee.num_phones)).map { i in
+            let phone = ps.pointee.phonenames[i]!
+            let vc = String(cString: phone_feature_string(ps, phone, "vc"))
+            return (String(cString: phone), vc == "+")
+        }
+    }
+
     /// Audio only.
     public static func synthesize(text: String, voice: String) throws -> (samples: [Float], sampleRate: Int) {
         let u = try utterance(text: text, voice: voice)

@@ -154,3 +154,58 @@ public enum SpeechCorpusIO {
         return (train, val)
     }
 }
+
+/// `gen dataset speech`: synthesizes generated sentences with each teacher voice and stores the
+/// aligned features. Deterministic from the seed; an interrupted build resumes, reusing the
+/// utterance files already written.
+public enum SpeechCorpusBuilder {
+    public static func build(out dir: String, voices: [String] = Flite.voiceNames, sentencesPerVoice: Int,
+                             seed: UInt64 = 1, validationEvery: Int = 50,
+                             progress: (Int, Int, Double) -> Void = { _, _, _ in }) throws -> SpeechCorpusInfo {
+        for v in voices where !Flite.voiceNames.contains(v) { throw FliteError.unknownVoice(v) }
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: dir + "/utts", withIntermediateDirectories: true)
+        var lines: [SpeechMetadataLine] = []
+        var seconds = 0.0
+        let total = voices.count * sentencesPerVoice
+        for (vi, voice) in voices.enumerated() {
+            var generator = SentenceGenerator(seed: seed &* 1000 &+ UInt64(vi))
+            for k in 0..<sentencesPerVoice {
+                let text = generator.next()
+                let id = String(format: "%@-%06d", voice, k)
+                let file = "utts/\(id).safetensors"
+                let path = dir + "/" + file
+                let u: SpeechUtterance
+                if fm.fileExists(atPath: path), let existing = try? SpeechCorpusIO.read(path), existing.text == text {
+                    u = existing
+                } else {
+                    guard let a = try? TextFrontend.analyse(text, voice: voice, withAudio: true), let audio = a.audio else { continue }
+                    let audio22 = try Resampler.resample(audio, from: a.sampleRate, to: MelConfig.standard.sampleRate)
+                    var ends: [Double] = [], acc = 0.0
+                    for d in a.durations { acc += d; ends.append(acc) }
+                    let f = SpeechFeatures.analyse(audio22k: audio22, pitchSource: audio, pitchRate: a.sampleRate, ends: ends)
+                    u = SpeechUtterance(id: id, voice: voice, text: text, tokens: a.ids, durations: f.durations,
+                                        pitch: f.pitch, energy: f.energy, mel: f.mel)
+                    try SpeechCorpusIO.write(u, to: path)
+                }
+                seconds += Double(u.frames * MelConfig.standard.hop) / Double(MelConfig.standard.sampleRate)
+                let split = (k % validationEvery == validationEvery - 1) ? "val" : "train"
+                lines.append(SpeechMetadataLine(id: id, voice: voice, text: text, split: split, frames: u.frames,
+                                                phones: u.tokens.count, file: file))
+                progress(vi * sentencesPerVoice + k + 1, total, seconds)
+            }
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        var jsonl = Data()
+        for l in lines { jsonl.append(try encoder.encode(l)); jsonl.append(0x0A) }
+        try atomicWrite(jsonl, to: dir + "/metadata.jsonl")
+        let info = SpeechCorpusInfo(voices: voices, sentencesPerVoice: sentencesPerVoice, seed: seed,
+                                    sampleRate: MelConfig.standard.sampleRate, hop: MelConfig.standard.hop,
+                                    nMels: MelConfig.standard.nMels, phoneSetSize: PhoneSet.standard.count,
+                                    utterances: lines.count, validation: lines.filter { $0.split == "val" }.count,
+                                    seconds: seconds)
+        try ConfigFile.write(info, to: dir + "/corpus.json")
+        return info
+    }
+}

@@ -149,10 +149,11 @@ public enum SpeechTrainer {
         var rng = RNG.derive(seed: o.seed, index: UInt64(step))
         var order: [Int] = []
         let start = Date()
-        var logHandle = FileHandle(forWritingAtPath: logPath) ?? {
-            FileManager.default.createFile(atPath: logPath, contents: nil)
-            return FileHandle(forWritingAtPath: logPath)!
-        }()
+        if !FileManager.default.fileExists(atPath: logPath) { _ = FileManager.default.createFile(atPath: logPath, contents: nil) }
+        guard let logHandle = FileHandle(forWritingAtPath: logPath) else {
+            throw CheckpointError(path: logPath, message: "cannot open the training log for writing; check permissions of --out.")
+        }
+        defer { try? logHandle.close() }
         logHandle.seekToEndOfFile()
         var window: (total: Float, mel: Float, dur: Float, pitch: Float, energy: Float, n: Int) = (0, 0, 0, 0, 0, 0)
         while step < o.steps {
@@ -191,8 +192,5 @@ public enum SpeechTrainer {
             o.log(line)
             logHandle.write((line + "\n").data(using: .utf8)!)
         }
-        try logHandle.close()
-        _ = logHandle
-        logHandle = FileHandle.nullDevice
     }
 }

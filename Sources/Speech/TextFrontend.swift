@@ -175,10 +175,9 @@ public enum TextFrontend {
     /// ASCII text for flite (its tokenizer works on bytes) with each inline phone span replaced by a
     /// placeholder word that will carry the span's phones.
     private static func prepare(_ sentence: String) throws -> Prepared {
+        guard !sentence.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw TextFrontendError.emptyText }
         let text = asciiText(sentence)
-        guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
-            throw sentence.isEmpty ? TextFrontendError.emptyText : TextFrontendError.nothingToSay(sentence)
-        }
+        guard !text.trimmingCharacters(in: .whitespaces).isEmpty else { throw TextFrontendError.nothingToSay(sentence) }
         var prepared = Prepared(text: "")
         let lower = text.lowercased()
         prepared.placeholder = placeholderWords.first { !lower.contains($0) } ?? "pelicanwalrus"

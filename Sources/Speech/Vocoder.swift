@@ -10,12 +10,14 @@ public protocol Vocoder {
 /// Fast Griffin-Lim (Perraudin et al. 2013) from the mel's non-negative pseudo-inverse.
 public struct GriffinLimVocoder: Vocoder {
     public var iterations: Int
+    /// Seed of the random initial phase: the same seed gives the same waveform.
+    public var seed: UInt64
     let filterbank = MelFilterbank(config: .standard)
 
-    public init(iterations: Int = 60) { self.iterations = iterations }
+    public init(iterations: Int = 60, seed: UInt64 = 0) { self.iterations = iterations; self.seed = seed }
 
     public func waveform(logMel: [Float], frames: Int) -> [Float] {
-        let gl = GriffinLim(stft: MelConfig.standard.stft, iterations: iterations, initialPhase: .random(seed: 0))
+        let gl = GriffinLim(stft: MelConfig.standard.stft, iterations: iterations, initialPhase: .random(seed: seed))
         let length = (frames - 1) * MelConfig.standard.hop
         return gl.reconstruct(logMel: logMel, filterbank: filterbank, length: max(length, 1))
     }

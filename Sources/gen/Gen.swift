@@ -25,7 +25,7 @@ struct Gen: ParsableCommand {
         """,
         version: genVersion,
         subcommands: [
-            Speech.self, Music.self, Batch.self,
+            SpeechCommand.self, Music.self, Batch.self,
             Encode.self, Decode.self, Codec.self, Convert.self,
             Dataset.self, Train.self,
             Voices.self, Genres.self, Artists.self, Models.self,

@@ -3,21 +3,6 @@
 // (exit code 2) instead of pretending to work. Later issues replace these one by one.
 import ArgumentParser
 
-struct Speech: ParsableCommand, HasGlobalOptions {
-    static let configuration = CommandConfiguration(
-        abstract: "Speak text with the FastSpeech model (not built yet).",
-        discussion: "Example: gen speech \"hello there\" --voice rms -o hello.wav")
-    @Argument(help: "Text to speak (reads stdin when omitted).") var text: String?
-    @Option(name: .shortAndLong, help: "Output file, or - for stdout.") var output = "speech.wav"
-    @Option(name: .long, help: "Voice: slt, rms or awb.") var voice = "slt"
-    @Option(name: .long, help: "Speaking rate; 1.2 is 20% faster.") var speed: Float = 1.0
-    @Option(name: .long, help: "Pitch shift in semitones.") var pitch: Float = 0
-    @Option(name: .long, help: "Read one utterance per line from this file.") var file: String?
-    @Option(name: .long, help: "Random seed.") var seed: UInt64?
-    @OptionGroup var globals: GlobalOptions
-    func run() throws { throw GenError.notBuilt("speech", issue: "the FastSpeech model is issue 3") }
-}
-
 struct Music: ParsableCommand, HasGlobalOptions {
     static let configuration = CommandConfiguration(
         abstract: "Generate music with the VQ-VAE codec and transformer prior (not built yet).",
@@ -85,13 +70,6 @@ struct Dataset: ParsableCommand {
         subcommands: [DatasetSpeech.self, DatasetMusic.self])
 }
 
-struct DatasetSpeech: ParsableCommand, HasGlobalOptions {
-    static let configuration = CommandConfiguration(commandName: "speech", abstract: "Build the flite-teacher speech corpus (not built yet).")
-    @Option(name: .long, help: "Output folder.") var out: String
-    @OptionGroup var globals: GlobalOptions
-    func run() throws { throw GenError.notBuilt("dataset speech", issue: "issue 3") }
-}
-
 struct DatasetMusic: ParsableCommand, HasGlobalOptions {
     static let configuration = CommandConfiguration(commandName: "music", abstract: "Build the MMA/fluidsynth music corpus (not built yet).")
     @Option(name: .long, help: "Output folder.") var out: String
@@ -135,11 +113,3 @@ struct Artists: ParsableCommand {
     func run() throws { throw GenError.notBuilt("artists", issue: "the music corpus is issue 4") }
 }
 
-struct Voices: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List the speech voices.")
-    func run() throws {
-        print("slt  US English female (CMU Arctic slt, flite teacher)")
-        print("rms  US English male (CMU Arctic rms, flite teacher)")
-        print("awb  Scottish English male (CMU Arctic awb, flite teacher)")
-    }
-}

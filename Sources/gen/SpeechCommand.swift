@@ -1,0 +1,121 @@
+// SpeechCommand.swift — `gen speech` and `gen voices`: thin wrappers over SpeechSynthesizer.
+import ArgumentParser
+import Audio
+import DSP
+import Engine
+import Foundation
+import Speech
+
+struct SpeechCommand: ParsableCommand, HasGlobalOptions {
+    static let configuration = CommandConfiguration(
+        commandName: "speech",
+        abstract: "Speak text with the FastSpeech 2 model.",
+        discussion: """
+        Text goes through flite's front end (numbers, dates, currency, abbreviations, the CMU
+        lexicon), then the FastSpeech model predicts durations, pitch, energy and an 80-bin mel,
+        and Griffin-Lim turns it into a 22050 Hz waveform. Long text is spoken sentence by sentence.
+        Custom pronunciations go inline: "say [[ hh ax0 l ow1 ]] to them".
+
+        Examples:
+          gen speech "hello there"                       # writes speech.wav
+          gen speech "It costs $42." --voice rms -o price.flac
+          gen speech "Slower, and higher." --speed 0.8 --pitch 3
+          echo "From standard input." | gen speech -o - | aplay
+          gen speech --file lines.txt -o out/line.wav    # out/line-001.wav, out/line-002.wav, ...
+        """)
+
+    @Argument(help: "Text to speak (read from stdin when omitted and no --file is given).") var text: String?
+    @Option(name: .shortAndLong, help: "Output .wav/.flac/.ogg, or - for a WAV on stdout.") var output = "speech.wav"
+    @Option(name: .long, help: "Voice: slt, rms or awb (see `gen voices`).") var voice = "slt"
+    @Option(name: .long, help: "Speaking rate; 1.25 is 25% faster.") var speed: Float = 1.0
+    @Option(name: .long, help: "Pitch shift in semitones.") var pitch: Float = 0
+    @Option(name: .long, help: "Speak each line of this file into its own numbered output.") var file: String?
+    @Option(name: .long, help: "Seed for the vocoder's initial phase.") var seed: UInt64 = 0
+    @Option(name: .long, help: "Output sample rate in Hz (resampled with libsamplerate).") var rate: Int?
+    @OptionGroup var globals: GlobalOptions
+
+    func validate() throws {
+        if !(0.25...4).contains(speed) { throw ValidationError("--speed must be between 0.25 and 4, got \(speed).") }
+        if !(-12...12).contains(pitch) { throw ValidationError("--pitch must be between -12 and 12 semitones, got \(pitch).") }
+        if text != nil && file != nil { throw ValidationError("give either TEXT or --file, not both.") }
+        if let rate, !(8000...192_000).contains(rate) { throw ValidationError("--rate must be between 8000 and 192000 Hz.") }
+    }
+
+    func run() throws {
+        let lines: [String]
+        if let file {
+            guard let content = try? String(contentsOfFile: file, encoding: .utf8) else {
+                throw GenError.io("cannot read --file '\(file)'. Check the path.")
+            }
+            lines = content.split(whereSeparator: \.isNewline).map(String.init)
+                .filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+            if lines.isEmpty { throw GenError.usage("'\(file)' has no text lines to speak.") }
+        } else if let text {
+            lines = [text]
+        } else {
+            if isatty(0) != 0 { throw GenError.usage("no text given. Pass TEXT, --file F, or pipe text on stdin.") }
+            let data = FileHandle.standardInput.readDataToEndOfFile()
+            lines = [String(decoding: data, as: UTF8.self)]
+        }
+        if lines.count == 1 && lines[0].trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            throw GenError.usage("the text is empty: give some words to speak.")
+        }
+        if file != nil && output == "-" { throw GenError.usage("--file writes numbered files; give -o a file name, not -.") }
+        _ = try ioErrors { try AudioFileFormat(path: output == "-" ? "x.wav" : output) }
+
+        let synth = try loadSynthesizer(globals)
+        _ = try usageErrors { try synth.speaker(voice) }
+        synth.vocoder = GriffinLimVocoder(iterations: 60, seed: seed)
+        for (i, line) in lines.enumerated() {
+            let path = file == nil ? output : numbered(output, i + 1)
+            let samples = try usageErrors { try synth.speak(line, voice: voice, speed: speed, pitch: pitch) }
+            var buffer = AudioBuffer(samples: samples, sampleRate: MelConfig.standard.sampleRate)
+            buffer.samples = Normalize.toPeak(buffer.samples, dBFS: -1)
+            if let rate, rate != buffer.sampleRate { buffer = try ioErrors { try Resampler.resample(buffer, to: rate) } }
+            try ioErrors { try AudioFile.write(buffer, to: path) }
+            if path != "-" { print(path) }
+        }
+    }
+
+    /// out.wav → out-001.wav
+    func numbered(_ path: String, _ n: Int) -> String {
+        let url = URL(fileURLWithPath: path)
+        let ext = url.pathExtension
+        let stem = url.deletingPathExtension().path
+        return String(format: "%@-%03d.%@", stem, n, ext)
+    }
+}
+
+func loadSynthesizer(_ globals: GlobalOptions) throws -> SpeechSynthesizer {
+    guard let dir = ModelsDirectory.resolve(globals.modelsDir) else {
+        throw GenError.io("no models folder found. Pass --models-dir DIR or set GEN_MODELS.")
+    }
+    do { return try SpeechSynthesizer(modelDir: dir + "/speech") } catch {
+        throw GenError.io("\(error)")
+    }
+}
+
+/// Runs `body`, reporting library errors as model/I-O failures (exit 3).
+@discardableResult
+func ioErrors<T>(_ body: () throws -> T) throws -> T {
+    do { return try body() } catch let e as GenError { throw e } catch { throw GenError.io("\(error)") }
+}
+
+/// Runs `body`, reporting library errors as usage errors (exit 2): bad text, unknown voice.
+@discardableResult
+func usageErrors<T>(_ body: () throws -> T) throws -> T {
+    do { return try body() } catch let e as GenError { throw e } catch { throw GenError.usage("\(error)") }
+}
+
+struct Voices: ParsableCommand, HasGlobalOptions {
+    static let configuration = CommandConfiguration(abstract: "List the speech voices.")
+    @OptionGroup var globals: GlobalOptions
+
+    func run() throws {
+        let about = ["slt": "US English female (CMU Arctic slt, flite teacher)",
+                     "rms": "US English male (CMU Arctic rms, flite teacher)",
+                     "awb": "Scottish English male (CMU Arctic awb, flite teacher)"]
+        let names = (try? loadSynthesizer(globals).voices) ?? Flite.voiceNames
+        for v in names { print("\(v)  \(about[v] ?? "")") }
+    }
+}
