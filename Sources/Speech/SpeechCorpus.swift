@@ -21,6 +21,12 @@ public struct SpeechUtterance {
     public var energy: [Float]      // (N) mean log frame energy
     public var mel: [Float]         // (T, 80)
     public var frames: Int { durations.reduce(0, +) }
+
+    public init(id: String, voice: String, text: String, tokens: [Int], durations: [Int], pitch: [Float],
+                energy: [Float], mel: [Float]) {
+        self.id = id; self.voice = voice; self.text = text; self.tokens = tokens; self.durations = durations
+        self.pitch = pitch; self.energy = energy; self.mel = mel
+    }
 }
 
 public struct SpeechCorpusInfo: Codable {

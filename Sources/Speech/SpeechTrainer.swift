@@ -120,18 +120,24 @@ public enum SpeechTrainer {
         let opt = AdamW(model.params, config: AdamWConfig(learningRate: o.learningRate, beta1: 0.9, beta2: 0.98, eps: 1e-9, weightDecay: 0.01))
         var step = 0
         if o.resume {
-            guard FileManager.default.fileExists(atPath: statePath) else {
-                throw CheckpointError(path: statePath, message: "--resume found no training state; start without --resume.")
+            guard FileManager.default.fileExists(atPath: weightsPath) else {
+                throw CheckpointError(path: weightsPath, message: "--resume found no checkpoint; start without --resume.")
             }
             try model.params.load(from: weightsPath)
-            let state = try SafeTensorsFile.read(statePath)
-            guard let m = state.tensors["adam.m"], let v = state.tensors["adam.v"], m.elementCount == opt.m.count else {
-                throw CheckpointError(path: statePath, message: "optimizer state does not match the model; start without --resume.")
+            step = Int(try SafeTensorsFile.read(weightsPath).metadata["step"] ?? "0") ?? 0
+            if FileManager.default.fileExists(atPath: statePath) {
+                let state = try SafeTensorsFile.read(statePath)
+                guard let m = state.tensors["adam.m"], let v = state.tensors["adam.v"], m.elementCount == opt.m.count else {
+                    throw CheckpointError(path: statePath, message: "optimizer state does not match the model; delete it to resume from the weights alone.")
+                }
+                opt.m = try m.floats(); opt.v = try v.floats()
+                opt.step = step
+                o.log("resumed at step \(step) from \(o.outDir)")
+            } else {
+                // A shipped model folder carries weights but no optimizer moments: Adam restarts its
+                // moments (and bias correction) from the weights, which costs a few hundred steps of warm-up.
+                o.log("resumed weights at step \(step) from \(o.outDir) (no optimizer state: moments restart)")
             }
-            opt.m = try m.floats(); opt.v = try v.floats()
-            step = Int(state.metadata["step"] ?? "0") ?? 0
-            opt.step = step
-            o.log("resumed at step \(step) from \(o.outDir)")
         }
         o.log("speech: \(train.count) train / \(val.count) held-out utterances, \(model.params.parameterCount) parameters, speakers \(config.speakers)")
 
