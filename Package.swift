@@ -30,7 +30,7 @@ let package = Package(
             "Audio", "DSP", "Engine", "NN", "Speech", "Music",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .executableTarget(name: "gen-bench", dependencies: ["Engine", "NN", "DSP", "Audio", "COpenBLAS"]),
+        .executableTarget(name: "gen-bench", dependencies: ["Engine", "NN", "DSP", "Audio", "Speech", "COpenBLAS"]),
 
         .testTarget(name: "AudioTests", dependencies: ["Audio"]),
         .testTarget(name: "DSPTests", dependencies: ["DSP", "Audio", "Speech"]),

@@ -102,21 +102,7 @@ public enum AudioFile {
         // Every check that can fail without touching the disk comes before the temp file.
         let format = try AudioFileFormat(path: path)
         try buffer.validate(for: "'\(path)'")
-        let directory = parentDirectory(of: path)
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDir), isDir.boolValue else {
-            throw AudioError.directoryMissing(path: path, directory: directory)
-        }
-        guard access(directory, W_OK | X_OK) == 0 else {
-            throw AudioError.directoryNotWritable(path: path, directory: directory)
-        }
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
-            throw AudioError.writeFailed(path: path, reason: "a directory already has that name (choose a file name)")
-        }
-
-        let name = (path as NSString).lastPathComponent
-        let random = String(UInt32.random(in: 0...UInt32.max), radix: 16)
-        let tmp = (directory == "/" ? "/" : directory + "/") + ".\(name).tmp-\(getpid())-\(random)"
+        let tmp = try temporaryPath(for: path)
         do {
             try encode(buffer, format: sfFormat(format, encoding), context: path) { info in
                 sf_open(tmp, Int32(SFM_WRITE), &info)
@@ -145,6 +131,25 @@ public enum AudioFile {
     }
 
     // MARK: - helpers
+
+    /// Checks that `path` can be written (its folder exists and is writable, no folder has its
+    /// name) and returns a hidden temporary name beside it, for writing and then renaming.
+    static func temporaryPath(for path: String) throws -> String {
+        let directory = parentDirectory(of: path)
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDir), isDir.boolValue else {
+            throw AudioError.directoryMissing(path: path, directory: directory)
+        }
+        guard access(directory, W_OK | X_OK) == 0 else {
+            throw AudioError.directoryNotWritable(path: path, directory: directory)
+        }
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
+            throw AudioError.writeFailed(path: path, reason: "a directory already has that name (choose a file name)")
+        }
+        let name = (path as NSString).lastPathComponent
+        let random = String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        return (directory == "/" ? "/" : directory + "/") + ".\(name).tmp-\(getpid())-\(random)"
+    }
 
     static func sfFormat(_ format: AudioFileFormat, _ encoding: SampleEncoding) -> Int32 {
         switch (format, encoding) {
@@ -178,7 +183,18 @@ public enum AudioFile {
         var needsClose = true
         defer { if needsClose { sf_close(file) } }
 
-        let frames = sf_count_t(buffer.frames)
+        try writeFrames(buffer.samples, channels: buffer.channels, to: file, format: format, context: context)
+        sf_write_sync(file)
+        needsClose = false
+        let rc = sf_close(file)
+        guard rc == 0 else {
+            throw AudioError.writeFailed(path: context, reason: sndfileMessage(sf_error_number(rc)))
+        }
+    }
+
+    /// Appends interleaved samples to an open libsndfile writer in `format`'s sample encoding.
+    static func writeFrames(_ samples: [Float], channels: Int, to file: OpaquePointer, format: Int32, context: String) throws {
+        let frames = sf_count_t(samples.count / max(channels, 1))
         let written: sf_count_t
         switch Int(format) & Int(SF_FORMAT_SUBMASK) {
         case Int(SF_FORMAT_PCM_16):
@@ -187,28 +203,22 @@ public enum AudioFile {
             // so the same buffer would decode differently from .wav and .flac. Rounding x·32768
             // and clamping to the Int16 range clips to [-1, 1] and matches libsndfile's
             // y / 32768 on read, so the round-trip error is at most half a step.
-            let pcm = buffer.samples.map { x -> Int16 in
+            let pcm = samples.map { x -> Int16 in
                 let scaled = (x * 32768).rounded(.toNearestOrEven)
                 return Int16(max(-32768, min(32767, scaled)))
             }
             written = pcm.withUnsafeBufferPointer { sf_writef_short(file, $0.baseAddress, frames) }
         case Int(SF_FORMAT_VORBIS):
             // Vorbis takes floats as they are; clamp so every decoder sees the same peaks.
-            let clipped = buffer.samples.map { max(-1, min(1, $0)) }
+            let clipped = samples.map { max(-1, min(1, $0)) }
             written = clipped.withUnsafeBufferPointer { sf_writef_float(file, $0.baseAddress, frames) }
         default:
             // Float WAV stores values beyond ±1 faithfully, so nothing is clipped.
-            written = buffer.samples.withUnsafeBufferPointer { sf_writef_float(file, $0.baseAddress, frames) }
+            written = samples.withUnsafeBufferPointer { sf_writef_float(file, $0.baseAddress, frames) }
         }
         guard written == frames else {
             throw AudioError.writeFailed(
                 path: context, reason: "wrote \(written) of \(frames) frames: \(sndfileMessage(sf_strerror(file)))")
-        }
-        sf_write_sync(file)
-        needsClose = false
-        let rc = sf_close(file)
-        guard rc == 0 else {
-            throw AudioError.writeFailed(path: context, reason: sndfileMessage(sf_error_number(rc)))
         }
     }
 

@@ -42,40 +42,85 @@ public struct GriffinLim: Sendable {
         let outLength = length ?? inner
         if frames == 0 { return [Float](repeating: 0, count: outLength) }
 
-        var angles = initialAngles(count: frames * nb)   // (T, F) unit phasors
-        var previous = Spectrogram(frames: frames, bins: nb) // c_{n-1}, zero before the first step
+        // One pass per frame does the work of both projections: after the frame's rfft gives c_n,
+        // t_n = c_n − β c_{n−1} and the next target |S|·t_n/|t_n| are formed in the same loop.
+        // x = istft(target) is written straight into the reflect-padded buffer stft(x) reads.
+        let n = stft.config.nFFT, hop = stft.config.hop
+        let pad = stft.config.center ? n / 2 : 0
+        let full = (frames - 1) * hop + n                       // = inner + 2·pad
         let beta = momentum / (1 + momentum)
+        let cells = frames * nb
+        let targetRe = UnsafeMutablePointer<Float>.allocate(capacity: cells)     // (T, F) |S|·phase, the next istft's input
+        let targetIm = UnsafeMutablePointer<Float>.allocate(capacity: cells)     // (T, F)
+        let previousRe = UnsafeMutablePointer<Float>.allocate(capacity: cells)   // (T, F) c_{n−1}, zero before the first step
+        let previousIm = UnsafeMutablePointer<Float>.allocate(capacity: cells)   // (T, F)
+        let acc = UnsafeMutablePointer<Float>.allocate(capacity: full)           // (L + N) overlap-add sums
+        let x = UnsafeMutablePointer<Float>.allocate(capacity: full)             // (L + N) x, reflect-padded
+        defer {
+            for p in [targetRe, targetIm, previousRe, previousIm, acc, x] { p.deallocate() }
+        }
+        previousRe.initialize(repeating: 0, count: cells)
+        previousIm.initialize(repeating: 0, count: cells)
+        x.initialize(repeating: 0, count: full)
+        initialTarget(magnitude, re: targetRe, im: targetIm)
 
-        for _ in 0..<iterations {
-            let x = stft.inverse(applyMagnitude(magnitude, angles, frames: frames), length: inner)
-            let rebuilt = stft.forward(x)                  // c_n
-            // t_n ∝ c_n − β c_{n−1}, then keep only its phase.
-            rebuilt.re.withUnsafeBufferPointer { cr in
-                rebuilt.im.withUnsafeBufferPointer { ci in
-                    previous.re.withUnsafeBufferPointer { pr in
-                        previous.im.withUnsafeBufferPointer { pi in
-                            angles.re.withUnsafeMutableBufferPointer { ar in
-                                angles.im.withUnsafeMutableBufferPointer { ai in
-                                    for k in 0..<(frames * nb) {
-                                        let r = cr[k] - beta * pr[k], i = ci[k] - beta * pi[k]
-                                        let norm = (r * r + i * i).squareRoot() + 1e-16
-                                        ar[k] = r / norm
-                                        ai[k] = i / norm
-                                    }
-                                }
-                            }
+        func synthesise(into y: UnsafeMutablePointer<Float>, count: Int) {
+            acc.update(repeating: 0, count: full)
+            stft.overlapAdd(re: targetRe, im: targetIm, frames: frames, into: acc)
+            stft.normalise(acc, frames: frames, start: pad, count: count, into: y)
+        }
+
+        magnitude.withUnsafeBufferPointer { mp in
+            stft.window.withUnsafeBufferPointer { wp in
+                let mag = mp.baseAddress!, w = wp.baseAddress!
+                for _ in 0..<iterations {
+                    synthesise(into: x + pad, count: inner)
+                    if pad > 0 { fillReflectedEdges(x, length: inner, pad: pad) }
+                    stft.forEachChunk(frames: frames) { range in
+                        let temp = UnsafeMutablePointer<Float>.allocate(capacity: n)   // (N) rfft scratch
+                        defer { temp.deallocate() }
+                        for t in range {
+                            let row = t * nb
+                            stft.plan.rfft(x + t * hop, window: w, re: targetRe + row, im: targetIm + row, temp: temp)   // c_n
+                            GriffinLim.project(re: targetRe + row, im: targetIm + row,
+                                               previousRe: previousRe + row, previousIm: previousIm + row,
+                                               magnitude: mag + row, beta: beta, count: nb)
                         }
                     }
                 }
             }
-            previous = rebuilt
         }
-
-        let x = stft.inverse(applyMagnitude(magnitude, angles, frames: frames), length: inner)
-        if outLength == inner { return x }
         var out = [Float](repeating: 0, count: outLength)
-        for i in 0..<min(outLength, inner) { out[i] = x[i] }
+        out.withUnsafeMutableBufferPointer { op in
+            synthesise(into: op.baseAddress!, count: min(inner, outLength))
+        }
         return out
+    }
+
+    /// One frame of the momentum step and the magnitude projection, in place:
+    /// c = (re, im) on entry; t = c − β·previous; previous ← c; (re, im) ← magnitude · t / (|t| + 1e-16).
+    @inline(__always)
+    static func project(re: UnsafeMutablePointer<Float>, im: UnsafeMutablePointer<Float>,
+                        previousRe: UnsafeMutablePointer<Float>, previousIm: UnsafeMutablePointer<Float>,
+                        magnitude: UnsafePointer<Float>, beta: Float, count: Int) {
+        let b = SIMD4<Float>(repeating: beta), eps = SIMD4<Float>(repeating: 1e-16)
+        var f = 0
+        while f + 4 <= count {
+            let cr = load4(re + f), ci = load4(im + f)
+            let tr = cr - b * load4(previousRe + f), ti = ci - b * load4(previousIm + f)
+            store4(cr, previousRe + f); store4(ci, previousIm + f)
+            let s = load4(magnitude + f) / ((tr * tr + ti * ti).squareRoot() + eps)
+            store4(tr * s, re + f); store4(ti * s, im + f)
+            f += 4
+        }
+        while f < count {
+            let cr = re[f], ci = im[f]
+            let tr = cr - beta * previousRe[f], ti = ci - beta * previousIm[f]
+            previousRe[f] = cr; previousIm[f] = ci
+            let s = magnitude[f] / ((tr * tr + ti * ti).squareRoot() + 1e-16)
+            re[f] = tr * s; im[f] = ti * s
+            f += 1
+        }
     }
 
     /// Waveform from a HiFi-GAN log-mel (T, M): exp, the filterbank's pseudo-inverse to a linear
@@ -91,30 +136,26 @@ public struct GriffinLim: Sendable {
 
     // MARK: helpers
 
-    private func applyMagnitude(_ magnitude: [Float], _ angles: Spectrogram, frames: Int) -> Spectrogram {
-        var s = Spectrogram(frames: frames, bins: angles.bins)
-        for k in 0..<magnitude.count {
-            s.re[k] = magnitude[k] * angles.re[k]
-            s.im[k] = magnitude[k] * angles.im[k]
-        }
-        return s
-    }
-
-    private func initialAngles(count: Int) -> Spectrogram {
-        let nb = stft.bins
-        var s = Spectrogram(frames: count / nb, bins: nb)
+    /// |S|·e^{iφ} with the initial phases φ. A bin with zero magnitude gets 0 without evaluating
+    /// its phase (the generator still steps, so other bins keep their phases): past fMax a
+    /// mel-derived magnitude is all zeros, and cos/sin were a visible share of a short run.
+    private func initialTarget(_ magnitude: [Float], re: UnsafeMutablePointer<Float>, im: UnsafeMutablePointer<Float>) {
         switch initialPhase {
         case .zero:
-            for k in 0..<count { s.re[k] = 1 }
+            for k in 0..<magnitude.count { re[k] = magnitude[k]; im[k] = 0 }
         case .random(let seed):
             var rng = SplitMix64(seed: seed)
-            for k in 0..<count {
+            for k in 0..<magnitude.count {
                 let phase = 2 * Double.pi * rng.nextUnitDouble()
-                s.re[k] = Float(cos(phase))
-                s.im[k] = Float(sin(phase))
+                let mag = magnitude[k]
+                if mag == 0 {
+                    re[k] = 0; im[k] = 0
+                } else {
+                    re[k] = mag * Float(cos(phase))
+                    im[k] = mag * Float(sin(phase))
+                }
             }
         }
-        return s
     }
 }
 

@@ -177,41 +177,66 @@ public struct MelFilterbank: Sendable {
                 binSum[f] += weights[m * nb + f]
             }
         }
-        let step = 1 / max(lipschitz, 1e-20)
+        let step = SIMD4<Float>(repeating: 1 / max(lipschitz, 1e-20))
+
+        // Frames go through 4 at a time, one per SIMD lane: each lane runs exactly the per-frame
+        // recurrence (same operations, same order), so the result does not depend on the grouping.
+        // A last group with fewer than 4 frames runs its empty lanes on a zero target.
+        let s = UnsafeMutablePointer<SIMD4<Float>>.allocate(capacity: nb)          // (F) × 4 frames
+        let grad = UnsafeMutablePointer<SIMD4<Float>>.allocate(capacity: nb)       // (F) × 4 frames
+        let target = UnsafeMutablePointer<SIMD4<Float>>.allocate(capacity: nm)     // (M) × 4 frames
+        let residual = UnsafeMutablePointer<SIMD4<Float>>.allocate(capacity: nm)   // (M) × 4 frames
+        defer { s.deallocate(); grad.deallocate(); target.deallocate(); residual.deallocate() }
+        let lo = support.map { $0.lowerBound }, hi = support.map { $0.upperBound }
 
         mel.withUnsafeBufferPointer { mp in
             weights.withUnsafeBufferPointer { wp in
                 out.withUnsafeMutableBufferPointer { op in
                     let w = wp.baseAddress!
-                    var residual = [Float](repeating: 0, count: nm)   // (M)
-                    var grad = [Float](repeating: 0, count: nb)       // (F)
-                    for t in 0..<frames {
-                        let target = mp.baseAddress! + t * nm
-                        let s = op.baseAddress! + t * nb
+                    for t0 in stride(from: 0, to: frames, by: 4) {
+                        let lanes = min(4, frames - t0)
                         for m in 0..<nm {
-                            let level = bandSum[m] > 0 ? target[m] / bandSum[m] : 0
-                            for f in support[m] { s[f] += w[m * nb + f] * level }
+                            var v = SIMD4<Float>.zero
+                            for l in 0..<lanes { v[l] = mp[(t0 + l) * nm + m] }
+                            target[m] = v
                         }
-                        for f in 0..<nb { s[f] = binSum[f] > 0 ? max(0, s[f] / binSum[f]) : 0 }
+                        s.update(repeating: .zero, count: nb)
+                        for m in 0..<nm where bandSum[m] > 0 {
+                            let level = target[m] / bandSum[m], row = w + m * nb
+                            for f in lo[m]..<hi[m] { s[f] += row[f] * level }
+                        }
+                        for f in 0..<nb { s[f] = binSum[f] > 0 ? nonNegative(s[f] / binSum[f]) : .zero }
 
                         for _ in 0..<iterations {
                             for m in 0..<nm {
-                                var acc: Float = 0
-                                for f in support[m] { acc += w[m * nb + f] * s[f] }
+                                var acc = SIMD4<Float>.zero
+                                let row = w + m * nb
+                                for f in lo[m]..<hi[m] { acc += row[f] * s[f] }
                                 residual[m] = acc - target[m]
                             }
-                            for f in 0..<nb { grad[f] = 0 }
+                            grad.update(repeating: .zero, count: nb)
                             for m in 0..<nm {
-                                let r = residual[m]
-                                for f in support[m] { grad[f] += w[m * nb + f] * r }
+                                let r = residual[m], row = w + m * nb
+                                for f in lo[m]..<hi[m] { grad[f] += row[f] * r }
                             }
-                            for f in 0..<nb { s[f] = max(0, s[f] - step * grad[f]) }
+                            for f in 0..<nb { s[f] = nonNegative(s[f] - step * grad[f]) }
+                        }
+                        for l in 0..<lanes {
+                            let row = op.baseAddress! + (t0 + l) * nb
+                            for f in 0..<nb { row[f] = s[f][l] }
                         }
                     }
                 }
             }
         }
         return out
+    }
+
+    /// max(0, v) lane by lane, as Swift's max(0, x) treats each (NaN → 0), without the NaN
+    /// handling of pointwiseMax that keeps it from vectorising.
+    @inline(__always)
+    private func nonNegative(_ v: SIMD4<Float>) -> SIMD4<Float> {
+        SIMD4<Float>.zero.replacing(with: v, where: v .>= .zero)
     }
 
     /// Power iteration for the largest eigenvalue of Wᵀ W (equal to that of W Wᵀ, which is M×M and small).

@@ -50,7 +50,13 @@ public struct Spectrogram: Sendable {
     /// |X(t, f)|, shape (T, F).
     public var magnitude: [Float] {
         var out = [Float](repeating: 0, count: re.count)   // (T, F)
-        for k in 0..<re.count { out[k] = (re[k] * re[k] + im[k] * im[k]).squareRoot() }
+        re.withUnsafeBufferPointer { r in
+            im.withUnsafeBufferPointer { i in
+                out.withUnsafeMutableBufferPointer { o in
+                    for k in 0..<r.count { o[k] = (r[k] * r[k] + i[k] * i[k]).squareRoot() }
+                }
+            }
+        }
         return out
     }
 }
@@ -61,6 +67,12 @@ public final class STFT: Sendable {
     public let plan: FFTPlan
     /// Periodic Hann window of length winLength, zero-padded on both sides to nFFT (as librosa does).
     public let window: [Float]   // (N)
+    /// window / (N/2): the synthesis window with irfft's 1/(N/2) folded in, for overlap-add.
+    let synthesisWindow: [Float]   // (N)
+    /// 1 / Σ_t w²(i − t·hop) for the samples every possible frame reaches, which depends only on
+    /// i mod hop (0 where the sum is below Float's smallest normal, librosa's rule). Only the first
+    /// and last N samples of an inverse need their envelope summed; see `normalise`.
+    let interiorInverseEnvelope: [Float]   // (hop)
 
     /// Frames per parallel work item, and the frame count below which work stays on the caller's thread.
     static let framesPerChunk = 32
@@ -81,6 +93,15 @@ public final class STFT: Sendable {
             w[offset + j] = Float(0.5 - 0.5 * cos(2 * Double.pi * Double(j) / Double(config.winLength)))
         }
         self.window = w
+        let half = Float(config.nFFT / 2)
+        self.synthesisWindow = w.map { $0 / half }
+        var envelope = [Float](repeating: 0, count: config.hop)
+        for p in 0..<config.hop {
+            var sum: Float = 0
+            for j in stride(from: p, to: config.nFFT, by: config.hop) { sum += w[j] * w[j] }
+            envelope[p] = sum > Float.leastNormalMagnitude ? 1 / sum : 0
+        }
+        self.interiorInverseEnvelope = envelope
     }
 
     public convenience init(nFFT: Int = 1024, winLength: Int = 1024, hop: Int = 256, center: Bool = true) {
@@ -106,29 +127,15 @@ public final class STFT: Sendable {
 
     /// Complex STFT, shape (T, F), T = frameCount(length: x.count). Centred, an empty signal gives one zero frame.
     public func forward(_ x: [Float]) -> Spectrogram {
-        let n = config.nFFT, hop = config.hop, nb = bins
-        let padded = config.center ? reflectPad(x, pad: n / 2) : x   // (L + N)
+        let n = config.nFFT
         let frames = frameCount(length: x.count)
-        var spec = Spectrogram(frames: frames, bins: nb)
+        var spec = Spectrogram(frames: frames, bins: bins)
         if frames == 0 { return spec }
-
+        let padded = config.center ? reflectPad(x, pad: n / 2) : x   // (L + N)
         padded.withUnsafeBufferPointer { xp in
-            window.withUnsafeBufferPointer { wp in
-                spec.re.withUnsafeMutableBufferPointer { rp in
-                    spec.im.withUnsafeMutableBufferPointer { ip in
-                        let re = rp.baseAddress!, im = ip.baseAddress!
-                        forEachChunk(frames: frames) { range in
-                            let frame = UnsafeMutableBufferPointer<Float>.allocate(capacity: n)   // (N) scratch
-                            defer { frame.deallocate() }
-                            for t in range {
-                                let src = xp.baseAddress! + t * hop
-                                for j in 0..<n { frame[j] = src[j] * wp[j] }
-                                plan.rfft(UnsafeBufferPointer(frame),
-                                          re: UnsafeMutableBufferPointer(start: re + t * nb, count: nb),
-                                          im: UnsafeMutableBufferPointer(start: im + t * nb, count: nb))
-                            }
-                        }
-                    }
+            spec.re.withUnsafeMutableBufferPointer { rp in
+                spec.im.withUnsafeMutableBufferPointer { ip in
+                    analyse(xp.baseAddress!, frames: frames, re: rp.baseAddress!, im: ip.baseAddress!)
                 }
             }
         }
@@ -145,66 +152,112 @@ public final class STFT: Sendable {
         s.magnitude
     }
 
+    /// Frame t of (T, F) `re`/`im` ← rfft(window · signal[t·hop ..< t·hop + N]), for t < frames.
+    /// `signal` is already padded: it holds (frames − 1)·hop + N samples.
+    func analyse(_ signal: UnsafePointer<Float>, frames: Int,
+                 re: UnsafeMutablePointer<Float>, im: UnsafeMutablePointer<Float>) {
+        let hop = config.hop, nb = bins
+        window.withUnsafeBufferPointer { wp in
+            let w = wp.baseAddress!
+            forEachChunk(frames: frames) { range in
+                let temp = UnsafeMutablePointer<Float>.allocate(capacity: config.nFFT)   // (N) rfft scratch
+                defer { temp.deallocate() }
+                for t in range {
+                    plan.rfft(signal + t * hop, window: w, re: re + t * nb, im: im + t * nb, temp: temp)
+                }
+            }
+        }
+    }
+
     // MARK: inverse
 
     /// Inverse STFT by overlap-add: y = Σ_t w·irfft(S_t) / Σ_t w², trimmed to `length` samples
     /// (zero-filled beyond what the frames cover). Perfect reconstruction of `forward`'s input.
     public func inverse(_ s: Spectrogram, length: Int) -> [Float] {
         precondition(s.bins == bins, "STFT.inverse: spectrogram has \(s.bins) bins, this STFT (nFFT=\(config.nFFT)) expects \(bins)")
-        let n = config.nFFT, hop = config.hop, nb = bins, frames = s.frames
+        let n = config.nFFT, frames = s.frames
         var out = [Float](repeating: 0, count: max(length, 0))
         if frames == 0 || length <= 0 { return out }
 
-        // 1. Each frame back to time and windowed, in parallel: (T, N).
-        var segments = [Float](repeating: 0, count: frames * n)   // (T, N)
+        let full = (frames - 1) * config.hop + n
+        var acc = [Float](repeating: 0, count: full)   // (L + N), Σ_t w·irfft(S_t) placed at t·hop
+        let start = config.center ? n / 2 : 0
+        let count = min(length, max(full - start, 0))
         s.re.withUnsafeBufferPointer { rp in
             s.im.withUnsafeBufferPointer { ip in
-                window.withUnsafeBufferPointer { wp in
-                    segments.withUnsafeMutableBufferPointer { sp in
-                        let seg = sp.baseAddress!
-                        forEachChunk(frames: frames) { range in
-                            let zr = UnsafeMutableBufferPointer<Float>.allocate(capacity: nb)   // (F) scratch
-                            let zi = UnsafeMutableBufferPointer<Float>.allocate(capacity: nb)   // (F) scratch
-                            defer { zr.deallocate(); zi.deallocate() }
-                            for t in range {
-                                for f in 0..<nb { zr[f] = rp[t * nb + f]; zi[f] = ip[t * nb + f] }
-                                let y = UnsafeMutableBufferPointer(start: seg + t * n, count: n)
-                                plan.irfft(re: zr, im: zi, output: y)
-                                for j in 0..<n { y[j] *= wp[j] }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-
-        // 2. Overlap-add, serial: neighbouring frames write the same samples.
-        let full = (frames - 1) * hop + n
-        var acc = [Float](repeating: 0, count: full)   // (L + N)
-        var wss = [Float](repeating: 0, count: full)   // (L + N), Σ_t w²(· - t·hop)
-        segments.withUnsafeBufferPointer { sp in
-            window.withUnsafeBufferPointer { wp in
                 acc.withUnsafeMutableBufferPointer { ap in
-                    wss.withUnsafeMutableBufferPointer { qp in
-                        for t in 0..<frames {
-                            let a = ap.baseAddress! + t * hop, q = qp.baseAddress! + t * hop
-                            let src = sp.baseAddress! + t * n
-                            for j in 0..<n { a[j] += src[j]; q[j] += wp[j] * wp[j] }
-                        }
+                    out.withUnsafeMutableBufferPointer { op in
+                        overlapAdd(re: rp.baseAddress!, im: ip.baseAddress!, frames: frames, into: ap.baseAddress!)
+                        normalise(ap.baseAddress!, frames: frames, start: start, count: count, into: op.baseAddress!)
                     }
                 }
             }
-        }
-
-        // 3. Normalise where the windows overlap at all (librosa's tiny-threshold rule) and trim the centre pad.
-        let start = config.center ? n / 2 : 0
-        let tiny = Float.leastNormalMagnitude
-        let count = min(length, max(full - start, 0))
-        for i in 0..<count {
-            let q = wss[start + i]
-            out[i] = q > tiny ? acc[start + i] / q : 0
         }
         return out
+    }
+
+    /// acc[t·hop + j] += w[j] · irfft(S_t)[j] for every frame t < frames; acc holds (frames − 1)·hop + N
+    /// samples. `re`/`im` are (T, F) and only read. Frames run in chunks of at least N/hop frames,
+    /// so chunks two apart never touch the same samples: the even chunks run in parallel, then the odd.
+    func overlapAdd(re: UnsafePointer<Float>, im: UnsafePointer<Float>, frames: Int,
+                    into acc: UnsafeMutablePointer<Float>) {
+        let n = config.nFFT, hop = config.hop, nb = bins
+        synthesisWindow.withUnsafeBufferPointer { wp in
+            let w = wp.baseAddress!
+            let run = { (range: Range<Int>) in
+                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * n)   // (2, N): irfft's temp and work
+                defer { scratch.deallocate() }
+                for t in range {
+                    self.plan.irfft(re: re + t * nb, im: im + t * nb, temp: scratch,
+                                    workRe: scratch + n, workIm: scratch + n + n / 2,
+                                    output: acc + t * hop, addWindowed: w)
+                }
+            }
+            if frames < STFT.parallelThreshold {
+                run(0..<frames)
+                return
+            }
+            let chunk = max(STFT.framesPerChunk, (n + hop - 1) / hop)
+            let chunks = (frames + chunk - 1) / chunk
+            for parity in 0..<2 {
+                DispatchQueue.concurrentPerform(iterations: (chunks + 1 - parity) / 2) { i in
+                    let c = 2 * i + parity
+                    run((c * chunk)..<min(frames, (c + 1) * chunk))
+                }
+            }
+        }
+    }
+
+    /// out[i] = acc[start + i] / Σ_t w²(start + i − t·hop) over the frames t < frames that reach the
+    /// sample, or 0 where that sum is below Float's smallest normal (librosa's tiny-threshold rule).
+    /// Samples in [N − hop, frames·hop) are reached by every frame that could reach them, so their
+    /// sum comes from `interiorInverseEnvelope`; only the samples before and after are summed here.
+    func normalise(_ acc: UnsafePointer<Float>, frames: Int, start: Int, count: Int,
+                   into out: UnsafeMutablePointer<Float>) {
+        let n = config.nFFT, hop = config.hop, end = start + count
+        let lo = min(max(n - hop, start), end)
+        let hi = max(min(frames * hop, end), lo)
+        window.withUnsafeBufferPointer { wp in
+            interiorInverseEnvelope.withUnsafeBufferPointer { ep in
+                let w = wp.baseAddress!, e = ep.baseAddress!
+                func edge(_ i: Int) {
+                    var sum: Float = 0
+                    var t = min(frames - 1, i / hop)
+                    while t >= 0 && i - t * hop < n { sum += w[i - t * hop] * w[i - t * hop]; t -= 1 }
+                    out[i - start] = sum > Float.leastNormalMagnitude ? acc[i] / sum : 0
+                }
+                for i in start..<lo { edge(i) }
+                var i = lo
+                while i < hi && i % hop != 0 { out[i - start] = acc[i] * e[i % hop]; i += 1 }
+                while i + hop <= hi {
+                    let o = out + (i - start), a = acc + i
+                    for p in 0..<hop { o[p] = a[p] * e[p] }
+                    i += hop
+                }
+                while i < hi { out[i - start] = acc[i] * e[i % hop]; i += 1 }
+                for i in hi..<end { edge(i) }
+            }
+        }
     }
 
     // MARK: helpers
@@ -228,16 +281,35 @@ public final class STFT: Sendable {
 /// them (numpy.pad mode "reflect": [a b c d] → [c b | a b c d | c b]). Pads longer than the
 /// signal keep reflecting back and forth, as numpy does; a one-sample signal is repeated.
 public func reflectPad(_ x: [Float], pad: Int) -> [Float] {
-    let len = x.count
     if pad == 0 { return x }
-    var out = [Float](repeating: 0, count: len + 2 * pad)   // (L + 2·pad)
-    if len == 0 { return out }
-    if len == 1 { return [Float](repeating: x[0], count: len + 2 * pad) }
-    let period = 2 * (len - 1)
-    for i in 0..<out.count {
-        var k = (i - pad) % period
-        if k < 0 { k += period }
-        out[i] = x[k < len ? k : period - k]
+    var out = [Float](repeating: 0, count: x.count + 2 * pad)   // (L + 2·pad)
+    x.withUnsafeBufferPointer { xp in
+        out.withUnsafeMutableBufferPointer { op in
+            if xp.count > 0 { (op.baseAddress! + pad).update(from: xp.baseAddress!, count: xp.count) }
+            fillReflectedEdges(op.baseAddress!, length: xp.count, pad: pad)
+        }
     }
     return out
+}
+
+/// `buffer` holds a signal of `length` samples at [pad, pad + length); fills [0, pad) and
+/// [pad + length, length + 2·pad) as `reflectPad` would (zeros for an empty signal).
+func fillReflectedEdges(_ buffer: UnsafeMutablePointer<Float>, length len: Int, pad: Int) {
+    let x = buffer + pad
+    switch len {
+    case 0:
+        buffer.update(repeating: 0, count: 2 * pad)
+    case 1:
+        buffer.update(repeating: x[0], count: pad)
+        (x + 1).update(repeating: x[0], count: pad)
+    default:
+        let period = 2 * (len - 1)
+        func reflected(_ i: Int) -> Float {
+            var k = (i - pad) % period
+            if k < 0 { k += period }
+            return x[k < len ? k : period - k]
+        }
+        for i in 0..<pad { buffer[i] = reflected(i) }
+        for i in (pad + len)..<(len + 2 * pad) { buffer[i] = reflected(i) }
+    }
 }

@@ -59,18 +59,34 @@ public final class SpeechSynthesizer {
         return (out.mel, out.frames)
     }
 
-    /// 22050 Hz waveform for any length of text, sentence by sentence.
-    public func speak(_ text: String, voice: String, speed: Float = 1, pitch: Float = 0) throws -> [Float] {
+    /// Speaks any length of text sentence by sentence, handing each sentence's 22050 Hz audio
+    /// (preceded by a short gap after the first) to `sink`, so memory stays bounded.
+    public func speak(_ text: String, voice: String, speed: Float = 1, pitch: Float = 0,
+                      sink: ([Float]) throws -> Void) throws {
         _ = try speaker(voice)
         let sentences = TextFrontend.sentences(text)
-        guard !sentences.isEmpty else { throw TextFrontendError.emptyText }
-        var audio: [Float] = []
-        let gap = [Float](repeating: 0, count: Int(sentenceGap * Double(MelConfig.standard.sampleRate)))
-        for (i, s) in sentences.enumerated() {
-            let m = try mel(sentence: s, voice: voice, speed: speed, pitch: pitch)
-            if i > 0 { audio += gap }
-            audio += vocoder.waveform(logMel: m.mel, frames: m.frames)
+        guard !sentences.isEmpty else {
+            throw text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ? TextFrontendError.emptyText
+                : TextFrontendError.nothingToSay(text)
         }
+        let gap = [Float](repeating: 0, count: Int(sentenceGap * Double(MelConfig.standard.sampleRate)))
+        var spoken = 0
+        for s in sentences {
+            let m: (mel: [Float], frames: Int)
+            do { m = try mel(sentence: s, voice: voice, speed: speed, pitch: pitch) } catch TextFrontendError.nothingToSay {
+                continue  // a "sentence" of bare punctuation inside longer text is skipped, not fatal
+            }
+            if spoken > 0 { try sink(gap) }
+            try sink(vocoder.waveform(logMel: m.mel, frames: m.frames))
+            spoken += 1
+        }
+        if spoken == 0 { throw TextFrontendError.nothingToSay(text) }
+    }
+
+    /// The whole waveform in memory (short texts).
+    public func speak(_ text: String, voice: String, speed: Float = 1, pitch: Float = 0) throws -> [Float] {
+        var audio: [Float] = []
+        try speak(text, voice: voice, speed: speed, pitch: pitch) { audio += $0 }
         return audio
     }
 }

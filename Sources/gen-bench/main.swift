@@ -57,3 +57,4 @@ print("")
 
 benchConvAndAttention(peak: peak, rng: &rng)
 benchDSP()
+benchSpeech()

@@ -23,6 +23,8 @@ struct DatasetSpeech: ParsableCommand, HasGlobalOptions {
     @Option(name: .long, help: "Sentences per voice.") var sentences = 3000
     @Option(name: .long, help: "Comma-separated teacher voices.") var voices = "slt,rms,awb"
     @Option(name: .long, help: "Random seed for the sentence generator.") var seed: UInt64 = 1
+    @Option(name: .long, help: ArgumentHelp("An LJSpeech-style folder (metadata.csv + wavs/) to import (not supported yet).", valueName: "dir"))
+    var ljspeech: String?
     @OptionGroup var globals: GlobalOptions
 
     func validate() throws {
@@ -35,6 +37,12 @@ struct DatasetSpeech: ParsableCommand, HasGlobalOptions {
     var voiceList: [String] { voices.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
 
     func run() throws {
+        if let ljspeech {
+            // Recorded speech has no teacher timing: its phone durations need an aligner (monotonic
+            // alignment search over a small alignment model), which is not built yet.
+            throw GenError.usage("importing '\(ljspeech)' is not supported yet: recorded speech needs a phone aligner "
+                                 + "for its durations, which gen does not have yet. Use the flite teacher corpus (omit --ljspeech).")
+        }
         let quiet = globals.quiet
         let start = Date()
         do {

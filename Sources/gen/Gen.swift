@@ -79,7 +79,9 @@ enum GenMain {
             let code = Gen.exitCode(for: error)
             if code == .success { Gen.exit(withError: error) }  // --help, --version
             if code == .validationFailure || code.rawValue == 64 {
-                printError(Gen.fullMessage(for: error))
+                var message = Gen.fullMessage(for: error)
+                if message.hasPrefix("Error: ") { message.removeFirst("Error: ".count) }
+                printError(message)
                 exit(2)
             }
             // A library error that escaped a command: describe it as a model/I-O failure.

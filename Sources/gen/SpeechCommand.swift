@@ -66,14 +66,27 @@ struct SpeechCommand: ParsableCommand, HasGlobalOptions {
         let synth = try loadSynthesizer(globals)
         _ = try usageErrors { try synth.speaker(voice) }
         synth.vocoder = GriffinLimVocoder(iterations: 60, seed: seed)
+        let sampleRate = MelConfig.standard.sampleRate
         for (i, line) in lines.enumerated() {
             let path = file == nil ? output : numbered(output, i + 1)
-            let samples = try usageErrors { try synth.speak(line, voice: voice, speed: speed, pitch: pitch) }
-            var buffer = AudioBuffer(samples: samples, sampleRate: MelConfig.standard.sampleRate)
-            buffer.samples = Normalize.toPeak(buffer.samples, dBFS: -1)
-            if let rate, rate != buffer.sampleRate { buffer = try ioErrors { try Resampler.resample(buffer, to: rate) } }
-            try ioErrors { try AudioFile.write(buffer, to: path) }
-            if path != "-" { print(path) }
+            func convert(_ samples: [Float]) throws -> [Float] {
+                guard let rate, rate != sampleRate else { return samples }
+                return try ioErrors { try Resampler.resample(samples, from: sampleRate, to: rate) }
+            }
+            if path == "-" {
+                let samples = try usageErrors { try synth.speak(line, voice: voice, speed: speed, pitch: pitch) }
+                try ioErrors { try AudioFile.write(AudioBuffer(samples: try convert(samples), sampleRate: rate ?? sampleRate), to: "-") }
+                continue
+            }
+            // Sentence by sentence into a temporary file, renamed only when everything succeeded.
+            let writer = try ioErrors { try AudioFileWriter(path: path, sampleRate: rate ?? sampleRate) }
+            try usageErrors {
+                try synth.speak(line, voice: voice, speed: speed, pitch: pitch) { chunk in
+                    try ioErrors { try writer.append(try convert(chunk)) }
+                }
+            }
+            try ioErrors { try writer.finish() }
+            print(path)
         }
     }
 

@@ -6,7 +6,8 @@ import Audio
 import Foundation
 import XCTest
 
-final class CLITests: XCTestCase {
+/// Shared plumbing: a scratch folder per test and a runner for the built `gen`.
+class CLITestCase: XCTestCase {
     var dir: URL!
 
     override func setUpWithError() throws {
@@ -42,7 +43,9 @@ final class CLITests: XCTestCase {
         p.waitUntilExit()
         return Run(code: p.terminationStatus, stdout: o, stderr: String(decoding: e, as: UTF8.self))
     }
+}
 
+final class CLITests: CLITestCase {
     /// A real speech recording made by the flite CLI (16 kHz mono, 16-bit).
     func fliteRecording() throws -> String {
         let path = dir.appendingPathComponent("flite.wav").path

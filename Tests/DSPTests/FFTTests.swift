@@ -71,4 +71,87 @@ final class FFTTests: XCTestCase {
         XCTAssertEqual(im[k0], -Float(n) / 2, accuracy: 1e-3)
         for k in mags.indices where k != k0 { XCTAssertLessThan(mags[k], 1e-3, "bin \(k)") }
     }
+
+    // Expected values: the reference kernel (plain radix-2, `FFTPlan.reference*`), which the naive-DFT
+    // tests above pin down; the fast kernel must agree with it at every length the project may use.
+    // Tolerance as above: both carry Float rounding of order log2(n)·ε relative to the largest bin.
+    func testFastKernelMatchesReferenceForEveryPowerOfTwo() {
+        for bits in 1...12 {
+            let n = 1 << bits
+            let plan = FFTPlan(n: n)
+            var rng = TestRNG(seed: 500 + UInt64(n))
+            let xr = (0..<n).map { _ in rng.signed() }
+            let xi = (0..<n).map { _ in rng.signed() }
+
+            var fastRe = xr, fastIm = xi, refRe = xr, refIm = xi
+            plan.forward(re: &fastRe, im: &fastIm)
+            refRe.withUnsafeMutableBufferPointer { r in refIm.withUnsafeMutableBufferPointer { i in plan.referenceForward(re: r, im: i) } }
+            assertClose(fastRe, fastIm, refRe, refIm, "n=\(n) forward")
+
+            plan.inverse(re: &fastRe, im: &fastIm)
+            refRe.withUnsafeMutableBufferPointer { r in refIm.withUnsafeMutableBufferPointer { i in plan.referenceInverse(re: r, im: i) } }
+            assertClose(fastRe, fastIm, refRe, refIm, "n=\(n) inverse")
+
+            let (re, im) = plan.rfft(xr)
+            var rRe = [Float](repeating: 0, count: n / 2 + 1), rIm = rRe
+            xr.withUnsafeBufferPointer { x in
+                rRe.withUnsafeMutableBufferPointer { r in rIm.withUnsafeMutableBufferPointer { i in plan.referenceRFFT(x, re: r, im: i) } }
+            }
+            assertClose(re, im, rRe, rIm, "n=\(n) rfft")
+
+            // irfft of a spectrum that is not Hermitian-clean (random bins, also in the ignored imaginary
+            // parts of DC and Nyquist), so both kernels must ignore the same things.
+            let specRe = (0...(n / 2)).map { _ in rng.signed() }, specIm = (0...(n / 2)).map { _ in rng.signed() }
+            let y = plan.irfft(re: specRe, im: specIm)
+            var yRef = [Float](repeating: 0, count: n)
+            var br = specRe, bi = specIm
+            br.withUnsafeMutableBufferPointer { r in bi.withUnsafeMutableBufferPointer { i in
+                yRef.withUnsafeMutableBufferPointer { o in plan.referenceIRFFT(re: r, im: i, output: o) }
+            } }
+            assertClose(y, [Float](repeating: 0, count: n), yRef, [Float](repeating: 0, count: n), "n=\(n) irfft")
+        }
+    }
+
+    // Expected values: the public transforms on an explicitly windowed copy. STFT's fused entry points
+    // (window applied while packing; window, scale and overlap-add applied while unpacking) must give
+    // the same numbers, on both the fast kernel and the short-length fallback.
+    func testWindowedEntryPointsMatchExplicitWindowing() {
+        for n in [2, 4, 16, 32, 64, 1024] {
+            let plan = FFTPlan(n: n)
+            var rng = TestRNG(seed: 900 + UInt64(n))
+            let x = (0..<n).map { _ in rng.signed() }
+            let w = (0..<n).map { _ in rng.uniform() }
+            let (wantRe, wantIm) = plan.rfft(zip(x, w).map { $0 * $1 })
+            var re = [Float](repeating: 0, count: n / 2 + 1), im = re, temp = [Float](repeating: 0, count: n)
+            x.withUnsafeBufferPointer { xp in w.withUnsafeBufferPointer { wp in
+                re.withUnsafeMutableBufferPointer { r in im.withUnsafeMutableBufferPointer { i in temp.withUnsafeMutableBufferPointer { t in
+                    plan.rfft(xp.baseAddress!, window: wp.baseAddress!, re: r.baseAddress!, im: i.baseAddress!, temp: t.baseAddress!)
+                } } }
+            } }
+            assertClose(re, im, wantRe, wantIm, "n=\(n) windowed rfft")
+
+            // output[j] += irfft(S)[j] · (n/2) · v[j] with v = w / (n/2), onto a non-zero output.
+            let base = (0..<n).map { _ in rng.signed() }
+            let y = plan.irfft(re: wantRe, im: wantIm)
+            let want = (0..<n).map { base[$0] + y[$0] * w[$0] }
+            let v = w.map { $0 / Float(n / 2) }
+            var got = base, scratch = [Float](repeating: 0, count: 2 * n)
+            wantRe.withUnsafeBufferPointer { r in wantIm.withUnsafeBufferPointer { i in v.withUnsafeBufferPointer { vp in
+                got.withUnsafeMutableBufferPointer { o in scratch.withUnsafeMutableBufferPointer { s in
+                    let sp = s.baseAddress!
+                    plan.irfft(re: r.baseAddress!, im: i.baseAddress!, temp: sp, workRe: sp + n, workIm: sp + n + n / 2,
+                               output: o.baseAddress!, addWindowed: vp.baseAddress!)
+                } }
+            } } }
+            for j in 0..<n { XCTAssertEqual(got[j], want[j], accuracy: 1e-5, "n=\(n) overlap-add sample \(j)") }
+        }
+    }
+
+    private func assertClose(_ re: [Float], _ im: [Float], _ refRe: [Float], _ refIm: [Float], _ what: String,
+                             file: StaticString = #filePath, line: UInt = #line) {
+        let scale = max(1, zip(refRe, refIm).map { ($0 * $0 + $1 * $1).squareRoot() }.max()!)
+        var worst: Float = 0
+        for k in refRe.indices { worst = max(worst, abs(re[k] - refRe[k]), abs(im[k] - refIm[k])) }
+        XCTAssertLessThan(worst / scale, 2e-6, "\(what): max error \(worst) against largest bin \(scale)", file: file, line: line)
+    }
 }

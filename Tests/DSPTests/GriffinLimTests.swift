@@ -61,4 +61,46 @@ final class GriffinLimTests: XCTestCase {
         print(String(format: "log-mel → Griffin-Lim → mel: spectral convergence %.4f", sc))
         XCTAssertLessThan(sc, 0.15)
     }
+
+    // Expected values: Fast Griffin-Lim written plainly from its definition (Perraudin et al. 2013,
+    // Algorithm 2, in librosa's form) on the public STFT, one whole spectrogram per step. The fused
+    // per-frame loop in `reconstruct` must give the same waveform up to Float rounding.
+    func testFusedLoopMatchesPlainDefinition() {
+        var rng = TestRNG(seed: 21)
+        let audio = (0..<11025).map { j in Float(sin(Double(j) * 0.07)) * 0.5 + 0.1 * rng.signed() }
+        let stft = STFT()
+        let target = stft.magnitude(audio)   // (T, 513)
+        let iterations = 8, momentum: Float = 0.99
+        let fused = GriffinLim(iterations: iterations, momentum: momentum, initialPhase: .random(seed: 5))
+            .reconstruct(magnitude: target, length: audio.count)
+
+        let frames = target.count / stft.bins, inner = stft.naturalLength(frames: frames)
+        var rngPhase = SplitMix64(seed: 5)
+        var angRe = [Float](), angIm = [Float]()
+        for _ in target.indices {
+            let phase = 2 * Double.pi * rngPhase.nextUnitDouble()
+            angRe.append(Float(cos(phase))); angIm.append(Float(sin(phase)))
+        }
+        func withMagnitude() -> Spectrogram {
+            Spectrogram(frames: frames, bins: stft.bins,
+                        re: target.indices.map { target[$0] * angRe[$0] }, im: target.indices.map { target[$0] * angIm[$0] })
+        }
+        var previous = Spectrogram(frames: frames, bins: stft.bins)
+        let beta = momentum / (1 + momentum)
+        for _ in 0..<iterations {
+            let rebuilt = stft.forward(stft.inverse(withMagnitude(), length: inner))
+            for k in target.indices {
+                let r = rebuilt.re[k] - beta * previous.re[k], i = rebuilt.im[k] - beta * previous.im[k]
+                let norm = (r * r + i * i).squareRoot() + 1e-16
+                angRe[k] = r / norm; angIm[k] = i / norm
+            }
+            previous = rebuilt
+        }
+        var plain = stft.inverse(withMagnitude(), length: inner)
+        plain += [Float](repeating: 0, count: max(0, audio.count - plain.count))
+
+        let peak = plain.map { abs($0) }.max()!
+        let err = zip(fused, plain).map { abs($0 - $1) }.max()!
+        XCTAssertLessThan(err / peak, 1e-4, "fused vs plain Griffin-Lim: max error \(err), peak \(peak)")
+    }
 }

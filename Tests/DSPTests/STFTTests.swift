@@ -10,6 +10,10 @@ final class STFTTests: XCTestCase {
     func testReflectPadMatchesNumpy() {
         XCTAssertEqual(reflectPad([1, 2, 3, 4, 5], pad: 2), [3, 2, 1, 2, 3, 4, 5, 4, 3])
         XCTAssertEqual(reflectPad([1, 2, 3], pad: 0), [1, 2, 3])
+        // np.pad([1, 2, 3], 5, "reflect") and np.pad([7], 3, "reflect"), run with numpy: pads longer
+        // than the signal keep reflecting; a single sample is repeated.
+        XCTAssertEqual(reflectPad([1, 2, 3], pad: 5), [2, 1, 2, 3, 2, 1, 2, 3, 2, 1, 2, 3, 2])
+        XCTAssertEqual(reflectPad([7], pad: 3), [7, 7, 7, 7, 7, 7, 7])
     }
 
     // Expected values: librosa.stft with center=True gives 1 + len // hop frames (librosa docs);
@@ -71,5 +75,19 @@ final class STFTTests: XCTestCase {
         let y = stft.inverse(stft.forward(x), length: x.count)
         let err = (600..<7400).map { abs(x[$0] - y[$0]) }.max()!
         XCTAssertLessThan(err, 1e-4)
+    }
+
+    // Expected values: the input itself, as above, for FFT sizes on both sides of the fast kernel's
+    // threshold (rfft of n < 32 runs on the reference kernel) and for a hop that does not divide
+    // nFFT, where the window-square sum is periodic in hop but not constant.
+    func testRoundTripAcrossFFTSizesAndHops() {
+        var rng = TestRNG(seed: 13)
+        let x = (0..<5000).map { _ in rng.signed() }
+        for (nFFT, hop) in [(8, 2), (16, 4), (32, 8), (64, 16), (2048, 512), (1024, 300)] {
+            let stft = STFT(nFFT: nFFT, winLength: nFFT, hop: hop, center: true)
+            let y = stft.inverse(stft.forward(x), length: x.count)
+            let err = zip(x, y).map { abs($0 - $1) }.max()!
+            XCTAssertLessThan(err, 1e-4, "nFFT=\(nFFT) hop=\(hop)")
+        }
     }
 }

@@ -1,0 +1,102 @@
+// SpeechCLITests.swift — `gen speech` end to end with the shipped model (models/speech), found
+// the way users find it: next to the executable, in the package root above .build/.
+// Expected lengths come from speech itself: "hello" is two syllables, 0.3–1.5 s at any sane rate.
+import Audio
+import Foundation
+import XCTest
+
+final class SpeechCLITests: CLITestCase {
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        modelDir = root.appendingPathComponent("models/speech").path
+        try XCTSkipUnless(FileManager.default.fileExists(atPath: modelDir + "/model.safetensors"),
+                          "no shipped speech model at \(modelDir)")
+    }
+
+    var modelDir = ""
+    func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
+
+    func rms(_ x: [Float]) -> Float { (x.map { $0 * $0 }.reduce(0, +) / Float(max(x.count, 1))).squareRoot() }
+
+    func testHelloIsNonSilentAndPlausiblyLong() throws {
+        let r = try gen(["speech", "hello", "-o", path("hello.wav")])
+        XCTAssertEqual(r.code, 0, r.stderr)
+        XCTAssertEqual(String(decoding: r.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines), path("hello.wav"))
+        let audio = try AudioFile.read(path("hello.wav"))
+        XCTAssertEqual(audio.sampleRate, 22050)
+        XCTAssertTrue((0.3...1.5).contains(audio.duration), "hello lasted \(audio.duration) s")
+        XCTAssertGreaterThan(rms(audio.samples), 0.01)
+    }
+
+    func testSameSeedSameBytes() throws {
+        for name in ["a.wav", "b.wav"] {
+            XCTAssertEqual(try gen(["speech", "The same seed twice.", "--seed", "7", "-o", path(name)]).code, 0)
+        }
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path("a.wav"))), try Data(contentsOf: URL(fileURLWithPath: path("b.wav"))))
+    }
+
+    /// --speed divides the predicted durations, so 0.5 must give clearly longer audio than 1.
+    func testSlowerSpeedGivesMoreFrames() throws {
+        let text = "Speed changes how long each phone lasts."
+        XCTAssertEqual(try gen(["speech", text, "-o", path("n.wav")]).code, 0)
+        XCTAssertEqual(try gen(["speech", text, "--speed", "0.5", "-o", path("s.wav")]).code, 0)
+        let normal = try AudioFile.read(path("n.wav")).duration, slow = try AudioFile.read(path("s.wav")).duration
+        XCTAssertGreaterThan(slow, 1.6 * normal, "speed 0.5: \(slow) s vs \(normal) s")
+    }
+
+    func testEveryVoiceAndStdinAndFile() throws {
+        for v in ["slt", "rms", "awb"] {
+            XCTAssertEqual(try gen(["speech", "Good morning.", "--voice", v, "-o", path("\(v).wav")]).code, 0)
+        }
+        let lines = path("lines.txt")
+        try "First line.\n\nSecond line.\n".write(toFile: lines, atomically: true, encoding: .utf8)
+        let r = try gen(["speech", "--file", lines, "-o", path("line.flac")])
+        XCTAssertEqual(r.code, 0, r.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: path("line-001.flac")))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: path("line-002.flac")))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("line-003.flac")))
+    }
+
+    /// A long text is spoken sentence by sentence into one file.
+    func testLongTextWorksSentenceBySentence() throws {
+        let sentence = "The little boat crossed the harbor before the storm arrived. "
+        let text = String(repeating: sentence, count: 40)  // 400 words
+        let r = try gen(["speech", text, "-o", path("long.wav")])
+        XCTAssertEqual(r.code, 0, r.stderr)
+        XCTAssertGreaterThan(try AudioFile.read(path("long.wav")).duration, 40 * 1.5)
+    }
+
+    func testBadInputGivesClearErrorsAndNoFile() throws {
+        let out = path("bad.wav")
+        let cases: [([String], Int32, String)] = [
+            (["speech", "", "-o", out], 2, "empty"),
+            (["speech", "   \n ", "-o", out], 2, "empty"),
+            (["speech", "?!... ;;", "-o", out], 2, "no speakable words"),
+            (["speech", "😀🎵", "-o", out], 2, "speak"),
+            (["speech", "hello", "--voice", "bob", "-o", out], 2, "slt, rms, awb"),
+            (["speech", "hello", "--speed", "0", "-o", out], 2, "--speed"),
+            (["speech", "hello", "--speed", "-1", "-o", out], 2, "--speed"),
+            (["speech", "hello", "-o", path("nope/x.wav")], 3, "nope"),
+            (["speech", "hello", "--models-dir", path("nothing-here"), "-o", out], 3, "no speech model"),
+        ]
+        for (args, code, mention) in cases {
+            let r = try gen(args)
+            XCTAssertEqual(r.code, code, "\(args): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains(mention), "\(args): \(r.stderr)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+        }
+    }
+
+    func testCorruptModelIsAModelError() throws {
+        let models = path("models")
+        try FileManager.default.createDirectory(atPath: models + "/speech", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: modelDir + "/config.json", toPath: models + "/speech/config.json")
+        let weights = try Data(contentsOf: URL(fileURLWithPath: modelDir + "/model.safetensors"))
+        try weights.prefix(weights.count / 2).write(to: URL(fileURLWithPath: models + "/speech/model.safetensors"))
+        let r = try gen(["speech", "hello", "--models-dir", models, "-o", path("c.wav")])
+        XCTAssertEqual(r.code, 3, r.stderr)
+        XCTAssertTrue(r.stderr.contains("model.safetensors"), r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("c.wav")))
+    }
+}
