@@ -25,14 +25,15 @@ help:
 
 # Installs only what is missing, so repeated runs cost nothing.
 deps:
+	@command -v $(SWIFT) >/dev/null || { echo "error: '$(SWIFT)' not found. Install a Swift 5.9+ toolchain from swift.org and put it on PATH."; exit 1; }
 	@missing=""; for p in $(BUILD_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
-	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; fi
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
 
 test-deps: deps
 	@missing=""; for p in $(TEST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
-	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; fi
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
 
 build: deps
 	$(SWIFT) build $(BUILD_FLAGS) --product gen
@@ -43,6 +44,7 @@ test: test-deps
 	$(SWIFT) test $(BUILD_FLAGS) --disable-swift-testing
 
 bench: deps
+	$(SWIFT) build $(BUILD_FLAGS) --product gen
 	$(SWIFT) run $(BUILD_FLAGS) gen-bench
 
 demo: test-deps build

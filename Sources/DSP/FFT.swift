@@ -15,9 +15,9 @@
 //     FFTs, X[k + p·n/4] = Σ_i W_n^{ik} (−i)^{ip} Y_i[k], reading each 4×4 block transposed so it
 //     can write X in natural order. Twiddles are stored in the order the passes read them.
 //     (Transposes are done right after loads: Swift's lane shuffles applied to arithmetic results
-//     lead LLVM to scalarise the arithmetic.) The real transforms fuse the packing and an
-//     optional window into the first pass, and the unpacking, scaling, windowing and
-//     overlap-add into the last one, for STFT.
+//     lead LLVM to scalarise the arithmetic.) rfft fuses its packing and an optional window into
+//     the first pass; irfft fuses its unpacking, scaling and, for STFT, the window and the
+//     overlap-add into the combining pass.
 // The inverse complex transform is the forward one on swapped re/im: swap(z) = i·conj(z), so
 // swap(FFT(swap(z))) = conj(FFT(conj z)) = n·IFFT(z), and one set of twiddles serves both.
 //
@@ -117,11 +117,12 @@ public final class FFTPlan: Sendable {
                 for k in 0..<q { for j in [2, 1, 3] { tw += broadcast(k, j, 4 * q) } }
                 q *= 4
             }
-            self.radix4Passes = passes
-            self.closingRadix2 = mBits % 2 == 1
-            if closingRadix2 {
+            let closing = mBits % 2 == 1
+            if closing {
                 for k in 0..<(m / 2) { tw += broadcast(k, 1, m) }
             }
+            self.radix4Passes = passes
+            self.closingRadix2 = closing
             self.passTwiddles = tw
             self.combineTwiddles = stride(from: 0, to: m, by: 4).flatMap { k0 in
                 [1, 2, 3].flatMap { lanes(k0, $0, n) }
@@ -233,8 +234,9 @@ public final class FFTPlan: Sendable {
         return out
     }
 
-    /// Allocation-free real forward FFT: `input` holds n samples; `re` and `im` receive
-    /// n/2 + 1 bins each (they must hold at least that many).
+    /// Real forward FFT: `input` holds n samples; `re` and `im` receive n/2 + 1 bins each (they
+    /// must hold at least that many). The fast kernel needs n values of scratch, taken from
+    /// withUnsafeTemporaryAllocation (the heap, above 1 KiB, on Linux); STFT passes its own.
     public func rfft(_ input: UnsafeBufferPointer<Float>,
                      re: UnsafeMutableBufferPointer<Float>, im: UnsafeMutableBufferPointer<Float>) {
         precondition(n >= 2, "FFTPlan.rfft needs n >= 2 (plan has n=\(n))")
@@ -246,16 +248,15 @@ public final class FFTPlan: Sendable {
     }
 
     /// Allocation-free real inverse FFT: `re` and `im` hold n/2 + 1 bins and are overwritten
-    /// (used as scratch); `output` receives n samples.
+    /// (used as scratch, as is `output` before it receives the n samples).
     public func irfft(re: UnsafeMutableBufferPointer<Float>, im: UnsafeMutableBufferPointer<Float>,
                       output: UnsafeMutableBufferPointer<Float>) {
         precondition(n >= 2, "FFTPlan.irfft needs n >= 2 (plan has n=\(n))")
         precondition(output.count >= n && re.count >= n / 2 + 1 && im.count >= n / 2 + 1,
                      "FFTPlan.irfft: buffers too small for n=\(n)")
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: n) { temp in
-            irfft(re: re.baseAddress!, im: im.baseAddress!, temp: temp.baseAddress!,
-                  workRe: re.baseAddress!, workIm: im.baseAddress!, output: output.baseAddress!, addWindowed: nil)
-        }
+        // The output doubles as the temporary: the last pass reads only the work buffers.
+        irfft(re: re.baseAddress!, im: im.baseAddress!, temp: output.baseAddress!,
+              workRe: re.baseAddress!, workIm: im.baseAddress!, output: output.baseAddress!, addWindowed: nil)
     }
 
     // MARK: real transforms for STFT (unchecked, internal)
@@ -278,12 +279,13 @@ public final class FFTPlan: Sendable {
             h.firstPass(RealSource(x: x), into: temp, temp + half)
         }
         h.butterflyPasses(temp, temp + half)
-        h.combinePass(temp, temp + half, toRe: re, toIm: im)
+        h.combinePass(temp, temp + half, into: SplitSink(re: re, im: im))
         splitPass(re, im)
     }
 
     /// irfft of the n/2 + 1 bins in (re, im), which are only read. The transform runs in `temp`
-    /// (n values) and `work` (n/2 + n/2 values; may be re and im themselves).
+    /// (n values; may be the output itself when `addWindowed` is nil) and `work` (n/2 + n/2
+    /// values; may be re and im themselves).
     /// With `addWindowed` nil, output[j] = y[j]; otherwise output[j] += y[j]·n/2·addWindowed[j],
     /// that is, the window passed must already carry irfft's 1/(n/2).
     func irfft(re: UnsafePointer<Float>, im: UnsafePointer<Float>, temp: UnsafeMutablePointer<Float>,
@@ -301,18 +303,22 @@ public final class FFTPlan: Sendable {
             }
             if let w = window {
                 for j in 0..<n { y[j] += temp[j] * Float(half) * w[j] }
-            } else {
+            } else if temp != y {
                 y.update(from: temp, count: n)
             }
             return
         }
         let zr = temp, zi = temp + half
         inverseSplitPass(re, im, toRe: zr, toIm: zi)
-        // The inverse complex transform is the forward one on swapped re/im (file header).
+        // The inverse complex transform is the forward one on swapped re/im (file header); its
+        // last pass writes the samples, y[2k] = z[k].re and y[2k+1] = z[k].im, scaled.
         h.firstPass(ComplexSource(re: zi, im: zr), into: workIm, workRe)
         h.butterflyPasses(workIm, workRe)
-        h.combinePass(workIm, workRe, toRe: zi, toIm: zr)
-        interleave(zr, zi, into: y, addWindowed: window)
+        if let w = window {
+            h.combinePass(workIm, workRe, into: SwappedSink(InterleavedAddSink(y: y, window: w)))
+        } else {
+            h.combinePass(workIm, workRe, into: SwappedSink(InterleavedSink(y: y, scale: 1 / Float(half))))
+        }
     }
 
     // MARK: fast kernel
@@ -324,7 +330,7 @@ public final class FFTPlan: Sendable {
                              temp: UnsafeMutablePointer<Float>) {
         firstPass(ComplexSource(re: re, im: im), into: temp, temp + n)
         butterflyPasses(temp, temp + n)
-        combinePass(temp, temp + n, toRe: toRe, toIm: toIm)
+        combinePass(temp, temp + n, into: SplitSink(re: toRe, im: toIm))
     }
 
     /// The first radix-4 pass of the lane FFTs (length M = n/4, twiddles all 1), gathering its
@@ -415,9 +421,9 @@ public final class FFTPlan: Sendable {
 
     /// Combines the 4 lane FFTs Y_i (lane i of element k is Y_i[k]) into X, natural order, out of
     /// place: X[k + p·M] = Σ_i b_i (−i)^{ip} with b_i = W_n^{ik} Y_i[k]. Each 4×4 block of
-    /// elements k..k+3 is transposed as it is loaded, giving vectors over k.
-    private func combinePass(_ yr: UnsafePointer<Float>, _ yi: UnsafePointer<Float>,
-                             toRe xr: UnsafeMutablePointer<Float>, toIm xi: UnsafeMutablePointer<Float>) {
+    /// elements k..k+3 is transposed as it is loaded, giving vectors over k; `sink` stores them.
+    @inline(__always)
+    private func combinePass<Sink: VectorSink>(_ yr: UnsafePointer<Float>, _ yi: UnsafePointer<Float>, into sink: Sink) {
         let m = n / 4
         combineTwiddles.withUnsafeBufferPointer { tb in
             var w = tb.baseAddress!
@@ -432,10 +438,10 @@ public final class FFTPlan: Sendable {
                 let b3r = y3r * c3 - y3i * s3, b3i = y3r * s3 + y3i * c3
                 let sr = b0r + b2r, si = b0i + b2i, dr = b0r - b2r, di = b0i - b2i
                 let ur = b1r + b3r, ui = b1i + b3i, vr = b1r - b3r, vi = b1i - b3i
-                store4(sr + ur, xr + k); store4(si + ui, xi + k)
-                store4(dr + vi, xr + k + m); store4(di - vr, xi + k + m)
-                store4(sr - ur, xr + k + 2 * m); store4(si - ui, xi + k + 2 * m)
-                store4(dr - vi, xr + k + 3 * m); store4(di + vr, xi + k + 3 * m)
+                sink.store(sr + ur, si + ui, at: k)
+                sink.store(dr + vi, di - vr, at: k + m)
+                sink.store(sr - ur, si - ui, at: k + 2 * m)
+                sink.store(dr - vi, di + vr, at: k + 3 * m)
                 k += 4
                 w += 6
             }
@@ -517,25 +523,6 @@ public final class FFTPlan: Sendable {
                     k += 1
                 }
             }
-        }
-    }
-
-    /// irfft's unpacking: y[2k] = z[k].re / (n/2), y[2k+1] = z[k].im / (n/2); or, with a window
-    /// (carrying the 1/(n/2)), y[j] += value·window[j].
-    private func interleave(_ zr: UnsafePointer<Float>, _ zi: UnsafePointer<Float>,
-                            into y: UnsafeMutablePointer<Float>, addWindowed window: UnsafePointer<Float>?) {
-        let half = n / 2
-        let scale = SIMD8<Float>(repeating: 1 / Float(half))
-        var k = 0
-        while k < half {
-            let r = load4(zr + k), i = load4(zi + k)
-            let v = SIMD8(lowHalf: SIMD4(r[0], i[0], r[1], i[1]), highHalf: SIMD4(r[2], i[2], r[3], i[3]))
-            if let w = window {
-                store8(load8(y + 2 * k) + v * load8(w + 2 * k), y + 2 * k)
-            } else {
-                store8(v * scale, y + 2 * k)
-            }
-            k += 4
         }
     }
 
@@ -722,13 +709,51 @@ struct WindowedRealSource: VectorSource {
     }
 }
 
+// MARK: last-pass sinks
+
+/// Where the fast kernel's combining pass puts X[k ..< k + 4].
+protocol VectorSink {
+    func store(_ re: SIMD4<Float>, _ im: SIMD4<Float>, at k: Int)
+}
+
+/// Split re/im arrays.
+struct SplitSink: VectorSink {
+    let re: UnsafeMutablePointer<Float>, im: UnsafeMutablePointer<Float>
+    @inline(__always) func store(_ r: SIMD4<Float>, _ i: SIMD4<Float>, at k: Int) {
+        store4(r, re + k); store4(i, im + k)
+    }
+}
+
+/// irfft's unpacking: y[2k] = scale·re, y[2k+1] = scale·im.
+struct InterleavedSink: VectorSink {
+    let y: UnsafeMutablePointer<Float>, scale: Float
+    @inline(__always) func store(_ r: SIMD4<Float>, _ i: SIMD4<Float>, at k: Int) {
+        store8(interleaved(r, i) * scale, y + 2 * k)
+    }
+}
+
+/// irfft's unpacking for overlap-add: y[j] += value·window[j] (the window carries the scale).
+struct InterleavedAddSink: VectorSink {
+    let y: UnsafeMutablePointer<Float>, window: UnsafePointer<Float>
+    @inline(__always) func store(_ r: SIMD4<Float>, _ i: SIMD4<Float>, at k: Int) {
+        store8(load8(y + 2 * k) + interleaved(r, i) * load8(window + 2 * k), y + 2 * k)
+    }
+}
+
+/// For a transform run on swapped re/im: passes (im, re) on.
+struct SwappedSink<Inner: VectorSink>: VectorSink {
+    let inner: Inner
+    init(_ inner: Inner) { self.inner = inner }
+    @inline(__always) func store(_ r: SIMD4<Float>, _ i: SIMD4<Float>, at k: Int) { inner.store(i, r, at: k) }
+}
+
 // MARK: SIMD helpers
 
 @inline(__always) func load4(_ p: UnsafePointer<Float>) -> SIMD4<Float> {
     UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Float>.self)
 }
 
-@inline(__always) func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+@inline(__always) private func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
     UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
 }
 
@@ -736,15 +761,21 @@ struct WindowedRealSource: VectorSource {
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD4<Float>.self)
 }
 
-@inline(__always) func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
+@inline(__always) private func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
 }
 
-@inline(__always) func reversed(_ v: SIMD4<Float>) -> SIMD4<Float> { SIMD4(v[3], v[2], v[1], v[0]) }
+/// (r0, i0, r1, i1, r2, i2, r3, i3).
+@inline(__always) private func interleaved(_ r: SIMD4<Float>, _ i: SIMD4<Float>) -> SIMD8<Float> {
+    SIMD8(lowHalf: SIMD4(r[0], i[0], r[1], i[1]), highHalf: SIMD4(r[2], i[2], r[3], i[3]))
+}
+
+@inline(__always) private func reversed(_ v: SIMD4<Float>) -> SIMD4<Float> { SIMD4(v[3], v[2], v[1], v[0]) }
 
 /// Rows a, b, c, d → columns: the i-th result is (a[i], b[i], c[i], d[i]).
+/// Give it freshly loaded vectors (see the file header).
 @inline(__always)
-func transpose(_ a: SIMD4<Float>, _ b: SIMD4<Float>, _ c: SIMD4<Float>, _ d: SIMD4<Float>)
+private func transpose(_ a: SIMD4<Float>, _ b: SIMD4<Float>, _ c: SIMD4<Float>, _ d: SIMD4<Float>)
     -> (SIMD4<Float>, SIMD4<Float>, SIMD4<Float>, SIMD4<Float>) {
     let abLo = SIMD4(a[0], b[0], a[1], b[1]), abHi = SIMD4(a[2], b[2], a[3], b[3])
     let cdLo = SIMD4(c[0], d[0], c[1], d[1]), cdHi = SIMD4(c[2], d[2], c[3], d[3])

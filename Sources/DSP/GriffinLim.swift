@@ -61,6 +61,7 @@ public struct GriffinLim: Sendable {
         }
         previousRe.initialize(repeating: 0, count: cells)
         previousIm.initialize(repeating: 0, count: cells)
+        acc.initialize(repeating: 0, count: full)
         x.initialize(repeating: 0, count: full)
         initialTarget(magnitude, re: targetRe, im: targetIm)
 

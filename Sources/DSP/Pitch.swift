@@ -13,11 +13,13 @@ public enum PitchTracker {
         let window = maxLag  // difference sums over `window` samples at each lag
         var f0 = [Float](repeating: 0, count: frames)
         let n = x.count
-        DispatchQueue.concurrentPerform(iterations: 2) { worker in
+        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, frames))
+        f0.withUnsafeMutableBufferPointer { out in
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
             var d = [Float](repeating: 0, count: maxLag + 1)
             var i = worker
             while i < frames {
-                defer { i += 2 }
+                defer { i += workers }
                 let centre = Int((Double(i) * hopSeconds * sr).rounded())
                 let start = centre - (window + maxLag) / 2
                 if start < 0 || start + window + maxLag >= n { continue }
@@ -56,8 +58,9 @@ public enum PitchTracker {
                 let a = d[best - 1], b = d[best], c = d[best + 1]
                 let denom = a - 2 * b + c
                 let shift = denom != 0 ? 0.5 * (a - c) / denom : 0
-                f0[i] = Float(sr / (Double(best) + Double(max(-1, min(1, shift)))))
+                out[i] = Float(sr / (Double(best) + Double(max(-1, min(1, shift)))))
             }
+        }
         }
         return f0
     }

@@ -3,6 +3,9 @@
 // the window-square-sum normalisation of Griffin & Lim 1984, the least-squares
 // inverse of a modified STFT), so that
 // istft(stft(x)) == x up to rounding wherever at least one window sample is non-zero.
+// The window multiply rides in rfft's first pass; irfft's last pass adds window·frame straight
+// into the overlap-add sum. The window-square sum is periodic in hop wherever every frame that
+// could reach a sample exists, so each STFT keeps that period and sums only the two ends per call.
 //
 // Letters: T frames, F = nFFT/2 + 1 frequency bins, N = nFFT, L samples.
 

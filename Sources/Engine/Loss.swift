@@ -1,6 +1,8 @@
 // Loss.swift — L1, MSE and cross-entropy, each returning a scalar mean.
 
 /// mean |a − b|, optionally over the elements where `mask` (same shape as a) is 1.
+import Foundation
+
 public func l1Loss(_ a: Tensor, _ b: Tensor, mask: [Float]? = nil) -> Tensor {
     pointwiseLoss(a, b, mask: mask, name: "l1Loss",
                   f: { d in Swift.abs(d) }, df: { d in d > 0 ? 1 : (d < 0 ? -1 : 0) })
@@ -70,4 +72,3 @@ public func crossEntropy(_ logits: Tensor, targets: [Int], ignoreIndex: Int = -1
     }
 }
 
-import Foundation

@@ -1,6 +1,8 @@
 // RNG.swift — a small seeded generator (SplitMix64 seeding xoshiro256**), so runs are reproducible
 // across machines and Swift versions (the standard library's generator is not seedable).
 
+import Foundation
+
 public struct RNG: RandomNumberGenerator {
     private var s: (UInt64, UInt64, UInt64, UInt64)
     private var spareNormal: Float?
@@ -52,7 +54,6 @@ public struct RNG: RandomNumberGenerator {
     }
 }
 
-import Foundation
 extension Float {
     @inline(__always) static func log(_ x: Float) -> Float { Foundation.log(x) }
 }

@@ -1,6 +1,8 @@
 // Softmax.swift — softmax and log-softmax over the last axis, computed stably (max subtracted).
 
 /// softmax over the last dimension.
+import Foundation
+
 public func softmax(_ x: Tensor) -> Tensor {
     let v = x.shape.last ?? 1, rows = x.count / max(v, 1)
     var out = [Float](repeating: 0, count: x.count)
@@ -62,4 +64,3 @@ public func softmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Floa
     for j in 0..<n { y[j] *= inv }
 }
 
-import Foundation

@@ -21,11 +21,15 @@ public final class FFTBlock {
 
     /// x (B, T, C), keyMask (B·T, true = real frame) → (B, T, C); padded frames are zeroed.
     public func callAsFunction(_ x: Tensor, keyMask: [Bool]? = nil, training: Bool, rng: inout RNG) -> Tensor {
+        let mask = keyMask.map { maskTensor($0, shape: [x.shape[0], x.shape[1], 1]) }  // (B, T, 1)
         var h = norm1(x + Engine.dropout(attn(x, keyMask: keyMask), p: dropout, training: training, rng: &rng))
+        // Zero the padding before the convolutions read across it (ming024's masked_fill), so the
+        // last real frames see the same zeros in a padded batch as in a single utterance.
+        if let mask { h = h * mask }
         let c = transpose(h, 1, 2)                       // (B, C, T)
         let f = transpose(conv2(relu(conv1(c))), 1, 2)   // (B, T, C)
         h = norm2(h + Engine.dropout(f, p: dropout, training: training, rng: &rng))
-        if let keyMask { h = h * maskTensor(keyMask, shape: [h.shape[0], h.shape[1], 1]) }
+        if let mask { h = h * mask }
         return h
     }
 }

@@ -32,6 +32,27 @@ public struct FastSpeechConfig: Codable, Equatable {
         self.energyMean = energyMean; self.energyStd = energyStd
     }
 
+    /// Checks the relations the model relies on, so a hand-edited or corrupt config.json is an
+    /// error naming the key rather than a crash while building the layers.
+    public func validate() -> [String] {
+        var problems: [String] = []
+        if vocabSize < PhoneSet.standard.count { problems.append("vocab_size \(vocabSize) is below the phone set's \(PhoneSet.standard.count)") }
+        if speakers.isEmpty { problems.append("speakers is empty") }
+        if pitchMean.count != speakers.count || pitchStd.count != speakers.count {
+            problems.append("pitch_mean and pitch_std need one value per speaker (\(speakers.count))")
+        }
+        if dModel < 2 || heads < 1 || dModel % heads != 0 { problems.append("d_model \(dModel) must be a positive multiple of heads \(heads)") }
+        if dModel % 2 != 0 { problems.append("d_model must be even (sinusoidal positions)") }
+        if encoderLayers < 1 || decoderLayers < 1 { problems.append("encoder_layers and decoder_layers must be at least 1") }
+        if ffnDim < 1 || predictorChannels < 1 || nMels != 80 { problems.append("ffn_dim and predictor_channels must be positive and n_mels 80") }
+        if ffnKernels.isEmpty || ffnKernels.count > 2 || ffnKernels.contains(where: { $0 < 1 || $0 % 2 == 0 }) {
+            problems.append("ffn_kernels must be one or two odd sizes, e.g. [3, 1]")
+        }
+        if predictorKernel < 1 || predictorKernel % 2 == 0 { problems.append("predictor_kernel must be odd") }
+        if !(0..<1).contains(dropout) { problems.append("dropout must be in [0, 1)") }
+        return problems
+    }
+
     enum CodingKeys: String, CodingKey {
         case vocabSize = "vocab_size", speakers, dModel = "d_model", heads
         case encoderLayers = "encoder_layers", decoderLayers = "decoder_layers"
@@ -57,10 +78,12 @@ public final class VariancePredictor {
         dropout = c.dropout
     }
 
-    /// h (B, N, C) → (B, N)
-    func callAsFunction(_ h: Tensor, training: Bool, rng: inout RNG) -> Tensor {
-        var x = transpose(relu(conv1(transpose(h, 1, 2))), 1, 2)          // (B, N, P)
+    /// h (B, N, C), mask (B, N, 1) of 0/1 → (B, N). Padding is zeroed before each conv.
+    func callAsFunction(_ h: Tensor, mask: Tensor?, training: Bool, rng: inout RNG) -> Tensor {
+        let input = mask.map { h * $0 } ?? h
+        var x = transpose(relu(conv1(transpose(input, 1, 2))), 1, 2)      // (B, N, P)
         x = Engine.dropout(norm1(x), p: dropout, training: training, rng: &rng)
+        if let mask { x = x * mask }
         x = transpose(relu(conv2(transpose(x, 1, 2))), 1, 2)
         x = Engine.dropout(norm2(x), p: dropout, training: training, rng: &rng)
         let y = out(x)                                                    // (B, N, 1)
@@ -147,9 +170,10 @@ public final class FastSpeech {
         let h = encode(tokens: batch.tokens, speakers: batch.speakers, mask: batch.phoneMask, batch: b, phones: n,
                        training: training, rng: &rng)
         let phoneWeights = batch.phoneMask.map { $0 ? Float(1) : 0 }
-        let logDur = durationPredictor(h, training: training, rng: &rng)
-        let pitchPred = pitchPredictor(h, training: training, rng: &rng)
-        let energyPred = energyPredictor(h, training: training, rng: &rng)
+        let mask = maskTensor(batch.phoneMask, shape: [b, n, 1])
+        let logDur = durationPredictor(h, mask: mask, training: training, rng: &rng)     // (B, N)
+        let pitchPred = pitchPredictor(h, mask: mask, training: training, rng: &rng)
+        let energyPred = energyPredictor(h, mask: mask, training: training, rng: &rng)
         let durTarget = Tensor(shape: [b, n], data: batch.durations.map { Foundation.log(1 + Float($0)) })
         let pitchTarget = Tensor(shape: [b, n, 1], data: batch.pitch)
         let energyTarget = Tensor(shape: [b, n, 1], data: batch.energy)
@@ -166,29 +190,54 @@ public final class FastSpeech {
                                 pitch: pitchLoss.item, energy: energyLoss.item)
     }
 
+    /// The variance adaptor's predictions for one utterance (inference): log(1 + frames),
+    /// z-scored pitch (shifted by `pitchShift` semitones) and energy per token, plus the encoder output.
+    public func variances(tokens: [Int], speaker: Int, pitchShift: Float = 0)
+        -> (logDurations: [Float], pitch: [Float], energy: [Float], hidden: Tensor) {
+        GradMode.withoutGrad {
+            var rng = RNG(seed: 0)
+            let n = tokens.count
+            let h = encode(tokens: tokens, speakers: [speaker], mask: [Bool](repeating: true, count: n), batch: 1, phones: n,
+                           training: false, rng: &rng)                                   // (1, N, C)
+            let logDur = durationPredictor(h, mask: nil, training: false, rng: &rng).data // (N)
+            var pitch = pitchPredictor(h, mask: nil, training: false, rng: &rng).data
+            let energy = energyPredictor(h, mask: nil, training: false, rng: &rng).data
+            // A shift of s semitones adds s·ln2/12 to log F0, i.e. that over the speaker's std in z-units.
+            let shift = pitchShift * Float(M_LN2) / 12 / max(config.pitchStd[speaker], 1e-3)
+            for i in 0..<n { pitch[i] += shift }
+            return (logDur, pitch, energy, h)
+        }
+    }
+
     /// Inference for one utterance: token ids → log-mel (T, M) and the frames per token.
     /// `speed` divides the durations; `pitchShift` is in semitones.
     public func synthesize(tokens: [Int], speaker: Int, speed: Float = 1, pitchShift: Float = 0)
         -> (mel: [Float], frames: Int, durations: [Int]) {
-        GradMode.withoutGrad {
+        let v = variances(tokens: tokens, speaker: speaker, pitchShift: pitchShift)
+        return GradMode.withoutGrad {
             var rng = RNG(seed: 0)
             let n = tokens.count
-            let mask = [Bool](repeating: true, count: n)
-            let h = encode(tokens: tokens, speakers: [speaker], mask: mask, batch: 1, phones: n, training: false, rng: &rng)
-            let logDur = durationPredictor(h, training: false, rng: &rng)
-            var pitch = pitchPredictor(h, training: false, rng: &rng).data
-            let energy = energyPredictor(h, training: false, rng: &rng).data
-            // A shift of s semitones adds s·ln2/12 to log F0, i.e. that over the speaker's std in z-units.
-            let shift = pitchShift * Float(M_LN2) / 12 / max(config.pitchStd[speaker], 1e-3)
-            for i in 0..<n { pitch[i] += shift }
-            let durations = logDur.data.map { max(0, Int((( Foundation.exp($0) - 1) / max(speed, 0.05)).rounded())) }
+            let durations = v.logDurations.map { FastSpeech.frames(logDuration: $0, speed: speed) }
             let total = max(durations.reduce(0, +), 1)
-            let adapted = h + pitchProjection(Tensor(shape: [1, n, 1], data: pitch))
-                + energyProjection(Tensor(shape: [1, n, 1], data: energy))
-            let frames = repeatByCounts(adapted, counts: durations, maxLength: total)
+            let adapted = v.hidden + pitchProjection(Tensor(shape: [1, n, 1], data: v.pitch))
+                + energyProjection(Tensor(shape: [1, n, 1], data: v.energy))
+            let frames = repeatByCounts(adapted, counts: durations, maxLength: total)   // (1, T, C)
             let mel = decode(frames, mask: [Bool](repeating: true, count: total), training: false, rng: &rng)
             return (mel.data, total, durations)
         }
+    }
+}
+
+extension FastSpeech {
+    /// Longest a single phone may last, in frames (2.3 s): guards inference against a diverged
+    /// predictor asking for millions of frames.
+    public static let maxFramesPerPhone = 200
+
+    /// Frames for one phone from the predicted log(1 + duration), divided by `speed`.
+    public static func frames(logDuration: Float, speed: Float) -> Int {
+        guard logDuration.isFinite else { return 0 }
+        let d = (Foundation.exp(min(logDuration, 10)) - 1) / max(speed, 0.05)
+        return min(max(0, Int(d.rounded())), maxFramesPerPhone)
     }
 }
 

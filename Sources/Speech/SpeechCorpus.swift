@@ -88,7 +88,9 @@ public enum SpeechFeatures {
     /// `audio16k` (flite's native rate) is used for pitch, which YIN resolves better there.
     public static func analyse(audio22k: [Float], pitchSource: [Float], pitchRate: Int, ends: [Double])
         -> (mel: [Float], durations: [Int], pitch: [Float], energy: [Float]) {
-        let mel = filterbank.logMel(audio: audio22k)
+        // One STFT serves both the log-mel (exactly MelFilterbank.logMel) and the frame energy.
+        let mag = stft.magnitude(audio22k)                                          // (T, F)
+        let mel = filterbank.apply(mag).map { Foundation.log(max($0, MelFilterbank.logFloor)) }  // (T, M)
         let frames = mel.count / self.mel.nMels
         let durations = durations(ends: ends, frames: frames)
         let hopSeconds = Double(self.mel.hop) / Double(self.mel.sampleRate)
@@ -96,7 +98,6 @@ public enum SpeechFeatures {
         let logF0 = f0.map { $0 > 0 ? Foundation.log($0) : 0 }
         let pitch = perToken(logF0, durations: durations, use: { $0 > 0 })
         // frame energy: log of the L2 norm of the linear magnitude spectrum
-        let mag = stft.magnitude(audio22k)
         let bins = mag.count / max(frames, 1)
         var frameEnergy = [Float](repeating: 0, count: frames)
         for t in 0..<frames {
@@ -165,6 +166,11 @@ public enum SpeechCorpusIO {
 /// aligned features. Deterministic from the seed; an interrupted build resumes, reusing the
 /// utterance files already written.
 public enum SpeechCorpusBuilder {
+    /// Each voice reads its own sentence stream, so the corpus covers more of the lexicon.
+    public static func sentenceSeed(corpusSeed: UInt64, voiceIndex: Int) -> UInt64 {
+        corpusSeed &* 1000 &+ UInt64(voiceIndex)
+    }
+
     public static func build(out dir: String, voices: [String] = Flite.voiceNames, sentencesPerVoice: Int,
                              seed: UInt64 = 1, validationEvery: Int = 50,
                              progress: (Int, Int, Double) -> Void = { _, _, _ in }) throws -> SpeechCorpusInfo {
@@ -175,7 +181,7 @@ public enum SpeechCorpusBuilder {
         var seconds = 0.0
         let total = voices.count * sentencesPerVoice
         for (vi, voice) in voices.enumerated() {
-            var generator = SentenceGenerator(seed: seed &* 1000 &+ UInt64(vi))
+            var generator = SentenceGenerator(seed: sentenceSeed(corpusSeed: seed, voiceIndex: vi))
             for k in 0..<sentencesPerVoice {
                 let text = generator.next()
                 let id = String(format: "%@-%06d", voice, k)

@@ -37,8 +37,15 @@ public final class SpeechSynthesizer {
             throw SpeechModelError.missingModel(modelDir)
         }
         let config = try ConfigFile.read(FastSpeechConfig.self, from: configPath)
+        let problems = config.validate()
+        if !problems.isEmpty {
+            throw CheckpointError(path: configPath, message: problems.joined(separator: "; ") + ". Restore the model folder or retrain.")
+        }
         let model = FastSpeech(config: config)
         try model.params.load(from: weights)
+        if let bad = zip(model.params.names, model.params.tensors).first(where: { !$0.1.data.allSatisfy(\.isFinite) }) {
+            throw CheckpointError(path: weights, message: "tensor '\(bad.0)' holds NaN or infinite values; the training run diverged. Restore the shipped model.")
+        }
         self.init(model: model)
     }
 
@@ -54,9 +61,31 @@ public final class SpeechSynthesizer {
     /// Log-mel (T, 80) for one sentence.
     public func mel(sentence: String, voice: String, speed: Float = 1, pitch: Float = 0) throws -> (mel: [Float], frames: Int) {
         let spk = try speaker(voice)
-        let tokens = try TextFrontend.phonemes(sentence, voice: voice)
-        let out = model.synthesize(tokens: tokens.map(\.id), speaker: spk, speed: speed, pitchShift: pitch)
-        return (out.mel, out.frames)
+        let ids = try TextFrontend.phonemes(sentence, voice: voice).map(\.id)
+        // Attention memory grows with the square of the length: a "sentence" that is one huge
+        // token (a 10,000-digit number) is cut at word boundaries into pieces of at most
+        // maxTokens, spoken one after another.
+        var mel: [Float] = [], frames = 0
+        for piece in Self.pieces(ids, maxTokens: maxTokens) {
+            let out = model.synthesize(tokens: piece, speaker: spk, speed: speed, pitchShift: pitch)
+            mel += out.mel; frames += out.frames
+        }
+        return (mel, frames)
+    }
+
+    /// Longest token sequence given to the model at once.
+    public var maxTokens = 400
+
+    static func pieces(_ ids: [Int], maxTokens: Int) -> [[Int]] {
+        guard ids.count > maxTokens, let wb = PhoneSet.standard.id(PhoneSet.wordBoundary) else { return [ids] }
+        var out: [[Int]] = [], start = 0
+        while start < ids.count {
+            var end = min(start + maxTokens, ids.count)
+            if end < ids.count, let cut = ids[start..<end].lastIndex(of: wb), cut > start { end = cut + 1 }
+            out.append(Array(ids[start..<end]))
+            start = end
+        }
+        return out
     }
 
     /// Speaks any length of text sentence by sentence, handing each sentence's 22050 Hz audio

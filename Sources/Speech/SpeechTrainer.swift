@@ -113,7 +113,8 @@ public enum SpeechTrainer {
             if let m = o.model {
                 config.dModel = m.dModel; config.heads = m.heads; config.encoderLayers = m.encoderLayers
                 config.decoderLayers = m.decoderLayers; config.ffnDim = m.ffnDim; config.ffnKernels = m.ffnKernels
-                config.predictorChannels = m.predictorChannels; config.dropout = m.dropout
+                config.predictorChannels = m.predictorChannels; config.predictorKernel = m.predictorKernel
+                config.dropout = m.dropout
             }
         }
         let model = FastSpeech(config: config, seed: o.seed)
@@ -127,7 +128,8 @@ public enum SpeechTrainer {
             step = Int(try SafeTensorsFile.read(weightsPath).metadata["step"] ?? "0") ?? 0
             if FileManager.default.fileExists(atPath: statePath) {
                 let state = try SafeTensorsFile.read(statePath)
-                guard let m = state.tensors["adam.m"], let v = state.tensors["adam.v"], m.elementCount == opt.m.count else {
+                guard let m = state.tensors["adam.m"], let v = state.tensors["adam.v"], m.elementCount == opt.m.count,
+                  v.elementCount == opt.v.count, state.metadata["step"] == String(step) else {
                     throw CheckpointError(path: statePath, message: "optimizer state does not match the model; delete it to resume from the weights alone.")
                 }
                 opt.m = try m.floats(); opt.v = try v.floats()

@@ -1,6 +1,7 @@
 // Gen.swift — the `gen` command tree. Subcommands parse, validate and call the library; nothing more.
 //
 // Exit codes (DESIGN.md): 0 ok · 1 some batch items failed · 2 usage error · 3 model or I/O error.
+import Engine
 import ArgumentParser
 import Foundation
 
@@ -18,7 +19,6 @@ struct Gen: ParsableCommand {
         Examples:
           gen speech "hello there" -o hello.wav
           gen music --genre jazz --lyrics lyrics.txt --duration 20 -o jazz.wav
-          gen batch prompts/demo.jsonl --out-dir out
           gen convert input.flac output.wav --rate 22050
 
         Exit codes: 0 ok, 1 some batch items failed, 2 usage error, 3 model or I/O error.
@@ -97,4 +97,3 @@ enum GenMain {
 
 protocol HasGlobalOptions { var globals: GlobalOptions { get } }
 
-import Engine

@@ -8,7 +8,9 @@ enum ModelsDirectory {
         let fm = FileManager.default
         if let explicit { return explicit }
         if let env = ProcessInfo.processInfo.environment["GEN_MODELS"], !env.isEmpty { return env }
-        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        // /proc/self/exe is the real binary even when gen was found through $PATH (argv[0] = "gen").
+        let exe = (try? fm.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var dir = URL(fileURLWithPath: exe).resolvingSymlinksInPath().deletingLastPathComponent()
         for _ in 0..<6 {
             let candidate = dir.appendingPathComponent("models").path
             var isDir: ObjCBool = false

@@ -66,7 +66,7 @@ struct Codec: ParsableCommand, HasGlobalOptions {
 
 struct Dataset: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Build training corpora (not built yet).",
+        abstract: "Build training corpora (speech works; music is issue 4).",
         subcommands: [DatasetSpeech.self, DatasetMusic.self])
 }
 

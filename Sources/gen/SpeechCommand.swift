@@ -67,6 +67,7 @@ struct SpeechCommand: ParsableCommand, HasGlobalOptions {
         _ = try usageErrors { try synth.speaker(voice) }
         synth.vocoder = GriffinLimVocoder(iterations: 60, seed: seed)
         let sampleRate = MelConfig.standard.sampleRate
+        var failures = 0
         for (i, line) in lines.enumerated() {
             let path = file == nil ? output : numbered(output, i + 1)
             func convert(_ samples: [Float]) throws -> [Float] {
@@ -79,14 +80,23 @@ struct SpeechCommand: ParsableCommand, HasGlobalOptions {
                 continue
             }
             // Sentence by sentence into a temporary file, renamed only when everything succeeded.
-            let writer = try ioErrors { try AudioFileWriter(path: path, sampleRate: rate ?? sampleRate) }
-            try usageErrors {
-                try synth.speak(line, voice: voice, speed: speed, pitch: pitch) { chunk in
-                    try ioErrors { try writer.append(try convert(chunk)) }
+            do {
+                let writer = try ioErrors { try AudioFileWriter(path: path, sampleRate: rate ?? sampleRate) }
+                try usageErrors {
+                    try synth.speak(line, voice: voice, speed: speed, pitch: pitch) { chunk in
+                        try ioErrors { try writer.append(try convert(chunk)) }
+                    }
                 }
+                try ioErrors { try writer.finish() }
+                print(path)
+            } catch let e as GenError where file != nil {
+                // With --file, one bad line does not stop the rest (exit 1: some items failed).
+                GenMain.printError("line \(i + 1): \(e.message)")
+                failures += 1
             }
-            try ioErrors { try writer.finish() }
-            print(path)
+        }
+        if failures > 0 {
+            throw GenError(message: "\(failures) of \(lines.count) lines failed; the others were written.", code: 1)
         }
     }
 

@@ -36,7 +36,12 @@ struct TrainSpeech: ParsableCommand, HasGlobalOptions {
     func validate() throws {
         if steps < 1 { throw ValidationError("--steps must be positive.") }
         if batchFrames < 100 { throw ValidationError("--batch-frames must be at least 100.") }
-        if dModel % 2 != 0 { throw ValidationError("--d-model must be even (2 attention heads).") }
+        if dModel < 2 || dModel % 2 != 0 { throw ValidationError("--d-model must be a positive even number (2 attention heads), got \(dModel).") }
+        if layers < 1 { throw ValidationError("--layers must be at least 1, got \(layers).") }
+        if saveEvery < 1 || evalEvery < 1 { throw ValidationError("--save-every and --eval-every must be at least 1.") }
+        if warmup < 0 { throw ValidationError("--warmup cannot be negative.") }
+        if !(lr > 0 && lr < 1) { throw ValidationError("--lr must be between 0 and 1, got \(lr).") }
+        if let minutes, minutes <= 0 { throw ValidationError("--minutes must be positive.") }
     }
 
     func run() throws {

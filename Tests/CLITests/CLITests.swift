@@ -97,6 +97,8 @@ final class CLITests: CLITestCase {
             (["convert", text.path, dir.appendingPathComponent("b.wav").path], dir.appendingPathComponent("b.wav").path, "notes.txt"),
             (["convert", src, dir.appendingPathComponent("no/such/dir/c.wav").path], dir.appendingPathComponent("no/such/dir/c.wav").path, "c.wav"),
             (["convert", src, dir.appendingPathComponent("d.mp9").path], dir.appendingPathComponent("d.mp9").path, "mp9"),
+            // /proc/self is a directory nobody can create files in, root included.
+            (["convert", src, "/proc/self/e.wav"], "/proc/self/e.wav", "not writable"),
         ]
         for c in cases {
             let r = try gen(c.args)
@@ -117,7 +119,7 @@ final class CLITests: CLITestCase {
     }
 
     func testUnbuiltCommandsSaySoWithExit2() throws {
-        for args in [["speech", "hello"], ["music", "--genre", "jazz"], ["batch", "x.jsonl"], ["encode", "x.wav"]] {
+        for args in [["decode", "x.safetensors"], ["music", "--genre", "jazz"], ["batch", "x.jsonl"], ["encode", "x.wav"]] {
             let r = try gen(args)
             XCTAssertEqual(r.code, 2, "\(args)")
             XCTAssertTrue(r.stderr.contains("not built yet"), r.stderr)

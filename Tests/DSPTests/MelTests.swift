@@ -113,4 +113,20 @@ final class MelTests: XCTestCase {
         XCTAssertLessThanOrEqual(e1, e0)
         XCTAssertLessThan(e1, 0.05)
     }
+
+    // Expected values: the same call one frame at a time. pseudoInverse runs frames in groups of 4,
+    // one per SIMD lane; each frame is independent, so 7 frames at once (a full group and a partial
+    // one) must give exactly the rows each frame gives alone.
+    func testPseudoInverseDoesNotDependOnFrameGrouping() {
+        let fb = MelFilterbank()
+        var rng = TestRNG(seed: 6)
+        let frames = 7, nm = fb.nMels
+        let mel = (0..<(frames * nm)).map { _ in rng.uniform() }   // (T, M)
+        let together = fb.pseudoInverse(mel)
+        for t in 0..<frames {
+            let alone = fb.pseudoInverse(Array(mel[(t * nm)..<((t + 1) * nm)]))
+            XCTAssertEqual(Array(together[(t * 513)..<((t + 1) * 513)]), alone, "frame \(t)")
+        }
+    }
 }
+

@@ -2,6 +2,7 @@
 // AdamW on fixed seeds, must drive their losses down. The thresholds are not tuned numbers: each
 // task has a known floor (0 for a learnable deterministic map, log(V) for a uniform guesser) and
 // the test asks for a large fraction of the gap to be closed.
+import Foundation
 import Engine
 import NN
 import XCTest
@@ -123,4 +124,3 @@ final class TrainingTests: XCTestCase {
     }
 }
 
-import Foundation

@@ -91,6 +91,40 @@ final class FastSpeechTests: XCTestCase {
         XCTAssertEqual(normal.mel.count, normal.frames * 80)
     }
 
+    /// Below speed 1 every phone lasts longer: with 8 frames predicted per phone, speed 0.5 gives 16.
+    func testSlowerSpeedGivesMoreFrames() {
+        let model = FastSpeech(config: Self.tinyConfig(), seed: 3)
+        model.params["duration_predictor.out.bias"]!.data = [Foundation.log(9)]
+        model.params["duration_predictor.out.weight"]!.data = [Float](repeating: 0, count: 32)
+        let tokens = Self.utterances[2].tokens
+        let slow = model.synthesize(tokens: tokens, speaker: 1, speed: 0.5)
+        XCTAssertEqual(slow.frames, 16 * tokens.count)
+        XCTAssertGreaterThan(slow.frames, model.synthesize(tokens: tokens, speaker: 1, speed: 1).frames)
+    }
+
+    /// --pitch s adds s·ln2/12 to log F0: in the model's z-units that is s·ln2/12/σ_speaker, exactly.
+    func testPitchShiftMovesThePredictedPitch() {
+        let model = FastSpeech(config: Self.tinyConfig(), seed: 5)
+        let tokens = Self.utterances[0].tokens
+        let base = model.variances(tokens: tokens, speaker: 0).pitch
+        let up = model.variances(tokens: tokens, speaker: 0, pitchShift: 3).pitch
+        let expected = 3 * Float(M_LN2) / 12 / model.config.pitchStd[0]
+        for (a, b) in zip(base, up) { XCTAssertEqual(b - a, expected, accuracy: 1e-5) }
+        XCTAssertEqual(base.count, tokens.count)   // one prediction per token: (N)
+    }
+
+    /// The same text, voice and vocoder seed give the same samples; another seed changes them.
+    func testSeededSynthesisIsDeterministic() throws {
+        let model = FastSpeech(config: Self.tinyConfig(), seed: 3)
+        model.params["duration_predictor.out.bias"]!.data = [Foundation.log(4)]
+        let a = try SpeechSynthesizer(model: model, vocoder: GriffinLimVocoder(iterations: 8, seed: 7)).speak("Good day.", voice: "slt")
+        let b = try SpeechSynthesizer(model: model, vocoder: GriffinLimVocoder(iterations: 8, seed: 7)).speak("Good day.", voice: "slt")
+        let c = try SpeechSynthesizer(model: model, vocoder: GriffinLimVocoder(iterations: 8, seed: 8)).speak("Good day.", voice: "slt")
+        XCTAssertGreaterThan(a.count, 0)
+        XCTAssertEqual(a, b)
+        XCTAssertNotEqual(a, c)
+    }
+
     func testCorpusFileRoundTrip() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gen-utt-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
