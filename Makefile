@@ -12,6 +12,8 @@ OUT          ?= out/demo
 BUILD_DEBS   := libsndfile1-dev libsamplerate0-dev libopenblas-dev flite1-dev libpng-dev
 # Extra tools the tests and the demo use: the flite CLI makes real speech to test on.
 TEST_DEBS    := flite
+# The music corpus (`gen dataset music`) renders MMA grooves with fluidsynth and these GM soundfonts.
+MUSIC_DEBS   := mma fluidsynth fluid-soundfont-gm timgm6mb-soundfont musescore-general-soundfont-small
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all build deps test-deps demo test bench clean help
@@ -31,7 +33,7 @@ deps:
 	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
 
 test-deps: deps
-	@missing=""; for p in $(TEST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for p in $(TEST_DEBS) $(MUSIC_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
 

@@ -25,7 +25,7 @@ let package = Package(
         .target(name: "Engine", dependencies: ["COpenBLAS"]),
         .target(name: "NN", dependencies: ["Engine"]),
         .target(name: "Speech", dependencies: ["NN", "Engine", "DSP", "Audio", "CFlite"]),
-        .target(name: "Music", dependencies: ["NN", "Engine", "DSP", "Audio"]),
+        .target(name: "Music", dependencies: ["NN", "Engine", "DSP", "Audio", "Speech"]),
         .executableTarget(name: "gen", dependencies: [
             "Audio", "DSP", "Engine", "NN", "Speech", "Music",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -37,5 +37,6 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine", "NN"]),
         .testTarget(name: "CLITests", dependencies: ["Audio"]),
         .testTarget(name: "SpeechTests", dependencies: ["Speech"]),
+        .testTarget(name: "MusicTests", dependencies: ["Music", "Audio"]),
     ]
 )

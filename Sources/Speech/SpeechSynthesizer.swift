@@ -91,6 +91,7 @@ public final class SpeechSynthesizer {
     /// Speaks any length of text sentence by sentence, handing each sentence's 22050 Hz audio
     /// (preceded by a short gap after the first) to `sink`, so memory stays bounded.
     public func speak(_ text: String, voice: String, speed: Float = 1, pitch: Float = 0,
+                      progress: ((_ done: Int, _ total: Int) -> Void)? = nil,
                       sink: ([Float]) throws -> Void) throws {
         _ = try speaker(voice)
         let sentences = TextFrontend.sentences(text)
@@ -100,7 +101,8 @@ public final class SpeechSynthesizer {
         }
         let gap = [Float](repeating: 0, count: Int(sentenceGap * Double(MelConfig.standard.sampleRate)))
         var spoken = 0
-        for s in sentences {
+        for (k, s) in sentences.enumerated() {
+            progress?(k, sentences.count)
             let m: (mel: [Float], frames: Int)
             do { m = try mel(sentence: s, voice: voice, speed: speed, pitch: pitch) } catch TextFrontendError.nothingToSay {
                 continue  // a "sentence" of bare punctuation inside longer text is skipped, not fatal
@@ -109,6 +111,7 @@ public final class SpeechSynthesizer {
             try sink(vocoder.waveform(logMel: m.mel, frames: m.frames))
             spoken += 1
         }
+        progress?(sentences.count, sentences.count)
         if spoken == 0 { throw TextFrontendError.nothingToSay(text) }
     }
 

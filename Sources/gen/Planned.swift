@@ -66,17 +66,8 @@ struct Codec: ParsableCommand, HasGlobalOptions {
 
 struct Dataset: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Build training corpora (speech works; music is issue 4).",
+        abstract: "Build training corpora: flite speech, or MMA/fluidsynth music.",
         subcommands: [DatasetSpeech.self, DatasetMusic.self])
-}
-
-struct DatasetMusic: ParsableCommand, HasGlobalOptions {
-    static let configuration = CommandConfiguration(commandName: "music", abstract: "Build the MMA/fluidsynth music corpus (not built yet).")
-    @Option(name: .long, help: "Output folder.") var out: String
-    @Option(name: .long, help: "Hours of audio.") var hours: Double = 1
-    @Option(name: .long, help: "Random seed.") var seed: UInt64 = 1
-    @OptionGroup var globals: GlobalOptions
-    func run() throws { throw GenError.notBuilt("dataset music", issue: "issue 4") }
 }
 
 struct Train: ParsableCommand {
@@ -102,14 +93,3 @@ struct TrainPrior: ParsableCommand, HasGlobalOptions {
     @OptionGroup var globals: GlobalOptions
     func run() throws { throw GenError.notBuilt("train prior", issue: "issue 5") }
 }
-
-struct Genres: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List the genres the music prior knows (not built yet).")
-    func run() throws { throw GenError.notBuilt("genres", issue: "the music corpus is issue 4") }
-}
-
-struct Artists: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List the artists the music prior knows (not built yet).")
-    func run() throws { throw GenError.notBuilt("artists", issue: "the music corpus is issue 4") }
-}
-

@@ -82,8 +82,13 @@ struct SpeechCommand: ParsableCommand, HasGlobalOptions {
             // Sentence by sentence into a temporary file, renamed only when everything succeeded.
             do {
                 let writer = try ioErrors { try AudioFileWriter(path: path, sampleRate: rate ?? sampleRate) }
+                // A progress line on stderr for long texts, only when a person is watching.
+                let showProgress = !globals.quiet && isatty(2) != 0
                 try usageErrors {
-                    try synth.speak(line, voice: voice, speed: speed, pitch: pitch) { chunk in
+                    try synth.speak(line, voice: voice, speed: speed, pitch: pitch, progress: { done, total in
+                        guard showProgress && total > 3 else { return }
+                        FileHandle.standardError.write("\r\(path): sentence \(done)/\(total) \(done == total ? "\n" : "")".data(using: .utf8)!)
+                    }) { chunk in
                         try ioErrors { try writer.append(try convert(chunk)) }
                     }
                 }
