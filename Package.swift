@@ -37,6 +37,6 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine", "NN"]),
         .testTarget(name: "CLITests", dependencies: ["Audio"]),
         .testTarget(name: "SpeechTests", dependencies: ["Speech"]),
-        .testTarget(name: "MusicTests", dependencies: ["Music", "Audio"]),
+        .testTarget(name: "MusicTests", dependencies: ["Music", "Audio", "Engine", "DSP"]),
     ]
 )

@@ -38,32 +38,6 @@ struct Batch: ParsableCommand, HasGlobalOptions {
     func run() throws { throw GenError.notBuilt("batch", issue: "batch rendering is issue 6") }
 }
 
-struct Encode: ParsableCommand, HasGlobalOptions {
-    static let configuration = CommandConfiguration(abstract: "Encode audio to VQ-VAE codes (not built yet).")
-    @Argument(help: "Input audio.") var input: String
-    @Option(name: .shortAndLong, help: "Codes file (.safetensors).") var output = "codes.safetensors"
-    @OptionGroup var globals: GlobalOptions
-    func run() throws { throw GenError.notBuilt("encode", issue: "the codec is issue 4") }
-}
-
-struct Decode: ParsableCommand, HasGlobalOptions {
-    static let configuration = CommandConfiguration(abstract: "Decode VQ-VAE codes to audio (not built yet).")
-    @Argument(help: "Codes file (.safetensors).") var input: String
-    @Option(name: .shortAndLong, help: "Output audio.") var output = "decoded.wav"
-    @Option(name: .long, help: "Codec level to decode.") var level: Int?
-    @OptionGroup var globals: GlobalOptions
-    func run() throws { throw GenError.notBuilt("decode", issue: "the codec is issue 4") }
-}
-
-struct Codec: ParsableCommand, HasGlobalOptions {
-    static let configuration = CommandConfiguration(abstract: "Round-trip audio through the codec (not built yet).")
-    @Argument(help: "Input audio.") var input: String
-    @Option(name: .shortAndLong, help: "Output audio.") var output = "codec.wav"
-    @Option(name: .long, help: "Codec level.") var level: Int?
-    @OptionGroup var globals: GlobalOptions
-    func run() throws { throw GenError.notBuilt("codec", issue: "the codec is issue 4") }
-}
-
 struct Dataset: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Build training corpora: flite speech, or MMA/fluidsynth music.",
@@ -74,15 +48,6 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train the speech, codec or prior models.",
         subcommands: [TrainSpeech.self, TrainCodec.self, TrainPrior.self])
-}
-
-struct TrainCodec: ParsableCommand, HasGlobalOptions {
-    static let configuration = CommandConfiguration(commandName: "codec", abstract: "Train the VQ-VAE codec (not built yet).")
-    @Option(name: .long, help: "Dataset folder.") var data: String
-    @Option(name: .long, help: "Model output folder.") var out: String
-    @Flag(name: .long, help: "Continue from the checkpoint in --out.") var resume = false
-    @OptionGroup var globals: GlobalOptions
-    func run() throws { throw GenError.notBuilt("train codec", issue: "issue 4") }
 }
 
 struct TrainPrior: ParsableCommand, HasGlobalOptions {
