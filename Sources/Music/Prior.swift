@@ -1,0 +1,439 @@
+// Prior.swift — the music prior over the top-level codec codes, after Jukebox (Dhariwal et al.
+// 2020): §4 "Music priors and upsamplers" (a decoder-only transformer over VQ-VAE codes),
+// §4.1 "Artist, genre, and timing conditioning" (artist and genre embeddings summed into the
+// start state; total length, offset and fraction elapsed, bucketised and embedded), and §4.2
+// "Lyrics conditioning" (a small transformer encoder over the characters of the lyric window,
+// read by the prior through encoder-decoder cross-attention). Jukebox reads the lyrics in a
+// subset of its layers; here every `cross_attention_every`-th layer has cross-attention.
+// Labels can be dropped at random in training (`dropLabels`), so each one has an
+// "unconditioned" value and a user may leave it out.
+//
+// Layout of one window (llama2.c style, Config / Weights here, RunState in Sampler.swift):
+// position 0 holds the start state (artist + genre + total length); position p ≥ 1 holds the
+// code at absolute index offset + p − 1, and the logits at position p predict the code at
+// absolute index offset + p. Every position also gets a learned position embedding and the
+// offset and fraction-elapsed embeddings of the code it predicts.
+//
+// Letters: B batch, T window positions, C d_model, S lyric characters, E lyrics width,
+// V code vocabulary, H heads, D head dim, L layers.
+import Engine
+import Foundation
+import NN
+
+// MARK: - config
+
+public struct PriorConfig: Codable, Equatable {
+    /// Codes the prior models: the codebook size of the codec level it sits on.
+    public var vocabSize = 1024
+    /// Positions per window, the start state included.
+    public var context = 1024
+    public var dModel = 256
+    public var layers = 6
+    public var heads = 4
+    public var mlpDim = 1024
+    /// Layer i reads the lyrics when i % cross_attention_every == cross_attention_every − 1
+    /// (every second layer by default).
+    public var crossAttentionEvery = 2
+    public var lyricsLayers = 2
+    public var lyricsDim = 128
+    public var lyricsHeads = 4
+    /// Characters of the lyric window one audio window reads (longer windows are cut).
+    public var lyricsLength = 128
+    /// Label names; id `genres.count` (resp. `artists.count`) is "unconditioned".
+    public var genres: [String] = MusicCatalog.genreNames
+    public var artists: [String] = MusicCatalog.artistNames
+    /// Buckets for each of total length, offset and fraction elapsed.
+    public var timingBins = 32
+    /// Total length and offset are bucketised over [0, max_seconds]; longer values share the last bin.
+    public var maxSeconds: Double = 600
+    public var sampleRate = 22050
+    /// Samples per code of the codec level the prior models.
+    public var hop = 128
+
+    public init() {}
+
+    /// Codes per second of audio (172.27 at hop 128).
+    public var tokensPerSecond: Double { Double(sampleRate) / Double(hop) }
+    /// Seconds one window covers.
+    public var contextSeconds: Double { Double(context) / tokensPerSecond }
+    public var unconditionedArtist: Int { artists.count }
+    public var unconditionedGenre: Int { genres.count }
+    public func artistID(_ name: String) -> Int? { artists.firstIndex(of: name) }
+    public func genreID(_ name: String) -> Int? { genres.firstIndex(of: name) }
+    public func hasCrossAttention(layer i: Int) -> Bool { i % crossAttentionEvery == crossAttentionEvery - 1 }
+
+    /// Problems that would make the model unbuildable; empty when the config is sound.
+    public func validate() -> [String] {
+        var problems: [String] = []
+        if vocabSize < 2 { problems.append("vocab_size must be at least 2, got \(vocabSize)") }
+        if context < 2 { problems.append("context must be at least 2 (the start state and one code), got \(context)") }
+        if layers < 1 || lyricsLayers < 0 { problems.append("layers ≥ 1 and lyrics_layers ≥ 0 required") }
+        if dModel < 1 || heads < 1 || dModel % heads != 0 { problems.append("d_model \(dModel) must be a positive multiple of heads \(heads)") }
+        if lyricsDim < 1 || lyricsHeads < 1 || lyricsDim % lyricsHeads != 0 {
+            problems.append("lyrics_dim \(lyricsDim) must be a positive multiple of lyrics_heads \(lyricsHeads)")
+        }
+        if mlpDim < 1 { problems.append("mlp_dim must be positive") }
+        if crossAttentionEvery < 1 { problems.append("cross_attention_every must be at least 1") }
+        if lyricsLength < 1 { problems.append("lyrics_length must be at least 1") }
+        if timingBins < 1 || !(maxSeconds > 0) { problems.append("timing_bins ≥ 1 and max_seconds > 0 required") }
+        if sampleRate < 1 || hop < 1 { problems.append("sample_rate and hop must be positive") }
+        if Set(genres).count != genres.count || Set(artists).count != artists.count { problems.append("genre and artist names must be unique") }
+        return problems
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case vocabSize = "vocab_size", context, dModel = "d_model", layers, heads, mlpDim = "mlp_dim"
+        case crossAttentionEvery = "cross_attention_every", lyricsLayers = "lyrics_layers", lyricsDim = "lyrics_dim"
+        case lyricsHeads = "lyrics_heads", lyricsLength = "lyrics_length", genres, artists
+        case timingBins = "timing_bins", maxSeconds = "max_seconds", sampleRate = "sample_rate", hop
+    }
+}
+
+public struct PriorError: Error, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+// MARK: - conditioning
+
+/// Characters as lyric tokens: pad, unknown, then printable ASCII (space … tilde). Newlines and
+/// tabs read as spaces; anything else outside printable ASCII is `unknown`.
+public enum LyricsVocabulary {
+    public static let pad = 0
+    public static let unknown = 1
+    public static let size = 2 + 95
+
+    public static func encode(_ text: String, maxLength: Int) -> [Int] {
+        var ids: [Int] = []
+        for s in text.unicodeScalars {
+            if ids.count == maxLength { break }
+            let v = s.value
+            if v == 9 || v == 10 || v == 13 { ids.append(2) }          // whitespace → space
+            else if (32...126).contains(v) { ids.append(2 + Int(v) - 32) }
+            else { ids.append(unknown) }
+        }
+        return ids
+    }
+
+    /// The text of the lines sounding in [start, end) seconds, joined by spaces (Jukebox §4.2:
+    /// each audio chunk reads the lyrics of its own time span).
+    public static func window(_ lines: [LyricLine], from start: Double, to end: Double) -> String {
+        lines.filter { $0.end > start && $0.start < end }.map(\.text).joined(separator: " ")
+    }
+}
+
+/// What the user asks for: labels for a whole piece. nil (or empty lyrics) is "unconditioned".
+public struct PriorLabels: Equatable {
+    public var artist: Int?
+    public var genre: Int?
+    public var lyrics: [LyricLine]
+
+    public init(artist: Int? = nil, genre: Int? = nil, lyrics: [LyricLine] = []) {
+        self.artist = artist; self.genre = genre; self.lyrics = lyrics
+    }
+}
+
+/// What the prior reads for one window of one sequence.
+public struct PriorConditions: Equatable {
+    /// 0..<artists.count, or artists.count for "unconditioned".
+    public var artist: Int
+    /// 0..<genres.count, or genres.count for "unconditioned".
+    public var genre: Int
+    /// Character ids of the window's lyrics (LyricsVocabulary); empty means no lyrics.
+    public var lyrics: [Int]
+    /// Length of the whole piece in codes.
+    public var totalTokens: Int
+    /// Absolute index of the code that window position 0 predicts.
+    public var offsetTokens: Int
+
+    public init(artist: Int, genre: Int, lyrics: [Int], totalTokens: Int, offsetTokens: Int) {
+        self.artist = artist; self.genre = genre; self.lyrics = lyrics
+        self.totalTokens = totalTokens; self.offsetTokens = offsetTokens
+    }
+}
+
+extension PriorConfig {
+    /// The conditions of the window that starts at code `offsetTokens` of a piece of `totalTokens` codes.
+    public func conditions(_ labels: PriorLabels, totalTokens: Int, offsetTokens: Int) -> PriorConditions {
+        let start = Double(offsetTokens) / tokensPerSecond, end = Double(offsetTokens + context) / tokensPerSecond
+        let text = LyricsVocabulary.window(labels.lyrics, from: start, to: end)
+        return PriorConditions(artist: labels.artist ?? unconditionedArtist, genre: labels.genre ?? unconditionedGenre,
+                               lyrics: LyricsVocabulary.encode(text, maxLength: lyricsLength),
+                               totalTokens: totalTokens, offsetTokens: offsetTokens)
+    }
+
+    /// Label dropout for training: replaces artist, genre and lyrics, each independently with
+    /// probability p, by the unconditioned id or no lyrics, so the model also learns p(codes)
+    /// without that label.
+    public func dropLabels(_ c: PriorConditions, probability p: Float, rng: inout RNG) -> PriorConditions {
+        var out = c
+        if rng.uniform() < p { out.artist = unconditionedArtist }
+        if rng.uniform() < p { out.genre = unconditionedGenre }
+        if rng.uniform() < p { out.lyrics = [] }
+        return out
+    }
+
+    /// (total length, offset, fraction elapsed) buckets for the code at absolute index `position`.
+    public func timingBuckets(totalTokens: Int, position: Int) -> (total: Int, offset: Int, fraction: Int) {
+        func bucket(_ x: Double) -> Int { min(timingBins - 1, max(0, Int(x * Double(timingBins)))) }
+        return (bucket(Double(totalTokens) / tokensPerSecond / maxSeconds),
+                bucket(Double(position) / tokensPerSecond / maxSeconds),
+                bucket(Double(position) / Double(max(totalTokens, 1))))
+    }
+}
+
+// MARK: - lyrics encoder
+
+/// Pre-LN, non-causal transformer layer over lyric characters: x + SA(LN x) + MLP(LN x).
+public final class LyricsEncoderLayer {
+    public let norm1: LayerNorm, attn: MultiHeadAttention, norm2: LayerNorm, fc1: Linear, fc2: Linear
+
+    init(dim: Int, heads: Int, scope: Scope, rng: inout RNG) {
+        norm1 = LayerNorm(dim, scope: scope.child("norm1"))
+        attn = MultiHeadAttention(dModel: dim, heads: heads, scope: scope.child("attn"), rng: &rng)
+        norm2 = LayerNorm(dim, scope: scope.child("norm2"))
+        fc1 = Linear(dim, 4 * dim, scope: scope.child("mlp.fc1"), rng: &rng)
+        fc2 = Linear(4 * dim, dim, scope: scope.child("mlp.fc2"), rng: &rng)
+    }
+
+    /// x (B, S, E), keyMask (B·S, true = character) → (B, S, E)
+    func callAsFunction(_ x: Tensor, keyMask: [Bool]) -> Tensor {
+        let h = x + attn(norm1(x), keyMask: keyMask)
+        return h + fc2(gelu(fc1(norm2(h))))
+    }
+}
+
+/// Character embedding + positions + encoder layers + final LayerNorm (Jukebox §4.2's lyrics encoder).
+public final class LyricsEncoder {
+    public let characterEmbedding: Embedding   // (lyric vocab, E)
+    public let positionEmbedding: Embedding    // (lyrics_length, E)
+    public let layers: [LyricsEncoderLayer]
+    public let finalNorm: LayerNorm
+
+    init(config c: PriorConfig, scope: Scope, rng: inout RNG) {
+        characterEmbedding = Embedding(LyricsVocabulary.size, c.lyricsDim, scope: scope.child("char_embedding"), rng: &rng)
+        positionEmbedding = Embedding(c.lyricsLength, c.lyricsDim, scope: scope.child("position_embedding"), rng: &rng)
+        layers = (0..<c.lyricsLayers).map { LyricsEncoderLayer(dim: c.lyricsDim, heads: c.lyricsHeads, scope: scope.child("layers").child($0), rng: &rng) }
+        finalNorm = LayerNorm(c.lyricsDim, scope: scope.child("final_norm"))
+    }
+
+    /// ids (B·S, padded with LyricsVocabulary.pad) → (B, S, E)
+    func callAsFunction(_ ids: [Int], batch: Int, length s: Int, keyMask: [Bool]) -> Tensor {
+        var h = characterEmbedding(ids, shape: [batch, s]) + positionEmbedding(Array(0..<s), shape: [1, s])
+        for layer in layers { h = layer(h, keyMask: keyMask) }
+        return finalNorm(h)
+    }
+}
+
+/// Cross-attention keys and values of one layer for one lyrics window: computed once per
+/// window and reused at every decoding step.
+public struct LyricsKV {
+    public var keys: Tensor     // (B, H, S, D)
+    public var values: Tensor   // (B, H, S, D)
+    public var mask: [Bool]     // (B·S), true = character
+}
+
+// MARK: - model
+
+/// Weights and the forward pass. Checkpoint keys are given next to each property.
+public final class Prior {
+    public let config: PriorConfig
+    public let params = ParameterStore()
+    public let tokenEmbedding: Embedding         // "token_embedding.weight" (V, C)
+    public let positionEmbedding: Embedding      // "position_embedding.weight" (context, C)
+    public let artistEmbedding: Embedding        // "artist_embedding.weight" (artists + 1, C)
+    public let genreEmbedding: Embedding         // "genre_embedding.weight" (genres + 1, C)
+    public let totalLengthEmbedding: Embedding   // "timing.total_length.weight" (bins, C)
+    public let offsetEmbedding: Embedding        // "timing.offset.weight" (bins, C)
+    public let fractionEmbedding: Embedding      // "timing.fraction.weight" (bins, C)
+    public let lyricsEncoder: LyricsEncoder      // "lyrics_encoder.*"
+    public let blocks: [TransformerBlock]        // "layers.i.*"; cross-attention in "layers.i.cross.*"
+    public let finalNorm: LayerNorm              // "final_norm.*"
+    public let head: Linear                      // "head.*" (V, C)
+
+    public init(config: PriorConfig, seed: UInt64 = 0) {
+        let problems = config.validate()
+        precondition(problems.isEmpty, "invalid prior config: " + problems.joined(separator: "; "))
+        self.config = config
+        var rng = RNG(seed: seed)
+        let root = Scope(params), c = config.dModel
+        tokenEmbedding = Embedding(config.vocabSize, c, scope: root.child("token_embedding"), rng: &rng)
+        positionEmbedding = Embedding(config.context, c, scope: root.child("position_embedding"), rng: &rng)
+        artistEmbedding = Embedding(config.artists.count + 1, c, scope: root.child("artist_embedding"), rng: &rng)
+        genreEmbedding = Embedding(config.genres.count + 1, c, scope: root.child("genre_embedding"), rng: &rng)
+        totalLengthEmbedding = Embedding(config.timingBins, c, scope: root.child("timing.total_length"), rng: &rng)
+        offsetEmbedding = Embedding(config.timingBins, c, scope: root.child("timing.offset"), rng: &rng)
+        fractionEmbedding = Embedding(config.timingBins, c, scope: root.child("timing.fraction"), rng: &rng)
+        lyricsEncoder = LyricsEncoder(config: config, scope: root.child("lyrics_encoder"), rng: &rng)
+        blocks = (0..<config.layers).map { i in
+            TransformerBlock(dModel: c, heads: config.heads, mlpDim: config.mlpDim,
+                             crossDim: config.hasCrossAttention(layer: i) ? config.lyricsDim : nil,
+                             scope: root.child("layers").child(i), rng: &rng)
+        }
+        finalNorm = LayerNorm(c, scope: root.child("final_norm"))
+        head = Linear(c, config.vocabSize, scope: root.child("head"), rng: &rng)
+    }
+
+    // MARK: conditioning
+
+    /// Start state: artist + genre + total-length embedding, (B, 1, C).
+    func startState(_ conditions: [PriorConditions]) -> Tensor {
+        let b = conditions.count
+        let total = conditions.map { config.timingBuckets(totalTokens: $0.totalTokens, position: 0).total }
+        return artistEmbedding(conditions.map(\.artist), shape: [b, 1]) + genreEmbedding(conditions.map(\.genre), shape: [b, 1])
+            + totalLengthEmbedding(total, shape: [b, 1])
+    }
+
+    /// Window inputs at positions p0..<p0+n → (B, n, C). `tokens` (B·m) are the codes held by the
+    /// positions max(p0, 1)..<p0+n (m = n − 1 when p0 = 0, the start state taking position 0).
+    func embedInputs(tokens: [Int], from p0: Int, count n: Int, conditions: [PriorConditions]) -> Tensor {
+        let b = conditions.count, m = p0 == 0 ? n - 1 : n
+        precondition(n >= 1 && p0 + n <= config.context, "prior: positions \(p0)..<\(p0 + n) exceed the context \(config.context)")
+        precondition(tokens.count == b * m, "prior: \(tokens.count) codes for \(b) sequences × \(m) positions")
+        var x: Tensor
+        if p0 == 0 {
+            let start = startState(conditions)
+            x = m > 0 ? concat([start, tokenEmbedding(tokens, shape: [b, m])], axis: 1) : start
+        } else {
+            x = tokenEmbedding(tokens, shape: [b, n])
+        }
+        x = x + positionEmbedding(Array(p0..<(p0 + n)), shape: [1, n])
+        var offsets = [Int](), fractions = [Int]()
+        offsets.reserveCapacity(b * n); fractions.reserveCapacity(b * n)
+        for c in conditions {
+            for p in p0..<(p0 + n) {
+                let t = config.timingBuckets(totalTokens: c.totalTokens, position: c.offsetTokens + p)
+                offsets.append(t.offset); fractions.append(t.fraction)
+            }
+        }
+        return x + offsetEmbedding(offsets, shape: [b, n]) + fractionEmbedding(fractions, shape: [b, n])
+    }
+
+    /// Encodes each sequence's lyric window and projects it to every cross-attending layer's keys
+    /// and values. → one entry per layer, nil where the layer has no cross-attention.
+    public func lyricsKV(_ conditions: [PriorConditions]) -> [LyricsKV?] {
+        let b = conditions.count
+        let s = max(1, conditions.map(\.lyrics.count).max() ?? 0)
+        precondition(s <= config.lyricsLength, "prior: lyric window of \(s) characters exceeds lyrics_length \(config.lyricsLength)")
+        var ids = [Int](repeating: LyricsVocabulary.pad, count: b * s), mask = [Bool](repeating: false, count: b * s)
+        for (i, c) in conditions.enumerated() {
+            for (j, id) in c.lyrics.enumerated() { ids[i * s + j] = id; mask[i * s + j] = true }
+        }
+        let encoded = lyricsEncoder(ids, batch: b, length: s, keyMask: mask)   // (B, S, E)
+        return blocks.map { block in
+            guard let cross = block.cross else { return nil }
+            return LyricsKV(keys: splitHeads(cross.wk(encoded), heads: cross.heads),
+                            values: splitHeads(cross.wv(encoded), heads: cross.heads), mask: mask)
+        }
+    }
+
+    // MARK: forward
+
+    /// The decoder over window inputs x (B, n, C) → final hidden states (B, n, C). With `caches`
+    /// (one per layer), x holds only the new positions and attends to everything cached.
+    func decode(_ x: Tensor, lyrics: [LyricsKV?], caches: [KVCache]?) -> Tensor {
+        var h = x
+        for (i, block) in blocks.enumerated() {
+            h = h + block.attn(block.norm1(h), causal: true, cache: caches?[i])
+            if let cross = block.cross, let normCross = block.normCross, let kv = lyrics[i] {
+                let q = splitHeads(cross.wq(normCross(h)), heads: cross.heads)
+                let y = attention(q: q, k: kv.keys, v: kv.values, causal: false, keyMask: kv.mask)
+                h = h + cross.wo(mergeHeads(y))
+            }
+            h = h + block.fc2(gelu(block.fc1(block.norm2(h))))
+        }
+        return finalNorm(h)
+    }
+
+    /// Teacher forcing: the codes of B windows, tokens (B·T) with T ≤ context, → logits (B, T, V);
+    /// the logits at position t predict tokens[t] from the start state and tokens[..<t].
+    public func callAsFunction(_ tokens: [Int], conditions: [PriorConditions]) -> Tensor {
+        let b = conditions.count
+        precondition(b > 0 && tokens.count % b == 0 && tokens.count > 0, "prior: \(tokens.count) codes do not split into \(b) windows")
+        let t = tokens.count / b
+        var inputs: [Int] = []
+        inputs.reserveCapacity(b * (t - 1))
+        for i in 0..<b { inputs += tokens[(i * t)..<(i * t + t - 1)] }
+        let x = embedInputs(tokens: inputs, from: 0, count: t, conditions: conditions)
+        return head(decode(x, lyrics: lyricsKV(conditions), caches: nil))
+    }
+
+    /// Mean next-code cross-entropy (nats) of B windows, tokens (B·T).
+    public func loss(_ tokens: [Int], conditions: [PriorConditions]) -> Tensor {
+        let logits = self(tokens, conditions: conditions)   // (B, T, V)
+        return crossEntropy(reshape(logits, [tokens.count, config.vocabSize]), targets: tokens)
+    }
+
+    // MARK: checkpoints
+
+    /// config.json + model.safetensors.
+    public func save(directory dir: String, metadata: [String: String] = [:]) throws {
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try ConfigFile.write(config, to: dir + "/config.json")
+        try params.save(to: dir + "/model.safetensors", metadata: metadata)
+    }
+
+    /// A model folder, loaded strictly: every tensor present with its shape, nothing else.
+    public static func load(directory dir: String) throws -> Prior {
+        let config = try ConfigFile.read(PriorConfig.self, from: dir + "/config.json")
+        let problems = config.validate()
+        if !problems.isEmpty {
+            throw CheckpointError(path: dir + "/config.json", message: "invalid prior config: " + problems.joined(separator: "; "))
+        }
+        let path = dir + "/model.safetensors"
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw CheckpointError(path: path, message: "no weights beside config.json; train with `gen train prior` or restore the file.")
+        }
+        let model = Prior(config: config)
+        try model.params.load(from: path)
+        return model
+    }
+}
+
+/// (B, T, H·D) → (B, H, T, D)
+func splitHeads(_ x: Tensor, heads: Int) -> Tensor {
+    let b = x.shape[0], t = x.shape[1], c = x.shape[2]
+    return permute(reshape(x, [b, t, heads, c / heads]), [0, 2, 1, 3])
+}
+
+/// (B, H, T, D) → (B, T, H·D)
+func mergeHeads(_ x: Tensor) -> Tensor {
+    let b = x.shape[0], h = x.shape[1], t = x.shape[2], d = x.shape[3]
+    return reshape(permute(x, [0, 2, 1, 3]), [b, t, h * d])
+}
+
+// MARK: - baselines
+
+/// The baselines the prior's held-out cross-entropy is reported against (issue 5, "Learning"):
+/// maximum-likelihood unigram and bigram entropies of the same codes, in bits per code.
+public enum CodeEntropy {
+    public static func bits(nats: Float) -> Float { nats / Float(Foundation.log(2.0)) }
+
+    /// H(X) of the pooled code counts.
+    public static func unigramBits(_ sequences: [[Int]], vocabSize: Int) -> Double {
+        var counts = [Double](repeating: 0, count: vocabSize)
+        for s in sequences { for c in s { counts[c] += 1 } }
+        return entropyBits(counts)
+    }
+
+    /// H(X_t | X_{t−1}) over the pairs inside each sequence: Σ_a p(a) H(X | a).
+    public static func bigramBits(_ sequences: [[Int]], vocabSize: Int) -> Double {
+        var pairs = [Int: [Double]]()
+        var total = 0.0
+        for s in sequences where s.count > 1 {
+            for t in 1..<s.count {
+                pairs[s[t - 1], default: [Double](repeating: 0, count: vocabSize)][s[t]] += 1
+                total += 1
+            }
+        }
+        guard total > 0 else { return 0 }
+        return pairs.values.reduce(0.0) { h, row in h + row.reduce(0, +) / total * entropyBits(row) }
+    }
+
+    static func entropyBits(_ counts: [Double]) -> Double {
+        let n = counts.reduce(0, +)
+        guard n > 0 else { return 0 }
+        return counts.reduce(0.0) { h, c in c > 0 ? h - c / n * Foundation.log2(c / n) : h }
+    }
+}
