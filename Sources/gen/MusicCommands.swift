@@ -1,0 +1,233 @@
+// MusicCommands.swift — `gen music` and `gen train prior`: thin wrappers over Music.Prior (its
+// sampler), Music.VQVAE and Music.PriorTrainer. Bad options exit 2 before any model work; missing
+// models exit 3 with the command that trains them. Outputs are written to a temporary file and
+// renamed, so a failure leaves no partial file.
+import ArgumentParser
+import Audio
+import Engine
+import Foundation
+import Music
+
+/// The prior in the models folder and the codec level it samples, or a message saying how to train them (exit 3).
+func loadPrior(_ globals: GlobalOptions) throws -> (prior: Prior, codec: VQVAE, level: Int) {
+    guard let dir = ModelsDirectory.resolve(globals.modelsDir) else {
+        throw GenError.io("no models folder found. Pass --models-dir DIR or set GEN_MODELS.")
+    }
+    let priorDir = dir + "/prior"
+    guard FileManager.default.fileExists(atPath: priorDir + "/config.json") else {
+        throw GenError.io("no trained prior in \(priorDir). Train one with "
+                          + "`gen train prior --data DATA_DIR --codec \(dir)/codec --out \(priorDir)` (after `gen train codec`).")
+    }
+    let codec = try loadCodec(globals)
+    let prior = try ioErrors { try Prior.load(directory: priorDir) }
+    let c = prior.config
+    let weights = try ioErrors { try SafeTensorsFile.read(priorDir + "/model.safetensors") }
+    let level: Int
+    if let l = weights.metadata["codec_level"].flatMap(Int.init), codec.levels.indices.contains(l) { level = l }
+    else if let l = codec.levels.lastIndex(where: { $0.hop == c.hop }) { level = l }
+    else { throw GenError.io("the prior in \(priorDir) models codes of hop \(c.hop), but the codec has hops \(codec.levels.map(\.hop)); retrain the prior on this codec.") }
+    if let id = weights.metadata["codec_model_id"], id != codec.modelID {
+        throw GenError.io("the prior in \(priorDir) was trained on codec \(id), but \(dir)/codec is \(codec.modelID). "
+                          + "Retrain the prior with `gen train prior --codec \(dir)/codec`, or restore the matching codec.")
+    }
+    guard codec.levels[level].hop == c.hop, codec.levels[level].config.codebookSize == c.vocabSize, codec.sampleRate == c.sampleRate else {
+        throw GenError.io("the prior in \(priorDir) (hop \(c.hop), \(c.vocabSize) codes) does not match codec level \(level); retrain it on this codec.")
+    }
+    return (prior, codec, level)
+}
+
+/// "music.wav" → "music-2.wav" (sample i of several); one sample keeps the name.
+func numberedPath(_ path: String, index: Int, count: Int) -> String {
+    guard count > 1 else { return path }
+    let slash = path.lastIndex(of: "/").map { path.index(after: $0) } ?? path.startIndex
+    guard let dot = path[slash...].lastIndex(of: "."), dot != slash else { return "\(path)-\(index)" }
+    return "\(path[..<dot])-\(index)\(path[dot...])"
+}
+
+struct Music: ParsableCommand, HasGlobalOptions {
+    static let maxLyricsBytes = 100_000
+    static let configuration = CommandConfiguration(
+        abstract: "Generate music with the VQ-VAE codec and transformer prior.",
+        discussion: """
+        The prior samples top-level codec codes conditioned on genre, artist, lyrics and timing \
+        (each optional: left out, it is "unconditioned"); the codec decodes them to audio. Pieces \
+        longer than the prior's context are sampled in overlapping windows. With --prime, the \
+        first --prime-seconds of that audio are encoded and the music continues from them. \
+        Sampling: --temperature 0 is greedy; --top-k 0 and --top-p 0 switch those filters off; \
+        the same --seed gives the same output. --samples N writes music-1.wav … music-N.wav.
+
+        Examples:
+          gen music --genre jazz --lyrics lyrics.txt --duration 20 -o jazz.wav
+          gen music --prime song.wav --prime-seconds 4 --duration 20 --seed 7 -o more.wav
+        """)
+    @Option(name: .long, help: "Genre, see `gen genres` (default: unconditioned).") var genre: String?
+    @Option(name: .long, help: "Artist, see `gen artists` (default: unconditioned).") var artist: String?
+    @Option(name: .long, help: "Lyrics file (UTF-8 text, one line per sung line, under 100 KB).") var lyrics: String?
+    @Option(name: .long, help: "Lyrics given inline (lines separated by newlines).") var lyricsText: String?
+    @Option(name: .long, help: "Length in seconds (at most 600).") var duration: Double = 20
+    @Option(name: .long, help: "Sampling temperature (0 = greedy).") var temperature: Float = 0.95
+    @Option(name: .long, help: "Sample only among the k most likely codes (0 = off, 1 = greedy).") var topK: Int = 64
+    @Option(name: .long, help: "Nucleus sampling mass in [0, 1] (0 = off).") var topP: Float = 0
+    @Option(name: .long, help: "Random seed (default: random, printed so the run can be repeated).") var seed: UInt64?
+    @Option(name: .long, help: "Number of pieces to sample at once.") var samples: Int = 1
+    @Option(name: .long, help: "Audio to continue from.") var prime: String?
+    @Option(name: .long, help: "Seconds of --prime to continue from.") var primeSeconds: Double = 4
+    @Option(name: .shortAndLong, help: "Output audio (.wav, .flac, .ogg); numbered when --samples > 1.") var output = "music.wav"
+    @OptionGroup var globals: GlobalOptions
+
+    func validate() throws {
+        if !(duration > 0 && duration <= 600) { throw ValidationError("--duration must be more than 0 and at most 600 seconds, got \(duration).") }
+        if !(temperature >= 0) || !temperature.isFinite { throw ValidationError("--temperature must be ≥ 0 (0 is greedy), got \(temperature).") }
+        if topK < 0 { throw ValidationError("--top-k must be ≥ 0 (0 switches it off, 1 is greedy), got \(topK).") }
+        if !(topP >= 0 && topP <= 1) { throw ValidationError("--top-p must be between 0 and 1 (0 switches it off), got \(topP).") }
+        if samples < 1 { throw ValidationError("--samples must be at least 1, got \(samples).") }
+        if lyrics != nil && lyricsText != nil { throw ValidationError("give --lyrics FILE or --lyrics-text, not both.") }
+        if let t = lyricsText, t.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { throw ValidationError("--lyrics-text is empty; leave it out for music without lyrics.") }
+        if let t = lyricsText, t.utf8.count >= Self.maxLyricsBytes { throw ValidationError("--lyrics-text must be under 100 KB, got \(t.utf8.count) bytes.") }
+        if prime != nil && !(primeSeconds > 0 && primeSeconds < duration) {
+            throw ValidationError("--prime-seconds must be more than 0 and less than --duration (\(duration)), got \(primeSeconds).")
+        }
+        if output == "-" && samples > 1 { throw ValidationError("-o - writes one WAV to stdout; use a file name with --samples \(samples).") }
+    }
+
+    /// The lyrics text, checked: present, not empty, at most 100 KB, UTF-8.
+    func readLyrics() throws -> String? {
+        if let t = lyricsText { return t }
+        guard let path = lyrics else { return nil }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw GenError.io("cannot read the lyrics file '\(path)'. Check the path.")
+        }
+        if data.count >= Self.maxLyricsBytes {
+            throw GenError.usage("the lyrics file '\(path)' is \(data.count) bytes; lyrics must be under 100 KB (\(Self.maxLyricsBytes) bytes).")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw GenError.usage("the lyrics file '\(path)' is not UTF-8 text. Convert it, e.g. `iconv -t UTF-8 \(path)`.")
+        }
+        if text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            throw GenError.usage("the lyrics file '\(path)' is empty; leave out --lyrics for music without lyrics.")
+        }
+        return text
+    }
+
+    func run() throws {
+        _ = try ioErrors { try AudioFileFormat(path: output == "-" ? "stdout.wav" : output) }
+        let folder = (output as NSString).deletingLastPathComponent
+        if output != "-" && !folder.isEmpty && !FileManager.default.fileExists(atPath: folder) {
+            throw GenError.io("cannot write '\(output)': directory '\(folder)' does not exist. Create it first (mkdir -p '\(folder)') or choose another output path.")
+        }
+        let text = try readLyrics()
+        let (prior, codec, level) = try loadPrior(globals)
+        let c = prior.config
+        func label(_ name: String?, _ names: [String], _ kind: String, _ command: String) throws -> Int? {
+            guard let name else { return nil }
+            guard let id = names.firstIndex(of: name) else {
+                throw GenError.usage("unknown \(kind) '\(name)'. This prior knows: \(names.joined(separator: ", ")) (see `gen \(command)`).")
+            }
+            return id
+        }
+        var labels = PriorLabels(artist: try label(artist, c.artists, "artist", "artists"), genre: try label(genre, c.genres, "genre", "genres"))
+        if let text { labels.lyrics = LyricsVocabulary.timedLines(text, seconds: duration) }
+
+        let sampleRate = codec.sampleRate
+        let length = Int((duration * Double(sampleRate)).rounded())
+        let total = codec.codeCount(length: length, level: level)
+        var primeCodes: [Int32] = []
+        if let prime {
+            let audio = try readMono(prime, sampleRate: sampleRate)
+            let need = Int((primeSeconds * Double(sampleRate)).rounded())
+            if audio.count < need {
+                throw GenError.usage(String(format: "the prime '%@' is %.2f s long, shorter than --prime-seconds %.2f. Pass a smaller --prime-seconds.",
+                                            prime, Double(audio.count) / Double(sampleRate), primeSeconds))
+            }
+            primeCodes = Array(codec.encode(Array(audio[0..<need]), level: level).prefix(total - 1))
+        }
+
+        let seed = self.seed ?? UInt64.random(in: 0...UInt64(UInt32.max))
+        let showProgress = !globals.quiet && isatty(2) != 0
+        if self.seed == nil && !globals.quiet { FileHandle.standardError.write("seed \(seed)\n".data(using: .utf8)!) }
+        let started = Date()
+        var lastDraw = Date.distantPast
+        let progress: (Int, Int) -> Void = { done, all in
+            guard showProgress, done == all || Date().timeIntervalSince(lastDraw) > 0.25 else { return }
+            lastDraw = Date()
+            let elapsed = Date().timeIntervalSince(started), rate = Double(done * samples) / max(elapsed, 1e-9)
+            let eta = Double(all - done) * Double(samples) / max(rate, 1e-9)
+            let line = String(format: "\rmusic: %d/%d codes  %.0f tokens/s  ETA %.0f s   ", done, all, rate, eta)
+            FileHandle.standardError.write(line.data(using: .utf8)!)
+            if done == all { FileHandle.standardError.write("\n".data(using: .utf8)!) }
+        }
+        let sequences: [[Int32]]
+        do {
+            sequences = try prior.sample(labels, count: samples, length: total, temperature: temperature, topK: topK, topP: topP,
+                                         seed: seed, prime: primeCodes, progress: progress)
+        } catch let e as PriorError { throw GenError.usage(e.message) }
+        for (i, codes) in sequences.enumerated() {
+            let path = numberedPath(output, index: i + 1, count: samples)
+            try writeDecoded(codec, codes: codes, level: level, length: length, to: path)
+            if !globals.quiet && output != "-" { print(path) }
+        }
+    }
+}
+
+struct TrainPrior: ParsableCommand, HasGlobalOptions {
+    static let configuration = CommandConfiguration(
+        commandName: "prior",
+        abstract: "Train the music prior on a corpus's top-level codec codes.",
+        discussion: """
+        Encodes the corpus once with the codec (cached in OUT/codes_cache.safetensors, reused \
+        while the codec, level and clip list are unchanged), then trains on random windows of \
+        codes with their genre, artist, timing and lyric-window conditions; each label is dropped \
+        with probability --label-dropout so it can be left out when sampling. Writes \
+        OUT/config.json and OUT/model.safetensors every --save-every steps, the optimizer state in \
+        OUT/train_state.safetensors and the log in OUT/train_log.jsonl, with held-out \
+        cross-entropy in bits per code beside the unigram and bigram entropies of the same codes. \
+        Stop at any time; --resume continues from the last checkpoint.
+
+        Example:
+          gen train prior --data data/music --codec models/codec --out models/prior --steps 20000
+          gen train prior --data data/music --codec models/codec --out models/prior --resume --minutes 90
+        """)
+    @Option(name: .long, help: "Corpus folder (from `gen dataset music`).") var data: String
+    @Option(name: .long, help: "Trained codec folder.") var codec: String
+    @Option(name: .long, help: "Model folder to write.") var out: String
+    @Option(name: .long, help: "Codec level to model: top or a level number.") var level = "top"
+    @Option(name: .long, help: "Total optimizer steps (the schedule's length).") var steps = 20000
+    @Option(name: .long, help: "Stop after this many minutes (a checkpoint is written).") var minutes: Double?
+    @Option(name: .long, help: "Windows per batch.") var batchSize = 8
+    @Option(name: .long, help: "Peak learning rate.") var lr: Float = 3e-4
+    @Option(name: .long, help: "Warm-up steps.") var warmup = 500
+    @Option(name: .long, help: "Probability of dropping each label (artist, genre, lyrics).") var labelDropout: Float = 0.1
+    @Option(name: .long, help: "Steps between checkpoints.") var saveEvery = 500
+    @Option(name: .long, help: "Steps between held-out evaluations.") var evalEvery = 500
+    @Option(name: .long, help: "Codes per window (new models only).") var context = 1024
+    @Option(name: .long, help: "Model width (new models only).") var dModel = 256
+    @Option(name: .long, help: "Transformer layers (new models only).") var layers = 6
+    @Option(name: .long, help: "Attention heads (new models only).") var heads = 4
+    @Option(name: .long, help: "Random seed.") var seed: UInt64 = 1
+    @Flag(name: .long, help: "Continue from the checkpoint in --out.") var resume = false
+    @OptionGroup var globals: GlobalOptions
+
+    func validate() throws {
+        if steps < 1 { throw ValidationError("--steps must be positive.") }
+        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1.") }
+        if !(lr > 0 && lr < 1) { throw ValidationError("--lr must be between 0 and 1, got \(lr).") }
+        if warmup < 0 { throw ValidationError("--warmup cannot be negative.") }
+        if !(labelDropout >= 0 && labelDropout <= 1) { throw ValidationError("--label-dropout must be between 0 and 1.") }
+        if saveEvery < 1 || evalEvery < 1 { throw ValidationError("--save-every and --eval-every must be at least 1.") }
+        if context < 2 { throw ValidationError("--context must be at least 2.") }
+        if dModel < 1 || heads < 1 || dModel % heads != 0 || layers < 1 {
+            throw ValidationError("--d-model must be a positive multiple of --heads, and --layers at least 1.")
+        }
+        if let minutes, minutes <= 0 { throw ValidationError("--minutes must be positive.") }
+        if level != "top" && (Int(level) ?? -1) < 0 { throw ValidationError("--level must be `top` or a level number ≥ 0, got \(level).") }
+    }
+
+    func run() throws {
+        var o = PriorTrainOptions(dataDir: data, codecDir: codec, outDir: out)
+        o.level = Int(level); o.steps = steps; o.maxMinutes = minutes; o.batchSize = batchSize; o.learningRate = lr
+        o.warmup = warmup; o.labelDropout = labelDropout; o.saveEvery = saveEvery; o.evalEvery = evalEvery; o.seed = seed; o.resume = resume
+        o.model.context = context; o.model.dModel = dModel; o.model.layers = layers; o.model.heads = heads; o.model.mlpDim = 4 * dModel
+        if globals.quiet { o.log = { _ in } }
+        try ioErrors { try PriorTrainer.train(o) }
+    }
+}

@@ -1,0 +1,202 @@
+// PriorTrainerTests.swift — `gen train prior` (Music/PriorTrainer.swift) and `gen music`
+// (Sources/gen/MusicCommands.swift), on a tiny untrained codec (codebook seeded from a test
+// signal so its codes vary) and a four-clip synthetic corpus of sines written here.
+//
+// Expected values come from outside the code under test: learning from the training loss falling
+// over 60 steps on a fixed seed; the held-out baselines from CodeEntropy's closed forms on the same
+// codes; lyric windows from the line times written into the metadata; output lengths from
+// round(duration · 22050); reproducibility from comparing the bytes of two runs; and the CLI's
+// errors from its exit codes and the absence of an output file.
+import Audio
+import Engine
+import Foundation
+import XCTest
+@testable import Music
+
+final class PriorTrainerTests: XCTestCase {
+    var dir: String!
+
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("gen-prior-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+
+    /// A tiny codec (hops 8 and 32, 32 codes) whose top codebook is seeded from a test signal, saved to `folder`.
+    func makeCodec(_ folder: String) throws -> VQVAE {
+        let codec = VQVAE(config: tinyCodecConfig(), seed: 1)
+        seedCodebook(codec, level: 1, from: testSignal(22050, seed: 9))
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try ConfigFile.write(codec.config, to: folder + "/config.json")
+        try codec.weightsFile(metadata: ["step": "0"]).write(to: folder + "/model.safetensors")
+        return codec
+    }
+
+    /// Four 0.4 s clips of sines (3 train, 1 val) with genres, artists and timed lyrics.
+    func makeCorpus(_ data: String) throws {
+        try FileManager.default.createDirectory(atPath: data + "/audio", withIntermediateDirectories: true)
+        var jsonl = ""
+        let specs = [("jazz", "a", "train", 220.0), ("rock", "b", "train", 330.0), ("jazz", "b", "train", 440.0), ("rock", "a", "val", 275.0)]
+        for (i, (genre, artist, split, f)) in specs.enumerated() {
+            let n = 8820
+            let x = (0..<n).map { t in Float(0.4 * sin(2 * Double.pi * f * Double(t) / 22050) * (0.6 + 0.4 * sin(2 * Double.pi * 3 * Double(t) / 22050))) }
+            try AudioFile.write(AudioBuffer(samples: x, sampleRate: 22050), to: data + "/audio/c\(i).wav")
+            jsonl += "{\"id\":\"c\(i)\",\"file\":\"audio/c\(i).wav\",\"genre\":\"\(genre)\",\"artist\":\"\(artist)\",\"length\":0.4,"
+                + "\"offset\":0,\"lyrics\":[{\"text\":\"la la \(i)\",\"start\":0.05,\"end\":0.2}],\"lyrics_aligned\":true,\"split\":\"\(split)\"}\n"
+        }
+        try jsonl.write(toFile: data + "/metadata.jsonl", atomically: true, encoding: .utf8)
+    }
+
+    // Expected: windows read the lyric lines that overlap their own time span (line times shifted
+    // by the clip's offset into piece time), and the timing of the window inside the piece.
+    func testWindowConditionsReadTheirOwnLyricsAndTiming() {
+        var config = tinyPriorConfig()
+        config.hop = 22050 / 10   // 10 codes per second, so window k·10 starts at k seconds
+        let line = MusicMetadataLine(id: "x", file: "x.wav", genre: "rock", artist: "zz", length: 20, offset: 5,
+                                     lyrics: [LyricLine(text: "early", start: 0.5, end: 1), LyricLine(text: "late", start: 9, end: 10)],
+                                     lyricsAligned: true, split: "train")
+        let clip = PriorTrainer.clips([line], codes: [[Int32](repeating: 0, count: 100)], config: config)[0]
+        XCTAssertEqual(clip.genre, 1); XCTAssertNil(clip.artist)   // unknown artist → unconditioned
+        XCTAssertEqual(clip.totalTokens, 200); XCTAssertEqual(clip.offsetTokens, 50)
+        // Context 32 codes = 3.2 s. Window at clip code 0 covers piece 5.0–8.2 s: "early" (5.5–6).
+        let first = PriorTrainer.conditions(clip, start: 0, config: config)
+        XCTAssertEqual(first.lyrics, LyricsVocabulary.encode("early", maxLength: 32))
+        XCTAssertEqual(first.offsetTokens, 50); XCTAssertEqual(first.artist, config.unconditionedArtist)
+        // Window at clip code 70 covers piece 12.0–15.2 s: "late" (14–15).
+        XCTAssertEqual(PriorTrainer.conditions(clip, start: 70, config: config).lyrics, LyricsVocabulary.encode("late", maxLength: 32))
+        XCTAssertEqual(PriorTrainer.conditions(clip, start: 20, config: config).lyrics, [])
+    }
+
+    // Expected: the training loss falls over 60 steps on a fixed seed; the log holds training
+    // lines and held-out bits/code beside unigram and bigram entropies; the second run reuses
+    // the codes cache and --resume continues from the saved step to the new total.
+    func testTrainerLearnsCachesCodesAndResumes() throws {
+        let data = dir + "/corpus", out = dir + "/prior"
+        try makeCorpus(data)
+        let codec = try makeCodec(dir + "/codec")
+        var o = PriorTrainOptions(dataDir: data, codecDir: dir + "/codec", outDir: out)
+        o.model = tinyPriorConfig(context: 32)
+        o.steps = 60; o.batchSize = 4; o.learningRate = 3e-3; o.warmup = 5
+        o.logEvery = 10; o.evalEvery = 30; o.saveEvery = 30; o.evalWindows = 4; o.log = { _ in }
+        let first = try PriorTrainer.train(o)
+        XCTAssertFalse(first.cacheReused)
+        XCTAssertEqual(first.step, 60)
+        let (l0, l1) = (try XCTUnwrap(first.firstLoss), try XCTUnwrap(first.lastLoss))
+        XCTAssertLessThan(l1, l0, "training loss should fall: \(l0) → \(l1)")
+        let eval = try XCTUnwrap(first.eval)
+        print(String(format: "tiny prior: train loss %.3f → %.3f nats; val %.3f bits/code (unigram %.3f, bigram %.3f)",
+                     l0, l1, eval.bitsPerToken, eval.unigramBits, eval.bigramBits))
+        XCTAssertTrue(eval.bitsPerToken.isFinite && eval.bitsPerToken > 0)
+        XCTAssertEqual(eval.tokens, 4 * 32)   // 276 val codes hold 8 windows of 32; 4 are asked for
+        XCTAssertTrue(eval.unigramBits >= 0 && eval.unigramBits <= 5 && eval.bigramBits <= eval.unigramBits + 1e-9)
+
+        let cache = try SafeTensorsFile.read(out + "/codes_cache.safetensors")
+        XCTAssertEqual(cache.metadata["model_id"], codec.modelID)
+        XCTAssertEqual(try cache.tensors["clip.0"]?.int32s(), codec.encode(try AudioFile.read(data + "/audio/c0.wav").samples, level: 1))
+
+        o.resume = true; o.steps = 70
+        let second = try PriorTrainer.train(o)
+        XCTAssertTrue(second.cacheReused)
+        XCTAssertEqual(second.step, 70)
+        let weights = try SafeTensorsFile.read(out + "/model.safetensors")
+        XCTAssertEqual(weights.metadata["step"], "70")
+        XCTAssertEqual(weights.metadata["codec_model_id"], codec.modelID)
+        let prior = try Prior.load(directory: out)
+        XCTAssertEqual(prior.config.vocabSize, 32); XCTAssertEqual(prior.config.hop, 32)
+
+        let lines = try String(contentsOfFile: out + "/train_log.jsonl", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines.filter { $0.contains("\"loss\"") }.count, 7)   // steps 10…60, then 70
+        let val = lines.filter { $0.contains("\"val_bits_per_token\"") }
+        XCTAssertTrue(val.allSatisfy { $0.contains("\"val_unigram_bits\"") && $0.contains("\"val_bigram_bits\"") })
+        XCTAssertTrue(val.contains { $0.contains("\"final\":true") && $0.contains("\"step\":70") })
+    }
+
+    // MARK: - gen music (the built executable)
+
+    /// The gen binary built beside this test bundle (same configuration).
+    var genPath: String {
+        let products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        let candidates = [products.appendingPathComponent("gen").path,
+                          products.deletingLastPathComponent().appendingPathComponent("gen").path]
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
+    }
+
+    func gen(_ args: [String]) throws -> (code: Int32, stderr: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: genPath)
+        p.arguments = args
+        let err = Pipe()
+        p.standardOutput = FileHandle.nullDevice; p.standardError = err
+        try p.run()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: e, as: UTF8.self))
+    }
+
+    /// A models folder with the tiny codec and an untrained tiny prior over its top level.
+    func makeModels() throws -> String {
+        let models = dir + "/models"
+        let codec = try makeCodec(models + "/codec")
+        var config = tinyPriorConfig(vocab: 32, context: 32)
+        config.hop = 32; config.sampleRate = 22050
+        try Prior(config: config, seed: 2).save(directory: models + "/prior", metadata: ["codec_model_id": codec.modelID, "codec_level": "1"])
+        return models
+    }
+
+    // Expected: the WAV has round(0.5 · 22050) = 11025 frames at 22050 Hz; the same seed gives
+    // the same bytes; --samples 2 numbers its files; priming and lyrics work; every bad input
+    // exits 2 (missing models or output folder: 3) and leaves no output file.
+    func testMusicCommandWritesReproducibleAudioAndRefusesBadInput() throws {
+        guard FileManager.default.isExecutableFile(atPath: genPath) else {
+            throw XCTSkip("gen is not built beside the tests (\(genPath)); run `swift build --product gen` first")
+        }
+        let models = try makeModels()
+        let base = ["music", "--models-dir", models, "--quiet", "--duration", "0.5"]
+        let a = dir + "/a.wav", b = dir + "/b.wav"
+        var r = try gen(base + ["--genre", "jazz", "--artist", "a", "--seed", "3", "-o", a])
+        XCTAssertEqual(r.code, 0, r.stderr)
+        let audio = try AudioFile.read(a)
+        XCTAssertEqual(audio.sampleRate, 22050)
+        XCTAssertEqual(audio.frames, 11025)
+        XCTAssertEqual(try gen(base + ["--genre", "jazz", "--artist", "a", "--seed", "3", "-o", b]).code, 0)
+        XCTAssertEqual(FileManager.default.contents(atPath: a), FileManager.default.contents(atPath: b))
+
+        r = try gen(base + ["--samples", "2", "--seed", "4", "--lyrics-text", "la la la\nna na", "--top-k", "0", "-o", dir + "/s.wav"])
+        XCTAssertEqual(r.code, 0, r.stderr)
+        XCTAssertEqual(try AudioFile.read(dir + "/s-1.wav").frames, 11025)
+        XCTAssertEqual(try AudioFile.read(dir + "/s-2.wav").frames, 11025)
+        XCTAssertEqual(try gen(base + ["--temperature", "0", "--seed", "1", "-o", dir + "/greedy.wav"]).code, 0)
+
+        try AudioFile.write(AudioBuffer(samples: testSignal(6615), sampleRate: 22050), to: dir + "/prime.wav")   // 0.3 s
+        r = try gen(base + ["--prime", dir + "/prime.wav", "--prime-seconds", "0.2", "--seed", "5", "-o", dir + "/primed.wav"])
+        XCTAssertEqual(r.code, 0, r.stderr)
+        XCTAssertEqual(try AudioFile.read(dir + "/primed.wav").frames, 11025)
+
+        let empty = dir + "/empty.txt", big = dir + "/big.txt", latin1 = dir + "/latin1.txt"
+        _ = FileManager.default.createFile(atPath: empty, contents: Data("\n  \n".utf8))
+        _ = FileManager.default.createFile(atPath: big, contents: Data(String(repeating: "la la la la\n", count: 9000).utf8))
+        _ = FileManager.default.createFile(atPath: latin1, contents: Data([0x63, 0x61, 0x66, 0xE9, 0x0A, 0xFF]))
+        let bad: [([String], String)] = [
+            (["--genre", "polka"], "jazz, rock, blues"), (["--artist", "nobody"], "a, b"),
+            (["--lyrics", empty], "empty"), (["--lyrics", big], "100 KB"), (["--lyrics", latin1], "UTF-8"),
+            (["--top-k=-1"], "top-k"), (["--temperature=-1"], "temperature"), (["--top-p", "1.5"], "top-p"),
+            (["--duration", "0"], "duration"), (["--duration", "3600"], "duration"), (["--samples", "0"], "samples"),
+            (["--prime", dir + "/prime.wav", "--prime-seconds", "0.4"], "shorter than --prime-seconds"),
+        ]
+        for (args, message) in bad {
+            let out = dir + "/bad.wav"
+            r = try gen(base + args + ["-o", out])
+            XCTAssertEqual(r.code, 2, "\(args): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains(message), "\(args): \(r.stderr)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out), "\(args) left a file")
+        }
+        r = try gen(base + ["-o", dir + "/no/such/folder/x.wav"])
+        XCTAssertEqual(r.code, 3, r.stderr)
+        XCTAssertTrue(r.stderr.contains("does not exist"), r.stderr)
+        try FileManager.default.createDirectory(atPath: dir + "/nomodels", withIntermediateDirectories: true)
+        r = try gen(["music", "--models-dir", dir + "/nomodels", "-o", dir + "/bad.wav"])
+        XCTAssertEqual(r.code, 3, r.stderr)
+        XCTAssertTrue(r.stderr.contains("gen train prior"), r.stderr)
+    }
+}
