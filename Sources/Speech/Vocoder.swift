@@ -8,13 +8,15 @@ public protocol Vocoder {
 }
 
 /// Fast Griffin-Lim (Perraudin et al. 2013) from the mel's non-negative pseudo-inverse.
+/// 16 iterations by default: with momentum 0.99 they reach the same word error rate as 60 on the
+/// evaluation sentences (models/speech/MODEL_CARD.md) at a quarter of the cost.
 public struct GriffinLimVocoder: Vocoder {
     public var iterations: Int
     /// Seed of the random initial phase: the same seed gives the same waveform.
     public var seed: UInt64
     let filterbank = MelFilterbank(config: .standard)
 
-    public init(iterations: Int = 60, seed: UInt64 = 0) { self.iterations = iterations; self.seed = seed }
+    public init(iterations: Int = 16, seed: UInt64 = 0) { self.iterations = iterations; self.seed = seed }
 
     public func waveform(logMel: [Float], frames: Int) -> [Float] {
         let gl = GriffinLim(stft: MelConfig.standard.stft, iterations: iterations, initialPhase: .random(seed: seed))

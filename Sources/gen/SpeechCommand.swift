@@ -32,6 +32,7 @@ struct SpeechCommand: ParsableCommand, HasGlobalOptions {
     @Option(name: .long, help: "Speak each line of this file into its own numbered output.") var file: String?
     @Option(name: .long, help: "Seed for the vocoder's initial phase.") var seed: UInt64 = 0
     @Option(name: .long, help: "Output sample rate in Hz (resampled with libsamplerate).") var rate: Int?
+    @Option(name: .long, help: "Griffin-Lim iterations: more is slower and slightly cleaner.") var vocoderIterations = 16
     @OptionGroup var globals: GlobalOptions
 
     func validate() throws {
@@ -39,6 +40,7 @@ struct SpeechCommand: ParsableCommand, HasGlobalOptions {
         if !(-12...12).contains(pitch) { throw ValidationError("--pitch must be between -12 and 12 semitones, got \(pitch).") }
         if text != nil && file != nil { throw ValidationError("give either TEXT or --file, not both.") }
         if let rate, !(8000...192_000).contains(rate) { throw ValidationError("--rate must be between 8000 and 192000 Hz.") }
+        if !(1...500).contains(vocoderIterations) { throw ValidationError("--vocoder-iterations must be between 1 and 500.") }
     }
 
     func run() throws {
@@ -65,7 +67,7 @@ struct SpeechCommand: ParsableCommand, HasGlobalOptions {
 
         let synth = try loadSynthesizer(globals)
         _ = try usageErrors { try synth.speaker(voice) }
-        synth.vocoder = GriffinLimVocoder(iterations: 60, seed: seed)
+        synth.vocoder = GriffinLimVocoder(iterations: vocoderIterations, seed: seed)
         let sampleRate = MelConfig.standard.sampleRate
         var failures = 0
         for (i, line) in lines.enumerated() {
