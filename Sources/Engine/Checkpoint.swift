@@ -96,3 +96,27 @@ public func atomicWrite(_ data: Data, to path: String) throws {
         throw CheckpointError(path: path, message: "cannot write (\(error.localizedDescription)). Check that the folder exists and is writable.")
     }
 }
+
+/// A training run's JSONL log (DIR/train_log.jsonl), appended to across --resume; every line is
+/// also handed to `echo` (stderr progress).
+public final class TrainingLog {
+    private let handle: FileHandle
+    private let echo: (String) -> Void
+
+    public init(path: String, echo: @escaping (String) -> Void) throws {
+        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
+        guard let h = FileHandle(forWritingAtPath: path) else {
+            throw CheckpointError(path: path, message: "cannot open the training log for writing; check permissions of --out.")
+        }
+        h.seekToEndOfFile()
+        handle = h
+        self.echo = echo
+    }
+
+    public func emit(_ line: String) {
+        echo(line)
+        handle.write((line + "\n").data(using: .utf8)!)
+    }
+
+    deinit { try? handle.close() }
+}

@@ -269,13 +269,8 @@ public enum PriorTrainer {
             try state.write(to: statePath)
         }
 
-        if !fm.fileExists(atPath: logPath) { _ = fm.createFile(atPath: logPath, contents: nil) }
-        guard let logHandle = FileHandle(forWritingAtPath: logPath) else {
-            throw CheckpointError(path: logPath, message: "cannot open the training log for writing; check permissions of --out.")
-        }
-        defer { try? logHandle.close() }
-        logHandle.seekToEndOfFile()
-        func emit(_ line: String) { o.log(line); logHandle.write((line + "\n").data(using: .utf8)!) }
+        let log = try TrainingLog(path: logPath, echo: o.log)
+        func emit(_ line: String) { log.emit(line) }
 
         var lastEval: PriorEval?
         func evaluateVal(final: Bool) {

@@ -157,12 +157,7 @@ public enum SpeechTrainer {
         var rng = RNG.derive(seed: o.seed, index: UInt64(step))
         var order: [Int] = []
         let start = Date()
-        if !FileManager.default.fileExists(atPath: logPath) { _ = FileManager.default.createFile(atPath: logPath, contents: nil) }
-        guard let logHandle = FileHandle(forWritingAtPath: logPath) else {
-            throw CheckpointError(path: logPath, message: "cannot open the training log for writing; check permissions of --out.")
-        }
-        defer { try? logHandle.close() }
-        logHandle.seekToEndOfFile()
+        let log = try TrainingLog(path: logPath, echo: o.log)
         var window: (total: Float, mel: Float, dur: Float, pitch: Float, energy: Float, n: Int) = (0, 0, 0, 0, 0, 0)
         while step < o.steps {
             if let limit = o.maxMinutes, Date().timeIntervalSince(start) > limit * 60 { o.log("time budget reached"); break }
@@ -181,15 +176,13 @@ public enum SpeechTrainer {
                 let line = String(format: "{\"step\":%d,\"loss\":%.4f,\"mel_l1\":%.4f,\"dur\":%.4f,\"pitch\":%.4f,\"energy\":%.4f,\"grad_norm\":%.3f,\"lr\":%.2e,\"elapsed_s\":%.0f}",
                                   step, window.total / k, window.mel / k, window.dur / k, window.pitch / k, window.energy / k, norm,
                                   schedule.rate(at: step), Date().timeIntervalSince(start))
-                o.log(line)
-                logHandle.write((line + "\n").data(using: .utf8)!)
+                log.emit(line)
                 window = (0, 0, 0, 0, 0, 0)
             }
             if step % o.evalEvery == 0 && !val.isEmpty {
                 let v = validate(model, val, frames: o.framesPerBatch)
                 let line = String(format: "{\"step\":%d,\"val_mel_l1\":%.4f}", step, v)
-                o.log(line)
-                logHandle.write((line + "\n").data(using: .utf8)!)
+                log.emit(line)
             }
             if step % o.saveEvery == 0 { try save() }
         }
@@ -197,8 +190,7 @@ public enum SpeechTrainer {
         if !val.isEmpty {
             let v = validate(model, val, frames: o.framesPerBatch)
             let line = String(format: "{\"step\":%d,\"val_mel_l1\":%.4f,\"final\":true}", step, v)
-            o.log(line)
-            logHandle.write((line + "\n").data(using: .utf8)!)
+            log.emit(line)
         }
     }
 }
