@@ -16,14 +16,18 @@ TEST_DEBS    := flite
 MUSIC_DEBS   := mma fluidsynth fluid-soundfont-gm timgm6mb-soundfont musescore-general-soundfont-small
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build deps test-deps demo test bench clean help
+.PHONY: all build deps test-deps eval-deps eval-codec eval-music demo test bench clean help
 
 all: build
 
 help:
-	@echo "make demo   install packages, build, render examples into $(OUT)/"
+	@echo "make demo   install packages, build, render prompts/demo.jsonl with a report into $(OUT)/"
 	@echo "make test   install packages, build, run the test suite"
-	@echo "make bench  engine and DSP throughput (release build)"
+	@echo "make check-report  render a small batch with --report and check it in headless Chromium"
+	@echo "make completions   bash/zsh/fish completion scripts into .build/completions/"
+	@echo "make bench  engine, DSP, speech and music throughput (release build)"
+	@echo "make eval-codec  codec vs Opus on held-out music (needs ../shared/eval)"
+	@echo "make eval-music  genre/vocal probes and the prior's control"
 
 # Installs only what is missing, so repeated runs cost nothing.
 deps:
@@ -49,18 +53,68 @@ bench: deps
 	$(SWIFT) build $(BUILD_FLAGS) --product gen
 	$(SWIFT) run $(BUILD_FLAGS) gen-bench
 
+# Quality yardsticks (../shared/eval). They need Python with numpy/scipy and opus-tools.
+EVAL_DIR     ?= ../shared/eval
+MUSIC_DATA   ?= data/music
+EVAL_DEBS    := opus-tools sox
+
+eval-deps: test-deps
+	@missing=""; for p in $(EVAL_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
+	@python3 -c 'import numpy, scipy' 2>/dev/null || python3 -m pip install --quiet numpy scipy
+
+$(MUSIC_DATA)/metadata.jsonl: | test-deps build
+	$(GEN) dataset music --out $(MUSIC_DATA) --hours 3 --seed 1
+
+# The shipped codec on every held-out corpus clip, each level against Opus 6 and 12 kbps in one run.
+eval-codec: eval-deps build $(MUSIC_DATA)/metadata.jsonl
+	@rm -rf out/eval-codec && mkdir -p out/eval-codec/ref
+	@python3 -c 'import json,sys; [print(l["file"]) for l in map(json.loads, open(sys.argv[1])) if l["split"] == "val"]' \
+	  $(MUSIC_DATA)/metadata.jsonl > out/eval-codec/files.txt
+	@echo "$$(wc -l < out/eval-codec/files.txt) held-out clips"
+	@for L in $$(python3 -c 'import json; print(*range(len(json.load(open("models/codec/config.json"))["levels"])))'); do \
+	  mkdir -p out/eval-codec/level$$L; \
+	  while read f; do n=$$(basename $$f); cp -f $(MUSIC_DATA)/$$f out/eval-codec/ref/$$n; \
+	    $(GEN) codec $(MUSIC_DATA)/$$f -o out/eval-codec/level$$L/$$n --level $$L --quiet || exit 1; done < out/eval-codec/files.txt; \
+	  echo "== codec level $$L (bitrates: models/codec/MODEL_CARD.md) =="; \
+	  python3 $(EVAL_DIR)/codec_eval.py --pairs out/eval-codec/ref out/eval-codec/level$$L --opus 6 12 || exit 1; \
+	done
+
+# Genre and vocal probes on the corpus, then genre control and lyric-driven vocals of the shipped prior.
+eval-music: deps $(MUSIC_DATA)/metadata.jsonl
+	$(SWIFT) build $(BUILD_FLAGS) --product gen-eval
+	.build/$(CONFIG)/gen-eval music --data $(MUSIC_DATA) --models models --out out/eval-music
+
+# The tour: prompts/demo.jsonl (every genre and voice) with a listening report, then a real recording converted.
+JOBS         ?= 2
 demo: test-deps build
 	@mkdir -p $(OUT)
-	@echo "== gen speech: the shipped FastSpeech 2 model, one file per voice =="
-	$(GEN) speech "Hello! This is gen, speaking with a model trained on this machine." --voice slt -o $(OUT)/speech-slt.wav
-	$(GEN) speech "The train to Glasgow leaves at 9:45 from platform 4." --voice rms -o $(OUT)/speech-rms.wav
-	$(GEN) speech --file examples/sentences.txt --voice awb -o $(OUT)/sentences-awb.wav
+	@echo "== gen batch prompts/demo.jsonl: every genre and every voice, with a listening report =="
+	$(GEN) batch prompts/demo.jsonl --out-dir $(OUT) --report --jobs $(JOBS)
 	@echo "== gen convert on a real recording: flite's slt voice at 16 kHz =="
 	flite -voice slt -t "This is gen, converting real speech between formats and sample rates." -o $(OUT)/flite-16k.wav
 	$(GEN) convert $(OUT)/flite-16k.wav $(OUT)/flite-22k.flac --rate 22050
 	$(GEN) convert $(OUT)/flite-22k.flac $(OUT)/flite-22k.ogg
 	$(GEN) models
-	@echo "Demo files are in $(OUT)/. Music arrives with issues 4-5."
+	@echo ""
+	@echo "Open the report: file://$(abspath $(OUT))/index.html  (a player, spectrogram, prompt and seed per piece)"
+
+# The listening report in a real browser: headless Chromium must load every player and spectrogram
+# of a small batch; the screenshot goes to out/check-report/screenshot.png.
+.PHONY: check-report completions
+check-report: build
+	@dpkg -s chromium >/dev/null 2>&1 || { echo "installing: chromium"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	Tests/check-report.sh $(GEN) out/check-report
+
+# Shell completion scripts, generated by swift-argument-parser from the command tree.
+completions: build
+	@mkdir -p .build/completions
+	$(GEN) --generate-completion-script bash > .build/completions/gen.bash
+	$(GEN) --generate-completion-script zsh > .build/completions/_gen
+	$(GEN) --generate-completion-script fish > .build/completions/gen.fish
+	@echo "bash: source .build/completions/gen.bash   zsh: copy _gen into a folder on \$$fpath   fish: copy gen.fish to ~/.config/fish/completions/"
 
 clean:
 	rm -rf .build out

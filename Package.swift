@@ -26,16 +26,20 @@ let package = Package(
         .target(name: "NN", dependencies: ["Engine"]),
         .target(name: "Speech", dependencies: ["NN", "Engine", "DSP", "Audio", "CFlite"]),
         .target(name: "Music", dependencies: ["NN", "Engine", "DSP", "Audio", "Speech"]),
+        // Prompt files, seeds, shards and the listening report of `gen batch` (no model code).
+        .target(name: "Batch", dependencies: ["Audio"]),
         .executableTarget(name: "gen", dependencies: [
-            "Audio", "DSP", "Engine", "NN", "Speech", "Music",
+            "Audio", "DSP", "Engine", "NN", "Speech", "Music", "Batch",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .executableTarget(name: "gen-bench", dependencies: ["Engine", "NN", "DSP", "Audio", "Speech", "COpenBLAS"]),
+        .executableTarget(name: "gen-bench", dependencies: ["Engine", "NN", "DSP", "Audio", "Speech", "Music", "COpenBLAS"]),
+        .executableTarget(name: "gen-eval", dependencies: ["Music", "Engine", "DSP", "Audio"]),
 
         .testTarget(name: "AudioTests", dependencies: ["Audio"]),
         .testTarget(name: "DSPTests", dependencies: ["DSP", "Audio", "Speech"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "NN"]),
         .testTarget(name: "CLITests", dependencies: ["Audio"]),
+        .testTarget(name: "BatchTests", dependencies: ["Batch"]),
         .testTarget(name: "SpeechTests", dependencies: ["Speech"]),
         .testTarget(name: "MusicTests", dependencies: ["Music", "Audio", "Engine", "DSP"]),
     ]

@@ -94,7 +94,7 @@ public enum PriorTrainer {
                                    cachePath: String, log: (String) -> Void) throws -> ([[Int32]], Bool) {
         let files = lines.map(\.file).joined(separator: "\n")
         if FileManager.default.fileExists(atPath: cachePath), let file = try? SafeTensorsFile.read(cachePath),
-           file.metadata["format"] == cacheFormat, file.metadata["model_id"] == codec.modelID,
+           file.metadata["format"] == cacheFormat, file.metadata["level_id"] == codec.levelID(level),
            file.metadata["level"] == String(level), file.metadata["files"] == files {
             let codes = try lines.indices.map { i -> [Int32] in
                 guard let t = file.tensors["clip.\(i)"] else {
@@ -102,11 +102,12 @@ public enum PriorTrainer {
                 }
                 return try t.int32s()
             }
-            log("codes cache: reused \(cachePath) (codec \(codec.modelID), level \(level), \(lines.count) clips)")
+            log("codes cache: reused \(cachePath) (codec level \(codec.levelID(level)), \(lines.count) clips)")
             return (codes, true)
         }
-        log("codes cache: encoding \(lines.count) clips with codec \(codec.modelID) level \(level)…")
-        var file = SafeTensorsFile(metadata: ["format": cacheFormat, "model_id": codec.modelID, "level": String(level), "files": files])
+        log("codes cache: encoding \(lines.count) clips with codec level \(level) (\(codec.levelID(level)))…")
+        var file = SafeTensorsFile(metadata: ["format": cacheFormat, "model_id": codec.modelID, "level_id": codec.levelID(level),
+                                              "level": String(level), "files": files])
         var out: [[Int32]] = []
         for (i, line) in lines.enumerated() {
             let path = line.file.hasPrefix("/") ? line.file : dataDir + "/" + line.file
@@ -201,12 +202,16 @@ public enum PriorTrainer {
             throw PriorError("--level \(level) does not exist: the codec has levels 0…\(codec.levels.count - 1).")
         }
 
+        let lines = try MusicCorpus.loadMetadata(o.dataDir)
         var config = o.model
         if o.resume, fm.fileExists(atPath: configPath) { config = try ConfigFile.read(PriorConfig.self, from: configPath) }
         else {
             config.vocabSize = codec.levels[level].config.codebookSize
             config.hop = codec.levels[level].hop
             config.sampleRate = codec.sampleRate
+            // A user's corpus brings its own genres and artists: they become labels of a new prior.
+            config.genres += Set(lines.map(\.genre)).subtracting(config.genres).sorted()
+            config.artists += Set(lines.map(\.artist)).subtracting(config.artists).sorted()
         }
         var problems = config.validate()
         if config.vocabSize != codec.levels[level].config.codebookSize || config.hop != codec.levels[level].hop {
@@ -215,7 +220,6 @@ public enum PriorTrainer {
         }
         if !problems.isEmpty { throw PriorError("invalid prior config: " + problems.joined(separator: "; ")) }
 
-        let lines = try MusicCorpus.loadMetadata(o.dataDir)
         let (codes, reused) = try cachedCodes(lines, dataDir: o.dataDir, codec: codec, level: level,
                                               cachePath: o.outDir + "/codes_cache.safetensors", log: o.log)
         let all = clips(lines, codes: codes, config: config)
@@ -262,7 +266,7 @@ public enum PriorTrainer {
 
         func save() throws {
             try model.save(directory: o.outDir, metadata: ["step": String(step), "model": "prior", "codec_model_id": codec.modelID,
-                                                           "codec_level": String(level)])
+                                                           "codec_level": String(level), "codec_level_id": codec.levelID(level)])
             var state = SafeTensorsFile(metadata: ["step": String(step)])
             state.tensors["adam.m"] = SafeTensor(floats: opt.m, shape: [opt.m.count])
             state.tensors["adam.v"] = SafeTensor(floats: opt.v, shape: [opt.v.count])

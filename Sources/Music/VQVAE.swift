@@ -580,6 +580,22 @@ public final class VQVAE {
         for lv in levels { lv.quantizer.codebook.data.withUnsafeBytes(mix) }
         return "vqvae-" + String(h, radix: 16).leftPadded(to: 16)
     }
+
+    /// Fingerprint of one level alone (its config, weights and codebook): the levels are
+    /// independent, so the codes of level L stay valid while another level is retrained, and a
+    /// prior checks this instead of the whole model's id.
+    public func levelID(_ level: Int) -> String {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        func mix(_ bytes: UnsafeRawBufferPointer) { for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 } }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        (try? encoder.encode(levels[level].config)).map { d in d.withUnsafeBytes(mix) }
+        withUnsafeBytes(of: config.sampleRate) { mix($0) }
+        let prefix = "levels.\(level)."
+        for (name, t) in zip(params.names, params.tensors) where name.hasPrefix(prefix) { t.data.withUnsafeBytes(mix) }
+        levels[level].quantizer.codebook.data.withUnsafeBytes(mix)
+        return "vqvae-level\(level)-" + String(h, radix: 16).leftPadded(to: 16)
+    }
 }
 
 extension String {

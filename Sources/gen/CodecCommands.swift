@@ -7,8 +7,8 @@ import Engine
 import Foundation
 import Music
 
-/// The codec in the models folder, or a message saying how to train one (exit 3).
-func loadCodec(_ globals: GlobalOptions) throws -> VQVAE {
+/// The codec folder in the models folder, or a message saying how to train one (exit 3).
+func codecDirectory(_ globals: GlobalOptions) throws -> String {
     guard let dir = ModelsDirectory.resolve(globals.modelsDir) else {
         throw GenError.io("no models folder found. Pass --models-dir DIR or set GEN_MODELS.")
     }
@@ -17,6 +17,12 @@ func loadCodec(_ globals: GlobalOptions) throws -> VQVAE {
         throw GenError.io("no trained codec in \(codecDir). Train one with "
                           + "`gen train codec --data DATA_DIR --out \(codecDir)` (build DATA_DIR with `gen dataset music`).")
     }
+    return codecDir
+}
+
+/// The codec in the models folder (exit 3 when it is missing or unreadable).
+func loadCodec(_ globals: GlobalOptions) throws -> VQVAE {
+    let codecDir = try codecDirectory(globals)
     return try ioErrors { try VQVAE.load(directory: codecDir) }
 }
 

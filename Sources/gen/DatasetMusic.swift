@@ -1,6 +1,7 @@
 // DatasetMusic.swift — `gen dataset music` (thin wrapper over MusicCorpus), `gen genres` and
-// `gen artists` (the built-in catalog the corpus is made from).
+// `gen artists` (the shipped prior's labels, described from the built-in catalog).
 import ArgumentParser
+import Engine
 import Foundation
 import Music
 
@@ -84,24 +85,40 @@ final class ProgressLine {
     }
 }
 
-struct Genres: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List the built-in music genres and their MMA grooves.")
+/// The shipped prior's config, when there is one: its labels are what `gen music` accepts.
+func shippedPriorConfig(_ globals: GlobalOptions) -> PriorConfig? {
+    guard let dir = ModelsDirectory.resolve(globals.modelsDir) else { return nil }
+    return try? ConfigFile.read(PriorConfig.self, from: dir + "/prior/config.json")
+}
+
+struct Genres: ParsableCommand, HasGlobalOptions {
+    static let configuration = CommandConfiguration(
+        abstract: "List the genres `gen music --genre` accepts.",
+        discussion: "The labels of the prior in the models folder; without one, the built-in corpus genres.")
+    @OptionGroup var globals: GlobalOptions
 
     func run() throws {
-        for g in MusicCatalog.genres {
-            print("\(g.name.padding(toLength: 8, withPad: " ", startingAt: 0))  \(g.summary) "
-                  + "(grooves: \(g.grooves.map(\.name).joined(separator: ", ")))")
+        let names = shippedPriorConfig(globals)?.genres ?? MusicCatalog.genreNames
+        let width = names.map(\.count).max() ?? 0
+        for name in names {
+            let about = MusicCatalog.genre(name).map { "\($0.summary) (grooves: \($0.grooves.map(\.name).joined(separator: ", ")))" }
+            print("\(name.padding(toLength: width, withPad: " ", startingAt: 0))  \(about ?? "(from the prior's training corpus)")")
         }
     }
 }
 
-struct Artists: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List the built-in virtual bands of the music corpus.")
+struct Artists: ParsableCommand, HasGlobalOptions {
+    static let configuration = CommandConfiguration(
+        abstract: "List the artists `gen music --artist` accepts.",
+        discussion: "The labels of the prior in the models folder; without one, the built-in virtual bands.")
+    @OptionGroup var globals: GlobalOptions
 
     func run() throws {
-        let width = MusicCatalog.artists.map(\.name.count).max() ?? 0
-        for a in MusicCatalog.artists {
-            print("\(a.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(a.summary)")
+        let names = shippedPriorConfig(globals)?.artists ?? MusicCatalog.artistNames
+        let width = names.map(\.count).max() ?? 0
+        for name in names {
+            let about = MusicCatalog.artists.first { $0.name == name }?.summary
+            print("\(name.padding(toLength: width, withPad: " ", startingAt: 0))  \(about ?? "(from the prior's training corpus)")")
         }
     }
 }

@@ -19,13 +19,14 @@ struct Gen: ParsableCommand {
         Examples:
           gen speech "hello there" -o hello.wav
           gen music --genre jazz --lyrics lyrics.txt --duration 20 -o jazz.wav
+          gen batch prompts/demo.jsonl --out-dir out/demo --report --jobs 2
           gen convert input.flac output.wav --rate 22050
 
         Exit codes: 0 ok, 1 some batch items failed, 2 usage error, 3 model or I/O error.
         """,
         version: genVersion,
         subcommands: [
-            SpeechCommand.self, Music.self, Batch.self,
+            SpeechCommand.self, Music.self, BatchCommand.self,
             Encode.self, Decode.self, Codec.self, Convert.self,
             Dataset.self, Train.self,
             Voices.self, Genres.self, Artists.self, Models.self,
@@ -56,10 +57,6 @@ struct GenError: Error, CustomStringConvertible {
 
     static func usage(_ m: String) -> GenError { GenError(message: m, code: 2) }
     static func io(_ m: String) -> GenError { GenError(message: m, code: 3) }
-    static func notBuilt(_ command: String, issue: String) -> GenError {
-        GenError(message: "`gen \(command)` is declared but not built yet (\(issue)). "
-                 + "Run `gen --help` to see what works today, e.g. `gen convert IN OUT`.", code: 2)
-    }
     var description: String { message }
 }
 

@@ -1,6 +1,8 @@
-// Models.swift — `gen models`, and where the models folder is found:
-// --models-dir, then $GEN_MODELS, then models/ beside the executable or in a package root above it.
+// Models.swift — `gen models` (each model with its card's key numbers), and where the models folder
+// is found: --models-dir, then $GEN_MODELS, then models/ beside the executable or in a package root
+// above it.
 import ArgumentParser
+import Engine
 import Foundation
 
 enum ModelsDirectory {
@@ -23,8 +25,22 @@ enum ModelsDirectory {
 }
 
 struct Models: ParsableCommand, HasGlobalOptions {
-    static let configuration = CommandConfiguration(abstract: "List the models found in the models folder.")
+    static let configuration = CommandConfiguration(
+        abstract: "List the models in the models folder, with their cards' key numbers.",
+        discussion: """
+        For each model folder (config.json, model.safetensors, MODEL_CARD.md) it prints the card's \
+        title, the parameter count (the card's `| parameters | N |` row, or else counted from the \
+        weights), the file size, and the card's `Key numbers:` line (quality and speed). The three \
+        models gen uses are always listed; a missing one says how to train it.
+        """)
     @OptionGroup var globals: GlobalOptions
+
+    /// The models the commands load, and how each is made.
+    static let expected = [
+        ("speech", "gen train speech --data DATA --out models/speech"),
+        ("codec", "gen train codec --data DATA --out models/codec"),
+        ("prior", "gen train prior --data DATA --codec models/codec --out models/prior"),
+    ]
 
     func run() throws {
         guard let dir = ModelsDirectory.resolve(globals.modelsDir) else {
@@ -34,14 +50,57 @@ struct Models: ParsableCommand, HasGlobalOptions {
         guard let entries = try? fm.contentsOfDirectory(atPath: dir) else {
             throw GenError.io("cannot read models folder '\(dir)'. Check the path given to --models-dir or GEN_MODELS.")
         }
-        let models = entries.sorted().filter { fm.fileExists(atPath: "\(dir)/\($0)/config.json") }
-        if models.isEmpty {
-            print("\(dir): no trained models yet (each model is a folder with config.json, model.safetensors and MODEL_CARD.md).")
-            return
+        let found = entries.sorted().filter { fm.fileExists(atPath: "\(dir)/\($0)/config.json") }
+        print("models in \(dir):")
+        for name in Self.expected.map(\.0) + found.filter({ n in !Self.expected.contains { $0.0 == n } }) {
+            guard found.contains(name) else {
+                let how = Self.expected.first { $0.0 == name }?.1 ?? ""
+                print("\(name)\n  not installed; train it with `\(how)`")
+                continue
+            }
+            let card = ModelCard(folder: "\(dir)/\(name)")
+            print(name + (card.title.map { "  \($0)" } ?? ""))
+            print("  " + card.sizeLine)
+            if let key = card.keyNumbers { print("  " + key) }
         }
-        for name in models {
-            let size = (try? fm.attributesOfItem(atPath: "\(dir)/\(name)/model.safetensors")[.size] as? Int) ?? 0
-            print("\(name)\t\(String(format: "%.1f MB", Double(size) / 1e6))\t\(dir)/\(name)")
+    }
+}
+
+/// What `gen models` reads from a model folder. MODEL_CARD.md conventions: the first `# ` heading
+/// is "# name — description"; a table row `| parameters | 2,953,683 |`; one line starting with
+/// `Key numbers:` that sums up measured quality and speed.
+struct ModelCard {
+    var title: String?
+    var parameters: String?
+    var keyNumbers: String?
+    var bytes: Int?
+
+    init(folder: String) {
+        let fm = FileManager.default
+        bytes = (try? fm.attributesOfItem(atPath: folder + "/model.safetensors")[.size] as? Int) ?? nil
+        if let text = try? String(contentsOfFile: folder + "/MODEL_CARD.md", encoding: .utf8) {
+            for line in text.split(separator: "\n").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+                if title == nil, line.hasPrefix("# ") {
+                    let heading = line.dropFirst(2)
+                    title = heading.range(of: " — ").map { String(heading[$0.upperBound...]) } ?? String(heading)
+                } else if parameters == nil, line.hasPrefix("|") {
+                    let cells = line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+                    if cells.count >= 2, cells[0].lowercased() == "parameters" { parameters = cells[1] }
+                } else if keyNumbers == nil, line.lowercased().hasPrefix("key numbers:") {
+                    keyNumbers = line
+                }
+            }
         }
+        if parameters == nil, let weights = try? SafeTensorsFile.read(folder + "/model.safetensors") {
+            let n = weights.tensors.values.reduce(0) { $0 + $1.elementCount }
+            let digits = Array(String(n))
+            parameters = stride(from: digits.count, to: 0, by: -3).reversed()
+                .map { String(digits[max(0, $0 - 3)..<$0]) }.joined(separator: ",")
+        }
+    }
+
+    var sizeLine: String {
+        [parameters.map { "\($0) parameters" },
+         bytes.map { String(format: "%.1f MB", Double($0) / 1e6) } ?? "no model.safetensors"].compactMap { $0 }.joined(separator: " · ")
     }
 }

@@ -18,22 +18,9 @@ func loadPrior(_ globals: GlobalOptions) throws -> (prior: Prior, codec: VQVAE, 
         throw GenError.io("no trained prior in \(priorDir). Train one with "
                           + "`gen train prior --data DATA_DIR --codec \(dir)/codec --out \(priorDir)` (after `gen train codec`).")
     }
-    let codec = try loadCodec(globals)
-    let prior = try ioErrors { try Prior.load(directory: priorDir) }
-    let c = prior.config
-    let weights = try ioErrors { try SafeTensorsFile.read(priorDir + "/model.safetensors") }
-    let level: Int
-    if let l = weights.metadata["codec_level"].flatMap(Int.init), codec.levels.indices.contains(l) { level = l }
-    else if let l = codec.levels.lastIndex(where: { $0.hop == c.hop }) { level = l }
-    else { throw GenError.io("the prior in \(priorDir) models codes of hop \(c.hop), but the codec has hops \(codec.levels.map(\.hop)); retrain the prior on this codec.") }
-    if let id = weights.metadata["codec_model_id"], id != codec.modelID {
-        throw GenError.io("the prior in \(priorDir) was trained on codec \(id), but \(dir)/codec is \(codec.modelID). "
-                          + "Retrain the prior with `gen train prior --codec \(dir)/codec`, or restore the matching codec.")
-    }
-    guard codec.levels[level].hop == c.hop, codec.levels[level].config.codebookSize == c.vocabSize, codec.sampleRate == c.sampleRate else {
-        throw GenError.io("the prior in \(priorDir) (hop \(c.hop), \(c.vocabSize) codes) does not match codec level \(level); retrain it on this codec.")
-    }
-    return (prior, codec, level)
+    let codecDir = try codecDirectory(globals)
+    let m = try ioErrors { try MusicModels.load(priorDir: priorDir, codecDir: codecDir) }
+    return (m.prior, m.codec, m.level)
 }
 
 /// "music.wav" → "music-2.wav" (sample i of several); one sample keeps the name.
@@ -94,19 +81,7 @@ struct Music: ParsableCommand, HasGlobalOptions {
     func readLyrics() throws -> String? {
         if let t = lyricsText { return t }
         guard let path = lyrics else { return nil }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw GenError.io("cannot read the lyrics file '\(path)'. Check the path.")
-        }
-        if data.count >= Self.maxLyricsBytes {
-            throw GenError.usage("the lyrics file '\(path)' is \(data.count) bytes; lyrics must be under 100 KB (\(Self.maxLyricsBytes) bytes).")
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw GenError.usage("the lyrics file '\(path)' is not UTF-8 text. Convert it, e.g. `iconv -t UTF-8 \(path)`.")
-        }
-        if text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-            throw GenError.usage("the lyrics file '\(path)' is empty; leave out --lyrics for music without lyrics.")
-        }
-        return text
+        return try readLyricsFile(path, option: "--lyrics")
     }
 
     func run() throws {
@@ -117,16 +92,7 @@ struct Music: ParsableCommand, HasGlobalOptions {
         }
         let text = try readLyrics()
         let (prior, codec, level) = try loadPrior(globals)
-        let c = prior.config
-        func label(_ name: String?, _ names: [String], _ kind: String, _ command: String) throws -> Int? {
-            guard let name else { return nil }
-            guard let id = names.firstIndex(of: name) else {
-                throw GenError.usage("unknown \(kind) '\(name)'. This prior knows: \(names.joined(separator: ", ")) (see `gen \(command)`).")
-            }
-            return id
-        }
-        var labels = PriorLabels(artist: try label(artist, c.artists, "artist", "artists"), genre: try label(genre, c.genres, "genre", "genres"))
-        if let text { labels.lyrics = LyricsVocabulary.timedLines(text, seconds: duration) }
+        let labels = try musicLabels(prior.config, genre: genre, artist: artist, lyrics: text, seconds: duration)
 
         let sampleRate = codec.sampleRate
         let length = Int((duration * Double(sampleRate)).rounded())
@@ -156,11 +122,8 @@ struct Music: ParsableCommand, HasGlobalOptions {
             FileHandle.standardError.write(line.data(using: .utf8)!)
             if done == all { FileHandle.standardError.write("\n".data(using: .utf8)!) }
         }
-        let sequences: [[Int32]]
-        do {
-            sequences = try prior.sample(labels, count: samples, length: total, temperature: temperature, topK: topK, topP: topP,
-                                         seed: seed, prime: primeCodes, progress: progress)
-        } catch let e as PriorError { throw GenError.usage(e.message) }
+        let sequences = try sampleMusic(prior, labels: labels, count: samples, length: total, temperature: temperature, topK: topK,
+                                        topP: topP, seed: seed, prime: primeCodes, progress: progress)
         for (i, codes) in sequences.enumerated() {
             let path = numberedPath(output, index: i + 1, count: samples)
             try writeDecoded(codec, codes: codes, level: level, length: length, to: path)

@@ -118,14 +118,6 @@ final class CLITests: CLITestCase {
         XCTAssertEqual(try gen(["frobnicate"]).code, 2)
     }
 
-    func testUnbuiltCommandsSaySoWithExit2() throws {
-        for args in [["batch", "x.jsonl"]] {
-            let r = try gen(args)
-            XCTAssertEqual(r.code, 2, "\(args)")
-            XCTAssertTrue(r.stderr.contains("not built yet"), r.stderr)
-        }
-    }
-
     func testVersionAndHelpTeach() throws {
         let v = try gen(["--version"])
         XCTAssertEqual(v.code, 0)

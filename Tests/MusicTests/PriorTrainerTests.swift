@@ -93,6 +93,7 @@ final class PriorTrainerTests: XCTestCase {
 
         let cache = try SafeTensorsFile.read(out + "/codes_cache.safetensors")
         XCTAssertEqual(cache.metadata["model_id"], codec.modelID)
+        XCTAssertEqual(cache.metadata["level_id"], codec.levelID(1))
         XCTAssertEqual(try cache.tensors["clip.0"]?.int32s(), codec.encode(try AudioFile.read(data + "/audio/c0.wav").samples, level: 1))
 
         o.resume = true; o.steps = 70
@@ -102,6 +103,7 @@ final class PriorTrainerTests: XCTestCase {
         let weights = try SafeTensorsFile.read(out + "/model.safetensors")
         XCTAssertEqual(weights.metadata["step"], "70")
         XCTAssertEqual(weights.metadata["codec_model_id"], codec.modelID)
+        XCTAssertEqual(weights.metadata["codec_level_id"], codec.levelID(1))
         let prior = try Prior.load(directory: out)
         XCTAssertEqual(prior.config.vocabSize, 32); XCTAssertEqual(prior.config.hop, 32)
 
@@ -110,6 +112,35 @@ final class PriorTrainerTests: XCTestCase {
         let val = lines.filter { $0.contains("\"val_bits_per_token\"") }
         XCTAssertTrue(val.allSatisfy { $0.contains("\"val_unigram_bits\"") && $0.contains("\"val_bigram_bits\"") })
         XCTAssertTrue(val.contains { $0.contains("\"final\":true") && $0.contains("\"step\":70") })
+    }
+
+    // The prior's level fingerprint follows that level only: retraining level 0 keeps the pair
+    // loadable, changing level 1 is refused with a message naming the fix.
+    func testMusicModelsCheckTheLevelFingerprint() throws {
+        let models = dir + "/levels"
+        let codec = try makeCodec(models + "/codec")
+        var config = tinyPriorConfig(vocab: 32, context: 32)
+        config.hop = 32; config.sampleRate = 22050
+        try Prior(config: config, seed: 2).save(directory: models + "/prior",
+                                               metadata: ["codec_model_id": codec.modelID, "codec_level": "1", "codec_level_id": codec.levelID(1)])
+        XCTAssertEqual(try MusicModels.load(priorDir: models + "/prior", codecDir: models + "/codec").level, 1)
+
+        let level0 = codec.params.names.firstIndex { $0.hasPrefix("levels.0.") }!
+        let id1 = codec.levelID(1), id0 = codec.levelID(0), whole = codec.modelID
+        codec.params.tensors[level0].data[0] += 0.5
+        XCTAssertEqual(codec.levelID(1), id1)
+        XCTAssertNotEqual(codec.levelID(0), id0)
+        XCTAssertNotEqual(codec.modelID, whole)
+        try codec.weightsFile(metadata: [:]).write(to: models + "/codec/model.safetensors")
+        XCTAssertEqual(try MusicModels.load(priorDir: models + "/prior", codecDir: models + "/codec").level, 1)
+
+        let level1 = codec.params.names.firstIndex { $0.hasPrefix("levels.1.") }!
+        codec.params.tensors[level1].data[0] += 0.5
+        XCTAssertNotEqual(codec.levelID(1), id1)
+        try codec.weightsFile(metadata: [:]).write(to: models + "/codec/model.safetensors")
+        XCTAssertThrowsError(try MusicModels.load(priorDir: models + "/prior", codecDir: models + "/codec")) { error in
+            XCTAssertTrue("\(error)".contains("gen train prior"), "\(error)")
+        }
     }
 
     // MARK: - gen music (the built executable)

@@ -1,0 +1,87 @@
+// BatchPlan.swift — what decides which lines a `gen batch` run renders and how: the derived
+// seeds, the shard split, and the checks that need the loaded models' labels.
+//
+// Seeds: a line without "seed" gets BatchSeed.derive(batch seed, prompt file name, line number):
+// FNV-1a 64 of "<file name>:<line>" (the last path component, so `prompts/x.jsonl` and
+// `/abs/prompts/x.jsonl` agree), mixed with the batch seed and finished with SplitMix64, kept to
+// 32 bits so it is easy to copy into a prompt or `gen speech --seed`. The same file, line and
+// batch seed always give the same seed, on any machine and in any shard; editing a line's text
+// keeps its seed, inserting lines above it moves it.
+//
+// Shards: `--shard i/n` (1-based) renders the lines whose ordinal (position among all prompt
+// lines of the batch, valid or not) is i-1 modulo n. Every line falls in exactly one shard, the
+// shards are balanced to within one line, and a line's shard does not depend on what validates.
+import Foundation
+
+public enum BatchSeed {
+    public static func derive(batchSeed: UInt64, file: String, line: Int) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a 64
+        for byte in "\((file as NSString).lastPathComponent):\(line)".utf8 {
+            h = (h ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+        }
+        return splitMix(h ^ splitMix(batchSeed)) & 0xFFFF_FFFF
+    }
+
+    static func splitMix(_ x: UInt64) -> UInt64 {
+        var z = x &+ 0x9e37_79b9_7f4a_7c15
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
+}
+
+/// Shard i of n (1-based), as given to `--shard i/n`.
+public struct Shard: Equatable, Sendable, CustomStringConvertible {
+    public let index: Int
+    public let count: Int
+
+    public init(index: Int, count: Int) { self.index = index; self.count = count }
+
+    /// Parses "i/n"; the message says what is wrong and what is meant.
+    public init(parsing text: String) throws {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, let i = Int(parts[0].trimmingCharacters(in: .whitespaces)),
+              let n = Int(parts[1].trimmingCharacters(in: .whitespaces)) else {
+            throw ShardError("--shard takes i/n, e.g. --shard 2/3 for the second of three shards; got '\(text)'.")
+        }
+        guard n >= 1 else { throw ShardError("--shard \(text): the number of shards must be at least 1.") }
+        guard i >= 1 && i <= n else {
+            throw ShardError("--shard \(text): shards are numbered 1 to \(n)"
+                             + (i == 0 ? " (1-based; add 1 to a 0-based index such as $JOB_COMPLETION_INDEX)." : "."))
+        }
+        self.init(index: i, count: n)
+    }
+
+    public func contains(_ ordinal: Int) -> Bool { ordinal % count == index - 1 }
+
+    public var description: String { "\(index)/\(count)" }
+}
+
+public struct ShardError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ m: String) { description = m }
+}
+
+/// The labels the loaded models know; nil for a model that is not loaded (its lines are checked
+/// against nothing here and fail later with the model's own message).
+public struct PromptVocabulary: Sendable {
+    public var voices: [String]?
+    public var genres: [String]?
+    public var artists: [String]?
+
+    public init(voices: [String]? = nil, genres: [String]? = nil, artists: [String]? = nil) {
+        self.voices = voices; self.genres = genres; self.artists = artists
+    }
+
+    /// Why `item` cannot render with these models, or nil.
+    public func problem(_ item: BatchItem) -> String? {
+        func check(_ name: String?, _ valid: [String]?, _ what: String, _ command: String) -> String? {
+            guard let name, let valid, !valid.contains(name) else { return nil }
+            return "unknown \(what) '\(name)'. Valid \(what)s: \(valid.joined(separator: ", ")) (see `gen \(command)`)."
+        }
+        switch item.job {
+        case .speech(let s): return check(s.voice, voices, "voice", "voices")
+        case .music(let m): return check(m.genre, genres, "genre", "genres") ?? check(m.artist, artists, "artist", "artists")
+        }
+    }
+}

@@ -1,0 +1,338 @@
+// Batch.swift — `gen batch`: renders every line of JSON Lines / .txt prompt files (parsing, seeds,
+// shards and the report live in the Batch module; this file loads models and renders).
+//
+// Order of work: read and parse every file, keep this shard's lines, load the models those lines
+// need (speech and music each once, only if some line needs them), check every line against the
+// models' labels and the text frontend, report bad lines as `file:line: reason`, then render the
+// rest on --jobs workers. Each output is written whole to a hidden temporary file and renamed, under
+// a lock that SIGINT/SIGTERM take before exiting, so an interrupted batch leaves complete files and
+// no temporary ones, and `--skip-existing` resumes it. Exit 0 when every line rendered (or was
+// skipped), 1 when some failed, 2 for bad flags or prompt files, 3 when the output folder is unusable.
+import ArgumentParser
+import Audio
+import Batch
+import DSP
+import Engine
+import Foundation
+import Music
+import Speech
+
+struct BatchCommand: ParsableCommand, HasGlobalOptions {
+    static let configuration = CommandConfiguration(
+        commandName: "batch",
+        abstract: "Render every job in JSON Lines or .txt prompt files.",
+        discussion: """
+        A .jsonl file holds one job per line, music or speech (every key: prompts/README.md):
+          {"kind":"music","genre":"jazz","lyrics_file":"words.txt","duration":20}
+          {"kind":"speech","text":"Hello.","voice":"rms","seed":7,"out":"hi.wav"}
+        A .txt file holds one line of speech per line. Paths inside a prompt file are \
+        relative to it; "out" is relative to --out-dir (default: <file name>-<line>.wav). \
+        Every line is checked before anything renders: bad lines are reported as \
+        file:line: reason and the rest still render (exit 1). A line without "seed" gets \
+        one derived from --seed, its file name and line number, so reruns and shards give \
+        the same audio. Models load once per run. Ctrl-C leaves only complete files.
+
+        Examples:
+          gen batch prompts/demo.jsonl --out-dir out/demo --report
+          gen batch prompts/voiceover.txt --out-dir out/vo --jobs 2
+          gen batch prompts/*.jsonl --out-dir /shared/out --shard 2/3
+          gen batch prompts/genre-sweep.jsonl --out-dir out/sweep --skip-existing
+        The first writes out/demo/index.html; the third is machine 2 of 3 (Slurm array,
+        Kubernetes Indexed Job); the last resumes an interrupted batch.
+        """)
+
+    @Argument(help: "Prompt files: .jsonl (one JSON job per line) or .txt (one line of speech per line).")
+    var files: [String] = []
+    @Option(name: .long, help: ArgumentHelp("Output folder (created if missing).", valueName: "dir")) var outDir = "out"
+    @Option(name: .long, help: "Items rendered at once; BLAS threads per item = cores / jobs.") var jobs = 1
+    @Option(name: .long, help: ArgumentHelp("Render only shard i of n, 1-based (e.g. 2/3); the n shards together render every line once.", valueName: "i/n"))
+    var shard: String?
+    @Flag(name: .long, help: "Skip items whose output file already exists (resume an interrupted batch).") var skipExisting = false
+    @Flag(name: .long, help: "Write DIR/index.html: a player, spectrogram, prompt, seed and render time per item.") var report = false
+    @Option(name: .long, help: "Batch seed: lines without their own \"seed\" derive theirs from it.") var seed: UInt64 = 1
+    @OptionGroup var globals: GlobalOptions
+
+    func validate() throws {
+        if files.isEmpty { throw ValidationError("give at least one prompt file, e.g. `gen batch prompts/demo.jsonl`.") }
+        if jobs < 1 { throw ValidationError("--jobs must be at least 1, got \(jobs).") }
+        if let shard { do { _ = try Shard(parsing: shard) } catch { throw ValidationError("\(error)") } }
+    }
+
+    func run() throws {
+        let started = Date()
+        let all: PromptSet
+        do { all = try PromptSet.load(files, batchSeed: seed) } catch let e as PromptFileError {
+            throw e.kind == .io ? GenError.io(e.message) : GenError.usage(e.message)
+        }
+        var plan = all.shard(try shard.map { try Shard(parsing: $0) })
+        let models = BatchModels(plan.items, globals: globals)
+        plan = models.check(plan)
+        for p in plan.problems { printLine(p.description) }
+
+        try ioErrors {
+            try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
+            guard access(outDir, W_OK) == 0 else { throw GenError.io("cannot write to --out-dir '\(outDir)': permission denied. Choose another folder.") }
+        }
+        let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        let budget = globals.threads ?? cores
+        let workers = max(1, min(jobs, budget, max(plan.items.count, 1)))
+        if jobs > budget && !globals.quiet {
+            printLine("note: --jobs \(jobs) is more than the \(budget) core\(budget == 1 ? "" : "s") to use; rendering \(workers) at a time.")
+        }
+        let threadsPerJob = max(1, budget / workers)
+        Threads.set(threadsPerJob)
+
+        let run = BatchRun(items: plan.items, outDir: outDir, models: models, skipExisting: skipExisting, report: report,
+                           quiet: globals.quiet)
+        run.installInterruptHandlers()
+        run.render(workers: workers)
+
+        var tally = run.tally
+        tally.failed += plan.problems.count
+        tally.wallSeconds = Date().timeIntervalSince(started)
+        if report {
+            let title = "gen batch: " + files.map { ($0 as NSString).lastPathComponent }.joined(separator: ", ")
+                + (shard.map { " (shard \($0))" } ?? "")
+            let html = BatchReport.html(run.entries.compactMap { $0 }, problems: plan.problems, tally: tally, title: title,
+                                        command: (["gen"] + CommandLine.arguments.dropFirst()).joined(separator: " "))
+            let path = (outDir as NSString).appendingPathComponent("index.html")
+            try run.whileWriting { try ioErrors { try Data(html.utf8).write(to: URL(fileURLWithPath: path), options: .atomic) } }
+            if !globals.quiet { printLine("report: \(path)  (open it in a browser: xdg-open \(path))") }
+        }
+        if !globals.quiet { printLine(BatchReport.summary(tally, jobs: workers, threadsPerJob: threadsPerJob)) }
+        if tally.failed > 0 {
+            throw GenError(message: "\(tally.failed) of \(tally.items) items failed (see the lines above); the others were written. "
+                           + "Fix those lines and rerun with --skip-existing to render only what is missing.", code: 1)
+        }
+    }
+}
+
+func printLine(_ s: String) { FileHandle.standardError.write((s + "\n").data(using: .utf8)!) }
+
+/// The models a batch needs, each loaded once (and only when some line needs it), or the reason
+/// it could not be loaded.
+final class BatchModels: @unchecked Sendable {
+    var speech: FastSpeech?
+    var speechError: String?
+    var music: (prior: Prior, codec: VQVAE, level: Int)?
+    var musicError: String?
+
+    init(_ items: [BatchItem], globals: GlobalOptions) {
+        if items.contains(where: { if case .speech = $0.job { return true } else { return false } }) {
+            do { speech = try loadSynthesizer(globals).model } catch { speechError = "\(error)" }
+        }
+        if items.contains(where: { if case .music = $0.job { return true } else { return false } }) {
+            do { music = try loadPrior(globals) } catch { musicError = "\(error)" }
+        }
+        if let speechError { printLine("error: cannot render speech lines: \(speechError)") }
+        if let musicError { printLine("error: cannot render music lines: \(musicError)") }
+    }
+
+    /// Moves lines that cannot render with these models (unknown labels, unreadable lyrics,
+    /// unspeakable text, a model that did not load) from items to problems.
+    func check(_ plan: PromptSet) -> PromptSet {
+        let vocabulary = PromptVocabulary(voices: speech?.config.speakers,
+                                          genres: music?.prior.config.genres ?? MusicCatalog.genreNames,
+                                          artists: music?.prior.config.artists ?? MusicCatalog.artistNames)
+        var out = plan
+        out.items = []
+        for var item in plan.items {
+            var reason = vocabulary.problem(item)
+            if reason == nil {
+                do { try prepare(&item) } catch { reason = "\(error)" }
+            }
+            if let reason {
+                out.problems.append(PromptProblem(file: item.file, line: item.line, ordinal: item.ordinal, reason: reason))
+            } else {
+                out.items.append(item)
+            }
+        }
+        out.problems.sort { $0.ordinal < $1.ordinal }
+        return out
+    }
+
+    /// Checks what can be checked without rendering; reads a lyrics file into the prompt.
+    private func prepare(_ item: inout BatchItem) throws {
+        switch item.job {
+        case .speech(let s):
+            guard speech != nil else { throw GenError.io("not rendered: no speech model (see the error above).") }
+            let sentences = TextFrontend.sentences(s.text)
+            var speakable = 0
+            for sentence in sentences {
+                do { _ = try TextFrontend.phonemes(sentence, voice: s.voice); speakable += 1 } catch TextFrontendError.nothingToSay {}
+            }
+            if speakable == 0 { throw TextFrontendError.nothingToSay(s.text) }
+        case .music(var m):
+            guard music != nil else { throw GenError.io("not rendered: no music model (see the error above).") }
+            if let file = m.lyricsFile {
+                m.lyrics = try readLyricsFile(file, option: "\"lyrics_file\"")
+                m.lyricsFile = nil
+                item.job = .music(m)
+            }
+        }
+    }
+
+    /// One item's audio at 22050 Hz.
+    func render(_ item: BatchItem) throws -> [Float] {
+        switch item.job {
+        case .speech(let s):
+            guard let speech else { throw GenError.io(speechError ?? "no speech model") }
+            let synth = SpeechSynthesizer(model: speech, vocoder: GriffinLimVocoder(seed: item.seed))
+            return try usageErrors { try synth.speak(s.text, voice: s.voice, speed: s.speed, pitch: s.pitch) }
+        case .music(let m):
+            guard let music else { throw GenError.io(musicError ?? "no music model") }
+            let labels = try musicLabels(music.prior.config, genre: m.genre, artist: m.artist, lyrics: m.lyrics, seconds: m.duration)
+            return try renderMusic(prior: music.prior, codec: music.codec, level: music.level, labels: labels, seconds: m.duration,
+                                   temperature: m.temperature, topK: m.topK, topP: m.topP, seed: item.seed)
+        }
+    }
+}
+
+/// The rendering of one batch: a shared work index, workers, progress, and the file lock that an
+/// interrupt takes for good before the process exits.
+final class BatchRun: @unchecked Sendable {
+    let items: [BatchItem]
+    let outDir: String
+    let models: BatchModels
+    let skipExisting: Bool
+    let report: Bool
+    let quiet: Bool
+    let sampleRate = MelConfig.standard.sampleRate
+
+    private let lock = NSLock()        // next, tally, entries, the console
+    private let fileLock = NSLock()    // held while a file is written; an interrupt keeps it
+    private var next = 0
+    private var done = 0
+    private(set) var tally = BatchTally()
+    private(set) var entries: [ReportEntry?]
+    private let started = Date()
+    private let bar = isatty(2) != 0
+    private var signalSources: [DispatchSourceSignal] = []
+
+    init(items: [BatchItem], outDir: String, models: BatchModels, skipExisting: Bool, report: Bool, quiet: Bool) {
+        self.items = items; self.outDir = outDir; self.models = models
+        self.skipExisting = skipExisting; self.report = report; self.quiet = quiet
+        entries = Array(repeating: nil, count: items.count)
+    }
+
+    func path(_ relative: String) -> String { (outDir as NSString).appendingPathComponent(relative) }
+
+    /// Runs `body` while holding the file lock: no interrupt can land halfway through a write.
+    func whileWriting<T>(_ body: () throws -> T) rethrows -> T {
+        fileLock.lock(); defer { fileLock.unlock() }
+        return try body()
+    }
+
+    /// SIGINT (Ctrl-C) and SIGTERM (Slurm, Kubernetes) wait for the file being written, then exit
+    /// 130 / 143 without starting another; temporary files never outlive a write.
+    func installInterruptHandlers() {
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { [unowned self] in
+                self.fileLock.lock()
+                self.lock.lock()
+                let message = "\n\(sig == SIGINT ? "interrupted" : "terminated"): \(self.tally.rendered) rendered, "
+                    + "\(self.items.count - self.done) not finished. Every file under its final name is complete; "
+                    + "rerun the same command with --skip-existing to finish.\n"
+                FileHandle.standardError.write(message.data(using: .utf8)!)
+                fflush(stdout)
+                _exit(128 + sig)
+            }
+            source.resume()
+            signalSources.append(source)
+        }
+    }
+
+    func render(workers: Int) {
+        guard !items.isEmpty else { return }
+        if workers == 1 { work() } else { DispatchQueue.concurrentPerform(iterations: workers) { _ in work() } }
+        if bar && !quiet { FileHandle.standardError.write("\r\u{1B}[K".data(using: .utf8)!) }
+    }
+
+    private func claim() -> Int? {
+        lock.lock(); defer { lock.unlock() }
+        guard next < items.count else { return nil }
+        next += 1
+        return next - 1
+    }
+
+    private func work() {
+        while let i = claim() {
+            let item = items[i]
+            let t0 = Date()
+            let entry: ReportEntry
+            do { entry = try renderOne(item) } catch {
+                let reason = (error as? GenError)?.message ?? "\(error)"
+                entry = ReportEntry(item: item, status: .failed(reason))
+            }
+            finish(i, entry, seconds: Date().timeIntervalSince(t0))
+        }
+    }
+
+    private func renderOne(_ item: BatchItem) throws -> ReportEntry {
+        let out = path(item.out)
+        if skipExisting && FileManager.default.fileExists(atPath: out), let existing = try? readMono(out, sampleRate: sampleRate) {
+            let png = report ? try spectrogram(existing, for: item) : nil
+            return ReportEntry(item: item, status: .skipped, audioSeconds: Double(existing.count) / Double(sampleRate), spectrogram: png)
+        }
+        let t0 = Date()
+        let samples = try models.render(item)
+        let seconds = Date().timeIntervalSince(t0)
+        guard !samples.isEmpty else { throw GenError.usage("the model produced no audio for this line.") }
+        try whileWriting {
+            try ioErrors {
+                try FileManager.default.createDirectory(atPath: (out as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                try AudioFile.write(AudioBuffer(samples: samples, sampleRate: sampleRate), to: out)
+            }
+        }
+        let png = report ? try spectrogram(samples, for: item) : nil
+        return ReportEntry(item: item, status: .rendered, audioSeconds: Double(samples.count) / Double(sampleRate),
+                           renderSeconds: seconds, spectrogram: png)
+    }
+
+    /// Writes the item's log-mel spectrogram PNG; returns its path relative to the output folder.
+    private func spectrogram(_ samples: [Float], for item: BatchItem) throws -> String {
+        let relative = BatchReport.spectrogramPath(for: item.out)
+        let fb = MelFilterbank(config: .standard)
+        let mel = fb.logMel(audio: samples)
+        let frames = mel.count / fb.nMels
+        guard frames > 0 else { throw GenError.usage("the audio is too short for a spectrogram.") }
+        try whileWriting {
+            try ioErrors {
+                let png = path(relative)
+                try FileManager.default.createDirectory(atPath: (png as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                try SpectrogramImage.write(mel, frames: frames, bins: fb.nMels, to: png, pixelsPerBin: 2)
+            }
+        }
+        return relative
+    }
+
+    private func finish(_ i: Int, _ entry: ReportEntry, seconds: Double) {
+        lock.lock(); defer { lock.unlock() }
+        entries[i] = entry
+        done += 1
+        let item = entry.item
+        var line: String
+        switch entry.status {
+        case .rendered:
+            tally.rendered += 1; tally.renderedAudio += entry.audioSeconds ?? 0
+            line = String(format: "rendered %@ (%.1f s of audio in %.2f s)", item.out, entry.audioSeconds ?? 0, seconds)
+        case .skipped:
+            tally.skipped += 1; tally.skippedAudio += entry.audioSeconds ?? 0
+            line = "skipped \(item.out) (already there)"
+        case .failed(let reason):
+            tally.failed += 1
+            line = "\(item.location): \(reason)"
+        }
+        if bar && !quiet { FileHandle.standardError.write("\r\u{1B}[K".data(using: .utf8)!) }
+        if case .failed = entry.status { printLine(line) }
+        else if !quiet && !bar { printLine("[\(done)/\(items.count)] \(line)") }
+        if entry.status == .rendered { print(path(item.out)); fflush(stdout) }
+        if bar && !quiet && done < items.count {
+            let elapsed = Date().timeIntervalSince(started)
+            let eta = elapsed / Double(done) * Double(items.count - done)
+            FileHandle.standardError.write((BatchReport.bar(done: done, total: items.count) + String(format: "  ETA %.0f s", eta)).data(using: .utf8)!)
+        }
+    }
+}
