@@ -3,7 +3,9 @@
 //
 // Seeds: a line without "seed" gets BatchSeed.derive(batch seed, prompt file name, line number):
 // FNV-1a 64 of "<file name>:<line>" (the last path component, so `prompts/x.jsonl` and
-// `/abs/prompts/x.jsonl` agree), mixed with the batch seed and finished with SplitMix64, kept to
+// `/abs/prompts/x.jsonl` agree; when two prompt files of one batch share a name, the shortest
+// trailing part of their paths that tells them apart, e.g. "a/set.jsonl" — see
+// `PromptSet.names(for:)`), mixed with the batch seed and finished with SplitMix64, kept to
 // 32 bits so it is easy to copy into a prompt or `gen speech --seed`. The same file, line and
 // batch seed always give the same seed, on any machine and in any shard; editing a line's text
 // keeps its seed, inserting lines above it moves it.
@@ -15,8 +17,13 @@ import Foundation
 
 public enum BatchSeed {
     public static func derive(batchSeed: UInt64, file: String, line: Int) -> UInt64 {
+        derive(batchSeed: batchSeed, name: (file as NSString).lastPathComponent, line: line)
+    }
+
+    /// The seed of line `line` of the prompt file called `name` in this batch (`PromptSet.names`).
+    public static func derive(batchSeed: UInt64, name: String, line: Int) -> UInt64 {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a 64
-        for byte in "\((file as NSString).lastPathComponent):\(line)".utf8 {
+        for byte in "\(name):\(line)".utf8 {
             h = (h ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
         }
         return splitMix(h ^ splitMix(batchSeed)) & 0xFFFF_FFFF

@@ -10,7 +10,10 @@
 // Blank lines are skipped everywhere. Keys are strict (an unknown key or a wrong type is an error
 // naming the key and the valid ones); a null value means "not given". Paths in a prompt file
 // (lyrics_file) are resolved relative to that file; `out` is relative to the output folder, must
-// stay inside it and be unique in the batch. A line without `out` writes `<file stem>-<line>.wav`.
+// stay inside it and be unique in the batch. A line without `out` writes `<file stem>-<line>.wav`;
+// when two prompt files of a batch share a name (a/set.jsonl, b/set.jsonl), each is known by the
+// shortest trailing part of its path that tells them apart ("a/set.jsonl" → stem "a-set"), which
+// keeps their default outputs and derived seeds apart. Speech text is at most 10,000 characters.
 // Every prompt line, valid or not, has an ordinal (its position in the whole batch), which is what
 // shards split on, so a shard's lines do not depend on which models a machine happens to have.
 //
@@ -101,7 +104,8 @@ public struct PromptSet {
     /// Reads and parses `paths` in order. `batchSeed` seeds the lines that set no seed.
     public static func load(_ paths: [String], batchSeed: UInt64) throws -> PromptSet {
         var set = PromptSet()
-        for path in paths {
+        let names = PromptSet.names(for: paths)
+        for (path, name) in zip(paths, names) {
             let kind = try PromptParser.Format(path: path)
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
@@ -114,9 +118,29 @@ public struct PromptSet {
             guard let text = String(data: data, encoding: .utf8) else {
                 throw PromptFileError(kind: .usage, message: "prompt file '\(path)' is not UTF-8 text. Convert it, e.g. `iconv -t UTF-8 \(path)`.")
             }
-            set.add(PromptParser.parse(text, file: path, format: kind, batchSeed: batchSeed, firstOrdinal: set.lineCount))
+            set.add(PromptParser.parse(text, file: path, name: name, format: kind, batchSeed: batchSeed, firstOrdinal: set.lineCount))
         }
         return set
+    }
+
+    /// The name each prompt file goes by in derived seeds and default output names: its file name,
+    /// or, when another file of the batch (a different path) has the same file name, the shortest
+    /// trailing part of its absolute path that no other such file shares ("a/set.jsonl" and
+    /// "b/set.jsonl"). Deterministic: it depends only on the paths given, not on their order.
+    public static func names(for paths: [String]) -> [String] {
+        func components(_ path: String) -> [String] {
+            URL(fileURLWithPath: path).absoluteURL.standardized.pathComponents.filter { $0 != "/" }
+        }
+        let all = paths.map(components)
+        let distinct = Array(Set(all.map { $0.joined(separator: "/") })).map { $0.split(separator: "/").map(String.init) }
+        return zip(paths, all).map { path, parts in
+            let base = (path as NSString).lastPathComponent
+            let rivals = distinct.filter { $0.last == parts.last && $0 != parts }
+            guard !rivals.isEmpty else { return base }
+            var k = 2
+            while k < parts.count && rivals.contains(where: { Array($0.suffix(k)) == Array(parts.suffix(k)) }) { k += 1 }
+            return parts.suffix(k).joined(separator: "/")
+        }
     }
 
     /// Appends one file's lines, turning a repeated output name into a problem on the later line.
@@ -166,13 +190,18 @@ public enum PromptParser {
     public static let speechKeys = ["kind", "text", "voice", "speed", "pitch", "seed", "out"]
     /// Lyrics are conditioning text, not a book: the same limit as `gen music --lyrics`.
     public static let maxLyricsBytes = 100_000
+    /// Longest speech text of one line, in characters: a paragraph or a few, not a book.
+    public static let maxSpeechCharacters = 10_000
 
-    /// Parses one prompt file's text. `file` names it in messages and default output names, and
-    /// its folder anchors relative paths.
-    public static func parse(_ text: String, file: String, format: Format, batchSeed: UInt64, firstOrdinal: Int = 0) -> PromptSet {
+    /// Parses one prompt file's text. `file` names it in messages and its folder anchors relative
+    /// paths; `name` (default: its file name; see `PromptSet.names`) keys derived seeds and default
+    /// output names.
+    public static func parse(_ text: String, file: String, name: String? = nil, format: Format, batchSeed: UInt64,
+                             firstOrdinal: Int = 0) -> PromptSet {
         var set = PromptSet()
         let folder = URL(fileURLWithPath: file).absoluteURL.deletingLastPathComponent()
-        let stem = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
+        let fileName = name ?? (file as NSString).lastPathComponent
+        let stem = (fileName as NSString).deletingPathExtension.replacingOccurrences(of: "/", with: "-")
         var ordinal = firstOrdinal
         // Split on \n and \r\n (one Character in Swift) only, so line numbers match what editors show.
         for (index, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).enumerated() {
@@ -183,7 +212,7 @@ public enum PromptParser {
             do {
                 let (job, seed, out) = try parseLine(lineText, format: format, folder: folder)
                 let name = try outputName(out ?? String(format: "%@-%03d.wav", stem, line))
-                let s = seed ?? BatchSeed.derive(batchSeed: batchSeed, file: file, line: line)
+                let s = seed ?? BatchSeed.derive(batchSeed: batchSeed, name: fileName, line: line)
                 set.items.append(BatchItem(file: file, line: line, ordinal: ordinal, source: lineText, job: job,
                                            seed: s, seedIsDerived: seed == nil, out: name))
             } catch let reason as Reason {
@@ -203,7 +232,9 @@ public enum PromptParser {
 
     static func parseLine(_ line: String, format: Format, folder: URL) throws -> (PromptJob, UInt64?, String?) {
         if format == .text {
-            return (.speech(SpeechPrompt(text: line.trimmingCharacters(in: .whitespaces))), nil, nil)
+            let text = line.trimmingCharacters(in: .whitespaces)
+            try checkSpeechLength(text)
+            return (.speech(SpeechPrompt(text: text)), nil, nil)
         }
         let value: JSONValue
         do { value = try JSONDecoder().decode(JSONValue.self, from: Data(line.utf8)) } catch {
@@ -255,6 +286,7 @@ public enum PromptParser {
             try o.onlyKeys(speechKeys, kind: kind)
             guard let text = try o.string("text") else { throw Reason("a speech line needs \"text\", e.g. {\"kind\":\"speech\",\"text\":\"Hello.\"}.") }
             guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw Reason("\"text\" is empty: give some words to speak.") }
+            try checkSpeechLength(text)
             var s = SpeechPrompt(text: text)
             if let v = try o.name("voice") { s.voice = v }
             if let x = try o.number("speed") {
@@ -272,6 +304,15 @@ public enum PromptParser {
         let seed = try o.seed()
         let out = try o.string("out")
         return (job, seed, out)
+    }
+
+    /// Speech text longer than `maxSpeechCharacters` is refused before anything renders.
+    static func checkSpeechLength(_ text: String) throws {
+        let n = text.count
+        if n > maxSpeechCharacters {
+            throw Reason("text is \(n) characters; split it into lines of at most \(maxSpeechCharacters) characters "
+                         + "(one utterance per line, e.g. one paragraph each).")
+        }
     }
 
     /// Checks and normalises an output path relative to the output folder.

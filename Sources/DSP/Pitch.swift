@@ -13,9 +13,9 @@ public enum PitchTracker {
         let window = maxLag  // difference sums over `window` samples at each lag
         var f0 = [Float](repeating: 0, count: frames)
         let n = x.count
-        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, frames))
+        let workers = max(1, min(DSPParallelism.maxWidth, frames))
         f0.withUnsafeMutableBufferPointer { out in
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+        DSPParallelism.forEach(workers) { worker in
             var d = [Float](repeating: 0, count: maxLag + 1)
             var i = worker
             while i < frames {

@@ -223,7 +223,7 @@ public final class STFT: Sendable {
             let chunk = max(STFT.framesPerChunk, (n + hop - 1) / hop)
             let chunks = (frames + chunk - 1) / chunk
             for parity in 0..<2 {
-                DispatchQueue.concurrentPerform(iterations: (chunks + 1 - parity) / 2) { i in
+                DSPParallelism.forEach((chunks + 1 - parity) / 2) { i in
                     let c = 2 * i + parity
                     run((c * chunk)..<min(frames, (c + 1) * chunk))
                 }
@@ -266,7 +266,7 @@ public final class STFT: Sendable {
     // MARK: helpers
 
     /// Runs `body` over ranges of frames: on this thread for short inputs, otherwise spread over
-    /// the cores with one range (and so one scratch buffer) per work item.
+    /// at most `DSPParallelism.maxWidth` threads with one range (and so one scratch buffer) per work item.
     func forEachChunk(frames: Int, _ body: (Range<Int>) -> Void) {
         if frames < STFT.parallelThreshold {
             body(0..<frames)
@@ -274,7 +274,7 @@ public final class STFT: Sendable {
         }
         let chunk = STFT.framesPerChunk
         let chunks = (frames + chunk - 1) / chunk
-        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+        DSPParallelism.forEach(chunks) { c in
             body((c * chunk)..<min(frames, (c + 1) * chunk))
         }
     }

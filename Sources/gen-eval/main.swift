@@ -72,10 +72,15 @@ do {
     train = try ProbeData.windows(corpus: o.data, split: "train", seconds: o.seconds, hop: o.seconds / 2)
     val = try ProbeData.windows(corpus: o.data, split: "val", seconds: o.seconds, hop: o.seconds)
 } catch { fail("cannot read the corpus: \(error)") }
-let genres = MusicCatalog.genreNames
+guard !train.isEmpty, !val.isEmpty else { fail("the corpus at \(o.data) needs training and held-out clips (split train and val)") }
+// The corpus's genres: the catalog's order first, then any others (a user's corpus) sorted.
+let corpusGenres = Set(train.map(\.genre))
+let genres = MusicCatalog.genreNames.filter(corpusGenres.contains) + corpusGenres.subtracting(MusicCatalog.genreNames).sorted()
 func features(_ windows: [ProbeWindow]) -> [[Float]] { windows.map { ProbeFeatures.of($0.samples, filterbank: fb) } }
 let trainX = features(train), valX = features(val)
-let genreOf = { (w: ProbeWindow) -> Int in genres.firstIndex(of: w.genre) ?? 0 }
+// Held-out windows of a genre training never saw cannot be judged; they are left out.
+let valKnown = val.indices.filter { genres.contains(val[$0].genre) }
+let genreOf = { (w: ProbeWindow) -> Int in genres.firstIndex(of: w.genre)! }
 
 // Vocal labels: at least 3 s of sung lines in the window, or none at all; windows in between are left out.
 func vocalSet(_ w: [ProbeWindow], _ x: [[Float]]) -> ([[Float]], [Int]) {
@@ -85,9 +90,12 @@ func vocalSet(_ w: [ProbeWindow], _ x: [[Float]]) -> ([[Float]], [Int]) {
 
 let genreProbe = LogisticProbe.fit(trainX, labels: train.map(genreOf), classes: genres)
 let (vtx, vty) = vocalSet(train, trainX), (vvx, vvy) = vocalSet(val, valX)
+guard Set(vty).count == 2, !vvy.isEmpty else {
+    fail("the vocal probe needs training windows with and without lyrics, and held-out windows; this corpus has \(vty.filter { $0 == 1 }.count) sung and \(vty.filter { $0 == 0 }.count) instrumental training windows")
+}
 let vocalProbe = LogisticProbe.fit(vtx, labels: vty, classes: ["no vocals", "vocals"])
 var results: [String: Any] = [:]
-let genreVal = genreProbe.accuracy(valX, labels: val.map(genreOf)), vocalVal = vocalProbe.accuracy(vvx, labels: vvy)
+let genreVal = genreProbe.accuracy(valKnown.map { valX[$0] }, labels: valKnown.map { genreOf(val[$0]) }), vocalVal = vocalProbe.accuracy(vvx, labels: vvy)
 log("probes: \(train.count) training windows and \(val.count) held-out windows of \(o.seconds) s (\(ProbeFeatures.count) features)")
 log("  genre probe, held-out real clips:  \(pct(genreVal))   (chance \(pct(1 / Double(genres.count))))")
 log("  vocal probe, held-out real clips:  \(pct(vocalVal))   (\(vvy.filter { $0 == 1 }.count) with vocals, \(vvy.filter { $0 == 0 }.count) without)")
@@ -105,7 +113,7 @@ let length = Int(o.seconds * Double(codec.sampleRate))
 let roundTrip = val.map { w -> [Float] in codec.decode(codec.encode(w.samples, level: level), level: level, length: length) }
 let rtX = roundTrip.map { ProbeFeatures.of($0, filterbank: fb) }
 let (rvx, rvy) = vocalSet(val, rtX)
-let genreRT = genreProbe.accuracy(rtX, labels: val.map(genreOf)), vocalRT = vocalProbe.accuracy(rvx, labels: rvy)
+let genreRT = genreProbe.accuracy(valKnown.map { rtX[$0] }, labels: valKnown.map { genreOf(val[$0]) }), vocalRT = vocalProbe.accuracy(rvx, labels: rvy)
 log("  genre probe, held-out clips through codec level \(level): \(pct(genreRT))")
 log("  vocal probe, held-out clips through codec level \(level): \(pct(vocalRT))")
 results["genre_probe_val_accuracy_codec"] = genreRT
@@ -129,15 +137,17 @@ func save(_ audio: [Float], _ name: String) {
 
 // Genre control: 8 genres × seeds.
 var confusion = [[Int]](repeating: [Int](repeating: 0, count: genres.count), count: genres.count)
+let asked = genres.filter { prior.config.genreID($0) != nil }.count * o.seeds
+if asked == 0 { fail("the prior knows none of the corpus's genres (\(genres.joined(separator: ", "))); evaluate it on the corpus it was trained on") }
 for (g, name) in genres.enumerated() {
-    guard let id = prior.config.genreID(name) else { fail("the prior has no genre \(name)") }
+    guard let id = prior.config.genreID(name) else { log("  \(name): the prior has no such label; skipped"); continue }
     for (s, audio) in generate(PriorLabels(genre: id), count: o.seeds, seed: UInt64(1000 + g)).enumerated() {
         save(audio, "\(name)-\(s + 1)")
         confusion[g][genreProbe.predict(ProbeFeatures.of(audio, filterbank: fb))] += 1
     }
     log("  \(name): probe heard " + genres.indices.filter { confusion[g][$0] > 0 }.map { "\(genres[$0]) ×\(confusion[g][$0])" }.joined(separator: ", "))
 }
-let hits = genres.indices.map { confusion[$0][$0] }.reduce(0, +), asked = genres.count * o.seeds
+let hits = genres.indices.map { confusion[$0][$0] }.reduce(0, +)
 let control = Double(hits) / Double(asked)
 log("genre control: the probe named the requested genre in \(hits)/\(asked) generated clips = \(pct(control)) (target ≥ 50%, chance 12.5%)")
 results["genre_control"] = control
@@ -145,7 +155,7 @@ results["genre_confusion"] = confusion
 
 // Lyrics: held-out lyric lines vs none, one clip per genre and seed.
 var withVocals = 0, withoutVocals = 0
-for (g, name) in genres.enumerated() {
+for (g, name) in genres.enumerated() where prior.config.genreID(name) != nil {
     var lyrics = LyricGenerator(genre: name, pool: .validation, seed: UInt64(77 + g))
     let text = (0..<4).map { _ in lyrics.nextLine() }.joined(separator: "\n")
     let id = prior.config.genreID(name)

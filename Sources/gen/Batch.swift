@@ -1,13 +1,16 @@
 // Batch.swift — `gen batch`: renders every line of JSON Lines / .txt prompt files (parsing, seeds,
 // shards and the report live in the Batch module; this file loads models and renders).
 //
-// Order of work: read and parse every file, keep this shard's lines, load the models those lines
-// need (speech and music each once, only if some line needs them), check every line against the
+// Order of work: read and parse every file, keep this shard's lines, set aside (with
+// --skip-existing) the lines whose output is already there, load the models the remaining lines
+// need (speech and music each once, only if some line needs them), check those lines against the
 // models' labels and the text frontend, report bad lines as `file:line: reason`, then render the
 // rest on --jobs workers. Each output is written whole to a hidden temporary file and renamed, under
 // a lock that SIGINT/SIGTERM take before exiting, so an interrupted batch leaves complete files and
-// no temporary ones, and `--skip-existing` resumes it. Exit 0 when every line rendered (or was
-// skipped), 1 when some failed, 2 for bad flags or prompt files, 3 when the output folder is unusable.
+// no temporary ones, and `--skip-existing` resumes it (a rerun with every output there loads no
+// model). Exit 0 when every line rendered (or was skipped), 1 when some failed, 2 for bad flags or
+// prompt files, 3 when a model the lines need is missing or broken (the lines that do not need it
+// still render) or the output folder is unusable.
 import ArgumentParser
 import Audio
 import Batch
@@ -30,7 +33,10 @@ struct BatchCommand: ParsableCommand, HasGlobalOptions {
         Every line is checked before anything renders: bad lines are reported as \
         file:line: reason and the rest still render (exit 1). A line without "seed" gets \
         one derived from --seed, its file name and line number, so reruns and shards give \
-        the same audio. Models load once per run. Ctrl-C leaves only complete files.
+        the same audio (files with the same name in different folders go by folder/name, \
+        e.g. a-set-001.wav). Models load once per run, only for lines still to render. \
+        A missing or broken model fails the lines that need it, the others still render, \
+        and the exit code is 3. Ctrl-C leaves only complete files.
 
         Examples:
           gen batch prompts/demo.jsonl --out-dir out/demo --report
@@ -65,8 +71,23 @@ struct BatchCommand: ParsableCommand, HasGlobalOptions {
             throw e.kind == .io ? GenError.io(e.message) : GenError.usage(e.message)
         }
         var plan = all.shard(try shard.map { try Shard(parsing: $0) })
-        let models = BatchModels(plan.items, globals: globals)
-        plan = models.check(plan)
+        // Outputs already there need no model: set them aside before loading or checking any.
+        var existing: [String: Double] = [:]   // output (relative) → seconds of audio
+        if skipExisting {
+            let rate = MelConfig.standard.sampleRate
+            for item in plan.items {
+                let out = (outDir as NSString).appendingPathComponent(item.out)
+                if FileManager.default.fileExists(atPath: out), let audio = try? readMono(out, sampleRate: rate) {
+                    existing[item.out] = Double(audio.count) / Double(rate)
+                }
+            }
+        }
+        var pending = plan
+        pending.items = plan.items.filter { existing[$0.out] == nil }
+        let models = BatchModels(pending.items, globals: globals)
+        pending = models.check(pending)
+        plan.problems = pending.problems
+        plan.items = (pending.items + plan.items.filter { existing[$0.out] != nil }).sorted { $0.ordinal < $1.ordinal }
         for p in plan.problems { printLine(p.description) }
 
         try ioErrors {
@@ -81,8 +102,9 @@ struct BatchCommand: ParsableCommand, HasGlobalOptions {
         }
         let threadsPerJob = max(1, budget / workers)
         Threads.set(threadsPerJob)
+        DSPParallelism.maxWidth = threadsPerJob   // process-wide: STFT and YIN inside each job
 
-        let run = BatchRun(items: plan.items, outDir: outDir, models: models, skipExisting: skipExisting, report: report,
+        let run = BatchRun(items: plan.items, outDir: outDir, models: models, existing: existing, report: report,
                            quiet: globals.quiet)
         run.installInterruptHandlers()
         run.render(workers: workers)
@@ -100,6 +122,10 @@ struct BatchCommand: ParsableCommand, HasGlobalOptions {
             if !globals.quiet { printLine("report: \(path)  (open it in a browser: xdg-open \(path))") }
         }
         if !globals.quiet { printLine(BatchReport.summary(tally, jobs: workers, threadsPerJob: threadsPerJob)) }
+        if let failure = models.failure {
+            throw GenError.io(failure + " \(tally.failed) of \(tally.items) items failed (see the lines above); the others were written. "
+                              + "Fix the models, then rerun with --skip-existing to render only what is missing.")
+        }
         if tally.failed > 0 {
             throw GenError(message: "\(tally.failed) of \(tally.items) items failed (see the lines above); the others were written. "
                            + "Fix those lines and rerun with --skip-existing to render only what is missing.", code: 1)
@@ -126,6 +152,13 @@ final class BatchModels: @unchecked Sendable {
         }
         if let speechError { printLine("error: cannot render speech lines: \(speechError)") }
         if let musicError { printLine("error: cannot render music lines: \(musicError)") }
+    }
+
+    /// Why a model some lines need did not load (the batch exits 3), or nil.
+    var failure: String? {
+        let reasons = [speechError.map { "the speech model did not load: \($0)" },
+                       musicError.map { "the music models did not load: \($0)" }].compactMap { $0 }
+        return reasons.isEmpty ? nil : reasons.joined(separator: " ")
     }
 
     /// Moves lines that cannot render with these models (unknown labels, unreadable lyrics,
@@ -163,12 +196,12 @@ final class BatchModels: @unchecked Sendable {
             }
             if speakable == 0 { throw TextFrontendError.nothingToSay(s.text) }
         case .music(var m):
-            guard music != nil else { throw GenError.io("not rendered: no music model (see the error above).") }
             if let file = m.lyricsFile {
                 m.lyrics = try readLyricsFile(file, option: "\"lyrics_file\"")
                 m.lyricsFile = nil
                 item.job = .music(m)
             }
+            guard music != nil else { throw GenError.io("not rendered: no music model (see the error above).") }
         }
     }
 
@@ -194,7 +227,8 @@ final class BatchRun: @unchecked Sendable {
     let items: [BatchItem]
     let outDir: String
     let models: BatchModels
-    let skipExisting: Bool
+    /// Outputs found complete before the models loaded (--skip-existing): output → seconds of audio.
+    let existing: [String: Double]
     let report: Bool
     let quiet: Bool
     let sampleRate = MelConfig.standard.sampleRate
@@ -209,9 +243,9 @@ final class BatchRun: @unchecked Sendable {
     private let bar = isatty(2) != 0
     private var signalSources: [DispatchSourceSignal] = []
 
-    init(items: [BatchItem], outDir: String, models: BatchModels, skipExisting: Bool, report: Bool, quiet: Bool) {
+    init(items: [BatchItem], outDir: String, models: BatchModels, existing: [String: Double], report: Bool, quiet: Bool) {
         self.items = items; self.outDir = outDir; self.models = models
-        self.skipExisting = skipExisting; self.report = report; self.quiet = quiet
+        self.existing = existing; self.report = report; self.quiet = quiet
         entries = Array(repeating: nil, count: items.count)
     }
 
@@ -272,9 +306,9 @@ final class BatchRun: @unchecked Sendable {
 
     private func renderOne(_ item: BatchItem) throws -> ReportEntry {
         let out = path(item.out)
-        if skipExisting && FileManager.default.fileExists(atPath: out), let existing = try? readMono(out, sampleRate: sampleRate) {
-            let png = report ? try spectrogram(existing, for: item) : nil
-            return ReportEntry(item: item, status: .skipped, audioSeconds: Double(existing.count) / Double(sampleRate), spectrogram: png)
+        if let seconds = existing[item.out] {
+            let png = report ? try spectrogram(try ioErrors { try readMono(out, sampleRate: sampleRate) }, for: item) : nil
+            return ReportEntry(item: item, status: .skipped, audioSeconds: seconds, spectrogram: png)
         }
         let t0 = Date()
         let samples = try models.render(item)

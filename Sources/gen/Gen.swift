@@ -1,6 +1,7 @@
 // Gen.swift — the `gen` command tree. Subcommands parse, validate and call the library; nothing more.
 //
 // Exit codes (DESIGN.md): 0 ok · 1 some batch items failed · 2 usage error · 3 model or I/O error.
+import DSP
 import Engine
 import ArgumentParser
 import Foundation
@@ -64,7 +65,10 @@ enum GenMain {
     static func run() -> Never {
         do {
             var command = try Gen.parseAsRoot()
-            if let g = (command as? HasGlobalOptions)?.globals, let n = g.threads { Threads.set(n) }
+            if let g = (command as? HasGlobalOptions)?.globals, let n = g.threads {
+                Threads.set(n)
+                DSPParallelism.maxWidth = n   // DSP cannot see Engine's Threads; give it the same budget
+            }
             try command.run()
             exit(0)
         } catch let e as GenError {

@@ -22,14 +22,36 @@ func musicLabels(_ config: PriorConfig, genre: String?, artist: String?, lyrics:
     return labels
 }
 
-/// A lyrics file's text, checked: readable (exit 3), UTF-8, not empty and under 100 KB (exit 2).
+/// A lyrics file's text, checked: readable (exit 3), a regular file, UTF-8, not empty and under
+/// 100 KB (exit 2). The file is stat'ed before it is opened, so a FIFO, a device such as /dev/zero
+/// or a folder is refused instead of blocking or being read without end, and at most 100 KB is read.
 /// `option` names where the path came from (`--lyrics`, `"lyrics_file"`).
 func readLyricsFile(_ path: String, option: String) throws -> String {
-    guard let data = FileManager.default.contents(atPath: path) else {
-        throw GenError.io("cannot read the lyrics file '\(path)'. Check the path.")
+    var info = stat()
+    guard stat(path, &info) == 0 else {
+        throw GenError.io("cannot read the lyrics file '\(path)': \(String(cString: strerror(errno))). Check the path.")
+    }
+    switch info.st_mode & S_IFMT {
+    case S_IFREG: break
+    case S_IFDIR: throw GenError.usage("the lyrics file '\(path)' is a folder; give a text file with one lyric line per line.")
+    default:
+        throw GenError.usage("the lyrics file '\(path)' is not a regular file (a pipe, socket or device); "
+                             + "give a text file with one lyric line per line.")
+    }
+    if Int(info.st_size) >= Music.maxLyricsBytes {
+        throw GenError.usage("the lyrics file '\(path)' is \(info.st_size) bytes; lyrics must be under 100 KB (\(Music.maxLyricsBytes) bytes).")
+    }
+    guard let handle = FileHandle(forReadingAtPath: path) else {
+        throw GenError.io("cannot read the lyrics file '\(path)'. Check its permissions.")
+    }
+    defer { try? handle.close() }
+    // Read no more than the limit: a file that grew since the stat is still caught.
+    let data: Data
+    do { data = try handle.read(upToCount: Music.maxLyricsBytes) ?? Data() } catch {
+        throw GenError.io("cannot read the lyrics file '\(path)': \(error)")
     }
     if data.count >= Music.maxLyricsBytes {
-        throw GenError.usage("the lyrics file '\(path)' is \(data.count) bytes; lyrics must be under 100 KB (\(Music.maxLyricsBytes) bytes).")
+        throw GenError.usage("the lyrics file '\(path)' is at least \(data.count) bytes; lyrics must be under 100 KB (\(Music.maxLyricsBytes) bytes).")
     }
     guard let text = String(data: data, encoding: .utf8) else {
         throw GenError.usage("the lyrics file '\(path)' is not UTF-8 text. Convert it, e.g. `iconv -t UTF-8 \(path)`.")

@@ -150,6 +150,21 @@ final class PromptParsingTests: XCTestCase {
     }
 }
 
+final class SpeechLengthTests: XCTestCase {
+    func testSpeechTextOverTenThousandCharactersIsRefusedAtParseTime() {
+        let ok = String(repeating: "word ", count: 2_000)   // 10,000 characters
+        let long = ok + "x"
+        let jsonl = [ok, long].map { "{\"kind\":\"speech\",\"text\":\"\($0)\"}" }.joined(separator: "\n")
+        let set = PromptParser.parse(jsonl, file: "/p/long.jsonl", format: .jsonLines, batchSeed: 1)
+        XCTAssertEqual(set.items.map(\.line), [1])
+        XCTAssertEqual(set.problems.count, 1)
+        XCTAssertTrue(set.problems[0].description.hasPrefix("/p/long.jsonl:2: text is 10001 characters; split it"), set.problems[0].description)
+        let txt = PromptParser.parse("Short.\n" + String(repeating: "a", count: 50_000), file: "/p/long.txt", format: .text, batchSeed: 1)
+        XCTAssertEqual(txt.items.map(\.line), [1])
+        XCTAssertTrue(txt.problems.first?.description.hasPrefix("/p/long.txt:2: text is 50000 characters; split it") ?? false, "\(txt.problems)")
+    }
+}
+
 final class SeedAndShardTests: XCTestCase {
     func testDerivedSeedsAreStableAndDistinct() {
         let s = BatchSeed.derive(batchSeed: 1, file: "prompts/demo.jsonl", line: 3)
@@ -168,6 +183,34 @@ final class SeedAndShardTests: XCTestCase {
         let lines = (1...5).map { "{\"kind\":\"speech\",\"text\":\"line \($0)\"}" }.joined(separator: "\n")
         let items = PromptParser.parse(lines, file: "s.jsonl", format: .jsonLines, batchSeed: 9).items
         XCTAssertEqual(items.map(\.seed), (1...5).map { BatchSeed.derive(batchSeed: 9, file: "s.jsonl", line: $0) })
+    }
+
+    func testPromptFilesWithTheSameNameInTwoFoldersGetTheirOwnOutputsAndSeeds() throws {
+        XCTAssertEqual(PromptSet.names(for: ["a/set.jsonl", "b/set.jsonl", "c/other.jsonl"]), ["a/set.jsonl", "b/set.jsonl", "other.jsonl"])
+        XCTAssertEqual(PromptSet.names(for: ["/x/a/set.jsonl", "/y/a/set.jsonl"]), ["x/a/set.jsonl", "y/a/set.jsonl"], "the shortest end that differs")
+        XCTAssertEqual(PromptSet.names(for: ["/p/set.jsonl", "/p/./set.jsonl"]), ["set.jsonl", "set.jsonl"], "one file named twice is one file")
+        XCTAssertEqual(PromptSet.names(for: ["b/set.jsonl", "a/set.jsonl"]), ["b/set.jsonl", "a/set.jsonl"], "names do not depend on order")
+        // A file whose name is unique keeps the documented seed.
+        XCTAssertEqual(BatchSeed.derive(batchSeed: 1, name: "demo.jsonl", line: 3), 2_840_339_140)
+
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("batch-names-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        var paths: [String] = []
+        for folder in ["a", "b"] {
+            let dir = root.appendingPathComponent(folder)
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            let p = dir.appendingPathComponent("set.jsonl").path
+            try "{\"kind\":\"speech\",\"text\":\"Hello.\"}\n{\"kind\":\"speech\",\"text\":\"Bye.\"}\n".write(toFile: p, atomically: true, encoding: .utf8)
+            paths.append(p)
+        }
+        let set = try PromptSet.load(paths, batchSeed: 1)
+        XCTAssertEqual(set.problems, [], "the two files' default outputs collide")
+        XCTAssertEqual(set.items.map(\.out), ["a-set-001.wav", "a-set-002.wav", "b-set-001.wav", "b-set-002.wav"])
+        XCTAssertEqual(Set(set.items.map(\.seed)).count, 4, "derived seeds collide")
+        XCTAssertEqual(set.items[0].seed, BatchSeed.derive(batchSeed: 1, name: "a/set.jsonl", line: 1))
+        XCTAssertEqual(set.items[0].file, paths[0], "messages still name the file as given")
+        // Alone, each file keeps its plain name.
+        XCTAssertEqual(try PromptSet.load([paths[1]], batchSeed: 1).items.map(\.out), ["set-001.wav", "set-002.wav"])
     }
 
     func testShardsPartitionEveryLine() throws {

@@ -31,6 +31,33 @@ final class BatchCLITests: CLITestCase {
         return (audio.sorted(), hidden)
     }
 
+    /// Runs gen with extra environment variables, killing it after `timeout` seconds (a hang fails
+    /// the test instead of stalling the suite).
+    func gen(_ args: [String], env: [String: String], timeout: Double = 120) throws -> Run {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: genPath)
+        p.arguments = args
+        p.environment = ProcessInfo.processInfo.environment.merging(env) { _, new in new }
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out; p.standardError = err
+        try p.run()
+        let started = Date()
+        DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { if p.isRunning { p.terminate() } }
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        XCTAssertLessThan(Date().timeIntervalSince(started), timeout, "gen \(args) hung and was killed")
+        return Run(code: p.terminationStatus, stdout: o, stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    /// A models folder with only the shipped speech model (no music prior or codec).
+    func speechOnlyModels() throws -> String {
+        let models = path("speech-only-models")
+        try FileManager.default.createDirectory(atPath: models, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: models + "/speech", withDestinationPath: root.appendingPathComponent("models/speech").path)
+        return models
+    }
+
     let sentences = ["Good morning, and welcome.", "The train leaves at nine.", "Two coffees, please.",
                      "It costs forty two dollars.", "See you on Tuesday.", "The rain stopped at noon.",
                      "Read the second page.", "Turn left at the lights.", "The bread is still warm.",
@@ -126,12 +153,20 @@ final class BatchCLITests: CLITestCase {
     }
 
     func testSigintMidwayLeavesOnlyCompleteFilesAndSkipExistingFinishes() throws {
+        try interruptAndResume(jobs: 1)
+    }
+
+    func testSigintMidwayWithTwoJobsLeavesOnlyCompleteFilesAndSkipExistingFinishes() throws {
+        try interruptAndResume(jobs: 2)
+    }
+
+    func interruptAndResume(jobs: Int) throws {
         let count = 30
         let file = try write("long.txt", (1...count).map { "Line \($0) of the voice-over, read at an easy pace for the listener." })
         let out = path("out")
         let p = Process()
         p.executableURL = URL(fileURLWithPath: genPath)
-        p.arguments = ["batch", file, "--out-dir", out]
+        p.arguments = ["batch", file, "--out-dir", out, "--jobs", "\(jobs)"]
         FileManager.default.createFile(atPath: path("stderr.txt"), contents: nil)
         p.standardError = FileHandle(forWritingAtPath: path("stderr.txt"))
         p.standardOutput = FileHandle.nullDevice
@@ -160,6 +195,76 @@ final class BatchCLITests: CLITestCase {
         XCTAssertEqual(outputs(out).hidden, [])
         XCTAssertTrue(r.stderr.contains("skipped   \(String(format: "%6d", done.audio.count))"), r.stderr)
         for (name, bytes) in before { XCTAssertEqual(FileManager.default.contents(atPath: out + "/" + name), bytes, "\(name) was rewritten") }
+    }
+
+    func testMissingModelExitsThreeAndNamesTheFix() throws {
+        let empty = path("no-models")
+        try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
+        let prompts = root.appendingPathComponent("prompts/voiceover.txt").path
+        let r = try gen(["batch", prompts, "--out-dir", path("vo")], env: ["GEN_MODELS": empty])
+        XCTAssertEqual(r.code, 3, "a missing model is a model error: \(r.stderr)")
+        XCTAssertTrue(r.stderr.contains("no speech model in '\(empty)/speech'"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("GEN_MODELS") && r.stderr.contains("gen train speech"), "the message names the fix: \(r.stderr)")
+        XCTAssertTrue(r.stderr.contains("voiceover.txt:1: not rendered"), r.stderr)
+        XCTAssertEqual(outputs(path("vo")).audio, [])
+    }
+
+    func testMissingMusicModelStillRendersSpeechAndExitsThree() throws {
+        let file = try write("mix.jsonl", [speech("Hello there."), "{\"kind\":\"music\",\"genre\":\"jazz\",\"duration\":2}", speech("Goodbye.")])
+        let out = path("out")
+        let r = try gen(["batch", file, "--out-dir", out], env: ["GEN_MODELS": try speechOnlyModels()])
+        XCTAssertEqual(r.code, 3, r.stderr)
+        XCTAssertEqual(outputs(out).audio, ["mix-001.wav", "mix-003.wav"], "lines that need no music model still render: \(r.stderr)")
+        XCTAssertTrue(r.stderr.contains("\(file):2: not rendered: no music model"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("the music models did not load: no trained prior"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("gen train prior"), r.stderr)
+    }
+
+    func testSkipExistingWithEveryOutputThereLoadsNoModel() throws {
+        let file = try write("done.jsonl", [speech("Hello there."), "{\"kind\":\"music\",\"genre\":\"jazz\",\"duration\":2}",
+                                            speech("Goodbye.", ",\"voice\":\"rms\"")])
+        let out = path("out")
+        XCTAssertEqual(try gen(["batch", file, "--out-dir", out], env: ["GEN_MODELS": try speechOnlyModels()]).code, 3)
+        // Stand in for the music output an earlier run (on a machine with the music models) wrote.
+        try FileManager.default.copyItem(atPath: out + "/done-001.wav", toPath: out + "/done-002.wav")
+        let empty = path("no-models")
+        try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
+        let r = try gen(["batch", file, "--out-dir", out, "--skip-existing", "--report"], env: ["GEN_MODELS": empty])
+        XCTAssertEqual(r.code, 0, "nothing left to render, so no model is needed: \(r.stderr)")
+        XCTAssertFalse(r.stderr.contains("error"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("skipped   \(String(format: "%6d", 3))"), r.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/index.html"))
+    }
+
+    func testPromptFilesWithTheSameNameInTwoFoldersDoNotCollide() throws {
+        var files: [String] = []
+        for folder in ["a", "b"] {
+            try FileManager.default.createDirectory(atPath: path(folder), withIntermediateDirectories: true)
+            files.append(try write(folder + "/set.jsonl", [speech("The same line in both files.")]))
+        }
+        let out = path("out")
+        let r = try gen(["batch"] + files + ["--out-dir", out])
+        XCTAssertEqual(r.code, 0, r.stderr)
+        XCTAssertEqual(outputs(out).audio, ["a-set-001.wav", "b-set-001.wav"])
+        XCTAssertNotEqual(FileManager.default.contents(atPath: out + "/a-set-001.wav"), FileManager.default.contents(atPath: out + "/b-set-001.wav"),
+                          "the two lines got the same derived seed")
+    }
+
+    func testLyricsFileThatIsADeviceFifoOrFolderIsRefusedWithoutHanging() throws {
+        let fifo = path("lyrics.fifo")
+        XCTAssertEqual(mkfifo(fifo, 0o644), 0)
+        let file = try write("lyrics.jsonl", ["/dev/zero", fifo, dir.path].map { "{\"kind\":\"music\",\"lyrics_file\":\"\($0)\",\"duration\":1}" }
+                                             + [speech("Still spoken.")])
+        let out = path("out")
+        let r = try gen(["batch", file, "--out-dir", out], env: ["GEN_MODELS": try speechOnlyModels()], timeout: 60)
+        XCTAssertNotEqual(r.code, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("\(file):1: the lyrics file '/dev/zero' is not a regular file"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("\(file):2: the lyrics file '\(fifo)' is not a regular file"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("\(file):3: the lyrics file '\(dir.path)' is a folder"), r.stderr)
+        XCTAssertEqual(outputs(out).audio, ["lyrics-004.wav"])
+        let music = try gen(["music", "--lyrics", "/dev/zero", "-o", path("m.wav")], env: [:], timeout: 60)
+        XCTAssertEqual(music.code, 2, music.stderr)
+        XCTAssertTrue(music.stderr.contains("not a regular file"), music.stderr)
     }
 
     func testReportLinksOnlyFilesThatExist() throws {
