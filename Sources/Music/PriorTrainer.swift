@@ -50,6 +50,9 @@ public struct PriorEval: Equatable {
     public var bitsPerToken: Double
     public var unigramBits: Double
     public var bigramBits: Double
+    /// Unigram and bigram models fitted on the training codes, scored on the held-out codes.
+    public var unigramModelBits: Double
+    public var bigramModelBits: Double
     public var tokens: Int
 }
 
@@ -158,7 +161,8 @@ public enum PriorTrainer {
 
     /// Held-out cross-entropy (labels kept) beside the unigram and bigram entropies of the same
     /// codes, over fixed windows: window k (codes k·T..<(k+1)·T) of every clip in turn, until `count`.
-    public static func evaluate(_ model: Prior, clips: [PriorClip], count: Int, length t: Int, batch: Int = 8) -> PriorEval? {
+    public static func evaluate(_ model: Prior, clips: [PriorClip], count: Int, length t: Int, batch: Int = 8,
+                                trainCodes: [[Int]] = []) -> PriorEval? {
         var windows: [(tokens: [Int], conditions: PriorConditions)] = []
         var k = 0
         while windows.count < count {
@@ -181,7 +185,10 @@ public enum PriorTrainer {
         let sequences = windows.map(\.tokens), v = model.config.vocabSize
         return PriorEval(bitsPerToken: nats / Double(windows.count) / Foundation.log(2.0),
                          unigramBits: CodeEntropy.unigramBits(sequences, vocabSize: v),
-                         bigramBits: CodeEntropy.bigramBits(sequences, vocabSize: v), tokens: windows.count * t)
+                         bigramBits: CodeEntropy.bigramBits(sequences, vocabSize: v),
+                         unigramModelBits: CodeEntropy.unigramModelBits(train: trainCodes, test: sequences, vocabSize: v),
+                         bigramModelBits: CodeEntropy.bigramModelBits(train: trainCodes, test: sequences, vocabSize: v),
+                         tokens: windows.count * t)
     }
 
     // MARK: training
@@ -278,10 +285,12 @@ public enum PriorTrainer {
 
         var lastEval: PriorEval?
         func evaluateVal(final: Bool) {
-            guard let e = evaluate(model, clips: val, count: o.evalWindows, length: window, batch: o.batchSize) else { return }
+            // The final evaluation reads every held-out window; the periodic ones the first --eval-windows.
+            guard let e = evaluate(model, clips: val, count: final ? Int.max : o.evalWindows, length: window, batch: o.batchSize,
+                                   trainCodes: train.map(\.codes)) else { return }
             lastEval = e
-            emit(String(format: "{\"step\":%d,\"val_bits_per_token\":%.4f,\"val_unigram_bits\":%.4f,\"val_bigram_bits\":%.4f,\"val_tokens\":%d%@}",
-                        step, e.bitsPerToken, e.unigramBits, e.bigramBits, e.tokens, final ? ",\"final\":true" : ""))
+            emit(String(format: "{\"step\":%d,\"val_bits_per_token\":%.4f,\"val_unigram_bits\":%.4f,\"val_bigram_bits\":%.4f,\"val_unigram_model_bits\":%.4f,\"val_bigram_model_bits\":%.4f,\"val_tokens\":%d%@}",
+                        step, e.bitsPerToken, e.unigramBits, e.bigramBits, e.unigramModelBits, e.bigramModelBits, e.tokens, final ? ",\"final\":true" : ""))
         }
 
         let schedule = LRSchedule(peak: o.learningRate, warmupSteps: o.warmup, totalSteps: o.steps, minRatio: 0.05)

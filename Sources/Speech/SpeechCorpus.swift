@@ -40,10 +40,15 @@ public struct SpeechCorpusInfo: Codable {
     public var utterances: Int
     public var validation: Int
     public var seconds: Double
+    /// For a corpus imported from recordings (`--ljspeech`): the source folder and the flite voice
+    /// whose synthesis was aligned to them; nil for the flite teacher corpus.
+    public var source: String? = nil
+    public var alignVoice: String? = nil
 
     enum CodingKeys: String, CodingKey {
         case voices, sentencesPerVoice = "sentences_per_voice", seed, sampleRate = "sample_rate", hop
         case nMels = "n_mels", phoneSetSize = "phone_set_size", utterances, validation, seconds
+        case source, alignVoice = "align_voice"
     }
 }
 
@@ -88,11 +93,38 @@ public enum SpeechFeatures {
     /// `audio16k` (flite's native rate) is used for pitch, which YIN resolves better there.
     public static func analyse(audio22k: [Float], pitchSource: [Float], pitchRate: Int, ends: [Double])
         -> (mel: [Float], durations: [Int], pitch: [Float], energy: [Float]) {
-        // One STFT serves both the log-mel (exactly MelFilterbank.logMel) and the frame energy.
+        let s = spectra(audio22k)
+        let durations = durations(ends: ends, frames: s.frames)
+        let p = prosody(magnitude: s.magnitude, frames: s.frames, durations: durations,
+                        pitchSource: pitchSource, pitchRate: pitchRate)
+        return (s.mel, durations, p.pitch, p.energy)
+    }
+
+    /// `text` spoken by a flite voice and analysed as the corpus stores it: the phone tokens and
+    /// their frames (from flite's own segment times), the log-mel, and per-token pitch and energy.
+    public static func teacher(_ text: String, voice: String) throws
+        -> (tokens: [Int], durations: [Int], mel: [Float], pitch: [Float], energy: [Float]) {
+        let a = try TextFrontend.analyse(text, voice: voice, withAudio: true)
+        guard let audio = a.audio else { throw FliteError.synthesisFailed(text) }
+        let audio22 = try Resampler.resample(audio, from: a.sampleRate, to: self.mel.sampleRate)
+        var ends: [Double] = [], acc = 0.0
+        for d in a.durations { acc += d; ends.append(acc) }
+        let f = analyse(audio22k: audio22, pitchSource: audio, pitchRate: a.sampleRate, ends: ends)
+        return (a.ids, f.durations, f.mel, f.pitch, f.energy)
+    }
+
+    /// One STFT of 22050 Hz audio: its linear magnitude (T, F) and the log-mel (T, 80), exactly
+    /// MelFilterbank.logMel. The magnitude also gives the frame energy (`prosody`).
+    public static func spectra(_ audio22k: [Float]) -> (magnitude: [Float], mel: [Float], frames: Int) {
         let mag = stft.magnitude(audio22k)                                          // (T, F)
         let mel = filterbank.apply(mag).map { Foundation.log(max($0, MelFilterbank.logFloor)) }  // (T, M)
-        let frames = mel.count / self.mel.nMels
-        let durations = durations(ends: ends, frames: frames)
+        return (mag, mel, mel.count / self.mel.nMels)
+    }
+
+    /// Per-token pitch (mean log F0 over voiced frames, YIN on `pitchSource`) and energy (mean log
+    /// frame energy from the magnitude spectrum) for tokens spanning `durations` frames.
+    public static func prosody(magnitude mag: [Float], frames: Int, durations: [Int], pitchSource: [Float], pitchRate: Int)
+        -> (pitch: [Float], energy: [Float]) {
         let hopSeconds = Double(self.mel.hop) / Double(self.mel.sampleRate)
         let f0 = PitchTracker.yin(pitchSource, sampleRate: pitchRate, hopSeconds: hopSeconds, frames: frames)
         let logF0 = f0.map { $0 > 0 ? Foundation.log($0) : 0 }
@@ -106,7 +138,7 @@ public enum SpeechFeatures {
             frameEnergy[t] = Foundation.log(max(s.squareRoot(), 1e-5))
         }
         let energy = perToken(frameEnergy, durations: durations, use: { _ in true })
-        return (mel, durations, pitch, energy)
+        return (pitch, energy)
     }
 }
 
@@ -139,6 +171,16 @@ public enum SpeechCorpusIO {
             throw CheckpointError(path: path, message: "utterance tensors disagree in length; rebuild the corpus.")
         }
         return u
+    }
+
+    /// Writes DIR/metadata.jsonl and DIR/corpus.json (each atomically) once the utterance files are in place.
+    static func finish(_ dir: String, lines: [SpeechMetadataLine], info: SpeechCorpusInfo) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        var jsonl = Data()
+        for l in lines { jsonl.append(try encoder.encode(l)); jsonl.append(0x0A) }
+        try atomicWrite(jsonl, to: dir + "/metadata.jsonl")
+        try ConfigFile.write(info, to: dir + "/corpus.json")
     }
 
     /// Reads DIR/metadata.jsonl and the utterance files: (train, validation).
@@ -191,13 +233,9 @@ public enum SpeechCorpusBuilder {
                 if fm.fileExists(atPath: path), let existing = try? SpeechCorpusIO.read(path), existing.text == text {
                     u = existing
                 } else {
-                    guard let a = try? TextFrontend.analyse(text, voice: voice, withAudio: true), let audio = a.audio else { continue }
-                    let audio22 = try Resampler.resample(audio, from: a.sampleRate, to: MelConfig.standard.sampleRate)
-                    var ends: [Double] = [], acc = 0.0
-                    for d in a.durations { acc += d; ends.append(acc) }
-                    let f = SpeechFeatures.analyse(audio22k: audio22, pitchSource: audio, pitchRate: a.sampleRate, ends: ends)
-                    u = SpeechUtterance(id: id, voice: voice, text: text, tokens: a.ids, durations: f.durations,
-                                        pitch: f.pitch, energy: f.energy, mel: f.mel)
+                    guard let t = try? SpeechFeatures.teacher(text, voice: voice) else { continue }
+                    u = SpeechUtterance(id: id, voice: voice, text: text, tokens: t.tokens, durations: t.durations,
+                                        pitch: t.pitch, energy: t.energy, mel: t.mel)
                     try SpeechCorpusIO.write(u, to: path)
                 }
                 seconds += Double(u.frames * MelConfig.standard.hop) / Double(MelConfig.standard.sampleRate)
@@ -207,17 +245,12 @@ public enum SpeechCorpusBuilder {
                 progress(vi * sentencesPerVoice + k + 1, total, seconds)
             }
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        var jsonl = Data()
-        for l in lines { jsonl.append(try encoder.encode(l)); jsonl.append(0x0A) }
-        try atomicWrite(jsonl, to: dir + "/metadata.jsonl")
         let info = SpeechCorpusInfo(voices: voices, sentencesPerVoice: sentencesPerVoice, seed: seed,
                                     sampleRate: MelConfig.standard.sampleRate, hop: MelConfig.standard.hop,
                                     nMels: MelConfig.standard.nMels, phoneSetSize: PhoneSet.standard.count,
                                     utterances: lines.count, validation: lines.filter { $0.split == "val" }.count,
                                     seconds: seconds)
-        try ConfigFile.write(info, to: dir + "/corpus.json")
+        try SpeechCorpusIO.finish(dir, lines: lines, info: info)
         return info
     }
 }

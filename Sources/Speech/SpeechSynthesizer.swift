@@ -61,7 +61,9 @@ public final class SpeechSynthesizer {
     /// Log-mel (T, 80) for one sentence.
     public func mel(sentence: String, voice: String, speed: Float = 1, pitch: Float = 0) throws -> (mel: [Float], frames: Int) {
         let spk = try speaker(voice)
-        let ids = try TextFrontend.phonemes(sentence, voice: voice).map(\.id)
+        // A speaker imported from recordings (`--ljspeech`) has no flite voice of its own: its phones
+        // came from the slt frontend (the default --align-voice).
+        let ids = try TextFrontend.phonemes(sentence, voice: Flite.voiceNames.contains(voice) ? voice : "slt").map(\.id)
         // Attention memory grows with the square of the length: a "sentence" that is one huge
         // token (a 10,000-digit number) is cut at word boundaries into pieces of at most
         // maxTokens, spoken one after another.

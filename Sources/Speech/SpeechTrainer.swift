@@ -106,7 +106,10 @@ public enum SpeechTrainer {
         if o.resume, FileManager.default.fileExists(atPath: configPath) {
             config = try ConfigFile.read(FastSpeechConfig.self, from: configPath)
         } else {
-            let voices = Array(Set(train.map(\.voice))).sorted { (Flite.voiceNames.firstIndex(of: $0) ?? 99) < (Flite.voiceNames.firstIndex(of: $1) ?? 99) }
+            // flite voices first in their usual order, then any imported speakers by name.
+            let voices = Array(Set(train.map(\.voice))).sorted {
+                (Flite.voiceNames.firstIndex(of: $0) ?? 99, $0) < (Flite.voiceNames.firstIndex(of: $1) ?? 99, $1)
+            }
             let stats = SpeechStats(train, voices: voices)
             config = FastSpeechConfig(vocabSize: PhoneSet.standard.count, speakers: voices, pitchMean: stats.pitchMean,
                                       pitchStd: stats.pitchStd, energyMean: stats.energyMean, energyStd: stats.energyStd)

@@ -6,8 +6,8 @@
 //    the prior models (the probes then judge audio that went through the same decoder).
 // 2. Samples 8 genres × N seeds of 10 s from the shipped prior (genre only: no artist, no lyrics),
 //    decodes them, and reports how often the genre probe names the requested genre.
-// 3. Samples the same number of clips with held-out lyric lines and without lyrics, and reports
-//    how often the vocal probe hears vocals in each.
+// 3. Samples the same number of clips with held-out lyric lines, and reports how often the vocal
+//    probe hears vocals in them and in the genre-only clips of step 2 (no lyrics).
 // Generated audio is written under --out for listening, with results.json.
 import Audio
 import DSP
@@ -18,6 +18,7 @@ import Music
 struct Options {
     var data = "data/music", models = "models", out = "out/eval-music"
     var seeds = 5, seconds = 10.0, temperature: Float = 0.95, topK = 64
+    var augmentCodec = false, reuse = false
 }
 
 func fail(_ message: String) -> Never {
@@ -33,13 +34,17 @@ func parse() -> Options {
         let flag = args.removeFirst()
         if flag == "-h" || flag == "--help" {
             print("""
-            usage: gen-eval music [--data DIR] [--models DIR] [--out DIR] [--seeds N] [--seconds S] [--temperature T] [--top-k K]
+            usage: gen-eval music [--data DIR] [--models DIR] [--out DIR] [--seeds N] [--seconds S] [--temperature T] [--top-k K] [--augment-codec] [--reuse]
               Fits genre and vocal probes on the corpus in --data (from `gen dataset music`), reports
               their held-out accuracy, then samples the prior in --models and reports genre control
-              (8 genres × --seeds clips) and vocal presence with and without lyrics.
+              (8 genres × --seeds clips) and vocal presence with and without lyrics. --augment-codec also
+              trains the probes on the training windows' round trips through the prior's codec level;
+              --reuse classifies the clips an earlier run saved in --out instead of sampling them again.
             """)
             exit(0)
         }
+        if flag == "--augment-codec" { o.augmentCodec = true; continue }
+        if flag == "--reuse" { o.reuse = true; continue }
         guard let value = args.first else { fail("\(flag) needs a value") }
         args.removeFirst()
         switch flag {
@@ -76,8 +81,28 @@ guard !train.isEmpty, !val.isEmpty else { fail("the corpus at \(o.data) needs tr
 // The corpus's genres: the catalog's order first, then any others (a user's corpus) sorted.
 let corpusGenres = Set(train.map(\.genre))
 let genres = MusicCatalog.genreNames.filter(corpusGenres.contains) + corpusGenres.subtracting(MusicCatalog.genreNames).sorted()
+let models: MusicModels
+do { models = try MusicModels.load(priorDir: o.models + "/prior", codecDir: o.models + "/codec") }
+catch { fail("cannot load the prior and codec from \(o.models): \(error)") }
+let codec = models.codec, level = models.level, prior = models.prior
+let length = Int(o.seconds * Double(codec.sampleRate))
+
+/// A window after the round trip through the codec level the prior models.
+func throughCodec(_ w: ProbeWindow) -> ProbeWindow {
+    var out = w
+    out.samples = codec.decode(codec.encode(w.samples, level: level), level: level, length: w.samples.count)
+    return out
+}
 func features(_ windows: [ProbeWindow]) -> [[Float]] { windows.map { ProbeFeatures.of($0.samples, filterbank: fb) } }
-let trainX = features(train), valX = features(val)
+var trainX = features(train)
+let valX = features(val)
+// With --augment-codec the probes also learn from the training windows' codec round trips, so the
+// codec's blur is not mistaken for a genre or for (missing) vocals; the windows are the same real clips.
+var probeTrain = train
+if o.augmentCodec {
+    let rt = train.map(throughCodec)
+    trainX += features(rt); probeTrain += rt
+}
 // Held-out windows of a genre training never saw cannot be judged; they are left out.
 let valKnown = val.indices.filter { genres.contains(val[$0].genre) }
 let genreOf = { (w: ProbeWindow) -> Int in genres.firstIndex(of: w.genre)! }
@@ -88,30 +113,25 @@ func vocalSet(_ w: [ProbeWindow], _ x: [[Float]]) -> ([[Float]], [Int]) {
     return (keep.map { x[$0] }, keep.map { w[$0].vocalSeconds > 0 ? 1 : 0 })
 }
 
-let genreProbe = LogisticProbe.fit(trainX, labels: train.map(genreOf), classes: genres)
-let (vtx, vty) = vocalSet(train, trainX), (vvx, vvy) = vocalSet(val, valX)
+let genreProbe = LogisticProbe.fit(trainX, labels: probeTrain.map(genreOf), classes: genres)
+let (vtx, vty) = vocalSet(probeTrain, trainX), (vvx, vvy) = vocalSet(val, valX)
 guard Set(vty).count == 2, !vvy.isEmpty else {
     fail("the vocal probe needs training windows with and without lyrics, and held-out windows; this corpus has \(vty.filter { $0 == 1 }.count) sung and \(vty.filter { $0 == 0 }.count) instrumental training windows")
 }
 let vocalProbe = LogisticProbe.fit(vtx, labels: vty, classes: ["no vocals", "vocals"])
 var results: [String: Any] = [:]
 let genreVal = genreProbe.accuracy(valKnown.map { valX[$0] }, labels: valKnown.map { genreOf(val[$0]) }), vocalVal = vocalProbe.accuracy(vvx, labels: vvy)
-log("probes: \(train.count) training windows and \(val.count) held-out windows of \(o.seconds) s (\(ProbeFeatures.count) features)")
+log("probes: \(train.count) training windows\(o.augmentCodec ? " (+ their codec round trips)" : "") and \(val.count) held-out windows of \(o.seconds) s (\(ProbeFeatures.count) features)")
 log("  genre probe, held-out real clips:  \(pct(genreVal))   (chance \(pct(1 / Double(genres.count))))")
 log("  vocal probe, held-out real clips:  \(pct(vocalVal))   (\(vvy.filter { $0 == 1 }.count) with vocals, \(vvy.filter { $0 == 0 }.count) without)")
 results["probe_windows"] = ["train": train.count, "val": val.count]
+results["probe_trained_on_codec_round_trips_too"] = o.augmentCodec
 results["genre_probe_val_accuracy"] = genreVal
 results["vocal_probe_val_accuracy"] = vocalVal
 
-let models: MusicModels
-do { models = try MusicModels.load(priorDir: o.models + "/prior", codecDir: o.models + "/codec") }
-catch { fail("cannot load the prior and codec from \(o.models): \(error)") }
-let codec = models.codec, level = models.level, prior = models.prior
-let length = Int(o.seconds * Double(codec.sampleRate))
 
 // The same held-out windows after the codec round trip at the prior's level.
-let roundTrip = val.map { w -> [Float] in codec.decode(codec.encode(w.samples, level: level), level: level, length: length) }
-let rtX = roundTrip.map { ProbeFeatures.of($0, filterbank: fb) }
+let rtX = features(val.map(throughCodec))
 let (rvx, rvy) = vocalSet(val, rtX)
 let genreRT = genreProbe.accuracy(valKnown.map { rtX[$0] }, labels: valKnown.map { genreOf(val[$0]) }), vocalRT = vocalProbe.accuracy(rvx, labels: rvy)
 log("  genre probe, held-out clips through codec level \(level): \(pct(genreRT))")
@@ -125,25 +145,34 @@ let tokens = codec.codeCount(length: length, level: level)
 var sampledTokens = 0
 let sampleStart = Date()
 
-/// `count` clips for these labels (clip i from seed derive(seed, i)), decoded.
-func generate(_ labels: PriorLabels, count: Int, seed: UInt64) -> [[Float]] {
-    let codes = try! prior.sample(labels, count: count, length: tokens, temperature: o.temperature, topK: o.topK, seed: seed)
+/// `count` clips for these labels (clip i from seed derive(seed, i)), decoded and saved as
+/// NAME-1.wav …; with --reuse, clips already saved by an earlier run are read back instead.
+func generate(_ labels: PriorLabels, count: Int, seed: UInt64, name: String) -> [[Float]] {
+    let paths = (1...count).map { outDir + "/\(name)-\($0).wav" }
+    if o.reuse, paths.allSatisfy(FileManager.default.fileExists),
+       let saved = try? paths.map({ try AudioFile.read($0).samples }), saved.allSatisfy({ $0.count == length }) {
+        return saved
+    }
+    let codes: [[Int32]]
+    do { codes = try prior.sample(labels, count: count, length: tokens, temperature: o.temperature, topK: o.topK, seed: seed) }
+    catch { fail("sampling failed: \(error)") }
     sampledTokens += count * tokens
-    return codes.map { codec.decode($0, level: level, length: length) }
-}
-func save(_ audio: [Float], _ name: String) {
-    try? AudioFile.write(AudioBuffer(samples: audio, sampleRate: codec.sampleRate), to: outDir + "/" + name + ".wav")
+    let audio = codes.map { codec.decode($0, level: level, length: length) }
+    for (a, path) in zip(audio, paths) { try? AudioFile.write(AudioBuffer(samples: a, sampleRate: codec.sampleRate), to: path, encoding: .float32) }
+    return audio
 }
 
 // Genre control: 8 genres × seeds.
 var confusion = [[Int]](repeating: [Int](repeating: 0, count: genres.count), count: genres.count)
+var withoutVocals = 0   // the genre-only clips are also the "no lyrics" set of the vocal check
 let asked = genres.filter { prior.config.genreID($0) != nil }.count * o.seeds
 if asked == 0 { fail("the prior knows none of the corpus's genres (\(genres.joined(separator: ", "))); evaluate it on the corpus it was trained on") }
 for (g, name) in genres.enumerated() {
     guard let id = prior.config.genreID(name) else { log("  \(name): the prior has no such label; skipped"); continue }
-    for (s, audio) in generate(PriorLabels(genre: id), count: o.seeds, seed: UInt64(1000 + g)).enumerated() {
-        save(audio, "\(name)-\(s + 1)")
-        confusion[g][genreProbe.predict(ProbeFeatures.of(audio, filterbank: fb))] += 1
+    for audio in generate(PriorLabels(genre: id), count: o.seeds, seed: UInt64(1000 + g), name: name) {
+        let f = ProbeFeatures.of(audio, filterbank: fb)
+        confusion[g][genreProbe.predict(f)] += 1
+        withoutVocals += vocalProbe.predict(f)
     }
     log("  \(name): probe heard " + genres.indices.filter { confusion[g][$0] > 0 }.map { "\(genres[$0]) ×\(confusion[g][$0])" }.joined(separator: ", "))
 }
@@ -154,18 +183,14 @@ results["genre_control"] = control
 results["genre_confusion"] = confusion
 
 // Lyrics: held-out lyric lines vs none, one clip per genre and seed.
-var withVocals = 0, withoutVocals = 0
+var withVocals = 0
 for (g, name) in genres.enumerated() where prior.config.genreID(name) != nil {
     var lyrics = LyricGenerator(genre: name, pool: .validation, seed: UInt64(77 + g))
     let text = (0..<4).map { _ in lyrics.nextLine() }.joined(separator: "\n")
     let id = prior.config.genreID(name)
-    let sung = generate(PriorLabels(genre: id, lyrics: LyricsVocabulary.timedLines(text, seconds: o.seconds)), count: o.seeds, seed: UInt64(2000 + g))
-    let plain = generate(PriorLabels(genre: id), count: o.seeds, seed: UInt64(3000 + g))
-    for (s, a) in sung.enumerated() {
-        save(a, "\(name)-lyrics-\(s + 1)")
-        withVocals += vocalProbe.predict(ProbeFeatures.of(a, filterbank: fb))
-    }
-    for a in plain { withoutVocals += vocalProbe.predict(ProbeFeatures.of(a, filterbank: fb)) }
+    let sung = generate(PriorLabels(genre: id, lyrics: LyricsVocabulary.timedLines(text, seconds: o.seconds)), count: o.seeds,
+                        seed: UInt64(2000 + g), name: "\(name)-lyrics")
+    for a in sung { withVocals += vocalProbe.predict(ProbeFeatures.of(a, filterbank: fb)) }
 }
 let sungRate = Double(withVocals) / Double(asked), plainRate = Double(withoutVocals) / Double(asked)
 log("lyrics: the vocal probe heard vocals in \(withVocals)/\(asked) lyric-conditioned clips (\(pct(sungRate))) "

@@ -7,27 +7,51 @@ import Speech
 struct DatasetSpeech: ParsableCommand, HasGlobalOptions {
     static let configuration = CommandConfiguration(
         commandName: "speech",
-        abstract: "Build the flite-teacher speech corpus for `gen train speech`.",
+        abstract: "Build the speech corpus for `gen train speech`: flite teacher voices, or your recordings.",
         discussion: """
-        Generates varied English sentences (templates, word lists, numbers, dates, questions),
-        speaks each with the flite voices, and stores per utterance: phone ids, frames per phone
-        (from flite's segment times), the 80-bin log-mel, and per-phone pitch and energy.
-        Every 50th utterance of each voice is held out for validation. Deterministic from --seed;
-        rerunning after an interruption reuses the files already written.
+        Default (flite teacher corpus): generates varied English sentences
+        (templates, word lists, numbers, dates, questions), speaks each with the
+        flite voices, and stores per utterance: phone ids, frames per phone (from
+        flite's segment times), the 80-bin log-mel, and per-phone pitch and
+        energy. Every 50th utterance of each voice is held out for validation.
+        Deterministic from --seed; rerunning after an interruption reuses the
+        files already written.
 
-        Example:
+        With --ljspeech DIR (your own recordings): DIR holds metadata.csv (lines
+        'id|text|normalized text'; the normalized column is used when present)
+        and wavs/<id>.wav (any rate or channel count). Each text goes through the
+        same flite frontend (same phone ids); the --align-voice flite voice speaks
+        it, which gives exact phone spans, and dynamic time warping of broad-band
+        energies between that teacher audio and the recording carries the spans
+        over (15.6 ms mean boundary error when aligning slt to flite's awb voice).
+        The corpus stores the recording's own mel, pitch and energy under the
+        speaker name --speaker (default: the folder's name). Bad lines and
+        missing or unreadable wavs are reported as metadata.csv:LINE and skipped;
+        every 50th utterance is held out. Use an --out folder of its own.
+
+        Examples:
           gen dataset speech --out data/speech --sentences 3000
+          gen dataset speech --ljspeech ~/LJSpeech-1.1 --out data/lj --speaker lj
+          gen train speech --data data/lj --out runs/lj/speech
         """)
 
     @Option(name: .long, help: "Output folder.") var out: String
     @Option(name: .long, help: "Sentences per voice.") var sentences = 3000
     @Option(name: .long, help: "Comma-separated teacher voices.") var voices = "slt,rms,awb"
     @Option(name: .long, help: "Random seed for the sentence generator.") var seed: UInt64 = 1
-    @Option(name: .long, help: ArgumentHelp("An LJSpeech-style folder (metadata.csv + wavs/) to import (not supported yet).", valueName: "dir"))
+    @Option(name: .long, help: ArgumentHelp("Import an LJSpeech-style folder (metadata.csv + wavs/<id>.wav) instead of synthesizing.", valueName: "dir"))
     var ljspeech: String?
+    @Option(name: .long, help: ArgumentHelp("Speaker name for --ljspeech (default: the folder's name).", valueName: "name"))
+    var speaker: String?
+    @Option(name: .long, help: ArgumentHelp("flite voice whose synthesis is aligned to the recordings (--ljspeech).", valueName: "voice"))
+    var alignVoice = "slt"
     @OptionGroup var globals: GlobalOptions
 
     func validate() throws {
+        if ljspeech == nil && speaker != nil { throw ValidationError("--speaker goes with --ljspeech.") }
+        if !Flite.voiceNames.contains(alignVoice) {
+            throw ValidationError("unknown --align-voice '\(alignVoice)'. Valid voices: \(Flite.voiceNames.joined(separator: ", ")).")
+        }
         if sentences < 1 { throw ValidationError("--sentences must be at least 1.") }
         for v in voiceList where !Flite.voiceNames.contains(v) {
             throw ValidationError("unknown voice '\(v)'. Valid voices: \(Flite.voiceNames.joined(separator: ", ")).")
@@ -37,12 +61,7 @@ struct DatasetSpeech: ParsableCommand, HasGlobalOptions {
     var voiceList: [String] { voices.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
 
     func run() throws {
-        if let ljspeech {
-            // Recorded speech has no teacher timing: its phone durations need an aligner (monotonic
-            // alignment search over a small alignment model), which is not built yet.
-            throw GenError.usage("importing '\(ljspeech)' is not supported yet: recorded speech needs a phone aligner "
-                                 + "for its durations, which gen does not have yet. Use the flite teacher corpus (omit --ljspeech).")
-        }
+        if let ljspeech { return try importFolder(ljspeech) }
         let quiet = globals.quiet
         let start = Date()
         do {
@@ -60,6 +79,41 @@ struct DatasetSpeech: ParsableCommand, HasGlobalOptions {
             throw GenError.io(e.description)
         } catch let e as FliteError {
             throw GenError.usage(e.description)
+        }
+    }
+
+    /// `--ljspeech DIR`: aligns the recordings and writes them in the corpus format.
+    func importFolder(_ folder: String) throws {
+        let quiet = globals.quiet
+        let name = speaker ?? URL(fileURLWithPath: folder).standardizedFileURL.lastPathComponent
+        let start = Date()
+        func say(_ s: String) { FileHandle.standardError.write(s.data(using: .utf8)!) }
+        var midLine = false
+        do {
+            let info = try SpeechImporter.run(folder: folder, out: out, speaker: name, alignVoice: alignVoice,
+                                              problem: { if midLine { say("\n"); midLine = false }; say("warning: \($0)\n") },
+                                              progress: { done, total, secs in
+                if !quiet && (done % 20 == 0 || done == total) {
+                    let rate = Double(done) / max(Date().timeIntervalSince(start), 1e-3)
+                    let eta = Double(total - done) / max(rate, 1e-9)
+                    say(String(format: "\r%6d/%d utterances aligned, %.1f min of audio, ETA %.0f s ", done, total, secs / 60, eta))
+                    midLine = true
+                }
+            })
+            if midLine { say("\n") }
+            print(String(format: "%@: %d utterances of speaker '%@' (%d held out), %.2f hours", out, info.utterances,
+                         name, info.validation, info.seconds / 3600))
+        } catch let e as SpeechImportError {
+            if midLine { say("\n") }
+            switch e {
+            case .badSpeaker, .outIsTeacherCorpus: throw GenError.usage(e.description)
+            default: break
+            }
+            throw GenError.io(e.description)
+        } catch let e as SafeTensorsError {
+            throw GenError.io(e.description)
+        } catch let e as CheckpointError {
+            throw GenError.io(e.description)
         }
     }
 }

@@ -283,6 +283,16 @@ final class PriorTests: XCTestCase {
         // Pairs (0→0) ×2, (0→1) ×2 in one sequence and (1→…) none: H = 1 bit given 0.
         XCTAssertEqual(CodeEntropy.bigramBits([[0, 0, 0, 1], [0, 1]], vocabSize: 2), 1, accuracy: 1e-9)
         XCTAssertEqual(CodeEntropy.bits(nats: Float(Foundation.log(2.0))), 1, accuracy: 1e-6)
+
+        // Fitted on [0, 1, 0, 1]: add-one unigram (3/6, 3/6) → 1 bit per code. Witten-Bell bigram:
+        // after 0 the only successor seen is 1 (twice, T = 1), so P(1 | 0) = (2 + 1·½) / (2 + 1) = 5/6;
+        // the test [0, 1] scores (1 + log2(6/5)) / 2 bits per code.
+        XCTAssertEqual(CodeEntropy.unigramModelBits(train: [[0, 1, 0, 1]], test: [[0, 1]], vocabSize: 2), 1, accuracy: 1e-12)
+        XCTAssertEqual(CodeEntropy.bigramModelBits(train: [[0, 1, 0, 1]], test: [[0, 1]], vocabSize: 2),
+                       (1 + Foundation.log2(6.0 / 5.0)) / 2, accuracy: 1e-12)
+        // An unseen history falls back to the unigram; every probability stays positive.
+        let b = CodeEntropy.bigramModelBits(train: [[0, 0, 0]], test: [[3, 2, 1]], vocabSize: 4)
+        XCTAssertTrue(b.isFinite && b > 0)
     }
 
     // MARK: - defaults and checkpoints

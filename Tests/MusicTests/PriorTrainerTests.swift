@@ -88,7 +88,8 @@ final class PriorTrainerTests: XCTestCase {
         print(String(format: "tiny prior: train loss %.3f → %.3f nats; val %.3f bits/code (unigram %.3f, bigram %.3f)",
                      l0, l1, eval.bitsPerToken, eval.unigramBits, eval.bigramBits))
         XCTAssertTrue(eval.bitsPerToken.isFinite && eval.bitsPerToken > 0)
-        XCTAssertEqual(eval.tokens, 4 * 32)   // 276 val codes hold 8 windows of 32; 4 are asked for
+        XCTAssertEqual(eval.tokens, 8 * 32)   // 276 val codes hold 8 windows of 32; the final evaluation reads all
+        XCTAssertTrue(eval.unigramModelBits.isFinite && eval.bigramModelBits.isFinite && eval.unigramModelBits > 0)
         XCTAssertTrue(eval.unigramBits >= 0 && eval.unigramBits <= 5 && eval.bigramBits <= eval.unigramBits + 1e-9)
 
         let cache = try SafeTensorsFile.read(out + "/codes_cache.safetensors")

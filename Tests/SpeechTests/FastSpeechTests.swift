@@ -14,12 +14,8 @@ final class FastSpeechTests: XCTestCase {
         let texts = [("slt", "The cat sat on the warm mat."), ("rms", "Please call me at nine tonight."),
                      ("slt", "Where did you put the green box?"), ("rms", "Seven small boats sailed home.")]
         return texts.enumerated().map { i, pair in
-            let a = try! TextFrontend.analyse(pair.1, voice: pair.0, withAudio: true)
-            let audio22 = try! Resampler.resample(a.audio!, from: a.sampleRate, to: 22050)
-            var ends: [Double] = [], acc = 0.0
-            for d in a.durations { acc += d; ends.append(acc) }
-            let f = SpeechFeatures.analyse(audio22k: audio22, pitchSource: a.audio!, pitchRate: a.sampleRate, ends: ends)
-            return SpeechUtterance(id: "u\(i)", voice: pair.0, text: pair.1, tokens: a.ids, durations: f.durations,
+            let f = try! SpeechFeatures.teacher(pair.1, voice: pair.0)
+            return SpeechUtterance(id: "u\(i)", voice: pair.0, text: pair.1, tokens: f.tokens, durations: f.durations,
                                    pitch: f.pitch, energy: f.energy, mel: f.mel)
         }
     }()
