@@ -84,7 +84,7 @@ eval-codec: eval-deps build $(MUSIC_DATA)/metadata.jsonl
 # Genre and vocal probes on the corpus, then genre control and lyric-driven vocals of the shipped prior.
 eval-music: deps $(MUSIC_DATA)/metadata.jsonl
 	$(SWIFT) build $(BUILD_FLAGS) --product gen-eval
-	.build/$(CONFIG)/gen-eval music --data $(MUSIC_DATA) --models models --out out/eval-music
+	.build/$(CONFIG)/gen-eval music --data $(MUSIC_DATA) --models models --out out/eval-music --augment-codec
 
 # The tour: prompts/demo.jsonl (every genre and voice) with a listening report, then a real recording converted.
 JOBS         ?= 2
