@@ -110,6 +110,13 @@ public final class PriorRunState {
     public var position: Int { caches[0].length }
 }
 
+/// Sampling defaults shared by `gen music`, `gen batch` and `make eval-music`.
+public enum SamplingDefaults {
+    /// Classifier-free guidance on the genre (1 = off), chosen with `make eval-music`
+    /// (models/prior/MODEL_CARD.md gives the values tried and what each measured).
+    public static let genreGuidance: Float = 3
+}
+
 extension Prior {
     public func makeRunState(batch: Int) -> PriorRunState { PriorRunState(config: config, batch: batch) }
 
@@ -147,7 +154,7 @@ extension Prior {
     /// `progress(done, total)` is called after each generated code.
     public func sample(_ labels: PriorLabels, count: Int, length: Int, temperature: Float = 0.95, topK: Int = 0,
                        topP: Float = 0, seed: UInt64, prime: [Int32] = [], hopFraction: Double = 0.5,
-                       progress: ((Int, Int) -> Void)? = nil) throws -> [[Int32]] {
+                       genreGuidance: Float = 1, progress: ((Int, Int) -> Void)? = nil) throws -> [[Int32]] {
         let options = SamplingOptions(temperature: temperature, topK: topK, topP: topP)
         var problems = options.validate()
         if count < 1 { problems.append("samples must be at least 1, got \(count)") }
@@ -159,20 +166,31 @@ extension Prior {
         if !(hopFraction > 0 && hopFraction <= 1) { problems.append("hop fraction must be in (0, 1], got \(hopFraction)") }
         if let a = labels.artist, !(0..<config.artists.count).contains(a) { problems.append("artist id \(a) is outside 0..<\(config.artists.count)") }
         if let g = labels.genre, !(0..<config.genres.count).contains(g) { problems.append("genre id \(g) is outside 0..<\(config.genres.count)") }
+        if !(genreGuidance >= 1 && genreGuidance <= 10) { problems.append("genre guidance must be between 1 (off) and 10, got \(genreGuidance)") }
         if !problems.isEmpty { throw PriorError(problems.joined(separator: "; ")) }
+        // Classifier-free guidance on the genre (Ho & Salimans 2022): the same sequences also run
+        // with the genre left out (the label dropout trained that), and the logits become
+        // u + g·(c − u). g = 1 is plain conditional sampling.
+        let guided = genreGuidance != 1 && labels.genre != nil
+        var plain = labels
+        plain.genre = nil
+        let rows = guided ? 2 * count : count
 
         let ctx = config.context
         // Codes kept as the next window's prefix; at least one position is left to sample into.
         let keep = min(ctx - 1, Int((Double(ctx) * (1 - hopFraction)).rounded(.down)))
         var sequences = [[Int]](repeating: prime.map { Int($0) }, count: count)   // (B, n)
         var rngs = (0..<count).map { RNG.derive(seed: seed, index: UInt64($0)) }
-        let state = makeRunState(batch: count)
+        let state = makeRunState(batch: rows)
 
         /// Starts the window at `offset` and feeds codes offset..<n; → logits predicting code n.
         func startWindow(at offset: Int) -> [Float] {
             let c = config.conditions(labels, totalTokens: length, offsetTokens: offset)
-            begin(state, conditions: [PriorConditions](repeating: c, count: count))
-            return feed(state, tokens: sequences.flatMap { $0[offset...] })
+            var conds = [PriorConditions](repeating: c, count: count)
+            if guided { conds += [PriorConditions](repeating: config.conditions(plain, totalTokens: length, offsetTokens: offset), count: count) }
+            begin(state, conditions: conds)
+            let tokens = sequences.flatMap { $0[offset...] }
+            return feed(state, tokens: guided ? tokens + tokens : tokens)
         }
 
         var n = prime.count
@@ -180,13 +198,18 @@ extension Prior {
         let v = config.vocabSize
         while n < length {
             for b in 0..<count {
-                let row = Array(logits[(b * v)..<(b * v + v)])
+                var row = Array(logits[(b * v)..<(b * v + v)])
+                if guided {
+                    let u = (count + b) * v
+                    for j in 0..<v { row[j] = logits[u + j] + genreGuidance * (row[j] - logits[u + j]) }
+                }
                 sequences[b].append(TokenSampling.sample(row, options: options, rng: &rngs[b]))
             }
             n += 1
             progress?(n - prime.count, length - prime.count)
             if n == length { break }
-            logits = state.position == ctx ? startWindow(at: n - keep) : feed(state, tokens: sequences.map { $0[n - 1] })
+            let last = sequences.map { $0[n - 1] }
+            logits = state.position == ctx ? startWindow(at: n - keep) : feed(state, tokens: guided ? last + last : last)
         }
         return sequences.map { $0.map { Int32($0) } }
     }

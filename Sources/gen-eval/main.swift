@@ -18,7 +18,7 @@ import Music
 struct Options {
     var data = "data/music", models = "models", out = "out/eval-music"
     var seeds = 5, seconds = 10.0, temperature: Float = 0.95, topK = 64
-    var augmentCodec = false, reuse = false
+    var augmentCodec = false, reuse = false, guidance: Float = SamplingDefaults.genreGuidance, genreOnly = false
 }
 
 func fail(_ message: String) -> Never {
@@ -34,17 +34,19 @@ func parse() -> Options {
         let flag = args.removeFirst()
         if flag == "-h" || flag == "--help" {
             print("""
-            usage: gen-eval music [--data DIR] [--models DIR] [--out DIR] [--seeds N] [--seconds S] [--temperature T] [--top-k K] [--augment-codec] [--reuse]
+            usage: gen-eval music [--data DIR] [--models DIR] [--out DIR] [--seeds N] [--seconds S] [--temperature T] [--top-k K] [--guidance G] [--augment-codec] [--reuse] [--genre-only]
               Fits genre and vocal probes on the corpus in --data (from `gen dataset music`), reports
               their held-out accuracy, then samples the prior in --models and reports genre control
               (8 genres × --seeds clips) and vocal presence with and without lyrics. --augment-codec also
               trains the probes on the training windows' round trips through the prior's codec level;
-              --reuse classifies the clips an earlier run saved in --out instead of sampling them again.
+              --reuse classifies the clips an earlier run saved in --out instead of sampling them again;
+              --guidance sets the genre guidance (default: gen music's); --genre-only skips the lyrics check.
             """)
             exit(0)
         }
         if flag == "--augment-codec" { o.augmentCodec = true; continue }
         if flag == "--reuse" { o.reuse = true; continue }
+        if flag == "--genre-only" { o.genreOnly = true; continue }
         guard let value = args.first else { fail("\(flag) needs a value") }
         args.removeFirst()
         switch flag {
@@ -55,6 +57,7 @@ func parse() -> Options {
         case "--seconds": o.seconds = Double(value) ?? 0
         case "--temperature": o.temperature = Float(value) ?? -1
         case "--top-k": o.topK = Int(value) ?? -1
+        case "--guidance": o.guidance = Float(value) ?? 0
         default: fail("unknown option \(flag); see --help")
         }
     }
@@ -154,7 +157,7 @@ func generate(_ labels: PriorLabels, count: Int, seed: UInt64, name: String) -> 
         return saved
     }
     let codes: [[Int32]]
-    do { codes = try prior.sample(labels, count: count, length: tokens, temperature: o.temperature, topK: o.topK, seed: seed) }
+    do { codes = try prior.sample(labels, count: count, length: tokens, temperature: o.temperature, topK: o.topK, seed: seed, genreGuidance: o.guidance) }
     catch { fail("sampling failed: \(error)") }
     sampledTokens += count * tokens
     let audio = codes.map { codec.decode($0, level: level, length: length) }
@@ -178,13 +181,15 @@ for (g, name) in genres.enumerated() {
 }
 let hits = genres.indices.map { confusion[$0][$0] }.reduce(0, +)
 let control = Double(hits) / Double(asked)
-log("genre control: the probe named the requested genre in \(hits)/\(asked) generated clips = \(pct(control)) (target ≥ 50%, chance 12.5%)")
+log("genre control: the probe named the requested genre in \(hits)/\(asked) generated clips = \(pct(control)) (target ≥ 50%, chance 12.5%; "
+    + "temperature \(o.temperature), top-k \(o.topK), genre guidance \(o.guidance))")
+results["genre_guidance"] = Double(o.guidance)
 results["genre_control"] = control
 results["genre_confusion"] = confusion
 
 // Lyrics: held-out lyric lines vs none, one clip per genre and seed.
 var withVocals = 0
-for (g, name) in genres.enumerated() where prior.config.genreID(name) != nil {
+for (g, name) in genres.enumerated() where prior.config.genreID(name) != nil && !o.genreOnly {
     var lyrics = LyricGenerator(genre: name, pool: .validation, seed: UInt64(77 + g))
     let text = (0..<4).map { _ in lyrics.nextLine() }.joined(separator: "\n")
     let id = prior.config.genreID(name)
