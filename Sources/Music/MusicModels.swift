@@ -13,23 +13,22 @@ public struct MusicModels {
     /// Loads `priorDir` and `codecDir`; a mismatch is an error saying how to fix it.
     public static func load(priorDir: String, codecDir: String) throws -> MusicModels {
         let codec = try VQVAE.load(directory: codecDir)
-        let prior = try Prior.load(directory: priorDir)
+        let (prior, metadata) = try Prior.loadWithMetadata(directory: priorDir)
         let c = prior.config
-        let weights = try SafeTensorsFile.read(priorDir + "/model.safetensors")
         let level: Int
-        if let l = weights.metadata["codec_level"].flatMap(Int.init), codec.levels.indices.contains(l) { level = l }
+        if let l = metadata["codec_level"].flatMap(Int.init), codec.levels.indices.contains(l) { level = l }
         else if let l = codec.levels.lastIndex(where: { $0.hop == c.hop }) { level = l }
         else {
             throw CodecError("the prior in \(priorDir) models codes of hop \(c.hop), but the codec has hops \(codec.levels.map(\.hop)); retrain the prior on this codec.")
         }
         // The codes of one level depend on that level alone, so a prior that recorded its level's
         // fingerprint accepts a codec whose other levels were retrained.
-        if let id = weights.metadata["codec_level_id"] {
+        if let id = metadata["codec_level_id"] {
             guard id == codec.levelID(level) else {
                 throw CodecError("the prior in \(priorDir) was trained on codec level \(level) \(id), but \(codecDir) has \(codec.levelID(level)). "
                                  + "Retrain the prior with `gen train prior --codec \(codecDir)`, or restore the matching codec.")
             }
-        } else if let id = weights.metadata["codec_model_id"], id != codec.modelID {
+        } else if let id = metadata["codec_model_id"], id != codec.modelID {
             throw CodecError("the prior in \(priorDir) was trained on codec \(id), but \(codecDir) is \(codec.modelID). "
                              + "Retrain the prior with `gen train prior --codec \(codecDir)`, or restore the matching codec.")
         }

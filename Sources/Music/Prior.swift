@@ -375,7 +375,11 @@ public final class Prior {
     }
 
     /// A model folder, loaded strictly: every tensor present with its shape, nothing else.
-    public static func load(directory dir: String) throws -> Prior {
+    public static func load(directory dir: String) throws -> Prior { try loadWithMetadata(directory: dir).prior }
+
+    /// `load`, also returning the weights file's metadata (step, codec level and fingerprints),
+    /// so callers that need it do not read the weights a second time.
+    public static func loadWithMetadata(directory dir: String) throws -> (prior: Prior, metadata: [String: String]) {
         let config = try ConfigFile.read(PriorConfig.self, from: dir + "/config.json")
         let problems = config.validate()
         if !problems.isEmpty {
@@ -386,8 +390,9 @@ public final class Prior {
             throw CheckpointError(path: path, message: "no weights beside config.json; train with `gen train prior` or restore the file.")
         }
         let model = Prior(config: config)
-        try model.params.load(from: path)
-        return model
+        let weights = try SafeTensorsFile.read(path)
+        try model.params.load(weights, path: path)
+        return (model, weights.metadata)
     }
 }
 
