@@ -111,13 +111,10 @@ public enum CodecTrainer {
     }
 
     public static func train(_ o: CodecTrainOptions) throws {
-        let fm = FileManager.default
-        try fm.createDirectory(atPath: o.outDir, withIntermediateDirectories: true)
-        let configPath = o.outDir + "/config.json", weightsPath = o.outDir + "/model.safetensors"
-        let statePath = o.outDir + "/train_state.safetensors", logPath = o.outDir + "/train_log.jsonl"
+        let folder = try TrainingFolder(o.outDir)
 
         var config = o.model
-        if o.resume, fm.fileExists(atPath: configPath) { config = try ConfigFile.read(VQVAEConfig.self, from: configPath) }
+        if o.resume, FileManager.default.fileExists(atPath: folder.config) { config = try ConfigFile.read(VQVAEConfig.self, from: folder.config) }
         let problems = config.validate()
         if !problems.isEmpty { throw CodecError("invalid codec config: " + problems.joined(separator: "; ")) }
         if let l = o.level, !config.levels.indices.contains(l) {
@@ -137,31 +134,21 @@ public enum CodecTrainer {
         let opt = AdamW(model.params, config: AdamWConfig(learningRate: o.learningRate, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.0))
         var step = 0
         if o.resume {
-            guard fm.fileExists(atPath: weightsPath) else {
-                throw CheckpointError(path: weightsPath, message: "--resume found no checkpoint; start without --resume.")
-            }
-            let weights = try SafeTensorsFile.read(weightsPath)
-            try model.loadWeights(weights, path: weightsPath)
-            step = Int(weights.metadata["step"] ?? "0") ?? 0
-            if fm.fileExists(atPath: statePath) {
-                let state = try SafeTensorsFile.read(statePath)
-                guard let m = state.tensors["adam.m"], let v = state.tensors["adam.v"], m.elementCount == opt.m.count,
-                      v.elementCount == opt.v.count, state.metadata["step"] == String(step) else {
-                    throw CheckpointError(path: statePath, message: "optimizer state does not match the model; delete it to resume from the weights alone.")
-                }
-                opt.m = try m.floats(); opt.v = try v.floats(); opt.step = step
+            let point = try folder.resumePoint()
+            try model.loadWeights(point.weights, path: folder.weights)
+            step = point.step
+            if let state = point.state {
+                try opt.restore(from: state, path: folder.state)
                 for (i, lv) in model.levels.enumerated() {
                     let k = lv.config.codebookSize, d = lv.config.codeDim
                     guard let cs = state.tensors["levels.\(i).vq.cluster_size"], cs.shape == [k],
                           let es = state.tensors["levels.\(i).vq.embed_sum"], es.shape == [k, d] else {
-                        throw CheckpointError(path: statePath, message: "codebook EMA state of level \(i) is missing or mis-shaped; delete the file to resume from the weights alone.")
+                        throw CheckpointError(path: folder.state, message: "codebook EMA state of level \(i) is missing or mis-shaped; delete the file to resume from the weights alone.")
                     }
                     lv.quantizer.clusterSize = try cs.floats(); lv.quantizer.embedSum = try es.floats()
                 }
-                o.log("resumed at step \(step) from \(o.outDir)")
-            } else {
-                o.log("resumed weights at step \(step) from \(o.outDir) (no optimizer state: moments restart)")
             }
+            o.log(folder.resumedMessage(point))
         }
         let seconds = Double(train.reduce(0) { $0 + $1.count }) / Double(config.sampleRate)
         o.log(String(format: "codec: %d train clips (%.1f min), %d held-out windows, %d parameters, levels %@ (hops %@), window %d samples × %d",
@@ -169,19 +156,17 @@ public enum CodecTrainer {
                      config.levels.map(\.hop).description, window, o.batchSize))
 
         func save() throws {
-            try ConfigFile.write(config, to: configPath)
-            try model.weightsFile(metadata: ["step": String(step), "model": "vqvae", "model_id": model.modelID]).write(to: weightsPath)
-            var state = SafeTensorsFile(metadata: ["step": String(step)])
-            state.tensors["adam.m"] = SafeTensor(floats: opt.m, shape: [opt.m.count])
-            state.tensors["adam.v"] = SafeTensor(floats: opt.v, shape: [opt.v.count])
+            try ConfigFile.write(config, to: folder.config)
+            try model.weightsFile(metadata: ["step": String(step), "model": "vqvae", "model_id": model.modelID]).write(to: folder.weights)
+            var state = opt.stateFile()
             for (i, lv) in model.levels.enumerated() {
                 state.tensors["levels.\(i).vq.cluster_size"] = SafeTensor(floats: lv.quantizer.clusterSize, shape: [lv.config.codebookSize])
                 state.tensors["levels.\(i).vq.embed_sum"] = SafeTensor(floats: lv.quantizer.embedSum, shape: [lv.config.codebookSize, lv.config.codeDim])
             }
-            try state.write(to: statePath)
+            try state.write(to: folder.state)
         }
 
-        let log = try TrainingLog(path: logPath, echo: o.log)
+        let log = try TrainingLog(path: folder.log, echo: o.log)
         func emit(_ line: String) { log.emit(line) }
 
         func evaluateAll(final: Bool) {
@@ -232,3 +217,5 @@ public enum CodecTrainer {
         evaluateAll(final: true)
     }
 }
+
+extension CodecTrainOptions: TrainingRunSettings {}

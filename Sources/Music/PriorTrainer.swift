@@ -196,9 +196,7 @@ public enum PriorTrainer {
     @discardableResult
     public static func train(_ o: PriorTrainOptions) throws -> PriorTrainResult {
         let fm = FileManager.default
-        try fm.createDirectory(atPath: o.outDir, withIntermediateDirectories: true)
-        let configPath = o.outDir + "/config.json", weightsPath = o.outDir + "/model.safetensors"
-        let statePath = o.outDir + "/train_state.safetensors", logPath = o.outDir + "/train_log.jsonl"
+        let folder = try TrainingFolder(o.outDir)
 
         guard fm.fileExists(atPath: o.codecDir + "/config.json") else {
             throw PriorError("no trained codec in '\(o.codecDir)'; train one with `gen train codec --data \(o.dataDir) --out \(o.codecDir)`.")
@@ -211,7 +209,7 @@ public enum PriorTrainer {
 
         let lines = try MusicCorpus.loadMetadata(o.dataDir)
         var config = o.model
-        if o.resume, fm.fileExists(atPath: configPath) { config = try ConfigFile.read(PriorConfig.self, from: configPath) }
+        if o.resume, fm.fileExists(atPath: folder.config) { config = try ConfigFile.read(PriorConfig.self, from: folder.config) }
         else {
             config.vocabSize = codec.levels[level].config.codebookSize
             config.hop = codec.levels[level].hop
@@ -248,23 +246,11 @@ public enum PriorTrainer {
         let opt = AdamW(model.params, config: AdamWConfig(learningRate: o.learningRate, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: o.weightDecay))
         var step = 0
         if o.resume {
-            guard fm.fileExists(atPath: weightsPath) else {
-                throw CheckpointError(path: weightsPath, message: "--resume found no checkpoint; start without --resume.")
-            }
-            let weights = try SafeTensorsFile.read(weightsPath)
-            try model.params.load(weights, path: weightsPath)
-            step = Int(weights.metadata["step"] ?? "0") ?? 0
-            if fm.fileExists(atPath: statePath) {
-                let state = try SafeTensorsFile.read(statePath)
-                guard let m = state.tensors["adam.m"], let v = state.tensors["adam.v"], m.elementCount == opt.m.count,
-                      v.elementCount == opt.v.count, state.metadata["step"] == String(step) else {
-                    throw CheckpointError(path: statePath, message: "optimizer state does not match the model; delete it to resume from the weights alone.")
-                }
-                opt.m = try m.floats(); opt.v = try v.floats(); opt.step = step
-                o.log("resumed at step \(step) from \(o.outDir)")
-            } else {
-                o.log("resumed weights at step \(step) from \(o.outDir) (no optimizer state: moments restart)")
-            }
+            let point = try folder.resumePoint()
+            try model.params.load(point.weights, path: folder.weights)
+            step = point.step
+            if let state = point.state { try opt.restore(from: state, path: folder.state) }
+            o.log(folder.resumedMessage(point))
         }
         let trainCodes = train.reduce(0) { $0 + $1.codes.count }
         o.log(String(format: "prior: %d train clips (%d codes, %.1f min), %d val clips, %d parameters, codec level %d (hop %d, %d codes), window %d × %d",
@@ -274,13 +260,10 @@ public enum PriorTrainer {
         func save() throws {
             try model.save(directory: o.outDir, metadata: ["step": String(step), "model": "prior", "codec_model_id": codec.modelID,
                                                            "codec_level": String(level), "codec_level_id": codec.levelID(level)])
-            var state = SafeTensorsFile(metadata: ["step": String(step)])
-            state.tensors["adam.m"] = SafeTensor(floats: opt.m, shape: [opt.m.count])
-            state.tensors["adam.v"] = SafeTensor(floats: opt.v, shape: [opt.v.count])
-            try state.write(to: statePath)
+            try opt.stateFile().write(to: folder.state)
         }
 
-        let log = try TrainingLog(path: logPath, echo: o.log)
+        let log = try TrainingLog(path: folder.log, echo: o.log)
         func emit(_ line: String) { log.emit(line) }
 
         var lastEval: PriorEval?
@@ -327,3 +310,5 @@ public enum PriorTrainer {
         return PriorTrainResult(step: step, firstLoss: firstLoss, lastLoss: lastLoss, eval: lastEval, cacheReused: reused)
     }
 }
+
+extension PriorTrainOptions: TrainingRunSettings {}

@@ -98,13 +98,11 @@ public enum SpeechTrainer {
         guard !train.isEmpty else {
             throw CheckpointError(path: o.dataDir, message: "the corpus has no training utterances; build it with `gen dataset speech`.")
         }
-        try FileManager.default.createDirectory(atPath: o.outDir, withIntermediateDirectories: true)
-        let configPath = o.outDir + "/config.json", weightsPath = o.outDir + "/model.safetensors"
-        let statePath = o.outDir + "/train_state.safetensors", logPath = o.outDir + "/train_log.jsonl"
+        let folder = try TrainingFolder(o.outDir)
 
         var config: FastSpeechConfig
-        if o.resume, FileManager.default.fileExists(atPath: configPath) {
-            config = try ConfigFile.read(FastSpeechConfig.self, from: configPath)
+        if o.resume, FileManager.default.fileExists(atPath: folder.config) {
+            config = try ConfigFile.read(FastSpeechConfig.self, from: folder.config)
         } else {
             // flite voices first in their usual order, then any imported speakers by name.
             let voices = Array(Set(train.map(\.voice))).sorted {
@@ -124,35 +122,20 @@ public enum SpeechTrainer {
         let opt = AdamW(model.params, config: AdamWConfig(learningRate: o.learningRate, beta1: 0.9, beta2: 0.98, eps: 1e-9, weightDecay: 0.01))
         var step = 0
         if o.resume {
-            guard FileManager.default.fileExists(atPath: weightsPath) else {
-                throw CheckpointError(path: weightsPath, message: "--resume found no checkpoint; start without --resume.")
-            }
-            try model.params.load(from: weightsPath)
-            step = Int(try SafeTensorsFile.read(weightsPath).metadata["step"] ?? "0") ?? 0
-            if FileManager.default.fileExists(atPath: statePath) {
-                let state = try SafeTensorsFile.read(statePath)
-                guard let m = state.tensors["adam.m"], let v = state.tensors["adam.v"], m.elementCount == opt.m.count,
-                  v.elementCount == opt.v.count, state.metadata["step"] == String(step) else {
-                    throw CheckpointError(path: statePath, message: "optimizer state does not match the model; delete it to resume from the weights alone.")
-                }
-                opt.m = try m.floats(); opt.v = try v.floats()
-                opt.step = step
-                o.log("resumed at step \(step) from \(o.outDir)")
-            } else {
-                // A shipped model folder carries weights but no optimizer moments: Adam restarts its
-                // moments (and bias correction) from the weights, which costs a few hundred steps of warm-up.
-                o.log("resumed weights at step \(step) from \(o.outDir) (no optimizer state: moments restart)")
-            }
+            // A shipped model folder carries weights but no optimizer moments: Adam then restarts its
+            // moments (and bias correction) from the weights, which costs a few hundred steps of warm-up.
+            let point = try folder.resumePoint()
+            try model.params.load(point.weights, path: folder.weights)
+            step = point.step
+            if let state = point.state { try opt.restore(from: state, path: folder.state) }
+            o.log(folder.resumedMessage(point))
         }
         o.log("speech: \(train.count) train / \(val.count) held-out utterances, \(model.params.parameterCount) parameters, speakers \(config.speakers)")
 
         func save() throws {
-            try ConfigFile.write(config, to: configPath)
-            try model.params.save(to: weightsPath, metadata: ["step": String(step), "model": "fastspeech2"])
-            var state = SafeTensorsFile(metadata: ["step": String(step)])
-            state.tensors["adam.m"] = SafeTensor(floats: opt.m, shape: [opt.m.count])
-            state.tensors["adam.v"] = SafeTensor(floats: opt.v, shape: [opt.v.count])
-            try state.write(to: statePath)
+            try ConfigFile.write(config, to: folder.config)
+            try model.params.save(to: folder.weights, metadata: ["step": String(step), "model": "fastspeech2"])
+            try opt.stateFile().write(to: folder.state)
         }
 
         let schedule = LRSchedule(peak: o.learningRate, warmupSteps: o.warmup, totalSteps: o.steps, minRatio: 0.05)
@@ -160,7 +143,7 @@ public enum SpeechTrainer {
         var rng = RNG.derive(seed: o.seed, index: UInt64(step))
         var order: [Int] = []
         let start = Date()
-        let log = try TrainingLog(path: logPath, echo: o.log)
+        let log = try TrainingLog(path: folder.log, echo: o.log)
         var window: (total: Float, mel: Float, dur: Float, pitch: Float, energy: Float, n: Int) = (0, 0, 0, 0, 0, 0)
         while step < o.steps {
             if let limit = o.maxMinutes, Date().timeIntervalSince(start) > limit * 60 { o.log("time budget reached"); break }
@@ -197,3 +180,5 @@ public enum SpeechTrainer {
         }
     }
 }
+
+extension SpeechTrainOptions: TrainingRunSettings {}

@@ -155,39 +155,27 @@ struct TrainCodec: ParsableCommand, HasGlobalOptions {
     @Option(name: .long, help: "Corpus folder (from `gen dataset music`).") var data: String
     @Option(name: .long, help: "Model folder to write.") var out: String
     @Option(name: .long, help: "Train only this level (default: all).") var level: Int?
-    @Option(name: .long, help: "Total optimizer steps (the schedule's length).") var steps = 20000
-    @Option(name: .long, help: "Stop after this many minutes (a checkpoint is written).") var minutes: Double?
     @Option(name: .long, help: "Windows per batch.") var batchSize = 8
     @Option(name: .long, help: "Seconds per training window.") var windowSeconds: Double = 1.0
-    @Option(name: .long, help: "Peak learning rate.") var lr: Float = 3e-4
-    @Option(name: .long, help: "Warm-up steps.") var warmup = 500
-    @Option(name: .long, help: "Steps between checkpoints.") var saveEvery = 500
-    @Option(name: .long, help: "Steps between held-out evaluations.") var evalEvery = 500
     @Option(name: .long, help: "Channels of every conv (new models only).") var width = 32
     @Option(name: .long, help: "Codes per codebook (new models only).") var codebookSize = 1024
-    @Option(name: .long, help: "Random seed.") var seed: UInt64 = 1
-    @Flag(name: .long, help: "Continue from the checkpoint in --out.") var resume = false
+    @OptionGroup(title: "Training run") var training: TrainingRunOptions<MusicTrainingDefaults>
     @OptionGroup var globals: GlobalOptions
 
     func validate() throws {
-        if steps < 1 { throw ValidationError("--steps must be positive.") }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1.") }
         if !(windowSeconds >= 0.1 && windowSeconds <= 30) { throw ValidationError("--window-seconds must be between 0.1 and 30.") }
-        if !(lr > 0 && lr < 1) { throw ValidationError("--lr must be between 0 and 1, got \(lr).") }
-        if warmup < 0 { throw ValidationError("--warmup cannot be negative.") }
-        if saveEvery < 1 || evalEvery < 1 { throw ValidationError("--save-every and --eval-every must be at least 1.") }
         if width < 1 { throw ValidationError("--width must be at least 1.") }
         if codebookSize < 2 { throw ValidationError("--codebook-size must be at least 2.") }
-        if let minutes, minutes <= 0 { throw ValidationError("--minutes must be positive.") }
         if let level, level < 0 { throw ValidationError("--level cannot be negative.") }
     }
 
     func run() throws {
         var o = CodecTrainOptions(dataDir: data, outDir: out)
-        o.level = level; o.steps = steps; o.maxMinutes = minutes; o.batchSize = batchSize; o.windowSeconds = windowSeconds
-        o.learningRate = lr; o.warmup = warmup; o.saveEvery = saveEvery; o.evalEvery = evalEvery; o.seed = seed; o.resume = resume
+        training.apply(to: &o)
+        o.level = level; o.batchSize = batchSize; o.windowSeconds = windowSeconds
         for i in o.model.levels.indices { o.model.levels[i].width = width; o.model.levels[i].codebookSize = codebookSize }
-        if let level, !resume, level >= o.model.levels.count {
+        if let level, !training.resume, level >= o.model.levels.count {
             throw GenError.usage("--level \(level) does not exist: the codec has levels 0…\(o.model.levels.count - 1).")
         }
         if globals.quiet { o.log = { _ in } }

@@ -157,41 +157,29 @@ struct TrainPrior: ParsableCommand, HasGlobalOptions {
     @Option(name: .long, help: "Trained codec folder.") var codec: String
     @Option(name: .long, help: "Model folder to write.") var out: String
     @Option(name: .long, help: "Codec level to model: top or a level number.") var level = "top"
-    @Option(name: .long, help: "Total optimizer steps (the schedule's length).") var steps = 20000
-    @Option(name: .long, help: "Stop after this many minutes (a checkpoint is written).") var minutes: Double?
     @Option(name: .long, help: "Windows per batch.") var batchSize = 8
-    @Option(name: .long, help: "Peak learning rate.") var lr: Float = 3e-4
-    @Option(name: .long, help: "Warm-up steps.") var warmup = 500
     @Option(name: .long, help: "Probability of dropping each label (artist, genre, lyrics).") var labelDropout: Float = 0.1
-    @Option(name: .long, help: "Steps between checkpoints.") var saveEvery = 500
-    @Option(name: .long, help: "Steps between held-out evaluations.") var evalEvery = 500
     @Option(name: .long, help: "Codes per window (new models only).") var context = 1024
     @Option(name: .long, help: "Model width (new models only).") var dModel = 256
     @Option(name: .long, help: "Transformer layers (new models only).") var layers = 6
     @Option(name: .long, help: "Attention heads (new models only).") var heads = 4
-    @Option(name: .long, help: "Random seed.") var seed: UInt64 = 1
-    @Flag(name: .long, help: "Continue from the checkpoint in --out.") var resume = false
+    @OptionGroup(title: "Training run") var training: TrainingRunOptions<MusicTrainingDefaults>
     @OptionGroup var globals: GlobalOptions
 
     func validate() throws {
-        if steps < 1 { throw ValidationError("--steps must be positive.") }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1.") }
-        if !(lr > 0 && lr < 1) { throw ValidationError("--lr must be between 0 and 1, got \(lr).") }
-        if warmup < 0 { throw ValidationError("--warmup cannot be negative.") }
         if !(labelDropout >= 0 && labelDropout <= 1) { throw ValidationError("--label-dropout must be between 0 and 1.") }
-        if saveEvery < 1 || evalEvery < 1 { throw ValidationError("--save-every and --eval-every must be at least 1.") }
         if context < 2 { throw ValidationError("--context must be at least 2.") }
         if dModel < 1 || heads < 1 || dModel % heads != 0 || layers < 1 {
             throw ValidationError("--d-model must be a positive multiple of --heads, and --layers at least 1.")
         }
-        if let minutes, minutes <= 0 { throw ValidationError("--minutes must be positive.") }
         if level != "top" && (Int(level) ?? -1) < 0 { throw ValidationError("--level must be `top` or a level number ≥ 0, got \(level).") }
     }
 
     func run() throws {
         var o = PriorTrainOptions(dataDir: data, codecDir: codec, outDir: out)
-        o.level = Int(level); o.steps = steps; o.maxMinutes = minutes; o.batchSize = batchSize; o.learningRate = lr
-        o.warmup = warmup; o.labelDropout = labelDropout; o.saveEvery = saveEvery; o.evalEvery = evalEvery; o.seed = seed; o.resume = resume
+        training.apply(to: &o)
+        o.level = Int(level); o.batchSize = batchSize; o.labelDropout = labelDropout
         o.model.context = context; o.model.dModel = dModel; o.model.layers = layers; o.model.heads = heads; o.model.mlpDim = 4 * dModel
         if globals.quiet { o.log = { _ in } }
         try ioErrors { try PriorTrainer.train(o) }

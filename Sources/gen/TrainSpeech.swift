@@ -20,34 +20,22 @@ struct TrainSpeech: ParsableCommand, HasGlobalOptions {
 
     @Option(name: .long, help: "Corpus folder (from `gen dataset speech`).") var data: String
     @Option(name: .long, help: "Model folder to write.") var out: String
-    @Option(name: .long, help: "Total optimizer steps (the schedule's length).") var steps = 20000
-    @Option(name: .long, help: "Stop after this many minutes (a checkpoint is written).") var minutes: Double?
     @Option(name: .long, help: "Padded mel frames per batch.") var batchFrames = 6000
-    @Option(name: .long, help: "Peak learning rate.") var lr: Float = 1e-3
-    @Option(name: .long, help: "Warm-up steps.") var warmup = 400
-    @Option(name: .long, help: "Steps between checkpoints.") var saveEvery = 250
-    @Option(name: .long, help: "Steps between held-out evaluations.") var evalEvery = 250
     @Option(name: .long, help: "Model width (d_model).") var dModel = 128
     @Option(name: .long, help: "FFT blocks in the encoder and in the decoder.") var layers = 4
-    @Option(name: .long, help: "Random seed.") var seed: UInt64 = 1
-    @Flag(name: .long, help: "Continue from the checkpoint in --out.") var resume = false
+    @OptionGroup(title: "Training run") var training: TrainingRunOptions<SpeechTrainingDefaults>
     @OptionGroup var globals: GlobalOptions
 
     func validate() throws {
-        if steps < 1 { throw ValidationError("--steps must be positive.") }
         if batchFrames < 100 { throw ValidationError("--batch-frames must be at least 100.") }
         if dModel < 2 || dModel % 2 != 0 { throw ValidationError("--d-model must be a positive even number (2 attention heads), got \(dModel).") }
         if layers < 1 { throw ValidationError("--layers must be at least 1, got \(layers).") }
-        if saveEvery < 1 || evalEvery < 1 { throw ValidationError("--save-every and --eval-every must be at least 1.") }
-        if warmup < 0 { throw ValidationError("--warmup cannot be negative.") }
-        if !(lr > 0 && lr < 1) { throw ValidationError("--lr must be between 0 and 1, got \(lr).") }
-        if let minutes, minutes <= 0 { throw ValidationError("--minutes must be positive.") }
     }
 
     func run() throws {
         var o = SpeechTrainOptions(dataDir: data, outDir: out)
-        o.steps = steps; o.maxMinutes = minutes; o.framesPerBatch = batchFrames; o.learningRate = lr
-        o.warmup = warmup; o.saveEvery = saveEvery; o.evalEvery = evalEvery; o.seed = seed; o.resume = resume
+        training.apply(to: &o)
+        o.framesPerBatch = batchFrames
         var arch = FastSpeechConfig(vocabSize: 0, speakers: [], pitchMean: [], pitchStd: [], energyMean: 0, energyStd: 1)
         arch.dModel = dModel; arch.encoderLayers = layers; arch.decoderLayers = layers
         o.model = arch

@@ -84,4 +84,42 @@ final class CheckpointTests: XCTestCase {
         try "{not json".write(toFile: path, atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try ConfigFile.read(ToyConfig.self, from: path))
     }
+
+    // TrainingFolder + AdamW state: what `--resume` reads in every trainer.
+    func testResumePointRestoresAdamMomentsAndRefusesMismatchedState() throws {
+        let folder = try TrainingFolder(dir.appendingPathComponent("run/nested").path)
+        XCTAssertThrowsError(try folder.resumePoint()) { XCTAssertTrue("\($0)".contains("--resume found no checkpoint"), "\($0)") }
+
+        // Three real updates so the moments are not zero, then a checkpoint at step 3.
+        let store = makeStore()
+        let opt = AdamW(store, config: AdamWConfig(learningRate: 0.01))
+        for k in 0..<3 {
+            for t in store.tensors { t.grad = t.data.map { $0 * Float(k + 1) + 0.5 } }
+            opt.update()
+        }
+        try store.save(to: folder.weights, metadata: ["step": "3"])
+        var point = try folder.resumePoint()
+        XCTAssertNil(point.state)
+        XCTAssertTrue(folder.resumedMessage(point).contains("moments restart"))
+
+        try opt.stateFile().write(to: folder.state)
+        point = try folder.resumePoint()
+        XCTAssertEqual(point.step, 3)
+        let fresh = AdamW(makeStore(seed: 9))
+        try fresh.restore(from: XCTUnwrap(point.state), path: folder.state)
+        XCTAssertEqual(fresh.step, 3)
+        XCTAssertEqual(fresh.m, opt.m)
+        XCTAssertEqual(fresh.v, opt.v)
+        XCTAssertNotEqual(fresh.m, [Float](repeating: 0, count: fresh.m.count))
+        XCTAssertEqual(folder.resumedMessage(point), "resumed at step 3 from \(folder.path)")
+
+        // Moments of another model size, and state saved at another step than the weights, are refused.
+        XCTAssertThrowsError(try AdamW(makeStore(hidden: 5)).restore(from: XCTUnwrap(point.state), path: folder.state)) {
+            XCTAssertTrue("\($0)".contains("does not match the model"), "\($0)")
+        }
+        try store.save(to: folder.weights, metadata: ["step": "4"])
+        XCTAssertThrowsError(try folder.resumePoint()) {
+            XCTAssertTrue("\($0)".contains("from step 3, the weights from step 4"), "\($0)")
+        }
+    }
 }

@@ -1,0 +1,90 @@
+// TrainingRun.swift — what the three trainers (speech, codec, prior) share about a run: the loop
+// settings every `gen train` command takes, the files of the output folder, resuming from it, and
+// the optimizer state that travels beside the weights.
+import Foundation
+
+/// The loop settings of a training run. `SpeechTrainOptions`, `CodecTrainOptions` and
+/// `PriorTrainOptions` conform, so the command line fills them the same way.
+public protocol TrainingRunSettings {
+    /// Total optimizer steps: the length of the warm-up + cosine schedule.
+    var steps: Int { get set }
+    /// Stop (with a checkpoint) after this many minutes.
+    var maxMinutes: Double? { get set }
+    var learningRate: Float { get set }
+    var warmup: Int { get set }
+    var seed: UInt64 { get set }
+    var evalEvery: Int { get set }
+    var saveEvery: Int { get set }
+    /// Continue from the checkpoint in the output folder.
+    var resume: Bool { get set }
+}
+
+/// The output folder of a training run.
+public struct TrainingFolder {
+    public let path: String
+    public var config: String { path + "/config.json" }
+    /// The weights, with the step they were saved at in the metadata (`step`).
+    public var weights: String { path + "/model.safetensors" }
+    /// Optimizer moments (and any trainer state, such as codebook EMA sums) at the same step.
+    public var state: String { path + "/train_state.safetensors" }
+    public var log: String { path + "/train_log.jsonl" }
+
+    /// Creates the folder when it is missing.
+    public init(_ path: String) throws {
+        self.path = path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    /// Where `--resume` starts: the saved weights and their step, and the saved state when there is one.
+    public struct ResumePoint {
+        public var weights: SafeTensorsFile
+        public var step: Int
+        /// nil when the folder carries weights alone (a shipped model): the optimizer's moments restart.
+        public var state: SafeTensorsFile?
+    }
+
+    /// Reads the checkpoint for `--resume`. A state file saved at another step than the weights is
+    /// refused: the two would not belong together.
+    public func resumePoint() throws -> ResumePoint {
+        let fm = FileManager.default
+        guard fm.fileExists(atPath: weights) else {
+            throw CheckpointError(path: weights, message: "--resume found no checkpoint; start without --resume.")
+        }
+        let w = try SafeTensorsFile.read(weights)
+        let step = Int(w.metadata["step"] ?? "0") ?? 0
+        guard fm.fileExists(atPath: state) else { return ResumePoint(weights: w, step: step, state: nil) }
+        let s = try SafeTensorsFile.read(state)
+        guard s.metadata["step"] == String(step) else {
+            throw CheckpointError(path: state, message: "optimizer state is from step \(s.metadata["step"] ?? "?"), the weights from step \(step); "
+                                  + "delete it to resume from the weights alone.")
+        }
+        return ResumePoint(weights: w, step: step, state: s)
+    }
+
+    /// The log line that says how a run resumed.
+    public func resumedMessage(_ point: ResumePoint) -> String {
+        point.state == nil
+            ? "resumed weights at step \(point.step) from \(path) (no optimizer state: moments restart)"
+            : "resumed at step \(point.step) from \(path)"
+    }
+}
+
+extension AdamW {
+    /// The state file for `TrainingFolder.state`: the moments as `adam.m` / `adam.v` and the step in
+    /// the metadata. Trainers add their own tensors before writing it.
+    public func stateFile() -> SafeTensorsFile {
+        var file = SafeTensorsFile(metadata: ["step": String(step)])
+        file.tensors["adam.m"] = SafeTensor(floats: m, shape: [m.count])
+        file.tensors["adam.v"] = SafeTensor(floats: v, shape: [v.count])
+        return file
+    }
+
+    /// Restores the moments and step from a file written by `stateFile()`.
+    public func restore(from file: SafeTensorsFile, path: String) throws {
+        guard let sm = file.tensors["adam.m"], let sv = file.tensors["adam.v"], sm.elementCount == m.count, sv.elementCount == v.count else {
+            throw CheckpointError(path: path, message: "optimizer state does not match the model; delete it to resume from the weights alone.")
+        }
+        m = try sm.floats(); v = try sv.floats()
+        step = Int(file.metadata["step"] ?? "0") ?? 0
+    }
+}

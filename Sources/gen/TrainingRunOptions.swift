@@ -1,0 +1,45 @@
+// TrainingRunOptions.swift — the options every `gen train` command shares (schedule, time budget,
+// checkpoint cadence, seed, --resume), with each model's own defaults.
+import ArgumentParser
+import Engine
+
+/// A model's defaults for the shared training options.
+protocol TrainingDefaults {
+    static var learningRate: Float { get }
+    static var warmup: Int { get }
+    /// Steps between checkpoints and between held-out evaluations.
+    static var checkpointEvery: Int { get }
+}
+
+enum SpeechTrainingDefaults: TrainingDefaults {
+    static let learningRate: Float = 1e-3, warmup = 400, checkpointEvery = 250
+}
+
+enum MusicTrainingDefaults: TrainingDefaults {
+    static let learningRate: Float = 3e-4, warmup = 500, checkpointEvery = 500
+}
+
+struct TrainingRunOptions<Defaults: TrainingDefaults>: ParsableArguments {
+    @Option(name: .long, help: "Total optimizer steps (the schedule's length).") var steps = 20000
+    @Option(name: .long, help: "Stop after this many minutes (a checkpoint is written).") var minutes: Double?
+    @Option(name: .long, help: "Peak learning rate.") var lr: Float = Defaults.learningRate
+    @Option(name: .long, help: "Warm-up steps.") var warmup = Defaults.warmup
+    @Option(name: .long, help: "Steps between checkpoints.") var saveEvery = Defaults.checkpointEvery
+    @Option(name: .long, help: "Steps between held-out evaluations.") var evalEvery = Defaults.checkpointEvery
+    @Option(name: .long, help: "Random seed.") var seed: UInt64 = 1
+    @Flag(name: .long, help: "Continue from the checkpoint in --out.") var resume = false
+
+    func validate() throws {
+        if steps < 1 { throw ValidationError("--steps must be positive.") }
+        if let minutes, minutes <= 0 { throw ValidationError("--minutes must be positive.") }
+        if !(lr > 0 && lr < 1) { throw ValidationError("--lr must be between 0 and 1, got \(lr).") }
+        if warmup < 0 { throw ValidationError("--warmup cannot be negative.") }
+        if saveEvery < 1 || evalEvery < 1 { throw ValidationError("--save-every and --eval-every must be at least 1.") }
+    }
+
+    /// Copies these settings into a trainer's options.
+    func apply<S: TrainingRunSettings>(to s: inout S) {
+        s.steps = steps; s.maxMinutes = minutes; s.learningRate = lr; s.warmup = warmup
+        s.saveEvery = saveEvery; s.evalEvery = evalEvery; s.seed = seed; s.resume = resume
+    }
+}
