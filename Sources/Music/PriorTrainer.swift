@@ -160,35 +160,59 @@ public enum PriorTrainer {
     }
 
     /// Held-out cross-entropy (labels kept) beside the unigram and bigram entropies of the same
-    /// codes, over fixed windows: window k (codes k·T..<(k+1)·T) of every clip in turn, until `count`.
-    public static func evaluate(_ model: Prior, clips: [PriorClip], count: Int, length t: Int, batch: Int = 8,
-                                trainCodes: [[Int]] = []) -> PriorEval? {
-        var windows: [(tokens: [Int], conditions: PriorConditions)] = []
+    /// codes. Windows of T codes start every `stride` codes of each clip (and one more ends at the
+    /// clip's last code); each code is scored once, by the first window that holds it, so with
+    /// stride T/2 every code after the first T/2 of a clip is predicted from at least T/2 codes
+    /// of context, as when `gen music` slides its window. Stride T gives disjoint windows, each
+    /// starting from the start state alone. Window k of every clip is taken in turn, until `count`.
+    public static func evaluate(_ model: Prior, clips: [PriorClip], count: Int, length t: Int, stride: Int? = nil,
+                                batch: Int = 8, trainCodes: [[Int]] = []) -> PriorEval? {
+        let stride = min(max(stride ?? t, 1), t)
+        // Window starts per clip; clips shorter than a window are not evaluated.
+        let starts: [[Int]] = clips.map { clip in
+            let n = clip.codes.count
+            guard n >= t else { return [] }
+            var s = Array(Swift.stride(from: 0, through: n - t, by: stride))
+            if s.last! < n - t { s.append(n - t) }
+            return s
+        }
+        var windows: [(tokens: [Int], targets: [Int], conditions: PriorConditions)] = []
+        var scoredEnd = [Int](repeating: 0, count: clips.count)
         var k = 0
         while windows.count < count {
             var added = false
-            for clip in clips where windows.count < count && (k + 1) * t <= clip.codes.count {
-                windows.append((Array(clip.codes[(k * t)..<((k + 1) * t)]), conditions(clip, start: k * t, config: model.config)))
+            for (c, clip) in clips.enumerated() where windows.count < count && k < starts[c].count {
+                let s = starts[c][k], tokens = Array(clip.codes[s..<(s + t)])
+                let first = scoredEnd[c] - s   // positions before this were scored by an earlier window
+                windows.append((tokens, tokens.enumerated().map { $0.offset >= first ? $0.element : -100 },
+                                conditions(clip, start: s, config: model.config)))
+                scoredEnd[c] = s + t
                 added = true
             }
             if !added { break }
             k += 1
         }
         guard !windows.isEmpty else { return nil }
-        var nats = 0.0, start = 0
+        var nats = 0.0, scored = 0, start = 0
         while start < windows.count {
             let group = Array(windows[start..<min(windows.count, start + batch)])
             start += group.count
-            let loss = GradMode.withoutGrad { model.loss(group.flatMap(\.tokens), conditions: group.map(\.conditions)) }
-            nats += Double(loss.item) * Double(group.count)
+            let targets = group.flatMap(\.targets), used = targets.filter { $0 >= 0 }.count
+            let loss = GradMode.withoutGrad { () -> Tensor in
+                let logits = model(group.flatMap(\.tokens), conditions: group.map(\.conditions))
+                return crossEntropy(reshape(logits, [targets.count, model.config.vocabSize]), targets: targets)
+            }
+            nats += Double(loss.item) * Double(used); scored += used
         }
-        let sequences = windows.map(\.tokens), v = model.config.vocabSize
-        return PriorEval(bitsPerToken: nats / Double(windows.count) / Foundation.log(2.0),
+        // The scored codes are a prefix of each clip: exactly what the entropies are taken over.
+        let sequences = clips.indices.filter { scoredEnd[$0] > 0 }.map { Array(clips[$0].codes[..<scoredEnd[$0]]) }
+        let v = model.config.vocabSize
+        return PriorEval(bitsPerToken: nats / Double(scored) / Foundation.log(2.0),
                          unigramBits: CodeEntropy.unigramBits(sequences, vocabSize: v),
                          bigramBits: CodeEntropy.bigramBits(sequences, vocabSize: v),
                          unigramModelBits: CodeEntropy.unigramModelBits(train: trainCodes, test: sequences, vocabSize: v),
                          bigramModelBits: CodeEntropy.bigramModelBits(train: trainCodes, test: sequences, vocabSize: v),
-                         tokens: windows.count * t)
+                         tokens: scored)
     }
 
     // MARK: training
@@ -268,12 +292,18 @@ public enum PriorTrainer {
 
         var lastEval: PriorEval?
         func evaluateVal(final: Bool) {
-            // The final evaluation reads every held-out window; the periodic ones the first --eval-windows.
-            guard let e = evaluate(model, clips: val, count: final ? Int.max : o.evalWindows, length: window, batch: o.batchSize,
-                                   trainCodes: train.map(\.codes)) else { return }
-            lastEval = e
-            emit(String(format: "{\"step\":%d,\"val_bits_per_token\":%.4f,\"val_unigram_bits\":%.4f,\"val_bigram_bits\":%.4f,\"val_unigram_model_bits\":%.4f,\"val_bigram_model_bits\":%.4f,\"val_tokens\":%d%@}",
-                        step, e.bitsPerToken, e.unigramBits, e.bigramBits, e.unigramModelBits, e.bigramModelBits, e.tokens, final ? ",\"final\":true" : ""))
+            // The periodic evaluations read the first --eval-windows disjoint windows. The final one
+            // scores every held-out code twice: in disjoint windows, and with windows sliding by half
+            // their length (at least half a window of context, as `gen music` samples).
+            let strides = final ? [window, window / 2] : [window]
+            for stride in strides {
+                guard let e = evaluate(model, clips: val, count: final ? Int.max : o.evalWindows, length: window, stride: stride,
+                                       batch: o.batchSize, trainCodes: train.map(\.codes)) else { return }
+                lastEval = e
+                emit(String(format: "{\"step\":%d,\"val_bits_per_token\":%.4f,\"val_unigram_bits\":%.4f,\"val_bigram_bits\":%.4f,\"val_unigram_model_bits\":%.4f,\"val_bigram_model_bits\":%.4f,\"val_tokens\":%d,\"stride\":%d%@}",
+                            step, e.bitsPerToken, e.unigramBits, e.bigramBits, e.unigramModelBits, e.bigramModelBits, e.tokens, stride,
+                            final ? ",\"final\":true" : ""))
+            }
         }
 
         let schedule = LRSchedule(peak: o.learningRate, warmupSteps: o.warmup, totalSteps: o.steps, minRatio: 0.05)

@@ -68,6 +68,41 @@ final class PriorTrainerTests: XCTestCase {
         XCTAssertEqual(PriorTrainer.conditions(clip, start: 20, config: config).lyrics, [])
     }
 
+    // Expected, by hand from the model's own logits: with windows of 16 codes over a 40-code clip,
+    // stride 8 scores codes 0–15 in the window at 0, then the second half of the windows at 8, 16
+    // and 24; stride 16 scores the windows at 0 and 16 whole, and the last 8 codes of a tail window
+    // at 24. Every code is scored exactly once either way.
+    func testEvaluationScoresEveryCodeOnceWithSlidingWindows() throws {
+        let config = tinyPriorConfig(context: 16)
+        let model = Prior(config: config, seed: 3)
+        var rng = RNG(seed: 4)
+        let codes = (0..<40).map { _ in Int32(rng.int(below: config.vocabSize)) }
+        let line = MusicMetadataLine(id: "v", file: "v.wav", genre: "jazz", artist: "zz", length: 1, offset: 0,
+                                     lyrics: [], lyricsAligned: true, split: "val")
+        let clip = PriorTrainer.clips([line], codes: [codes], config: config)[0]
+        let v = config.vocabSize
+        func nats(window start: Int, from first: Int) -> Double {
+            let tokens = Array(clip.codes[start..<(start + 16)])
+            let logits = GradMode.withoutGrad { model(tokens, conditions: [PriorTrainer.conditions(clip, start: start, config: config)]) }
+            return (first..<16).reduce(0.0) { sum, p in
+                let row = logits.data[(p * v)..<((p + 1) * v)].map(Double.init)
+                let top = row.max()!
+                return sum + top + Foundation.log(row.reduce(0) { $0 + Foundation.exp($1 - top) }) - row[tokens[p]]
+            }
+        }
+        let sliding = try XCTUnwrap(PriorTrainer.evaluate(model, clips: [clip], count: .max, length: 16, stride: 8, batch: 3))
+        let disjoint = try XCTUnwrap(PriorTrainer.evaluate(model, clips: [clip], count: .max, length: 16))
+        XCTAssertEqual(sliding.tokens, 40); XCTAssertEqual(disjoint.tokens, 40)
+        let ln2 = Foundation.log(2.0)
+        let expectSliding = (nats(window: 0, from: 0) + nats(window: 8, from: 8) + nats(window: 16, from: 8) + nats(window: 24, from: 8)) / 40 / ln2
+        let expectDisjoint = (nats(window: 0, from: 0) + nats(window: 16, from: 0) + nats(window: 24, from: 8)) / 40 / ln2
+        XCTAssertEqual(sliding.bitsPerToken, expectSliding, accuracy: 1e-4)
+        XCTAssertEqual(disjoint.bitsPerToken, expectDisjoint, accuracy: 1e-4)
+        XCTAssertEqual(sliding.bigramBits, CodeEntropy.bigramBits([clip.codes], vocabSize: v), accuracy: 1e-9)
+        // A count stops after the first windows of each clip: here one window, 16 codes.
+        XCTAssertEqual(PriorTrainer.evaluate(model, clips: [clip], count: 1, length: 16, stride: 8)?.tokens, 16)
+    }
+
     // Expected: the training loss falls over 60 steps on a fixed seed; the log holds training
     // lines and held-out bits/code beside unigram and bigram entropies; the second run reuses
     // the codes cache and --resume continues from the saved step to the new total.
@@ -88,7 +123,11 @@ final class PriorTrainerTests: XCTestCase {
         print(String(format: "tiny prior: train loss %.3f → %.3f nats; val %.3f bits/code (unigram %.3f, bigram %.3f)",
                      l0, l1, eval.bitsPerToken, eval.unigramBits, eval.bigramBits))
         XCTAssertTrue(eval.bitsPerToken.isFinite && eval.bitsPerToken > 0)
-        XCTAssertEqual(eval.tokens, 8 * 32)   // 276 val codes hold 8 windows of 32; the final evaluation reads all
+        // The final evaluation scores every one of the val clip's codes, and the baselines are over those codes.
+        let valCodes = codec.encode(try AudioFile.read(data + "/audio/c3.wav").samples, level: 1).map(Int.init)
+        XCTAssertEqual(eval.tokens, valCodes.count)
+        XCTAssertEqual(eval.unigramBits, CodeEntropy.unigramBits([valCodes], vocabSize: 32), accuracy: 1e-9)
+        XCTAssertEqual(eval.bigramBits, CodeEntropy.bigramBits([valCodes], vocabSize: 32), accuracy: 1e-9)
         XCTAssertTrue(eval.unigramModelBits.isFinite && eval.bigramModelBits.isFinite && eval.unigramModelBits > 0)
         XCTAssertTrue(eval.unigramBits >= 0 && eval.unigramBits <= 5 && eval.bigramBits <= eval.unigramBits + 1e-9)
 
