@@ -63,9 +63,10 @@ struct Encode: ParsableCommand, HasGlobalOptions {
     static let configuration = CommandConfiguration(
         abstract: "Encode audio to VQ-VAE codes (one I32 tensor per level).",
         discussion: """
-        Reads any format libsndfile reads, at any rate and channel count; it is downmixed to mono
-        and resampled to 22050 Hz. Long files are encoded in 10-second chunks. The codes file
-        format is described in the README ("Codes files").
+        Reads any format libsndfile reads, at any rate and channel count; it is
+        downmixed to mono and resampled to 22050 Hz. Long files are encoded in
+        10-second chunks. The codes file format is described in the README ("Codes
+        files").
 
         Example:
           gen encode song.flac -o song.codes.safetensors
@@ -90,8 +91,9 @@ struct Decode: ParsableCommand, HasGlobalOptions {
     static let configuration = CommandConfiguration(
         abstract: "Decode VQ-VAE codes to audio.",
         discussion: """
-        Each level decodes on its own; --level picks one (default: the finest level in the file).
-        The codes must come from the installed codec: a file made by another codec is refused.
+        Each level decodes on its own; --level picks one (default: the finest level in
+        the file). The codes must come from the installed codec: a file made by another
+        codec is refused.
 
         Example:
           gen decode song.codes.safetensors -o song.wav --level 1
@@ -142,11 +144,12 @@ struct TrainCodec: ParsableCommand, HasGlobalOptions {
         commandName: "codec",
         abstract: "Train the VQ-VAE codec on a corpus from `gen dataset music`.",
         discussion: """
-        Trains every level (or only --level) on random windows of the training clips. Writes
-        DIR/config.json and DIR/model.safetensors every --save-every steps, the optimizer and
-        codebook EMA state in DIR/train_state.safetensors, and the log (losses, spectral
-        convergence, codebook usage, perplexity, held-out metrics) in DIR/train_log.jsonl.
-        Stop at any time; --resume continues from the last checkpoint.
+        Trains every level (or only --level) on random windows of the training clips.
+        Writes DIR/config.json and DIR/model.safetensors every --save-every steps, the
+        optimizer and codebook EMA state in DIR/train_state.safetensors, and the log
+        (losses, spectral convergence, codebook usage, perplexity, held-out metrics) in
+        DIR/train_log.jsonl. Stop at any time; --resume continues from the last
+        checkpoint.
 
         Example:
           gen train codec --data data/music --out models/codec --steps 20000

@@ -7,10 +7,11 @@ struct Convert: ParsableCommand, HasGlobalOptions {
     static let configuration = CommandConfiguration(
         abstract: "Convert audio between formats and sample rates.",
         discussion: """
-        Reads any format libsndfile reads (WAV, FLAC, OGG/Vorbis, AIFF, ...). The output format
-        follows the extension: .wav (16-bit PCM, or 32-bit float with --float), .flac, .ogg.
-        Use - as OUT to stream a WAV to stdout. Output is written to a temporary file and renamed,
-        so a failed run never leaves a partial file.
+        Reads any format libsndfile reads (WAV, FLAC, OGG/Vorbis, AIFF, ...). The
+        output format follows the extension: .wav (16-bit PCM, or 32-bit float with
+        --float), .flac, .ogg. Use - as OUT to stream a WAV to stdout. Output is
+        written to a temporary file and renamed, so a failed run never leaves a partial
+        file.
 
         Examples:
           gen convert voice.flac voice.wav --rate 22050

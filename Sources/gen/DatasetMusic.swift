@@ -10,18 +10,17 @@ struct DatasetMusic: ParsableCommand, HasGlobalOptions {
         commandName: "music",
         abstract: "Build the music corpus for `gen train codec` and `gen train prior`.",
         discussion: """
-        Renders MMA grooves with fluidsynth and General MIDI soundfonts: 8 genres
-        (`gen genres`) played by 10 virtual bands (`gen artists`) in varied
-        progressions, keys, tempos and 8-30 s lengths. About half the clips have
-        vocals: generated lyric lines spoken by the band's flite voice, pitched to
-        the key and started on bar boundaries. One clip in 20 is held out for
-        validation, with a progression and lyric lines that training never uses.
-        Writes DIR/audio/<id>.wav (22050 Hz mono), DIR/metadata.jsonl and
-        DIR/corpus.json. Deterministic from --seed; a rerun after an interruption
-        skips the clips already rendered.
+        Renders MMA grooves with fluidsynth and General MIDI soundfonts: 8 genres (`gen
+        genres`) played by 10 virtual bands (`gen artists`) in varied progressions,
+        keys, tempos and 8-30 s lengths. About half the clips have vocals: generated
+        lyric lines spoken by the band's flite voice, pitched to the key and started on
+        bar boundaries. One clip in 20 is held out for validation, with a progression
+        and lyric lines that training never uses. Writes DIR/audio/<id>.wav (22050 Hz
+        mono), DIR/metadata.jsonl and DIR/corpus.json. Deterministic from --seed; a
+        rerun after an interruption skips the clips already rendered.
 
-        Your own recordings instead: --from FOLDER --metadata META.jsonl, with one
-        line per file (paths relative to FOLDER):
+        Your own recordings instead: --from FOLDER --metadata META.jsonl, with one line
+        per file (paths relative to FOLDER):
           {"file": "a.flac", "artist": "My Band", "genre": "rock", "lyrics": "..."}
 
         Examples:

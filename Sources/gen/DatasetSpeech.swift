@@ -9,25 +9,24 @@ struct DatasetSpeech: ParsableCommand, HasGlobalOptions {
         commandName: "speech",
         abstract: "Build the speech corpus for `gen train speech`: flite teacher voices, or your recordings.",
         discussion: """
-        Default (flite teacher corpus): generates varied English sentences
-        (templates, word lists, numbers, dates, questions), speaks each with the
-        flite voices, and stores per utterance: phone ids, frames per phone (from
-        flite's segment times), the 80-bin log-mel, and per-phone pitch and
-        energy. Every 50th utterance of each voice is held out for validation.
-        Deterministic from --seed; rerunning after an interruption reuses the
-        files already written.
+        Default (flite teacher corpus): generates varied English sentences (templates,
+        word lists, numbers, dates, questions), speaks each with the flite voices, and
+        stores per utterance: phone ids, frames per phone (from flite's segment times),
+        the 80-bin log-mel, and per-phone pitch and energy. Every 50th utterance of
+        each voice is held out for validation. Deterministic from --seed; rerunning
+        after an interruption reuses the files already written.
 
         With --ljspeech DIR (your own recordings): DIR holds metadata.csv (lines
-        'id|text|normalized text'; the normalized column is used when present)
-        and wavs/<id>.wav (any rate or channel count). Each text goes through the
-        same flite frontend (same phone ids); the --align-voice flite voice speaks
-        it, which gives exact phone spans, and dynamic time warping of broad-band
-        energies between that teacher audio and the recording carries the spans
-        over (15.6 ms mean boundary error when aligning slt to flite's awb voice).
-        The corpus stores the recording's own mel, pitch and energy under the
-        speaker name --speaker (default: the folder's name). Bad lines and
-        missing or unreadable wavs are reported as metadata.csv:LINE and skipped;
-        every 50th utterance is held out. Use an --out folder of its own.
+        'id|text|normalized text'; the normalized column is used when present) and
+        wavs/<id>.wav (any rate or channel count). Each text goes through the same
+        flite frontend (same phone ids); the --align-voice flite voice speaks it, which
+        gives exact phone spans, and dynamic time warping of broad-band energies
+        between that teacher audio and the recording carries the spans over (15.6 ms
+        mean boundary error when aligning slt to flite's awb voice). The corpus stores
+        the recording's own mel, pitch and energy under the speaker name --speaker
+        (default: the folder's name). Bad lines and missing or unreadable wavs are
+        reported as metadata.csv:LINE and skipped; every 50th utterance is held out.
+        Use an --out folder of its own.
 
         Examples:
           gen dataset speech --out data/speech --sentences 3000

@@ -13,9 +13,10 @@ struct Gen: ParsableCommand {
         commandName: "gen",
         abstract: "Generate music and speech on an ordinary CPU.",
         discussion: """
-        Speech follows FastSpeech 2 (phonemes → durations → length regulator → mel → vocoder).
-        Music follows Jukebox (VQ-VAE codes sampled by a conditioned transformer prior).
-        All models are small, trained here with gen's own engine, and ship in models/.
+        Speech follows FastSpeech 2 (phonemes → durations → length regulator → mel →
+        vocoder). Music follows Jukebox (VQ-VAE codes sampled by a conditioned
+        transformer prior). All models are small, trained here with gen's own engine,
+        and ship in models/.
 
         Examples:
           gen speech "hello there" -o hello.wav
@@ -23,7 +24,8 @@ struct Gen: ParsableCommand {
           gen batch prompts/demo.jsonl --out-dir out/demo --report --jobs 2
           gen convert input.flac output.wav --rate 22050
 
-        Exit codes: 0 ok, 1 some batch items failed, 2 usage error, 3 model or I/O error.
+        Exit codes: 0 ok, 1 some batch items failed, 2 usage error, 3 model or I/O
+        error.
         """,
         version: genVersion,
         subcommands: [

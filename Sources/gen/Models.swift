@@ -28,10 +28,11 @@ struct Models: ParsableCommand, HasGlobalOptions {
     static let configuration = CommandConfiguration(
         abstract: "List the models in the models folder, with their cards' key numbers.",
         discussion: """
-        For each model folder (config.json, model.safetensors, MODEL_CARD.md) it prints the card's \
-        title, the parameter count (the card's `| parameters | N |` row, or else counted from the \
-        weights), the file size, and the card's `Key numbers:` line (quality and speed). The three \
-        models gen uses are always listed; a missing one says how to train it.
+        For each model folder (config.json, model.safetensors, MODEL_CARD.md) it prints
+        the card's title, the parameter count (the card's `| parameters | N |` row, or
+        else counted from the weights), the file size, and the card's `Key numbers:`
+        line (quality and speed). The three models gen uses are always listed; a
+        missing one says how to train it.
         """)
     @OptionGroup var globals: GlobalOptions
 

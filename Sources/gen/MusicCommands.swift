@@ -36,16 +36,17 @@ struct Music: ParsableCommand, HasGlobalOptions {
     static let configuration = CommandConfiguration(
         abstract: "Generate music with the VQ-VAE codec and transformer prior.",
         discussion: """
-        The prior samples top-level codec codes conditioned on genre, artist, lyrics and timing \
-        (each optional: left out, it is "unconditioned"); the codec decodes them to audio. Pieces \
-        longer than the prior's context are sampled in overlapping windows. With --prime, the \
-        first --prime-seconds of that audio are encoded and the music continues from them. \
-        Sampling: --temperature 0 is greedy; --top-k 0 and --top-p 0 switch those filters off; \
-        the same --seed gives the same output. --samples N writes music-1.wav … music-N.wav.
+        The prior samples top-level codec codes conditioned on genre, artist, lyrics
+        and timing (each optional: left out, it is "unconditioned"); the codec decodes
+        them to audio. Pieces longer than the prior's context are sampled in
+        overlapping windows. With --prime, the first --prime-seconds of that audio are
+        encoded and the music continues from them. Sampling: --temperature 0 is greedy;
+        --top-k 0 and --top-p 0 switch those filters off; the same --seed gives the
+        same output. --samples N writes music-1.wav … music-N.wav.
 
         Examples:
           gen music --genre jazz --lyrics lyrics.txt --duration 20 -o jazz.wav
-          gen music --prime song.wav --prime-seconds 4 --duration 20 --seed 7 -o more.wav
+          gen music --prime song.wav --prime-seconds 4 --duration 20 -o more.wav
         """)
     @Option(name: .long, help: "Genre, see `gen genres` (default: unconditioned).") var genre: String?
     @Option(name: .long, help: "Artist, see `gen artists` (default: unconditioned).") var artist: String?
@@ -140,18 +141,20 @@ struct TrainPrior: ParsableCommand, HasGlobalOptions {
         commandName: "prior",
         abstract: "Train the music prior on a corpus's top-level codec codes.",
         discussion: """
-        Encodes the corpus once with the codec (cached in OUT/codes_cache.safetensors, reused \
-        while the codec, level and clip list are unchanged), then trains on random windows of \
-        codes with their genre, artist, timing and lyric-window conditions; each label is dropped \
-        with probability --label-dropout so it can be left out when sampling. Writes \
-        OUT/config.json and OUT/model.safetensors every --save-every steps, the optimizer state in \
-        OUT/train_state.safetensors and the log in OUT/train_log.jsonl, with held-out \
-        cross-entropy in bits per code beside the unigram and bigram entropies of the same codes. \
-        Stop at any time; --resume continues from the last checkpoint.
+        Encodes the corpus once with the codec (cached in OUT/codes_cache.safetensors,
+        reused while the codec, level and clip list are unchanged), then trains on
+        random windows of codes with their genre, artist, timing and lyric-window
+        conditions; each label is dropped with probability --label-dropout so it can be
+        left out when sampling. Writes OUT/config.json and OUT/model.safetensors every
+        --save-every steps, the optimizer state in OUT/train_state.safetensors and the
+        log in OUT/train_log.jsonl, with held-out cross-entropy in bits per code beside
+        the unigram and bigram entropies of the same codes. Stop at any time; --resume
+        continues from the last checkpoint.
 
         Example:
-          gen train prior --data data/music --codec models/codec --out models/prior --steps 20000
-          gen train prior --data data/music --codec models/codec --out models/prior --resume --minutes 90
+          gen train prior --data data/music --codec models/codec --out models/prior
+          gen train prior --data data/music --codec models/codec --out models/prior \\
+              --resume --minutes 90
         """)
     @Option(name: .long, help: "Corpus folder (from `gen dataset music`).") var data: String
     @Option(name: .long, help: "Trained codec folder.") var codec: String

@@ -11,17 +11,18 @@ struct SpeechCommand: ParsableCommand, HasGlobalOptions {
         commandName: "speech",
         abstract: "Speak text with the FastSpeech 2 model.",
         discussion: """
-        Text goes through flite's front end (numbers, dates, currency, abbreviations, the CMU
-        lexicon), then the FastSpeech model predicts durations, pitch, energy and an 80-bin mel,
-        and Griffin-Lim turns it into a 22050 Hz waveform. Long text is spoken sentence by sentence.
-        Custom pronunciations go inline: "say [[ hh ax0 l ow1 ]] to them".
+        Text goes through flite's front end (numbers, dates, currency, abbreviations,
+        the CMU lexicon), then the FastSpeech model predicts durations, pitch, energy
+        and an 80-bin mel, and Griffin-Lim turns it into a 22050 Hz waveform. Long text
+        is spoken sentence by sentence. Custom pronunciations go inline:
+        "say [[ hh ax0 l ow1 ]] to them".
 
         Examples:
           gen speech "hello there"                       # writes speech.wav
           gen speech "It costs $42." --voice rms -o price.flac
           gen speech "Slower, and higher." --speed 0.8 --pitch 3
           echo "From standard input." | gen speech -o - | aplay
-          gen speech --file lines.txt -o out/line.wav    # out/line-001.wav, out/line-002.wav, ...
+          gen speech --file lines.txt -o out/line.wav  # out/line-001.wav, -002, ...
         """)
 
     @Argument(help: "Text to speak (read from stdin when omitted and no --file is given).") var text: String?

@@ -9,9 +9,10 @@ struct TrainSpeech: ParsableCommand, HasGlobalOptions {
         commandName: "speech",
         abstract: "Train the FastSpeech 2 model on a corpus from `gen dataset speech`.",
         discussion: """
-        Writes DIR/config.json and DIR/model.safetensors every --save-every steps, with the
-        optimizer state in DIR/train_state.safetensors and the loss log in DIR/train_log.jsonl.
-        Stop at any time; --resume continues from the last checkpoint.
+        Writes DIR/config.json and DIR/model.safetensors every --save-every steps, with
+        the optimizer state in DIR/train_state.safetensors and the loss log in
+        DIR/train_log.jsonl. Stop at any time; --resume continues from the last
+        checkpoint.
 
         Example:
           gen train speech --data data/speech --out models/speech --steps 20000
