@@ -50,6 +50,8 @@ public struct PriorEval: Equatable {
     public var bitsPerToken: Double
     public var unigramBits: Double
     public var bigramBits: Double
+    /// The same codes' bigram entropy, each pair scored by all the other pairs (leave-one-out).
+    public var bigramLeaveOneOutBits: Double
     /// Unigram and bigram models fitted on the training codes, scored on the held-out codes.
     public var unigramModelBits: Double
     public var bigramModelBits: Double
@@ -210,6 +212,7 @@ public enum PriorTrainer {
         return PriorEval(bitsPerToken: nats / Double(scored) / Foundation.log(2.0),
                          unigramBits: CodeEntropy.unigramBits(sequences, vocabSize: v),
                          bigramBits: CodeEntropy.bigramBits(sequences, vocabSize: v),
+                         bigramLeaveOneOutBits: CodeEntropy.bigramLeaveOneOutBits(sequences, vocabSize: v),
                          unigramModelBits: CodeEntropy.unigramModelBits(train: trainCodes, test: sequences, vocabSize: v),
                          bigramModelBits: CodeEntropy.bigramModelBits(train: trainCodes, test: sequences, vocabSize: v),
                          tokens: scored)
@@ -300,8 +303,8 @@ public enum PriorTrainer {
                 guard let e = evaluate(model, clips: val, count: final ? Int.max : o.evalWindows, length: window, stride: stride,
                                        batch: o.batchSize, trainCodes: train.map(\.codes)) else { return }
                 lastEval = e
-                emit(String(format: "{\"step\":%d,\"val_bits_per_token\":%.4f,\"val_unigram_bits\":%.4f,\"val_bigram_bits\":%.4f,\"val_unigram_model_bits\":%.4f,\"val_bigram_model_bits\":%.4f,\"val_tokens\":%d,\"stride\":%d%@}",
-                            step, e.bitsPerToken, e.unigramBits, e.bigramBits, e.unigramModelBits, e.bigramModelBits, e.tokens, stride,
+                emit(String(format: "{\"step\":%d,\"val_bits_per_token\":%.4f,\"val_unigram_bits\":%.4f,\"val_bigram_bits\":%.4f,\"val_bigram_loo_bits\":%.4f,\"val_unigram_model_bits\":%.4f,\"val_bigram_model_bits\":%.4f,\"val_tokens\":%d,\"stride\":%d%@}",
+                            step, e.bitsPerToken, e.unigramBits, e.bigramBits, e.bigramLeaveOneOutBits, e.unigramModelBits, e.bigramModelBits, e.tokens, stride,
                             final ? ",\"final\":true" : ""))
             }
         }

@@ -307,6 +307,14 @@ final class PriorTests: XCTestCase {
         XCTAssertEqual(CodeEntropy.unigramBits([[0, 1, 2, 3, 0, 1, 2, 3]], vocabSize: 4), 2, accuracy: 1e-9)
         // Pairs (0→0) ×2, (0→1) ×2 in one sequence and (1→…) none: H = 1 bit given 0.
         XCTAssertEqual(CodeEntropy.bigramBits([[0, 0, 0, 1], [0, 1]], vocabSize: 2), 1, accuracy: 1e-9)
+        // Leave-one-out, by hand: codes 0 1 0 1 0 (unigram 3, 2), pairs (0,1)×2 and (1,0)×2. Without
+        // itself, (0,1) has count 1 of 1 after 0, one type, P_uni(1) = (2 − 1 + 1)/(5 − 1 + 2) = 1/3:
+        // q = (1 + 1/3)/2 = 2/3. (1,0): q = (1 + 1/2)/2 = 3/4. Mean −log2 = (0.58496 + 0.41504)/2 = 0.5.
+        XCTAssertEqual(CodeEntropy.bigramLeaveOneOutBits([[0, 1, 0, 1, 0]], vocabSize: 2), 0.5, accuracy: 1e-9)
+        // A pair seen once leaves its context empty: it falls back to the unigram of the other codes.
+        // Codes 0 1 (vocab 3): q(1 | 0) = (1 − 1 + 1)/(2 − 1 + 3) = 1/4 → 2 bits; the plug-in says 0.
+        XCTAssertEqual(CodeEntropy.bigramLeaveOneOutBits([[0, 1]], vocabSize: 3), 2, accuracy: 1e-9)
+        XCTAssertEqual(CodeEntropy.bigramBits([[0, 1]], vocabSize: 3), 0, accuracy: 1e-9)
         XCTAssertEqual(CodeEntropy.bits(nats: Float(Foundation.log(2.0))), 1, accuracy: 1e-6)
 
         // Fitted on [0, 1, 0, 1]: add-one unigram (3/6, 3/6) → 1 bit per code. Witten-Bell bigram:

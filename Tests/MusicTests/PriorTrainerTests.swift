@@ -128,6 +128,8 @@ final class PriorTrainerTests: XCTestCase {
         XCTAssertEqual(eval.tokens, valCodes.count)
         XCTAssertEqual(eval.unigramBits, CodeEntropy.unigramBits([valCodes], vocabSize: 32), accuracy: 1e-9)
         XCTAssertEqual(eval.bigramBits, CodeEntropy.bigramBits([valCodes], vocabSize: 32), accuracy: 1e-9)
+        XCTAssertEqual(eval.bigramLeaveOneOutBits, CodeEntropy.bigramLeaveOneOutBits([valCodes], vocabSize: 32), accuracy: 1e-9)
+        XCTAssertGreaterThan(eval.bigramLeaveOneOutBits, eval.bigramBits, "a pair that may not predict itself is harder to predict")
         XCTAssertTrue(eval.unigramModelBits.isFinite && eval.bigramModelBits.isFinite && eval.unigramModelBits > 0)
         XCTAssertTrue(eval.unigramBits >= 0 && eval.unigramBits <= 5 && eval.bigramBits <= eval.unigramBits + 1e-9)
 
