@@ -70,16 +70,18 @@ public struct TrainingFolder {
 }
 
 extension AdamW {
-    /// The state file for `TrainingFolder.state`: the moments as `adam.m` / `adam.v` and the step in
-    /// the metadata. Trainers add their own tensors before writing it.
-    public func stateFile() -> SafeTensorsFile {
-        var file = SafeTensorsFile(metadata: ["step": String(step)])
+    /// The state file for `TrainingFolder.state`: the moments as `adam.m` / `adam.v`, and the
+    /// trainer's step (the one its weights are saved with, which `resumePoint` checks) in the
+    /// metadata. After a resume from weights alone the optimizer's own count restarts from 0, so it
+    /// is not the step to write. Trainers add their own tensors before writing the file.
+    public func stateFile(step trainerStep: Int) -> SafeTensorsFile {
+        var file = SafeTensorsFile(metadata: ["step": String(trainerStep)])
         file.tensors["adam.m"] = SafeTensor(floats: m, shape: [m.count])
         file.tensors["adam.v"] = SafeTensor(floats: v, shape: [v.count])
         return file
     }
 
-    /// Restores the moments and step from a file written by `stateFile()`.
+    /// Restores the moments from a file written by `stateFile(step:)`; the optimizer's step becomes that step.
     public func restore(from file: SafeTensorsFile, path: String) throws {
         guard let sm = file.tensors["adam.m"], let sv = file.tensors["adam.v"], sm.elementCount == m.count, sv.elementCount == v.count else {
             throw CheckpointError(path: path, message: "optimizer state does not match the model; delete it to resume from the weights alone.")

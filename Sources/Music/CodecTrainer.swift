@@ -158,7 +158,7 @@ public enum CodecTrainer {
         func save() throws {
             try ConfigFile.write(config, to: folder.config)
             try model.weightsFile(metadata: ["step": String(step), "model": "vqvae", "model_id": model.modelID]).write(to: folder.weights)
-            var state = opt.stateFile()
+            var state = opt.stateFile(step: step)
             for (i, lv) in model.levels.enumerated() {
                 state.tensors["levels.\(i).vq.cluster_size"] = SafeTensor(floats: lv.quantizer.clusterSize, shape: [lv.config.codebookSize])
                 state.tensors["levels.\(i).vq.embed_sum"] = SafeTensor(floats: lv.quantizer.embedSum, shape: [lv.config.codebookSize, lv.config.codeDim])

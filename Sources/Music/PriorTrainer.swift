@@ -165,15 +165,17 @@ public enum PriorTrainer {
     /// codes. Windows of T codes start every `stride` codes of each clip (and one more ends at the
     /// clip's last code); each code is scored once, by the first window that holds it, so with
     /// stride T/2 every code after the first T/2 of a clip is predicted from at least T/2 codes
-    /// of context, as when `gen music` slides its window. Stride T gives disjoint windows, each
-    /// starting from the start state alone. Window k of every clip is taken in turn, until `count`.
+    /// of context, as when `gen music` slides its window. Stride T gives back-to-back windows,
+    /// each starting from the start state alone, plus that tail window, whose first codes are
+    /// context only. A clip shorter than T is one window of its own length. Window k of every
+    /// clip is taken in turn, until `count`.
     public static func evaluate(_ model: Prior, clips: [PriorClip], count: Int, length t: Int, stride: Int? = nil,
                                 batch: Int = 8, trainCodes: [[Int]] = []) -> PriorEval? {
         let stride = min(max(stride ?? t, 1), t)
-        // Window starts per clip; clips shorter than a window are not evaluated.
+        // Window starts per clip.
         let starts: [[Int]] = clips.map { clip in
             let n = clip.codes.count
-            guard n >= t else { return [] }
+            guard n > t else { return n > 0 ? [0] : [] }
             var s = Array(Swift.stride(from: 0, through: n - t, by: stride))
             if s.last! < n - t { s.append(n - t) }
             return s
@@ -184,21 +186,25 @@ public enum PriorTrainer {
         while windows.count < count {
             var added = false
             for (c, clip) in clips.enumerated() where windows.count < count && k < starts[c].count {
-                let s = starts[c][k], tokens = Array(clip.codes[s..<(s + t)])
+                let s = starts[c][k], tokens = Array(clip.codes[s..<min(s + t, clip.codes.count)])
                 let first = scoredEnd[c] - s   // positions before this were scored by an earlier window
                 windows.append((tokens, tokens.enumerated().map { $0.offset >= first ? $0.element : -100 },
                                 conditions(clip, start: s, config: model.config)))
-                scoredEnd[c] = s + t
+                scoredEnd[c] = s + tokens.count
                 added = true
             }
             if !added { break }
             k += 1
         }
         guard !windows.isEmpty else { return nil }
+        // Batches hold windows of one length (only a short clip's window is shorter than T).
+        windows.sort { $0.tokens.count > $1.tokens.count }
         var nats = 0.0, scored = 0, start = 0
         while start < windows.count {
-            let group = Array(windows[start..<min(windows.count, start + batch)])
-            start += group.count
+            var end = start + 1
+            while end < min(windows.count, start + batch) && windows[end].tokens.count == windows[start].tokens.count { end += 1 }
+            let group = Array(windows[start..<end])
+            start = end
             let targets = group.flatMap(\.targets), used = targets.filter { $0 >= 0 }.count
             let loss = GradMode.withoutGrad { () -> Tensor in
                 let logits = model(group.flatMap(\.tokens), conditions: group.map(\.conditions))
@@ -287,7 +293,7 @@ public enum PriorTrainer {
         func save() throws {
             try model.save(directory: o.outDir, metadata: ["step": String(step), "model": "prior", "codec_model_id": codec.modelID,
                                                            "codec_level": String(level), "codec_level_id": codec.levelID(level)])
-            try opt.stateFile().write(to: folder.state)
+            try opt.stateFile(step: step).write(to: folder.state)
         }
 
         let log = try TrainingLog(path: folder.log, echo: o.log)

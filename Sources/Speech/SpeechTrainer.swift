@@ -135,7 +135,7 @@ public enum SpeechTrainer {
         func save() throws {
             try ConfigFile.write(config, to: folder.config)
             try model.params.save(to: folder.weights, metadata: ["step": String(step), "model": "fastspeech2"])
-            try opt.stateFile().write(to: folder.state)
+            try opt.stateFile(step: step).write(to: folder.state)
         }
 
         let schedule = LRSchedule(peak: o.learningRate, warmupSteps: o.warmup, totalSteps: o.steps, minRatio: 0.05)

@@ -32,13 +32,13 @@ struct BatchCommand: ParsableCommand, HasGlobalOptions {
         A .txt file holds one line of speech per line. Paths inside a prompt file are
         relative to it; "out" is relative to --out-dir (default:
         <file name>-<line>.wav). Every line is checked before anything renders: bad
-        lines are reported as file:line: reason and the rest still render (exit 1). A line
-        without "seed" gets one derived from --seed, its file name and line number, so
-        reruns and shards give the same audio (files with the same name in different
-        folders go by folder/name, e.g. a-set-001.wav). Models load once per run, only
-        for lines still to render. A missing or broken model fails the lines that need
-        it, the others still render, and the exit code is 3. Ctrl-C leaves only
-        complete files.
+        lines are reported as file:line: reason and the rest still render (exit 1). A
+        line without "seed" gets one derived from --seed, its file name and line
+        number, so reruns and shards give the same audio (files with the same name in
+        different folders go by folder/name, e.g. a-set-001.wav). Models load once per
+        run, only for lines still to render. A missing or broken model fails the lines
+        that need it, the others still render, and the exit code is 3. Ctrl-C leaves
+        only complete files.
 
         Examples:
           gen batch prompts/demo.jsonl --out-dir out/demo --report

@@ -102,7 +102,7 @@ final class CheckpointTests: XCTestCase {
         XCTAssertNil(point.state)
         XCTAssertTrue(folder.resumedMessage(point).contains("moments restart"))
 
-        try opt.stateFile().write(to: folder.state)
+        try opt.stateFile(step: 3).write(to: folder.state)
         point = try folder.resumePoint()
         XCTAssertEqual(point.step, 3)
         let fresh = AdamW(makeStore(seed: 9))
@@ -121,5 +121,20 @@ final class CheckpointTests: XCTestCase {
         XCTAssertThrowsError(try folder.resumePoint()) {
             XCTAssertTrue("\($0)".contains("from step 3, the weights from step 4"), "\($0)")
         }
+
+        // Resuming a folder with weights alone (a shipped model) restarts the optimizer's own count at
+        // 0 while the run goes on from step 4; what it saves next must still resume.
+        try FileManager.default.removeItem(atPath: folder.state)
+        let resumed = try folder.resumePoint()
+        XCTAssertNil(resumed.state)
+        let restarted = AdamW(store)
+        for t in store.tensors { t.grad = t.data }
+        restarted.update()
+        XCTAssertEqual(restarted.step, 1)
+        try store.save(to: folder.weights, metadata: ["step": "5"])
+        try restarted.stateFile(step: resumed.step + 1).write(to: folder.state)
+        let again = try folder.resumePoint()
+        XCTAssertEqual(again.step, 5)
+        XCTAssertNotNil(again.state)
     }
 }

@@ -71,36 +71,49 @@ final class PriorTrainerTests: XCTestCase {
     // Expected, by hand from the model's own logits: with windows of 16 codes over a 40-code clip,
     // stride 8 scores codes 0–15 in the window at 0, then the second half of the windows at 8, 16
     // and 24; stride 16 scores the windows at 0 and 16 whole, and the last 8 codes of a tail window
-    // at 24. Every code is scored exactly once either way.
+    // at 24. A 44-code clip adds a tail window at 28 for its last 4 codes, and a 10-code clip is one
+    // window of 10. Every code is scored exactly once either way.
     func testEvaluationScoresEveryCodeOnceWithSlidingWindows() throws {
         let config = tinyPriorConfig(context: 16)
         let model = Prior(config: config, seed: 3)
         var rng = RNG(seed: 4)
-        let codes = (0..<40).map { _ in Int32(rng.int(below: config.vocabSize)) }
-        let line = MusicMetadataLine(id: "v", file: "v.wav", genre: "jazz", artist: "zz", length: 1, offset: 0,
-                                     lyrics: [], lyricsAligned: true, split: "val")
-        let clip = PriorTrainer.clips([line], codes: [codes], config: config)[0]
+        let lines = ["a", "b", "c"].map {
+            MusicMetadataLine(id: $0, file: "\($0).wav", genre: "jazz", artist: "zz", length: 1, offset: 0, lyrics: [], lyricsAligned: true, split: "val")
+        }
+        let codes = [40, 44, 10].map { n in (0..<n).map { _ in Int32(rng.int(below: config.vocabSize)) } }
+        let clips = PriorTrainer.clips(lines, codes: codes, config: config)
         let v = config.vocabSize
-        func nats(window start: Int, from first: Int) -> Double {
-            let tokens = Array(clip.codes[start..<(start + 16)])
+        func nats(_ clip: PriorClip, window start: Int, from first: Int, length: Int = 16) -> Double {
+            let tokens = Array(clip.codes[start..<(start + length)])
             let logits = GradMode.withoutGrad { model(tokens, conditions: [PriorTrainer.conditions(clip, start: start, config: config)]) }
-            return (first..<16).reduce(0.0) { sum, p in
+            return (first..<length).reduce(0.0) { sum, p in
                 let row = logits.data[(p * v)..<((p + 1) * v)].map(Double.init)
                 let top = row.max()!
                 return sum + top + Foundation.log(row.reduce(0) { $0 + Foundation.exp($1 - top) }) - row[tokens[p]]
             }
         }
-        let sliding = try XCTUnwrap(PriorTrainer.evaluate(model, clips: [clip], count: .max, length: 16, stride: 8, batch: 3))
-        let disjoint = try XCTUnwrap(PriorTrainer.evaluate(model, clips: [clip], count: .max, length: 16))
-        XCTAssertEqual(sliding.tokens, 40); XCTAssertEqual(disjoint.tokens, 40)
+        let (a, b, c) = (clips[0], clips[1], clips[2])
         let ln2 = Foundation.log(2.0)
-        let expectSliding = (nats(window: 0, from: 0) + nats(window: 8, from: 8) + nats(window: 16, from: 8) + nats(window: 24, from: 8)) / 40 / ln2
-        let expectDisjoint = (nats(window: 0, from: 0) + nats(window: 16, from: 0) + nats(window: 24, from: 8)) / 40 / ln2
-        XCTAssertEqual(sliding.bitsPerToken, expectSliding, accuracy: 1e-4)
-        XCTAssertEqual(disjoint.bitsPerToken, expectDisjoint, accuracy: 1e-4)
-        XCTAssertEqual(sliding.bigramBits, CodeEntropy.bigramBits([clip.codes], vocabSize: v), accuracy: 1e-9)
-        // A count stops after the first windows of each clip: here one window, 16 codes.
-        XCTAssertEqual(PriorTrainer.evaluate(model, clips: [clip], count: 1, length: 16, stride: 8)?.tokens, 16)
+
+        let sliding = try XCTUnwrap(PriorTrainer.evaluate(model, clips: [a], count: .max, length: 16, stride: 8, batch: 3))
+        let disjoint = try XCTUnwrap(PriorTrainer.evaluate(model, clips: [a], count: .max, length: 16))
+        XCTAssertEqual(sliding.tokens, 40); XCTAssertEqual(disjoint.tokens, 40)
+        let slidingA = nats(a, window: 0, from: 0) + nats(a, window: 8, from: 8) + nats(a, window: 16, from: 8) + nats(a, window: 24, from: 8)
+        XCTAssertEqual(sliding.bitsPerToken, slidingA / 40 / ln2, accuracy: 1e-4)
+        XCTAssertEqual(disjoint.bitsPerToken, (nats(a, window: 0, from: 0) + nats(a, window: 16, from: 0) + nats(a, window: 24, from: 8)) / 40 / ln2,
+                       accuracy: 1e-4)
+        XCTAssertEqual(sliding.bigramBits, CodeEntropy.bigramBits([a.codes], vocabSize: v), accuracy: 1e-9)
+
+        // Three clips interleaved: each keeps its own scored prefix.
+        let all = try XCTUnwrap(PriorTrainer.evaluate(model, clips: [a, b, c], count: .max, length: 16, stride: 8, batch: 2))
+        XCTAssertEqual(all.tokens, 94)
+        let slidingB = nats(b, window: 0, from: 0) + nats(b, window: 8, from: 8) + nats(b, window: 16, from: 8) + nats(b, window: 24, from: 8)
+            + nats(b, window: 28, from: 12)
+        XCTAssertEqual(all.bitsPerToken, (slidingA + slidingB + nats(c, window: 0, from: 0, length: 10)) / 94 / ln2, accuracy: 1e-4)
+        XCTAssertEqual(all.unigramBits, CodeEntropy.unigramBits([a.codes, b.codes, c.codes], vocabSize: v), accuracy: 1e-9)
+        // A count stops after the first windows of each clip in turn: here the first window of a, 16 codes.
+        XCTAssertEqual(PriorTrainer.evaluate(model, clips: [a, b, c], count: 1, length: 16, stride: 8)?.tokens, 16)
+        XCTAssertEqual(PriorTrainer.evaluate(model, clips: [a, b, c], count: 3, length: 16, stride: 8)?.tokens, 42)
     }
 
     // Expected: the training loss falls over 60 steps on a fixed seed; the log holds training
