@@ -78,7 +78,7 @@ eval-codec: eval-deps build $(MUSIC_DATA)/metadata.jsonl
 	  while read f; do n=$$(basename $$f); cp -f $(MUSIC_DATA)/$$f out/eval-codec/ref/$$n; \
 	    $(GEN) codec $(MUSIC_DATA)/$$f -o out/eval-codec/level$$L/$$n --level $$L --quiet || exit 1; done < out/eval-codec/files.txt; \
 	  echo "== codec level $$L (bitrates: models/codec/MODEL_CARD.md) =="; \
-	  python3 $(EVAL_DIR)/codec_eval.py --pairs out/eval-codec/ref out/eval-codec/level$$L --opus 6 12 || exit 1; \
+	  python3 $(EVAL_DIR)/codec_eval.py --pairs out/eval-codec/ref out/eval-codec/level$$L --opus 6 8 10 12 || exit 1; \
 	done
 
 # Genre and vocal probes on the corpus, then genre control and lyric-driven vocals of the shipped prior.
