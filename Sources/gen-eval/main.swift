@@ -197,11 +197,13 @@ for (g, name) in genres.enumerated() where prior.config.genreID(name) != nil && 
                         seed: UInt64(2000 + g), name: "\(name)-lyrics")
     for a in sung { withVocals += vocalProbe.predict(ProbeFeatures.of(a, filterbank: fb)) }
 }
-let sungRate = Double(withVocals) / Double(asked), plainRate = Double(withoutVocals) / Double(asked)
-log("lyrics: the vocal probe heard vocals in \(withVocals)/\(asked) lyric-conditioned clips (\(pct(sungRate))) "
-    + "and \(withoutVocals)/\(asked) clips without lyrics (\(pct(plainRate)))")
-results["vocal_rate_with_lyrics"] = sungRate
-results["vocal_rate_without_lyrics"] = plainRate
+if !o.genreOnly {   // --genre-only sampled no lyric-conditioned clips: there is no rate to report
+    let sungRate = Double(withVocals) / Double(asked), plainRate = Double(withoutVocals) / Double(asked)
+    log("lyrics: the vocal probe heard vocals in \(withVocals)/\(asked) lyric-conditioned clips (\(pct(sungRate))) "
+        + "and \(withoutVocals)/\(asked) clips without lyrics (\(pct(plainRate)))")
+    results["vocal_rate_with_lyrics"] = sungRate
+    results["vocal_rate_without_lyrics"] = plainRate
+}
 let sampleSeconds = Date().timeIntervalSince(sampleStart)
 log(String(format: "sampling: %d codes + decoding in %.0f s (%.0f codes/s); total %.0f s", sampledTokens, sampleSeconds,
            Double(sampledTokens) / sampleSeconds, Date().timeIntervalSince(started)))
