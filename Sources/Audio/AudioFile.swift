@@ -203,10 +203,7 @@ public enum AudioFile {
             // so the same buffer would decode differently from .wav and .flac. Rounding x·32768
             // and clamping to the Int16 range clips to [-1, 1] and matches libsndfile's
             // y / 32768 on read, so the round-trip error is at most half a step.
-            let pcm = samples.map { x -> Int16 in
-                let scaled = (x * 32768).rounded(.toNearestOrEven)
-                return Int16(max(-32768, min(32767, scaled)))
-            }
+            let pcm = pcm16(samples)
             written = pcm.withUnsafeBufferPointer { sf_writef_short(file, $0.baseAddress, frames) }
         case Int(SF_FORMAT_VORBIS):
             // Vorbis takes floats as they are; clamp so every decoder sees the same peaks.
@@ -219,6 +216,15 @@ public enum AudioFile {
         guard written == frames else {
             throw AudioError.writeFailed(
                 path: context, reason: "wrote \(written) of \(frames) frames: \(sndfileMessage(sf_strerror(file)))")
+        }
+    }
+
+    /// 16-bit samples as every PCM16 output here stores them: x·32768 rounded to nearest (ties to
+    /// even) and clamped to the Int16 range.
+    static func pcm16(_ samples: [Float]) -> [Int16] {
+        samples.map { x -> Int16 in
+            let scaled = (x * 32768).rounded(.toNearestOrEven)
+            return Int16(max(-32768, min(32767, scaled)))
         }
     }
 

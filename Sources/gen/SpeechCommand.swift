@@ -78,8 +78,14 @@ struct SpeechCommand: ParsableCommand, HasGlobalOptions {
                 return try ioErrors { try Resampler.resample(samples, from: sampleRate, to: rate) }
             }
             if path == "-" {
-                let samples = try usageErrors { try synth.speak(line, voice: voice, speed: speed, pitch: pitch) }
-                try ioErrors { try AudioFile.write(AudioBuffer(samples: try convert(samples), sampleRate: rate ?? sampleRate), to: "-") }
+                // Streamed sentence by sentence: a player on the other end of the pipe starts at once.
+                let stream = try ioErrors { try WAVStream(sampleRate: rate ?? sampleRate) }
+                try usageErrors {
+                    try synth.speak(line, voice: voice, speed: speed, pitch: pitch) { chunk in
+                        try ioErrors { try stream.append(try convert(chunk)) }
+                    }
+                }
+                try ioErrors { try stream.finish() }
                 continue
             }
             // Sentence by sentence into a temporary file, renamed only when everything succeeded.

@@ -67,6 +67,41 @@ final class SpeechCLITests: CLITestCase {
         XCTAssertGreaterThan(try AudioFile.read(path("long.wav")).duration, 40 * 1.5)
     }
 
+    /// `-o -` streams sentence by sentence. Through a pipe the header's sizes say "unknown"
+    /// (0xFFFFFFFF) and the samples are exactly those of `-o file.wav`; redirected into a file, the
+    /// sizes are written back and the bytes equal the .wav file's. Text that fails before any audio
+    /// writes nothing at all.
+    func testStdoutStreamsAndWritesTheSizesWhenItCanSeek() throws {
+        let text = "Streamed to standard output. One sentence at a time."
+        XCTAssertEqual(try gen(["speech", text, "-o", path("file.wav")]).code, 0)
+        let file = try Data(contentsOf: URL(fileURLWithPath: path("file.wav")))
+
+        let piped = try gen(["speech", text, "-o", "-"])
+        XCTAssertEqual(piped.code, 0, piped.stderr)
+        XCTAssertEqual(piped.stdout.count, file.count)
+        let bytes = [UInt8](piped.stdout)
+        XCTAssertEqual(Array(bytes[0..<4]), Array("RIFF".utf8))
+        XCTAssertEqual(Array(bytes[4..<8]), [0xFF, 0xFF, 0xFF, 0xFF])
+        XCTAssertEqual(Array(bytes[36..<40]), Array("data".utf8))
+        XCTAssertEqual(Array(bytes[40..<44]), [0xFF, 0xFF, 0xFF, 0xFF])
+        XCTAssertEqual(Array(bytes[44...]), [UInt8](file)[44...].map { $0 }, "the same samples as the .wav file")
+
+        FileManager.default.createFile(atPath: path("redirected.wav"), contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path("redirected.wav")))
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: genPath)
+        p.arguments = ["speech", text, "-o", "-"]
+        p.standardOutput = handle
+        p.standardError = FileHandle.nullDevice
+        try p.run(); p.waitUntilExit(); try handle.close()
+        XCTAssertEqual(p.terminationStatus, 0)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path("redirected.wav"))), file)
+
+        let failed = try gen(["speech", "hello", "--voice", "nobody", "-o", "-"])
+        XCTAssertEqual(failed.code, 2, failed.stderr)
+        XCTAssertTrue(failed.stdout.isEmpty)
+    }
+
     func testBadInputGivesClearErrorsAndNoFile() throws {
         let out = path("bad.wav")
         let cases: [([String], Int32, String)] = [
