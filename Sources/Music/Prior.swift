@@ -440,31 +440,65 @@ public enum CodeEntropy {
         return pairs.values.reduce(0.0) { h, row in h + row.reduce(0, +) / total * entropyBits(row) }
     }
 
+    /// Code and pair counts of some sequences (pairs inside each sequence), counted once and
+    /// shared by the fitted models and the leave-one-out estimate below.
+    public struct Counts {
+        public let vocabSize: Int
+        var codes: [Double]
+        var pairs: [Int: [Int: Double]] = [:]
+        /// Pairs starting with each code.
+        var contexts: [Int: Double] = [:]
+        var total: Double
+
+        public init(_ sequences: [[Int]], vocabSize: Int) {
+            self.vocabSize = vocabSize
+            codes = [Double](repeating: 0, count: vocabSize)
+            for s in sequences {
+                for c in s { codes[c] += 1 }
+                if s.count > 1 { for t in 1..<s.count { pairs[s[t - 1], default: [:]][s[t], default: 0] += 1 } }
+            }
+            contexts = pairs.mapValues { $0.values.reduce(0, +) }
+            total = codes.reduce(0, +)
+        }
+
+        /// The add-one unigram probability of `code`, leaving out `leftOut` of its own counts.
+        func unigram(_ code: Int, leavingOut leftOut: Double = 0) -> Double {
+            (codes[code] - leftOut + 1) / (total - leftOut + Double(vocabSize))
+        }
+    }
+
+    /// Witten-Bell interpolation: P(b | a) = (c(a, b) + T(a)·P(b)) / (c(a) + T(a)), T(a) the number
+    /// of distinct codes seen after a; an unseen context falls back to the unigram P(b).
+    static func wittenBell(pair: Double, context: Double, types: Double, unigram: Double) -> Double {
+        context > 0 ? (pair + types * unigram) / (context + types) : unigram
+    }
+
     /// Cross-entropy in bits per code of `test` under a unigram model fitted on `train`
     /// (add-one smoothing, so unseen codes keep a probability).
     public static func unigramModelBits(train: [[Int]], test: [[Int]], vocabSize: Int) -> Double {
-        let p = unigramModel(train, vocabSize: vocabSize)
+        unigramModelBits(train: Counts(train, vocabSize: vocabSize), test: test)
+    }
+
+    public static func unigramModelBits(train: Counts, test: [[Int]]) -> Double {
         var bits = 0.0, n = 0
-        for s in test { for c in s { bits -= Foundation.log2(p[c]); n += 1 } }
+        for s in test { for c in s { bits -= Foundation.log2(train.unigram(c)); n += 1 } }
         return n > 0 ? bits / Double(n) : 0
     }
 
     /// Cross-entropy in bits per code of `test` (its pairs inside each sequence; each sequence's
     /// first code under the unigram) under a bigram model fitted on `train`, Witten-Bell
-    /// interpolated with the add-one unigram: P(b | a) = (c(a, b) + T(a)·P(b)) / (c(a) + T(a)),
-    /// T(a) the number of distinct codes seen after a. No parameter is tuned on `test`.
+    /// interpolated with the add-one unigram. No parameter is tuned on `test`.
     public static func bigramModelBits(train: [[Int]], test: [[Int]], vocabSize: Int) -> Double {
-        let p = unigramModel(train, vocabSize: vocabSize)
-        var pairs = [Int: [Int: Double]]()
-        for s in train where s.count > 1 { for t in 1..<s.count { pairs[s[t - 1], default: [:]][s[t], default: 0] += 1 } }
-        let totals = pairs.mapValues { $0.values.reduce(0, +) }
+        bigramModelBits(train: Counts(train, vocabSize: vocabSize), test: test)
+    }
+
+    public static func bigramModelBits(train: Counts, test: [[Int]]) -> Double {
         var bits = 0.0, n = 0
         for s in test {
             for t in s.indices {
-                var q = p[s[t]]
-                if t > 0, let row = pairs[s[t - 1]] {
-                    let types = Double(row.count), c = totals[s[t - 1]]!
-                    q = ((row[s[t]] ?? 0) + types * q) / (c + types)
+                var q = train.unigram(s[t])
+                if t > 0, let row = train.pairs[s[t - 1]] {
+                    q = wittenBell(pair: row[s[t]] ?? 0, context: train.contexts[s[t - 1]]!, types: Double(row.count), unigram: q)
                 }
                 bits -= Foundation.log2(q); n += 1
             }
@@ -478,32 +512,18 @@ public enum CodeEntropy {
     /// `bigramBits` counts each pair in its own prediction, which on a million possible pairs and
     /// ~10⁵ codes makes it far too low; this is the held-out codes' own bigram entropy, fairly.
     public static func bigramLeaveOneOutBits(_ sequences: [[Int]], vocabSize: Int) -> Double {
-        var unigram = [Double](repeating: 0, count: vocabSize)
-        var pairs = [Int: [Int: Double]]()
-        for s in sequences {
-            for c in s { unigram[c] += 1 }
-            if s.count > 1 { for t in 1..<s.count { pairs[s[t - 1], default: [:]][s[t], default: 0] += 1 } }
-        }
-        let codes = unigram.reduce(0, +), totals = pairs.mapValues { $0.values.reduce(0, +) }
+        let counts = Counts(sequences, vocabSize: vocabSize)
         var bits = 0.0, n = 0
         for s in sequences where s.count > 1 {
             for t in 1..<s.count {
-                let a = s[t - 1], b = s[t]
-                let pairCount = pairs[a]![b]! - 1, context = totals[a]! - 1
-                let types = Double(pairs[a]!.count) - (pairCount == 0 ? 1 : 0)
-                let pUni = unigram[b] / (codes - 1 + Double(vocabSize))   // add-one over the other codes
-                let q = context > 0 ? (pairCount + types * pUni) / (context + types) : pUni
+                let a = s[t - 1], b = s[t], row = counts.pairs[a]!
+                let pair = row[b]! - 1
+                let q = wittenBell(pair: pair, context: counts.contexts[a]! - 1, types: Double(row.count) - (pair == 0 ? 1 : 0),
+                                   unigram: counts.unigram(b, leavingOut: 1))
                 bits -= Foundation.log2(q); n += 1
             }
         }
         return n > 0 ? bits / Double(n) : 0
-    }
-
-    static func unigramModel(_ sequences: [[Int]], vocabSize: Int) -> [Double] {
-        var counts = [Double](repeating: 1, count: vocabSize)
-        for s in sequences { for c in s { counts[c] += 1 } }
-        let n = counts.reduce(0, +)
-        return counts.map { $0 / n }
     }
 
     static func entropyBits(_ counts: [Double]) -> Double {

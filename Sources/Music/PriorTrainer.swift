@@ -170,7 +170,7 @@ public enum PriorTrainer {
     /// context only. A clip shorter than T is one window of its own length. Window k of every
     /// clip is taken in turn, until `count`.
     public static func evaluate(_ model: Prior, clips: [PriorClip], count: Int, length t: Int, stride: Int? = nil,
-                                batch: Int = 8, trainCodes: [[Int]] = []) -> PriorEval? {
+                                batch: Int = 8, trainCounts: CodeEntropy.Counts? = nil) -> PriorEval? {
         let stride = min(max(stride ?? t, 1), t)
         // Window starts per clip.
         let starts: [[Int]] = clips.map { clip in
@@ -214,13 +214,13 @@ public enum PriorTrainer {
         }
         // The scored codes are a prefix of each clip: exactly what the entropies are taken over.
         let sequences = clips.indices.filter { scoredEnd[$0] > 0 }.map { Array(clips[$0].codes[..<scoredEnd[$0]]) }
-        let v = model.config.vocabSize
+        let v = model.config.vocabSize, fitted = trainCounts ?? CodeEntropy.Counts([], vocabSize: v)
         return PriorEval(bitsPerToken: nats / Double(scored) / Foundation.log(2.0),
                          unigramBits: CodeEntropy.unigramBits(sequences, vocabSize: v),
                          bigramBits: CodeEntropy.bigramBits(sequences, vocabSize: v),
                          bigramLeaveOneOutBits: CodeEntropy.bigramLeaveOneOutBits(sequences, vocabSize: v),
-                         unigramModelBits: CodeEntropy.unigramModelBits(train: trainCodes, test: sequences, vocabSize: v),
-                         bigramModelBits: CodeEntropy.bigramModelBits(train: trainCodes, test: sequences, vocabSize: v),
+                         unigramModelBits: CodeEntropy.unigramModelBits(train: fitted, test: sequences),
+                         bigramModelBits: CodeEntropy.bigramModelBits(train: fitted, test: sequences),
                          tokens: scored)
     }
 
@@ -300,6 +300,8 @@ public enum PriorTrainer {
         func emit(_ line: String) { log.emit(line) }
 
         var lastEval: PriorEval?
+        // The fitted baselines depend on the training codes alone: counted once, for every evaluation.
+        let trainCounts = CodeEntropy.Counts(train.map(\.codes), vocabSize: config.vocabSize)
         func evaluateVal(final: Bool) {
             // The periodic evaluations read the first --eval-windows disjoint windows. The final one
             // scores every held-out code twice: in disjoint windows, and with windows sliding by half
@@ -307,7 +309,7 @@ public enum PriorTrainer {
             let strides = final ? [window, window / 2] : [window]
             for stride in strides {
                 guard let e = evaluate(model, clips: val, count: final ? Int.max : o.evalWindows, length: window, stride: stride,
-                                       batch: o.batchSize, trainCodes: train.map(\.codes)) else { return }
+                                       batch: o.batchSize, trainCounts: trainCounts) else { return }
                 lastEval = e
                 emit(String(format: "{\"step\":%d,\"val_bits_per_token\":%.4f,\"val_unigram_bits\":%.4f,\"val_bigram_bits\":%.4f,\"val_bigram_loo_bits\":%.4f,\"val_unigram_model_bits\":%.4f,\"val_bigram_model_bits\":%.4f,\"val_tokens\":%d,\"stride\":%d%@}",
                             step, e.bitsPerToken, e.unigramBits, e.bigramBits, e.bigramLeaveOneOutBits, e.unigramModelBits, e.bigramModelBits, e.tokens, stride,

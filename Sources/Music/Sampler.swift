@@ -115,6 +115,8 @@ public enum SamplingDefaults {
     /// Classifier-free guidance on the genre (1 = off), chosen with `make eval-music`
     /// (models/prior/MODEL_CARD.md gives the values tried and what each measured).
     public static let genreGuidance: Float = 3
+    /// The guidance values accepted: 1 (off) to 10.
+    public static let genreGuidanceRange: ClosedRange<Float> = 1...10
 }
 
 extension Prior {
@@ -166,7 +168,10 @@ extension Prior {
         if !(hopFraction > 0 && hopFraction <= 1) { problems.append("hop fraction must be in (0, 1], got \(hopFraction)") }
         if let a = labels.artist, !(0..<config.artists.count).contains(a) { problems.append("artist id \(a) is outside 0..<\(config.artists.count)") }
         if let g = labels.genre, !(0..<config.genres.count).contains(g) { problems.append("genre id \(g) is outside 0..<\(config.genres.count)") }
-        if !(genreGuidance >= 1 && genreGuidance <= 10) { problems.append("genre guidance must be between 1 (off) and 10, got \(genreGuidance)") }
+        let guidanceRange = SamplingDefaults.genreGuidanceRange
+        if !guidanceRange.contains(genreGuidance) {
+            problems.append("genre guidance must be between \(Int(guidanceRange.lowerBound)) (off) and \(Int(guidanceRange.upperBound)), got \(genreGuidance)")
+        }
         if !problems.isEmpty { throw PriorError(problems.joined(separator: "; ")) }
         // Classifier-free guidance on the genre (Ho & Salimans 2022): the same sequences also run
         // with the genre left out (the label dropout trained that), and the logits become

@@ -59,7 +59,7 @@ struct Music: ParsableCommand, HasGlobalOptions {
     @Option(name: .long, help: "Random seed (default: random, printed so the run can be repeated).") var seed: UInt64?
     @Option(name: .long, help: "Number of pieces to sample at once.") var samples: Int = 1
     @Option(name: .long, help: "Classifier-free guidance on --genre, 1 (off) to 10: higher follows the genre more closely at twice the sampling cost.")
-    var genreGuidance: Float = defaultGenreGuidance
+    var genreGuidance: Float = SamplingDefaults.genreGuidance
     @Option(name: .long, help: "Audio to continue from.") var prime: String?
     @Option(name: .long, help: "Seconds of --prime to continue from.") var primeSeconds: Double = 4
     @Option(name: .shortAndLong, help: "Output audio (.wav, .flac, .ogg); numbered when --samples > 1.") var output = "music.wav"
@@ -71,7 +71,10 @@ struct Music: ParsableCommand, HasGlobalOptions {
         if topK < 0 { throw ValidationError("--top-k must be ≥ 0 (0 switches it off, 1 is greedy), got \(topK).") }
         if !(topP >= 0 && topP <= 1) { throw ValidationError("--top-p must be between 0 and 1 (0 switches it off), got \(topP).") }
         if samples < 1 { throw ValidationError("--samples must be at least 1, got \(samples).") }
-        if !(genreGuidance >= 1 && genreGuidance <= 10) { throw ValidationError("--genre-guidance must be between 1 (off) and 10, got \(genreGuidance).") }
+        let guidanceRange = SamplingDefaults.genreGuidanceRange
+        if !guidanceRange.contains(genreGuidance) {
+            throw ValidationError("--genre-guidance must be between \(Int(guidanceRange.lowerBound)) (off) and \(Int(guidanceRange.upperBound)), got \(genreGuidance).")
+        }
         if lyrics != nil && lyricsText != nil { throw ValidationError("give --lyrics FILE or --lyrics-text, not both.") }
         if let t = lyricsText, t.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { throw ValidationError("--lyrics-text is empty; leave it out for music without lyrics.") }
         if let t = lyricsText, t.utf8.count >= Self.maxLyricsBytes { throw ValidationError("--lyrics-text must be under 100 KB, got \(t.utf8.count) bytes.") }

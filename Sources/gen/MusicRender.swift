@@ -63,11 +63,8 @@ func readLyricsFile(_ path: String, option: String) throws -> String {
 }
 
 /// Samples `count` code sequences of `length` codes; a bad sampling setting is a usage error.
-/// Classifier-free guidance on the genre used when none is asked for (1 = off).
-let defaultGenreGuidance = SamplingDefaults.genreGuidance
-
 func sampleMusic(_ prior: Prior, labels: PriorLabels, count: Int, length: Int, temperature: Float, topK: Int, topP: Float,
-                 seed: UInt64, prime: [Int32] = [], genreGuidance: Float = defaultGenreGuidance,
+                 seed: UInt64, prime: [Int32] = [], genreGuidance: Float = SamplingDefaults.genreGuidance,
                  progress: ((Int, Int) -> Void)? = nil) throws -> [[Int32]] {
     do {
         return try prior.sample(labels, count: count, length: length, temperature: temperature, topK: topK, topP: topP,
