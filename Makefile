@@ -10,13 +10,14 @@ OUT          ?= out/demo
 
 # Libraries the package links against (system-library targets in Package.swift).
 BUILD_DEBS   := libsndfile1-dev libsamplerate0-dev libopenblas-dev flite1-dev libpng-dev
-# Extra tools the tests and the demo use: the flite CLI makes real speech to test on.
-TEST_DEBS    := flite
+# Extra tools the tests and the demo use: the flite CLI makes real speech to test on; GNU time
+# measures a command's peak memory.
+TEST_DEBS    := flite time
 # The music corpus (`gen dataset music`) renders MMA grooves with fluidsynth and these GM soundfonts.
 MUSIC_DEBS   := mma fluidsynth fluid-soundfont-gm timgm6mb-soundfont musescore-general-soundfont-small
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build deps test-deps eval-deps eval-codec eval-music demo test bench clean help
+.PHONY: all build deps test-deps eval-deps eval-codec eval-music eval-speech demo test bench fuzz clean help
 
 all: build
 
@@ -26,8 +27,10 @@ help:
 	@echo "make check-report  render a small batch with --report and check it in headless Chromium"
 	@echo "make completions   bash/zsh/fish completion scripts into .build/completions/"
 	@echo "make bench  engine, DSP, speech and music throughput (release build)"
+	@echo "make fuzz   libFuzzer on the safetensors, codes-file, config and prompt parsers (FUZZ_RUNS inputs each)"
 	@echo "make eval-codec  codec vs Opus on held-out music (needs ../shared/eval)"
 	@echo "make eval-music  genre/vocal probes and the prior's control"
+	@echo "make eval-speech DNSMOS, WER and vocoder PESQ/STOI vs the flite teachers (needs ../shared/eval)"
 
 # Installs only what is missing, so repeated runs cost nothing.
 deps:
@@ -48,6 +51,24 @@ build: deps
 test: test-deps
 	$(SWIFT) build $(BUILD_FLAGS) --product gen
 	$(SWIFT) test $(BUILD_FLAGS) --disable-swift-testing
+	$(MAKE) fuzz FUZZ_RUNS=20000
+
+# libFuzzer on the parsers a user's files reach (Sources/FuzzTargets), FUZZ_RUNS inputs per target,
+# starting from the inputs kept in Tests/Fixtures/fuzz (a crash is written to out/fuzz/ and fails
+# the target: keep it there as regression-NAME once fixed). `make test` runs a short smoke.
+FUZZ_RUNS    ?= 1000000
+FUZZ_TARGETS := safetensors codes config prompt
+fuzz: deps
+	# lld: gold crashes (internal error in format_file_lineno) linking the libFuzzer runtime into a SwiftPM executable.
+	$(SWIFT) build -c release --product gen-fuzz -Xswiftc -sanitize=fuzzer -Xswiftc -DFUZZING -Xswiftc -Xclang-linker -Xswiftc -fuse-ld=lld --scratch-path .build-fuzz
+	@mkdir -p out/fuzz
+	@for t in $(FUZZ_TARGETS); do \
+	  rm -rf out/fuzz/corpus-$$t && mkdir -p out/fuzz/corpus-$$t; \
+	  GEN_FUZZ_TARGET=$$t .build-fuzz/release/gen-fuzz -runs=$(FUZZ_RUNS) -seed=1 -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
+	    -artifact_prefix=out/fuzz/$$t- -print_final_stats=1 out/fuzz/corpus-$$t Tests/Fixtures/fuzz/$$t > out/fuzz/$$t.log 2>&1 \
+	    || { echo "fuzz $$t: FAILED (see out/fuzz/$$t.log and out/fuzz/$$t-*)"; tail -20 out/fuzz/$$t.log; exit 1; }; \
+	  echo "fuzz $$t: $$(grep -o 'stat::number_of_executed_units: *[0-9]*' out/fuzz/$$t.log | grep -o '[0-9]*$$') inputs, 0 crashes, 0 timeouts"; \
+	done
 
 bench: deps
 	$(SWIFT) build $(BUILD_FLAGS) --product gen
@@ -80,6 +101,28 @@ eval-codec: eval-deps build $(MUSIC_DATA)/metadata.jsonl
 	  echo "== codec level $$L (bitrates: models/codec/MODEL_CARD.md) =="; \
 	  python3 $(EVAL_DIR)/codec_eval.py --pairs out/eval-codec/ref out/eval-codec/level$$L --opus 6 8 10 12 || exit 1; \
 	done
+
+# Speech quality against the flite teachers, in one run: DNSMOS (OVRL, P.808) and WER per voice on
+# the dev sentences for flite and for gen; then the vocoder alone: PESQ-wb and STOI of copy synthesis
+# (gen vocode) of the held-out corpus sentences re-spoken by flite, neural and Griffin-Lim.
+SPEECH_EVAL_PY := pocketsphinx jiwer librosa speechmos onnxruntime pesq pystoi requests
+eval-speech: eval-deps build
+	@python3 -c 'import pocketsphinx, jiwer, librosa, speechmos, onnxruntime, pesq, pystoi' 2>/dev/null || python3 -m pip install --quiet $(SPEECH_EVAL_PY)
+	@rm -rf out/eval-speech && mkdir -p out/eval-speech
+	@for V in slt rms awb; do \
+	  echo "== $$V: flite teacher =="; python3 $(EVAL_DIR)/wer.py $(EVAL_DIR)/sentences_dev.txt out/eval-speech/flite-$$V --cmd "flite -voice $$V -t \"\$$TEXT\" -o \"\$$OUT\"" || exit 1; \
+	  echo "== $$V: gen speech (neural vocoder) =="; python3 $(EVAL_DIR)/wer.py $(EVAL_DIR)/sentences_dev.txt out/eval-speech/gen-$$V --cmd "$(GEN) speech --quiet --voice $$V \"\$$TEXT\" -o \"\$$OUT\"" || exit 1; \
+	done
+	python3 $(EVAL_DIR)/speech_quality.py mos out/eval-speech/flite-slt out/eval-speech/gen-slt out/eval-speech/flite-rms out/eval-speech/gen-rms out/eval-speech/flite-awb out/eval-speech/gen-awb
+	@mkdir -p out/eval-speech/ref
+	@test -f data/speech/metadata.jsonl || $(GEN) dataset speech --out data/speech --sentences 2000 --seed 1
+	@python3 -c 'import json,sys; [print(l["voice"] + "\t" + l["id"] + "\t" + l["text"]) for l in map(json.loads, open("data/speech/metadata.jsonl")) if l["split"] == "val"]' \
+	  | while IFS="$$(printf '\t')" read v id text; do flite -voice "$$v" -t "$$text" -o out/eval-speech/ref/$$id.wav; done
+	@echo "$$(ls out/eval-speech/ref | wc -l) held-out utterances re-spoken by flite"
+	$(GEN) vocode out/eval-speech/ref/*.wav -o out/eval-speech/neural --quiet > /dev/null
+	$(GEN) vocode out/eval-speech/ref/*.wav -o out/eval-speech/griffin-lim --vocoder griffin-lim --quiet > /dev/null
+	python3 $(EVAL_DIR)/speech_quality.py resynth out/eval-speech/ref out/eval-speech/neural
+	python3 $(EVAL_DIR)/speech_quality.py resynth out/eval-speech/ref out/eval-speech/griffin-lim
 
 # Genre and vocal probes on the corpus, then genre control and lyric-driven vocals of the shipped prior.
 eval-music: deps $(MUSIC_DATA)/metadata.jsonl

@@ -1,13 +1,13 @@
 // swift-tools-version:5.9
 // gen: music and speech generation on an ordinary CPU.
-// Dependencies point one way: gen → Speech/Music → NN → Engine → C shims. Audio and DSP stand alone.
+// Dependencies point one way: gen → Batch, Speech/Music → Teacher, NN → Engine → DSP → Base; Audio → Base.
 import PackageDescription
 
 let package = Package(
     name: "gen",
     products: [
         .executable(name: "gen", targets: ["gen"]),
-        .library(name: "GenKit", targets: ["Audio", "DSP", "Engine", "NN", "Speech", "Music"]),
+        .library(name: "GenKit", targets: ["Base", "Audio", "DSP", "Engine", "NN", "Teacher", "Speech", "Music"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -20,26 +20,38 @@ let package = Package(
         .systemLibrary(name: "CFlite", path: "Sources/CFlite", providers: [.apt(["flite1-dev"])]),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", providers: [.apt(["libpng-dev"])]),
 
-        .target(name: "Audio", dependencies: ["CSndFile", "CSampleRate"]),
-        .target(name: "DSP", dependencies: ["CPNG"]),
-        .target(name: "Engine", dependencies: ["COpenBLAS"]),
+        // What every layer shares, once (path names today).
+        .target(name: "Base"),
+        .target(name: "Audio", dependencies: ["Base", "CSndFile", "CSampleRate"]),
+        .target(name: "DSP", dependencies: ["Base", "CPNG"]),
+        .target(name: "Engine", dependencies: ["Base", "COpenBLAS", "DSP"]),
         .target(name: "NN", dependencies: ["Engine"]),
-        .target(name: "Speech", dependencies: ["NN", "Engine", "DSP", "Audio", "CFlite"]),
-        .target(name: "Music", dependencies: ["NN", "Engine", "DSP", "Audio", "Speech"]),
+        // The flite teacher voices and text frontend calls, shared by Speech and by Music's vocals.
+        .target(name: "Teacher", dependencies: ["CFlite"]),
+        .target(name: "Speech", dependencies: ["NN", "Engine", "DSP", "Audio", "Teacher"]),
+        .target(name: "Music", dependencies: ["Base", "NN", "Engine", "DSP", "Audio", "Teacher", "Requests"]),
         // Prompt files, seeds, shards and the listening report of `gen batch` (no model code).
-        .target(name: "Batch", dependencies: ["Audio"]),
+        // What a music or speech request means and every limit on it (CLI flags and prompt lines alike).
+        .target(name: "Requests"),
+        .target(name: "Batch", dependencies: ["Base", "Audio", "DSP", "Requests"]),
         .executableTarget(name: "gen", dependencies: [
-            "Audio", "DSP", "Engine", "NN", "Speech", "Music", "Batch",
+            "Base", "Audio", "DSP", "Engine", "NN", "Speech", "Music", "Batch", "Requests",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "gen-bench", dependencies: ["Engine", "NN", "DSP", "Audio", "Speech", "Music", "COpenBLAS"]),
-        .executableTarget(name: "gen-eval", dependencies: ["Music", "Engine", "DSP", "Audio"]),
+        // The parsers under libFuzzer (make fuzz) and as plain functions for the regression tests.
+        .target(name: "FuzzTargets", dependencies: ["Engine", "Music", "Speech", "Batch"]),
+        .executableTarget(name: "gen-fuzz", dependencies: ["FuzzTargets"]),
+        .executableTarget(name: "gen-eval", dependencies: ["Music", "Engine", "DSP", "Audio",
+                                                      .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
-        .testTarget(name: "AudioTests", dependencies: ["Audio"]),
-        .testTarget(name: "DSPTests", dependencies: ["DSP", "Audio", "Speech"]),
+        .testTarget(name: "AudioTests", dependencies: ["Audio", "Base"]),
+        .testTarget(name: "DSPTests", dependencies: ["Base", "DSP", "Audio", "Teacher"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "NN"]),
-        .testTarget(name: "CLITests", dependencies: ["Audio"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "Engine"]),
+        .testTarget(name: "CLITests", dependencies: ["Audio", "Engine"]),
         .testTarget(name: "BatchTests", dependencies: ["Batch"]),
+        .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzTargets"]),
         .testTarget(name: "SpeechTests", dependencies: ["Speech"]),
         .testTarget(name: "MusicTests", dependencies: ["Music", "Audio", "Engine", "DSP"]),
     ]

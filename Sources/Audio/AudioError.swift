@@ -38,13 +38,14 @@ public enum AudioError: Error, CustomStringConvertible {
         case .readFailed(let path, let reason):
             return "cannot read '\(path)': \(reason). The file may be damaged or truncated; re-create it or convert it with ffmpeg/sox."
         case .unknownExtension(let path, let ext):
-            let shown = ext.isEmpty ? "no extension" : "extension '.\(ext)'"
-            return "cannot write '\(path)': \(shown) is not an output format. Use .wav, .flac or .ogg (or '-' for WAV on stdout)."
+            let problem = ext.isEmpty ? "the name has no extension to choose a format by" : "extension '.\(ext)' is not an output format"
+            return "cannot write '\(path)': \(problem). Use .wav, .flac or .ogg (or '-' for WAV on stdout)."
         case .directoryMissing(let path, let directory):
             return "cannot write '\(path)': directory '\(directory)' does not exist. Create it first (mkdir -p '\(directory)') or choose another output path."
         case .directoryNotWritable(let path, let directory):
             return "cannot write '\(path)': directory '\(directory)' is not writable. Fix its permissions or choose another output directory."
         case .writeFailed(let path, let reason):
+            if path == "-" { return "cannot write to stdout: \(reason)." }
             return "cannot write '\(path)': \(reason). Check free disk space and permissions; "
                 + "any earlier file under that name is unchanged."
         case .formatLimit(let path, let reason):

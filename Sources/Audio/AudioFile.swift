@@ -3,6 +3,7 @@
 // run never leaves a half-written file under the final name (DESIGN.md, "Exit codes").
 // "-" as an output path streams a WAV to stdout, built in memory through libsndfile's virtual I/O.
 
+import Base
 import CSndFile
 import Foundation
 
@@ -11,7 +12,7 @@ public enum AudioFileFormat {
     case wav, flac, ogg
 
     public init(path: String) throws {
-        let name = (path as NSString).lastPathComponent
+        let name = PathName.last(path)
         // A leading dot marks a hidden file (".wav" is a name, not an extension).
         let dot = name.dropFirst().lastIndex(of: ".")
         let ext = dot.map { String(name[name.index(after: $0)...]) } ?? ""
@@ -34,8 +35,9 @@ public enum AudioFile {
 
     // MARK: - read
 
-    /// Reads a whole file as interleaved Float32 in [-1, 1), keeping its rate and channels.
-    public static func read(_ path: String) throws -> AudioBuffer {
+    /// Reads a whole file (or only its first `maxSeconds`) as interleaved Float32 in [-1, 1),
+    /// keeping its rate and channels.
+    public static func read(_ path: String, maxSeconds: Double? = nil) throws -> AudioBuffer {
         // libsndfile reports all of these as one vague "System error", so check them first.
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
@@ -74,12 +76,16 @@ public enum AudioFile {
             samples.reserveCapacity(Int(info.frames) * channels)
         }
         var chunk = [Float](repeating: 0, count: chunkFrames * channels)
-        while true {
+        // A prefix (a prime for `gen music`) reads no further than it needs.
+        var remaining = maxSeconds.map { max(0, Int(($0 * Double(info.samplerate)).rounded(.up))) } ?? Int.max
+        while remaining > 0 {
+            let want = min(chunkFrames, remaining)
             let got = chunk.withUnsafeMutableBufferPointer {
-                sf_readf_float(file, $0.baseAddress, sf_count_t(chunkFrames))
+                sf_readf_float(file, $0.baseAddress, sf_count_t(want))
             }
             if got <= 0 { break }
             samples.append(contentsOf: chunk[0..<(Int(got) * channels)])
+            remaining -= Int(got)
         }
         let err = sf_error(file)
         if err != 0 {
@@ -107,11 +113,11 @@ public enum AudioFile {
             try encode(buffer, format: sfFormat(format, encoding), context: path) { info in
                 sf_open(tmp, Int32(SFM_WRITE), &info)
             }
-            guard rename(tmp, path) == 0 else {
+            guard TemporaryFiles.commit(tmp, to: path) else {
                 throw AudioError.writeFailed(path: path, reason: "rename failed: \(String(cString: strerror(errno)))")
             }
         } catch {
-            unlink(tmp)
+            TemporaryFiles.discard(tmp)
             throw error
         }
     }
@@ -134,6 +140,12 @@ public enum AudioFile {
 
     /// Checks that `path` can be written (its folder exists and is writable, no folder has its
     /// name) and returns a hidden temporary name beside it, for writing and then renaming.
+    /// Throws the error writing `path` would meet first: a missing or read-only folder, or a
+    /// folder under that name. Nothing is created.
+    public static func checkWritable(_ path: String) throws {
+        TemporaryFiles.finished(try temporaryPath(for: path))
+    }
+
     static func temporaryPath(for path: String) throws -> String {
         let directory = parentDirectory(of: path)
         var isDir: ObjCBool = false
@@ -146,9 +158,7 @@ public enum AudioFile {
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
             throw AudioError.writeFailed(path: path, reason: "a directory already has that name (choose a file name)")
         }
-        let name = (path as NSString).lastPathComponent
-        let random = String(UInt32.random(in: 0...UInt32.max), radix: 16)
-        return (directory == "/" ? "/" : directory + "/") + ".\(name).tmp-\(getpid())-\(random)"
+        return TemporaryFiles.name(for: path)
     }
 
     static func sfFormat(_ format: AudioFileFormat, _ encoding: SampleEncoding) -> Int32 {
@@ -245,7 +255,7 @@ public enum AudioFile {
     }
 
     static func parentDirectory(of path: String) -> String {
-        let dir = (path as NSString).deletingLastPathComponent
+        let dir = PathName.parent(path)
         return dir.isEmpty ? "." : dir
     }
 
@@ -254,7 +264,7 @@ public enum AudioFile {
         guard written == bytes.count, fflush(stdout) == 0 else {
             throw AudioError.writeFailed(
                 path: "-", reason: "stdout accepted \(written) of \(bytes.count) bytes (\(String(cString: strerror(errno))))"
-                    + "; is the reading end of the pipe closed?")
+                    + "; the program reading the pipe stopped early")
         }
     }
 }

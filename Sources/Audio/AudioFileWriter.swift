@@ -2,6 +2,7 @@
 // samples are appended chunk by chunk to a hidden temporary file, which is renamed to the final
 // name only by `finish()`. A writer dropped or cancelled before that removes its temporary file,
 // so an interrupted or failed run never leaves a partial file under the final name.
+import Base
 import CSndFile
 import Foundation
 
@@ -28,9 +29,11 @@ public final class AudioFileWriter {
         info.channels = Int32(channels)
         info.format = format
         guard sf_format_check(&info) != 0 else {
+            TemporaryFiles.finished(tmp)
             throw AudioError.formatLimit(path: path, reason: "libsndfile cannot store \(channels) channels at \(sampleRate) Hz as \(AudioFile.formatName(format))")
         }
         guard let f = sf_open(tmp, Int32(SFM_WRITE), &info) else {
+            TemporaryFiles.finished(tmp)
             throw AudioError.writeFailed(path: path, reason: AudioFile.sndfileMessage(sf_strerror(nil)))
         }
         file = f
@@ -58,17 +61,17 @@ public final class AudioFileWriter {
         file = nil
         sf_write_sync(f)
         let rc = sf_close(f)
-        guard rc == 0, frames > 0, rename(tmp, path) == 0 else {
+        guard rc == 0, frames > 0, TemporaryFiles.commit(tmp, to: path) else {
             let reason = rc != 0 ? AudioFile.sndfileMessage(sf_error_number(rc))
                 : frames == 0 ? "no audio was written" : "rename failed: \(String(cString: strerror(errno)))"
-            unlink(tmp)
+            TemporaryFiles.discard(tmp)
             throw AudioError.writeFailed(path: path, reason: reason)
         }
     }
 
     /// Abandons the output: closes and deletes the temporary file.
     public func cancel() {
-        if let f = file { sf_close(f); file = nil; unlink(tmp) }
+        if let f = file { sf_close(f); file = nil; TemporaryFiles.discard(tmp) }
     }
 
     deinit { cancel() }

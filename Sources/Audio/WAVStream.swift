@@ -72,6 +72,6 @@ public final class WAVStream {
     }
 
     private func failure(_ what: String) -> AudioError {
-        AudioError.writeFailed(path: "-", reason: "\(what) (\(String(cString: strerror(errno)))); is the reading end of the pipe closed?")
+        AudioError.writeFailed(path: "-", reason: "\(what) (\(String(cString: strerror(errno)))); the program reading the pipe stopped early")
     }
 }

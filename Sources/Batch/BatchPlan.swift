@@ -13,28 +13,23 @@
 // Shards: `--shard i/n` (1-based) renders the lines whose ordinal (position among all prompt
 // lines of the batch, valid or not) is i-1 modulo n. Every line falls in exactly one shard, the
 // shards are balanced to within one line, and a line's shard does not depend on what validates.
+import Base
 import Foundation
 
 public enum BatchSeed {
     public static func derive(batchSeed: UInt64, file: String, line: Int) -> UInt64 {
-        derive(batchSeed: batchSeed, name: (file as NSString).lastPathComponent, line: line)
+        derive(batchSeed: batchSeed, name: PathName.last(file), line: line)
     }
 
     /// The seed of line `line` of the prompt file called `name` in this batch (`PromptSet.names`).
     public static func derive(batchSeed: UInt64, name: String, line: Int) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a 64
-        for byte in "\(name):\(line)".utf8 {
-            h = (h ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
-        }
-        return splitMix(h ^ splitMix(batchSeed)) & 0xFFFF_FFFF
+        var h = FNV1a64()
+        h.mix("\(name):\(line)".utf8)
+        return splitMix(h.value ^ splitMix(batchSeed)) & 0xFFFF_FFFF
     }
 
-    static func splitMix(_ x: UInt64) -> UInt64 {
-        var z = x &+ 0x9e37_79b9_7f4a_7c15
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
+    /// One SplitMix64 step from state x (increment, then mix).
+    static func splitMix(_ x: UInt64) -> UInt64 { SplitMix64.mix(x &+ 0x9E37_79B9_7F4A_7C15) }
 }
 
 /// Shard i of n (1-based), as given to `--shard i/n`.

@@ -18,6 +18,8 @@
 // shards split on, so a shard's lines do not depend on which models a machine happens to have.
 //
 // What needs the models (is this voice, genre or artist known?) is checked by `PromptVocabulary`.
+import Base
+@_exported import Requests
 import Audio
 import Foundation
 
@@ -30,27 +32,9 @@ public enum PromptJob: Equatable, Sendable {
     }
 }
 
-public struct MusicPrompt: Equatable, Sendable {
-    public var genre: String?
-    public var artist: String?
-    /// Inline lyrics (lines separated by newlines).
-    public var lyrics: String?
-    /// A lyrics file, already resolved against the prompt file's folder.
-    public var lyricsFile: String?
-    public var duration: Double = 20
-    public var temperature: Float = 0.95
-    public var topK: Int = 64
-    public var topP: Float = 0
-    public init() {}
-}
-
-public struct SpeechPrompt: Equatable, Sendable {
-    public var text: String
-    public var voice = "slt"
-    public var speed: Float = 1
-    public var pitch: Float = 0
-    public init(text: String) { self.text = text }
-}
+/// A prompt line's request: the library's request types, whose `validate` owns every limit.
+public typealias MusicPrompt = MusicRequest
+public typealias SpeechPrompt = SpeechRequest
 
 /// One valid prompt line: what to render, with which seed, into which file.
 public struct BatchItem: Equatable, Sendable {
@@ -134,7 +118,7 @@ public struct PromptSet {
         let all = paths.map(components)
         let distinct = Array(Set(all.map { $0.joined(separator: "/") })).map { $0.split(separator: "/").map(String.init) }
         return zip(paths, all).map { path, parts in
-            let base = (path as NSString).lastPathComponent
+            let base = PathName.last(path)
             let rivals = distinct.filter { $0.last == parts.last && $0 != parts }
             guard !rivals.isEmpty else { return base }
             var k = 2
@@ -175,7 +159,7 @@ public enum PromptParser {
         case jsonLines, text
 
         public init(path: String) throws {
-            switch (path as NSString).pathExtension.lowercased() {
+            switch PathName.ext(path).lowercased() {
             case "jsonl", "ndjson": self = .jsonLines
             case "txt": self = .text
             default:
@@ -187,11 +171,9 @@ public enum PromptParser {
 
     public static let musicKeys = ["kind", "genre", "artist", "lyrics", "lyrics_file", "duration", "seed",
                                    "temperature", "top_k", "top_p", "out"]
-    public static let speechKeys = ["kind", "text", "voice", "speed", "pitch", "seed", "out"]
+    public static let speechKeys = ["kind", "text", "voice", "speed", "pitch", "vocoder", "seed", "out"]
     /// Lyrics are conditioning text, not a book: the same limit as `gen music --lyrics`.
-    public static let maxLyricsBytes = 100_000
     /// Longest speech text of one line, in characters: a paragraph or a few, not a book.
-    public static let maxSpeechCharacters = 10_000
 
     /// Parses one prompt file's text. `file` names it in messages and its folder anchors relative
     /// paths; `name` (default: its file name; see `PromptSet.names`) keys derived seeds and default
@@ -200,8 +182,8 @@ public enum PromptParser {
                              firstOrdinal: Int = 0) -> PromptSet {
         var set = PromptSet()
         let folder = URL(fileURLWithPath: file).absoluteURL.deletingLastPathComponent()
-        let fileName = name ?? (file as NSString).lastPathComponent
-        let stem = (fileName as NSString).deletingPathExtension.replacingOccurrences(of: "/", with: "-")
+        let fileName = name ?? PathName.last(file)
+        let stem = PathName.deletingExtension(fileName).replacingOccurrences(of: "/", with: "-")
         var ordinal = firstOrdinal
         // Split on \n and \r\n (one Character in Swift) only, so line numbers match what editors show.
         for (index, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).enumerated() {
@@ -228,7 +210,7 @@ public enum PromptParser {
         return deduplicated
     }
 
-    struct Reason: Error { var text: String; init(_ t: String) { text = t } }
+    struct Reason: Error, CustomStringConvertible { var text: String; init(_ t: String) { text = t }; var description: String { text } }
 
     static func parseLine(_ line: String, format: Format, folder: URL) throws -> (PromptJob, UInt64?, String?) {
         if format == .text {
@@ -256,31 +238,16 @@ public enum PromptParser {
             var m = MusicPrompt()
             m.genre = try o.name("genre")
             m.artist = try o.name("artist")
-            if let l = try o.string("lyrics") {
-                if l.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { throw Reason("\"lyrics\" is empty; leave it out for music without lyrics.") }
-                if l.utf8.count >= maxLyricsBytes { throw Reason("\"lyrics\" must be under 100 KB, got \(l.utf8.count) bytes.") }
-                m.lyrics = l
-            }
+            m.lyrics = try o.string("lyrics")
             if let f = try o.name("lyrics_file") {
                 if m.lyrics != nil { throw Reason("give \"lyrics\" or \"lyrics_file\", not both.") }
                 m.lyricsFile = f.hasPrefix("/") ? f : folder.appendingPathComponent(f).standardized.path
             }
-            if let d = try o.number("duration") {
-                guard d > 0 && d <= 600 else { throw Reason("\"duration\" must be more than 0 and at most 600 seconds, got \(JSONValue.format(d)).") }
-                m.duration = d
-            }
-            if let t = try o.number("temperature") {
-                guard t >= 0 else { throw Reason("\"temperature\" must be ≥ 0 (0 is greedy), got \(JSONValue.format(t)).") }
-                m.temperature = Float(t)
-            }
-            if let k = try o.integer("top_k") {
-                guard k >= 0, k <= Int64(Int32.max) else { throw Reason("\"top_k\" must be ≥ 0 (0 switches it off, 1 is greedy), got \(k).") }
-                m.topK = Int(k)
-            }
-            if let p = try o.number("top_p") {
-                guard p >= 0 && p <= 1 else { throw Reason("\"top_p\" must be between 0 and 1 (0 switches it off), got \(JSONValue.format(p)).") }
-                m.topP = Float(p)
-            }
+            if let d = try o.number("duration") { m.duration = d }
+            if let t = try o.number("temperature") { m.temperature = Float(t) }
+            if let k = try o.integer("top_k") { m.topK = k >= Int64(Int.min / 2) && k <= Int64(Int.max / 2) ? Int(k) : -1 }
+            if let p = try o.number("top_p") { m.topP = Float(p) }
+            if let problem = m.validate(naming: \.key).first { throw Reason(problem + ".") }
             job = .music(m)
         case "speech":
             try o.onlyKeys(speechKeys, kind: kind)
@@ -289,14 +256,10 @@ public enum PromptParser {
             try checkSpeechLength(text)
             var s = SpeechPrompt(text: text)
             if let v = try o.name("voice") { s.voice = v }
-            if let x = try o.number("speed") {
-                guard x >= 0.25 && x <= 4 else { throw Reason("\"speed\" must be between 0.25 and 4, got \(JSONValue.format(x)).") }
-                s.speed = Float(x)
-            }
-            if let x = try o.number("pitch") {
-                guard x >= -12 && x <= 12 else { throw Reason("\"pitch\" must be between -12 and 12 semitones, got \(JSONValue.format(x)).") }
-                s.pitch = Float(x)
-            }
+            if let x = try o.number("speed") { s.speed = Float(x) }
+            if let x = try o.number("pitch") { s.pitch = Float(x) }
+            if let v = try o.string("vocoder") { s.vocoder = v }
+            if let problem = s.validate(naming: speechNaming).first { throw Reason(problem + ".") }
             job = .speech(s)
         default:
             throw Reason("unknown \"kind\" '\(kind)': use \"music\" or \"speech\".")
@@ -306,18 +269,21 @@ public enum PromptParser {
         return (job, seed, out)
     }
 
-    /// Speech text longer than `maxSpeechCharacters` is refused before anything renders.
+    /// Speech text longer than `SpeechRequest.maxCharacters` is refused before anything renders.
     static func checkSpeechLength(_ text: String) throws {
-        let n = text.count
-        if n > maxSpeechCharacters {
-            throw Reason("text is \(n) characters; split it into lines of at most \(maxSpeechCharacters) characters "
-                         + "(one utterance per line, e.g. one paragraph each).")
-        }
+        if let problem = SpeechRequest(text: text).validate(naming: speechNaming).first { throw Reason(problem + ".") }
     }
+
+    /// Field names in prompt-line messages: keys in quotes, but the text by its plain name (a .txt
+    /// line has no key).
+    static func speechNaming(_ f: RequestField) -> String { f == .text ? "text" : f.key }
 
     /// Checks and normalises an output path relative to the output folder.
     public static func outputName(_ out: String) throws -> String {
         if out.isEmpty { throw Reason("\"out\" is empty; give a file name such as \"take-1.wav\".") }
+        if let c = out.unicodeScalars.first(where: { $0.properties.generalCategory == .control }) {
+            throw Reason("\"out\" contains the control character U+\(String(format: "%04X", c.value)); use letters, digits, '-', '_' and '/'.")
+        }
         if out.hasPrefix("/") || out.hasPrefix("~") {
             throw Reason("\"out\" '\(out)' must be relative to --out-dir, e.g. \"jazz/take-1.wav\".")
         }
@@ -333,6 +299,22 @@ public enum PromptParser {
             throw Reason("\"out\" '\(out)' must end in .wav, .flac or .ogg.")
         }
         return name
+    }
+
+    /// `outDir`/`relative` (a name from `outputName`), refused when a folder on the way is a
+    /// symbolic link: a link inside --out-dir could point anywhere, and outputs stay inside it.
+    public static func resolveOutput(_ relative: String, in outDir: String) throws -> String {
+        var path = outDir
+        let parts = relative.split(separator: "/")
+        for part in parts.dropLast() {
+            path = PathName.join(path, String(part))
+            var st = stat()
+            if lstat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFLNK {
+                throw Reason("\"out\" '\(relative)' goes through '\(path)', a symbolic link; outputs are written only inside --out-dir. "
+                             + "Replace the link with a folder or choose another name.")
+            }
+        }
+        return PathName.join(outDir, relative)
     }
 
     /// A JSON object's fields, taken one key at a time with type checks.

@@ -8,6 +8,7 @@
 //
 // Letters: T frames, F = nFFT/2 + 1 bins, M mel bands.
 
+import Base
 import Foundation
 
 public struct GriffinLim: Sendable {
@@ -176,17 +177,3 @@ public func spectralConvergence(target: [Float], estimate: [Float]) -> Float {
     return Float((diff / ref).squareRoot())
 }
 
-/// SplitMix64 (Steele, Lea & Flood 2014): a tiny seeded generator, so phases do not depend on the platform RNG.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1) from the top 53 bits.
-    mutating func nextUnitDouble() -> Double { Double(next() >> 11) * 0x1p-53 }
-}

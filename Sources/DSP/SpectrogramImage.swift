@@ -7,6 +7,7 @@
 //
 // Letters: T frames (image columns), F bins or mel bands (image rows).
 
+import Base
 import CPNG
 import Foundation
 
@@ -61,7 +62,7 @@ public enum SpectrogramImage {
         let (width, height, pixels) = render(values, frames: frames, bins: bins, scale: scale, dynamicRange: dynamicRange,
                                              pixelsPerFrame: pixelsPerFrame, pixelsPerBin: pixelsPerBin)
 
-        let temp = directory + "/." + url.lastPathComponent + ".\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
+        let temp = TemporaryFiles.name(for: path)
         var image = png_image()
         image.version = UInt32(PNG_IMAGE_VERSION)
         image.width = UInt32(width)
@@ -75,12 +76,11 @@ public enum SpectrogramImage {
                 String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
             }
             png_image_free(&image)
-            unlink(temp)
+            TemporaryFiles.discard(temp)
             throw SpectrogramImageError.encodeFailed(path: path, reason: reason.isEmpty ? "unknown error" : reason)
         }
-        if rename(temp, path) != 0 {
+        if !TemporaryFiles.commit(temp, to: path) {
             let reason = String(cString: strerror(errno))
-            unlink(temp)
             throw SpectrogramImageError.renameFailed(path: path, reason: reason)
         }
     }

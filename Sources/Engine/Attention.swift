@@ -43,24 +43,9 @@ public func attention(q: Tensor, k: Tensor, v: Tensor, causal: Bool,
     var probs = [Float](repeating: 0, count: bh * pStride)  // (B, H, Tq, Tk), saved for the backward
     q.data.withUnsafeBufferPointer { qp in k.data.withUnsafeBufferPointer { kp in v.data.withUnsafeBufferPointer { vp in
     out.withUnsafeMutableBufferPointer { op in probs.withUnsafeMutableBufferPointer { pp in
-        let p = pp.baseAddress!
-        for h in 0..<bh {
-            // S (Tq, Tk) = Q (Tq, D) · Kᵀ (D, Tk) / √D, written into P's slot
-            sgemm(qp.baseAddress! + h * qStride, kp.baseAddress! + h * kStride, p + h * pStride,
-                  m: tq, n: tk, k: d, transB: true, alpha: scale)
-        }
-        parallelFor(bh * tq, minChunk: rowChunk) { rows in
-            for r in rows {
-                let b = r / (heads * tq), i = r % tq, row = p + r * tk, end = visibleEnd(i)
-                if let keyMask { for j in 0..<end where !keyMask[b * tk + j] { row[j] = -Float.infinity } }
-                softmaxRow(row, row, end)  // in place: each entry is read before it is written
-                for j in end..<tk { row[j] = 0 }
-            }
-        }
-        for h in 0..<bh {
-            // O (Tq, D) = P (Tq, Tk) · V (Tk, D)
-            sgemm(p + h * pStride, vp.baseAddress! + h * kStride, op.baseAddress! + h * qStride, m: tq, n: d, k: tk)
-        }
+        attentionForward(q: qp.baseAddress!, k: kp.baseAddress!, v: vp.baseAddress!, kvHeadStride: kStride,
+                         out: op.baseAddress!, probs: pp.baseAddress!, batch: batch, heads: heads, tq: tq, tk: tk, d: d,
+                         causal: causal, queryOffset: queryOffset, keyMask: keyMask)
     } } } } }
 
     return Tensor.result(shape: [batch, heads, tq, d], data: out, parents: [q, k, v]) { o in
@@ -119,6 +104,34 @@ public func attention(q: Tensor, k: Tensor, v: Tensor, causal: Bool,
     }
 }
 
+/// The forward of `attention` on raw buffers. Keys and values of head h start at
+/// h·kvHeadStride (tk·D for a packed tensor, maxLength·D inside a KV cache, whose first tk rows
+/// of each head are contiguous), so a cache is read in place. probs receives P (B, H, Tq, Tk).
+func attentionForward(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, kvHeadStride: Int,
+                      out: UnsafeMutablePointer<Float>, probs p: UnsafeMutablePointer<Float>,
+                      batch: Int, heads: Int, tq: Int, tk: Int, d: Int, causal: Bool, queryOffset: Int, keyMask: [Bool]?) {
+    let scale = 1 / Float(d).squareRoot()
+    let qStride = tq * d, pStride = tq * tk, bh = batch * heads
+    let rowChunk = max(1, 8192 / max(tk, 1))
+    @inline(__always) func visibleEnd(_ i: Int) -> Int { causal ? min(tk, queryOffset + i + 1) : tk }
+    for h in 0..<bh {
+        // S (Tq, Tk) = Q (Tq, D) · Kᵀ (D, Tk) / √D, written into P's slot
+        sgemm(q + h * qStride, k + h * kvHeadStride, p + h * pStride, m: tq, n: tk, k: d, transB: true, alpha: scale)
+    }
+    parallelFor(bh * tq, minChunk: rowChunk) { rows in
+        for r in rows {
+            let b = r / (heads * tq), i = r % tq, row = p + r * tk, end = visibleEnd(i)
+            if let keyMask { for j in 0..<end where !keyMask[b * tk + j] { row[j] = -Float.infinity } }
+            softmaxRow(row, row, end)  // in place: each entry is read before it is written
+            for j in end..<tk { row[j] = 0 }
+        }
+    }
+    for h in 0..<bh {
+        // O (Tq, D) = P (Tq, Tk) · V (Tk, D)
+        sgemm(p + h * pStride, v + h * kvHeadStride, out + h * qStride, m: tq, n: d, k: tk)
+    }
+}
+
 // MARK: KV cache
 
 /// Keys and values of the positions decoded so far, for one attention layer: preallocated
@@ -160,6 +173,37 @@ public final class KVCache {
         append(newValues, into: &values)
         length += tnew
         return (gather(keys), gather(values))
+    }
+
+    /// Appends keys and values (B, H, Tnew, D), then attends `q` (B, H, Tnew, D) causally over every
+    /// cached position, reading the keys and values in place: no copy of the prefix, so a decoding
+    /// step costs O(length·D) arithmetic and no O(length) allocation. Inference only (no tape).
+    /// Same arithmetic as `update` followed by `attention`, so the outputs are identical.
+    public func attend(q: Tensor, keys newKeys: Tensor, values newValues: Tensor) -> Tensor {
+        precondition(q.rank == 4 && q.shape[0] == batch && q.shape[1] == heads && q.shape[3] == headDim
+                     && newKeys.shape == q.shape && newValues.shape == q.shape,
+                     "KVCache.attend: q, keys and values must be (\(batch), \(heads), Tnew, \(headDim)), got \(q.shape), \(newKeys.shape), \(newValues.shape)")
+        let tnew = q.shape[2]
+        precondition(length + tnew <= maxLength,
+                     "KVCache.attend: appending \(tnew) positions to \(length) cached ones exceeds maxLength \(maxLength)")
+        append(newKeys, into: &keys)
+        append(newValues, into: &values)
+        length += tnew
+        var out = [Float](repeating: 0, count: q.count)                       // (B, H, Tnew, D)
+        var probs = [Float](repeating: 0, count: batch * heads * tnew * length)  // (B, H, Tnew, length)
+        q.data.withUnsafeBufferPointer { qp in keys.withUnsafeBufferPointer { kp in values.withUnsafeBufferPointer { vp in
+        out.withUnsafeMutableBufferPointer { op in probs.withUnsafeMutableBufferPointer { pp in
+            attentionForward(q: qp.baseAddress!, k: kp.baseAddress!, v: vp.baseAddress!, kvHeadStride: maxLength * headDim,
+                             out: op.baseAddress!, probs: pp.baseAddress!, batch: batch, heads: heads, tq: tnew, tk: length,
+                             d: headDim, causal: true, queryOffset: length - tnew, keyMask: nil)
+        } } } } }
+        return Tensor(shape: q.shape, data: out)
+    }
+
+    /// Forgets the positions from `position` on (a benchmark repeats one step this way).
+    public func rewind(to position: Int) {
+        precondition((0...length).contains(position), "KVCache.rewind: \(position) is outside 0...\(length)")
+        length = position
     }
 
     /// Forgets every position; the buffers are kept for the next sequence.

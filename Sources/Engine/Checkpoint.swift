@@ -1,6 +1,7 @@
 // Checkpoint.swift — a model folder on disk: model.safetensors (the parameter store) plus a
 // config.json beside it. Loading is strict, like whisper.cpp and mlx-swift: a missing, unknown or
 // wrongly shaped tensor is an error naming the tensor, both shapes and the file.
+import Base
 import Foundation
 
 public struct CheckpointError: Error, CustomStringConvertible {
@@ -52,6 +53,29 @@ extension ParameterStore {
 }
 
 /// config.json: snake_case keys on disk via each config's CodingKeys.
+/// A model folder as the commands load it: DIR/config.json, range-checked by `validate` before
+/// anything is sized from it, then DIR/model.safetensors into the model's parameters (strictly),
+/// refusing weights that hold NaN or infinities. `missing` is thrown when either file is absent.
+public enum ModelFolder {
+    public static func load<C: Decodable, M>(_ dir: String, config type: C.Type, missing: Error,
+                                           validate: (C) -> [String], build: (C) -> M, params: (M) -> ParameterStore) throws -> M {
+        let configPath = dir + "/config.json", weights = dir + "/model.safetensors"
+        guard FileManager.default.fileExists(atPath: configPath), FileManager.default.fileExists(atPath: weights) else { throw missing }
+        let config = try ConfigFile.read(type, from: configPath)
+        let problems = validate(config)
+        if !problems.isEmpty {
+            throw CheckpointError(path: configPath, message: problems.joined(separator: "; ") + ". Restore the model folder or retrain.")
+        }
+        let model = build(config)
+        let store = params(model)
+        try store.load(from: weights)
+        if let bad = zip(store.names, store.tensors).first(where: { !$0.1.data.allSatisfy(\.isFinite) }) {
+            throw CheckpointError(path: weights, message: "tensor '\(bad.0)' holds NaN or infinite values; the training run diverged. Restore the shipped model.")
+        }
+        return model
+    }
+}
+
 public enum ConfigFile {
     public static func write<C: Encodable>(_ config: C, to path: String) throws {
         let encoder = JSONEncoder()
@@ -79,20 +103,16 @@ public enum ConfigFile {
 /// Writes `data` to a temporary file beside `path`, then renames it over `path`, so readers never
 /// see a half-written file.
 public func atomicWrite(_ data: Data, to path: String) throws {
-    let url = URL(fileURLWithPath: path)
-    let dir = url.deletingLastPathComponent()
-    let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+    let tmp = TemporaryFiles.name(for: path)
     do {
-        try data.write(to: tmp)
-        if rename(tmp.path, path) != 0 {
-            let reason = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(at: tmp)
-            throw CheckpointError(path: path, message: "cannot write: \(reason).")
+        try data.write(to: URL(fileURLWithPath: tmp))
+        if !TemporaryFiles.commit(tmp, to: path) {
+            throw CheckpointError(path: path, message: "cannot write: \(String(cString: strerror(errno))).")
         }
     } catch let e as CheckpointError {
         throw e
     } catch {
-        try? FileManager.default.removeItem(at: tmp)
+        TemporaryFiles.discard(tmp)
         throw CheckpointError(path: path, message: "cannot write (\(error.localizedDescription)). Check that the folder exists and is writable.")
     }
 }

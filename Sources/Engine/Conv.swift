@@ -245,3 +245,75 @@ public func convTranspose1d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: 
         if let bias, bias.requiresGrad { accumulateBiasGrad(bias, g, batch: batch, channels: cout, time: tout) }
     }
 }
+
+// MARK: depthwiseConv1d
+
+/// Depthwise 1-D convolution over time on channel-last x (B, T, C), stride 1:
+/// y[b, t, c] = bias[c] + Σ_k w[c, k]·x[b, t + k − padding, c] (zeros outside), T' = T + 2p − K + 1.
+/// weight (C, K). Channel-last is the layout of the blocks around it (LayerNorm and Linear act on
+/// the last axis), so ConvNeXt needs no transposes. Backward: dx[t + k − p] += w·dy,
+/// dw[c, k] += Σ x·dy, db[c] += Σ dy.
+public func depthwiseConv1d(_ x: Tensor, weight: Tensor, bias: Tensor?, padding: Int) -> Tensor {
+    precondition(x.rank == 3 && weight.rank == 2 && weight.shape[0] == x.shape[2],
+                 "depthwiseConv1d: expects x (B, T, C) and weight (C, K), got \(x.shape) and \(weight.shape)")
+    let b = x.shape[0], t = x.shape[1], c = x.shape[2], k = weight.shape[1]
+    let tout = t + 2 * padding - k + 1
+    precondition(padding >= 0 && tout >= 1, "depthwiseConv1d: \(t) frames with padding \(padding) are shorter than the kernel \(k)")
+    if let bias { precondition(bias.shape == [c], "depthwiseConv1d: bias shape \(bias.shape), expected [\(c)]") }
+    // (K, C): the taps of one offset for all channels are contiguous, so the inner loop runs over C.
+    var wt = [Float](repeating: 0, count: k * c)
+    for ci in 0..<c { for ki in 0..<k { wt[ki * c + ci] = weight.data[ci * k + ki] } }
+    var out = [Float](repeating: 0, count: b * tout * c)
+    let xs = x.data, bs = bias?.data
+    out.withUnsafeMutableBufferPointer { op in
+        let op = op.baseAddress!
+        parallelFor(b * tout, minChunk: max(1, 4096 / max(c, 1))) { range in
+            for row in range {
+                let bi = row / tout, to = row % tout, y = op + row * c
+                if let bs { for ci in 0..<c { y[ci] = bs[ci] } }
+                for ki in 0..<k {
+                    let ti = to + ki - padding
+                    if ti < 0 || ti >= t { continue }
+                    let xr = (bi * t + ti) * c, wr = ki * c
+                    for ci in 0..<c { y[ci] += wt[wr + ci] * xs[xr + ci] }
+                }
+            }
+        }
+    }
+    var parents = [x, weight]
+    if let bias { parents.append(bias) }
+    return Tensor.result(shape: [b, tout, c], data: out, parents: parents) { o in
+        let g = o.grad!
+        if x.requiresGrad {
+            x.accumulateGrad { gx in
+                parallelFor(b, minChunk: 1) { range in
+                    for bi in range { for to in 0..<tout {
+                        let gr = (bi * tout + to) * c
+                        for ki in 0..<k {
+                            let ti = to + ki - padding
+                            if ti < 0 || ti >= t { continue }
+                            let xr = (bi * t + ti) * c, wr = ki * c
+                            for ci in 0..<c { gx[xr + ci] += wt[wr + ci] * g[gr + ci] }
+                        }
+                    } }
+                }
+            }
+        }
+        if weight.requiresGrad {
+            var gwt = [Float](repeating: 0, count: k * c)   // (K, C)
+            for row in 0..<(b * tout) {
+                let bi = row / tout, to = row % tout, gr = row * c
+                for ki in 0..<k {
+                    let ti = to + ki - padding
+                    if ti < 0 || ti >= t { continue }
+                    let xr = (bi * t + ti) * c, wr = ki * c
+                    for ci in 0..<c { gwt[wr + ci] += xs[xr + ci] * g[gr + ci] }
+                }
+            }
+            weight.accumulateGrad { gw in for ci in 0..<c { for ki in 0..<k { gw[ci * k + ki] += gwt[ki * c + ci] } } }
+        }
+        if let bias, bias.requiresGrad {
+            bias.accumulateGrad { gb in for row in 0..<(b * tout) { for ci in 0..<c { gb[ci] += g[row * c + ci] } } }
+        }
+    }
+}

@@ -197,6 +197,8 @@ public func sigmoid(_ x: Tensor) -> Tensor { unary(x, { 1 / (1 + Foundation.exp(
 public func exp(_ x: Tensor) -> Tensor { unary(x, { Foundation.exp($0) }, { _, y in y }) }
 /// Natural log; the caller keeps inputs positive.
 public func log(_ x: Tensor) -> Tensor { unary(x, { Foundation.log($0) }, { x, _ in 1 / x }) }
+/// max(x, lo); the gradient passes where x > lo.
+public func clampMin(_ x: Tensor, _ lo: Float) -> Tensor { unary(x, { max($0, lo) }, { x, _ in x > lo ? 1 : 0 }) }
 public func square(_ x: Tensor) -> Tensor { unary(x, { $0 * $0 }, { x, _ in 2 * x }) }
 public func abs(_ x: Tensor) -> Tensor { unary(x, { Swift.abs($0) }, { x, _ in x > 0 ? 1 : (x < 0 ? -1 : 0) }) }
 public func leakyRelu(_ x: Tensor, slope: Float = 0.01) -> Tensor {

@@ -1,28 +1,16 @@
 // Parallel.swift — thread settings and the parallel loop used by elementwise and attention kernels.
+@_exported import Base
 import Foundation
 import COpenBLAS
 
 public enum Threads {
-    /// Worker count for parallel loops; BLAS uses the same number.
-    public private(set) static var count: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    /// Worker count for parallel loops (the process's one budget, Base.ThreadBudget); BLAS uses the same number.
+    public static var count: Int { ThreadBudget.count }
 
-    /// Sets both the parallel-loop width and OpenBLAS's thread count.
+    /// Sets the thread budget of every parallel loop (Engine, DSP) and OpenBLAS's thread count.
     public static func set(_ n: Int) {
-        count = max(1, n)
-        openblas_set_num_threads(Int32(count))
-    }
-}
-
-/// Splits 0..<n into at most `Threads.count` contiguous chunks and runs them concurrently.
-/// Small loops (below `minChunk` items per worker) run inline: a dispatch costs microseconds.
-@inline(__always)
-public func parallelFor(_ n: Int, minChunk: Int = 16_384, _ body: (Range<Int>) -> Void) {
-    let workers = min(Threads.count, n / max(1, minChunk))
-    if workers <= 1 { if n > 0 { body(0..<n) }; return }
-    let chunk = (n + workers - 1) / workers
-    DispatchQueue.concurrentPerform(iterations: workers) { w in
-        let lo = w * chunk, hi = min(n, lo + chunk)
-        if lo < hi { body(lo..<hi) }
+        ThreadBudget.count = max(1, n)
+        openblas_set_num_threads(Int32(max(1, n)))
     }
 }
 

@@ -15,9 +15,11 @@ import Glibc
 public enum Runtime {
     /// Call first thing in main. May replace the process image (same arguments, one extra
     /// environment variable); returns normally when nothing needs changing or exec fails.
-    public static func configure() {
+    /// `reexec` false skips that: a short command (one sentence of speech, a listing) then does not
+    /// pay for loading the program twice, which cost more than the spinning it avoids.
+    public static func configure(reexec: Bool = true) {
         #if canImport(Glibc)
-        if getenv("OPENBLAS_THREAD_TIMEOUT") == nil {
+        if reexec && getenv("OPENBLAS_THREAD_TIMEOUT") == nil {
             setenv("OPENBLAS_THREAD_TIMEOUT", "4", 1)
             if getenv("MALLOC_MMAP_THRESHOLD_") == nil { setenv("MALLOC_MMAP_THRESHOLD_", String(256 << 20), 1) }
             if getenv("MALLOC_TRIM_THRESHOLD_") == nil { setenv("MALLOC_TRIM_THRESHOLD_", String(1 << 30), 1) }

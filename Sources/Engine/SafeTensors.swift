@@ -6,6 +6,7 @@
 // that names the file, the tensor and the fix, never a crash. It knows nothing of Tensor, so
 // the Tensor type and the model loaders sit on top of it.
 
+import Base
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -106,7 +107,15 @@ public struct SafeTensor {
     public func floats() throws -> [Float] {
         let n = bytes.count / dtype.byteSize
         switch dtype {
-        case .f32: return (0..<n).map { Float(bitPattern: UInt32(truncatingIfNeeded: loadLittleEndian(bytes, at: $0 * 4, count: 4))) }
+        case .f32:
+            // The file is little-endian, as is every host Swift runs gen on: one copy, not a loop.
+            var out = [Float](repeating: 0, count: n)
+            #if _endian(little)
+            out.withUnsafeMutableBytes { dst in bytes.withUnsafeBytes { src in dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[0..<(n * 4)])) } }
+            #else
+            for i in 0..<n { out[i] = Float(bitPattern: UInt32(truncatingIfNeeded: loadLittleEndian(bytes, at: i * 4, count: 4))) }
+            #endif
+            return out
         case .f16: return (0..<n).map { float(fromHalfBits: UInt16(truncatingIfNeeded: loadLittleEndian(bytes, at: $0 * 2, count: 2))) }
         case .bf16: return (0..<n).map { float(fromBFloat16Bits: UInt16(truncatingIfNeeded: loadLittleEndian(bytes, at: $0 * 2, count: 2))) }
         case .i32, .i64:
@@ -171,13 +180,27 @@ public struct SafeTensorsFile {
         guard !isDirectory.boolValue else {
             throw SafeTensorsError(path: path, message: "is a directory, not a .safetensors file. Pass the path of the file inside it")
         }
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            throw SafeTensorsError(path: path, message: "cannot read file (\(error.localizedDescription)). Check its permissions")
+        // Devices (/dev/zero), pipes and sockets never end or cannot be sized: refuse them unread.
+        var st = stat()
+        guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+            throw SafeTensorsError(path: path, message: "is not a regular file (a device, pipe or socket). Pass a .safetensors file")
         }
-        return try parse([UInt8](data), source: path)
+        guard access(path, R_OK) == 0 else {
+            throw SafeTensorsError(path: path, message: "permission denied. Check its permissions (chmod), or read a copy")
+        }
+        // Straight into the byte array parse reads (no intermediate Data and copy: model loading is
+        // most of a short `gen speech`).
+        let size = Int(st.st_size)
+        guard let handle = fopen(path, "rb") else {
+            throw SafeTensorsError(path: path, message: "cannot read file (\(String(cString: strerror(errno)))). Check its permissions")
+        }
+        defer { fclose(handle) }
+        var bytes = [UInt8](repeating: 0, count: size)
+        let got = bytes.withUnsafeMutableBytes { fread($0.baseAddress, 1, size, handle) }
+        guard got == size else {
+            throw SafeTensorsError(path: path, message: "read \(got) of \(size) bytes (\(String(cString: strerror(errno)))). The file changed while it was read, or the disk failed")
+        }
+        return try parse(bytes, source: path)
     }
 
     /// Parses a whole safetensors file held in memory; `source` names it in error messages.
@@ -353,9 +376,10 @@ public struct SafeTensorsFile {
             throw SafeTensorsError(path: path, message: "\(directory) is not a directory. Choose an output path inside a directory")
         }
 
-        let tempPath = directory + "/." + url.lastPathComponent + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let tempPath = TemporaryFiles.name(for: path)
         guard let handle = fopen(tempPath, "wbx") else {
             let reason = String(cString: strerror(errno))
+            TemporaryFiles.finished(tempPath)
             throw SafeTensorsError(path: path, message: "cannot create a file in \(directory) (\(reason)). Check that the directory is writable")
         }
         let bytes = serialized()
@@ -364,12 +388,11 @@ public struct SafeTensorsFile {
         let writeErrno = errno
         let closed = fclose(handle) == 0
         guard written == bytes.count, flushed, closed else {
-            unlink(tempPath)
+            TemporaryFiles.discard(tempPath)
             throw SafeTensorsError(path: path, message: "writing \(bytes.count) bytes failed (\(String(cString: strerror(writeErrno)))). Check free disk space")
         }
-        guard rename(tempPath, path) == 0 else {
+        guard TemporaryFiles.commit(tempPath, to: path) else {
             let reason = String(cString: strerror(errno))
-            unlink(tempPath)
             throw SafeTensorsError(path: path, message: "cannot move the finished file into place (\(reason)). Check that the path is not a directory and is writable")
         }
     }

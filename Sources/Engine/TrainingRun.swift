@@ -61,6 +61,18 @@ public struct TrainingFolder {
         return ResumePoint(weights: w, step: step, state: s)
     }
 
+    /// `--resume` for a trainer whose weights are one parameter store: loads the checkpoint's
+    /// weights into `params` and its moments into `optimizer`, logs how it resumed, and returns the
+    /// point (its step, and its state file for trainers that keep more state).
+    @discardableResult
+    public func resume(_ params: ParameterStore, _ optimizer: AdamW, log: (String) -> Void) throws -> ResumePoint {
+        let point = try resumePoint()
+        try params.load(point.weights, path: weights)
+        if let state = point.state { try optimizer.restore(from: state, path: self.state) }
+        log(resumedMessage(point))
+        return point
+    }
+
     /// The log line that says how a run resumed.
     public func resumedMessage(_ point: ResumePoint) -> String {
         point.state == nil

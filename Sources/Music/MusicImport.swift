@@ -7,6 +7,7 @@
 // any format libsndfile reads, mixed to mono, resampled to 22050 Hz and loudness-normalised like
 // the generated clips. Recordings carry no lyric timing, so each lyric line gets a span
 // proportional to its length (lyrics_aligned = false), the linear alignment Jukebox starts from.
+import Base
 import Audio
 import Engine
 import Foundation
@@ -137,7 +138,7 @@ extension MusicCorpus {
 
     /// "Songs/My Song.flac" → "my-song"; repeated names get -2, -3, ...
     static func uniqueID(for file: String, used: inout Set<String>) -> String {
-        let stem = ((file as NSString).lastPathComponent as NSString).deletingPathExtension.lowercased()
+        let stem = PathName.stem(file).lowercased()
         let kept = String(stem.map { $0.isASCII && ($0.isLetter || $0.isNumber) ? $0 : "-" })
         var base = kept.split(separator: "-").joined(separator: "-")
         if base.isEmpty { base = "clip" }

@@ -78,6 +78,20 @@ public struct PriorConfig: Codable, Equatable {
         if timingBins < 1 || !(maxSeconds > 0) { problems.append("timing_bins ≥ 1 and max_seconds > 0 required") }
         if sampleRate < 1 || hop < 1 { problems.append("sample_rate and hop must be positive") }
         if Set(genres).count != genres.count || Set(artists).count != artists.count { problems.append("genre and artist names must be unique") }
+        // Upper bounds, checked before anything is sized by these numbers (a hostile config.json
+        // must not make gen allocate without limit or overflow).
+        let limits: [(String, Int, Int)] = [("vocab_size", vocabSize, 1 << 20), ("context", context, 65_536), ("layers", layers, 64),
+                                            ("lyrics_layers", lyricsLayers, 64), ("d_model", dModel, 4096), ("heads", heads, 64),
+                                            ("mlp_dim", mlpDim, 16_384), ("lyrics_dim", lyricsDim, 4096), ("lyrics_heads", lyricsHeads, 64),
+                                            ("lyrics_length", lyricsLength, 65_536), ("timing_bins", timingBins, 10_000),
+                                            ("sample_rate", sampleRate, 384_000), ("hop", hop, 65_536),
+                                            ("cross_attention_every", crossAttentionEvery, 64),
+                                            ("genres", genres.count, 10_000), ("artists", artists.count, 10_000)]
+        for (name, value, limit) in limits where value > limit { problems.append("\(name) \(value) is above the limit \(limit)") }
+        if !(maxSeconds <= 86_400) { problems.append("max_seconds must be at most 86400") }
+        let d = Double(dModel), params = Double(layers) * (4 * d * d + 2 * d * Double(mlpDim)) + Double(vocabSize) * d
+            + Double(lyricsLayers) * (4 * Double(lyricsDim) * Double(lyricsDim))
+        if params > 2e8 { problems.append(String(format: "these sizes make %.0f million parameters, above the 200 million gen loads", params / 1e6)) }
         return problems
     }
 
@@ -185,54 +199,34 @@ extension PriorConfig {
 
 // MARK: - lyrics encoder
 
-/// Pre-LN, non-causal transformer layer over lyric characters: x + SA(LN x) + MLP(LN x).
-public final class LyricsEncoderLayer {
-    public let norm1: LayerNorm, attn: MultiHeadAttention, norm2: LayerNorm, fc1: Linear, fc2: Linear
-
-    init(dim: Int, heads: Int, scope: Scope, rng: inout RNG) {
-        norm1 = LayerNorm(dim, scope: scope.child("norm1"))
-        attn = MultiHeadAttention(dModel: dim, heads: heads, scope: scope.child("attn"), rng: &rng)
-        norm2 = LayerNorm(dim, scope: scope.child("norm2"))
-        fc1 = Linear(dim, 4 * dim, scope: scope.child("mlp.fc1"), rng: &rng)
-        fc2 = Linear(4 * dim, dim, scope: scope.child("mlp.fc2"), rng: &rng)
-    }
-
-    /// x (B, S, E), keyMask (B·S, true = character) → (B, S, E)
-    func callAsFunction(_ x: Tensor, keyMask: [Bool]) -> Tensor {
-        let h = x + attn(norm1(x), keyMask: keyMask)
-        return h + fc2(gelu(fc1(norm2(h))))
-    }
-}
-
 /// Character embedding + positions + encoder layers + final LayerNorm (Jukebox §4.2's lyrics encoder).
 public final class LyricsEncoder {
     public let characterEmbedding: Embedding   // (lyric vocab, E)
     public let positionEmbedding: Embedding    // (lyrics_length, E)
-    public let layers: [LyricsEncoderLayer]
+    /// Non-causal pre-LN transformer blocks over the characters (NN's TransformerBlock, no cross-attention).
+    public let layers: [TransformerBlock]
     public let finalNorm: LayerNorm
 
     init(config c: PriorConfig, scope: Scope, rng: inout RNG) {
         characterEmbedding = Embedding(LyricsVocabulary.size, c.lyricsDim, scope: scope.child("char_embedding"), rng: &rng)
         positionEmbedding = Embedding(c.lyricsLength, c.lyricsDim, scope: scope.child("position_embedding"), rng: &rng)
-        layers = (0..<c.lyricsLayers).map { LyricsEncoderLayer(dim: c.lyricsDim, heads: c.lyricsHeads, scope: scope.child("layers").child($0), rng: &rng) }
+        layers = (0..<c.lyricsLayers).map {
+            TransformerBlock(dModel: c.lyricsDim, heads: c.lyricsHeads, scope: scope.child("layers").child($0), rng: &rng)
+        }
         finalNorm = LayerNorm(c.lyricsDim, scope: scope.child("final_norm"))
     }
 
     /// ids (B·S, padded with LyricsVocabulary.pad) → (B, S, E)
     func callAsFunction(_ ids: [Int], batch: Int, length s: Int, keyMask: [Bool]) -> Tensor {
         var h = characterEmbedding(ids, shape: [batch, s]) + positionEmbedding(Array(0..<s), shape: [1, s])
-        for layer in layers { h = layer(h, keyMask: keyMask) }
+        for layer in layers { h = layer(h, causal: false, keyMask: keyMask) }
         return finalNorm(h)
     }
 }
 
 /// Cross-attention keys and values of one layer for one lyrics window: computed once per
 /// window and reused at every decoding step.
-public struct LyricsKV {
-    public var keys: Tensor     // (B, H, S, D)
-    public var values: Tensor   // (B, H, S, D)
-    public var mask: [Bool]     // (B·S), true = character
-}
+public typealias LyricsKV = AttentionKV
 
 // MARK: - model
 
@@ -321,11 +315,7 @@ public final class Prior {
             for (j, id) in c.lyrics.enumerated() { ids[i * s + j] = id; mask[i * s + j] = true }
         }
         let encoded = lyricsEncoder(ids, batch: b, length: s, keyMask: mask)   // (B, S, E)
-        return blocks.map { block in
-            guard let cross = block.cross else { return nil }
-            return LyricsKV(keys: splitHeads(cross.wk(encoded), heads: cross.heads),
-                            values: splitHeads(cross.wv(encoded), heads: cross.heads), mask: mask)
-        }
+        return blocks.map { $0.cross?.keysValues(encoded, mask: mask) }
     }
 
     // MARK: forward
@@ -334,15 +324,7 @@ public final class Prior {
     /// (one per layer), x holds only the new positions and attends to everything cached.
     func decode(_ x: Tensor, lyrics: [LyricsKV?], caches: [KVCache]?) -> Tensor {
         var h = x
-        for (i, block) in blocks.enumerated() {
-            h = h + block.attn(block.norm1(h), causal: true, cache: caches?[i])
-            if let cross = block.cross, let normCross = block.normCross, let kv = lyrics[i] {
-                let q = splitHeads(cross.wq(normCross(h)), heads: cross.heads)
-                let y = attention(q: q, k: kv.keys, v: kv.values, causal: false, keyMask: kv.mask)
-                h = h + cross.wo(mergeHeads(y))
-            }
-            h = h + block.fc2(gelu(block.fc1(block.norm2(h))))
-        }
+        for (i, block) in blocks.enumerated() { h = block(h, cross: lyrics[i], cache: caches?[i]) }
         return finalNorm(h)
     }
 
@@ -394,18 +376,6 @@ public final class Prior {
         try model.params.load(weights, path: path)
         return (model, weights.metadata)
     }
-}
-
-/// (B, T, H·D) → (B, H, T, D)
-func splitHeads(_ x: Tensor, heads: Int) -> Tensor {
-    let b = x.shape[0], t = x.shape[1], c = x.shape[2]
-    return permute(reshape(x, [b, t, heads, c / heads]), [0, 2, 1, 3])
-}
-
-/// (B, H, T, D) → (B, T, H·D)
-func mergeHeads(_ x: Tensor) -> Tensor {
-    let b = x.shape[0], h = x.shape[1], t = x.shape[2], d = x.shape[3]
-    return reshape(permute(x, [0, 2, 1, 3]), [b, t, h * d])
 }
 
 // MARK: - baselines

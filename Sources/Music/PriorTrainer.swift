@@ -278,13 +278,7 @@ public enum PriorTrainer {
         let model = Prior(config: config, seed: o.seed)
         let opt = AdamW(model.params, config: AdamWConfig(learningRate: o.learningRate, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: o.weightDecay))
         var step = 0
-        if o.resume {
-            let point = try folder.resumePoint()
-            try model.params.load(point.weights, path: folder.weights)
-            step = point.step
-            if let state = point.state { try opt.restore(from: state, path: folder.state) }
-            o.log(folder.resumedMessage(point))
-        }
+        if o.resume { step = try folder.resume(model.params, opt, log: o.log).step }
         let trainCodes = train.reduce(0) { $0 + $1.codes.count }
         o.log(String(format: "prior: %d train clips (%d codes, %.1f min), %d val clips, %d parameters, codec level %d (hop %d, %d codes), window %d × %d",
                      train.count, trainCodes, Double(trainCodes) / config.tokensPerSecond / 60, val.count, model.params.parameterCount,

@@ -10,6 +10,7 @@
 // Letters: B batch (samples), V code vocabulary, L layers.
 import Engine
 import Foundation
+import Requests
 
 // MARK: - token sampling
 
@@ -30,9 +31,8 @@ public struct SamplingOptions: Equatable {
     /// Problems with the values, each saying what is allowed; empty when sound.
     public func validate() -> [String] {
         var problems: [String] = []
-        if !(temperature >= 0) || !temperature.isFinite { problems.append("temperature must be ≥ 0 (0 is greedy), got \(temperature)") }
-        if topK < 0 { problems.append("top-k must be ≥ 0 (0 keeps every code, 1 is greedy), got \(topK)") }
-        if !(topP >= 0 && topP <= 1) { problems.append("top-p must be in [0, 1] (0 or 1 keeps every code), got \(topP)") }
+        problems += MusicRequest.samplingProblems(temperature: temperature, topK: topK, topP: topP,
+                                                  naming: { $0.rawValue.replacingOccurrences(of: "_", with: "-") })
         return problems
     }
 }
@@ -112,11 +112,9 @@ public final class PriorRunState {
 
 /// Sampling defaults shared by `gen music`, `gen batch` and `make eval-music`.
 public enum SamplingDefaults {
-    /// Classifier-free guidance on the genre (1 = off), chosen with `make eval-music`
-    /// (models/prior/MODEL_CARD.md gives the values tried and what each measured).
-    public static let genreGuidance: Float = 3
-    /// The guidance values accepted: 1 (off) to 10.
-    public static let genreGuidanceRange: ClosedRange<Float> = 1...10
+    /// Classifier-free guidance on the genre (1 = off): the request's default and range.
+    public static let genreGuidance = MusicRequest.defaultGenreGuidance
+    public static let genreGuidanceRange = MusicRequest.genreGuidanceRange
 }
 
 extension Prior {

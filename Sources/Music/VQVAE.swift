@@ -14,6 +14,7 @@
 //
 // Letters: B batch, C channels (width), D code dimension, K codebook size, T samples,
 // Q code positions (T / hop), F frequency bins, S STFT frames.
+import Base
 import DSP
 import Engine
 import Foundation
@@ -41,6 +42,18 @@ public struct VQVAELevelConfig: Codable, Equatable {
 
     /// Samples per code.
     public var hop: Int { strides.reduce(1, *) }
+
+    /// Encoder receptive field in samples: 1 + Σ (k − 1)·dilation·(input jump) over the convs.
+    /// Finite for every config that passes `VQVAEConfig.validate` (its bounds keep this far from overflow).
+    public var receptiveField: Int {
+        var rf = 1, jump = 1
+        for s in strides {
+            rf += (2 * s - 1) * jump
+            jump *= s
+            for j in 0..<depth { rf += 2 * intPow(dilationGrowth, j) * jump }
+        }
+        return rf + 2 * jump
+    }
 
     enum CodingKeys: String, CodingKey {
         case strides, width, depth, dilationGrowth = "dilation_growth", codebookSize = "codebook_size", codeDim = "code_dim"
@@ -89,7 +102,16 @@ public struct VQVAEConfig: Codable, Equatable {
             }
             if l.width < 1 || l.depth < 0 || l.dilationGrowth < 1 { problems.append("levels[\(i)]: width ≥ 1, depth ≥ 0 and dilation_growth ≥ 1 required") }
             if l.codebookSize < 2 || l.codeDim < 1 { problems.append("levels[\(i)]: codebook_size ≥ 2 and code_dim ≥ 1 required") }
+            // Upper bounds, checked before anything is sized (or a dilation computed) from them.
+            if l.strides.count > 8 || l.width > 1024 || l.depth > 16 || l.dilationGrowth > 16 || l.codebookSize > 65_536 || l.codeDim > 1024 {
+                problems.append("levels[\(i)]: at most 8 strides, width 1024, depth 16, dilation_growth 16, codebook_size 65536 and code_dim 1024")
+            } else if l.depth > 0 && Foundation.pow(Double(l.dilationGrowth), Double(l.depth - 1)) > 100_000 {
+                problems.append("levels[\(i)]: dilation_growth^(depth − 1) must be at most 100000 (the largest dilation)")
+            }
         }
+        if levels.count > 8 { problems.append("at most 8 levels, got \(levels.count)") }
+        if stftSizes.count > 8 || stftSizes.contains(where: { $0 > 16_384 }) { problems.append("at most 8 stft_sizes, each at most 16384") }
+        if !(chunkSeconds <= 600) { problems.append("chunk_seconds must be at most 600") }
         if stftSizes.contains(where: { $0 < 8 || $0 & ($0 - 1) != 0 }) { problems.append("stft_sizes must be powers of two ≥ 8, got \(stftSizes)") }
         if !(0..<1).contains(emaDecay) { problems.append("ema_decay must be in [0, 1)") }
         if commitment < 0 || waveformWeight < 0 || spectralWeight < 0 { problems.append("loss weights must be non-negative") }
@@ -108,172 +130,6 @@ public struct CodecError: Error, CustomStringConvertible {
     public var message: String
     public init(_ message: String) { self.message = message }
     public var description: String { message }
-}
-
-// MARK: - differentiable STFT magnitude
-
-/// Fixed analysis kernels: rows f < F hold w[n]·cos(2πfn/N), rows F + f hold −w[n]·sin(2πfn/N),
-/// so a stride-hop conv1d of a signal with them gives the real and imaginary STFT (DSP.STFT's
-/// rfft convention and periodic Hann window, without centring).
-public final class STFTBasis {
-    public let nFFT: Int, hop: Int
-    public var bins: Int { nFFT / 2 + 1 }
-    /// The conv kernels, built on first use (the FFT path does not need them).
-    public private(set) lazy var kernels: Tensor = Self.kernels(nFFT: nFFT)   // (2F, 1, N), constant
-    public let plan: FFTPlan
-    public let window: [Float]   // (N) periodic Hann
-
-    public init(nFFT: Int, hop: Int? = nil) {
-        self.nFFT = nFFT
-        self.hop = hop ?? nFFT / 4
-        plan = FFTPlan(n: nFFT)
-        window = (0..<nFFT).map { Float(0.5 - 0.5 * Foundation.cos(2 * Double.pi * Double($0) / Double(nFFT))) }
-    }
-
-    static func kernels(nFFT: Int) -> Tensor {
-        let f = nFFT / 2 + 1
-        var k = [Float](repeating: 0, count: 2 * f * nFFT)  // (2F, N)
-        for n in 0..<nFFT {
-            let w = 0.5 - 0.5 * Foundation.cos(2 * Double.pi * Double(n) / Double(nFFT))
-            for b in 0..<f {
-                // Reduce the phase index mod N first: exact angles for large b·n.
-                let angle = 2 * Double.pi * Double((b * n) % nFFT) / Double(nFFT)
-                k[b * nFFT + n] = Float(w * Foundation.cos(angle))
-                k[(f + b) * nFFT + n] = Float(-w * Foundation.sin(angle))
-            }
-        }
-        return Tensor(shape: [2 * f, 1, nFFT], data: k)
-    }
-}
-
-/// |STFT(x)| of x (B, 1, T) → (B, F, S): frame s covers x[s·hop − padding ..< s·hop − padding + N]
-/// (zeros outside). Gradients flow to x; the kernels are constants.
-public func stftMagnitude(_ x: Tensor, basis: STFTBasis, padding: Int = 0, eps: Float = 1e-7) -> Tensor {
-    let spec = conv1d(x, weight: basis.kernels, bias: nil, stride: basis.hop, padding: padding)  // (B, 2F, S)
-    return complexMagnitude(spec, eps: eps)
-}
-
-/// x (B, 2F, S) holding the real parts in channels 0..<F and the imaginary parts in F..<2F →
-/// sqrt(re² + im² + eps), (B, F, S). d/dre = re / |z|, d/dim = im / |z|.
-public func complexMagnitude(_ x: Tensor, eps: Float) -> Tensor {
-    precondition(x.rank == 3 && x.shape[1] % 2 == 0, "complexMagnitude: expects (B, 2F, S), got \(x.shape)")
-    let b = x.shape[0], f = x.shape[1] / 2, s = x.shape[2]
-    var out = [Float](repeating: 0, count: b * f * s)  // (B, F, S)
-    for bi in 0..<b {
-        for i in 0..<(f * s) {
-            let re = x.data[bi * 2 * f * s + i], im = x.data[bi * 2 * f * s + f * s + i]
-            out[bi * f * s + i] = (re * re + im * im + eps).squareRoot()
-        }
-    }
-    return Tensor.result(shape: [b, f, s], data: out, parents: [x]) { o in
-        let g = o.grad!
-        x.accumulateGrad { gx in
-            for bi in 0..<b {
-                for i in 0..<(f * s) {
-                    let reIdx = bi * 2 * f * s + i, imIdx = reIdx + f * s
-                    let k = g[bi * f * s + i] / out[bi * f * s + i]
-                    gx[reIdx] += k * x.data[reIdx]
-                    gx[imIdx] += k * x.data[imIdx]
-                }
-            }
-        }
-    }
-}
-
-/// The same |STFT(x)| as `stftMagnitude` (the reference), by FFT: O(N log N) per frame instead
-/// of the conv's O(N²), which made the loss's n_fft 2048 resolution cost more than the model.
-/// Backward: dL/dx[n] of a frame = w[n] · Re Σ_f G_f e^{2πifn/N} with G_f = g_f (re_f + i·im_f) / |X_f|,
-/// an inverse real FFT of G (bins 0 and N/2 once, the others twice, hence the scaling below).
-/// x (B, 1, T) → (B, F, S).
-public func stftMagnitudeFFT(_ x: Tensor, basis: STFTBasis, padding: Int = 0, eps: Float = 1e-7) -> Tensor {
-    precondition(x.rank == 3 && x.shape[1] == 1, "stftMagnitudeFFT: expects (B, 1, T), got \(x.shape)")
-    let b = x.shape[0], length = x.shape[2], n = basis.nFFT, hop = basis.hop, f = basis.bins
-    let frames = conv1dOutputLength(length, kernel: n, stride: hop, padding: padding)
-    precondition(frames >= 1, "stftMagnitudeFFT: \(length) samples (padding \(padding)) are shorter than n_fft \(n)")
-    let plan = basis.plan, window = basis.window
-    var re = [Float](repeating: 0, count: b * f * frames)   // (B, F, S), kept for the backward
-    var im = re, mag = re
-    let xs = x.data
-    re.withUnsafeMutableBufferPointer { rp in im.withUnsafeMutableBufferPointer { ip in mag.withUnsafeMutableBufferPointer { mp in
-        let rp = rp.baseAddress!, ip = ip.baseAddress!, mp = mp.baseAddress!
-        parallelFor(b * frames, minChunk: 8) { range in
-            var frame = [Float](repeating: 0, count: n)   // (N)
-            for item in range {
-                let bi = item / frames, s = item % frames
-                let origin = s * hop - padding
-                for j in 0..<n {
-                    let t = origin + j
-                    frame[j] = t >= 0 && t < length ? xs[bi * length + t] * window[j] : 0
-                }
-                let spec = plan.rfft(frame)
-                for k in 0..<f {
-                    let o = (bi * f + k) * frames + s
-                    rp[o] = spec.re[k]; ip[o] = spec.im[k]
-                    mp[o] = (spec.re[k] * spec.re[k] + spec.im[k] * spec.im[k] + eps).squareRoot()
-                }
-            }
-        }
-    } } }
-    return Tensor.result(shape: [b, f, frames], data: mag, parents: [x]) { o in
-        let g = o.grad!
-        x.accumulateGrad { gx in
-            // One batch item per task: its frames overlap, so they add into gx in turn.
-            parallelFor(b, minChunk: 1) { range in
-                for bi in range {
-                    for s in 0..<frames {
-                        var gr = [Float](repeating: 0, count: f), gi = gr
-                        for k in 0..<f {
-                            let idx = (bi * f + k) * frames + s
-                            let scale = g[idx] / mag[idx] * (k == 0 || k == f - 1 ? Float(n) : Float(n) / 2)
-                            gr[k] = scale * re[idx]; gi[k] = scale * im[idx]
-                        }
-                        gi[0] = 0; gi[f - 1] = 0
-                        let d = plan.irfft(re: gr, im: gi)
-                        let origin = s * hop - padding
-                        for j in 0..<n {
-                            let t = origin + j
-                            if t >= 0 && t < length { gx[bi * length + t] += window[j] * d[j] }
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// √x elementwise (x > 0), for norms inside losses.
-func sqrtTensor(_ x: Tensor) -> Tensor {
-    let y = x.data.map { $0.squareRoot() }
-    return Tensor.result(shape: x.shape, data: y, parents: [x]) { o in
-        let g = o.grad!
-        x.accumulateGrad { gx in for i in 0..<y.count { gx[i] += g[i] * 0.5 / max(y[i], 1e-12) } }
-    }
-}
-
-public struct SpectralLoss {
-    /// Mean over resolutions of ‖|Ŝ| − |S|‖_F / ‖|S|‖_F (carries gradient).
-    public var convergence: Tensor
-    /// Mean over resolutions of mean |log |Ŝ| − log |S|| (carries gradient).
-    public var logMagnitude: Tensor
-}
-
-/// Multi-resolution STFT loss of prediction y against target x, both (B, 1, T). Frames are
-/// zero-padded by n_fft/2 on each side so short windows still give several frames. Uses the FFT
-/// path (`stftMagnitudeFFT`); the conv formulation `stftMagnitude` is its tested reference.
-public func multiResolutionSTFTLoss(_ y: Tensor, _ x: Tensor, bases: [STFTBasis], eps: Float = 1e-7) -> SpectralLoss {
-    var sc: Tensor? = nil, lm: Tensor? = nil
-    for basis in bases {
-        let pad = basis.nFFT / 2
-        let target = GradMode.withoutGrad { stftMagnitudeFFT(x.detached(), basis: basis, padding: pad, eps: eps) }
-        let pred = stftMagnitudeFFT(y, basis: basis, padding: pad, eps: eps)
-        let targetNorm = target.data.reduce(Float(0)) { $0 + $1 * $1 }.squareRoot()
-        let c = sqrtTensor(addScalar(sum(square(pred - target)), 1e-12)) * (1 / max(targetNorm, 1e-6))
-        let l = l1Loss(log(pred), log(target))
-        sc = sc.map { $0 + c } ?? c
-        lm = lm.map { $0 + l } ?? l
-    }
-    let k = 1 / Float(max(bases.count, 1))
-    return SpectralLoss(convergence: (sc ?? Tensor(scalar: 0)) * k, logMagnitude: (lm ?? Tensor(scalar: 0)) * k)
 }
 
 // MARK: - one level
@@ -373,16 +229,8 @@ public final class VQVAELevel {
         return decoder(zq)
     }
 
-    /// Encoder receptive field in samples: 1 + Σ (k − 1)·dilation·(input jump) over the convs.
-    public var receptiveField: Int {
-        var rf = 1, jump = 1
-        for s in config.strides {
-            rf += (2 * s - 1) * jump
-            jump *= s
-            for j in 0..<config.depth { rf += 2 * intPow(config.dilationGrowth, j) * jump }
-        }
-        return rf + 2 * jump
-    }
+    /// Encoder receptive field in samples (VQVAELevelConfig.receptiveField).
+    public var receptiveField: Int { config.receptiveField }
 
     /// Code positions each side that can influence a code (encoder) or a decoded sample (decoder),
     /// rounded up with one spare: the margin a chunk needs for its centre to match the whole signal.
@@ -571,35 +419,29 @@ public final class VQVAE {
     /// Fingerprint of config + weights + codebooks (64-bit FNV-1a, hex): codes are only meaningful
     /// to the exact model that made them.
     public var modelID: String {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        func mix(_ bytes: UnsafeRawBufferPointer) { for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 } }
+        var h = FNV1a64()
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        (try? encoder.encode(config)).map { d in d.withUnsafeBytes(mix) }
-        for t in params.tensors { t.data.withUnsafeBytes(mix) }
-        for lv in levels { lv.quantizer.codebook.data.withUnsafeBytes(mix) }
-        return "vqvae-" + String(h, radix: 16).leftPadded(to: 16)
+        (try? encoder.encode(config)).map { d in d.withUnsafeBytes { h.mix($0) } }
+        for t in params.tensors { t.data.withUnsafeBytes { h.mix($0) } }
+        for lv in levels { lv.quantizer.codebook.data.withUnsafeBytes { h.mix($0) } }
+        return "vqvae-" + h.hex
     }
 
     /// Fingerprint of one level alone (its config, weights and codebook): the levels are
     /// independent, so the codes of level L stay valid while another level is retrained, and a
     /// prior checks this instead of the whole model's id.
     public func levelID(_ level: Int) -> String {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        func mix(_ bytes: UnsafeRawBufferPointer) { for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 } }
+        var h = FNV1a64()
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        (try? encoder.encode(levels[level].config)).map { d in d.withUnsafeBytes(mix) }
-        withUnsafeBytes(of: config.sampleRate) { mix($0) }
+        (try? encoder.encode(levels[level].config)).map { d in d.withUnsafeBytes { h.mix($0) } }
+        withUnsafeBytes(of: config.sampleRate) { h.mix($0) }
         let prefix = "levels.\(level)."
-        for (name, t) in zip(params.names, params.tensors) where name.hasPrefix(prefix) { t.data.withUnsafeBytes(mix) }
-        levels[level].quantizer.codebook.data.withUnsafeBytes(mix)
-        return "vqvae-level\(level)-" + String(h, radix: 16).leftPadded(to: 16)
+        for (name, t) in zip(params.names, params.tensors) where name.hasPrefix(prefix) { t.data.withUnsafeBytes { h.mix($0) } }
+        levels[level].quantizer.codebook.data.withUnsafeBytes { h.mix($0) }
+        return "vqvae-level\(level)-" + h.hex
     }
-}
-
-extension String {
-    func leftPadded(to n: Int) -> String { count >= n ? self : String(repeating: "0", count: n - count) + self }
 }
 
 // MARK: - codes file
@@ -655,17 +497,35 @@ public struct CodesFile {
         do { file = try SafeTensorsFile.read(path) } catch {
             throw CodecError("\(path) is not a readable codes file: \(error)")
         }
+        return try checked(file, path: path)
+    }
+
+    /// A codes file held in memory (`source` names it in messages), checked as `read` checks it.
+    public static func parse(_ bytes: [UInt8], source: String) throws -> CodesFile {
+        let file: SafeTensorsFile
+        do { file = try SafeTensorsFile.parse(bytes, source: source) } catch {
+            throw CodecError("\(source) is not a readable codes file: \(error)")
+        }
+        return try checked(file, path: source)
+    }
+
+    static func checked(_ file: SafeTensorsFile, path: String) throws -> CodesFile {
         func bad(_ why: String) -> CodecError { CodecError("\(path) is not a valid codes file: \(why). Re-create it with `gen encode`.") }
         let m = file.metadata
         guard m["format"] == format else { throw bad("its metadata has no format \"\(format)\"") }
         guard m["format_version"] == version else { throw bad("format_version \(m["format_version"] ?? "missing") is not \(version)") }
         guard let id = m["model_id"], !id.isEmpty else { throw bad("model_id is missing") }
-        guard let rate = m["sample_rate"].flatMap(Int.init), rate > 0 else { throw bad("sample_rate is missing or not a number") }
-        guard let length = m["length"].flatMap(Int.init), length >= 0 else { throw bad("length is missing or not a number") }
+        guard let rate = m["sample_rate"].flatMap(Int.init), rate > 0, rate <= 384_000 else { throw bad("sample_rate is missing or not a number in 1...384000") }
+        // A day of audio at most: lengths beyond it only serve to overflow the frame arithmetic.
+        guard let length = m["length"].flatMap(Int.init), length >= 0, length <= rate * 86_400 else {
+            throw bad("length is missing or not a number of samples between 0 and a day's (\(rate * 86_400))")
+        }
         func ints(_ key: String) throws -> [Int] {
             guard let s = m[key] else { throw bad("\(key) is missing") }
             let v = s.split(separator: ",").compactMap { Int($0) }
-            guard !v.isEmpty, v.count == s.split(separator: ",").count, v.allSatisfy({ $0 > 0 }) else { throw bad("\(key) '\(s)' is not a list of positive integers") }
+            guard !v.isEmpty, v.count <= 8, v.count == s.split(separator: ",").count, v.allSatisfy({ $0 > 0 && $0 <= 1 << 20 }) else {
+                throw bad("\(key) '\(s)' is not a list of at most 8 integers in 1...\(1 << 20)")
+            }
             return v
         }
         let hops = try ints("hops"), sizes = try ints("codebook_sizes")

@@ -9,7 +9,7 @@
 import Audio
 import DSP
 import Foundation
-import Speech
+import Teacher
 
 public struct LyricLine: Codable, Equatable, Sendable {
     public var text: String

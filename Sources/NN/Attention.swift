@@ -15,32 +15,51 @@ public final class MultiHeadAttention {
         wo = Linear(dModel, dModel, scope: scope.child("out_proj"), rng: &rng)
     }
 
-    /// (B, T, C) → (B, H, T, D)
-    func splitHeads(_ x: Tensor) -> Tensor {
-        let b = x.shape[0], t = x.shape[1]
-        return permute(reshape(x, [b, t, heads, headDim]), [0, 2, 1, 3])
-    }
-
-    /// (B, H, T, D) → (B, T, C)
-    func mergeHeads(_ x: Tensor) -> Tensor {
-        let b = x.shape[0], t = x.shape[2]
-        return reshape(permute(x, [0, 2, 1, 3]), [b, t, dModel])
-    }
-
     /// Self-attention when `context` is nil, else cross-attention over `context` (B, S, Cctx).
     /// `keyMask` (B·S, true = real) hides padding. With `cache`, x holds only the new positions:
     /// their keys and values are appended and the queries attend to everything cached so far.
     public func callAsFunction(_ x: Tensor /* (B, T, C) */, context: Tensor? = nil, causal: Bool = false,
                                keyMask: [Bool]? = nil, cache: KVCache? = nil) -> Tensor {
-        let q = splitHeads(wq(x))
-        let source = context ?? x
-        var k = splitHeads(wk(source)), v = splitHeads(wv(source))
-        var offset = 0
+        if let context { return self(x, kv: keysValues(context, mask: keyMask)) }
+        let q = splitHeads(wq(x), heads: heads)
+        let k = splitHeads(wk(x), heads: heads), v = splitHeads(wv(x), heads: heads)
         if let cache {
-            offset = cache.length
-            (k, v) = cache.update(keys: k, values: v)
+            // Incremental decoding: causal self-attention over the cache, read in place.
+            precondition(causal && keyMask == nil, "a KV cache serves causal self-attention without a key mask")
+            return wo(mergeHeads(cache.attend(q: q, keys: k, values: v)))
         }
-        let y = attention(q: q, k: k, v: v, causal: causal, queryOffset: offset, keyMask: keyMask)
-        return wo(mergeHeads(y))
+        return wo(mergeHeads(attention(q: q, k: k, v: v, causal: causal, keyMask: keyMask)))
     }
+
+    /// The keys and values of `context` (B, S, Cctx), split into heads: computed once and reused
+    /// while decoding (the prior's lyrics, attended at every step).
+    public func keysValues(_ context: Tensor, mask: [Bool]?) -> AttentionKV {
+        AttentionKV(keys: splitHeads(wk(context), heads: heads), values: splitHeads(wv(context), heads: heads), mask: mask)
+    }
+
+    /// Cross-attention of x (B, T, C) over precomputed keys and values (not causal).
+    public func callAsFunction(_ x: Tensor, kv: AttentionKV) -> Tensor {
+        let q = splitHeads(wq(x), heads: heads)
+        return wo(mergeHeads(attention(q: q, k: kv.keys, v: kv.values, causal: false, keyMask: kv.mask)))
+    }
+}
+
+/// Keys and values of a context, split into heads, with its padding mask.
+public struct AttentionKV {
+    public var keys: Tensor     // (B, H, S, D)
+    public var values: Tensor   // (B, H, S, D)
+    public var mask: [Bool]?    // (B·S), true = real position
+    public init(keys: Tensor, values: Tensor, mask: [Bool]?) { self.keys = keys; self.values = values; self.mask = mask }
+}
+
+/// (B, T, H·D) → (B, H, T, D)
+public func splitHeads(_ x: Tensor, heads: Int) -> Tensor {
+    let b = x.shape[0], t = x.shape[1], c = x.shape[2]
+    return permute(reshape(x, [b, t, heads, c / heads]), [0, 2, 1, 3])
+}
+
+/// (B, H, T, D) → (B, T, H·D)
+public func mergeHeads(_ x: Tensor) -> Tensor {
+    let b = x.shape[0], h = x.shape[1], t = x.shape[2], d = x.shape[3]
+    return reshape(permute(x, [0, 2, 1, 3]), [b, t, h * d])
 }

@@ -52,14 +52,19 @@ public final class TransformerBlock {
         fc2 = Linear(mlpDim ?? 4 * dModel, dModel, scope: scope.child("mlp.fc2"), rng: &rng)
     }
 
-    /// x (B, T, C) → (B, T, C); causal self-attention, cache for incremental decoding.
-    public func callAsFunction(_ x: Tensor, context: Tensor? = nil, contextMask: [Bool]? = nil,
+    /// x (B, T, C) → (B, T, C). Self-attention is causal unless `causal` is false (an encoder),
+    /// `keyMask` (B·T) hides padding, `cross` holds precomputed keys and values for the
+    /// cross-attention (when the block has one), and `cache` serves incremental decoding.
+    public func callAsFunction(_ x: Tensor, causal: Bool = true, keyMask: [Bool]? = nil, cross kv: AttentionKV? = nil,
                                cache: KVCache? = nil) -> Tensor {
-        var h = x + attn(norm1(x), causal: true, cache: cache)
-        if let cross, let normCross, let context {
-            h = h + cross(normCross(h), context: context, keyMask: contextMask)
-        }
+        var h = x + attn(norm1(x), causal: causal, keyMask: keyMask, cache: cache)
+        if let cross, let normCross, let kv { h = h + cross(normCross(h), kv: kv) }
         return h + fc2(gelu(fc1(norm2(h))))
+    }
+
+    /// The same with the cross-attention's context given whole (its keys and values computed here).
+    public func callAsFunction(_ x: Tensor, context: Tensor?, contextMask: [Bool]? = nil, cache: KVCache? = nil) -> Tensor {
+        self(x, cross: context.flatMap { c in cross?.keysValues(c, mask: contextMask) }, cache: cache)
     }
 }
 
@@ -78,4 +83,35 @@ public final class DilatedResBlock {
 /// A constant 0/1 tensor from a Bool mask, for multiplying out padding.
 public func maskTensor(_ mask: [Bool], shape: [Int]) -> Tensor {
     Tensor(shape: shape, data: mask.map { $0 ? 1 : 0 })
+}
+
+/// ConvNeXt block (Liu et al. 2022) as Vocos uses it, channel-last (B, T, C):
+/// x + γ ⊙ W₂ act(W₁ LN(dwconv_K(x))), γ a learned per-channel scale starting small (layer scale),
+/// so a deep stack starts close to the identity. `act` is GELU as in the paper, or ReLU, which
+/// ConvNeXt's ablation found as accurate and which costs no transcendental per element.
+public final class ConvNeXtBlock {
+    public let dwWeight: Tensor, dwBias: Tensor   // (C, K), (C)
+    public let norm: LayerNorm, fc1: Linear, fc2: Linear
+    public let gamma: Tensor                      // (C)
+    public let kernel: Int
+    public let activation: (Tensor) -> Tensor
+
+    public init(channels: Int, mlpDim: Int, kernel: Int = 7, layerScale: Float, activation: @escaping (Tensor) -> Tensor = gelu,
+                scope: Scope, rng: inout RNG) {
+        let bound = 1 / Float(kernel).squareRoot()
+        dwWeight = scope.uniform("dwconv.weight", [channels, kernel], bound: bound, rng: &rng)
+        dwBias = scope.uniform("dwconv.bias", [channels], bound: bound, rng: &rng)
+        norm = LayerNorm(channels, scope: scope.child("norm"))
+        fc1 = Linear(channels, mlpDim, scope: scope.child("fc1"), rng: &rng)
+        fc2 = Linear(mlpDim, channels, scope: scope.child("fc2"), rng: &rng)
+        gamma = scope.param("gamma", Tensor(filling: layerScale, shape: [channels]))
+        self.kernel = kernel
+        self.activation = activation
+    }
+
+    /// x (B, T, C) → (B, T, C)
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        let h = depthwiseConv1d(x, weight: dwWeight, bias: dwBias, padding: (kernel - 1) / 2)
+        return x + fc2(activation(fc1(norm(h)))) * gamma
+    }
 }

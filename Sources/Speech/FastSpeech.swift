@@ -50,6 +50,17 @@ public struct FastSpeechConfig: Codable, Equatable {
         }
         if predictorKernel < 1 || predictorKernel % 2 == 0 { problems.append("predictor_kernel must be odd") }
         if !(0..<1).contains(dropout) { problems.append("dropout must be in [0, 1)") }
+        // Upper bounds, checked before anything is sized by these numbers.
+        let limits: [(String, Int, Int)] = [("vocab_size", vocabSize, 65_536), ("speakers", speakers.count, 10_000),
+                                            ("d_model", dModel, 4096), ("heads", heads, 64), ("encoder_layers", encoderLayers, 64),
+                                            ("decoder_layers", decoderLayers, 64), ("ffn_dim", ffnDim, 16_384),
+                                            ("ffn_kernels", ffnKernels.max() ?? 1, 31), ("predictor_channels", predictorChannels, 4096),
+                                            ("predictor_kernel", predictorKernel, 31)]
+        for (name, value, limit) in limits where value > limit { problems.append("\(name) \(value) is above the limit \(limit)") }
+        if problems.isEmpty {
+            let d = Double(dModel), params = Double(encoderLayers + decoderLayers) * (4 * d * d + 2 * d * Double(ffnDim) * Double(ffnKernels.max() ?? 1))
+            if params > 2e8 { problems.append(String(format: "these sizes make %.0f million parameters, above the 200 million gen loads", params / 1e6)) }
+        }
         return problems
     }
 
@@ -125,10 +136,11 @@ public final class FastSpeech {
     let pitchProjection: Linear, energyProjection: Linear
     let melOut: Linear
 
-    public init(config c: FastSpeechConfig, seed: UInt64 = 1) {
+    /// `randomInit` false: zeros, for weights about to be loaded.
+    public init(config c: FastSpeechConfig, seed: UInt64 = 1, randomInit: Bool = true) {
         config = c
         var rng = RNG(seed: seed)
-        let s = Scope(params)
+        let s = Scope(params, randomInit: randomInit)
         tokenEmbedding = Embedding(c.vocabSize, c.dModel, std: 0.3, scope: s.child("token_embedding"), rng: &rng)
         speakerEmbedding = Embedding(c.speakers.count, c.dModel, std: 0.3, scope: s.child("speaker_embedding"), rng: &rng)
         let kernels = (c.ffnKernels[0], c.ffnKernels.count > 1 ? c.ffnKernels[1] : 1)
@@ -210,14 +222,15 @@ public final class FastSpeech {
     }
 
     /// Inference for one utterance: token ids → log-mel (T, M) and the frames per token.
-    /// `speed` divides the durations; `pitchShift` is in semitones.
-    public func synthesize(tokens: [Int], speaker: Int, speed: Float = 1, pitchShift: Float = 0)
+    /// `speed` divides the durations; `pitchShift` is in semitones. Given `durations` (frames per
+    /// token, e.g. a corpus's own) replace the predicted ones, so the mel lines up with known audio.
+    public func synthesize(tokens: [Int], speaker: Int, speed: Float = 1, pitchShift: Float = 0, durations given: [Int]? = nil)
         -> (mel: [Float], frames: Int, durations: [Int]) {
         let v = variances(tokens: tokens, speaker: speaker, pitchShift: pitchShift)
         return GradMode.withoutGrad {
             var rng = RNG(seed: 0)
             let n = tokens.count
-            let durations = v.logDurations.map { FastSpeech.frames(logDuration: $0, speed: speed) }
+            let durations = given ?? v.logDurations.map { FastSpeech.frames(logDuration: $0, speed: speed) }
             let total = max(durations.reduce(0, +), 1)
             let adapted = v.hidden + pitchProjection(Tensor(shape: [1, n, 1], data: v.pitch))
                 + energyProjection(Tensor(shape: [1, n, 1], data: v.energy))

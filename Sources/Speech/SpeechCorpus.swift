@@ -20,12 +20,14 @@ public struct SpeechUtterance {
     public var pitch: [Float]       // (N) mean log F0 of voiced frames, 0 when none
     public var energy: [Float]      // (N) mean log frame energy
     public var mel: [Float]         // (T, 80)
+    /// The 22050 Hz waveform the mel was computed from (what the vocoder learns to make), when loaded.
+    public var audio: [Float]?      // (L)
     public var frames: Int { durations.reduce(0, +) }
 
     public init(id: String, voice: String, text: String, tokens: [Int], durations: [Int], pitch: [Float],
-                energy: [Float], mel: [Float]) {
+                energy: [Float], mel: [Float], audio: [Float]? = nil) {
         self.id = id; self.voice = voice; self.text = text; self.tokens = tokens; self.durations = durations
-        self.pitch = pitch; self.energy = energy; self.mel = mel
+        self.pitch = pitch; self.energy = energy; self.mel = mel; self.audio = audio
     }
 }
 
@@ -103,14 +105,14 @@ public enum SpeechFeatures {
     /// `text` spoken by a flite voice and analysed as the corpus stores it: the phone tokens and
     /// their frames (from flite's own segment times), the log-mel, and per-token pitch and energy.
     public static func teacher(_ text: String, voice: String) throws
-        -> (tokens: [Int], durations: [Int], mel: [Float], pitch: [Float], energy: [Float]) {
+        -> (tokens: [Int], durations: [Int], mel: [Float], pitch: [Float], energy: [Float], audio: [Float]) {
         let a = try TextFrontend.analyse(text, voice: voice, withAudio: true)
         guard let audio = a.audio else { throw FliteError.synthesisFailed(text) }
         let audio22 = try Resampler.resample(audio, from: a.sampleRate, to: self.mel.sampleRate)
         var ends: [Double] = [], acc = 0.0
         for d in a.durations { acc += d; ends.append(acc) }
         let f = analyse(audio22k: audio22, pitchSource: audio, pitchRate: a.sampleRate, ends: ends)
-        return (a.ids, f.durations, f.mel, f.pitch, f.energy)
+        return (a.ids, f.durations, f.mel, f.pitch, f.energy, audio22)
     }
 
     /// One STFT of 22050 Hz audio: its linear magnitude (T, F) and the log-mel (T, 80), exactly
@@ -150,10 +152,15 @@ public enum SpeechCorpusIO {
         f.tensors["pitch"] = SafeTensor(floats: u.pitch, shape: [u.pitch.count])
         f.tensors["energy"] = SafeTensor(floats: u.energy, shape: [u.energy.count])
         f.tensors["mel"] = SafeTensor(floats: u.mel, shape: [u.frames, u.mel.count / max(u.frames, 1)], dtype: .f16)
+        // F16 keeps 11 significant bits at every level (about 66 dB below each sample), finer
+        // than 16-bit PCM for the quiet parts.
+        if let audio = u.audio { f.tensors["audio"] = SafeTensor(floats: audio, shape: [audio.count], dtype: .f16) }
         try f.write(to: path)
     }
 
-    public static func read(_ path: String) throws -> SpeechUtterance {
+    /// Reads one utterance file; `withAudio` also decodes its waveform (absent in corpora built
+    /// before the vocoder existed: `hasAudio` tells).
+    public static func read(_ path: String, withAudio: Bool = false) throws -> SpeechUtterance {
         let f = try SafeTensorsFile.read(path)
         func get(_ name: String) throws -> SafeTensor {
             guard let t = f.tensors[name] else {
@@ -165,7 +172,8 @@ public enum SpeechCorpusIO {
                                 tokens: try get("tokens").int32s().map(Int.init),
                                 durations: try get("durations").int32s().map(Int.init),
                                 pitch: try get("pitch").floats(), energy: try get("energy").floats(),
-                                mel: try get("mel").floats())
+                                mel: try get("mel").floats(),
+                                audio: withAudio ? try get("audio").floats() : nil)
         guard u.tokens.count == u.durations.count, u.pitch.count == u.tokens.count, u.energy.count == u.tokens.count,
               u.mel.count == u.frames * 80 else {
             throw CheckpointError(path: path, message: "utterance tensors disagree in length; rebuild the corpus.")
@@ -184,7 +192,7 @@ public enum SpeechCorpusIO {
     }
 
     /// Reads DIR/metadata.jsonl and the utterance files: (train, validation).
-    public static func load(_ dir: String, limit: Int? = nil) throws -> (train: [SpeechUtterance], validation: [SpeechUtterance]) {
+    public static func load(_ dir: String, limit: Int? = nil, withAudio: Bool = false) throws -> (train: [SpeechUtterance], validation: [SpeechUtterance]) {
         let metaPath = dir + "/metadata.jsonl"
         guard let text = try? String(contentsOfFile: metaPath, encoding: .utf8) else {
             throw CheckpointError(path: metaPath, message: "no speech corpus here. Build one with `gen dataset speech --out \(dir)`.")
@@ -196,7 +204,7 @@ public enum SpeechCorpusIO {
             guard let m = try? decoder.decode(SpeechMetadataLine.self, from: Data(line.utf8)) else {
                 throw CheckpointError(path: metaPath, message: "line \(i + 1) is not a valid metadata record; rebuild the corpus.")
             }
-            var u = try read(dir + "/" + m.file)
+            var u = try read(dir + "/" + m.file, withAudio: withAudio)
             u.voice = m.voice
             if m.split == "val" { val.append(u) } else { train.append(u) }
         }
@@ -230,12 +238,13 @@ public enum SpeechCorpusBuilder {
                 let file = "utts/\(id).safetensors"
                 let path = dir + "/" + file
                 let u: SpeechUtterance
-                if fm.fileExists(atPath: path), let existing = try? SpeechCorpusIO.read(path), existing.text == text {
+                // Files from before the corpus kept its audio are made again.
+                if fm.fileExists(atPath: path), let existing = try? SpeechCorpusIO.read(path, withAudio: true), existing.text == text {
                     u = existing
                 } else {
                     guard let t = try? SpeechFeatures.teacher(text, voice: voice) else { continue }
                     u = SpeechUtterance(id: id, voice: voice, text: text, tokens: t.tokens, durations: t.durations,
-                                        pitch: t.pitch, energy: t.energy, mel: t.mel)
+                                        pitch: t.pitch, energy: t.energy, mel: t.mel, audio: t.audio)
                     try SpeechCorpusIO.write(u, to: path)
                 }
                 seconds += Double(u.frames * MelConfig.standard.hop) / Double(MelConfig.standard.sampleRate)

@@ -239,7 +239,7 @@ public enum SpeechImporter {
         let p = SpeechFeatures.prosody(magnitude: s.magnitude, frames: s.frames, durations: durations,
                                        pitchSource: audio, pitchRate: rate)
         return SpeechUtterance(id: id, voice: speaker, text: text, tokens: teacher.tokens, durations: durations,
-                               pitch: p.pitch, energy: p.energy, mel: s.mel)
+                               pitch: p.pitch, energy: p.energy, mel: s.mel, audio: audio)
     }
 
     /// Imports `folder` into the corpus at `out`. Lines or recordings that cannot be used are

@@ -32,21 +32,8 @@ public final class SpeechSynthesizer {
 
     /// Loads DIR/config.json and DIR/model.safetensors (strictly).
     public convenience init(modelDir: String) throws {
-        let configPath = modelDir + "/config.json", weights = modelDir + "/model.safetensors"
-        guard FileManager.default.fileExists(atPath: configPath), FileManager.default.fileExists(atPath: weights) else {
-            throw SpeechModelError.missingModel(modelDir)
-        }
-        let config = try ConfigFile.read(FastSpeechConfig.self, from: configPath)
-        let problems = config.validate()
-        if !problems.isEmpty {
-            throw CheckpointError(path: configPath, message: problems.joined(separator: "; ") + ". Restore the model folder or retrain.")
-        }
-        let model = FastSpeech(config: config)
-        try model.params.load(from: weights)
-        if let bad = zip(model.params.names, model.params.tensors).first(where: { !$0.1.data.allSatisfy(\.isFinite) }) {
-            throw CheckpointError(path: weights, message: "tensor '\(bad.0)' holds NaN or infinite values; the training run diverged. Restore the shipped model.")
-        }
-        self.init(model: model)
+        self.init(model: try ModelFolder.load(modelDir, config: FastSpeechConfig.self, missing: SpeechModelError.missingModel(modelDir),
+                                              validate: { $0.validate() }, build: { FastSpeech(config: $0, randomInit: false) }, params: \.params))
     }
 
     public var voices: [String] { model.config.speakers }

@@ -121,15 +121,9 @@ public enum SpeechTrainer {
         let model = FastSpeech(config: config, seed: o.seed)
         let opt = AdamW(model.params, config: AdamWConfig(learningRate: o.learningRate, beta1: 0.9, beta2: 0.98, eps: 1e-9, weightDecay: 0.01))
         var step = 0
-        if o.resume {
-            // A shipped model folder carries weights but no optimizer moments: Adam then restarts its
-            // moments (and bias correction) from the weights, which costs a few hundred steps of warm-up.
-            let point = try folder.resumePoint()
-            try model.params.load(point.weights, path: folder.weights)
-            step = point.step
-            if let state = point.state { try opt.restore(from: state, path: folder.state) }
-            o.log(folder.resumedMessage(point))
-        }
+        // A shipped model folder carries weights but no optimizer moments: Adam then restarts its
+        // moments (and bias correction) from the weights, which costs a few hundred steps of warm-up.
+        if o.resume { step = try folder.resume(model.params, opt, log: o.log).step }
         o.log("speech: \(train.count) train / \(val.count) held-out utterances, \(model.params.parameterCount) parameters, speakers \(config.speakers)")
 
         func save() throws {

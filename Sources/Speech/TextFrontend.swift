@@ -14,6 +14,8 @@
 // Custom pronunciations: "say [[ hh ax0 l ow1 ]] now" speaks the bracketed phones verbatim. The
 // span becomes one word whose phones flite uses instead of its lexicon (flite's Token "phones"
 // feature), so flite still phrases, times and voices it like any other word.
+// Speech re-exports the flite teacher: its users call Flite.voiceNames and friends through it.
+@_exported import Teacher
 import Foundation
 
 public enum TextFrontendError: Error, CustomStringConvertible, Equatable {

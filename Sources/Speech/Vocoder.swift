@@ -5,6 +5,16 @@ import DSP
 public protocol Vocoder {
     /// log-mel (T, M) in the project's standard framing → 22050 Hz waveform.
     func waveform(logMel: [Float], frames: Int) -> [Float]
+    /// The same, `length` samples long (the length of the audio the mel was analysed from).
+    func waveform(logMel: [Float], frames: Int, length: Int) -> [Float]
+}
+
+extension Vocoder {
+    /// Default: the natural length, cut or zero-padded to `length`.
+    public func waveform(logMel: [Float], frames: Int, length: Int) -> [Float] {
+        let y = waveform(logMel: logMel, frames: frames)
+        return y.count >= length ? Array(y.prefix(length)) : y + [Float](repeating: 0, count: length - y.count)
+    }
 }
 
 /// Fast Griffin-Lim (Perraudin et al. 2013) from the mel's non-negative pseudo-inverse.
@@ -22,5 +32,24 @@ public struct GriffinLimVocoder: Vocoder {
         let gl = GriffinLim(stft: MelConfig.standard.stft, iterations: iterations, initialPhase: .random(seed: seed))
         let length = (frames - 1) * MelConfig.standard.hop
         return gl.reconstruct(logMel: logMel, filterbank: filterbank, length: max(length, 1))
+    }
+}
+
+/// Which vocoder turns mels into audio: the trained network (default) or Griffin-Lim (the reference).
+public enum VocoderKind: String, CaseIterable, Codable, Sendable {
+    case neural
+    case griffinLim = "griffin-lim"
+
+    /// "neural, griffin-lim", for messages.
+    public static var names: String { allCases.map(\.rawValue).joined(separator: ", ") }
+}
+
+extension VocoderKind {
+    /// The vocoder of this kind: the neural one from MODELS/vocoder, Griffin-Lim with `iterations` and `seed`.
+    public func make(modelsDir: String, iterations: Int = 16, seed: UInt64 = 0) throws -> Vocoder {
+        switch self {
+        case .neural: return try NeuralVocoder(modelDir: modelsDir + "/vocoder")
+        case .griffinLim: return GriffinLimVocoder(iterations: iterations, seed: seed)
+        }
     }
 }

@@ -67,6 +67,26 @@ private func benchPriorCache() {
     let (cached, recompute) = cacheTimes(prior, context: 1024)
     print("prior sampling, \(label), 1024 codes of context: KV-cached \(fmt(cached * 1000, 2)) ms/code, "
           + "recomputing the window \(fmt(recompute * 1000, 1)) ms/code, speedup \(fmt(recompute / cached))× (target ≥ 10×)")
+    // The attention step alone at 1024 positions, the prior's heads: the cache read in place
+    // (KVCache.attend) against copying the prefix out first (update + attention, the old path).
+    let heads = config.heads, d = config.dModel / config.heads
+    var rng = RNG(seed: 3)
+    let cacheA = KVCache(batch: 1, heads: heads, maxLength: 1024, headDim: d), cacheB = KVCache(batch: 1, heads: heads, maxLength: 1024, headDim: d)
+    let prefix = Tensor(randn: [1, heads, 1023, d], rng: &rng), q = Tensor(randn: [1, heads, 1, d], rng: &rng)
+    _ = cacheA.update(keys: prefix, values: prefix); _ = cacheB.update(keys: prefix, values: prefix)
+    let reps = 200
+    var t0 = now()
+    for _ in 0..<reps { cacheA.rewind(to: 1023); _ = cacheA.attend(q: q, keys: q, values: q) }
+    let inPlace = (now() - t0) / Double(reps)
+    t0 = now()
+    for _ in 0..<reps {
+        cacheB.rewind(to: 1023)
+        let (k, v) = cacheB.update(keys: q, values: q)
+        _ = attention(q: q, k: k, v: v, causal: true, queryOffset: 1023)
+    }
+    let copying = (now() - t0) / Double(reps)
+    print("KV-cache attention step at 1024 positions (\(heads) heads × \(d)): in place \(fmt(inPlace * 1e3, 3)) ms, "
+          + "copying the prefix (before) \(fmt(copying * 1e3, 3)) ms, ×\(fmt(copying / inPlace, 2)) per layer per code")
     // An upsampler for the hop-32 level would sample 4× as many codes per second as the hop-128 prior.
     var up = config; up.layers = 4; up.context = 1024; up.hop = 32
     let upsampler = Prior(config: up)

@@ -22,6 +22,8 @@ func fmt(_ x: Double, _ d: Int = 1) -> String { String(format: "%.\(d)f", x) }
 
 Runtime.configure()  // the same OpenBLAS/malloc settings as `gen`
 var rng = RNG(seed: 1)
+// `gen-bench vocoder`: only the vocoder sizes (for choosing one), not the whole suite.
+if CommandLine.arguments.dropFirst().first == "vocoder" { benchVocoderSizes(); exit(0) }
 print("gen-bench — \(Threads.count) threads, OpenBLAS \(openblas_get_num_threads()) threads")
 print("")
 
@@ -61,5 +63,6 @@ print("")
 benchConvAndAttention(peak: peak, rng: &rng)
 benchDSP()
 benchSpeech()
+benchVocoderSizes()
 benchMusic()
 benchBatch()

@@ -11,6 +11,7 @@
 // model). Exit 0 when every line rendered (or was skipped), 1 when some failed, 2 for bad flags or
 // prompt files, 3 when a model the lines need is missing or broken (the lines that do not need it
 // still render) or the output folder is unusable.
+import Base
 import ArgumentParser
 import Audio
 import Batch
@@ -78,7 +79,7 @@ struct BatchCommand: ParsableCommand, HasGlobalOptions {
         if skipExisting {
             let rate = MelConfig.standard.sampleRate
             for item in plan.items {
-                let out = (outDir as NSString).appendingPathComponent(item.out)
+                let out = PathName.join(outDir, item.out)
                 if FileManager.default.fileExists(atPath: out), let audio = try? readMono(out, sampleRate: rate) {
                     existing[item.out] = Double(audio.count) / Double(rate)
                 }
@@ -93,7 +94,7 @@ struct BatchCommand: ParsableCommand, HasGlobalOptions {
         for p in plan.problems { printLine(p.description) }
 
         try ioErrors {
-            try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
+            try Folders.create(outDir)
             guard access(outDir, W_OK) == 0 else { throw GenError.io("cannot write to --out-dir '\(outDir)': permission denied. Choose another folder.") }
         }
         let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
@@ -104,10 +105,9 @@ struct BatchCommand: ParsableCommand, HasGlobalOptions {
         }
         let threadsPerJob = max(1, budget / workers)
         Threads.set(threadsPerJob)
-        DSPParallelism.maxWidth = threadsPerJob   // process-wide: STFT and YIN inside each job
 
-        let run = BatchRun(items: plan.items, outDir: outDir, models: models, existing: existing, report: report,
-                           quiet: globals.quiet)
+        let run = BatchRun(items: plan.items, outDir: outDir, existing: existing, report: report, quiet: globals.quiet,
+                           sampleRate: MelConfig.standard.sampleRate, render: models.render)
         run.installInterruptHandlers()
         run.render(workers: workers)
 
@@ -115,11 +115,11 @@ struct BatchCommand: ParsableCommand, HasGlobalOptions {
         tally.failed += plan.problems.count
         tally.wallSeconds = Date().timeIntervalSince(started)
         if report {
-            let title = "gen batch: " + files.map { ($0 as NSString).lastPathComponent }.joined(separator: ", ")
+            let title = "gen batch: " + files.map { PathName.last($0) }.joined(separator: ", ")
                 + (shard.map { " (shard \($0))" } ?? "")
             let html = BatchReport.html(run.entries.compactMap { $0 }, problems: plan.problems, tally: tally, title: title,
                                         command: (["gen"] + CommandLine.arguments.dropFirst()).joined(separator: " "))
-            let path = (outDir as NSString).appendingPathComponent("index.html")
+            let path = PathName.join(outDir, "index.html")
             try run.whileWriting { try ioErrors { try Data(html.utf8).write(to: URL(fileURLWithPath: path), options: .atomic) } }
             if !globals.quiet { printLine("report: \(path)  (open it in a browser: xdg-open \(path))") }
         }
@@ -142,12 +142,17 @@ func printLine(_ s: String) { FileHandle.standardError.write((s + "\n").data(usi
 final class BatchModels: @unchecked Sendable {
     var speech: FastSpeech?
     var speechError: String?
+    /// The neural vocoder, loaded when some speech line asks for it (stateless: workers share it).
+    var vocoder: NeuralVocoder?
     var music: (prior: Prior, codec: VQVAE, level: Int)?
     var musicError: String?
 
     init(_ items: [BatchItem], globals: GlobalOptions) {
         if items.contains(where: { if case .speech = $0.job { return true } else { return false } }) {
             do { speech = try loadSynthesizer(globals).model } catch { speechError = "\(error)" }
+            if speechError == nil, items.contains(where: { if case .speech(let s) = $0.job { return s.vocoder == VocoderKind.neural.rawValue } else { return false } }) {
+                do { vocoder = try loadVocoder(.neural, globals) as? NeuralVocoder } catch { speechError = "\(error)"; speech = nil }
+            }
         }
         if items.contains(where: { if case .music = $0.job { return true } else { return false } }) {
             do { music = try loadPrior(globals) } catch { musicError = "\(error)" }
@@ -212,163 +217,16 @@ final class BatchModels: @unchecked Sendable {
         switch item.job {
         case .speech(let s):
             guard let speech else { throw GenError.io(speechError ?? "no speech model") }
-            let synth = SpeechSynthesizer(model: speech, vocoder: GriffinLimVocoder(seed: item.seed))
+            guard let voc: Vocoder = s.vocoder == VocoderKind.neural.rawValue ? vocoder : GriffinLimVocoder(seed: item.seed) else {
+                throw GenError.io(speechError ?? "no vocoder model")
+            }
+            let synth = SpeechSynthesizer(model: speech, vocoder: voc)
             return try usageErrors { try synth.speak(s.text, voice: s.voice, speed: s.speed, pitch: s.pitch) }
         case .music(let m):
             guard let music else { throw GenError.io(musicError ?? "no music model") }
             let labels = try musicLabels(music.prior.config, genre: m.genre, artist: m.artist, lyrics: m.lyrics, seconds: m.duration)
             return try renderMusic(prior: music.prior, codec: music.codec, level: music.level, labels: labels, seconds: m.duration,
                                    temperature: m.temperature, topK: m.topK, topP: m.topP, seed: item.seed)
-        }
-    }
-}
-
-/// The rendering of one batch: a shared work index, workers, progress, and the file lock that an
-/// interrupt takes for good before the process exits.
-final class BatchRun: @unchecked Sendable {
-    let items: [BatchItem]
-    let outDir: String
-    let models: BatchModels
-    /// Outputs found complete before the models loaded (--skip-existing): output → seconds of audio.
-    let existing: [String: Double]
-    let report: Bool
-    let quiet: Bool
-    let sampleRate = MelConfig.standard.sampleRate
-
-    private let lock = NSLock()        // next, tally, entries, the console
-    private let fileLock = NSLock()    // held while a file is written; an interrupt keeps it
-    private var next = 0
-    private var done = 0
-    private(set) var tally = BatchTally()
-    private(set) var entries: [ReportEntry?]
-    private let started = Date()
-    private let bar = isatty(2) != 0
-    private var signalSources: [DispatchSourceSignal] = []
-
-    init(items: [BatchItem], outDir: String, models: BatchModels, existing: [String: Double], report: Bool, quiet: Bool) {
-        self.items = items; self.outDir = outDir; self.models = models
-        self.existing = existing; self.report = report; self.quiet = quiet
-        entries = Array(repeating: nil, count: items.count)
-    }
-
-    func path(_ relative: String) -> String { (outDir as NSString).appendingPathComponent(relative) }
-
-    /// Runs `body` while holding the file lock: no interrupt can land halfway through a write.
-    func whileWriting<T>(_ body: () throws -> T) rethrows -> T {
-        fileLock.lock(); defer { fileLock.unlock() }
-        return try body()
-    }
-
-    /// SIGINT (Ctrl-C) and SIGTERM (Slurm, Kubernetes) wait for the file being written, then exit
-    /// 130 / 143 without starting another; temporary files never outlive a write.
-    func installInterruptHandlers() {
-        for sig in [SIGINT, SIGTERM] {
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { [unowned self] in
-                self.fileLock.lock()
-                self.lock.lock()
-                let message = "\n\(sig == SIGINT ? "interrupted" : "terminated"): \(self.tally.rendered) rendered, "
-                    + "\(self.items.count - self.done) not finished. Every file under its final name is complete; "
-                    + "rerun the same command with --skip-existing to finish.\n"
-                FileHandle.standardError.write(message.data(using: .utf8)!)
-                fflush(stdout)
-                _exit(128 + sig)
-            }
-            source.resume()
-            signalSources.append(source)
-        }
-    }
-
-    func render(workers: Int) {
-        guard !items.isEmpty else { return }
-        if workers == 1 { work() } else { DispatchQueue.concurrentPerform(iterations: workers) { _ in work() } }
-        if bar && !quiet { FileHandle.standardError.write("\r\u{1B}[K".data(using: .utf8)!) }
-    }
-
-    private func claim() -> Int? {
-        lock.lock(); defer { lock.unlock() }
-        guard next < items.count else { return nil }
-        next += 1
-        return next - 1
-    }
-
-    private func work() {
-        while let i = claim() {
-            let item = items[i]
-            let t0 = Date()
-            let entry: ReportEntry
-            do { entry = try renderOne(item) } catch {
-                let reason = (error as? GenError)?.message ?? "\(error)"
-                entry = ReportEntry(item: item, status: .failed(reason))
-            }
-            finish(i, entry, seconds: Date().timeIntervalSince(t0))
-        }
-    }
-
-    private func renderOne(_ item: BatchItem) throws -> ReportEntry {
-        let out = path(item.out)
-        if let seconds = existing[item.out] {
-            let png = report ? try spectrogram(try ioErrors { try readMono(out, sampleRate: sampleRate) }, for: item) : nil
-            return ReportEntry(item: item, status: .skipped, audioSeconds: seconds, spectrogram: png)
-        }
-        let t0 = Date()
-        let samples = try models.render(item)
-        let seconds = Date().timeIntervalSince(t0)
-        guard !samples.isEmpty else { throw GenError.usage("the model produced no audio for this line.") }
-        try whileWriting {
-            try ioErrors {
-                try FileManager.default.createDirectory(atPath: (out as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-                try AudioFile.write(AudioBuffer(samples: samples, sampleRate: sampleRate), to: out)
-            }
-        }
-        let png = report ? try spectrogram(samples, for: item) : nil
-        return ReportEntry(item: item, status: .rendered, audioSeconds: Double(samples.count) / Double(sampleRate),
-                           renderSeconds: seconds, spectrogram: png)
-    }
-
-    /// Writes the item's log-mel spectrogram PNG; returns its path relative to the output folder.
-    private func spectrogram(_ samples: [Float], for item: BatchItem) throws -> String {
-        let relative = BatchReport.spectrogramPath(for: item.out)
-        let fb = MelFilterbank(config: .standard)
-        let mel = fb.logMel(audio: samples)
-        let frames = mel.count / fb.nMels
-        guard frames > 0 else { throw GenError.usage("the audio is too short for a spectrogram.") }
-        try whileWriting {
-            try ioErrors {
-                let png = path(relative)
-                try FileManager.default.createDirectory(atPath: (png as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-                try SpectrogramImage.write(mel, frames: frames, bins: fb.nMels, to: png, pixelsPerBin: 2)
-            }
-        }
-        return relative
-    }
-
-    private func finish(_ i: Int, _ entry: ReportEntry, seconds: Double) {
-        lock.lock(); defer { lock.unlock() }
-        entries[i] = entry
-        done += 1
-        let item = entry.item
-        var line: String
-        switch entry.status {
-        case .rendered:
-            tally.rendered += 1; tally.renderedAudio += entry.audioSeconds ?? 0
-            line = String(format: "rendered %@ (%.1f s of audio in %.2f s)", item.out, entry.audioSeconds ?? 0, seconds)
-        case .skipped:
-            tally.skipped += 1; tally.skippedAudio += entry.audioSeconds ?? 0
-            line = "skipped \(item.out) (already there)"
-        case .failed(let reason):
-            tally.failed += 1
-            line = "\(item.location): \(reason)"
-        }
-        if bar && !quiet { FileHandle.standardError.write("\r\u{1B}[K".data(using: .utf8)!) }
-        if case .failed = entry.status { printLine(line) }
-        else if !quiet && !bar { printLine("[\(done)/\(items.count)] \(line)") }
-        if entry.status == .rendered { print(path(item.out)); fflush(stdout) }
-        if bar && !quiet && done < items.count {
-            let elapsed = Date().timeIntervalSince(started)
-            let eta = elapsed / Double(done) * Double(items.count - done)
-            FileHandle.standardError.write((BatchReport.bar(done: done, total: items.count) + String(format: "  ETA %.0f s", eta)).data(using: .utf8)!)
         }
     }
 }

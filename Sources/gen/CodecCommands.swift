@@ -2,6 +2,7 @@
 // wrappers over Music.VQVAE, CodesFile and CodecTrainer. Every output is written to a temporary
 // file and renamed, so a failure leaves no partial file; model and I/O failures exit 3.
 import ArgumentParser
+import Base
 import Audio
 import Engine
 import Foundation
@@ -27,9 +28,9 @@ func loadCodec(_ globals: GlobalOptions) throws -> VQVAE {
 }
 
 /// Any audio libsndfile reads, as 22050 Hz mono (channels averaged, resampled with libsamplerate).
-func readMono(_ path: String, sampleRate: Int) throws -> [Float] {
+func readMono(_ path: String, sampleRate: Int, maxSeconds: Double? = nil) throws -> [Float] {
     try ioErrors {
-        var audio = try AudioFile.read(path).mono()
+        var audio = try AudioFile.read(path, maxSeconds: maxSeconds).mono()
         if audio.sampleRate != sampleRate { audio = try Resampler.resample(audio, to: sampleRate) }
         return audio.samples
     }
@@ -75,15 +76,22 @@ struct Encode: ParsableCommand, HasGlobalOptions {
     @Option(name: .shortAndLong, help: "Codes file (.safetensors).") var output = "codes.safetensors"
     @OptionGroup var globals: GlobalOptions
 
+    func validate() throws {
+        if output == "-" { throw ValidationError("codes are written to a file: give -o NAME.safetensors (stdout is for audio).") }
+        if PathName.ext(output).lowercased() != "safetensors" {
+            throw ValidationError("-o '\(output)' must end in .safetensors: a codes file is not audio (use `gen codec` for a round trip to audio).")
+        }
+    }
+
     func run() throws {
         let model = try loadCodec(globals)
+        try ioErrors { try AudioFile.checkWritable(output) }
         let samples = try readMono(input, sampleRate: model.sampleRate)
         let file = CodesFile(encoding: samples, model: model)
         try ioErrors { try file.write(to: output) }
-        if !globals.quiet {
-            let counts = file.codes.keys.sorted().map { "level \($0): \(file.codes[$0]!.count) codes" }.joined(separator: ", ")
-            print("\(output)  (\(counts); model \(file.modelID))")
-        }
+        if globals.quiet { print(output); return }
+        let counts = file.codes.keys.sorted().map { "level \($0): \(file.codes[$0]!.count) codes" }.joined(separator: ", ")
+        print("\(output)  (\(counts); model \(file.modelID))")
     }
 }
 
@@ -113,7 +121,7 @@ struct Decode: ParsableCommand, HasGlobalOptions {
             throw GenError.usage("\(input) holds levels \(file.codes.keys.sorted()), not level \(l). Pick one of those with --level.")
         }
         try writeDecoded(model, codes: codes, level: l, length: file.length, to: output)
-        if !globals.quiet && output != "-" { print(output) }
+        if output != "-" { print(output) }
     }
 }
 
@@ -133,8 +141,9 @@ struct Codec: ParsableCommand, HasGlobalOptions {
         let samples = try readMono(input, sampleRate: model.sampleRate)
         let codes = model.encode(samples, level: l)
         try writeDecoded(model, codes: codes, level: l, length: samples.count, to: output)
-        if !globals.quiet && output != "-" {
-            print(String(format: "%@  (level %d, hop %d, %.2f kbps)", output, l, model.levels[l].hop, model.config.bitrate(level: l) / 1000))
+        if output != "-" {
+            print(globals.quiet ? output
+                  : String(format: "%@  (level %d, hop %d, %.2f kbps)", output, l, model.levels[l].hop, model.config.bitrate(level: l) / 1000))
         }
     }
 }

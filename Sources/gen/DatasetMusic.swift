@@ -1,6 +1,7 @@
 // DatasetMusic.swift — `gen dataset music` (thin wrapper over MusicCorpus), `gen genres` and
 // `gen artists` (the shipped prior's labels, described from the built-in catalog).
 import ArgumentParser
+import Base
 import Engine
 import Foundation
 import Music
@@ -48,15 +49,9 @@ struct DatasetMusic: ParsableCommand, HasGlobalOptions {
 
     func run() throws {
         let quiet = globals.quiet
-        let start = Date()
-        let line = ProgressLine()
+        let line = ProgressLine(enabled: !quiet)
         let progress: (Int, Int, Double) -> Void = { done, total, seconds in
-            guard !quiet else { return }
-            line.open = true
-            let rate = Double(done) / max(Date().timeIntervalSince(start), 1e-3)
-            let eta = Double(total - done) / max(rate, 1e-9)
-            FileHandle.standardError.write(String(format: "\r%5d/%d clips, %.1f min of audio, ETA %.0f s ",
-                                                  done, total, seconds / 60, eta).data(using: .utf8)!)
+            line.update(done: done, total: total, String(format: "%5d/%d clips, %.1f min of audio", done, total, seconds / 60))
         }
         do {
             let info: MusicCorpusInfo
@@ -67,7 +62,7 @@ struct DatasetMusic: ParsableCommand, HasGlobalOptions {
             }
             line.end()
             print(String(format: "%@: %d clips (%d held out, %d with vocals), %.2f hours, in %.0f s", out, info.clips,
-                         info.validation, info.vocalClips, info.seconds / 3600, Date().timeIntervalSince(start)))
+                         info.validation, info.vocalClips, info.seconds / 3600, line.elapsed))
         } catch let e as MusicCorpusError {
             line.end()
             throw e.isUsageError ? GenError.usage(e.description) : GenError.io(e.description)
@@ -76,14 +71,6 @@ struct DatasetMusic: ParsableCommand, HasGlobalOptions {
 }
 
 /// Ends the "\r"-rewritten progress line (if one was started) before anything else is printed.
-final class ProgressLine {
-    var open = false
-    func end() {
-        if open { FileHandle.standardError.write("\n".data(using: .utf8)!) }
-        open = false
-    }
-}
-
 /// The shipped prior's config, when there is one: its labels are what `gen music` accepts.
 func shippedPriorConfig(_ globals: GlobalOptions) -> PriorConfig? {
     guard let dir = ModelsDirectory.resolve(globals.modelsDir) else { return nil }

@@ -1,5 +1,6 @@
 // DatasetSpeech.swift — `gen dataset speech`: thin wrapper over SpeechCorpusBuilder.
 import ArgumentParser
+import Base
 import Engine
 import Foundation
 import Speech
@@ -62,17 +63,12 @@ struct DatasetSpeech: ParsableCommand, HasGlobalOptions {
     func run() throws {
         if let ljspeech { return try importFolder(ljspeech) }
         let quiet = globals.quiet
-        let start = Date()
+        let line = ProgressLine(enabled: !quiet)
         do {
             let info = try SpeechCorpusBuilder.build(out: out, voices: voiceList, sentencesPerVoice: sentences, seed: seed) { done, total, secs in
-                if !quiet && (done % 100 == 0 || done == total) {
-                    let rate = Double(done) / max(Date().timeIntervalSince(start), 1e-3)
-                    let eta = Double(total - done) / max(rate, 1e-9)
-                    FileHandle.standardError.write(String(format: "\r%6d/%d utterances, %.1f min of audio, ETA %.0f s ",
-                                                          done, total, secs / 60, eta).data(using: .utf8)!)
-                }
+                line.update(done: done, total: total, String(format: "%6d/%d utterances, %.1f min of audio", done, total, secs / 60))
             }
-            if !quiet { FileHandle.standardError.write("\n".data(using: .utf8)!) }
+            line.end()
             print(String(format: "%@: %d utterances (%d held out), %.2f hours", out, info.utterances, info.validation, info.seconds / 3600))
         } catch let e as CheckpointError {
             throw GenError.io(e.description)
@@ -85,25 +81,18 @@ struct DatasetSpeech: ParsableCommand, HasGlobalOptions {
     func importFolder(_ folder: String) throws {
         let quiet = globals.quiet
         let name = speaker ?? URL(fileURLWithPath: folder).standardizedFileURL.lastPathComponent
-        let start = Date()
-        func say(_ s: String) { FileHandle.standardError.write(s.data(using: .utf8)!) }
-        var midLine = false
+        let line = ProgressLine(enabled: !quiet)
         do {
             let info = try SpeechImporter.run(folder: folder, out: out, speaker: name, alignVoice: alignVoice,
-                                              problem: { if midLine { say("\n"); midLine = false }; say("warning: \($0)\n") },
+                                              problem: { line.end(); FileHandle.standardError.write("warning: \($0)\n".data(using: .utf8)!) },
                                               progress: { done, total, secs in
-                if !quiet && (done % 20 == 0 || done == total) {
-                    let rate = Double(done) / max(Date().timeIntervalSince(start), 1e-3)
-                    let eta = Double(total - done) / max(rate, 1e-9)
-                    say(String(format: "\r%6d/%d utterances aligned, %.1f min of audio, ETA %.0f s ", done, total, secs / 60, eta))
-                    midLine = true
-                }
+                line.update(done: done, total: total, String(format: "%6d/%d utterances aligned, %.1f min of audio", done, total, secs / 60))
             })
-            if midLine { say("\n") }
+            line.end()
             print(String(format: "%@: %d utterances of speaker '%@' (%d held out), %.2f hours", out, info.utterances,
                          name, info.validation, info.seconds / 3600))
         } catch let e as SpeechImportError {
-            if midLine { say("\n") }
+            line.end()
             switch e {
             case .badSpeaker, .outIsTeacherCorpus: throw GenError.usage(e.description)
             default: break

@@ -30,7 +30,7 @@ struct Gen: ParsableCommand {
         version: genVersion,
         subcommands: [
             SpeechCommand.self, Music.self, BatchCommand.self,
-            Encode.self, Decode.self, Codec.self, Convert.self,
+            Vocode.self, Encode.self, Decode.self, Codec.self, Convert.self,
             Dataset.self, Train.self,
             Voices.self, Genres.self, Artists.self, Models.self,
         ]
@@ -69,7 +69,6 @@ enum GenMain {
             var command = try Gen.parseAsRoot()
             if let g = (command as? HasGlobalOptions)?.globals, let n = g.threads {
                 Threads.set(n)
-                DSPParallelism.maxWidth = n   // DSP cannot see Engine's Threads; give it the same budget
             }
             try command.run()
             exit(0)

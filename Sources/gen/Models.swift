@@ -31,7 +31,7 @@ struct Models: ParsableCommand, HasGlobalOptions {
         For each model folder (config.json, model.safetensors, MODEL_CARD.md) it prints
         the card's title, the parameter count (the card's `| parameters | N |` row, or
         else counted from the weights), the file size, and the card's `Key numbers:`
-        line (quality and speed). The three models gen uses are always listed; a
+        line (quality and speed). The four models gen uses are always listed; a
         missing one says how to train it.
         """)
     @OptionGroup var globals: GlobalOptions
@@ -39,6 +39,7 @@ struct Models: ParsableCommand, HasGlobalOptions {
     /// The models the commands load, and how each is made.
     static let expected = [
         ("speech", "gen train speech --data DATA --out models/speech"),
+        ("vocoder", "gen train vocoder --data DATA --out models/vocoder (or use --vocoder griffin-lim)"),
         ("codec", "gen train codec --data DATA --out models/codec"),
         ("prior", "gen train prior --data DATA --codec models/codec --out models/prior"),
     ]

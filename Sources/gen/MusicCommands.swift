@@ -2,10 +2,12 @@
 // sampler), Music.VQVAE and Music.PriorTrainer. Bad options exit 2 before any model work; missing
 // models exit 3 with the command that trains them. Outputs are written to a temporary file and
 // renamed, so a failure leaves no partial file.
+import Base
 import ArgumentParser
 import Audio
 import Engine
 import Foundation
+import Requests
 import Music
 
 /// The prior in the models folder and the codec level it samples, or a message saying how to train them (exit 3).
@@ -32,7 +34,6 @@ func numberedPath(_ path: String, index: Int, count: Int) -> String {
 }
 
 struct Music: ParsableCommand, HasGlobalOptions {
-    static let maxLyricsBytes = 100_000
     static let configuration = CommandConfiguration(
         abstract: "Generate music with the VQ-VAE codec and transformer prior.",
         discussion: """
@@ -59,25 +60,25 @@ struct Music: ParsableCommand, HasGlobalOptions {
     @Option(name: .long, help: "Random seed (default: random, printed so the run can be repeated).") var seed: UInt64?
     @Option(name: .long, help: "Number of pieces to sample at once.") var samples: Int = 1
     @Option(name: .long, help: "Classifier-free guidance on --genre, 1 (off) to 10: higher follows the genre more closely at twice the sampling cost.")
-    var genreGuidance: Float = SamplingDefaults.genreGuidance
+    var genreGuidance: Float = MusicRequest.defaultGenreGuidance
     @Option(name: .long, help: "Audio to continue from.") var prime: String?
     @Option(name: .long, help: "Seconds of --prime to continue from.") var primeSeconds: Double = 4
     @Option(name: .shortAndLong, help: "Output audio (.wav, .flac, .ogg); numbered when --samples > 1.") var output = "music.wav"
     @OptionGroup var globals: GlobalOptions
 
+    /// The request these flags make (its `validate` owns every limit, as for prompt lines).
+    var request: MusicRequest {
+        var r = MusicRequest()
+        r.genre = genre; r.artist = artist; r.lyrics = lyricsText; r.lyricsFile = lyrics
+        r.duration = duration; r.temperature = temperature; r.topK = topK; r.topP = topP
+        r.genreGuidance = genreGuidance; r.samples = samples
+        return r
+    }
+
     func validate() throws {
-        if !(duration > 0 && duration <= 600) { throw ValidationError("--duration must be more than 0 and at most 600 seconds, got \(duration).") }
-        if !(temperature >= 0) || !temperature.isFinite { throw ValidationError("--temperature must be ≥ 0 (0 is greedy), got \(temperature).") }
-        if topK < 0 { throw ValidationError("--top-k must be ≥ 0 (0 switches it off, 1 is greedy), got \(topK).") }
-        if !(topP >= 0 && topP <= 1) { throw ValidationError("--top-p must be between 0 and 1 (0 switches it off), got \(topP).") }
-        if samples < 1 { throw ValidationError("--samples must be at least 1, got \(samples).") }
-        let guidanceRange = SamplingDefaults.genreGuidanceRange
-        if !guidanceRange.contains(genreGuidance) {
-            throw ValidationError("--genre-guidance must be between \(Int(guidanceRange.lowerBound)) (off) and \(Int(guidanceRange.upperBound)), got \(genreGuidance).")
+        if let problem = request.validate(naming: { $0 == .lyrics ? "--lyrics-text" : $0 == .genreGuidance ? "--genre-guidance" : $0.flag }).first {
+            throw ValidationError(problem + ".")
         }
-        if lyrics != nil && lyricsText != nil { throw ValidationError("give --lyrics FILE or --lyrics-text, not both.") }
-        if let t = lyricsText, t.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { throw ValidationError("--lyrics-text is empty; leave it out for music without lyrics.") }
-        if let t = lyricsText, t.utf8.count >= Self.maxLyricsBytes { throw ValidationError("--lyrics-text must be under 100 KB, got \(t.utf8.count) bytes.") }
         if prime != nil && !(primeSeconds > 0 && primeSeconds < duration) {
             throw ValidationError("--prime-seconds must be more than 0 and less than --duration (\(duration)), got \(primeSeconds).")
         }
@@ -93,7 +94,7 @@ struct Music: ParsableCommand, HasGlobalOptions {
 
     func run() throws {
         _ = try ioErrors { try AudioFileFormat(path: output == "-" ? "stdout.wav" : output) }
-        let folder = (output as NSString).deletingLastPathComponent
+        let folder = PathName.parent(output)
         if output != "-" && !folder.isEmpty && !FileManager.default.fileExists(atPath: folder) {
             throw GenError.io("cannot write '\(output)': directory '\(folder)' does not exist. Create it first (mkdir -p '\(folder)') or choose another output path.")
         }
@@ -106,7 +107,8 @@ struct Music: ParsableCommand, HasGlobalOptions {
         let total = codec.codeCount(length: length, level: level)
         var primeCodes: [Int32] = []
         if let prime {
-            let audio = try readMono(prime, sampleRate: sampleRate)
+            // Only the prefix that is used is read (plus a little for the resampler's edge).
+            let audio = try readMono(prime, sampleRate: sampleRate, maxSeconds: primeSeconds + 0.5)
             let need = Int((primeSeconds * Double(sampleRate)).rounded())
             if audio.count < need {
                 throw GenError.usage(String(format: "the prime '%@' is %.2f s long, shorter than --prime-seconds %.2f. Pass a smaller --prime-seconds.",
@@ -118,23 +120,18 @@ struct Music: ParsableCommand, HasGlobalOptions {
         let seed = self.seed ?? UInt64.random(in: 0...UInt64(UInt32.max))
         let showProgress = !globals.quiet && isatty(2) != 0
         if self.seed == nil && !globals.quiet { FileHandle.standardError.write("seed \(seed)\n".data(using: .utf8)!) }
-        let started = Date()
-        var lastDraw = Date.distantPast
+        let line = ProgressLine(enabled: showProgress)
         let progress: (Int, Int) -> Void = { done, all in
-            guard showProgress, done == all || Date().timeIntervalSince(lastDraw) > 0.25 else { return }
-            lastDraw = Date()
-            let elapsed = Date().timeIntervalSince(started), rate = Double(done * samples) / max(elapsed, 1e-9)
-            let eta = Double(all - done) * Double(samples) / max(rate, 1e-9)
-            let line = String(format: "\rmusic: %d/%d codes  %.0f tokens/s  ETA %.0f s   ", done, all, rate, eta)
-            FileHandle.standardError.write(line.data(using: .utf8)!)
-            if done == all { FileHandle.standardError.write("\n".data(using: .utf8)!) }
+            let rate = Double(done * samples) / max(line.elapsed, 1e-9)
+            line.update(done: done, total: all, String(format: "music: %d/%d codes  %.0f tokens/s", done, all, rate))
+            if done == all { line.end() }
         }
         let sequences = try sampleMusic(prior, labels: labels, count: samples, length: total, temperature: temperature, topK: topK,
                                         topP: topP, seed: seed, prime: primeCodes, genreGuidance: genreGuidance, progress: progress)
         for (i, codes) in sequences.enumerated() {
             let path = numberedPath(output, index: i + 1, count: samples)
             try writeDecoded(codec, codes: codes, level: level, length: length, to: path)
-            if !globals.quiet && output != "-" { print(path) }
+            if output != "-" { print(path) }
         }
     }
 }

@@ -4,6 +4,7 @@
 // so a batch loads them once and renders many pieces.
 import Audio
 import Foundation
+import Requests
 import Music
 
 /// Genre, artist and lyrics as the prior's label ids; an unknown name is a usage error that lists
@@ -38,8 +39,8 @@ func readLyricsFile(_ path: String, option: String) throws -> String {
         throw GenError.usage("the lyrics file '\(path)' is not a regular file (a pipe, socket or device); "
                              + "give a text file with one lyric line per line.")
     }
-    if Int(info.st_size) >= Music.maxLyricsBytes {
-        throw GenError.usage("the lyrics file '\(path)' is \(info.st_size) bytes; lyrics must be under 100 KB (\(Music.maxLyricsBytes) bytes).")
+    if Int(info.st_size) >= MusicRequest.maxLyricsBytes {
+        throw GenError.usage("the lyrics file '\(path)' is \(info.st_size) bytes; lyrics must be under 100 KB (\(MusicRequest.maxLyricsBytes) bytes).")
     }
     guard let handle = FileHandle(forReadingAtPath: path) else {
         throw GenError.io("cannot read the lyrics file '\(path)'. Check its permissions.")
@@ -47,11 +48,11 @@ func readLyricsFile(_ path: String, option: String) throws -> String {
     defer { try? handle.close() }
     // Read no more than the limit: a file that grew since the stat is still caught.
     let data: Data
-    do { data = try handle.read(upToCount: Music.maxLyricsBytes) ?? Data() } catch {
+    do { data = try handle.read(upToCount: MusicRequest.maxLyricsBytes) ?? Data() } catch {
         throw GenError.io("cannot read the lyrics file '\(path)': \(error)")
     }
-    if data.count >= Music.maxLyricsBytes {
-        throw GenError.usage("the lyrics file '\(path)' is at least \(data.count) bytes; lyrics must be under 100 KB (\(Music.maxLyricsBytes) bytes).")
+    if data.count >= MusicRequest.maxLyricsBytes {
+        throw GenError.usage("the lyrics file '\(path)' is at least \(data.count) bytes; lyrics must be under 100 KB (\(MusicRequest.maxLyricsBytes) bytes).")
     }
     guard let text = String(data: data, encoding: .utf8) else {
         throw GenError.usage("the lyrics file '\(path)' is not UTF-8 text. Convert it, e.g. `iconv -t UTF-8 \(path)`.")

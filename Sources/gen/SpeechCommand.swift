@@ -4,6 +4,7 @@ import Audio
 import DSP
 import Engine
 import Foundation
+import Requests
 import Speech
 
 struct SpeechCommand: ParsableCommand, HasGlobalOptions {
@@ -13,8 +14,9 @@ struct SpeechCommand: ParsableCommand, HasGlobalOptions {
         discussion: """
         Text goes through flite's front end (numbers, dates, currency, abbreviations,
         the CMU lexicon), then the FastSpeech model predicts durations, pitch, energy
-        and an 80-bin mel, and Griffin-Lim turns it into a 22050 Hz waveform. Long text
-        is spoken sentence by sentence. Custom pronunciations go inline:
+        and an 80-bin mel, and the neural vocoder (models/vocoder) turns it into a
+        22050 Hz waveform; --vocoder griffin-lim uses the classic phase
+        reconstruction instead. Long text is spoken sentence by sentence. Custom pronunciations go inline:
         "say [[ hh ax0 l ow1 ]] to them".
 
         Examples:
@@ -31,14 +33,16 @@ struct SpeechCommand: ParsableCommand, HasGlobalOptions {
     @Option(name: .long, help: "Speaking rate; 1.25 is 25% faster.") var speed: Float = 1.0
     @Option(name: .long, help: "Pitch shift in semitones.") var pitch: Float = 0
     @Option(name: .long, help: "Speak each line of this file into its own numbered output.") var file: String?
-    @Option(name: .long, help: "Seed for the vocoder's initial phase.") var seed: UInt64 = 0
+    @Option(name: .long, help: "Vocoder: \(VocoderKind.names).") var vocoder: VocoderKind = .neural
+    @Option(name: .long, help: "Seed of Griffin-Lim's initial phase (the neural vocoder is deterministic).") var seed: UInt64 = 0
     @Option(name: .long, help: "Output sample rate in Hz (resampled with libsamplerate).") var rate: Int?
     @Option(name: .long, help: "Griffin-Lim iterations: more is slower and slightly cleaner.") var vocoderIterations = 16
     @OptionGroup var globals: GlobalOptions
 
     func validate() throws {
-        if !(0.25...4).contains(speed) { throw ValidationError("--speed must be between 0.25 and 4, got \(speed).") }
-        if !(-12...12).contains(pitch) { throw ValidationError("--pitch must be between -12 and 12 semitones, got \(pitch).") }
+        var request = SpeechRequest(text: text ?? "-")   // the text itself is checked when it is read
+        request.speed = speed; request.pitch = pitch; request.voice = voice; request.vocoder = vocoder.rawValue
+        if let problem = request.validate(checkText: false).first { throw ValidationError(problem + ".") }
         if text != nil && file != nil { throw ValidationError("give either TEXT or --file, not both.") }
         if let rate, !(8000...192_000).contains(rate) { throw ValidationError("--rate must be between 8000 and 192000 Hz.") }
         if !(1...500).contains(vocoderIterations) { throw ValidationError("--vocoder-iterations must be between 1 and 500.") }
@@ -65,10 +69,12 @@ struct SpeechCommand: ParsableCommand, HasGlobalOptions {
         }
         if file != nil && output == "-" { throw GenError.usage("--file writes numbered files; give -o a file name, not -.") }
         _ = try ioErrors { try AudioFileFormat(path: output == "-" ? "x.wav" : output) }
+        // A folder that is missing or read-only fails every line the same way: say it once, before any work.
+        if output != "-" { try ioErrors { try AudioFile.checkWritable(output) } }
 
         let synth = try loadSynthesizer(globals)
         _ = try usageErrors { try synth.speaker(voice) }
-        synth.vocoder = GriffinLimVocoder(iterations: vocoderIterations, seed: seed)
+        synth.vocoder = try loadVocoder(vocoder, globals, iterations: vocoderIterations, seed: seed)
         let sampleRate = MelConfig.standard.sampleRate
         var failures = 0
         for (i, line) in lines.enumerated() {
@@ -130,6 +136,13 @@ func loadSynthesizer(_ globals: GlobalOptions) throws -> SpeechSynthesizer {
     do { return try SpeechSynthesizer(modelDir: dir + "/speech") } catch {
         throw GenError.io("\(error)")
     }
+}
+
+func loadVocoder(_ kind: VocoderKind, _ globals: GlobalOptions, iterations: Int = 16, seed: UInt64 = 0) throws -> Vocoder {
+    guard let dir = ModelsDirectory.resolve(globals.modelsDir) else {
+        throw GenError.io("no models folder found. Pass --models-dir DIR or set GEN_MODELS.")
+    }
+    return try ioErrors { try kind.make(modelsDir: dir, iterations: iterations, seed: seed) }
 }
 
 /// Runs `body`, reporting library errors as model/I-O failures (exit 3).

@@ -25,7 +25,7 @@ final class PromptParsingTests: XCTestCase {
         {"kind":"speech","text":"Slow.","voice":"rms","speed":0.8,"pitch":-2,"artist":null}
         """
         let set = parse(text)
-        XCTAssertEqual(set.problems.map(\.description), ["/p/set.jsonl:4: unknown key \"artist\" for a speech line; valid keys: kind, text, voice, speed, pitch, seed, out."])
+        XCTAssertEqual(set.problems.map(\.description), ["/p/set.jsonl:4: unknown key \"artist\" for a speech line; valid keys: kind, text, voice, speed, pitch, vocoder, seed, out."])
         XCTAssertEqual(set.items.count, 2)
         XCTAssertEqual(set.lineCount, 3, "blank lines are not prompt lines")
         let speech = set.items[0]
@@ -47,6 +47,19 @@ final class PromptParsingTests: XCTestCase {
         let relative = parse("{\"kind\":\"music\",\"lyrics_file\":\"../examples/l.txt\"}", file: "prompts/demo.jsonl")
         guard case .music(let r) = relative.items.first?.job else { return XCTFail("not music: \(relative.problems)") }
         XCTAssertEqual(r.lyricsFile, URL(fileURLWithPath: cwd).appendingPathComponent("examples/l.txt").standardized.path)
+    }
+
+    func testVocoderKey() throws {
+        let set = parse("""
+        {"kind":"speech","text":"A.","vocoder":"griffin-lim"}
+        {"kind":"speech","text":"B."}
+        """)
+        XCTAssertEqual(set.problems, [])
+        guard case .speech(let a) = set.items[0].job, case .speech(let b) = set.items[1].job else { return XCTFail("not speech") }
+        XCTAssertEqual(a.vocoder, "griffin-lim")
+        XCTAssertEqual(b.vocoder, "neural", "the neural vocoder is the default")
+        XCTAssertTrue(reason("{\"kind\":\"speech\",\"text\":\"C.\",\"vocoder\":\"wavenet\"}")
+            .contains("unknown \"vocoder\" 'wavenet'. Valid vocoders: neural, griffin-lim."))
     }
 
     func testTextFilesAreSpeechLines() throws {

@@ -43,6 +43,23 @@ class CLITestCase: XCTestCase {
         p.waitUntilExit()
         return Run(code: p.terminationStatus, stdout: o, stderr: String(decoding: e, as: UTF8.self))
     }
+
+    /// Runs gen under GNU time (Debian's `time`, which `make test` installs) and returns the run
+    /// with the process's own peak resident memory in MB.
+    func genMeasuringMemory(_ args: [String]) throws -> (run: Run, peakMB: Double) {
+        XCTAssertTrue(FileManager.default.isExecutableFile(atPath: "/usr/bin/time"), "install the Debian package time")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/time")
+        p.arguments = ["-f", "GEN_PEAK_KB=%M", genPath] + args
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out; p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        let kb = e.components(separatedBy: "GEN_PEAK_KB=").last.flatMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? .infinity
+        return (Run(code: p.terminationStatus, stdout: o, stderr: e), kb / 1024)
+    }
 }
 
 final class CLITests: CLITestCase {

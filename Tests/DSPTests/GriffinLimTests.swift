@@ -2,7 +2,8 @@
 
 import XCTest
 import Audio
-import Speech
+import Base
+import Teacher
 @testable import DSP
 
 final class GriffinLimTests: XCTestCase {

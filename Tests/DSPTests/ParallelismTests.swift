@@ -1,16 +1,17 @@
-// ParallelismTests.swift: DSPParallelism.maxWidth limits how many threads the STFT, iSTFT and YIN
+// ParallelismTests.swift: the thread budget (ThreadBudget.count, read by DSPParallelism) limits how many threads the STFT, iSTFT and YIN
 // loops use, and changes only the grouping of independent frames, so every width gives the same bits.
 
 import Foundation
 import XCTest
+import Base
 @testable import DSP
 
 final class ParallelismTests: XCTestCase {
-    override func tearDown() { DSPParallelism.maxWidth = ProcessInfo.processInfo.activeProcessorCount }
+    override func tearDown() { ThreadBudget.count = ProcessInfo.processInfo.activeProcessorCount }
 
     func testForEachVisitsEveryIterationOnceWithinTheWidth() {
         for width in [1, 2, 3, 8] {
-            DSPParallelism.maxWidth = width
+            ThreadBudget.count = width
             let lock = NSLock()
             var seen = [Int](repeating: 0, count: 37)
             var running = 0, peak = 0
@@ -22,8 +23,8 @@ final class ParallelismTests: XCTestCase {
             XCTAssertEqual(seen, [Int](repeating: 1, count: 37), "width \(width)")
             XCTAssertLessThanOrEqual(peak, width, "width \(width): \(peak) blocks ran at once")
         }
-        DSPParallelism.maxWidth = 0
-        XCTAssertEqual(DSPParallelism.maxWidth, 1, "the width is at least 1")
+        ThreadBudget.count = 0
+        XCTAssertEqual(ThreadBudget.count, 1, "the width is at least 1")
     }
 
     func testEveryWidthGivesBitIdenticalResults() {
@@ -39,11 +40,11 @@ final class ParallelismTests: XCTestCase {
             let f0 = PitchTracker.yin(x, sampleRate: 22050, hopSeconds: 256.0 / 22050, frames: s.frames)
             return (s.re, s.im, y, f0)
         }
-        DSPParallelism.maxWidth = ProcessInfo.processInfo.activeProcessorCount
+        ThreadBudget.count = ProcessInfo.processInfo.activeProcessorCount
         let full = run()
         XCTAssertGreaterThan(full.f0.filter { $0 > 0 }.count, 10, "the pitch tracker found no voiced frames")
         for width in [1, 2, 3] {
-            DSPParallelism.maxWidth = width
+            ThreadBudget.count = width
             let r = run()
             XCTAssertEqual(r.re, full.re, "STFT real part, width \(width)")
             XCTAssertEqual(r.im, full.im, "STFT imaginary part, width \(width)")

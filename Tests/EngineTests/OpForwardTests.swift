@@ -195,6 +195,25 @@ final class OpForwardTests: XCTestCase {
         XCTAssertEqual(keys.data, slice(k, axis: 2, 0..<1).data)
     }
 
+    // Expected: the copying path (update, then attention over the gathered prefix) step by step.
+    // attend reads the same keys and values in place, with the same products on the same numbers,
+    // so the outputs must be bit-identical, not merely close.
+    func testKVCacheAttendInPlaceEqualsCopyingPath() {
+        let (b, h, t, d) = (2, 3, 7, 4)
+        let q = randn([b, h, t, d], seed: 92), k = randn([b, h, t, d], seed: 93), v = randn([b, h, t, d], seed: 94)
+        let inPlace = KVCache(batch: b, heads: h, maxLength: 10, headDim: d), copying = KVCache(batch: b, heads: h, maxLength: 10, headDim: d)
+        var start = 0
+        for step in [3, 1, 1, 2] {
+            let r = start..<(start + step)
+            let a = inPlace.attend(q: slice(q, axis: 2, r), keys: slice(k, axis: 2, r), values: slice(v, axis: 2, r))
+            let (keys, values) = copying.update(keys: slice(k, axis: 2, r), values: slice(v, axis: 2, r))
+            let c = attention(q: slice(q, axis: 2, r), k: keys, v: values, causal: true, queryOffset: start)
+            XCTAssertEqual(a.data, c.data, "positions \(r)")
+            XCTAssertEqual(inPlace.length, start + step)
+            start += step
+        }
+    }
+
     // Closed form: a product over an empty inner dimension is an empty sum, so all zeros.
     func testMatmulWithEmptyInnerDimensionGivesZeros() {
         let y = matmul(Tensor(zeros: [2, 0]), Tensor(zeros: [0, 3]))

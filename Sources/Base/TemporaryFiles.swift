@@ -1,0 +1,82 @@
+// TemporaryFiles.swift — every output gen writes goes first to a hidden temporary file beside its
+// final name and is renamed into place only when complete (DESIGN.md, "Exit codes"). This is the
+// one place that names those files and knows which exist, so an interrupt (SIGINT, SIGTERM,
+// SIGHUP) can remove them before the process exits: no partial file under the final name, and no
+// hidden leftover either.
+import Foundation
+
+public enum TemporaryFiles {
+    private static let lock = NSLock()
+    private static var pending = Set<String>()
+    private static var sources: [DispatchSourceSignal] = []
+
+    /// A fresh hidden name in `path`'s folder: ".NAME.tmp-PID-RANDOM", registered until `finished`.
+    public static func name(for path: String) -> String {
+        let dir = PathName.parent(path), name = PathName.last(path)
+        let temp = PathName.join(dir, ".\(name).tmp-\(getpid())-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))")
+        lock.lock(); pending.insert(temp); lock.unlock()
+        return temp
+    }
+
+    /// The temporary file was renamed into place or removed: an interrupt has nothing to clean.
+    public static func finished(_ temp: String) {
+        lock.lock(); pending.remove(temp); lock.unlock()
+    }
+
+    /// Renames `temp` to `path` (true on success; errno tells why not) and forgets it.
+    public static func commit(_ temp: String, to path: String) -> Bool {
+        let ok = rename(temp, path) == 0
+        let saved = errno
+        if !ok { unlink(temp) }
+        finished(temp)
+        errno = saved
+        return ok
+    }
+
+    /// Removes `temp` and forgets it.
+    public static func discard(_ temp: String) {
+        unlink(temp)
+        finished(temp)
+    }
+
+    /// The temporary files that exist now (for tests).
+    public static var current: [String] { lock.lock(); defer { lock.unlock() }; return Array(pending) }
+
+    /// Removes every pending temporary file.
+    public static func removeAll() {
+        lock.lock()
+        for p in pending { unlink(p) }
+        pending.removeAll()
+        lock.unlock()
+    }
+
+    /// What an interrupt does instead of the default (`gen batch` first lets the file being
+    /// written finish). It must end the process.
+    private static var interruptHook: ((Int32) -> Void)?
+
+    /// Replaces the default reaction to SIGINT, SIGTERM and SIGHUP (installed by `cleanUpOnSignals`).
+    public static func onInterrupt(_ hook: @escaping (Int32) -> Void) {
+        lock.lock(); interruptHook = hook; lock.unlock()
+    }
+
+    /// On SIGINT, SIGTERM or SIGHUP: remove the pending temporary files, say so on stderr, and exit
+    /// with 128 + the signal number (the shell's convention). The registry's lock is held to the
+    /// end, so a writer that reaches its rename meanwhile waits instead of failing on the removed file.
+    public static func cleanUpOnSignals() {
+        for sig in [SIGINT, SIGTERM, SIGHUP] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler {
+                lock.lock()
+                if let hook = interruptHook { lock.unlock(); hook(sig); return }
+                for p in pending { unlink(p) }
+                pending.removeAll()
+                let name = sig == SIGINT ? "interrupted" : sig == SIGTERM ? "terminated" : "hung up"
+                FileHandle.standardError.write("\ngen: \(name); no partial output was left.\n".data(using: .utf8)!)
+                _exit(128 + sig)
+            }
+            source.resume()
+            lock.lock(); sources.append(source); lock.unlock()
+        }
+    }
+}

@@ -1,0 +1,73 @@
+// FuzzTargets.swift — the parsers that read what a user (or an attacker) hands gen, as functions of
+// raw bytes: the safetensors reader, the codes-file reader, model config.json decoding (with each
+// model's range checks and the sizes derived from a config that passes them) and the prompt-line
+// parser. `gen-fuzz` runs them under libFuzzer (`make fuzz`); the tests replay the inputs kept
+// under Tests/Fixtures/fuzz. Each must return (a clear error is fine) and never crash or hang.
+import Batch
+import Engine
+import Foundation
+import Music
+import Speech
+
+public enum FuzzTarget: String, CaseIterable {
+    case safetensors, codes, config, prompt
+
+    /// Feeds one input to this target.
+    public func run(_ bytes: [UInt8]) {
+        switch self {
+        case .safetensors: FuzzTargets.safetensors(bytes)
+        case .codes: FuzzTargets.codes(bytes)
+        case .config: FuzzTargets.config(bytes)
+        case .prompt: FuzzTargets.prompt(bytes)
+        }
+    }
+}
+
+public enum FuzzTargets {
+    public static func safetensors(_ bytes: [UInt8]) {
+        guard let file = try? SafeTensorsFile.parse(bytes, source: "fuzz") else { return }
+        // Every tensor that parsed must also decode (or refuse) without trapping.
+        for (_, t) in file.tensors {
+            switch t.dtype {
+            case .f32, .f16, .bf16: _ = try? t.floats()
+            case .i32: _ = try? t.int32s()
+            case .i64: _ = try? t.int64s()
+            }
+        }
+        _ = file.serialized()
+    }
+
+    public static func codes(_ bytes: [UInt8]) {
+        guard let c = try? CodesFile.parse(bytes, source: "fuzz") else { return }
+        _ = c.safetensors().serialized()
+    }
+
+    /// The first byte picks the model; the rest is its config.json.
+    public static func config(_ bytes: [UInt8]) {
+        guard let kind = bytes.first else { return }
+        let json = Data(bytes.dropFirst())
+        let decoder = JSONDecoder()
+        switch kind % 4 {
+        case 0:
+            guard let c = try? decoder.decode(VQVAEConfig.self, from: json), c.validate().isEmpty else { return }
+            for (i, l) in c.levels.enumerated() { _ = (l.hop, l.receptiveField, c.bitrate(level: i)) }
+        case 1:
+            guard let c = try? decoder.decode(PriorConfig.self, from: json), c.validate().isEmpty else { return }
+            _ = (c.tokensPerSecond, c.contextSeconds)
+        case 2:
+            guard let c = try? decoder.decode(FastSpeechConfig.self, from: json) else { return }
+            _ = c.validate()
+        default:
+            guard let c = try? decoder.decode(VocoderConfig.self, from: json), c.validate().isEmpty else { return }
+            _ = c.receptiveFrames
+        }
+    }
+
+    public static func prompt(_ bytes: [UInt8]) {
+        let text = String(decoding: bytes, as: UTF8.self)
+        for format in [PromptParser.Format.jsonLines, .text] {
+            let set = PromptParser.parse(text, file: "/fuzz/p.jsonl", format: format, batchSeed: 1)
+            for item in set.items { _ = try? PromptParser.outputName(item.out) }
+        }
+    }
+}

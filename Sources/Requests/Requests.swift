@@ -1,0 +1,118 @@
+// Requests.swift — what a music or speech request means, and every limit on it, in one place.
+// `gen music` / `gen speech` flags and `gen batch` prompt lines fill the same types and call the
+// same `validate`, so a value is accepted or refused with the same words wherever it comes from;
+// the sampler checks its own options against these ranges too. Problems name each field the way
+// the caller spells it (`--top-k` on the command line, "top_k" in a prompt line).
+import Foundation
+
+/// The fields a request can get wrong, for `validate(naming:)`.
+public enum RequestField: String, CaseIterable, Sendable {
+    case text, voice, speed, pitch, vocoder
+    case genre, artist, lyrics, duration, temperature, topK = "top_k", topP = "top_p", genreGuidance = "genre_guidance", samples
+
+    /// The command-line flag: --top-k.
+    public var flag: String { "--" + rawValue.replacingOccurrences(of: "_", with: "-") }
+    /// The prompt-line key: "top_k".
+    public var key: String { "\"\(rawValue)\"" }
+}
+
+public struct MusicRequest: Equatable, Sendable {
+    public var genre: String?
+    public var artist: String?
+    /// Inline lyrics (lines separated by newlines).
+    public var lyrics: String?
+    /// A lyrics file (in a prompt file: already resolved against the prompt file's folder).
+    public var lyricsFile: String?
+    public var duration: Double = 20
+    public var temperature: Float = 0.95
+    public var topK: Int = 64
+    public var topP: Float = 0
+    public var genreGuidance: Float = MusicRequest.defaultGenreGuidance
+    public var samples: Int = 1
+    public init() {}
+
+    /// Longest piece, in seconds.
+    public static let maxDuration = 600.0
+    /// Lyrics (inline or a file) are under this many bytes.
+    public static let maxLyricsBytes = 100_000
+    /// Pieces sampled at once (each is held in memory until written).
+    public static let maxSamples = 16
+    /// Classifier-free guidance on the genre: 1 is off. The default was chosen with `make eval-music`
+    /// (models/prior/MODEL_CARD.md gives the values tried and what each measured).
+    public static let defaultGenreGuidance: Float = 3
+    public static let genreGuidanceRange: ClosedRange<Float> = 1...10
+    /// The largest top-k a prompt may ask for (any vocabulary is smaller).
+    public static let maxTopK = Int(Int32.max)
+
+    /// Every problem with these values, each naming its field through `name`.
+    public func validate(naming name: (RequestField) -> String = { $0.flag }) -> [String] {
+        var p: [String] = []
+        if !(duration > 0 && duration <= Self.maxDuration) {
+            p.append("\(name(.duration)) must be more than 0 and at most \(Int(Self.maxDuration)) seconds, got \(format(duration))")
+        }
+        p += Self.samplingProblems(temperature: temperature, topK: topK, topP: topP, naming: name)
+        if !Self.genreGuidanceRange.contains(genreGuidance) {
+            p.append("\(name(.genreGuidance)) must be between \(Int(Self.genreGuidanceRange.lowerBound)) (off) and \(Int(Self.genreGuidanceRange.upperBound)), got \(format(Double(genreGuidance)))")
+        }
+        if !(1...Self.maxSamples).contains(samples) {
+            p.append("\(name(.samples)) must be between 1 and \(Self.maxSamples) (each piece is held in memory until written), got \(samples)")
+        }
+        if lyrics != nil && lyricsFile != nil { p.append("give \(name(.lyrics)) or a lyrics file, not both") }
+        if let l = lyrics {
+            if l.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { p.append("\(name(.lyrics)) is empty; leave it out for music without lyrics") }
+            if l.utf8.count >= Self.maxLyricsBytes { p.append("\(name(.lyrics)) must be under 100 KB, got \(l.utf8.count) bytes") }
+        }
+        return p
+    }
+
+    /// The sampler's own limits (also checked by the sampler itself, which other callers reach).
+    public static func samplingProblems(temperature: Float, topK: Int, topP: Float,
+                                        naming name: (RequestField) -> String = { $0.flag }) -> [String] {
+        var p: [String] = []
+        if !(temperature >= 0) || !temperature.isFinite { p.append("\(name(.temperature)) must be ≥ 0 (0 is greedy), got \(format(Double(temperature)))") }
+        if topK < 0 || topK > maxTopK { p.append("\(name(.topK)) must be ≥ 0 (0 switches it off, 1 is greedy), got \(topK)") }
+        if !(topP >= 0 && topP <= 1) { p.append("\(name(.topP)) must be between 0 and 1 (0 switches it off), got \(format(Double(topP)))") }
+        return p
+    }
+}
+
+public struct SpeechRequest: Equatable, Sendable {
+    public var text: String
+    public var voice = "slt"
+    public var speed: Float = 1
+    public var pitch: Float = 0
+    /// "neural" or "griffin-lim" (the names of Speech.VocoderKind).
+    public var vocoder = "neural"
+    public init(text: String) { self.text = text }
+
+    public static let speedRange: ClosedRange<Float> = 0.25...4
+    public static let pitchRange: ClosedRange<Float> = -12...12
+    /// Longest text of one request; longer text is split into lines.
+    public static let maxCharacters = 10_000
+    public static let vocoders = ["neural", "griffin-lim"]
+
+    /// Every problem with these values; `checkText` false leaves the text out (the command line
+    /// speaks any length sentence by sentence, and reads its text after the flags are checked).
+    public func validate(naming name: (RequestField) -> String = { $0.flag }, checkText: Bool = true) -> [String] {
+        var p: [String] = []
+        if checkText && text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { p.append("\(name(.text)) is empty: give some words to speak") }
+        if checkText && text.count > Self.maxCharacters {
+            p.append("\(name(.text)) is \(text.count) characters; split it into lines of at most \(Self.maxCharacters) characters (one utterance per line, e.g. one paragraph each)")
+        }
+        if !Self.speedRange.contains(speed) {
+            p.append("\(name(.speed)) must be between \(format(Double(Self.speedRange.lowerBound))) and \(format(Double(Self.speedRange.upperBound))), got \(format(Double(speed)))")
+        }
+        if !Self.pitchRange.contains(pitch) {
+            p.append("\(name(.pitch)) must be between \(Int(Self.pitchRange.lowerBound)) and \(Int(Self.pitchRange.upperBound)) semitones, got \(format(Double(pitch)))")
+        }
+        if !Self.vocoders.contains(vocoder) {
+            p.append("unknown \(name(.vocoder)) '\(vocoder)'. Valid vocoders: \(Self.vocoders.joined(separator: ", "))")
+        }
+        return p
+    }
+}
+
+/// 20 → "20", 0.5 → "0.5": numbers in messages as the user wrote them.
+func format(_ x: Double) -> String {
+    x.isFinite && x == x.rounded() && Swift.abs(x) < 1e15 ? String(Int64(x)) : String(x)
+}

@@ -1,0 +1,67 @@
+// TrainVocoder.swift — `gen train vocoder`: thin wrapper over VocoderTrainer.
+import ArgumentParser
+import Engine
+import Foundation
+import Speech
+
+enum VocoderTrainingDefaults: TrainingDefaults {
+    static let learningRate: Float = 5e-4, warmup = 200, checkpointEvery = 250
+}
+
+struct TrainVocoder: ParsableCommand, HasGlobalOptions {
+    static let configuration = CommandConfiguration(
+        commandName: "vocoder",
+        abstract: "Train the neural vocoder (mel → waveform) on the teacher audio of a speech corpus.",
+        discussion: """
+        A Vocos-style network at the mel frame rate predicts each frame's STFT
+        magnitude and phase; an inverse STFT makes the samples. It learns from the
+        teacher audio that `gen dataset speech` keeps beside each mel (all voices:
+        one vocoder serves every voice). Loss: mel L1 + multi-resolution STFT +
+        --phase-weight × the anti-wrapping phase losses.
+
+        With --acoustic DIR it fine-tunes on that FastSpeech model's own mels (the
+        corpus's durations keep them aligned with the audio) and, in half of the
+        batches, still on the teacher's mels, starting from --init-from.
+
+        Writes DIR/config.json, DIR/model.safetensors, DIR/train_state.safetensors
+        and DIR/train_log.jsonl (losses; held-out mel L1 and spectral convergence
+        every --eval-every steps). Stop at any time; --resume continues.
+
+        Examples:
+          gen train vocoder --data data/speech --out runs/vocoder --minutes 90
+          gen train vocoder --data data/speech --out runs/vocoder-ft \\
+              --acoustic models/speech --init-from runs/vocoder --steps 1500
+        """)
+
+    @Option(name: .long, help: "Corpus folder (from `gen dataset speech`).") var data: String
+    @Option(name: .long, help: "Model folder to write.") var out: String
+    @Option(name: .long, help: "Segments per batch.") var batchSize = 16
+    @Option(name: .long, help: "Mel frames per segment (86 per second).") var segmentFrames = 48
+    @Option(name: .long, help: "Backbone width (channels).") var width = 192
+    @Option(name: .long, help: "ConvNeXt blocks.") var blocks = 6
+    @Option(name: .long, help: "Weight of the phase losses (0: off).") var phaseWeight: Float = 0.3
+    @Option(name: .long, help: "Weight of the head's log-magnitude L1 against the teacher's STFT (0: off).") var magnitudeWeight: Float = 0
+    @Option(name: .long, help: ArgumentHelp("Fine-tune on this FastSpeech model's mels.", valueName: "dir")) var acoustic: String?
+    @Option(name: .long, help: ArgumentHelp("Start from this vocoder folder's weights.", valueName: "dir")) var initFrom: String?
+    @OptionGroup(title: "Training run") var training: TrainingRunOptions<VocoderTrainingDefaults>
+    @OptionGroup var globals: GlobalOptions
+
+    func validate() throws {
+        if !(1...256).contains(batchSize) { throw ValidationError("--batch-size must be in 1...256, got \(batchSize).") }
+        if !(8...2048).contains(segmentFrames) { throw ValidationError("--segment-frames must be in 8...2048, got \(segmentFrames).") }
+        if !(8...1024).contains(width) { throw ValidationError("--width must be in 8...1024, got \(width).") }
+        if !(1...32).contains(blocks) { throw ValidationError("--blocks must be in 1...32, got \(blocks).") }
+        if !(phaseWeight >= 0 && phaseWeight <= 100) { throw ValidationError("--phase-weight must be in 0...100, got \(phaseWeight).") }
+        if !(magnitudeWeight >= 0 && magnitudeWeight <= 100) { throw ValidationError("--magnitude-weight must be in 0...100, got \(magnitudeWeight).") }
+    }
+
+    func run() throws {
+        var o = VocoderTrainOptions(dataDir: data, outDir: out)
+        training.apply(to: &o)
+        o.batchSize = batchSize; o.segmentFrames = segmentFrames; o.phaseWeight = phaseWeight; o.magnitudeWeight = magnitudeWeight
+        o.model.width = width; o.model.blocks = blocks; o.model.mlpDim = 3 * width
+        o.acousticModel = acoustic; o.initFrom = initFrom
+        if globals.quiet { o.log = { _ in } }
+        do { try VocoderTrainer.train(o) } catch let e as CheckpointError { throw GenError.io(e.description) }
+    }
+}

@@ -1,0 +1,88 @@
+// VocoderTests.swift — the neural vocoder on real teacher speech: a tiny one trained inside the
+// test (its loss must fall on a fixed seed), the whole-utterance and chunked syntheses agreeing,
+// and the shipped model against Griffin-Lim on the same flite utterance.
+//
+// Where the expected numbers come from: the loss-fall margin is the test's own first steps (the
+// mean of the last five steps must be below 90% of the first five's); chunked vs whole synthesis is
+// an identity up to Float32 rounding (both compute the same frames); the shipped-model check
+// measures Griffin-Lim (32 iterations, the reference) and the vocoder on the same audio in the
+// same run. Griffin-Lim fits the mel's magnitudes directly, and on these two measures the shipped
+// vocoder does NOT beat it (measured on this utterance: log-mel L1 about 2.3× and spectral
+// convergence about 1.3× Griffin-Lim's; it wins on naturalness, DNSMOS, which Swift cannot
+// measure: models/vocoder/MODEL_CARD.md). The bounds below (3× and 1.5×, and an absolute
+// spectral convergence under 0.35) catch a vocoder that regresses from there.
+import DSP
+import Engine
+import Foundation
+@testable import Speech
+import XCTest
+
+final class VocoderTests: XCTestCase {
+    static let teacher: [Float] = try! SpeechFeatures.teacher("Seven small boats sailed home at dawn.", voice: "rms").audio
+
+    static var modelsDir: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("models").path
+    }
+
+    func testTinyVocoderLossFalls() {
+        var c = VocoderConfig(); c.width = 24; c.blocks = 2; c.mlpDim = 48
+        let model = VocoderModel(config: c, seed: 3)
+        let audio = Self.teacher
+        let mel = MelFilterbank(config: .standard).logMel(audio: audio)
+        let clip = VocoderTrainer.Clip(mel: mel, frames: mel.count / 80, audio: audio)
+        let opt = AdamW(model.params, config: AdamWConfig(learningRate: 2e-3))
+        var rng = RNG(seed: 5)
+        var losses: [Float] = []
+        for _ in 0..<40 {
+            let (m, t) = VocoderTrainer.batch([clip], segment: 16, size: 4, config: c, rng: &rng)
+            let l = VocoderTrainer.losses(model, mel: m, target: t, phaseWeight: 0.3)
+            XCTAssertTrue(l.total.item.isFinite)
+            model.params.zeroGrad(); l.total.backward(); _ = clipGradNorm(model.params, maxNorm: 1); opt.update()
+            losses.append(l.total.item)
+        }
+        let first = losses.prefix(5).reduce(0, +) / 5, last = losses.suffix(5).reduce(0, +) / 5
+        XCTAssertLessThan(last, 0.9 * first, "loss went from \(first) to \(last)")
+    }
+
+    func testChunkedSynthesisEqualsWhole() {
+        var c = VocoderConfig(); c.width = 16; c.blocks = 2; c.mlpDim = 32
+        let model = VocoderModel(config: c, seed: 4)
+        let mel = MelFilterbank(config: .standard).logMel(audio: Self.teacher)
+        let frames = mel.count / 80
+        let whole = model.synthesize(logMel: mel, frames: frames, chunk: 100_000)
+        let chunked = model.synthesize(logMel: mel, frames: frames, chunk: 37)
+        XCTAssertEqual(whole.count, (frames - 1) * 256)
+        var worst: Float = 0
+        for i in 0..<whole.count { worst = max(worst, Swift.abs(whole[i] - chunked[i])) }
+        XCTAssertLessThan(worst, 1e-4, "chunks differ from the whole by \(worst)")
+    }
+
+    func testShippedVocoderAgainstGriffinLim() throws {
+        let vocoder = try NeuralVocoder(modelDir: Self.modelsDir + "/vocoder")
+        let audio = Self.teacher
+        let fb = MelFilterbank(config: .standard), stft = STFT(config: MelConfig.standard.stft)
+        func scores(_ v: Vocoder) -> (mel: Float, sc: Float) {
+            let y = CopySynthesis.resynthesize(audio, vocoder: v)
+            let a = fb.logMel(audio: y), b = fb.logMel(audio: audio)
+            let mel = zip(a, b).reduce(Float(0)) { $0 + Swift.abs($1.0 - $1.1) } / Float(a.count)
+            return (mel, spectralConvergence(target: stft.magnitude(audio), estimate: stft.magnitude(y)))
+        }
+        let neural = scores(vocoder), gl = scores(GriffinLimVocoder(iterations: 32))
+        XCTAssertLessThan(neural.mel, 3 * gl.mel, "log-mel L1: neural \(neural.mel), Griffin-Lim \(gl.mel)")
+        XCTAssertLessThan(neural.sc, 1.5 * gl.sc, "spectral convergence: neural \(neural.sc), Griffin-Lim \(gl.sc)")
+        XCTAssertLessThan(neural.sc, 0.35, "spectral convergence of the shipped vocoder: \(neural.sc)")
+    }
+
+    func testCorruptVocoderConfigIsAClearError() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("voc-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var c = VocoderConfig(); c.blocks = 1_000_000_000
+        try ConfigFile.write(c, to: dir + "/config.json")
+        try Data([0]).write(to: URL(fileURLWithPath: dir + "/model.safetensors"))
+        XCTAssertThrowsError(try NeuralVocoder(modelDir: dir)) { e in
+            XCTAssertTrue("\(e)".contains("blocks"), "\(e)")
+        }
+    }
+}
