@@ -24,6 +24,8 @@ Runtime.configure()  // the same OpenBLAS/malloc settings as `gen`
 var rng = RNG(seed: 1)
 // `gen-bench vocoder`: only the vocoder sizes (for choosing one), not the whole suite.
 if CommandLine.arguments.dropFirst().first == "vocoder" { benchVocoderSizes(); exit(0) }
+// `gen-bench speech`: only the speech lines (text → WAV RTF, whole process against flite).
+if CommandLine.arguments.dropFirst().first == "speech" { benchSpeech(); exit(0) }
 print("gen-bench — \(Threads.count) threads, OpenBLAS \(openblas_get_num_threads()) threads")
 print("")
 
