@@ -383,19 +383,16 @@ public final class VQVAE {
 
     /// Loads parameters and codebooks strictly: every tensor present with its shape, nothing else.
     public func loadWeights(_ file: SafeTensorsFile, path: String) throws {
-        let names = Set(levels.indices.map(codebookName))
-        try params.load(file, path: path, allowExtra: { names.contains($0) })
-        for (i, lv) in levels.enumerated() {
-            let name = codebookName(i), shape = [lv.config.codebookSize, lv.config.codeDim]
-            guard let t = file.tensors[name] else {
-                throw CheckpointError(path: path, message: "missing tensor '\(name)' (expected shape \(shape)).")
-            }
-            guard t.shape == shape else {
-                throw CheckpointError(path: path, message: "tensor '\(name)' has shape \(t.shape), expected \(shape). "
-                                      + "config.json and model.safetensors disagree; retrain or restore a matching pair.")
-            }
-            let values = try t.floats()
-            lv.quantizer.codebook = Tensor(shape: shape, data: values)
+        let codebooks = Set(levels.indices.map(codebookName))
+        try params.load(file, path: path, allowExtra: { codebooks.contains($0) })
+        // The codebooks go through the same strict loader, as a store of their own (they are EMA
+        // buffers, not trained by the optimizer): a missing or misshapen one is named the same way.
+        let buffers = ParameterStore()
+        for (i, lv) in levels.enumerated() { buffers.register(codebookName(i), lv.quantizer.codebook) }
+        let weights = Set(params.names)
+        try buffers.load(file, path: path, allowExtra: { weights.contains($0) })
+        for lv in levels {
+            let values = lv.quantizer.codebook.data
             lv.quantizer.embedSum = values.enumerated().map { j, v in v * lv.quantizer.clusterSize[j / lv.config.codeDim] }
         }
     }
