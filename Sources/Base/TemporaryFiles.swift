@@ -39,17 +39,6 @@ public enum TemporaryFiles {
         finished(temp)
     }
 
-    /// The temporary files that exist now (for tests).
-    public static var current: [String] { lock.lock(); defer { lock.unlock() }; return Array(pending) }
-
-    /// Removes every pending temporary file.
-    public static func removeAll() {
-        lock.lock()
-        for p in pending { unlink(p) }
-        pending.removeAll()
-        lock.unlock()
-    }
-
     /// What an interrupt does instead of the default (`gen batch` first lets the file being
     /// written finish). It must end the process.
     private static var interruptHook: ((Int32) -> Void)?

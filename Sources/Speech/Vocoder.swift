@@ -24,14 +24,16 @@ public struct GriffinLimVocoder: Vocoder {
     public var iterations: Int
     /// Seed of the random initial phase: the same seed gives the same waveform.
     public var seed: UInt64
-    let filterbank = MelFilterbank(config: .standard)
+    /// Built on first use and shared: `SpeechSynthesizer` creates a Griffin-Lim vocoder as its
+    /// default even when the neural one replaces it, and this filterbank is not free to build.
+    static let filterbank = MelFilterbank(config: .standard)
 
     public init(iterations: Int = 16, seed: UInt64 = 0) { self.iterations = iterations; self.seed = seed }
 
     public func waveform(logMel: [Float], frames: Int) -> [Float] {
         let gl = GriffinLim(stft: MelConfig.standard.stft, iterations: iterations, initialPhase: .random(seed: seed))
         let length = (frames - 1) * MelConfig.standard.hop
-        return gl.reconstruct(logMel: logMel, filterbank: filterbank, length: max(length, 1))
+        return gl.reconstruct(logMel: logMel, filterbank: Self.filterbank, length: max(length, 1))
     }
 }
 
