@@ -28,7 +28,7 @@ help:
 	@echo "make completions   bash/zsh/fish completion scripts into .build/completions/"
 	@echo "make bench  engine, DSP, speech and music throughput (release build)"
 	@echo "make fuzz   libFuzzer on the safetensors, codes-file, config and prompt parsers (FUZZ_RUNS inputs each)"
-	@echo "make eval-codec  codec vs Opus on held-out music (needs ../shared/eval)"
+	@echo "make eval-codec  the codec's bitrate ladder vs Opus on held-out MMA and real music (needs ../shared/eval)"
 	@echo "make eval-music  genre/vocal probes and the prior's control"
 	@echo "make eval-speech DNSMOS, WER and vocoder PESQ/STOI vs the flite teachers (needs ../shared/eval)"
 
@@ -88,19 +88,45 @@ eval-deps: test-deps
 $(MUSIC_DATA)/metadata.jsonl: | test-deps build
 	$(GEN) dataset music --out $(MUSIC_DATA) --hours 3 --seed 1
 
-# The shipped codec on every held-out corpus clip, each level against Opus 6 and 12 kbps in one run.
-eval-codec: eval-deps build $(MUSIC_DATA)/metadata.jsonl
-	@rm -rf out/eval-codec && mkdir -p out/eval-codec/ref
-	@python3 -c 'import json,sys; [print(l["file"]) for l in map(json.loads, open(sys.argv[1])) if l["split"] == "val"]' \
-	  $(MUSIC_DATA)/metadata.jsonl > out/eval-codec/files.txt
-	@echo "$$(wc -l < out/eval-codec/files.txt) held-out clips"
-	@for L in $$(python3 -c 'import json; print(*range(len(json.load(open("models/codec/config.json"))["levels"])))'); do \
-	  mkdir -p out/eval-codec/level$$L; \
-	  while read f; do n=$$(basename $$f); cp -f $(MUSIC_DATA)/$$f out/eval-codec/ref/$$n; \
-	    $(GEN) codec $(MUSIC_DATA)/$$f -o out/eval-codec/level$$L/$$n --level $$L --quiet || exit 1; done < out/eval-codec/files.txt; \
-	  echo "== codec level $$L (bitrates: models/codec/MODEL_CARD.md) =="; \
-	  python3 $(EVAL_DIR)/codec_eval.py --pairs out/eval-codec/ref out/eval-codec/level$$L --opus 6 8 10 12 || exit 1; \
+# Free recorded music shipped in Debian packages (not Wesnoth's: kept for evaluation), for the codec:
+# downloaded with apt-get download (no install), unpacked (the .pk3 archives are zip files), imported
+# with `gen dataset music --audio-dir` (files under 20 s, the games' sound effects, are skipped).
+REAL_MUSIC      ?= data/realmusic
+REAL_MUSIC_DEBS := warzone2100-music hyperrogue-music nexuiz-music ufoai-music singularity-music asc-music
+$(REAL_MUSIC)/metadata.jsonl: | build
+	@command -v unzip >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq unzip; }
+	rm -rf data/debs && mkdir -p data/debs/music
+	cd data/debs && apt-get download $(REAL_MUSIC_DEBS)
+	@for p in $(REAL_MUSIC_DEBS); do \
+	  dpkg-deb -x data/debs/$${p}_*.deb data/debs/music/$$p || exit 1; \
+	  find data/debs/music/$$p -name '*.pk3' -exec unzip -q -o -d data/debs/music/$$p/pk3 {} \; ; \
 	done
+	$(GEN) dataset music --audio-dir data/debs/music --out $(REAL_MUSIC)
+
+# The shipped RVQ codec at each rung of its bitrate ladder, on every held-out MMA clip and on two
+# 20 s excerpts of each held-out real-music track, with Opus 6 and 12 kbps in the same run: log-mel, MR-STFT and
+# spectral convergence (codec_eval.py), and whether the notes survive (music_fidelity.py).
+CODEC_LADDER ?= 1 2 3 4 8
+eval-codec: eval-deps build $(MUSIC_DATA)/metadata.jsonl $(REAL_MUSIC)/metadata.jsonl
+	@python3 -c 'import librosa' 2>/dev/null || python3 -m pip install --quiet librosa
+	@rm -rf out/eval-codec && mkdir -p out/eval-codec/mma/ref out/eval-codec/real/ref
+	@python3 -c 'import json,sys; [print(l["file"]) for l in map(json.loads, open(sys.argv[1])) if l["split"] == "val"]' \
+	  $(MUSIC_DATA)/metadata.jsonl | while read f; do cp -f $(MUSIC_DATA)/$$f out/eval-codec/mma/ref/; done
+	@python3 -c 'import json,sys; [print(l["file"]) for l in map(json.loads, open(sys.argv[1])) if l["split"] == "val"]' \
+	  $(REAL_MUSIC)/metadata.jsonl | while read f; do n=$$(basename $$f .wav); d=$$(soxi -D $(REAL_MUSIC)/$$f); \
+	    for part in 1 2; do sox $(REAL_MUSIC)/$$f out/eval-codec/real/ref/$$n-$$part.wav trim $$(python3 -c "print(f'{$$d * $$part / 3 - 10:.2f}')") 20; done; done
+	@echo "$$(ls out/eval-codec/mma/ref | wc -l) held-out MMA clips, $$(ls out/eval-codec/real/ref | wc -l) excerpts of held-out real-music tracks (20 s at 1/3 and 2/3 of each)"
+	@for set in mma real; do for K in $(CODEC_LADDER); do \
+	  mkdir -p out/eval-codec/$$set/k$$K; \
+	  for f in out/eval-codec/$$set/ref/*.wav; do $(GEN) codec $$f -o out/eval-codec/$$set/k$$K/$$(basename $$f) --codebooks $$K --quiet > /dev/null || exit 1; done; \
+	done; done
+	@for set in mma real; do for K in $(CODEC_LADDER); do \
+	  echo "== $$set: codec, $$K codebooks ($$(python3 -c "print(f'{$$K * 22050 / 256 * 10 / 1000:.2f}')") kbps) =="; \
+	  python3 $(EVAL_DIR)/codec_eval.py --pairs out/eval-codec/$$set/ref out/eval-codec/$$set/k$$K $$([ $$K = 1 ] && echo --opus 6 12) || exit 1; \
+	  python3 $(EVAL_DIR)/music_fidelity.py --pairs out/eval-codec/$$set/ref out/eval-codec/$$set/k$$K $$([ $$K = 1 ] && echo --opus 6 12) || exit 1; \
+	done; done
+	$(SWIFT) build $(BUILD_FLAGS) --product gen-eval
+	.build/$(CONFIG)/gen-eval codec --data $(MUSIC_DATA) --models models --codebooks $(CODEC_LADDER)
 
 # Speech quality against the flite teachers, in one run: DNSMOS (OVRL, P.808) and WER per voice on
 # the dev sentences for flite and for gen; then the vocoder alone: PESQ-wb and STOI of copy synthesis

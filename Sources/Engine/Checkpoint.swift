@@ -50,6 +50,30 @@ extension ParameterStore {
     public func load(from path: String) throws {
         try load(SafeTensorsFile.read(path), path: path)
     }
+
+    /// Loads the parameters and, through the same strict loader as a store of their own, `buffers`
+    /// saved beside them in the same file (EMA codebooks, which no optimizer trains): a missing or
+    /// misshapen buffer is named the same way as a parameter.
+    public func load(_ file: SafeTensorsFile, path: String, buffers: [(name: String, tensor: Tensor)]) throws {
+        let bufferNames = Set(buffers.map(\.name))
+        try load(file, path: path, allowExtra: { bufferNames.contains($0) })
+        let store = ParameterStore()
+        for b in buffers { store.register(b.name, b.tensor) }
+        let weights = Set(names)
+        try store.load(file, path: path, allowExtra: { weights.contains($0) })
+    }
+
+    /// 64-bit FNV-1a (hex) of a config's sorted-key JSON, these parameters and `buffers`: codes are
+    /// only meaningful to the exact model that made them.
+    public func fingerprint<C: Encodable>(config: C, buffers: [Tensor]) -> String {
+        var h = FNV1a64()
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        (try? encoder.encode(config)).map { d in d.withUnsafeBytes { h.mix($0) } }
+        for t in tensors { t.data.withUnsafeBytes { h.mix($0) } }
+        for t in buffers { t.data.withUnsafeBytes { h.mix($0) } }
+        return h.hex
+    }
 }
 
 /// config.json: snake_case keys on disk via each config's CodingKeys.

@@ -355,6 +355,26 @@ public struct PhaseLosses {
     public var frequency: Tensor
 }
 
+/// Phase targets for `phaseLosses` from a complex spectrum (B, S, 2F) (`stftComplex`'s layout):
+/// each bin's angle, and weight 1 where its power is within `rangeDB` of the loudest bin of the
+/// batch (0 elsewhere: bins far below carry no phase worth learning).
+public func phaseTargets(_ spec: Tensor, rangeDB: Float = 60) -> (angle: [Float], weight: [Float]) {
+    let f = spec.shape[2] / 2, rows = spec.count / (2 * f), d = spec.data
+    var angle = [Float](repeating: 0, count: rows * f), weight = angle
+    var peak: Float = 0
+    for r in 0..<rows { for k in 0..<f {
+        let re = d[r * 2 * f + k], im = d[r * 2 * f + f + k]
+        peak = max(peak, re * re + im * im)
+    } }
+    let floor = peak * Foundation.pow(10, -rangeDB / 10)
+    for r in 0..<rows { for k in 0..<f {
+        let re = d[r * 2 * f + k], im = d[r * 2 * f + f + k]
+        angle[r * f + k] = Foundation.atan2(im, re)
+        weight[r * f + k] = re * re + im * im > floor ? 1 : 0
+    } }
+    return (angle, weight)
+}
+
 /// APNet's three phase losses (Ai & Ling 2023) of predicted phases (B, S, F) against target phases
 /// (B·S·F, constants), each a mean over the bins (or pairs of bins) whose `weight` is positive,
 /// weighted by it (a pair takes the product of its two weights). |aw(d)| has derivative sign(aw(d)).
@@ -394,4 +414,25 @@ public func phaseLosses(_ phase: Tensor, target: [Float], weight: [Float]) -> Ph
     return PhaseLosses(instantaneous: term(step: 0, along: f, axisStride: 1),
                        groupDelay: term(step: 1, along: f, axisStride: 1),
                        frequency: term(step: 1, along: s, axisStride: f))
+}
+
+// MARK: - differentiable log-mel
+
+/// ln(max(mel, floor)) of x (B, 1, L) → (B, S, M), differentiable: |STFT| (zero-padded by N/2,
+/// the FFT path) through the mel filterbank. The training losses of the vocoder and the codec.
+public final class DifferentiableLogMel {
+    public let basis: STFTBasis
+    let filterbank: Tensor   // (M, F), constant
+
+    public init(config: MelConfig = .standard) {
+        basis = STFTBasis(nFFT: config.nFFT, hop: config.hop)
+        let fb = MelFilterbank(config: config)
+        filterbank = Tensor(shape: [fb.nMels, fb.bins], data: fb.weights)
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        let mag = stftMagnitudeFFT(x, basis: basis, padding: basis.nFFT / 2)            // (B, F, S)
+        let mel = matmul(transpose(mag, 1, 2), filterbank, transposeB: true)          // (B, S, M)
+        return log(clampMin(mel, MelFilterbank.logFloor))
+    }
 }

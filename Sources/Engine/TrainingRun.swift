@@ -3,7 +3,7 @@
 // the optimizer state that travels beside the weights.
 import Foundation
 
-/// The loop settings of a training run. `SpeechTrainOptions`, `CodecTrainOptions` and
+/// The loop settings of a training run. `SpeechTrainOptions`, `RVQCodecTrainOptions` and
 /// `PriorTrainOptions` conform, so the command line fills them the same way.
 public protocol TrainingRunSettings {
     /// Total optimizer steps: the length of the warm-up + cosine schedule.

@@ -41,9 +41,9 @@ public final class VectorQuantizer {
     /// (K, D) EMA of the sum of the inputs assigned to each code.
     public var embedSum: [Float]
 
-    /// Codes start as N(0, 1) draws with an EMA history of one member each (as in Jukebox), so any
-    /// code unused in the first training batch decays below a threshold of 1 and is restarted on
-    /// real inputs: the codebook is effectively initialised from data.
+    /// Codes start as N(0, 1) draws with an EMA history of `restartThreshold` members each (one, as
+    /// in Jukebox), so any code unused in the first training batch decays below the threshold and
+    /// is restarted on real inputs: the codebook is effectively initialised from data.
     public init(codebookSize: Int, dim: Int, decay: Float = 0.99, eps: Float = 1e-5,
                 restartThreshold: Float = 1.0, rng: inout RNG) {
         precondition(codebookSize > 0 && dim > 0, "VectorQuantizer: codebookSize \(codebookSize) and dim \(dim) must be positive")
@@ -54,8 +54,11 @@ public final class VectorQuantizer {
         self.eps = eps
         self.restartThreshold = restartThreshold
         codebook = Tensor(randn: [codebookSize, dim], rng: &rng)
-        clusterSize = [Float](repeating: 1, count: codebookSize)
-        embedSum = codebook.data
+        // A history of exactly the threshold: every code the first batch leaves unused falls below
+        // it and moves onto that batch's inputs, whatever the threshold (1 as in Jukebox).
+        let start: Float = restartThreshold > 0 ? restartThreshold : 1
+        clusterSize = [Float](repeating: start, count: codebookSize)
+        embedSum = codebook.data.map { $0 * start }
     }
 
     // MARK: forward
@@ -178,5 +181,89 @@ public final class VectorQuantizer {
             clusterSize[j] = restartThreshold
         }
         codebook = Tensor(shape: [k, d], data: newCodes)
+    }
+}
+
+// MARK: - residual vector quantization
+
+/// What a residual quantizer's forward returns.
+public struct RVQOutput {
+    /// (N, D): forward value = the sum of the chosen codewords of the active stages; gradient =
+    /// identity to the input (straight-through).
+    public var quantized: Tensor
+    /// codes[k][n]: stage k's code for row n, for the active stages only.
+    public var codes: [[Int]]
+    /// Σ over active stages of mean (r_k − sg(q_k))², r_k the residual stage k quantizes; its
+    /// gradient reaches the input.
+    public var commitLoss: Tensor
+    /// Per active stage: distinct codes used in this batch, and the perplexity of their histogram.
+    public var usage: [Int]
+    public var perplexity: [Float]
+}
+
+/// Residual vector quantization (Zeghidour et al. 2021, SoundStream §3.2; Défossez et al. 2022,
+/// EnCodec): stage 0 quantizes the input, each later stage quantizes what the stages before it
+/// left (r_{k+1} = r_k − q_k), and the output is Σ q_k. Each stage is an EMA codebook with dead-code
+/// restarts (`VectorQuantizer`). Decoding with only the first k stages is a coarser code of the
+/// same latent, which quantizer dropout in training teaches the decoder to use.
+public final class ResidualVectorQuantizer {
+    public let stages: [VectorQuantizer]
+    public var dim: Int { stages[0].dim }
+    public var codebookSize: Int { stages[0].codebookSize }
+
+    public init(stages count: Int, codebookSize: Int, dim: Int, decay: Float = 0.99, restartThreshold: Float = 1.0, rng: inout RNG) {
+        precondition(count > 0, "ResidualVectorQuantizer: needs at least one stage")
+        stages = (0..<count).map { _ in
+            VectorQuantizer(codebookSize: codebookSize, dim: dim, decay: decay, restartThreshold: restartThreshold, rng: &rng)
+        }
+    }
+
+    /// Quantizes x (N, D) with the first `active` stages. With `training`, each active stage
+    /// updates its codebook from the residual it saw (before-update codebooks give the output).
+    public func callAsFunction(_ x: Tensor, active: Int, training: Bool, rng: inout RNG) -> RVQOutput {
+        precondition((1...stages.count).contains(active), "ResidualVectorQuantizer: active stages \(active) outside 1...\(stages.count)")
+        var residual = x.detached()
+        var total = [Float](repeating: 0, count: x.count)   // (N, D) Σ q_k
+        var commit: Tensor? = nil
+        var codes: [[Int]] = [], usage: [Int] = [], perplexity: [Float] = []
+        // The commitment of stage k is on r_k = x − Σ_{j<k} q_j, which carries x's gradient.
+        var tracked = x
+        for k in 0..<active {
+            let out = stages[k](residual, training: training, rng: &rng)
+            let q = stages[k].lookup(codes: out.codes)
+            let c = mseLoss(tracked, q)
+            commit = commit.map { $0 + c } ?? c
+            for i in 0..<total.count { total[i] += q.data[i] }
+            tracked = tracked - q
+            residual = Tensor(shape: x.shape, data: zip(residual.data, q.data).map { $0 - $1 })
+            codes.append(out.codes); usage.append(out.usage); perplexity.append(out.perplexity)
+        }
+        let quantized = Tensor.result(shape: x.shape, data: total, parents: [x]) { o in x.accumulateGrad(o.grad!) }
+        return RVQOutput(quantized: quantized, codes: codes, commitLoss: commit!, usage: usage, perplexity: perplexity)
+    }
+
+    /// Codes of x (N·D values, row-major) for the first `active` stages: codes[k][n]. No updates.
+    public func encode(_ x: [Float], rows: Int, active: Int) -> [[Int]] {
+        var residual = Tensor(shape: [rows, dim], data: x)
+        var codes: [[Int]] = []
+        for k in 0..<active {
+            let c = stages[k].nearest(residual)
+            let q = stages[k].lookup(codes: c)
+            residual = Tensor(shape: residual.shape, data: zip(residual.data, q.data).map { $0 - $1 })
+            codes.append(c)
+        }
+        return codes
+    }
+
+    /// Σ_k codebook_k[codes[k][n]] → (N·D) values; any number of stages up to all of them.
+    public func decode(_ codes: [[Int]]) -> [Float] {
+        precondition(!codes.isEmpty && codes.count <= stages.count, "ResidualVectorQuantizer.decode: \(codes.count) stages of codes for \(stages.count)")
+        let rows = codes[0].count
+        var total = [Float](repeating: 0, count: rows * dim)
+        for (k, c) in codes.enumerated() {
+            let q = stages[k].lookup(codes: c).data
+            for i in 0..<total.count { total[i] += q[i] }
+        }
+        return total
     }
 }

@@ -38,8 +38,8 @@ public enum FuzzTargets {
     }
 
     public static func codes(_ bytes: [UInt8]) {
-        guard let c = try? CodesFile.parse(bytes, source: "fuzz") else { return }
-        _ = c.safetensors().serialized()
+        if let c = try? CodesFile.parse(bytes, source: "fuzz") { _ = c.safetensors().serialized() }
+        if let c = try? RVQCodesFile.parse(bytes, source: "fuzz") { _ = (c.safetensors().serialized(), c.frames) }
     }
 
     /// The first byte picks the model; the rest is its config.json.
@@ -47,7 +47,7 @@ public enum FuzzTargets {
         guard let kind = bytes.first else { return }
         let json = Data(bytes.dropFirst())
         let decoder = JSONDecoder()
-        switch kind % 4 {
+        switch kind % 5 {
         case 0:
             guard let c = try? decoder.decode(VQVAEConfig.self, from: json), c.validate().isEmpty else { return }
             for (i, l) in c.levels.enumerated() { _ = (l.hop, l.receptiveField, c.bitrate(level: i)) }
@@ -57,9 +57,12 @@ public enum FuzzTargets {
         case 2:
             guard let c = try? decoder.decode(FastSpeechConfig.self, from: json) else { return }
             _ = c.validate()
-        default:
+        case 3:
             guard let c = try? decoder.decode(VocoderConfig.self, from: json), c.validate().isEmpty else { return }
-            _ = c.receptiveFrames
+            _ = c.layout.receptiveFrames
+        default:
+            guard let c = try? decoder.decode(RVQCodecConfig.self, from: json), c.validate().isEmpty else { return }
+            _ = (c.encoderLayout.receptiveFrames, c.decoderLayout.receptiveFrames, c.bitrate(codebooks: c.codebooks))
         }
     }
 

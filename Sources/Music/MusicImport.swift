@@ -79,37 +79,85 @@ extension MusicCorpus {
     public static func importFolder(from folder: String, metadata: String, out dir: String, validationEvery: Int = 20,
                                     progress: (Int, Int, Double) -> Void = { _, _, _ in }) throws -> MusicCorpusInfo {
         let clips = try readUserMetadata(metadata, audioFolder: folder)
+        return try importClips(clips, from: folder, source: "\(folder) (\(metadata))", out: dir, validationEvery: validationEvery,
+                               where: { "\(metadata) line \($0.line)" }, progress: progress)
+    }
+
+    /// Audio file extensions `--audio-dir` imports.
+    public static let audioExtensions: Set<String> = ["wav", "flac", "ogg", "oga", "opus", "mp3", "aif", "aiff", "au", "w64"]
+
+    /// Imports every audio file under `folder` (recursively, in path order) of at least
+    /// `minSeconds`: recordings with no labels, such as the free music Debian packages ship, for
+    /// the codec (which needs none). Each file is one track: artist = its top folder under
+    /// `folder`, genre "unlabeled". Every `validationEvery`-th kept track is held out, so the
+    /// held-out split is by track. Files libsndfile cannot read are skipped and counted.
+    public static func importAudioFolder(_ folder: String, out dir: String, minSeconds: Double = 20, maxHours: Double? = nil,
+                                         validationEvery: Int = 20, skipped: (String, String) -> Void = { _, _ in },
+                                         progress: (Int, Int, Double) -> Void = { _, _, _ in }) throws -> MusicCorpusInfo {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDir), isDir.boolValue else {
+            throw MusicCorpusError.io("the audio folder '\(folder)' does not exist. Pass --audio-dir with a folder of recordings.")
+        }
+        let files = (FileManager.default.subpaths(atPath: folder) ?? [])
+            .filter { audioExtensions.contains(PathName.ext($0).lowercased()) }
+            .sorted()
+        guard !files.isEmpty else {
+            throw MusicCorpusError.badInput("'\(folder)' holds no audio files (\(audioExtensions.sorted().joined(separator: ", "))).")
+        }
+        let clips = files.enumerated().map { i, f in
+            UserClip(file: f, artist: f.split(separator: "/").count > 1 ? String(f.split(separator: "/")[0]) : "unknown",
+                     genre: "unlabeled", lyrics: "", line: i + 1)
+        }
+        return try importClips(clips, from: folder, source: folder, out: dir, validationEvery: validationEvery, minSeconds: minSeconds,
+                               maxSeconds: maxHours.map { $0 * 3600 }, where: { $0.file }, skipped: skipped, progress: progress)
+    }
+
+    /// The import itself: each clip read, mixed to mono, resampled, normalised and written as
+    /// DIR/audio/<id>.wav. With `minSeconds`, clips that are shorter or unreadable are skipped
+    /// (reported through `skipped`) instead of failing the import; `maxSeconds` stops after that
+    /// much audio.
+    static func importClips(_ clips: [UserClip], from folder: String, source: String, out dir: String, validationEvery: Int,
+                            minSeconds: Double? = nil, maxSeconds: Double? = nil, where describe: (UserClip) -> String,
+                            skipped: (String, String) -> Void = { _, _ in },
+                            progress: (Int, Int, Double) -> Void) throws -> MusicCorpusInfo {
         try prepare(dir, kind: "imported", seed: nil)
         var lines: [MusicMetadataLine] = []
         var usedIDs = Set<String>()
         var seconds = 0.0
         for (k, clip) in clips.enumerated() {
-            let source = resolve(clip.file, in: folder)
-            let id = uniqueID(for: clip.file, used: &usedIDs)
-            let file = "audio/\(id).wav"
+            if let maxSeconds, seconds >= maxSeconds { break }
+            let path = resolve(clip.file, in: folder)
             let audio: [Float]
             do {
-                let buffer = try AudioFile.read(source)
+                let buffer = try AudioFile.read(path)
                 audio = try Resampler.resample(buffer.mono(), to: sampleRate).samples
             } catch {
-                throw MusicCorpusError.io("\(metadata) line \(clip.line): cannot read '\(source)': \(error)")
+                if minSeconds != nil { skipped(clip.file, "\(error)"); continue }
+                throw MusicCorpusError.io("\(describe(clip)): cannot read '\(path)': \(error)")
             }
+            let length = Double(audio.count) / Double(sampleRate)
+            if let minSeconds, length < minSeconds { skipped(clip.file, String(format: "%.1f s, shorter than %.0f s", length, minSeconds)); continue }
+            let id = uniqueID(for: clip.file, used: &usedIDs)
+            let file = "audio/\(id).wav"
             let normalised = normalise(audio)
             do { try AudioFile.write(AudioBuffer(samples: normalised, sampleRate: sampleRate), to: dir + "/" + file) } catch {
                 throw MusicCorpusError.io("cannot write '\(dir)/\(file)': \(error). Check that the --out folder is writable.")
             }
-            let length = Double(normalised.count) / Double(sampleRate)
             lines.append(MusicMetadataLine(
                 id: id, file: file, genre: clip.genre, artist: clip.artist, groove: nil, progression: nil, tempo: nil,
                 key: nil, timeSignature: nil, barSeconds: nil, length: length, offset: 0,
                 lyrics: estimatedTiming(clip.lyrics, length: length), lyricsAligned: false, vocalist: nil, soundfont: nil,
-                source: source, split: k % validationEvery == validationEvery - 1 ? "val" : "train"))
+                source: path, split: lines.count % validationEvery == validationEvery - 1 ? "val" : "train"))
             seconds += length
             progress(k + 1, clips.count, seconds)
         }
+        guard !lines.isEmpty else {
+            throw MusicCorpusError.badInput("no recording in '\(folder)' could be imported (each must be readable audio"
+                                            + (minSeconds.map { String(format: " of at least %.0f s", $0) } ?? "") + ").")
+        }
         try writeMetadata(lines, to: dir)
         var info = MusicCorpusInfo(kind: "imported", lines: lines)
-        info.source = "\(folder) (\(metadata))"
+        info.source = source
         for g in Set(lines.map(\.genre)) { info.genres[g] = [] }
         try ConfigFile.write(info, to: dir + "/corpus.json")
         return info

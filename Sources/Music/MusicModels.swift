@@ -10,8 +10,23 @@ public struct MusicModels {
     /// The codec level whose codes the prior samples.
     public let level: Int
 
+    /// Where the models folder keeps the v1 codec (the Jukebox VQ-VAE) the shipped prior was trained
+    /// on, beside the RVQ codec in codec/.
+    public static let v1CodecFolder = "codec-v1"
+
+    /// Throws a message saying what to do when `codecDir` holds the RVQ codec (its config has no
+    /// `levels`): the prior models codes of the v1 VQ-VAE codec.
+    public static func requireV1Codec(_ codecDir: String) throws {
+        if let data = FileManager.default.contents(atPath: codecDir + "/config.json"),
+           let keys = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any], keys["levels"] == nil, keys["codebooks"] != nil {
+            throw CodecError("'\(codecDir)' holds the RVQ codec, but the prior models codes of the v1 VQ-VAE codec, which ships "
+                             + "as models/\(v1CodecFolder): use that folder (--codec models/\(v1CodecFolder) for `gen train prior`).")
+        }
+    }
+
     /// Loads `priorDir` and `codecDir`; a mismatch is an error saying how to fix it.
     public static func load(priorDir: String, codecDir: String) throws -> MusicModels {
+        try requireV1Codec(codecDir)
         let codec = try VQVAE.load(directory: codecDir)
         let (prior, metadata) = try Prior.loadWithMetadata(directory: priorDir)
         let c = prior.config

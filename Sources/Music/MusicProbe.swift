@@ -175,7 +175,7 @@ public enum ProbeData {
     /// window gives one zero-padded window).
     public static func windows(corpus dir: String, split: String, seconds: Double, hop: Double, sampleRate: Int = 22050) throws -> [ProbeWindow] {
         let lines = try MusicCorpus.loadMetadata(dir).filter { $0.split == split }
-        let clips = try CodecTrainer.loadClips(dir, split: split, sampleRate: sampleRate)
+        let clips = try MusicClips.load(dir, split: split, sampleRate: sampleRate)
         let length = Int(seconds * Double(sampleRate)), step = max(Int(hop * Double(sampleRate)), 1)
         var out: [ProbeWindow] = []
         for (line, clip) in zip(lines, clips) {

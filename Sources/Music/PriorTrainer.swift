@@ -7,7 +7,7 @@
 // next-code cross-entropy with AdamW, warm-up + cosine schedule and gradient clipping. The log is
 // JSONL; held-out cross-entropy in bits per code is reported beside the unigram and bigram
 // entropies of the same held-out codes (issue 5, "Learning"). Checkpoints: config.json +
-// model.safetensors + train_state.safetensors, and --resume, as in CodecTrainer.swift.
+// model.safetensors + train_state.safetensors, and --resume, as in RVQCodecTrainer.swift.
 //
 // Letters: B batch (windows), T codes per window.
 import Audio
@@ -232,8 +232,9 @@ public enum PriorTrainer {
         let folder = try TrainingFolder(o.outDir)
 
         guard fm.fileExists(atPath: o.codecDir + "/config.json") else {
-            throw PriorError("no trained codec in '\(o.codecDir)'; train one with `gen train codec --data \(o.dataDir) --out \(o.codecDir)`.")
+            throw PriorError("no codec in '\(o.codecDir)'; the prior models codes of the v1 VQ-VAE codec, which ships as models/\(MusicModels.v1CodecFolder) (pass --codec models/\(MusicModels.v1CodecFolder)).")
         }
+        try MusicModels.requireV1Codec(o.codecDir)
         let codec = try VQVAE.load(directory: o.codecDir)
         let level = o.level ?? codec.levels.count - 1
         guard codec.levels.indices.contains(level) else {

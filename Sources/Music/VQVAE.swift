@@ -383,14 +383,7 @@ public final class VQVAE {
 
     /// Loads parameters and codebooks strictly: every tensor present with its shape, nothing else.
     public func loadWeights(_ file: SafeTensorsFile, path: String) throws {
-        let codebooks = Set(levels.indices.map(codebookName))
-        try params.load(file, path: path, allowExtra: { codebooks.contains($0) })
-        // The codebooks go through the same strict loader, as a store of their own (they are EMA
-        // buffers, not trained by the optimizer): a missing or misshapen one is named the same way.
-        let buffers = ParameterStore()
-        for (i, lv) in levels.enumerated() { buffers.register(codebookName(i), lv.quantizer.codebook) }
-        let weights = Set(params.names)
-        try buffers.load(file, path: path, allowExtra: { weights.contains($0) })
+        try params.load(file, path: path, buffers: levels.indices.map { (codebookName($0), levels[$0].quantizer.codebook) })
         for lv in levels {
             let values = lv.quantizer.codebook.data
             lv.quantizer.embedSum = values.enumerated().map { j, v in v * lv.quantizer.clusterSize[j / lv.config.codeDim] }
@@ -415,15 +408,7 @@ public final class VQVAE {
 
     /// Fingerprint of config + weights + codebooks (64-bit FNV-1a, hex): codes are only meaningful
     /// to the exact model that made them.
-    public var modelID: String {
-        var h = FNV1a64()
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        (try? encoder.encode(config)).map { d in d.withUnsafeBytes { h.mix($0) } }
-        for t in params.tensors { t.data.withUnsafeBytes { h.mix($0) } }
-        for lv in levels { lv.quantizer.codebook.data.withUnsafeBytes { h.mix($0) } }
-        return "vqvae-" + h.hex
-    }
+    public var modelID: String { "vqvae-" + params.fingerprint(config: config, buffers: levels.map(\.quantizer.codebook)) }
 
     /// Fingerprint of one level alone (its config, weights and codebook): the levels are
     /// independent, so the codes of level L stay valid while another level is retrained, and a

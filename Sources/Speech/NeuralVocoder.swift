@@ -36,19 +36,14 @@ public struct VocoderConfig: Codable, Equatable {
         if !(256...4096).contains(nFFT) || nFFT & (nFFT - 1) != 0 || nFFT < 2 * hop {
             problems.append("n_fft must be a power of two in 256...4096 and at least twice the hop, got \(nFFT)")
         }
-        if !(1...1024).contains(width) { problems.append("width must be in 1...1024, got \(width)") }
-        if !(1...32).contains(blocks) { problems.append("blocks must be in 1...32, got \(blocks)") }
-        if !(1...8192).contains(mlpDim) { problems.append("mlp_dim must be in 1...8192, got \(mlpDim)") }
-        if !(1...31).contains(kernel) || kernel % 2 == 0 { problems.append("kernel must be odd, in 1...31, got \(kernel)") }
-        if !["relu", "gelu"].contains(activation) { problems.append("activation must be relu or gelu, got '\(activation)'") }
-        if problems.isEmpty && Double(blocks) * 2 * Double(width) * Double(mlpDim) > 2e8 {
-            problems.append("width × mlp_dim × blocks make more than the 200 million parameters gen loads")
-        }
+        problems += layout.problems()
         return problems
     }
 
-    /// Frames of context each side that influence a frame's spectrum: the input conv (k7) and the blocks.
-    public var receptiveFrames: Int { 3 + blocks * (kernel / 2) }
+    /// The backbone's sizes.
+    public var layout: ConvNeXtLayout {
+        ConvNeXtLayout(inputs: nMels, width: width, blocks: blocks, mlpDim: mlpDim, kernel: kernel, activation: activation)
+    }
 
     enum CodingKeys: String, CodingKey {
         case sampleRate = "sample_rate", nMels = "n_mels", nFFT = "n_fft", hop, width, blocks
@@ -56,75 +51,34 @@ public struct VocoderConfig: Codable, Equatable {
     }
 }
 
-/// The network. `head` gives the spectrum, `callAsFunction` the waveform (training and inference alike).
+/// The network: the shared frame-rate ConvNeXt stack and iSTFT head (NN/FrameNet.swift), fed log-mels.
+/// `head` gives the spectrum, `callAsFunction` the waveform (training and inference alike).
 public final class VocoderModel {
     public let config: VocoderConfig
     public let params = ParameterStore()
-    let inConv: Conv1d
-    let inNorm: LayerNorm, outNorm: LayerNorm
-    let blocks: [ConvNeXtBlock]
-    let out: Linear
-    public let basis: STFTBasis
+    public let net: ISTFTDecoder
+    public var basis: STFTBasis { net.basis }
 
     /// `randomInit` false: zeros, for weights about to be loaded.
     public init(config c: VocoderConfig, seed: UInt64 = 1, randomInit: Bool = true) {
         config = c
         var rng = RNG(seed: seed)
-        let s = Scope(params, randomInit: randomInit)
-        inConv = Conv1d(c.nMels, c.width, kernel: 7, scope: s.child("embed"), rng: &rng)
-        inNorm = LayerNorm(c.width, scope: s.child("embed_norm"))
-        blocks = (0..<c.blocks).map {
-            ConvNeXtBlock(channels: c.width, mlpDim: c.mlpDim, kernel: c.kernel, layerScale: 1 / Float(c.blocks),
-                          activation: c.activation == "gelu" ? gelu : relu, scope: s.child("blocks").child($0), rng: &rng)
-        }
-        outNorm = LayerNorm(c.width, scope: s.child("final_norm"))
-        out = Linear(c.width, c.nFFT + 2, scope: s.child("head"), rng: &rng)
-        basis = STFTBasis(nFFT: c.nFFT, hop: c.hop)
+        net = ISTFTDecoder(c.layout, nFFT: c.nFFT, hop: c.hop, scope: Scope(params, randomInit: randomInit), rng: &rng)
     }
 
     /// log-mel (B, S, M) → head output (B, S, 2F): F log-magnitudes, then F phases, per frame.
-    public func head(_ mel: Tensor) -> Tensor {
-        var h = transpose(inConv(transpose(mel, 1, 2)), 1, 2)   // (B, S, C)
-        h = inNorm(h)
-        for block in blocks { h = block(h) }
-        return out(outNorm(h))
-    }
+    public func head(_ mel: Tensor) -> Tensor { net.head(mel) }
 
     /// Head output (B, S, 2F) → waveform (B, 1, (S − 1)·hop), sample t lined up with frame t / hop.
-    public func waveform(head h: Tensor) -> Tensor {
-        istft(polarSpectrum(h), basis: basis, padding: config.nFFT / 2, length: (h.shape[1] - 1) * config.hop)
-    }
+    public func waveform(head h: Tensor) -> Tensor { net.waveform(head: h) }
 
     /// log-mel (B, S, M) → waveform (B, 1, (S − 1)·hop).
-    public func callAsFunction(_ mel: Tensor) -> Tensor { waveform(head: head(mel)) }
+    public func callAsFunction(_ mel: Tensor) -> Tensor { net(mel) }
 
-    /// One utterance's log-mel (S, M) → `length` samples ((S − 1)·hop by default; a centred STFT of
-    /// L samples has 1 + L / hop frames, so L itself is the natural choice when it is known). Runs in
-    /// chunks of `chunk` frames that each see `receptiveFrames` + N / hop frames of context on both
-    /// sides, so memory stays bounded for any length and the result equals the whole-utterance
-    /// computation up to float rounding.
-    public func synthesize(logMel: [Float], frames: Int, length requested: Int? = nil, chunk: Int = 512) -> [Float] {
-        let m = config.nMels, hop = config.hop, half = config.nFFT / 2
-        let length = requested ?? max(frames - 1, 0) * hop
-        var output = [Float](repeating: 0, count: length)
-        guard frames >= 1, length > 0 else { return output }
-        precondition(logMel.count == frames * m, "synthesize: \(logMel.count) mel values for \(frames) frames of \(m)")
-        // Samples past the last frame's centre + N/2 have no frame: they stay 0.
-        let reach = min(length, (frames - 1) * hop + half)
-        let context = config.receptiveFrames + config.nFFT / hop
-        var a = 0
-        while a * hop < reach {
-            let b = a + chunk                                 // output samples [a·hop, min(b·hop, reach))
-            let lo = max(0, a - context), hi = min(frames, b + context)
-            let end = min(b * hop, reach)
-            let piece = Tensor(shape: [1, hi - lo, m], data: Array(logMel[(lo * m)..<(hi * m)]))
-            let y = GradMode.withoutGrad {                    // samples from lo·hop
-                istft(polarSpectrum(head(piece)), basis: basis, padding: half, length: end - lo * hop)
-            }
-            for t in (a * hop)..<end { output[t] = y.data[t - lo * hop] }
-            a = b
-        }
-        return output
+    /// One utterance's log-mel (S, M) → `length` samples ((S − 1)·hop by default), in bounded chunks
+    /// equal to the whole-utterance computation up to float rounding (`ISTFTDecoder.synthesize`).
+    public func synthesize(logMel: [Float], frames: Int, length: Int? = nil, chunk: Int = 512) -> [Float] {
+        net.synthesize(features: logMel, frames: frames, length: length, chunk: chunk)
     }
 }
 

@@ -59,18 +59,8 @@ public struct VocoderLosses {
 
 public enum VocoderTrainer {
     static let lossBases = [512, 1024, 2048].map { STFTBasis(nFFT: $0) }
-    static let melBasis = STFTBasis(nFFT: MelConfig.standard.nFFT, hop: MelConfig.standard.hop)
-    static let filterbank: Tensor = {
-        let fb = MelFilterbank(config: .standard)
-        return Tensor(shape: [fb.nMels, fb.bins], data: fb.weights)   // (M, F)
-    }()
-
-    /// ln(max(mel, 1e-5)) of x (B, 1, L), differentiable: |STFT| (zero-padded by N/2) through the filterbank.
-    static func logMel(_ x: Tensor) -> Tensor {
-        let mag = stftMagnitudeFFT(x, basis: melBasis, padding: melBasis.nFFT / 2)   // (B, F, S)
-        let mel = matmul(transpose(mag, 1, 2), filterbank, transposeB: true)          // (B, S, M)
-        return log(clampMin(mel, MelFilterbank.logFloor))
-    }
+    /// ln(max(mel, 1e-5)) of x (B, 1, L), differentiable.
+    static let logMel = DifferentiableLogMel()
 
     /// Losses of log-mel `mel` (B, S, M) against `target` (B, 1, (S − 1)·hop + N): the teacher audio
     /// with N/2 samples of context each side, so its STFT frames are exactly the mel's frames.
@@ -102,20 +92,8 @@ public enum VocoderTrainer {
             headMagnitude = m.item
         }
         if phaseWeight > 0, let spec {
-            let rows = spec.count / (2 * f)
-            var angle = [Float](repeating: 0, count: rows * f), weight = angle
-            // Bins more than 60 dB below the loudest of the batch carry no phase worth learning.
-            var peak: Float = 0
-            for r in 0..<rows { for k in 0..<f {
-                let re = spec.data[r * 2 * f + k], im = spec.data[r * 2 * f + f + k]
-                peak = max(peak, re * re + im * im)
-            } }
-            for r in 0..<rows { for k in 0..<f {
-                let re = spec.data[r * 2 * f + k], im = spec.data[r * 2 * f + f + k]
-                angle[r * f + k] = Foundation.atan2(im, re)
-                weight[r * f + k] = re * re + im * im > peak * 1e-6 ? 1 : 0
-            } }
-            let p = phaseLosses(slice(h, axis: 2, f..<(2 * f)), target: angle, weight: weight)
+            let t = phaseTargets(spec)
+            let p = phaseLosses(slice(h, axis: 2, f..<(2 * f)), target: t.angle, weight: t.weight)
             total = total + (p.instantaneous + p.groupDelay + p.frequency) * phaseWeight
             phase = (p.instantaneous.item, p.groupDelay.item, p.frequency.item)
         }

@@ -1,7 +1,8 @@
 // MusicBench.swift — the music path's speed: the codec's encode + decode against real time, the
 // prior's KV-cached sampling step against recomputing the window at 1024 codes of context, the
 // cost of an upsampler at the finest level (Jukebox's lower-level priors), and the whole
-// `gen music --duration 20` process. Uses the shipped models/codec and models/prior when present.
+// `gen music --duration 20` process. Uses the shipped models/codec (the RVQ codec, every bitrate)
+// and models/prior when present.
 import Audio
 import Engine
 import Foundation
@@ -27,15 +28,15 @@ private func musicAudio(seconds: Double) -> [Float] {
     }
 }
 
-private func benchCodec() {
-    guard let codec = try? VQVAE.load(directory: "models/codec") else { print("codec: no model in models/codec; skipped"); return }
+func benchCodec() {
+    guard let codec = try? RVQCodec.load(directory: "models/codec") else { print("codec: no model in models/codec; skipped"); return }
     let seconds = 30.0, audio = musicAudio(seconds: seconds)
-    for level in codec.levels.indices {
-        var codes: [Int32] = []
-        let tEnc = time(2) { codes = codec.encode(audio, level: level) }
-        let tDec = time(2) { _ = codec.decode(codes, level: level, length: audio.count) }
-        print("codec level \(level) (hop \(codec.levels[level].hop), \(fmt(codec.config.bitrate(level: level) / 1000, 2)) kbps), \(fmt(seconds, 0)) s: "
-              + "encode \(fmt(seconds / tEnc))× real time, decode \(fmt(seconds / tDec))×, encode + decode \(fmt(seconds / (tEnc + tDec)))× (target ≥ 20×)")
+    for k in 1...codec.config.codebooks {
+        var codes: [[Int32]] = []
+        let tEnc = time(2) { codes = codec.encode(audio, codebooks: k) }
+        let tDec = time(2) { _ = codec.decode(codes, length: audio.count) }
+        print("codec \(k) codebooks (\(fmt(codec.config.bitrate(codebooks: k) / 1000, 2)) kbps), \(fmt(seconds, 0)) s: "
+              + "encode \(fmt(seconds / tEnc))× real time, decode \(fmt(seconds / tDec))×, encode + decode \(fmt(seconds / (tEnc + tDec)))× (target ≥ 50×)")
     }
 }
 

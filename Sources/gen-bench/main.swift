@@ -26,6 +26,8 @@ var rng = RNG(seed: 1)
 if CommandLine.arguments.dropFirst().first == "vocoder" { benchVocoderSizes(); exit(0) }
 // `gen-bench speech`: only the speech lines (text → WAV RTF, whole process against flite).
 if CommandLine.arguments.dropFirst().first == "speech" { benchSpeech(); exit(0) }
+// `gen-bench codec`: only the music codec's encode + decode at every bitrate.
+if CommandLine.arguments.dropFirst().first == "codec" { benchCodec(); exit(0) }
 print("gen-bench — \(Threads.count) threads, OpenBLAS \(openblas_get_num_threads()) threads")
 print("")
 

@@ -31,7 +31,49 @@ func fail(_ message: String) -> Never {
 struct GenEval: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gen-eval", abstract: "Yardsticks for gen's models that need the models themselves.",
-        subcommands: [MusicEval.self], defaultSubcommand: MusicEval.self)
+        subcommands: [MusicEval.self, CodecEval.self], defaultSubcommand: MusicEval.self)
+}
+
+/// `gen-eval codec`: does the genre survive the codec? A genre probe trained on the original
+/// training windows only (never on codec output, which it would learn to read) classifies the
+/// held-out windows as they are and after a round trip through each rung of the codec's ladder.
+struct CodecEval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "codec",
+        abstract: "Genre probe (trained on original clips only) on held-out clips and on their codec round trips.",
+        discussion: "Example: gen-eval codec --data data/music --models models --codebooks 1 2 4 8")
+    @Option(help: "Music corpus folder (labelled genres).") var data = "data/music"
+    @Option(help: "Models folder (its codec/ is evaluated).") var models = "models"
+    @Option(parsing: .upToNextOption, help: "Rungs of the ladder to test (codebook counts).") var codebooks: [Int] = [1, 2, 4, 8]
+    @Option(help: "Seconds per probe window (at least 2).") var seconds = 10.0
+
+    func run() throws {
+        Runtime.configure()
+        let fb = MelFilterbank()
+        func pct(_ x: Double) -> String { String(format: "%.1f%%", 100 * x) }
+        let codec: RVQCodec
+        do { codec = try RVQCodec.load(directory: models + "/codec") } catch { fail("cannot load the codec from \(models)/codec: \(error)") }
+        let train: [ProbeWindow], val: [ProbeWindow]
+        do {
+            train = try ProbeData.windows(corpus: data, split: "train", seconds: seconds, hop: seconds / 2)
+            val = try ProbeData.windows(corpus: data, split: "val", seconds: seconds, hop: seconds)
+        } catch { fail("cannot read the corpus at \(data): \(error)") }
+        let genres = Array(Set(train.map(\.genre))).sorted()
+        let known = val.filter { genres.contains($0.genre) }
+        guard !train.isEmpty, !known.isEmpty else { fail("the corpus at \(data) needs training and held-out clips of the same genres") }
+        let probe = LogisticProbe.fit(train.map { ProbeFeatures.of($0.samples, filterbank: fb) },
+                                      labels: train.map { genres.firstIndex(of: $0.genre)! }, classes: genres)
+        let labels = known.map { genres.firstIndex(of: $0.genre)! }
+        let original = probe.accuracy(known.map { ProbeFeatures.of($0.samples, filterbank: fb) }, labels: labels)
+        print("genre probe: trained on \(train.count) original training windows of \(seconds) s (no codec output), \(known.count) held-out windows")
+        print("  originals: \(pct(original))   (chance \(pct(1 / Double(genres.count))))")
+        for k in codebooks where (1...codec.config.codebooks).contains(k) {
+            let x = known.map { w in ProbeFeatures.of(codec.decode(codec.encode(w.samples, codebooks: k), length: w.samples.count), filterbank: fb) }
+            let a = probe.accuracy(x, labels: labels)
+            print(String(format: "  %d codebooks (%.2f kbps): %@ = %.0f%% of the originals' accuracy", k, codec.config.bitrate(codebooks: k) / 1000,
+                         pct(a), 100 * a / max(original, 1e-9)))
+        }
+    }
 }
 
 struct MusicEval: ParsableCommand {
@@ -91,7 +133,7 @@ func evaluateMusic(_ o: Options) {
     let corpusGenres = Set(train.map(\.genre))
     let genres = MusicCatalog.genreNames.filter(corpusGenres.contains) + corpusGenres.subtracting(MusicCatalog.genreNames).sorted()
     let models: MusicModels
-    do { models = try MusicModels.load(priorDir: o.models + "/prior", codecDir: o.models + "/codec") }
+    do { models = try MusicModels.load(priorDir: o.models + "/prior", codecDir: o.models + "/" + MusicModels.v1CodecFolder) }
     catch { fail("cannot load the prior and codec from \(o.models): \(error)") }
     let codec = models.codec, level = models.level, prior = models.prior
     let length = Int(o.seconds * Double(codec.sampleRate))

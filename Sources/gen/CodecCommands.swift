@@ -1,5 +1,5 @@
 // CodecCommands.swift — `gen encode`, `gen decode`, `gen codec` and `gen train codec`: thin
-// wrappers over Music.VQVAE, CodesFile and CodecTrainer. Every output is written to a temporary
+// wrappers over Music.RVQCodec, RVQCodesFile and RVQCodecTrainer. Every output is written to a temporary
 // file and renamed, so a failure leaves no partial file; model and I/O failures exit 3.
 import ArgumentParser
 import Base
@@ -22,9 +22,9 @@ func codecDirectory(_ globals: GlobalOptions) throws -> String {
 }
 
 /// The codec in the models folder (exit 3 when it is missing or unreadable).
-func loadCodec(_ globals: GlobalOptions) throws -> VQVAE {
+func loadCodec(_ globals: GlobalOptions) throws -> RVQCodec {
     let codecDir = try codecDirectory(globals)
-    return try ioErrors { try VQVAE.load(directory: codecDir) }
+    return try ioErrors { try RVQCodec.load(directory: codecDir) }
 }
 
 /// Any audio libsndfile reads, as 22050 Hz mono (channels averaged, resampled with libsamplerate).
@@ -36,44 +36,65 @@ func readMono(_ path: String, sampleRate: Int, maxSeconds: Double? = nil) throws
     }
 }
 
-/// Streams a level's decoded audio into `output` (atomic: nothing under that name unless all succeeded).
-func writeDecoded(_ model: VQVAE, codes: [Int32], level: Int, length: Int, to output: String) throws {
-    try ioErrors {
-        if output == "-" {  // stdout: a WAV built in memory
-            try AudioFile.write(AudioBuffer(samples: model.decode(codes, level: level, length: max(length, 1)), sampleRate: model.sampleRate), to: "-")
-            return
-        }
-        let writer = try AudioFileWriter(path: output, sampleRate: model.sampleRate)
-        do {
-            try model.decode(codes, level: level, length: max(length, 1)) { try writer.append($0) }
-            try writer.finish()
-        } catch { writer.cancel(); throw error }
-    }
+/// Writes decoded audio to `output` (atomic: nothing under that name unless all succeeded; "-" is stdout).
+func writeDecoded(_ samples: [Float], sampleRate: Int, to output: String) throws {
+    try ioErrors { try AudioFile.write(AudioBuffer(samples: samples, sampleRate: sampleRate), to: output) }
 }
 
-func checkLevel(_ level: Int?, _ model: VQVAE) throws -> Int {
-    let l = level ?? 0
-    guard model.levels.indices.contains(l) else {
-        let hops = model.levels.enumerated().map { "\($0.offset) (hop \($0.element.hop))" }.joined(separator: ", ")
-        throw GenError.usage("--level \(l) does not exist; the codec has levels \(hops).")
+/// --bandwidth and --codebooks, shared by encode, decode and codec: how many of the codec's
+/// codebooks to use (a prefix of its bitrate ladder).
+struct BitrateOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Bitrate in kbps: the most codebooks that fit (0.86 kbps each at hop 256). Default: all.", valueName: "kbps"))
+    var bandwidth: Double?
+    @Option(name: .long, help: ArgumentHelp("Codebooks to use, 1 up to the codec's count (instead of --bandwidth). Default: all.", valueName: "k"))
+    var codebooks: Int?
+
+    func validate() throws {
+        if bandwidth != nil && codebooks != nil { throw ValidationError("give --bandwidth or --codebooks, not both.") }
+        if let bandwidth, !(bandwidth > 0 && bandwidth <= 1000) { throw ValidationError("--bandwidth must be a number of kbps in (0, 1000], got \(bandwidth).") }
+        if let codebooks, !(1...32).contains(codebooks) { throw ValidationError("--codebooks must be in 1...32, got \(codebooks).") }
     }
-    return l
+
+    /// The codebook count for `model`, at most `available` (the codes at hand); nil options: all of them.
+    func count(for model: RVQCodec, available: Int? = nil) throws -> Int {
+        let top = min(model.config.codebooks, available ?? model.config.codebooks)
+        let ladder = (1...model.config.codebooks).map { String(format: "%d: %.2f", $0, model.config.bitrate(codebooks: $0) / 1000) }.joined(separator: ", ")
+        if let codebooks {
+            guard codebooks <= top else {
+                throw GenError.usage("--codebooks \(codebooks) is more than the \(top) available; the ladder (codebooks: kbps) is \(ladder).")
+            }
+            return codebooks
+        }
+        if let bandwidth {
+            let fit = (1...model.config.codebooks).last { model.config.bitrate(codebooks: $0) <= bandwidth * 1000 + 1e-6 }
+            guard let fit else {
+                throw GenError.usage(String(format: "--bandwidth %g kbps is below one codebook's %.2f kbps; the ladder (codebooks: kbps) is %@.",
+                                            bandwidth, model.config.bitrate(codebooks: 1) / 1000, ladder))
+            }
+            return min(fit, top)
+        }
+        return top
+    }
 }
 
 struct Encode: ParsableCommand, HasGlobalOptions {
     static let configuration = CommandConfiguration(
-        abstract: "Encode audio to VQ-VAE codes (one I32 tensor per level).",
+        abstract: "Encode audio to codec codes (one I32 tensor, codebooks × frames).",
         discussion: """
         Reads any format libsndfile reads, at any rate and channel count; it is
-        downmixed to mono and resampled to 22050 Hz. Long files are encoded in
-        10-second chunks. The codes file format is described in the README ("Codes
+        downmixed to mono and resampled to 22050 Hz. The codec's residual codebooks
+        form a bitrate ladder (0.86 kbps per codebook, 6.9 kbps for all 8): keep a
+        prefix of them with --codebooks or --bandwidth. Long files are encoded in
+        bounded chunks. The codes file format is described in the README ("Codes
         files").
 
-        Example:
+        Examples:
           gen encode song.flac -o song.codes.safetensors
+          gen encode song.flac -o song.2k.safetensors --bandwidth 2
         """)
     @Argument(help: "Input audio.") var input: String
     @Option(name: .shortAndLong, help: "Codes file (.safetensors).") var output = "codes.safetensors"
+    @OptionGroup var bitrate: BitrateOptions
     @OptionGroup var globals: GlobalOptions
 
     func validate() throws {
@@ -85,65 +106,67 @@ struct Encode: ParsableCommand, HasGlobalOptions {
 
     func run() throws {
         let model = try loadCodec(globals)
+        let k = try bitrate.count(for: model)
         try ioErrors { try AudioFile.checkWritable(output) }
         let samples = try readMono(input, sampleRate: model.sampleRate)
-        let file = CodesFile(encoding: samples, model: model)
+        let file = RVQCodesFile(encoding: samples, model: model, codebooks: k)
         try ioErrors { try file.write(to: output) }
         if globals.quiet { print(output); return }
-        let counts = file.codes.keys.sorted().map { "level \($0): \(file.codes[$0]!.count) codes" }.joined(separator: ", ")
-        print("\(output)  (\(counts); model \(file.modelID))")
+        print(String(format: "%@  (%d codebooks × %d frames, %.2f kbps; codec %@)", output, k, file.frames,
+                     model.config.bitrate(codebooks: k) / 1000, file.codecID))
     }
 }
 
 struct Decode: ParsableCommand, HasGlobalOptions {
     static let configuration = CommandConfiguration(
-        abstract: "Decode VQ-VAE codes to audio.",
+        abstract: "Decode codec codes to audio.",
         discussion: """
-        Each level decodes on its own; --level picks one (default: the finest level in
-        the file). The codes must come from the installed codec: a file made by another
-        codec is refused.
+        Decodes with every codebook in the file, or only the first --codebooks (or as
+        many as --bandwidth allows): any prefix decodes on its own. The codes must come
+        from the installed codec: a file made by another codec, or by the old v1
+        codec, is refused.
 
         Example:
-          gen decode song.codes.safetensors -o song.wav --level 1
+          gen decode song.codes.safetensors -o song.wav --codebooks 2
         """)
     @Argument(help: "Codes file (.safetensors).") var input: String
     @Option(name: .shortAndLong, help: "Output audio (.wav, .flac, .ogg), or - for a WAV on stdout.") var output = "decoded.wav"
-    @Option(name: .long, help: "Codec level to decode.") var level: Int?
+    @OptionGroup var bitrate: BitrateOptions
     @OptionGroup var globals: GlobalOptions
 
     func run() throws {
         _ = try ioErrors { try AudioFileFormat(path: output == "-" ? "stdout.wav" : output) }
-        let file = try ioErrors { try CodesFile.read(input) }
+        let file = try ioErrors { try RVQCodesFile.read(input) }
         let model = try loadCodec(globals)
         try ioErrors { try file.check(against: model, path: input) }
-        let l = try checkLevel(level ?? file.codes.keys.min(), model)
-        guard let codes = file.codes[l] else {
-            throw GenError.usage("\(input) holds levels \(file.codes.keys.sorted()), not level \(l). Pick one of those with --level.")
-        }
-        try writeDecoded(model, codes: codes, level: l, length: file.length, to: output)
+        let k = try bitrate.count(for: model, available: file.codebooks)
+        try writeDecoded(model.decode(Array(file.codes.prefix(k)), length: max(file.length, 1)), sampleRate: model.sampleRate, to: output)
         if output != "-" { print(output) }
     }
 }
 
 struct Codec: ParsableCommand, HasGlobalOptions {
     static let configuration = CommandConfiguration(
-        abstract: "Round-trip audio through the codec (encode, then decode one level).",
-        discussion: "Example: gen codec song.flac -o song.level1.wav --level 1")
+        abstract: "Round-trip audio through the codec (encode, then decode).",
+        discussion: """
+        Examples:
+          gen codec song.flac -o song.codec.wav                 # all codebooks, 6.9 kbps
+          gen codec song.flac -o song.2k.wav --bandwidth 2      # the first 2 codebooks, 1.72 kbps
+        """)
     @Argument(help: "Input audio.") var input: String
     @Option(name: .shortAndLong, help: "Output audio (.wav, .flac, .ogg), or - for a WAV on stdout.") var output = "codec.wav"
-    @Option(name: .long, help: "Codec level (0 = finest).") var level: Int?
+    @OptionGroup var bitrate: BitrateOptions
     @OptionGroup var globals: GlobalOptions
 
     func run() throws {
         _ = try ioErrors { try AudioFileFormat(path: output == "-" ? "stdout.wav" : output) }
         let model = try loadCodec(globals)
-        let l = try checkLevel(level, model)
+        let k = try bitrate.count(for: model)
+        try ioErrors { try AudioFile.checkWritable(output) }
         let samples = try readMono(input, sampleRate: model.sampleRate)
-        let codes = model.encode(samples, level: l)
-        try writeDecoded(model, codes: codes, level: l, length: samples.count, to: output)
+        try writeDecoded(model.decode(model.encode(samples, codebooks: k), length: max(samples.count, 1)), sampleRate: model.sampleRate, to: output)
         if output != "-" {
-            print(globals.quiet ? output
-                  : String(format: "%@  (level %d, hop %d, %.2f kbps)", output, l, model.levels[l].hop, model.config.bitrate(level: l) / 1000))
+            print(globals.quiet ? output : String(format: "%@  (%d codebooks, %.2f kbps)", output, k, model.config.bitrate(codebooks: k) / 1000))
         }
     }
 }
@@ -151,46 +174,48 @@ struct Codec: ParsableCommand, HasGlobalOptions {
 struct TrainCodec: ParsableCommand, HasGlobalOptions {
     static let configuration = CommandConfiguration(
         commandName: "codec",
-        abstract: "Train the VQ-VAE codec on a corpus from `gen dataset music`.",
+        abstract: "Train the RVQ music codec on corpora from `gen dataset music`.",
         discussion: """
-        Trains every level (or only --level) on random windows of the training clips.
+        Trains the frame-rate codec (STFT-frame encoder, residual VQ of --codebooks
+        codebooks of 1024, iSTFT decoder) on random windows of the training clips of
+        every --data corpus, each corpus in an equal share of the batches. Quantizer
+        dropout teaches the decoder to use any first k codebooks, so one model serves
+        every bitrate from 0.86 kbps (k = 1) to 6.9 kbps (k = 8).
+
         Writes DIR/config.json and DIR/model.safetensors every --save-every steps, the
         optimizer and codebook EMA state in DIR/train_state.safetensors, and the log
-        (losses, spectral convergence, codebook usage, perplexity, held-out metrics) in
+        (losses, per-codebook usage and perplexity, held-out log-mel, spectral
+        convergence, chroma similarity and flatness at 2 and at all codebooks) in
         DIR/train_log.jsonl. Stop at any time; --resume continues from the last
         checkpoint.
 
         Example:
-          gen train codec --data data/music --out models/codec --steps 20000
-          gen train codec --data data/music --out models/codec --resume --minutes 90
+          gen train codec --data data/music --data data/realmusic --out runs/codec --minutes 120
+          gen train codec --data data/music --data data/realmusic --out runs/codec --resume
         """)
-    @Option(name: .long, help: "Corpus folder (from `gen dataset music`).") var data: String
+    @Option(name: .long, help: "Corpus folder (from `gen dataset music`); repeat for several.") var data: [String]
     @Option(name: .long, help: "Model folder to write.") var out: String
-    @Option(name: .long, help: "Train only this level (default: all).") var level: Int?
-    @Option(name: .long, help: "Windows per batch.") var batchSize = 8
-    @Option(name: .long, help: "Seconds per training window.") var windowSeconds: Double = 1.0
-    @Option(name: .long, help: "Channels of every conv (new models only).") var width = 32
-    @Option(name: .long, help: "Codes per codebook (new models only).") var codebookSize = 1024
-    @OptionGroup(title: "Training run") var training: TrainingRunOptions<MusicTrainingDefaults>
+    @Option(name: .long, help: "Windows per batch.") var batchSize = 12
+    @Option(name: .long, help: "STFT frames per training window (hop 256: 64 frames = 0.74 s).") var segmentFrames = 64
+    @Option(name: .long, help: "Codebooks of the residual quantizer (new models only).") var codebooks = 8
+    @Option(name: .long, help: "Channels of the encoder and decoder (new models only).") var width = 256
+    @OptionGroup(title: "Training run") var training: TrainingRunOptions<CodecTrainingDefaults>
     @OptionGroup var globals: GlobalOptions
 
     func validate() throws {
-        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1.") }
-        if !(windowSeconds >= 0.1 && windowSeconds <= 30) { throw ValidationError("--window-seconds must be between 0.1 and 30.") }
-        if width < 1 { throw ValidationError("--width must be at least 1.") }
-        if codebookSize < 2 { throw ValidationError("--codebook-size must be at least 2.") }
-        if let level, level < 0 { throw ValidationError("--level cannot be negative.") }
+        if data.isEmpty { throw ValidationError("give at least one --data corpus folder (from `gen dataset music`).") }
+        if !(1...256).contains(batchSize) { throw ValidationError("--batch-size must be in 1...256.") }
+        if !(8...1024).contains(segmentFrames) { throw ValidationError("--segment-frames must be in 8...1024.") }
+        if !(1...32).contains(codebooks) { throw ValidationError("--codebooks must be in 1...32.") }
+        if !(8...1024).contains(width) { throw ValidationError("--width must be in 8...1024.") }
     }
 
     func run() throws {
-        var o = CodecTrainOptions(dataDir: data, outDir: out)
+        var o = RVQCodecTrainOptions(dataDirs: data, outDir: out)
         training.apply(to: &o)
-        o.level = level; o.batchSize = batchSize; o.windowSeconds = windowSeconds
-        for i in o.model.levels.indices { o.model.levels[i].width = width; o.model.levels[i].codebookSize = codebookSize }
-        if let level, !training.resume, level >= o.model.levels.count {
-            throw GenError.usage("--level \(level) does not exist: the codec has levels 0…\(o.model.levels.count - 1).")
-        }
+        o.batchSize = batchSize; o.segmentFrames = segmentFrames
+        o.model.codebooks = codebooks; o.model.encoderWidth = width; o.model.decoderWidth = width
         if globals.quiet { o.log = { _ in } }
-        try ioErrors { try CodecTrainer.train(o) }
+        try ioErrors { try RVQCodecTrainer.train(o) }
     }
 }

@@ -24,27 +24,41 @@ struct DatasetMusic: ParsableCommand, HasGlobalOptions {
         per file (paths relative to FOLDER):
           {"file": "a.flac", "artist": "My Band", "genre": "rock", "lyrics": "..."}
 
+        Unlabeled recordings, for the codec only: --audio-dir FOLDER imports every
+        audio file under FOLDER (wav, flac, ogg, opus, mp3, ...) of at least
+        --min-seconds, genre "unlabeled", artist the file's top folder; one track in
+        20 is held out. `make data/realmusic` builds such a corpus from the free music
+        in Debian packages (warzone2100-music, hyperrogue-music, nexuiz-music,
+        ufoai-music, singularity-music, asc-music).
+
         Examples:
           gen dataset music --out data/music --hours 2 --seed 1
           gen dataset music --from songs --metadata songs/meta.jsonl --out data/mine
+          gen dataset music --audio-dir data/debs/music --out data/realmusic
         """)
 
     @Option(name: .long, help: "Output folder.") var out: String
-    @Option(name: .long, help: "Hours of audio to render.") var hours: Double = 1
+    @Option(name: .long, help: "Hours of audio to render (default 1), or with --audio-dir the most to import (default all).") var hours: Double?
     @Option(name: .long, help: "Random seed: the same seed gives the same corpus.") var seed: UInt64 = 1
     @Option(name: .long, help: "Clips rendered at once (each runs mma and fluidsynth).") var jobs = 2
     @Option(name: .long, help: ArgumentHelp("Import your own recordings from this folder instead of rendering.", valueName: "dir"))
     var from: String?
     @Option(name: .long, help: ArgumentHelp("With --from: JSON Lines with file, artist, genre and lyrics per recording.", valueName: "file"))
     var metadata: String?
+    @Option(name: .long, help: ArgumentHelp("Import every audio file under this folder, unlabeled, for the codec (see above).", valueName: "dir"))
+    var audioDir: String?
+    @Option(name: .long, help: "With --audio-dir: skip files shorter than this many seconds (sound effects).")
+    var minSeconds: Double = 20
     @OptionGroup var globals: GlobalOptions
 
     func validate() throws {
-        if !(hours > 0 && hours.isFinite) { throw ValidationError("--hours must be a positive number, got \(hours).") }
+        if let hours, !(hours > 0 && hours.isFinite) { throw ValidationError("--hours must be a positive number, got \(hours).") }
         if jobs < 1 { throw ValidationError("--jobs must be at least 1, got \(jobs).") }
         if (from == nil) != (metadata == nil) {
             throw ValidationError("--from and --metadata go together: --from names the folder of recordings, --metadata their JSONL file.")
         }
+        if audioDir != nil && from != nil { throw ValidationError("--audio-dir and --from are two ways to import: give one of them.") }
+        if !(minSeconds >= 0 && minSeconds <= 3600) { throw ValidationError("--min-seconds must be between 0 and 3600, got \(minSeconds).") }
     }
 
     func run() throws {
@@ -55,10 +69,16 @@ struct DatasetMusic: ParsableCommand, HasGlobalOptions {
         }
         do {
             let info: MusicCorpusInfo
-            if let from, let metadata {
+            if let audioDir {
+                var skips = 0
+                info = try MusicCorpus.importAudioFolder(audioDir, out: out, minSeconds: minSeconds,
+                                                         maxHours: hours,
+                                                         skipped: { _, _ in skips += 1 }, progress: progress)
+                if skips > 0 && !quiet { line.end(); print("skipped \(skips) files (unreadable, or shorter than \(minSeconds) s)") }
+            } else if let from, let metadata {
                 info = try MusicCorpus.importFolder(from: from, metadata: metadata, out: out, progress: progress)
             } else {
-                info = try MusicCorpus.build(out: out, hours: hours, seed: seed, jobs: jobs, progress: progress)
+                info = try MusicCorpus.build(out: out, hours: hours ?? 1, seed: seed, jobs: jobs, progress: progress)
             }
             line.end()
             print(String(format: "%@: %d clips (%d held out, %d with vocals), %.2f hours, in %.0f s", out, info.clips,

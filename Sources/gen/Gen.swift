@@ -14,9 +14,10 @@ struct Gen: ParsableCommand {
         abstract: "Generate music and speech on an ordinary CPU.",
         discussion: """
         Speech follows FastSpeech 2 (phonemes → durations → length regulator → mel →
-        vocoder). Music follows Jukebox (VQ-VAE codes sampled by a conditioned
-        transformer prior). All models are small, trained here with gen's own engine,
-        and ship in models/.
+        neural vocoder). Music follows Jukebox (codec codes sampled by a conditioned
+        transformer prior); the music codec (gen encode/decode/codec) is a residual-VQ
+        codec with a bitrate ladder. All models are small, trained here with gen's own
+        engine, and ship in models/.
 
         Examples:
           gen speech "hello there" -o hello.wav

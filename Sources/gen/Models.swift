@@ -31,7 +31,7 @@ struct Models: ParsableCommand, HasGlobalOptions {
         For each model folder (config.json, model.safetensors, MODEL_CARD.md) it prints
         the card's title, the parameter count (the card's `| parameters | N |` row, or
         else counted from the weights), the file size, and the card's `Key numbers:`
-        line (quality and speed). The four models gen uses are always listed; a
+        line (quality and speed). The models gen uses are always listed; a
         missing one says how to train it.
         """)
     @OptionGroup var globals: GlobalOptions
@@ -41,7 +41,8 @@ struct Models: ParsableCommand, HasGlobalOptions {
         ("speech", "gen train speech --data DATA --out models/speech"),
         ("vocoder", "gen train vocoder --data DATA --out models/vocoder (or use --vocoder griffin-lim)"),
         ("codec", "gen train codec --data DATA --out models/codec"),
-        ("prior", "gen train prior --data DATA --codec models/codec --out models/prior"),
+        ("codec-v1", "(the v1 VQ-VAE codec the shipped prior samples; it ships in the repository: git checkout models/codec-v1)"),
+        ("prior", "gen train prior --data DATA --codec models/codec-v1 --out models/prior"),
     ]
 
     func run() throws {

@@ -18,9 +18,12 @@ func loadPrior(_ globals: GlobalOptions) throws -> (prior: Prior, codec: VQVAE, 
     let priorDir = dir + "/prior"
     guard FileManager.default.fileExists(atPath: priorDir + "/config.json") else {
         throw GenError.io("no trained prior in \(priorDir). Train one with "
-                          + "`gen train prior --data DATA_DIR --codec \(dir)/codec --out \(priorDir)` (after `gen train codec`).")
+                          + "`gen train prior --data DATA_DIR --codec \(dir)/\(MusicModels.v1CodecFolder) --out \(priorDir)`.")
     }
-    let codecDir = try codecDirectory(globals)
+    // The shipped prior samples codes of the v1 codec (the Jukebox VQ-VAE level), which ships beside
+    // the RVQ codec as models/codec-v1 until the prior is retrained on RVQ codes.
+    let v1 = dir + "/" + MusicModels.v1CodecFolder
+    let codecDir = FileManager.default.fileExists(atPath: v1 + "/config.json") ? v1 : try codecDirectory(globals)
     let m = try ioErrors { try MusicModels.load(priorDir: priorDir, codecDir: codecDir) }
     return (m.prior, m.codec, m.level)
 }
@@ -130,7 +133,7 @@ struct Music: ParsableCommand, HasGlobalOptions {
                                         topP: topP, seed: seed, prime: primeCodes, genreGuidance: genreGuidance, progress: progress)
         for (i, codes) in sequences.enumerated() {
             let path = numberedPath(output, index: i + 1, count: samples)
-            try writeDecoded(codec, codes: codes, level: level, length: length, to: path)
+            try writeDecoded(codec.decode(codes, level: level, length: max(length, 1)), sampleRate: codec.sampleRate, to: path)
             if output != "-" { print(path) }
         }
     }
@@ -152,8 +155,8 @@ struct TrainPrior: ParsableCommand, HasGlobalOptions {
         continues from the last checkpoint.
 
         Example:
-          gen train prior --data data/music --codec models/codec --out models/prior
-          gen train prior --data data/music --codec models/codec --out models/prior \\
+          gen train prior --data data/music --codec models/codec-v1 --out models/prior
+          gen train prior --data data/music --codec models/codec-v1 --out models/prior \\
               --resume --minutes 90
         """)
     @Option(name: .long, help: "Corpus folder (from `gen dataset music`).") var data: String

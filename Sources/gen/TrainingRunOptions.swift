@@ -15,6 +15,10 @@ enum SpeechTrainingDefaults: TrainingDefaults {
     static let learningRate: Float = 1e-3, warmup = 400, checkpointEvery = 250
 }
 
+enum CodecTrainingDefaults: TrainingDefaults {
+    static let learningRate: Float = 5e-4, warmup = 300, checkpointEvery = 250
+}
+
 enum MusicTrainingDefaults: TrainingDefaults {
     static let learningRate: Float = 3e-4, warmup = 500, checkpointEvery = 500
 }

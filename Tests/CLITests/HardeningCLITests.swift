@@ -18,7 +18,7 @@ final class HardeningCLITests: CLITestCase {
     func modelsWithConfig(_ model: String, _ edit: (inout [String: Any]) -> Void) throws -> String {
         let root = path("models-\(model)")
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        for m in ["speech", "vocoder", "codec", "prior"] {
+        for m in ["speech", "vocoder", "codec", "codec-v1", "prior"] {
             try FileManager.default.createSymbolicLink(atPath: root + "/" + m, withDestinationPath: modelsDir + "/" + m)
         }
         try FileManager.default.removeItem(atPath: root + "/" + model)
@@ -40,12 +40,13 @@ final class HardeningCLITests: CLITestCase {
     }
 
     func testHostileCodesFiles() throws {
-        for (key, value) in [("length", "9223372036854775807"), ("hops", "9223372036854775807,128"), ("sample_rate", "9223372036854775807")] {
-            var meta = ["format": "gen-vqvae-codes", "format_version": "1", "model_id": "x", "sample_rate": "22050", "length": "22050",
-                        "levels": "2", "hops": "32,128", "codebook_sizes": "1024,1024"]
+        for (key, value) in [("length", "9223372036854775807"), ("hop", "9223372036854775807"), ("sample_rate", "9223372036854775807"),
+                             ("codebooks", "1000000000"), ("codebook_size", "-1")] {
+            var meta = ["format": "gen-rvq-codes", "format_version": "2", "codec_id": "x", "sample_rate": "22050", "length": "22050",
+                        "hop": "256", "codebooks": "2", "codebook_size": "1024"]
             meta[key] = value
             var f = SafeTensorsFile(metadata: meta)
-            f.tensors["level_1"] = SafeTensor(int32s: [Int32](repeating: 0, count: 173), shape: [173])
+            f.tensors["codes"] = SafeTensor(int32s: [Int32](repeating: 0, count: 2 * 87), shape: [2, 87])
             try f.write(to: path("bad.safetensors"))
             let r = try gen(["decode", path("bad.safetensors"), "-o", path("out.wav")])
             XCTAssertEqual(r.code, 3, "\(key): \(r.stderr)")
@@ -56,17 +57,22 @@ final class HardeningCLITests: CLITestCase {
     }
 
     func testHostileModelConfigs() throws {
+        try AudioFile.write(AudioBuffer(samples: [Float](repeating: 0.1, count: 2205), sampleRate: 22050), to: path("hi.wav"))
         let cases: [(String, (inout [String: Any]) -> Void, String)] = [
-            ("codec", { c in var l = c["levels"] as! [[String: Any]]; l[0]["depth"] = 41; c["levels"] = l }, "depth"),
-            ("codec", { c in var l = c["levels"] as! [[String: Any]]; l[0]["dilation_growth"] = 1_000_000; c["levels"] = l }, "dilation_growth"),
-            ("codec", { c in var l = c["levels"] as! [[String: Any]]; l[1]["code_dim"] = 1 << 40; c["levels"] = l }, "code_dim"),
+            ("codec-v1", { c in var l = c["levels"] as! [[String: Any]]; l[0]["depth"] = 41; c["levels"] = l }, "depth"),
+            ("codec-v1", { c in var l = c["levels"] as! [[String: Any]]; l[0]["dilation_growth"] = 1_000_000; c["levels"] = l }, "dilation_growth"),
+            ("codec-v1", { c in var l = c["levels"] as! [[String: Any]]; l[1]["code_dim"] = 1 << 40; c["levels"] = l }, "code_dim"),
+            ("codec", { c in c["codebooks"] = 1_000_000_000 }, "codebooks"),
+            ("codec", { c in c["decoder_width"] = 1 << 40 }, "decoder width"),
+            ("codec", { c in c["hop"] = 3 }, "hop"),
             ("prior", { c in c["layers"] = 1_000_000_000 }, "layers"),
             ("speech", { c in c["encoder_layers"] = 1_000_000_000 }, "encoder_layers"),
             ("vocoder", { c in c["blocks"] = 1_000_000_000 }, "blocks"),
         ]
         for (model, edit, word) in cases {
             let root = try modelsWithConfig(model, edit)
-            let args = model == "speech" || model == "vocoder" ? ["speech", "hi", "-o", path("o.wav")] : ["music", "--duration", "1", "-o", path("o.wav")]
+            let args = model == "speech" || model == "vocoder" ? ["speech", "hi", "-o", path("o.wav")]
+                : model == "codec" ? ["codec", path("hi.wav"), "-o", path("o.wav")] : ["music", "--duration", "1", "-o", path("o.wav")]
             let r = try gen(args + ["--models-dir", root])
             XCTAssertEqual(r.code, 3, "\(model) \(word): \(r.stderr)")
             XCTAssertTrue(r.stderr.contains(word), "\(model) \(word): \(r.stderr)")

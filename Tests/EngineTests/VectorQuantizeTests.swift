@@ -1,6 +1,7 @@
 // Tests for VectorQuantize.swift: the nearest-code search against brute force, the straight-through
 // and commitment gradients in closed form, the EMA update against cluster means computed here, and
 // dead-code restarts on a toy dataset of separated blobs.
+import Foundation
 import XCTest
 @testable import Engine
 
@@ -145,5 +146,77 @@ final class VectorQuantizeTests: XCTestCase {
         XCTAssertEqual(restarted.first, 1)
         XCTAssertEqual(restarted.last, 8, "restarts should bring every code into use")
         XCTAssertEqual(train(restartThreshold: 1, seed: 5).codebook, restarted.codebook, "restarts must be deterministic given the rng")
+    }
+
+    // MARK: residual VQ
+
+    /// Three stages of 16 codes in 4 dimensions; stage k's codes are N(0, 0.5^k), so later
+    /// stages are finer, as trained residual codebooks are.
+    private func residual() -> ResidualVectorQuantizer {
+        var rng = RNG(seed: 4)
+        let rvq = ResidualVectorQuantizer(stages: 3, codebookSize: 16, dim: 4, rng: &rng)
+        for (k, stage) in rvq.stages.enumerated() {
+            let scale = Float(Foundation.pow(0.5, Double(k)))
+            stage.codebook = Tensor(shape: [16, 4], data: (0..<64).map { _ in scale * rng.normal() })
+            stage.embedSum = stage.codebook.data
+        }
+        return rvq
+    }
+
+    // Expected, by the definition of residual VQ: stage k quantizes r_k = x − Σ_{j<k} q_j with its
+    // nearest code (checked against VectorQuantizer.nearest on r_k computed here); the output is
+    // Σ_k q_k (the residual identity: decode(codes) gives the same values); its gradient is the
+    // identity to x (straight-through), and β · Σ_k mean (r_k − q_k)² adds β · Σ_k 2(r_k − q_k)/(N·D).
+    func testResidualIdentityAndStraightThroughGradient() {
+        let rvq = residual()
+        var rng = RNG(seed: 5)
+        let x = Tensor(randn: [40, 4], rng: &rng, requiresGrad: true)
+        let w = Tensor(randn: [40, 4], rng: &rng)
+        let out = rvq(x, active: 3, training: false, rng: &rng)
+        var r = x.data, expectedGrad = w.data, commit: Float = 0
+        let beta: Float = 0.5
+        for k in 0..<3 {
+            let codes = rvq.stages[k].nearest(Tensor(shape: [40, 4], data: r))
+            XCTAssertEqual(out.codes[k], codes, "stage \(k) codes")
+            let q = rvq.stages[k].lookup(codes: codes).data
+            for i in 0..<160 {
+                expectedGrad[i] += beta * 2 * (r[i] - q[i]) / 160
+                commit += (r[i] - q[i]) * (r[i] - q[i]) / 160
+                r[i] -= q[i]
+            }
+        }
+        let decoded = rvq.decode(out.codes)
+        for i in 0..<160 {
+            XCTAssertEqual(out.quantized.data[i], decoded[i], accuracy: 1e-6, "Σ codewords, element \(i)")
+            XCTAssertEqual(x.data[i] - out.quantized.data[i], r[i], accuracy: 1e-5, "what is left is the last residual")
+        }
+        XCTAssertEqual(rvq.encode(x.data, rows: 40, active: 3), out.codes)
+        XCTAssertEqual(out.commitLoss.item, commit, accuracy: 1e-5)
+        add(sum(mul(out.quantized, w)), scale(out.commitLoss, beta)).backward()
+        for i in 0..<160 { XCTAssertEqual(x.grad![i], expectedGrad[i], accuracy: 1e-5, "gradient element \(i)") }
+        // Each stage leaves less: the residual after k stages shrinks as k grows (codebooks of
+        // falling scale, each stage picking the nearest code, which the zero-ish code bounds).
+        var norms: [Float] = []
+        for k in 1...3 {
+            let q = rvq.decode(Array(out.codes.prefix(k)))
+            norms.append(zip(x.data, q).reduce(Float(0)) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) })
+        }
+        XCTAssertLessThan(norms[2], norms[0], "residual energy by stages: \(norms)")
+    }
+
+    // Expected: the first k stages' codes do not depend on how many stages follow (greedy
+    // residual coding), so encoding with k stages is a prefix of encoding with all of them, and
+    // training with k active stages updates only those k codebooks.
+    func testPrefixesAndOnlyActiveStagesTrain() {
+        let rvq = residual()
+        var rng = RNG(seed: 6)
+        let x = Tensor(randn: [30, 4], rng: &rng)
+        let all = rvq.encode(x.data, rows: 30, active: 3)
+        for k in 1...3 { XCTAssertEqual(rvq.encode(x.data, rows: 30, active: k), Array(all.prefix(k))) }
+        let before = rvq.stages.map(\.codebook.data)
+        _ = rvq(x, active: 1, training: true, rng: &rng)
+        XCTAssertNotEqual(rvq.stages[0].codebook.data, before[0])
+        XCTAssertEqual(rvq.stages[1].codebook.data, before[1])
+        XCTAssertEqual(rvq.stages[2].codebook.data, before[2])
     }
 }

@@ -1,4 +1,5 @@
-// CodecTests.swift — the VQ-VAE codec (Music/VQVAE.swift, CodecTrainer.swift) and the codes file.
+// CodecTests.swift — the v1 VQ-VAE codec (Music/VQVAE.swift), which the shipped prior's codes
+// need until it is retrained on the RVQ codec, and its codes file. The RVQ codec: RVQCodecTests.
 //
 // Expected values come from outside the code under test: hop arithmetic from ⌈n / hop⌉, the
 // differentiable STFT magnitude from DSP.STFT's FFT and from a sine's closed-form peak
@@ -194,7 +195,7 @@ final class CodecTests: XCTestCase {
         var losses: [Float] = []
         let start = Date()
         for _ in 0..<60 {
-            let x = CodecTrainer.randomBatch(clips, batch: 4, length: 1024, rng: &rng)
+            let x = MusicClips.randomBatch(clips, batch: 4, length: 1024, rng: &rng)
             let l = model.losses(x, level: 0, training: true, rng: &rng)
             model.params.zeroGrad()
             (l.reconstruction + l.commit * 0.02).backward()
@@ -205,42 +206,6 @@ final class CodecTests: XCTestCase {
         let first = losses.prefix(10).reduce(0, +) / 10, last = losses.suffix(10).reduce(0, +) / 10
         XCTAssertLessThan(last, 0.5 * first, "reconstruction loss \(first) → \(last)")
         XCTAssertLessThan(Date().timeIntervalSince(start), 60)
-        let eval = CodecTrainer.evaluate(model, level: 0, windows: CodecTrainer.evalWindows(clips, count: 4, length: 1024))
-        XCTAssertTrue(eval.spectralConvergence.isFinite && eval.usage > 0 && eval.perplexity >= 1)
-    }
-
-    // Expected: `gen train codec`'s library entry point on a two-clip corpus writes the model
-    // folder and a JSONL log with the documented fields (codebook usage, perplexity, spectral
-    // convergence, held-out metrics), and --resume continues from the saved step to the new total.
-    func testTrainerCheckpointsLogsAndResumes() throws {
-        let data = dir + "/corpus"
-        try FileManager.default.createDirectory(atPath: data + "/audio", withIntermediateDirectories: true)
-        var jsonl = ""
-        for (i, split) in ["train", "train", "val"].enumerated() {
-            try AudioFile.write(AudioBuffer(samples: testSignal(6000, seed: UInt64(i)), sampleRate: 22050), to: data + "/audio/c\(i).wav")
-            jsonl += "{\"id\":\"c\(i)\",\"file\":\"audio/c\(i).wav\",\"genre\":\"jazz\",\"artist\":\"x\",\"length\":0.27,"
-                + "\"offset\":0,\"lyrics\":[],\"lyrics_aligned\":false,\"split\":\"\(split)\"}\n"
-        }
-        try jsonl.write(toFile: data + "/metadata.jsonl", atomically: true, encoding: .utf8)
-        var o = CodecTrainOptions(dataDir: data, outDir: dir + "/codec")
-        o.model = tinyCodecConfig(); o.steps = 4; o.batchSize = 2; o.windowSeconds = 0.1; o.warmup = 1
-        o.logEvery = 2; o.evalEvery = 2; o.saveEvery = 2; o.evalWindows = 2; o.log = { _ in }
-        try CodecTrainer.train(o)
-        for f in ["config.json", "model.safetensors", "train_state.safetensors", "train_log.jsonl"] {
-            XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/codec/" + f), f)
-        }
-        XCTAssertEqual(try SafeTensorsFile.read(dir + "/codec/model.safetensors").metadata["step"], "4")
-        o.resume = true; o.steps = 6
-        try CodecTrainer.train(o)
-        let model = try VQVAE.load(directory: dir + "/codec")
-        let weights = try SafeTensorsFile.read(dir + "/codec/model.safetensors")
-        XCTAssertEqual(weights.metadata["step"], "6")
-        XCTAssertEqual(weights.metadata["model_id"], model.modelID)
-        let lines = try String(contentsOfFile: dir + "/codec/train_log.jsonl", encoding: .utf8).split(separator: "\n")
-        let train = lines.filter { $0.contains("\"codebook_usage\"") && !$0.contains("val_") }
-        XCTAssertEqual(train.count, 6)  // steps 2, 4, 6 × 2 levels
-        XCTAssertTrue(train.allSatisfy { $0.contains("\"perplexity\"") && $0.contains("\"spectral_convergence\"") })
-        XCTAssertTrue(lines.contains { $0.contains("\"val_codebook_usage\"") && $0.contains("\"final\":true") })
     }
 
     // MARK: - codes file and model folder
@@ -295,126 +260,5 @@ final class CodecTests: XCTestCase {
         XCTAssertThrowsError(try VQVAE(config: tinyCodecConfig()).loadWeights(weights, path: "w")) {
             XCTAssertTrue("\($0)".contains("levels.1.vq.codebook"), "\($0)")
         }
-    }
-
-    // MARK: - the CLI on real files
-
-    var genPath: String {
-        let products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        let candidates = [products.appendingPathComponent("gen").path,
-                          products.deletingLastPathComponent().appendingPathComponent("gen").path]
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
-    }
-
-    @discardableResult
-    func gen(_ args: [String]) throws -> (code: Int32, stderr: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: genPath)
-        p.arguments = args
-        let err = Pipe()
-        p.standardError = err; p.standardOutput = Pipe()
-        try p.run()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: e, as: UTF8.self))
-    }
-
-    /// gen under GNU time (Debian's `time`, which `make test` installs): the run and the process's
-    /// own peak resident memory in kB (getrusage(RUSAGE_CHILDREN) would report the largest of every
-    /// child the whole test process ever ran).
-    func genPeak(_ args: [String]) throws -> (code: Int32, stderr: String, peakKB: Int) {
-        let r = try genVia("/usr/bin/time", ["-f", "GEN_PEAK_KB=%M", genPath] + args)
-        let kb = r.stderr.components(separatedBy: "GEN_PEAK_KB=").last.flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? Int.max
-        return (r.code, r.stderr, kb)
-    }
-
-    func genVia(_ tool: String, _ args: [String]) throws -> (code: Int32, stderr: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: tool)
-        p.arguments = args
-        let err = Pipe()
-        p.standardError = err; p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: e, as: UTF8.self))
-    }
-
-    func listing() -> [String] { ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted() }
-
-    // Expected: frame counts from ⌈n / hop⌉ and from libsndfile reading the outputs (stereo 48 kHz
-    // becomes 22050 Hz mono of round(n · 22050 / 48000) frames); bad inputs exit 3 and leave no file.
-    func testCLIEncodeDecodeAndBadInputs() throws {
-        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: genPath), "build gen first (swift build -c release)")
-        let models = dir + "/models"
-        // Without a codec: exit 3 and a message that says how to train one.
-        let none = try gen(["encode", "x.wav", "-o", dir + "/none.safetensors", "--models-dir", models])
-        XCTAssertEqual(none.code, 3)
-        XCTAssertTrue(none.stderr.contains("gen train codec"), none.stderr)
-
-        let model = VQVAE(config: tinyCodecConfig(), seed: 1)
-        seedCodebook(model, level: 0, from: testSignal(8000))
-        try saveModel(model, to: models + "/codec")
-
-        // Stereo 48 kHz in, 22050 Hz mono codes out.
-        let stereo = (0..<48000).flatMap { t -> [Float] in let v = Float(0.3 * sin(Double(t) * 0.05)); return [v, -0.5 * v] }
-        try AudioFile.write(AudioBuffer(samples: stereo, sampleRate: 48000, channels: 2), to: dir + "/stereo.wav")
-        let codes = dir + "/stereo.safetensors"
-        XCTAssertEqual(try gen(["encode", dir + "/stereo.wav", "-o", codes, "--models-dir", models]).code, 0)
-        let file = try CodesFile.read(codes)
-        XCTAssertEqual(file.length, 22050)
-        XCTAssertEqual(file.codes[0]?.count, 2757)  // ⌈22050 / 8⌉
-        XCTAssertEqual(file.codes[1]?.count, 690)   // ⌈22050 / 32⌉
-        for level in ["0", "1"] {
-            let out = dir + "/decoded\(level).wav"
-            let r = try gen(["decode", codes, "-o", out, "--level", level, "--models-dir", models])
-            XCTAssertEqual(r.code, 0, r.stderr)
-            let audio = try AudioFile.read(out)
-            XCTAssertEqual(audio.sampleRate, 22050); XCTAssertEqual(audio.channels, 1); XCTAssertEqual(audio.frames, 22050)
-        }
-
-        // Silence and a 0.01 s file are valid input; the round trip keeps their length.
-        try AudioFile.write(AudioBuffer(samples: [Float](repeating: 0, count: 5000), sampleRate: 22050), to: dir + "/silence.wav")
-        try AudioFile.write(AudioBuffer(samples: testSignal(441), sampleRate: 44100), to: dir + "/short.wav")
-        for (name, frames) in [("silence", 5000), ("short", 221)] {
-            let out = dir + "/\(name).out.flac"
-            let r = try gen(["codec", dir + "/\(name).wav", "-o", out, "--level", "1", "--models-dir", models])
-            XCTAssertEqual(r.code, 0, r.stderr)
-            XCTAssertEqual(try AudioFile.read(out).frames, frames, name)
-        }
-
-        // Codes from another model, a corrupt codes file, a level the codec lacks: clear errors, no output.
-        try saveModel(VQVAE(config: tinyCodecConfig(), seed: 9), to: dir + "/other/codec")
-        let wrong = try gen(["decode", codes, "-o", dir + "/wrong.wav", "--models-dir", dir + "/other"])
-        XCTAssertEqual(wrong.code, 3); XCTAssertTrue(wrong.stderr.contains("encoded by codec model"), wrong.stderr)
-        let bytes = try Data(contentsOf: URL(fileURLWithPath: codes))
-        try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: dir + "/corrupt.safetensors"))
-        let corrupt = try gen(["decode", dir + "/corrupt.safetensors", "-o", dir + "/corrupt.wav", "--models-dir", models])
-        XCTAssertEqual(corrupt.code, 3, corrupt.stderr)
-        XCTAssertEqual(try gen(["codec", dir + "/stereo.wav", "-o", dir + "/bad-level.wav", "--level", "5", "--models-dir", models]).code, 2)
-        let left = listing()
-        for name in ["wrong.wav", "corrupt.wav", "bad-level.wav", "none.safetensors"] { XCTAssertFalse(left.contains(name), name) }
-        XCTAssertFalse(left.contains { $0.hasPrefix(".") }, "temporary files left: \(left)")
-    }
-
-    // Expected: a 10-minute file (13,230,000 samples) encodes to ⌈n / hop⌉ codes and decodes back
-    // to n samples in 10-second chunks, with the process's peak memory far below what holding
-    // the whole signal's activations would take (width 8 × n × 4 B ≈ 420 MB per activation).
-    func testTenMinuteFileIsProcessedInBoundedMemory() throws {
-        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: genPath), "build gen first (swift build -c release)")
-        let models = dir + "/models"
-        try saveModel(VQVAE(config: tinyCodecConfig(width: 8, depth: 1), seed: 1), to: models + "/codec")
-        let n = 600 * 22050
-        let writer = try AudioFileWriter(path: dir + "/long.wav", sampleRate: 22050)
-        for c in 0..<60 { try writer.append(testSignal(n / 60, seed: UInt64(c))) }
-        try writer.finish()
-        let codes = dir + "/long.safetensors"
-        let r = try genPeak(["encode", dir + "/long.wav", "-o", codes, "--models-dir", models])
-        XCTAssertEqual(r.code, 0, r.stderr)
-        XCTAssertEqual(try CodesFile.read(codes).codes[1]?.count, n / 32 + 1)  // 13,230,000 / 32 = 413,437.5
-        let d = try genPeak(["decode", codes, "-o", dir + "/long.out.wav", "--level", "1", "--models-dir", models])
-        XCTAssertEqual(d.code, 0, d.stderr)
-        XCTAssertEqual(try AudioFile.read(dir + "/long.out.wav").frames, n)
-        XCTAssertLessThan(max(r.peakKB, d.peakKB), 400_000, "peak RSS of gen encode / decode in kB: \(r.peakKB) / \(d.peakKB)")
     }
 }

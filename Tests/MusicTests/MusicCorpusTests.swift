@@ -319,4 +319,38 @@ final class MusicCorpusTests: XCTestCase {
             XCTAssertTrue(e.description.contains("takes/none.wav"), e.description)
         }
     }
+
+    // Expected, from the files written here: --audio-dir keeps every readable audio file of at
+    // least --min-seconds under the folder (recursively, in path order), skips the short one, the
+    // corrupt one and the non-audio one (reporting the first two), names each track's artist after
+    // its top folder, labels it "unlabeled", resamples 44.1 kHz stereo to 22050 Hz mono, and holds
+    // out every 20th kept track (the 20th of 21: a split by track).
+    func testImportsAnUnlabeledAudioFolder() throws {
+        let src = dir + "/debs"
+        for pkg in ["alpha-music", "beta-music"] { try FileManager.default.createDirectory(atPath: src + "/\(pkg)/tracks", withIntermediateDirectories: true) }
+        for i in 0..<21 {
+            let pkg = i < 10 ? "alpha-music" : "beta-music"
+            let tone = (0..<(2 * 26460)).map { Float(0.2 * sin(Double($0 / 2) * 0.03 * Double(i + 1))) }   // 0.6 s, stereo
+            try AudioFile.write(AudioBuffer(samples: tone, sampleRate: 44100, channels: 2), to: src + "/\(pkg)/tracks/t\(String(format: "%02d", i)).wav")
+        }
+        try AudioFile.write(AudioBuffer(samples: [Float](repeating: 0.1, count: 2205), sampleRate: 22050), to: src + "/alpha-music/blip.wav")
+        try Data("not audio".utf8).write(to: URL(fileURLWithPath: src + "/beta-music/broken.ogg"))
+        try Data("readme".utf8).write(to: URL(fileURLWithPath: src + "/beta-music/README.txt"))
+        var skipped: [String] = []
+        let out = dir + "/real"
+        let info = try MusicCorpus.importAudioFolder(src, out: out, minSeconds: 0.5, skipped: { f, _ in skipped.append(f) })
+        XCTAssertEqual(Set(skipped), ["alpha-music/blip.wav", "beta-music/broken.ogg"])
+        XCTAssertEqual(info.clips, 21)
+        let lines = try MusicCorpus.loadMetadata(out)
+        XCTAssertEqual(lines.filter { $0.split == "val" }.map(\.id), ["t19"])
+        XCTAssertEqual(Set(lines.map(\.genre)), ["unlabeled"])
+        XCTAssertEqual(lines.first { $0.id == "t03" }?.artist, "alpha-music")
+        XCTAssertEqual(lines.first { $0.id == "t15" }?.artist, "beta-music")
+        let audio = try AudioFile.read(out + "/" + lines[0].file)
+        XCTAssertEqual(audio.sampleRate, 22050); XCTAssertEqual(audio.channels, 1)
+        XCTAssertEqual(Double(audio.frames), 0.6 * 22050, accuracy: 2)
+        XCTAssertThrowsError(try MusicCorpus.importAudioFolder(dir + "/missing", out: dir + "/x")) {
+            XCTAssertTrue("\($0)".contains("--audio-dir"), "\($0)")
+        }
+    }
 }

@@ -1,7 +1,7 @@
-// ShippedMusicTests — the codec and prior in models/ as a user gets them: the codec round-trips a
-// real rendered music clip (mma + fluidsynth, the corpus recipe) at every level with a log-mel
-// distance far below that of a broken model, and the prior loads against it, samples
-// reproducibly and decodes to audible, finite audio.
+// ShippedMusicTests — the codec and prior in models/ as a user gets them: the RVQ codec round-trips
+// a real rendered music clip (mma + fluidsynth, the corpus recipe) at every prefix of its ladder,
+// keeping the notes better than the clip's own note-less envelope, and the prior loads against
+// the v1 codec it was trained on, samples reproducibly and decodes to audible, finite audio.
 import Audio
 import DSP
 import Engine
@@ -38,39 +38,68 @@ final class ShippedMusicTests: XCTestCase {
         return s / Double(ma.count)
     }
 
-    func testShippedCodecRoundTripsARenderedClip() throws {
+    /// The clip's spectral envelope without its notes: |STFT| (n_fft 1024) averaged over 24 bins
+    /// (516 Hz) in each frame, with random phases. What a codec that keeps the envelope and loses
+    /// the harmonics gives back (the v1 codec's level 1 was close to this).
+    func envelopeOnly(_ x: [Float]) -> [Float] {
+        let stft = STFT(nFFT: 1024, winLength: 1024, hop: 256, center: true)
+        let spec = stft.forward(x)
+        var out = Spectrogram(frames: spec.frames, bins: spec.bins)
+        var rng = RNG(seed: 3)
+        let mag = spec.magnitude
+        for t in 0..<spec.frames {
+            for k in 0..<spec.bins {
+                let lo = max(0, k - 12), hi = min(spec.bins, k + 12)
+                var m: Float = 0
+                for j in lo..<hi { m += mag[t * spec.bins + j] }
+                m /= Float(hi - lo)
+                let p = 2 * Float.pi * rng.uniform()
+                out.re[t * spec.bins + k] = m * cos(p); out.im[t * spec.bins + k] = m * sin(p)
+            }
+        }
+        return stft.inverse(out, length: x.count)
+    }
+
+    // Expected: on a clip the codec never saw (rendered here by the corpus recipe, another seed),
+    // every prefix of the ladder decodes to finite audio of the clip's length; its log-mel distance
+    // stays far below silence's; and its chroma similarity beats that of the clip's own envelope
+    // with the notes removed (measured here, on the same clip) at every prefix, and reaches 0.9 at
+    // the full ladder (held-out clips: see models/codec/MODEL_CARD.md).
+    func testShippedCodecKeepsTheNotesOfARenderedClip() throws {
         try requireModels(["codec"])
-        let codec = try VQVAE.load(directory: models + "/codec")
-        XCTAssertGreaterThanOrEqual(codec.levels.count, 2)
-        // One real clip, rendered as the corpus renders them (a few seconds of mma + fluidsynth).
+        let codec = try RVQCodec.load(directory: models + "/codec")
         let corpus = dir + "/corpus"
         _ = try MusicCorpus.build(out: corpus, hours: 0.003, seed: 5, jobs: 1)
         let line = try XCTUnwrap(MusicCorpus.loadMetadata(corpus).first)
         let audio = try AudioFile.read(corpus + "/" + line.file).mono().samples
         XCTAssertGreaterThan(audio.count, 22050 * 4)
         let silence = logMelDistance(audio, [Float](repeating: 0, count: audio.count))
-        for level in codec.levels.indices {
-            let codes = codec.encode(audio, level: level)
-            XCTAssertEqual(codes.count, codec.codeCount(length: audio.count, level: level))
-            XCTAssertTrue(codes.allSatisfy { $0 >= 0 && Int($0) < codec.levels[level].config.codebookSize })
-            let decoded = codec.decode(codes, level: level, length: audio.count)
+        let smeared = Tonality.score(reference: audio, test: envelopeOnly(audio))
+        let all = codec.encode(audio)
+        var chroma: [Float] = []
+        for k in 1...codec.config.codebooks {
+            let codes = Array(all.prefix(k))
+            XCTAssertTrue(codes.allSatisfy { $0.count == codec.frameCount(length: audio.count) })
+            let decoded = codec.decode(codes, length: audio.count)
             XCTAssertEqual(decoded.count, audio.count)
             XCTAssertTrue(decoded.allSatisfy(\.isFinite))
             let d = logMelDistance(audio, decoded)
-            print(String(format: "shipped codec level %d: log-mel distance %.2f dB (silence: %.2f dB), %d distinct codes of %d",
-                         level, d, silence, Set(codes).count, codes.count))
-            // Measured on held-out clips: 3-9 dB; a broken or mismatched model scores like silence.
-            XCTAssertLessThan(d, 12, "level \(level)")
-            XCTAssertLessThan(d, silence / 3, "level \(level)")
-            // Not collapsed: a quarter of the codebook or a tenth of the codes, whichever is fewer.
-            XCTAssertGreaterThan(Set(codes).count, min(codec.levels[level].config.codebookSize / 4, codes.count / 10),
-                                 "level \(level) collapsed onto few codes")
+            let t = Tonality.score(reference: audio, test: decoded)
+            chroma.append(t.chroma)
+            print(String(format: "shipped codec, %d codebooks (%.2f kbps): log-mel %.2f dB (silence %.2f), chroma %.3f (notes removed: %.3f), flatness ratio %.2f (notes removed: %.2f)",
+                         k, codec.config.bitrate(codebooks: k) / 1000, d, silence, t.chroma, smeared.chroma, t.flatnessRatio, smeared.flatnessRatio))
+            XCTAssertLessThan(d, silence / 3, "\(k) codebooks")
+            XCTAssertGreaterThan(t.chroma, smeared.chroma, "\(k) codebooks: the notes should survive better than with the envelope alone")
+            // Not collapsed: each codebook uses a tenth of its codes or of the frames, whichever is fewer.
+            XCTAssertGreaterThan(Set(codes[k - 1]).count, min(codec.config.codebookSize / 10, codes[k - 1].count / 10), "codebook \(k)")
         }
+        XCTAssertGreaterThan(chroma.last!, 0.9)
+        XCTAssertGreaterThanOrEqual(chroma.last!, chroma.first! - 0.01, "more codebooks should not lose notes")
     }
 
     func testShippedPriorLoadsAndSamplesReproducibly() throws {
-        try requireModels(["codec", "prior"])
-        let m = try MusicModels.load(priorDir: models + "/prior", codecDir: models + "/codec")
+        try requireModels([MusicModels.v1CodecFolder, "prior"])
+        let m = try MusicModels.load(priorDir: models + "/prior", codecDir: models + "/" + MusicModels.v1CodecFolder)
         let c = m.prior.config
         XCTAssertEqual(m.codec.levels[m.level].hop, c.hop)
         XCTAssertEqual(Set(c.genres), Set(MusicCatalog.genreNames))

@@ -1,0 +1,292 @@
+// RVQCodec.swift — the music codec v2 (issue 13): a frame-rate codec after SoundStream / EnCodec
+// with Vocos's iSTFT decoder, in place of Jukebox's separate VQ-VAE levels.
+//
+//   audio ─▶ |STFT| 1024/256, log ─▶ ConvNeXt stack ─▶ linear to D ─▶ residual VQ, K codebooks of 1024
+//   ─▶ Σ codewords ─▶ ConvNeXt stack ─▶ linear to 2·513 (log|X|, arg X) ─▶ iSTFT ─▶ audio
+//
+// Every layer runs at the frame rate (86 frames/s at hop 256): the encoder reads STFT frames, so
+// the two cores go into width rather than into convolutions at the sample rate. The first k
+// codebooks decode on their own (quantizer dropout in training), one model for a ladder of
+// bitrates: k × 86.13 frames/s × 10 bits = 0.86 kbps per codebook, 6.9 kbps for all 8.
+//
+// Framing: a signal of L samples has S = 1 + ⌊L / hop⌋ frames, frame s centred on sample s·hop
+// (the centred STFT, zero outside the signal); decoding gives (S − 1)·hop samples, padded or cut
+// to the L stored with the codes.
+import Base
+import DSP
+import Engine
+import Foundation
+import NN
+
+public struct RVQCodecConfig: Codable, Equatable {
+    public var sampleRate = 22050
+    public var nFFT = 1024
+    public var hop = 256
+    public var encoderWidth = 256
+    public var encoderBlocks = 4
+    public var decoderWidth = 256
+    public var decoderBlocks = 6
+    /// MLP size of each ConvNeXt block, as a multiple of its width.
+    public var mlpRatio = 3
+    public var kernel = 7
+    public var activation = "relu"
+    /// Latent (and codeword) dimension.
+    public var codeDim = 128
+    public var codebooks = 8
+    public var codebookSize = 1024
+    public var emaDecay: Float = 0.99
+    /// Codes whose EMA usage falls below this many rows per batch are restarted on random residuals.
+    public var restartThreshold: Float = 0.1
+    /// Probability that a training batch uses a random number of codebooks (1…K) instead of all K.
+    public var quantizerDropout: Float = 0.5
+    public var commitment: Float = 0.1
+    /// Weight of the multi-scale mel L1 (n_fft 512/1024/2048, 64/80/128 bands up to 11025 Hz).
+    public var melWeight: Float = 1
+    /// n_fft of each multi-resolution STFT loss term (hop n_fft / 4): long windows resolve harmonics.
+    public var stftSizes = [512, 1024, 2048, 4096]
+    /// The decoder's log-magnitude clamp, as a magnitude (music at full scale exceeds Vocos's 100).
+    public var maxMagnitude: Float = 2000
+    /// Weight of APNet's phase losses (instantaneous phase, group delay, instantaneous frequency) on
+    /// the decoder's phases against the input's (absent: 0). A frame of n_fft 1024 has 21.5 Hz bins,
+    /// coarser than a semitone below about 370 Hz; the phase advance from frame to frame is what
+    /// places a low note between them, and no magnitude loss asks for it directly.
+    public var phaseWeight: Float? = nil
+
+    public init() {}
+
+    public var frameRate: Double { Double(sampleRate) / Double(hop) }
+    /// Bits per second with the first `k` codebooks.
+    public func bitrate(codebooks k: Int) -> Double { frameRate * Double(k) * Foundation.log2(Double(codebookSize)) }
+
+    public var encoderLayout: ConvNeXtLayout {
+        ConvNeXtLayout(inputs: nFFT / 2 + 1, width: encoderWidth, blocks: encoderBlocks, mlpDim: mlpRatio * encoderWidth,
+                       kernel: kernel, activation: activation)
+    }
+    public var decoderLayout: ConvNeXtLayout {
+        ConvNeXtLayout(inputs: codeDim, width: decoderWidth, blocks: decoderBlocks, mlpDim: mlpRatio * decoderWidth,
+                       kernel: kernel, activation: activation)
+    }
+
+    /// Every value that sizes something, range-checked before anything is allocated.
+    public func validate() -> [String] {
+        var p: [String] = []
+        if sampleRate != 22050 { p.append("sample_rate must be 22050 (the models' fixed rate), got \(sampleRate)") }
+        if !(256...4096).contains(nFFT) || nFFT & (nFFT - 1) != 0 { p.append("n_fft must be a power of two in 256...4096, got \(nFFT)") }
+        if !(32...2048).contains(hop) || hop & (hop - 1) != 0 || hop * 2 > nFFT {
+            p.append("hop must be a power of two in 32...2048 and at most n_fft / 2, got \(hop)")
+        }
+        if !(1...16).contains(mlpRatio) { p.append("mlp_ratio must be in 1...16, got \(mlpRatio)") }
+        if p.isEmpty {
+            p += encoderLayout.problems(prefix: "encoder ")
+            p += decoderLayout.problems(prefix: "decoder ")
+        }
+        if !(1...1024).contains(codeDim) { p.append("code_dim must be in 1...1024, got \(codeDim)") }
+        if !(1...32).contains(codebooks) { p.append("codebooks must be in 1...32, got \(codebooks)") }
+        if !(2...65_536).contains(codebookSize) { p.append("codebook_size must be in 2...65536, got \(codebookSize)") }
+        if !(0..<1).contains(emaDecay) { p.append("ema_decay must be in [0, 1), got \(emaDecay)") }
+        if !(restartThreshold >= 0 && restartThreshold <= 1e6) { p.append("restart_threshold must be in 0...1e6") }
+        if !(0...1).contains(quantizerDropout) { p.append("quantizer_dropout must be in [0, 1], got \(quantizerDropout)") }
+        if !(commitment >= 0 && commitment <= 1e6) || !(melWeight >= 0 && melWeight <= 1e6) { p.append("loss weights must be in 0...1e6") }
+        if stftSizes.count > 8 || stftSizes.contains(where: { $0 < 64 || $0 > 16_384 || $0 & ($0 - 1) != 0 }) {
+            p.append("stft_sizes must be at most 8 powers of two in 64...16384, got \(stftSizes)")
+        }
+        if !(maxMagnitude >= 1 && maxMagnitude <= 1e6) { p.append("max_magnitude must be in 1...1e6, got \(maxMagnitude)") }
+        if let w = phaseWeight, !(w >= 0 && w <= 1e6) { p.append("phase_weight must be in 0...1e6, got \(w)") }
+        return p
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case sampleRate = "sample_rate", nFFT = "n_fft", hop, encoderWidth = "encoder_width", encoderBlocks = "encoder_blocks"
+        case decoderWidth = "decoder_width", decoderBlocks = "decoder_blocks", mlpRatio = "mlp_ratio", kernel, activation
+        case codeDim = "code_dim", codebooks, codebookSize = "codebook_size", emaDecay = "ema_decay"
+        case restartThreshold = "restart_threshold", quantizerDropout = "quantizer_dropout", commitment
+        case melWeight = "mel_weight", stftSizes = "stft_sizes", maxMagnitude = "max_magnitude", phaseWeight = "phase_weight"
+    }
+}
+
+/// The loss terms of one batch.
+public struct RVQCodecLosses {
+    public var total: Tensor
+    public var mel: Float, convergence: Float, logMagnitude: Float, commit: Float
+    /// Instantaneous phase + group delay + instantaneous frequency (0 without phase_weight).
+    public var phase: Float = 0
+    /// Codebooks used in this batch (quantizer dropout), their usage counts and perplexities.
+    public var active: Int
+    public var usage: [Int], perplexity: [Float]
+}
+
+public final class RVQCodec {
+    public let config: RVQCodecConfig
+    public let params = ParameterStore()
+    let encoder: ConvNeXtStack
+    let toLatent: Linear
+    public let quantizer: ResidualVectorQuantizer
+    public let decoder: ISTFTDecoder
+    public let analysis: STFTBasis
+    private lazy var lossBases: [STFTBasis] = config.stftSizes.map { STFTBasis(nFFT: $0) }
+    private lazy var melScales: [DifferentiableLogMel] = [(512, 64), (1024, 80), (2048, 128)].map { n, m in
+        DifferentiableLogMel(config: MelConfig(sampleRate: config.sampleRate, nFFT: n, winLength: n, hop: n / 4, nMels: m,
+                                               fMin: 0, fMax: Double(config.sampleRate) / 2))
+    }
+
+    /// `randomInit` false: zeros, for weights about to be loaded.
+    public init(config c: RVQCodecConfig, seed: UInt64 = 1, randomInit: Bool = true) {
+        precondition(c.validate().isEmpty, "RVQCodec: invalid config: \(c.validate().joined(separator: "; "))")
+        config = c
+        var rng = RNG(seed: seed)
+        let s = Scope(params, randomInit: randomInit)
+        encoder = ConvNeXtStack(c.encoderLayout, scope: s.child("encoder"), rng: &rng)
+        toLatent = Linear(c.encoderWidth, c.codeDim, scope: s.child("encoder").child("to_latent"), rng: &rng)
+        quantizer = ResidualVectorQuantizer(stages: c.codebooks, codebookSize: c.codebookSize, dim: c.codeDim,
+                                            decay: c.emaDecay, restartThreshold: c.restartThreshold, rng: &rng)
+        decoder = ISTFTDecoder(c.decoderLayout, nFFT: c.nFFT, hop: c.hop, maxLogMagnitude: Foundation.log(c.maxMagnitude),
+                               scope: s.child("decoder"), rng: &rng)
+        analysis = STFTBasis(nFFT: c.nFFT, hop: c.hop)
+    }
+
+    public var sampleRate: Int { config.sampleRate }
+    public var hop: Int { config.hop }
+
+    /// Frames of a signal of `length` samples: 1 + ⌊length / hop⌋.
+    public func frameCount(length: Int) -> Int { 1 + max(length, 0) / config.hop }
+
+    // MARK: network pieces
+
+    /// ln |STFT| of x (B, 1, (S − 1)·hop + N) framed without padding → (B, S, F): the caller
+    /// supplies the N/2 samples of context (or zeros) each side. Constant (the audio has no gradient).
+    func features(_ x: Tensor) -> Tensor {
+        GradMode.withoutGrad {
+            let mag = stftMagnitudeFFT(x, basis: analysis, padding: 0)   // (B, F, S)
+            return transpose(log(clampMin(mag, MelFilterbank.logFloor)), 1, 2)
+        }
+    }
+
+    /// STFT features (B, S, F) → latents (B, S, D).
+    func latents(_ feats: Tensor) -> Tensor { toLatent(encoder(feats)) }
+
+    // MARK: training
+
+    /// Losses on x (B, 1, L + N): windows of L = (S − 1)·hop samples with N/2 samples of real context
+    /// each side; the decoder reconstructs the middle L. `active` codebooks quantize (nil: the
+    /// config's quantizer dropout picks). With `training`, the codebooks take their EMA step.
+    public func losses(_ x: Tensor, active requested: Int? = nil, training: Bool, rng: inout RNG) -> RVQCodecLosses {
+        let c = config, half = c.nFFT / 2
+        let length = x.shape[2] - c.nFFT
+        precondition(x.rank == 3 && x.shape[1] == 1 && length > 0 && length % c.hop == 0,
+                     "RVQCodec.losses: x must be (B, 1, k·hop + n_fft), got \(x.shape)")
+        let active = requested ?? (rng.uniform() < c.quantizerDropout ? 1 + rng.int(below: c.codebooks) : c.codebooks)
+        let b = x.shape[0]
+        let z = latents(features(x))                                    // (B, S, D)
+        let s = z.shape[1]
+        let q = quantizer(reshape(z, [b * s, c.codeDim]), active: active, training: training, rng: &rng)
+        let h = decoder.head(reshape(q.quantized, [b, s, c.codeDim]))  // (B, S, 2F)
+        let y = decoder.waveform(head: h)                               // (B, 1, L)
+        let target = GradMode.withoutGrad { slice(x, axis: 2, half..<(half + length)) }
+        var mel: Tensor? = nil
+        for scale in melScales {
+            let m = l1Loss(scale(y), GradMode.withoutGrad { scale(target) })
+            mel = mel.map { $0 + m } ?? m
+        }
+        let melLoss = mel! * (1 / Float(melScales.count))
+        let stft = multiResolutionSTFTLoss(y, target, bases: lossBases)
+        var total = melLoss * c.melWeight + stft.convergence + stft.logMagnitude + q.commitLoss * c.commitment
+        var phase: Float = 0
+        if let w = c.phaseWeight, w > 0 {
+            let f = c.nFFT / 2 + 1
+            let t = phaseTargets(GradMode.withoutGrad { stftComplex(x, basis: analysis) })   // frames of the features
+            let p = phaseLosses(slice(h, axis: 2, f..<(2 * f)), target: t.angle, weight: t.weight)
+            let sum = p.instantaneous + p.groupDelay + p.frequency
+            total = total + sum * w
+            phase = sum.item
+        }
+        return RVQCodecLosses(total: total, mel: melLoss.item, convergence: stft.convergence.item, logMagnitude: stft.logMagnitude.item,
+                              commit: q.commitLoss.item, phase: phase, active: active, usage: q.usage, perplexity: q.perplexity)
+    }
+
+    // MARK: encode / decode
+
+    /// Samples [lo·hop − N/2, (hi − 1)·hop + N/2) of `samples`, zeros outside: what frames lo..<hi see.
+    func frameSpan(_ samples: [Float], frames lo: Int, _ hi: Int) -> Tensor {
+        let half = config.nFFT / 2, origin = lo * config.hop - half
+        let span = (hi - 1 - lo) * config.hop + config.nFFT
+        var out = [Float](repeating: 0, count: span)
+        let a = max(0, origin), b = min(samples.count, origin + span)
+        if a < b { out.replaceSubrange((a - origin)..<(b - origin), with: samples[a..<b]) }
+        return Tensor(shape: [1, 1, span], data: out)
+    }
+
+    /// Latents (S, D) of `samples`, computed in chunks of `chunk` frames with the encoder's receptive
+    /// field of real context each side, so memory is bounded and they equal the whole-signal latents.
+    public func latents(of samples: [Float], chunk: Int = 1024) -> [Float] {
+        let total = frameCount(length: samples.count), d = config.codeDim
+        let context = config.encoderLayout.receptiveFrames
+        var out = [Float](repeating: 0, count: total * d)
+        var a = 0
+        while a < total {
+            let b = min(total, a + chunk)
+            let lo = max(0, a - context), hi = min(total, b + context)
+            let z = GradMode.withoutGrad { latents(features(frameSpan(samples, frames: lo, hi))) }   // (1, hi − lo, D)
+            out.replaceSubrange((a * d)..<(b * d), with: z.data[((a - lo) * d)..<((b - lo) * d)])
+            a = b
+        }
+        return out
+    }
+
+    /// Codes (k, S) of `samples` (22050 Hz mono, any length ≥ 0) with the first `k` codebooks.
+    public func encode(_ samples: [Float], codebooks k: Int? = nil) -> [[Int32]] {
+        let k = k ?? config.codebooks
+        precondition((1...config.codebooks).contains(k), "RVQCodec.encode: codebooks \(k) outside 1...\(config.codebooks)")
+        let z = latents(of: samples)
+        let codes = GradMode.withoutGrad { quantizer.encode(z, rows: z.count / config.codeDim, active: k) }
+        return codes.map { $0.map(Int32.init) }
+    }
+
+    /// `length` samples from codes (k, S), any k ≥ 1 of the codebooks; decoded in bounded chunks.
+    public func decode(_ codes: [[Int32]], length: Int) -> [Float] {
+        precondition(!codes.isEmpty && codes.count <= config.codebooks, "RVQCodec.decode: \(codes.count) codebooks of codes")
+        let frames = codes[0].count
+        let z = quantizer.decode(codes.map { $0.map(Int.init) })   // (S, D)
+        return decoder.synthesize(features: z, frames: frames, length: length)
+    }
+
+    // MARK: files
+
+    /// The codebook tensors saved beside the trained weights: "quantizer.k.codebook" (K, D).
+    public func codebookName(_ k: Int) -> String { "quantizer.\(k).codebook" }
+
+    public func weightsFile(metadata: [String: String] = [:]) -> SafeTensorsFile {
+        var file = params.safetensors(metadata: metadata)
+        for (k, stage) in quantizer.stages.enumerated() {
+            file.tensors[codebookName(k)] = SafeTensor(floats: stage.codebook.data, shape: stage.codebook.shape)
+        }
+        return file
+    }
+
+    /// Loads weights and codebooks strictly: every tensor present with its shape, nothing else.
+    public func loadWeights(_ file: SafeTensorsFile, path: String) throws {
+        try params.load(file, path: path, buffers: quantizer.stages.indices.map { (codebookName($0), quantizer.stages[$0].codebook) })
+        for stage in quantizer.stages {
+            stage.embedSum = stage.codebook.data.enumerated().map { j, v in v * stage.clusterSize[j / stage.dim] }
+        }
+    }
+
+    /// DIR/config.json + DIR/model.safetensors, strictly.
+    public static func load(directory dir: String) throws -> RVQCodec {
+        let config = try ConfigFile.read(RVQCodecConfig.self, from: dir + "/config.json")
+        let problems = config.validate()
+        if !problems.isEmpty {
+            throw CheckpointError(path: dir + "/config.json", message: "invalid codec config: " + problems.joined(separator: "; "))
+        }
+        let model = RVQCodec(config: config, randomInit: false)
+        let path = dir + "/model.safetensors"
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw CheckpointError(path: path, message: "no weights beside config.json; train with `gen train codec` or restore the file.")
+        }
+        try model.loadWeights(SafeTensorsFile.read(path), path: path)
+        return model
+    }
+
+    /// Fingerprint of config + weights + codebooks (64-bit FNV-1a, hex): codes are only meaningful
+    /// to the exact model that made them.
+    public var modelID: String { "rvq-" + params.fingerprint(config: config, buffers: quantizer.stages.map(\.codebook)) }
+}

@@ -1,0 +1,200 @@
+// RVQCodecTrainer.swift — `gen train codec`: trains the RVQ codec (RVQCodec.swift) on random windows
+// of one or more music corpora (the MMA corpus and imported recordings), with AdamW, warm-up +
+// cosine, gradient clipping, a JSONL log (loss terms, codebooks in use, per-codebook usage and
+// perplexity), held-out evaluation (log-mel L1, spectral convergence, chroma similarity and
+// flatness ratio at the full ladder and at two codebooks, per-codebook usage), checkpoints and
+// --resume. Each corpus gets an equal share of the batches, whatever its size, so hours of imported
+// recordings do not drown the labelled corpus the prior learns from.
+import Audio
+import DSP
+import Engine
+import Foundation
+
+public struct RVQCodecTrainOptions {
+    public var dataDirs: [String]
+    public var outDir: String
+    public var steps = 20000
+    public var maxMinutes: Double? = nil
+    public var learningRate: Float = 5e-4
+    public var warmup = 300
+    public var seed: UInt64 = 1
+    public var logEvery = 20
+    public var evalEvery = 500
+    public var saveEvery = 250
+    public var resume = false
+    public var batchSize = 12
+    /// Frames per training window (64 frames at hop 256: 0.74 s).
+    public var segmentFrames = 64
+    /// Held-out windows of `evalSeconds` each, taken from each corpus's val clips in turn.
+    public var evalWindows = 24
+    public var evalSeconds: Double = 4
+    public var model = RVQCodecConfig()
+    public var log: (String) -> Void = { FileHandle.standardError.write(($0 + "\n").data(using: .utf8)!) }
+
+    public init(dataDirs: [String], outDir: String) { self.dataDirs = dataDirs; self.outDir = outDir }
+}
+
+extension RVQCodecTrainOptions: TrainingRunSettings {}
+
+/// Held-out numbers with the first `codebooks` codebooks.
+public struct RVQCodecEval {
+    public var codebooks: Int
+    public var melL1: Float, convergence: Float, chroma: Float, flatnessRatio: Float
+}
+
+public enum RVQCodecTrainer {
+    /// B random windows of `span` samples from `corpora` (each corpus equally often, clips in
+    /// proportion to their length) → (B, 1, span).
+    static func randomBatch(_ corpora: [[[Float]]], batch: Int, span: Int, rng: inout RNG) -> Tensor {
+        var data: [Float] = []
+        data.reserveCapacity(batch * span)
+        for _ in 0..<batch {
+            let clips = corpora[rng.int(below: corpora.count)]
+            data += MusicClips.randomBatch(clips, batch: 1, length: span, rng: &rng).data
+        }
+        return Tensor(shape: [batch, 1, span], data: data)
+    }
+
+    /// Held-out scores of whole windows through encode → decode with the first `k` codebooks.
+    public static func evaluate(_ model: RVQCodec, windows: [[Float]], codebooks k: Int) -> RVQCodecEval {
+        let fb = MelFilterbank(config: .standard), stft = STFT(config: MelConfig.standard.stft)
+        var mel: Float = 0, sc: Float = 0, chroma: Float = 0, flat: Float = 0
+        for w in windows {
+            let y = model.decode(model.encode(w, codebooks: k), length: w.count)
+            let a = fb.logMel(audio: y), b = fb.logMel(audio: w)
+            mel += zip(a, b).reduce(Float(0)) { $0 + Swift.abs($1.0 - $1.1) } / Float(max(a.count, 1))
+            sc += spectralConvergence(target: stft.magnitude(w), estimate: stft.magnitude(y))
+            let t = Tonality.score(reference: w, test: y, sampleRate: model.sampleRate)
+            chroma += t.chroma; flat += t.flatnessRatio
+        }
+        let n = Float(max(windows.count, 1))
+        return RVQCodecEval(codebooks: k, melL1: mel / n, convergence: sc / n, chroma: chroma / n, flatnessRatio: flat / n)
+    }
+
+    /// Per codebook: the fraction of its codes used on `windows`, and the perplexity of their histogram.
+    public static func usage(_ model: RVQCodec, windows: [[Float]]) -> [(usage: Float, perplexity: Float)] {
+        let size = model.config.codebookSize
+        var counts = [[Int]](repeating: [Int](repeating: 0, count: size), count: model.config.codebooks)
+        for w in windows {
+            for (k, codes) in model.encode(w).enumerated() { for c in codes { counts[k][Int(c)] += 1 } }
+        }
+        return counts.map { h in
+            let rows = Double(max(h.reduce(0, +), 1))
+            var entropy: Double = 0
+            for c in h where c > 0 { let p = Double(c) / rows; entropy -= p * Foundation.log(p) }
+            return (Float(h.filter { $0 > 0 }.count) / Float(size), Float(Foundation.exp(entropy)))
+        }
+    }
+
+    public static func train(_ o: RVQCodecTrainOptions) throws {
+        guard !o.dataDirs.isEmpty else { throw CodecError("give at least one --data corpus folder (from `gen dataset music`).") }
+        let folder = try TrainingFolder(o.outDir)
+        var config = o.model
+        if o.resume, FileManager.default.fileExists(atPath: folder.config) { config = try ConfigFile.read(RVQCodecConfig.self, from: folder.config) }
+        let problems = config.validate()
+        if !problems.isEmpty { throw CodecError("invalid codec config: " + problems.joined(separator: "; ")) }
+
+        var corpora: [[[Float]]] = [], heldOut: [[[Float]]] = []
+        for dir in o.dataDirs {
+            let train = try MusicClips.load(dir, split: "train", sampleRate: config.sampleRate)
+            guard !train.isEmpty else {
+                throw CodecError("the corpus at '\(dir)' has no training clips; build one with `gen dataset music --out \(dir)`.")
+            }
+            corpora.append(train)
+            heldOut.append(try MusicClips.load(dir, split: "val", sampleRate: config.sampleRate))
+        }
+        // Held-out windows: each corpus in turn, one window per clip per round.
+        let evalLength = Int(o.evalSeconds * Double(config.sampleRate))
+        let perCorpus = heldOut.map { MusicClips.evalWindows($0, count: o.evalWindows, length: evalLength) }
+        var val: [[Float]] = []
+        var round = 0
+        while val.count < o.evalWindows && perCorpus.contains(where: { round < $0.count }) {
+            for windows in perCorpus where round < windows.count && val.count < o.evalWindows { val.append(windows[round]) }
+            round += 1
+        }
+
+        let model = RVQCodec(config: config, seed: o.seed)
+        let opt = AdamW(model.params, config: AdamWConfig(learningRate: o.learningRate, beta1: 0.8, beta2: 0.99, eps: 1e-8, weightDecay: 0.01))
+        var step = 0
+        if o.resume {
+            let point = try folder.resumePoint()
+            try model.loadWeights(point.weights, path: folder.weights)
+            step = point.step
+            if let state = point.state {
+                try opt.restore(from: state, path: folder.state)
+                for (k, stage) in model.quantizer.stages.enumerated() {
+                    guard let cs = state.tensors["quantizer.\(k).cluster_size"], cs.shape == [stage.codebookSize],
+                          let es = state.tensors["quantizer.\(k).embed_sum"], es.shape == [stage.codebookSize, stage.dim] else {
+                        throw CheckpointError(path: folder.state, message: "codebook EMA state of codebook \(k) is missing or mis-shaped; delete the file to resume from the weights alone.")
+                    }
+                    stage.clusterSize = try cs.floats(); stage.embedSum = try es.floats()
+                }
+            }
+            o.log(folder.resumedMessage(point))
+        }
+        let hours = corpora.map { Double($0.reduce(0) { $0 + $1.count }) / Double(config.sampleRate) / 3600 }
+        o.log(String(format: "codec: %@ hours of training audio in %d corpora, %d held-out windows of %.0f s, %d parameters, %d codebooks of %d (%.2f kbps at all of them)",
+                     hours.map { String(format: "%.2f", $0) }.joined(separator: " + "), corpora.count, val.count, o.evalSeconds,
+                     model.params.parameterCount, config.codebooks, config.codebookSize, config.bitrate(codebooks: config.codebooks) / 1000))
+
+        func save() throws {
+            try ConfigFile.write(config, to: folder.config)
+            try model.weightsFile(metadata: ["step": String(step), "model": "rvq-codec", "model_id": model.modelID]).write(to: folder.weights)
+            var state = opt.stateFile(step: step)
+            for (k, stage) in model.quantizer.stages.enumerated() {
+                state.tensors["quantizer.\(k).cluster_size"] = SafeTensor(floats: stage.clusterSize, shape: [stage.codebookSize])
+                state.tensors["quantizer.\(k).embed_sum"] = SafeTensor(floats: stage.embedSum, shape: [stage.codebookSize, stage.dim])
+            }
+            try state.write(to: folder.state)
+        }
+        let log = try TrainingLog(path: folder.log, echo: o.log)
+        func heldOutEval(final: Bool) {
+            guard !val.isEmpty else { return }
+            let tail = final ? ",\"final\":true" : ""
+            for k in Set([min(2, config.codebooks), config.codebooks]).sorted() {
+                let e = evaluate(model, windows: val, codebooks: k)
+                log.emit(String(format: "{\"step\":%d,\"codebooks\":%d,\"kbps\":%.2f,\"val_mel_l1\":%.4f,\"val_spectral_convergence\":%.4f,\"val_chroma\":%.4f,\"val_flatness_ratio\":%.3f%@}",
+                                step, k, config.bitrate(codebooks: k) / 1000, e.melL1, e.convergence, e.chroma, e.flatnessRatio, tail))
+            }
+            let u = usage(model, windows: val)
+            log.emit("{\"step\":\(step),\"val_codebook_usage\":[" + u.map { String(format: "%.3f", $0.usage) }.joined(separator: ",")
+                     + "],\"val_perplexity\":[" + u.map { String(format: "%.0f", $0.perplexity) }.joined(separator: ",") + "]\(tail)}")
+        }
+
+        let schedule = LRSchedule(peak: o.learningRate, warmupSteps: o.warmup, totalSteps: o.steps, minRatio: 0.05)
+        var rng = RNG.derive(seed: o.seed, index: UInt64(step))
+        let start = Date()
+        let span = (o.segmentFrames - 1) * config.hop + config.nFFT
+        var sums = [Double](repeating: 0, count: 6), count = 0
+        var usageSums = [Double](repeating: 0, count: config.codebooks), perplexitySums = usageSums, usageCounts = usageSums
+        while step < o.steps {
+            if let limit = o.maxMinutes, Date().timeIntervalSince(start) > limit * 60 { o.log("time budget reached"); break }
+            let x = randomBatch(corpora, batch: o.batchSize, span: span, rng: &rng)
+            let l = model.losses(x, training: true, rng: &rng)
+            model.params.zeroGrad()
+            l.total.backward()
+            let norm = clipGradNorm(model.params, maxNorm: 1)
+            opt.update(lr: schedule.rate(at: step))
+            step += 1
+            for (i, v) in [l.total.item, l.mel, l.convergence, l.logMagnitude, l.commit, l.phase].enumerated() { sums[i] += Double(v) }
+            for k in 0..<l.active {
+                usageSums[k] += Double(l.usage[k]) / Double(config.codebookSize); perplexitySums[k] += Double(l.perplexity[k]); usageCounts[k] += 1
+            }
+            count += 1
+            if step % o.logEvery == 0 {
+                let n = Double(count)
+                let usage = (0..<config.codebooks).map { usageCounts[$0] > 0 ? String(format: "%.2f", usageSums[$0] / usageCounts[$0]) : "null" }
+                let perplexity = (0..<config.codebooks).map { usageCounts[$0] > 0 ? String(format: "%.0f", perplexitySums[$0] / usageCounts[$0]) : "null" }
+                log.emit(String(format: "{\"step\":%d,\"loss\":%.4f,\"mel_l1\":%.4f,\"sc\":%.4f,\"log_mag\":%.4f,\"commit\":%.4f,\"phase\":%.4f,\"grad_norm\":%.3f,\"lr\":%.2e,\"elapsed_s\":%.0f,",
+                                step, sums[0] / n, sums[1] / n, sums[2] / n, sums[3] / n, sums[4] / n, sums[5] / n, norm, schedule.rate(at: step), Date().timeIntervalSince(start))
+                         + "\"batch_usage\":[" + usage.joined(separator: ",") + "],\"batch_perplexity\":[" + perplexity.joined(separator: ",") + "]}")
+                sums = sums.map { _ in 0 }; count = 0
+                usageSums = usageSums.map { _ in 0 }; perplexitySums = usageSums; usageCounts = usageSums
+            }
+            if step % o.evalEvery == 0 { heldOutEval(final: false) }
+            if step % o.saveEvery == 0 { try save() }
+        }
+        try save()
+        heldOutEval(final: true)
+    }
+}

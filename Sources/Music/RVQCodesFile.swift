@@ -1,0 +1,115 @@
+// RVQCodesFile.swift — `gen encode` output for the RVQ codec: safetensors with one I32 tensor
+// "codes" of shape (K, S), K the codebooks kept (a prefix of the codec's ladder) and S = 1 +
+// ⌊length / hop⌋ frames, and metadata format "gen-rvq-codes", format_version 2, codec_id,
+// sample_rate, hop, codebooks (K), codebook_size and length (samples at sample_rate). Every number
+// is range-checked before it sizes anything; a v1 file (the Jukebox VQ-VAE's per-level codes) is
+// refused with a message that says what to do.
+import Engine
+import Foundation
+
+public struct RVQCodesFile: Equatable {
+    public static let format = "gen-rvq-codes"
+    public static let version = "2"
+
+    public var codecID: String
+    public var sampleRate: Int
+    public var hop: Int
+    public var codebookSize: Int
+    /// Samples of the original signal (what decoding returns).
+    public var length: Int
+    /// codes[k][s], k < K.
+    public var codes: [[Int32]]
+
+    public var codebooks: Int { codes.count }
+    public var frames: Int { codes.first?.count ?? 0 }
+
+    public init(codecID: String, sampleRate: Int, hop: Int, codebookSize: Int, length: Int, codes: [[Int32]]) {
+        self.codecID = codecID; self.sampleRate = sampleRate; self.hop = hop
+        self.codebookSize = codebookSize; self.length = length; self.codes = codes
+    }
+
+    /// `samples` (22050 Hz mono) encoded with the first `codebooks` codebooks of `model` (all by default).
+    public init(encoding samples: [Float], model: RVQCodec, codebooks: Int? = nil) {
+        self.init(codecID: model.modelID, sampleRate: model.sampleRate, hop: model.hop, codebookSize: model.config.codebookSize,
+                  length: samples.count, codes: model.encode(samples, codebooks: codebooks))
+    }
+
+    public func safetensors() -> SafeTensorsFile {
+        var file = SafeTensorsFile(metadata: [
+            "format": Self.format, "format_version": Self.version, "codec_id": codecID,
+            "sample_rate": String(sampleRate), "hop": String(hop), "codebooks": String(codebooks),
+            "codebook_size": String(codebookSize), "length": String(length),
+        ])
+        file.tensors["codes"] = SafeTensor(int32s: codes.flatMap { $0 }, shape: [codebooks, frames])
+        return file
+    }
+
+    /// Writes atomically (temporary file + rename).
+    public func write(to path: String) throws { try safetensors().write(to: path) }
+
+    public static func read(_ path: String) throws -> RVQCodesFile {
+        let file: SafeTensorsFile
+        do { file = try SafeTensorsFile.read(path) } catch {
+            throw CodecError("\(path) is not a readable codes file: \(error)")
+        }
+        return try checked(file, path: path)
+    }
+
+    /// A codes file held in memory (`source` names it in messages), checked as `read` checks it.
+    public static func parse(_ bytes: [UInt8], source: String) throws -> RVQCodesFile {
+        let file: SafeTensorsFile
+        do { file = try SafeTensorsFile.parse(bytes, source: source) } catch {
+            throw CodecError("\(source) is not a readable codes file: \(error)")
+        }
+        return try checked(file, path: source)
+    }
+
+    static func checked(_ file: SafeTensorsFile, path: String) throws -> RVQCodesFile {
+        func bad(_ why: String) -> CodecError { CodecError("\(path) is not a valid codes file: \(why). Re-create it with `gen encode`.") }
+        let m = file.metadata
+        if m["format"] == CodesFile.format {
+            throw CodecError("\(path) holds codes of the old codec (v1, the Jukebox VQ-VAE levels), which the RVQ codec cannot decode. "
+                             + "Re-encode the original audio with `gen encode`.")
+        }
+        guard m["format"] == format else { throw bad("its metadata has no format \"\(format)\"") }
+        guard m["format_version"] == version else { throw bad("format_version \(m["format_version"] ?? "missing") is not \(version)") }
+        guard let id = m["codec_id"], !id.isEmpty else { throw bad("codec_id is missing") }
+        func int(_ key: String, _ range: ClosedRange<Int>) throws -> Int {
+            guard let v = m[key].flatMap({ Int($0) }), range.contains(v) else {
+                throw bad("\(key) is missing or not a number in \(range.lowerBound)...\(range.upperBound)")
+            }
+            return v
+        }
+        let rate = try int("sample_rate", 1...384_000), hop = try int("hop", 1...65_536)
+        let k = try int("codebooks", 1...32), size = try int("codebook_size", 2...65_536)
+        // A day of audio at most: lengths beyond it only serve to overflow the frame arithmetic.
+        let length = try int("length", 0...(rate * 86_400))
+        guard file.tensors.count == 1, let t = file.tensors["codes"] else {
+            throw bad("it must hold exactly one tensor, \"codes\", got \(file.tensors.keys.sorted())")
+        }
+        let frames = 1 + length / hop
+        guard t.dtype == .i32, t.shape == [k, frames] else {
+            throw bad("\"codes\" must be an I32 tensor of shape [\(k), \(frames)] (codebooks, 1 + length / hop), got \(t.dtype.rawValue) \(t.shape)")
+        }
+        let v: [Int32]
+        do { v = try t.int32s() } catch { throw bad("\"codes\": \(error)") }
+        if let i = v.firstIndex(where: { $0 < 0 || Int($0) >= size }) {
+            throw bad("code \(v[i]) of codebook \(i / frames) at frame \(i % frames) is outside 0..<\(size)")
+        }
+        let codes = (0..<k).map { Array(v[($0 * frames)..<(($0 + 1) * frames)]) }
+        return RVQCodesFile(codecID: id, sampleRate: rate, hop: hop, codebookSize: size, length: length, codes: codes)
+    }
+
+    /// Checks that `model` made these codes (same id, hop, codebook size, and no more codebooks than it has).
+    public func check(against model: RVQCodec, path: String) throws {
+        guard codecID == model.modelID else {
+            throw CodecError("\(path) was encoded by codec \(codecID), but the loaded codec is \(model.modelID). "
+                             + "Decode it with the codec that made it (--models-dir), or re-encode the audio with this one.")
+        }
+        guard hop == model.hop, codebookSize == model.config.codebookSize, sampleRate == model.sampleRate,
+              codebooks <= model.config.codebooks else {
+            throw CodecError("\(path) has hop \(hop), \(codebooks) codebooks of \(codebookSize) at \(sampleRate) Hz; the codec has hop "
+                             + "\(model.hop), \(model.config.codebooks) codebooks of \(model.config.codebookSize). Re-encode the audio.")
+        }
+    }
+}

@@ -1,0 +1,342 @@
+// RVQCodecTests.swift — the RVQ music codec (Music/RVQCodec.swift, RVQCodecTrainer.swift,
+// RVQCodesFile.swift) and `gen encode/decode/codec` on real files.
+//
+// Expected values come from outside the code under test: frame counts from the centred STFT's
+// 1 + ⌊n / hop⌋, prefixes from the greedy definition of residual coding, chunked latents from
+// the whole-signal computation, the tiny model's progress from its own loss falling on a fixed
+// seed, and the CLI's behaviour from the files it leaves (libsndfile reading the outputs back).
+// The RVQ's gradients and residual identity are tested in EngineTests (VectorQuantizeTests).
+import Audio
+import DSP
+import Engine
+import Foundation
+import XCTest
+@testable import Music
+
+/// n_fft 256, hop 64, widths 16, one block each side, 3 codebooks of 16 in 8 dimensions.
+func tinyRVQConfig(codebooks: Int = 3, width: Int = 16) -> RVQCodecConfig {
+    var c = RVQCodecConfig()
+    c.nFFT = 256; c.hop = 64
+    c.encoderWidth = width; c.decoderWidth = width; c.encoderBlocks = 1; c.decoderBlocks = 1; c.mlpRatio = 2
+    c.codeDim = 8; c.codebooks = codebooks; c.codebookSize = 16; c.stftSizes = [128, 256]; c.restartThreshold = 0.5
+    return c
+}
+
+/// A tiny codec whose codebooks were set from the latents of `signal` by a few EMA steps with
+/// restarts, so an untrained model still spreads its codes over every stage.
+func seededRVQ(_ config: RVQCodecConfig = tinyRVQConfig(), seed: UInt64 = 1, signal: [Float] = testSignal(6000)) -> RVQCodec {
+    let model = RVQCodec(config: config, seed: seed)
+    let z = model.latents(of: signal)
+    var rng = RNG(seed: seed)
+    for _ in 0..<4 { _ = model.quantizer(Tensor(shape: [z.count / config.codeDim, config.codeDim], data: z), active: config.codebooks, training: true, rng: &rng) }
+    return model
+}
+
+func saveRVQ(_ model: RVQCodec, to folder: String) throws {
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    try ConfigFile.write(model.config, to: folder + "/config.json")
+    try model.weightsFile(metadata: ["step": "0"]).write(to: folder + "/model.safetensors")
+}
+
+final class RVQCodecTests: XCTestCase {
+    var dir = ""
+
+    override func setUpWithError() throws {
+        dir = NSTemporaryDirectory() + "gen-rvq-test-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+
+    // Expected: 1 + ⌊n / 64⌋ frames per codebook for every n (the centred STFT), and decode(length: n)
+    // gives back exactly n finite samples, whatever n is.
+    func testFramesAndLengthsForOddLengths() {
+        let model = seededRVQ()
+        for n in [0, 1, 63, 64, 65, 1001, 5000] {
+            let codes = model.encode(testSignal(n))
+            XCTAssertEqual(codes.count, 3)
+            XCTAssertTrue(codes.allSatisfy { $0.count == 1 + n / 64 }, "n \(n)")
+            XCTAssertTrue(codes.joined().allSatisfy { $0 >= 0 && $0 < 16 })
+            let y = model.decode(codes, length: n)
+            XCTAssertEqual(y.count, n)
+            XCTAssertTrue(y.allSatisfy(\.isFinite))
+        }
+        XCTAssertEqual(model.frameCount(length: 5000), 79)   // 1 + 78
+    }
+
+    // Expected: encoding with k codebooks is the first k rows of encoding with all (greedy
+    // residual coding); every prefix decodes to the full length; and each added codebook brings
+    // the decoder's input latents closer to the encoder's (the residual shrinks).
+    func testEveryPrefixDecodes() {
+        let x = testSignal(4000)
+        let model = seededRVQ(signal: x)
+        let all = model.encode(x)
+        XCTAssertGreaterThan(Set(all[2]).count, 3, "the last stage should use several codes")
+        let z = model.latents(of: x)
+        var errors: [Float] = []
+        for k in 1...3 {
+            let codes = model.encode(x, codebooks: k)
+            XCTAssertEqual(codes, Array(all.prefix(k)))
+            let y = model.decode(codes, length: x.count)
+            XCTAssertEqual(y.count, x.count)
+            XCTAssertTrue(y.allSatisfy(\.isFinite))
+            let q = model.quantizer.decode(codes.map { $0.map(Int.init) })
+            errors.append(zip(z, q).reduce(Float(0)) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) })
+        }
+        XCTAssertLessThan(errors[2], errors[0], "latent error by codebooks: \(errors)")
+    }
+
+    // Expected: chunks carry the encoder's receptive field of real context each side, so the
+    // chunked latents equal the whole-signal latents up to float rounding (BLAS tiling), for any
+    // chunk size; the decoder's chunking is tested with the vocoder (ISTFTDecoder.synthesize).
+    func testChunkedLatentsMatchWholeSignal() {
+        let model = RVQCodec(config: tinyRVQConfig(), seed: 2)
+        let x = testSignal(9000)
+        let whole = model.latents(of: x, chunk: 100_000)
+        for chunk in [1, 7, 40] {
+            let chunked = model.latents(of: x, chunk: chunk)
+            XCTAssertEqual(chunked.count, whole.count)
+            let err = zip(whole, chunked).map { Swift.abs($0 - $1) }.max() ?? 0
+            XCTAssertLessThan(err, 1e-4, "chunk \(chunk)")
+        }
+    }
+
+    // Expected: on a fixed seed, 40 AdamW steps on random windows of a sine/noise mix lower the
+    // codec's total loss (multi-scale mel + multi-resolution STFT + commitment) by at least a
+    // third, first 8 steps against last 8 (measured when written: see the message on failure).
+    func testTinyCodecLossFalls() {
+        let model = RVQCodec(config: tinyRVQConfig(width: 24), seed: 7)
+        let clips = [testSignal(22050, seed: 1), testSignal(15000, seed: 2)]
+        let opt = AdamW(model.params, config: AdamWConfig(learningRate: 3e-3, weightDecay: 0))
+        var rng = RNG(seed: 11)
+        var losses: [Float] = []
+        let span = (16 - 1) * 64 + 256
+        for _ in 0..<40 {
+            let x = RVQCodecTrainer.randomBatch([clips], batch: 4, span: span, rng: &rng)
+            let l = model.losses(x, active: 3, training: true, rng: &rng)
+            model.params.zeroGrad()
+            l.total.backward()
+            clipGradNorm(model.params, maxNorm: 1)
+            opt.update()
+            losses.append(l.total.item)
+        }
+        let first = losses.prefix(8).reduce(0, +) / 8, last = losses.suffix(8).reduce(0, +) / 8
+        XCTAssertLessThan(last, 0.67 * first, "loss \(first) → \(last)")
+        let e = RVQCodecTrainer.evaluate(model, windows: [Array(clips[0].prefix(8000))], codebooks: 3)
+        XCTAssertTrue(e.melL1.isFinite && e.convergence.isFinite && e.chroma > 0)
+    }
+
+    // Expected: `gen train codec`'s library entry point on two tiny corpora writes the model
+    // folder and a JSONL log with the documented fields (per-codebook usage and perplexity,
+    // held-out chroma and flatness at 2 and all codebooks), and --resume continues from the saved
+    // step, with the codebooks' EMA state, to the new total.
+    func testTrainerCheckpointsLogsAndResumes() throws {
+        var corpora: [String] = []
+        for c in 0..<2 {
+            let data = dir + "/corpus\(c)"
+            try FileManager.default.createDirectory(atPath: data + "/audio", withIntermediateDirectories: true)
+            var jsonl = ""
+            for (i, split) in ["train", "train", "val"].enumerated() {
+                try AudioFile.write(AudioBuffer(samples: testSignal(6000, seed: UInt64(10 * c + i)), sampleRate: 22050), to: data + "/audio/c\(i).wav")
+                jsonl += "{\"id\":\"c\(i)\",\"file\":\"audio/c\(i).wav\",\"genre\":\"jazz\",\"artist\":\"x\",\"length\":0.27,"
+                    + "\"offset\":0,\"lyrics\":[],\"lyrics_aligned\":false,\"split\":\"\(split)\"}\n"
+            }
+            try jsonl.write(toFile: data + "/metadata.jsonl", atomically: true, encoding: .utf8)
+            corpora.append(data)
+        }
+        var o = RVQCodecTrainOptions(dataDirs: corpora, outDir: dir + "/codec")
+        o.model = tinyRVQConfig(); o.steps = 4; o.batchSize = 2; o.segmentFrames = 8; o.warmup = 1
+        o.logEvery = 2; o.evalEvery = 2; o.saveEvery = 2; o.evalWindows = 2; o.evalSeconds = 0.2; o.log = { _ in }
+        try RVQCodecTrainer.train(o)
+        for f in ["config.json", "model.safetensors", "train_state.safetensors", "train_log.jsonl"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/codec/" + f), f)
+        }
+        XCTAssertEqual(try SafeTensorsFile.read(dir + "/codec/model.safetensors").metadata["step"], "4")
+        let state = try SafeTensorsFile.read(dir + "/codec/train_state.safetensors")
+        XCTAssertEqual(state.tensors["quantizer.2.embed_sum"]?.shape, [16, 8])
+        o.resume = true; o.steps = 6
+        try RVQCodecTrainer.train(o)
+        let model = try RVQCodec.load(directory: dir + "/codec")
+        let weights = try SafeTensorsFile.read(dir + "/codec/model.safetensors")
+        XCTAssertEqual(weights.metadata["step"], "6")
+        XCTAssertEqual(weights.metadata["model_id"], model.modelID)
+        let lines = try String(contentsOfFile: dir + "/codec/train_log.jsonl", encoding: .utf8).split(separator: "\n")
+        let train = lines.filter { $0.contains("\"batch_usage\"") }
+        XCTAssertEqual(train.count, 3)  // steps 2, 4, 6
+        XCTAssertTrue(train.allSatisfy { $0.contains("\"batch_perplexity\"") && $0.contains("\"sc\"") && $0.contains("\"mel_l1\"") })
+        XCTAssertTrue(lines.contains { $0.contains("\"val_chroma\"") && $0.contains("\"codebooks\":3") && $0.contains("\"final\":true") })
+        XCTAssertTrue(lines.contains { $0.contains("\"val_chroma\"") && $0.contains("\"codebooks\":2") })
+        XCTAssertTrue(lines.contains { $0.contains("\"val_codebook_usage\"") && $0.contains("\"final\":true") })
+    }
+
+    // Expected: what was written is read back exactly; the model folder reloads to the same id
+    // and the same decoded audio; codes from another model, a v1 codes file, a truncated file,
+    // an out-of-range code and a tensor of the wrong shape are each refused, naming the problem.
+    func testCodesFileRoundTripAndBadFiles() throws {
+        let x = testSignal(5001)
+        let model = seededRVQ(signal: x)
+        let file = RVQCodesFile(encoding: x, model: model, codebooks: 2)
+        let path = dir + "/codes.safetensors"
+        try file.write(to: path)
+        let back = try RVQCodesFile.read(path)
+        XCTAssertEqual(back, file)
+        XCTAssertEqual(back.codebooks, 2)
+        XCTAssertEqual(back.frames, 79)   // 1 + ⌊5001 / 64⌋
+        XCTAssertNoThrow(try back.check(against: model, path: path))
+        try saveRVQ(model, to: dir + "/codec")
+        let loaded = try RVQCodec.load(directory: dir + "/codec")
+        XCTAssertEqual(loaded.modelID, model.modelID)
+        XCTAssertEqual(loaded.decode(back.codes, length: 5001), model.decode(file.codes, length: 5001))
+
+        // The prior samples v1 codes: pointed at the RVQ codec it says where the v1 codec is.
+        XCTAssertThrowsError(try MusicModels.load(priorDir: dir + "/prior", codecDir: dir + "/codec")) {
+            XCTAssertTrue("\($0)".contains("codec-v1"), "\($0)")
+        }
+        let other = RVQCodec(config: tinyRVQConfig(), seed: 2)
+        XCTAssertThrowsError(try back.check(against: other, path: path)) { XCTAssertTrue("\($0)".contains("encoded by codec"), "\($0)") }
+
+        // A v1 file: the message says what to do.
+        let v1 = VQVAE(config: tinyCodecConfig(), seed: 1)
+        try CodesFile(encoding: x, model: v1).write(to: dir + "/v1.safetensors")
+        XCTAssertThrowsError(try RVQCodesFile.read(dir + "/v1.safetensors")) {
+            XCTAssertTrue("\($0)".contains("old codec (v1") && "\($0)".contains("gen encode"), "\($0)")
+        }
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        try bytes.prefix(bytes.count - 7).write(to: URL(fileURLWithPath: dir + "/truncated.safetensors"))
+        XCTAssertThrowsError(try RVQCodesFile.read(dir + "/truncated.safetensors")) { XCTAssertTrue("\($0)".contains("not a readable codes file"), "\($0)") }
+        var tampered = file
+        tampered.codes[1][3] = 16
+        try tampered.write(to: dir + "/tampered.safetensors")
+        XCTAssertThrowsError(try RVQCodesFile.read(dir + "/tampered.safetensors")) { XCTAssertTrue("\($0)".contains("outside 0..<16"), "\($0)") }
+        var short = file.safetensors()
+        short.tensors["codes"] = SafeTensor(int32s: [Int32](repeating: 0, count: 2 * 78), shape: [2, 78])
+        try short.write(to: dir + "/short.safetensors")
+        XCTAssertThrowsError(try RVQCodesFile.read(dir + "/short.safetensors")) { XCTAssertTrue("\($0)".contains("shape [2, 79]"), "\($0)") }
+        var hostile = file.safetensors()
+        hostile.metadata["length"] = "99999999999999"
+        try hostile.write(to: dir + "/hostile.safetensors")
+        XCTAssertThrowsError(try RVQCodesFile.read(dir + "/hostile.safetensors")) { XCTAssertTrue("\($0)".contains("length"), "\($0)") }
+        // More codebooks than the codec has.
+        let four = RVQCodec(config: tinyRVQConfig(codebooks: 4), seed: 1)
+        let deep = RVQCodesFile(encoding: x, model: four)
+        XCTAssertThrowsError(try RVQCodesFile(codecID: model.modelID, sampleRate: 22050, hop: 64, codebookSize: 16, length: 5001,
+                                              codes: deep.codes).check(against: model, path: "deep")) {
+            XCTAssertTrue("\($0)".contains("4 codebooks"), "\($0)")
+        }
+        // Model weights are strict too: a codebook of the wrong shape names the tensor.
+        var weights = model.weightsFile()
+        weights.tensors["quantizer.1.codebook"] = SafeTensor(floats: [Float](repeating: 0, count: 16), shape: [2, 8])
+        XCTAssertThrowsError(try RVQCodec(config: tinyRVQConfig()).loadWeights(weights, path: "w")) {
+            XCTAssertTrue("\($0)".contains("quantizer.1.codebook"), "\($0)")
+        }
+    }
+
+    // MARK: - the CLI on real files
+
+    var genPath: String {
+        let products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        let candidates = [products.appendingPathComponent("gen").path,
+                          products.deletingLastPathComponent().appendingPathComponent("gen").path]
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
+    }
+
+    /// gen under GNU time (Debian's `time`, which `make test` installs): exit code, stderr, and the
+    /// process's own peak resident memory in kB.
+    func gen(_ args: [String]) throws -> (code: Int32, stderr: String, peakKB: Int) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/time")
+        p.arguments = ["-f", "GEN_PEAK_KB=%M", genPath] + args
+        let err = Pipe()
+        p.standardError = err; p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        let e = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        let kb = e.components(separatedBy: "GEN_PEAK_KB=").last.flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? Int.max
+        return (p.terminationStatus, e, kb)
+    }
+
+    func listing() -> [String] { ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted() }
+
+    // Expected: frame counts from 1 + ⌊n / hop⌋ and from libsndfile reading the outputs (stereo
+    // 48 kHz becomes 22050 Hz mono of n · 22050 / 48000 frames); --codebooks and --bandwidth pick a
+    // prefix of the ladder (0.086 kbps per codebook at hop 64 and 16 codes: 344.5 frames/s × 4 bits
+    // = 1.378 kbps each); bad inputs exit 2 (flags) or 3 (files) and leave no file.
+    func testCLIEncodeDecodeAndBadInputs() throws {
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: genPath), "build gen first (swift build -c release)")
+        let models = dir + "/models"
+        let none = try gen(["encode", "x.wav", "-o", dir + "/none.safetensors", "--models-dir", models])
+        XCTAssertEqual(none.code, 3)
+        XCTAssertTrue(none.stderr.contains("gen train codec"), none.stderr)
+        let model = seededRVQ(signal: testSignal(8000))
+        try saveRVQ(model, to: models + "/codec")
+
+        let stereo = (0..<48000).flatMap { t -> [Float] in let v = Float(0.3 * sin(Double(t) * 0.05)); return [v, -0.5 * v] }
+        try AudioFile.write(AudioBuffer(samples: stereo, sampleRate: 48000, channels: 2), to: dir + "/stereo.wav")
+        let codes = dir + "/stereo.safetensors"
+        XCTAssertEqual(try gen(["encode", dir + "/stereo.wav", "-o", codes, "--models-dir", models]).code, 0)
+        let file = try RVQCodesFile.read(codes)
+        XCTAssertEqual(file.length, 22050)
+        XCTAssertEqual(file.codebooks, 3)
+        XCTAssertEqual(file.frames, 345)   // 1 + ⌊22050 / 64⌋
+        for (flag, value, expected) in [("--codebooks", "1", 1), ("--codebooks", "3", 3), ("--bandwidth", "2.8", 2), ("--bandwidth", "100", 3)] {
+            let out = dir + "/decoded-\(value).wav"
+            let r = try gen(["decode", codes, "-o", out, flag, value, "--models-dir", models])
+            XCTAssertEqual(r.code, 0, r.stderr)
+            let audio = try AudioFile.read(out)
+            XCTAssertEqual(audio.sampleRate, 22050); XCTAssertEqual(audio.channels, 1); XCTAssertEqual(audio.frames, 22050)
+            let small = dir + "/small-\(value).safetensors"
+            XCTAssertEqual(try gen(["encode", dir + "/stereo.wav", "-o", small, flag, value, "--models-dir", models]).code, 0)
+            XCTAssertEqual(try RVQCodesFile.read(small).codebooks, expected, "\(flag) \(value)")
+        }
+
+        // Silence and a 0.01 s file are valid input; the round trip keeps their length.
+        try AudioFile.write(AudioBuffer(samples: [Float](repeating: 0, count: 5000), sampleRate: 22050), to: dir + "/silence.wav")
+        try AudioFile.write(AudioBuffer(samples: testSignal(441), sampleRate: 44100), to: dir + "/short.wav")
+        for (name, frames) in [("silence", 5000), ("short", 221)] {
+            let out = dir + "/\(name).out.flac"
+            let r = try gen(["codec", dir + "/\(name).wav", "-o", out, "--codebooks", "2", "--models-dir", models])
+            XCTAssertEqual(r.code, 0, r.stderr)
+            XCTAssertEqual(try AudioFile.read(out).frames, frames, name)
+        }
+
+        // Codes from another model, a v1 codes file, a corrupt file, impossible bitrates: clear errors, no output.
+        try saveRVQ(RVQCodec(config: tinyRVQConfig(), seed: 9), to: dir + "/other/codec")
+        let wrong = try gen(["decode", codes, "-o", dir + "/wrong.wav", "--models-dir", dir + "/other"])
+        XCTAssertEqual(wrong.code, 3); XCTAssertTrue(wrong.stderr.contains("encoded by codec"), wrong.stderr)
+        try CodesFile(encoding: testSignal(3000), model: VQVAE(config: tinyCodecConfig(), seed: 1)).write(to: dir + "/v1.safetensors")
+        let old = try gen(["decode", dir + "/v1.safetensors", "-o", dir + "/old.wav", "--models-dir", models])
+        XCTAssertEqual(old.code, 3); XCTAssertTrue(old.stderr.contains("old codec (v1"), old.stderr)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: codes))
+        try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: dir + "/corrupt.safetensors"))
+        XCTAssertEqual(try gen(["decode", dir + "/corrupt.safetensors", "-o", dir + "/corrupt.wav", "--models-dir", models]).code, 3)
+        let low = try gen(["codec", dir + "/stereo.wav", "-o", dir + "/low.wav", "--bandwidth", "0.5", "--models-dir", models])
+        XCTAssertEqual(low.code, 2); XCTAssertTrue(low.stderr.contains("below one codebook"), low.stderr)
+        XCTAssertEqual(try gen(["codec", dir + "/stereo.wav", "-o", dir + "/many.wav", "--codebooks", "5", "--models-dir", models]).code, 2)
+        XCTAssertEqual(try gen(["codec", dir + "/stereo.wav", "-o", dir + "/both.wav", "--codebooks", "1", "--bandwidth", "2", "--models-dir", models]).code, 2)
+        let left = listing()
+        for name in ["wrong.wav", "old.wav", "corrupt.wav", "low.wav", "many.wav", "both.wav", "none.safetensors"] { XCTAssertFalse(left.contains(name), name) }
+        XCTAssertFalse(left.contains { $0.hasPrefix(".") }, "temporary files left: \(left)")
+    }
+
+    // Expected: a 10-minute file (13,230,000 samples) encodes to 1 + ⌊n / 64⌋ frames and decodes
+    // back to n samples in bounded chunks, with the process's peak memory far below what holding
+    // whole-signal activations would take (a 24-wide layer over 206,719 frames is 20 MB, an STFT of
+    // the whole file at 129 bins 107 MB, and there are dozens of each).
+    func testTenMinuteFileIsProcessedInBoundedMemory() throws {
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: genPath), "build gen first (swift build -c release)")
+        let models = dir + "/models"
+        try saveRVQ(RVQCodec(config: tinyRVQConfig(), seed: 1), to: models + "/codec")
+        let n = 600 * 22050
+        let writer = try AudioFileWriter(path: dir + "/long.wav", sampleRate: 22050)
+        for c in 0..<60 { try writer.append(testSignal(n / 60, seed: UInt64(c))) }
+        try writer.finish()
+        let codes = dir + "/long.safetensors"
+        let r = try gen(["encode", dir + "/long.wav", "-o", codes, "--models-dir", models])
+        XCTAssertEqual(r.code, 0, r.stderr)
+        XCTAssertEqual(try RVQCodesFile.read(codes).frames, 1 + n / 64)
+        let d = try gen(["decode", codes, "-o", dir + "/long.out.wav", "--models-dir", models])
+        XCTAssertEqual(d.code, 0, d.stderr)
+        XCTAssertEqual(try AudioFile.read(dir + "/long.out.wav").frames, n)
+        XCTAssertLessThan(max(r.peakKB, d.peakKB), 500_000, "peak RSS of gen encode / decode in kB: \(r.peakKB) / \(d.peakKB)")
+    }
+}
