@@ -23,44 +23,11 @@ func musicLabels(_ config: PriorConfig, genre: String?, artist: String?, lyrics:
     return labels
 }
 
-/// A lyrics file's text, checked: readable (exit 3), a regular file, UTF-8, not empty and under
-/// 100 KB (exit 2). The file is stat'ed before it is opened, so a FIFO, a device such as /dev/zero
-/// or a folder is refused instead of blocking or being read without end, and at most 100 KB is read.
-/// `option` names where the path came from (`--lyrics`, `"lyrics_file"`).
+/// A lyrics file's text (MusicRequest.readLyricsFile), its problems as usage (exit 2) or I/O (exit 3) errors.
 func readLyricsFile(_ path: String, option: String) throws -> String {
-    var info = stat()
-    guard stat(path, &info) == 0 else {
-        throw GenError.io("cannot read the lyrics file '\(path)': \(String(cString: strerror(errno))). Check the path.")
+    do { return try MusicRequest.readLyricsFile(path, option: option) } catch let e as RequestFileError {
+        throw e.isUsage ? GenError.usage(e.message) : GenError.io(e.message)
     }
-    switch info.st_mode & S_IFMT {
-    case S_IFREG: break
-    case S_IFDIR: throw GenError.usage("the lyrics file '\(path)' is a folder; give a text file with one lyric line per line.")
-    default:
-        throw GenError.usage("the lyrics file '\(path)' is not a regular file (a pipe, socket or device); "
-                             + "give a text file with one lyric line per line.")
-    }
-    if Int(info.st_size) >= MusicRequest.maxLyricsBytes {
-        throw GenError.usage("the lyrics file '\(path)' is \(info.st_size) bytes; lyrics must be under 100 KB (\(MusicRequest.maxLyricsBytes) bytes).")
-    }
-    guard let handle = FileHandle(forReadingAtPath: path) else {
-        throw GenError.io("cannot read the lyrics file '\(path)'. Check its permissions.")
-    }
-    defer { try? handle.close() }
-    // Read no more than the limit: a file that grew since the stat is still caught.
-    let data: Data
-    do { data = try handle.read(upToCount: MusicRequest.maxLyricsBytes) ?? Data() } catch {
-        throw GenError.io("cannot read the lyrics file '\(path)': \(error)")
-    }
-    if data.count >= MusicRequest.maxLyricsBytes {
-        throw GenError.usage("the lyrics file '\(path)' is at least \(data.count) bytes; lyrics must be under 100 KB (\(MusicRequest.maxLyricsBytes) bytes).")
-    }
-    guard let text = String(data: data, encoding: .utf8) else {
-        throw GenError.usage("the lyrics file '\(path)' is not UTF-8 text. Convert it, e.g. `iconv -t UTF-8 \(path)`.")
-    }
-    if text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-        throw GenError.usage("the lyrics file '\(path)' is empty; leave out \(option) for music without lyrics.")
-    }
-    return text
 }
 
 /// Samples `count` code sequences of `length` codes; a bad sampling setting is a usage error.
