@@ -230,7 +230,7 @@ public final class ResidualVectorQuantizer {
         var tracked = x
         for k in 0..<active {
             let out = stages[k](residual, training: training, rng: &rng)
-            let q = stages[k].lookup(codes: out.codes)
+            let q = Tensor(shape: x.shape, data: out.quantized.data)   // the chosen codewords (the forward value)
             let c = mseLoss(tracked, q)
             commit = commit.map { $0 + c } ?? c
             for i in 0..<total.count { total[i] += q.data[i] }

@@ -162,7 +162,7 @@ struct Codec: ParsableCommand, HasGlobalOptions {
         _ = try ioErrors { try AudioFileFormat(path: output == "-" ? "stdout.wav" : output) }
         let model = try loadCodec(globals)
         let k = try bitrate.count(for: model)
-        try ioErrors { try AudioFile.checkWritable(output) }
+        if output != "-" { try ioErrors { try AudioFile.checkWritable(output) } }
         let samples = try readMono(input, sampleRate: model.sampleRate)
         try writeDecoded(model.decode(model.encode(samples, codebooks: k), length: max(samples.count, 1)), sampleRate: model.sampleRate, to: output)
         if output != "-" {
