@@ -150,10 +150,25 @@ eval-speech: eval-deps build
 	python3 $(EVAL_DIR)/speech_quality.py resynth out/eval-speech/ref out/eval-speech/neural
 	python3 $(EVAL_DIR)/speech_quality.py resynth out/eval-speech/ref out/eval-speech/griffin-lim
 
-# Genre and vocal probes on the corpus, then genre control and lyric-driven vocals of the shipped prior.
-eval-music: deps $(MUSIC_DATA)/metadata.jsonl
+# The shipped prior judged from outside: genre and vocal probes trained on the original training
+# clips only (never on codec or prior output), genre control over 8 genres × EVAL_SEEDS clips of
+# 10 s with the default guidance, vocals with and without lyrics, the seam check of a long piece,
+# then music_tonality.py on the generated clips beside the held-out real clips, per genre and pooled.
+EVAL_SEEDS ?= 5
+eval-music: eval-deps deps $(MUSIC_DATA)/metadata.jsonl
+	@python3 -c 'import librosa' 2>/dev/null || python3 -m pip install --quiet librosa
 	$(SWIFT) build $(BUILD_FLAGS) --product gen-eval
-	.build/$(CONFIG)/gen-eval music --data $(MUSIC_DATA) --models models --out out/eval-music --augment-codec
+	.build/$(CONFIG)/gen-eval music --data $(MUSIC_DATA) --models models --out out/eval-music --seeds $(EVAL_SEEDS)
+	@rm -rf out/eval-music/tonality && for g in $$(ls out/eval-music/real | sed 's/-[0-9]*\.wav$$//' | sort -u); do \
+	  mkdir -p out/eval-music/tonality/real-$$g out/eval-music/tonality/gen-$$g out/eval-music/tonality/real-all out/eval-music/tonality/gen-all; \
+	  cp out/eval-music/real/$$g-[0-9]*.wav out/eval-music/tonality/real-$$g/; cp out/eval-music/real/$$g-[0-9]*.wav out/eval-music/tonality/real-all/; \
+	  cp out/eval-music/generated/$$g-[0-9]*.wav out/eval-music/tonality/gen-$$g/ 2>/dev/null; cp out/eval-music/generated/$$g-[0-9]*.wav out/eval-music/tonality/gen-all/ 2>/dev/null; \
+	done; true
+	python3 $(EVAL_DIR)/music_tonality.py $$(ls -d out/eval-music/tonality/*-* | sort -t- -k2) | tee out/eval-music/tonality.txt
+	@python3 -c 'import sys; rows = {l.split()[0].rsplit("/", 1)[-1]: l.split() for l in open(sys.argv[1]) if l.split() and l.split()[0].rsplit("/", 1)[-1].startswith(("gen-", "real-"))}; \
+	  pairs = [(k[4:], v, rows.get("real-" + k[4:])) for k, v in sorted(rows.items()) if k.startswith("gen-")]; \
+	  [print("%10s: flatness %.2fx real, HPR %+.1f dB vs real (targets <= 2x, within 2 dB)" % (g, float(v[2]) / float(r[2]), float(v[3]) - float(r[3]))) for g, v, r in pairs if r]' \
+	  out/eval-music/tonality.txt
 
 # The tour: prompts/demo.jsonl (every genre and voice) with a listening report, then a real recording converted.
 JOBS         ?= 2

@@ -42,7 +42,7 @@ let package = Package(
         // The parsers under libFuzzer (make fuzz) and as plain functions for the regression tests.
         .target(name: "FuzzTargets", dependencies: ["Engine", "Music", "Speech", "Batch"]),
         .executableTarget(name: "gen-fuzz", dependencies: ["FuzzTargets"]),
-        .executableTarget(name: "gen-eval", dependencies: ["Music", "Engine", "DSP", "Audio",
+        .executableTarget(name: "gen-eval", dependencies: ["Music", "Engine", "DSP", "Audio", "Requests",
                                                       .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         .testTarget(name: "AudioTests", dependencies: ["Audio", "Base"]),

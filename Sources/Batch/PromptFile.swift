@@ -3,7 +3,7 @@
 //
 //   .jsonl  one JSON object per line:
 //           {"kind":"music","genre":"jazz","artist":"…","lyrics":"…" | "lyrics_file":"…","duration":20,
-//            "seed":1,"temperature":0.95,"top_k":64,"top_p":0,"out":"jazz-1.wav"}
+//            "seed":1,"temperature":1,"top_k":250,"top_p":0,"out":"jazz-1.wav"}
 //           {"kind":"speech","text":"…","voice":"slt","speed":1.0,"pitch":0,"seed":1,"out":"hello.wav"}
 //   .txt    one speech utterance per line, in the default voice.
 //
@@ -170,7 +170,7 @@ public enum PromptParser {
     }
 
     public static let musicKeys = ["kind", "genre", "artist", "lyrics", "lyrics_file", "duration", "seed",
-                                   "temperature", "top_k", "top_p", "out"]
+                                   "temperature", "top_k", "top_p", "cfg", "out"]
     public static let speechKeys = ["kind", "text", "voice", "speed", "pitch", "vocoder", "seed", "out"]
     /// Lyrics are conditioning text, not a book: the same limit as `gen music --lyrics`.
     /// Longest speech text of one line, in characters: a paragraph or a few, not a book.
@@ -247,6 +247,7 @@ public enum PromptParser {
             if let t = try o.number("temperature") { m.temperature = Float(t) }
             if let k = try o.integer("top_k") { m.topK = k >= Int64(Int.min / 2) && k <= Int64(Int.max / 2) ? Int(k) : -1 }
             if let p = try o.number("top_p") { m.topP = Float(p) }
+            if let g = try o.number("cfg") { m.cfg = Float(g) }
             if let problem = m.validate(naming: \.key).first { throw Reason(problem + ".") }
             job = .music(m)
         case "speech":

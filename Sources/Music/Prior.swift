@@ -8,23 +8,62 @@
 // Labels can be dropped at random in training (`dropLabels`), so each one has an
 // "unconditioned" value and a user may leave it out.
 //
+// The codes are those of the RVQ codec's first K codebooks, K per frame, modelled as MusicGen
+// does (Copet et al. 2023, §2.2 "Codebook interleaving patterns"): one sequence step holds K
+// codes, one per codebook, whose embeddings are summed, and K output heads predict the next
+// step's K codes at once. With the *delay* pattern codebook k is shifted right by k steps, so
+// the step that samples codebook k of frame t has already seen codebooks < k of frame t (coarse
+// codes condition finer ones) and a T-frame piece is T + K − 1 steps; the *parallel* pattern
+// shifts nothing (T steps, codebooks of a frame independent given the past). Positions a shift
+// leaves empty hold a special code V (its own embedding row per codebook) and are not scored.
+//
 // Layout of one window (llama2.c style, Config / Weights here, RunState in Sampler.swift):
 // position 0 holds the start state (artist + genre + total length); position p ≥ 1 holds the
-// code at absolute index offset + p − 1, and the logits at position p predict the code at
+// step at absolute index offset + p − 1, and the logits at position p predict the step at
 // absolute index offset + p. Every position also gets a learned position embedding and the
-// offset and fraction-elapsed embeddings of the code it predicts.
+// offset and fraction-elapsed embeddings of the step it predicts.
 //
 // Letters: B batch, T window positions, C d_model, S lyric characters, E lyrics width,
-// V code vocabulary, H heads, D head dim, L layers.
+// V code vocabulary, K codebooks, H heads, D head dim, L layers.
 import Engine
 import Foundation
 import NN
 
 // MARK: - config
 
+/// How the K codebooks of a frame are laid out in sequence steps (MusicGen §2.2).
+public enum CodebookPattern: String, Codable, CaseIterable {
+    /// Codebook k shifted by k steps: coarse codes of a frame are sampled before finer ones.
+    case delay
+    /// All codebooks of a frame in one step, predicted independently given the past.
+    case parallel
+
+    /// Steps codebook k is shifted by.
+    public func shift(_ k: Int) -> Int { self == .delay ? k : 0 }
+    /// Steps a piece of `frames` frames takes with K codebooks.
+    public func steps(frames: Int, codebooks k: Int) -> Int { frames + shift(k - 1) }
+
+    /// Codes (K, T) → steps (S·K, row-major, S = steps(T)); positions a shift leaves empty hold `special`.
+    public func interleave(_ codes: [[Int32]], special: Int32) -> [Int32] {
+        let k = codes.count, t = codes.first?.count ?? 0, s = steps(frames: t, codebooks: k)
+        var out = [Int32](repeating: special, count: s * k)
+        for q in 0..<k { for f in 0..<t { out[(f + shift(q)) * k + q] = codes[q][f] } }
+        return out
+    }
+
+    /// Steps (S·K) → codes (K, T), T = S − shift(K − 1): the inverse of `interleave`.
+    public func deinterleave(_ steps: [Int32], codebooks k: Int) -> [[Int32]] {
+        let s = steps.count / k, t = max(0, s - shift(k - 1))
+        return (0..<k).map { q in (0..<t).map { f in steps[(f + shift(q)) * k + q] } }
+    }
+}
+
 public struct PriorConfig: Codable, Equatable {
-    /// Codes the prior models: the codebook size of the codec level it sits on.
+    /// Codes per codebook: the codec's codebook size. Code `vocabSize` is the special "empty" code.
     public var vocabSize = 1024
+    /// Codebooks of the codec modelled (the first K of its residual ladder).
+    public var codebooks = 4
+    public var pattern = CodebookPattern.delay
     /// Positions per window, the start state included.
     public var context = 1024
     public var dModel = 256
@@ -47,12 +86,12 @@ public struct PriorConfig: Codable, Equatable {
     /// Total length and offset are bucketised over [0, max_seconds]; longer values share the last bin.
     public var maxSeconds: Double = 600
     public var sampleRate = 22050
-    /// Samples per code of the codec level the prior models.
-    public var hop = 128
+    /// Samples per frame of the codec the prior models.
+    public var hop = 256
 
     public init() {}
 
-    /// Codes per second of audio (172.27 at hop 128).
+    /// Frames (and steps) per second of audio (86.13 at hop 256).
     public var tokensPerSecond: Double { Double(sampleRate) / Double(hop) }
     /// Seconds one window covers.
     public var contextSeconds: Double { Double(context) / tokensPerSecond }
@@ -66,6 +105,7 @@ public struct PriorConfig: Codable, Equatable {
     public func validate() -> [String] {
         var problems: [String] = []
         if vocabSize < 2 { problems.append("vocab_size must be at least 2, got \(vocabSize)") }
+        if !(1...32).contains(codebooks) { problems.append("codebooks must be in 1...32, got \(codebooks)") }
         if context < 2 { problems.append("context must be at least 2 (the start state and one code), got \(context)") }
         if layers < 1 || lyricsLayers < 0 { problems.append("layers ≥ 1 and lyrics_layers ≥ 0 required") }
         if dModel < 1 || heads < 1 || dModel % heads != 0 { problems.append("d_model \(dModel) must be a positive multiple of heads \(heads)") }
@@ -89,14 +129,14 @@ public struct PriorConfig: Codable, Equatable {
                                             ("genres", genres.count, 10_000), ("artists", artists.count, 10_000)]
         for (name, value, limit) in limits where value > limit { problems.append("\(name) \(value) is above the limit \(limit)") }
         if !(maxSeconds <= 86_400) { problems.append("max_seconds must be at most 86400") }
-        let d = Double(dModel), params = Double(layers) * (4 * d * d + 2 * d * Double(mlpDim)) + Double(vocabSize) * d
+        let d = Double(dModel), params = Double(layers) * (4 * d * d + 2 * d * Double(mlpDim)) + 2 * Double(codebooks * (vocabSize + 1)) * d
             + Double(lyricsLayers) * (4 * Double(lyricsDim) * Double(lyricsDim))
         if params > 2e8 { problems.append(String(format: "these sizes make %.0f million parameters, above the 200 million gen loads", params / 1e6)) }
         return problems
     }
 
     enum CodingKeys: String, CodingKey {
-        case vocabSize = "vocab_size", context, dModel = "d_model", layers, heads, mlpDim = "mlp_dim"
+        case vocabSize = "vocab_size", codebooks, pattern, context, dModel = "d_model", layers, heads, mlpDim = "mlp_dim"
         case crossAttentionEvery = "cross_attention_every", lyricsLayers = "lyrics_layers", lyricsDim = "lyrics_dim"
         case lyricsHeads = "lyrics_heads", lyricsLength = "lyrics_length", genres, artists
         case timingBins = "timing_bins", maxSeconds = "max_seconds", sampleRate = "sample_rate", hop
@@ -177,15 +217,25 @@ extension PriorConfig {
                                totalTokens: totalTokens, offsetTokens: offsetTokens)
     }
 
-    /// Label dropout for training: replaces artist, genre and lyrics, each independently with
-    /// probability p, by the unconditioned id or no lyrics, so the model also learns p(codes)
-    /// without that label.
-    public func dropLabels(_ c: PriorConditions, probability p: Float, rng: inout RNG) -> PriorConditions {
+    /// Label dropout for training: with probability `all` every label is left out at once (the
+    /// unconditioned model that classifier-free guidance steers away from, as audiocraft's
+    /// cfg dropout); otherwise artist, genre and lyrics are each left out with probability p, so the
+    /// model also learns p(codes) without any one of them.
+    public func dropLabels(_ c: PriorConditions, probability p: Float, all: Float = 0, rng: inout RNG) -> PriorConditions {
         var out = c
+        if rng.uniform() < all {
+            out.artist = unconditionedArtist; out.genre = unconditionedGenre; out.lyrics = []
+            return out
+        }
         if rng.uniform() < p { out.artist = unconditionedArtist }
         if rng.uniform() < p { out.genre = unconditionedGenre }
         if rng.uniform() < p { out.lyrics = [] }
         return out
+    }
+
+    /// The same window with every label left out (the unconditioned half of guidance).
+    public func unconditioned(_ c: PriorConditions) -> PriorConditions {
+        PriorConditions(artist: unconditionedArtist, genre: unconditionedGenre, lyrics: [], totalTokens: c.totalTokens, offsetTokens: c.offsetTokens)
     }
 
     /// (total length, offset, fraction elapsed) buckets for the code at absolute index `position`.
@@ -234,7 +284,11 @@ public typealias LyricsKV = AttentionKV
 public final class Prior {
     public let config: PriorConfig
     public let params = ParameterStore()
-    public let tokenEmbedding: Embedding         // "token_embedding.weight" (V, C)
+    /// "token_embedding.weight" (K·V + K, C): row k·V + code for a code of codebook k, row K·V + k
+    /// for codebook k's special "empty" code. Its first K·V rows are also the output head's
+    /// weights (tied, as in GPT-2 and MusicGen's reference code): a code that repeats from one frame
+    /// to the next, the commonest event at 86 frames/s, is then a short path from input to output.
+    public let tokenEmbedding: Embedding
     public let positionEmbedding: Embedding      // "position_embedding.weight" (context, C)
     public let artistEmbedding: Embedding        // "artist_embedding.weight" (artists + 1, C)
     public let genreEmbedding: Embedding         // "genre_embedding.weight" (genres + 1, C)
@@ -244,7 +298,7 @@ public final class Prior {
     public let lyricsEncoder: LyricsEncoder      // "lyrics_encoder.*"
     public let blocks: [TransformerBlock]        // "layers.i.*"; cross-attention in "layers.i.cross.*"
     public let finalNorm: LayerNorm              // "final_norm.*"
-    public let head: Linear                      // "head.*" (V, C)
+    public let headBias: Tensor                  // "head.bias" (K·V): codebook k's logits are k·V ..< (k + 1)·V
 
     public init(config: PriorConfig, seed: UInt64 = 0) {
         let problems = config.validate()
@@ -252,7 +306,8 @@ public final class Prior {
         self.config = config
         var rng = RNG(seed: seed)
         let root = Scope(params), c = config.dModel
-        tokenEmbedding = Embedding(config.vocabSize, c, scope: root.child("token_embedding"), rng: &rng)
+        tokenEmbedding = Embedding(config.codebooks * (config.vocabSize + 1), c, scope: root.child("token_embedding"), rng: &rng)
+        headBias = root.child("head").param("bias", Tensor(zeros: [config.codebooks * config.vocabSize]))
         positionEmbedding = Embedding(config.context, c, scope: root.child("position_embedding"), rng: &rng)
         artistEmbedding = Embedding(config.artists.count + 1, c, scope: root.child("artist_embedding"), rng: &rng)
         genreEmbedding = Embedding(config.genres.count + 1, c, scope: root.child("genre_embedding"), rng: &rng)
@@ -266,7 +321,6 @@ public final class Prior {
                              scope: root.child("layers").child(i), rng: &rng)
         }
         finalNorm = LayerNorm(c, scope: root.child("final_norm"))
-        head = Linear(c, config.vocabSize, scope: root.child("head"), rng: &rng)
     }
 
     // MARK: conditioning
@@ -279,18 +333,33 @@ public final class Prior {
             + totalLengthEmbedding(total, shape: [b, 1])
     }
 
-    /// Window inputs at positions p0..<p0+n → (B, n, C). `tokens` (B·m) are the codes held by the
+    /// The output head's weights (K·V, C): the code rows of the token embedding (tied).
+    public func headWeight() -> Tensor { slice(tokenEmbedding.table, axis: 0, 0..<(config.codebooks * config.vocabSize)) }
+
+    /// Final hidden states (B, n, C) → logits (B, n, K·V); `weight` is `headWeight()`, passed in
+    /// by a caller that holds it for many steps.
+    func head(_ h: Tensor, weight: Tensor? = nil) -> Tensor { linear(h, weight: weight ?? headWeight(), bias: headBias) }
+
+    /// The summed code embeddings of steps (B·m·K, codes 0...V) → (B, m, C).
+    func embedSteps(_ steps: [Int], batch b: Int, count m: Int) -> Tensor {
+        let k = config.codebooks, v = config.vocabSize
+        let ids = steps.enumerated().map { $0.element < v ? $0.element + ($0.offset % k) * v : k * v + $0.offset % k }
+        let e = tokenEmbedding(ids, shape: [b, m, k])                  // (B, m, K, C)
+        return k == 1 ? reshape(e, [b, m, config.dModel]) : sum(e, axis: 2)
+    }
+
+    /// Window inputs at positions p0..<p0+n → (B, n, C). `steps` (B·m·K) are the steps held by the
     /// positions max(p0, 1)..<p0+n (m = n − 1 when p0 = 0, the start state taking position 0).
-    func embedInputs(tokens: [Int], from p0: Int, count n: Int, conditions: [PriorConditions]) -> Tensor {
+    func embedInputs(steps: [Int], from p0: Int, count n: Int, conditions: [PriorConditions]) -> Tensor {
         let b = conditions.count, m = p0 == 0 ? n - 1 : n
         precondition(n >= 1 && p0 + n <= config.context, "prior: positions \(p0)..<\(p0 + n) exceed the context \(config.context)")
-        precondition(tokens.count == b * m, "prior: \(tokens.count) codes for \(b) sequences × \(m) positions")
+        precondition(steps.count == b * m * config.codebooks, "prior: \(steps.count) codes for \(b) sequences × \(m) steps × \(config.codebooks) codebooks")
         var x: Tensor
         if p0 == 0 {
             let start = startState(conditions)
-            x = m > 0 ? concat([start, tokenEmbedding(tokens, shape: [b, m])], axis: 1) : start
+            x = m > 0 ? concat([start, embedSteps(steps, batch: b, count: m)], axis: 1) : start
         } else {
-            x = tokenEmbedding(tokens, shape: [b, n])
+            x = embedSteps(steps, batch: b, count: n)
         }
         x = x + positionEmbedding(Array(p0..<(p0 + n)), shape: [1, n])
         var offsets = [Int](), fractions = [Int]()
@@ -328,23 +397,26 @@ public final class Prior {
         return finalNorm(h)
     }
 
-    /// Teacher forcing: the codes of B windows, tokens (B·T) with T ≤ context, → logits (B, T, V);
-    /// the logits at position t predict tokens[t] from the start state and tokens[..<t].
-    public func callAsFunction(_ tokens: [Int], conditions: [PriorConditions]) -> Tensor {
-        let b = conditions.count
-        precondition(b > 0 && tokens.count % b == 0 && tokens.count > 0, "prior: \(tokens.count) codes do not split into \(b) windows")
-        let t = tokens.count / b
+    /// Teacher forcing: B windows of T steps, steps (B·T·K) with T ≤ context, → logits (B, T, K·V);
+    /// the logits at position t predict step t from the start state and steps[..<t].
+    public func callAsFunction(_ steps: [Int], conditions: [PriorConditions]) -> Tensor {
+        let b = conditions.count, k = config.codebooks
+        precondition(b > 0 && steps.count % (b * k) == 0 && steps.count > 0, "prior: \(steps.count) codes do not split into \(b) windows of \(k)-code steps")
+        let t = steps.count / (b * k)
         var inputs: [Int] = []
-        inputs.reserveCapacity(b * (t - 1))
-        for i in 0..<b { inputs += tokens[(i * t)..<(i * t + t - 1)] }
-        let x = embedInputs(tokens: inputs, from: 0, count: t, conditions: conditions)
+        inputs.reserveCapacity(b * (t - 1) * k)
+        for i in 0..<b { inputs += steps[(i * t * k)..<((i * t + t - 1) * k)] }
+        let x = embedInputs(steps: inputs, from: 0, count: t, conditions: conditions)
         return head(decode(x, lyrics: lyricsKV(conditions), caches: nil))
     }
 
-    /// Mean next-code cross-entropy (nats) of B windows, tokens (B·T).
-    public func loss(_ tokens: [Int], conditions: [PriorConditions]) -> Tensor {
-        let logits = self(tokens, conditions: conditions)   // (B, T, V)
-        return crossEntropy(reshape(logits, [tokens.count, config.vocabSize]), targets: tokens)
+    /// The scored targets of steps: the special "empty" code (and any negative code) is ignored (−100).
+    public func targets(_ steps: [Int]) -> [Int] { steps.map { $0 >= 0 && $0 < config.vocabSize ? $0 : -100 } }
+
+    /// Mean next-code cross-entropy (nats per code) of B windows, steps (B·T·K), empty codes unscored.
+    public func loss(_ steps: [Int], conditions: [PriorConditions]) -> Tensor {
+        let logits = self(steps, conditions: conditions)   // (B, T, K·V)
+        return crossEntropy(reshape(logits, [steps.count, config.vocabSize]), targets: targets(steps))
     }
 
     // MARK: checkpoints
@@ -359,7 +431,7 @@ public final class Prior {
     /// A model folder, loaded strictly: every tensor present with its shape, nothing else.
     public static func load(directory dir: String) throws -> Prior { try loadWithMetadata(directory: dir).prior }
 
-    /// `load`, also returning the weights file's metadata (step, codec level and fingerprints),
+    /// `load`, also returning the weights file's metadata (step and the codec's fingerprint),
     /// so callers that need it do not read the weights a second time.
     public static func loadWithMetadata(directory dir: String) throws -> (prior: Prior, metadata: [String: String]) {
         let config = try ConfigFile.read(PriorConfig.self, from: dir + "/config.json")

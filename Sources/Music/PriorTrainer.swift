@@ -1,15 +1,16 @@
-// PriorTrainer.swift — `gen train prior`: trains the music prior (Prior.swift) on the top-level
-// codes of a music corpus, after Jukebox (Dhariwal et al. 2020) §4: the corpus is encoded once by
-// the trained codec and the codes are cached (keyed by the codec's model id and level); training
+// PriorTrainer.swift — `gen train prior`: trains the music prior (Prior.swift) on the RVQ codec's
+// first K codebooks of a music corpus, after Jukebox (Dhariwal et al. 2020) §4 and MusicGen (Copet
+// et al. 2023): the corpus is encoded once by the trained codec and the codes are cached (keyed by
+// the codec's model id and K), laid out in steps by the codebook pattern; training
 // then draws random windows of codes with their conditions (artist and genre ids, the timing of
 // the window inside its piece, and the lyric lines sounding during the window, §4.1–4.2), drops
 // each label with a small probability so the "unconditioned" values are learned, and minimises
 // next-code cross-entropy with AdamW, warm-up + cosine schedule and gradient clipping. The log is
-// JSONL; held-out cross-entropy in bits per code is reported beside the unigram and bigram
-// entropies of the same held-out codes (issue 5, "Learning"). Checkpoints: config.json +
+// JSONL; held-out cross-entropy in bits per frame (all K codebooks) is reported beside the unigram
+// and bigram entropies of the same held-out codes, each codebook's summed (issue 14, "Learning"). Checkpoints: config.json +
 // model.safetensors + train_state.safetensors, and --resume, as in RVQCodecTrainer.swift.
 //
-// Letters: B batch (windows), T codes per window.
+// Letters: B batch (windows), T steps per window, K codebooks.
 import Audio
 import Engine
 import Foundation
@@ -19,8 +20,6 @@ public struct PriorTrainOptions {
     /// The trained codec (config.json + model.safetensors).
     public var codecDir: String
     public var outDir: String
-    /// Codec level the prior models; nil is the top (coarsest) level.
-    public var level: Int? = nil
     public var steps = 20000
     public var maxMinutes: Double? = nil
     public var batchSize = 8
@@ -29,6 +28,8 @@ public struct PriorTrainOptions {
     public var weightDecay: Float = 0.01
     /// Probability of dropping each of artist, genre and lyrics from a training window.
     public var labelDropout: Float = 0.1
+    /// Probability of dropping all three at once (the unconditioned model guidance needs).
+    public var cfgDropout: Float = 0.2
     public var seed: UInt64 = 1
     public var logEvery = 20
     public var evalEvery = 500
@@ -36,7 +37,8 @@ public struct PriorTrainOptions {
     /// Held-out windows evaluated (consecutive windows of every val clip, in order).
     public var evalWindows = 32
     public var resume = false
-    /// Architecture of a new model; vocab_size, hop and sample_rate are taken from the codec.
+    /// Architecture of a new model (codebooks and pattern included); vocab_size, hop and
+    /// sample_rate are taken from the codec.
     public var model = PriorConfig()
     public var log: (String) -> Void = { FileHandle.standardError.write(($0 + "\n").data(using: .utf8)!) }
 
@@ -45,9 +47,12 @@ public struct PriorTrainOptions {
     }
 }
 
-/// Held-out numbers, all in bits per code over the same codes.
+/// Held-out numbers, in bits per frame (the K codes of one frame) over the same codes; each
+/// baseline is the sum of its per-codebook values.
 public struct PriorEval: Equatable {
-    public var bitsPerToken: Double
+    public var bitsPerFrame: Double
+    /// The model's bits per code of each codebook.
+    public var codebookBits: [Double]
     public var unigramBits: Double
     public var bigramBits: Double
     /// The same codes' bigram entropy, each pair scored by all the other pairs (leave-one-out).
@@ -55,7 +60,8 @@ public struct PriorEval: Equatable {
     /// Unigram and bigram models fitted on the training codes, scored on the held-out codes.
     public var unigramModelBits: Double
     public var bigramModelBits: Double
-    public var tokens: Int
+    /// Codes scored (every codebook).
+    public var codes: Int
 }
 
 public struct PriorTrainResult {
@@ -67,17 +73,23 @@ public struct PriorTrainResult {
     public var cacheReused: Bool
 }
 
-/// One corpus clip as the prior sees it: its codes and its labels in piece time.
+/// One corpus clip as the prior sees it: its codes in steps and its labels in piece time.
 public struct PriorClip {
+    /// The codes (K, T) laid out by the pattern: steps (S·K), the special code where a shift leaves a gap.
     public var codes: [Int]
+    /// The codes (K, T) themselves, for the baselines.
+    public var frames: [[Int]]
     public var artist: Int?
     public var genre: Int?
     /// Lyric lines in seconds from the start of the piece (clip times shifted by the clip's offset).
     public var lyrics: [LyricLine]
-    /// Length of the whole piece and the clip's start in it, in codes.
+    /// Length of the whole piece and the clip's start in it, in steps.
     public var totalTokens: Int
     public var offsetTokens: Int
     public var split: String
+    public var codebooks: Int { frames.count }
+    /// Steps of the clip.
+    public var steps: Int { codes.count / max(frames.count, 1) }
 }
 
 extension LyricsVocabulary {
@@ -93,47 +105,53 @@ public enum PriorTrainer {
 
     // MARK: codes cache
 
-    /// Codes of every clip at `level`, from `cachePath` when it was made by the same codec, level
-    /// and clip list; otherwise encoded now and written there. → (codes per clip, reused)
-    public static func cachedCodes(_ lines: [MusicMetadataLine], dataDir: String, codec: VQVAE, level: Int,
-                                   cachePath: String, log: (String) -> Void) throws -> ([[Int32]], Bool) {
+    /// Codes (K, T) of every clip with the codec's first K codebooks, from `cachePath` when it was
+    /// made by the same codec, K and clip list; otherwise encoded now and written there.
+    /// → (codes per clip, reused)
+    public static func cachedCodes(_ lines: [MusicMetadataLine], dataDir: String, codec: RVQCodec, codebooks k: Int,
+                                   cachePath: String, log: (String) -> Void) throws -> ([[[Int32]]], Bool) {
         let files = lines.map(\.file).joined(separator: "\n")
         if FileManager.default.fileExists(atPath: cachePath), let file = try? SafeTensorsFile.read(cachePath),
-           file.metadata["format"] == cacheFormat, file.metadata["level_id"] == codec.levelID(level),
-           file.metadata["level"] == String(level), file.metadata["files"] == files {
-            let codes = try lines.indices.map { i -> [Int32] in
-                guard let t = file.tensors["clip.\(i)"] else {
-                    throw CheckpointError(path: cachePath, message: "codes cache lacks clip.\(i); delete it to re-encode.")
+           file.metadata["format"] == cacheFormat, file.metadata["codec_id"] == codec.modelID,
+           file.metadata["codebooks"] == String(k), file.metadata["files"] == files {
+            let codes = try lines.indices.map { i -> [[Int32]] in
+                guard let t = file.tensors["clip.\(i)"], t.shape.count == 2, t.shape[0] == k else {
+                    throw CheckpointError(path: cachePath, message: "codes cache lacks clip.\(i) as (\(k), frames); delete it to re-encode.")
                 }
-                return try t.int32s()
+                let flat = try t.int32s(), n = t.shape[1]
+                return (0..<k).map { Array(flat[($0 * n)..<($0 * n + n)]) }
             }
-            log("codes cache: reused \(cachePath) (codec level \(codec.levelID(level)), \(lines.count) clips)")
+            log("codes cache: reused \(cachePath) (codec \(codec.modelID), \(k) codebooks, \(lines.count) clips)")
             return (codes, true)
         }
-        log("codes cache: encoding \(lines.count) clips with codec level \(level) (\(codec.levelID(level)))…")
-        var file = SafeTensorsFile(metadata: ["format": cacheFormat, "model_id": codec.modelID, "level_id": codec.levelID(level),
-                                              "level": String(level), "files": files])
-        var out: [[Int32]] = []
+        log("codes cache: encoding \(lines.count) clips with the first \(k) codebooks of codec \(codec.modelID)…")
+        var file = SafeTensorsFile(metadata: ["format": cacheFormat, "codec_id": codec.modelID, "codebooks": String(k), "files": files])
+        var out: [[[Int32]]] = []
+        let progress = ProgressLine(enabled: isatty(2) != 0)
         for (i, line) in lines.enumerated() {
             let path = line.file.hasPrefix("/") ? line.file : dataDir + "/" + line.file
             var audio = try AudioFile.read(path).mono()
             if audio.sampleRate != codec.sampleRate { audio = try Resampler.resample(audio, to: codec.sampleRate) }
-            let codes = codec.encode(audio.samples, level: level)
-            file.tensors["clip.\(i)"] = SafeTensor(int32s: codes, shape: [codes.count])
+            let codes = codec.encode(audio.samples, codebooks: k)
+            file.tensors["clip.\(i)"] = SafeTensor(int32s: codes.flatMap { $0 }, shape: [k, codes[0].count])
             out.append(codes)
+            progress.update(done: i + 1, total: lines.count, "encoding clip \(i + 1)/\(lines.count)")
         }
+        progress.end()
         try file.write(to: cachePath)
         return (out, false)
     }
 
     /// Clips with their labels resolved against the config's name lists (unknown names read as
-    /// unconditioned) and their timing in codes.
-    public static func clips(_ lines: [MusicMetadataLine], codes: [[Int32]], config: PriorConfig) -> [PriorClip] {
+    /// unconditioned), their codes laid out in steps and their timing in steps.
+    public static func clips(_ lines: [MusicMetadataLine], codes: [[[Int32]]], config: PriorConfig) -> [PriorClip] {
         zip(lines, codes).map { line, c in
-            PriorClip(codes: c.map { Int($0) }, artist: config.artistID(line.artist), genre: config.genreID(line.genre),
-                      lyrics: line.lyrics.map { LyricLine(text: $0.text, start: $0.start + line.offset, end: $0.end + line.offset) },
-                      totalTokens: max(c.count, Int((max(line.length, line.offset) * config.tokensPerSecond).rounded())),
-                      offsetTokens: Int((line.offset * config.tokensPerSecond).rounded()), split: line.split)
+            let steps = config.pattern.interleave(c, special: Int32(config.vocabSize)).map { Int($0) }
+            let n = steps.count / config.codebooks
+            return PriorClip(codes: steps, frames: c.map { $0.map { Int($0) } }, artist: config.artistID(line.artist), genre: config.genreID(line.genre),
+                             lyrics: line.lyrics.map { LyricLine(text: $0.text, start: $0.start + line.offset, end: $0.end + line.offset) },
+                             totalTokens: max(n, Int((max(line.length, line.offset) * config.tokensPerSecond).rounded())),
+                             offsetTokens: Int((line.offset * config.tokensPerSecond).rounded()), split: line.split)
         }
     }
 
@@ -143,38 +161,39 @@ public enum PriorTrainer {
                           totalTokens: clip.totalTokens, offsetTokens: clip.offsetTokens + start)
     }
 
-    /// B random windows of T codes, clips picked in proportion to their length, with label dropout.
-    /// → tokens (B·T) and one PriorConditions per window.
-    public static func randomBatch(_ clips: [PriorClip], batch: Int, length t: Int, dropout: Float, config: PriorConfig,
-                                   rng: inout RNG) -> ([Int], [PriorConditions]) {
-        let total = clips.reduce(0) { $0 + $1.codes.count }
+    /// B random windows of T steps, clips picked in proportion to their length, with label dropout.
+    /// → steps (B·T·K) and one PriorConditions per window.
+    public static func randomBatch(_ clips: [PriorClip], batch: Int, length t: Int, dropout: Float, dropAll: Float = 0,
+                                   config: PriorConfig, rng: inout RNG) -> ([Int], [PriorConditions]) {
+        let total = clips.reduce(0) { $0 + $1.steps }, k = config.codebooks
         var tokens: [Int] = [], conds: [PriorConditions] = []
-        tokens.reserveCapacity(batch * t)
+        tokens.reserveCapacity(batch * t * k)
         for _ in 0..<batch {
             var r = rng.int(below: max(total, 1)), c = 0
-            while c < clips.count - 1 && r >= clips[c].codes.count { r -= clips[c].codes.count; c += 1 }
+            while c < clips.count - 1 && r >= clips[c].steps { r -= clips[c].steps; c += 1 }
             let clip = clips[c]
-            let start = rng.int(below: clip.codes.count - t + 1)
-            tokens += clip.codes[start..<(start + t)]
-            conds.append(config.dropLabels(conditions(clip, start: start, config: config), probability: dropout, rng: &rng))
+            let start = rng.int(below: clip.steps - t + 1)
+            tokens += clip.codes[(start * k)..<((start + t) * k)]
+            conds.append(config.dropLabels(conditions(clip, start: start, config: config), probability: dropout, all: dropAll, rng: &rng))
         }
         return (tokens, conds)
     }
 
     /// Held-out cross-entropy (labels kept) beside the unigram and bigram entropies of the same
-    /// codes. Windows of T codes start every `stride` codes of each clip (and one more ends at the
-    /// clip's last code); each code is scored once, by the first window that holds it, so with
-    /// stride T/2 every code after the first T/2 of a clip is predicted from at least T/2 codes
+    /// codes. Windows of T steps start every `stride` steps of each clip (and one more ends at the
+    /// clip's last step); each step is scored once, by the first window that holds it, so with
+    /// stride T/2 every step after the first T/2 of a clip is predicted from at least T/2 steps
     /// of context, as when `gen music` slides its window. Stride T gives back-to-back windows,
-    /// each starting from the start state alone, plus that tail window, whose first codes are
+    /// each starting from the start state alone, plus that tail window, whose first steps are
     /// context only. A clip shorter than T is one window of its own length. Window k of every
-    /// clip is taken in turn, until `count`.
+    /// clip is taken in turn, until `count`. The baselines read, per codebook, the codes of the
+    /// scored steps (each codebook's codes as one sequence per clip) and are summed over codebooks.
     public static func evaluate(_ model: Prior, clips: [PriorClip], count: Int, length t: Int, stride: Int? = nil,
-                                batch: Int = 8, trainCounts: CodeEntropy.Counts? = nil) -> PriorEval? {
-        let stride = min(max(stride ?? t, 1), t)
+                                batch: Int = 8, trainCounts: [CodeEntropy.Counts]? = nil) -> PriorEval? {
+        let stride = min(max(stride ?? t, 1), t), k = model.config.codebooks, v = model.config.vocabSize
         // Window starts per clip.
         let starts: [[Int]] = clips.map { clip in
-            let n = clip.codes.count
+            let n = clip.steps
             guard n > t else { return n > 0 ? [0] : [] }
             var s = Array(Swift.stride(from: 0, through: n - t, by: stride))
             if s.last! < n - t { s.append(n - t) }
@@ -182,46 +201,62 @@ public enum PriorTrainer {
         }
         var windows: [(tokens: [Int], targets: [Int], conditions: PriorConditions)] = []
         var scoredEnd = [Int](repeating: 0, count: clips.count)
-        var k = 0
+        var w = 0
         while windows.count < count {
             var added = false
-            for (c, clip) in clips.enumerated() where windows.count < count && k < starts[c].count {
-                let s = starts[c][k], tokens = Array(clip.codes[s..<min(s + t, clip.codes.count)])
-                let first = scoredEnd[c] - s   // positions before this were scored by an earlier window
-                windows.append((tokens, tokens.enumerated().map { $0.offset >= first ? $0.element : -100 },
+            for (c, clip) in clips.enumerated() where windows.count < count && w < starts[c].count {
+                let s = starts[c][w], e = min(s + t, clip.steps)
+                let tokens = Array(clip.codes[(s * k)..<(e * k)])
+                let first = (scoredEnd[c] - s) * k   // codes before this were scored by an earlier window
+                let targets = model.targets(tokens)
+                windows.append((tokens, targets.enumerated().map { $0.offset >= first ? $0.element : -100 },
                                 conditions(clip, start: s, config: model.config)))
-                scoredEnd[c] = s + tokens.count
+                scoredEnd[c] = e
                 added = true
             }
             if !added { break }
-            k += 1
+            w += 1
         }
         guard !windows.isEmpty else { return nil }
         // Batches hold windows of one length (only a short clip's window is shorter than T).
         windows.sort { $0.tokens.count > $1.tokens.count }
-        var nats = 0.0, scored = 0, start = 0
+        var nats = [Double](repeating: 0, count: k), scored = [Int](repeating: 0, count: k), start = 0
         while start < windows.count {
             var end = start + 1
             while end < min(windows.count, start + batch) && windows[end].tokens.count == windows[start].tokens.count { end += 1 }
             let group = Array(windows[start..<end])
             start = end
-            let targets = group.flatMap(\.targets), used = targets.filter { $0 >= 0 }.count
-            let loss = GradMode.withoutGrad { () -> Tensor in
-                let logits = model(group.flatMap(\.tokens), conditions: group.map(\.conditions))
-                return crossEntropy(reshape(logits, [targets.count, model.config.vocabSize]), targets: targets)
+            let targets = group.flatMap(\.targets)
+            GradMode.withoutGrad {
+                let logits = reshape(model(group.flatMap(\.tokens), conditions: group.map(\.conditions)), [targets.count, v])
+                for q in 0..<k {
+                    let mine = targets.enumerated().map { $0.offset % k == q ? $0.element : -100 }
+                    let used = mine.filter { $0 >= 0 }.count
+                    guard used > 0 else { continue }
+                    nats[q] += Double(crossEntropy(logits, targets: mine).item) * Double(used); scored[q] += used
+                }
             }
-            nats += Double(loss.item) * Double(used); scored += used
         }
-        // The scored codes are a prefix of each clip: exactly what the entropies are taken over.
-        let sequences = clips.indices.filter { scoredEnd[$0] > 0 }.map { Array(clips[$0].codes[..<scoredEnd[$0]]) }
-        let v = model.config.vocabSize, fitted = trainCounts ?? CodeEntropy.Counts([], vocabSize: v)
-        return PriorEval(bitsPerToken: nats / Double(scored) / Foundation.log(2.0),
-                         unigramBits: CodeEntropy.unigramBits(sequences, vocabSize: v),
-                         bigramBits: CodeEntropy.bigramBits(sequences, vocabSize: v),
-                         bigramLeaveOneOutBits: CodeEntropy.bigramLeaveOneOutBits(sequences, vocabSize: v),
-                         unigramModelBits: CodeEntropy.unigramModelBits(train: fitted, test: sequences),
-                         bigramModelBits: CodeEntropy.bigramModelBits(train: fitted, test: sequences),
-                         tokens: scored)
+        // The scored codes of codebook q are the frames f with f + shift(q) < scoredEnd.
+        func sequences(_ q: Int) -> [[Int]] {
+            clips.indices.filter { scoredEnd[$0] > 0 }.map { c in
+                let frames = clips[c].frames[q]
+                return Array(frames[..<min(frames.count, max(0, scoredEnd[c] - model.config.pattern.shift(q)))])
+            }
+        }
+        var e = PriorEval(bitsPerFrame: 0, codebookBits: [], unigramBits: 0, bigramBits: 0, bigramLeaveOneOutBits: 0,
+                          unigramModelBits: 0, bigramModelBits: 0, codes: scored.reduce(0, +))
+        for q in 0..<k {
+            let bits = scored[q] > 0 ? nats[q] / Double(scored[q]) / Foundation.log(2.0) : 0
+            e.codebookBits.append(bits); e.bitsPerFrame += bits
+            let seqs = sequences(q), fitted = trainCounts?[q] ?? CodeEntropy.Counts([], vocabSize: v)
+            e.unigramBits += CodeEntropy.unigramBits(seqs, vocabSize: v)
+            e.bigramBits += CodeEntropy.bigramBits(seqs, vocabSize: v)
+            e.bigramLeaveOneOutBits += CodeEntropy.bigramLeaveOneOutBits(seqs, vocabSize: v)
+            e.unigramModelBits += CodeEntropy.unigramModelBits(train: fitted, test: seqs)
+            e.bigramModelBits += CodeEntropy.bigramModelBits(train: fitted, test: seqs)
+        }
+        return e
     }
 
     // MARK: training
@@ -232,38 +267,31 @@ public enum PriorTrainer {
         let folder = try TrainingFolder(o.outDir)
 
         guard fm.fileExists(atPath: o.codecDir + "/config.json") else {
-            throw PriorError("no codec in '\(o.codecDir)'; the prior models codes of the v1 VQ-VAE codec, which ships as models/\(MusicModels.v1CodecFolder) (pass --codec models/\(MusicModels.v1CodecFolder)).")
+            throw PriorError("no codec in '\(o.codecDir)'; the prior models codes of the RVQ codec, which ships as models/codec (pass --codec models/codec).")
         }
-        try MusicModels.requireV1Codec(o.codecDir)
-        let codec = try VQVAE.load(directory: o.codecDir)
-        let level = o.level ?? codec.levels.count - 1
-        guard codec.levels.indices.contains(level) else {
-            throw PriorError("--level \(level) does not exist: the codec has levels 0…\(codec.levels.count - 1).")
-        }
+        let codec = try MusicModels.loadCodec(o.codecDir)
 
         let lines = try MusicCorpus.loadMetadata(o.dataDir)
         var config = o.model
         if o.resume, fm.fileExists(atPath: folder.config) { config = try ConfigFile.read(PriorConfig.self, from: folder.config) }
         else {
-            config.vocabSize = codec.levels[level].config.codebookSize
-            config.hop = codec.levels[level].hop
+            config.vocabSize = codec.config.codebookSize
+            config.hop = codec.hop
             config.sampleRate = codec.sampleRate
             // A user's corpus brings its own genres and artists: they become labels of a new prior.
             config.genres += Set(lines.map(\.genre)).subtracting(config.genres).sorted()
             config.artists += Set(lines.map(\.artist)).subtracting(config.artists).sorted()
         }
         var problems = config.validate()
-        if config.vocabSize != codec.levels[level].config.codebookSize || config.hop != codec.levels[level].hop {
-            problems.append("the prior (vocab \(config.vocabSize), hop \(config.hop)) does not match codec level \(level) "
-                            + "(codebook \(codec.levels[level].config.codebookSize), hop \(codec.levels[level].hop))")
-        }
+        problems += MusicModels.mismatch(prior: config, codec: codec)
         if !problems.isEmpty { throw PriorError("invalid prior config: " + problems.joined(separator: "; ")) }
 
-        let (codes, reused) = try cachedCodes(lines, dataDir: o.dataDir, codec: codec, level: level,
+        let k = config.codebooks
+        let (codes, reused) = try cachedCodes(lines, dataDir: o.dataDir, codec: codec, codebooks: k,
                                               cachePath: o.outDir + "/codes_cache.safetensors", log: o.log)
         let all = clips(lines, codes: codes, config: config)
-        let train = all.filter { $0.split == "train" && $0.codes.count >= 1 }
-        guard let shortest = train.map(\.codes.count).min() else {
+        let train = all.filter { $0.split == "train" && $0.steps >= 1 }
+        guard let shortest = train.map(\.steps).min() else {
             throw PriorError("the corpus at '\(o.dataDir)' has no training clips; build one with `gen dataset music --out \(o.dataDir)`.")
         }
         // Every batch window has the same length: the context, or the shortest training clip.
@@ -280,14 +308,13 @@ public enum PriorTrainer {
         let opt = AdamW(model.params, config: AdamWConfig(learningRate: o.learningRate, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: o.weightDecay))
         var step = 0
         if o.resume { step = try folder.resume(model.params, opt, log: o.log).step }
-        let trainCodes = train.reduce(0) { $0 + $1.codes.count }
-        o.log(String(format: "prior: %d train clips (%d codes, %.1f min), %d val clips, %d parameters, codec level %d (hop %d, %d codes), window %d × %d",
-                     train.count, trainCodes, Double(trainCodes) / config.tokensPerSecond / 60, val.count, model.params.parameterCount,
-                     level, config.hop, config.vocabSize, window, o.batchSize))
+        let trainFrames = train.reduce(0) { $0 + $1.frames[0].count }
+        o.log(String(format: "prior: %d train clips (%d frames, %.1f min), %d val clips, %d parameters, codec %@ (hop %d, %d codebooks of %d, %@ pattern), window %d steps × %d",
+                     train.count, trainFrames, Double(trainFrames) / config.tokensPerSecond / 60, val.count, model.params.parameterCount,
+                     codec.modelID, config.hop, k, config.vocabSize, config.pattern.rawValue, window, o.batchSize))
 
         func save() throws {
-            try model.save(directory: o.outDir, metadata: ["step": String(step), "model": "prior", "codec_model_id": codec.modelID,
-                                                           "codec_level": String(level), "codec_level_id": codec.levelID(level)])
+            try model.save(directory: o.outDir, metadata: ["step": String(step), "model": "prior", "codec_model_id": codec.modelID])
             try opt.stateFile(step: step).write(to: folder.state)
         }
 
@@ -296,7 +323,7 @@ public enum PriorTrainer {
 
         var lastEval: PriorEval?
         // The fitted baselines depend on the training codes alone: counted once, for every evaluation.
-        let trainCounts = CodeEntropy.Counts(train.map(\.codes), vocabSize: config.vocabSize)
+        let trainCounts = (0..<k).map { q in CodeEntropy.Counts(train.map { $0.frames[q] }, vocabSize: config.vocabSize) }
         func evaluateVal(final: Bool) {
             // The periodic evaluations read the first --eval-windows disjoint windows. The final one
             // scores every held-out code twice: in disjoint windows, and with windows sliding by half
@@ -306,8 +333,9 @@ public enum PriorTrainer {
                 guard let e = evaluate(model, clips: val, count: final ? Int.max : o.evalWindows, length: window, stride: stride,
                                        batch: o.batchSize, trainCounts: trainCounts) else { return }
                 lastEval = e
-                emit(String(format: "{\"step\":%d,\"val_bits_per_token\":%.4f,\"val_unigram_bits\":%.4f,\"val_bigram_bits\":%.4f,\"val_bigram_loo_bits\":%.4f,\"val_unigram_model_bits\":%.4f,\"val_bigram_model_bits\":%.4f,\"val_tokens\":%d,\"stride\":%d%@}",
-                            step, e.bitsPerToken, e.unigramBits, e.bigramBits, e.bigramLeaveOneOutBits, e.unigramModelBits, e.bigramModelBits, e.tokens, stride,
+                let perCodebook = e.codebookBits.map { String(format: "%.4f", $0) }.joined(separator: ",")
+                emit(String(format: "{\"step\":%d,\"val_bits_per_frame\":%.4f,\"val_codebook_bits\":[%@],\"val_unigram_bits\":%.4f,\"val_bigram_bits\":%.4f,\"val_bigram_loo_bits\":%.4f,\"val_unigram_model_bits\":%.4f,\"val_bigram_model_bits\":%.4f,\"val_codes\":%d,\"stride\":%d%@}",
+                            step, e.bitsPerFrame, perCodebook, e.unigramBits, e.bigramBits, e.bigramLeaveOneOutBits, e.unigramModelBits, e.bigramModelBits, e.codes, stride,
                             final ? ",\"final\":true" : ""))
             }
         }
@@ -320,7 +348,8 @@ public enum PriorTrainer {
         var windowStart = Date()
         while step < o.steps {
             if let limit = o.maxMinutes, Date().timeIntervalSince(start) > limit * 60 { o.log("time budget reached"); break }
-            let (tokens, conds) = randomBatch(train, batch: o.batchSize, length: window, dropout: o.labelDropout, config: config, rng: &rng)
+            let (tokens, conds) = randomBatch(train, batch: o.batchSize, length: window, dropout: o.labelDropout, dropAll: o.cfgDropout,
+                                            config: config, rng: &rng)
             model.params.zeroGrad()
             let loss = model.loss(tokens, conditions: conds)
             lossSum += Double(loss.item)
@@ -333,8 +362,8 @@ public enum PriorTrainer {
                 let seconds = Date().timeIntervalSince(windowStart)
                 if firstLoss == nil { firstLoss = mean }
                 lastLoss = mean
-                emit(String(format: "{\"step\":%d,\"loss\":%.4f,\"bits_per_token\":%.4f,\"grad_norm\":%.3f,\"lr\":%.2e,\"tokens_per_s\":%.0f,\"elapsed_s\":%.0f}",
-                            step, mean, Double(mean) / Foundation.log(2.0), norm, schedule.rate(at: step),
+                emit(String(format: "{\"step\":%d,\"loss\":%.4f,\"bits_per_frame\":%.4f,\"grad_norm\":%.3f,\"lr\":%.2e,\"steps_per_s\":%.0f,\"elapsed_s\":%.0f}",
+                            step, mean, Double(mean) * Double(k) / Foundation.log(2.0), norm, schedule.rate(at: step),
                             Double(windowSteps * o.batchSize * window) / max(seconds, 1e-9), Date().timeIntervalSince(start)))
                 lossSum = 0; windowSteps = 0; windowStart = Date()
             }

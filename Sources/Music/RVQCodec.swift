@@ -290,3 +290,9 @@ public final class RVQCodec {
     /// to the exact model that made them.
     public var modelID: String { "rvq-" + params.fingerprint(config: config, buffers: quantizer.stages.map(\.codebook)) }
 }
+
+public struct CodecError: Error, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

@@ -10,6 +10,8 @@ import Foundation
 public struct RVQCodesFile: Equatable {
     public static let format = "gen-rvq-codes"
     public static let version = "2"
+    /// The retired v1 codec's codes files (the Jukebox VQ-VAE levels), recognised to say so.
+    public static let v1Format = "gen-vqvae-codes"
 
     public var codecID: String
     public var sampleRate: Int
@@ -67,7 +69,7 @@ public struct RVQCodesFile: Equatable {
     static func checked(_ file: SafeTensorsFile, path: String) throws -> RVQCodesFile {
         func bad(_ why: String) -> CodecError { CodecError("\(path) is not a valid codes file: \(why). Re-create it with `gen encode`.") }
         let m = file.metadata
-        if m["format"] == CodesFile.format {
+        if m["format"] == v1Format {
             throw CodecError("\(path) holds codes of the old codec (v1, the Jukebox VQ-VAE levels), which the RVQ codec cannot decode. "
                              + "Re-encode the original audio with `gen encode`.")
         }

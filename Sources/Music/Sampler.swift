@@ -7,7 +7,7 @@
 // Token choice: temperature, then top-k, then top-p (nucleus, Holtzman et al. 2020), from a
 // seeded generator per sample, so a seed reproduces a batch.
 //
-// Letters: B batch (samples), V code vocabulary, L layers.
+// Letters: B batch (samples), V code vocabulary, K codebooks, L layers.
 import Engine
 import Foundation
 import Requests
@@ -98,9 +98,12 @@ public final class PriorRunState {
     public let caches: [KVCache]               // (L) of (B, H, context, D)
     public internal(set) var lyrics: [LyricsKV?] = []
     public internal(set) var conditions: [PriorConditions] = []
+    /// The head's weights, taken out of the (tied) token embedding once for every step.
+    let headWeight: Tensor
 
-    public init(config: PriorConfig, batch: Int) {
+    init(config: PriorConfig, batch: Int, headWeight: Tensor) {
         self.batch = batch
+        self.headWeight = headWeight
         caches = (0..<config.layers).map { _ in
             KVCache(batch: batch, heads: config.heads, maxLength: config.context, headDim: config.dModel / config.heads)
         }
@@ -112,13 +115,15 @@ public final class PriorRunState {
 
 /// Sampling defaults shared by `gen music`, `gen batch` and `make eval-music`.
 public enum SamplingDefaults {
-    /// Classifier-free guidance on the genre (1 = off): the request's default and range.
-    public static let genreGuidance = MusicRequest.defaultGenreGuidance
-    public static let genreGuidanceRange = MusicRequest.genreGuidanceRange
+    /// Classifier-free guidance on every label (1 = off): the request's default and range.
+    public static let cfg = MusicRequest.defaultCFG
+    public static let cfgRange = MusicRequest.cfgRange
 }
 
 extension Prior {
-    public func makeRunState(batch: Int) -> PriorRunState { PriorRunState(config: config, batch: batch) }
+    public func makeRunState(batch: Int) -> PriorRunState {
+        PriorRunState(config: config, batch: batch, headWeight: GradMode.withoutGrad { headWeight() })
+    }
 
     /// Starts a window: empties the caches and encodes its lyrics once for every later step.
     public func begin(_ state: PriorRunState, conditions: [PriorConditions]) {
@@ -128,92 +133,124 @@ extension Prior {
         state.lyrics = GradMode.withoutGrad { lyricsKV(conditions) }
     }
 
-    /// Feeds the next positions of the window and returns the logits of the last one, (B, V)
-    /// row-major. At position 0 the start state comes first, so `tokens` (B·m) may be empty;
-    /// otherwise m ≥ 1 codes per sequence.
-    public func feed(_ state: PriorRunState, tokens: [Int]) -> [Float] {
-        let b = state.batch, p0 = state.position
-        precondition(tokens.count % b == 0, "prior: \(tokens.count) codes for a batch of \(b)")
-        let n = tokens.count / b + (p0 == 0 ? 1 : 0)
+    /// Feeds the next positions of the window and returns the logits of the last one, (B, K·V)
+    /// row-major. At position 0 the start state comes first, so `steps` (B·m·K) may be empty;
+    /// otherwise m ≥ 1 steps per sequence.
+    public func feed(_ state: PriorRunState, steps: [Int]) -> [Float] {
+        let b = state.batch, p0 = state.position, k = config.codebooks
+        precondition(steps.count % (b * k) == 0, "prior: \(steps.count) codes for a batch of \(b) × \(k) codebooks")
+        let n = steps.count / (b * k) + (p0 == 0 ? 1 : 0)
         precondition(n >= 1, "prior: nothing to feed")
         return GradMode.withoutGrad {
-            let x = embedInputs(tokens: tokens, from: p0, count: n, conditions: state.conditions)
+            let x = embedInputs(steps: steps, from: p0, count: n, conditions: state.conditions)
             var h = decode(x, lyrics: state.lyrics, caches: state.caches)   // (B, n, C)
             if n > 1 { h = slice(h, axis: 1, (n - 1)..<n) }
-            return head(h).data                                              // (B, 1, V)
+            return head(h, weight: state.headWeight).data                    // (B, 1, K·V)
         }
     }
 
     // MARK: generate
 
-    /// Samples `count` sequences of `length` codes. The first `prime.count` codes of each are the
-    /// prime (primed sampling); the rest are drawn one at a time from the cached decoder. Beyond
-    /// the context, the window slides: when it is full, the last (1 − hopFraction)·context codes
-    /// become the prefix of a new window (new offset, new lyric window) and sampling goes on.
+    /// The first step each window of `sample` predicts, for an unprimed piece of `steps` steps: 0,
+    /// then each time a window has predicted `context` steps, the next one (the new window's prefix
+    /// is the last (1 − hopFraction)·context steps before it).
+    public func windowStarts(steps: Int, hopFraction: Double = 0.5) -> [Int] {
+        let ctx = config.context, keep = min(ctx - 1, Int((Double(ctx) * (1 - hopFraction)).rounded(.down)))
+        var starts = [0], offset = 0
+        while offset + ctx < steps { let n = offset + ctx; starts.append(n); offset = n - keep }
+        return starts
+    }
+
+    /// Samples `count` pieces of `frames` frames, each as codes (K, frames). The first P frames of
+    /// each are the prime (codes (K, P), primed sampling); every other code is drawn from the
+    /// cached decoder, one step (K codes, laid out by the pattern) at a time. Beyond the context
+    /// the window slides: when it is full, the last (1 − hopFraction)·context steps become the
+    /// prefix of a new window (new offset, new lyric window) and sampling goes on.
+    /// Classifier-free guidance (Ho & Salimans 2022; audiocraft's cfg_coef): with `cfg` ≠ 1 and
+    /// any label given, the same sequences also run with every label left out (the cfg dropout
+    /// trained that) and each codebook's logits become u + cfg·(c − u).
     /// Sample i draws from RNG.derive(seed, i), so it does not depend on `count`.
-    /// `progress(done, total)` is called after each generated code.
-    public func sample(_ labels: PriorLabels, count: Int, length: Int, temperature: Float = 0.95, topK: Int = 0,
-                       topP: Float = 0, seed: UInt64, prime: [Int32] = [], hopFraction: Double = 0.5,
-                       genreGuidance: Float = 1, progress: ((Int, Int) -> Void)? = nil) throws -> [[Int32]] {
+    /// `progress(done, total)` is called after each sampled step.
+    public func sample(_ labels: PriorLabels, count: Int, frames: Int, temperature: Float = 0.95, topK: Int = 0,
+                       topP: Float = 0, seed: UInt64, prime: [[Int32]] = [], hopFraction: Double = 0.5,
+                       cfg: Float = 1, progress: ((Int, Int) -> Void)? = nil) throws -> [[[Int32]]] {
         let options = SamplingOptions(temperature: temperature, topK: topK, topP: topP)
+        let k = config.codebooks, v = config.vocabSize, pattern = config.pattern
         var problems = options.validate()
         if count < 1 { problems.append("samples must be at least 1, got \(count)") }
-        if length < 1 { problems.append("length must be at least 1 code, got \(length)") }
-        if prime.count >= length { problems.append("the prime (\(prime.count) codes) must be shorter than the length (\(length) codes)") }
-        if let bad = prime.first(where: { $0 < 0 || Int($0) >= config.vocabSize }) {
-            problems.append("prime code \(bad) is outside 0..<\(config.vocabSize): were the codes made by this prior's codec?")
+        if frames < 1 { problems.append("length must be at least 1 frame, got \(frames)") }
+        let primed = prime.first?.count ?? 0
+        if !prime.isEmpty {
+            if prime.count < k || prime.contains(where: { $0.count != primed }) {
+                problems.append("the prime has \(prime.count) codebooks of codes; this prior needs the first \(k), all of one length")
+            }
+            if primed >= frames { problems.append("the prime (\(primed) frames) must be shorter than the length (\(frames) frames)") }
+            if let bad = prime.prefix(k).joined().first(where: { $0 < 0 || Int($0) >= v }) {
+                problems.append("prime code \(bad) is outside 0..<\(v): were the codes made by this prior's codec?")
+            }
         }
         if !(hopFraction > 0 && hopFraction <= 1) { problems.append("hop fraction must be in (0, 1], got \(hopFraction)") }
         if let a = labels.artist, !(0..<config.artists.count).contains(a) { problems.append("artist id \(a) is outside 0..<\(config.artists.count)") }
         if let g = labels.genre, !(0..<config.genres.count).contains(g) { problems.append("genre id \(g) is outside 0..<\(config.genres.count)") }
-        let guidanceRange = SamplingDefaults.genreGuidanceRange
-        if !guidanceRange.contains(genreGuidance) {
-            problems.append("genre guidance must be between \(Int(guidanceRange.lowerBound)) (off) and \(Int(guidanceRange.upperBound)), got \(genreGuidance)")
+        let guidanceRange = SamplingDefaults.cfgRange
+        if !guidanceRange.contains(cfg) {
+            problems.append("guidance (cfg) must be between \(Int(guidanceRange.lowerBound)) (off) and \(Int(guidanceRange.upperBound)), got \(cfg)")
         }
         if !problems.isEmpty { throw PriorError(problems.joined(separator: "; ")) }
-        // Classifier-free guidance on the genre (Ho & Salimans 2022): the same sequences also run
-        // with the genre left out (the label dropout trained that), and the logits become
-        // u + g·(c − u). g = 1 is plain conditional sampling.
-        let guided = genreGuidance != 1 && labels.genre != nil
-        var plain = labels
-        plain.genre = nil
+        let guided = cfg != 1 && (labels.artist != nil || labels.genre != nil || !labels.lyrics.isEmpty)
         let rows = guided ? 2 * count : count
 
-        let ctx = config.context
-        // Codes kept as the next window's prefix; at least one position is left to sample into.
-        let keep = min(ctx - 1, Int((Double(ctx) * (1 - hopFraction)).rounded(.down)))
-        var sequences = [[Int]](repeating: prime.map { Int($0) }, count: count)   // (B, n)
+        let total = pattern.steps(frames: frames, codebooks: k)
+        // The code at step s of codebook q: frame s − shift(q); outside the piece it is the special
+        // code, inside the prime it is the prime's code, otherwise nil (to be sampled).
+        func fixed(step s: Int, codebook q: Int) -> Int? {
+            let f = s - pattern.shift(q)
+            if f < 0 || f >= frames { return v }
+            return f < primed ? Int(prime[q][f]) : nil
+        }
+        // Steps whose codes are all fixed by the prime come first, fed as context.
+        var n = 0
+        while n < total && (0..<k).allSatisfy({ fixed(step: n, codebook: $0) != nil }) && primed > 0 { n += 1 }
+        let start = n
+        var sequences = [[Int]](repeating: (0..<n).flatMap { s in (0..<k).map { fixed(step: s, codebook: $0)! } }, count: count)
         var rngs = (0..<count).map { RNG.derive(seed: seed, index: UInt64($0)) }
         let state = makeRunState(batch: rows)
 
-        /// Starts the window at `offset` and feeds codes offset..<n; → logits predicting code n.
+        let ctx = config.context
+        // Steps kept as the next window's prefix; at least one position is left to sample into.
+        let keep = min(ctx - 1, Int((Double(ctx) * (1 - hopFraction)).rounded(.down)))
+        /// Starts the window at step `offset` and feeds steps offset..<n; → logits predicting step n.
         func startWindow(at offset: Int) -> [Float] {
-            let c = config.conditions(labels, totalTokens: length, offsetTokens: offset)
+            let c = config.conditions(labels, totalTokens: total, offsetTokens: offset)
             var conds = [PriorConditions](repeating: c, count: count)
-            if guided { conds += [PriorConditions](repeating: config.conditions(plain, totalTokens: length, offsetTokens: offset), count: count) }
+            if guided { conds += [PriorConditions](repeating: config.unconditioned(c), count: count) }
             begin(state, conditions: conds)
-            let tokens = sequences.flatMap { $0[offset...] }
-            return feed(state, tokens: guided ? tokens + tokens : tokens)
+            let steps = sequences.flatMap { $0[(offset * k)...] }
+            return feed(state, steps: guided ? steps + steps : steps)
         }
 
-        var n = prime.count
-        var logits = startWindow(at: n <= ctx - 1 ? 0 : n - keep)    // (B, V)
-        let v = config.vocabSize
-        while n < length {
+        var logits = startWindow(at: n <= ctx - 1 ? 0 : n - keep)    // (rows, K·V)
+        var row = [Float](repeating: 0, count: v)
+        while n < total {
             for b in 0..<count {
-                var row = Array(logits[(b * v)..<(b * v + v)])
-                if guided {
-                    let u = (count + b) * v
-                    for j in 0..<v { row[j] = logits[u + j] + genreGuidance * (row[j] - logits[u + j]) }
+                for q in 0..<k {
+                    if let code = fixed(step: n, codebook: q) { sequences[b].append(code); continue }
+                    let c = (b * k + q) * v
+                    if guided {
+                        let u = ((count + b) * k + q) * v
+                        for j in 0..<v { row[j] = logits[u + j] + cfg * (logits[c + j] - logits[u + j]) }
+                    } else {
+                        for j in 0..<v { row[j] = logits[c + j] }
+                    }
+                    sequences[b].append(TokenSampling.sample(row, options: options, rng: &rngs[b]))
                 }
-                sequences[b].append(TokenSampling.sample(row, options: options, rng: &rngs[b]))
             }
             n += 1
-            progress?(n - prime.count, length - prime.count)
-            if n == length { break }
-            let last = sequences.map { $0[n - 1] }
-            logits = state.position == ctx ? startWindow(at: n - keep) : feed(state, tokens: guided ? last + last : last)
+            progress?(n - start, total - start)
+            if n == total { break }
+            let last = sequences.flatMap { $0[((n - 1) * k)...] }
+            logits = state.position == ctx ? startWindow(at: n - keep) : feed(state, steps: guided ? last + last : last)
         }
-        return sequences.map { $0.map { Int32($0) } }
+        return sequences.map { pattern.deinterleave($0.map { Int32($0) }, codebooks: k) }
     }
 }

@@ -8,7 +8,7 @@ import Foundation
 /// The fields a request can get wrong, for `validate(naming:)`.
 public enum RequestField: String, CaseIterable, Sendable {
     case text, voice, speed, pitch, vocoder
-    case genre, artist, lyrics, duration, temperature, topK = "top_k", topP = "top_p", genreGuidance = "genre_guidance", samples
+    case genre, artist, lyrics, duration, temperature, topK = "top_k", topP = "top_p", cfg, samples
 
     /// The command-line flag: --top-k.
     public var flag: String { "--" + rawValue.replacingOccurrences(of: "_", with: "-") }
@@ -24,10 +24,11 @@ public struct MusicRequest: Equatable, Sendable {
     /// A lyrics file (in a prompt file: already resolved against the prompt file's folder).
     public var lyricsFile: String?
     public var duration: Double = 20
-    public var temperature: Float = 0.95
-    public var topK: Int = 64
+    public var temperature: Float = MusicRequest.defaultTemperature
+    public var topK: Int = MusicRequest.defaultTopK
     public var topP: Float = 0
-    public var genreGuidance: Float = MusicRequest.defaultGenreGuidance
+    /// Classifier-free guidance coefficient over every label (audiocraft's cfg_coef; 1 is off).
+    public var cfg: Float = MusicRequest.defaultCFG
     public var samples: Int = 1
     public init() {}
 
@@ -37,10 +38,14 @@ public struct MusicRequest: Equatable, Sendable {
     public static let maxLyricsBytes = 100_000
     /// Pieces sampled at once (each is held in memory until written).
     public static let maxSamples = 16
-    /// Classifier-free guidance on the genre: 1 is off. The default was chosen with `make eval-music`
+    /// Classifier-free guidance: 1 is off. The default was chosen with `make eval-music`
     /// (models/prior/MODEL_CARD.md gives the values tried and what each measured).
-    public static let defaultGenreGuidance: Float = 3
-    public static let genreGuidanceRange: ClosedRange<Float> = 1...10
+    public static let defaultCFG: Float = 3
+    public static let cfgRange: ClosedRange<Float> = 1...10
+    /// MusicGen's sampling defaults (temperature 1, top-k 250): with the 4-codebook prior, the
+    /// narrower 0.95 / 64 froze into held notes without onsets (models/prior/MODEL_CARD.md).
+    public static let defaultTemperature: Float = 1
+    public static let defaultTopK = 250
     /// The largest top-k a prompt may ask for (any vocabulary is smaller).
     public static let maxTopK = Int(Int32.max)
 
@@ -51,8 +56,8 @@ public struct MusicRequest: Equatable, Sendable {
             p.append("\(name(.duration)) must be more than 0 and at most \(Int(Self.maxDuration)) seconds, got \(format(duration))")
         }
         p += Self.samplingProblems(temperature: temperature, topK: topK, topP: topP, naming: name)
-        if !Self.genreGuidanceRange.contains(genreGuidance) {
-            p.append("\(name(.genreGuidance)) must be between \(Int(Self.genreGuidanceRange.lowerBound)) (off) and \(Int(Self.genreGuidanceRange.upperBound)), got \(format(Double(genreGuidance)))")
+        if !Self.cfgRange.contains(cfg) {
+            p.append("\(name(.cfg)) must be between \(Int(Self.cfgRange.lowerBound)) (off) and \(Int(Self.cfgRange.upperBound)), got \(format(Double(cfg)))")
         }
         if !(1...Self.maxSamples).contains(samples) {
             p.append("\(name(.samples)) must be between 1 and \(Self.maxSamples) (each piece is held in memory until written), got \(samples)")

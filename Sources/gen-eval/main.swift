@@ -1,9 +1,10 @@
 // gen-eval — `make eval-music`: judges the music prior with probes trained on the corpus.
 //
 // 1. Cuts the corpus clips into 10-second windows; fits a genre probe and a vocal-presence probe
-//    (Music.LogisticProbe on log-mel and rhythm features) on the training windows, and reports their
-//    accuracy on the held-out clips, as they are and after a round trip through the codec level
-//    the prior models (the probes then judge audio that went through the same decoder).
+//    (Music.LogisticProbe on log-mel and rhythm features) on the original training windows only
+//    (never on codec or prior output, which a probe would learn to read), and reports their
+//    accuracy on the held-out clips, as they are and after a round trip through the codebooks the
+//    prior models. The held-out windows are saved too, for music_tonality.py to compare against.
 // 2. Samples 8 genres × N seeds of 10 s from the shipped prior (genre only: no artist, no lyrics),
 //    decodes them, and reports how often the genre probe names the requested genre.
 // 3. Samples the same number of clips with held-out lyric lines, and reports how often the vocal
@@ -15,11 +16,12 @@ import DSP
 import Engine
 import Foundation
 import Music
+import Requests
 
 struct Options {
     var data = "data/music", models = "models", out = "out/eval-music"
-    var seeds = 5, seconds = 10.0, temperature: Float = 0.95, topK = 64
-    var augmentCodec = false, reuse = false, guidance: Float = SamplingDefaults.genreGuidance, genreOnly = false
+    var seeds = 5, seconds = 10.0, temperature: Float = MusicRequest.defaultTemperature, topK = MusicRequest.defaultTopK
+    var reuse = false, cfg: Float = SamplingDefaults.cfg, genreOnly = false, seamSeconds = 30.0
 }
 
 func fail(_ message: String) -> Never {
@@ -84,32 +86,32 @@ struct MusicEval: ParsableCommand {
         Fits genre and vocal probes on the corpus in --data (from `gen dataset
         music`), reports their held-out accuracy, then samples the prior in --models
         and reports genre control (8 genres × --seeds clips) and vocal presence with
-        and without lyrics. --augment-codec also trains the probes on the training
-        windows' round trips through the prior's codec level; --reuse classifies the
-        clips an earlier run saved in --out instead of sampling them again.
+        and without lyrics. The probes learn from the original training windows only.
+        --reuse classifies the clips an earlier run saved in --out instead of
+        sampling them again.
         """)
     @Option(help: "Music corpus folder.") var data = "data/music"
     @Option(help: "Models folder (prior and codec).") var models = "models"
     @Option(help: "Output folder for the clips and results.json.") var out = "out/eval-music"
     @Option(help: "Clips per genre.") var seeds = 5
     @Option(help: "Seconds per clip and probe window (at least 2).") var seconds = 10.0
-    @Option(help: "Sampling temperature.") var temperature: Float = 0.95
-    @Option(help: "Top-k.") var topK = 64
-    @Option(help: "Genre guidance (1 = off).") var guidance: Float = SamplingDefaults.genreGuidance
-    @Flag(help: "Also train the probes on codec round trips.") var augmentCodec = false
+    @Option(help: "Sampling temperature.") var temperature: Float = MusicRequest.defaultTemperature
+    @Option(help: "Top-k.") var topK = MusicRequest.defaultTopK
+    @Option(help: "Classifier-free guidance (1 = off).") var cfg: Float = SamplingDefaults.cfg
     @Flag(help: "Classify the clips an earlier run saved instead of sampling again.") var reuse = false
     @Flag(help: "Skip the lyrics check.") var genreOnly = false
+    @Option(help: "Seconds of the long piece per genre for the seam check (0 = skip).") var seamSeconds = 30.0
 
     func validate() throws {
         if seeds < 1 { throw ValidationError("--seeds must be at least 1.") }
         if !(seconds >= 2 && seconds <= 60) { throw ValidationError("--seconds must be between 2 and 60.") }
         if !(temperature >= 0) || topK < 0 { throw ValidationError("--temperature and --top-k must be ≥ 0.") }
-        if !SamplingDefaults.genreGuidanceRange.contains(guidance) { throw ValidationError("--guidance must be between 1 and 10.") }
+        if !SamplingDefaults.cfgRange.contains(cfg) { throw ValidationError("--cfg must be between 1 and 10.") }
     }
 
     func run() throws {
         evaluateMusic(Options(data: data, models: models, out: out, seeds: seeds, seconds: seconds, temperature: temperature,
-                              topK: topK, augmentCodec: augmentCodec, reuse: reuse, guidance: guidance, genreOnly: genreOnly))
+                              topK: topK, reuse: reuse, cfg: cfg, genreOnly: genreOnly, seamSeconds: seamSeconds))
     }
 }
 
@@ -133,27 +135,21 @@ func evaluateMusic(_ o: Options) {
     let corpusGenres = Set(train.map(\.genre))
     let genres = MusicCatalog.genreNames.filter(corpusGenres.contains) + corpusGenres.subtracting(MusicCatalog.genreNames).sorted()
     let models: MusicModels
-    do { models = try MusicModels.load(priorDir: o.models + "/prior", codecDir: o.models + "/" + MusicModels.v1CodecFolder) }
+    do { models = try MusicModels.load(priorDir: o.models + "/prior", codecDir: o.models + "/codec") }
     catch { fail("cannot load the prior and codec from \(o.models): \(error)") }
-    let codec = models.codec, level = models.level, prior = models.prior
+    let codec = models.codec, prior = models.prior, k = prior.config.codebooks
     let length = Int(o.seconds * Double(codec.sampleRate))
 
-    /// A window after the round trip through the codec level the prior models.
+    /// A window after the round trip through the codebooks the prior models.
     func throughCodec(_ w: ProbeWindow) -> ProbeWindow {
         var out = w
-        out.samples = codec.decode(codec.encode(w.samples, level: level), level: level, length: w.samples.count)
+        out.samples = codec.decode(codec.encode(w.samples, codebooks: k), length: w.samples.count)
         return out
     }
     func features(_ windows: [ProbeWindow]) -> [[Float]] { windows.map { ProbeFeatures.of($0.samples, filterbank: fb) } }
-    var trainX = features(train)
+    let trainX = features(train)
     let valX = features(val)
-    // With --augment-codec the probes also learn from the training windows' codec round trips, so the
-    // codec's blur is not mistaken for a genre or for (missing) vocals; the windows are the same real clips.
-    var probeTrain = train
-    if o.augmentCodec {
-        let rt = train.map(throughCodec)
-        trainX += features(rt); probeTrain += rt
-    }
+    let probeTrain = train
     // Held-out windows of a genre training never saw cannot be judged; they are left out.
     let valKnown = val.indices.filter { genres.contains(val[$0].genre) }
     let genreOf = { (w: ProbeWindow) -> Int in genres.firstIndex(of: w.genre)! }
@@ -172,27 +168,32 @@ func evaluateMusic(_ o: Options) {
     let vocalProbe = LogisticProbe.fit(vtx, labels: vty, classes: ["no vocals", "vocals"])
     var results: [String: Any] = [:]
     let genreVal = genreProbe.accuracy(valKnown.map { valX[$0] }, labels: valKnown.map { genreOf(val[$0]) }), vocalVal = vocalProbe.accuracy(vvx, labels: vvy)
-    log("probes: \(train.count) training windows\(o.augmentCodec ? " (+ their codec round trips)" : "") and \(val.count) held-out windows of \(o.seconds) s (\(ProbeFeatures.count) features)")
+    log("probes: \(train.count) original training windows (no codec or prior output) and \(val.count) held-out windows of \(o.seconds) s (\(ProbeFeatures.count) features)")
     log("  genre probe, held-out real clips:  \(pct(genreVal))   (chance \(pct(1 / Double(genres.count))))")
     log("  vocal probe, held-out real clips:  \(pct(vocalVal))   (\(vvy.filter { $0 == 1 }.count) with vocals, \(vvy.filter { $0 == 0 }.count) without)")
     results["probe_windows"] = ["train": train.count, "val": val.count]
-    results["probe_trained_on_codec_round_trips_too"] = o.augmentCodec
     results["genre_probe_val_accuracy"] = genreVal
     results["vocal_probe_val_accuracy"] = vocalVal
 
 
-    // The same held-out windows after the codec round trip at the prior's level.
+    // The held-out windows as they are (the reference for music_tonality.py), then after the codec
+    // round trip at the prior's codebooks.
+    let realDir = o.out + "/real"
+    try? FileManager.default.createDirectory(atPath: realDir, withIntermediateDirectories: true)
+    for (i, w) in val.enumerated() {
+        try? AudioFile.write(AudioBuffer(samples: w.samples, sampleRate: codec.sampleRate), to: realDir + "/\(w.genre)-\(i + 1).wav", encoding: .float32)
+    }
     let rtX = features(val.map(throughCodec))
     let (rvx, rvy) = vocalSet(val, rtX)
     let genreRT = genreProbe.accuracy(valKnown.map { rtX[$0] }, labels: valKnown.map { genreOf(val[$0]) }), vocalRT = vocalProbe.accuracy(rvx, labels: rvy)
-    log("  genre probe, held-out clips through codec level \(level): \(pct(genreRT))")
-    log("  vocal probe, held-out clips through codec level \(level): \(pct(vocalRT))")
+    log("  genre probe, held-out clips through the codec's first \(k) codebooks: \(pct(genreRT))")
+    log("  vocal probe, held-out clips through the codec's first \(k) codebooks: \(pct(vocalRT))")
     results["genre_probe_val_accuracy_codec"] = genreRT
     results["vocal_probe_val_accuracy_codec"] = vocalRT
 
     let outDir = o.out + "/generated"
     try? FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
-    let tokens = codec.codeCount(length: length, level: level)
+    let frames = codec.frameCount(length: length)
     var sampledTokens = 0
     let sampleStart = Date()
 
@@ -204,11 +205,11 @@ func evaluateMusic(_ o: Options) {
            let saved = try? paths.map({ try AudioFile.read($0).samples }), saved.allSatisfy({ $0.count == length }) {
             return saved
         }
-        let codes: [[Int32]]
-        do { codes = try prior.sample(labels, count: count, length: tokens, temperature: o.temperature, topK: o.topK, seed: seed, genreGuidance: o.guidance) }
+        let codes: [[[Int32]]]
+        do { codes = try prior.sample(labels, count: count, frames: frames, temperature: o.temperature, topK: o.topK, seed: seed, cfg: o.cfg) }
         catch { fail("sampling failed: \(error)") }
-        sampledTokens += count * tokens
-        let audio = codes.map { codec.decode($0, level: level, length: length) }
+        sampledTokens += count * frames
+        let audio = codes.map { codec.decode($0, length: length) }
         for (a, path) in zip(audio, paths) { try? AudioFile.write(AudioBuffer(samples: a, sampleRate: codec.sampleRate), to: path, encoding: .float32) }
         return audio
     }
@@ -229,9 +230,9 @@ func evaluateMusic(_ o: Options) {
     }
     let hits = genres.indices.map { confusion[$0][$0] }.reduce(0, +)
     let control = Double(hits) / Double(asked)
-    log("genre control: the probe named the requested genre in \(hits)/\(asked) generated clips = \(pct(control)) (target ≥ 50%, chance 12.5%; "
-        + "temperature \(o.temperature), top-k \(o.topK), genre guidance \(o.guidance))")
-    results["genre_guidance"] = Double(o.guidance)
+    log("genre control: the probe named the requested genre in \(hits)/\(asked) generated clips = \(pct(control)) (target ≥ 70%, chance 12.5%; "
+        + "temperature \(o.temperature), top-k \(o.topK), cfg \(o.cfg))")
+    results["cfg"] = Double(o.cfg)
     results["genre_control"] = control
     results["genre_confusion"] = confusion
 
@@ -252,8 +253,59 @@ func evaluateMusic(_ o: Options) {
         results["vocal_rate_with_lyrics"] = sungRate
         results["vocal_rate_without_lyrics"] = plainRate
     }
+    // Seams: one long piece per genre crosses several window boundaries (the window slides by half
+    // its context); a seam heard as a reset shows as a jump in loudness or onset strength there.
+    // Each jump is taken over 1 s either side, at every window start and, as the control, halfway
+    // between window starts of the same pieces.
+    if o.seamSeconds > 0 {
+        let pieceFrames = Int(o.seamSeconds * prior.config.tokensPerSecond)
+        let total = prior.config.pattern.steps(frames: pieceFrames, codebooks: k)
+        let seams = prior.windowStarts(steps: total).dropFirst()   // steps where a new window begins
+        let stft = STFT(nFFT: 1024, winLength: 1024, hop: codec.hop, center: true)
+        var seamJumps: [(Double, Double)] = [], controlJumps: [(Double, Double)] = []
+        for (g, name) in genres.enumerated() {
+            guard let id = prior.config.genreID(name) else { continue }
+            let codes: [[[Int32]]]
+            do { codes = try prior.sample(PriorLabels(genre: id), count: 1, frames: pieceFrames, temperature: o.temperature, topK: o.topK, seed: UInt64(3000 + g), cfg: o.cfg) }
+            catch { fail("sampling failed: \(error)") }
+            sampledTokens += pieceFrames
+            let audio = codec.decode(codes[0], length: pieceFrames * codec.hop)
+            try? AudioFile.write(AudioBuffer(samples: audio, sampleRate: codec.sampleRate), to: outDir + "/\(name)-long.wav", encoding: .float32)
+            let mag = stft.magnitude(audio), bins = 513, frames = mag.count / bins
+            var loud = [Double](repeating: 0, count: frames), flux = [Double](repeating: 0, count: frames)
+            for f in 0..<frames {
+                var e = 0.0, d = 0.0
+                for b in 0..<bins {
+                    let m = Double(mag[f * bins + b]); e += m * m
+                    if f > 0 { d += max(0, m - Double(mag[(f - 1) * bins + b])) }
+                }
+                loud[f] = 10 * Foundation.log10(e / Double(bins) + 1e-10); flux[f] = d
+            }
+            let w = Int(prior.config.tokensPerSecond)
+            func jump(at f: Int) -> (Double, Double)? {
+                guard f - w >= 0, f + w <= frames else { return nil }
+                let mean = { (x: [Double], r: Range<Int>) in r.reduce(0.0) { $0 + x[$1] } / Double(r.count) }
+                return (Swift.abs(mean(loud, f..<(f + w)) - mean(loud, (f - w)..<f)),
+                        Swift.abs(Foundation.log((mean(flux, f..<(f + w)) + 1e-6) / (mean(flux, (f - w)..<f) + 1e-6))))
+            }
+            let starts = Array(seams)
+            for (i, s) in starts.enumerated() {
+                if let j = jump(at: s) { seamJumps.append(j) }   // step s holds codebook 0 of frame s
+                let next = i + 1 < starts.count ? starts[i + 1] : s + (s - (i > 0 ? starts[i - 1] : 0))
+                if let j = jump(at: (s + next) / 2) { controlJumps.append(j) }
+            }
+        }
+        func mean(_ x: [(Double, Double)]) -> (Double, Double) {
+            (x.reduce(0) { $0 + $1.0 } / Double(max(x.count, 1)), x.reduce(0) { $0 + $1.1 } / Double(max(x.count, 1)))
+        }
+        let (sl, so) = mean(seamJumps), (cl, co) = mean(controlJumps)
+        log(String(format: "seams: %d window starts in %d pieces of %.0f s: loudness jump %.2f dB (between seams %.2f dB), onset-strength jump %.3f (between seams %.3f, |log ratio| over 1 s each side)",
+                   seamJumps.count, genres.count, o.seamSeconds, sl, cl, so, co))
+        results["seam_loudness_jump_db"] = sl; results["control_loudness_jump_db"] = cl
+        results["seam_onset_jump"] = so; results["control_onset_jump"] = co
+    }
     let sampleSeconds = Date().timeIntervalSince(sampleStart)
-    log(String(format: "sampling: %d codes + decoding in %.0f s (%.0f codes/s); total %.0f s", sampledTokens, sampleSeconds,
+    log(String(format: "sampling: %d frames + decoding in %.0f s (%.0f frames/s); total %.0f s", sampledTokens, sampleSeconds,
                Double(sampledTokens) / sampleSeconds, Date().timeIntervalSince(started)))
     if let data = try? JSONSerialization.data(withJSONObject: results, options: [.prettyPrinted, .sortedKeys]) {
         _ = FileManager.default.createFile(atPath: o.out + "/results.json", contents: data)

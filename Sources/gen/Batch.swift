@@ -144,7 +144,7 @@ final class BatchModels: @unchecked Sendable {
     var speechError: String?
     /// The neural vocoder, loaded when some speech line asks for it (stateless: workers share it).
     var vocoder: NeuralVocoder?
-    var music: (prior: Prior, codec: VQVAE, level: Int)?
+    var music: MusicModels?
     var musicError: String?
 
     init(_ items: [BatchItem], globals: GlobalOptions) {
@@ -225,8 +225,8 @@ final class BatchModels: @unchecked Sendable {
         case .music(let m):
             guard let music else { throw GenError.io(musicError ?? "no music model") }
             let labels = try musicLabels(music.prior.config, genre: m.genre, artist: m.artist, lyrics: m.lyrics, seconds: m.duration)
-            return try renderMusic(prior: music.prior, codec: music.codec, level: music.level, labels: labels, seconds: m.duration,
-                                   temperature: m.temperature, topK: m.topK, topP: m.topP, seed: item.seed)
+            return try renderMusic(music, labels: labels, seconds: m.duration, temperature: m.temperature, topK: m.topK,
+                                   topP: m.topP, cfg: m.cfg, seed: item.seed)
         }
     }
 }

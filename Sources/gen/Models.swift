@@ -41,8 +41,7 @@ struct Models: ParsableCommand, HasGlobalOptions {
         ("speech", "gen train speech --data DATA --out models/speech"),
         ("vocoder", "gen train vocoder --data DATA --out models/vocoder (or use --vocoder griffin-lim)"),
         ("codec", "gen train codec --data DATA --out models/codec"),
-        ("codec-v1", "(the v1 VQ-VAE codec the shipped prior samples; it ships in the repository: git checkout models/codec-v1)"),
-        ("prior", "gen train prior --data DATA --codec models/codec-v1 --out models/prior"),
+        ("prior", "gen train prior --data DATA --codec models/codec --out models/prior"),
     ]
 
     func run() throws {

@@ -1,5 +1,5 @@
 // MusicCommands.swift — `gen music` and `gen train prior`: thin wrappers over Music.Prior (its
-// sampler), Music.VQVAE and Music.PriorTrainer. Bad options exit 2 before any model work; missing
+// sampler), Music.RVQCodec and Music.PriorTrainer. Bad options exit 2 before any model work; missing
 // models exit 3 with the command that trains them. Outputs are written to a temporary file and
 // renamed, so a failure leaves no partial file.
 import Base
@@ -10,22 +10,18 @@ import Foundation
 import Requests
 import Music
 
-/// The prior in the models folder and the codec level it samples, or a message saying how to train them (exit 3).
-func loadPrior(_ globals: GlobalOptions) throws -> (prior: Prior, codec: VQVAE, level: Int) {
+/// The prior in the models folder and the RVQ codec it samples, or a message saying how to train them (exit 3).
+func loadPrior(_ globals: GlobalOptions) throws -> MusicModels {
     guard let dir = ModelsDirectory.resolve(globals.modelsDir) else {
         throw GenError.io("no models folder found. Pass --models-dir DIR or set GEN_MODELS.")
     }
     let priorDir = dir + "/prior"
     guard FileManager.default.fileExists(atPath: priorDir + "/config.json") else {
         throw GenError.io("no trained prior in \(priorDir). Train one with "
-                          + "`gen train prior --data DATA_DIR --codec \(dir)/\(MusicModels.v1CodecFolder) --out \(priorDir)`.")
+                          + "`gen train prior --data DATA_DIR --codec \(dir)/codec --out \(priorDir)`.")
     }
-    // The shipped prior samples codes of the v1 codec (the Jukebox VQ-VAE level), which ships beside
-    // the RVQ codec as models/codec-v1 until the prior is retrained on RVQ codes.
-    let v1 = dir + "/" + MusicModels.v1CodecFolder
-    let codecDir = FileManager.default.fileExists(atPath: v1 + "/config.json") ? v1 : try codecDirectory(globals)
-    let m = try ioErrors { try MusicModels.load(priorDir: priorDir, codecDir: codecDir) }
-    return (m.prior, m.codec, m.level)
+    let codecDir = try codecDirectory(globals)
+    return try ioErrors { try MusicModels.load(priorDir: priorDir, codecDir: codecDir) }
 }
 
 /// "music.wav" → "music-2.wav" (sample i of several); one sample keeps the name.
@@ -38,18 +34,22 @@ func numberedPath(_ path: String, index: Int, count: Int) -> String {
 
 struct Music: ParsableCommand, HasGlobalOptions {
     static let configuration = CommandConfiguration(
-        abstract: "Generate music with the VQ-VAE codec and transformer prior.",
+        abstract: "Generate music with the RVQ codec and a transformer prior.",
         discussion: """
-        The prior samples top-level codec codes conditioned on genre, artist, lyrics
-        and timing (each optional: left out, it is "unconditioned"); the codec decodes
-        them to audio. Pieces longer than the prior's context are sampled in
-        overlapping windows. With --prime, the first --prime-seconds of that audio are
-        encoded and the music continues from them. Sampling: --temperature 0 is greedy;
-        --top-k 0 and --top-p 0 switch those filters off; the same --seed gives the
-        same output. --samples N writes music-1.wav … music-N.wav.
+        The prior samples the codec's codes, several codebooks per frame (MusicGen's
+        delay pattern), conditioned on genre, artist, lyrics and timing (each optional:
+        left out, it is "unconditioned"); the codec decodes them to audio. Pieces
+        longer than the prior's context are sampled in overlapping windows, each primed
+        by the end of the last. With --prime, the first --prime-seconds of that audio
+        (or of a codes file from `gen encode`) are the start and the music continues
+        from them. Sampling: --temperature 0 is greedy; --top-k 0 and --top-p 0 switch
+        those filters off; --cfg steers toward the labels (1 = off, twice the cost);
+        the same --seed gives the same output. --samples N writes music-1.wav …
+        music-N.wav; -o - writes one WAV to stdout.
 
         Examples:
           gen music --genre jazz --lyrics lyrics.txt --duration 20 -o jazz.wav
+          gen music --genre blues --cfg 4 --top-k 50 --seed 7 -o blues.wav
           gen music --prime song.wav --prime-seconds 4 --duration 20 -o more.wav
         """)
     @Option(name: .long, help: "Genre, see `gen genres` (default: unconditioned).") var genre: String?
@@ -57,14 +57,15 @@ struct Music: ParsableCommand, HasGlobalOptions {
     @Option(name: .long, help: "Lyrics file (UTF-8 text, one line per sung line, under 100 KB).") var lyrics: String?
     @Option(name: .long, help: "Lyrics given inline (lines separated by newlines).") var lyricsText: String?
     @Option(name: .long, help: "Length in seconds (at most 600).") var duration: Double = 20
-    @Option(name: .long, help: "Sampling temperature (0 = greedy).") var temperature: Float = 0.95
-    @Option(name: .long, help: "Sample only among the k most likely codes (0 = off, 1 = greedy).") var topK: Int = 64
+    @Option(name: .long, help: "Sampling temperature (0 = greedy).") var temperature: Float = MusicRequest.defaultTemperature
+    @Option(name: .long, help: "Sample only among the k most likely codes (0 = off, 1 = greedy).") var topK: Int = MusicRequest.defaultTopK
     @Option(name: .long, help: "Nucleus sampling mass in [0, 1] (0 = off).") var topP: Float = 0
     @Option(name: .long, help: "Random seed (default: random, printed so the run can be repeated).") var seed: UInt64?
     @Option(name: .long, help: "Number of pieces to sample at once.") var samples: Int = 1
-    @Option(name: .long, help: "Classifier-free guidance on --genre, 1 (off) to 10: higher follows the genre more closely at twice the sampling cost.")
-    var genreGuidance: Float = MusicRequest.defaultGenreGuidance
-    @Option(name: .long, help: "Audio to continue from.") var prime: String?
+    @Option(name: [.customLong("cfg"), .customLong("genre-guidance")],
+            help: "Classifier-free guidance on the labels, 1 (off) to 10: higher follows genre, artist and lyrics more closely at twice the sampling cost (--genre-guidance is an older name).")
+    var cfg: Float = MusicRequest.defaultCFG
+    @Option(name: .long, help: "Audio (or a .safetensors codes file from `gen encode`) to continue from.") var prime: String?
     @Option(name: .long, help: "Seconds of --prime to continue from.") var primeSeconds: Double = 4
     @Option(name: .shortAndLong, help: "Output audio (.wav, .flac, .ogg); numbered when --samples > 1.") var output = "music.wav"
     @OptionGroup var globals: GlobalOptions
@@ -74,12 +75,12 @@ struct Music: ParsableCommand, HasGlobalOptions {
         var r = MusicRequest()
         r.genre = genre; r.artist = artist; r.lyrics = lyricsText; r.lyricsFile = lyrics
         r.duration = duration; r.temperature = temperature; r.topK = topK; r.topP = topP
-        r.genreGuidance = genreGuidance; r.samples = samples
+        r.cfg = cfg; r.samples = samples
         return r
     }
 
     func validate() throws {
-        if let problem = request.validate(naming: { $0 == .lyrics ? "--lyrics-text" : $0 == .genreGuidance ? "--genre-guidance" : $0.flag }).first {
+        if let problem = request.validate(naming: { $0 == .lyrics ? "--lyrics-text" : $0.flag }).first {
             throw ValidationError(problem + ".")
         }
         if prime != nil && !(primeSeconds > 0 && primeSeconds < duration) {
@@ -102,22 +103,36 @@ struct Music: ParsableCommand, HasGlobalOptions {
             throw GenError.io("cannot write '\(output)': directory '\(folder)' does not exist. Create it first (mkdir -p '\(folder)') or choose another output path.")
         }
         let text = try readLyrics()
-        let (prior, codec, level) = try loadPrior(globals)
+        let models = try loadPrior(globals)
+        let prior = models.prior, codec = models.codec
         let labels = try musicLabels(prior.config, genre: genre, artist: artist, lyrics: text, seconds: duration)
 
         let sampleRate = codec.sampleRate
         let length = Int((duration * Double(sampleRate)).rounded())
-        let total = codec.codeCount(length: length, level: level)
-        var primeCodes: [Int32] = []
+        let frames = codec.frameCount(length: length)
+        var primeCodes: [[Int32]] = []
         if let prime {
-            // Only the prefix that is used is read (plus a little for the resampler's edge).
-            let audio = try readMono(prime, sampleRate: sampleRate, maxSeconds: primeSeconds + 0.5)
             let need = Int((primeSeconds * Double(sampleRate)).rounded())
-            if audio.count < need {
-                throw GenError.usage(String(format: "the prime '%@' is %.2f s long, shorter than --prime-seconds %.2f. Pass a smaller --prime-seconds.",
-                                            prime, Double(audio.count) / Double(sampleRate), primeSeconds))
+            let primeFrames = min(frames - 1, max(1, need / codec.hop))
+            if PathName.ext(prime).lowercased() == "safetensors" {
+                let file = try ioErrors { try RVQCodesFile.read(prime) }
+                guard file.codecID == codec.modelID else {
+                    throw GenError.usage("the codes in '\(prime)' were made by codec \(file.codecID), not this one (\(codec.modelID)); encode the audio again with `gen encode`.")
+                }
+                guard file.codes.count >= prior.config.codebooks, file.codes[0].count >= primeFrames else {
+                    throw GenError.usage(String(format: "the codes in '%@' hold %d codebooks × %d frames; --prime-seconds %.2f needs %d × %d. Encode with more codebooks or pass a smaller --prime-seconds.",
+                                                prime, file.codes.count, file.codes.first?.count ?? 0, primeSeconds, prior.config.codebooks, primeFrames))
+                }
+                primeCodes = file.codes.prefix(prior.config.codebooks).map { Array($0.prefix(primeFrames)) }
+            } else {
+                // Only the prefix that is used is read (plus a little for the resampler's edge).
+                let audio = try readMono(prime, sampleRate: sampleRate, maxSeconds: primeSeconds + 0.5)
+                if audio.count < need {
+                    throw GenError.usage(String(format: "the prime '%@' is %.2f s long, shorter than --prime-seconds %.2f. Pass a smaller --prime-seconds.",
+                                                prime, Double(audio.count) / Double(sampleRate), primeSeconds))
+                }
+                primeCodes = codec.encode(Array(audio[0..<need]), codebooks: prior.config.codebooks).map { Array($0.prefix(primeFrames)) }
             }
-            primeCodes = Array(codec.encode(Array(audio[0..<need]), level: level).prefix(total - 1))
         }
 
         let seed = self.seed ?? UInt64.random(in: 0...UInt64(UInt32.max))
@@ -126,14 +141,14 @@ struct Music: ParsableCommand, HasGlobalOptions {
         let line = ProgressLine(enabled: showProgress)
         let progress: (Int, Int) -> Void = { done, all in
             let rate = Double(done * samples) / max(line.elapsed, 1e-9)
-            line.update(done: done, total: all, String(format: "music: %d/%d codes  %.0f tokens/s", done, all, rate))
+            line.update(done: done, total: all, String(format: "music: %d/%d steps  %.0f steps/s", done, all, rate))
             if done == all { line.end() }
         }
-        let sequences = try sampleMusic(prior, labels: labels, count: samples, length: total, temperature: temperature, topK: topK,
-                                        topP: topP, seed: seed, prime: primeCodes, genreGuidance: genreGuidance, progress: progress)
+        let sequences = try sampleMusic(prior, labels: labels, count: samples, frames: frames, temperature: temperature, topK: topK,
+                                        topP: topP, seed: seed, prime: primeCodes, cfg: cfg, progress: progress)
         for (i, codes) in sequences.enumerated() {
             let path = numberedPath(output, index: i + 1, count: samples)
-            try writeDecoded(codec.decode(codes, level: level, length: max(length, 1)), sampleRate: codec.sampleRate, to: path)
+            try writeDecoded(codec.decode(codes, length: max(length, 1)), sampleRate: codec.sampleRate, to: path)
             if output != "-" { print(path) }
         }
     }
@@ -142,30 +157,36 @@ struct Music: ParsableCommand, HasGlobalOptions {
 struct TrainPrior: ParsableCommand, HasGlobalOptions {
     static let configuration = CommandConfiguration(
         commandName: "prior",
-        abstract: "Train the music prior on a corpus's top-level codec codes.",
+        abstract: "Train the music prior on a corpus's RVQ codec codes.",
         discussion: """
-        Encodes the corpus once with the codec (cached in OUT/codes_cache.safetensors,
-        reused while the codec, level and clip list are unchanged), then trains on
-        random windows of codes with their genre, artist, timing and lyric-window
-        conditions; each label is dropped with probability --label-dropout so it can be
-        left out when sampling. Writes OUT/config.json and OUT/model.safetensors every
-        --save-every steps, the optimizer state in OUT/train_state.safetensors and the
-        log in OUT/train_log.jsonl, with held-out cross-entropy in bits per code beside
-        the unigram and bigram entropies of the same codes. Stop at any time; --resume
+        Encodes the corpus once with the first --codebooks codebooks of the codec
+        (cached in OUT/codes_cache.safetensors, reused while the codec, codebooks and
+        clip list are unchanged), lays each frame's codes out in steps by --pattern
+        (delay: codebook k shifted by k steps, as MusicGen; parallel: no shift), then
+        trains on random windows of steps with their genre, artist, timing and
+        lyric-window conditions. Each label is dropped with probability
+        --label-dropout, and all of them at once with --cfg-dropout, so that
+        classifier-free guidance (gen music --cfg) has an unconditioned model to steer
+        from. Writes OUT/config.json and OUT/model.safetensors every --save-every
+        steps, the optimizer state in OUT/train_state.safetensors and the log in
+        OUT/train_log.jsonl, with held-out cross-entropy in bits per frame beside the
+        unigram and bigram entropies of the same codes. Stop at any time; --resume
         continues from the last checkpoint.
 
         Example:
-          gen train prior --data data/music --codec models/codec-v1 --out models/prior
-          gen train prior --data data/music --codec models/codec-v1 --out models/prior \\
+          gen train prior --data data/music --codec models/codec --out runs/prior
+          gen train prior --data data/music --codec models/codec --out runs/prior \\
               --resume --minutes 90
         """)
     @Option(name: .long, help: "Corpus folder (from `gen dataset music`).") var data: String
     @Option(name: .long, help: "Trained codec folder.") var codec: String
     @Option(name: .long, help: "Model folder to write.") var out: String
-    @Option(name: .long, help: "Codec level to model: top or a level number.") var level = "top"
+    @Option(name: .long, help: "Codebooks of the codec modelled per frame (new models only).") var codebooks = 4
+    @Option(name: .long, help: "Codebook pattern: delay or parallel (new models only).") var pattern = "delay"
     @Option(name: .long, help: "Windows per batch.") var batchSize = 8
     @Option(name: .long, help: "Probability of dropping each label (artist, genre, lyrics).") var labelDropout: Float = 0.1
-    @Option(name: .long, help: "Codes per window (new models only).") var context = 1024
+    @Option(name: .long, help: "Probability of dropping every label at once (what --cfg steers from).") var cfgDropout: Float = 0.2
+    @Option(name: .long, help: "Steps per window, the start state included (new models only).") var context = 512
     @Option(name: .long, help: "Model width (new models only).") var dModel = 256
     @Option(name: .long, help: "Transformer layers (new models only).") var layers = 6
     @Option(name: .long, help: "Attention heads (new models only).") var heads = 4
@@ -175,17 +196,20 @@ struct TrainPrior: ParsableCommand, HasGlobalOptions {
     func validate() throws {
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1.") }
         if !(labelDropout >= 0 && labelDropout <= 1) { throw ValidationError("--label-dropout must be between 0 and 1.") }
+        if !(cfgDropout >= 0 && cfgDropout <= 1) { throw ValidationError("--cfg-dropout must be between 0 and 1.") }
+        if !(1...32).contains(codebooks) { throw ValidationError("--codebooks must be between 1 and 32 (the codec has 8), got \(codebooks).") }
+        if CodebookPattern(rawValue: pattern) == nil { throw ValidationError("--pattern must be delay or parallel, got '\(pattern)'.") }
         if context < 2 { throw ValidationError("--context must be at least 2.") }
         if dModel < 1 || heads < 1 || dModel % heads != 0 || layers < 1 {
             throw ValidationError("--d-model must be a positive multiple of --heads, and --layers at least 1.")
         }
-        if level != "top" && (Int(level) ?? -1) < 0 { throw ValidationError("--level must be `top` or a level number ≥ 0, got \(level).") }
     }
 
     func run() throws {
         var o = PriorTrainOptions(dataDir: data, codecDir: codec, outDir: out)
         training.apply(to: &o)
-        o.level = Int(level); o.batchSize = batchSize; o.labelDropout = labelDropout
+        o.batchSize = batchSize; o.labelDropout = labelDropout; o.cfgDropout = cfgDropout
+        o.model.codebooks = codebooks; o.model.pattern = CodebookPattern(rawValue: pattern) ?? .delay
         o.model.context = context; o.model.dModel = dModel; o.model.layers = layers; o.model.heads = heads; o.model.mlpDim = 4 * dModel
         if globals.quiet { o.log = { _ in } }
         try ioErrors { try PriorTrainer.train(o) }

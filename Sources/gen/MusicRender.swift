@@ -1,6 +1,6 @@
 // MusicRender.swift — one piece of music from loaded models, shared by `gen music` and `gen batch`:
 // label names checked against the prior (exit 2 listing the valid ones), lyric files checked, and
-// the prior sampled. The prior, codec and level come from `loadPrior`; nothing here loads models,
+// the prior sampled. The prior and codec come from `loadPrior`; nothing here loads models,
 // so a batch loads them once and renders many pieces.
 import Audio
 import Foundation
@@ -30,21 +30,22 @@ func readLyricsFile(_ path: String, option: String) throws -> String {
     }
 }
 
-/// Samples `count` code sequences of `length` codes; a bad sampling setting is a usage error.
-func sampleMusic(_ prior: Prior, labels: PriorLabels, count: Int, length: Int, temperature: Float, topK: Int, topP: Float,
-                 seed: UInt64, prime: [Int32] = [], genreGuidance: Float = SamplingDefaults.genreGuidance,
-                 progress: ((Int, Int) -> Void)? = nil) throws -> [[Int32]] {
+/// Samples `count` pieces of `frames` frames, codes (K, frames) each; a bad sampling setting is a usage error.
+func sampleMusic(_ prior: Prior, labels: PriorLabels, count: Int, frames: Int, temperature: Float, topK: Int, topP: Float,
+                 seed: UInt64, prime: [[Int32]] = [], cfg: Float = SamplingDefaults.cfg,
+                 progress: ((Int, Int) -> Void)? = nil) throws -> [[[Int32]]] {
     do {
-        return try prior.sample(labels, count: count, length: length, temperature: temperature, topK: topK, topP: topP,
-                                seed: seed, prime: prime, genreGuidance: genreGuidance, progress: progress)
+        return try prior.sample(labels, count: count, frames: frames, temperature: temperature, topK: topK, topP: topP,
+                                seed: seed, prime: prime, cfg: cfg, progress: progress)
     } catch let e as PriorError { throw GenError.usage(e.message) }
 }
 
 /// One piece, `seconds` long, as samples at the codec's rate: sampled, then decoded in memory.
-func renderMusic(prior: Prior, codec: VQVAE, level: Int, labels: PriorLabels, seconds: Double,
-                 temperature: Float, topK: Int, topP: Float, seed: UInt64) throws -> [Float] {
+func renderMusic(_ models: MusicModels, labels: PriorLabels, seconds: Double,
+                 temperature: Float, topK: Int, topP: Float, cfg: Float, seed: UInt64) throws -> [Float] {
+    let codec = models.codec
     let length = Int((seconds * Double(codec.sampleRate)).rounded())
-    let codes = try sampleMusic(prior, labels: labels, count: 1, length: codec.codeCount(length: length, level: level),
-                                temperature: temperature, topK: topK, topP: topP, seed: seed)
-    return codec.decode(codes[0], level: level, length: max(length, 1))
+    let codes = try sampleMusic(models.prior, labels: labels, count: 1, frames: codec.frameCount(length: length),
+                                temperature: temperature, topK: topK, topP: topP, seed: seed, cfg: cfg)
+    return codec.decode(codes[0], length: max(length, 1))
 }

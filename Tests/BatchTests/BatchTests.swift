@@ -21,7 +21,7 @@ final class PromptParsingTests: XCTestCase {
         let text = """
         {"kind":"speech","text":"Hello there.","out":"hi.wav"}
 
-        {"kind":"music","genre":"jazz","lyrics_file":"../lyrics/a.txt","duration":8,"seed":7,"top_k":0,"top_p":0.9,"temperature":0}
+        {"kind":"music","genre":"jazz","lyrics_file":"../lyrics/a.txt","duration":8,"seed":7,"top_k":0,"top_p":0.9,"temperature":0,"cfg":4.5}
         {"kind":"speech","text":"Slow.","voice":"rms","speed":0.8,"pitch":-2,"artist":null}
         """
         let set = parse(text)
@@ -41,6 +41,7 @@ final class PromptParsingTests: XCTestCase {
         XCTAssertEqual(m.genre, "jazz"); XCTAssertNil(m.artist)
         XCTAssertEqual(m.lyricsFile, "/lyrics/a.txt", "relative to the prompt file's folder")
         XCTAssertEqual(m.duration, 8); XCTAssertEqual(m.topK, 0); XCTAssertEqual(m.topP, 0.9); XCTAssertEqual(m.temperature, 0)
+        XCTAssertEqual(m.cfg, 4.5)
 
         // A prompt file named by a relative path: its lyrics still resolve beside it.
         let cwd = FileManager.default.currentDirectoryPath
@@ -94,6 +95,7 @@ final class PromptParsingTests: XCTestCase {
             ("{\"kind\":\"music\",\"top_k\":-1}", "\"top_k\" must be ≥ 0"),
             ("{\"kind\":\"music\",\"top_k\":2.5}", "\"top_k\" must be a whole number"),
             ("{\"kind\":\"music\",\"top_p\":1.5}", "\"top_p\" must be between 0 and 1"),
+            ("{\"kind\":\"music\",\"cfg\":0.5}", "\"cfg\" must be between 1 (off) and 10, got 0.5"),
             ("{\"kind\":\"music\",\"lyrics\":\"la\",\"lyrics_file\":\"a.txt\"}", "not both"),
             ("{\"kind\":\"music\",\"lyrics\":\" \\n \"}", "\"lyrics\" is empty"),
             ("{\"kind\":\"music\",\"genre\":[\"jazz\"]}", "\"genre\" must be a string, got an array"),

@@ -18,7 +18,7 @@ final class HardeningCLITests: CLITestCase {
     func modelsWithConfig(_ model: String, _ edit: (inout [String: Any]) -> Void) throws -> String {
         let root = path("models-\(model)")
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        for m in ["speech", "vocoder", "codec", "codec-v1", "prior"] {
+        for m in ["speech", "vocoder", "codec", "prior"] {
             try FileManager.default.createSymbolicLink(atPath: root + "/" + m, withDestinationPath: modelsDir + "/" + m)
         }
         try FileManager.default.removeItem(atPath: root + "/" + model)
@@ -59,13 +59,11 @@ final class HardeningCLITests: CLITestCase {
     func testHostileModelConfigs() throws {
         try AudioFile.write(AudioBuffer(samples: [Float](repeating: 0.1, count: 2205), sampleRate: 22050), to: path("hi.wav"))
         let cases: [(String, (inout [String: Any]) -> Void, String)] = [
-            ("codec-v1", { c in var l = c["levels"] as! [[String: Any]]; l[0]["depth"] = 41; c["levels"] = l }, "depth"),
-            ("codec-v1", { c in var l = c["levels"] as! [[String: Any]]; l[0]["dilation_growth"] = 1_000_000; c["levels"] = l }, "dilation_growth"),
-            ("codec-v1", { c in var l = c["levels"] as! [[String: Any]]; l[1]["code_dim"] = 1 << 40; c["levels"] = l }, "code_dim"),
             ("codec", { c in c["codebooks"] = 1_000_000_000 }, "codebooks"),
             ("codec", { c in c["decoder_width"] = 1 << 40 }, "decoder width"),
             ("codec", { c in c["hop"] = 3 }, "hop"),
             ("prior", { c in c["layers"] = 1_000_000_000 }, "layers"),
+            ("prior", { c in c["codebooks"] = 1_000_000 }, "codebooks"),
             ("speech", { c in c["encoder_layers"] = 1_000_000_000 }, "encoder_layers"),
             ("vocoder", { c in c["blocks"] = 1_000_000_000 }, "blocks"),
         ]

@@ -1,5 +1,5 @@
 // PriorTrainerTests.swift — `gen train prior` (Music/PriorTrainer.swift) and `gen music`
-// (Sources/gen/MusicCommands.swift), on a tiny untrained codec (codebook seeded from a test
+// (Sources/gen/MusicCommands.swift), on a tiny untrained RVQ codec (codebooks seeded from a test
 // signal so its codes vary) and a four-clip synthetic corpus of sines written here.
 //
 // Expected values come from outside the code under test: learning from the training loss falling
@@ -23,13 +23,10 @@ final class PriorTrainerTests: XCTestCase {
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
 
-    /// A tiny codec (hops 8 and 32, 32 codes) whose top codebook is seeded from a test signal, saved to `folder`.
-    func makeCodec(_ folder: String) throws -> VQVAE {
-        let codec = VQVAE(config: tinyCodecConfig(), seed: 1)
-        seedCodebook(codec, level: 1, from: testSignal(22050, seed: 9))
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        try ConfigFile.write(codec.config, to: folder + "/config.json")
-        try codec.weightsFile(metadata: ["step": "0"]).write(to: folder + "/model.safetensors")
+    /// A tiny RVQ codec (hop 64, 3 codebooks of 16) seeded from a test signal, saved to `folder`.
+    func makeCodec(_ folder: String) throws -> RVQCodec {
+        let codec = seededRVQ(signal: testSignal(22050, seed: 9))
+        try saveRVQ(codec, to: folder)
         return codec
     }
 
@@ -49,82 +46,103 @@ final class PriorTrainerTests: XCTestCase {
     }
 
     // Expected: windows read the lyric lines that overlap their own time span (line times shifted
-    // by the clip's offset into piece time), and the timing of the window inside the piece.
+    // by the clip's offset into piece time), and the timing of the window inside the piece; the
+    // clip's codes are laid out in delay-pattern steps (K = 3: 100 frames make 102 steps).
     func testWindowConditionsReadTheirOwnLyricsAndTiming() {
         var config = tinyPriorConfig()
-        config.hop = 22050 / 10   // 10 codes per second, so window k·10 starts at k seconds
+        config.hop = 22050 / 10   // 10 steps per second, so window k·10 starts at k seconds
         let line = MusicMetadataLine(id: "x", file: "x.wav", genre: "rock", artist: "zz", length: 20, offset: 5,
                                      lyrics: [LyricLine(text: "early", start: 0.5, end: 1), LyricLine(text: "late", start: 9, end: 10)],
                                      lyricsAligned: true, split: "train")
-        let clip = PriorTrainer.clips([line], codes: [[Int32](repeating: 0, count: 100)], config: config)[0]
+        let frames = [[Int32]](repeating: [Int32](repeating: 0, count: 100), count: 3)
+        let clip = PriorTrainer.clips([line], codes: [frames], config: config)[0]
+        XCTAssertEqual(clip.steps, 102); XCTAssertEqual(clip.codes.count, 306)
+        XCTAssertEqual(Array(clip.codes[0..<6]), [0, 16, 16, 0, 0, 16])
         XCTAssertEqual(clip.genre, 1); XCTAssertNil(clip.artist)   // unknown artist → unconditioned
         XCTAssertEqual(clip.totalTokens, 200); XCTAssertEqual(clip.offsetTokens, 50)
-        // Context 32 codes = 3.2 s. Window at clip code 0 covers piece 5.0–8.2 s: "early" (5.5–6).
+        // Context 32 steps = 3.2 s. Window at clip step 0 covers piece 5.0–8.2 s: "early" (5.5–6).
         let first = PriorTrainer.conditions(clip, start: 0, config: config)
         XCTAssertEqual(first.lyrics, LyricsVocabulary.encode("early", maxLength: 32))
         XCTAssertEqual(first.offsetTokens, 50); XCTAssertEqual(first.artist, config.unconditionedArtist)
-        // Window at clip code 70 covers piece 12.0–15.2 s: "late" (14–15).
+        // Window at clip step 70 covers piece 12.0–15.2 s: "late" (14–15).
         XCTAssertEqual(PriorTrainer.conditions(clip, start: 70, config: config).lyrics, LyricsVocabulary.encode("late", maxLength: 32))
         XCTAssertEqual(PriorTrainer.conditions(clip, start: 20, config: config).lyrics, [])
     }
 
-    // Expected, by hand from the model's own logits: with windows of 16 codes over a 40-code clip,
-    // stride 8 scores codes 0–15 in the window at 0, then the second half of the windows at 8, 16
-    // and 24; stride 16 scores the windows at 0 and 16 whole, and the last 8 codes of a tail window
-    // at 24. A 44-code clip adds a tail window at 28 for its last 4 codes, and a 10-code clip is one
-    // window of 10. Every code is scored exactly once either way.
+    // Expected, by hand from the model's own logits: 2 codebooks in the delay pattern, so a clip of
+    // T frames is T + 1 steps whose first step's codebook 1 and last step's codebook 0 are empty
+    // (not scored). With windows of 16 steps over a 40-step clip, stride 8 scores steps 0–15 in the
+    // window at 0, then the second half of the windows at 8, 16 and 24; stride 16 scores the
+    // windows at 0 and 16 whole, and the last 8 steps of a tail window at 24. A 44-step clip adds a
+    // tail window at 28 for its last 4 steps, and a 10-step clip is one window of 10. Every code is
+    // scored exactly once either way; bits per frame are the per-codebook bits summed.
     func testEvaluationScoresEveryCodeOnceWithSlidingWindows() throws {
-        let config = tinyPriorConfig(context: 16)
+        let config = tinyPriorConfig(codebooks: 2, context: 16)
         let model = Prior(config: config, seed: 3)
         var rng = RNG(seed: 4)
         let lines = ["a", "b", "c"].map {
             MusicMetadataLine(id: $0, file: "\($0).wav", genre: "jazz", artist: "zz", length: 1, offset: 0, lyrics: [], lyricsAligned: true, split: "val")
         }
-        let codes = [40, 44, 10].map { n in (0..<n).map { _ in Int32(rng.int(below: config.vocabSize)) } }
+        let codes = [39, 43, 9].map { n in (0..<2).map { _ in (0..<n).map { _ in Int32(rng.int(below: config.vocabSize)) } } }
         let clips = PriorTrainer.clips(lines, codes: codes, config: config)
+        XCTAssertEqual(clips.map(\.steps), [40, 44, 10])
         let v = config.vocabSize
-        func nats(_ clip: PriorClip, window start: Int, from first: Int, length: Int = 16) -> Double {
-            let tokens = Array(clip.codes[start..<(start + length)])
+        /// (nats, codes scored) per codebook of positions first..<length of the window at `start`.
+        func nats(_ clip: PriorClip, window start: Int, from first: Int, length: Int = 16) -> [(Double, Int)] {
+            let tokens = Array(clip.codes[(start * 2)..<((start + length) * 2)])
             let logits = GradMode.withoutGrad { model(tokens, conditions: [PriorTrainer.conditions(clip, start: start, config: config)]) }
-            return (first..<length).reduce(0.0) { sum, p in
-                let row = logits.data[(p * v)..<((p + 1) * v)].map(Double.init)
-                let top = row.max()!
-                return sum + top + Foundation.log(row.reduce(0) { $0 + Foundation.exp($1 - top) }) - row[tokens[p]]
+            return (0..<2).map { q in
+                var sum = 0.0, n = 0
+                for p in first..<length where tokens[p * 2 + q] < v {
+                    let row = logits.data[((p * 2 + q) * v)..<((p * 2 + q + 1) * v)].map(Double.init)
+                    let top = row.max()!
+                    sum += top + Foundation.log(row.reduce(0) { $0 + Foundation.exp($1 - top) }) - row[tokens[p * 2 + q]]; n += 1
+                }
+                return (sum, n)
+            }
+        }
+        func bitsPerFrame(_ parts: [[(Double, Int)]]) -> Double {
+            (0..<2).reduce(0.0) { total, q in
+                let s = parts.reduce(0.0) { $0 + $1[q].0 }, n = parts.reduce(0) { $0 + $1[q].1 }
+                return total + s / Double(n) / Foundation.log(2.0)
             }
         }
         let (a, b, c) = (clips[0], clips[1], clips[2])
-        let ln2 = Foundation.log(2.0)
 
         let sliding = try XCTUnwrap(PriorTrainer.evaluate(model, clips: [a], count: .max, length: 16, stride: 8, batch: 3))
         let disjoint = try XCTUnwrap(PriorTrainer.evaluate(model, clips: [a], count: .max, length: 16))
-        XCTAssertEqual(sliding.tokens, 40); XCTAssertEqual(disjoint.tokens, 40)
-        let slidingA = nats(a, window: 0, from: 0) + nats(a, window: 8, from: 8) + nats(a, window: 16, from: 8) + nats(a, window: 24, from: 8)
-        XCTAssertEqual(sliding.bitsPerToken, slidingA / 40 / ln2, accuracy: 1e-4)
-        XCTAssertEqual(disjoint.bitsPerToken, (nats(a, window: 0, from: 0) + nats(a, window: 16, from: 0) + nats(a, window: 24, from: 8)) / 40 / ln2,
+        XCTAssertEqual(sliding.codes, 78); XCTAssertEqual(disjoint.codes, 78)
+        let slidingA = [nats(a, window: 0, from: 0), nats(a, window: 8, from: 8), nats(a, window: 16, from: 8), nats(a, window: 24, from: 8)]
+        XCTAssertEqual(sliding.bitsPerFrame, bitsPerFrame(slidingA), accuracy: 1e-4)
+        XCTAssertEqual(disjoint.bitsPerFrame, bitsPerFrame([nats(a, window: 0, from: 0), nats(a, window: 16, from: 0), nats(a, window: 24, from: 8)]),
                        accuracy: 1e-4)
-        XCTAssertEqual(sliding.bigramBits, CodeEntropy.bigramBits([a.codes], vocabSize: v), accuracy: 1e-9)
+        XCTAssertEqual(sliding.codebookBits.reduce(0, +), sliding.bitsPerFrame, accuracy: 1e-9)
+        XCTAssertEqual(sliding.bigramBits, CodeEntropy.bigramBits([a.frames[0]], vocabSize: v) + CodeEntropy.bigramBits([a.frames[1]], vocabSize: v),
+                       accuracy: 1e-9)
 
         // Three clips interleaved: each keeps its own scored prefix.
         let all = try XCTUnwrap(PriorTrainer.evaluate(model, clips: [a, b, c], count: .max, length: 16, stride: 8, batch: 2))
-        XCTAssertEqual(all.tokens, 94)
-        let slidingB = nats(b, window: 0, from: 0) + nats(b, window: 8, from: 8) + nats(b, window: 16, from: 8) + nats(b, window: 24, from: 8)
-            + nats(b, window: 28, from: 12)
-        XCTAssertEqual(all.bitsPerToken, (slidingA + slidingB + nats(c, window: 0, from: 0, length: 10)) / 94 / ln2, accuracy: 1e-4)
-        XCTAssertEqual(all.unigramBits, CodeEntropy.unigramBits([a.codes, b.codes, c.codes], vocabSize: v), accuracy: 1e-9)
-        // A count stops after the first windows of each clip in turn: here the first window of a, 16 codes.
-        XCTAssertEqual(PriorTrainer.evaluate(model, clips: [a, b, c], count: 1, length: 16, stride: 8)?.tokens, 16)
-        XCTAssertEqual(PriorTrainer.evaluate(model, clips: [a, b, c], count: 3, length: 16, stride: 8)?.tokens, 42)
+        XCTAssertEqual(all.codes, 182)
+        let slidingB = [nats(b, window: 0, from: 0), nats(b, window: 8, from: 8), nats(b, window: 16, from: 8), nats(b, window: 24, from: 8),
+                        nats(b, window: 28, from: 12)]
+        XCTAssertEqual(all.bitsPerFrame, bitsPerFrame(slidingA + slidingB + [nats(c, window: 0, from: 0, length: 10)]), accuracy: 1e-4)
+        XCTAssertEqual(all.unigramBits, (0..<2).reduce(0.0) { $0 + CodeEntropy.unigramBits([a.frames[$1], b.frames[$1], c.frames[$1]], vocabSize: v) },
+                       accuracy: 1e-9)
+        // A count stops after the first windows of each clip in turn: here the first window of a,
+        // 16 steps = 32 codes less codebook 1's empty first step.
+        XCTAssertEqual(PriorTrainer.evaluate(model, clips: [a, b, c], count: 1, length: 16, stride: 8)?.codes, 31)
+        XCTAssertEqual(PriorTrainer.evaluate(model, clips: [a, b, c], count: 3, length: 16, stride: 8)?.codes, 31 + 31 + 18)
     }
 
     // Expected: the training loss falls over 60 steps on a fixed seed; the log holds training
-    // lines and held-out bits/code beside unigram and bigram entropies; the second run reuses
+    // lines and held-out bits/frame beside unigram and bigram entropies; the second run reuses
     // the codes cache and --resume continues from the saved step to the new total.
     func testTrainerLearnsCachesCodesAndResumes() throws {
         let data = dir + "/corpus", out = dir + "/prior"
         try makeCorpus(data)
         let codec = try makeCodec(dir + "/codec")
         var o = PriorTrainOptions(dataDir: data, codecDir: dir + "/codec", outDir: out)
-        o.model = tinyPriorConfig(context: 32)
+        o.model = tinyPriorConfig(codebooks: 2, context: 32)
         o.steps = 60; o.batchSize = 4; o.learningRate = 3e-3; o.warmup = 5
         o.logEvery = 10; o.evalEvery = 30; o.saveEvery = 30; o.evalWindows = 4; o.log = { _ in }
         let first = try PriorTrainer.train(o)
@@ -133,23 +151,24 @@ final class PriorTrainerTests: XCTestCase {
         let (l0, l1) = (try XCTUnwrap(first.firstLoss), try XCTUnwrap(first.lastLoss))
         XCTAssertLessThan(l1, l0, "training loss should fall: \(l0) → \(l1)")
         let eval = try XCTUnwrap(first.eval)
-        print(String(format: "tiny prior: train loss %.3f → %.3f nats; val %.3f bits/code (unigram %.3f, bigram %.3f)",
-                     l0, l1, eval.bitsPerToken, eval.unigramBits, eval.bigramBits))
-        XCTAssertTrue(eval.bitsPerToken.isFinite && eval.bitsPerToken > 0)
+        print(String(format: "tiny prior: train loss %.3f → %.3f nats; val %.3f bits/frame (unigram %.3f, bigram %.3f)",
+                     l0, l1, eval.bitsPerFrame, eval.unigramBits, eval.bigramBits))
+        XCTAssertTrue(eval.bitsPerFrame.isFinite && eval.bitsPerFrame > 0)
         // The final evaluation scores every one of the val clip's codes, and the baselines are over those codes.
-        let valCodes = codec.encode(try AudioFile.read(data + "/audio/c3.wav").samples, level: 1).map(Int.init)
-        XCTAssertEqual(eval.tokens, valCodes.count)
-        XCTAssertEqual(eval.unigramBits, CodeEntropy.unigramBits([valCodes], vocabSize: 32), accuracy: 1e-9)
-        XCTAssertEqual(eval.bigramBits, CodeEntropy.bigramBits([valCodes], vocabSize: 32), accuracy: 1e-9)
-        XCTAssertEqual(eval.bigramLeaveOneOutBits, CodeEntropy.bigramLeaveOneOutBits([valCodes], vocabSize: 32), accuracy: 1e-9)
+        let valCodes = codec.encode(try AudioFile.read(data + "/audio/c3.wav").samples, codebooks: 2).map { $0.map(Int.init) }
+        XCTAssertEqual(eval.codes, 2 * valCodes[0].count)
+        func summed(_ f: ([[Int]], Int) -> Double) -> Double { f([valCodes[0]], 16) + f([valCodes[1]], 16) }
+        XCTAssertEqual(eval.unigramBits, summed { CodeEntropy.unigramBits($0, vocabSize: $1) }, accuracy: 1e-9)
+        XCTAssertEqual(eval.bigramBits, summed { CodeEntropy.bigramBits($0, vocabSize: $1) }, accuracy: 1e-9)
+        XCTAssertEqual(eval.bigramLeaveOneOutBits, summed { CodeEntropy.bigramLeaveOneOutBits($0, vocabSize: $1) }, accuracy: 1e-9)
         XCTAssertGreaterThan(eval.bigramLeaveOneOutBits, eval.bigramBits, "a pair that may not predict itself is harder to predict")
         XCTAssertTrue(eval.unigramModelBits.isFinite && eval.bigramModelBits.isFinite && eval.unigramModelBits > 0)
-        XCTAssertTrue(eval.unigramBits >= 0 && eval.unigramBits <= 5 && eval.bigramBits <= eval.unigramBits + 1e-9)
+        XCTAssertTrue(eval.unigramBits >= 0 && eval.unigramBits <= 8 && eval.bigramBits <= eval.unigramBits + 1e-9)
 
         let cache = try SafeTensorsFile.read(out + "/codes_cache.safetensors")
-        XCTAssertEqual(cache.metadata["model_id"], codec.modelID)
-        XCTAssertEqual(cache.metadata["level_id"], codec.levelID(1))
-        XCTAssertEqual(try cache.tensors["clip.0"]?.int32s(), codec.encode(try AudioFile.read(data + "/audio/c0.wav").samples, level: 1))
+        XCTAssertEqual(cache.metadata["codec_id"], codec.modelID)
+        XCTAssertEqual(cache.metadata["codebooks"], "2")
+        XCTAssertEqual(try cache.tensors["clip.0"]?.int32s(), codec.encode(try AudioFile.read(data + "/audio/c0.wav").samples, codebooks: 2).flatMap { $0 })
 
         o.resume = true; o.steps = 70
         let second = try PriorTrainer.train(o)
@@ -158,43 +177,38 @@ final class PriorTrainerTests: XCTestCase {
         let weights = try SafeTensorsFile.read(out + "/model.safetensors")
         XCTAssertEqual(weights.metadata["step"], "70")
         XCTAssertEqual(weights.metadata["codec_model_id"], codec.modelID)
-        XCTAssertEqual(weights.metadata["codec_level_id"], codec.levelID(1))
         let prior = try Prior.load(directory: out)
-        XCTAssertEqual(prior.config.vocabSize, 32); XCTAssertEqual(prior.config.hop, 32)
+        XCTAssertEqual(prior.config.vocabSize, 16); XCTAssertEqual(prior.config.hop, 64); XCTAssertEqual(prior.config.codebooks, 2)
 
         let lines = try String(contentsOfFile: out + "/train_log.jsonl", encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(lines.filter { $0.contains("\"loss\"") }.count, 7)   // steps 10…60, then 70
-        let val = lines.filter { $0.contains("\"val_bits_per_token\"") }
-        XCTAssertTrue(val.allSatisfy { $0.contains("\"val_unigram_bits\"") && $0.contains("\"val_bigram_bits\"") })
+        let val = lines.filter { $0.contains("\"val_bits_per_frame\"") }
+        XCTAssertTrue(val.allSatisfy { $0.contains("\"val_unigram_bits\"") && $0.contains("\"val_bigram_bits\"") && $0.contains("\"val_codebook_bits\"") })
         XCTAssertTrue(val.contains { $0.contains("\"final\":true") && $0.contains("\"step\":70") })
     }
 
-    // The prior's level fingerprint follows that level only: retraining level 0 keeps the pair
-    // loadable, changing level 1 is refused with a message naming the fix.
-    func testMusicModelsCheckTheLevelFingerprint() throws {
-        let models = dir + "/levels"
+    // The prior records its codec's fingerprint: any change to the codec's weights is refused with
+    // a message naming the fix, as are a prior over more codebooks than the codec has and a folder
+    // holding the retired v1 codec.
+    func testMusicModelsCheckTheCodecFingerprint() throws {
+        let models = dir + "/fp"
         let codec = try makeCodec(models + "/codec")
-        var config = tinyPriorConfig(vocab: 32, context: 32)
-        config.hop = 32; config.sampleRate = 22050
-        try Prior(config: config, seed: 2).save(directory: models + "/prior",
-                                               metadata: ["codec_model_id": codec.modelID, "codec_level": "1", "codec_level_id": codec.levelID(1)])
-        XCTAssertEqual(try MusicModels.load(priorDir: models + "/prior", codecDir: models + "/codec").level, 1)
+        var config = tinyPriorConfig(vocab: 16, codebooks: 2, context: 32)
+        config.hop = 64; config.sampleRate = 22050
+        try Prior(config: config, seed: 2).save(directory: models + "/prior", metadata: ["codec_model_id": codec.modelID])
+        XCTAssertEqual(try MusicModels.load(priorDir: models + "/prior", codecDir: models + "/codec").prior.config.codebooks, 2)
 
-        let level0 = codec.params.names.firstIndex { $0.hasPrefix("levels.0.") }!
-        let id1 = codec.levelID(1), id0 = codec.levelID(0), whole = codec.modelID
-        codec.params.tensors[level0].data[0] += 0.5
-        XCTAssertEqual(codec.levelID(1), id1)
-        XCTAssertNotEqual(codec.levelID(0), id0)
-        XCTAssertNotEqual(codec.modelID, whole)
-        try codec.weightsFile(metadata: [:]).write(to: models + "/codec/model.safetensors")
-        XCTAssertEqual(try MusicModels.load(priorDir: models + "/prior", codecDir: models + "/codec").level, 1)
-
-        let level1 = codec.params.names.firstIndex { $0.hasPrefix("levels.1.") }!
-        codec.params.tensors[level1].data[0] += 0.5
-        XCTAssertNotEqual(codec.levelID(1), id1)
+        codec.params.tensors[0].data[0] += 0.5
         try codec.weightsFile(metadata: [:]).write(to: models + "/codec/model.safetensors")
         XCTAssertThrowsError(try MusicModels.load(priorDir: models + "/prior", codecDir: models + "/codec")) { error in
             XCTAssertTrue("\(error)".contains("gen train prior"), "\(error)")
+        }
+        config.codebooks = 4
+        XCTAssertTrue(MusicModels.mismatch(prior: config, codec: codec).joined().contains("4 codebooks"))
+        try FileManager.default.createDirectory(atPath: models + "/v1", withIntermediateDirectories: true)
+        try Data(#"{"levels": [], "sample_rate": 22050}"#.utf8).write(to: URL(fileURLWithPath: models + "/v1/config.json"))
+        XCTAssertThrowsError(try MusicModels.load(priorDir: models + "/prior", codecDir: models + "/v1")) { error in
+            XCTAssertTrue("\(error)".contains("v1"), "\(error)")
         }
     }
 
@@ -220,18 +234,19 @@ final class PriorTrainerTests: XCTestCase {
         return (p.terminationStatus, String(decoding: e, as: UTF8.self))
     }
 
-    /// A models folder with the tiny codec and an untrained tiny prior over its top level.
+    /// A models folder with the tiny codec and an untrained tiny prior over its first 2 codebooks.
     func makeModels() throws -> String {
         let models = dir + "/models"
         let codec = try makeCodec(models + "/codec")
-        var config = tinyPriorConfig(vocab: 32, context: 32)
-        config.hop = 32; config.sampleRate = 22050
-        try Prior(config: config, seed: 2).save(directory: models + "/prior", metadata: ["codec_model_id": codec.modelID, "codec_level": "1"])
+        var config = tinyPriorConfig(vocab: 16, codebooks: 2, context: 32)
+        config.hop = 64; config.sampleRate = 22050
+        try Prior(config: config, seed: 2).save(directory: models + "/prior", metadata: ["codec_model_id": codec.modelID])
         return models
     }
 
     // Expected: the WAV has round(0.5 · 22050) = 11025 frames at 22050 Hz; the same seed gives
-    // the same bytes; --samples 2 numbers its files; priming and lyrics work; every bad input
+    // the same bytes; --samples 2 numbers its files; priming (audio, or a codes file from
+    // `gen encode`), guidance and lyrics work; -o - streams the same WAV; every bad input
     // exits 2 (missing models or output folder: 3) and leaves no output file.
     func testMusicCommandWritesReproducibleAudioAndRefusesBadInput() throws {
         guard FileManager.default.isExecutableFile(atPath: genPath) else {
@@ -258,6 +273,19 @@ final class PriorTrainerTests: XCTestCase {
         r = try gen(base + ["--prime", dir + "/prime.wav", "--prime-seconds", "0.2", "--seed", "5", "-o", dir + "/primed.wav"])
         XCTAssertEqual(r.code, 0, r.stderr)
         XCTAssertEqual(try AudioFile.read(dir + "/primed.wav").frames, 11025)
+        r = try gen(["encode", "--models-dir", models, "--quiet", dir + "/prime.wav", "-o", dir + "/prime.safetensors"])
+        XCTAssertEqual(r.code, 0, r.stderr)
+        r = try gen(base + ["--prime", dir + "/prime.safetensors", "--prime-seconds", "0.2", "--seed", "5", "--cfg", "2", "-o", dir + "/primed2.wav"])
+        XCTAssertEqual(r.code, 0, r.stderr)
+        XCTAssertEqual(try AudioFile.read(dir + "/primed2.wav").frames, 11025)
+        // The codes of another codec are refused by name.
+        let other = seededRVQ(seed: 5)
+        try RVQCodesFile(codecID: other.modelID, sampleRate: 22050, hop: 64, codebookSize: 16, length: 6615,
+                         codes: other.encode(testSignal(6615))).write(to: dir + "/other.safetensors")
+        r = try gen(base + ["--prime", dir + "/other.safetensors", "--prime-seconds", "0.2", "-o", dir + "/bad.wav"])
+        XCTAssertEqual(r.code, 2, r.stderr)
+        XCTAssertTrue(r.stderr.contains("gen encode"), r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/bad.wav"))
 
         let empty = dir + "/empty.txt", big = dir + "/big.txt", latin1 = dir + "/latin1.txt"
         _ = FileManager.default.createFile(atPath: empty, contents: Data("\n  \n".utf8))
@@ -268,6 +296,7 @@ final class PriorTrainerTests: XCTestCase {
             (["--lyrics", empty], "empty"), (["--lyrics", big], "100 KB"), (["--lyrics", latin1], "UTF-8"),
             (["--top-k=-1"], "top-k"), (["--temperature=-1"], "temperature"), (["--top-p", "1.5"], "top-p"),
             (["--duration", "0"], "duration"), (["--duration", "3600"], "duration"), (["--samples", "0"], "samples"),
+            (["--cfg", "0.5"], "--cfg"), (["--genre-guidance", "11"], "--cfg"),
             (["--prime", dir + "/prime.wav", "--prime-seconds", "0.4"], "shorter than --prime-seconds"),
         ]
         for (args, message) in bad {

@@ -32,6 +32,15 @@ func seededRVQ(_ config: RVQCodecConfig = tinyRVQConfig(), seed: UInt64 = 1, sig
     return model
 }
 
+/// A codes file of the retired v1 codec, as `gen encode` wrote them: its format name and one
+/// level's codes (the fields the v1 reader checked).
+func v1CodesFile() -> SafeTensorsFile {
+    var file = SafeTensorsFile(metadata: ["format": RVQCodesFile.v1Format, "format_version": "1", "model_id": "vqvae-0123456789abcdef",
+                                          "sample_rate": "22050", "length": "3000", "hops": "8,32"])
+    file.tensors["codes.1"] = SafeTensor(int32s: [Int32](repeating: 3, count: 94), shape: [94])
+    return file
+}
+
 func saveRVQ(_ model: RVQCodec, to folder: String) throws {
     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     try ConfigFile.write(model.config, to: folder + "/config.json")
@@ -188,16 +197,11 @@ final class RVQCodecTests: XCTestCase {
         XCTAssertEqual(loaded.modelID, model.modelID)
         XCTAssertEqual(loaded.decode(back.codes, length: 5001), model.decode(file.codes, length: 5001))
 
-        // The prior samples v1 codes: pointed at the RVQ codec it says where the v1 codec is.
-        XCTAssertThrowsError(try MusicModels.load(priorDir: dir + "/prior", codecDir: dir + "/codec")) {
-            XCTAssertTrue("\($0)".contains("codec-v1"), "\($0)")
-        }
         let other = RVQCodec(config: tinyRVQConfig(), seed: 2)
         XCTAssertThrowsError(try back.check(against: other, path: path)) { XCTAssertTrue("\($0)".contains("encoded by codec"), "\($0)") }
 
-        // A v1 file: the message says what to do.
-        let v1 = VQVAE(config: tinyCodecConfig(), seed: 1)
-        try CodesFile(encoding: x, model: v1).write(to: dir + "/v1.safetensors")
+        // A v1 file (the retired codec's format, its header written here): the message says what to do.
+        try v1CodesFile().write(to: dir + "/v1.safetensors")
         XCTAssertThrowsError(try RVQCodesFile.read(dir + "/v1.safetensors")) {
             XCTAssertTrue("\($0)".contains("old codec (v1") && "\($0)".contains("gen encode"), "\($0)")
         }
@@ -303,7 +307,7 @@ final class RVQCodecTests: XCTestCase {
         try saveRVQ(RVQCodec(config: tinyRVQConfig(), seed: 9), to: dir + "/other/codec")
         let wrong = try gen(["decode", codes, "-o", dir + "/wrong.wav", "--models-dir", dir + "/other"])
         XCTAssertEqual(wrong.code, 3); XCTAssertTrue(wrong.stderr.contains("encoded by codec"), wrong.stderr)
-        try CodesFile(encoding: testSignal(3000), model: VQVAE(config: tinyCodecConfig(), seed: 1)).write(to: dir + "/v1.safetensors")
+        try v1CodesFile().write(to: dir + "/v1.safetensors")
         let old = try gen(["decode", dir + "/v1.safetensors", "-o", dir + "/old.wav", "--models-dir", models])
         XCTAssertEqual(old.code, 3); XCTAssertTrue(old.stderr.contains("old codec (v1"), old.stderr)
         let bytes = try Data(contentsOf: URL(fileURLWithPath: codes))
