@@ -172,8 +172,6 @@ public enum PromptParser {
     public static let musicKeys = ["kind", "genre", "artist", "lyrics", "lyrics_file", "duration", "seed",
                                    "temperature", "top_k", "top_p", "cfg", "out"]
     public static let speechKeys = ["kind", "text", "voice", "speed", "pitch", "vocoder", "seed", "out"]
-    /// Lyrics are conditioning text, not a book: the same limit as `gen music --lyrics`.
-    /// Longest speech text of one line, in characters: a paragraph or a few, not a book.
 
     /// Parses one prompt file's text. `file` names it in messages and its folder anchors relative
     /// paths; `name` (default: its file name; see `PromptSet.names`) keys derived seeds and default
