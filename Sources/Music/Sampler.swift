@@ -155,10 +155,15 @@ extension Prior {
     /// then each time a window has predicted `context` steps, the next one (the new window's prefix
     /// is the last (1 − hopFraction)·context steps before it).
     public func windowStarts(steps: Int, hopFraction: Double = 0.5) -> [Int] {
-        let ctx = config.context, keep = min(ctx - 1, Int((Double(ctx) * (1 - hopFraction)).rounded(.down)))
+        let ctx = config.context, keep = windowKeep(hopFraction: hopFraction)
         var starts = [0], offset = 0
         while offset + ctx < steps { let n = offset + ctx; starts.append(n); offset = n - keep }
         return starts
+    }
+
+    /// Steps a full window hands to the next as its prefix; at least one position is left to sample into.
+    func windowKeep(hopFraction: Double) -> Int {
+        min(config.context - 1, Int((Double(config.context) * (1 - hopFraction)).rounded(.down)))
     }
 
     /// Samples `count` pieces of `frames` frames, each as codes (K, frames). The first P frames of
@@ -216,9 +221,7 @@ extension Prior {
         var rngs = (0..<count).map { RNG.derive(seed: seed, index: UInt64($0)) }
         let state = makeRunState(batch: rows)
 
-        let ctx = config.context
-        // Steps kept as the next window's prefix; at least one position is left to sample into.
-        let keep = min(ctx - 1, Int((Double(ctx) * (1 - hopFraction)).rounded(.down)))
+        let ctx = config.context, keep = windowKeep(hopFraction: hopFraction)
         /// Starts the window at step `offset` and feeds steps offset..<n; → logits predicting step n.
         func startWindow(at offset: Int) -> [Float] {
             let c = config.conditions(labels, totalTokens: total, offsetTokens: offset)

@@ -214,13 +214,7 @@ final class PriorTrainerTests: XCTestCase {
 
     // MARK: - gen music (the built executable)
 
-    /// The gen binary built beside this test bundle (same configuration).
-    var genPath: String {
-        let products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        let candidates = [products.appendingPathComponent("gen").path,
-                          products.deletingLastPathComponent().appendingPathComponent("gen").path]
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
-    }
+    var genPath: String { builtGenPath() }
 
     func gen(_ args: [String]) throws -> (code: Int32, stderr: String) {
         let p = Process()

@@ -41,6 +41,14 @@ func v1CodesFile() -> SafeTensorsFile {
     return file
 }
 
+/// The gen binary built beside this test bundle (same configuration).
+func builtGenPath() -> String {
+    let products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    let candidates = [products.appendingPathComponent("gen").path,
+                      products.deletingLastPathComponent().appendingPathComponent("gen").path]
+    return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
+}
+
 func saveRVQ(_ model: RVQCodec, to folder: String) throws {
     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     try ConfigFile.write(model.config, to: folder + "/config.json")
@@ -237,12 +245,7 @@ final class RVQCodecTests: XCTestCase {
 
     // MARK: - the CLI on real files
 
-    var genPath: String {
-        let products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        let candidates = [products.appendingPathComponent("gen").path,
-                          products.deletingLastPathComponent().appendingPathComponent("gen").path]
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
-    }
+    var genPath: String { builtGenPath() }
 
     /// gen under GNU time (Debian's `time`, which `make test` installs): exit code, stderr, and the
     /// process's own peak resident memory in kB.
