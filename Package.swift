@@ -53,6 +53,6 @@ let package = Package(
         .testTarget(name: "BatchTests", dependencies: ["Batch", "Requests"]),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzTargets"]),
         .testTarget(name: "SpeechTests", dependencies: ["Speech"]),
-        .testTarget(name: "MusicTests", dependencies: ["Music", "Audio", "Engine", "DSP"]),
+        .testTarget(name: "MusicTests", dependencies: ["Music", "Audio", "Engine", "DSP", "NN"]),
     ]
 )

@@ -63,14 +63,14 @@ extension ParameterStore {
         try store.load(file, path: path, allowExtra: { weights.contains($0) })
     }
 
-    /// 64-bit FNV-1a (hex) of a config's sorted-key JSON, these parameters and `buffers`: codes are
-    /// only meaningful to the exact model that made them.
-    public func fingerprint<C: Encodable>(config: C, buffers: [Tensor]) -> String {
+    /// 64-bit FNV-1a (hex) of a config's sorted-key JSON, the parameters whose names pass
+    /// `include` (all by default) and `buffers`: codes are only meaningful to the model that made them.
+    public func fingerprint<C: Encodable>(config: C, buffers: [Tensor], where include: (String) -> Bool = { _ in true }) -> String {
         var h = FNV1a64()
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         (try? encoder.encode(config)).map { d in d.withUnsafeBytes { h.mix($0) } }
-        for t in tensors { t.data.withUnsafeBytes { h.mix($0) } }
+        for (name, t) in zip(names, tensors) where include(name) { t.data.withUnsafeBytes { h.mix($0) } }
         for t in buffers { t.data.withUnsafeBytes { h.mix($0) } }
         return h.hex
     }

@@ -339,6 +339,68 @@ public func polarSpectrum(_ h: Tensor, maxLogMagnitude: Float = Foundation.log(1
     }
 }
 
+// MARK: - integrated phase (a phase-vocoder head)
+
+/// A frame-rate network fed a stationary input gives a constant output, so a head that predicts
+/// each frame's *absolute* phase gives a held note the same phase in every frame: the overlap-add
+/// then repeats every hop, and the note lands on a multiple of sample_rate / hop (86 Hz at hop
+/// 256), too coarse for a low note's pitch. An integrated head predicts what a constant output can
+/// stand for, the phase *advance* per frame, and integrates it as a phase vocoder does.
+///
+/// h (B, S, 3F) holds per frame F log-magnitudes m, F advances δ and F offsets θ; the result
+/// (B, S, 2F) holds m and the phase p_t = θ_t + A_t, where A_t = A_{−1} + Σ_{s ≤ t} (ω_k + δ_s)
+/// and ω_k = 2π·k·hop / n_fft is bin k's own advance over a hop (so δ = 0 is a bin-centred
+/// sinusoid). A is accumulated in Double and wrapped to (−π, π], which changes no gradient:
+/// ∂p_t/∂θ_t = 1, ∂p_t/∂δ_s = 1 for s ≤ t (the gradient of δ is a reverse cumulative sum).
+/// `initial` (B·F values, default 0) is A_{−1}: a chunked synthesis carries it from the last chunk.
+public func integratePhase(_ h: Tensor, nFFT: Int, hop: Int, initial: [Double]? = nil) -> Tensor {
+    precondition(h.rank == 3 && h.shape[2] % 3 == 0, "integratePhase: expects (B, S, 3F), got \(h.shape)")
+    let b = h.shape[0], s = h.shape[1], f = h.shape[2] / 3
+    precondition(initial == nil || initial!.count == b * f, "integratePhase: \(initial!.count) initial phases for \(b)×\(f)")
+    let hd = h.data
+    var out = [Float](repeating: 0, count: b * s * 2 * f)
+    var acc = initial ?? [Double](repeating: 0, count: b * f)
+    integratePhaseFrames(hd, into: &out, batch: b, frames: s, bins: f, nFFT: nFFT, hop: hop, accumulators: &acc)
+    return Tensor.result(shape: [b, s, 2 * f], data: out, parents: [h]) { o in
+        let g = o.grad!
+        h.accumulateGrad { gh in
+            for bi in 0..<b {
+                var later = [Float](repeating: 0, count: f)   // Σ_{t ≥ s} ∂L/∂p_t
+                for si in stride(from: s - 1, through: 0, by: -1) {
+                    let go = (bi * s + si) * 2 * f, gi = (bi * s + si) * 3 * f
+                    for k in 0..<f {
+                        let gp = g[go + f + k]
+                        gh[gi + k] += g[go + k]
+                        later[k] += gp
+                        gh[gi + f + k] += later[k]
+                        gh[gi + 2 * f + k] += gp
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The forward of `integratePhase` on raw values: `h` (B, S, 3F) → `out` (B, S, 2F); `accumulators`
+/// (B·F) enter as A_{−1} and leave as A_{S−1}.
+public func integratePhaseFrames(_ h: [Float], into out: inout [Float], batch b: Int, frames s: Int, bins f: Int,
+                                 nFFT: Int, hop: Int, accumulators acc: inout [Double]) {
+    let twoPi = 2 * Double.pi
+    let omega = (0..<f).map { Double(($0 * hop) % nFFT) * twoPi / Double(nFFT) }
+    for bi in 0..<b {
+        for si in 0..<s {
+            let hi = (bi * s + si) * 3 * f, oi = (bi * s + si) * 2 * f
+            for k in 0..<f {
+                var a = acc[bi * f + k] + omega[k] + Double(h[hi + f + k])
+                a -= twoPi * (a / twoPi).rounded()
+                acc[bi * f + k] = a
+                out[oi + k] = h[hi + k]
+                out[oi + f + k] = h[hi + 2 * f + k] + Float(a)
+            }
+        }
+    }
+}
+
 // MARK: - anti-wrapping phase losses
 
 /// x − 2π·round(x / 2π): the phase difference x brought into [−π, π].
@@ -357,8 +419,11 @@ public struct PhaseLosses {
 
 /// Phase targets for `phaseLosses` from a complex spectrum (B, S, 2F) (`stftComplex`'s layout):
 /// each bin's angle, and weight 1 where its power is within `rangeDB` of the loudest bin of the
-/// batch (0 elsewhere: bins far below carry no phase worth learning).
-public func phaseTargets(_ spec: Tensor, rangeDB: Float = 60) -> (angle: [Float], weight: [Float]) {
+/// batch (0 elsewhere: bins far below carry no phase worth learning). `byMagnitude` weighs each
+/// such bin by the square root of its magnitude relative to the loudest instead (a pair of bins
+/// then weighs about their relative magnitude), so the partials, whose phase advance says where a
+/// note lies between the bins, count for more than the noise around them.
+public func phaseTargets(_ spec: Tensor, rangeDB: Float = 60, byMagnitude: Bool = false) -> (angle: [Float], weight: [Float]) {
     let f = spec.shape[2] / 2, rows = spec.count / (2 * f), d = spec.data
     var angle = [Float](repeating: 0, count: rows * f), weight = angle
     var peak: Float = 0
@@ -370,7 +435,8 @@ public func phaseTargets(_ spec: Tensor, rangeDB: Float = 60) -> (angle: [Float]
     for r in 0..<rows { for k in 0..<f {
         let re = d[r * 2 * f + k], im = d[r * 2 * f + f + k]
         angle[r * f + k] = Foundation.atan2(im, re)
-        weight[r * f + k] = re * re + im * im > floor ? 1 : 0
+        let power = re * re + im * im
+        weight[r * f + k] = power > floor ? (byMagnitude ? Foundation.pow(power / max(peak, 1e-30), 0.25) : 1) : 0
     } }
     return (angle, weight)
 }

@@ -51,6 +51,8 @@ public struct RVQCodecConfig: Codable, Equatable {
     /// coarser than a semitone below about 370 Hz; the phase advance from frame to frame is what
     /// places a low note between them, and no magnitude loss asks for it directly.
     public var phaseWeight: Float? = nil
+    /// What the decoder's iSTFT head predicts of the phase (absent: absolute, Vocos's).
+    public var phaseHead: PhaseHead? = nil
 
     public init() {}
 
@@ -101,6 +103,19 @@ public struct RVQCodecConfig: Codable, Equatable {
         case codeDim = "code_dim", codebooks, codebookSize = "codebook_size", emaDecay = "ema_decay"
         case restartThreshold = "restart_threshold", quantizerDropout = "quantizer_dropout", commitment
         case melWeight = "mel_weight", stftSizes = "stft_sizes", maxMagnitude = "max_magnitude", phaseWeight = "phase_weight"
+        case phaseHead = "phase_head"
+    }
+
+    /// The fields that decide what the codes mean (the framing, the encoder and the codebooks);
+    /// the decoder's and the losses' are not among them.
+    struct CodeSpace: Encodable {
+        var sampleRate: Int, nFFT: Int, hop: Int, encoderWidth: Int, encoderBlocks: Int, mlpRatio: Int, kernel: Int
+        var activation: String, codeDim: Int, codebooks: Int, codebookSize: Int
+    }
+    var codeSpace: CodeSpace {
+        CodeSpace(sampleRate: sampleRate, nFFT: nFFT, hop: hop, encoderWidth: encoderWidth, encoderBlocks: encoderBlocks,
+                  mlpRatio: mlpRatio, kernel: kernel, activation: activation, codeDim: codeDim, codebooks: codebooks,
+                  codebookSize: codebookSize)
     }
 }
 
@@ -139,7 +154,7 @@ public final class RVQCodec {
         toLatent = Linear(c.encoderWidth, c.codeDim, scope: s.child("encoder").child("to_latent"), rng: &rng)
         quantizer = ResidualVectorQuantizer(stages: c.codebooks, codebookSize: c.codebookSize, dim: c.codeDim,
                                             decay: c.emaDecay, restartThreshold: c.restartThreshold, rng: &rng)
-        decoder = ISTFTDecoder(c.decoderLayout, nFFT: c.nFFT, hop: c.hop, maxLogMagnitude: Foundation.log(c.maxMagnitude),
+        decoder = ISTFTDecoder(c.decoderLayout, nFFT: c.nFFT, hop: c.hop, phaseHead: c.phaseHead ?? .absolute, maxLogMagnitude: Foundation.log(c.maxMagnitude),
                                scope: s.child("decoder"), rng: &rng)
         analysis = STFTBasis(nFFT: c.nFFT, hop: c.hop)
     }
@@ -168,19 +183,25 @@ public final class RVQCodec {
 
     /// Losses on x (B, 1, L + N): windows of L = (S − 1)·hop samples with N/2 samples of real context
     /// each side; the decoder reconstructs the middle L. `active` codebooks quantize (nil: the
-    /// config's quantizer dropout picks). With `training`, the codebooks take their EMA step.
-    public func losses(_ x: Tensor, active requested: Int? = nil, training: Bool, rng: inout RNG) -> RVQCodecLosses {
+    /// config's quantizer dropout picks). With `training`, the codebooks take their EMA step, unless
+    /// `decoderOnly`: then the encoder and the codebooks are held (no gradient reaches them, no EMA
+    /// step), so the codes keep their meaning and only the decoder learns.
+    public func losses(_ x: Tensor, active requested: Int? = nil, training: Bool, decoderOnly: Bool = false,
+                       rng: inout RNG) -> RVQCodecLosses {
         let c = config, half = c.nFFT / 2
         let length = x.shape[2] - c.nFFT
         precondition(x.rank == 3 && x.shape[1] == 1 && length > 0 && length % c.hop == 0,
                      "RVQCodec.losses: x must be (B, 1, k·hop + n_fft), got \(x.shape)")
         let active = requested ?? (rng.uniform() < c.quantizerDropout ? 1 + rng.int(below: c.codebooks) : c.codebooks)
         let b = x.shape[0]
-        let z = latents(features(x))                                    // (B, S, D)
-        let s = z.shape[1]
-        let q = quantizer(reshape(z, [b * s, c.codeDim]), active: active, training: training, rng: &rng)
-        let h = decoder.head(reshape(q.quantized, [b, s, c.codeDim]))  // (B, S, 2F)
-        let y = decoder.waveform(head: h)                               // (B, 1, L)
+        let feats = features(x)
+        let s = feats.shape[1]
+        let q = decoderOnly
+            ? GradMode.withoutGrad { quantizer(reshape(latents(feats), [b * s, c.codeDim]), active: active, training: false, rng: &rng) }
+            : quantizer(reshape(latents(feats), [b * s, c.codeDim]), active: active, training: training, rng: &rng)
+        let h = decoder.head(reshape(q.quantized, [b, s, c.codeDim]))  // (B, S, 2F or 3F)
+        let mp = decoder.magnitudePhase(head: h)                        // (B, S, 2F)
+        let y = decoder.waveform(magnitudePhase: mp)                    // (B, 1, L)
         let target = GradMode.withoutGrad { slice(x, axis: 2, half..<(half + length)) }
         var mel: Tensor? = nil
         for scale in melScales {
@@ -189,13 +210,17 @@ public final class RVQCodec {
         }
         let melLoss = mel! * (1 / Float(melScales.count))
         let stft = multiResolutionSTFTLoss(y, target, bases: lossBases)
-        var total = melLoss * c.melWeight + stft.convergence + stft.logMagnitude + q.commitLoss * c.commitment
+        var total = melLoss * c.melWeight + stft.convergence + stft.logMagnitude
+        if !decoderOnly { total = total + q.commitLoss * c.commitment }
         var phase: Float = 0
         if let w = c.phaseWeight, w > 0 {
             let f = c.nFFT / 2 + 1
-            let t = phaseTargets(GradMode.withoutGrad { stftComplex(x, basis: analysis) })   // frames of the features
-            let p = phaseLosses(slice(h, axis: 2, f..<(2 * f)), target: t.angle, weight: t.weight)
-            let sum = p.instantaneous + p.groupDelay + p.frequency
+            let t = phaseTargets(GradMode.withoutGrad { stftComplex(x, basis: analysis) },   // frames of the features
+                                 byMagnitude: decoder.phaseHead == .integrated)
+            let p = phaseLosses(slice(mp, axis: 2, f..<(2 * f)), target: t.angle, weight: t.weight)
+            // An integrated phase starts from 0 at the window's first frame, so its absolute value
+            // is not the input's; its differences along time and frequency are.
+            let sum = decoder.phaseHead == .integrated ? p.groupDelay + p.frequency : p.instantaneous + p.groupDelay + p.frequency
             total = total + sum * w
             phase = sum.item
         }
@@ -286,9 +311,14 @@ public final class RVQCodec {
         return model
     }
 
-    /// Fingerprint of config + weights + codebooks (64-bit FNV-1a, hex): codes are only meaningful
-    /// to the exact model that made them.
-    public var modelID: String { "rvq-" + params.fingerprint(config: config, buffers: quantizer.stages.map(\.codebook)) }
+    /// Fingerprint (64-bit FNV-1a, hex) of what the codes mean: the code-space fields of the config,
+    /// the encoder's weights and the codebooks. Codes are only meaningful to an encoder and
+    /// codebooks that made them; a decoder trained further (`gen train codec --decoder-only`)
+    /// keeps the id, so codes files and the prior made for the codec stay valid with it.
+    public var modelID: String {
+        "rvq-" + params.fingerprint(config: config.codeSpace, buffers: quantizer.stages.map(\.codebook),
+                                    where: { $0.hasPrefix("encoder.") })
+    }
 }
 
 public struct CodecError: Error, CustomStringConvertible {

@@ -9,6 +9,7 @@ import Audio
 import DSP
 import Engine
 import Foundation
+import NN
 
 public struct RVQCodecTrainOptions {
     public var dataDirs: [String]
@@ -29,6 +30,16 @@ public struct RVQCodecTrainOptions {
     public var evalWindows = 24
     public var evalSeconds: Double = 4
     public var model = RVQCodecConfig()
+    /// Start from this codec folder's weights and config (not with `resume`).
+    public var initFrom: String? = nil
+    /// With `initFrom`: the decoder's phase head to train (an absolute head's weights seed an
+    /// integrated one: `ISTFTDecoder.integratedHead`).
+    public var phaseHead: PhaseHead? = nil
+    /// Train the decoder alone: the encoder and codebooks are held, so the codec id, the codes
+    /// files and the prior trained on its codes stay valid.
+    public var decoderOnly = false
+    /// Overrides the config's phase-loss weight.
+    public var phaseWeight: Float? = nil
     public var log: (String) -> Void = { FileHandle.standardError.write(($0 + "\n").data(using: .utf8)!) }
 
     public init(dataDirs: [String], outDir: String) { self.dataDirs = dataDirs; self.outDir = outDir }
@@ -90,7 +101,24 @@ public enum RVQCodecTrainer {
         guard !o.dataDirs.isEmpty else { throw CodecError("give at least one --data corpus folder (from `gen dataset music`).") }
         let folder = try TrainingFolder(o.outDir)
         var config = o.model
-        if o.resume, FileManager.default.fileExists(atPath: folder.config) { config = try ConfigFile.read(RVQCodecConfig.self, from: folder.config) }
+        var initial: SafeTensorsFile? = nil
+        if o.resume, FileManager.default.fileExists(atPath: folder.config) {
+            config = try ConfigFile.read(RVQCodecConfig.self, from: folder.config)
+        } else if let from = o.initFrom {
+            config = try ConfigFile.read(RVQCodecConfig.self, from: from + "/config.json")
+            var file = try SafeTensorsFile.read(from + "/model.safetensors")
+            if let head = o.phaseHead, head != (config.phaseHead ?? .absolute) {
+                guard head == .integrated else {
+                    throw CodecError("--phase-head \(head.rawValue): only an absolute head's weights can seed another head (\(from) has \((config.phaseHead ?? .absolute).rawValue)).")
+                }
+                try ISTFTDecoder.integrateHead(in: &file, prefix: "decoder.", bins: config.nFFT / 2 + 1, path: from + "/model.safetensors")
+                config.phaseHead = head
+            }
+            initial = file
+        } else if o.phaseHead != nil {
+            config.phaseHead = o.phaseHead
+        }
+        if let w = o.phaseWeight { config.phaseWeight = w }
         let problems = config.validate()
         if !problems.isEmpty { throw CodecError("invalid codec config: " + problems.joined(separator: "; ")) }
 
@@ -114,10 +142,17 @@ public enum RVQCodecTrainer {
         }
 
         let model = RVQCodec(config: config, seed: o.seed)
+        if let file = initial, let from = o.initFrom {
+            try model.loadWeights(file, path: from + "/model.safetensors")
+            o.log("codec: starting from \(from) (codec \(model.modelID))")
+        }
         let opt = AdamW(model.params, config: AdamWConfig(learningRate: o.learningRate, beta1: 0.8, beta2: 0.99, eps: 1e-8, weightDecay: 0.01))
-        var step = 0
+        var step = 0, decoderOnly = o.decoderOnly
         if o.resume {
             let point = try folder.resumePoint()
+            // A decoder-only run stays one: its checkpoints say so, and training the encoder now
+            // would change what its codes mean.
+            if point.weights.metadata["decoder_only"] == "true" { decoderOnly = true }
             try model.loadWeights(point.weights, path: folder.weights)
             step = point.step
             if let state = point.state {
@@ -132,6 +167,7 @@ public enum RVQCodecTrainer {
             }
             o.log(folder.resumedMessage(point))
         }
+        if decoderOnly { o.log("codec: training the decoder alone; the encoder and codebooks are held (codec id \(model.modelID) kept)") }
         let hours = corpora.map { Double($0.reduce(0) { $0 + $1.count }) / Double(config.sampleRate) / 3600 }
         o.log(String(format: "codec: %@ hours of training audio in %d corpora, %d held-out windows of %.0f s, %d parameters, %d codebooks of %d (%.2f kbps at all of them)",
                      hours.map { String(format: "%.2f", $0) }.joined(separator: " + "), corpora.count, val.count, o.evalSeconds,
@@ -139,7 +175,9 @@ public enum RVQCodecTrainer {
 
         func save() throws {
             try ConfigFile.write(config, to: folder.config)
-            try model.weightsFile(metadata: ["step": String(step), "model": "rvq-codec", "model_id": model.modelID]).write(to: folder.weights)
+            var metadata = ["step": String(step), "model": "rvq-codec", "model_id": model.modelID]
+            if decoderOnly { metadata["decoder_only"] = "true" }
+            try model.weightsFile(metadata: metadata).write(to: folder.weights)
             var state = opt.stateFile(step: step)
             for (k, stage) in model.quantizer.stages.enumerated() {
                 state.tensors["quantizer.\(k).cluster_size"] = SafeTensor(floats: stage.clusterSize, shape: [stage.codebookSize])
@@ -170,7 +208,7 @@ public enum RVQCodecTrainer {
         while step < o.steps {
             if let limit = o.maxMinutes, Date().timeIntervalSince(start) > limit * 60 { o.log("time budget reached"); break }
             let x = randomBatch(corpora, batch: o.batchSize, span: span, rng: &rng)
-            let l = model.losses(x, training: true, rng: &rng)
+            let l = model.losses(x, training: true, decoderOnly: decoderOnly, rng: &rng)
             model.params.zeroGrad()
             l.total.backward()
             let norm = clipGradNorm(model.params, maxNorm: 1)

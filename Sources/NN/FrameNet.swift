@@ -4,6 +4,10 @@
 //
 //   features (B, S, Cin) ─▶ conv k7 ─▶ LN ─▶ N × ConvNeXt (depthwise k, MLP) ─▶ LN ─▶ (B, S, C)
 //   ─▶ linear to 2·F (log|X|, arg X) ─▶ polar ─▶ iSTFT ─▶ (B, 1, (S − 1)·hop)
+//
+// The head comes in two kinds (`PhaseHead`): Vocos's, which predicts each frame's phase, and an
+// integrated one, which predicts each frame's phase advance and integrates it as a phase vocoder
+// does (`integratePhase`, Engine/Spectral.swift, says why a held note needs it).
 import Engine
 import Foundation
 
@@ -62,35 +66,82 @@ public final class ConvNeXtStack {
     }
 }
 
-/// A ConvNeXt stack ending in Vocos's iSTFT head: frame features (B, S, inputs) → samples.
+/// What the iSTFT head predicts for each frame's phase.
+public enum PhaseHead: String, Codable, CaseIterable {
+    /// The phase itself (Vocos): F outputs. A stationary input gives every frame the same phase.
+    case absolute
+    /// The phase advance since the last frame and an offset, integrated over the frames
+    /// (`integratePhase`): 2F outputs. Holds a note's pitch between the bins.
+    case integrated
+}
+
+/// A ConvNeXt stack ending in an iSTFT head: frame features (B, S, inputs) → samples.
 /// Parameter names: the stack's, then head.
 public final class ISTFTDecoder {
     public let stack: ConvNeXtStack
     let out: Linear
     public let basis: STFTBasis
+    public let phaseHead: PhaseHead
     /// Clamp of the predicted log-magnitude (Vocos clips |X| at 100; music at full scale needs more).
     public let maxLogMagnitude: Float
 
-    public init(_ l: ConvNeXtLayout, nFFT: Int, hop: Int, maxLogMagnitude: Float = Foundation.log(100), scope s: Scope, rng: inout RNG) {
+    public init(_ l: ConvNeXtLayout, nFFT: Int, hop: Int, phaseHead: PhaseHead = .absolute,
+                maxLogMagnitude: Float = Foundation.log(100), scope s: Scope, rng: inout RNG) {
         stack = ConvNeXtStack(l, scope: s, rng: &rng)
-        out = Linear(l.width, nFFT + 2, scope: s.child("head"), rng: &rng)
+        let f = nFFT / 2 + 1
+        out = Linear(l.width, (phaseHead == .integrated ? 3 : 2) * f, scope: s.child("head"), rng: &rng)
         basis = STFTBasis(nFFT: nFFT, hop: hop)
+        self.phaseHead = phaseHead
         self.maxLogMagnitude = maxLogMagnitude
     }
 
     /// Frames of input context each side that influence an output sample's frames.
     public var contextFrames: Int { stack.layout.receptiveFrames + basis.nFFT / basis.hop }
 
-    /// (B, S, inputs) → head output (B, S, 2F): F log-magnitudes, then F phases, per frame.
+    /// (B, S, inputs) → head output (B, S, 2F) (absolute: F log-magnitudes, then F phases per
+    /// frame) or (B, S, 3F) (integrated: log-magnitudes, phase advances, phase offsets).
     public func head(_ x: Tensor) -> Tensor { out(stack(x)) }
 
-    /// Head output (B, S, 2F) → waveform (B, 1, (S − 1)·hop) (or `length`), sample t lined up with frame t / hop.
+    /// Head output → (B, S, 2F): F log-magnitudes, then F phases, per frame (the phases integrated
+    /// from frame 0 for an integrated head).
+    public func magnitudePhase(head h: Tensor) -> Tensor {
+        phaseHead == .integrated ? integratePhase(h, nFFT: basis.nFFT, hop: basis.hop) : h
+    }
+
+    /// Log-magnitudes and phases (B, S, 2F) → waveform (B, 1, (S − 1)·hop) (or `length`), sample t
+    /// lined up with frame t / hop.
+    public func waveform(magnitudePhase mp: Tensor, length: Int? = nil) -> Tensor {
+        istft(polarSpectrum(mp, maxLogMagnitude: maxLogMagnitude), basis: basis, padding: basis.nFFT / 2,
+              length: length ?? (mp.shape[1] - 1) * basis.hop)
+    }
+
+    /// Head output → waveform (B, 1, (S − 1)·hop) (or `length`).
     public func waveform(head h: Tensor, length: Int? = nil) -> Tensor {
-        istft(polarSpectrum(h, maxLogMagnitude: maxLogMagnitude), basis: basis, padding: basis.nFFT / 2,
-              length: length ?? (h.shape[1] - 1) * basis.hop)
+        waveform(magnitudePhase: magnitudePhase(head: h), length: length)
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor { waveform(head: head(x)) }
+
+    /// Head weights for an integrated head from an absolute head's (weight (2F, C), bias (2F)): the
+    /// log-magnitude rows kept, the phase rows as the offsets, zero advances (bin-centred at first).
+    public static func integratedHead(fromAbsolute w: [Float], bias: [Float], bins f: Int) -> (weight: [Float], bias: [Float]) {
+        let c = w.count / (2 * f)
+        precondition(w.count == 2 * f * c && bias.count == 2 * f, "integratedHead: expects a (2F, C) head")
+        let weight = Array(w[0..<(f * c)]) + [Float](repeating: 0, count: f * c) + Array(w[(f * c)...])
+        return (weight, Array(bias[0..<f]) + [Float](repeating: 0, count: f) + Array(bias[f...]))
+    }
+
+    /// Rewrites the absolute head `prefix`head.weight / .bias of a weights file as the integrated
+    /// head it seeds (`integratedHead`), for a fine-tune that changes the head's kind.
+    public static func integrateHead(in file: inout SafeTensorsFile, prefix: String, bins f: Int, path: String) throws {
+        guard let w = file.tensors[prefix + "head.weight"], let b = file.tensors[prefix + "head.bias"],
+              w.shape.count == 2, w.shape[0] == 2 * f, b.shape == [2 * f] else {
+            throw CheckpointError(path: path, message: "no absolute iSTFT head of \(f) bins (\(prefix)head.weight, .bias) to seed an integrated head from.")
+        }
+        let wide = integratedHead(fromAbsolute: try w.floats(), bias: try b.floats(), bins: f)
+        file.tensors[prefix + "head.weight"] = SafeTensor(floats: wide.weight, shape: [3 * f, w.shape[1]])
+        file.tensors[prefix + "head.bias"] = SafeTensor(floats: wide.bias, shape: [3 * f])
+    }
 
     /// One signal's features (S, inputs) → `length` samples ((S − 1)·hop by default; a centred STFT
     /// of L samples has 1 + L / hop frames, so L itself is the natural choice when it is known).
@@ -105,13 +156,34 @@ public final class ISTFTDecoder {
         precondition(features.count == frames * m, "synthesize: \(features.count) values for \(frames) frames of \(m)")
         // Samples past the last frame's centre + N/2 have no frame: they stay 0.
         let reach = min(length, (frames - 1) * hop + half)
+        // An integrated head's phases run over the whole signal: `carry` holds the accumulated
+        // phase through frame `anchor` − 1, where this chunk's integration starts. Frames before
+        // a − n_fft/hop reach no kept sample, and from there on the head has its full context.
+        let overlap = basis.nFFT / hop, f = basis.nFFT / 2 + 1
+        var carry = [Double](repeating: 0, count: f)
         var a = 0
         while a * hop < reach {
             let b = a + chunk                                 // output samples [a·hop, min(b·hop, reach))
             let lo = max(0, a - contextFrames), hi = min(frames, b + contextFrames)
             let end = min(b * hop, reach)
             let piece = Tensor(shape: [1, hi - lo, m], data: Array(features[(lo * m)..<(hi * m)]))
-            let y = GradMode.withoutGrad { waveform(head: head(piece), length: end - lo * hop) }   // samples from lo·hop
+            let y: Tensor = GradMode.withoutGrad {
+                let h = head(piece)
+                guard phaseHead == .integrated else { return waveform(head: h, length: end - lo * hop) }
+                let anchor = max(0, a - overlap), next = min(hi, max(anchor, b - overlap))
+                var mp = [Float](repeating: 0, count: (hi - lo) * 2 * f)
+                for t in 0..<(anchor - lo) {                   // unused frames: magnitudes, offsets
+                    for k in 0..<f { mp[t * 2 * f + k] = h.data[t * 3 * f + k]; mp[t * 2 * f + f + k] = h.data[t * 3 * f + 2 * f + k] }
+                }
+                var part = [Float](repeating: 0, count: (next - anchor) * 2 * f)
+                integratePhaseFrames(Array(h.data[((anchor - lo) * 3 * f)..<((next - lo) * 3 * f)]), into: &part, batch: 1,
+                                     frames: next - anchor, bins: f, nFFT: basis.nFFT, hop: hop, accumulators: &carry)
+                var rest = [Float](repeating: 0, count: (hi - next) * 2 * f), ahead = carry   // carry: through frame next − 1
+                integratePhaseFrames(Array(h.data[((next - lo) * 3 * f)...]), into: &rest, batch: 1,
+                                     frames: hi - next, bins: f, nFFT: basis.nFFT, hop: hop, accumulators: &ahead)
+                mp.replaceSubrange(((anchor - lo) * 2 * f)..<((hi - lo) * 2 * f), with: part + rest)
+                return waveform(magnitudePhase: Tensor(shape: [1, hi - lo, 2 * f], data: mp), length: end - lo * hop)
+            }                                                  // samples from lo·hop
             for t in (a * hop)..<end { output[t] = y.data[t - lo * hop] }
             a = b
         }

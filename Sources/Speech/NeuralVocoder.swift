@@ -24,6 +24,8 @@ public struct VocoderConfig: Codable, Equatable {
     public var kernel = 7
     /// The blocks' activation: "relu" (fast) or "gelu".
     public var activation = "relu"
+    /// What the iSTFT head predicts of the phase (absent: absolute, Vocos's).
+    public var phaseHead: PhaseHead? = nil
 
     public init() {}
 
@@ -47,7 +49,7 @@ public struct VocoderConfig: Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case sampleRate = "sample_rate", nMels = "n_mels", nFFT = "n_fft", hop, width, blocks
-        case mlpDim = "mlp_dim", kernel, activation
+        case mlpDim = "mlp_dim", kernel, activation, phaseHead = "phase_head"
     }
 }
 
@@ -63,13 +65,13 @@ public final class VocoderModel {
     public init(config c: VocoderConfig, seed: UInt64 = 1, randomInit: Bool = true) {
         config = c
         var rng = RNG(seed: seed)
-        net = ISTFTDecoder(c.layout, nFFT: c.nFFT, hop: c.hop, scope: Scope(params, randomInit: randomInit), rng: &rng)
+        net = ISTFTDecoder(c.layout, nFFT: c.nFFT, hop: c.hop, phaseHead: c.phaseHead ?? .absolute, scope: Scope(params, randomInit: randomInit), rng: &rng)
     }
 
-    /// log-mel (B, S, M) → head output (B, S, 2F): F log-magnitudes, then F phases, per frame.
+    /// log-mel (B, S, M) → head output (B, S, 2F or 3F, `ISTFTDecoder.head`).
     public func head(_ mel: Tensor) -> Tensor { net.head(mel) }
 
-    /// Head output (B, S, 2F) → waveform (B, 1, (S − 1)·hop), sample t lined up with frame t / hop.
+    /// Head output → waveform (B, 1, (S − 1)·hop), sample t lined up with frame t / hop.
     public func waveform(head h: Tensor) -> Tensor { net.waveform(head: h) }
 
     /// log-mel (B, S, M) → waveform (B, 1, (S − 1)·hop).

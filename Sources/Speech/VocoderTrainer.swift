@@ -11,6 +11,7 @@
 import DSP
 import Engine
 import Foundation
+import NN
 
 public struct VocoderTrainOptions {
     public var dataDir: String
@@ -41,6 +42,8 @@ public struct VocoderTrainOptions {
     public var acousticModel: String? = nil
     /// Start from these weights (a folder with config.json and model.safetensors) instead of at random.
     public var initFrom: String? = nil
+    /// The head to train (with `initFrom`, an absolute head's weights seed an integrated one).
+    public var phaseHead: PhaseHead? = nil
     public var log: (String) -> Void = { FileHandle.standardError.write(($0 + "\n").data(using: .utf8)!) }
 
     public init(dataDir: String, outDir: String) { self.dataDir = dataDir; self.outDir = outDir }
@@ -69,8 +72,8 @@ public enum VocoderTrainer {
         let c = model.config, half = c.nFFT / 2
         let length = (mel.shape[1] - 1) * c.hop
         let core = GradMode.withoutGrad { slice(target, axis: 2, half..<(half + length)) }
-        let h = model.head(mel)
-        let y = model.waveform(head: h)
+        let h = model.net.magnitudePhase(head: model.head(mel))   // (B, S, 2F): log-magnitudes, phases
+        let y = model.net.waveform(magnitudePhase: h)
         let melLoss = l1Loss(logMel(y), GradMode.withoutGrad { logMel(core) })
         let stft = multiResolutionSTFTLoss(y, core, bases: lossBases)
         var total = melLoss + stft.convergence + stft.logMagnitude
@@ -92,9 +95,13 @@ public enum VocoderTrainer {
             headMagnitude = m.item
         }
         if phaseWeight > 0, let spec {
-            let t = phaseTargets(spec)
+            let t = phaseTargets(spec, byMagnitude: model.net.phaseHead == .integrated)
             let p = phaseLosses(slice(h, axis: 2, f..<(2 * f)), target: t.angle, weight: t.weight)
-            total = total + (p.instantaneous + p.groupDelay + p.frequency) * phaseWeight
+            // An integrated phase starts from 0 at the segment's first frame: only its differences
+            // along time and frequency can match the teacher's.
+            var sum = p.groupDelay + p.frequency
+            if model.net.phaseHead == .absolute { sum = sum + p.instantaneous }
+            total = total + sum * phaseWeight
             phase = (p.instantaneous.item, p.groupDelay.item, p.frequency.item)
         }
         return VocoderLosses(total: total, mel: melLoss.item, convergence: stft.convergence.item,
@@ -168,10 +175,24 @@ public enum VocoderTrainer {
         } else if let initFrom = o.initFrom {
             config = try ConfigFile.read(VocoderConfig.self, from: initFrom + "/config.json")
         }
+        var initial: SafeTensorsFile? = nil
+        if let initFrom = o.initFrom, !o.resume {
+            var file = try SafeTensorsFile.read(initFrom + "/model.safetensors")
+            if let head = o.phaseHead, head != (config.phaseHead ?? .absolute) {
+                guard head == .integrated else {
+                    throw CheckpointError(path: initFrom, message: "--phase-head \(head.rawValue): only an absolute head's weights can seed another head.")
+                }
+                try ISTFTDecoder.integrateHead(in: &file, prefix: "", bins: config.nFFT / 2 + 1, path: initFrom + "/model.safetensors")
+                config.phaseHead = head
+            }
+            initial = file
+        } else if !o.resume, let head = o.phaseHead {
+            config.phaseHead = head
+        }
         let problems = config.validate()
         guard problems.isEmpty else { throw CheckpointError(path: folder.config, message: problems.joined(separator: "; ")) }
         let model = VocoderModel(config: config, seed: o.seed)
-        if let initFrom = o.initFrom, !o.resume { try model.params.load(from: initFrom + "/model.safetensors") }
+        if let file = initial, let initFrom = o.initFrom { try model.params.load(file, path: initFrom + "/model.safetensors") }
         let opt = AdamW(model.params, config: AdamWConfig(learningRate: o.learningRate, beta1: 0.8, beta2: 0.99, eps: 1e-8, weightDecay: 0.01))
         var step = 0
         if o.resume { step = try folder.resume(model.params, opt, log: o.log).step }

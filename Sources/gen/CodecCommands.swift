@@ -7,6 +7,7 @@ import Audio
 import Engine
 import Foundation
 import Music
+import NN
 
 /// The codec folder in the models folder, or a message saying how to train one (exit 3).
 func codecDirectory(_ globals: GlobalOptions) throws -> String {
@@ -189,9 +190,17 @@ struct TrainCodec: ParsableCommand, HasGlobalOptions {
         DIR/train_log.jsonl. Stop at any time; --resume continues from the last
         checkpoint.
 
-        Example:
+        --decoder-only --init-from DIR trains a copy of DIR's decoder alone: the encoder
+        and codebooks are held, so the codec id stays, and with it every codes file and
+        the prior made for DIR. --phase-head integrated gives the decoder a head that
+        predicts each frame's phase advance and integrates it (a phase vocoder), which
+        keeps a held note's pitch; an absolute head's weights seed it.
+
+        Examples:
           gen train codec --data data/music --data data/realmusic --out runs/codec --minutes 120
           gen train codec --data data/music --data data/realmusic --out runs/codec --resume
+          gen train codec --data data/music --data data/realmusic --out runs/codec-phase \\
+              --init-from models/codec --decoder-only --phase-head integrated --steps 3000
         """)
     @Option(name: .long, help: "Corpus folder (from `gen dataset music`); repeat for several.") var data: [String]
     @Option(name: .long, help: "Model folder to write.") var out: String
@@ -199,6 +208,10 @@ struct TrainCodec: ParsableCommand, HasGlobalOptions {
     @Option(name: .long, help: "STFT frames per training window (hop 256: 64 frames = 0.74 s).") var segmentFrames = 64
     @Option(name: .long, help: "Codebooks of the residual quantizer (new models only).") var codebooks = 8
     @Option(name: .long, help: "Channels of the encoder and decoder (new models only).") var width = 256
+    @Option(name: .long, help: ArgumentHelp("Start from this codec folder's config and weights.", valueName: "dir")) var initFrom: String?
+    @Flag(name: .long, help: "Train the decoder alone (the encoder, the codebooks and the codec id are kept); needs --init-from or --resume.") var decoderOnly = false
+    @Option(name: .long, help: ArgumentHelp("The decoder's phase head: absolute (Vocos) or integrated (phase advance, integrated).", valueName: "kind")) var phaseHead: PhaseHead?
+    @Option(name: .long, help: "Weight of the phase losses (group delay, instantaneous frequency; and the phase itself for an absolute head).") var phaseWeight: Float?
     @OptionGroup(title: "Training run") var training: TrainingRunOptions<CodecTrainingDefaults>
     @OptionGroup var globals: GlobalOptions
 
@@ -208,6 +221,11 @@ struct TrainCodec: ParsableCommand, HasGlobalOptions {
         if !(8...1024).contains(segmentFrames) { throw ValidationError("--segment-frames must be in 8...1024.") }
         if !(1...32).contains(codebooks) { throw ValidationError("--codebooks must be in 1...32.") }
         if !(8...1024).contains(width) { throw ValidationError("--width must be in 8...1024.") }
+        if decoderOnly && initFrom == nil && !training.resume {
+            throw ValidationError("--decoder-only trains an existing codec's decoder: give --init-from DIR (or --resume a decoder-only run).")
+        }
+        if initFrom != nil && training.resume { throw ValidationError("--init-from starts a new run; drop it with --resume.") }
+        if let w = phaseWeight, !(w >= 0 && w <= 100) { throw ValidationError("--phase-weight must be in 0...100, got \(w).") }
     }
 
     func run() throws {
@@ -215,7 +233,10 @@ struct TrainCodec: ParsableCommand, HasGlobalOptions {
         training.apply(to: &o)
         o.batchSize = batchSize; o.segmentFrames = segmentFrames
         o.model.codebooks = codebooks; o.model.encoderWidth = width; o.model.decoderWidth = width
+        o.initFrom = initFrom; o.decoderOnly = decoderOnly; o.phaseHead = phaseHead; o.phaseWeight = phaseWeight
         if globals.quiet { o.log = { _ in } }
         try ioErrors { try RVQCodecTrainer.train(o) }
     }
 }
+
+extension PhaseHead: ExpressibleByArgument {}

@@ -2,6 +2,7 @@
 import ArgumentParser
 import Engine
 import Foundation
+import NN
 import Speech
 
 enum VocoderTrainingDefaults: TrainingDefaults {
@@ -23,6 +24,11 @@ struct TrainVocoder: ParsableCommand, HasGlobalOptions {
         corpus's durations keep them aligned with the audio) and, in half of the
         batches, still on the teacher's mels, starting from --init-from.
 
+        --phase-head integrated predicts each frame's phase advance and integrates it
+        (a phase vocoder) instead of each frame's phase: a steady vowel keeps its
+        pitch between the STFT bins. With --init-from, an absolute head's weights
+        seed it.
+
         Writes DIR/config.json, DIR/model.safetensors, DIR/train_state.safetensors
         and DIR/train_log.jsonl (losses; held-out mel L1 and spectral convergence
         every --eval-every steps). Stop at any time; --resume continues.
@@ -31,6 +37,8 @@ struct TrainVocoder: ParsableCommand, HasGlobalOptions {
           gen train vocoder --data data/speech --out runs/vocoder --minutes 90
           gen train vocoder --data data/speech --out runs/vocoder-ft \\
               --acoustic models/speech --init-from runs/vocoder --steps 1500
+          gen train vocoder --data data/speech --out runs/vocoder-phase \\
+              --init-from models/vocoder --phase-head integrated --steps 3000
         """)
 
     @Option(name: .long, help: "Corpus folder (from `gen dataset speech`).") var data: String
@@ -43,6 +51,7 @@ struct TrainVocoder: ParsableCommand, HasGlobalOptions {
     @Option(name: .long, help: "Weight of the head's log-magnitude L1 against the teacher's STFT (0: off).") var magnitudeWeight: Float = 0
     @Option(name: .long, help: ArgumentHelp("Fine-tune on this FastSpeech model's mels.", valueName: "dir")) var acoustic: String?
     @Option(name: .long, help: ArgumentHelp("Start from this vocoder folder's weights.", valueName: "dir")) var initFrom: String?
+    @Option(name: .long, help: ArgumentHelp("The phase head: absolute (Vocos) or integrated (phase advance, integrated; keeps a held pitch between bins).", valueName: "kind")) var phaseHead: PhaseHead?
     @OptionGroup(title: "Training run") var training: TrainingRunOptions<VocoderTrainingDefaults>
     @OptionGroup var globals: GlobalOptions
 
@@ -60,7 +69,7 @@ struct TrainVocoder: ParsableCommand, HasGlobalOptions {
         training.apply(to: &o)
         o.batchSize = batchSize; o.segmentFrames = segmentFrames; o.phaseWeight = phaseWeight; o.magnitudeWeight = magnitudeWeight
         o.model.width = width; o.model.blocks = blocks; o.model.mlpDim = 3 * width
-        o.acousticModel = acoustic; o.initFrom = initFrom
+        o.acousticModel = acoustic; o.initFrom = initFrom; o.phaseHead = phaseHead
         if globals.quiet { o.log = { _ in } }
         do { try VocoderTrainer.train(o) } catch let e as CheckpointError { throw GenError.io(e.description) }
     }

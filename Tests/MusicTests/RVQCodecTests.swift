@@ -10,6 +10,7 @@ import Audio
 import DSP
 import Engine
 import Foundation
+import NN
 import XCTest
 @testable import Music
 
@@ -143,6 +144,36 @@ final class RVQCodecTests: XCTestCase {
         XCTAssertTrue(e.melL1.isFinite && e.convergence.isFinite && e.chroma > 0)
     }
 
+    // Expected: a decoder-only step changes the decoder and nothing that decides the codes (the
+    // encoder, the codebooks, the codec id), so codes made before decode with the new decoder; and
+    // an integrated head seeded from an absolute one keeps its magnitude rows and starts with
+    // zero advances (`ISTFTDecoder.integratedHead`'s definition).
+    func testDecoderOnlyTrainingKeepsTheCodecID() throws {
+        let model = seededRVQ()
+        let before = model.modelID, codes = model.encode(testSignal(3000, seed: 4))
+        let encoderWeights = model.params.names.indices.filter { model.params.names[$0].hasPrefix("encoder.") }.map { model.params.tensors[$0].data }
+        let codebooks = model.quantizer.stages.map(\.codebook.data)
+        let decoderHead = model.params["decoder.head.weight"]!.data
+        let opt = AdamW(model.params, config: AdamWConfig(learningRate: 1e-2))
+        var rng = RNG(seed: 3)
+        for _ in 0..<3 {
+            let x = RVQCodecTrainer.randomBatch([[testSignal(8000, seed: 5)]], batch: 2, span: 15 * 64 + 256, rng: &rng)
+            let l = model.losses(x, training: true, decoderOnly: true, rng: &rng)
+            model.params.zeroGrad(); l.total.backward(); opt.update()
+        }
+        XCTAssertEqual(model.modelID, before)
+        XCTAssertEqual(model.encode(testSignal(3000, seed: 4)), codes)
+        XCTAssertEqual(model.params.names.indices.filter { model.params.names[$0].hasPrefix("encoder.") }.map { model.params.tensors[$0].data }, encoderWeights)
+        XCTAssertEqual(model.quantizer.stages.map(\.codebook.data), codebooks)
+        XCTAssertNotEqual(model.params["decoder.head.weight"]!.data, decoderHead)
+
+        let f = 3, c = 2
+        let w: [Float] = (0..<(2 * f * c)).map { Float($0) }, b: [Float] = (0..<(2 * f)).map { Float(100 + $0) }
+        let wide = NN.ISTFTDecoder.integratedHead(fromAbsolute: w, bias: b, bins: f)
+        XCTAssertEqual(wide.weight, [0, 1, 2, 3, 4, 5, 0, 0, 0, 0, 0, 0, 6, 7, 8, 9, 10, 11])
+        XCTAssertEqual(wide.bias, [100, 101, 102, 0, 0, 0, 103, 104, 105])
+    }
+
     // Expected: `gen train codec`'s library entry point on two tiny corpora writes the model
     // folder and a JSONL log with the documented fields (per-codebook usage and perplexity,
     // held-out chroma and flatness at 2 and all codebooks), and --resume continues from the saved
@@ -184,6 +215,19 @@ final class RVQCodecTests: XCTestCase {
         XCTAssertTrue(lines.contains { $0.contains("\"val_chroma\"") && $0.contains("\"codebooks\":3") && $0.contains("\"final\":true") })
         XCTAssertTrue(lines.contains { $0.contains("\"val_chroma\"") && $0.contains("\"codebooks\":2") })
         XCTAssertTrue(lines.contains { $0.contains("\"val_codebook_usage\"") && $0.contains("\"final\":true") })
+
+        // A decoder-only fine-tune of that folder with an integrated head keeps the codec id, and
+        // so does resuming it without the flag (its checkpoints say they are decoder-only).
+        var tune = o
+        tune.outDir = dir + "/codec-tuned"; tune.resume = false; tune.initFrom = dir + "/codec"
+        tune.phaseHead = .integrated; tune.decoderOnly = true; tune.steps = 2
+        try RVQCodecTrainer.train(tune)
+        tune.resume = true; tune.decoderOnly = false; tune.initFrom = nil; tune.steps = 4
+        try RVQCodecTrainer.train(tune)
+        let tuned = try RVQCodec.load(directory: dir + "/codec-tuned")
+        XCTAssertEqual(tuned.decoder.phaseHead, .integrated)
+        XCTAssertEqual(tuned.modelID, model.modelID)
+        XCTAssertEqual(try SafeTensorsFile.read(dir + "/codec-tuned/model.safetensors").metadata["step"], "4")
     }
 
     // Expected: what was written is read back exactly; the model folder reloads to the same id

@@ -54,4 +54,20 @@ final class BlockTests: XCTestCase {
         XCTAssertLessThan(report.maxError, 1e-3, "\(report)")
         XCTAssertEqual(block(x).shape, [2, 5, 4])
     }
+
+    // Expected: the iSTFT decoder's chunked synthesis (bounded memory) equals one pass over the
+    // whole signal for both heads; for the integrated head that needs each chunk to carry the
+    // accumulated phase from the one before. Chunks of 5 frames, shorter than the context.
+    func testChunkedSynthesisEqualsOnePassForBothHeads() {
+        for head in PhaseHead.allCases {
+            var rng = RNG(seed: 6)
+            let layout = ConvNeXtLayout(inputs: 3, width: 8, blocks: 1, mlpDim: 16, kernel: 3, activation: "relu")
+            let decoder = ISTFTDecoder(layout, nFFT: 32, hop: 8, phaseHead: head, scope: Scope(ParameterStore()), rng: &rng)
+            let frames = 41, x = randn([1, frames, 3], seed: 7)
+            let whole = GradMode.withoutGrad { decoder(x) }.data
+            let chunked = decoder.synthesize(features: x.data, frames: frames, chunk: 5)
+            XCTAssertEqual(chunked.count, whole.count)
+            XCTAssertLessThan(maxAbsDiff(whole, chunked), 1e-4, "\(head): chunks differ from one pass")
+        }
+    }
 }
