@@ -2,7 +2,8 @@
 // with Vocos's iSTFT decoder, in place of Jukebox's separate VQ-VAE levels.
 //
 //   audio ─▶ |STFT| 1024/256, log ─▶ ConvNeXt stack ─▶ linear to D ─▶ residual VQ, K codebooks of 1024
-//   ─▶ Σ codewords ─▶ ConvNeXt stack ─▶ linear to 2·513 (log|X|, arg X) ─▶ iSTFT ─▶ audio
+//   ─▶ Σ codewords ─▶ ConvNeXt stack ─▶ linear to 513 log|X| + the phase (per frame, or per-frame
+//   advances integrated over the frames: PhaseHead) ─▶ iSTFT ─▶ audio
 //
 // Every layer runs at the frame rate (86 frames/s at hop 256): the encoder reads STFT frames, so
 // the two cores go into width rather than into convolutions at the sample rate. The first k
@@ -49,7 +50,9 @@ public struct RVQCodecConfig: Codable, Equatable {
     /// Weight of APNet's phase losses (instantaneous phase, group delay, instantaneous frequency) on
     /// the decoder's phases against the input's (absent: 0). A frame of n_fft 1024 has 21.5 Hz bins,
     /// coarser than a semitone below about 370 Hz; the phase advance from frame to frame is what
-    /// places a low note between them, and no magnitude loss asks for it directly.
+    /// places a low note between them, and no magnitude loss asks for it directly. With an
+    /// integrated head only the last two apply (its phase starts from 0 in each window), weighted
+    /// by magnitude (`phaseTargets(byMagnitude:)`).
     public var phaseWeight: Float? = nil
     /// What the decoder's iSTFT head predicts of the phase (absent: absolute, Vocos's).
     public var phaseHead: PhaseHead? = nil
