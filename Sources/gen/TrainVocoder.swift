@@ -27,7 +27,9 @@ struct TrainVocoder: ParsableCommand, HasGlobalOptions {
         --phase-head integrated predicts each frame's phase advance and integrates it
         (a phase vocoder) instead of each frame's phase: a steady vowel keeps its
         pitch between the STFT bins. With --init-from, an absolute head's weights
-        seed it.
+        seed it. It helped the music codec; on speech it measured worse (onsets lose
+        their coherence; see models/vocoder/MODEL_CARD.md), so the shipped vocoder
+        keeps the absolute head.
 
         Writes DIR/config.json, DIR/model.safetensors, DIR/train_state.safetensors
         and DIR/train_log.jsonl (losses; held-out mel L1 and spectral convergence
