@@ -52,7 +52,7 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["Audio", "Engine"]),
         .testTarget(name: "BatchTests", dependencies: ["Batch", "Requests"]),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzTargets"]),
-        .testTarget(name: "SpeechTests", dependencies: ["Speech"]),
+        .testTarget(name: "SpeechTests", dependencies: ["Speech", "NN"]),
         .testTarget(name: "MusicTests", dependencies: ["Music", "Audio", "Engine", "DSP", "NN"]),
     ]
 )

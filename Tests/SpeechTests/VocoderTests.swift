@@ -14,6 +14,7 @@
 import DSP
 import Engine
 import Foundation
+import NN
 @testable import Speech
 import XCTest
 
@@ -26,7 +27,13 @@ final class VocoderTests: XCTestCase {
     }
 
     func testTinyVocoderLossFalls() {
-        var c = VocoderConfig(); c.width = 24; c.blocks = 2; c.mlpDim = 48
+        for head in PhaseHead.allCases { tinyVocoderLossFalls(head) }
+    }
+
+    /// Both heads: the integrated one trains through `integratePhase` and the magnitude-weighted
+    /// group-delay and frequency losses.
+    private func tinyVocoderLossFalls(_ head: PhaseHead) {
+        var c = VocoderConfig(); c.width = 24; c.blocks = 2; c.mlpDim = 48; c.phaseHead = head
         let model = VocoderModel(config: c, seed: 3)
         let audio = Self.teacher
         let mel = MelFilterbank(config: .standard).logMel(audio: audio)
@@ -42,7 +49,7 @@ final class VocoderTests: XCTestCase {
             losses.append(l.total.item)
         }
         let first = losses.prefix(5).reduce(0, +) / 5, last = losses.suffix(5).reduce(0, +) / 5
-        XCTAssertLessThan(last, 0.9 * first, "loss went from \(first) to \(last)")
+        XCTAssertLessThan(last, 0.9 * first, "\(head) head: loss went from \(first) to \(last)")
     }
 
     func testChunkedSynthesisEqualsWhole() {
