@@ -352,14 +352,13 @@ public func polarSpectrum(_ h: Tensor, maxLogMagnitude: Float = Foundation.log(1
 /// and ω_k = 2π·k·hop / n_fft is bin k's own advance over a hop (so δ = 0 is a bin-centred
 /// sinusoid). A is accumulated in Double and wrapped to (−π, π], which changes no gradient:
 /// ∂p_t/∂θ_t = 1, ∂p_t/∂δ_s = 1 for s ≤ t (the gradient of δ is a reverse cumulative sum).
-/// `initial` (B·F values, default 0) is A_{−1}: a chunked synthesis carries it from the last chunk.
-public func integratePhase(_ h: Tensor, nFFT: Int, hop: Int, initial: [Double]? = nil) -> Tensor {
+/// A_{−1} = 0 here; a chunked synthesis carries it between chunks with `integratePhaseFrames`.
+public func integratePhase(_ h: Tensor, nFFT: Int, hop: Int) -> Tensor {
     precondition(h.rank == 3 && h.shape[2] % 3 == 0, "integratePhase: expects (B, S, 3F), got \(h.shape)")
     let b = h.shape[0], s = h.shape[1], f = h.shape[2] / 3
-    precondition(initial == nil || initial!.count == b * f, "integratePhase: \(initial!.count) initial phases for \(b)×\(f)")
     let hd = h.data
     var out = [Float](repeating: 0, count: b * s * 2 * f)
-    var acc = initial ?? [Double](repeating: 0, count: b * f)
+    var acc = [Double](repeating: 0, count: b * f)
     integratePhaseFrames(hd, into: &out, batch: b, frames: s, bins: f, nFFT: nFFT, hop: hop, accumulators: &acc)
     return Tensor.result(shape: [b, s, 2 * f], data: out, parents: [h]) { o in
         let g = o.grad!

@@ -217,13 +217,8 @@ public final class RVQCodec {
         if !decoderOnly { total = total + q.commitLoss * c.commitment }
         var phase: Float = 0
         if let w = c.phaseWeight, w > 0 {
-            let f = c.nFFT / 2 + 1
-            let t = phaseTargets(GradMode.withoutGrad { stftComplex(x, basis: analysis) },   // frames of the features
-                                 byMagnitude: decoder.phaseHead == .integrated)
-            let p = phaseLosses(slice(mp, axis: 2, f..<(2 * f)), target: t.angle, weight: t.weight)
-            // An integrated phase starts from 0 at the window's first frame, so its absolute value
-            // is not the input's; its differences along time and frequency are.
-            let sum = decoder.phaseHead == .integrated ? p.groupDelay + p.frequency : p.instantaneous + p.groupDelay + p.frequency
+            let spec = GradMode.withoutGrad { stftComplex(x, basis: analysis) }   // frames of the features
+            let sum = decoder.phaseLoss(magnitudePhase: mp, target: spec).sum
             total = total + sum * w
             phase = sum.item
         }

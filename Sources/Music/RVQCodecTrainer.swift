@@ -107,11 +107,9 @@ public enum RVQCodecTrainer {
         } else if let from = o.initFrom {
             config = try ConfigFile.read(RVQCodecConfig.self, from: from + "/config.json")
             var file = try SafeTensorsFile.read(from + "/model.safetensors")
-            if let head = o.phaseHead, head != (config.phaseHead ?? .absolute) {
-                guard head == .integrated else {
-                    throw CodecError("--phase-head \(head.rawValue): only an absolute head's weights can seed another head (\(from) has \((config.phaseHead ?? .absolute).rawValue)).")
-                }
-                try ISTFTDecoder.integrateHead(in: &file, prefix: "decoder.", bins: config.nFFT / 2 + 1, path: from + "/model.safetensors")
+            if let head = o.phaseHead {
+                try ISTFTDecoder.convertHead(in: &file, from: config.phaseHead ?? .absolute, to: head, prefix: "decoder.",
+                                             bins: config.nFFT / 2 + 1, path: from + "/model.safetensors")
                 config.phaseHead = head
             }
             initial = file

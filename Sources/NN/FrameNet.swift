@@ -95,6 +95,18 @@ public final class ISTFTDecoder {
         self.maxLogMagnitude = maxLogMagnitude
     }
 
+    /// APNet's phase losses of log-magnitudes and phases `mp` (B, S, 2F) against the complex
+    /// spectrum `spec` (B, S, 2F) of the same frames, and their sum for this head: an absolute head
+    /// counts all three over the bins within 60 dB; an integrated phase starts from 0 at the
+    /// window's first frame, so only its differences along time and frequency can match, and
+    /// bins count by magnitude (`phaseTargets(byMagnitude:)`).
+    public func phaseLoss(magnitudePhase mp: Tensor, target spec: Tensor) -> (sum: Tensor, parts: PhaseLosses) {
+        let f = basis.nFFT / 2 + 1
+        let t = phaseTargets(spec, byMagnitude: phaseHead == .integrated)
+        let p = phaseLosses(slice(mp, axis: 2, f..<(2 * f)), target: t.angle, weight: t.weight)
+        return (phaseHead == .integrated ? p.groupDelay + p.frequency : p.instantaneous + p.groupDelay + p.frequency, p)
+    }
+
     /// Frames of input context each side that influence an output sample's frames.
     public var contextFrames: Int { stack.layout.receptiveFrames + basis.nFFT / basis.hop }
 
@@ -131,9 +143,15 @@ public final class ISTFTDecoder {
         return (weight, Array(bias[0..<f]) + [Float](repeating: 0, count: f) + Array(bias[f...]))
     }
 
-    /// Rewrites the absolute head `prefix`head.weight / .bias of a weights file as the integrated
-    /// head it seeds (`integratedHead`), for a fine-tune that changes the head's kind.
-    public static func integrateHead(in file: inout SafeTensorsFile, prefix: String, bins f: Int, path: String) throws {
+    /// Rewrites the `prefix`head.weight / .bias of a weights file whose head is `current` as a
+    /// `requested` head, for a fine-tune that changes the head's kind: nothing when they agree; an
+    /// absolute head seeds an integrated one (`integratedHead`); the other way has nothing to seed.
+    public static func convertHead(in file: inout SafeTensorsFile, from current: PhaseHead, to requested: PhaseHead,
+                                   prefix: String, bins f: Int, path: String) throws {
+        guard requested != current else { return }
+        guard requested == .integrated else {
+            throw CheckpointError(path: path, message: "--phase-head \(requested.rawValue): only an absolute head's weights can seed another head (this one is \(current.rawValue)).")
+        }
         guard let w = file.tensors[prefix + "head.weight"], let b = file.tensors[prefix + "head.bias"],
               w.shape.count == 2, w.shape[0] == 2 * f, b.shape == [2 * f] else {
             throw CheckpointError(path: path, message: "no absolute iSTFT head of \(f) bins (\(prefix)head.weight, .bias) to seed an integrated head from.")

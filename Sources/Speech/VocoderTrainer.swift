@@ -95,12 +95,7 @@ public enum VocoderTrainer {
             headMagnitude = m.item
         }
         if phaseWeight > 0, let spec {
-            let t = phaseTargets(spec, byMagnitude: model.net.phaseHead == .integrated)
-            let p = phaseLosses(slice(h, axis: 2, f..<(2 * f)), target: t.angle, weight: t.weight)
-            // An integrated phase starts from 0 at the segment's first frame: only its differences
-            // along time and frequency can match the teacher's.
-            var sum = p.groupDelay + p.frequency
-            if model.net.phaseHead == .absolute { sum = sum + p.instantaneous }
+            let (sum, p) = model.net.phaseLoss(magnitudePhase: h, target: spec)
             total = total + sum * phaseWeight
             phase = (p.instantaneous.item, p.groupDelay.item, p.frequency.item)
         }
@@ -178,11 +173,9 @@ public enum VocoderTrainer {
         var initial: SafeTensorsFile? = nil
         if let initFrom = o.initFrom, !o.resume {
             var file = try SafeTensorsFile.read(initFrom + "/model.safetensors")
-            if let head = o.phaseHead, head != (config.phaseHead ?? .absolute) {
-                guard head == .integrated else {
-                    throw CheckpointError(path: initFrom, message: "--phase-head \(head.rawValue): only an absolute head's weights can seed another head.")
-                }
-                try ISTFTDecoder.integrateHead(in: &file, prefix: "", bins: config.nFFT / 2 + 1, path: initFrom + "/model.safetensors")
+            if let head = o.phaseHead {
+                try ISTFTDecoder.convertHead(in: &file, from: config.phaseHead ?? .absolute, to: head, prefix: "",
+                                             bins: config.nFFT / 2 + 1, path: initFrom + "/model.safetensors")
                 config.phaseHead = head
             }
             initial = file
