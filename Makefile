@@ -9,7 +9,7 @@ GEN          := .build/$(CONFIG)/gen
 OUT          ?= out/demo
 
 # Libraries the package links against (system-library targets in Package.swift).
-BUILD_DEBS   := libsndfile1-dev libsamplerate0-dev libopenblas-dev flite1-dev libpng-dev
+BUILD_DEBS   := libsndfile1-dev libsamplerate0-dev libopenblas-dev flite1-dev libpng-dev libebur128-dev
 # Extra tools the tests and the demo use: the flite CLI makes real speech to test on; GNU time
 # measures a command's peak memory.
 TEST_DEBS    := flite time
@@ -17,7 +17,7 @@ TEST_DEBS    := flite time
 MUSIC_DEBS   := mma fluidsynth fluid-soundfont-gm timgm6mb-soundfont musescore-general-soundfont-small
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build deps test-deps eval-deps eval-codec eval-music eval-speech demo test bench fuzz clean help
+.PHONY: install uninstall all build deps test-deps eval-deps eval-codec eval-music eval-speech demo test bench fuzz clean help
 
 all: build
 
@@ -26,6 +26,7 @@ help:
 	@echo "make test   install packages, build, run the test suite"
 	@echo "make check-report  render a small batch with --report and check it in headless Chromium"
 	@echo "make completions   bash/zsh/fish completion scripts into .build/completions/"
+	@echo "make install [PREFIX=/usr/local]  gen, its models and completions; the installed gen finds its models anywhere"
 	@echo "make bench  engine, DSP, speech and music throughput (release build)"
 	@echo "make fuzz   libFuzzer on the safetensors, codes-file, config and prompt parsers (FUZZ_RUNS inputs each)"
 	@echo "make eval-codec  the codec's bitrate ladder vs Opus on held-out MMA and real music (needs ../shared/eval)"
@@ -145,8 +146,8 @@ eval-speech: eval-deps build
 	@python3 -c 'import json,sys; [print(l["voice"] + "\t" + l["id"] + "\t" + l["text"]) for l in map(json.loads, open("data/speech/metadata.jsonl")) if l["split"] == "val"]' \
 	  | while IFS="$$(printf '\t')" read v id text; do flite -voice "$$v" -t "$$text" -o out/eval-speech/ref/$$id.wav; done
 	@echo "$$(ls out/eval-speech/ref | wc -l) held-out utterances re-spoken by flite"
-	$(GEN) vocode out/eval-speech/ref/*.wav -o out/eval-speech/neural --quiet > /dev/null
-	$(GEN) vocode out/eval-speech/ref/*.wav -o out/eval-speech/griffin-lim --vocoder griffin-lim --quiet > /dev/null
+	$(GEN) vocode out/eval-speech/ref/*.wav -o out/eval-speech/neural --loudness off --quiet > /dev/null
+	$(GEN) vocode out/eval-speech/ref/*.wav -o out/eval-speech/griffin-lim --vocoder griffin-lim --loudness off --quiet > /dev/null
 	python3 $(EVAL_DIR)/speech_quality.py resynth out/eval-speech/ref out/eval-speech/neural
 	python3 $(EVAL_DIR)/speech_quality.py resynth out/eval-speech/ref out/eval-speech/griffin-lim
 
@@ -202,3 +203,23 @@ completions: build
 
 clean:
 	rm -rf .build out
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: PREFIX/bin/gen, its models in PREFIX/share/gen/models
+# (found by the installed gen from any directory), and bash/zsh/fish completions.
+PREFIX       ?= /usr/local
+.PHONY: install uninstall
+install: completions
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/gen/models \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions \
+	  $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	install -m 755 $(GEN) $(DESTDIR)$(PREFIX)/bin/gen
+	cp -R models/. $(DESTDIR)$(PREFIX)/share/gen/models/
+	install -m 644 .build/completions/gen.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/gen
+	install -m 644 .build/completions/_gen $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_gen
+	install -m 644 .build/completions/gen.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/gen.fish
+	@echo "installed $(DESTDIR)$(PREFIX)/bin/gen (models in $(DESTDIR)$(PREFIX)/share/gen/models); try: gen speech hi"
+
+uninstall:
+	rm -rf $(DESTDIR)$(PREFIX)/bin/gen $(DESTDIR)$(PREFIX)/share/gen \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/gen $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_gen \
+	  $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/gen.fish

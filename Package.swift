@@ -19,16 +19,17 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CFlite", path: "Sources/CFlite", providers: [.apt(["flite1-dev"])]),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CEbur128", path: "Sources/CEbur128", providers: [.apt(["libebur128-dev"])]),
 
         // What every layer shares, once (path names today).
         .target(name: "Base"),
-        .target(name: "Audio", dependencies: ["Base", "CSndFile", "CSampleRate"]),
+        .target(name: "Audio", dependencies: ["Base", "CSndFile", "CSampleRate", "CEbur128"]),
         .target(name: "DSP", dependencies: ["Base", "CPNG"]),
         .target(name: "Engine", dependencies: ["Base", "COpenBLAS", "DSP"]),
         .target(name: "NN", dependencies: ["Engine"]),
         // The flite teacher voices and text frontend calls, shared by Speech and by Music's vocals.
         .target(name: "Teacher", dependencies: ["CFlite"]),
-        .target(name: "Speech", dependencies: ["NN", "Engine", "DSP", "Audio", "Teacher"]),
+        .target(name: "Speech", dependencies: ["NN", "Engine", "DSP", "Audio", "Teacher", "Requests"]),
         .target(name: "Music", dependencies: ["Base", "NN", "Engine", "DSP", "Audio", "Teacher", "Requests"]),
         // Prompt files, seeds, shards and the listening report of `gen batch` (no model code).
         // What a music or speech request means and every limit on it (CLI flags and prompt lines alike).

@@ -19,6 +19,9 @@ public enum AudioError: Error, CustomStringConvertible {
     case invalidBuffer(context: String, problem: String, fix: String)
     case invalidSampleRate(rate: Int)
     case resampleFailed(reason: String)
+    /// The program reading stdout closed the pipe (`gen speech -o - | head -c 100`): not an error
+    /// of gen's; the command line stops quietly, as a Unix filter does.
+    case brokenPipe
 
     static let readableFormats = "wav, flac, ogg/vorbis, aiff, au, caf, w64, rf64, and other libsndfile formats"
 
@@ -39,11 +42,13 @@ public enum AudioError: Error, CustomStringConvertible {
             return "cannot read '\(path)': \(reason). The file may be damaged or truncated; re-create it or convert it with ffmpeg/sox."
         case .unknownExtension(let path, let ext):
             let problem = ext.isEmpty ? "the name has no extension to choose a format by" : "extension '.\(ext)' is not an output format"
-            return "cannot write '\(path)': \(problem). Use .wav, .flac or .ogg (or '-' for WAV on stdout)."
+            return "cannot write '\(path)': \(problem). Use .wav, .flac, .ogg or .raw (headerless 16-bit PCM), or '-' for WAV on stdout."
         case .directoryMissing(let path, let directory):
             return "cannot write '\(path)': directory '\(directory)' does not exist. Create it first (mkdir -p '\(directory)') or choose another output path."
         case .directoryNotWritable(let path, let directory):
             return "cannot write '\(path)': directory '\(directory)' is not writable. Fix its permissions or choose another output directory."
+        case .brokenPipe:
+            return "the program reading stdout closed the pipe"
         case .writeFailed(let path, let reason):
             if path == "-" { return "cannot write to stdout: \(reason)." }
             return "cannot write '\(path)': \(reason). Check free disk space and permissions; "

@@ -9,7 +9,8 @@ import Foundation
 
 /// Output container chosen from a path's extension.
 public enum AudioFileFormat {
-    case wav, flac, ogg
+    /// .raw: headerless 16-bit little-endian PCM (Piper's --output-raw, aplay -f S16_LE).
+    case wav, flac, ogg, raw
 
     public init(path: String) throws {
         let name = PathName.last(path)
@@ -20,6 +21,7 @@ public enum AudioFileFormat {
         case "wav": self = .wav
         case "flac": self = .flac
         case "ogg": self = .ogg
+        case "raw", "pcm": self = .raw
         default: throw AudioError.unknownExtension(path: path, ext: ext)
         }
     }
@@ -167,6 +169,7 @@ public enum AudioFile {
         case (.wav, .float32): return Int32(SF_FORMAT_WAV | SF_FORMAT_FLOAT)
         case (.flac, _): return Int32(SF_FORMAT_FLAC | SF_FORMAT_PCM_16)
         case (.ogg, _): return Int32(SF_FORMAT_OGG | SF_FORMAT_VORBIS)
+        case (.raw, _): return Int32(SF_FORMAT_RAW | SF_FORMAT_PCM_16 | SF_ENDIAN_LITTLE)
         }
     }
 
@@ -262,6 +265,7 @@ public enum AudioFile {
     static func writeToStdout(_ bytes: [UInt8]) throws {
         let written = bytes.withUnsafeBufferPointer { fwrite($0.baseAddress, 1, $0.count, stdout) }
         guard written == bytes.count, fflush(stdout) == 0 else {
+            if errno == EPIPE { throw AudioError.brokenPipe }
             throw AudioError.writeFailed(
                 path: "-", reason: "stdout accepted \(written) of \(bytes.count) bytes (\(String(cString: strerror(errno))))"
                     + "; the program reading the pipe stopped early")

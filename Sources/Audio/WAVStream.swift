@@ -14,11 +14,14 @@ public final class WAVStream {
     /// Where the header starts, when the output is a seekable file that is not in append mode.
     private var headerOffset: off_t?
     private let output: UnsafeMutablePointer<FILE>
+    /// No header at all: headerless 16-bit little-endian PCM (`--output-raw`).
+    public let raw: Bool
 
-    /// Writes to `output` (stdout unless a test gives another stream).
-    public init(sampleRate: Int, channels: Int = 1, output: UnsafeMutablePointer<FILE> = stdout) throws {
+    /// Writes to `output` (stdout unless a test gives another stream). Every append is flushed,
+    /// so a player at the other end of a pipe hears each sentence as soon as it is made.
+    public init(sampleRate: Int, channels: Int = 1, raw: Bool = false, output: UnsafeMutablePointer<FILE> = stdout) throws {
         guard sampleRate > 0 && sampleRate <= Int(Int32.max) else { throw AudioError.invalidSampleRate(rate: sampleRate) }
-        self.sampleRate = sampleRate; self.channels = max(channels, 1); self.output = output
+        self.sampleRate = sampleRate; self.channels = max(channels, 1); self.raw = raw; self.output = output
     }
 
     /// The 44-byte header of a PCM16 WAV holding `dataBytes` bytes of samples (nil: unknown).
@@ -40,6 +43,7 @@ public final class WAVStream {
         if let bad = samples.firstIndex(where: { !$0.isFinite }) {
             throw AudioError.nonFiniteSample(context: "stdout", index: frames * channels + bad, value: samples[bad])
         }
+        if !started && raw { started = true }
         if !started {
             let at = ftello(output), appending = fcntl(fileno(output), F_GETFL) & O_APPEND != 0
             headerOffset = at >= 0 && !appending ? at : nil
@@ -51,11 +55,13 @@ public final class WAVStream {
             bytes[2 * i] = UInt8(truncatingIfNeeded: v); bytes[2 * i + 1] = UInt8(truncatingIfNeeded: v >> 8)
         }
         try put(bytes)
+        guard fflush(output) == 0 else { throw failure("flush failed") }
         frames += samples.count / channels
     }
 
     /// Flushes, and writes the real sizes into the header when the output can seek back.
     public func finish() throws {
+        if raw { guard fflush(output) == 0 else { throw failure("flush failed") }; return }
         if !started { try put(Self.header(sampleRate: sampleRate, channels: channels, dataBytes: 0)); started = true; return }
         guard fflush(output) == 0 else { throw failure("flush failed") }
         // A pipe (or a file opened for appending): the sizes stay "unknown".
@@ -72,6 +78,7 @@ public final class WAVStream {
     }
 
     private func failure(_ what: String) -> AudioError {
-        AudioError.writeFailed(path: "-", reason: "\(what) (\(String(cString: strerror(errno)))); the program reading the pipe stopped early")
+        if errno == EPIPE { return .brokenPipe }
+        return AudioError.writeFailed(path: "-", reason: "\(what) (\(String(cString: strerror(errno)))); the program reading the pipe stopped early")
     }
 }

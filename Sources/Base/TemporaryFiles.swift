@@ -48,6 +48,18 @@ public enum TemporaryFiles {
         lock.lock(); interruptHook = hook; lock.unlock()
     }
 
+    /// The reader of stdout went away (`gen speech -o - | head -c 100`): remove the pending
+    /// temporary files and end as a Unix filter does, silently, killed by SIGPIPE (status 141 in
+    /// the shell).
+    public static func endOnBrokenPipe() -> Never {
+        lock.lock()
+        for p in pending { unlink(p) }
+        pending.removeAll()
+        signal(SIGPIPE, SIG_DFL)
+        raise(SIGPIPE)
+        _exit(128 + SIGPIPE)
+    }
+
     /// On SIGINT, SIGTERM or SIGHUP: remove the pending temporary files, say so on stderr, and exit
     /// with 128 + the signal number (the shell's convention). The registry's lock is held to the
     /// end, so a writer that reaches its rename meanwhile waits instead of failing on the removed file.

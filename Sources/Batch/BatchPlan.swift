@@ -14,6 +14,7 @@
 // lines of the batch, valid or not) is i-1 modulo n. Every line falls in exactly one shard, the
 // shards are balanced to within one line, and a line's shard does not depend on what validates.
 import Base
+import Requests
 import Foundation
 
 public enum BatchSeed {
@@ -78,12 +79,30 @@ public struct PromptVocabulary: Sendable {
     /// Why `item` cannot render with these models, or nil.
     public func problem(_ item: BatchItem) -> String? {
         func check(_ name: String?, _ valid: [String]?, _ what: String, _ command: String) -> String? {
-            guard let name, let valid, !valid.contains(name) else { return nil }
-            return "unknown \(what) '\(name)'. Valid \(what)s: \(valid.joined(separator: ", ")) (see `gen \(command)`)."
+            guard let name, let valid, LabelName.match(name, in: valid) == nil else { return nil }
+            return LabelName.unknown(what, name, valid: valid, command: command)
         }
         switch item.job {
         case .speech(let s): return check(s.voice, voices, "voice", "voices")
         case .music(let m): return check(m.genre, genres, "genre", "genres") ?? check(m.artist, artists, "artist", "artists")
         }
+    }
+
+    /// `item` with its voice, genre and artist spelled as the models spell them ("RMS" → "rms").
+    public func canonical(_ item: BatchItem) -> BatchItem {
+        func fix(_ name: String?, _ valid: [String]?) -> String? {
+            guard let name, let valid else { return name }
+            return LabelName.match(name, in: valid) ?? name
+        }
+        var out = item
+        switch item.job {
+        case .speech(var s):
+            s.voice = fix(s.voice, voices) ?? s.voice
+            out.job = .speech(s)
+        case .music(var m):
+            m.genre = fix(m.genre, genres); m.artist = fix(m.artist, artists)
+            out.job = .music(m)
+        }
+        return out
     }
 }

@@ -16,10 +16,13 @@ public struct ReportEntry: Sendable {
     public var renderSeconds: Double?
     /// The spectrogram PNG, relative to the report's folder (nil when there is none).
     public var spectrogram: String?
+    /// Integrated loudness of what was written, LUFS (EBU R128), when it has one.
+    public var loudness: Double?
 
-    public init(item: BatchItem, status: Status, audioSeconds: Double? = nil, renderSeconds: Double? = nil, spectrogram: String? = nil) {
+    public init(item: BatchItem, status: Status, audioSeconds: Double? = nil, renderSeconds: Double? = nil, spectrogram: String? = nil,
+                loudness: Double? = nil) {
         self.item = item; self.status = status; self.audioSeconds = audioSeconds
-        self.renderSeconds = renderSeconds; self.spectrogram = spectrogram
+        self.renderSeconds = renderSeconds; self.spectrogram = spectrogram; self.loudness = loudness
     }
 }
 
@@ -131,6 +134,7 @@ public enum BatchReport {
             var facts: [(String, String)] = [("line", item.location),
                                              ("seed", "\(item.seed)" + (item.seedIsDerived ? " (derived)" : ""))]
             facts.append(("audio", seconds(e.audioSeconds)))
+            if let lufs = e.loudness { facts.append(("loudness", String(format: "%.1f LUFS", lufs))) }
             switch e.status {
             case .rendered: facts.append(("render time", seconds(e.renderSeconds, digits: 2)))
             case .skipped: facts.append(("render time", "earlier run"))

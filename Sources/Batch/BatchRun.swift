@@ -102,7 +102,8 @@ public final class BatchRun: @unchecked Sendable {
         }
         let png = report ? try spectrogram(samples, for: item) : nil
         return ReportEntry(item: item, status: .rendered, audioSeconds: Double(samples.count) / Double(sampleRate),
-                           renderSeconds: seconds, spectrogram: png)
+                           renderSeconds: seconds, spectrogram: png,
+                           loudness: (try? Loudness.measure(samples, sampleRate: sampleRate))?.integrated)
     }
 
     /// Writes the item's log-mel spectrogram PNG; returns its path relative to the output folder.
@@ -129,7 +130,8 @@ public final class BatchRun: @unchecked Sendable {
         switch entry.status {
         case .rendered:
             tally.rendered += 1; tally.renderedAudio += entry.audioSeconds ?? 0
-            line = String(format: "rendered %@ (%.1f s of audio in %.2f s)", item.out, entry.audioSeconds ?? 0, seconds)
+            line = String(format: "rendered %@ (%.1f s of audio%@ in %.2f s)", item.out, entry.audioSeconds ?? 0,
+                          entry.loudness.map { String(format: ", %.1f LUFS,", $0) } ?? "", seconds)
         case .skipped:
             tally.skipped += 1; tally.skippedAudio += entry.audioSeconds ?? 0
             line = "skipped \(item.out) (already there)"

@@ -85,11 +85,30 @@ public struct PromptSet {
 
     public init() {}
 
-    /// Reads and parses `paths` in order. `batchSeed` seeds the lines that set no seed.
+    /// The most prompt text read from stdin (`gen batch -`).
+    public static let maxStdinBytes = 64_000_000
+
+    /// Reads and parses `paths` in order ("-": JSON Lines on stdin). `batchSeed` seeds the lines that set no seed.
     public static func load(_ paths: [String], batchSeed: UInt64) throws -> PromptSet {
         var set = PromptSet()
         let names = PromptSet.names(for: paths)
+        if paths.filter({ $0 == "-" }).count > 1 {
+            throw PromptFileError(kind: .usage, message: "'-' (JSON Lines on stdin) can be given once.")
+        }
         for (path, name) in zip(paths, names) {
+            if path == "-" {
+                // JSON Lines on stdin (Piper's --json-input), read to its end: every line is
+                // checked before anything renders. Outputs default to stdin-001.wav, ...
+                let data = FileHandle.standardInput.readData(ofLength: maxStdinBytes + 1)
+                guard data.count <= maxStdinBytes else {
+                    throw PromptFileError(kind: .usage, message: "stdin holds more than \(maxStdinBytes / 1_000_000) MB of prompts; split them into prompt files.")
+                }
+                guard let text = String(data: data, encoding: .utf8) else {
+                    throw PromptFileError(kind: .usage, message: "the prompts on stdin are not UTF-8 text.")
+                }
+                set.add(PromptParser.parse(text, file: "stdin", name: "stdin", format: .jsonLines, batchSeed: batchSeed, firstOrdinal: set.lineCount))
+                continue
+            }
             let kind = try PromptParser.Format(path: path)
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {

@@ -37,6 +37,9 @@ public struct PriorTrainOptions {
     /// Held-out windows evaluated (consecutive windows of every val clip, in order).
     public var evalWindows = 32
     public var resume = false
+    /// Start a new run from this prior folder's config and weights (a fresh optimizer and
+    /// schedule), e.g. to train the shipped prior longer when its optimizer state is gone.
+    public var initFrom: String? = nil
     /// Architecture of a new model (codebooks and pattern included); vocab_size, hop and
     /// sample_rate are taken from the codec.
     public var model = PriorConfig()
@@ -273,8 +276,17 @@ public enum PriorTrainer {
 
         let lines = try MusicCorpus.loadMetadata(o.dataDir)
         var config = o.model
+        var initial: Prior? = nil
         if o.resume, fm.fileExists(atPath: folder.config) { config = try ConfigFile.read(PriorConfig.self, from: folder.config) }
-        else {
+        else if let from = o.initFrom {
+            let (prior, metadata) = try Prior.loadWithMetadata(directory: from)
+            if let id = metadata["codec_model_id"], id != codec.modelID {
+                throw PriorError("the prior in \(from) models codes of codec \(id), but \(o.codecDir) is \(codec.modelID); "
+                                 + "start a new prior without --init-from, or pass the codec it was trained on.")
+            }
+            config = prior.config
+            initial = prior
+        } else {
             config.vocabSize = codec.config.codebookSize
             config.hop = codec.hop
             config.sampleRate = codec.sampleRate
@@ -304,7 +316,8 @@ public enum PriorTrainer {
                   + "artists [\(unknownArtists.sorted().prefix(12).joined(separator: ", "))]")
         }
 
-        let model = Prior(config: config, seed: o.seed)
+        let model = initial ?? Prior(config: config, seed: o.seed)
+        if let from = o.initFrom, initial != nil { o.log("prior: starting from \(from)") }
         let opt = AdamW(model.params, config: AdamWConfig(learningRate: o.learningRate, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: o.weightDecay))
         var step = 0
         if o.resume { step = try folder.resume(model.params, opt, log: o.log).step }

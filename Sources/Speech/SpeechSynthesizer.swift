@@ -3,6 +3,7 @@
 import DSP
 import Engine
 import Foundation
+import Requests
 
 public enum SpeechModelError: Error, CustomStringConvertible {
     case missingModel(String)
@@ -14,7 +15,7 @@ public enum SpeechModelError: Error, CustomStringConvertible {
             return "no speech model in '\(dir)' (it needs config.json and model.safetensors). "
                 + "Pass --models-dir, set GEN_MODELS, or train one with `gen train speech`."
         case .unknownVoice(let v, let valid):
-            return "unknown voice '\(v)'. Valid voices: \(valid.joined(separator: ", "))."
+            return LabelName.unknown("voice", v, valid: valid)
         }
     }
 }
@@ -38,8 +39,15 @@ public final class SpeechSynthesizer {
 
     public var voices: [String] { model.config.speakers }
 
+    /// The model's spelling of `voice`, matched without regard to case ("RMS" → "rms").
+    public func canonicalVoice(_ voice: String) -> String {
+        let speakers = model.config.speakers
+        return speakers.contains(voice) ? voice : speakers.first { $0.lowercased() == voice.lowercased() } ?? voice
+    }
+
+    /// The speaker id of `voice` (any case).
     public func speaker(_ voice: String) throws -> Int {
-        guard let i = model.config.speakers.firstIndex(of: voice) else {
+        guard let i = model.config.speakers.firstIndex(of: canonicalVoice(voice)) else {
             throw SpeechModelError.unknownVoice(voice, valid: model.config.speakers)
         }
         return i
@@ -48,6 +56,7 @@ public final class SpeechSynthesizer {
     /// Log-mel (T, 80) for one sentence.
     public func mel(sentence: String, voice: String, speed: Float = 1, pitch: Float = 0) throws -> (mel: [Float], frames: Int) {
         let spk = try speaker(voice)
+        let voice = canonicalVoice(voice)
         // A speaker imported from recordings (`--ljspeech`) has no flite voice of its own: its phones
         // came from the slt frontend (the default --align-voice).
         let ids = try TextFrontend.phonemes(sentence, voice: Flite.voiceNames.contains(voice) ? voice : "slt").map(\.id)
@@ -78,10 +87,51 @@ public final class SpeechSynthesizer {
     }
 
     /// Speaks any length of text sentence by sentence, handing each sentence's 22050 Hz audio
-    /// (preceded by a short gap after the first) to `sink`, so memory stays bounded.
+    /// (preceded by a short gap after the first) to `sink`, so memory stays bounded. Text that
+    /// starts with `<speak` is SSML (SSML.swift): its pauses, prosody, voices, say-as and
+    /// phonemes are honoured and its tags never spoken.
     public func speak(_ text: String, voice: String, speed: Float = 1, pitch: Float = 0,
                       progress: ((_ done: Int, _ total: Int) -> Void)? = nil,
                       sink: ([Float]) throws -> Void) throws {
+        if SSML.looksLikeSSML(text) {
+            try speak(ssml: text, voice: voice, speed: speed, pitch: pitch, progress: progress, sink: sink)
+        } else {
+            try speakPlain(text, voice: voice, speed: speed, pitch: pitch, progress: progress, sink: sink)
+        }
+    }
+
+    /// Speaks an SSML document: each piece of text with its voice, rate, pitch and volume (on top
+    /// of the given ones), each pause as silence.
+    public func speak(ssml: String, voice: String, speed: Float = 1, pitch: Float = 0,
+                      progress: ((_ done: Int, _ total: Int) -> Void)? = nil,
+                      sink: ([Float]) throws -> Void) throws {
+        _ = try speaker(voice)
+        let pieces = try SSML.parse(ssml)
+        for case .text(_, let v?, _, _, _) in pieces { _ = try speaker(v) }   // every voice checked before any audio
+        let rate = Double(MelConfig.standard.sampleRate)
+        var spoken = 0
+        for (k, piece) in pieces.enumerated() {
+            progress?(k, pieces.count)
+            switch piece {
+            case .pause(let seconds):
+                try sink([Float](repeating: 0, count: Int(seconds * rate)))
+            case .text(let text, let v, let r, let p, let db):
+                let gain = Float(pow(10, Double(db) / 20))
+                do {
+                    try speakPlain(text, voice: v ?? voice, speed: min(max(speed * r, 0.25), 4), pitch: min(max(pitch + p, -12), 12),
+                                   progress: nil) { chunk in try sink(gain == 1 ? chunk : chunk.map { $0 * gain }) }
+                    spoken += 1
+                } catch TextFrontendError.nothingToSay {
+                    continue   // punctuation alone between tags
+                }
+            }
+        }
+        progress?(pieces.count, pieces.count)
+        if spoken == 0 { throw TextFrontendError.nothingToSay(ssml) }
+    }
+
+    func speakPlain(_ text: String, voice: String, speed: Float, pitch: Float,
+                    progress: ((_ done: Int, _ total: Int) -> Void)?, sink: ([Float]) throws -> Void) throws {
         _ = try speaker(voice)
         let sentences = TextFrontend.sentences(text)
         guard !sentences.isEmpty else {

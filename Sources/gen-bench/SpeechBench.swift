@@ -59,6 +59,32 @@ func benchSpeech() {
         print("flite, same sentence, whole process: \(fmt(f, 3)) s (best of 5); gen / flite = \(fmt(g / f, 2)) (target ≤ 1)")
     }
     try? FileManager.default.removeItem(atPath: out)
+    benchFirstAudioByte(gen, sentence: sentences[0], wholeProcess: g)
+}
+
+/// Time to first audio byte of `gen speech -o -` reading stdin that stays open (a live feed, as
+/// Piper is used): from starting the process and writing one line (start-up and model load
+/// included) to the first byte on stdout, while stdin is still open; best of 5, beside the
+/// whole-process time of the same sentence to a file.
+func benchFirstAudioByte(_ gen: String, sentence: String, wholeProcess: Double) {
+    var best = Double.infinity
+    for _ in 0..<5 {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: gen)
+        p.arguments = ["speech", "-o", "-"]
+        let input = Pipe(), output = Pipe()
+        p.standardInput = input; p.standardOutput = output; p.standardError = FileHandle.nullDevice
+        let started = now()
+        guard (try? p.run()) != nil else { return }
+        input.fileHandleForWriting.write(Data((sentence + "\n").utf8))
+        _ = output.fileHandleForReading.availableData   // stdin still open
+        best = min(best, now() - started)
+        try? input.fileHandleForWriting.close()
+        _ = output.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+    }
+    print("gen speech -o - with stdin kept open: first audio byte \(fmt(best, 3)) s after start (best of 5); "
+          + "whole process to a file \(fmt(wholeProcess, 3)) s (ratio \(fmt(best / wholeProcess, 2)))")
 }
 
 /// The neural vocoder alone, shipped and at other sizes (random weights: the cost does not depend on

@@ -30,7 +30,8 @@ struct BatchCommand: ParsableCommand, HasGlobalOptions {
         prompts/README.md):
           {"kind":"music","genre":"jazz","lyrics_file":"words.txt","duration":20}
           {"kind":"speech","text":"Hello.","voice":"rms","seed":7,"out":"hi.wav"}
-        A .txt file holds one line of speech per line. Paths inside a prompt file are
+        A .txt file holds one line of speech per line; - reads JSON Lines from stdin
+        (echo '{"kind":"speech","text":"Hi."}' | gen batch -). Paths inside a prompt file are
         relative to it; "out" is relative to --out-dir (default:
         <file name>-<line>.wav). Every line is checked before anything renders: bad
         lines are reported as file:line: reason and the rest still render (exit 1). A
@@ -50,7 +51,8 @@ struct BatchCommand: ParsableCommand, HasGlobalOptions {
         Kubernetes Indexed Job); the last resumes an interrupted batch.
         """)
 
-    @Argument(help: "Prompt files: .jsonl (one JSON job per line) or .txt (one line of speech per line).")
+    @Argument(help: "Prompt files: .jsonl (one JSON job per line) or .txt (one line of speech per line); - reads JSON Lines from stdin.",
+              completion: .file(extensions: ["jsonl", "txt"]))
     var files: [String] = []
     @Option(name: .long, help: ArgumentHelp("Output folder (created if missing).", valueName: "dir")) var outDir = "out"
     @Option(name: .long, help: "Items rendered at once; BLAS threads per item = cores / jobs.") var jobs = 1
@@ -59,6 +61,7 @@ struct BatchCommand: ParsableCommand, HasGlobalOptions {
     @Flag(name: .long, help: "Skip items whose output file already exists (resume an interrupted batch).") var skipExisting = false
     @Flag(name: .long, help: "Write DIR/index.html: a player, spectrogram, prompt, seed and render time per item.") var report = false
     @Option(name: .long, help: "Batch seed: lines without their own \"seed\" derive theirs from it.") var seed: UInt64 = 1
+    @OptionGroup(title: "Level") var level: LevelOptions
     @OptionGroup var globals: GlobalOptions
 
     func validate() throws {
@@ -87,7 +90,7 @@ struct BatchCommand: ParsableCommand, HasGlobalOptions {
         }
         var pending = plan
         pending.items = plan.items.filter { existing[$0.out] == nil }
-        let models = BatchModels(pending.items, globals: globals)
+        let models = BatchModels(pending.items, globals: globals, level: level)
         pending = models.check(pending)
         plan.problems = pending.problems
         plan.items = (pending.items + plan.items.filter { existing[$0.out] != nil }).sorted { $0.ordinal < $1.ordinal }
@@ -147,7 +150,11 @@ final class BatchModels: @unchecked Sendable {
     var music: MusicModels?
     var musicError: String?
 
-    init(_ items: [BatchItem], globals: GlobalOptions) {
+    /// --loudness and --volume, applied to every item.
+    let level: LevelOptions
+
+    init(_ items: [BatchItem], globals: GlobalOptions, level: LevelOptions) {
+        self.level = level
         if items.contains(where: { if case .speech = $0.job { return true } else { return false } }) {
             do { speech = try loadSynthesizer(globals).model } catch { speechError = "\(error)" }
             if speechError == nil, items.contains(where: { if case .speech(let s) = $0.job { return s.vocoder == VocoderKind.neural.rawValue } else { return false } }) {
@@ -176,7 +183,8 @@ final class BatchModels: @unchecked Sendable {
                                           artists: music?.prior.config.artists ?? MusicCatalog.artistNames)
         var out = plan
         out.items = []
-        for var item in plan.items {
+        for original in plan.items {
+            var item = vocabulary.canonical(original)
             var reason = vocabulary.problem(item)
             if reason == nil {
                 do { try prepare(&item) } catch { reason = "\(error)" }
@@ -195,7 +203,12 @@ final class BatchModels: @unchecked Sendable {
     private func prepare(_ item: inout BatchItem) throws {
         switch item.job {
         case .speech(let s):
-            guard speech != nil else { throw GenError.io("not rendered: no speech model (see the error above).") }
+            guard let speech else { throw GenError.io("not rendered: no speech model (see the error above).") }
+            if SSML.looksLikeSSML(s.text) {
+                // Checked whole (tags, attribute values, voices); its text is checked as it is spoken.
+                for case .text(_, let v?, _, _, _) in try SSML.parse(s.text) { _ = try SpeechSynthesizer(model: speech).speaker(v) }
+                return
+            }
             let sentences = TextFrontend.sentences(s.text)
             var speakable = 0
             for sentence in sentences {
@@ -221,12 +234,14 @@ final class BatchModels: @unchecked Sendable {
                 throw GenError.io(speechError ?? "no vocoder model")
             }
             let synth = SpeechSynthesizer(model: speech, vocoder: voc)
-            return try usageErrors { try synth.speak(s.text, voice: s.voice, speed: s.speed, pitch: s.pitch) }
+            let audio = try usageErrors { try synth.speak(s.text, voice: s.voice, speed: s.speed, pitch: s.pitch) }
+            return try level.apply(audio, sampleRate: MelConfig.standard.sampleRate)
         case .music(let m):
             guard let music else { throw GenError.io(musicError ?? "no music model") }
             let labels = try musicLabels(music.prior.config, genre: m.genre, artist: m.artist, lyrics: m.lyrics, seconds: m.duration)
-            return try renderMusic(music, labels: labels, seconds: m.duration, temperature: m.temperature, topK: m.topK,
-                                   topP: m.topP, cfg: m.cfg, seed: item.seed)
+            let audio = try renderMusic(music, labels: labels, seconds: m.duration, temperature: m.temperature, topK: m.topK,
+                                        topP: m.topP, cfg: m.cfg, seed: item.seed)
+            return try level.apply(audio, sampleRate: music.codec.sampleRate)
         }
     }
 }

@@ -38,8 +38,11 @@ func readMono(_ path: String, sampleRate: Int, maxSeconds: Double? = nil) throws
 }
 
 /// Writes decoded audio to `output` (atomic: nothing under that name unless all succeeded; "-" is stdout).
-func writeDecoded(_ samples: [Float], sampleRate: Int, to output: String) throws {
-    try ioErrors { try AudioFile.write(AudioBuffer(samples: samples, sampleRate: sampleRate), to: output) }
+func writeDecoded(_ samples: [Float], sampleRate: Int, to output: String, rate: Int? = nil, level: LevelOptions? = nil) throws {
+    var x = samples, outRate = sampleRate
+    if let rate, rate != sampleRate { x = try ioErrors { try Resampler.resample(x, from: sampleRate, to: rate) }; outRate = rate }
+    if let level { x = try level.apply(x, sampleRate: outRate) }
+    try ioErrors { try AudioFile.write(AudioBuffer(samples: x, sampleRate: outRate), to: output) }
 }
 
 /// --bandwidth and --codebooks, shared by encode, decode and codec: how many of the codec's

@@ -16,15 +16,22 @@ struct Convert: ParsableCommand, HasGlobalOptions {
         Examples:
           gen convert voice.flac voice.wav --rate 22050
           gen convert take.wav take.ogg --normalize -1
+          gen convert podcast.flac podcast.wav --loudness -16
           gen convert take.wav - | aplay
+
+        --loudness measures integrated loudness (EBU R128, libebur128) and brings the
+        file to that many LUFS with its true peak under -1 dBTP; --normalize sets the
+        sample peak instead. Give one or the other.
         """)
 
     @Argument(help: "Input audio file.") var input: String
     @Argument(help: "Output file (.wav, .flac, .ogg) or - for a WAV on stdout.") var output: String
     @Option(name: .long, help: "Resample to this rate in Hz (libsamplerate, best quality).") var rate: Int?
     @Flag(name: .long, help: "Downmix to mono.") var mono = false
-    @Option(name: .long, help: ArgumentHelp("Scale so the peak sits at this level in dBFS, e.g. -1.", valueName: "dBFS"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Scale so the peak sits at this level in dBFS, e.g. -1.", valueName: "dBFS"))
     var normalize: Float?
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Bring the integrated loudness to this many LUFS (true peak under -1 dBTP), e.g. -16.", valueName: "LUFS"))
+    var loudness: String?
     @Flag(name: .long, help: "Write 32-bit float WAV instead of 16-bit PCM.") var float = false
     @OptionGroup var globals: GlobalOptions
 
@@ -33,6 +40,8 @@ struct Convert: ParsableCommand, HasGlobalOptions {
             throw ValidationError("--rate must be between 1000 and 384000 Hz, got \(rate).")
         }
         if let normalize, normalize > 0 { throw ValidationError("--normalize takes a level at or below 0 dBFS, got \(normalize).") }
+        if let loudness { try LevelOptions.check(loudness) }
+        if normalize != nil && loudness != nil { throw ValidationError("give --normalize (sample peak) or --loudness (LUFS), not both.") }
     }
 
     func run() throws {
@@ -42,6 +51,9 @@ struct Convert: ParsableCommand, HasGlobalOptions {
             if mono { audio = audio.mono() }
             if let rate, rate != audio.sampleRate { audio = try Resampler.resample(audio, to: rate) }
             if let normalize { audio.samples = Normalize.toPeak(audio.samples, dBFS: normalize) }
+            if let loudness, let target = LevelOptions.parse(loudness) ?? nil {
+                audio.samples = try Loudness.normalize(audio.samples, sampleRate: audio.sampleRate, channels: audio.channels, target: target)
+            }
             try AudioFile.write(audio, to: output, encoding: float ? .float32 : .pcm16)
             if !globals.quiet && output != "-" {
                 print("\(output)  (\(audio.channels) ch, \(audio.sampleRate) Hz, \(String(format: "%.2f", audio.duration)) s)")

@@ -1,8 +1,11 @@
 // Gen.swift — the `gen` command tree. Subcommands parse, validate and call the library; nothing more.
 //
 // Exit codes (DESIGN.md): 0 ok · 1 some batch items failed · 2 usage error · 3 model or I/O error.
+import Audio
+import Base
 import DSP
 import Engine
+import Requests
 import ArgumentParser
 import Foundation
 
@@ -67,6 +70,10 @@ struct GenError: Error, CustomStringConvertible {
 enum GenMain {
     static func run() -> Never {
         do {
+            if let problem = unknownSubcommand(Array(CommandLine.arguments.dropFirst())) {
+                printError(problem)
+                exit(2)
+            }
             var command = try Gen.parseAsRoot()
             if let g = (command as? HasGlobalOptions)?.globals, let n = g.threads {
                 Threads.set(n)
@@ -76,6 +83,8 @@ enum GenMain {
         } catch let e as GenError {
             printError(e.message)
             exit(e.code)
+        } catch AudioError.brokenPipe {
+            TemporaryFiles.endOnBrokenPipe()
         } catch let e as ExitCode {
             exit(e.rawValue)
         } catch {
@@ -91,6 +100,20 @@ enum GenMain {
             printError("\(error)")
             exit(3)
         }
+    }
+
+    /// "unknown command 'speach'. Did you mean 'speech'?" for a first word that names no
+    /// subcommand (ArgumentParser would say "2 unexpected arguments").
+    static func unknownSubcommand(_ args: [String]) -> String? {
+        guard let first = args.first, !first.hasPrefix("-"), first != "help" else { return nil }
+        let names = Gen.configuration.subcommands.map { $0._commandName }
+        guard !names.contains(first) else { return nil }
+        if let match = LabelName.match(first, in: names) {
+            return "unknown command '\(first)'. Did you mean '\(match)'? (commands are lower case)"
+        }
+        var message = "unknown command '\(first)'."
+        if let s = LabelName.suggestion(for: first, in: names) { message += " Did you mean '\(s)'?" }
+        return message + " Commands: \(names.joined(separator: ", ")); see `gen --help`."
     }
 
     static func printError(_ message: String) {

@@ -1,6 +1,6 @@
 // Models.swift — `gen models` (each model with its card's key numbers), and where the models folder
-// is found: --models-dir, then $GEN_MODELS, then models/ beside the executable or in a package root
-// above it.
+// is found: --models-dir, then $GEN_MODELS, then PREFIX/share/gen/models of an installed gen
+// (PREFIX/bin/gen), then models/ beside the executable or in a package root above it.
 import ArgumentParser
 import Engine
 import Foundation
@@ -13,6 +13,9 @@ enum ModelsDirectory {
         // /proc/self/exe is the real binary even when gen was found through $PATH (argv[0] = "gen").
         let exe = (try? fm.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         var dir = URL(fileURLWithPath: exe).resolvingSymlinksInPath().deletingLastPathComponent()
+        // `make install PREFIX=P`: P/bin/gen with its models in P/share/gen/models.
+        let installed = dir.deletingLastPathComponent().appendingPathComponent("share/gen/models").path
+        if fm.fileExists(atPath: installed + "/speech/config.json") { return installed }
         for _ in 0..<6 {
             let candidate = dir.appendingPathComponent("models").path
             var isDir: ObjCBool = false

@@ -52,22 +52,24 @@ struct Music: ParsableCommand, HasGlobalOptions {
           gen music --genre blues --cfg 4 --top-k 50 --seed 7 -o blues.wav
           gen music --prime song.wav --prime-seconds 4 --duration 20 -o more.wav
         """)
-    @Option(name: .long, help: "Genre, see `gen genres` (default: unconditioned).") var genre: String?
-    @Option(name: .long, help: "Artist, see `gen artists` (default: unconditioned).") var artist: String?
-    @Option(name: .long, help: "Lyrics file (UTF-8 text, one line per sung line, under 100 KB).") var lyrics: String?
+    @Option(name: .long, help: "Genre, any case; see `gen genres` (default: unconditioned).", completion: .list(MusicCatalog.genreNames)) var genre: String?
+    @Option(name: .long, help: "Artist, any case; see `gen artists` (default: unconditioned).", completion: .list(MusicCatalog.artistNames)) var artist: String?
+    @Option(name: .long, help: "Lyrics file (UTF-8 text, one line per sung line, under 100 KB).", completion: .file()) var lyrics: String?
     @Option(name: .long, help: "Lyrics given inline (lines separated by newlines).") var lyricsText: String?
-    @Option(name: .long, help: "Length in seconds (at most 600).") var duration: Double = 20
-    @Option(name: .long, help: "Sampling temperature (0 = greedy).") var temperature: Float = MusicRequest.defaultTemperature
-    @Option(name: .long, help: "Sample only among the k most likely codes (0 = off, 1 = greedy).") var topK: Int = MusicRequest.defaultTopK
-    @Option(name: .long, help: "Nucleus sampling mass in [0, 1] (0 = off).") var topP: Float = 0
+    @Option(name: .long, parsing: .unconditional, help: "Length in seconds (at most 600).") var duration: Double = 20
+    @Option(name: .long, parsing: .unconditional, help: "Sampling temperature (0 = greedy).") var temperature: Float = MusicRequest.defaultTemperature
+    @Option(name: .long, parsing: .unconditional, help: "Sample only among the k most likely codes (0 = off, 1 = greedy).") var topK: Int = MusicRequest.defaultTopK
+    @Option(name: .long, parsing: .unconditional, help: "Nucleus sampling mass in [0, 1] (0 = off).") var topP: Float = 0
     @Option(name: .long, help: "Random seed (default: random, printed so the run can be repeated).") var seed: UInt64?
     @Option(name: .long, help: "Number of pieces to sample at once.") var samples: Int = 1
     @Option(name: [.customLong("cfg"), .customLong("genre-guidance")],
             help: "Classifier-free guidance on the labels, 1 (off) to 10: higher follows genre, artist and lyrics more closely at twice the sampling cost (--genre-guidance is an older name).")
     var cfg: Float = MusicRequest.defaultCFG
-    @Option(name: .long, help: "Audio (or a .safetensors codes file from `gen encode`) to continue from.") var prime: String?
-    @Option(name: .long, help: "Seconds of --prime to continue from.") var primeSeconds: Double = 4
-    @Option(name: .shortAndLong, help: "Output audio (.wav, .flac, .ogg); numbered when --samples > 1.") var output = "music.wav"
+    @Option(name: .long, help: "Audio (or a .safetensors codes file from `gen encode`) to continue from.", completion: .file()) var prime: String?
+    @Option(name: .long, parsing: .unconditional, help: "Seconds of --prime to continue from.") var primeSeconds: Double = 4
+    @Option(name: .shortAndLong, help: "Output audio (.wav, .flac, .ogg, .raw); numbered when --samples > 1; - for a WAV on stdout.") var output = "music.wav"
+    @Option(name: .long, help: "Output sample rate in Hz (resampled with libsamplerate; default: the codec's 22050).") var rate: Int?
+    @OptionGroup(title: "Level") var level: LevelOptions
     @OptionGroup var globals: GlobalOptions
 
     /// The request these flags make (its `validate` owns every limit, as for prompt lines).
@@ -87,6 +89,7 @@ struct Music: ParsableCommand, HasGlobalOptions {
             throw ValidationError("--prime-seconds must be more than 0 and less than --duration (\(duration)), got \(primeSeconds).")
         }
         if output == "-" && samples > 1 { throw ValidationError("-o - writes one WAV to stdout; use a file name with --samples \(samples).") }
+        if let rate, !(8000...192_000).contains(rate) { throw ValidationError("--rate must be between 8000 and 192000 Hz, got \(rate).") }
     }
 
     /// The lyrics text, checked: present, not empty, at most 100 KB, UTF-8.
@@ -148,7 +151,7 @@ struct Music: ParsableCommand, HasGlobalOptions {
                                         topP: topP, seed: seed, prime: primeCodes, cfg: cfg, progress: progress)
         for (i, codes) in sequences.enumerated() {
             let path = numberedPath(output, index: i + 1, count: samples)
-            try writeDecoded(codec.decode(codes, length: max(length, 1)), sampleRate: codec.sampleRate, to: path)
+            try writeDecoded(codec.decode(codes, length: max(length, 1)), sampleRate: codec.sampleRate, to: path, rate: rate, level: level)
             if output != "-" { print(path) }
         }
     }
@@ -171,12 +174,16 @@ struct TrainPrior: ParsableCommand, HasGlobalOptions {
         steps, the optimizer state in OUT/train_state.safetensors and the log in
         OUT/train_log.jsonl, with held-out cross-entropy in bits per frame beside the
         unigram and bigram entropies of the same codes. Stop at any time; --resume
-        continues from the last checkpoint.
+        continues from the last checkpoint. --init-from DIR starts a new run (fresh
+        optimizer and schedule) from a trained prior's config and weights, for
+        example to train the shipped prior longer.
 
         Example:
           gen train prior --data data/music --codec models/codec --out runs/prior
           gen train prior --data data/music --codec models/codec --out runs/prior \\
               --resume --minutes 90
+          gen train prior --data data/music --codec models/codec --out runs/prior-more \\
+              --init-from models/prior --steps 2000 --warmup 100
         """)
     @Option(name: .long, help: "Corpus folder (from `gen dataset music`).") var data: String
     @Option(name: .long, help: "Trained codec folder.") var codec: String
@@ -190,6 +197,7 @@ struct TrainPrior: ParsableCommand, HasGlobalOptions {
     @Option(name: .long, help: "Model width (new models only).") var dModel = 256
     @Option(name: .long, help: "Transformer layers (new models only).") var layers = 6
     @Option(name: .long, help: "Attention heads (new models only).") var heads = 4
+    @Option(name: .long, help: ArgumentHelp("Start a new run from this prior folder's config and weights.", valueName: "dir")) var initFrom: String?
     @OptionGroup(title: "Training run") var training: TrainingRunOptions<MusicTrainingDefaults>
     @OptionGroup var globals: GlobalOptions
 
@@ -203,11 +211,13 @@ struct TrainPrior: ParsableCommand, HasGlobalOptions {
         if dModel < 1 || heads < 1 || dModel % heads != 0 || layers < 1 {
             throw ValidationError("--d-model must be a positive multiple of --heads, and --layers at least 1.")
         }
+        if initFrom != nil && training.resume { throw ValidationError("--init-from starts a new run; drop it with --resume.") }
     }
 
     func run() throws {
         var o = PriorTrainOptions(dataDir: data, codecDir: codec, outDir: out)
         training.apply(to: &o)
+        o.initFrom = initFrom
         o.batchSize = batchSize; o.labelDropout = labelDropout; o.cfgDropout = cfgDropout
         o.model.codebooks = codebooks; o.model.pattern = CodebookPattern(rawValue: pattern) ?? .delay
         o.model.context = context; o.model.dModel = dModel; o.model.layers = layers; o.model.heads = heads; o.model.mlpDim = 4 * dModel

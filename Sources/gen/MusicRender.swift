@@ -12,8 +12,8 @@ import Music
 func musicLabels(_ config: PriorConfig, genre: String?, artist: String?, lyrics: String?, seconds: Double) throws -> PriorLabels {
     func label(_ name: String?, _ names: [String], _ kind: String, _ command: String) throws -> Int? {
         guard let name else { return nil }
-        guard let id = names.firstIndex(of: name) else {
-            throw GenError.usage("unknown \(kind) '\(name)'. This prior knows: \(names.joined(separator: ", ")) (see `gen \(command)`).")
+        guard let match = LabelName.match(name, in: names), let id = names.firstIndex(of: match) else {
+            throw GenError.usage(LabelName.unknown(kind, name, valid: names, command: command))
         }
         return id
     }

@@ -21,22 +21,44 @@ struct SpeechCommand: ParsableCommand, HasGlobalOptions {
 
         Examples:
           gen speech "hello there"                       # writes speech.wav
-          gen speech "It costs $42." --voice rms -o price.flac
-          gen speech "Slower, and higher." --speed 0.8 --pitch 3
+          gen speech 'It costs $42.' --voice rms -o price.flac
+          gen speech "Slower, and lower." --speed 0.8 --pitch -2
           echo "From standard input." | gen speech -o - | aplay
+          gen speech "Raw samples." --output-raw | aplay -r 22050 -f S16_LE -t raw -
           gen speech --file lines.txt -o out/line.wav  # out/line-001.wav, -002, ...
+          gen speech '<speak>Wait <break time="1s"/> now.</speak>' -o pause.wav
+
+        SSML (text starting with <speak>, or any text with --ssml): <break time
+        strength>, <prosody rate pitch volume>, <say-as interpret-as="characters|
+        cardinal|date">, <phoneme alphabet="arpabet" ph="HH AH0 L OW1">, <voice name>,
+        <s>, <p>, <sub alias>, <emphasis>. An unknown tag is an error, never spoken.
+
+        Reading stdin while writing to -o - or --output-raw, each line is spoken as
+        soon as it arrives (a live feed: `tail -f log | gen speech -o - | aplay`).
+        NOTE: --file is not the text source of espeak-ng's and flite's -f: it speaks
+        EACH LINE of the file into its OWN numbered output. To speak a whole file as
+        one text, redirect it: gen speech -o story.wav < story.txt
+
+        Every output is normalized to -16 LUFS (EBU R128, true peak under -1 dBTP);
+        --loudness off keeps the model's own level.
         """)
 
     @Argument(help: "Text to speak (read from stdin when omitted and no --file is given).") var text: String?
-    @Option(name: .shortAndLong, help: "Output .wav/.flac/.ogg, or - for a WAV on stdout.") var output = "speech.wav"
-    @Option(name: .long, help: "Voice: slt, rms or awb (see `gen voices`).") var voice = "slt"
-    @Option(name: .long, help: "Speaking rate; 1.25 is 25% faster.") var speed: Float = 1.0
-    @Option(name: .long, help: "Pitch shift in semitones.") var pitch: Float = 0
-    @Option(name: .long, help: "Speak each line of this file into its own numbered output.") var file: String?
+    @Option(name: .shortAndLong, help: "Output .wav/.flac/.ogg/.raw, or - for a WAV on stdout.") var output = "speech.wav"
+    @Flag(name: .long, help: "Write headerless 16-bit little-endian PCM to stdout (Piper's --output-raw).") var outputRaw = false
+    @Option(name: .long, help: ArgumentHelp("Voice: slt, rms or awb, any case (see `gen voices`).", valueName: "voice"),
+            completion: .list(Flite.voiceNames)) var voice = "slt"
+    @Option(name: .long, parsing: .unconditional, help: "Speaking rate; 1.25 is 25% faster.") var speed: Float = 1.0
+    @Option(name: .long, parsing: .unconditional, help: "Pitch shift in semitones (-12 to 12).") var pitch: Float = 0
+    @Option(name: .long, parsing: .unconditional, help: "Seconds of silence between sentences.") var sentenceSilence: Double = 0.25
+    @Option(name: .long, help: ArgumentHelp("Speak EACH LINE of this file into its OWN numbered output (not one text: for that, use < file).", valueName: "lines.txt"),
+            completion: .file()) var file: String?
+    @Flag(name: .long, help: "Read the text as SSML (automatic when it starts with <speak>).") var ssml = false
     @Option(name: .long, help: "Vocoder: \(VocoderKind.names).") var vocoder: VocoderKind = .neural
     @Option(name: .long, help: "Seed of Griffin-Lim's initial phase (the neural vocoder is deterministic).") var seed: UInt64 = 0
     @Option(name: .long, help: "Output sample rate in Hz (resampled with libsamplerate).") var rate: Int?
     @Option(name: .long, help: "Griffin-Lim iterations: more is slower and slightly cleaner.") var vocoderIterations = 16
+    @OptionGroup(title: "Level") var level: LevelOptions
     @OptionGroup var globals: GlobalOptions
 
     func validate() throws {
@@ -46,10 +68,17 @@ struct SpeechCommand: ParsableCommand, HasGlobalOptions {
         if text != nil && file != nil { throw ValidationError("give either TEXT or --file, not both.") }
         if let rate, !(8000...192_000).contains(rate) { throw ValidationError("--rate must be between 8000 and 192000 Hz.") }
         if !(1...500).contains(vocoderIterations) { throw ValidationError("--vocoder-iterations must be between 1 and 500.") }
+        if !(0...10).contains(sentenceSilence) { throw ValidationError("--sentence-silence must be between 0 and 10 seconds, got \(sentenceSilence).") }
+        if outputRaw && output != "speech.wav" && output != "-" {
+            throw ValidationError("--output-raw writes to stdout; drop -o (or write a headerless file with -o NAME.raw).")
+        }
+        if file != nil && (output == "-" || outputRaw) { throw ValidationError("--file writes numbered files; give -o a file name, not - or --output-raw.") }
     }
 
     func run() throws {
-        let lines: [String]
+        let toStdout = output == "-" || outputRaw
+        var lines: [String] = []
+        var live = false
         if let file {
             guard let content = try? String(contentsOfFile: file, encoding: .utf8) else {
                 throw GenError.io("cannot read --file '\(file)'. Check the path.")
@@ -61,53 +90,86 @@ struct SpeechCommand: ParsableCommand, HasGlobalOptions {
             lines = [text]
         } else {
             if isatty(0) != 0 { throw GenError.usage("no text given. Pass TEXT, --file F, or pipe text on stdin.") }
-            let data = FileHandle.standardInput.readDataToEndOfFile()
-            lines = [String(decoding: data, as: UTF8.self)]
+            if toStdout {
+                live = true   // each line is spoken as it arrives
+            } else {
+                let data = FileHandle.standardInput.readDataToEndOfFile()
+                lines = [String(decoding: data, as: UTF8.self)]
+            }
         }
-        if lines.count == 1 && lines[0].trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+        if !live && lines.count == 1 && lines[0].trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
             throw GenError.usage("the text is empty: give some words to speak.")
         }
-        if file != nil && output == "-" { throw GenError.usage("--file writes numbered files; give -o a file name, not -.") }
-        _ = try ioErrors { try AudioFileFormat(path: output == "-" ? "x.wav" : output) }
-        // A folder that is missing or read-only fails every line the same way: say it once, before any work.
-        if output != "-" { try ioErrors { try AudioFile.checkWritable(output) } }
+        if !toStdout {
+            _ = try ioErrors { try AudioFileFormat(path: output) }
+            // A folder that is missing or read-only fails every line the same way: say it once, before any work.
+            try ioErrors { try AudioFile.checkWritable(output) }
+        }
 
         let synth = try loadSynthesizer(globals)
         _ = try usageErrors { try synth.speaker(voice) }
         synth.vocoder = try loadVocoder(vocoder, globals, iterations: vocoderIterations, seed: seed)
+        synth.sentenceGap = sentenceSilence
         let sampleRate = MelConfig.standard.sampleRate
+        let outRate = rate ?? sampleRate
+        /// A chunk at the output rate and level.
+        func finished(_ samples: [Float]) throws -> [Float] {
+            var x = samples
+            if outRate != sampleRate { x = try ioErrors { try Resampler.resample(x, from: sampleRate, to: outRate) } }
+            return try level.apply(x, sampleRate: outRate)
+        }
+
+        /// The text as the synthesizer takes it: --ssml wraps plain text in <speak>.
+        func prepared(_ line: String) -> String {
+            ssml && !SSML.looksLikeSSML(line) ? "<speak>" + line + "</speak>" : line
+        }
+
+        if toStdout {
+            // Streamed sentence by sentence, each at the target loudness: a player on the other
+            // end of the pipe starts at once.
+            let stream = try ioErrors { try WAVStream(sampleRate: outRate, raw: outputRaw) }
+            func speak(_ line: String) throws {
+                try usageErrors {
+                    try synth.speak(prepared(line), voice: voice, speed: speed, pitch: pitch) { chunk in
+                        try ioErrors { try stream.append(try finished(chunk)) }
+                    }
+                }
+            }
+            var failures = 0, number = 0
+            if live {
+                while let line = readLine() {
+                    number += 1
+                    guard !line.trimmingCharacters(in: .whitespaces).isEmpty else { continue }
+                    do { try speak(line) } catch let e as GenError where e.code == 2 {
+                        GenMain.printError("stdin line \(number): \(e.message)")
+                        failures += 1
+                    }
+                }
+            } else {
+                try speak(lines[0])
+            }
+            try ioErrors { try stream.finish() }
+            if failures > 0 { throw GenError(message: "\(failures) of \(number) lines could not be spoken (see above); the others were.", code: 1) }
+            return
+        }
+
         var failures = 0
         for (i, line) in lines.enumerated() {
             let path = file == nil ? output : numbered(output, i + 1)
-            func convert(_ samples: [Float]) throws -> [Float] {
-                guard let rate, rate != sampleRate else { return samples }
-                return try ioErrors { try Resampler.resample(samples, from: sampleRate, to: rate) }
-            }
-            if path == "-" {
-                // Streamed sentence by sentence: a player on the other end of the pipe starts at once.
-                let stream = try ioErrors { try WAVStream(sampleRate: rate ?? sampleRate) }
-                try usageErrors {
-                    try synth.speak(line, voice: voice, speed: speed, pitch: pitch) { chunk in
-                        try ioErrors { try stream.append(try convert(chunk)) }
-                    }
-                }
-                try ioErrors { try stream.finish() }
-                continue
-            }
-            // Sentence by sentence into a temporary file, renamed only when everything succeeded.
             do {
-                let writer = try ioErrors { try AudioFileWriter(path: path, sampleRate: rate ?? sampleRate) }
                 // A progress line on stderr for long texts, only when a person is watching.
                 let showProgress = !globals.quiet && isatty(2) != 0
+                var audio: [Float] = []
                 try usageErrors {
-                    try synth.speak(line, voice: voice, speed: speed, pitch: pitch, progress: { done, total in
+                    try synth.speak(prepared(line), voice: voice, speed: speed, pitch: pitch, progress: { done, total in
                         guard showProgress && total > 3 else { return }
                         FileHandle.standardError.write("\r\(path): sentence \(done)/\(total) \(done == total ? "\n" : "")".data(using: .utf8)!)
-                    }) { chunk in
-                        try ioErrors { try writer.append(try convert(chunk)) }
-                    }
+                    }) { audio += $0 }
                 }
-                try ioErrors { try writer.finish() }
+                // The whole utterance is measured, so the level does not pump between sentences;
+                // written to a temporary file and renamed, so an interrupted run leaves nothing.
+                let out = try finished(audio)
+                try ioErrors { try AudioFile.write(AudioBuffer(samples: out, sampleRate: outRate), to: path) }
                 print(path)
             } catch let e as GenError where file != nil {
                 // With --file, one bad line does not stop the rest (exit 1: some items failed).
@@ -148,13 +210,15 @@ func loadVocoder(_ kind: VocoderKind, _ globals: GlobalOptions, iterations: Int 
 /// Runs `body`, reporting library errors as model/I-O failures (exit 3).
 @discardableResult
 func ioErrors<T>(_ body: () throws -> T) throws -> T {
-    do { return try body() } catch let e as GenError { throw e } catch { throw GenError.io("\(error)") }
+    do { return try body() } catch let e as GenError { throw e } catch AudioError.brokenPipe { throw AudioError.brokenPipe }
+    catch { throw GenError.io("\(error)") }
 }
 
 /// Runs `body`, reporting library errors as usage errors (exit 2): bad text, unknown voice.
 @discardableResult
 func usageErrors<T>(_ body: () throws -> T) throws -> T {
-    do { return try body() } catch let e as GenError { throw e } catch { throw GenError.usage("\(error)") }
+    do { return try body() } catch let e as GenError { throw e } catch AudioError.brokenPipe { throw AudioError.brokenPipe }
+    catch { throw GenError.usage("\(error)") }
 }
 
 struct Voices: ParsableCommand, HasGlobalOptions {

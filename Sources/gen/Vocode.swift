@@ -16,7 +16,8 @@ struct Vocode: ParsableCommand, HasGlobalOptions {
         at 22050 Hz, computes the mel spectrogram gen's speech model predicts, and
         turns it back into sound with the neural vocoder (or Griffin-Lim). The output
         has the input's length. Use it to hear what the vocoder alone does to a
-        voice, and to score it against the original (PESQ, STOI).
+        voice, and to score it against the original (PESQ, STOI; --loudness off keeps
+        the level the vocoder made instead of -16 LUFS).
 
         With one input, -o names the output file (.wav, .flac or .ogg; default
         IN-vocoded.wav). With several, -o names a folder, created if needed, that
@@ -33,6 +34,7 @@ struct Vocode: ParsableCommand, HasGlobalOptions {
     @Option(name: .long, help: "Vocoder: \(VocoderKind.names).") var vocoder: VocoderKind = .neural
     @Option(name: .long, help: "Griffin-Lim iterations (with --vocoder griffin-lim).") var vocoderIterations = 32
     @Option(name: .long, help: "Output sample rate in Hz (default 22050).") var rate: Int?
+    @OptionGroup(title: "Level") var level: LevelOptions
     @OptionGroup var globals: GlobalOptions
 
     func validate() throws {
@@ -77,6 +79,7 @@ struct Vocode: ParsableCommand, HasGlobalOptions {
                 let audio = try ioErrors { try CopySynthesis.load(input) }
                 var y = CopySynthesis.resynthesize(audio, vocoder: voc)
                 if let rate, rate != sampleRate { y = try ioErrors { try Resampler.resample(y, from: sampleRate, to: rate) } }
+                y = try level.apply(y, sampleRate: rate ?? sampleRate)
                 try ioErrors { try AudioFile.write(AudioBuffer(samples: y, sampleRate: rate ?? sampleRate), to: target) }
                 if target != "-" { print(target) }
             } catch let e as GenError where several {

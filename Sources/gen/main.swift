@@ -8,6 +8,7 @@ Runtime.configure(reexec: !["speech", "voices", "models", "genres", "artists", "
 // Ctrl-C, SIGTERM or SIGHUP: remove the temporary files of unfinished outputs, then exit (gen batch
 // installs its own handlers, which first let the file being written finish).
 TemporaryFiles.cleanUpOnSignals()
-// A closed pipe (gen speech -o - | head) becomes a write error with exit 3, not a silent SIGPIPE death.
+// A closed pipe (gen speech -o - | head) surfaces as a write error (EPIPE), so pending temporary
+// files are removed first; GenMain then ends quietly by SIGPIPE, as a Unix filter does.
 signal(SIGPIPE, SIG_IGN)
 GenMain.run()

@@ -1,0 +1,160 @@
+// Loudness.swift — ITU-R BS.1770 / EBU R128 loudness with libebur128 (not written by hand), and
+// the output stage every command shares: normalise to a target integrated loudness (−16 LUFS by
+// default, as podcast and streaming platforms ask) under a true-peak ceiling (−1 dBTP), then an
+// optional volume factor.
+//
+// A gain that would push the true peak over the ceiling is kept, and the peaks are brought under
+// it by a look-ahead limiter (a gain curve that is the running minimum of each sample's allowed
+// gain over ±5 ms, smoothed by a moving average of half that width: every averaged value is at
+// most the allowed gain of the sample it scales, so no sample exceeds the ceiling, and the curve
+// has no steps that would click). Inter-sample peaks are then checked with libebur128's 4×
+// oversampled true peak; where they overshoot, the limiter runs again with a lower ceiling (and a
+// static gain removes what three tries leave).
+import CEbur128
+import Foundation
+
+public struct LoudnessMeasurement: Equatable {
+    /// Integrated loudness in LUFS (gated, BS.1770-4); nil when the signal is too short (under
+    /// 400 ms) or too quiet (below the −70 LUFS absolute gate) to have one.
+    public var integrated: Double?
+    /// True peak in dBTP (4× oversampled); −∞ for digital silence.
+    public var truePeak: Double
+}
+
+public enum Loudness {
+    /// The target of every output unless --loudness says otherwise.
+    public static let defaultTarget = -16.0
+    /// The true-peak ceiling of normalised output, dBTP.
+    public static let truePeakCeiling = -1.0
+    /// Targets a user may ask for.
+    public static let targetRange = -70.0 ... -5.0
+
+    /// Integrated loudness and true peak (the largest of any channel) of interleaved samples.
+    public static func measure(_ samples: [Float], sampleRate: Int, channels: Int = 1) throws -> LoudnessMeasurement {
+        guard sampleRate > 0 && sampleRate <= 2_822_400 else { throw AudioError.invalidSampleRate(rate: sampleRate) }
+        guard (1...64).contains(channels) else {
+            throw AudioError.invalidBuffer(context: "loudness", problem: "\(channels) channels", fix: "downmix to at most 64 channels")
+        }
+        guard let state = ebur128_init(UInt32(channels), UInt(sampleRate), Int32(EBUR128_MODE_I.rawValue | EBUR128_MODE_TRUE_PEAK.rawValue)) else {
+            throw AudioError.invalidBuffer(context: "loudness", problem: "libebur128 could not start", fix: "check memory")
+        }
+        var st: UnsafeMutablePointer<ebur128_state>? = state
+        defer { ebur128_destroy(&st) }
+        // In blocks, so a long piece never needs a second copy.
+        let block = (1 << 16) * channels
+        let usable = samples.count - samples.count % channels
+        var start = 0
+        while start < usable {
+            let n = min(block, usable - start)
+            let rc = samples.withUnsafeBufferPointer { ebur128_add_frames_float(state, $0.baseAddress! + start, n / channels) }
+            guard rc == Int32(EBUR128_SUCCESS.rawValue) else {
+                throw AudioError.invalidBuffer(context: "loudness", problem: "libebur128 error \(rc)", fix: "check the samples")
+            }
+            start += n
+        }
+        var lufs = 0.0, peak = 0.0
+        ebur128_loudness_global(state, &lufs)
+        for c in 0..<channels {
+            var p = 0.0
+            ebur128_true_peak(state, UInt32(c), &p)
+            peak = max(peak, p)
+        }
+        return LoudnessMeasurement(integrated: lufs.isFinite && lufs > -70 ? lufs : nil,
+                                   truePeak: peak > 0 ? 20 * log10(peak) : -Double.infinity)
+    }
+
+    /// `samples` brought to `target` LUFS integrated, true peak at most `ceiling` dBTP. Audio
+    /// without an integrated loudness (silence, under 400 ms) is only kept under the ceiling.
+    public static func normalize(_ samples: [Float], sampleRate: Int, channels: Int = 1, target: Double = defaultTarget,
+                                 ceiling: Double = truePeakCeiling) throws -> [Float] {
+        var m = try measure(samples, sampleRate: sampleRate, channels: channels)
+        // Under one 400 ms gating block ("Hi." streamed alone) there is no integrated loudness:
+        // the sound repeated to 1 s has the loudness of the sound itself.
+        let second = sampleRate * channels
+        if m.integrated == nil, samples.count >= channels, samples.count < second {
+            var tiled: [Float] = []
+            tiled.reserveCapacity(second + samples.count)
+            while tiled.count < second { tiled += samples }
+            m.integrated = try measure(tiled, sampleRate: sampleRate, channels: channels).integrated
+        }
+        guard let measured = m.integrated else { return try limited(samples, sampleRate: sampleRate, channels: channels, ceiling: ceiling) }
+        // Limiting the peaks lowers the loudness a little (by several LU for music lifted 10 dB):
+        // the gain is raised by what was lost and the original limited again, until within 0.1 LU.
+        var gainDB = target - measured
+        var out = samples
+        for _ in 0..<4 {
+            out = try limited(scaled(samples, Float(pow(10, gainDB / 20))), sampleRate: sampleRate, channels: channels, ceiling: ceiling)
+            guard let now = try measure(out, sampleRate: sampleRate, channels: channels).integrated, abs(now - target) > 0.1 else { break }
+            gainDB += target - now
+        }
+        return out
+    }
+
+    /// The output stage of every command: `target` LUFS (nil: left as made), then `volume`
+    /// (a factor; 1 leaves it). A volume above 1 after normalisation is limited again.
+    public static func apply(_ samples: [Float], sampleRate: Int, channels: Int = 1, target: Double?, volume: Float = 1) throws -> [Float] {
+        var out = samples
+        if let target { out = try normalize(out, sampleRate: sampleRate, channels: channels, target: target) }
+        if volume != 1 {
+            out = scaled(out, volume)
+            if volume > 1 { out = try limited(out, sampleRate: sampleRate, channels: channels, ceiling: truePeakCeiling) }
+        }
+        return out
+    }
+
+    static func scaled(_ x: [Float], _ g: Float) -> [Float] { g == 1 ? x : x.map { $0 * g } }
+
+    /// Peaks brought under `ceiling` dBTP by the look-ahead limiter, then by a static gain for
+    /// what inter-sample peaks still exceed. Audio already under the ceiling is returned as is.
+    public static func limited(_ samples: [Float], sampleRate: Int, channels: Int = 1, ceiling: Double) throws -> [Float] {
+        let before = try measure(samples, sampleRate: sampleRate, channels: channels).truePeak
+        guard before > ceiling else { return samples }
+        // Sample peaks at 0.5 dB under the ceiling leave room for the reconstructed waveform; where
+        // its inter-sample peaks still overshoot (a hard edge), the margin grows by the overshoot.
+        var margin = 0.5, out = samples, after = before
+        for _ in 0..<3 {
+            out = lookAheadLimit(samples, channels: channels, ceiling: Float(pow(10, (ceiling - margin) / 20)), halfWidth: max(1, sampleRate / 200))
+            after = try measure(out, sampleRate: sampleRate, channels: channels).truePeak
+            if after <= ceiling { return out }
+            margin += after - ceiling + 0.1
+        }
+        return scaled(out, Float(pow(10, (ceiling - after) / 20)))
+    }
+
+    /// Each frame scaled by the moving average (width `halfWidth` + 1) of the running minimum
+    /// (width 2·`halfWidth` + 1) of the frames' gains min(1, ceiling/peak of the frame's
+    /// channels): |x·g| ≤ ceiling everywhere, every channel of a frame scaled alike.
+    static func lookAheadLimit(_ x: [Float], channels: Int = 1, ceiling: Float, halfWidth l: Int) -> [Float] {
+        let n = x.count / channels
+        guard n > 0 else { return x }
+        let allowed = (0..<n).map { f -> Float in
+            var p: Float = 0
+            for c in 0..<channels { p = max(p, abs(x[f * channels + c])) }
+            return p > ceiling ? ceiling / p : 1
+        }
+        // Running minimum over [i − l, i + l] with a monotonic deque of indices.
+        var minimum = [Float](repeating: 1, count: n)
+        var deque = [Int](repeating: 0, count: n), head = 0, tail = 0
+        var next = 0
+        for i in 0..<n {
+            while next < n && next <= i + l {
+                while tail > head && allowed[deque[tail - 1]] >= allowed[next] { tail -= 1 }
+                deque[tail] = next; tail += 1; next += 1
+            }
+            while deque[head] < i - l { head += 1 }
+            minimum[i] = allowed[deque[head]]
+        }
+        // Moving average over [i − h, i + h], h = l/2: every term is a minimum over a window
+        // that holds i, so the average is at most allowed[i].
+        let h = l / 2
+        var prefix = [Double](repeating: 0, count: n + 1)
+        for i in 0..<n { prefix[i + 1] = prefix[i] + Double(minimum[i]) }
+        var out = x
+        for i in 0..<n {
+            let a = max(0, i - h), b = min(n, i + h + 1)
+            let g = min(Float((prefix[b] - prefix[a]) / Double(b - a)), allowed[i])
+            for c in 0..<channels { out[i * channels + c] = x[i * channels + c] * g }
+        }
+        return out
+    }
+}

@@ -1,0 +1,62 @@
+// LoudnessTests.swift — Audio.Loudness against closed forms of ITU-R BS.1770-4: a 997 Hz sine of
+// amplitude A in one channel reads 20·log10(A) − 3.01 LUFS (the standard's own calibration: a
+// full-scale 997 Hz sine is −3.01 LKFS per channel), and its true peak is 20·log10(A) dBTP.
+import Audio
+import XCTest
+
+final class LoudnessTests: XCTestCase {
+    func sine(_ amplitude: Float, seconds: Double = 3, rate: Int = 48000, frequency: Double = 997) -> [Float] {
+        (0..<Int(seconds * Double(rate))).map { amplitude * Float(sin(2 * Double.pi * frequency * Double($0) / Double(rate))) }
+    }
+
+    func testSineMatchesTheStandardsCalibration() throws {
+        for a: Float in [1, 0.5, 0.1] {
+            let m = try Loudness.measure(sine(a), sampleRate: 48000)
+            XCTAssertEqual(m.integrated ?? 0, 20 * log10(Double(a)) - 3.01, accuracy: 0.05)
+            XCTAssertEqual(m.truePeak, 20 * log10(Double(a)), accuracy: 0.1)
+        }
+        // Two identical channels add 3.01 dB (BS.1770 sums the channels' powers).
+        let mono = sine(0.5), stereo = mono.flatMap { [$0, $0] }
+        XCTAssertEqual(try Loudness.measure(stereo, sampleRate: 48000, channels: 2).integrated ?? 0, 20 * log10(0.5), accuracy: 0.05)
+        XCTAssertNil(try Loudness.measure([Float](repeating: 0, count: 48000), sampleRate: 48000).integrated, "silence has no loudness")
+        XCTAssertNil(try Loudness.measure(sine(0.5, seconds: 0.2), sampleRate: 48000).integrated, "under one 400 ms block")
+    }
+
+    func testNormalizeReachesTheTargetUnderTheCeiling() throws {
+        // A quiet sine needs +23 dB: -16 LUFS with no limiting (its peak lands at -12.99 dBTP).
+        let quiet = try Loudness.normalize(sine(0.05, rate: 22050), sampleRate: 22050, target: -16)
+        let q = try Loudness.measure(quiet, sampleRate: 22050)
+        XCTAssertEqual(q.integrated ?? 0, -16, accuracy: 0.1)
+        XCTAssertEqual(q.truePeak, -16 + 3.01, accuracy: 0.15)
+
+        // A sine with sparse full-scale clicks: the gain that reaches -16 LUFS would put the clicks
+        // far over -1 dBTP, so the limiter takes them down and the level still reaches -16.
+        var spiky = sine(0.05, rate: 22050)
+        for i in stride(from: 1000, to: spiky.count, by: 5000) { spiky[i] = 1 }
+        let out = try Loudness.normalize(spiky, sampleRate: 22050, target: -16)
+        let m = try Loudness.measure(out, sampleRate: 22050)
+        XCTAssertEqual(m.integrated ?? 0, -16, accuracy: 0.2)
+        XCTAssertLessThanOrEqual(m.truePeak, -1 + 1e-3)
+
+        // A short sound (a streamed "Hi.") is measured as if repeated to 1 s.
+        let short = try Loudness.normalize(sine(0.05, seconds: 0.25, rate: 22050), sampleRate: 22050, target: -16)
+        XCTAssertEqual(Double(Normalize.peak(short)), pow(10, (-16 + 3.01) / 20), accuracy: 0.01)
+        // Silence stays silent; volume scales after the target.
+        XCTAssertEqual(try Loudness.normalize([Float](repeating: 0, count: 30000), sampleRate: 22050), [Float](repeating: 0, count: 30000))
+        let halved = try Loudness.apply(sine(0.05, rate: 22050), sampleRate: 22050, target: -16, volume: 0.5)
+        XCTAssertEqual(try Loudness.measure(halved, sampleRate: 22050).integrated ?? 0, -16 - 6.02, accuracy: 0.1)
+    }
+
+    func testLimiterKeepsEverySampleUnderTheCeilingWithoutSteps() throws {
+        // A burst of samples at 2.0 inside a quiet sine: every output sample ≤ the ceiling, and
+        // far from the burst (beyond the ±5 ms window) the sine is untouched.
+        var x = sine(0.1, seconds: 1, rate: 22050)
+        for i in 11000..<11050 { x[i] = 2 }
+        let y = try Loudness.limited(x, sampleRate: 22050, ceiling: -1)
+        let ceiling = Float(pow(10, -1.0 / 20))
+        XCTAssertLessThanOrEqual(Normalize.peak(y), ceiling)
+        XCTAssertTrue(y[0..<10000].elementsEqual(x[0..<10000]), "untouched before the burst")
+        XCTAssertTrue(y[12200...].elementsEqual(x[12200...]), "untouched after the burst")
+        XCTAssertLessThanOrEqual(try Loudness.measure(y, sampleRate: 22050).truePeak, -1 + 1e-3)
+    }
+}

@@ -1,0 +1,305 @@
+// InterfaceCLITests.swift — the command line that users of Piper, espeak-ng, flite and audiocraft
+// expect (issue 15), one test per row of the issue's table, each running the real binary.
+// Loudness is measured with libebur128 (Audio.Loudness), the library the outputs are normalised
+// with, and checked against the EBU R128 target the issue names (−16 LUFS ± 1 LU, −1 dBTP).
+import Audio
+import Foundation
+import XCTest
+
+/// A reader thread's result.
+final class DataBox: @unchecked Sendable { var data = Data() }
+
+final class InterfaceCLITests: CLITestCase {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
+
+    /// Runs `executable` with `stdin`, in `cwd`, with extra environment; a hung run is killed.
+    func run(_ executable: String, _ args: [String], stdin: Data? = nil, cwd: String? = nil,
+             env: [String: String] = [:], timeout: Double = 120) throws -> Run {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = args
+        p.environment = ProcessInfo.processInfo.environment.merging(env) { _, new in new }
+        if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
+        let input = Pipe(), out = Pipe(), err = Pipe()
+        p.standardInput = input; p.standardOutput = out; p.standardError = err
+        try p.run()
+        DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { if p.isRunning { p.terminate() } }
+        if let stdin { input.fileHandleForWriting.write(stdin) }
+        try input.fileHandleForWriting.close()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Run(code: p.terminationStatus, stdout: o, stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    func loudness(_ file: String) throws -> LoudnessMeasurement {
+        let a = try AudioFile.read(file)
+        return try Loudness.measure(a.samples, sampleRate: a.sampleRate, channels: a.channels)
+    }
+
+    // Row 1: `--pitch -3`, `--temperature -1`: negative numbers are values, not flags.
+    func testNegativeNumbersAreOptionValues() throws {
+        let r = try gen(["speech", "Hello.", "--pitch", "-3", "-o", path("low.wav")])
+        XCTAssertEqual(r.code, 0, r.stderr)
+        let t = try gen(["music", "--temperature", "-1", "-o", path("m.wav")])
+        XCTAssertEqual(t.code, 2)
+        XCTAssertTrue(t.stderr.contains("temperature") && !t.stderr.contains("Missing value"), t.stderr)
+        let c = try gen(["convert", path("low.wav"), path("quiet.wav"), "--normalize", "-6"])
+        XCTAssertEqual(c.code, 0, c.stderr)
+        XCTAssertEqual(Double(Normalize.peak(try AudioFile.read(path("quiet.wav")).samples)), pow(10, -6.0 / 20), accuracy: 0.002)
+    }
+
+    // Row 2: one loudness for every output: −16 LUFS (± 1 LU) and true peak ≤ −1 dBTP by default,
+    // for every voice (the three voices differed by 5 dB) and for music; --loudness and
+    // --loudness off; gen convert --loudness.
+    func testEveryOutputIsAtTheTargetLoudness() throws {
+        for voice in ["slt", "rms", "awb"] {
+            let f = path("\(voice).wav")
+            let r = try gen(["speech", "The quick brown fox jumps over the lazy dog.", "--voice", voice, "-o", f])
+            XCTAssertEqual(r.code, 0, r.stderr)
+            let m = try loudness(f)
+            XCTAssertEqual(m.integrated ?? 0, -16, accuracy: 1, voice)
+            XCTAssertLessThanOrEqual(m.truePeak, -1 + 0.05, voice)
+        }
+        XCTAssertEqual(try gen(["speech", "The quick brown fox jumps over the lazy dog.", "--loudness", "-23", "-o", path("ebu.wav")]).code, 0)
+        XCTAssertEqual(try loudness(path("ebu.wav")).integrated ?? 0, -23, accuracy: 1)
+        // rms speaks about 6 LU under the target at the model's own level (measured: -22.5 LUFS).
+        XCTAssertEqual(try gen(["speech", "The quick brown fox jumps over the lazy dog.", "--voice", "rms", "--loudness", "off", "-o", path("raw.wav")]).code, 0)
+        XCTAssertGreaterThan(abs((try loudness(path("raw.wav")).integrated ?? 0) + 16), 1, "the model's own level is not -16 (else this test shows nothing)")
+        let half = try gen(["speech", "The quick brown fox jumps over the lazy dog.", "--volume", "0.5", "-o", path("half.wav")])
+        XCTAssertEqual(half.code, 0, half.stderr)
+        XCTAssertEqual(try loudness(path("half.wav")).integrated ?? 0, -16 - 6.02, accuracy: 0.2)
+
+        let music = try gen(["music", "--genre", "jazz", "--duration", "4", "--seed", "3", "-o", path("jazz.wav")])
+        XCTAssertEqual(music.code, 0, music.stderr)
+        let mm = try loudness(path("jazz.wav"))
+        XCTAssertEqual(mm.integrated ?? 0, -16, accuracy: 1)
+        XCTAssertLessThanOrEqual(mm.truePeak, -1 + 0.05)
+
+        let conv = try gen(["convert", path("raw.wav"), path("conv.flac"), "--loudness", "-20"])
+        XCTAssertEqual(conv.code, 0, conv.stderr)
+        XCTAssertEqual(try loudness(path("conv.flac")).integrated ?? 0, -20, accuracy: 1)
+        let bad = try gen(["speech", "hi", "--loudness", "loud"])
+        XCTAssertEqual(bad.code, 2); XCTAssertTrue(bad.stderr.contains("--loudness"), bad.stderr)
+    }
+
+    // Row 3: SSML's common subset: a 1 s break is 1 s of silence, the tags are not read aloud,
+    // an unknown tag is an error naming it.
+    func testSSMLBreaksAndTagsAreNotSpoken() throws {
+        let plain = try gen(["speech", "Hello world.", "-o", path("plain.wav")])
+        XCTAssertEqual(plain.code, 0, plain.stderr)
+        let tagged = try gen(["speech", "<speak><s>Hello world.</s></speak>", "-o", path("tagged.wav")])
+        XCTAssertEqual(tagged.code, 0, tagged.stderr)
+        // The same words: the same length to within 2%.
+        let a = try AudioFile.read(path("plain.wav")).duration, b = try AudioFile.read(path("tagged.wav")).duration
+        XCTAssertEqual(b, a, accuracy: 0.02 * a, "tags must not be spoken")
+
+        let paused = try gen(["speech", #"<speak>Hello <break time="1s"/> world.</speak>"#, "-o", path("pause.wav")])
+        XCTAssertEqual(paused.code, 0, paused.stderr)
+        let x = try AudioFile.read(path("pause.wav")).samples
+        var longest = 0, run = 0
+        for v in x { if abs(v) < 1e-4 { run += 1; longest = max(longest, run) } else { run = 0 } }
+        XCTAssertGreaterThanOrEqual(Double(longest) / 22050, 0.98)
+
+        let rich = try gen(["speech", "--ssml", #"Call <say-as interpret-as="characters">IBM</say-as> on <say-as interpret-as="date">2026-12-01</say-as>. <prosody rate="slow" pitch="+2st" volume="soft">Slowly.</prosody> <voice name="rms">Me.</voice> <phoneme alphabet="arpabet" ph="T AH0 M EY1 T OW2">tomato</phoneme>"#, "-o", path("rich.wav")])
+        XCTAssertEqual(rich.code, 0, rich.stderr)
+
+        let unknown = try gen(["speech", "<speak>Hello <blink>world</blink></speak>", "-o", path("u.wav")])
+        XCTAssertEqual(unknown.code, 2)
+        XCTAssertTrue(unknown.stderr.contains("<blink>"), unknown.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("u.wav")))
+        let broken = try gen(["speech", "<speak>Hello <break time=\"1s\"> world</speak>", "-o", path("b.wav")])
+        XCTAssertEqual(broken.code, 2, broken.stderr)
+        let voice = try gen(["speech", "<speak><voice name=\"nobody\">Hi.</voice></speak>", "-o", path("v.wav")])
+        XCTAssertEqual(voice.code, 2); XCTAssertTrue(voice.stderr.contains("nobody"), voice.stderr)
+    }
+
+    // Row 4: stdin kept open while writing to -o -: the first line's audio arrives before the
+    // second line is even written (Piper's behaviour); --output-raw streams the same way.
+    func testStdinLinesAreSpokenAsTheyArrive() throws {
+        for raw in [false, true] {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: genPath)
+            p.arguments = raw ? ["speech", "--output-raw"] : ["speech", "-o", "-"]
+            let input = Pipe(), out = Pipe()
+            p.standardInput = input; p.standardOutput = out; p.standardError = FileHandle.nullDevice
+            try p.run()
+            input.fileHandleForWriting.write(Data("First line.\n".utf8))
+            // Wait (at most 60 s) for audio while stdin stays open.
+            let got = DispatchSemaphore(value: 0)
+            var first = Data()
+            let reader = out.fileHandleForReading
+            let box = DataBox()
+            DispatchQueue.global().async { box.data = reader.availableData; got.signal() }
+            XCTAssertEqual(got.wait(timeout: .now() + 60), .success, "no audio before stdin closed")
+            first = box.data
+            XCTAssertTrue(p.isRunning, "gen must still be waiting for more lines")
+            XCTAssertGreaterThan(first.count, 0)
+            if !raw { XCTAssertEqual(Array(first.prefix(4)), Array("RIFF".utf8)) }
+            input.fileHandleForWriting.write(Data("Second line.\n".utf8))
+            try input.fileHandleForWriting.close()
+            let rest = out.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            XCTAssertEqual(p.terminationStatus, 0)
+            XCTAssertGreaterThan(rest.count, 22050, "the second line was spoken too")
+        }
+    }
+
+    // Row 5: `gen batch -` reads JSON Lines on stdin; names any case.
+    func testBatchReadsJSONLinesFromStdin() throws {
+        let jobs = #"{"kind":"speech","text":"From standard input.","voice":"AWB"}"# + "\n"
+            + #"{"kind":"speech","text":"Second.","out":"two.wav"}"# + "\n"
+        let r = try run(genPath, ["batch", "-", "--out-dir", path("out")], stdin: Data(jobs.utf8))
+        XCTAssertEqual(r.code, 0, r.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: path("out/stdin-001.wav")), r.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: path("out/two.wav")))
+        let bad = try run(genPath, ["batch", "-", "--out-dir", path("out2")], stdin: Data("not json\n".utf8))
+        XCTAssertEqual(bad.code, 1); XCTAssertTrue(bad.stderr.contains("stdin:1"), bad.stderr)
+    }
+
+    // Row 6: -o x.raw and --output-raw: headerless 16-bit PCM, the samples of the .wav.
+    func testRawOutput() throws {
+        XCTAssertEqual(try gen(["speech", "Raw samples.", "-o", path("a.wav")]).code, 0)
+        XCTAssertEqual(try gen(["speech", "Raw samples.", "-o", path("a.raw")]).code, 0)
+        let wav = try Data(contentsOf: URL(fileURLWithPath: path("a.wav")))
+        let raw = try Data(contentsOf: URL(fileURLWithPath: path("a.raw")))
+        XCTAssertEqual(raw, wav.suffix(from: 44), "a .raw file is the .wav's data chunk")
+        let piped = try gen(["speech", "Raw samples.", "--output-raw"])
+        XCTAssertEqual(piped.code, 0, piped.stderr)
+        XCTAssertEqual(piped.stdout.count % 2, 0)
+        XCTAssertNotEqual(Array(piped.stdout.prefix(4)), Array("RIFF".utf8))
+        XCTAssertEqual(piped.stdout.count, raw.count, "one sentence: the stream's level is the file's")
+        XCTAssertEqual(try gen(["speech", "x", "--output-raw", "-o", path("b.wav")]).code, 2)
+    }
+
+    // Row 7: a closed pipe ends quietly, killed by SIGPIPE like any Unix filter (status 141 in
+    // the shell), with nothing on stderr.
+    func testClosedPipeEndsQuietly() throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/bash")
+        p.arguments = ["-c", "'\(genPath)' speech 'One. Two. Three.' -o - 2>\(path("err.txt")) | head -c 100 > /dev/null; echo ${PIPESTATUS[0]}"]
+        let out = Pipe(); p.standardOutput = out
+        try p.run(); p.waitUntilExit()
+        let status = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertEqual(status, "141")
+        XCTAssertEqual(try String(contentsOfFile: path("err.txt"), encoding: .utf8), "")
+    }
+
+    // Row 8: "did you mean", case-insensitive names, --rate on music.
+    func testSuggestionsAndCaseInsensitiveNames() throws {
+        let typo = try gen(["speach", "hi"])
+        XCTAssertEqual(typo.code, 2); XCTAssertTrue(typo.stderr.contains("Did you mean 'speech'?"), typo.stderr)
+        let voice = try gen(["speech", "hi", "--voice", "rsm", "-o", path("x.wav")])
+        XCTAssertEqual(voice.code, 2); XCTAssertTrue(voice.stderr.contains("Did you mean 'rms'?"), voice.stderr)
+        let genre = try gen(["music", "--genre", "jaz", "-o", path("x.wav")])
+        XCTAssertEqual(genre.code, 2); XCTAssertTrue(genre.stderr.contains("Did you mean 'jazz'?"), genre.stderr)
+
+        // RMS and rms are one voice: the same audio.
+        XCTAssertEqual(try gen(["speech", "Hello.", "--voice", "RMS", "-o", path("upper.wav")]).code, 0)
+        XCTAssertEqual(try gen(["speech", "Hello.", "--voice", "rms", "-o", path("lower.wav")]).code, 0)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path("upper.wav"))), try Data(contentsOf: URL(fileURLWithPath: path("lower.wav"))))
+
+        let music = try gen(["music", "--genre", "Jazz", "--rate", "44100", "--duration", "2", "--seed", "1", "-o", path("m.wav")])
+        XCTAssertEqual(music.code, 0, music.stderr)
+        let m = try AudioFile.read(path("m.wav"))
+        XCTAssertEqual(m.sampleRate, 44100); XCTAssertEqual(m.duration, 2, accuracy: 0.01)
+    }
+
+    // Row 9: an installed layout (PREFIX/bin/gen, PREFIX/share/gen/models, what `make install`
+    // writes) finds its models from any directory, without GEN_MODELS.
+    func testInstalledLayoutFindsItsModels() throws {
+        let prefix = path("prefix")
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: prefix + "/bin", withIntermediateDirectories: true)
+        try fm.createDirectory(atPath: prefix + "/share/gen/models", withIntermediateDirectories: true)
+        try fm.copyItem(atPath: genPath, toPath: prefix + "/bin/gen")
+        for m in ["speech", "vocoder"] {
+            try fm.createSymbolicLink(atPath: prefix + "/share/gen/models/" + m, withDestinationPath: root.appendingPathComponent("models/" + m).path)
+        }
+        var env = ProcessInfo.processInfo.environment
+        env.removeValue(forKey: "GEN_MODELS")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: prefix + "/bin/gen")
+        p.arguments = ["speech", "hi", "-o", path("hi.wav")]
+        p.environment = env
+        p.currentDirectoryURL = URL(fileURLWithPath: "/")
+        let err = Pipe(); p.standardError = err; p.standardOutput = FileHandle.nullDevice
+        try p.run(); p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0, String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+        XCTAssertGreaterThan(try AudioFile.read(path("hi.wav")).duration, 0.2)
+    }
+
+    // Rows 10 and 13: the examples in `gen speech --help` run exactly as printed (through the
+    // shell, with gen on PATH and a stand-in for aplay), so `$42` is not expanded by the shell;
+    // --file says loudly that it is one output per line.
+    func testSpeechHelpExamplesRunAsPrinted() throws {
+        let help = try gen(["speech", "--help"])
+        XCTAssertEqual(help.code, 0)
+        let text = String(decoding: help.stdout, as: UTF8.self)
+        XCTAssertTrue(text.contains("EACH LINE"), "--file must say it writes one output per line")
+        let lines = text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { $0.hasPrefix("gen speech ") || $0.hasPrefix("echo ") }
+        XCTAssertGreaterThanOrEqual(lines.count, 5, text)
+        try "First line.\nSecond line.\n".write(toFile: path("lines.txt"), atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: path("out"), withIntermediateDirectories: true)
+        for line in lines {
+            let command = line.components(separatedBy: "  #").first!
+            let r = try shell(command)
+            XCTAssertEqual(r.code, 0, "\(command): \(r.stderr)")
+        }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: path("price.flac")))
+    }
+
+    /// Bash with gen first on PATH, the shipped models, and a stand-in for aplay (no sound card here).
+    func shell(_ command: String) throws -> Run {
+        let bin = path("bin")
+        if !FileManager.default.fileExists(atPath: bin + "/gen") {
+            try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+            try FileManager.default.createSymbolicLink(atPath: bin + "/gen", withDestinationPath: genPath)
+            FileManager.default.createFile(atPath: bin + "/aplay", contents: Data("#!/bin/sh\ncat > /dev/null\n".utf8),
+                                           attributes: [.posixPermissions: 0o755])
+        }
+        return try run("/bin/bash", ["-o", "pipefail", "-c", command], cwd: dir.path,
+                       env: ["PATH": bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"),
+                             "GEN_MODELS": root.appendingPathComponent("models").path], timeout: 300)
+    }
+
+    // Rows 9–11: every gen example in the README's code blocks runs exactly as printed (the
+    // prompts folder beside it, as in a checkout), and the README's first screen is short.
+    func testReadmeExamplesRunAsPrinted() throws {
+        let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
+        XCTAssertLessThanOrEqual(readme.split(separator: "\n", omittingEmptySubsequences: false).count, 60, "the README is one screen or two")
+        XCTAssertFalse(readme.contains("](../"), "no link points outside the repository")
+        var inCode = false, commands: [String] = []
+        for line in readme.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("```") { inCode.toggle(); continue }
+            let t = line.trimmingCharacters(in: .whitespaces)
+            if inCode && (t.hasPrefix("gen ") || t.hasPrefix("echo ")) { commands.append(t) }
+        }
+        XCTAssertGreaterThanOrEqual(commands.count, 5)
+        try FileManager.default.createSymbolicLink(atPath: path("prompts"), withDestinationPath: root.appendingPathComponent("prompts").path)
+        for command in commands {
+            let r = try shell(command)
+            XCTAssertEqual(r.code, 0, "\(command): \(r.stderr)")
+        }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: path("out/voiceover/index.html")))
+    }
+
+    // Row 12: completion scripts know the voices, the genres and that --file, --lyrics and
+    // --prime take file names.
+    func testCompletionsOfferValues() throws {
+        let r = try gen(["--generate-completion-script", "bash"])
+        XCTAssertEqual(r.code, 0)
+        let script = String(decoding: r.stdout, as: UTF8.self)
+        // ArgumentParser writes a value list as 'a'$'\n''b'…, and file names as `-f`.
+        func values(_ names: [String]) -> String { names.map { "'\($0)'" }.joined(separator: "$'\\n'") }
+        XCTAssertTrue(script.contains(values(["slt", "rms", "awb"])), "voices")
+        XCTAssertTrue(script.contains(values(["jazz", "blues", "rock"])), "genres")
+        XCTAssertTrue(script.contains("'The Velvet Quartet'"), "artists")
+        for option in ["--file", "--lyrics", "--prime"] {
+            guard let at = script.range(of: "'\(option)')") else { XCTFail(option); continue }
+            XCTAssertTrue(script[at.upperBound...].prefix(80).contains("__gen_add_completions -f"), "file names after \(option)")
+        }
+    }
+}
