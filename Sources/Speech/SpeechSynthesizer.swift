@@ -53,6 +53,22 @@ public final class SpeechSynthesizer {
         return i
     }
 
+    /// Checks, without synthesizing, that `text` can be spoken in `voice`: the voice exists; SSML
+    /// parses and names only known voices; plain text has at least one sentence with phones.
+    public func checkSpeakable(_ text: String, voice: String) throws {
+        _ = try speaker(voice)
+        if SSML.looksLikeSSML(text) {
+            for case .text(_, let v?, _, _, _) in try SSML.parse(text) { _ = try speaker(v) }
+            return
+        }
+        let flite = Flite.voiceNames.contains(canonicalVoice(voice)) ? canonicalVoice(voice) : "slt"
+        var speakable = 0
+        for sentence in TextFrontend.sentences(text) {
+            do { _ = try TextFrontend.phonemes(sentence, voice: flite); speakable += 1 } catch TextFrontendError.nothingToSay {}
+        }
+        if speakable == 0 { throw TextFrontendError.nothingToSay(text) }
+    }
+
     /// Log-mel (T, 80) for one sentence.
     public func mel(sentence: String, voice: String, speed: Float = 1, pitch: Float = 0) throws -> (mel: [Float], frames: Int) {
         let spk = try speaker(voice)

@@ -204,17 +204,7 @@ final class BatchModels: @unchecked Sendable {
         switch item.job {
         case .speech(let s):
             guard let speech else { throw GenError.io("not rendered: no speech model (see the error above).") }
-            if SSML.looksLikeSSML(s.text) {
-                // Checked whole (tags, attribute values, voices); its text is checked as it is spoken.
-                for case .text(_, let v?, _, _, _) in try SSML.parse(s.text) { _ = try SpeechSynthesizer(model: speech).speaker(v) }
-                return
-            }
-            let sentences = TextFrontend.sentences(s.text)
-            var speakable = 0
-            for sentence in sentences {
-                do { _ = try TextFrontend.phonemes(sentence, voice: s.voice); speakable += 1 } catch TextFrontendError.nothingToSay {}
-            }
-            if speakable == 0 { throw TextFrontendError.nothingToSay(s.text) }
+            try SpeechSynthesizer(model: speech).checkSpeakable(s.text, voice: s.voice)
         case .music(var m):
             if let file = m.lyricsFile {
                 m.lyrics = try readLyricsFile(file, option: "\"lyrics_file\"")

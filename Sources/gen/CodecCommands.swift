@@ -11,9 +11,7 @@ import NN
 
 /// The codec folder in the models folder, or a message saying how to train one (exit 3).
 func codecDirectory(_ globals: GlobalOptions) throws -> String {
-    guard let dir = ModelsDirectory.resolve(globals.modelsDir) else {
-        throw GenError.io("no models folder found. Pass --models-dir DIR or set GEN_MODELS.")
-    }
+    let dir = try globals.modelsFolder()
     let codecDir = dir + "/codec"
     guard FileManager.default.fileExists(atPath: codecDir + "/config.json") else {
         throw GenError.io("no trained codec in \(codecDir). Train one with "

@@ -27,6 +27,16 @@ enum ModelsDirectory {
     }
 }
 
+extension GlobalOptions {
+    /// The models folder (ModelsDirectory.resolve), or the error that says how to name one (exit 3).
+    func modelsFolder() throws -> String {
+        guard let dir = ModelsDirectory.resolve(modelsDir) else {
+            throw GenError.io("no models folder found. Pass --models-dir DIR, set GEN_MODELS, or install gen with `make install`.")
+        }
+        return dir
+    }
+}
+
 struct Models: ParsableCommand, HasGlobalOptions {
     static let configuration = CommandConfiguration(
         abstract: "List the models in the models folder, with their cards' key numbers.",
@@ -48,9 +58,7 @@ struct Models: ParsableCommand, HasGlobalOptions {
     ]
 
     func run() throws {
-        guard let dir = ModelsDirectory.resolve(globals.modelsDir) else {
-            throw GenError.io("no models folder found. Pass --models-dir DIR or set GEN_MODELS.")
-        }
+        let dir = try globals.modelsFolder()
         let fm = FileManager.default
         guard let entries = try? fm.contentsOfDirectory(atPath: dir) else {
             throw GenError.io("cannot read models folder '\(dir)'. Check the path given to --models-dir or GEN_MODELS.")

@@ -12,9 +12,7 @@ import Music
 
 /// The prior in the models folder and the RVQ codec it samples, or a message saying how to train them (exit 3).
 func loadPrior(_ globals: GlobalOptions) throws -> MusicModels {
-    guard let dir = ModelsDirectory.resolve(globals.modelsDir) else {
-        throw GenError.io("no models folder found. Pass --models-dir DIR or set GEN_MODELS.")
-    }
+    let dir = try globals.modelsFolder()
     let priorDir = dir + "/prior"
     guard FileManager.default.fileExists(atPath: priorDir + "/config.json") else {
         throw GenError.io("no trained prior in \(priorDir). Train one with "

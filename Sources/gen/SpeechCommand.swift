@@ -192,18 +192,14 @@ struct SpeechCommand: ParsableCommand, HasGlobalOptions {
 }
 
 func loadSynthesizer(_ globals: GlobalOptions) throws -> SpeechSynthesizer {
-    guard let dir = ModelsDirectory.resolve(globals.modelsDir) else {
-        throw GenError.io("no models folder found. Pass --models-dir DIR or set GEN_MODELS.")
-    }
+    let dir = try globals.modelsFolder()
     do { return try SpeechSynthesizer(modelDir: dir + "/speech") } catch {
         throw GenError.io("\(error)")
     }
 }
 
 func loadVocoder(_ kind: VocoderKind, _ globals: GlobalOptions, iterations: Int = 16, seed: UInt64 = 0) throws -> Vocoder {
-    guard let dir = ModelsDirectory.resolve(globals.modelsDir) else {
-        throw GenError.io("no models folder found. Pass --models-dir DIR or set GEN_MODELS.")
-    }
+    let dir = try globals.modelsFolder()
     return try ioErrors { try kind.make(modelsDir: dir, iterations: iterations, seed: seed) }
 }
 

@@ -286,6 +286,40 @@ final class InterfaceCLITests: CLITestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: path("out/voiceover/index.html")))
     }
 
+    /// flite's slt voice saying `text` into `name` (16 kHz WAV), converted by extension.
+    func speechFile(_ name: String, _ text: String) throws {
+        let wav = path("flite-\(UUID().uuidString).wav")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/flite")
+        p.arguments = ["-voice", "slt", "-t", text, "-o", wav]
+        try p.run(); p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0, "install the Debian package flite")
+        XCTAssertEqual(try gen(["convert", wav, path(name), "--loudness", "off"]).code, 0)
+    }
+
+    // Row 10: the examples of convert, vocode, music, encode, decode and codec run exactly as
+    // their --help prints them, on fixtures with the names the examples use. (gen batch's
+    // examples render whole prompt sets, up to 24 pieces: the batch tests run those files.)
+    func testHelpExamplesRunAsPrinted() throws {
+        let long = "The little boat crossed the harbor before the storm arrived, and the sailors sang all the way home."
+        for name in ["voice.flac", "take.wav", "podcast.flac", "speech.wav", "song.wav", "song.flac"] { try speechFile(name, long) }
+        try FileManager.default.createDirectory(atPath: path("corpus"), withIntermediateDirectories: true)
+        try speechFile("corpus/a.wav", "First."); try speechFile("corpus/b.wav", "Second.")
+        try "Walking down the avenue\nsinging in the rain\n".write(toFile: path("lyrics.txt"), atomically: true, encoding: .utf8)
+        var ran = 0
+        for command in ["convert", "vocode", "music", "encode", "decode", "codec"] {
+            let help = String(decoding: try gen([command, "--help"]).stdout, as: UTF8.self)
+            let examples = help.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { $0.hasPrefix("gen \(command) ") }
+            XCTAssertFalse(examples.isEmpty, "\(command) --help has examples")
+            for example in examples {
+                let r = try shell(example)
+                XCTAssertEqual(r.code, 0, "\(example): \(r.stderr)")
+                ran += 1
+            }
+        }
+        XCTAssertGreaterThanOrEqual(ran, 15)
+    }
+
     // Row 12: completion scripts know the voices, the genres and that --file, --lyrics and
     // --prime take file names.
     func testCompletionsOfferValues() throws {
