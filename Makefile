@@ -170,6 +170,14 @@ eval-music: eval-deps deps $(MUSIC_DATA)/metadata.jsonl
 	  pairs = [(k[4:], v, rows.get("real-" + k[4:])) for k, v in sorted(rows.items()) if k.startswith("gen-")]; \
 	  [print("%10s: flatness %.2fx real, HPR %+.1f dB vs real (targets <= 2x, within 2 dB)" % (g, float(v[2]) / float(r[2]), float(v[3]) - float(r[3]))) for g, v, r in pairs if r]' \
 	  out/eval-music/tonality.txt
+	@if [ -f models/tagger/config.json ]; then \
+	  for b in 6 12; do rm -rf out/eval-music/opus$$b; mkdir -p out/eval-music/opus$$b; \
+	    for f in out/eval-music/real/*.wav; do n=$$(basename $$f .wav); \
+	      opusenc --quiet --bitrate $$b $$f out/eval-music/opus$$b/$$n.opus 2>/dev/null && opusdec --quiet --rate 22050 out/eval-music/opus$$b/$$n.opus out/eval-music/opus$$b/$$n.wav \
+	        && rm -f out/eval-music/opus$$b/$$n.opus; done; done; \
+	  .build/$(CONFIG)/gen-eval tagger --models models --out out/eval-music \
+	    --reference "Opus 6 kbps=out/eval-music/opus6" --reference "Opus 12 kbps=out/eval-music/opus12" | tee out/eval-music/tagger.txt; \
+	else echo "no models/tagger: train one with gen train tagger to get the tagger's genre accuracy, KLD and FD"; fi
 
 # The tour: prompts/demo.jsonl (every genre and voice) with a listening report, then a real recording converted.
 JOBS         ?= 2

@@ -46,7 +46,7 @@ public enum FuzzTargets {
         guard let kind = bytes.first else { return }
         let json = Data(bytes.dropFirst())
         let decoder = JSONDecoder()
-        switch kind % 4 {
+        switch kind % 6 {
         case 1:
             guard let c = try? decoder.decode(PriorConfig.self, from: json), c.validate().isEmpty else { return }
             _ = (c.tokensPerSecond, c.contextSeconds)
@@ -56,6 +56,9 @@ public enum FuzzTargets {
         case 3:
             guard let c = try? decoder.decode(VocoderConfig.self, from: json), c.validate().isEmpty else { return }
             _ = c.layout.receptiveFrames
+        case 5:
+            guard let c = try? decoder.decode(TaggerConfig.self, from: json), c.validate().isEmpty else { return }
+            _ = (c.freqPatches, c.timePatches, c.patchSize)
         default:   // 0 (and 4, the byte older seeds used)
             guard let c = try? decoder.decode(RVQCodecConfig.self, from: json), c.validate().isEmpty else { return }
             _ = (c.encoderLayout.receptiveFrames, c.decoderLayout.receptiveFrames, c.bitrate(codebooks: c.codebooks))
@@ -68,5 +71,7 @@ public enum FuzzTargets {
             let set = PromptParser.parse(text, file: "/fuzz/p.jsonl", format: format, batchSeed: 1)
             for item in set.items { _ = try? PromptParser.outputName(item.out) }
         }
+        // Prompt lines and `gen speech` text may be SSML.
+        _ = try? SSML.parse(text)
     }
 }

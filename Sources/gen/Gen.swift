@@ -34,7 +34,7 @@ struct Gen: ParsableCommand {
         version: genVersion,
         subcommands: [
             SpeechCommand.self, Music.self, BatchCommand.self,
-            Vocode.self, Encode.self, Decode.self, Codec.self, Convert.self,
+            Vocode.self, Encode.self, Decode.self, Codec.self, Tag.self, Convert.self,
             Dataset.self, Train.self,
             Voices.self, Genres.self, Artists.self, Models.self,
         ]

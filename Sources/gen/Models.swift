@@ -55,6 +55,7 @@ struct Models: ParsableCommand, HasGlobalOptions {
         ("vocoder", "gen train vocoder --data DATA --out models/vocoder (or use --vocoder griffin-lim)"),
         ("codec", "gen train codec --data DATA --out models/codec"),
         ("prior", "gen train prior --data DATA --codec models/codec --out models/prior"),
+        ("tagger", "gen train tagger --data DATA --out models/tagger"),
     ]
 
     func run() throws {

@@ -10,6 +10,6 @@ struct Dataset: ParsableCommand {
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Train the speech, vocoder, codec or prior models.",
-        subcommands: [TrainSpeech.self, TrainVocoder.self, TrainCodec.self, TrainPrior.self])
+        abstract: "Train the speech, vocoder, codec, prior or tagger models.",
+        subcommands: [TrainSpeech.self, TrainVocoder.self, TrainCodec.self, TrainPrior.self, TrainTagger.self])
 }

@@ -19,6 +19,10 @@ enum CodecTrainingDefaults: TrainingDefaults {
     static let learningRate: Float = 5e-4, warmup = 300, checkpointEvery = 250
 }
 
+enum TaggerTrainingDefaults: TrainingDefaults {
+    static let learningRate: Float = 5e-4, warmup = 200, checkpointEvery = 250
+}
+
 enum MusicTrainingDefaults: TrainingDefaults {
     static let learningRate: Float = 3e-4, warmup = 500, checkpointEvery = 500
 }

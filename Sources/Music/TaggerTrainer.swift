@@ -1,0 +1,202 @@
+// TaggerTrainer.swift — `gen train tagger`: trains Tagger.swift on a music corpus's *original*
+// clips (never on anything gen generated: the tagger is also the yardstick of `gen music`).
+// Random crops of one window (9.85 s) of the clips' log-mel, with their genre, artist and
+// whether lyrics are sung for at least 1 s of the crop; Patchout as options; AdamW, warm-up and
+// cosine, gradient clipping; config.json + model.safetensors + train_state.safetensors every
+// --save-every steps and --resume, as the other trainers; a JSONL log with examples per second
+// (what Patchout buys) and held-out accuracy: per window, and per clip from the mean of its
+// windows' probabilities, genre and vocals (windows with 0 or ≥ 3 s of singing, as gen-eval).
+import Audio
+import DSP
+import Engine
+import Foundation
+
+public struct TaggerTrainOptions {
+    public var dataDir: String
+    public var outDir: String
+    public var steps = 3000
+    public var maxMinutes: Double? = nil
+    public var batchSize = 16
+    public var learningRate: Float = 5e-4
+    public var warmup = 200
+    public var weightDecay: Float = 0.05
+    public var seed: UInt64 = 1
+    public var logEvery = 20
+    public var evalEvery = 250
+    public var saveEvery = 250
+    public var resume = false
+    /// Patchout: probability of dropping each time column, each frequency row, each single patch.
+    public var patchoutTime: Float = 0.3
+    public var patchoutFreq: Float = 0.2
+    public var patchoutRandom: Float = 0
+    public var model = TaggerConfig()
+    public var log: (String) -> Void = { FileHandle.standardError.write(($0 + "\n").data(using: .utf8)!) }
+
+    public init(dataDir: String, outDir: String) { self.dataDir = dataDir; self.outDir = outDir }
+}
+
+extension TaggerTrainOptions: TrainingRunSettings {}
+
+/// One clip as the tagger trains on it.
+struct TaggerClip {
+    var mel: [Float]          // standardised log-mel (T, M), padded with silence to at least one window
+    var frames: Int
+    var genre: Int, artist: Int
+    var lyrics: [LyricLine]   // clip time
+}
+
+public struct TaggerEval: Equatable {
+    public var windowGenreAccuracy: Double, clipGenreAccuracy: Double
+    public var windowVocalsAccuracy: Double, clipVocalsAccuracy: Double
+    public var windows: Int, clips: Int
+}
+
+public enum TaggerTrainer {
+    /// Seconds of singing in [t0, t1).
+    static func sung(_ lyrics: [LyricLine], _ t0: Double, _ t1: Double) -> Double {
+        lyrics.reduce(0.0) { $0 + max(0, min($1.end, t1) - max($1.start, t0)) }
+    }
+
+    static func clips(_ dir: String, split: String, config: TaggerConfig, filterbank: MelFilterbank) throws -> [TaggerClip] {
+        let lines = try MusicCorpus.loadMetadata(dir).filter { $0.split == split }
+        let audio = try MusicClips.load(dir, split: split, sampleRate: config.sampleRate)
+        let silence = (log(MelFilterbank.logFloor) - config.melMean) / config.melStd
+        return zip(lines, audio).map { line, samples in
+            var mel = Tagger.logMel(samples, config: config, filterbank: filterbank)
+            var frames = mel.count / config.nMels
+            if frames < config.windowFrames {
+                mel += [Float](repeating: silence, count: (config.windowFrames - frames) * config.nMels)
+                frames = config.windowFrames
+            }
+            return TaggerClip(mel: mel, frames: frames, genre: config.genres.firstIndex(of: line.genre) ?? -1,
+                              artist: config.artists.firstIndex(of: line.artist) ?? -1, lyrics: line.lyrics)
+        }
+    }
+
+    /// Held-out accuracy (every half window of every clip).
+    public static func evaluate(_ model: Tagger, dir: String, split: String = "val") throws -> TaggerEval? {
+        let fb = MelFilterbank(config: .standard)
+        let val = try clips(dir, split: split, config: model.config, filterbank: fb)
+        return evaluate(model, clips: val)
+    }
+
+    static func evaluate(_ model: Tagger, clips val: [TaggerClip]) -> TaggerEval? {
+        guard !val.isEmpty else { return nil }
+        let c = model.config, m = c.nMels, all = PatchSelection.all(freq: c.freqPatches, time: c.timePatches)
+        let secondsPerFrame = Double(MelConfig.standard.hop) / Double(c.sampleRate)
+        var wGenre = 0, wGenreN = 0, wVoc = 0, wVocN = 0, cGenre = 0, cGenreN = 0, cVoc = 0, cVocN = 0
+        for clip in val {
+            let starts = model.windowStarts(frames: clip.frames)
+            var genre = [Double](repeating: 0, count: c.genres.count), vocals = 0.0
+            for s in starts {
+                let out = GradMode.withoutGrad { model([Array(clip.mel[(s * m)..<((s + c.windowFrames) * m)])], selection: all) }
+                let p = softmax(out.genre).data
+                for k in p.indices { genre[k] += Double(p[k]) }
+                let v = 1 / (1 + exp(-Double(out.vocals.data[0])))
+                vocals += v
+                if clip.genre >= 0 {
+                    wGenreN += 1
+                    if p.indices.max(by: { p[$0] < p[$1] }) == clip.genre { wGenre += 1 }
+                }
+                let sung = sung(clip.lyrics, Double(s) * secondsPerFrame, Double(s + c.windowFrames) * secondsPerFrame)
+                if sung == 0 || sung >= 3 { wVocN += 1; if (v >= 0.5) == (sung > 0) { wVoc += 1 } }
+            }
+            if clip.genre >= 0 { cGenreN += 1; if genre.indices.max(by: { genre[$0] < genre[$1] }) == clip.genre { cGenre += 1 } }
+            let clipSung = sung(clip.lyrics, 0, Double(clip.frames) * secondsPerFrame)
+            if clipSung == 0 || clipSung >= 3 { cVocN += 1; if (vocals / Double(starts.count) >= 0.5) == (clipSung > 0) { cVoc += 1 } }
+        }
+        func ratio(_ a: Int, _ b: Int) -> Double { b > 0 ? Double(a) / Double(b) : 0 }
+        return TaggerEval(windowGenreAccuracy: ratio(wGenre, wGenreN), clipGenreAccuracy: ratio(cGenre, cGenreN),
+                          windowVocalsAccuracy: ratio(wVoc, wVocN), clipVocalsAccuracy: ratio(cVoc, cVocN), windows: wGenreN, clips: cGenreN)
+    }
+
+    @discardableResult
+    public static func train(_ o: TaggerTrainOptions) throws -> TaggerEval? {
+        let folder = try TrainingFolder(o.outDir)
+        let lines = try MusicCorpus.loadMetadata(o.dataDir)
+        var config = o.model
+        if o.resume, FileManager.default.fileExists(atPath: folder.config) {
+            config = try ConfigFile.read(TaggerConfig.self, from: folder.config)
+        } else {
+            config.genres = MusicCatalog.genreNames + Set(lines.map(\.genre)).subtracting(MusicCatalog.genreNames).sorted()
+            config.artists = MusicCatalog.artistNames + Set(lines.map(\.artist)).subtracting(MusicCatalog.artistNames).sorted()
+        }
+        let problems = config.validate()
+        if !problems.isEmpty { throw CheckpointError(path: folder.config, message: "invalid tagger config: " + problems.joined(separator: "; ")) }
+        let fb = MelFilterbank(config: .standard)
+        // The standardisation comes from the training clips' raw log-mel (new runs only).
+        if !(o.resume && FileManager.default.fileExists(atPath: folder.config)) {
+            var raw = config; raw.melMean = 0; raw.melStd = 1
+            let probe = try clips(o.dataDir, split: "train", config: raw, filterbank: fb)
+            var sum = 0.0, sq = 0.0, n = 0.0
+            for clip in probe { for v in clip.mel { sum += Double(v); sq += Double(v) * Double(v); n += 1 } }
+            config.melMean = Float(sum / max(n, 1)); config.melStd = Float(max((sq / max(n, 1) - (sum / max(n, 1)) * (sum / max(n, 1))).squareRoot(), 1e-3))
+            // The clips' mean loudness: what `tag` brings any input to.
+            let levels = try MusicClips.load(o.dataDir, split: "train", sampleRate: config.sampleRate)
+                .compactMap { try? Loudness.measure($0, sampleRate: config.sampleRate).integrated }
+            if !levels.isEmpty { config.inputLoudness = Float(levels.reduce(0, +) / Double(levels.count)) }
+        }
+        let train = try clips(o.dataDir, split: "train", config: config, filterbank: fb)
+        let val = try clips(o.dataDir, split: "val", config: config, filterbank: fb)
+        guard !train.isEmpty else {
+            throw CheckpointError(path: o.dataDir, message: "the corpus has no training clips; build one with `gen dataset music --out \(o.dataDir)`")
+        }
+        let model = Tagger(config: config, seed: o.seed)
+        let opt = AdamW(model.params, config: AdamWConfig(learningRate: o.learningRate, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: o.weightDecay))
+        var step = 0
+        if o.resume { step = try folder.resume(model.params, opt, log: o.log).step }
+        o.log(String(format: "tagger: %d train clips, %d val clips, %d parameters, %d × %d patches per window, patchout time %.2f freq %.2f random %.2f",
+                     train.count, val.count, model.params.parameterCount, config.freqPatches, config.timePatches,
+                     o.patchoutTime, o.patchoutFreq, o.patchoutRandom))
+        func save() throws {
+            try model.save(directory: o.outDir, metadata: ["step": String(step), "model": "tagger"])
+            try opt.stateFile(step: step).write(to: folder.state)
+        }
+        let log = try TrainingLog(path: folder.log, echo: o.log)
+        var lastEval: TaggerEval?
+        func evaluateVal() {
+            guard let e = evaluate(model, clips: val) else { return }
+            lastEval = e
+            log.emit(String(format: "{\"step\":%d,\"val_window_genre_acc\":%.4f,\"val_clip_genre_acc\":%.4f,\"val_window_vocals_acc\":%.4f,\"val_clip_vocals_acc\":%.4f,\"val_windows\":%d,\"val_clips\":%d}",
+                            step, e.windowGenreAccuracy, e.clipGenreAccuracy, e.windowVocalsAccuracy, e.clipVocalsAccuracy, e.windows, e.clips))
+        }
+        let schedule = LRSchedule(peak: o.learningRate, warmupSteps: o.warmup, totalSteps: o.steps, minRatio: 0.05)
+        var rng = RNG.derive(seed: o.seed, index: UInt64(step))
+        let m = config.nMels, w = config.windowFrames
+        let secondsPerFrame = Double(MelConfig.standard.hop) / Double(config.sampleRate)
+        let start = Date()
+        var windowStart = Date(), sums = [Double](repeating: 0, count: 4), count = 0, examples = 0
+        while step < o.steps {
+            if let limit = o.maxMinutes, Date().timeIntervalSince(start) > limit * 60 { o.log("time budget reached"); break }
+            var windows: [[Float]] = [], genres: [Int] = [], artists: [Int] = [], vocals: [Bool] = []
+            for _ in 0..<o.batchSize {
+                let clip = train[rng.int(below: train.count)]
+                let s = rng.int(below: clip.frames - w + 1)
+                windows.append(Array(clip.mel[(s * m)..<((s + w) * m)]))
+                genres.append(clip.genre); artists.append(clip.artist)
+                vocals.append(sung(clip.lyrics, Double(s) * secondsPerFrame, Double(s + w) * secondsPerFrame) >= 1)
+            }
+            let selection = PatchSelection.patchout(freq: config.freqPatches, time: config.timePatches, dropTime: o.patchoutTime,
+                                                    dropFreq: o.patchoutFreq, dropRandom: o.patchoutRandom, rng: &rng)
+            model.params.zeroGrad()
+            let l = model.loss(model(windows, selection: selection), genres: genres, artists: artists, vocals: vocals)
+            l.total.backward()
+            let norm = clipGradNorm(model.params, maxNorm: 1)
+            opt.update(lr: schedule.rate(at: step))
+            step += 1; count += 1; examples += o.batchSize
+            sums[0] += Double(l.total.item); sums[1] += Double(l.genre); sums[2] += Double(l.artist); sums[3] += Double(l.vocals)
+            if step % o.logEvery == 0 {
+                let seconds = Date().timeIntervalSince(windowStart), k = Double(count)
+                log.emit(String(format: "{\"step\":%d,\"loss\":%.4f,\"genre_loss\":%.4f,\"artist_loss\":%.4f,\"vocals_loss\":%.4f,\"grad_norm\":%.3f,\"lr\":%.2e,\"examples_per_s\":%.2f,\"elapsed_s\":%.0f}",
+                                step, sums[0] / k, sums[1] / k, sums[2] / k, sums[3] / k, norm, schedule.rate(at: step),
+                                Double(examples) / max(seconds, 1e-9), Date().timeIntervalSince(start)))
+                sums = [0, 0, 0, 0]; count = 0; examples = 0; windowStart = Date()
+            }
+            if step % o.evalEvery == 0 { evaluateVal() }
+            if step % o.saveEvery == 0 { try save() }
+        }
+        try save()
+        evaluateVal()
+        return lastEval
+    }
+}

@@ -1,0 +1,138 @@
+// TaggerTests.swift — the PaSST-style tagger (Tagger.swift) and the Fréchet distance (Frechet.swift).
+// Expected values: patch counts from the grid arithmetic (80/16 = 5 rows, window/16 columns);
+// the Fréchet distance of two Gaussians in closed form (diagonal covariances: |μ₁−μ₂|² +
+// Σ(σ₁−σ₂)²; equal covariances: |μ₁−μ₂|²); the eigenvalues of [[2,1],[1,2]] are 1 and 3.
+import DSP
+import Engine
+import Music
+import XCTest
+
+final class TaggerTests: XCTestCase {
+    func tinyConfig(classes: [String] = ["sine", "noise"], windowFrames: Int = 32) -> TaggerConfig {
+        var c = TaggerConfig()
+        c.windowFrames = windowFrames; c.dModel = 16; c.layers = 1; c.heads = 2; c.mlpDim = 32
+        c.genres = classes; c.artists = []
+        return c
+    }
+
+    func testPatchesAndWindowsForOddLengths() {
+        let c = tinyConfig()
+        let model = Tagger(config: c, seed: 1)
+        let all = PatchSelection.all(freq: c.freqPatches, time: c.timePatches)
+        XCTAssertEqual(all.kept.count, 5 * 2)
+        let mel = (0..<(c.windowFrames * 80)).map { Float($0 % 97) }
+        let p = model.patches(mel, frames: c.windowFrames, selection: all)
+        XCTAssertEqual(p.count, 10 * 256)
+        // Patch (f 1, t 1) starts at band 16, frame 16; inside a patch the layout is band-major.
+        let k = all.kept.firstIndex { $0 == (1, 1) }!
+        XCTAssertEqual(p[k * 256 + 0], mel[16 * 80 + 16])
+        XCTAssertEqual(p[k * 256 + 1], mel[17 * 80 + 16])
+        XCTAssertEqual(p[k * 256 + 16], mel[16 * 80 + 17])
+        let out = model([mel, mel], selection: all)
+        XCTAssertEqual(out.genre.shape, [2, 2]); XCTAssertEqual(out.vocals.shape, [2, 1]); XCTAssertEqual(out.embedding.shape, [2, 16])
+        // Whole pieces of odd lengths: shorter than a window is padded (one window), longer ones are
+        // covered by windows every half window, the last ending at the end.
+        XCTAssertEqual(model.windowStarts(frames: 5), [0])
+        XCTAssertEqual(model.windowStarts(frames: 32), [0])
+        XCTAssertEqual(model.windowStarts(frames: 57), [0, 16, 25])
+        let fb = MelFilterbank(config: .standard)
+        for seconds in [0.01, 0.37, 1.234] {
+            let audio = (0..<Int(seconds * 22050)).map { Float(sin(Double($0) * 0.05)) * 0.3 }
+            let r = model.tag(audio, filterbank: fb)
+            XCTAssertEqual(r.genre.reduce(0, +), 1, accuracy: 1e-4)
+            XCTAssertTrue(r.embedding.allSatisfy(\.isFinite) && r.vocals > 0 && r.vocals < 1)
+            XCTAssertEqual(r.windows, model.windowStarts(frames: max(fb.logMel(audio: audio).count / 80, 32)).count)
+        }
+    }
+
+    /// Patchout drops patches, not their places: every kept patch's token equals its token
+    /// without patchout (same position embeddings), and the dropped ones are gone.
+    func testPatchoutKeepsThePositionsOfKeptPatches() {
+        var c = tinyConfig(); c.windowFrames = 96
+        let model = Tagger(config: c, seed: 2)
+        var rng = RNG(seed: 3)
+        let mel = (0..<(c.windowFrames * 80)).map { _ in rng.normal() }
+        let all = PatchSelection.all(freq: c.freqPatches, time: c.timePatches)
+        let some = PatchSelection.patchout(freq: c.freqPatches, time: c.timePatches, dropTime: 0.4, dropFreq: 0.3, dropRandom: 0.2, rng: &rng)
+        XCTAssertLessThan(some.kept.count, all.kept.count)
+        let full = model.tokens([mel], selection: all).data, part = model.tokens([mel], selection: some).data
+        XCTAssertEqual(part.count, (1 + some.kept.count) * 16)
+        XCTAssertEqual(Array(part[0..<16]), Array(full[0..<16]), "the CLS token")
+        for (i, patch) in some.kept.enumerated() {
+            let j = all.kept.firstIndex { $0 == patch }!
+            // (BLAS may sum in another order for another number of rows: equal to rounding.)
+            let gap = zip(part[((1 + i) * 16)..<((2 + i) * 16)], full[((1 + j) * 16)..<((2 + j) * 16)]).map { abs($0 - $1) }.max()!
+            XCTAssertLessThan(gap, 1e-4, "patch \(patch) moved: kept token \(i), full token \(j)")
+        }
+        // Structured patchout drops whole rows and columns: the kept set is a product.
+        let rows = Set(some.kept.map(\.f)), cols = Set(some.kept.map(\.t))
+        XCTAssertLessThanOrEqual(some.kept.count, rows.count * cols.count)
+    }
+
+    /// A tiny tagger trained here tells sines from noise on fresh examples, every one.
+    func testTinyTaggerSeparatesSinesFromNoise() {
+        let c = tinyConfig()
+        let model = Tagger(config: c, seed: 4)
+        let fb = MelFilterbank(config: .standard)
+        var rng = RNG(seed: 5)
+        let length = (c.windowFrames - 1) * 256
+        func example(_ noise: Bool) -> [Float] {
+            let f = 200 + Double(rng.uniform()) * 3000
+            let audio: [Float] = noise ? (0..<length).map { _ in rng.normal() * 0.1 } : (0..<length).map { Float(sin(2 * .pi * f * Double($0) / 22050)) * 0.3 }
+            var mel = Tagger.logMel(audio, config: c, filterbank: fb)
+            mel += [Float](repeating: mel.last ?? 0, count: max(0, c.windowFrames * 80 - mel.count))
+            return Array(mel.prefix(c.windowFrames * 80))
+        }
+        let opt = AdamW(model.params, config: AdamWConfig(learningRate: 3e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0))
+        let all = PatchSelection.all(freq: c.freqPatches, time: c.timePatches)
+        var first: Float = 0, last: Float = 0
+        for step in 0..<60 {
+            let labels = (0..<8).map { _ in rng.int(below: 2) }
+            let windows = labels.map { example($0 == 1) }
+            let selection = PatchSelection.patchout(freq: c.freqPatches, time: c.timePatches, dropTime: 0.2, dropFreq: 0.2, dropRandom: 0, rng: &rng)
+            model.params.zeroGrad()
+            let l = model.loss(model(windows, selection: selection), genres: labels, artists: labels.map { _ in -1 }, vocals: labels.map { _ in false })
+            l.total.backward()
+            opt.update(lr: 3e-3)
+            if step == 0 { first = l.genre }
+            last = l.genre
+        }
+        XCTAssertLessThan(last, first)
+        var right = 0
+        for i in 0..<20 {
+            let out = GradMode.withoutGrad { model([example(i % 2 == 1)], selection: all) }
+            if (out.genre.data[1] > out.genre.data[0]) == (i % 2 == 1) { right += 1 }
+        }
+        XCTAssertEqual(right, 20)
+    }
+
+    func testConfigRefusesHostileNumbers() {
+        var c = tinyConfig(); c.layers = 1_000_000_000
+        XCTAssertFalse(c.validate().isEmpty)
+        c = tinyConfig(); c.patch = 7
+        XCTAssertFalse(c.validate().isEmpty)
+        c = tinyConfig(); c.windowFrames = 33
+        XCTAssertFalse(c.validate().isEmpty)
+        c = tinyConfig(); c.melStd = 0
+        XCTAssertFalse(c.validate().isEmpty)
+        XCTAssertTrue(tinyConfig().validate().isEmpty)
+    }
+
+    func testFrechetDistanceClosedForms() {
+        let (values, _) = Frechet.eigenSymmetric([[2, 1], [1, 2]])
+        XCTAssertEqual(values.sorted()[0], 1, accuracy: 1e-12); XCTAssertEqual(values.sorted()[1], 3, accuracy: 1e-12)
+        // Diagonal covariances: |μ₁−μ₂|² + Σ(σ₁−σ₂)².
+        let d = Frechet.distance(mean1: [0, 1, 2], cov1: [[4, 0, 0], [0, 1, 0], [0, 0, 9]],
+                                 mean2: [1, 1, 0], cov2: [[1, 0, 0], [0, 1, 0], [0, 0, 4]])
+        XCTAssertEqual(d, (1 + 0 + 4) + (1 + 0 + 1), accuracy: 1e-9)
+        // Equal (full) covariances: only the means count.
+        let s: [[Double]] = [[2, 0.5, 0.1], [0.5, 1, 0.3], [0.1, 0.3, 1.5]]
+        XCTAssertEqual(Frechet.distance(mean1: [1, 2, 3], cov1: s, mean2: [0, 0, 0], cov2: s), 14, accuracy: 1e-9)
+        // Commuting full covariances (Σ₂ = 4Σ₁): Tr(Σ₁ + 4Σ₁ − 2·2Σ₁) = Tr(Σ₁).
+        let s4 = s.map { $0.map { 4 * $0 } }
+        XCTAssertEqual(Frechet.distance(mean1: [0, 0, 0], cov1: s, mean2: [0, 0, 0], cov2: s4), 4.5, accuracy: 1e-9)
+        // From samples: the moments of two symmetric point sets.
+        let a: [[Double]] = [[1, 0], [-1, 0], [0, 1], [0, -1]], b = a.map { [$0[0] + 3, $0[1]] }
+        XCTAssertEqual(Frechet.distance(a, b), 9, accuracy: 1e-9)
+    }
+}
