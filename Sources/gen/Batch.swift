@@ -45,10 +45,11 @@ struct BatchCommand: ParsableCommand, HasGlobalOptions {
         Examples:
           gen batch prompts/demo.jsonl --out-dir out/demo --report
           gen batch prompts/voiceover.txt --out-dir out/vo --jobs 2
-          gen batch prompts/*.jsonl --out-dir /shared/out --shard 2/3
-          gen batch prompts/genre-sweep.jsonl --out-dir out/sweep --skip-existing
-        The first writes out/demo/index.html; the third is machine 2 of 3 (Slurm array,
-        Kubernetes Indexed Job); the last resumes an interrupted batch.
+          gen batch prompts/*.jsonl --out-dir out/shared --shard 2/3
+          gen batch prompts/jazz-set.jsonl --out-dir out/jazz --skip-existing
+        The first writes out/demo/index.html; the third is machine 2 of 3 (a Slurm
+        array or a Kubernetes Indexed Job, each writing to one shared folder); the last
+        resumes an interrupted batch.
         """)
 
     @Argument(help: "Prompt files: .jsonl (one JSON job per line) or .txt (one line of speech per line); - reads JSON Lines from stdin.",

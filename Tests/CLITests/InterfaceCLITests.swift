@@ -320,6 +320,24 @@ final class InterfaceCLITests: CLITestCase {
         XCTAssertGreaterThanOrEqual(ran, 15)
     }
 
+    // Row 10, gen batch: its four examples run exactly as --help prints them, in a folder holding
+    // the shipped prompts (the demo set, the voice-over, shard 2 of 3 of every .jsonl, a resume).
+    func testBatchHelpExamplesRunAsPrinted() throws {
+        let help = String(decoding: try gen(["batch", "--help"]).stdout, as: UTF8.self)
+        let examples = help.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { $0.hasPrefix("gen batch ") }
+        XCTAssertEqual(examples.count, 4, help)
+        // The prompts name ../examples/lyrics.txt: the checkout's layout, prompts and examples side by side.
+        for folder in ["prompts", "examples"] {
+            try FileManager.default.createSymbolicLink(atPath: path(folder), withDestinationPath: root.appendingPathComponent(folder).path)
+        }
+        for example in examples {
+            let r = try shell(example)
+            XCTAssertEqual(r.code, 0, "\(example): \(r.stderr)")
+        }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: path("out/demo/index.html")))
+        XCTAssertGreaterThan(try FileManager.default.contentsOfDirectory(atPath: path("out/shared")).count, 5)
+    }
+
     // Row 12: completion scripts know the voices, the genres and that --file, --lyrics and
     // --prime take file names.
     func testCompletionsOfferValues() throws {
