@@ -80,11 +80,16 @@ public enum Loudness {
         guard let measured = m.integrated else { return try limited(samples, sampleRate: sampleRate, channels: channels, ceiling: ceiling) }
         // Limiting the peaks lowers the loudness a little (by several LU for music lifted 10 dB):
         // the gain is raised by what was lost and the original limited again, until within 0.1 LU.
+        // A gain moves the true peak by as many dB, so the scaled audio needs no measuring before
+        // the limiter; the limiter's own measurement of its output, when it took one, is reused.
         var gainDB = target - measured
         var out = samples
         for _ in 0..<4 {
-            out = try limited(scaled(samples, Float(pow(10, gainDB / 20))), sampleRate: sampleRate, channels: channels, ceiling: ceiling)
-            guard let now = try measure(out, sampleRate: sampleRate, channels: channels).integrated, abs(now - target) > 0.1 else { break }
+            let pass = try limit(scaled(samples, Float(pow(10, gainDB / 20))), sampleRate: sampleRate, channels: channels,
+                                 ceiling: ceiling, truePeak: m.truePeak + gainDB)
+            out = pass.samples
+            let after = try pass.measured ?? measure(out, sampleRate: sampleRate, channels: channels)
+            guard let now = after.integrated, abs(now - target) > 0.1 else { break }
             gainDB += target - now
         }
         return out
@@ -107,18 +112,28 @@ public enum Loudness {
     /// Peaks brought under `ceiling` dBTP by the look-ahead limiter, then by a static gain for
     /// what inter-sample peaks still exceed. Audio already under the ceiling is returned as is.
     public static func limited(_ samples: [Float], sampleRate: Int, channels: Int = 1, ceiling: Double) throws -> [Float] {
-        let before = try measure(samples, sampleRate: sampleRate, channels: channels).truePeak
-        guard before > ceiling else { return samples }
+        try limit(samples, sampleRate: sampleRate, channels: channels, ceiling: ceiling, truePeak: nil).samples
+    }
+
+    /// `limited`, given the input's true peak when the caller knows it, and returning the
+    /// measurement of the output when one was taken (nil: not measured).
+    static func limit(_ samples: [Float], sampleRate: Int, channels: Int, ceiling: Double,
+                      truePeak: Double?) throws -> (samples: [Float], measured: LoudnessMeasurement?) {
+        var first: LoudnessMeasurement? = nil
+        if truePeak == nil { first = try measure(samples, sampleRate: sampleRate, channels: channels) }
+        let before = truePeak ?? first!.truePeak
+        guard before > ceiling else { return (samples, first) }
         // Sample peaks at 0.5 dB under the ceiling leave room for the reconstructed waveform; where
         // its inter-sample peaks still overshoot (a hard edge), the margin grows by the overshoot.
         var margin = 0.5, out = samples, after = before
         for _ in 0..<3 {
             out = lookAheadLimit(samples, channels: channels, ceiling: Float(pow(10, (ceiling - margin) / 20)), halfWidth: max(1, sampleRate / 200))
-            after = try measure(out, sampleRate: sampleRate, channels: channels).truePeak
-            if after <= ceiling { return out }
+            let m = try measure(out, sampleRate: sampleRate, channels: channels)
+            after = m.truePeak
+            if after <= ceiling { return (out, m) }
             margin += after - ceiling + 0.1
         }
-        return scaled(out, Float(pow(10, (ceiling - after) / 20)))
+        return (scaled(out, Float(pow(10, (ceiling - after) / 20))), nil)
     }
 
     /// Each frame scaled by the moving average (width `halfWidth` + 1) of the running minimum

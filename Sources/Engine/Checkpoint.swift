@@ -81,6 +81,13 @@ extension ParameterStore {
 /// anything is sized from it, then DIR/model.safetensors into the model's parameters (strictly),
 /// refusing weights that hold NaN or infinities. `missing` is thrown when either file is absent.
 public enum ModelFolder {
+    /// config.json + model.safetensors in `dir` (created when missing): what `load` reads back.
+    public static func save<C: Encodable>(_ dir: String, config: C, params: ParameterStore, metadata: [String: String] = [:]) throws {
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try ConfigFile.write(config, to: dir + "/config.json")
+        try params.save(to: dir + "/model.safetensors", metadata: metadata)
+    }
+
     public static func load<C: Decodable, M>(_ dir: String, config type: C.Type, missing: Error,
                                            validate: (C) -> [String], build: (C) -> M, params: (M) -> ParameterStore) throws -> M {
         let configPath = dir + "/config.json", weights = dir + "/model.safetensors"

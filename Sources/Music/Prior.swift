@@ -423,9 +423,7 @@ public final class Prior {
 
     /// config.json + model.safetensors.
     public func save(directory dir: String, metadata: [String: String] = [:]) throws {
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        try ConfigFile.write(config, to: dir + "/config.json")
-        try params.save(to: dir + "/model.safetensors", metadata: metadata)
+        try ModelFolder.save(dir, config: config, params: params, metadata: metadata)
     }
 
     /// A model folder, loaded strictly: every tensor present with its shape, nothing else.

@@ -209,20 +209,23 @@ public final class Tagger {
         return audio.map { $0 * gain }
     }
 
-    /// Tags of a whole piece: each head's probabilities and the CLS embedding averaged over its
-    /// windows (window by window in batches of `batch`, so memory does not grow with the length).
-    public func tag(_ audio: [Float], filterbank: MelFilterbank, batch: Int = 8) -> TagResult {
-        var mel = Self.logMel(levelled(audio), config: config, filterbank: filterbank)
-        let m = config.nMels
-        var frames = mel.count / m
+    /// A standardised log-mel (frames × M) padded with silence to at least one window.
+    static func paddedToWindow(_ mel: [Float], config: TaggerConfig) -> (mel: [Float], frames: Int) {
+        let frames = mel.count / config.nMels
+        guard frames < config.windowFrames else { return (mel, frames) }
         let silence = (log(MelFilterbank.logFloor) - config.melMean) / config.melStd
-        if frames < config.windowFrames {
-            mel += [Float](repeating: silence, count: (config.windowFrames - frames) * m)
-            frames = config.windowFrames
-        }
-        let starts = windowStarts(frames: frames), all = PatchSelection.all(freq: config.freqPatches, time: config.timePatches)
-        var genre = [Double](repeating: 0, count: config.genres.count), artist = [Double](repeating: 0, count: config.artists.count)
-        var vocals = 0.0, embedding = [Double](repeating: 0, count: config.dModel)
+        return (mel + [Float](repeating: silence, count: (config.windowFrames - frames) * config.nMels), config.windowFrames)
+    }
+
+    /// One window's outputs: the heads' probabilities and the CLS embedding.
+    struct WindowOutput { var start: Int; var genre: [Float]; var artist: [Float]?; var vocals: Double; var embedding: [Float] }
+
+    /// Runs every window of `windowStarts(frames:)` over a padded mel, `batch` windows at a time
+    /// (memory does not grow with the length), handing each window's outputs to `body` in order.
+    func forEachWindow(mel: [Float], frames: Int, batch: Int, _ body: (WindowOutput) -> Void) {
+        let m = config.nMels, starts = windowStarts(frames: frames)
+        let all = PatchSelection.all(freq: config.freqPatches, time: config.timePatches)
+        let g = config.genres.count, a = config.artists.count, d = config.dModel
         var i = 0
         while i < starts.count {
             let group = Array(starts[i..<min(i + batch, starts.count)])
@@ -230,23 +233,38 @@ public final class Tagger {
             let windows = group.map { Array(mel[($0 * m)..<(($0 + config.windowFrames) * m)]) }
             GradMode.withoutGrad {
                 let out = self(windows, selection: all)
-                for (k, p) in softmax(out.genre).data.enumerated() { genre[k % genre.count] += Double(p) }
-                if let a = out.artist { for (k, p) in softmax(a).data.enumerated() { artist[k % artist.count] += Double(p) } }
-                for z in out.vocals.data { vocals += 1 / (1 + exp(-Double(z))) }
-                for (k, e) in out.embedding.data.enumerated() { embedding[k % config.dModel] += Double(e) }
+                let genre = softmax(out.genre).data, artist = out.artist.map { softmax($0).data }
+                for (j, start) in group.enumerated() {
+                    body(WindowOutput(start: start, genre: Array(genre[(j * g)..<((j + 1) * g)]),
+                                      artist: artist.map { Array($0[(j * a)..<((j + 1) * a)]) },
+                                      vocals: 1 / (1 + exp(-Double(out.vocals.data[j]))),
+                                      embedding: Array(out.embedding.data[(j * d)..<((j + 1) * d)])))
+                }
             }
         }
-        let n = Double(starts.count)
+    }
+
+    /// Tags of a whole piece: each head's probabilities and the CLS embedding averaged over its
+    /// windows (window by window in batches of `batch`, so memory does not grow with the length).
+    public func tag(_ audio: [Float], filterbank: MelFilterbank, batch: Int = 8) -> TagResult {
+        let (mel, frames) = Self.paddedToWindow(Self.logMel(levelled(audio), config: config, filterbank: filterbank), config: config)
+        var genre = [Double](repeating: 0, count: config.genres.count), artist = [Double](repeating: 0, count: config.artists.count)
+        var vocals = 0.0, embedding = [Double](repeating: 0, count: config.dModel), n = 0.0
+        forEachWindow(mel: mel, frames: frames, batch: batch) { w in
+            for (k, p) in w.genre.enumerated() { genre[k] += Double(p) }
+            if let a = w.artist { for (k, p) in a.enumerated() { artist[k] += Double(p) } }
+            vocals += w.vocals
+            for (k, e) in w.embedding.enumerated() { embedding[k] += Double(e) }
+            n += 1
+        }
         return TagResult(genre: genre.map { $0 / n }, artist: artist.map { $0 / n }, vocals: vocals / n,
-                         embedding: embedding.map { $0 / n }, windows: starts.count)
+                         embedding: embedding.map { $0 / n }, windows: Int(n))
     }
 
     // MARK: checkpoints
 
     public func save(directory dir: String, metadata: [String: String] = [:]) throws {
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        try ConfigFile.write(config, to: dir + "/config.json")
-        try params.save(to: dir + "/model.safetensors", metadata: metadata)
+        try ModelFolder.save(dir, config: config, params: params, metadata: metadata)
     }
 
     /// A model folder, loaded strictly (every tensor present with its shape, all finite).

@@ -57,17 +57,12 @@ public enum TaggerTrainer {
         lyrics.reduce(0.0) { $0 + max(0, min($1.end, t1) - max($1.start, t0)) }
     }
 
-    static func clips(_ dir: String, split: String, config: TaggerConfig, filterbank: MelFilterbank) throws -> [TaggerClip] {
+    /// `audio`: the split's samples when the caller has them already (`MusicClips.load`, same order).
+    static func clips(_ dir: String, split: String, config: TaggerConfig, filterbank: MelFilterbank, audio: [[Float]]? = nil) throws -> [TaggerClip] {
         let lines = try MusicCorpus.loadMetadata(dir).filter { $0.split == split }
-        let audio = try MusicClips.load(dir, split: split, sampleRate: config.sampleRate)
-        let silence = (log(MelFilterbank.logFloor) - config.melMean) / config.melStd
+        let audio = try audio ?? MusicClips.load(dir, split: split, sampleRate: config.sampleRate)
         return zip(lines, audio).map { line, samples in
-            var mel = Tagger.logMel(samples, config: config, filterbank: filterbank)
-            var frames = mel.count / config.nMels
-            if frames < config.windowFrames {
-                mel += [Float](repeating: silence, count: (config.windowFrames - frames) * config.nMels)
-                frames = config.windowFrames
-            }
+            let (mel, frames) = Tagger.paddedToWindow(Tagger.logMel(samples, config: config, filterbank: filterbank), config: config)
             return TaggerClip(mel: mel, frames: frames, genre: config.genres.firstIndex(of: line.genre) ?? -1,
                               artist: config.artists.firstIndex(of: line.artist) ?? -1, lyrics: line.lyrics)
         }
@@ -82,28 +77,24 @@ public enum TaggerTrainer {
 
     static func evaluate(_ model: Tagger, clips val: [TaggerClip]) -> TaggerEval? {
         guard !val.isEmpty else { return nil }
-        let c = model.config, m = c.nMels, all = PatchSelection.all(freq: c.freqPatches, time: c.timePatches)
+        let c = model.config
         let secondsPerFrame = Double(MelConfig.standard.hop) / Double(c.sampleRate)
         var wGenre = 0, wGenreN = 0, wVoc = 0, wVocN = 0, cGenre = 0, cGenreN = 0, cVoc = 0, cVocN = 0
         for clip in val {
-            let starts = model.windowStarts(frames: clip.frames)
-            var genre = [Double](repeating: 0, count: c.genres.count), vocals = 0.0
-            for s in starts {
-                let out = GradMode.withoutGrad { model([Array(clip.mel[(s * m)..<((s + c.windowFrames) * m)])], selection: all) }
-                let p = softmax(out.genre).data
-                for k in p.indices { genre[k] += Double(p[k]) }
-                let v = 1 / (1 + exp(-Double(out.vocals.data[0])))
-                vocals += v
+            var genre = [Double](repeating: 0, count: c.genres.count), vocals = 0.0, windows = 0
+            model.forEachWindow(mel: clip.mel, frames: clip.frames, batch: 1) { w in
+                for k in w.genre.indices { genre[k] += Double(w.genre[k]) }
+                vocals += w.vocals; windows += 1
                 if clip.genre >= 0 {
                     wGenreN += 1
-                    if p.indices.max(by: { p[$0] < p[$1] }) == clip.genre { wGenre += 1 }
+                    if w.genre.indices.max(by: { w.genre[$0] < w.genre[$1] }) == clip.genre { wGenre += 1 }
                 }
-                let sung = sung(clip.lyrics, Double(s) * secondsPerFrame, Double(s + c.windowFrames) * secondsPerFrame)
-                if sung == 0 || sung >= 3 { wVocN += 1; if (v >= 0.5) == (sung > 0) { wVoc += 1 } }
+                let sung = sung(clip.lyrics, Double(w.start) * secondsPerFrame, Double(w.start + c.windowFrames) * secondsPerFrame)
+                if sung == 0 || sung >= 3 { wVocN += 1; if (w.vocals >= 0.5) == (sung > 0) { wVoc += 1 } }
             }
             if clip.genre >= 0 { cGenreN += 1; if genre.indices.max(by: { genre[$0] < genre[$1] }) == clip.genre { cGenre += 1 } }
             let clipSung = sung(clip.lyrics, 0, Double(clip.frames) * secondsPerFrame)
-            if clipSung == 0 || clipSung >= 3 { cVocN += 1; if (vocals / Double(starts.count) >= 0.5) == (clipSung > 0) { cVoc += 1 } }
+            if clipSung == 0 || clipSung >= 3 { cVocN += 1; if (vocals / Double(windows) >= 0.5) == (clipSung > 0) { cVoc += 1 } }
         }
         func ratio(_ a: Int, _ b: Int) -> Double { b > 0 ? Double(a) / Double(b) : 0 }
         return TaggerEval(windowGenreAccuracy: ratio(wGenre, wGenreN), clipGenreAccuracy: ratio(cGenre, cGenreN),
@@ -124,19 +115,19 @@ public enum TaggerTrainer {
         let problems = config.validate()
         if !problems.isEmpty { throw CheckpointError(path: folder.config, message: "invalid tagger config: " + problems.joined(separator: "; ")) }
         let fb = MelFilterbank(config: .standard)
+        let trainAudio = try MusicClips.load(o.dataDir, split: "train", sampleRate: config.sampleRate)   // decoded once
         // The standardisation comes from the training clips' raw log-mel (new runs only).
         if !(o.resume && FileManager.default.fileExists(atPath: folder.config)) {
             var raw = config; raw.melMean = 0; raw.melStd = 1
-            let probe = try clips(o.dataDir, split: "train", config: raw, filterbank: fb)
+            let probe = try clips(o.dataDir, split: "train", config: raw, filterbank: fb, audio: trainAudio)
             var sum = 0.0, sq = 0.0, n = 0.0
             for clip in probe { for v in clip.mel { sum += Double(v); sq += Double(v) * Double(v); n += 1 } }
             config.melMean = Float(sum / max(n, 1)); config.melStd = Float(max((sq / max(n, 1) - (sum / max(n, 1)) * (sum / max(n, 1))).squareRoot(), 1e-3))
             // The clips' mean loudness: what `tag` brings any input to.
-            let levels = try MusicClips.load(o.dataDir, split: "train", sampleRate: config.sampleRate)
-                .compactMap { try? Loudness.measure($0, sampleRate: config.sampleRate).integrated }
+            let levels = trainAudio.compactMap { try? Loudness.measure($0, sampleRate: config.sampleRate).integrated }
             if !levels.isEmpty { config.inputLoudness = Float(levels.reduce(0, +) / Double(levels.count)) }
         }
-        let train = try clips(o.dataDir, split: "train", config: config, filterbank: fb)
+        let train = try clips(o.dataDir, split: "train", config: config, filterbank: fb, audio: trainAudio)
         let val = try clips(o.dataDir, split: "val", config: config, filterbank: fb)
         guard !train.isEmpty else {
             throw CheckpointError(path: o.dataDir, message: "the corpus has no training clips; build one with `gen dataset music --out \(o.dataDir)`")
