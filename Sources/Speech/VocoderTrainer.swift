@@ -7,7 +7,10 @@
 //
 // Loss = mel L1 + multi-resolution STFT (spectral convergence + log magnitude, n_fft 512/1024/2048)
 //        + phaseWeight · (instantaneous phase + group delay + instantaneous frequency), the last
-//        three on the head's phases against the teacher's (APNet's anti-wrapping losses).
+//        three on the head's phases against the teacher's (APNet's anti-wrapping losses)
+//        + adversarialWeight · (LSGAN generator loss + 2 · feature matching) when a discriminator
+//        phase runs (HiFi-GAN's multi-period and a multi-resolution discriminator, NN/Discriminators.swift),
+//        which trains the discriminators in turn with their own optimizer.
 import DSP
 import Engine
 import Foundation
@@ -34,6 +37,15 @@ public struct VocoderTrainOptions {
     /// log-magnitudes at the head's framing (APNet's amplitude loss; 0 turns it off): magnitude
     /// supervised directly, not only through the waveform, where phase errors blur it.
     public var magnitudeWeight: Float = 0
+    /// Weight of the adversarial terms (LSGAN + 2 × feature matching; 0: no discriminators).
+    /// The reconstruction losses stay: the adversary only sharpens what they leave blurred, phase most.
+    public var adversarialWeight: Float = 0
+    /// Peak learning rate of the discriminators (HiFi-GAN: 2e-4), on the generator's schedule.
+    public var discriminatorLearningRate: Float = 2e-4
+    public var discriminators = DiscriminatorLayout()
+    /// Segments of each batch the discriminators see (the first ones; the batch is random): on
+    /// 2 cores they cost several times the generator per segment, so they read a few.
+    public var discriminatorBatch = 4
     /// Held-out utterances scored at each evaluation.
     public var evalUtterances = 40
     /// Architecture of a new run (ignored on --resume, which reads the folder's config.json).
@@ -58,6 +70,9 @@ public struct VocoderLosses {
     public var phase: (instantaneous: Float, groupDelay: Float, frequency: Float)
     /// The head's log-magnitude L1 against the teacher's (0 when its weight is 0).
     public var headMagnitude: Float = 0
+    /// The output waveform (B, 1, (S − 1)·hop) and the teacher audio it is compared with, for a
+    /// discriminator phase.
+    public var waveform: Tensor, target: Tensor
 }
 
 public enum VocoderTrainer {
@@ -100,7 +115,8 @@ public enum VocoderTrainer {
             phase = (p.instantaneous.item, p.groupDelay.item, p.frequency.item)
         }
         return VocoderLosses(total: total, mel: melLoss.item, convergence: stft.convergence.item,
-                             logMagnitude: stft.logMagnitude.item, phase: phase, headMagnitude: headMagnitude)
+                             logMagnitude: stft.logMagnitude.item, phase: phase, headMagnitude: headMagnitude,
+                             waveform: y, target: core)
     }
 
     /// One utterance's material: the mel the vocoder is fed and the teacher audio.
@@ -202,16 +218,27 @@ public enum VocoderTrainer {
         o.log(String(format: "vocoder: %d train clips (%.2f h) / %d held-out, %d parameters, mels from %@",
                      train.count, hours, val.count, model.params.parameterCount, o.acousticModel ?? "the teacher"))
 
+        // The discriminator phase: its own weights and optimizer, saved beside the generator's.
+        let gan = o.adversarialWeight > 0 ? AdversarialRun(folder: folder, layout: o.discriminators, seed: o.seed,
+                                                           learningRate: o.discriminatorLearningRate) : nil
+        if let gan {
+            if o.resume { try gan.resume(step: step, log: o.log) }
+            o.log(String(format: "discriminators: %d parameters (periods %@, resolutions %@), adversarial weight %g",
+                         gan.d.params.parameterCount, o.discriminators.periods.map(String.init).joined(separator: "/"),
+                         o.discriminators.resolutions.map(String.init).joined(separator: "/"), o.adversarialWeight))
+        }
+
         func save() throws {
             try ConfigFile.write(config, to: folder.config)
             try model.params.save(to: folder.weights, metadata: ["step": String(step), "model": "vocos"])
             try opt.stateFile(step: step).write(to: folder.state)
+            try gan?.save(step: step)
         }
         let schedule = LRSchedule(peak: o.learningRate, warmupSteps: o.warmup, totalSteps: o.steps, minRatio: 0.05)
         var rng = RNG.derive(seed: o.seed, index: UInt64(step))
         let start = Date()
         let log = try TrainingLog(path: folder.log, echo: o.log)
-        var window = [Float](repeating: 0, count: 8), count = 0
+        var window = [Float](repeating: 0, count: 11), count = 0
         func heldOut(final: Bool) {
             guard !val.isEmpty else { return }
             let e = VocoderTrainer.evaluate(model, clips: val)
@@ -222,19 +249,30 @@ public enum VocoderTrainer {
             if let limit = o.maxMinutes, Date().timeIntervalSince(start) > limit * 60 { o.log("time budget reached"); break }
             let (mel, target) = batch(train, segment: o.segmentFrames, size: o.batchSize, config: config, rng: &rng)
             let l = losses(model, mel: mel, target: target, phaseWeight: o.phaseWeight, magnitudeWeight: o.magnitudeWeight)
+            var total = l.total
+            var adversarial = (discriminator: Float(0), generator: Float(0), featureMatching: Float(0))
+            if let gan {
+                let k = min(o.discriminatorBatch, o.batchSize)
+                let a = gan.step(real: slice(l.target, axis: 0, 0..<k), generated: slice(l.waveform, axis: 0, 0..<k),
+                                 learningRate: schedule.rate(at: step) / o.learningRate * o.discriminatorLearningRate)
+                total = total + a.loss * o.adversarialWeight
+                adversarial = (a.discriminator, a.generator, a.featureMatching)
+            }
             model.params.zeroGrad()
-            l.total.backward()
+            if let gan { gan.backward(total) } else { total.backward() }
             let norm = clipGradNorm(model.params, maxNorm: 1)
             opt.update(lr: schedule.rate(at: step))
             step += 1
-            for (i, v) in [l.total.item, l.mel, l.convergence, l.logMagnitude, l.phase.0, l.phase.1, l.phase.2, l.headMagnitude].enumerated() { window[i] += v }
+            for (i, v) in [total.item, l.mel, l.convergence, l.logMagnitude, l.phase.0, l.phase.1, l.phase.2, l.headMagnitude,
+                           adversarial.discriminator, adversarial.generator, adversarial.featureMatching].enumerated() { window[i] += v }
             count += 1
             if step % o.logEvery == 0 {
                 let k = Float(count)
-                log.emit(String(format: "{\"step\":%d,\"loss\":%.4f,\"mel_l1\":%.4f,\"sc\":%.4f,\"log_mag\":%.4f,\"ip\":%.4f,\"gd\":%.4f,\"iaf\":%.4f,\"head_mag\":%.4f,\"grad_norm\":%.3f,\"lr\":%.2e,\"elapsed_s\":%.0f}",
+                let gan = gan == nil ? "" : String(format: ",\"d_loss\":%.4f,\"g_adv\":%.4f,\"fm\":%.4f", window[8] / k, window[9] / k, window[10] / k)
+                log.emit(String(format: "{\"step\":%d,\"loss\":%.4f,\"mel_l1\":%.4f,\"sc\":%.4f,\"log_mag\":%.4f,\"ip\":%.4f,\"gd\":%.4f,\"iaf\":%.4f,\"head_mag\":%.4f%@,\"grad_norm\":%.3f,\"lr\":%.2e,\"elapsed_s\":%.0f}",
                                 step, window[0] / k, window[1] / k, window[2] / k, window[3] / k, window[4] / k, window[5] / k,
-                                window[6] / k, window[7] / k, norm, schedule.rate(at: step), Date().timeIntervalSince(start)))
-                window = [Float](repeating: 0, count: 8); count = 0
+                                window[6] / k, window[7] / k, gan, norm, schedule.rate(at: step), Date().timeIntervalSince(start)))
+                window = [Float](repeating: 0, count: window.count); count = 0
             }
             if step % o.evalEvery == 0 { heldOut(final: false) }
             if step % o.saveEvery == 0 { try save() }
@@ -242,4 +280,59 @@ public enum VocoderTrainer {
         try save()
         heldOut(final: true)
     }
+}
+
+/// The discriminator phase of a vocoder run: the discriminators, their optimizer (AdamW, β 0.8/0.99
+/// as HiFi-GAN), and their files in the run folder (`discriminator.safetensors` with the step in its
+/// metadata, `discriminator_state.safetensors` with the moments), so `--resume` continues the game.
+final class AdversarialRun {
+    let d: Discriminators
+    let opt: AdamW
+    let weights: String, state: String
+
+    init(folder: TrainingFolder, layout: DiscriminatorLayout, seed: UInt64, learningRate: Float) {
+        d = Discriminators(layout, seed: seed &+ 0x6A09E667)
+        opt = AdamW(d.params, config: AdamWConfig(learningRate: learningRate, beta1: 0.8, beta2: 0.99, eps: 1e-8, weightDecay: 0.01))
+        weights = folder.path + "/discriminator.safetensors"
+        state = folder.path + "/discriminator_state.safetensors"
+    }
+
+    /// Loads the discriminators saved at the generator's `step`; without them (a run that had none,
+    /// or a shipped model) they start afresh, which the log says.
+    func resume(step: Int, log: (String) -> Void) throws {
+        guard FileManager.default.fileExists(atPath: weights) else {
+            log("no discriminators in the run folder: they start afresh at step \(step)"); return
+        }
+        let w = try SafeTensorsFile.read(weights)
+        guard w.metadata["step"] == String(step) else {
+            throw CheckpointError(path: weights, message: "the discriminators are from step \(w.metadata["step"] ?? "?"), the vocoder from step \(step); "
+                                  + "delete \(weights) to restart them.")
+        }
+        try d.params.load(w, path: weights)
+        if FileManager.default.fileExists(atPath: state) { try opt.restore(from: try SafeTensorsFile.read(state), path: state) }
+    }
+
+    func save(step: Int) throws {
+        try d.params.save(to: weights, metadata: ["step": String(step), "model": "vocoder-discriminators"])
+        try opt.stateFile(step: step).write(to: state)
+    }
+
+    /// One LSGAN step of the discriminators on `real` and (detached) `generated` audio (B, 1, L),
+    /// then the generator's adversarial loss + 2 × feature matching against the updated
+    /// discriminators (for `backward`).
+    func step(real: Tensor, generated: Tensor, learningRate: Float) -> (loss: Tensor, discriminator: Float, generator: Float, featureMatching: Float) {
+        let dLoss = AdversarialLoss.discriminator(real: d(real), fake: d(generated.detached()))
+        d.params.zeroGrad()
+        dLoss.backward()
+        opt.update(lr: learningRate)
+        d.params.zeroGrad()
+        let realOut = GradMode.withoutGrad { d(real) }
+        let fakeOut = d(generated)
+        let adv = AdversarialLoss.generator(fake: fakeOut), fm = AdversarialLoss.featureMatching(real: realOut, fake: fakeOut)
+        return (adv + fm * 2, dLoss.item, adv.item, fm.item)
+    }
+
+    /// The generator's backward through the discriminators, their weights frozen (a third of their
+    /// backward saved: no weight gradients nobody would use).
+    func backward(_ loss: Tensor) { d.frozen { loss.backward() } }
 }

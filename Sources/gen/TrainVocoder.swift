@@ -31,6 +31,13 @@ struct TrainVocoder: ParsableCommand, HasGlobalOptions {
         their coherence; see models/vocoder/MODEL_CARD.md), so the shipped vocoder
         keeps the absolute head.
 
+        --adversarial-weight W adds a discriminator phase (HiFi-GAN's multi-period
+        discriminator on the samples, a multi-resolution one on log spectrograms,
+        LSGAN losses + feature matching, W × both beside the reconstruction losses);
+        it is how a vocoder learns phase a mel does not pin down. Usually a
+        fine-tune: --init-from a vocoder trained without it. The discriminators
+        are saved in DIR too, and --resume continues them.
+
         Writes DIR/config.json, DIR/model.safetensors, DIR/train_state.safetensors
         and DIR/train_log.jsonl (losses; held-out mel L1 and spectral convergence
         every --eval-every steps). Stop at any time; --resume continues.
@@ -41,6 +48,8 @@ struct TrainVocoder: ParsableCommand, HasGlobalOptions {
               --acoustic models/speech --init-from runs/vocoder --steps 1500
           gen train vocoder --data data/speech --out runs/vocoder-phase \\
               --init-from models/vocoder --phase-head integrated --steps 3000
+          gen train vocoder --data data/speech --out runs/vocoder-gan \\
+              --init-from models/vocoder --adversarial-weight 0.1 --lr 2e-4 --steps 4000
         """)
 
     @Option(name: .long, help: "Corpus folder (from `gen dataset speech`).") var data: String
@@ -51,6 +60,9 @@ struct TrainVocoder: ParsableCommand, HasGlobalOptions {
     @Option(name: .long, help: "ConvNeXt blocks.") var blocks = 6
     @Option(name: .long, help: "Weight of the phase losses (0: off).") var phaseWeight: Float = 0.3
     @Option(name: .long, help: "Weight of the head's log-magnitude L1 against the teacher's STFT (0: off).") var magnitudeWeight: Float = 0
+    @Option(name: .long, help: "Weight of the adversarial losses (0: no discriminators).") var adversarialWeight: Float = 0
+    @Option(name: .customLong("discriminator-lr"), help: "Peak learning rate of the discriminators.") var discriminatorLR: Float = 2e-4
+    @Option(name: .long, help: "Segments of each batch the discriminators read.") var discriminatorBatch = 4
     @Option(name: .long, help: ArgumentHelp("Fine-tune on this FastSpeech model's mels.", valueName: "dir")) var acoustic: String?
     @Option(name: .long, help: ArgumentHelp("Start from this vocoder folder's weights.", valueName: "dir")) var initFrom: String?
     @Option(name: .long, help: ArgumentHelp("The phase head: absolute (Vocos) or integrated (phase advance, integrated; keeps a held pitch between bins).", valueName: "kind")) var phaseHead: PhaseHead?
@@ -64,6 +76,9 @@ struct TrainVocoder: ParsableCommand, HasGlobalOptions {
         if !(1...32).contains(blocks) { throw ValidationError("--blocks must be in 1...32, got \(blocks).") }
         if !(phaseWeight >= 0 && phaseWeight <= 100) { throw ValidationError("--phase-weight must be in 0...100, got \(phaseWeight).") }
         if !(magnitudeWeight >= 0 && magnitudeWeight <= 100) { throw ValidationError("--magnitude-weight must be in 0...100, got \(magnitudeWeight).") }
+        if !(adversarialWeight >= 0 && adversarialWeight <= 100) { throw ValidationError("--adversarial-weight must be in 0...100, got \(adversarialWeight).") }
+        if !(1...256).contains(discriminatorBatch) { throw ValidationError("--discriminator-batch must be in 1...256, got \(discriminatorBatch).") }
+        if !(discriminatorLR > 0 && discriminatorLR <= 1) { throw ValidationError("--discriminator-lr must be in (0, 1], got \(discriminatorLR).") }
     }
 
     func run() throws {
@@ -72,6 +87,7 @@ struct TrainVocoder: ParsableCommand, HasGlobalOptions {
         o.batchSize = batchSize; o.segmentFrames = segmentFrames; o.phaseWeight = phaseWeight; o.magnitudeWeight = magnitudeWeight
         o.model.width = width; o.model.blocks = blocks; o.model.mlpDim = 3 * width
         o.acousticModel = acoustic; o.initFrom = initFrom; o.phaseHead = phaseHead
+        o.adversarialWeight = adversarialWeight; o.discriminatorLearningRate = discriminatorLR; o.discriminatorBatch = discriminatorBatch
         if globals.quiet { o.log = { _ in } }
         do { try VocoderTrainer.train(o) } catch let e as CheckpointError { throw GenError.io(e.description) }
     }

@@ -52,6 +52,48 @@ final class VocoderTests: XCTestCase {
         XCTAssertLessThan(last, 0.9 * first, "\(head) head: loss went from \(first) to \(last)")
     }
 
+    /// The discriminator phase as `gen train vocoder --adversarial-weight` runs it: each step trains
+    /// the discriminators, then the generator on reconstruction + adversarial losses. Its
+    /// reconstruction loss must still fall (mean of the last five steps under 90% of the first
+    /// five's), every loss stays finite, and the discriminators saved at a step resume bit for bit
+    /// (a checkpoint from another step is refused with the fix named).
+    func testAdversarialPhaseTrainsAndResumes() throws {
+        var c = VocoderConfig(); c.width = 24; c.blocks = 2; c.mlpDim = 48
+        let model = VocoderModel(config: c, seed: 3)
+        let mel = MelFilterbank(config: .standard).logMel(audio: Self.teacher)
+        let clip = VocoderTrainer.Clip(mel: mel, frames: mel.count / 80, audio: Self.teacher)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gen-gan-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let folder = try TrainingFolder(dir)
+        var layout = DiscriminatorLayout(); layout.periods = [2, 3]; layout.periodChannels = [4, 8]; layout.resolutions = [256]; layout.resolutionChannels = 8
+        let gan = AdversarialRun(folder: folder, layout: layout, seed: 1, learningRate: 2e-3)
+        let opt = AdamW(model.params, config: AdamWConfig(learningRate: 2e-3))
+        var rng = RNG(seed: 5)
+        var reconstruction: [Float] = []
+        for _ in 0..<30 {
+            let (m, t) = VocoderTrainer.batch([clip], segment: 16, size: 4, config: c, rng: &rng)
+            let l = VocoderTrainer.losses(model, mel: m, target: t, phaseWeight: 0.3)
+            let a = gan.step(real: l.target, generated: l.waveform, learningRate: 2e-3)
+            XCTAssertTrue(a.discriminator.isFinite && a.generator.isFinite && a.featureMatching.isFinite)
+            model.params.zeroGrad(); gan.backward(l.total + a.loss * 0.1)
+            XCTAssertNil(gan.d.params.tensors.first { $0.grad != nil }, "the generator's backward wrote discriminator gradients")
+            _ = clipGradNorm(model.params, maxNorm: 1); opt.update()
+            reconstruction.append(l.total.item)
+        }
+        let first = reconstruction.prefix(5).reduce(0, +) / 5, last = reconstruction.suffix(5).reduce(0, +) / 5
+        XCTAssertLessThan(last, 0.9 * first, "reconstruction loss went from \(first) to \(last)")
+
+        try gan.save(step: 30)
+        let back = AdversarialRun(folder: folder, layout: layout, seed: 99, learningRate: 2e-3)
+        try back.resume(step: 30, log: { _ in })
+        for (a, b) in zip(gan.d.params.tensors, back.d.params.tensors) { XCTAssertTrue(a.data.elementsEqual(b.data)) }
+        XCTAssertEqual(back.opt.m.count, gan.opt.m.count)
+        XCTAssertTrue(back.opt.m.elementsEqual(gan.opt.m))
+        XCTAssertThrowsError(try back.resume(step: 31, log: { _ in })) { e in
+            XCTAssertTrue("\(e)".contains("from step 30") && "\(e)".contains("delete"), "\(e)")
+        }
+    }
+
     func testChunkedSynthesisEqualsWhole() {
         var c = VocoderConfig(); c.width = 16; c.blocks = 2; c.mlpDim = 32
         let model = VocoderModel(config: c, seed: 4)
