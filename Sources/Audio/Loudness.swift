@@ -88,6 +88,9 @@ public enum Loudness {
             let pass = try limit(scaled(samples, Float(pow(10, gainDB / 20))), sampleRate: sampleRate, channels: channels,
                                  ceiling: ceiling, truePeak: m.truePeak + gainDB)
             out = pass.samples
+            // Unlimited, the audio is the original times the gain: its loudness is the target (up to
+            // blocks crossing the −70 LUFS absolute gate, 50 dB under any speech or music).
+            if !pass.changed { break }
             let after = try pass.measured ?? measure(out, sampleRate: sampleRate, channels: channels)
             guard let now = after.integrated, abs(now - target) > 0.1 else { break }
             gainDB += target - now
@@ -116,13 +119,13 @@ public enum Loudness {
     }
 
     /// `limited`, given the input's true peak when the caller knows it, and returning the
-    /// measurement of the output when one was taken (nil: not measured).
+    /// measurement of the output when one was taken (nil: not measured) and whether it changed anything.
     static func limit(_ samples: [Float], sampleRate: Int, channels: Int, ceiling: Double,
-                      truePeak: Double?) throws -> (samples: [Float], measured: LoudnessMeasurement?) {
+                      truePeak: Double?) throws -> (samples: [Float], measured: LoudnessMeasurement?, changed: Bool) {
         var first: LoudnessMeasurement? = nil
         if truePeak == nil { first = try measure(samples, sampleRate: sampleRate, channels: channels) }
         let before = truePeak ?? first!.truePeak
-        guard before > ceiling else { return (samples, first) }
+        guard before > ceiling else { return (samples, first, false) }
         // Sample peaks at 0.5 dB under the ceiling leave room for the reconstructed waveform; where
         // its inter-sample peaks still overshoot (a hard edge), the margin grows by the overshoot.
         var margin = 0.5, out = samples, after = before
@@ -130,10 +133,10 @@ public enum Loudness {
             out = lookAheadLimit(samples, channels: channels, ceiling: Float(pow(10, (ceiling - margin) / 20)), halfWidth: max(1, sampleRate / 200))
             let m = try measure(out, sampleRate: sampleRate, channels: channels)
             after = m.truePeak
-            if after <= ceiling { return (out, m) }
+            if after <= ceiling { return (out, m, true) }
             margin += after - ceiling + 0.1
         }
-        return (scaled(out, Float(pow(10, (ceiling - after) / 20))), nil)
+        return (scaled(out, Float(pow(10, (ceiling - after) / 20))), nil, true)
     }
 
     /// Each frame scaled by the moving average (width `halfWidth` + 1) of the running minimum
