@@ -109,13 +109,14 @@ public struct SafeTensor {
         switch dtype {
         case .f32:
             // The file is little-endian, as is every host Swift runs gen on: one copy, not a loop.
-            var out = [Float](repeating: 0, count: n)
             #if _endian(little)
-            out.withUnsafeMutableBytes { dst in bytes.withUnsafeBytes { src in dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[0..<(n * 4)])) } }
+            return [Float](unsafeUninitializedCapacity: n) { dst, count in
+                bytes.withUnsafeBytes { src in UnsafeMutableRawBufferPointer(dst).copyMemory(from: UnsafeRawBufferPointer(rebasing: src[0..<(n * 4)])) }
+                count = n
+            }
             #else
-            for i in 0..<n { out[i] = Float(bitPattern: UInt32(truncatingIfNeeded: loadLittleEndian(bytes, at: i * 4, count: 4))) }
+            return (0..<n).map { Float(bitPattern: UInt32(truncatingIfNeeded: loadLittleEndian(bytes, at: $0 * 4, count: 4))) }
             #endif
-            return out
         case .f16: return (0..<n).map { float(fromHalfBits: UInt16(truncatingIfNeeded: loadLittleEndian(bytes, at: $0 * 2, count: 2))) }
         case .bf16: return (0..<n).map { float(fromBFloat16Bits: UInt16(truncatingIfNeeded: loadLittleEndian(bytes, at: $0 * 2, count: 2))) }
         case .i32, .i64:
@@ -195,8 +196,13 @@ public struct SafeTensorsFile {
             throw SafeTensorsError(path: path, message: "cannot read file (\(String(cString: strerror(errno)))). Check its permissions")
         }
         defer { fclose(handle) }
-        var bytes = [UInt8](repeating: 0, count: size)
-        let got = bytes.withUnsafeMutableBytes { fread($0.baseAddress, 1, size, handle) }
+        // Not zero-filled first: fread writes every byte, and a short read is refused below.
+        var got = 0
+        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+            got = fread(buffer.baseAddress, 1, size, handle)
+            if got < size { (buffer.baseAddress! + got).initialize(repeating: 0, count: size - got) }
+            count = size
+        }
         guard got == size else {
             throw SafeTensorsError(path: path, message: "read \(got) of \(size) bytes (\(String(cString: strerror(errno)))). The file changed while it was read, or the disk failed")
         }
