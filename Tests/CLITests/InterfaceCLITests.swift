@@ -297,17 +297,18 @@ final class InterfaceCLITests: CLITestCase {
         XCTAssertEqual(try gen(["convert", wav, path(name), "--loudness", "off"]).code, 0)
     }
 
-    // Row 10: the examples of convert, vocode, music, encode, decode and codec run exactly as
+    // Row 10: the examples of convert, vocode, music, encode, decode, codec and tag run exactly as
     // their --help prints them, on fixtures with the names the examples use. (gen batch's
-    // examples render whole prompt sets, up to 24 pieces: the batch tests run those files.)
+    // examples render whole prompt sets, up to 24 pieces: a test of their own below.)
     func testHelpExamplesRunAsPrinted() throws {
         let long = "The little boat crossed the harbor before the storm arrived, and the sailors sang all the way home."
         for name in ["voice.flac", "take.wav", "podcast.flac", "speech.wav", "song.wav", "song.flac"] { try speechFile(name, long) }
-        try FileManager.default.createDirectory(atPath: path("corpus"), withIntermediateDirectories: true)
+        for folder in ["corpus", "out/demo"] { try FileManager.default.createDirectory(atPath: path(folder), withIntermediateDirectories: true) }
         try speechFile("corpus/a.wav", "First."); try speechFile("corpus/b.wav", "Second.")
+        try speechFile("out/demo/a.wav", long)
         try "Walking down the avenue\nsinging in the rain\n".write(toFile: path("lyrics.txt"), atomically: true, encoding: .utf8)
         var ran = 0
-        for command in ["convert", "vocode", "music", "encode", "decode", "codec"] {
+        for command in ["convert", "vocode", "music", "encode", "decode", "codec", "tag"] {
             let help = String(decoding: try gen([command, "--help"]).stdout, as: UTF8.self)
             let examples = help.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { $0.hasPrefix("gen \(command) ") }
             XCTAssertFalse(examples.isEmpty, "\(command) --help has examples")
@@ -317,7 +318,27 @@ final class InterfaceCLITests: CLITestCase {
                 ran += 1
             }
         }
-        XCTAssertGreaterThanOrEqual(ran, 15)
+        XCTAssertGreaterThanOrEqual(ran, 17)
+    }
+
+    // Row 10, `gen --help`: its examples (speech, music with lyrics, the demo batch with its
+    // report, convert) run exactly as printed, in a folder laid out like a checkout.
+    func testTopLevelHelpExamplesRunAsPrinted() throws {
+        let help = String(decoding: try gen(["--help"]).stdout, as: UTF8.self)
+        let examples = help.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { $0.hasPrefix("gen ") }
+        XCTAssertGreaterThanOrEqual(examples.count, 4, help)
+        for folder in ["prompts", "examples"] {
+            try FileManager.default.createSymbolicLink(atPath: path(folder), withDestinationPath: root.appendingPathComponent(folder).path)
+        }
+        try speechFile("input.flac", "A recording to convert.")
+        try "Walking down the avenue\nsinging in the rain\n".write(toFile: path("lyrics.txt"), atomically: true, encoding: .utf8)
+        for example in examples {
+            let r = try shell(example)
+            XCTAssertEqual(r.code, 0, "\(example): \(r.stderr)")
+        }
+        for file in ["hello.wav", "jazz.wav", "output.wav", "out/demo/index.html"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: path(file)), file)
+        }
     }
 
     // Row 10, gen batch: its four examples run exactly as --help prints them, in a folder holding
