@@ -40,11 +40,13 @@ public enum TemporaryFiles {
     }
 
     /// What an interrupt does instead of the default (`gen batch` first lets the file being
-    /// written finish). It must end the process.
+    /// written finish; a training run first writes its checkpoint). It must end the process, or
+    /// see that it ends soon (`exit(onSignal:)` is the default's way).
     private static var interruptHook: ((Int32) -> Void)?
 
-    /// Replaces the default reaction to SIGINT, SIGTERM and SIGHUP (installed by `cleanUpOnSignals`).
-    public static func onInterrupt(_ hook: @escaping (Int32) -> Void) {
+    /// Replaces the default reaction to SIGINT, SIGTERM and SIGHUP (installed by `cleanUpOnSignals`);
+    /// nil restores it.
+    public static func onInterrupt(_ hook: ((Int32) -> Void)?) {
         lock.lock(); interruptHook = hook; lock.unlock()
     }
 
@@ -63,18 +65,30 @@ public enum TemporaryFiles {
     /// On SIGINT, SIGTERM or SIGHUP: remove the pending temporary files, say so on stderr, and exit
     /// with 128 + the signal number (the shell's convention). The registry's lock is held to the
     /// end, so a writer that reaches its rename meanwhile waits instead of failing on the removed file.
+    /// The default reaction: the pending temporary files removed, a line on stderr, exit status
+    /// 128 + `sig`.
+    public static func exit(onSignal sig: Int32) -> Never {
+        lock.lock()
+        for p in pending { unlink(p) }
+        pending.removeAll()
+        FileHandle.standardError.write("\ngen: \(signalName(sig)); no partial output was left.\n".data(using: .utf8)!)
+        _exit(128 + sig)
+    }
+
+    /// "interrupted", "terminated" or "hung up".
+    public static func signalName(_ sig: Int32) -> String {
+        sig == SIGINT ? "interrupted" : sig == SIGTERM ? "terminated" : "hung up"
+    }
+
     public static func cleanUpOnSignals() {
         for sig in [SIGINT, SIGTERM, SIGHUP] {
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             source.setEventHandler {
                 lock.lock()
-                if let hook = interruptHook { lock.unlock(); hook(sig); return }
-                for p in pending { unlink(p) }
-                pending.removeAll()
-                let name = sig == SIGINT ? "interrupted" : sig == SIGTERM ? "terminated" : "hung up"
-                FileHandle.standardError.write("\ngen: \(name); no partial output was left.\n".data(using: .utf8)!)
-                _exit(128 + sig)
+                let hook = interruptHook
+                lock.unlock()
+                if let hook { hook(sig) } else { exit(onSignal: sig) }
             }
             source.resume()
             lock.lock(); sources.append(source); lock.unlock()

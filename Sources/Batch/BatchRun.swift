@@ -49,7 +49,7 @@ public final class BatchRun: @unchecked Sendable {
         TemporaryFiles.onInterrupt { [unowned self] sig in
             self.fileLock.lock()
             self.lock.lock()
-            let message = "\n\(sig == SIGINT ? "interrupted" : sig == SIGTERM ? "terminated" : "hung up"): \(self.tally.rendered) rendered, "
+            let message = "\n\(TemporaryFiles.signalName(sig)): \(self.tally.rendered) rendered, "
                 + "\(self.items.count - self.done) not finished. Every file under its final name is complete; "
                 + "rerun the same command with --skip-existing to finish.\n"
             FileHandle.standardError.write(message.data(using: .utf8)!)

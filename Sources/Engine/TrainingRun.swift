@@ -1,6 +1,7 @@
 // TrainingRun.swift — what the three trainers (speech, codec, prior) share about a run: the loop
 // settings every `gen train` command takes, the files of the output folder, resuming from it, and
 // the optimizer state that travels beside the weights.
+import Base
 import Foundation
 
 /// The loop settings of a training run. `SpeechTrainOptions`, `RVQCodecTrainOptions` and
@@ -17,6 +18,40 @@ public protocol TrainingRunSettings {
     var saveEvery: Int { get set }
     /// Continue from the checkpoint in the output folder.
     var resume: Bool { get set }
+}
+
+/// Ctrl-C (SIGINT), SIGTERM (Slurm and Kubernetes send it before they kill a job) or SIGHUP during
+/// a training run: the step under way finishes, the checkpoint is written and the run ends without
+/// its final evaluation, so `--resume` continues it. A second signal ends the process at once.
+public enum TrainingInterrupt {
+    private static let lock = NSLock()
+    private static var received: Int32? = nil
+
+    /// The signal that asked the run to stop, or nil.
+    public static var signal: Int32? { lock.lock(); defer { lock.unlock() }; return received }
+
+    /// Runs `body` (a trainer) with interrupts routed to its loop instead of ending the process.
+    public static func during<T>(_ body: () throws -> T) rethrows -> T {
+        TemporaryFiles.onInterrupt { sig in
+            lock.lock()
+            let first = received == nil
+            if first { received = sig }
+            lock.unlock()
+            guard first else { TemporaryFiles.exit(onSignal: sig) }
+            FileHandle.standardError.write(("\ngen: \(TemporaryFiles.signalName(sig)): finishing this step and writing the checkpoint "
+                                            + "(once more to stop at once, without it).\n").data(using: .utf8)!)
+        }
+        defer { TemporaryFiles.onInterrupt(nil) }
+        return try body()
+    }
+
+    /// Why a training loop that began at `start` should stop before its last step: its time budget
+    /// is spent, or an interrupt asked it to; nil to go on. Checked at the top of every step.
+    public static func stopReason(started start: Date, maxMinutes: Double?) -> String? {
+        if let sig = signal { return TemporaryFiles.signalName(sig) }
+        if let limit = maxMinutes, Date().timeIntervalSince(start) > limit * 60 { return "time budget reached" }
+        return nil
+    }
 }
 
 /// The output folder of a training run.

@@ -88,8 +88,16 @@ public struct PriorConfig: Codable, Equatable {
     public var sampleRate = 22050
     /// Samples per frame of the codec the prior models.
     public var hop = 256
+    /// Whether a window where nobody sings reads `LyricsVocabulary.instrumental` (true for new
+    /// priors; absent, so false, in the configs of priors trained before it existed, whose lyric
+    /// windows were then empty, as when the lyrics are left out).
+    public var instrumentalToken: Bool? = true
 
     public init() {}
+
+    public var readsInstrumental: Bool { instrumentalToken ?? false }
+    /// Rows of the lyrics encoder's character embedding.
+    public var lyricsVocabularySize: Int { LyricsVocabulary.size + (readsInstrumental ? 1 : 0) }
 
     /// Frames (and steps) per second of audio (86.13 at hop 256).
     public var tokensPerSecond: Double { Double(sampleRate) / Double(hop) }
@@ -140,6 +148,7 @@ public struct PriorConfig: Codable, Equatable {
         case crossAttentionEvery = "cross_attention_every", lyricsLayers = "lyrics_layers", lyricsDim = "lyrics_dim"
         case lyricsHeads = "lyrics_heads", lyricsLength = "lyrics_length", genres, artists
         case timingBins = "timing_bins", maxSeconds = "max_seconds", sampleRate = "sample_rate", hop
+        case instrumentalToken = "instrumental_token"
     }
 }
 
@@ -152,11 +161,16 @@ public struct PriorError: Error, CustomStringConvertible {
 // MARK: - conditioning
 
 /// Characters as lyric tokens: pad, unknown, then printable ASCII (space … tilde). Newlines and
-/// tabs read as spaces; anything else outside printable ASCII is `unknown`.
+/// tabs read as spaces; anything else outside printable ASCII is `unknown`. A prior with
+/// `instrumental_token` has one more id, `instrumental`: the whole lyric window of a span where
+/// nobody sings, so that "no singing" is a condition of its own and not the same as "lyrics left
+/// out" (the unconditioned half of guidance), which guidance could not steer away from.
 public enum LyricsVocabulary {
     public static let pad = 0
     public static let unknown = 1
+    /// pad, unknown and the 95 printable characters.
     public static let size = 2 + 95
+    public static let instrumental = size
 
     public static func encode(_ text: String, maxLength: Int) -> [Int] {
         var ids: [Int] = []
@@ -209,11 +223,14 @@ public struct PriorConditions: Equatable {
 
 extension PriorConfig {
     /// The conditions of the window that starts at code `offsetTokens` of a piece of `totalTokens` codes.
+    /// A window with no lyric line in it (or a piece without lyrics) reads the instrumental token
+    /// when this prior has one.
     public func conditions(_ labels: PriorLabels, totalTokens: Int, offsetTokens: Int) -> PriorConditions {
         let start = Double(offsetTokens) / tokensPerSecond, end = Double(offsetTokens + context) / tokensPerSecond
         let text = LyricsVocabulary.window(labels.lyrics, from: start, to: end)
+        let ids = LyricsVocabulary.encode(text, maxLength: lyricsLength)
         return PriorConditions(artist: labels.artist ?? unconditionedArtist, genre: labels.genre ?? unconditionedGenre,
-                               lyrics: LyricsVocabulary.encode(text, maxLength: lyricsLength),
+                               lyrics: ids.isEmpty && readsInstrumental ? [LyricsVocabulary.instrumental] : ids,
                                totalTokens: totalTokens, offsetTokens: offsetTokens)
     }
 
@@ -258,7 +275,7 @@ public final class LyricsEncoder {
     public let finalNorm: LayerNorm
 
     init(config c: PriorConfig, scope: Scope, rng: inout RNG) {
-        characterEmbedding = Embedding(LyricsVocabulary.size, c.lyricsDim, scope: scope.child("char_embedding"), rng: &rng)
+        characterEmbedding = Embedding(c.lyricsVocabularySize, c.lyricsDim, scope: scope.child("char_embedding"), rng: &rng)
         positionEmbedding = Embedding(c.lyricsLength, c.lyricsDim, scope: scope.child("position_embedding"), rng: &rng)
         layers = (0..<c.lyricsLayers).map {
             TransformerBlock(dModel: c.lyricsDim, heads: c.lyricsHeads, scope: scope.child("layers").child($0), rng: &rng)
@@ -445,6 +462,26 @@ public final class Prior {
         let weights = try SafeTensorsFile.read(path)
         try model.params.load(weights, path: path)
         return (model, weights.metadata)
+    }
+
+    /// This prior with the instrumental token added (`instrumental_token`), for a fine-tune that
+    /// teaches it: every weight kept, the character embedding grown by one row, a copy of the
+    /// space's. Lyric windows that are not empty give the same outputs as before; the prior itself
+    /// when it already has the token.
+    public func withInstrumentalToken() throws -> Prior {
+        guard !config.readsInstrumental else { return self }
+        var c = config
+        c.instrumentalToken = true
+        var file = params.safetensors(metadata: [:])
+        let name = "lyrics_encoder.char_embedding.weight", e = c.lyricsDim
+        guard let table = file.tensors[name], table.shape == [LyricsVocabulary.size, e] else {
+            throw PriorError("this prior has no character embedding of \(LyricsVocabulary.size) × \(e) to grow by the instrumental token.")
+        }
+        let rows = try table.floats(), space = 2 + Int(Character(" ").asciiValue! - 32)
+        file.tensors[name] = SafeTensor(floats: rows + rows[(space * e)..<((space + 1) * e)], shape: [c.lyricsVocabularySize, e])
+        let grown = Prior(config: c)
+        try grown.params.load(file, path: name)
+        return grown
     }
 }
 

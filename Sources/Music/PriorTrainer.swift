@@ -284,8 +284,11 @@ public enum PriorTrainer {
                 throw PriorError("the prior in \(from) models codes of codec \(id), but \(o.codecDir) is \(codec.modelID); "
                                  + "start a new prior without --init-from, or pass the codec it was trained on.")
             }
-            config = prior.config
-            initial = prior
+            initial = try prior.withInstrumentalToken()
+            if !prior.config.readsInstrumental {
+                o.log("prior: \(from) predates the instrumental token; it starts as the space's row and windows without singing read it from now on")
+            }
+            config = initial!.config
         } else {
             config.vocabSize = codec.config.codebookSize
             config.hop = codec.hop
@@ -360,7 +363,7 @@ public enum PriorTrainer {
         var firstLoss: Float?, lastLoss: Float?
         var windowStart = Date()
         while step < o.steps {
-            if let limit = o.maxMinutes, Date().timeIntervalSince(start) > limit * 60 { o.log("time budget reached"); break }
+            if let why = TrainingInterrupt.stopReason(started: start, maxMinutes: o.maxMinutes) { o.log(why); break }
             let (tokens, conds) = randomBatch(train, batch: o.batchSize, length: window, dropout: o.labelDropout, dropAll: o.cfgDropout,
                                             config: config, rng: &rng)
             model.params.zeroGrad()
@@ -384,7 +387,7 @@ public enum PriorTrainer {
             if step % o.saveEvery == 0 { try save() }
         }
         try save()
-        evaluateVal(final: true)
+        if TrainingInterrupt.signal == nil { evaluateVal(final: true) }   // an interrupted run ends at its checkpoint
         return PriorTrainResult(step: step, firstLoss: firstLoss, lastLoss: lastLoss, eval: lastEval, cacheReused: reused)
     }
 }

@@ -204,7 +204,7 @@ public enum RVQCodecTrainer {
         var sums = [Double](repeating: 0, count: 6), count = 0
         var usageSums = [Double](repeating: 0, count: config.codebooks), perplexitySums = usageSums, usageCounts = usageSums
         while step < o.steps {
-            if let limit = o.maxMinutes, Date().timeIntervalSince(start) > limit * 60 { o.log("time budget reached"); break }
+            if let why = TrainingInterrupt.stopReason(started: start, maxMinutes: o.maxMinutes) { o.log(why); break }
             let x = randomBatch(corpora, batch: o.batchSize, span: span, rng: &rng)
             let l = model.losses(x, training: true, decoderOnly: decoderOnly, rng: &rng)
             model.params.zeroGrad()
@@ -231,6 +231,6 @@ public enum RVQCodecTrainer {
             if step % o.saveEvery == 0 { try save() }
         }
         try save()
-        heldOutEval(final: true)
+        if TrainingInterrupt.signal == nil { heldOutEval(final: true) }   // an interrupted run ends at its checkpoint
     }
 }

@@ -202,7 +202,8 @@ extension Prior {
             problems.append("guidance (cfg) must be between \(Int(guidanceRange.lowerBound)) (off) and \(Int(guidanceRange.upperBound)), got \(cfg)")
         }
         if !problems.isEmpty { throw PriorError(problems.joined(separator: "; ")) }
-        let guided = cfg != 1 && (labels.artist != nil || labels.genre != nil || !labels.lyrics.isEmpty)
+        // With the instrumental token, "no lyrics" is a condition too (guidance steers away from singing).
+        let guided = cfg != 1 && (labels.artist != nil || labels.genre != nil || !labels.lyrics.isEmpty || config.readsInstrumental)
         let rows = guided ? 2 * count : count
 
         let total = pattern.steps(frames: frames, codebooks: k)

@@ -158,7 +158,7 @@ public enum TaggerTrainer {
         let start = Date()
         var windowStart = Date(), sums = [Double](repeating: 0, count: 4), count = 0, examples = 0
         while step < o.steps {
-            if let limit = o.maxMinutes, Date().timeIntervalSince(start) > limit * 60 { o.log("time budget reached"); break }
+            if let why = TrainingInterrupt.stopReason(started: start, maxMinutes: o.maxMinutes) { o.log(why); break }
             var windows: [[Float]] = [], genres: [Int] = [], artists: [Int] = [], vocals: [Bool] = []
             for _ in 0..<o.batchSize {
                 let clip = train[rng.int(below: train.count)]
@@ -187,7 +187,7 @@ public enum TaggerTrainer {
             if step % o.saveEvery == 0 { try save() }
         }
         try save()
-        evaluateVal()
+        if TrainingInterrupt.signal == nil { evaluateVal() }   // an interrupted run ends at its checkpoint
         return lastEval
     }
 }

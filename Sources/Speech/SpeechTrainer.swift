@@ -140,7 +140,7 @@ public enum SpeechTrainer {
         let log = try TrainingLog(path: folder.log, echo: o.log)
         var window: (total: Float, mel: Float, dur: Float, pitch: Float, energy: Float, n: Int) = (0, 0, 0, 0, 0, 0)
         while step < o.steps {
-            if let limit = o.maxMinutes, Date().timeIntervalSince(start) > limit * 60 { o.log("time budget reached"); break }
+            if let why = TrainingInterrupt.stopReason(started: start, maxMinutes: o.maxMinutes) { o.log(why); break }
             if order.isEmpty { order = Array(batches.indices); order.shuffle(using: &rng) }
             let group = batches[order.removeLast()].map { train[$0] }
             let losses = model.losses(batch(group, config: config), training: true, rng: &rng)
@@ -167,7 +167,7 @@ public enum SpeechTrainer {
             if step % o.saveEvery == 0 { try save() }
         }
         try save()
-        if !val.isEmpty {
+        if !val.isEmpty && TrainingInterrupt.signal == nil {   // an interrupted run ends at its checkpoint
             let v = validate(model, val, frames: o.framesPerBatch)
             let line = String(format: "{\"step\":%d,\"val_mel_l1\":%.4f,\"final\":true}", step, v)
             log.emit(line)

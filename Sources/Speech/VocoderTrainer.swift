@@ -246,7 +246,7 @@ public enum VocoderTrainer {
                             step, e.melL1, e.convergence, final ? ",\"final\":true" : ""))
         }
         while step < o.steps {
-            if let limit = o.maxMinutes, Date().timeIntervalSince(start) > limit * 60 { o.log("time budget reached"); break }
+            if let why = TrainingInterrupt.stopReason(started: start, maxMinutes: o.maxMinutes) { o.log(why); break }
             let (mel, target) = batch(train, segment: o.segmentFrames, size: o.batchSize, config: config, rng: &rng)
             let l = losses(model, mel: mel, target: target, phaseWeight: o.phaseWeight, magnitudeWeight: o.magnitudeWeight)
             var total = l.total
@@ -278,7 +278,7 @@ public enum VocoderTrainer {
             if step % o.saveEvery == 0 { try save() }
         }
         try save()
-        heldOut(final: true)
+        if TrainingInterrupt.signal == nil { heldOut(final: true) }   // an interrupted run ends at its checkpoint
     }
 }
 

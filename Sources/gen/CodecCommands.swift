@@ -188,8 +188,8 @@ struct TrainCodec: ParsableCommand, HasGlobalOptions {
         optimizer and codebook EMA state in DIR/train_state.safetensors, and the log
         (losses, per-codebook usage and perplexity, held-out log-mel, spectral
         convergence, chroma similarity and flatness at 2 and at all codebooks) in
-        DIR/train_log.jsonl. Stop at any time; --resume continues from the last
-        checkpoint.
+        DIR/train_log.jsonl. Ctrl-C stops at the end of the step under way with the
+        checkpoint written; --resume continues from the last checkpoint.
 
         --decoder-only --init-from DIR trains a copy of DIR's decoder alone: the encoder
         and codebooks are held, so the codec id stays, and with it every codes file and
@@ -198,10 +198,13 @@ struct TrainCodec: ParsableCommand, HasGlobalOptions {
         keeps a held note's pitch; an absolute head's weights seed it.
 
         Examples:
-          gen train codec --data data/music --data data/realmusic --out runs/codec --minutes 120
-          gen train codec --data data/music --data data/realmusic --out runs/codec --resume
-          gen train codec --data data/music --data data/realmusic --out runs/codec-phase \\
-              --init-from models/codec --decoder-only --phase-head integrated --steps 3000
+          gen train codec --data data/music --data data/realmusic \\
+              --out runs/codec --minutes 120
+          gen train codec --data data/music --data data/realmusic \\
+              --out runs/codec --resume
+          gen train codec --data data/music --data data/realmusic \\
+              --out runs/codec-phase --init-from models/codec --decoder-only \\
+              --phase-head integrated --steps 3000
         """)
     @Option(name: .long, help: "Corpus folder (from `gen dataset music`); repeat for several.") var data: [String]
     @Option(name: .long, help: "Model folder to write.") var out: String
@@ -236,7 +239,7 @@ struct TrainCodec: ParsableCommand, HasGlobalOptions {
         o.model.codebooks = codebooks; o.model.encoderWidth = width; o.model.decoderWidth = width
         o.initFrom = initFrom; o.decoderOnly = decoderOnly; o.phaseHead = phaseHead; o.phaseWeight = phaseWeight
         if globals.quiet { o.log = { _ in } }
-        try ioErrors { try RVQCodecTrainer.train(o) }
+        try training.interruptible(out: o.outDir) { try ioErrors { try RVQCodecTrainer.train(o) } }
     }
 }
 

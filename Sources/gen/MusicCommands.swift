@@ -171,17 +171,21 @@ struct TrainPrior: ParsableCommand, HasGlobalOptions {
         from. Writes OUT/config.json and OUT/model.safetensors every --save-every
         steps, the optimizer state in OUT/train_state.safetensors and the log in
         OUT/train_log.jsonl, with held-out cross-entropy in bits per frame beside the
-        unigram and bigram entropies of the same codes. Stop at any time; --resume
-        continues from the last checkpoint. --init-from DIR starts a new run (fresh
-        optimizer and schedule) from a trained prior's config and weights, for
-        example to train the shipped prior longer.
+        unigram and bigram entropies of the same codes. Ctrl-C stops at the end of the
+        step under way with the checkpoint written; --resume continues from the last
+        checkpoint. --init-from DIR starts a new run (fresh optimizer and schedule)
+        from a trained prior's config and weights, for example to train the shipped
+        prior longer. A window where nobody sings reads an "instrumental" lyrics
+        token, so that a piece asked for without lyrics is guided away from singing
+        (a prior trained before that token gains it with --init-from).
 
-        Example:
+        Examples:
           gen train prior --data data/music --codec models/codec --out runs/prior
           gen train prior --data data/music --codec models/codec --out runs/prior \\
               --resume --minutes 90
-          gen train prior --data data/music --codec models/codec --out runs/prior-more \\
-              --init-from models/prior --steps 2000 --warmup 100
+          gen train prior --data data/music --codec models/codec \\
+              --out runs/prior-more --init-from models/prior --steps 2000 \\
+              --warmup 100
         """)
     @Option(name: .long, help: "Corpus folder (from `gen dataset music`).") var data: String
     @Option(name: .long, help: "Trained codec folder.") var codec: String
@@ -220,6 +224,6 @@ struct TrainPrior: ParsableCommand, HasGlobalOptions {
         o.model.codebooks = codebooks; o.model.pattern = CodebookPattern(rawValue: pattern) ?? .delay
         o.model.context = context; o.model.dModel = dModel; o.model.layers = layers; o.model.heads = heads; o.model.mlpDim = 4 * dModel
         if globals.quiet { o.log = { _ in } }
-        try ioErrors { try PriorTrainer.train(o) }
+        try training.interruptible(out: o.outDir) { try ioErrors { _ = try PriorTrainer.train(o) } }
     }
 }

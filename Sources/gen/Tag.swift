@@ -104,7 +104,8 @@ struct TrainTagger: ParsableCommand, HasGlobalOptions {
         (--patchout-random) during training, which is faster and regularises. Writes
         OUT/config.json, OUT/model.safetensors and OUT/train_state.safetensors every
         --save-every steps and the log in OUT/train_log.jsonl, with held-out genre and
-        vocals accuracy; --resume continues.
+        vocals accuracy. Ctrl-C stops at the end of the step under way with the
+        checkpoint written; --resume continues.
 
         Example:
           gen train tagger --data data/music --out runs/tagger --steps 3000 --minutes 60
@@ -136,6 +137,6 @@ struct TrainTagger: ParsableCommand, HasGlobalOptions {
         o.batchSize = batchSize; o.patchoutTime = patchoutTime; o.patchoutFreq = patchoutFreq; o.patchoutRandom = patchoutRandom
         o.model.dModel = dModel; o.model.layers = layers; o.model.heads = heads; o.model.mlpDim = 4 * dModel
         if globals.quiet { o.log = { _ in } }
-        try ioErrors { try TaggerTrainer.train(o) }
+        try training.interruptible(out: o.outDir) { try ioErrors { _ = try TaggerTrainer.train(o) } }
     }
 }

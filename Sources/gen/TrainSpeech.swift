@@ -11,10 +11,10 @@ struct TrainSpeech: ParsableCommand, HasGlobalOptions {
         discussion: """
         Writes DIR/config.json and DIR/model.safetensors every --save-every steps, with
         the optimizer state in DIR/train_state.safetensors and the loss log in
-        DIR/train_log.jsonl. Stop at any time; --resume continues from the last
-        checkpoint.
+        DIR/train_log.jsonl. Ctrl-C stops at the end of the step under way with the
+        checkpoint written; --resume continues from the last checkpoint.
 
-        Example:
+        Examples:
           gen train speech --data data/speech --out models/speech --steps 20000
           gen train speech --data data/speech --out models/speech --resume --minutes 90
         """)
@@ -41,6 +41,6 @@ struct TrainSpeech: ParsableCommand, HasGlobalOptions {
         arch.dModel = dModel; arch.encoderLayers = layers; arch.decoderLayers = layers
         o.model = arch
         if globals.quiet { o.log = { _ in } }
-        do { try SpeechTrainer.train(o) } catch let e as CheckpointError { throw GenError.io(e.description) }
+        do { try training.interruptible(out: o.outDir) { try SpeechTrainer.train(o) } } catch let e as CheckpointError { throw GenError.io(e.description) }
     }
 }

@@ -40,7 +40,8 @@ struct TrainVocoder: ParsableCommand, HasGlobalOptions {
 
         Writes DIR/config.json, DIR/model.safetensors, DIR/train_state.safetensors
         and DIR/train_log.jsonl (losses; held-out mel L1 and spectral convergence
-        every --eval-every steps). Stop at any time; --resume continues.
+        every --eval-every steps). Ctrl-C stops at the end of the step under way with
+        the checkpoint written; --resume continues.
 
         Examples:
           gen train vocoder --data data/speech --out runs/vocoder --minutes 90
@@ -89,6 +90,6 @@ struct TrainVocoder: ParsableCommand, HasGlobalOptions {
         o.acousticModel = acoustic; o.initFrom = initFrom; o.phaseHead = phaseHead
         o.adversarialWeight = adversarialWeight; o.discriminatorLearningRate = discriminatorLR; o.discriminatorBatch = discriminatorBatch
         if globals.quiet { o.log = { _ in } }
-        do { try VocoderTrainer.train(o) } catch let e as CheckpointError { throw GenError.io(e.description) }
+        do { try training.interruptible(out: o.outDir) { try VocoderTrainer.train(o) } } catch let e as CheckpointError { throw GenError.io(e.description) }
     }
 }

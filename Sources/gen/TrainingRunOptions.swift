@@ -1,7 +1,9 @@
 // TrainingRunOptions.swift — the options every `gen train` command shares (schedule, time budget,
 // checkpoint cadence, seed, --resume), with each model's own defaults.
 import ArgumentParser
+import Base
 import Engine
+import Foundation
 
 /// A model's defaults for the shared training options.
 protocol TrainingDefaults {
@@ -43,6 +45,18 @@ struct TrainingRunOptions<Defaults: TrainingDefaults>: ParsableArguments {
         if !(lr > 0 && lr < 1) { throw ValidationError("--lr must be between 0 and 1, got \(lr).") }
         if warmup < 0 { throw ValidationError("--warmup cannot be negative.") }
         if saveEvery < 1 || evalEvery < 1 { throw ValidationError("--save-every and --eval-every must be at least 1.") }
+    }
+
+    /// Runs a trainer writing to `out`. Ctrl-C (or SIGTERM, SIGHUP) stops it at the end of the
+    /// step under way with its checkpoint written (`TrainingInterrupt`); gen then says how to go
+    /// on and exits 128 + the signal, as an interrupted command does.
+    func interruptible(out: String, _ body: () throws -> Void) throws {
+        try TrainingInterrupt.during(body)
+        if let sig = TrainingInterrupt.signal {
+            printLine("gen: \(TemporaryFiles.signalName(sig)); the checkpoint in \(out) is complete: the same command "
+                      + "with --resume (without --init-from) continues the run.")
+            Foundation.exit(128 + sig)
+        }
     }
 
     /// Copies these settings into a trainer's options.

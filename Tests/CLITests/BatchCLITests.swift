@@ -9,9 +9,7 @@ import Foundation
 import XCTest
 
 final class BatchCLITests: CLITestCase {
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
 
     func write(_ name: String, _ lines: [String]) throws -> String {
         let p = path(name)

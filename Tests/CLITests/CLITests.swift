@@ -29,6 +29,55 @@ class CLITestCase: XCTestCase {
 
     struct Run { var code: Int32; var stdout: Data; var stderr: String }
 
+    /// The checkout: its models, prompts and examples.
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
+
+    /// Runs `executable` with `stdin`, in `cwd`, with extra environment; a hung run is killed.
+    func run(_ executable: String, _ args: [String], stdin: Data? = nil, cwd: String? = nil,
+             env: [String: String] = [:], timeout: Double = 120) throws -> Run {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = args
+        p.environment = ProcessInfo.processInfo.environment.merging(env) { _, new in new }
+        if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
+        let input = Pipe(), out = Pipe(), err = Pipe()
+        p.standardInput = input; p.standardOutput = out; p.standardError = err
+        try p.run()
+        DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { if p.isRunning { p.terminate() } }
+        if let stdin { input.fileHandleForWriting.write(stdin) }
+        try input.fileHandleForWriting.close()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Run(code: p.terminationStatus, stdout: o, stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    /// Bash with gen first on PATH, the shipped models, and a stand-in for aplay (no sound card here).
+    func shell(_ command: String, timeout: Double = 300) throws -> Run {
+        let bin = path("bin")
+        if !FileManager.default.fileExists(atPath: bin + "/gen") {
+            try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+            try FileManager.default.createSymbolicLink(atPath: bin + "/gen", withDestinationPath: genPath)
+            FileManager.default.createFile(atPath: bin + "/aplay", contents: Data("#!/bin/sh\ncat > /dev/null\n".utf8),
+                                           attributes: [.posixPermissions: 0o755])
+        }
+        return try run("/bin/bash", ["-o", "pipefail", "-c", command], cwd: dir.path,
+                       env: ["PATH": bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"),
+                             "GEN_MODELS": root.appendingPathComponent("models").path], timeout: timeout)
+    }
+
+    /// flite's slt voice saying `text` into `name` (16 kHz WAV), converted by extension.
+    func speechFile(_ name: String, _ text: String) throws {
+        let wav = path("flite-\(UUID().uuidString).wav")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/flite")
+        p.arguments = ["-voice", "slt", "-t", text, "-o", wav]
+        try p.run(); p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0, "install the Debian package flite")
+        XCTAssertEqual(try gen(["convert", wav, path(name), "--loudness", "off"]).code, 0)
+    }
+
     @discardableResult
     func gen(_ args: [String]) throws -> Run {
         XCTAssertTrue(FileManager.default.isExecutableFile(atPath: genPath), "build gen first: swift build --product gen (\(genPath))")

@@ -8,7 +8,6 @@ import Foundation
 import XCTest
 
 final class HardeningCLITests: CLITestCase {
-    func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
     var modelsDir: String {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("models").path

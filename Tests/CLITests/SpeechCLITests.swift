@@ -15,7 +15,6 @@ final class SpeechCLITests: CLITestCase {
     }
 
     var modelDir = ""
-    func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
 
     func rms(_ x: [Float]) -> Float { (x.map { $0 * $0 }.reduce(0, +) / Float(max(x.count, 1))).squareRoot() }
 

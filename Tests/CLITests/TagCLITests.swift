@@ -8,8 +8,6 @@ import Foundation
 import XCTest
 
 final class TagCLITests: CLITestCase {
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
 
     override func setUpWithError() throws {
         try super.setUpWithError()

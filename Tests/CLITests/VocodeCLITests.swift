@@ -8,7 +8,6 @@ import Foundation
 import XCTest
 
 final class VocodeCLITests: CLITestCase {
-    func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
 
     func flite(_ text: String, voice: String = "rms", to name: String) throws -> String {
         let out = path(name)

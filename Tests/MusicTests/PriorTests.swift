@@ -148,7 +148,8 @@ final class PriorTests: XCTestCase {
 
     // Reference: classifier-free guidance in closed form. Greedy guided decoding must follow
     // argmax(u + g·(c − u)) per codebook, u the logits with every label left out (naiveGreedy);
-    // g = 1, or no label to guide, is plain sampling.
+    // g = 1, or no label to guide (a prior without the instrumental token asked for no label), is
+    // plain sampling; with the token, "no lyrics" is a condition and guidance steers toward it.
     func testGuidanceFollowsTheGuidedLogits() throws {
         let config = tinyPriorConfig(vocab: 16, context: 64)
         let prior = Prior(config: config, seed: 4)
@@ -159,8 +160,12 @@ final class PriorTests: XCTestCase {
         XCTAssertEqual(try prior.sample(labels, count: 2, frames: frames, seed: 7, cfg: 1),
                        try prior.sample(labels, count: 2, frames: frames, seed: 7, cfg: 1))
         let plain = PriorLabels()
-        XCTAssertEqual(try prior.sample(plain, count: 2, frames: frames, seed: 7, cfg: 3),
-                       try prior.sample(plain, count: 2, frames: frames, seed: 7, cfg: 1))
+        XCTAssertEqual(try prior.sample(plain, count: 1, frames: frames, topK: 1, seed: 1, cfg: g)[0], naiveGreedy(prior, plain, frames: frames, cfg: g))
+        XCTAssertNotEqual(try prior.sample(plain, count: 1, frames: frames, topK: 1, seed: 1, cfg: g), try prior.sample(plain, count: 1, frames: frames, topK: 1, seed: 1, cfg: 1))
+        var before = config; before.instrumentalToken = nil
+        let older = Prior(config: before, seed: 4)
+        XCTAssertEqual(try older.sample(plain, count: 2, frames: frames, seed: 7, cfg: 3),
+                       try older.sample(plain, count: 2, frames: frames, seed: 7, cfg: 1))
         XCTAssertThrowsError(try prior.sample(labels, count: 1, frames: 4, seed: 1, cfg: 0.5))
     }
 
@@ -353,6 +358,63 @@ final class PriorTests: XCTestCase {
         }
     }
 
+    // Reference: the rule written in the test. A prior with the instrumental token reads it as the
+    // whole lyric window where no line sounds, and an empty window only where the lyrics are left
+    // out (label dropout, the unconditioned half of guidance), so the two differ at the logits. A
+    // config written before the token existed (no "instrumental_token" key) decodes without it.
+    func testInstrumentalTokenIsAConditionOfItsOwn() throws {
+        let config = tinyPriorConfig()
+        XCTAssertTrue(config.readsInstrumental)
+        let lines = [LyricLine(text: "hello", start: 0, end: 1)]
+        let sung = config.conditions(PriorLabels(genre: 0, lyrics: lines), totalTokens: 200, offsetTokens: 0)
+        XCTAssertEqual(sung.lyrics, LyricsVocabulary.encode("hello", maxLength: 32))
+        // Context 32 steps at 22050 / 256 frames/s is 0.37 s: the window at 100 (1.16 s) is past the line.
+        let between = config.conditions(PriorLabels(genre: 0, lyrics: lines), totalTokens: 200, offsetTokens: 100)
+        let none = config.conditions(PriorLabels(genre: 0), totalTokens: 200, offsetTokens: 0)
+        XCTAssertEqual(between.lyrics, [LyricsVocabulary.instrumental]); XCTAssertEqual(none.lyrics, [LyricsVocabulary.instrumental])
+        XCTAssertEqual(config.unconditioned(none).lyrics, [])
+        var rng = RNG(seed: 1)
+        XCTAssertEqual(config.dropLabels(none, probability: 1, rng: &rng).lyrics, [])
+
+        let prior = Prior(config: config, seed: 3)
+        let tokens = [1, 2, 3, 4, 5, 6]
+        func logits(_ c: PriorConditions) -> [Float] { GradMode.withoutGrad { prior(tokens, conditions: [c]).data } }
+        let diff = zip(logits(none), logits(config.unconditioned(none))).map { Swift.abs($0 - $1) }.max() ?? 0
+        var genreOnly = none; genreOnly.lyrics = []
+        let diffLyrics = zip(logits(none), logits(genreOnly)).map { Swift.abs($0 - $1) }.max() ?? 0
+        XCTAssertGreaterThan(diff, 1e-4); XCTAssertGreaterThan(diffLyrics, 1e-4)
+
+        let json = try JSONEncoder().encode(config)
+        var dict = try XCTUnwrap(JSONSerialization.jsonObject(with: json) as? [String: Any])
+        XCTAssertEqual(dict["instrumental_token"] as? Bool, true)
+        dict["instrumental_token"] = nil
+        let old = try JSONDecoder().decode(PriorConfig.self, from: JSONSerialization.data(withJSONObject: dict))
+        XCTAssertFalse(old.readsInstrumental)
+        XCTAssertEqual(old.lyricsVocabularySize, LyricsVocabulary.size)
+        XCTAssertEqual(old.conditions(PriorLabels(genre: 0), totalTokens: 200, offsetTokens: 0).lyrics, [])
+    }
+
+    // Reference: the prior before the change, run on the same inputs. Growing an older prior by the
+    // instrumental token keeps every weight, so every window it could read before (lyrics, or none)
+    // gives the same logits to float rounding; the new row starts as a copy of the space's.
+    func testGrowingAnOlderPriorByTheInstrumentalTokenKeepsItsOutputs() throws {
+        var config = tinyPriorConfig(); config.instrumentalToken = nil
+        let old = Prior(config: config, seed: 4)
+        XCTAssertEqual(old.lyricsEncoder.characterEmbedding.table.shape, [LyricsVocabulary.size, 16])
+        let grown = try old.withInstrumentalToken()
+        XCTAssertTrue(grown.config.readsInstrumental)
+        let table = grown.lyricsEncoder.characterEmbedding.table
+        XCTAssertEqual(table.shape, [LyricsVocabulary.size + 1, 16])
+        XCTAssertEqual(Array(table.data[(LyricsVocabulary.instrumental * 16)...]), Array(table.data[(2 * 16)..<(3 * 16)]))
+        let tokens = [7, 1, 0, 3, 2, 5]
+        for lyrics in [LyricsVocabulary.encode("walking down the avenue", maxLength: 32), []] {
+            let c = PriorConditions(artist: 1, genre: 2, lyrics: lyrics, totalTokens: 300, offsetTokens: 40)
+            let a = GradMode.withoutGrad { old(tokens, conditions: [c]).data }, b = GradMode.withoutGrad { grown(tokens, conditions: [c]).data }
+            XCTAssertEqual(zip(a, b).map { Swift.abs($0 - $1) }.max() ?? 1, 0, accuracy: 1e-5)
+        }
+        XCTAssertTrue(try grown.withInstrumentalToken() === grown)
+    }
+
     // Reference: closed forms. Codes alternating 0, 1 have a unigram entropy of 1 bit and a
     // bigram (next given previous) entropy of 0; uniform i.i.d.-looking cycles 0, 1, 2, 3 have 2 bits
     // and 0; a model that puts 1/2 on the right code scores exactly 1 bit per code.
@@ -394,7 +456,7 @@ final class PriorTests: XCTestCase {
         let d = c.dModel, v = c.vocabSize, k = c.codebooks, e = c.lyricsDim, m = c.mlpDim
         let linear = { (i: Int, o: Int) in i * o + o }
         var expected = (k * v + k + c.context + c.artists.count + 1 + c.genres.count + 1 + 3 * c.timingBins) * d
-        expected += (LyricsVocabulary.size + c.lyricsLength) * e
+        expected += (LyricsVocabulary.size + 1 + c.lyricsLength) * e   // + 1: the instrumental token
             + c.lyricsLayers * (2 * 2 * e + 4 * linear(e, e) + linear(e, 4 * e) + linear(4 * e, e)) + 2 * e
         for i in 0..<c.layers {
             expected += 2 * 2 * d + 4 * linear(d, d) + linear(d, m) + linear(m, d)

@@ -66,7 +66,10 @@ final class PriorTrainerTests: XCTestCase {
         XCTAssertEqual(first.offsetTokens, 50); XCTAssertEqual(first.artist, config.unconditionedArtist)
         // Window at clip step 70 covers piece 12.0–15.2 s: "late" (14–15).
         XCTAssertEqual(PriorTrainer.conditions(clip, start: 70, config: config).lyrics, LyricsVocabulary.encode("late", maxLength: 32))
-        XCTAssertEqual(PriorTrainer.conditions(clip, start: 20, config: config).lyrics, [])
+        // Window at clip step 20 (7.0–10.2 s) has no line: nobody sings, the instrumental token.
+        XCTAssertEqual(PriorTrainer.conditions(clip, start: 20, config: config).lyrics, [LyricsVocabulary.instrumental])
+        var old = config; old.instrumentalToken = nil   // a prior from before the token: an empty window
+        XCTAssertEqual(PriorTrainer.conditions(clip, start: 20, config: old).lyrics, [])
     }
 
     // Expected, by hand from the model's own logits: 2 codebooks in the delay pattern, so a clip of

@@ -1,0 +1,165 @@
+// TrainingCLITests.swift — the examples of `gen dataset` and `gen train` (issue 15, row 10: every
+// example in --help runs as printed). A corpus build or a training run as printed takes minutes to
+// hours, so each runs exactly as printed (through bash, gen on PATH) in a folder laid out as its
+// paths expect, and is stopped with Ctrl-C (SIGINT) once it is under way: its first progress line
+// for a corpus build, its "N parameters" line (data read, model built, loop entered) for a
+// training run. Imports of a few files run to the end. What is checked comes from the commands'
+// contract: a training run stops at the end of its step with a complete checkpoint (config.json,
+// model.safetensors, train_state.safetensors, no temporary file) and exits 130 (128 + SIGINT);
+// the `--resume` examples then continue from it, and the `--init-from` ones start from the
+// shipped models.
+import Audio
+import Foundation
+import XCTest
+
+final class TrainingCLITests: CLITestCase {
+    /// A reader thread's text, shared with the test thread.
+    final class TextBox: @unchecked Sendable {
+        private let lock = NSLock()
+        private var text = ""
+        func append(_ d: Data) { lock.lock(); text += String(decoding: d, as: UTF8.self); lock.unlock() }
+        var value: String { lock.lock(); defer { lock.unlock() }; return text }
+    }
+
+    /// The `gen …` examples of a --help text as the shell reads them: a line that ends in `\`
+    /// continues on the next.
+    func examples(_ help: String) -> [String] {
+        var out: [String] = [], open: [String] = []
+        for raw in help.split(separator: "\n", omittingEmptySubsequences: false) {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            guard !open.isEmpty || line.hasPrefix("gen ") else { continue }
+            open.append(line)
+            if !line.hasSuffix("\\") { out.append(open.joined(separator: "\n")); open = [] }
+        }
+        return out
+    }
+
+    func help(_ command: [String], columns: Int) throws -> String {
+        let r = try run(genPath, command + ["--help"], env: ["COLUMNS": String(columns)])
+        XCTAssertEqual(r.code, 0, r.stderr)
+        return String(decoding: r.stdout, as: UTF8.self)
+    }
+
+    /// Runs `command` through bash (gen on PATH) until it exits or its stderr shows `marker`, then
+    /// sends SIGINT to it, as Ctrl-C would, and waits for it to end. No marker: runs to the end.
+    func runInterrupting(_ command: String, at marker: String?, cwd: String, timeout: Double = 600) throws -> (run: Run, interrupted: Bool) {
+        let bin = path("bin")
+        if !FileManager.default.fileExists(atPath: bin + "/gen") {
+            try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+            try FileManager.default.createSymbolicLink(atPath: bin + "/gen", withDestinationPath: genPath)
+        }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/bash")
+        p.arguments = ["-c", "exec " + command]   // exec: the signal goes to gen itself
+        p.currentDirectoryURL = URL(fileURLWithPath: cwd)
+        p.environment = ProcessInfo.processInfo.environment.merging(
+            ["PATH": bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"), "HOME": dir.path]) { _, new in new }
+        let err = Pipe(), box = TextBox()
+        p.standardError = err; p.standardOutput = FileHandle.nullDevice; p.standardInput = FileHandle.nullDevice
+        err.fileHandleForReading.readabilityHandler = { h in box.append(h.availableData) }
+        try p.run()
+        let start = Date()
+        var interrupted = false
+        while p.isRunning && Date().timeIntervalSince(start) < timeout {
+            if let marker, box.value.contains(marker) { kill(p.processIdentifier, SIGINT); interrupted = true; break }
+            usleep(50_000)
+        }
+        while p.isRunning && Date().timeIntervalSince(start) < timeout { usleep(50_000) }
+        if p.isRunning { p.terminate() }
+        p.waitUntilExit()
+        err.fileHandleForReading.readabilityHandler = nil
+        box.append(err.fileHandleForReading.readDataToEndOfFile())
+        return (Run(code: p.terminationStatus, stdout: Data(), stderr: box.value), interrupted)
+    }
+
+    /// A 21 s recording-like file (a chord with vibrato and a pulse), longer than --audio-dir's 20 s minimum.
+    func writeTrack(_ name: String, root f0: Double) throws {
+        let sr = 22050, n = 21 * sr
+        let samples = (0..<n).map { i -> Float in
+            let t = Double(i) / Double(sr), pulse = 0.6 + 0.4 * cos(2 * Double.pi * 2 * t)
+            let chord = [1.0, 1.26, 1.5, 2.0].reduce(0.0) { $0 + sin(2 * Double.pi * f0 * $1 * t + 0.3 * sin(2 * Double.pi * 5 * t)) }
+            return Float(0.08 * pulse * chord)
+        }
+        try FileManager.default.createDirectory(atPath: (path(name) as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try AudioFile.write(AudioBuffer(samples: samples, sampleRate: sr), to: path(name))
+    }
+
+    // Rows 10 and 12: every example of `gen dataset speech|music` and `gen train
+    // speech|vocoder|codec|prior|tagger` --help runs as printed, and prints the same at 80 columns
+    // as at 1000 (an example the help wraps no longer pastes).
+    func testDatasetAndTrainHelpExamplesRunAsPrinted() throws {
+        let commands = [["dataset", "speech"], ["dataset", "music"], ["train", "speech"], ["train", "vocoder"],
+                        ["train", "codec"], ["train", "prior"], ["train", "tagger"]]
+        var all: [(command: [String], example: String)] = []
+        for c in commands {
+            let narrow = examples(try help(c, columns: 80)), wide = examples(try help(c, columns: 1000))
+            XCTAssertFalse(wide.isEmpty, "\(c) --help has examples")
+            XCTAssertEqual(narrow, wide, "\(c.joined(separator: " ")) --help wraps an example at 80 columns")
+            all += wide.map { (c, $0) }
+        }
+        XCTAssertGreaterThanOrEqual(all.count, 19)
+
+        // The folder the examples' paths expect: small corpora under data/, the shipped models
+        // read from models/ (models/speech is what `gen train speech --out models/speech` writes).
+        let fm = FileManager.default
+        for m in ["codec", "prior", "vocoder"] {
+            try fm.createDirectory(atPath: path("models"), withIntermediateDirectories: true)
+            try fm.createSymbolicLink(atPath: path("models/\(m)"), withDestinationPath: root.appendingPathComponent("models/\(m)").path)
+        }
+        var r = try gen(["dataset", "speech", "--out", path("data/speech"), "--sentences", "4", "--quiet"])
+        XCTAssertEqual(r.code, 0, r.stderr)
+        r = try gen(["dataset", "music", "--out", path("data/music"), "--hours", "0.12", "--seed", "1", "--quiet"])
+        XCTAssertEqual(r.code, 0, r.stderr)
+        // An LJSpeech-style folder in ~ (HOME is the test folder): three flite recordings.
+        try fm.createDirectory(atPath: path("LJSpeech-1.1/wavs"), withIntermediateDirectories: true)
+        let lines = ["Printing, in the only sense with which we are at present concerned.", "The quick brown fox jumps over the lazy dog.",
+                     "She sells sea shells by the sea shore."]
+        for (i, text) in lines.enumerated() { try speechFile("LJSpeech-1.1/wavs/LJ001-000\(i + 1).wav", text) }
+        try lines.enumerated().map { "LJ001-000\($0.offset + 1)|\($0.element)|\($0.element)" }.joined(separator: "\n")
+            .write(toFile: path("LJSpeech-1.1/metadata.csv"), atomically: true, encoding: .utf8)
+        // `--from songs`: two clips of the small corpus, labelled as a user would.
+        let clips = try fm.contentsOfDirectory(atPath: path("data/music/audio")).sorted().prefix(2)
+        try fm.createDirectory(atPath: path("songs"), withIntermediateDirectories: true)
+        var meta = ""
+        for (i, clip) in clips.enumerated() {
+            try fm.copyItem(atPath: path("data/music/audio/\(clip)"), toPath: path("songs/song\(i).wav"))
+            meta += "{\"file\": \"song\(i).wav\", \"artist\": \"My Band\", \"genre\": \"rock\", \"lyrics\": \"la la la\"}\n"
+        }
+        try meta.write(toFile: path("songs/meta.jsonl"), atomically: true, encoding: .utf8)
+        // `--audio-dir data/debs/music`: two packages' tracks.
+        try writeTrack("data/debs/music/pkg-a/theme.wav", root: 220)
+        try writeTrack("data/debs/music/pkg-b/battle.wav", root: 196)
+        // The corpus builds that render hours run in a folder of their own, so that their
+        // interrupted output does not replace the small corpora the training examples read.
+        try fm.createDirectory(atPath: path("renders"), withIntermediateDirectories: true)
+
+        for (command, example) in all {
+            let importing = ["--ljspeech", "--from ", "--audio-dir"].contains { example.contains($0) }
+            let training = example.hasPrefix("gen train ")
+            let cwd = !training && !importing ? path("renders") : dir.path
+            let (run, interrupted) = try runInterrupting(example, at: training ? " parameters" : importing ? nil : " ETA ", cwd: cwd)
+            let name = "\(command.joined(separator: " ")): \(example)"
+            if importing && !training {
+                XCTAssertEqual(run.code, 0, "\(name)\n\(run.stderr)")
+                continue
+            }
+            XCTAssertTrue(interrupted, "\(name) never got under way\n\(run.stderr)")
+            XCTAssertEqual(run.code, 128 + SIGINT, "\(name)\n\(run.stderr)")
+            XCTAssertTrue(run.stderr.contains("interrupted"), "\(name)\n\(run.stderr)")
+            guard training else { continue }
+            // The run stopped at a checkpoint a later --resume continues from.
+            let words = example.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init)
+            let out = try XCTUnwrap(words.firstIndex(of: "--out").map { words[$0 + 1] }, name)
+            let folder = URL(fileURLWithPath: cwd).appendingPathComponent(out).path
+            for file in ["config.json", "model.safetensors", "train_state.safetensors"] {
+                XCTAssertTrue(fm.fileExists(atPath: folder + "/" + file), "\(name): no \(file) in \(out)\n\(run.stderr)")
+            }
+            let hidden = ((try? fm.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.hasPrefix(".") }
+            XCTAssertEqual(hidden, [], name)
+            XCTAssertTrue(run.stderr.contains("--resume"), "\(name): says how to continue\n\(run.stderr)")
+        }
+        for corpus in ["data/lj", "data/mine", "data/realmusic"] {
+            XCTAssertTrue(fm.fileExists(atPath: path(corpus + "/metadata.jsonl")), corpus)
+        }
+    }
+}
