@@ -62,11 +62,10 @@ public enum TemporaryFiles {
         _exit(128 + SIGPIPE)
     }
 
-    /// On SIGINT, SIGTERM or SIGHUP: remove the pending temporary files, say so on stderr, and exit
-    /// with 128 + the signal number (the shell's convention). The registry's lock is held to the
-    /// end, so a writer that reaches its rename meanwhile waits instead of failing on the removed file.
-    /// The default reaction: the pending temporary files removed, a line on stderr, exit status
-    /// 128 + `sig`.
+    /// The default reaction to a signal: remove the pending temporary files, say so on stderr, and
+    /// exit with 128 + the signal number (the shell's convention). The registry's lock is held to
+    /// the end, so a writer that reaches its rename meanwhile waits instead of failing on the
+    /// removed file.
     public static func exit(onSignal sig: Int32) -> Never {
         lock.lock()
         for p in pending { unlink(p) }
@@ -80,6 +79,7 @@ public enum TemporaryFiles {
         sig == SIGINT ? "interrupted" : sig == SIGTERM ? "terminated" : "hung up"
     }
 
+    /// On SIGINT, SIGTERM or SIGHUP: the hook set by `onInterrupt`, else `exit(onSignal:)`.
     public static func cleanUpOnSignals() {
         for sig in [SIGINT, SIGTERM, SIGHUP] {
             signal(sig, SIG_IGN)

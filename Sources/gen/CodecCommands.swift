@@ -152,8 +152,8 @@ struct Codec: ParsableCommand, HasGlobalOptions {
         abstract: "Round-trip audio through the codec (encode, then decode).",
         discussion: """
         Examples:
-          gen codec song.flac -o song.codec.wav                 # all codebooks, 6.9 kbps
-          gen codec song.flac -o song.2k.wav --bandwidth 2      # the first 2 codebooks, 1.72 kbps
+          gen codec song.flac -o song.codec.wav            # 8 codebooks, 6.89 kbps
+          gen codec song.flac -o song.2k.wav --bandwidth 2 # 2 codebooks, 1.72 kbps
         """)
     @Argument(help: "Input audio.") var input: String
     @Option(name: .shortAndLong, help: "Output audio (.wav, .flac, .ogg), or - for a WAV on stdout.") var output = "codec.wav"

@@ -33,6 +33,25 @@ class CLITestCase: XCTestCase {
     let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
 
+    /// The `gen …` (and `echo …`) examples of a --help text as the shell reads them: a line that
+    /// ends in `\` continues on the next.
+    func examples(_ help: String) -> [String] {
+        var out: [String] = [], open: [String] = []
+        for raw in help.split(separator: "\n", omittingEmptySubsequences: false) {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            guard !open.isEmpty || (line.hasPrefix("gen ") || line.hasPrefix("echo ")) else { continue }
+            open.append(line)
+            if !line.hasSuffix("\\") { out.append(open.joined(separator: "\n")); open = [] }
+        }
+        return out
+    }
+
+    func help(_ command: [String], columns: Int) throws -> String {
+        let r = try run(genPath, command + ["--help"], env: ["COLUMNS": String(columns)])
+        XCTAssertEqual(r.code, 0, r.stderr)
+        return String(decoding: r.stdout, as: UTF8.self)
+    }
+
     /// Runs `executable` with `stdin`, in `cwd`, with extra environment; a hung run is killed.
     func run(_ executable: String, _ args: [String], stdin: Data? = nil, cwd: String? = nil,
              env: [String: String] = [:], timeout: Double = 120) throws -> Run {

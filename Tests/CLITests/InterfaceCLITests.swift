@@ -274,6 +274,24 @@ final class InterfaceCLITests: CLITestCase {
         XCTAssertGreaterThanOrEqual(ran, 17)
     }
 
+    // Row 10: an example is pasted from the help as printed, so no --help may wrap one: every
+    // command's examples read the same at 80 columns (ArgumentParser's width on a terminal of 80,
+    // or a pipe) as at 1000.
+    func testHelpExamplesAreNotWrapped() throws {
+        var commands: [[String]] = [[]]
+        for c in ["speech", "vocode", "convert", "music", "encode", "decode", "codec", "tag", "batch"] { commands.append([c]) }
+        for c in ["speech", "music"] { commands.append(["dataset", c]) }
+        for c in ["speech", "vocoder", "codec", "prior", "tagger"] { commands.append(["train", c]) }
+        var count = 0
+        for c in commands {
+            let narrow = examples(try help(c, columns: 80)), wide = examples(try help(c, columns: 1000))
+            XCTAssertFalse(wide.isEmpty, "gen \(c.joined(separator: " ")) --help has examples")
+            XCTAssertEqual(narrow, wide, "gen \(c.joined(separator: " ")) --help wraps an example at 80 columns")
+            count += wide.count
+        }
+        XCTAssertGreaterThanOrEqual(count, 50)
+    }
+
     // Row 10, `gen --help`: its examples (speech, music with lyrics, the demo batch with its
     // report, convert) run exactly as printed, in a folder laid out like a checkout.
     func testTopLevelHelpExamplesRunAsPrinted() throws {
