@@ -35,10 +35,11 @@ struct Music: ParsableCommand, HasGlobalOptions {
         abstract: "Generate music with the RVQ codec and a transformer prior.",
         discussion: """
         The prior samples the codec's codes, several codebooks per frame (MusicGen's
-        delay pattern), conditioned on genre, artist, lyrics and timing (each optional:
-        left out, it is "unconditioned"); the codec decodes them to audio. Pieces
-        longer than the prior's context are sampled in overlapping windows, each primed
-        by the end of the last. With --prime, the first --prime-seconds of that audio
+        delay pattern), conditioned on genre, artist, lyrics and timing (genre and
+        artist optional: left out, they are "unconditioned"; without lyrics, and
+        between sung lines, the piece is instrumental: guidance steers it away from
+        singing); the codec decodes them to audio. Pieces longer than the prior's
+        context are sampled in overlapping windows, each primed by the end of the last. With --prime, the first --prime-seconds of that audio
         (or of a codes file from `gen encode`) are the start and the music continues
         from them. Sampling: --temperature 0 is greedy; --top-k 0 and --top-p 0 switch
         those filters off; --cfg steers toward the labels (1 = off, twice the cost);
