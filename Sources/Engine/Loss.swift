@@ -36,6 +36,43 @@ private func pointwiseLoss(_ a: Tensor, _ b: Tensor, mask: [Float]?, name: Strin
     }
 }
 
+/// Mean cross-entropy of logits (N, V) against target distributions (N × V, row-major): −Σⱼ tⱼ log pⱼ
+/// per row, averaged over the rows whose targets are not all zero (those are skipped, as padding).
+/// A one-hot row gives `crossEntropy`'s value; mixup's λ·onehot(a) + (1 − λ)·onehot(b) is its use.
+public func softCrossEntropy(_ logits: Tensor, targets: [Float]) -> Tensor {
+    let v = logits.shape.last ?? 1, n = logits.count / max(v, 1)
+    precondition(targets.count == logits.count, "softCrossEntropy: \(targets.count) targets for logits \(logits.shape)")
+    var probs = [Float](repeating: 0, count: logits.count)
+    var mass = [Float](repeating: 0, count: n)
+    var total: Double = 0
+    var used = 0
+    logits.data.withUnsafeBufferPointer { lp in probs.withUnsafeMutableBufferPointer { pp in
+        for row in 0..<n {
+            let base = row * v
+            mass[row] = targets[base..<(base + v)].reduce(0, +)
+            guard mass[row] != 0 else { continue }
+            softmaxRow(lp.baseAddress! + base, pp.baseAddress! + base, v)
+            var m = -Float.infinity
+            for j in 0..<v { m = max(m, lp[base + j]) }
+            var s: Double = 0
+            for j in 0..<v { s += Double(expf(lp[base + j] - m)) }
+            let logZ = Double(m) + log(s)
+            for j in 0..<v where targets[base + j] != 0 { total += Double(targets[base + j]) * (logZ - Double(lp[base + j])) }
+            used += 1
+        }
+    } }
+    let denom = Float(max(used, 1))
+    return Tensor.result(shape: [], data: [Float(total) / denom], parents: [logits]) { o in
+        let g = o.grad![0] / denom
+        logits.accumulateGrad { gl in
+            for row in 0..<n where mass[row] != 0 {
+                let base = row * v
+                for j in 0..<v { gl[base + j] += g * (mass[row] * probs[base + j] - targets[base + j]) }
+            }
+        }
+    }
+}
+
 /// Mean cross-entropy of logits (N, V) against integer targets (N). Targets equal to
 /// `ignoreIndex` are skipped (padding). Fused log-softmax + NLL for stability and speed.
 public func crossEntropy(_ logits: Tensor, targets: [Int], ignoreIndex: Int = -100) -> Tensor {

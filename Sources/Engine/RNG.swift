@@ -42,6 +42,31 @@ public struct RNG: RandomNumberGenerator {
         return r * cos(theta)
     }
 
+    /// Gamma(shape, 1) by Marsaglia and Tsang (2000); a shape below 1 is boosted by U^(1/shape).
+    public mutating func gamma(shape: Float) -> Float {
+        precondition(shape > 0 && shape.isFinite, "gamma: shape \(shape) must be positive")
+        if shape < 1 {
+            var u = uniform()
+            while u <= 1e-12 { u = uniform() }
+            return gamma(shape: shape + 1) * Foundation.pow(u, 1 / shape)
+        }
+        let d = shape - 1.0 / 3.0, c = 1 / (9 * d).squareRoot()
+        while true {
+            var x: Float, v: Float
+            repeat { x = normal(); v = 1 + c * x } while v <= 0
+            v = v * v * v
+            let u = uniform()
+            if u < 1 - 0.0331 * x * x * x * x { return d * v }
+            if u > 0, Float.log(u) < 0.5 * x * x + d * (1 - v + Float.log(v)) { return d * v }
+        }
+    }
+
+    /// Beta(a, b) as X / (X + Y) of two Gamma draws.
+    public mutating func beta(_ a: Float, _ b: Float) -> Float {
+        let x = gamma(shape: a), y = gamma(shape: b)
+        return x + y > 0 ? x / (x + y) : 0.5
+    }
+
     /// A child generator whose stream depends on this one's seed and `index` (per-item seeds in a batch).
     public static func derive(seed: UInt64, index: UInt64) -> RNG {
         RNG(seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ index &* 0xD1B5_4A32_D192_ED03 &+ 1)

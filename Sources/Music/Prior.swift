@@ -477,7 +477,7 @@ public final class Prior {
         guard let table = file.tensors[name], table.shape == [LyricsVocabulary.size, e] else {
             throw PriorError("this prior has no character embedding of \(LyricsVocabulary.size) × \(e) to grow by the instrumental token.")
         }
-        let rows = try table.floats(), space = 2 + Int(Character(" ").asciiValue! - 32)
+        let rows = try table.floats(), space = LyricsVocabulary.encode(" ", maxLength: 1)[0]
         file.tensors[name] = SafeTensor(floats: rows + rows[(space * e)..<((space + 1) * e)], shape: [c.lyricsVocabularySize, e])
         let grown = Prior(config: c)
         try grown.params.load(file, path: name)

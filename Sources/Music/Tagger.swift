@@ -92,6 +92,41 @@ public struct PatchSelection: Equatable {
 }
 
 /// The tagger's outputs for a batch: logits per head and the final CLS states.
+/// A batch's targets as distributions: genre (B × genres) and artist (B × artists) rows, all zero
+/// where the label is unknown (not scored), and the probability of vocals per example.
+public struct TaggerTargets {
+    public var genre: [Float], artist: [Float], vocals: [Float]
+
+    public init(genres: [Int], artists: [Int], vocals: [Bool], config: TaggerConfig) {
+        func oneHot(_ labels: [Int], _ n: Int) -> [Float] {
+            var rows = [Float](repeating: 0, count: labels.count * n)
+            for (i, l) in labels.enumerated() where l >= 0 && l < n { rows[i * n + l] = 1 }
+            return rows
+        }
+        genre = oneHot(genres, config.genres.count)
+        artist = oneHot(artists, config.artists.count)
+        self.vocals = vocals.map { $0 ? 1 : 0 }
+    }
+
+    /// Mixup (Zhang et al. 2018, as PaSST trains): example i becomes λᵢ·i + (1 − λᵢ)·partner[i],
+    /// targets alike. A label unknown on either side leaves that row unscored.
+    public func mixed(with partner: [Int], weights lambda: [Float], genres n: Int, artists na: Int) -> TaggerTargets {
+        func mix(_ rows: [Float], _ n: Int) -> [Float] {
+            var out = rows
+            for i in lambda.indices {
+                let a = rows[(i * n)..<((i + 1) * n)], b = rows[(partner[i] * n)..<((partner[i] + 1) * n)]
+                let known = a.contains { $0 != 0 } && b.contains { $0 != 0 }
+                for j in 0..<n { out[i * n + j] = known ? lambda[i] * a[i * n + j] + (1 - lambda[i]) * b[partner[i] * n + j] : 0 }
+            }
+            return out
+        }
+        var t = self
+        t.genre = mix(genre, n); t.artist = mix(artist, na)
+        t.vocals = lambda.indices.map { lambda[$0] * vocals[$0] + (1 - lambda[$0]) * vocals[partner[$0]] }
+        return t
+    }
+}
+
 public struct TaggerOutput {
     public var genre: Tensor      // (B, genres)
     public var artist: Tensor?    // (B, artists), nil when the config lists none
@@ -175,16 +210,21 @@ public final class Tagger {
     /// Mean loss of a batch: genre cross-entropy + artist cross-entropy (labels −1 are not scored)
     /// + vocals binary cross-entropy (the sigmoid written as a softmax over the logits [0, z]).
     public func loss(_ out: TaggerOutput, genres: [Int], artists: [Int], vocals: [Bool]) -> (total: Tensor, genre: Float, artist: Float, vocals: Float) {
-        let b = genres.count
-        let g = crossEntropy(out.genre, targets: genres.map { $0 < 0 ? -100 : $0 })
+        loss(out, targets: TaggerTargets(genres: genres, artists: artists, vocals: vocals, config: config))
+    }
+
+    /// The same loss against soft targets (mixup's blends of two examples' labels).
+    public func loss(_ out: TaggerOutput, targets t: TaggerTargets) -> (total: Tensor, genre: Float, artist: Float, vocals: Float) {
+        let b = t.vocals.count
+        let g = softCrossEntropy(out.genre, targets: t.genre)
         var total = g
         var a: Float = 0
-        if let logits = out.artist, artists.contains(where: { $0 >= 0 }) {
-            let l = crossEntropy(logits, targets: artists.map { $0 < 0 ? -100 : $0 })
+        if let logits = out.artist, t.artist.contains(where: { $0 != 0 }) {
+            let l = softCrossEntropy(logits, targets: t.artist)
             total = total + l; a = l.item
         }
         let binary = concat([Tensor(zeros: [b, 1]), out.vocals], axis: 1)
-        let v = crossEntropy(binary, targets: vocals.map { $0 ? 1 : 0 })
+        let v = softCrossEntropy(binary, targets: t.vocals.flatMap { [1 - $0, $0] })
         total = total + v
         return (total, g.item, a, v.item)
     }

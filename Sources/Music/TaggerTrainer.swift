@@ -29,6 +29,11 @@ public struct TaggerTrainOptions {
     public var patchoutTime: Float = 0.3
     public var patchoutFreq: Float = 0.2
     public var patchoutRandom: Float = 0
+    /// Mixup's α: each window blended with another of its batch by λ ~ Beta(α, α) (λ kept ≥ ½, as
+    /// PaSST does), labels alike; 0 = off.
+    public var mixup: Float = 0
+    /// Start a new run (fresh optimizer and schedule) from this tagger folder's config and weights.
+    public var initFrom: String? = nil
     public var model = TaggerConfig()
     public var log: (String) -> Void = { FileHandle.standardError.write(($0 + "\n").data(using: .utf8)!) }
 
@@ -106,8 +111,17 @@ public enum TaggerTrainer {
         let folder = try TrainingFolder(o.outDir)
         let lines = try MusicCorpus.loadMetadata(o.dataDir)
         var config = o.model
+        var initial: Tagger? = nil
         if o.resume, FileManager.default.fileExists(atPath: folder.config) {
             config = try ConfigFile.read(TaggerConfig.self, from: folder.config)
+        } else if let from = o.initFrom {
+            initial = try Tagger.load(directory: from)
+            config = initial!.config
+            let unknown = Set(lines.map(\.genre)).subtracting(config.genres)
+            if !unknown.isEmpty {
+                throw CheckpointError(path: from, message: "the tagger knows no genre \(unknown.sorted().joined(separator: ", ")) of this corpus; "
+                                      + "train a new one without --init-from")
+            }
         } else {
             config.genres = MusicCatalog.genreNames + Set(lines.map(\.genre)).subtracting(MusicCatalog.genreNames).sorted()
             config.artists = MusicCatalog.artistNames + Set(lines.map(\.artist)).subtracting(MusicCatalog.artistNames).sorted()
@@ -117,7 +131,7 @@ public enum TaggerTrainer {
         let fb = MelFilterbank(config: .standard)
         let trainAudio = try MusicClips.load(o.dataDir, split: "train", sampleRate: config.sampleRate)   // decoded once
         // The standardisation comes from the training clips' raw log-mel (new runs only).
-        if !(o.resume && FileManager.default.fileExists(atPath: folder.config)) {
+        if !(o.resume && FileManager.default.fileExists(atPath: folder.config)) && initial == nil {
             var raw = config; raw.melMean = 0; raw.melStd = 1
             let probe = try clips(o.dataDir, split: "train", config: raw, filterbank: fb, audio: trainAudio)
             var sum = 0.0, sq = 0.0, n = 0.0
@@ -132,13 +146,14 @@ public enum TaggerTrainer {
         guard !train.isEmpty else {
             throw CheckpointError(path: o.dataDir, message: "the corpus has no training clips; build one with `gen dataset music --out \(o.dataDir)`")
         }
-        let model = Tagger(config: config, seed: o.seed)
+        let model = initial ?? Tagger(config: config, seed: o.seed)
+        if let from = o.initFrom, initial != nil { o.log("tagger: starting from \(from) (its standardisation and input level kept)") }
         let opt = AdamW(model.params, config: AdamWConfig(learningRate: o.learningRate, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: o.weightDecay))
         var step = 0
         if o.resume { step = try folder.resume(model.params, opt, log: o.log).step }
-        o.log(String(format: "tagger: %d train clips, %d val clips, %d parameters, %d × %d patches per window, patchout time %.2f freq %.2f random %.2f",
+        o.log(String(format: "tagger: %d train clips, %d val clips, %d parameters, %d × %d patches per window, patchout time %.2f freq %.2f random %.2f, mixup α %.2f",
                      train.count, val.count, model.params.parameterCount, config.freqPatches, config.timePatches,
-                     o.patchoutTime, o.patchoutFreq, o.patchoutRandom))
+                     o.patchoutTime, o.patchoutFreq, o.patchoutRandom, o.mixup))
         func save() throws {
             try model.save(directory: o.outDir, metadata: ["step": String(step), "model": "tagger"])
             try opt.stateFile(step: step).write(to: folder.state)
@@ -169,8 +184,16 @@ public enum TaggerTrainer {
             }
             let selection = PatchSelection.patchout(freq: config.freqPatches, time: config.timePatches, dropTime: o.patchoutTime,
                                                     dropFreq: o.patchoutFreq, dropRandom: o.patchoutRandom, rng: &rng)
+            var targets = TaggerTargets(genres: genres, artists: artists, vocals: vocals, config: config)
+            if o.mixup > 0 {
+                var partner = Array(0..<windows.count)
+                for i in stride(from: partner.count - 1, to: 0, by: -1) { partner.swapAt(i, rng.int(below: i + 1)) }
+                let lambda = windows.indices.map { _ -> Float in let x = rng.beta(o.mixup, o.mixup); return max(x, 1 - x) }
+                windows = windows.indices.map { i in zip(windows[i], windows[partner[i]]).map { lambda[i] * $0 + (1 - lambda[i]) * $1 } }
+                targets = targets.mixed(with: partner, weights: lambda, genres: config.genres.count, artists: config.artists.count)
+            }
             model.params.zeroGrad()
-            let l = model.loss(model(windows, selection: selection), genres: genres, artists: artists, vocals: vocals)
+            let l = model.loss(model(windows, selection: selection), targets: targets)
             l.total.backward()
             let norm = clipGradNorm(model.params, maxNorm: 1)
             opt.update(lr: schedule.rate(at: step))

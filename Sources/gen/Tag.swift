@@ -101,14 +101,20 @@ struct TrainTagger: ParsableCommand, HasGlobalOptions {
         trained on random 9.85 s crops of the corpus's clips (never on generated music:
         the tagger is also gen music's yardstick). Patchout leaves out whole time
         columns (--patchout-time), frequency rows (--patchout-freq) and single patches
-        (--patchout-random) during training, which is faster and regularises. Writes
+        (--patchout-random) during training, which is faster and regularises; --mixup
+        blends each crop with another of its batch, labels alike. Writes
         OUT/config.json, OUT/model.safetensors and OUT/train_state.safetensors every
         --save-every steps and the log in OUT/train_log.jsonl, with held-out genre and
         vocals accuracy. Ctrl-C stops at the end of the step under way with the
         checkpoint written; --resume continues.
 
-        Example:
-          gen train tagger --data data/music --out runs/tagger --steps 3000 --minutes 60
+        --init-from DIR starts a new run (fresh optimizer and schedule) from a trained
+        tagger, for example to fine-tune the shipped one with mixup.
+
+        Examples:
+          gen train tagger --data data/music --out runs/tagger --minutes 60
+          gen train tagger --data data/music --out runs/tagger-mixup \\
+              --init-from models/tagger --mixup 0.3 --lr 2e-4 --steps 1500
         """)
     @Option(name: .long, help: "Corpus folder (from `gen dataset music`).") var data: String
     @Option(name: .long, help: "Model folder to write.") var out: String
@@ -116,6 +122,8 @@ struct TrainTagger: ParsableCommand, HasGlobalOptions {
     @Option(name: .long, help: "Probability of leaving out each time column of patches.") var patchoutTime: Float = 0.3
     @Option(name: .long, help: "Probability of leaving out each frequency row of patches.") var patchoutFreq: Float = 0.2
     @Option(name: .long, help: "Probability of leaving out each single patch.") var patchoutRandom: Float = 0
+    @Option(name: .long, help: ArgumentHelp("Mixup's α: each crop is blended with another by λ ~ Beta(α, α), λ ≥ ½ (PaSST uses 0.3); 0 = off.", valueName: "alpha")) var mixup: Float = 0
+    @Option(name: .long, help: ArgumentHelp("Start a new run (fresh optimizer and schedule) from this tagger folder's config and weights.", valueName: "dir")) var initFrom: String?
     @Option(name: .long, help: "Model width (new models only).") var dModel = 192
     @Option(name: .long, help: "Transformer layers (new models only).") var layers = 4
     @Option(name: .long, help: "Attention heads (new models only).") var heads = 4
@@ -127,6 +135,8 @@ struct TrainTagger: ParsableCommand, HasGlobalOptions {
         for (name, p) in [("--patchout-time", patchoutTime), ("--patchout-freq", patchoutFreq), ("--patchout-random", patchoutRandom)] where !(p >= 0 && p < 1) {
             throw ValidationError("\(name) must be at least 0 and below 1, got \(p).")
         }
+        if initFrom != nil && training.resume { throw ValidationError("--init-from starts a new run; drop it with --resume.") }
+        if !(mixup >= 0 && mixup <= 10) { throw ValidationError("--mixup must be between 0 (off) and 10, got \(mixup).") }
         var c = TaggerConfig(); c.dModel = dModel; c.layers = layers; c.heads = heads; c.mlpDim = 4 * dModel; c.genres = ["x"]
         if let problem = c.validate().first { throw ValidationError(problem + ".") }
     }
@@ -135,6 +145,7 @@ struct TrainTagger: ParsableCommand, HasGlobalOptions {
         var o = TaggerTrainOptions(dataDir: data, outDir: out)
         training.apply(to: &o)
         o.batchSize = batchSize; o.patchoutTime = patchoutTime; o.patchoutFreq = patchoutFreq; o.patchoutRandom = patchoutRandom
+        o.mixup = mixup; o.initFrom = initFrom
         o.model.dModel = dModel; o.model.layers = layers; o.model.heads = heads; o.model.mlpDim = 4 * dModel
         if globals.quiet { o.log = { _ in } }
         try training.interruptible(out: o.outDir) { try ioErrors { _ = try TaggerTrainer.train(o) } }

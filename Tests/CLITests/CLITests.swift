@@ -74,6 +74,13 @@ class CLITestCase: XCTestCase {
 
     /// Bash with gen first on PATH, the shipped models, and a stand-in for aplay (no sound card here).
     func shell(_ command: String, timeout: Double = 300) throws -> Run {
+        try run("/bin/bash", ["-o", "pipefail", "-c", command], cwd: dir.path,
+                env: ["PATH": try shellPath(), "GEN_MODELS": root.appendingPathComponent("models").path], timeout: timeout)
+    }
+
+    /// The PATH an example runs with: the test folder's bin/ first, holding gen (the build's) and
+    /// an aplay that swallows its input (made on first use).
+    func shellPath() throws -> String {
         let bin = path("bin")
         if !FileManager.default.fileExists(atPath: bin + "/gen") {
             try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
@@ -81,9 +88,7 @@ class CLITestCase: XCTestCase {
             FileManager.default.createFile(atPath: bin + "/aplay", contents: Data("#!/bin/sh\ncat > /dev/null\n".utf8),
                                            attributes: [.posixPermissions: 0o755])
         }
-        return try run("/bin/bash", ["-o", "pipefail", "-c", command], cwd: dir.path,
-                       env: ["PATH": bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"),
-                             "GEN_MODELS": root.appendingPathComponent("models").path], timeout: timeout)
+        return bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
     }
 
     /// flite's slt voice saying `text` into `name` (16 kHz WAV), converted by extension.

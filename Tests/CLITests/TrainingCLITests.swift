@@ -24,17 +24,12 @@ final class TrainingCLITests: CLITestCase {
     /// Runs `command` through bash (gen on PATH) until it exits or its stderr shows `marker`, then
     /// sends SIGINT to it, as Ctrl-C would, and waits for it to end. No marker: runs to the end.
     func runInterrupting(_ command: String, at marker: String?, cwd: String, timeout: Double = 600) throws -> (run: Run, interrupted: Bool) {
-        let bin = path("bin")
-        if !FileManager.default.fileExists(atPath: bin + "/gen") {
-            try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
-            try FileManager.default.createSymbolicLink(atPath: bin + "/gen", withDestinationPath: genPath)
-        }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/bash")
         p.arguments = ["-c", "exec " + command]   // exec: the signal goes to gen itself
         p.currentDirectoryURL = URL(fileURLWithPath: cwd)
         p.environment = ProcessInfo.processInfo.environment.merging(
-            ["PATH": bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"), "HOME": dir.path]) { _, new in new }
+            ["PATH": try shellPath(), "HOME": dir.path]) { _, new in new }
         let err = Pipe(), box = TextBox()
         p.standardError = err; p.standardOutput = FileHandle.nullDevice; p.standardInput = FileHandle.nullDevice
         err.fileHandleForReading.readabilityHandler = { h in box.append(h.availableData) }
@@ -81,7 +76,7 @@ final class TrainingCLITests: CLITestCase {
         // The folder the examples' paths expect: small corpora under data/, the shipped models
         // read from models/ (models/speech is what `gen train speech --out models/speech` writes).
         let fm = FileManager.default
-        for m in ["codec", "prior", "vocoder"] {
+        for m in ["codec", "prior", "vocoder", "tagger"] {
             try fm.createDirectory(atPath: path("models"), withIntermediateDirectories: true)
             try fm.createSymbolicLink(atPath: path("models/\(m)"), withDestinationPath: root.appendingPathComponent("models/\(m)").path)
         }

@@ -189,6 +189,18 @@ final class OpGradientTests: XCTestCase {
         check("crossEntropy", [logits]) { crossEntropy(logits, targets: [1, -100, 4, 0]) }
     }
 
+    /// Soft targets: the gradient by finite differences; one-hot rows give crossEntropy's value.
+    func testSoftCrossEntropy() {
+        let logits = randn([4, 5], seed: 38, std: 2)
+        let targets: [Float] = [0.7, 0, 0.3, 0, 0,  0, 0, 0, 0, 0,  0, 0, 0, 0, 1,  0.25, 0.25, 0, 0, 0.5]
+        check("softCrossEntropy", [logits]) { softCrossEntropy(logits, targets: targets) }
+        var oneHot = [Float](repeating: 0, count: 20)
+        for (row, t) in [1, 4, 0].enumerated() { oneHot[row * 5 + t] = 1 }
+        let three = slice(logits, axis: 0, 0..<3)
+        XCTAssertEqual(softCrossEntropy(three, targets: Array(oneHot[0..<15])).item,
+                       crossEntropy(three, targets: [1, 4, 0]).item, accuracy: 1e-5)
+    }
+
     // MARK: convolutions
 
     func testConv1d() {

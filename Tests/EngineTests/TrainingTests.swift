@@ -122,5 +122,23 @@ final class TrainingTests: XCTestCase {
         XCTAssertEqual(m, 0, accuracy: 0.03)       // 3σ of the mean of 20000 N(0,1) is 0.021
         XCTAssertEqual(varc, 1, accuracy: 0.05)
     }
+    /// Gamma(k, 1) has mean k and variance k; Beta(a, a) has mean 1/2 and variance 1 / (4(2a + 1))
+    /// (closed forms). With 20,000 draws the tolerances are about 4 standard errors.
+    func testGammaAndBetaMatchTheirMoments() {
+        func moments(_ xs: [Double]) -> (Double, Double) {
+            let m = xs.reduce(0, +) / Double(xs.count)
+            return (m, xs.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(xs.count))
+        }
+        var r = RNG(seed: 3)
+        for k: Float in [0.3, 1, 2.5] {
+            let (m, v) = moments((0..<20000).map { _ in Double(r.gamma(shape: k)) })
+            XCTAssertEqual(m, Double(k), accuracy: 4 * Double(k).squareRoot() / 141, "Gamma(\(k)) mean")
+            XCTAssertEqual(v, Double(k), accuracy: 0.1 * Double(k) + 0.02, "Gamma(\(k)) variance")
+        }
+        let xs = (0..<20000).map { _ in Double(r.beta(0.3, 0.3)) }
+        let (m, v) = moments(xs)
+        XCTAssertEqual(m, 0.5, accuracy: 0.012)   // σ = 0.395, standard error 0.0028
+        XCTAssertEqual(v, 1 / (4 * 1.6), accuracy: 0.006)
+        XCTAssertTrue(xs.allSatisfy { $0 >= 0 && $0 <= 1 })
+    }
 }
-

@@ -106,6 +106,29 @@ final class TaggerTests: XCTestCase {
         XCTAssertEqual(right, 20)
     }
 
+    /// Mixup's targets: row i is λᵢ·onehot(i) + (1 − λᵢ)·onehot(partner), an unknown label on either
+    /// side leaves the row unscored, and since cross-entropy is linear in its target the mixed loss
+    /// equals λ·(loss on i's labels) + (1 − λ)·(loss on the partner's) — the closed form it is checked against.
+    func testMixupTargetsAndLossAreTheBlendOfBoth() {
+        let c = tinyConfig()
+        var config = c; config.artists = ["a", "b", "c"]
+        let model = Tagger(config: config, seed: 6)
+        let t = TaggerTargets(genres: [0, 1], artists: [2, -1], vocals: [true, false], config: config)
+        let mixed = t.mixed(with: [1, 0], weights: [0.75, 0.75], genres: config.genres.count, artists: 3)
+        XCTAssertEqual(Array(mixed.genre[0..<2]), [0.75, 0.25])
+        XCTAssertEqual(Array(mixed.genre[2..<4]), [0.25, 0.75])
+        XCTAssertEqual(mixed.artist, [Float](repeating: 0, count: 6))   // example 1's artist is unknown
+        XCTAssertEqual(mixed.vocals, [0.75, 0.25])
+        var rng = RNG(seed: 7)
+        let windows = (0..<2).map { _ in (0..<(config.windowFrames * 80)).map { _ in rng.normal() } }
+        let out = GradMode.withoutGrad { model(windows, selection: .all(freq: config.freqPatches, time: config.timePatches)) }
+        let lossMixed = model.loss(out, targets: mixed)
+        let a = model.loss(out, genres: [0, 1], artists: [-1, -1], vocals: [true, false])
+        let b = model.loss(out, genres: [1, 0], artists: [-1, -1], vocals: [false, true])
+        XCTAssertEqual(lossMixed.genre, 0.75 * a.genre + 0.25 * b.genre, accuracy: 1e-5)
+        XCTAssertEqual(lossMixed.vocals, 0.75 * a.vocals + 0.25 * b.vocals, accuracy: 1e-5)
+    }
+
     func testConfigRefusesHostileNumbers() {
         var c = tinyConfig(); c.layers = 1_000_000_000
         XCTAssertFalse(c.validate().isEmpty)
