@@ -1,23 +1,52 @@
-// TrainingRun.swift — what the three trainers (speech, codec, prior) share about a run: the loop
-// settings every `gen train` command takes, the files of the output folder, resuming from it, and
-// the optimizer state that travels beside the weights.
+// TrainingRun.swift — what the trainers (speech, vocoder, codec, prior, tagger) share about a run:
+// the loop settings every `gen train` command takes, with each model's defaults; the files of the
+// output folder, resuming from it, and the optimizer state that travels beside the weights.
 import Base
 import Foundation
 
-/// The loop settings of a training run. `SpeechTrainOptions`, `RVQCodecTrainOptions` and
-/// `PriorTrainOptions` conform, so the command line fills them the same way.
-public protocol TrainingRunSettings {
+/// The loop settings of a training run, declared once: each trainer's options hold one (`run`),
+/// starting from that trainer's `defaultRun`, and the command line fills it the same way for all.
+public struct TrainingRun {
     /// Total optimizer steps: the length of the warm-up + cosine schedule.
-    var steps: Int { get set }
+    public var steps: Int
     /// Stop (with a checkpoint) after this many minutes.
-    var maxMinutes: Double? { get set }
-    var learningRate: Float { get set }
-    var warmup: Int { get set }
-    var seed: UInt64 { get set }
-    var evalEvery: Int { get set }
-    var saveEvery: Int { get set }
+    public var maxMinutes: Double? = nil
+    /// Peak learning rate, reached after `warmup` steps.
+    public var learningRate: Float
+    public var warmup: Int
+    public var seed: UInt64 = 1
+    /// Steps between log lines, held-out evaluations and checkpoints.
+    public var logEvery = 20
+    public var evalEvery: Int
+    public var saveEvery: Int
     /// Continue from the checkpoint in the output folder.
-    var resume: Bool { get set }
+    public var resume = false
+    /// Progress lines (standard error unless replaced; `--quiet` silences them).
+    public var log: (String) -> Void = { FileHandle.standardError.write(($0 + "\n").data(using: .utf8)!) }
+
+    public init(steps: Int = 20000, learningRate: Float, warmup: Int, evalEvery: Int, saveEvery: Int) {
+        self.steps = steps; self.learningRate = learningRate; self.warmup = warmup
+        self.evalEvery = evalEvery; self.saveEvery = saveEvery
+    }
+}
+
+/// A trainer's options: its run settings, and its defaults (which `gen train`'s flags show).
+public protocol TrainingRunSettings {
+    static var defaultRun: TrainingRun { get }
+    var run: TrainingRun { get set }
+}
+
+public extension TrainingRunSettings {
+    var steps: Int { get { run.steps } set { run.steps = newValue } }
+    var maxMinutes: Double? { get { run.maxMinutes } set { run.maxMinutes = newValue } }
+    var learningRate: Float { get { run.learningRate } set { run.learningRate = newValue } }
+    var warmup: Int { get { run.warmup } set { run.warmup = newValue } }
+    var seed: UInt64 { get { run.seed } set { run.seed = newValue } }
+    var logEvery: Int { get { run.logEvery } set { run.logEvery = newValue } }
+    var evalEvery: Int { get { run.evalEvery } set { run.evalEvery = newValue } }
+    var saveEvery: Int { get { run.saveEvery } set { run.saveEvery = newValue } }
+    var resume: Bool { get { run.resume } set { run.resume = newValue } }
+    var log: (String) -> Void { get { run.log } set { run.log = newValue } }
 }
 
 /// Ctrl-C (SIGINT), SIGTERM (Slurm and Kubernetes send it before they kill a job) or SIGHUP during

@@ -15,35 +15,27 @@ import Audio
 import Engine
 import Foundation
 
-public struct PriorTrainOptions {
+public struct PriorTrainOptions: TrainingRunSettings {
     public var dataDir: String
     /// The trained codec (config.json + model.safetensors).
     public var codecDir: String
     public var outDir: String
-    public var steps = 20000
-    public var maxMinutes: Double? = nil
+    public static var defaultRun: TrainingRun { TrainingRun(learningRate: 3e-4, warmup: 500, evalEvery: 500, saveEvery: 500) }
+    public var run = defaultRun
     public var batchSize = 8
-    public var learningRate: Float = 3e-4
-    public var warmup = 500
     public var weightDecay: Float = 0.01
     /// Probability of dropping each of artist, genre and lyrics from a training window.
     public var labelDropout: Float = 0.1
     /// Probability of dropping all three at once (the unconditioned model guidance needs).
     public var cfgDropout: Float = 0.2
-    public var seed: UInt64 = 1
-    public var logEvery = 20
-    public var evalEvery = 500
-    public var saveEvery = 500
     /// Held-out windows evaluated (consecutive windows of every val clip, in order).
     public var evalWindows = 32
-    public var resume = false
     /// Start a new run from this prior folder's config and weights (a fresh optimizer and
     /// schedule), e.g. to train the shipped prior longer when its optimizer state is gone.
     public var initFrom: String? = nil
     /// Architecture of a new model (codebooks and pattern included); vocab_size, hop and
     /// sample_rate are taken from the codec.
     public var model = PriorConfig()
-    public var log: (String) -> Void = { FileHandle.standardError.write(($0 + "\n").data(using: .utf8)!) }
 
     public init(dataDir: String, codecDir: String, outDir: String) {
         self.dataDir = dataDir; self.codecDir = codecDir; self.outDir = outDir
@@ -392,4 +384,3 @@ public enum PriorTrainer {
     }
 }
 
-extension PriorTrainOptions: TrainingRunSettings {}

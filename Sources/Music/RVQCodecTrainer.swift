@@ -11,18 +11,11 @@ import Engine
 import Foundation
 import NN
 
-public struct RVQCodecTrainOptions {
+public struct RVQCodecTrainOptions: TrainingRunSettings {
     public var dataDirs: [String]
     public var outDir: String
-    public var steps = 20000
-    public var maxMinutes: Double? = nil
-    public var learningRate: Float = 5e-4
-    public var warmup = 300
-    public var seed: UInt64 = 1
-    public var logEvery = 20
-    public var evalEvery = 500
-    public var saveEvery = 250
-    public var resume = false
+    public static var defaultRun: TrainingRun { TrainingRun(learningRate: 5e-4, warmup: 300, evalEvery: 250, saveEvery: 250) }
+    public var run = defaultRun
     public var batchSize = 12
     /// Frames per training window (64 frames at hop 256: 0.74 s).
     public var segmentFrames = 64
@@ -40,12 +33,9 @@ public struct RVQCodecTrainOptions {
     public var decoderOnly = false
     /// Overrides the config's phase-loss weight.
     public var phaseWeight: Float? = nil
-    public var log: (String) -> Void = { FileHandle.standardError.write(($0 + "\n").data(using: .utf8)!) }
 
     public init(dataDirs: [String], outDir: String) { self.dataDirs = dataDirs; self.outDir = outDir }
 }
-
-extension RVQCodecTrainOptions: TrainingRunSettings {}
 
 /// Held-out numbers with the first `codebooks` codebooks.
 public struct RVQCodecEval {

@@ -11,20 +11,13 @@ import DSP
 import Engine
 import Foundation
 
-public struct TaggerTrainOptions {
+public struct TaggerTrainOptions: TrainingRunSettings {
     public var dataDir: String
     public var outDir: String
-    public var steps = 3000
-    public var maxMinutes: Double? = nil
+    public static var defaultRun: TrainingRun { TrainingRun(steps: 3000, learningRate: 5e-4, warmup: 200, evalEvery: 250, saveEvery: 250) }
+    public var run = defaultRun
     public var batchSize = 16
-    public var learningRate: Float = 5e-4
-    public var warmup = 200
     public var weightDecay: Float = 0.05
-    public var seed: UInt64 = 1
-    public var logEvery = 20
-    public var evalEvery = 250
-    public var saveEvery = 250
-    public var resume = false
     /// Patchout: probability of dropping each time column, each frequency row, each single patch.
     public var patchoutTime: Float = 0.3
     public var patchoutFreq: Float = 0.2
@@ -35,12 +28,9 @@ public struct TaggerTrainOptions {
     /// Start a new run (fresh optimizer and schedule) from this tagger folder's config and weights.
     public var initFrom: String? = nil
     public var model = TaggerConfig()
-    public var log: (String) -> Void = { FileHandle.standardError.write(($0 + "\n").data(using: .utf8)!) }
 
     public init(dataDir: String, outDir: String) { self.dataDir = dataDir; self.outDir = outDir }
 }
-
-extension TaggerTrainOptions: TrainingRunSettings {}
 
 /// One clip as the tagger trains on it.
 struct TaggerClip {

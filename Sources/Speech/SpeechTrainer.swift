@@ -4,21 +4,13 @@
 import Engine
 import Foundation
 
-public struct SpeechTrainOptions {
+public struct SpeechTrainOptions: TrainingRunSettings {
     public var dataDir: String
     public var outDir: String
-    public var steps = 20000
-    public var maxMinutes: Double? = nil
+    public static var defaultRun: TrainingRun { TrainingRun(learningRate: 1e-3, warmup: 400, evalEvery: 250, saveEvery: 250) }
+    public var run = defaultRun
     public var framesPerBatch = 6000
-    public var learningRate: Float = 1e-3
-    public var warmup = 400
-    public var seed: UInt64 = 1
-    public var logEvery = 20
-    public var evalEvery = 250
-    public var saveEvery = 250
-    public var resume = false
     public var model: FastSpeechConfig? = nil   // architecture overrides; vocab/speakers/stats come from the data
-    public var log: (String) -> Void = { FileHandle.standardError.write(($0 + "\n").data(using: .utf8)!) }
 
     public init(dataDir: String, outDir: String) { self.dataDir = dataDir; self.outDir = outDir }
 }
@@ -175,4 +167,3 @@ public enum SpeechTrainer {
     }
 }
 
-extension SpeechTrainOptions: TrainingRunSettings {}

@@ -16,18 +16,11 @@ import Engine
 import Foundation
 import NN
 
-public struct VocoderTrainOptions {
+public struct VocoderTrainOptions: TrainingRunSettings {
     public var dataDir: String
     public var outDir: String
-    public var steps = 20000
-    public var maxMinutes: Double? = nil
-    public var learningRate: Float = 5e-4
-    public var warmup = 200
-    public var seed: UInt64 = 1
-    public var logEvery = 20
-    public var evalEvery = 500
-    public var saveEvery = 250
-    public var resume = false
+    public static var defaultRun: TrainingRun { TrainingRun(learningRate: 5e-4, warmup: 200, evalEvery: 250, saveEvery: 250) }
+    public var run = defaultRun
     /// Segments per batch and mel frames per segment (48 frames: 0.56 s).
     public var batchSize = 16
     public var segmentFrames = 48
@@ -56,12 +49,9 @@ public struct VocoderTrainOptions {
     public var initFrom: String? = nil
     /// The head to train (with `initFrom`, an absolute head's weights seed an integrated one).
     public var phaseHead: PhaseHead? = nil
-    public var log: (String) -> Void = { FileHandle.standardError.write(($0 + "\n").data(using: .utf8)!) }
 
     public init(dataDir: String, outDir: String) { self.dataDir = dataDir; self.outDir = outDir }
 }
-
-extension VocoderTrainOptions: TrainingRunSettings {}
 
 /// The losses of one batch.
 public struct VocoderLosses {

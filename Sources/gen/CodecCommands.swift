@@ -216,7 +216,7 @@ struct TrainCodec: ParsableCommand, HasGlobalOptions {
     @Flag(name: .long, help: "Train the decoder alone (the encoder, the codebooks and the codec id are kept); needs --init-from or --resume.") var decoderOnly = false
     @Option(name: .long, help: ArgumentHelp("The decoder's phase head: absolute (Vocos) or integrated (phase advance, integrated).", valueName: "kind")) var phaseHead: PhaseHead?
     @Option(name: .long, help: "Weight of the phase losses (group delay, instantaneous frequency; and the phase itself for an absolute head).") var phaseWeight: Float?
-    @OptionGroup(title: "Training run") var training: TrainingRunOptions<CodecTrainingDefaults>
+    @OptionGroup(title: "Training run") var training: TrainingRunOptions<RVQCodecTrainOptions>
     @OptionGroup var globals: GlobalOptions
 
     func validate() throws {

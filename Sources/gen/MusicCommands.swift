@@ -201,7 +201,7 @@ struct TrainPrior: ParsableCommand, HasGlobalOptions {
     @Option(name: .long, help: "Transformer layers (new models only).") var layers = 6
     @Option(name: .long, help: "Attention heads (new models only).") var heads = 4
     @Option(name: .long, help: ArgumentHelp("Start a new run from this prior folder's config and weights.", valueName: "dir")) var initFrom: String?
-    @OptionGroup(title: "Training run") var training: TrainingRunOptions<MusicTrainingDefaults>
+    @OptionGroup(title: "Training run") var training: TrainingRunOptions<PriorTrainOptions>
     @OptionGroup var globals: GlobalOptions
 
     func validate() throws {

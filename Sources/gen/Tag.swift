@@ -127,7 +127,7 @@ struct TrainTagger: ParsableCommand, HasGlobalOptions {
     @Option(name: .long, help: "Model width (new models only).") var dModel = 192
     @Option(name: .long, help: "Transformer layers (new models only).") var layers = 4
     @Option(name: .long, help: "Attention heads (new models only).") var heads = 4
-    @OptionGroup(title: "Training run") var training: TrainingRunOptions<TaggerTrainingDefaults>
+    @OptionGroup(title: "Training run") var training: TrainingRunOptions<TaggerTrainOptions>
     @OptionGroup var globals: GlobalOptions
 
     func validate() throws {

@@ -24,7 +24,7 @@ struct TrainSpeech: ParsableCommand, HasGlobalOptions {
     @Option(name: .long, help: "Padded mel frames per batch.") var batchFrames = 6000
     @Option(name: .long, help: "Model width (d_model).") var dModel = 128
     @Option(name: .long, help: "FFT blocks in the encoder and in the decoder.") var layers = 4
-    @OptionGroup(title: "Training run") var training: TrainingRunOptions<SpeechTrainingDefaults>
+    @OptionGroup(title: "Training run") var training: TrainingRunOptions<SpeechTrainOptions>
     @OptionGroup var globals: GlobalOptions
 
     func validate() throws {

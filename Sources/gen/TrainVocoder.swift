@@ -5,10 +5,6 @@ import Foundation
 import NN
 import Speech
 
-enum VocoderTrainingDefaults: TrainingDefaults {
-    static let learningRate: Float = 5e-4, warmup = 200, checkpointEvery = 250
-}
-
 struct TrainVocoder: ParsableCommand, HasGlobalOptions {
     static let configuration = CommandConfiguration(
         commandName: "vocoder",
@@ -67,7 +63,7 @@ struct TrainVocoder: ParsableCommand, HasGlobalOptions {
     @Option(name: .long, help: ArgumentHelp("Fine-tune on this FastSpeech model's mels.", valueName: "dir")) var acoustic: String?
     @Option(name: .long, help: ArgumentHelp("Start from this vocoder folder's weights.", valueName: "dir")) var initFrom: String?
     @Option(name: .long, help: ArgumentHelp("The phase head: absolute (Vocos) or integrated (phase advance, integrated; keeps a held pitch between bins).", valueName: "kind")) var phaseHead: PhaseHead?
-    @OptionGroup(title: "Training run") var training: TrainingRunOptions<VocoderTrainingDefaults>
+    @OptionGroup(title: "Training run") var training: TrainingRunOptions<VocoderTrainOptions>
     @OptionGroup var globals: GlobalOptions
 
     func validate() throws {

@@ -5,37 +5,15 @@ import Base
 import Engine
 import Foundation
 
-/// A model's defaults for the shared training options.
-protocol TrainingDefaults {
-    static var learningRate: Float { get }
-    static var warmup: Int { get }
-    /// Steps between checkpoints and between held-out evaluations.
-    static var checkpointEvery: Int { get }
-}
-
-enum SpeechTrainingDefaults: TrainingDefaults {
-    static let learningRate: Float = 1e-3, warmup = 400, checkpointEvery = 250
-}
-
-enum CodecTrainingDefaults: TrainingDefaults {
-    static let learningRate: Float = 5e-4, warmup = 300, checkpointEvery = 250
-}
-
-enum TaggerTrainingDefaults: TrainingDefaults {
-    static let learningRate: Float = 5e-4, warmup = 200, checkpointEvery = 250
-}
-
-enum MusicTrainingDefaults: TrainingDefaults {
-    static let learningRate: Float = 3e-4, warmup = 500, checkpointEvery = 500
-}
-
-struct TrainingRunOptions<Defaults: TrainingDefaults>: ParsableArguments {
-    @Option(name: .long, help: "Total optimizer steps (the schedule's length).") var steps = 20000
+/// The shared flags, with the defaults of the trainer `Settings` (its `defaultRun`, declared once
+/// in the library beside the trainer).
+struct TrainingRunOptions<Settings: TrainingRunSettings>: ParsableArguments {
+    @Option(name: .long, help: "Total optimizer steps (the schedule's length).") var steps = Settings.defaultRun.steps
     @Option(name: .long, help: "Stop after this many minutes (a checkpoint is written).") var minutes: Double?
-    @Option(name: .long, help: "Peak learning rate.") var lr: Float = Defaults.learningRate
-    @Option(name: .long, help: "Warm-up steps.") var warmup = Defaults.warmup
-    @Option(name: .long, help: "Steps between checkpoints.") var saveEvery = Defaults.checkpointEvery
-    @Option(name: .long, help: "Steps between held-out evaluations.") var evalEvery = Defaults.checkpointEvery
+    @Option(name: .long, help: "Peak learning rate.") var lr: Float = Settings.defaultRun.learningRate
+    @Option(name: .long, help: "Warm-up steps.") var warmup = Settings.defaultRun.warmup
+    @Option(name: .long, help: "Steps between checkpoints.") var saveEvery = Settings.defaultRun.saveEvery
+    @Option(name: .long, help: "Steps between held-out evaluations.") var evalEvery = Settings.defaultRun.evalEvery
     @Option(name: .long, help: "Random seed.") var seed: UInt64 = 1
     @Flag(name: .long, help: "Continue from the checkpoint in --out.") var resume = false
 
@@ -60,7 +38,7 @@ struct TrainingRunOptions<Defaults: TrainingDefaults>: ParsableArguments {
     }
 
     /// Copies these settings into a trainer's options.
-    func apply<S: TrainingRunSettings>(to s: inout S) {
+    func apply(to s: inout Settings) {
         s.steps = steps; s.maxMinutes = minutes; s.learningRate = lr; s.warmup = warmup
         s.saveEvery = saveEvery; s.evalEvery = evalEvery; s.seed = seed; s.resume = resume
     }
