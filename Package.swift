@@ -35,8 +35,9 @@ let package = Package(
         // What a music or speech request means and every limit on it (CLI flags and prompt lines alike).
         .target(name: "Requests"),
         .target(name: "Batch", dependencies: ["Base", "Audio", "DSP", "Requests"]),
+        .target(name: "Render", dependencies: ["Batch", "DSP", "Music", "Requests", "Speech"]),
         .executableTarget(name: "gen", dependencies: [
-            "Base", "Audio", "DSP", "Engine", "NN", "Speech", "Music", "Batch", "Requests",
+            "Base", "Audio", "DSP", "Engine", "NN", "Speech", "Music", "Batch", "Render", "Requests",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "gen-bench", dependencies: ["Engine", "NN", "DSP", "Audio", "Speech", "Music", "COpenBLAS"]),

@@ -122,13 +122,14 @@ func format(_ x: Double) -> String {
     x.isFinite && x == x.rounded() && Swift.abs(x) < 1e15 ? String(Int64(x)) : String(x)
 }
 
-/// A problem with a file a request names: `isUsage` for what the user should change (a folder, a
-/// pipe, too large, not UTF-8, empty: exit 2), otherwise one of reading it (exit 3).
-public struct RequestFileError: Error, CustomStringConvertible {
+/// A problem with a request or a file it names: `isUsage` for what the user should change (an
+/// unknown label, a bad sampling setting; a folder, a pipe, too large, not UTF-8, empty: exit 2),
+/// otherwise one of reading it or of the models (exit 3).
+public struct RequestError: Error, CustomStringConvertible {
     public var message: String
     public var isUsage: Bool
-    static func usage(_ m: String) -> RequestFileError { RequestFileError(message: m, isUsage: true) }
-    static func io(_ m: String) -> RequestFileError { RequestFileError(message: m, isUsage: false) }
+    public static func usage(_ m: String) -> RequestError { RequestError(message: m, isUsage: true) }
+    public static func io(_ m: String) -> RequestError { RequestError(message: m, isUsage: false) }
     public var description: String { message }
 }
 
@@ -140,35 +141,35 @@ extension MusicRequest {
     public static func readLyricsFile(_ path: String, option: String) throws -> String {
         var info = stat()
         guard stat(path, &info) == 0 else {
-            throw RequestFileError.io("cannot read the lyrics file '\(path)': \(String(cString: strerror(errno))). Check the path.")
+            throw RequestError.io("cannot read the lyrics file '\(path)': \(String(cString: strerror(errno))). Check the path.")
         }
         switch info.st_mode & S_IFMT {
         case S_IFREG: break
-        case S_IFDIR: throw RequestFileError.usage("the lyrics file '\(path)' is a folder; give a text file with one lyric line per line.")
+        case S_IFDIR: throw RequestError.usage("the lyrics file '\(path)' is a folder; give a text file with one lyric line per line.")
         default:
-            throw RequestFileError.usage("the lyrics file '\(path)' is not a regular file (a pipe, socket or device); "
+            throw RequestError.usage("the lyrics file '\(path)' is not a regular file (a pipe, socket or device); "
                                  + "give a text file with one lyric line per line.")
         }
         if Int(info.st_size) >= MusicRequest.maxLyricsBytes {
-            throw RequestFileError.usage("the lyrics file '\(path)' is \(info.st_size) bytes; lyrics must be under 100 KB (\(MusicRequest.maxLyricsBytes) bytes).")
+            throw RequestError.usage("the lyrics file '\(path)' is \(info.st_size) bytes; lyrics must be under 100 KB (\(MusicRequest.maxLyricsBytes) bytes).")
         }
         guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw RequestFileError.io("cannot read the lyrics file '\(path)'. Check its permissions.")
+            throw RequestError.io("cannot read the lyrics file '\(path)'. Check its permissions.")
         }
         defer { try? handle.close() }
         // Read no more than the limit: a file that grew since the stat is still caught.
         let data: Data
         do { data = try handle.read(upToCount: MusicRequest.maxLyricsBytes) ?? Data() } catch {
-            throw RequestFileError.io("cannot read the lyrics file '\(path)': \(error)")
+            throw RequestError.io("cannot read the lyrics file '\(path)': \(error)")
         }
         if data.count >= MusicRequest.maxLyricsBytes {
-            throw RequestFileError.usage("the lyrics file '\(path)' is at least \(data.count) bytes; lyrics must be under 100 KB (\(MusicRequest.maxLyricsBytes) bytes).")
+            throw RequestError.usage("the lyrics file '\(path)' is at least \(data.count) bytes; lyrics must be under 100 KB (\(MusicRequest.maxLyricsBytes) bytes).")
         }
         guard let text = String(data: data, encoding: .utf8) else {
-            throw RequestFileError.usage("the lyrics file '\(path)' is not UTF-8 text. Convert it, e.g. `iconv -t UTF-8 \(path)`.")
+            throw RequestError.usage("the lyrics file '\(path)' is not UTF-8 text. Convert it, e.g. `iconv -t UTF-8 \(path)`.")
         }
         if text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-            throw RequestFileError.usage("the lyrics file '\(path)' is empty; leave out \(option) for music without lyrics.")
+            throw RequestError.usage("the lyrics file '\(path)' is empty; leave out \(option) for music without lyrics.")
         }
         return text
     }

@@ -1,5 +1,6 @@
 // Batch.swift — `gen batch`: renders every line of JSON Lines / .txt prompt files (parsing, seeds,
-// shards and the report live in the Batch module; this file loads models and renders).
+// shards, the worker pool and the report live in the Batch module, checking and rendering a line
+// in Render's BatchRenderer; this file parses the flags, names the models and prints).
 //
 // Order of work: read and parse every file, keep this shard's lines, set aside (with
 // --skip-existing) the lines whose output is already there, load the models the remaining lines
@@ -19,6 +20,7 @@ import DSP
 import Engine
 import Foundation
 import Music
+import Render
 import Speech
 
 struct BatchCommand: ParsableCommand, HasGlobalOptions {
@@ -91,7 +93,11 @@ struct BatchCommand: ParsableCommand, HasGlobalOptions {
         }
         var pending = plan
         pending.items = plan.items.filter { existing[$0.out] == nil }
-        let models = BatchModels(pending.items, globals: globals, level: level)
+        let models = BatchRenderer(pending.items, speech: { try loadSynthesizer(globals).model },
+                                   vocoder: { try loadVocoder(.neural, globals) as? NeuralVocoder },
+                                   music: { try loadPrior(globals) }, level: { [level] in try level.apply($0, sampleRate: $1) })
+        if let e = models.speechError { printLine("error: cannot render speech lines: \(e)") }
+        if let e = models.musicError { printLine("error: cannot render music lines: \(e)") }
         pending = models.check(pending)
         plan.problems = pending.problems
         plan.items = (pending.items + plan.items.filter { existing[$0.out] != nil }).sorted { $0.ordinal < $1.ordinal }
@@ -140,99 +146,3 @@ struct BatchCommand: ParsableCommand, HasGlobalOptions {
 }
 
 func printLine(_ s: String) { FileHandle.standardError.write((s + "\n").data(using: .utf8)!) }
-
-/// The models a batch needs, each loaded once (and only when some line needs it), or the reason
-/// it could not be loaded.
-final class BatchModels: @unchecked Sendable {
-    var speech: FastSpeech?
-    var speechError: String?
-    /// The neural vocoder, loaded when some speech line asks for it (stateless: workers share it).
-    var vocoder: NeuralVocoder?
-    var music: MusicModels?
-    var musicError: String?
-
-    /// --loudness and --volume, applied to every item.
-    let level: LevelOptions
-
-    init(_ items: [BatchItem], globals: GlobalOptions, level: LevelOptions) {
-        self.level = level
-        if items.contains(where: { if case .speech = $0.job { return true } else { return false } }) {
-            do { speech = try loadSynthesizer(globals).model } catch { speechError = "\(error)" }
-            if speechError == nil, items.contains(where: { if case .speech(let s) = $0.job { return s.vocoder == VocoderKind.neural.rawValue } else { return false } }) {
-                do { vocoder = try loadVocoder(.neural, globals) as? NeuralVocoder } catch { speechError = "\(error)"; speech = nil }
-            }
-        }
-        if items.contains(where: { if case .music = $0.job { return true } else { return false } }) {
-            do { music = try loadPrior(globals) } catch { musicError = "\(error)" }
-        }
-        if let speechError { printLine("error: cannot render speech lines: \(speechError)") }
-        if let musicError { printLine("error: cannot render music lines: \(musicError)") }
-    }
-
-    /// Why a model some lines need did not load (the batch exits 3), or nil.
-    var failure: String? {
-        let reasons = [speechError.map { "the speech model did not load: \($0)" },
-                       musicError.map { "the music models did not load: \($0)" }].compactMap { $0 }
-        return reasons.isEmpty ? nil : reasons.joined(separator: " ")
-    }
-
-    /// Moves lines that cannot render with these models (unknown labels, unreadable lyrics,
-    /// unspeakable text, a model that did not load) from items to problems.
-    func check(_ plan: PromptSet) -> PromptSet {
-        let vocabulary = PromptVocabulary(voices: speech?.config.speakers,
-                                          genres: music?.prior.config.genres ?? MusicCatalog.genreNames,
-                                          artists: music?.prior.config.artists ?? MusicCatalog.artistNames)
-        var out = plan
-        out.items = []
-        for original in plan.items {
-            var item = vocabulary.canonical(original)
-            var reason = vocabulary.problem(item)
-            if reason == nil {
-                do { try prepare(&item) } catch { reason = "\(error)" }
-            }
-            if let reason {
-                out.problems.append(PromptProblem(file: item.file, line: item.line, ordinal: item.ordinal, reason: reason))
-            } else {
-                out.items.append(item)
-            }
-        }
-        out.problems.sort { $0.ordinal < $1.ordinal }
-        return out
-    }
-
-    /// Checks what can be checked without rendering; reads a lyrics file into the prompt.
-    private func prepare(_ item: inout BatchItem) throws {
-        switch item.job {
-        case .speech(let s):
-            guard let speech else { throw GenError.io("not rendered: no speech model (see the error above).") }
-            try SpeechSynthesizer(model: speech).checkSpeakable(s.text, voice: s.voice)
-        case .music(var m):
-            if let file = m.lyricsFile {
-                m.lyrics = try readLyricsFile(file, option: "\"lyrics_file\"")
-                m.lyricsFile = nil
-                item.job = .music(m)
-            }
-            guard music != nil else { throw GenError.io("not rendered: no music model (see the error above).") }
-        }
-    }
-
-    /// One item's audio at 22050 Hz.
-    func render(_ item: BatchItem) throws -> [Float] {
-        switch item.job {
-        case .speech(let s):
-            guard let speech else { throw GenError.io(speechError ?? "no speech model") }
-            guard let voc: Vocoder = s.vocoder == VocoderKind.neural.rawValue ? vocoder : GriffinLimVocoder(seed: item.seed) else {
-                throw GenError.io(speechError ?? "no vocoder model")
-            }
-            let synth = SpeechSynthesizer(model: speech, vocoder: voc)
-            let audio = try usageErrors { try synth.speak(s.text, voice: s.voice, speed: s.speed, pitch: s.pitch) }
-            return try level.apply(audio, sampleRate: MelConfig.standard.sampleRate)
-        case .music(let m):
-            guard let music else { throw GenError.io(musicError ?? "no music model") }
-            let labels = try musicLabels(music.prior.config, genre: m.genre, artist: m.artist, lyrics: m.lyrics, seconds: m.duration)
-            let audio = try renderMusic(music, labels: labels, seconds: m.duration, temperature: m.temperature, topK: m.topK,
-                                        topP: m.topP, cfg: m.cfg, seed: item.seed)
-            return try level.apply(audio, sampleRate: music.codec.sampleRate)
-        }
-    }
-}

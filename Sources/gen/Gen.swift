@@ -67,6 +67,11 @@ struct GenError: Error, CustomStringConvertible {
     var description: String { message }
 }
 
+extension GenError {
+    /// A request's problem as the library classed it: usage (exit 2) or reading / models (exit 3).
+    init(_ e: RequestError) { self.init(message: e.message, code: e.isUsage ? 2 : 3) }
+}
+
 enum GenMain {
     static func run() -> Never {
         do {
@@ -83,6 +88,9 @@ enum GenMain {
         } catch let e as GenError {
             printError(e.message)
             exit(e.code)
+        } catch let e as RequestError {
+            printError(e.message)
+            exit(GenError(e).code)
         } catch AudioError.brokenPipe {
             TemporaryFiles.endOnBrokenPipe()
         } catch let e as ExitCode {

@@ -9,6 +9,7 @@ import Engine
 import Foundation
 import Requests
 import Music
+import Render
 
 /// The prior in the models folder and the RVQ codec it samples, or a message saying how to train them (exit 3).
 func loadPrior(_ globals: GlobalOptions) throws -> MusicModels {
@@ -95,7 +96,7 @@ struct Music: ParsableCommand, HasGlobalOptions {
     func readLyrics() throws -> String? {
         if let t = lyricsText { return t }
         guard let path = lyrics else { return nil }
-        return try readLyricsFile(path, option: "--lyrics")
+        return try MusicRequest.readLyricsFile(path, option: "--lyrics")
     }
 
     func run() throws {

@@ -207,14 +207,14 @@ func loadVocoder(_ kind: VocoderKind, _ globals: GlobalOptions, iterations: Int 
 @discardableResult
 func ioErrors<T>(_ body: () throws -> T) throws -> T {
     do { return try body() } catch let e as GenError { throw e } catch AudioError.brokenPipe { throw AudioError.brokenPipe }
-    catch { throw GenError.io("\(error)") }
+    catch let e as RequestError { throw GenError(e) } catch { throw GenError.io("\(error)") }
 }
 
 /// Runs `body`, reporting library errors as usage errors (exit 2): bad text, unknown voice.
 @discardableResult
 func usageErrors<T>(_ body: () throws -> T) throws -> T {
     do { return try body() } catch let e as GenError { throw e } catch AudioError.brokenPipe { throw AudioError.brokenPipe }
-    catch { throw GenError.usage("\(error)") }
+    catch let e as RequestError { throw GenError(e) } catch { throw GenError.usage("\(error)") }
 }
 
 struct Voices: ParsableCommand, HasGlobalOptions {

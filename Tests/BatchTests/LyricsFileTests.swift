@@ -21,7 +21,7 @@ final class LyricsFileTests: XCTestCase {
         ]
         for (path, usage, words) in cases {
             XCTAssertThrowsError(try MusicRequest.readLyricsFile(path, option: "--lyrics")) { error in
-                let e = error as? RequestFileError
+                let e = error as? RequestError
                 XCTAssertEqual(e?.isUsage, usage, path)
                 XCTAssertTrue(e?.message.contains(words) == true, "\(path): \(error)")
             }

@@ -1,7 +1,6 @@
 // MusicRender.swift — one piece of music from loaded models, shared by `gen music` and `gen batch`:
-// label names checked against the prior (exit 2 listing the valid ones), lyric files checked, and
-// the prior sampled. The prior and codec come from `loadPrior`; nothing here loads models,
-// so a batch loads them once and renders many pieces.
+// label names checked against the prior (a usage error listing the valid ones) and the prior
+// sampled. Nothing here loads models, so a batch loads them once and renders many pieces.
 import Audio
 import Foundation
 import Requests
@@ -9,11 +8,11 @@ import Music
 
 /// Genre, artist and lyrics as the prior's label ids; an unknown name is a usage error that lists
 /// the names this prior knows.
-func musicLabels(_ config: PriorConfig, genre: String?, artist: String?, lyrics: String?, seconds: Double) throws -> PriorLabels {
+public func musicLabels(_ config: PriorConfig, genre: String?, artist: String?, lyrics: String?, seconds: Double) throws -> PriorLabels {
     func label(_ name: String?, _ names: [String], _ kind: String, _ command: String) throws -> Int? {
         guard let name else { return nil }
         guard let match = LabelName.match(name, in: names), let id = names.firstIndex(of: match) else {
-            throw GenError.usage(LabelName.unknown(kind, name, valid: names, command: command))
+            throw RequestError.usage(LabelName.unknown(kind, name, valid: names, command: command))
         }
         return id
     }
@@ -23,25 +22,18 @@ func musicLabels(_ config: PriorConfig, genre: String?, artist: String?, lyrics:
     return labels
 }
 
-/// A lyrics file's text (MusicRequest.readLyricsFile), its problems as usage (exit 2) or I/O (exit 3) errors.
-func readLyricsFile(_ path: String, option: String) throws -> String {
-    do { return try MusicRequest.readLyricsFile(path, option: option) } catch let e as RequestFileError {
-        throw e.isUsage ? GenError.usage(e.message) : GenError.io(e.message)
-    }
-}
-
 /// Samples `count` pieces of `frames` frames, codes (K, frames) each; a bad sampling setting is a usage error.
-func sampleMusic(_ prior: Prior, labels: PriorLabels, count: Int, frames: Int, temperature: Float, topK: Int, topP: Float,
+public func sampleMusic(_ prior: Prior, labels: PriorLabels, count: Int, frames: Int, temperature: Float, topK: Int, topP: Float,
                  seed: UInt64, prime: [[Int32]] = [], cfg: Float = SamplingDefaults.cfg,
                  progress: ((Int, Int) -> Void)? = nil) throws -> [[[Int32]]] {
     do {
         return try prior.sample(labels, count: count, frames: frames, temperature: temperature, topK: topK, topP: topP,
                                 seed: seed, prime: prime, cfg: cfg, progress: progress)
-    } catch let e as PriorError { throw GenError.usage(e.message) }
+    } catch let e as PriorError { throw RequestError.usage(e.message) }
 }
 
 /// One piece, `seconds` long, as samples at the codec's rate: sampled, then decoded in memory.
-func renderMusic(_ models: MusicModels, labels: PriorLabels, seconds: Double,
+public func renderMusic(_ models: MusicModels, labels: PriorLabels, seconds: Double,
                  temperature: Float, topK: Int, topP: Float, cfg: Float, seed: UInt64) throws -> [Float] {
     let codec = models.codec
     let length = Int((seconds * Double(codec.sampleRate)).rounded())
