@@ -91,7 +91,6 @@ public struct PatchSelection: Equatable {
     }
 }
 
-/// The tagger's outputs for a batch: logits per head and the final CLS states.
 /// A batch's targets as distributions: genre (B × genres) and artist (B × artists) rows, all zero
 /// where the label is unknown (not scored), and the probability of vocals per example.
 public struct TaggerTargets {
@@ -127,6 +126,7 @@ public struct TaggerTargets {
     }
 }
 
+/// The tagger's outputs for a batch: logits per head and the final CLS states.
 public struct TaggerOutput {
     public var genre: Tensor      // (B, genres)
     public var artist: Tensor?    // (B, artists), nil when the config lists none

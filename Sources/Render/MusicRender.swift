@@ -1,7 +1,6 @@
 // MusicRender.swift — one piece of music from loaded models, shared by `gen music` and `gen batch`:
 // label names checked against the prior (a usage error listing the valid ones) and the prior
 // sampled. Nothing here loads models, so a batch loads them once and renders many pieces.
-import Audio
 import Foundation
 import Requests
 import Music

@@ -42,9 +42,10 @@ struct Music: ParsableCommand, HasGlobalOptions {
         singing); the codec decodes them to audio. Pieces longer than the prior's
         context are sampled in overlapping windows, each primed by the end of the
         last. With --prime, the first --prime-seconds of that audio (or of a codes
-        file from `gen encode`) are the start and the music continues from them. Sampling: --temperature 0 is greedy; --top-k 0 and --top-p 0 switch
-        those filters off; --cfg steers toward the labels (1 = off, twice the cost);
-        the same --seed gives the same output. --samples N writes music-1.wav …
+        file from `gen encode`) are the start and the music continues from them.
+        Sampling: --temperature 0 is greedy; --top-k 0 and --top-p 0 switch those
+        filters off; --cfg steers toward the labels (1 = off, twice the cost); the
+        same --seed gives the same output. --samples N writes music-1.wav …
         music-N.wav; -o - writes one WAV to stdout.
 
         Examples:

@@ -136,7 +136,9 @@ struct TrainTagger: ParsableCommand, HasGlobalOptions {
             throw ValidationError("\(name) must be at least 0 and below 1, got \(p).")
         }
         if initFrom != nil && training.resume { throw ValidationError("--init-from starts a new run; drop it with --resume.") }
-        if !(mixup >= 0 && mixup <= 10) { throw ValidationError("--mixup must be between 0 (off) and 10, got \(mixup).") }
+        if !(mixup == 0 || (mixup >= 0.05 && mixup <= 10)) {
+            throw ValidationError("--mixup must be 0 (off) or an α between 0.05 and 10 (PaSST uses 0.3), got \(mixup).")
+        }
         var c = TaggerConfig(); c.dModel = dModel; c.layers = layers; c.heads = heads; c.mlpDim = 4 * dModel; c.genres = ["x"]
         if let problem = c.validate().first { throw ValidationError(problem + ".") }
     }
