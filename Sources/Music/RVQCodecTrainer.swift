@@ -96,13 +96,8 @@ public enum RVQCodecTrainer {
             config = try ConfigFile.read(RVQCodecConfig.self, from: folder.config)
         } else if let from = o.initFrom {
             config = try ConfigFile.read(RVQCodecConfig.self, from: from + "/config.json")
-            var file = try SafeTensorsFile.read(from + "/model.safetensors")
-            if let head = o.phaseHead {
-                try ISTFTDecoder.convertHead(in: &file, from: config.phaseHead ?? .absolute, to: head, prefix: "decoder.",
-                                             bins: config.nFFT / 2 + 1, path: from + "/model.safetensors")
-                config.phaseHead = head
-            }
-            initial = file
+            initial = try ISTFTDecoder.initialWeights(from: from, phaseHead: &config.phaseHead, requested: o.phaseHead,
+                                                      prefix: "decoder.", nFFT: config.nFFT)
         } else if o.phaseHead != nil {
             config.phaseHead = o.phaseHead
         }

@@ -143,6 +143,20 @@ public final class ISTFTDecoder {
         return (weight, Array(bias[0..<f]) + [Float](repeating: 0, count: f) + Array(bias[f...]))
     }
 
+    /// The weights of the model folder `dir` to start a new run from (`--init-from`), with the
+    /// decoder's phase head rewritten as `requested` when one is asked for (`convertHead`);
+    /// `phaseHead` (the config's, absent = absolute) follows the request.
+    public static func initialWeights(from dir: String, phaseHead: inout PhaseHead?, requested: PhaseHead?,
+                                      prefix: String, nFFT: Int) throws -> SafeTensorsFile {
+        var file = try SafeTensorsFile.read(dir + "/model.safetensors")
+        if let requested {
+            try convertHead(in: &file, from: phaseHead ?? .absolute, to: requested, prefix: prefix,
+                            bins: nFFT / 2 + 1, path: dir + "/model.safetensors")
+            phaseHead = requested
+        }
+        return file
+    }
+
     /// Rewrites the `prefix`head.weight / .bias of a weights file whose head is `current` as a
     /// `requested` head, for a fine-tune that changes the head's kind: nothing when they agree; an
     /// absolute head seeds an integrated one (`integratedHead`); the other way has nothing to seed.

@@ -178,13 +178,8 @@ public enum VocoderTrainer {
         }
         var initial: SafeTensorsFile? = nil
         if let initFrom = o.initFrom, !o.resume {
-            var file = try SafeTensorsFile.read(initFrom + "/model.safetensors")
-            if let head = o.phaseHead {
-                try ISTFTDecoder.convertHead(in: &file, from: config.phaseHead ?? .absolute, to: head, prefix: "",
-                                             bins: config.nFFT / 2 + 1, path: initFrom + "/model.safetensors")
-                config.phaseHead = head
-            }
-            initial = file
+            initial = try ISTFTDecoder.initialWeights(from: initFrom, phaseHead: &config.phaseHead, requested: o.phaseHead,
+                                                      prefix: "", nFFT: config.nFFT)
         } else if !o.resume, let head = o.phaseHead {
             config.phaseHead = head
         }
