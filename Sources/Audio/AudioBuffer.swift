@@ -41,22 +41,27 @@ public struct AudioBuffer {
 }
 
 extension AudioBuffer {
-    /// Throws unless the buffer can be handed to libsndfile or libsamplerate as it is.
-    /// `context` names the file or operation so the message says where the bad buffer went.
-    func validate(for context: String) throws {
+    /// Throws unless `count` interleaved samples make whole frames of `channels` ≥ 1 channels.
+    static func checkFrames(_ count: Int, channels: Int, context: String) throws {
         guard channels >= 1 else {
             throw AudioError.invalidBuffer(context: context, problem: "it has \(channels) channels",
                                            fix: "use 1 (mono) or more channels")
         }
+        guard count % channels == 0 else {
+            throw AudioError.invalidBuffer(
+                context: context,
+                problem: "\(count) samples do not make whole frames of \(channels) channels",
+                fix: "pass interleaved samples whose count is a multiple of the channel count")
+        }
+    }
+
+    /// Throws unless the buffer can be handed to libsndfile or libsamplerate as it is.
+    /// `context` names the file or operation so the message says where the bad buffer went.
+    func validate(for context: String) throws {
+        try Self.checkFrames(samples.count, channels: channels, context: context)
         guard sampleRate > 0 else {
             throw AudioError.invalidBuffer(context: context, problem: "its sample rate is \(sampleRate) Hz",
                                            fix: "set a positive sample rate such as 22050")
-        }
-        guard samples.count % channels == 0 else {
-            throw AudioError.invalidBuffer(
-                context: context,
-                problem: "\(samples.count) samples do not make whole frames of \(channels) channels",
-                fix: "pass interleaved samples whose count is a multiple of the channel count")
         }
         guard !samples.isEmpty else { throw AudioError.emptyBuffer(context: context) }
         if let i = samples.firstIndex(where: { !$0.isFinite }) {

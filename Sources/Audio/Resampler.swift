@@ -26,16 +26,7 @@ public enum Resampler {
         guard from > 0 else { throw AudioError.invalidSampleRate(rate: from) }
         guard to > 0 else { throw AudioError.invalidSampleRate(rate: to) }
         let context = "resampling \(from) Hz → \(to) Hz"
-        guard channels >= 1 else {
-            throw AudioError.invalidBuffer(context: context, problem: "it has \(channels) channels",
-                                           fix: "use 1 (mono) or more channels")
-        }
-        guard samples.count % channels == 0 else {
-            throw AudioError.invalidBuffer(
-                context: context,
-                problem: "\(samples.count) samples do not make whole frames of \(channels) channels",
-                fix: "pass interleaved samples whose count is a multiple of the channel count")
-        }
+        try AudioBuffer.checkFrames(samples.count, channels: channels, context: context)
         if from == to || samples.isEmpty { return samples }
         let ratio = Double(to) / Double(from)
         guard src_is_valid_ratio(ratio) != 0 else {
@@ -86,5 +77,15 @@ public enum Resampler {
         let out = try resample(buffer.samples, channels: buffer.channels, from: buffer.sampleRate, to: rate,
                                quality: quality)
         return AudioBuffer(samples: out, sampleRate: rate, channels: buffer.channels)
+    }
+}
+
+extension AudioFile {
+    /// Any audio libsndfile reads, as mono samples at `sampleRate` (channels averaged, resampled
+    /// with libsamplerate when the file's rate differs); `maxSeconds` stops reading there.
+    public static func readMono(_ path: String, sampleRate: Int, maxSeconds: Double? = nil) throws -> [Float] {
+        var audio = try read(path, maxSeconds: maxSeconds).mono()
+        if audio.sampleRate != sampleRate { audio = try Resampler.resample(audio, to: sampleRate) }
+        return audio.samples
     }
 }

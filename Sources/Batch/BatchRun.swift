@@ -87,7 +87,7 @@ public final class BatchRun: @unchecked Sendable {
     private func renderOne(_ item: BatchItem) throws -> ReportEntry {
         let out = path(item.out)
         if let seconds = existing[item.out] {
-            let png = report ? try spectrogram(try Self.readMono(out, sampleRate: sampleRate), for: item) : nil
+            let png = report ? try spectrogram(try AudioFile.readMono(out, sampleRate: sampleRate), for: item) : nil
             return ReportEntry(item: item, status: .skipped, audioSeconds: seconds, spectrogram: png)
         }
         let t0 = Date()
@@ -148,13 +148,6 @@ public final class BatchRun: @unchecked Sendable {
             let eta = elapsed / Double(done) * Double(items.count - done)
             FileHandle.standardError.write((BatchReport.bar(done: done, total: items.count) + String(format: "  ETA %.0f s", eta)).data(using: .utf8)!)
         }
-    }
-
-    /// A mono signal at `sampleRate` from any audio file (an output already there).
-    static func readMono(_ path: String, sampleRate: Int) throws -> [Float] {
-        var audio = try AudioFile.read(path).mono()
-        if audio.sampleRate != sampleRate { audio = try Resampler.resample(audio, to: sampleRate) }
-        return audio.samples
     }
 
     static func printLine(_ s: String) { FileHandle.standardError.write((s + "\n").data(using: .utf8)!) }

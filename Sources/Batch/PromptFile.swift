@@ -30,6 +30,10 @@ public enum PromptJob: Equatable, Sendable {
     public var kind: String {
         switch self { case .music: return "music"; case .speech: return "speech" }
     }
+
+    /// The speech request, nil for music.
+    public var speech: SpeechPrompt? { if case .speech(let s) = self { return s } else { return nil } }
+    public var isMusic: Bool { if case .music = self { return true } else { return false } }
 }
 
 /// A prompt line's request: the library's request types, whose `validate` owns every limit.

@@ -52,11 +52,7 @@ public func softCrossEntropy(_ logits: Tensor, targets: [Float]) -> Tensor {
             mass[row] = targets[base..<(base + v)].reduce(0, +)
             guard mass[row] != 0 else { continue }
             softmaxRow(lp.baseAddress! + base, pp.baseAddress! + base, v)
-            var m = -Float.infinity
-            for j in 0..<v { m = max(m, lp[base + j]) }
-            var s: Double = 0
-            for j in 0..<v { s += Double(expf(lp[base + j] - m)) }
-            let logZ = Double(m) + log(s)
+            let logZ = logSumExpRow(lp.baseAddress! + base, v)
             for j in 0..<v where targets[base + j] != 0 { total += Double(targets[base + j]) * (logZ - Double(lp[base + j])) }
             used += 1
         }
@@ -88,11 +84,7 @@ public func crossEntropy(_ logits: Tensor, targets: [Int], ignoreIndex: Int = -1
             if t == ignoreIndex { continue }
             precondition(t >= 0 && t < v, "crossEntropy: target \(t) outside 0..<\(v)")
             // −log p_t computed from logits directly to keep precision for tiny p.
-            var m = -Float.infinity
-            for j in 0..<v { m = max(m, lp[row * v + j]) }
-            var s: Double = 0
-            for j in 0..<v { s += Double(expf(lp[row * v + j] - m)) }
-            total += Double(m) + log(s) - Double(lp[row * v + t])
+            total += logSumExpRow(lp.baseAddress! + row * v, v) - Double(lp[row * v + t])
             used += 1
         }
     } }

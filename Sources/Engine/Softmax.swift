@@ -29,14 +29,12 @@ public func softmax(_ x: Tensor) -> Tensor {
 public func logSoftmax(_ x: Tensor) -> Tensor {
     let v = x.shape.last ?? 1, rows = x.count / max(v, 1)
     var out = [Float](repeating: 0, count: x.count)
-    for row in 0..<rows {
-        let base = row * v
-        var m = -Float.infinity
-        for j in 0..<v { m = max(m, x.data[base + j]) }
-        var s: Float = 0
-        for j in 0..<v { s += expf(x.data[base + j] - m) }
-        let lse = m + logf(s)
-        for j in 0..<v { out[base + j] = x.data[base + j] - lse }
+    x.data.withUnsafeBufferPointer { xp in
+        for row in 0..<rows {
+            let base = row * v
+            let lse = Float(logSumExpRow(xp.baseAddress! + base, v))
+            for j in 0..<v { out[base + j] = xp[base + j] - lse }
+        }
     }
     return Tensor.result(shape: x.shape, data: out, parents: [x]) { o in
         // dx = dy − softmax · Σ dy
@@ -50,6 +48,15 @@ public func logSoftmax(_ x: Tensor) -> Tensor {
             }
         }
     }
+}
+
+/// log Σ_j exp(x_j) of one row of n logits, shifted by the row's maximum and summed in Double.
+@inline(__always) func logSumExpRow(_ x: UnsafePointer<Float>, _ n: Int) -> Double {
+    var m = -Float.infinity
+    for j in 0..<n { m = max(m, x[j]) }
+    var s: Double = 0
+    for j in 0..<n { s += Double(expf(x[j] - m)) }
+    return Double(m) + log(s)
 }
 
 /// Stable softmax of one row of `n` values (shared with attention).

@@ -11,9 +11,7 @@ public enum MusicClips {
         let lines = try MusicCorpus.loadMetadata(dir).filter { $0.split == split }
         return try lines.map { line in
             let path = line.file.hasPrefix("/") ? line.file : dir + "/" + line.file
-            var audio = try AudioFile.read(path).mono()
-            if audio.sampleRate != sampleRate { audio = try Resampler.resample(audio, to: sampleRate) }
-            return audio.samples
+            return try AudioFile.readMono(path, sampleRate: sampleRate)
         }
     }
 

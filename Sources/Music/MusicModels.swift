@@ -32,6 +32,30 @@ public struct MusicModels {
         return problems
     }
 
+    /// DIR/codec of a models folder; missing, an error naming the command that trains one.
+    static func codecFolder(in dir: String) throws -> String {
+        let codecDir = dir + "/codec"
+        guard FileManager.default.fileExists(atPath: codecDir + "/config.json") else {
+            throw CodecError("no trained codec in \(codecDir). Train one with "
+                             + "`gen train codec --data DATA_DIR --out \(codecDir)` (build DATA_DIR with `gen dataset music`).")
+        }
+        return codecDir
+    }
+
+    /// The codec of a models folder (DIR/codec).
+    public static func loadCodec(modelsFolder dir: String) throws -> RVQCodec { try loadCodec(codecFolder(in: dir)) }
+
+    /// The prior and codec of a models folder (DIR/prior, DIR/codec); a missing one is an error
+    /// naming the command that trains it.
+    public static func load(modelsFolder dir: String) throws -> MusicModels {
+        let priorDir = dir + "/prior"
+        guard FileManager.default.fileExists(atPath: priorDir + "/config.json") else {
+            throw CodecError("no trained prior in \(priorDir). Train one with "
+                             + "`gen train prior --data DATA_DIR --codec \(dir)/codec --out \(priorDir)`.")
+        }
+        return try load(priorDir: priorDir, codecDir: codecFolder(in: dir))
+    }
+
     /// Loads `priorDir` and `codecDir`; a mismatch is an error saying how to fix it.
     public static func load(priorDir: String, codecDir: String) throws -> MusicModels {
         let codec = try loadCodec(codecDir)

@@ -125,9 +125,7 @@ public enum PriorTrainer {
         let progress = ProgressLine(enabled: isatty(2) != 0)
         for (i, line) in lines.enumerated() {
             let path = line.file.hasPrefix("/") ? line.file : dataDir + "/" + line.file
-            var audio = try AudioFile.read(path).mono()
-            if audio.sampleRate != codec.sampleRate { audio = try Resampler.resample(audio, to: codec.sampleRate) }
-            let codes = codec.encode(audio.samples, codebooks: k)
+            let codes = codec.encode(try AudioFile.readMono(path, sampleRate: codec.sampleRate), codebooks: k)
             file.tensors["clip.\(i)"] = SafeTensor(int32s: codes.flatMap { $0 }, shape: [k, codes[0].count])
             out.append(codes)
             progress.update(done: i + 1, total: lines.count, "encoding clip \(i + 1)/\(lines.count)")
@@ -273,8 +271,11 @@ public enum PriorTrainer {
         else if let from = o.initFrom {
             let (prior, metadata) = try Prior.loadWithMetadata(directory: from)
             if let id = metadata["codec_model_id"], id != codec.modelID {
-                throw PriorError("the prior in \(from) models codes of codec \(id), but \(o.codecDir) is \(codec.modelID); "
-                                 + "start a new prior without --init-from, or pass the codec it was trained on.")
+                guard id == codec.config.seededFrom else {
+                    throw PriorError("the prior in \(from) models codes of codec \(id), but \(o.codecDir) is \(codec.modelID); "
+                                     + "start a new prior without --init-from, or pass the codec it was trained on.")
+                }
+                o.log("prior: \(from) models codes of codec \(id), which \(o.codecDir) was seeded from; it learns the new codec's codes from there")
             }
             initial = try prior.withInstrumentalToken()
             if !prior.config.readsInstrumental {

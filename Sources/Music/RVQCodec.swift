@@ -1,7 +1,7 @@
 // RVQCodec.swift — the music codec v2 (issue 13): a frame-rate codec after SoundStream / EnCodec
 // with Vocos's iSTFT decoder, in place of Jukebox's separate VQ-VAE levels.
 //
-//   audio ─▶ |STFT| 1024/256, log ─▶ ConvNeXt stack ─▶ linear to D ─▶ residual VQ, K codebooks of 1024
+//   audio ─▶ |STFT| 1024/256, log (+ the phase advance: EncoderInput) ─▶ ConvNeXt stack ─▶ linear to D ─▶ residual VQ, K codebooks of 1024
 //   ─▶ Σ codewords ─▶ ConvNeXt stack ─▶ linear to 513 log|X| + the phase (per frame, or per-frame
 //   advances integrated over the frames: PhaseHead) ─▶ iSTFT ─▶ audio
 //
@@ -18,6 +18,18 @@ import DSP
 import Engine
 import Foundation
 import NN
+
+/// What the codec's encoder reads of each STFT frame.
+public enum EncoderInput: String, Codable, CaseIterable {
+    /// ln |X|: F channels per frame.
+    case magnitude
+    /// ln |X|, then the cosine and sine of each bin's phase advance since the previous frame less
+    /// the bin's own (2π·k·hop / N), weighed by the bin's level within 60 dB of the frame's peak:
+    /// 3F channels. A 1024-point frame's bins are 21.5 Hz apart, coarser than a semitone below
+    /// about 370 Hz; the advance is what places a partial between them (the instantaneous
+    /// frequency), which the magnitudes alone pin down only where a partial stands alone.
+    case frequency = "magnitude+frequency"
+}
 
 public struct RVQCodecConfig: Codable, Equatable {
     public var sampleRate = 22050
@@ -56,6 +68,12 @@ public struct RVQCodecConfig: Codable, Equatable {
     public var phaseWeight: Float? = nil
     /// What the decoder's iSTFT head predicts of the phase (absent: absolute, Vocos's).
     public var phaseHead: PhaseHead? = nil
+    /// What the encoder reads of each frame (absent: magnitude).
+    public var encoderInput: EncoderInput? = nil
+    /// The id of the codec whose weights this one started from when its encoder input was widened:
+    /// it started out making that codec's codes, so a prior of those codes is a fine start for its
+    /// own (`gen train prior --init-from`).
+    public var seededFrom: String? = nil
 
     public init() {}
 
@@ -63,8 +81,22 @@ public struct RVQCodecConfig: Codable, Equatable {
     /// Bits per second with the first `k` codebooks.
     public func bitrate(codebooks k: Int) -> Double { frameRate * Double(k) * Foundation.log2(Double(codebookSize)) }
 
+    /// The most codebooks whose bitrate fits in `kbps`; nil below one codebook's.
+    public func codebooks(fitting kbps: Double) -> Int? {
+        (1...codebooks).last { bitrate(codebooks: $0) <= kbps * 1000 + 1e-6 }
+    }
+
+    /// "1: 0.86, 2: 1.72, …": codebooks and kbps of every rung, for messages.
+    public var ladder: String {
+        (1...codebooks).map { String(format: "%d: %.2f", $0, bitrate(codebooks: $0) / 1000) }.joined(separator: ", ")
+    }
+
+    /// Frames before the first that the encoder's input reads (the phase advance needs the one before).
+    public var leadFrames: Int { encoderInput == .frequency ? 1 : 0 }
+    public var leadSamples: Int { leadFrames * hop }
+
     public var encoderLayout: ConvNeXtLayout {
-        ConvNeXtLayout(inputs: nFFT / 2 + 1, width: encoderWidth, blocks: encoderBlocks, mlpDim: mlpRatio * encoderWidth,
+        ConvNeXtLayout(inputs: (encoderInput == .frequency ? 3 : 1) * (nFFT / 2 + 1), width: encoderWidth, blocks: encoderBlocks, mlpDim: mlpRatio * encoderWidth,
                        kernel: kernel, activation: activation)
     }
     public var decoderLayout: ConvNeXtLayout {
@@ -106,7 +138,7 @@ public struct RVQCodecConfig: Codable, Equatable {
         case codeDim = "code_dim", codebooks, codebookSize = "codebook_size", emaDecay = "ema_decay"
         case restartThreshold = "restart_threshold", quantizerDropout = "quantizer_dropout", commitment
         case melWeight = "mel_weight", stftSizes = "stft_sizes", maxMagnitude = "max_magnitude", phaseWeight = "phase_weight"
-        case phaseHead = "phase_head"
+        case phaseHead = "phase_head", encoderInput = "encoder_input", seededFrom = "seeded_from"
     }
 
     /// The fields that decide what the codes mean (the framing, the encoder and the codebooks);
@@ -114,11 +146,13 @@ public struct RVQCodecConfig: Codable, Equatable {
     struct CodeSpace: Encodable {
         var sampleRate: Int, nFFT: Int, hop: Int, encoderWidth: Int, encoderBlocks: Int, mlpRatio: Int, kernel: Int
         var activation: String, codeDim: Int, codebooks: Int, codebookSize: Int
+        /// nil for magnitude, so the ids of codecs made before the field existed stay as they were.
+        var encoderInput: EncoderInput?
     }
     var codeSpace: CodeSpace {
         CodeSpace(sampleRate: sampleRate, nFFT: nFFT, hop: hop, encoderWidth: encoderWidth, encoderBlocks: encoderBlocks,
                   mlpRatio: mlpRatio, kernel: kernel, activation: activation, codeDim: codeDim, codebooks: codebooks,
-                  codebookSize: codebookSize)
+                  codebookSize: codebookSize, encoderInput: encoderInput == .frequency ? .frequency : nil)
     }
 }
 
@@ -170,13 +204,54 @@ public final class RVQCodec {
 
     // MARK: network pieces
 
-    /// ln |STFT| of x (B, 1, (S − 1)·hop + N) framed without padding → (B, S, F): the caller
-    /// supplies the N/2 samples of context (or zeros) each side. Constant (the audio has no gradient).
+    /// The encoder's input of x (B, 1, lead + (S − 1)·hop + N) framed without padding → (B, S, C):
+    /// the caller supplies the N/2 samples of context (or zeros) each side, and `leadSamples` more
+    /// before them. Constant (the audio has no gradient).
     func features(_ x: Tensor) -> Tensor {
         GradMode.withoutGrad {
-            let mag = stftMagnitudeFFT(x, basis: analysis, padding: 0)   // (B, F, S)
-            return transpose(log(clampMin(mag, MelFilterbank.logFloor)), 1, 2)
+            guard config.encoderInput == .frequency else {
+                let mag = stftMagnitudeFFT(x, basis: analysis, padding: 0)   // (B, F, S)
+                return transpose(log(clampMin(mag, MelFilterbank.logFloor)), 1, 2)
+            }
+            let spec = stftComplex(x, basis: analysis)                        // (B, S + 1, 2F)
+            let b = spec.shape[0], s = spec.shape[1] - 1, f = analysis.bins
+            return Tensor(shape: [b, s, 3 * f],
+                          data: Self.frequencyFeatures(spec.data, batch: b, frames: s + 1, bins: f, hop: config.hop, nFFT: config.nFFT))
         }
+    }
+
+    /// Complex frames (B, S + 1, 2F: real parts, then imaginary) → (B, S, 3F) for frames 1…S:
+    /// ln max(|X|, floor), then w·cos d and w·sin d, where d is the bin's phase advance from the
+    /// frame before less 2π·k·hop / N, wrapped to (−π, π], and w = clamp(1 + ln(|X| / peak) / ln 1000,
+    /// 0, 1) weighs the bin by its level within 60 dB of the frame's peak (below, d is noise).
+    static func frequencyFeatures(_ spec: [Float], batch b: Int, frames: Int, bins f: Int, hop: Int, nFFT: Int) -> [Float] {
+        let s = frames - 1
+        var out = [Float](repeating: 0, count: b * s * 3 * f)
+        let floor = MelFilterbank.logFloor, range = Foundation.log(Float(1000))
+        for bi in 0..<b {
+            for t in 0..<s {
+                let cur = (bi * frames + t + 1) * 2 * f, prev = cur - 2 * f, o = (bi * s + t) * 3 * f
+                var peak: Float = floor
+                // |X| as the magnitude input computes it (`stftMagnitudeFFT`'s eps), so a widened
+                // encoder's first channels see exactly what the magnitude encoder saw.
+                func magnitude(_ k: Int) -> Float { (spec[cur + k] * spec[cur + k] + spec[cur + f + k] * spec[cur + f + k] + 1e-7).squareRoot() }
+                for k in 0..<f { peak = Swift.max(peak, magnitude(k)) }
+                let logPeak = Foundation.log(peak)
+                for k in 0..<f {
+                    let re = spec[cur + k], im = spec[cur + f + k], pr = spec[prev + k], pi = spec[prev + f + k]
+                    let logMag = Foundation.log(Swift.max(magnitude(k), floor))
+                    // arg(X_t · conj X_{t−1}) is the advance; less the bin's own, wrapped.
+                    let advance = Foundation.atan2(im * pr - re * pi, re * pr + im * pi)
+                    let own = Float(2 * Double.pi * Double((k * hop) % nFFT) / Double(nFFT))
+                    let d = antiWrap(advance - own)
+                    let w = Swift.min(1, Swift.max(0, 1 + (logMag - logPeak) / range))
+                    out[o + k] = logMag
+                    out[o + f + k] = w * Foundation.cos(d)
+                    out[o + 2 * f + k] = w * Foundation.sin(d)
+                }
+            }
+        }
+        return out
     }
 
     /// STFT features (B, S, F) → latents (B, S, D).
@@ -191,13 +266,14 @@ public final class RVQCodec {
     /// step), so the codes keep their meaning and only the decoder learns.
     public func losses(_ x: Tensor, active requested: Int? = nil, training: Bool, decoderOnly: Bool = false,
                        rng: inout RNG) -> RVQCodecLosses {
-        let c = config, half = c.nFFT / 2
-        let length = x.shape[2] - c.nFFT
+        let c = config, half = c.nFFT / 2, lead = c.leadSamples
+        let length = x.shape[2] - c.nFFT - lead
         precondition(x.rank == 3 && x.shape[1] == 1 && length > 0 && length % c.hop == 0,
-                     "RVQCodec.losses: x must be (B, 1, k·hop + n_fft), got \(x.shape)")
+                     "RVQCodec.losses: x must be (B, 1, lead + k·hop + n_fft), got \(x.shape)")
         let active = requested ?? (rng.uniform() < c.quantizerDropout ? 1 + rng.int(below: c.codebooks) : c.codebooks)
         let b = x.shape[0]
         let feats = features(x)
+        let x = lead > 0 ? GradMode.withoutGrad { slice(x, axis: 2, lead..<x.shape[2]) } : x   // the frames decoded
         let s = feats.shape[1]
         let q = decoderOnly
             ? GradMode.withoutGrad { quantizer(reshape(latents(feats), [b * s, c.codeDim]), active: active, training: false, rng: &rng) }
@@ -228,10 +304,11 @@ public final class RVQCodec {
 
     // MARK: encode / decode
 
-    /// Samples [lo·hop − N/2, (hi − 1)·hop + N/2) of `samples`, zeros outside: what frames lo..<hi see.
+    /// Samples [lo·hop − N/2 − lead, (hi − 1)·hop + N/2) of `samples`, zeros outside: what the
+    /// encoder's input of frames lo..<hi sees.
     func frameSpan(_ samples: [Float], frames lo: Int, _ hi: Int) -> Tensor {
-        let half = config.nFFT / 2, origin = lo * config.hop - half
-        let span = (hi - 1 - lo) * config.hop + config.nFFT
+        let lead = config.leadSamples, origin = lo * config.hop - config.nFFT / 2 - lead
+        let span = (hi - 1 - lo) * config.hop + config.nFFT + lead
         var out = [Float](repeating: 0, count: span)
         let a = max(0, origin), b = min(samples.count, origin + span)
         if a < b { out.replaceSubrange((a - origin)..<(b - origin), with: samples[a..<b]) }

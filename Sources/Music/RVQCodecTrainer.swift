@@ -3,7 +3,8 @@
 // cosine, gradient clipping, a JSONL log (loss terms, codebooks in use, per-codebook usage and
 // perplexity), held-out evaluation (log-mel L1, spectral convergence, chroma similarity and
 // flatness ratio at the full ladder and at two codebooks, per-codebook usage), checkpoints and
-// --resume. Each corpus gets an equal share of the batches, whatever its size, so hours of imported
+// --resume. `--encoder-input magnitude+frequency --init-from DIR` widens a trained codec's encoder to
+// read the phase advance too (RVQCodec.swift, EncoderInput). Each corpus gets an equal share of the batches, whatever its size, so hours of imported
 // recordings do not drown the labelled corpus the prior learns from.
 import Audio
 import DSP
@@ -33,6 +34,9 @@ public struct RVQCodecTrainOptions: TrainingRunSettings {
     public var decoderOnly = false
     /// Overrides the config's phase-loss weight.
     public var phaseWeight: Float? = nil
+    /// With `initFrom`: what the encoder reads. A magnitude encoder's weights seed a
+    /// magnitude+frequency one (`widenedEncoderInput`), which starts out giving the same codes.
+    public var encoderInput: EncoderInput? = nil
 
     public init(dataDirs: [String], outDir: String) { self.dataDirs = dataDirs; self.outDir = outDir }
 }
@@ -87,6 +91,24 @@ public enum RVQCodecTrainer {
         }
     }
 
+    /// Rewrites a weights file whose encoder reads magnitudes as one reading magnitude+frequency:
+    /// the input conv's weight (C, F, K) becomes (C, 3F, K) with zeros for the new channels, so the
+    /// widened encoder starts out computing the same latents, and the same codes.
+    static func widenEncoderInput(in file: inout SafeTensorsFile, from current: EncoderInput, to requested: EncoderInput,
+                                  bins f: Int, path: String) throws {
+        guard current == .magnitude, requested == .frequency else {
+            throw CheckpointError(path: path, message: "--encoder-input \(requested.rawValue): only a magnitude encoder's weights can seed another input (this one reads \(current.rawValue)).")
+        }
+        let name = "encoder.embed.weight"
+        guard let w = file.tensors[name], w.shape.count == 3, w.shape[1] == f else {
+            throw CheckpointError(path: path, message: "no encoder input conv of \(f) channels (\(name)) to widen.")
+        }
+        let old = try w.floats(), c = w.shape[0], k = w.shape[2]
+        var wide = [Float](repeating: 0, count: c * 3 * f * k)
+        for o in 0..<c { wide.replaceSubrange((o * 3 * f * k)..<(o * 3 * f * k + f * k), with: old[(o * f * k)..<((o + 1) * f * k)]) }
+        file.tensors[name] = SafeTensor(floats: wide, shape: [c, 3 * f, k])
+    }
+
     public static func train(_ o: RVQCodecTrainOptions) throws {
         guard !o.dataDirs.isEmpty else { throw CodecError("give at least one --data corpus folder (from `gen dataset music`).") }
         let folder = try TrainingFolder(o.outDir)
@@ -96,10 +118,22 @@ public enum RVQCodecTrainer {
             config = try ConfigFile.read(RVQCodecConfig.self, from: folder.config)
         } else if let from = o.initFrom {
             config = try ConfigFile.read(RVQCodecConfig.self, from: from + "/config.json")
-            initial = try ISTFTDecoder.initialWeights(from: from, phaseHead: &config.phaseHead, requested: o.phaseHead,
-                                                      prefix: "decoder.", nFFT: config.nFFT)
-        } else if o.phaseHead != nil {
-            config.phaseHead = o.phaseHead
+            var file = try ISTFTDecoder.initialWeights(from: from, phaseHead: &config.phaseHead, requested: o.phaseHead,
+                                                       prefix: "decoder.", nFFT: config.nFFT)
+            if let requested = o.encoderInput, requested != (config.encoderInput ?? .magnitude) {
+                if o.decoderOnly {
+                    throw CodecError("--encoder-input changes what the codes mean; it cannot go with --decoder-only, which keeps them.")
+                }
+                let parent = try RVQCodec.load(directory: from).modelID
+                try widenEncoderInput(in: &file, from: config.encoderInput ?? .magnitude, to: requested,
+                                      bins: config.nFFT / 2 + 1, path: from + "/model.safetensors")
+                config.encoderInput = requested
+                config.seededFrom = parent
+            }
+            initial = file
+        } else {
+            if o.phaseHead != nil { config.phaseHead = o.phaseHead }
+            if o.encoderInput != nil { config.encoderInput = o.encoderInput }
         }
         if let w = o.phaseWeight { config.phaseWeight = w }
         let problems = config.validate()
@@ -185,7 +219,7 @@ public enum RVQCodecTrainer {
         let schedule = LRSchedule(peak: o.learningRate, warmupSteps: o.warmup, totalSteps: o.steps, minRatio: 0.05)
         var rng = RNG.derive(seed: o.seed, index: UInt64(step))
         let start = Date()
-        let span = (o.segmentFrames - 1) * config.hop + config.nFFT
+        let span = (o.segmentFrames - 1) * config.hop + config.nFFT + config.leadSamples
         var sums = [Double](repeating: 0, count: 6), count = 0
         var usageSums = [Double](repeating: 0, count: config.codebooks), perplexitySums = usageSums, usageCounts = usageSums
         while step < o.steps {

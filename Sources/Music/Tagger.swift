@@ -109,8 +109,10 @@ public struct TaggerTargets {
 
     /// Mixup (Zhang et al. 2018, as PaSST trains): example i becomes λᵢ·i + (1 − λᵢ)·partner[i],
     /// targets alike. A label unknown on either side leaves that row unscored.
-    public func mixed(with partner: [Int], weights lambda: [Float], genres n: Int, artists na: Int) -> TaggerTargets {
-        func mix(_ rows: [Float], _ n: Int) -> [Float] {
+    public func mixed(with partner: [Int], weights lambda: [Float]) -> TaggerTargets {
+        func mix(_ rows: [Float]) -> [Float] {
+            guard !vocals.isEmpty else { return rows }
+            let n = rows.count / vocals.count   // labels per example
             var out = rows
             for i in lambda.indices {
                 let a = rows[(i * n)..<((i + 1) * n)], b = rows[(partner[i] * n)..<((partner[i] + 1) * n)]
@@ -120,7 +122,7 @@ public struct TaggerTargets {
             return out
         }
         var t = self
-        t.genre = mix(genre, n); t.artist = mix(artist, na)
+        t.genre = mix(genre); t.artist = mix(artist)
         t.vocals = lambda.indices.map { lambda[$0] * vocals[$0] + (1 - lambda[$0]) * vocals[partner[$0]] }
         return t
     }

@@ -102,7 +102,8 @@ public enum TaggerTrainer {
         let lines = try MusicCorpus.loadMetadata(o.dataDir)
         var config = o.model
         var initial: Tagger? = nil
-        if o.resume, FileManager.default.fileExists(atPath: folder.config) {
+        let resuming = o.resume && FileManager.default.fileExists(atPath: folder.config)
+        if resuming {
             config = try ConfigFile.read(TaggerConfig.self, from: folder.config)
         } else if let from = o.initFrom {
             initial = try Tagger.load(directory: from)
@@ -121,7 +122,7 @@ public enum TaggerTrainer {
         let fb = MelFilterbank(config: .standard)
         let trainAudio = try MusicClips.load(o.dataDir, split: "train", sampleRate: config.sampleRate)   // decoded once
         // The standardisation comes from the training clips' raw log-mel (new runs only).
-        if !(o.resume && FileManager.default.fileExists(atPath: folder.config)) && initial == nil {
+        if !resuming && initial == nil {
             var raw = config; raw.melMean = 0; raw.melStd = 1
             let probe = try clips(o.dataDir, split: "train", config: raw, filterbank: fb, audio: trainAudio)
             var sum = 0.0, sq = 0.0, n = 0.0
@@ -180,7 +181,7 @@ public enum TaggerTrainer {
                 for i in stride(from: partner.count - 1, to: 0, by: -1) { partner.swapAt(i, rng.int(below: i + 1)) }
                 let lambda = windows.indices.map { _ -> Float in let x = rng.beta(o.mixup, o.mixup); return max(x, 1 - x) }
                 windows = windows.indices.map { i in zip(windows[i], windows[partner[i]]).map { lambda[i] * $0 + (1 - lambda[i]) * $1 } }
-                targets = targets.mixed(with: partner, weights: lambda, genres: config.genres.count, artists: config.artists.count)
+                targets = targets.mixed(with: partner, weights: lambda)
             }
             model.params.zeroGrad()
             let l = model.loss(model(windows, selection: selection), targets: targets)

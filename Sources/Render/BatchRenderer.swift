@@ -26,13 +26,13 @@ public final class BatchRenderer: @unchecked Sendable {
     public init(_ items: [BatchItem], speech loadSpeech: () throws -> FastSpeech, vocoder loadVocoder: () throws -> NeuralVocoder?,
                 music loadMusic: () throws -> MusicModels, level: @escaping ([Float], Int) throws -> [Float]) {
         self.level = level
-        if items.contains(where: { if case .speech = $0.job { return true } else { return false } }) {
+        if items.contains(where: { $0.job.speech != nil }) {
             do { speech = try loadSpeech() } catch { speechError = "\(error)" }
-            if speechError == nil, items.contains(where: { if case .speech(let s) = $0.job { return s.vocoder == VocoderKind.neural.rawValue } else { return false } }) {
+            if speechError == nil, items.contains(where: { $0.job.speech?.vocoder == VocoderKind.neural.rawValue }) {
                 do { vocoder = try loadVocoder() } catch { speechError = "\(error)"; speech = nil }
             }
         }
-        if items.contains(where: { if case .music = $0.job { return true } else { return false } }) {
+        if items.contains(where: { $0.job.isMusic }) {
             do { music = try loadMusic() } catch { musicError = "\(error)" }
         }
     }

@@ -9,29 +9,16 @@ import Foundation
 import Music
 import NN
 
-/// The codec folder in the models folder, or a message saying how to train one (exit 3).
-func codecDirectory(_ globals: GlobalOptions) throws -> String {
-    let dir = try globals.modelsFolder()
-    let codecDir = dir + "/codec"
-    guard FileManager.default.fileExists(atPath: codecDir + "/config.json") else {
-        throw GenError.io("no trained codec in \(codecDir). Train one with "
-                          + "`gen train codec --data DATA_DIR --out \(codecDir)` (build DATA_DIR with `gen dataset music`).")
-    }
-    return codecDir
-}
-
 /// The codec in the models folder (exit 3 when it is missing or unreadable).
 func loadCodec(_ globals: GlobalOptions) throws -> RVQCodec {
-    let codecDir = try codecDirectory(globals)
-    return try ioErrors { try RVQCodec.load(directory: codecDir) }
+    let dir = try globals.modelsFolder()
+    return try ioErrors { try MusicModels.loadCodec(modelsFolder: dir) }
 }
 
-/// Any audio libsndfile reads, as 22050 Hz mono (channels averaged, resampled with libsamplerate).
+/// `AudioFile.readMono`, its failures exit 3.
 func readMono(_ path: String, sampleRate: Int, maxSeconds: Double? = nil) throws -> [Float] {
     try ioErrors {
-        var audio = try AudioFile.read(path, maxSeconds: maxSeconds).mono()
-        if audio.sampleRate != sampleRate { audio = try Resampler.resample(audio, to: sampleRate) }
-        return audio.samples
+        try AudioFile.readMono(path, sampleRate: sampleRate, maxSeconds: maxSeconds)
     }
 }
 
@@ -59,19 +46,17 @@ struct BitrateOptions: ParsableArguments {
 
     /// The codebook count for `model`, at most `available` (the codes at hand); nil options: all of them.
     func count(for model: RVQCodec, available: Int? = nil) throws -> Int {
-        let top = min(model.config.codebooks, available ?? model.config.codebooks)
-        let ladder = (1...model.config.codebooks).map { String(format: "%d: %.2f", $0, model.config.bitrate(codebooks: $0) / 1000) }.joined(separator: ", ")
+        let c = model.config, top = min(c.codebooks, available ?? c.codebooks)
         if let codebooks {
             guard codebooks <= top else {
-                throw GenError.usage("--codebooks \(codebooks) is more than the \(top) available; the ladder (codebooks: kbps) is \(ladder).")
+                throw GenError.usage("--codebooks \(codebooks) is more than the \(top) available; the ladder (codebooks: kbps) is \(c.ladder).")
             }
             return codebooks
         }
         if let bandwidth {
-            let fit = (1...model.config.codebooks).last { model.config.bitrate(codebooks: $0) <= bandwidth * 1000 + 1e-6 }
-            guard let fit else {
+            guard let fit = c.codebooks(fitting: bandwidth) else {
                 throw GenError.usage(String(format: "--bandwidth %g kbps is below one codebook's %.2f kbps; the ladder (codebooks: kbps) is %@.",
-                                            bandwidth, model.config.bitrate(codebooks: 1) / 1000, ladder))
+                                            bandwidth, c.bitrate(codebooks: 1) / 1000, c.ladder))
             }
             return min(fit, top)
         }
@@ -197,6 +182,12 @@ struct TrainCodec: ParsableCommand, HasGlobalOptions {
         predicts each frame's phase advance and integrates it (a phase vocoder), which
         keeps a held note's pitch; an absolute head's weights seed it.
 
+        --encoder-input magnitude+frequency lets the encoder read each bin's phase
+        advance beside its magnitude (where a low note lies between the 21.5 Hz bins);
+        with --init-from, a magnitude encoder's weights seed it and the first codes
+        are the old ones. It changes what the codes mean: the prior must be trained
+        on the new codec's codes (`gen train prior --codec DIR`).
+
         Examples:
           gen train codec --data data/music --data data/realmusic \\
               --out runs/codec --minutes 120
@@ -205,6 +196,9 @@ struct TrainCodec: ParsableCommand, HasGlobalOptions {
           gen train codec --data data/music --data data/realmusic \\
               --out runs/codec-phase --init-from models/codec --decoder-only \\
               --phase-head integrated --steps 3000
+          gen train codec --data data/music --data data/realmusic \\
+              --out runs/codec-if --init-from models/codec \\
+              --encoder-input magnitude+frequency --steps 3000
         """)
     @Option(name: .long, help: "Corpus folder (from `gen dataset music`); repeat for several.") var data: [String]
     @Option(name: .long, help: "Model folder to write.") var out: String
@@ -215,6 +209,7 @@ struct TrainCodec: ParsableCommand, HasGlobalOptions {
     @Option(name: .long, help: ArgumentHelp("Start from this codec folder's config and weights.", valueName: "dir")) var initFrom: String?
     @Flag(name: .long, help: "Train the decoder alone (the encoder, the codebooks and the codec id are kept); needs --init-from or --resume.") var decoderOnly = false
     @Option(name: .long, help: ArgumentHelp("The decoder's phase head: absolute (Vocos) or integrated (phase advance, integrated).", valueName: "kind")) var phaseHead: PhaseHead?
+    @Option(name: .long, help: ArgumentHelp("What the encoder reads of each STFT frame: magnitude, or magnitude+frequency (the phase advance too).", valueName: "kind")) var encoderInput: EncoderInput?
     @Option(name: .long, help: "Weight of the phase losses (group delay, instantaneous frequency; and the phase itself for an absolute head).") var phaseWeight: Float?
     @OptionGroup(title: "Training run") var training: TrainingRunOptions<RVQCodecTrainOptions>
     @OptionGroup var globals: GlobalOptions
@@ -230,6 +225,10 @@ struct TrainCodec: ParsableCommand, HasGlobalOptions {
         }
         if initFrom != nil && training.resume { throw ValidationError("--init-from starts a new run; drop it with --resume.") }
         if let w = phaseWeight, !(w >= 0 && w <= 100) { throw ValidationError("--phase-weight must be in 0...100, got \(w).") }
+        if encoderInput != nil && decoderOnly {
+            throw ValidationError("--encoder-input changes what the codes mean; --decoder-only keeps them. Drop one.")
+        }
+        if encoderInput != nil && training.resume { throw ValidationError("--encoder-input sets up a new run; a resumed run keeps its own.") }
     }
 
     func run() throws {
@@ -238,9 +237,11 @@ struct TrainCodec: ParsableCommand, HasGlobalOptions {
         o.batchSize = batchSize; o.segmentFrames = segmentFrames
         o.model.codebooks = codebooks; o.model.encoderWidth = width; o.model.decoderWidth = width
         o.initFrom = initFrom; o.decoderOnly = decoderOnly; o.phaseHead = phaseHead; o.phaseWeight = phaseWeight
+        o.encoderInput = encoderInput
         if globals.quiet { o.log = { _ in } }
         try training.interruptible(out: o.outDir) { try ioErrors { try RVQCodecTrainer.train(o) } }
     }
 }
 
 extension PhaseHead: ExpressibleByArgument {}
+extension EncoderInput: ExpressibleByArgument {}

@@ -14,13 +14,7 @@ import Render
 /// The prior in the models folder and the RVQ codec it samples, or a message saying how to train them (exit 3).
 func loadPrior(_ globals: GlobalOptions) throws -> MusicModels {
     let dir = try globals.modelsFolder()
-    let priorDir = dir + "/prior"
-    guard FileManager.default.fileExists(atPath: priorDir + "/config.json") else {
-        throw GenError.io("no trained prior in \(priorDir). Train one with "
-                          + "`gen train prior --data DATA_DIR --codec \(dir)/codec --out \(priorDir)`.")
-    }
-    let codecDir = try codecDirectory(globals)
-    return try ioErrors { try MusicModels.load(priorDir: priorDir, codecDir: codecDir) }
+    return try ioErrors { try MusicModels.load(modelsFolder: dir) }
 }
 
 /// "music.wav" → "music-2.wav" (sample i of several); one sample keeps the name.

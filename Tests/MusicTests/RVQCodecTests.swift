@@ -119,16 +119,68 @@ final class RVQCodecTests: XCTestCase {
         }
     }
 
+    // Expected (closed form): a sine of 10.3 bins (n_fft 256, hop 64) advances by 2π·10.3·64/256 per
+    // frame; bin 10's own advance is 2π·10·64/256, so its feature is the cosine and sine of
+    // 2π·0.3/4 = 0.4712 rad at full weight (the peak), and its first channel block is ln |X|, the
+    // magnitude encoder's input. Bins more than 60 dB below the peak weigh 0.
+    func testFrequencyFeaturesMeasureTheAdvance() {
+        var c = tinyRVQConfig(); c.encoderInput = .frequency
+        let model = RVQCodec(config: c, seed: 1)
+        let n = 256, hop = 64, f = 129, bins = 10.3
+        let x = (0..<(n + 5 * hop)).map { Float(0.5 * Foundation.sin(2 * Double.pi * bins * Double($0) / Double(n) + 0.7)) }
+        let feats = model.features(Tensor(shape: [1, 1, x.count], data: x))   // 5 frames after the lead frame
+        XCTAssertEqual(feats.shape, [1, 5, 3 * f])
+        let d = 2 * Double.pi * 0.3 * Double(hop) / Double(n)
+        let magnitudes = RVQCodec(config: tinyRVQConfig(), seed: 1).features(Tensor(shape: [1, 1, x.count - hop], data: Array(x[hop...])))
+        for t in 0..<5 {
+            let row = Array(feats.data[(t * 3 * f)..<((t + 1) * 3 * f)])
+            XCTAssertEqual(row[f + 10], Float(Foundation.cos(d)), accuracy: 1e-3, "frame \(t)")
+            XCTAssertEqual(row[2 * f + 10], Float(Foundation.sin(d)), accuracy: 1e-3, "frame \(t)")
+            let gap = zip(row[0..<f], magnitudes.data[(t * f)..<((t + 1) * f)]).map { Swift.abs($0 - $1) }.max()!
+            XCTAssertLessThan(gap, 1e-4, "frame \(t): the magnitude channels are the magnitude encoder's input")
+            XCTAssertEqual(row[f + 100], 0, "a bin far below the peak carries no advance")
+        }
+    }
+
+    // Expected: a magnitude codec's weights widened to a magnitude+frequency encoder (zeros for the
+    // new input channels) give the same latents and codes (exactly the same arithmetic on the old
+    // channels, plus zero), with the chunked path's one lead frame; the widened codec records the
+    // id it was seeded from, and its own id differs (its code space differs).
+    func testWidenedEncoderStartsWithTheSameCodes() throws {
+        let x = testSignal(6000)
+        let model = seededRVQ(signal: x)
+        try saveRVQ(model, to: dir + "/old")
+        var file = try SafeTensorsFile.read(dir + "/old/model.safetensors")
+        try RVQCodecTrainer.widenEncoderInput(in: &file, from: .magnitude, to: .frequency, bins: 129, path: "test")
+        var c = model.config; c.encoderInput = .frequency; c.seededFrom = model.modelID
+        let wide = RVQCodec(config: c, randomInit: false)
+        try wide.loadWeights(file, path: "test")
+        let a = model.latents(of: x), b = wide.latents(of: x)
+        XCTAssertEqual(a.count, b.count)
+        XCTAssertLessThan(zip(a, b).map { Swift.abs($0 - $1) }.max()!, 1e-4)
+        XCTAssertEqual(wide.encode(x), model.encode(x))
+        XCTAssertNotEqual(wide.modelID, model.modelID)
+        XCTAssertThrowsError(try RVQCodecTrainer.widenEncoderInput(in: &file, from: .frequency, to: .frequency, bins: 129, path: "test"))
+        // chunked = whole for the frequency input too (the lead frame comes from frameSpan)
+        let whole = wide.latents(of: x, chunk: 100_000), chunked = wide.latents(of: x, chunk: 9)
+        XCTAssertLessThan(zip(whole, chunked).map { Swift.abs($0 - $1) }.max()!, 1e-4)
+    }
+
     // Expected: on a fixed seed, 40 AdamW steps on random windows of a sine/noise mix lower the
     // codec's total loss (multi-scale mel + multi-resolution STFT + commitment) by at least a
     // third, first 8 steps against last 8 (measured when written: see the message on failure).
     func testTinyCodecLossFalls() {
-        let model = RVQCodec(config: tinyRVQConfig(width: 24), seed: 7)
+        for input in EncoderInput.allCases { tinyCodecLossFalls(input) }
+    }
+
+    func tinyCodecLossFalls(_ input: EncoderInput) {
+        var config = tinyRVQConfig(width: 24); config.encoderInput = input
+        let model = RVQCodec(config: config, seed: 7)
         let clips = [testSignal(22050, seed: 1), testSignal(15000, seed: 2)]
         let opt = AdamW(model.params, config: AdamWConfig(learningRate: 3e-3, weightDecay: 0))
         var rng = RNG(seed: 11)
         var losses: [Float] = []
-        let span = (16 - 1) * 64 + 256
+        let span = (16 - 1) * 64 + 256 + config.leadSamples
         for _ in 0..<40 {
             let x = RVQCodecTrainer.randomBatch([clips], batch: 4, span: span, rng: &rng)
             let l = model.losses(x, active: 3, training: true, rng: &rng)
@@ -139,7 +191,7 @@ final class RVQCodecTests: XCTestCase {
             losses.append(l.total.item)
         }
         let first = losses.prefix(8).reduce(0, +) / 8, last = losses.suffix(8).reduce(0, +) / 8
-        XCTAssertLessThan(last, 0.67 * first, "loss \(first) → \(last)")
+        XCTAssertLessThan(last, 0.67 * first, "\(input): loss \(first) → \(last)")
         let e = RVQCodecTrainer.evaluate(model, windows: [Array(clips[0].prefix(8000))], codebooks: 3)
         XCTAssertTrue(e.melL1.isFinite && e.convergence.isFinite && e.chroma > 0)
     }

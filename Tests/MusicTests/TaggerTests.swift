@@ -114,7 +114,7 @@ final class TaggerTests: XCTestCase {
         var config = c; config.artists = ["a", "b", "c"]
         let model = Tagger(config: config, seed: 6)
         let t = TaggerTargets(genres: [0, 1], artists: [2, -1], vocals: [true, false], config: config)
-        let mixed = t.mixed(with: [1, 0], weights: [0.75, 0.75], genres: config.genres.count, artists: 3)
+        let mixed = t.mixed(with: [1, 0], weights: [0.75, 0.75])
         XCTAssertEqual(Array(mixed.genre[0..<2]), [0.75, 0.25])
         XCTAssertEqual(Array(mixed.genre[2..<4]), [0.25, 0.75])
         XCTAssertEqual(mixed.artist, [Float](repeating: 0, count: 6))   // example 1's artist is unknown
