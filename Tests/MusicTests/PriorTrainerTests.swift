@@ -188,6 +188,25 @@ final class PriorTrainerTests: XCTestCase {
         let val = lines.filter { $0.contains("\"val_bits_per_frame\"") }
         XCTAssertTrue(val.allSatisfy { $0.contains("\"val_unigram_bits\"") && $0.contains("\"val_bigram_bits\"") && $0.contains("\"val_codebook_bits\"") })
         XCTAssertTrue(val.contains { $0.contains("\"final\":true") && $0.contains("\"step\":70") })
+
+        // --init-from a prior of another codec is refused, unless that codec seeded this one
+        // (`gen train codec --encoder-input` records it): the prior then learns the new codes.
+        var file = try SafeTensorsFile.read(dir + "/codec/model.safetensors")
+        try RVQCodecTrainer.widenEncoderInput(in: &file, from: .magnitude, to: .frequency, bins: codec.analysis.bins, path: "test")
+        var wideConfig = codec.config; wideConfig.encoderInput = .frequency
+        for (name, seeded) in [("codec-other", false), ("codec-seeded", true)] {
+            wideConfig.seededFrom = seeded ? codec.modelID : nil
+            try FileManager.default.createDirectory(atPath: dir + "/" + name, withIntermediateDirectories: true)
+            try ConfigFile.write(wideConfig, to: dir + "/\(name)/config.json")
+            try file.write(to: dir + "/\(name)/model.safetensors")
+        }
+        var tune = PriorTrainOptions(dataDir: data, codecDir: dir + "/codec-other", outDir: dir + "/prior-tuned")
+        tune.initFrom = out; tune.steps = 2; tune.batchSize = 2; tune.evalWindows = 1; tune.log = { _ in }
+        XCTAssertThrowsError(try PriorTrainer.train(tune)) { XCTAssertTrue("\($0)".contains("start a new prior without --init-from"), "\($0)") }
+        tune.codecDir = dir + "/codec-seeded"
+        XCTAssertEqual(try PriorTrainer.train(tune).step, 2)
+        let seeded = try RVQCodec.load(directory: dir + "/codec-seeded")
+        XCTAssertEqual(try SafeTensorsFile.read(dir + "/prior-tuned/model.safetensors").metadata["codec_model_id"], seeded.modelID)
     }
 
     // The prior records its codec's fingerprint: any change to the codec's weights is refused with

@@ -280,6 +280,17 @@ final class RVQCodecTests: XCTestCase {
         XCTAssertEqual(tuned.decoder.phaseHead, .integrated)
         XCTAssertEqual(tuned.modelID, model.modelID)
         XCTAssertEqual(try SafeTensorsFile.read(dir + "/codec-tuned/model.safetensors").metadata["step"], "4")
+
+        // Widening the encoder to read the phase advance records the codec it was seeded from; it
+        // cannot go with --decoder-only, which keeps the codes.
+        var wide = o
+        wide.outDir = dir + "/codec-if"; wide.resume = false; wide.initFrom = dir + "/codec"; wide.encoderInput = .frequency; wide.steps = 2
+        try RVQCodecTrainer.train(wide)
+        let widened = try RVQCodec.load(directory: dir + "/codec-if")
+        XCTAssertEqual(widened.config.encoderInput, .frequency)
+        XCTAssertEqual(widened.config.seededFrom, model.modelID)
+        wide.outDir = dir + "/codec-if2"; wide.decoderOnly = true
+        XCTAssertThrowsError(try RVQCodecTrainer.train(wide))
     }
 
     // Expected: what was written is read back exactly; the model folder reloads to the same id
