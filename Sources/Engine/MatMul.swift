@@ -9,6 +9,16 @@ public func sgemm(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: Uns
                   alpha: Float = 1, beta: Float = 0) {
     if m == 0 || n == 0 { return }
     if k == 0 { if beta == 0 { c.update(repeating: 0, count: m * n) }; return }
+    if m <= 2 {
+        // One or two rows (a sampling step, guidance's pair): a matrix-vector product per row
+        // skips sgemm's packing of B, 1.7-4.4x faster at the prior's sizes (measured, 2 cores).
+        // Row i of C = row i of op(A) · op(B); op(A)'s row i is A's column i when transposed.
+        for i in 0..<m {
+            cblas_sgemv(CblasRowMajor, transB ? CblasNoTrans : CblasTrans, Int32(transB ? n : k), Int32(transB ? k : n), alpha,
+                        b, Int32(transB ? k : n), transA ? a + i : a + i * k, Int32(transA ? m : 1), beta, c + i * n, 1)
+        }
+        return
+    }
     cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                 Int32(m), Int32(n), Int32(k), alpha,
                 a, Int32(transA ? m : k), b, Int32(transB ? k : n), beta, c, Int32(n))

@@ -55,6 +55,13 @@ private func cacheTimes(_ prior: Prior, context: Int, batch: Int = 1) -> (cached
     let t0 = now()
     for s in (n - tail)..<n { _ = prior.feed(state, steps: rows(s..<(s + 1))) }
     let cached = (now() - t0) / Double(tail)
+    if ProcessInfo.processInfo.environment["GEN_BENCH_CACHED_ONLY"] != nil {   // for a profiler: the cached steps alone, many times
+        for _ in 0..<20 {
+            for c in state.caches { c.rewind(to: n - tail + 1) }
+            for s in (n - tail)..<n { _ = prior.feed(state, steps: rows(s..<(s + 1))) }
+        }
+        return (cached, .nan)
+    }
     let recompute = time(2) {
         prior.begin(state, conditions: conds)
         _ = prior.feed(state, steps: steps)
@@ -62,7 +69,7 @@ private func cacheTimes(_ prior: Prior, context: Int, batch: Int = 1) -> (cached
     return (cached, recompute)
 }
 
-private func benchPriorCache() {
+func benchPriorCache() {
     let shipped = try? Prior.load(directory: "models/prior")
     var config = shipped?.config ?? PriorConfig()
     let label = shipped == nil ? "default-size prior (random weights)" : "shipped prior's size (random weights)"

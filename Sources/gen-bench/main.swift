@@ -28,9 +28,11 @@ if CommandLine.arguments.dropFirst().first == "vocoder" { benchVocoderSizes(); e
 if CommandLine.arguments.dropFirst().first == "speech" { benchSpeech(); exit(0) }
 // `gen-bench codec`: only the music codec's encode + decode at every bitrate.
 if CommandLine.arguments.dropFirst().first == "codec" { benchCodec(); exit(0) }
+// `gen-bench prior`: only the prior's KV-cached sampling step (bench/compare_prior.sh times PyTorch beside it).
+if CommandLine.arguments.dropFirst().first == "prior" { benchPriorCache(); exit(0) }
 // `gen-bench music`: the codec, the prior's sampling step and the whole `gen music` process.
 if CommandLine.arguments.dropFirst().first == "music" { benchMusic(); exit(0) }
-print("gen-bench — \(Threads.count) threads, OpenBLAS \(openblas_get_num_threads()) threads")
+print("gen-bench — \(Threads.count) threads, OpenBLAS \(openblas_get_num_threads()) threads, \(Runtime.blasKernels) kernels")
 print("")
 
 // MARK: sgemm peak and engine matmul

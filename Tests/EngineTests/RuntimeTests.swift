@@ -1,0 +1,22 @@
+// RuntimeTests.swift — Engine.Runtime's choice of OpenBLAS kernels (Runtime.swift).
+//
+// Expected values are OpenBLAS's own requirements (its SkylakeX kernels use AVX-512 F/BW/DQ/VL,
+// its Haswell kernels AVX2 and FMA) and the rule that a detected core is only ever replaced by a
+// better one; the flag sets are those /proc/cpuinfo shows.
+@testable import Engine
+import XCTest
+
+final class RuntimeTests: XCTestCase {
+    func testKernelsAreRaisedOnlyToWhatTheFlagsAllow() {
+        let sapphire: Set<String> = ["sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512dq", "avx512vl", "avx512_fp16"]
+        let zen2: Set<String> = ["sse4_2", "avx", "avx2", "fma"]
+        let oldXeon: Set<String> = ["sse4_2", "avx"]
+        XCTAssertEqual(Runtime.betterKernels(current: 0, flags: sapphire), "SkylakeX")   // Prescott fallback on an AVX-512 CPU
+        XCTAssertEqual(Runtime.betterKernels(current: 3, flags: sapphire), "SkylakeX")   // Haswell kernels on it
+        XCTAssertEqual(Runtime.betterKernels(current: 0, flags: zen2), "Haswell")
+        XCTAssertNil(Runtime.betterKernels(current: 3, flags: zen2))                     // already the best it allows
+        XCTAssertNil(Runtime.betterKernels(current: 0, flags: oldXeon))                  // no AVX2: nothing better to name
+        XCTAssertNil(Runtime.betterKernels(current: 4, flags: sapphire))
+        XCTAssertFalse(Runtime.blasKernels.isEmpty)
+    }
+}
