@@ -16,6 +16,18 @@ TEST_DEBS    := flite time
 # The music corpus (`gen dataset music`) renders MMA grooves with fluidsynth and these GM soundfonts.
 MUSIC_DEBS   := mma fluidsynth fluid-soundfont-gm timgm6mb-soundfont musescore-general-soundfont-small
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# The test binaries do not run gen's start-up (Engine.Runtime), which names OpenBLAS's kernels by the
+# CPU's flags when the library falls back to generic ones on a CPU newer than itself (Debian's
+# 0.3.21 runs SSE3 kernels on AVX-512 Xeons, 4-6x slower sgemm). Every target here names the
+# kernels the flags allow (gen then keeps them), unless OPENBLAS_CORETYPE is already set.
+ifeq ($(origin OPENBLAS_CORETYPE),undefined)
+OPENBLAS_CORETYPE := $(shell f=$$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null); \
+  if echo "$$f" | grep -qw avx512f && echo "$$f" | grep -qw avx512bw && echo "$$f" | grep -qw avx512dq && echo "$$f" | grep -qw avx512vl; then echo SkylakeX; \
+  elif echo "$$f" | grep -qw avx2 && echo "$$f" | grep -qw fma; then echo Haswell; fi)
+ifneq ($(OPENBLAS_CORETYPE),)
+export OPENBLAS_CORETYPE
+endif
+endif
 
 .PHONY: install uninstall all build deps test-deps eval-deps eval-codec eval-music eval-speech demo test bench fuzz clean help
 
