@@ -228,18 +228,17 @@ public final class RVQCodec {
         let s = frames - 1
         var out = [Float](repeating: 0, count: b * s * 3 * f)
         let floor = MelFilterbank.logFloor, range = Foundation.log(Float(1000))
+        var magnitude = [Float](repeating: 0, count: f)   // one frame's |X|
         for bi in 0..<b {
             for t in 0..<s {
                 let cur = (bi * frames + t + 1) * 2 * f, prev = cur - 2 * f, o = (bi * s + t) * 3 * f
-                var peak: Float = floor
                 // |X| as the magnitude input computes it (`stftMagnitudeFFT`'s eps), so a widened
                 // encoder's first channels see exactly what the magnitude encoder saw.
-                func magnitude(_ k: Int) -> Float { (spec[cur + k] * spec[cur + k] + spec[cur + f + k] * spec[cur + f + k] + 1e-7).squareRoot() }
-                for k in 0..<f { peak = Swift.max(peak, magnitude(k)) }
-                let logPeak = Foundation.log(peak)
+                for k in 0..<f { magnitude[k] = (spec[cur + k] * spec[cur + k] + spec[cur + f + k] * spec[cur + f + k] + 1e-7).squareRoot() }
+                let logPeak = Foundation.log(Swift.max(magnitude.max() ?? floor, floor))
                 for k in 0..<f {
                     let re = spec[cur + k], im = spec[cur + f + k], pr = spec[prev + k], pi = spec[prev + f + k]
-                    let logMag = Foundation.log(Swift.max(magnitude(k), floor))
+                    let logMag = Foundation.log(Swift.max(magnitude[k], floor))
                     // arg(X_t · conj X_{t−1}) is the advance; less the bin's own, wrapped.
                     let advance = Foundation.atan2(im * pr - re * pi, re * pr + im * pi)
                     let own = Float(2 * Double.pi * Double((k * hop) % nFFT) / Double(nFFT))

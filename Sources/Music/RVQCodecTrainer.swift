@@ -4,8 +4,9 @@
 // perplexity), held-out evaluation (log-mel L1, spectral convergence, chroma similarity and
 // flatness ratio at the full ladder and at two codebooks, per-codebook usage), checkpoints and
 // --resume. `--encoder-input magnitude+frequency --init-from DIR` widens a trained codec's encoder to
-// read the phase advance too (RVQCodec.swift, EncoderInput). Each corpus gets an equal share of the batches, whatever its size, so hours of imported
-// recordings do not drown the labelled corpus the prior learns from.
+// read the phase advance too (RVQCodec.swift, EncoderInput). Each corpus gets an equal share of the
+// batches, whatever its size, so hours of imported recordings do not drown the labelled corpus the
+// prior learns from.
 import Audio
 import DSP
 import Engine
@@ -35,7 +36,7 @@ public struct RVQCodecTrainOptions: TrainingRunSettings {
     /// Overrides the config's phase-loss weight.
     public var phaseWeight: Float? = nil
     /// With `initFrom`: what the encoder reads. A magnitude encoder's weights seed a
-    /// magnitude+frequency one (`widenedEncoderInput`), which starts out giving the same codes.
+    /// magnitude+frequency one (`widenEncoderInput`), which starts out giving the same codes.
     public var encoderInput: EncoderInput? = nil
 
     public init(dataDirs: [String], outDir: String) { self.dataDirs = dataDirs; self.outDir = outDir }
@@ -124,11 +125,13 @@ public enum RVQCodecTrainer {
                 if o.decoderOnly {
                     throw CodecError("--encoder-input changes what the codes mean; it cannot go with --decoder-only, which keeps them.")
                 }
-                let parent = try RVQCodec.load(directory: from).modelID
+                // The seeding codec's id, from the weights already read (its encoder and codebooks).
+                let parent = RVQCodec(config: config, randomInit: false)
+                try parent.loadWeights(file, path: from + "/model.safetensors")
                 try widenEncoderInput(in: &file, from: config.encoderInput ?? .magnitude, to: requested,
                                       bins: config.nFFT / 2 + 1, path: from + "/model.safetensors")
                 config.encoderInput = requested
-                config.seededFrom = parent
+                config.seededFrom = parent.modelID
             }
             initial = file
         } else {
