@@ -28,12 +28,31 @@ public struct TrainingRun {
         self.steps = steps; self.learningRate = learningRate; self.warmup = warmup
         self.evalEvery = evalEvery; self.saveEvery = saveEvery
     }
+
+    /// Every problem with these settings, each named by the `gen train` flag that sets it.
+    public func problems() -> [String] {
+        var p: [String] = []
+        if steps < 1 { p.append("--steps must be positive, got \(steps)") }
+        if let m = maxMinutes, !(m > 0 && m.isFinite) { p.append("--minutes must be positive, got \(m)") }
+        if !(learningRate > 0 && learningRate < 1) { p.append("--lr must be between 0 and 1, got \(learningRate)") }
+        if warmup < 0 { p.append("--warmup cannot be negative, got \(warmup)") }
+        if saveEvery < 1 || evalEvery < 1 || logEvery < 1 { p.append("--save-every and --eval-every must be at least 1") }
+        return p
+    }
+}
+
+/// `value` within `range`, or the problem "`flag` must be in lo...hi, got value".
+public func rangeProblem<T: Comparable>(_ flag: String, _ value: T, _ range: ClosedRange<T>) -> [String] {
+    range.contains(value) ? [] : ["\(flag) must be in \(range.lowerBound)...\(range.upperBound), got \(value)"]
 }
 
 /// A trainer's options: its run settings, and its defaults (which `gen train`'s flags show).
 public protocol TrainingRunSettings {
     static var defaultRun: TrainingRun { get }
     var run: TrainingRun { get set }
+    /// Every problem with these options (the run's included), each named by the `gen train` flag
+    /// that sets it: the one check of every limit, which the command line reports as a usage error.
+    func problems() -> [String]
 }
 
 public extension TrainingRunSettings {

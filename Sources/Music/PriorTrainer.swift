@@ -40,6 +40,19 @@ public struct PriorTrainOptions: TrainingRunSettings {
     public init(dataDir: String, codecDir: String, outDir: String) {
         self.dataDir = dataDir; self.codecDir = codecDir; self.outDir = outDir
     }
+
+    public func problems() -> [String] {
+        var p = run.problems()
+        if batchSize < 1 { p.append("--batch-size must be at least 1, got \(batchSize)") }
+        p += rangeProblem("--label-dropout", labelDropout, 0...1) + rangeProblem("--cfg-dropout", cfgDropout, 0...1)
+        p += rangeProblem("--codebooks", model.codebooks, 1...32)
+        if model.context < 2 { p.append("--context must be at least 2, got \(model.context)") }
+        if model.dModel < 1 || model.heads < 1 || model.dModel % model.heads != 0 || model.layers < 1 {
+            p.append("--d-model must be a positive multiple of --heads, and --layers at least 1")
+        }
+        if initFrom != nil && resume { p.append("--init-from starts a new run; drop it with --resume") }
+        return p
+    }
 }
 
 /// Held-out numbers, in bits per frame (the K codes of one frame) over the same codes; each

@@ -40,6 +40,22 @@ public struct RVQCodecTrainOptions: TrainingRunSettings {
     public var encoderInput: EncoderInput? = nil
 
     public init(dataDirs: [String], outDir: String) { self.dataDirs = dataDirs; self.outDir = outDir }
+
+    public func problems() -> [String] {
+        var p = run.problems()
+        if dataDirs.isEmpty { p.append("give at least one --data corpus folder (from `gen dataset music`)") }
+        p += rangeProblem("--batch-size", batchSize, 1...256) + rangeProblem("--segment-frames", segmentFrames, 8...1024)
+        p += rangeProblem("--codebooks", model.codebooks, 1...32)
+        p += rangeProblem("--width", model.encoderWidth, 8...1024) + rangeProblem("--width", model.decoderWidth, 8...1024)
+        if decoderOnly && initFrom == nil && !resume {
+            p.append("--decoder-only trains an existing codec's decoder: give --init-from DIR (or --resume a decoder-only run)")
+        }
+        if initFrom != nil && resume { p.append("--init-from starts a new run; drop it with --resume") }
+        if let w = phaseWeight { p += rangeProblem("--phase-weight", w, 0...100) }
+        if encoderInput != nil && decoderOnly { p.append("--encoder-input changes what the codes mean; --decoder-only keeps them. Drop one") }
+        if encoderInput != nil && resume { p.append("--encoder-input sets up a new run; a resumed run keeps its own") }
+        return p
+    }
 }
 
 /// Held-out numbers with the first `codebooks` codebooks.

@@ -30,6 +30,20 @@ public struct TaggerTrainOptions: TrainingRunSettings {
     public var model = TaggerConfig()
 
     public init(dataDir: String, outDir: String) { self.dataDir = dataDir; self.outDir = outDir }
+
+    public func problems() -> [String] {
+        var p = run.problems() + rangeProblem("--batch-size", batchSize, 1...512)
+        for (name, v) in [("--patchout-time", patchoutTime), ("--patchout-freq", patchoutFreq), ("--patchout-random", patchoutRandom)] where !(v >= 0 && v < 1) {
+            p.append("\(name) must be at least 0 and below 1, got \(v)")
+        }
+        if initFrom != nil && resume { p.append("--init-from starts a new run; drop it with --resume") }
+        if !(mixup == 0 || (mixup >= 0.05 && mixup <= 10)) {
+            p.append("--mixup must be 0 (off) or an α between 0.05 and 10 (PaSST uses 0.3), got \(mixup)")
+        }
+        var shape = model
+        if shape.genres.isEmpty { shape.genres = ["any"] }   // a new run takes its labels from the corpus
+        return p + shape.validate()
+    }
 }
 
 /// One clip as the tagger trains on it.

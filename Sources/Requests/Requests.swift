@@ -7,8 +7,9 @@ import Foundation
 
 /// The fields a request can get wrong, for `validate(naming:)`.
 public enum RequestField: String, CaseIterable, Sendable {
-    case text, voice, speed, pitch, vocoder
-    case genre, artist, lyrics, duration, temperature, topK = "top_k", topP = "top_p", cfg, samples
+    case text, voice, speed, pitch, vocoder, sentenceSilence = "sentence_silence", vocoderIterations = "vocoder_iterations"
+    case genre, artist, lyrics, duration, temperature, topK = "top_k", topP = "top_p", cfg, samples, primeSeconds = "prime_seconds"
+    case rate
 
     /// The command-line flag: --top-k.
     public var flag: String { "--" + rawValue.replacingOccurrences(of: "_", with: "-") }
@@ -30,6 +31,10 @@ public struct MusicRequest: Equatable, Sendable {
     /// Classifier-free guidance coefficient over every label (audiocraft's cfg_coef; 1 is off).
     public var cfg: Float = MusicRequest.defaultCFG
     public var samples: Int = 1
+    /// Seconds of a prime (audio or codes to continue from) to use; nil without one.
+    public var primeSeconds: Double? = nil
+    /// Output sample rate (nil: the codec's).
+    public var rate: Int? = nil
     public init() {}
 
     /// Longest piece, in seconds.
@@ -62,6 +67,10 @@ public struct MusicRequest: Equatable, Sendable {
         if !(1...Self.maxSamples).contains(samples) {
             p.append("\(name(.samples)) must be between 1 and \(Self.maxSamples) (each piece is held in memory until written), got \(samples)")
         }
+        if let s = primeSeconds, !(s > 0 && s < duration) {
+            p.append("\(name(.primeSeconds)) must be more than 0 and less than \(name(.duration)) (\(format(duration))), got \(format(s))")
+        }
+        p += outputRateProblems(rate, naming: name)
         if lyrics != nil && lyricsFile != nil { p.append("give \(name(.lyrics)) or a lyrics file, not both") }
         if let l = lyrics {
             if l.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { p.append("\(name(.lyrics)) is empty; leave it out for music without lyrics") }
@@ -88,6 +97,12 @@ public struct SpeechRequest: Equatable, Sendable {
     public var pitch: Float = 0
     /// "neural" or "griffin-lim" (the names of Speech.VocoderKind).
     public var vocoder = "neural"
+    /// Silence between sentences, seconds.
+    public var sentenceSilence: Double = 0.25
+    /// Griffin-Lim's iterations (with that vocoder).
+    public var vocoderIterations = 16
+    /// Output sample rate (nil: the model's).
+    public var rate: Int? = nil
     public init(text: String) { self.text = text }
 
     public static let speedRange: ClosedRange<Float> = 0.25...4
@@ -95,6 +110,8 @@ public struct SpeechRequest: Equatable, Sendable {
     /// Longest text of one request; longer text is split into lines.
     public static let maxCharacters = 10_000
     public static let vocoders = ["neural", "griffin-lim"]
+    public static let sentenceSilenceRange: ClosedRange<Double> = 0...10
+    public static let vocoderIterationsRange: ClosedRange<Int> = 1...500
 
     /// Every problem with these values; `checkText` false leaves the text out (the command line
     /// speaks any length sentence by sentence, and reads its text after the flags are checked).
@@ -113,8 +130,29 @@ public struct SpeechRequest: Equatable, Sendable {
         if !Self.vocoders.contains(vocoder) {
             p.append("unknown \(name(.vocoder)) '\(vocoder)'. Valid vocoders: \(Self.vocoders.joined(separator: ", "))")
         }
+        if !Self.sentenceSilenceRange.contains(sentenceSilence) {
+            p.append("\(name(.sentenceSilence)) must be between 0 and 10 seconds, got \(format(sentenceSilence))")
+        }
+        return p + Self.vocodingProblems(rate: rate, vocoderIterations: vocoderIterations, naming: name)
+    }
+
+    /// The limits a speech request shares with `gen vocode`: the output rate and Griffin-Lim's iterations.
+    public static func vocodingProblems(rate: Int?, vocoderIterations: Int,
+                                        naming name: (RequestField) -> String = { $0.flag }) -> [String] {
+        var p = outputRateProblems(rate, naming: name)
+        if !vocoderIterationsRange.contains(vocoderIterations) {
+            p.append("\(name(.vocoderIterations)) must be between 1 and 500, got \(vocoderIterations)")
+        }
         return p
     }
+}
+
+/// Output sample rates a request may ask for (libsamplerate converts to any of them).
+public let outputRates: ClosedRange<Int> = 8000...192_000
+
+func outputRateProblems(_ rate: Int?, naming name: (RequestField) -> String) -> [String] {
+    guard let rate, !outputRates.contains(rate) else { return [] }
+    return ["\(name(.rate)) must be between 8000 and 192000 Hz, got \(rate)"]
 }
 
 /// 20 → "20", 0.5 → "0.5": numbers in messages as the user wrote them.

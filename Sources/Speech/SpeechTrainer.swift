@@ -13,6 +13,16 @@ public struct SpeechTrainOptions: TrainingRunSettings {
     public var model: FastSpeechConfig? = nil   // architecture overrides; vocab/speakers/stats come from the data
 
     public init(dataDir: String, outDir: String) { self.dataDir = dataDir; self.outDir = outDir }
+
+    public func problems() -> [String] {
+        var p = run.problems()
+        if framesPerBatch < 100 { p.append("--batch-frames must be at least 100, got \(framesPerBatch)") }
+        if let m = model {
+            if m.dModel < 2 || m.dModel % 2 != 0 { p.append("--d-model must be a positive even number (2 attention heads), got \(m.dModel)") }
+            if m.encoderLayers < 1 || m.decoderLayers < 1 { p.append("--layers must be at least 1, got \(min(m.encoderLayers, m.decoderLayers))") }
+        }
+        return p
+    }
 }
 
 /// Normalisation statistics measured on the training split.

@@ -51,6 +51,18 @@ public struct VocoderTrainOptions: TrainingRunSettings {
     public var phaseHead: PhaseHead? = nil
 
     public init(dataDir: String, outDir: String) { self.dataDir = dataDir; self.outDir = outDir }
+
+    public func problems() -> [String] {
+        var p = run.problems()
+        p += rangeProblem("--batch-size", batchSize, 1...256) + rangeProblem("--segment-frames", segmentFrames, 8...2048)
+        p += rangeProblem("--width", model.width, 8...1024) + rangeProblem("--blocks", model.blocks, 1...32)
+        p += rangeProblem("--phase-weight", phaseWeight, 0...100) + rangeProblem("--magnitude-weight", magnitudeWeight, 0...100)
+        p += rangeProblem("--adversarial-weight", adversarialWeight, 0...100) + rangeProblem("--discriminator-batch", discriminatorBatch, 1...256)
+        if !(discriminatorLearningRate > 0 && discriminatorLearningRate <= 1) {
+            p.append("--discriminator-lr must be in (0, 1], got \(discriminatorLearningRate)")
+        }
+        return p
+    }
 }
 
 /// The losses of one batch.

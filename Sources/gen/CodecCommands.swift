@@ -214,30 +214,20 @@ struct TrainCodec: ParsableCommand, HasGlobalOptions {
     @OptionGroup(title: "Training run") var training: TrainingRunOptions<RVQCodecTrainOptions>
     @OptionGroup var globals: GlobalOptions
 
-    func validate() throws {
-        if data.isEmpty { throw ValidationError("give at least one --data corpus folder (from `gen dataset music`).") }
-        if !(1...256).contains(batchSize) { throw ValidationError("--batch-size must be in 1...256.") }
-        if !(8...1024).contains(segmentFrames) { throw ValidationError("--segment-frames must be in 8...1024.") }
-        if !(1...32).contains(codebooks) { throw ValidationError("--codebooks must be in 1...32.") }
-        if !(8...1024).contains(width) { throw ValidationError("--width must be in 8...1024.") }
-        if decoderOnly && initFrom == nil && !training.resume {
-            throw ValidationError("--decoder-only trains an existing codec's decoder: give --init-from DIR (or --resume a decoder-only run).")
-        }
-        if initFrom != nil && training.resume { throw ValidationError("--init-from starts a new run; drop it with --resume.") }
-        if let w = phaseWeight, !(w >= 0 && w <= 100) { throw ValidationError("--phase-weight must be in 0...100, got \(w).") }
-        if encoderInput != nil && decoderOnly {
-            throw ValidationError("--encoder-input changes what the codes mean; --decoder-only keeps them. Drop one.")
-        }
-        if encoderInput != nil && training.resume { throw ValidationError("--encoder-input sets up a new run; a resumed run keeps its own.") }
-    }
-
-    func run() throws {
+    var options: RVQCodecTrainOptions {
         var o = RVQCodecTrainOptions(dataDirs: data, outDir: out)
         training.apply(to: &o)
         o.batchSize = batchSize; o.segmentFrames = segmentFrames
         o.model.codebooks = codebooks; o.model.encoderWidth = width; o.model.decoderWidth = width
         o.initFrom = initFrom; o.decoderOnly = decoderOnly; o.phaseHead = phaseHead; o.phaseWeight = phaseWeight
         o.encoderInput = encoderInput
+        return o
+    }
+
+    func validate() throws { try training.check(options) }
+
+    func run() throws {
+        var o = options
         if globals.quiet { o.log = { _ in } }
         try training.interruptible(out: o.outDir) { try ioErrors { try RVQCodecTrainer.train(o) } }
     }

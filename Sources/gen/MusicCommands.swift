@@ -72,7 +72,8 @@ struct Music: ParsableCommand, HasGlobalOptions {
         var r = MusicRequest()
         r.genre = genre; r.artist = artist; r.lyrics = lyricsText; r.lyricsFile = lyrics
         r.duration = duration; r.temperature = temperature; r.topK = topK; r.topP = topP
-        r.cfg = cfg; r.samples = samples
+        r.cfg = cfg; r.samples = samples; r.rate = rate
+        if prime != nil { r.primeSeconds = primeSeconds }
         return r
     }
 
@@ -80,11 +81,7 @@ struct Music: ParsableCommand, HasGlobalOptions {
         if let problem = request.validate(naming: { $0 == .lyrics ? "--lyrics-text" : $0.flag }).first {
             throw ValidationError(problem + ".")
         }
-        if prime != nil && !(primeSeconds > 0 && primeSeconds < duration) {
-            throw ValidationError("--prime-seconds must be more than 0 and less than --duration (\(duration)), got \(primeSeconds).")
-        }
         if output == "-" && samples > 1 { throw ValidationError("-o - writes one WAV to stdout; use a file name with --samples \(samples).") }
-        if let rate, !(8000...192_000).contains(rate) { throw ValidationError("--rate must be between 8000 and 192000 Hz, got \(rate).") }
     }
 
     /// The lyrics text, checked: present, not empty, at most 100 KB, UTF-8.
@@ -188,7 +185,7 @@ struct TrainPrior: ParsableCommand, HasGlobalOptions {
     @Option(name: .long, help: "Trained codec folder.") var codec: String
     @Option(name: .long, help: "Model folder to write.") var out: String
     @Option(name: .long, help: "Codebooks of the codec modelled per frame (new models only).") var codebooks = 4
-    @Option(name: .long, help: "Codebook pattern: delay or parallel (new models only).") var pattern = "delay"
+    @Option(name: .long, help: "Codebook pattern: delay or parallel (new models only).") var pattern: CodebookPattern = .delay
     @Option(name: .long, help: "Windows per batch.") var batchSize = 8
     @Option(name: .long, help: "Probability of dropping each label (artist, genre, lyrics).") var labelDropout: Float = 0.1
     @Option(name: .long, help: "Probability of dropping every label at once (what --cfg steers from).") var cfgDropout: Float = 0.2
@@ -200,27 +197,22 @@ struct TrainPrior: ParsableCommand, HasGlobalOptions {
     @OptionGroup(title: "Training run") var training: TrainingRunOptions<PriorTrainOptions>
     @OptionGroup var globals: GlobalOptions
 
-    func validate() throws {
-        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1.") }
-        if !(labelDropout >= 0 && labelDropout <= 1) { throw ValidationError("--label-dropout must be between 0 and 1.") }
-        if !(cfgDropout >= 0 && cfgDropout <= 1) { throw ValidationError("--cfg-dropout must be between 0 and 1.") }
-        if !(1...32).contains(codebooks) { throw ValidationError("--codebooks must be between 1 and 32 (the codec has 8), got \(codebooks).") }
-        if CodebookPattern(rawValue: pattern) == nil { throw ValidationError("--pattern must be delay or parallel, got '\(pattern)'.") }
-        if context < 2 { throw ValidationError("--context must be at least 2.") }
-        if dModel < 1 || heads < 1 || dModel % heads != 0 || layers < 1 {
-            throw ValidationError("--d-model must be a positive multiple of --heads, and --layers at least 1.")
-        }
-        if initFrom != nil && training.resume { throw ValidationError("--init-from starts a new run; drop it with --resume.") }
-    }
-
-    func run() throws {
+    var options: PriorTrainOptions {
         var o = PriorTrainOptions(dataDir: data, codecDir: codec, outDir: out)
         training.apply(to: &o)
         o.initFrom = initFrom
         o.batchSize = batchSize; o.labelDropout = labelDropout; o.cfgDropout = cfgDropout
-        o.model.codebooks = codebooks; o.model.pattern = CodebookPattern(rawValue: pattern) ?? .delay
+        o.model.codebooks = codebooks; o.model.pattern = pattern
         o.model.context = context; o.model.dModel = dModel; o.model.layers = layers; o.model.heads = heads; o.model.mlpDim = 4 * dModel
+        return o
+    }
+
+    func validate() throws { try training.check(options) }
+
+    func run() throws {
+        var o = options
         if globals.quiet { o.log = { _ in } }
         try training.interruptible(out: o.outDir) { try ioErrors { _ = try PriorTrainer.train(o) } }
     }
 }
+extension CodebookPattern: ExpressibleByArgument {}

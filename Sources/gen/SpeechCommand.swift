@@ -64,11 +64,9 @@ struct SpeechCommand: ParsableCommand, HasGlobalOptions {
     func validate() throws {
         var request = SpeechRequest(text: text ?? "-")   // the text itself is checked when it is read
         request.speed = speed; request.pitch = pitch; request.voice = voice; request.vocoder = vocoder.rawValue
+        request.sentenceSilence = sentenceSilence; request.vocoderIterations = vocoderIterations; request.rate = rate
         if let problem = request.validate(checkText: false).first { throw ValidationError(problem + ".") }
         if text != nil && file != nil { throw ValidationError("give either TEXT or --file, not both.") }
-        if let rate, !(8000...192_000).contains(rate) { throw ValidationError("--rate must be between 8000 and 192000 Hz.") }
-        if !(1...500).contains(vocoderIterations) { throw ValidationError("--vocoder-iterations must be between 1 and 500.") }
-        if !(0...10).contains(sentenceSilence) { throw ValidationError("--sentence-silence must be between 0 and 10 seconds, got \(sentenceSilence).") }
         if outputRaw && output != "speech.wav" && output != "-" {
             throw ValidationError("--output-raw writes to stdout; drop -o (or write a headerless file with -o NAME.raw).")
         }

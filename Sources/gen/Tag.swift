@@ -130,25 +130,19 @@ struct TrainTagger: ParsableCommand, HasGlobalOptions {
     @OptionGroup(title: "Training run") var training: TrainingRunOptions<TaggerTrainOptions>
     @OptionGroup var globals: GlobalOptions
 
-    func validate() throws {
-        if !(1...512).contains(batchSize) { throw ValidationError("--batch-size must be between 1 and 512.") }
-        for (name, p) in [("--patchout-time", patchoutTime), ("--patchout-freq", patchoutFreq), ("--patchout-random", patchoutRandom)] where !(p >= 0 && p < 1) {
-            throw ValidationError("\(name) must be at least 0 and below 1, got \(p).")
-        }
-        if initFrom != nil && training.resume { throw ValidationError("--init-from starts a new run; drop it with --resume.") }
-        if !(mixup == 0 || (mixup >= 0.05 && mixup <= 10)) {
-            throw ValidationError("--mixup must be 0 (off) or an α between 0.05 and 10 (PaSST uses 0.3), got \(mixup).")
-        }
-        var c = TaggerConfig(); c.dModel = dModel; c.layers = layers; c.heads = heads; c.mlpDim = 4 * dModel; c.genres = ["x"]
-        if let problem = c.validate().first { throw ValidationError(problem + ".") }
-    }
-
-    func run() throws {
+    var options: TaggerTrainOptions {
         var o = TaggerTrainOptions(dataDir: data, outDir: out)
         training.apply(to: &o)
         o.batchSize = batchSize; o.patchoutTime = patchoutTime; o.patchoutFreq = patchoutFreq; o.patchoutRandom = patchoutRandom
         o.mixup = mixup; o.initFrom = initFrom
         o.model.dModel = dModel; o.model.layers = layers; o.model.heads = heads; o.model.mlpDim = 4 * dModel
+        return o
+    }
+
+    func validate() throws { try training.check(options) }
+
+    func run() throws {
+        var o = options
         if globals.quiet { o.log = { _ in } }
         try training.interruptible(out: o.outDir) { try ioErrors { _ = try TaggerTrainer.train(o) } }
     }

@@ -27,19 +27,20 @@ struct TrainSpeech: ParsableCommand, HasGlobalOptions {
     @OptionGroup(title: "Training run") var training: TrainingRunOptions<SpeechTrainOptions>
     @OptionGroup var globals: GlobalOptions
 
-    func validate() throws {
-        if batchFrames < 100 { throw ValidationError("--batch-frames must be at least 100.") }
-        if dModel < 2 || dModel % 2 != 0 { throw ValidationError("--d-model must be a positive even number (2 attention heads), got \(dModel).") }
-        if layers < 1 { throw ValidationError("--layers must be at least 1, got \(layers).") }
-    }
-
-    func run() throws {
+    var options: SpeechTrainOptions {
         var o = SpeechTrainOptions(dataDir: data, outDir: out)
         training.apply(to: &o)
         o.framesPerBatch = batchFrames
         var arch = FastSpeechConfig(vocabSize: 0, speakers: [], pitchMean: [], pitchStd: [], energyMean: 0, energyStd: 1)
         arch.dModel = dModel; arch.encoderLayers = layers; arch.decoderLayers = layers
         o.model = arch
+        return o
+    }
+
+    func validate() throws { try training.check(options) }
+
+    func run() throws {
+        var o = options
         if globals.quiet { o.log = { _ in } }
         do { try training.interruptible(out: o.outDir) { try SpeechTrainer.train(o) } } catch let e as CheckpointError { throw GenError.io(e.description) }
     }

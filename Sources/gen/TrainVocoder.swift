@@ -66,25 +66,20 @@ struct TrainVocoder: ParsableCommand, HasGlobalOptions {
     @OptionGroup(title: "Training run") var training: TrainingRunOptions<VocoderTrainOptions>
     @OptionGroup var globals: GlobalOptions
 
-    func validate() throws {
-        if !(1...256).contains(batchSize) { throw ValidationError("--batch-size must be in 1...256, got \(batchSize).") }
-        if !(8...2048).contains(segmentFrames) { throw ValidationError("--segment-frames must be in 8...2048, got \(segmentFrames).") }
-        if !(8...1024).contains(width) { throw ValidationError("--width must be in 8...1024, got \(width).") }
-        if !(1...32).contains(blocks) { throw ValidationError("--blocks must be in 1...32, got \(blocks).") }
-        if !(phaseWeight >= 0 && phaseWeight <= 100) { throw ValidationError("--phase-weight must be in 0...100, got \(phaseWeight).") }
-        if !(magnitudeWeight >= 0 && magnitudeWeight <= 100) { throw ValidationError("--magnitude-weight must be in 0...100, got \(magnitudeWeight).") }
-        if !(adversarialWeight >= 0 && adversarialWeight <= 100) { throw ValidationError("--adversarial-weight must be in 0...100, got \(adversarialWeight).") }
-        if !(1...256).contains(discriminatorBatch) { throw ValidationError("--discriminator-batch must be in 1...256, got \(discriminatorBatch).") }
-        if !(discriminatorLR > 0 && discriminatorLR <= 1) { throw ValidationError("--discriminator-lr must be in (0, 1], got \(discriminatorLR).") }
-    }
-
-    func run() throws {
+    var options: VocoderTrainOptions {
         var o = VocoderTrainOptions(dataDir: data, outDir: out)
         training.apply(to: &o)
         o.batchSize = batchSize; o.segmentFrames = segmentFrames; o.phaseWeight = phaseWeight; o.magnitudeWeight = magnitudeWeight
         o.model.width = width; o.model.blocks = blocks; o.model.mlpDim = 3 * width
         o.acousticModel = acoustic; o.initFrom = initFrom; o.phaseHead = phaseHead
         o.adversarialWeight = adversarialWeight; o.discriminatorLearningRate = discriminatorLR; o.discriminatorBatch = discriminatorBatch
+        return o
+    }
+
+    func validate() throws { try training.check(options) }
+
+    func run() throws {
+        var o = options
         if globals.quiet { o.log = { _ in } }
         do { try training.interruptible(out: o.outDir) { try VocoderTrainer.train(o) } } catch let e as CheckpointError { throw GenError.io(e.description) }
     }

@@ -17,12 +17,10 @@ struct TrainingRunOptions<Settings: TrainingRunSettings>: ParsableArguments {
     @Option(name: .long, help: "Random seed.") var seed: UInt64 = 1
     @Flag(name: .long, help: "Continue from the checkpoint in --out.") var resume = false
 
-    func validate() throws {
-        if steps < 1 { throw ValidationError("--steps must be positive.") }
-        if let minutes, minutes <= 0 { throw ValidationError("--minutes must be positive.") }
-        if !(lr > 0 && lr < 1) { throw ValidationError("--lr must be between 0 and 1, got \(lr).") }
-        if warmup < 0 { throw ValidationError("--warmup cannot be negative.") }
-        if saveEvery < 1 || evalEvery < 1 { throw ValidationError("--save-every and --eval-every must be at least 1.") }
+    /// The trainer's own check of every limit (`TrainingRunSettings.problems`), its first problem as
+    /// a usage error (exit 2).
+    func check(_ options: Settings) throws {
+        if let problem = options.problems().first { throw ValidationError(problem + ".") }
     }
 
     /// Runs a trainer writing to `out`. Ctrl-C (or SIGTERM, SIGHUP) stops it at the end of the

@@ -4,6 +4,7 @@ import ArgumentParser
 import Audio
 import DSP
 import Foundation
+import Requests
 import Speech
 
 extension VocoderKind: ExpressibleByArgument {}
@@ -39,8 +40,9 @@ struct Vocode: ParsableCommand, HasGlobalOptions {
 
     func validate() throws {
         if inputs.isEmpty { throw ValidationError("give at least one input audio file.") }
-        if let rate, !(8000...192_000).contains(rate) { throw ValidationError("--rate must be between 8000 and 192000 Hz.") }
-        if !(1...500).contains(vocoderIterations) { throw ValidationError("--vocoder-iterations must be between 1 and 500.") }
+        if let problem = SpeechRequest.vocodingProblems(rate: rate, vocoderIterations: vocoderIterations).first {
+            throw ValidationError(problem + ".")
+        }
     }
 
     func run() throws {

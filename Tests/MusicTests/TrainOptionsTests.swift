@@ -1,0 +1,48 @@
+// TrainOptionsTests.swift — every limit on a training run lives in the trainer's options
+// (`problems()`), which `gen train` reports as its usage errors: the defaults pass, and each value
+// one step outside its documented range is named by its flag. The ranges are the ones the
+// options' doc comments and `gen train … --help` give.
+import Engine
+import Music
+import XCTest
+
+final class TrainOptionsTests: XCTestCase {
+    func testTheRunsOwnLimits() {
+        var run = RVQCodecTrainOptions.defaultRun
+        XCTAssertEqual(run.problems(), [])
+        run.steps = 0; run.learningRate = 1; run.warmup = -1; run.maxMinutes = .nan; run.saveEvery = 0
+        XCTAssertEqual(run.problems().map { $0.components(separatedBy: " ").first! },
+                       ["--steps", "--minutes", "--lr", "--warmup", "--save-every"])
+    }
+
+    func testCodecOptions() {
+        var o = RVQCodecTrainOptions(dataDirs: ["data/music"], outDir: "runs/c")
+        XCTAssertEqual(o.problems(), [])
+        o.batchSize = 257; o.model.codebooks = 0; o.phaseWeight = -1
+        XCTAssertEqual(o.problems(), ["--batch-size must be in 1...256, got 257", "--codebooks must be in 1...32, got 0",
+                                      "--phase-weight must be in 0.0...100.0, got -1.0"])
+        o = RVQCodecTrainOptions(dataDirs: [], outDir: "runs/c")
+        o.decoderOnly = true; o.encoderInput = .frequency
+        let p = o.problems()
+        XCTAssertTrue(p[0].hasPrefix("give at least one --data"), p[0])
+        XCTAssertTrue(p[1].hasPrefix("--decoder-only trains an existing codec's decoder"), p[1])
+        XCTAssertTrue(p[2].hasPrefix("--encoder-input changes what the codes mean"), p[2])
+        o.initFrom = "models/codec"; o.resume = true; o.decoderOnly = false; o.encoderInput = nil; o.dataDirs = ["d"]
+        XCTAssertEqual(o.problems(), ["--init-from starts a new run; drop it with --resume"])
+    }
+
+    func testPriorAndTaggerOptions() {
+        var p = PriorTrainOptions(dataDir: "d", codecDir: "c", outDir: "o")
+        XCTAssertEqual(p.problems(), [])
+        p.labelDropout = 1.5; p.model.heads = 3
+        XCTAssertEqual(p.problems(), ["--label-dropout must be in 0.0...1.0, got 1.5",
+                                      "--d-model must be a positive multiple of --heads, and --layers at least 1"])
+        var t = TaggerTrainOptions(dataDir: "d", outDir: "o")
+        XCTAssertEqual(t.problems(), [])
+        t.patchoutTime = 1; t.mixup = 0.01
+        XCTAssertEqual(t.problems(), ["--patchout-time must be at least 0 and below 1, got 1.0",
+                                      "--mixup must be 0 (off) or an α between 0.05 and 10 (PaSST uses 0.3), got 0.01"])
+        t = TaggerTrainOptions(dataDir: "d", outDir: "o"); t.model.heads = 5   // the model's own check, through the options
+        XCTAssertEqual(t.problems().count, 1)
+    }
+}
