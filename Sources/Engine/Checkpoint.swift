@@ -80,6 +80,20 @@ extension ParameterStore {
 /// A model folder as the commands load it: DIR/config.json, range-checked by `validate` before
 /// anything is sized from it, then DIR/model.safetensors into the model's parameters (strictly),
 /// refusing weights that hold NaN or infinities. `missing` is thrown when either file is absent.
+/// A model's config: `validate()` lists every problem (none when the model can be built from it).
+public protocol ValidatedConfig {
+    func validate() -> [String]
+}
+
+public extension ValidatedConfig {
+    /// Stops on an invalid config. A model's initializer is reached through `ModelFolder.load` (which
+    /// reports a file's problems as errors first) or from code that built the config itself.
+    func requireValid(_ model: String) {
+        let problems = validate()
+        precondition(problems.isEmpty, "invalid \(model) config: " + problems.joined(separator: "; "))
+    }
+}
+
 public enum ModelFolder {
     /// config.json + model.safetensors in `dir` (created when missing): what `load` reads back.
     public static func save<C: Encodable>(_ dir: String, config: C, params: ParameterStore, metadata: [String: String] = [:]) throws {

@@ -50,6 +50,8 @@ public func rangeProblem<T: Comparable>(_ flag: String, _ value: T, _ range: Clo
 public protocol TrainingRunSettings {
     static var defaultRun: TrainingRun { get }
     var run: TrainingRun { get set }
+    /// The run's folder (weights, checkpoint, log).
+    var outDir: String { get }
     /// Every problem with these options (the run's included), each named by the `gen train` flag
     /// that sets it: the one check of every limit, which the command line reports as a usage error.
     func problems() -> [String]

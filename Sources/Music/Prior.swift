@@ -58,7 +58,7 @@ public enum CodebookPattern: String, Codable, CaseIterable {
     }
 }
 
-public struct PriorConfig: Codable, Equatable {
+public struct PriorConfig: Codable, Equatable, ValidatedConfig {
     /// Codes per codebook: the codec's codebook size. Code `vocabSize` is the special "empty" code.
     public var vocabSize = 1024
     /// Codebooks of the codec modelled (the first K of its residual ladder).
@@ -318,8 +318,7 @@ public final class Prior {
     public let headBias: Tensor                  // "head.bias" (K·V): codebook k's logits are k·V ..< (k + 1)·V
 
     public init(config: PriorConfig, seed: UInt64 = 0) {
-        let problems = config.validate()
-        precondition(problems.isEmpty, "invalid prior config: " + problems.joined(separator: "; "))
+        config.requireValid("prior")
         self.config = config
         var rng = RNG(seed: seed)
         let root = Scope(params), c = config.dModel

@@ -31,7 +31,7 @@ public enum EncoderInput: String, Codable, CaseIterable {
     case frequency = "magnitude+frequency"
 }
 
-public struct RVQCodecConfig: Codable, Equatable {
+public struct RVQCodecConfig: Codable, Equatable, ValidatedConfig {
     public var sampleRate = 22050
     public var nFFT = 1024
     public var hop = 256
@@ -162,6 +162,8 @@ public struct RVQCodecLosses {
     public var mel: Float, convergence: Float, logMagnitude: Float, commit: Float
     /// Instantaneous phase + group delay + instantaneous frequency (0 without phase_weight).
     public var phase: Float = 0
+    /// The instantaneous-frequency part of `phase` (the phase advance between frames).
+    public var phaseFrequency: Float = 0
     /// Codebooks used in this batch (quantizer dropout), their usage counts and perplexities.
     public var active: Int
     public var usage: [Int], perplexity: [Float]
@@ -183,7 +185,7 @@ public final class RVQCodec {
 
     /// `randomInit` false: zeros, for weights about to be loaded.
     public init(config c: RVQCodecConfig, seed: UInt64 = 1, randomInit: Bool = true) {
-        precondition(c.validate().isEmpty, "RVQCodec: invalid config: \(c.validate().joined(separator: "; "))")
+        c.requireValid("codec")
         config = c
         var rng = RNG(seed: seed)
         let s = Scope(params, randomInit: randomInit)
@@ -290,15 +292,15 @@ public final class RVQCodec {
         let stft = multiResolutionSTFTLoss(y, target, bases: lossBases)
         var total = melLoss * c.melWeight + stft.convergence + stft.logMagnitude
         if !decoderOnly { total = total + q.commitLoss * c.commitment }
-        var phase: Float = 0
+        var phase: Float = 0, phaseFrequency: Float = 0
         if let w = c.phaseWeight, w > 0 {
             let spec = GradMode.withoutGrad { stftComplex(x, basis: analysis) }   // frames of the features
-            let sum = decoder.phaseLoss(magnitudePhase: mp, target: spec).sum
+            let (sum, parts) = decoder.phaseLoss(magnitudePhase: mp, target: spec)
             total = total + sum * w
-            phase = sum.item
+            phase = sum.item; phaseFrequency = parts.frequency.item
         }
         return RVQCodecLosses(total: total, mel: melLoss.item, convergence: stft.convergence.item, logMagnitude: stft.logMagnitude.item,
-                              commit: q.commitLoss.item, phase: phase, active: active, usage: q.usage, perplexity: q.perplexity)
+                              commit: q.commitLoss.item, phase: phase, phaseFrequency: phaseFrequency, active: active, usage: q.usage, perplexity: q.perplexity)
     }
 
     // MARK: encode / decode

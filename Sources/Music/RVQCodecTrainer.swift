@@ -239,7 +239,7 @@ public enum RVQCodecTrainer {
         var rng = RNG.derive(seed: o.seed, index: UInt64(step))
         let start = Date()
         let span = (o.segmentFrames - 1) * config.hop + config.nFFT + config.leadSamples
-        var sums = [Double](repeating: 0, count: 6), count = 0
+        var sums = [Double](repeating: 0, count: 7), count = 0
         var usageSums = [Double](repeating: 0, count: config.codebooks), perplexitySums = usageSums, usageCounts = usageSums
         while step < o.steps {
             if let why = TrainingInterrupt.stopReason(started: start, maxMinutes: o.maxMinutes) { o.log(why); break }
@@ -250,7 +250,7 @@ public enum RVQCodecTrainer {
             let norm = clipGradNorm(model.params, maxNorm: 1)
             opt.update(lr: schedule.rate(at: step))
             step += 1
-            for (i, v) in [l.total.item, l.mel, l.convergence, l.logMagnitude, l.commit, l.phase].enumerated() { sums[i] += Double(v) }
+            for (i, v) in [l.total.item, l.mel, l.convergence, l.logMagnitude, l.commit, l.phase, l.phaseFrequency].enumerated() { sums[i] += Double(v) }
             for k in 0..<l.active {
                 usageSums[k] += Double(l.usage[k]) / Double(config.codebookSize); perplexitySums[k] += Double(l.perplexity[k]); usageCounts[k] += 1
             }
@@ -259,8 +259,8 @@ public enum RVQCodecTrainer {
                 let n = Double(count)
                 let usage = (0..<config.codebooks).map { usageCounts[$0] > 0 ? String(format: "%.2f", usageSums[$0] / usageCounts[$0]) : "null" }
                 let perplexity = (0..<config.codebooks).map { usageCounts[$0] > 0 ? String(format: "%.0f", perplexitySums[$0] / usageCounts[$0]) : "null" }
-                log.emit(String(format: "{\"step\":%d,\"loss\":%.4f,\"mel_l1\":%.4f,\"sc\":%.4f,\"log_mag\":%.4f,\"commit\":%.4f,\"phase\":%.4f,\"grad_norm\":%.3f,\"lr\":%.2e,\"elapsed_s\":%.0f,",
-                                step, sums[0] / n, sums[1] / n, sums[2] / n, sums[3] / n, sums[4] / n, sums[5] / n, norm, schedule.rate(at: step), Date().timeIntervalSince(start))
+                log.emit(String(format: "{\"step\":%d,\"loss\":%.4f,\"mel_l1\":%.4f,\"sc\":%.4f,\"log_mag\":%.4f,\"commit\":%.4f,\"phase\":%.4f,\"phase_if\":%.4f,\"grad_norm\":%.3f,\"lr\":%.2e,\"elapsed_s\":%.0f,",
+                                step, sums[0] / n, sums[1] / n, sums[2] / n, sums[3] / n, sums[4] / n, sums[5] / n, sums[6] / n, norm, schedule.rate(at: step), Date().timeIntervalSince(start))
                          + "\"batch_usage\":[" + usage.joined(separator: ",") + "],\"batch_perplexity\":[" + perplexity.joined(separator: ",") + "]}")
                 sums = sums.map { _ in 0 }; count = 0
                 usageSums = usageSums.map { _ in 0 }; perplexitySums = usageSums; usageCounts = usageSums

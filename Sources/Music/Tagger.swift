@@ -18,7 +18,7 @@ import Engine
 import Foundation
 import NN
 
-public struct TaggerConfig: Codable, Equatable {
+public struct TaggerConfig: Codable, Equatable, ValidatedConfig {
     public var sampleRate = 22050
     public var nMels = 80
     /// Patch size in mel bands and frames (square, no overlap).
@@ -149,8 +149,7 @@ public final class Tagger {
     public let artistHead: Linear?
 
     public init(config: TaggerConfig, seed: UInt64 = 0) {
-        let problems = config.validate()
-        precondition(problems.isEmpty, "invalid tagger config: " + problems.joined(separator: "; "))
+        config.requireValid("tagger")
         self.config = config
         var rng = RNG(seed: seed)
         let root = Scope(params), c = config.dModel

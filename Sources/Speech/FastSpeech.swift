@@ -6,7 +6,7 @@ import Engine
 import Foundation
 import NN
 
-public struct FastSpeechConfig: Codable, Equatable {
+public struct FastSpeechConfig: Codable, Equatable, ValidatedConfig {
     public var vocabSize: Int
     public var speakers: [String]
     public var dModel = 128

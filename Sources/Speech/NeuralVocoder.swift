@@ -10,7 +10,7 @@ import Engine
 import Foundation
 import NN
 
-public struct VocoderConfig: Codable, Equatable {
+public struct VocoderConfig: Codable, Equatable, ValidatedConfig {
     public var sampleRate = 22050
     public var nMels = 80
     public var nFFT = 1024

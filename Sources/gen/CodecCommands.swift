@@ -158,7 +158,7 @@ struct Codec: ParsableCommand, HasGlobalOptions {
     }
 }
 
-struct TrainCodec: ParsableCommand, HasGlobalOptions {
+struct TrainCodec: TrainCommand {
     static let configuration = CommandConfiguration(
         commandName: "codec",
         abstract: "Train the RVQ music codec on corpora from `gen dataset music`.",
@@ -224,13 +224,7 @@ struct TrainCodec: ParsableCommand, HasGlobalOptions {
         return o
     }
 
-    func validate() throws { try training.check(options) }
-
-    func run() throws {
-        var o = options
-        if globals.quiet { o.log = { _ in } }
-        try training.interruptible(out: o.outDir) { try ioErrors { try RVQCodecTrainer.train(o) } }
-    }
+    static func train(_ o: RVQCodecTrainOptions) throws { try ioErrors { try RVQCodecTrainer.train(o) } }
 }
 
 extension PhaseHead: ExpressibleByArgument {}

@@ -149,7 +149,7 @@ struct Music: ParsableCommand, HasGlobalOptions {
     }
 }
 
-struct TrainPrior: ParsableCommand, HasGlobalOptions {
+struct TrainPrior: TrainCommand {
     static let configuration = CommandConfiguration(
         commandName: "prior",
         abstract: "Train the music prior on a corpus's RVQ codec codes.",
@@ -207,12 +207,6 @@ struct TrainPrior: ParsableCommand, HasGlobalOptions {
         return o
     }
 
-    func validate() throws { try training.check(options) }
-
-    func run() throws {
-        var o = options
-        if globals.quiet { o.log = { _ in } }
-        try training.interruptible(out: o.outDir) { try ioErrors { _ = try PriorTrainer.train(o) } }
-    }
+    static func train(_ o: PriorTrainOptions) throws { try ioErrors { _ = try PriorTrainer.train(o) } }
 }
 extension CodebookPattern: ExpressibleByArgument {}

@@ -92,7 +92,7 @@ func jsonString(_ s: String) -> String {
     return String(String(decoding: data, as: UTF8.self).dropFirst().dropLast())
 }
 
-struct TrainTagger: ParsableCommand, HasGlobalOptions {
+struct TrainTagger: TrainCommand {
     static let configuration = CommandConfiguration(
         commandName: "tagger",
         abstract: "Train the music tagger (genre, artist, vocals) on a corpus's original clips.",
@@ -139,11 +139,5 @@ struct TrainTagger: ParsableCommand, HasGlobalOptions {
         return o
     }
 
-    func validate() throws { try training.check(options) }
-
-    func run() throws {
-        var o = options
-        if globals.quiet { o.log = { _ in } }
-        try training.interruptible(out: o.outDir) { try ioErrors { _ = try TaggerTrainer.train(o) } }
-    }
+    static func train(_ o: TaggerTrainOptions) throws { try ioErrors { _ = try TaggerTrainer.train(o) } }
 }

@@ -4,7 +4,7 @@ import Engine
 import Foundation
 import Speech
 
-struct TrainSpeech: ParsableCommand, HasGlobalOptions {
+struct TrainSpeech: TrainCommand {
     static let configuration = CommandConfiguration(
         commandName: "speech",
         abstract: "Train the FastSpeech 2 model on a corpus from `gen dataset speech`.",
@@ -37,11 +37,7 @@ struct TrainSpeech: ParsableCommand, HasGlobalOptions {
         return o
     }
 
-    func validate() throws { try training.check(options) }
-
-    func run() throws {
-        var o = options
-        if globals.quiet { o.log = { _ in } }
-        do { try training.interruptible(out: o.outDir) { try SpeechTrainer.train(o) } } catch let e as CheckpointError { throw GenError.io(e.description) }
+    static func train(_ o: SpeechTrainOptions) throws {
+        do { try SpeechTrainer.train(o) } catch let e as CheckpointError { throw GenError.io(e.description) }
     }
 }

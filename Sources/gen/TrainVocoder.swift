@@ -5,7 +5,7 @@ import Foundation
 import NN
 import Speech
 
-struct TrainVocoder: ParsableCommand, HasGlobalOptions {
+struct TrainVocoder: TrainCommand {
     static let configuration = CommandConfiguration(
         commandName: "vocoder",
         abstract: "Train the neural vocoder (mel → waveform) on the teacher audio of a speech corpus.",
@@ -76,11 +76,7 @@ struct TrainVocoder: ParsableCommand, HasGlobalOptions {
         return o
     }
 
-    func validate() throws { try training.check(options) }
-
-    func run() throws {
-        var o = options
-        if globals.quiet { o.log = { _ in } }
-        do { try training.interruptible(out: o.outDir) { try VocoderTrainer.train(o) } } catch let e as CheckpointError { throw GenError.io(e.description) }
+    static func train(_ o: VocoderTrainOptions) throws {
+        do { try VocoderTrainer.train(o) } catch let e as CheckpointError { throw GenError.io(e.description) }
     }
 }

@@ -5,6 +5,25 @@ import Base
 import Engine
 import Foundation
 
+/// A `gen train` command: its flags make the trainer's options (`options`), which check
+/// themselves; `train` runs the trainer, its errors mapped to gen's exit codes.
+protocol TrainCommand: ParsableCommand, HasGlobalOptions {
+    associatedtype Settings: TrainingRunSettings
+    var training: TrainingRunOptions<Settings> { get }
+    var options: Settings { get }
+    static func train(_ options: Settings) throws
+}
+
+extension TrainCommand {
+    func validate() throws { try training.check(options) }
+
+    func run() throws {
+        var o = options
+        if globals.quiet { o.log = { _ in } }
+        try training.interruptible(out: o.outDir) { try Self.train(o) }
+    }
+}
+
 /// The shared flags, with the defaults of the trainer `Settings` (its `defaultRun`, declared once
 /// in the library beside the trainer).
 struct TrainingRunOptions<Settings: TrainingRunSettings>: ParsableArguments {
