@@ -8,6 +8,7 @@ import Foundation
 public enum TemporaryFiles {
     private static let lock = NSLock()
     private static var pending = Set<String>()
+    private static var pendingFolders = Set<String>()
     private static var sources: [DispatchSourceSignal] = []
 
     /// A fresh hidden name in `path`'s folder: ".NAME.tmp-PID-RANDOM", registered until `finished`.
@@ -39,6 +40,31 @@ public enum TemporaryFiles {
         finished(temp)
     }
 
+    /// A fresh scratch folder in the system's temporary folder, "gen-KIND-PID-RANDOM", registered
+    /// so that an interrupt removes it with everything in it; `removeFolder` when done.
+    public static func folder(kind: String) throws -> String {
+        let path = PathName.join(NSTemporaryDirectory(), "gen-\(kind)-\(getpid())-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))")
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        lock.lock(); pendingFolders.insert(path); lock.unlock()
+        return path
+    }
+
+    /// Removes a scratch folder from `folder(kind:)` and forgets it.
+    public static func removeFolder(_ path: String) {
+        try? FileManager.default.removeItem(atPath: path)
+        lock.lock(); pendingFolders.remove(path); lock.unlock()
+    }
+
+    /// Removes every pending file and scratch folder (the lock held by the caller).
+    private static func removePending() {
+        for p in pending { unlink(p) }
+        pending.removeAll()
+        for f in pendingFolders {   // again if a child process (mma, fluidsynth) added a file meanwhile
+            for _ in 0..<3 where FileManager.default.fileExists(atPath: f) { try? FileManager.default.removeItem(atPath: f) }
+        }
+        pendingFolders.removeAll()
+    }
+
     /// What an interrupt does instead of the default (`gen batch` first lets the file being
     /// written finish; a training run first writes its checkpoint). It must end the process, or
     /// see that it ends soon (`exit(onSignal:)` is the default's way).
@@ -55,21 +81,19 @@ public enum TemporaryFiles {
     /// the shell).
     public static func endOnBrokenPipe() -> Never {
         lock.lock()
-        for p in pending { unlink(p) }
-        pending.removeAll()
+        removePending()
         signal(SIGPIPE, SIG_DFL)
         raise(SIGPIPE)
         _exit(128 + SIGPIPE)
     }
 
-    /// The default reaction to a signal: remove the pending temporary files, say so on stderr, and
+    /// The default reaction to a signal: remove the pending temporary files and folders, say so on stderr, and
     /// exit with 128 + the signal number (the shell's convention). The registry's lock is held to
     /// the end, so a writer that reaches its rename meanwhile waits instead of failing on the
     /// removed file.
     public static func exit(onSignal sig: Int32) -> Never {
         lock.lock()
-        for p in pending { unlink(p) }
-        pending.removeAll()
+        removePending()
         FileHandle.standardError.write("\ngen: \(signalName(sig)); no partial output was left.\n".data(using: .utf8)!)
         _exit(128 + sig)
     }

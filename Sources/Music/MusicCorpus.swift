@@ -12,6 +12,7 @@
 // is already there. One clip in `validationEvery` is held out: it plays its genre's held-out
 // progression and sings lines from the validation lyric pool, neither of which training sees.
 import Audio
+import Base
 import Engine
 import Foundation
 
@@ -195,7 +196,7 @@ public enum MusicCorpus {
         try prepare(dir, kind: "generated", seed: seed)
 
         let scratch = try makeScratchFolder()
-        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        defer { TemporaryFiles.removeFolder(scratch) }
 
         var lines = [MusicMetadataLine?](repeating: nil, count: clips.count)
         var firstError: Error?
@@ -327,12 +328,11 @@ public enum MusicCorpus {
         }
     }
 
+    /// A scratch folder for mma and fluidsynth, removed on return and on an interrupt.
     static func makeScratchFolder() throws -> String {
-        let path = NSTemporaryDirectory() + "gen-music-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
-            throw MusicCorpusError.io("cannot create the scratch folder '\(path)': \(error.localizedDescription). Set TMPDIR to a writable folder.")
+        do { return try TemporaryFiles.folder(kind: "music") } catch {
+            throw MusicCorpusError.io("cannot create a scratch folder in \(NSTemporaryDirectory()): \(error.localizedDescription). Set TMPDIR to a writable folder.")
         }
-        return path
     }
 
     static func writeMetadata(_ lines: [MusicMetadataLine], to dir: String) throws {

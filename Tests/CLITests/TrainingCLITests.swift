@@ -28,8 +28,10 @@ final class TrainingCLITests: CLITestCase {
         p.executableURL = URL(fileURLWithPath: "/bin/bash")
         p.arguments = ["-c", "exec " + command]   // exec: the signal goes to gen itself
         p.currentDirectoryURL = URL(fileURLWithPath: cwd)
+        // TMPDIR: the test's own, so that a scratch folder left behind is seen (below).
+        try FileManager.default.createDirectory(atPath: path("tmp"), withIntermediateDirectories: true)
         p.environment = ProcessInfo.processInfo.environment.merging(
-            ["PATH": try shellPath(), "HOME": dir.path]) { _, new in new }
+            ["PATH": try shellPath(), "HOME": dir.path, "TMPDIR": path("tmp")]) { _, new in new }
         let err = Pipe(), box = TextBox()
         p.standardError = err; p.standardOutput = FileHandle.nullDevice; p.standardInput = FileHandle.nullDevice
         err.fileHandleForReading.readabilityHandler = { h in box.append(h.availableData) }
@@ -120,6 +122,8 @@ final class TrainingCLITests: CLITestCase {
             XCTAssertTrue(interrupted, "\(name) never got under way\n\(run.stderr)")
             XCTAssertEqual(run.code, 128 + SIGINT, "\(name)\n\(run.stderr)")
             XCTAssertTrue(run.stderr.contains("interrupted"), "\(name)\n\(run.stderr)")
+            // An interrupted corpus build removes its scratch folder (mma and fluidsynth files) too.
+            XCTAssertEqual(try fm.contentsOfDirectory(atPath: path("tmp")), [], name)
             guard training else { continue }
             // The run stopped at a checkpoint a later --resume continues from.
             let words = example.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init)
