@@ -52,7 +52,7 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine", "NN"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Engine"]),
         .testTarget(name: "CLITests", dependencies: ["Audio", "Engine"]),
-        .testTarget(name: "BatchTests", dependencies: ["Batch", "Requests"]),
+        .testTarget(name: "BatchTests", dependencies: ["Batch", "Requests", "Audio"]),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzTargets"]),
         .testTarget(name: "SpeechTests", dependencies: ["Speech", "NN"]),
         .testTarget(name: "MusicTests", dependencies: ["Music", "Audio", "Engine", "DSP", "NN"]),

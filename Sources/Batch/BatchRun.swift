@@ -158,3 +158,25 @@ public struct BatchItemError: Error, CustomStringConvertible {
     public var description: String
     public init(_ message: String) { description = message }
 }
+
+extension BatchRun {
+    /// --skip-existing: the outputs already in `outDir` that read as audio, with their seconds of
+    /// audio (a file that does not read, say one cut short by a crash, renders again).
+    public static func existingOutputs(_ items: [BatchItem], outDir: String, sampleRate: Int) -> [String: Double] {
+        var found: [String: Double] = [:]
+        for item in items {
+            let out = PathName.join(outDir, item.out)
+            if FileManager.default.fileExists(atPath: out), let audio = try? AudioFile.readMono(out, sampleRate: sampleRate) {
+                found[item.out] = Double(audio.count) / Double(sampleRate)
+            }
+        }
+        return found
+    }
+
+    /// Items rendered at once and BLAS threads for each: at most `jobs`, the `cores` to use and
+    /// the items, the cores shared evenly among the workers.
+    public static func workers(jobs: Int, cores: Int, items: Int) -> (workers: Int, threadsPerJob: Int) {
+        let workers = max(1, min(jobs, cores, max(items, 1)))
+        return (workers, max(1, cores / workers))
+    }
+}

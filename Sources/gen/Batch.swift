@@ -81,16 +81,7 @@ struct BatchCommand: ParsableCommand, HasGlobalOptions {
         }
         var plan = all.shard(try shard.map { try Shard(parsing: $0) })
         // Outputs already there need no model: set them aside before loading or checking any.
-        var existing: [String: Double] = [:]   // output (relative) → seconds of audio
-        if skipExisting {
-            let rate = MelConfig.standard.sampleRate
-            for item in plan.items {
-                let out = PathName.join(outDir, item.out)
-                if FileManager.default.fileExists(atPath: out), let audio = try? readMono(out, sampleRate: rate) {
-                    existing[item.out] = Double(audio.count) / Double(rate)
-                }
-            }
-        }
+        let existing = skipExisting ? BatchRun.existingOutputs(plan.items, outDir: outDir, sampleRate: MelConfig.standard.sampleRate) : [:]
         var pending = plan
         pending.items = plan.items.filter { existing[$0.out] == nil }
         let models = BatchRenderer(pending.items, speech: { try loadSynthesizer(globals).model },
@@ -107,13 +98,11 @@ struct BatchCommand: ParsableCommand, HasGlobalOptions {
             try Folders.create(outDir)
             guard access(outDir, W_OK) == 0 else { throw GenError.io("cannot write to --out-dir '\(outDir)': permission denied. Choose another folder.") }
         }
-        let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
-        let budget = globals.threads ?? cores
-        let workers = max(1, min(jobs, budget, max(plan.items.count, 1)))
+        let budget = globals.threads ?? max(1, ProcessInfo.processInfo.activeProcessorCount)
+        let (workers, threadsPerJob) = BatchRun.workers(jobs: jobs, cores: budget, items: plan.items.count)
         if jobs > budget && !globals.quiet {
             printLine("note: --jobs \(jobs) is more than the \(budget) core\(budget == 1 ? "" : "s") to use; rendering \(workers) at a time.")
         }
-        let threadsPerJob = max(1, budget / workers)
         Threads.set(threadsPerJob)
 
         let run = BatchRun(items: plan.items, outDir: outDir, existing: existing, report: report, quiet: globals.quiet,
