@@ -77,6 +77,13 @@ func benchPriorCache() {
     let prior = Prior(config: config)
     let (cached, recompute) = cacheTimes(prior, context: 1024)
     let (guided, _) = cacheTimes(prior, context: 1024, batch: 2)
+    // The same steps on one thread (OpenBLAS's and the engine's): a step's products are small,
+    // so what two threads save in arithmetic they may lose in hand-offs.
+    let width = Threads.count
+    Threads.set(1)
+    let (cached1, _) = cacheTimes(prior, context: 1024), (guided1, _) = cacheTimes(prior, context: 1024, batch: 2)
+    Threads.set(width)
+    print("prior sampling step on 1 thread: KV-cached \(fmt(cached1 * 1000, 2)) ms/step (\(fmt(guided1 * 1000, 2)) ms with guidance's batch of 2)")
     print("prior sampling, \(label), \(config.codebooks) codebooks, 1024 steps of context: KV-cached \(fmt(cached * 1000, 2)) ms/step "
           + "(\(fmt(guided * 1000, 2)) ms with guidance's batch of 2), recomputing the window \(fmt(recompute * 1000, 1)) ms/step, "
           + "speedup \(fmt(recompute / cached))× (target ≥ 10×)")
