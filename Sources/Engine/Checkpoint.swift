@@ -76,10 +76,6 @@ extension ParameterStore {
     }
 }
 
-/// config.json: snake_case keys on disk via each config's CodingKeys.
-/// A model folder as the commands load it: DIR/config.json, range-checked by `validate` before
-/// anything is sized from it, then DIR/model.safetensors into the model's parameters (strictly),
-/// refusing weights that hold NaN or infinities. `missing` is thrown when either file is absent.
 /// A model's config: `validate()` lists every problem (none when the model can be built from it).
 public protocol ValidatedConfig {
     func validate() -> [String]
@@ -94,6 +90,9 @@ public extension ValidatedConfig {
     }
 }
 
+/// A model folder as the commands load it: DIR/config.json, range-checked by `validate` before
+/// anything is sized from it, then DIR/model.safetensors into the model's parameters (strictly),
+/// refusing weights that hold NaN or infinities. `missing` is thrown when either file is absent.
 public enum ModelFolder {
     /// config.json + model.safetensors in `dir` (created when missing): what `load` reads back.
     public static func save<C: Encodable>(_ dir: String, config: C, params: ParameterStore, metadata: [String: String] = [:]) throws {
@@ -121,6 +120,7 @@ public enum ModelFolder {
     }
 }
 
+/// config.json: snake_case keys on disk via each config's CodingKeys.
 public enum ConfigFile {
     public static func write<C: Encodable>(_ config: C, to path: String) throws {
         let encoder = JSONEncoder()
