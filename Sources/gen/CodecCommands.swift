@@ -22,6 +22,12 @@ func readMono(_ path: String, sampleRate: Int, maxSeconds: Double? = nil) throws
     }
 }
 
+/// Refuses an output name whose extension names no audio format gen writes, before any work
+/// ("-" is a WAV on stdout); exit 3.
+func checkAudioOutput(_ output: String) throws {
+    _ = try ioErrors { try AudioFileFormat(path: output == "-" ? "stdout.wav" : output) }
+}
+
 /// Writes decoded audio to `output` (atomic: nothing under that name unless all succeeded; "-" is stdout).
 func writeDecoded(_ samples: [Float], sampleRate: Int, to output: String, rate: Int? = nil, level: LevelOptions? = nil) throws {
     var x = samples, outRate = sampleRate
@@ -122,7 +128,7 @@ struct Decode: ParsableCommand, HasGlobalOptions {
     @OptionGroup var globals: GlobalOptions
 
     func run() throws {
-        _ = try ioErrors { try AudioFileFormat(path: output == "-" ? "stdout.wav" : output) }
+        try checkAudioOutput(output)
         let file = try ioErrors { try RVQCodesFile.read(input) }
         let model = try loadCodec(globals)
         try ioErrors { try file.check(against: model, path: input) }
@@ -146,7 +152,7 @@ struct Codec: ParsableCommand, HasGlobalOptions {
     @OptionGroup var globals: GlobalOptions
 
     func run() throws {
-        _ = try ioErrors { try AudioFileFormat(path: output == "-" ? "stdout.wav" : output) }
+        try checkAudioOutput(output)
         let model = try loadCodec(globals)
         let k = try bitrate.count(for: model)
         if output != "-" { try ioErrors { try AudioFile.checkWritable(output) } }

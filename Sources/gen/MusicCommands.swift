@@ -92,7 +92,7 @@ struct Music: ParsableCommand, HasGlobalOptions {
     }
 
     func run() throws {
-        _ = try ioErrors { try AudioFileFormat(path: output == "-" ? "stdout.wav" : output) }
+        try checkAudioOutput(output)
         let folder = PathName.parent(output)
         if output != "-" && !folder.isEmpty && !FileManager.default.fileExists(atPath: folder) {
             throw GenError.io("cannot write '\(output)': directory '\(folder)' does not exist. Create it first (mkdir -p '\(folder)') or choose another output path.")
