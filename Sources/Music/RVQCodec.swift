@@ -18,6 +18,7 @@ import DSP
 import Engine
 import Foundation
 import NN
+import Requests
 
 /// What the codec's encoder reads of each STFT frame.
 public enum EncoderInput: String, Codable, CaseIterable {
@@ -81,9 +82,41 @@ public struct RVQCodecConfig: Codable, Equatable, ValidatedConfig {
     /// Bits per second with the first `k` codebooks.
     public func bitrate(codebooks k: Int) -> Double { frameRate * Double(k) * Foundation.log2(Double(codebookSize)) }
 
-    /// The most codebooks whose bitrate fits in `kbps`; nil below one codebook's.
+    /// The most codebooks whose bitrate fits in `kbps`; nil below one codebook's. Rates compare as
+    /// the ladder prints them (kbps to 2 decimals), so a printed rung, 6.89, selects that rung.
     public func codebooks(fitting kbps: Double) -> Int? {
-        (1...codebooks).last { bitrate(codebooks: $0) <= kbps * 1000 + 1e-6 }
+        (1...codebooks).last { (bitrate(codebooks: $0) / 10).rounded() <= (kbps * 100).rounded() }
+    }
+
+    /// What a bitrate request (`--bandwidth KBPS` or `--codebooks K`) may ask for, before any codec
+    /// is read: each problem named by its flag.
+    public static func bitrateProblems(bandwidth: Double?, codebooks: Int?) -> [String] {
+        var p: [String] = []
+        if bandwidth != nil && codebooks != nil { p.append("give --bandwidth or --codebooks, not both") }
+        if let bandwidth, !(bandwidth > 0 && bandwidth <= 1000) { p.append("--bandwidth must be a number of kbps in (0, 1000], got \(bandwidth)") }
+        if let codebooks, !(1...32).contains(codebooks) { p.append("--codebooks must be in 1...32, got \(codebooks)") }
+        return p
+    }
+
+    /// The codebooks a bitrate request gets from this codec: `codebooks` itself, the most that fit in
+    /// `bandwidth` kbps, or (neither) all; at most `available` (the codes at hand). A request the
+    /// ladder cannot meet is a `RequestError.usage` that shows the ladder.
+    public func codebooks(bandwidth: Double?, codebooks requested: Int?, available: Int? = nil) throws -> Int {
+        let top = min(codebooks, available ?? codebooks)
+        if let requested {
+            guard requested <= top else {
+                throw RequestError.usage("--codebooks \(requested) is more than the \(top) available; the ladder (codebooks: kbps) is \(ladder).")
+            }
+            return requested
+        }
+        if let bandwidth {
+            guard let fit = codebooks(fitting: bandwidth) else {
+                throw RequestError.usage(String(format: "--bandwidth %g kbps is below one codebook's %.2f kbps; the ladder (codebooks: kbps) is %@.",
+                                                bandwidth, bitrate(codebooks: 1) / 1000, ladder))
+            }
+            return min(fit, top)
+        }
+        return top
     }
 
     /// "1: 0.86, 2: 1.72, …": codebooks and kbps of every rung, for messages.

@@ -45,28 +45,12 @@ struct BitrateOptions: ParsableArguments {
     var codebooks: Int?
 
     func validate() throws {
-        if bandwidth != nil && codebooks != nil { throw ValidationError("give --bandwidth or --codebooks, not both.") }
-        if let bandwidth, !(bandwidth > 0 && bandwidth <= 1000) { throw ValidationError("--bandwidth must be a number of kbps in (0, 1000], got \(bandwidth).") }
-        if let codebooks, !(1...32).contains(codebooks) { throw ValidationError("--codebooks must be in 1...32, got \(codebooks).") }
+        if let problem = RVQCodecConfig.bitrateProblems(bandwidth: bandwidth, codebooks: codebooks).first { throw ValidationError(problem + ".") }
     }
 
     /// The codebook count for `model`, at most `available` (the codes at hand); nil options: all of them.
     func count(for model: RVQCodec, available: Int? = nil) throws -> Int {
-        let c = model.config, top = min(c.codebooks, available ?? c.codebooks)
-        if let codebooks {
-            guard codebooks <= top else {
-                throw GenError.usage("--codebooks \(codebooks) is more than the \(top) available; the ladder (codebooks: kbps) is \(c.ladder).")
-            }
-            return codebooks
-        }
-        if let bandwidth {
-            guard let fit = c.codebooks(fitting: bandwidth) else {
-                throw GenError.usage(String(format: "--bandwidth %g kbps is below one codebook's %.2f kbps; the ladder (codebooks: kbps) is %@.",
-                                            bandwidth, c.bitrate(codebooks: 1) / 1000, c.ladder))
-            }
-            return min(fit, top)
-        }
-        return top
+        try model.config.codebooks(bandwidth: bandwidth, codebooks: codebooks, available: available)
     }
 }
 

@@ -85,6 +85,28 @@ final class RVQCodecTests: XCTestCase {
     // Expected: encoding with k codebooks is the first k rows of encoding with all (greedy
     // residual coding); every prefix decodes to the full length; and each added codebook brings
     // the decoder's input latents closer to the encoder's (the residual shrinks).
+    // The bitrate ladder in closed form: k codebooks of 1024 at 22050 / 256 frames/s carry
+    // k × 86.13 × 10 bits/s, printed 0.86, 1.72, …, 6.89 kbps; a printed rung selects that rung.
+    func testBitrateRequestsPickARungOfTheLadder() throws {
+        let c = RVQCodecConfig()
+        XCTAssertEqual(c.bitrate(codebooks: 8), 22050.0 / 256 * 8 * 10, accuracy: 1e-9)
+        XCTAssertEqual(c.codebooks(fitting: 6.89), 8)
+        XCTAssertEqual(c.codebooks(fitting: 6.88), 7)
+        XCTAssertEqual(c.codebooks(fitting: 2), 2)
+        XCTAssertEqual(c.codebooks(fitting: 0.86), 1)
+        XCTAssertNil(c.codebooks(fitting: 0.85))
+        XCTAssertEqual(try c.codebooks(bandwidth: nil, codebooks: nil), 8)
+        XCTAssertEqual(try c.codebooks(bandwidth: nil, codebooks: nil, available: 4), 4)
+        XCTAssertEqual(try c.codebooks(bandwidth: 100, codebooks: nil, available: 4), 4)
+        XCTAssertEqual(try c.codebooks(bandwidth: nil, codebooks: 3), 3)
+        XCTAssertThrowsError(try c.codebooks(bandwidth: nil, codebooks: 5, available: 4))
+        XCTAssertThrowsError(try c.codebooks(bandwidth: 0.5, codebooks: nil))
+        XCTAssertEqual(RVQCodecConfig.bitrateProblems(bandwidth: 2, codebooks: nil), [])
+        XCTAssertEqual(RVQCodecConfig.bitrateProblems(bandwidth: 2, codebooks: 2).count, 1)
+        XCTAssertEqual(RVQCodecConfig.bitrateProblems(bandwidth: .nan, codebooks: nil).count, 1)
+        XCTAssertEqual(RVQCodecConfig.bitrateProblems(bandwidth: nil, codebooks: 33).count, 1)
+    }
+
     func testEveryPrefixDecodes() {
         let x = testSignal(4000)
         let model = seededRVQ(signal: x)
