@@ -43,10 +43,20 @@ public enum TemporaryFiles {
     /// A fresh scratch folder in the system's temporary folder, "gen-KIND-PID-RANDOM", registered
     /// so that an interrupt removes it with everything in it; `removeFolder` when done.
     public static func folder(kind: String) throws -> String {
-        let path = PathName.join(NSTemporaryDirectory(), "gen-\(kind)-\(getpid())-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))")
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        lock.lock(); pendingFolders.insert(path); lock.unlock()
+        var template = Array(PathName.join(NSTemporaryDirectory(), "gen-\(kind)-\(getpid())-XXXXXX").utf8CString)
+        lock.lock(); defer { lock.unlock() }   // created and registered at once: an interrupt sees both or neither
+        guard mkdtemp(&template) != nil else {
+            throw NSError(domain: NSPOSIXErrorDomain, code: Int(errno), userInfo: [NSLocalizedDescriptionKey: String(cString: strerror(errno))])
+        }
+        let path = String(cString: template)
+        pendingFolders.insert(path)
         return path
+    }
+
+    /// Removes every pending temporary file and scratch folder now (an interrupted training run,
+    /// which ends by its own exit once its checkpoint is written).
+    public static func removeAllPending() {
+        lock.lock(); removePending(); lock.unlock()
     }
 
     /// Removes a scratch folder from `folder(kind:)` and forgets it.

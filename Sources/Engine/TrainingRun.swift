@@ -33,17 +33,23 @@ public struct TrainingRun {
     public func problems() -> [String] {
         var p: [String] = []
         if steps < 1 { p.append("--steps must be positive, got \(steps)") }
-        if let m = maxMinutes, !(m > 0 && m.isFinite) { p.append("--minutes must be positive, got \(m)") }
+        if let m = maxMinutes, !(m > 0) { p.append("--minutes must be positive, got \(m)") }
         if !(learningRate > 0 && learningRate < 1) { p.append("--lr must be between 0 and 1, got \(learningRate)") }
         if warmup < 0 { p.append("--warmup cannot be negative, got \(warmup)") }
-        if saveEvery < 1 || evalEvery < 1 || logEvery < 1 { p.append("--save-every and --eval-every must be at least 1") }
+        if saveEvery < 1 || evalEvery < 1 { p.append("--save-every and --eval-every must be at least 1") }
+        if logEvery < 1 { p.append("log lines every \(logEvery) steps: must be at least 1") }
         return p
     }
 }
 
-/// `value` within `range`, or the problem "`flag` must be in lo...hi, got value".
+/// `value` within `range`, or the problem "`flag` must be in lo...hi, got value" (whole numbers
+/// written without ".0": "--phase-weight must be in 0...100, got -1").
 public func rangeProblem<T: Comparable>(_ flag: String, _ value: T, _ range: ClosedRange<T>) -> [String] {
-    range.contains(value) ? [] : ["\(flag) must be in \(range.lowerBound)...\(range.upperBound), got \(value)"]
+    func text(_ x: T) -> String {
+        let s = "\(x)"
+        return s.hasSuffix(".0") ? String(s.dropLast(2)) : s
+    }
+    return range.contains(value) ? [] : ["\(flag) must be in \(text(range.lowerBound))...\(text(range.upperBound)), got \(text(value))"]
 }
 
 /// A trainer's options: its run settings, and its defaults (which `gen train`'s flags show).
@@ -57,7 +63,19 @@ public protocol TrainingRunSettings {
     func problems() -> [String]
 }
 
+/// Options a trainer refuses (`problems()`), for callers of the library that skip the command line.
+public struct TrainingOptionsError: Error, CustomStringConvertible {
+    public var problems: [String]
+    public var description: String { problems.joined(separator: "; ") + "." }
+}
+
 public extension TrainingRunSettings {
+    /// Throws `TrainingOptionsError` when `problems()` finds any: the first thing each trainer does.
+    func check() throws {
+        let p = problems()
+        if !p.isEmpty { throw TrainingOptionsError(problems: p) }
+    }
+
     var steps: Int { get { run.steps } set { run.steps = newValue } }
     var maxMinutes: Double? { get { run.maxMinutes } set { run.maxMinutes = newValue } }
     var learningRate: Float { get { run.learningRate } set { run.learningRate = newValue } }

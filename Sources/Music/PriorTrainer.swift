@@ -269,6 +269,7 @@ public enum PriorTrainer {
 
     @discardableResult
     public static func train(_ o: PriorTrainOptions) throws -> PriorTrainResult {
+        try o.check()
         let fm = FileManager.default
         let folder = try TrainingFolder(o.outDir)
 

@@ -82,10 +82,15 @@ public struct RVQCodecConfig: Codable, Equatable, ValidatedConfig {
     /// Bits per second with the first `k` codebooks.
     public func bitrate(codebooks k: Int) -> Double { frameRate * Double(k) * Foundation.log2(Double(codebookSize)) }
 
-    /// The most codebooks whose bitrate fits in `kbps`; nil below one codebook's. Rates compare as
-    /// the ladder prints them (kbps to 2 decimals), so a printed rung, 6.89, selects that rung.
+    /// k codebooks' bitrate in hundredths of a kbps, as the ladder prints it (6.89 kbps: 689).
+    func centiKbps(codebooks k: Int) -> Int { Int((bitrate(codebooks: k) / 10).rounded()) }
+
+    /// The most codebooks whose bitrate, as the ladder prints it (kbps to 2 decimals), is at most
+    /// `kbps` (so a printed rung, 6.89, selects that rung); nil below one codebook's.
     public func codebooks(fitting kbps: Double) -> Int? {
-        (1...codebooks).last { (bitrate(codebooks: $0) / 10).rounded() <= (kbps * 100).rounded() }
+        guard kbps.isFinite else { return kbps > 0 ? codebooks : nil }
+        let limit = (kbps * 100).rounded(.down)
+        return (1...codebooks).last { Double(centiKbps(codebooks: $0)) <= limit }
     }
 
     /// What a bitrate request (`--bandwidth KBPS` or `--codebooks K`) may ask for, before any codec
@@ -102,7 +107,9 @@ public struct RVQCodecConfig: Codable, Equatable, ValidatedConfig {
     /// `bandwidth` kbps, or (neither) all; at most `available` (the codes at hand). A request the
     /// ladder cannot meet is a `RequestError.usage` that shows the ladder.
     public func codebooks(bandwidth: Double?, codebooks requested: Int?, available: Int? = nil) throws -> Int {
+        if let problem = Self.bitrateProblems(bandwidth: bandwidth, codebooks: requested).first { throw RequestError.usage(problem + ".") }
         let top = min(codebooks, available ?? codebooks)
+        guard top >= 1 else { throw RequestError.usage("there are no codebooks to decode (the codes hold none).") }
         if let requested {
             guard requested <= top else {
                 throw RequestError.usage("--codebooks \(requested) is more than the \(top) available; the ladder (codebooks: kbps) is \(ladder).")
@@ -111,8 +118,8 @@ public struct RVQCodecConfig: Codable, Equatable, ValidatedConfig {
         }
         if let bandwidth {
             guard let fit = codebooks(fitting: bandwidth) else {
-                throw RequestError.usage(String(format: "--bandwidth %g kbps is below one codebook's %.2f kbps; the ladder (codebooks: kbps) is %@.",
-                                                bandwidth, bitrate(codebooks: 1) / 1000, ladder))
+                throw RequestError.usage(String(format: "--bandwidth %g kbps is below one codebook's %@ kbps; the ladder (codebooks: kbps) is %@.",
+                                                bandwidth, kbpsText(codebooks: 1), ladder))
             }
             return min(fit, top)
         }
@@ -121,7 +128,13 @@ public struct RVQCodecConfig: Codable, Equatable, ValidatedConfig {
 
     /// "1: 0.86, 2: 1.72, …": codebooks and kbps of every rung, for messages.
     public var ladder: String {
-        (1...codebooks).map { String(format: "%d: %.2f", $0, bitrate(codebooks: $0) / 1000) }.joined(separator: ", ")
+        (1...codebooks).map { "\($0): " + kbpsText(codebooks: $0) }.joined(separator: ", ")
+    }
+
+    /// "6.89": k codebooks' kbps to 2 decimals, rounded as `codebooks(fitting:)` compares.
+    public func kbpsText(codebooks k: Int) -> String {
+        let c = centiKbps(codebooks: k)
+        return "\(c / 100)." + (c % 100 < 10 ? "0" : "") + "\(c % 100)"
     }
 
     /// Frames before the first that the encoder's input reads (the phase advance needs the one before).

@@ -127,6 +127,7 @@ public enum RVQCodecTrainer {
     }
 
     public static func train(_ o: RVQCodecTrainOptions) throws {
+        try o.check()
         guard !o.dataDirs.isEmpty else { throw CodecError("give at least one --data corpus folder (from `gen dataset music`).") }
         let folder = try TrainingFolder(o.outDir)
         var config = o.model

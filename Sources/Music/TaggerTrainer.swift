@@ -112,6 +112,7 @@ public enum TaggerTrainer {
 
     @discardableResult
     public static func train(_ o: TaggerTrainOptions) throws -> TaggerEval? {
+        try o.check()
         let folder = try TrainingFolder(o.outDir)
         let lines = try MusicCorpus.loadMetadata(o.dataDir)
         var config = o.model

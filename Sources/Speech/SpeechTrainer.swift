@@ -96,6 +96,7 @@ public enum SpeechTrainer {
     }
 
     public static func train(_ o: SpeechTrainOptions) throws {
+        try o.check()
         let (train, val) = try SpeechCorpusIO.load(o.dataDir)
         guard !train.isEmpty else {
             throw CheckpointError(path: o.dataDir, message: "the corpus has no training utterances; build it with `gen dataset speech`.")

@@ -176,6 +176,7 @@ public enum VocoderTrainer {
     }
 
     public static func train(_ o: VocoderTrainOptions) throws {
+        try o.check()
         let (trainUtts, valUtts) = try SpeechCorpusIO.load(o.dataDir, withAudio: true)
         guard !trainUtts.isEmpty else {
             throw CheckpointError(path: o.dataDir, message: "the corpus has no training utterances; build it with `gen dataset speech`.")

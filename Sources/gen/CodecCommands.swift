@@ -89,8 +89,7 @@ struct Encode: ParsableCommand, HasGlobalOptions {
         let file = RVQCodesFile(encoding: samples, model: model, codebooks: k)
         try ioErrors { try file.write(to: output) }
         if globals.quiet { print(output); return }
-        print(String(format: "%@  (%d codebooks × %d frames, %.2f kbps; codec %@)", output, k, file.frames,
-                     model.config.bitrate(codebooks: k) / 1000, file.codecID))
+        print("\(output)  (\(k) codebooks × \(file.frames) frames, \(model.config.kbpsText(codebooks: k)) kbps; codec \(file.codecID))")
     }
 }
 
@@ -143,7 +142,7 @@ struct Codec: ParsableCommand, HasGlobalOptions {
         let samples = try readMono(input, sampleRate: model.sampleRate)
         try writeDecoded(model.decode(model.encode(samples, codebooks: k), length: max(samples.count, 1)), sampleRate: model.sampleRate, to: output)
         if output != "-" {
-            print(globals.quiet ? output : String(format: "%@  (%d codebooks, %.2f kbps)", output, k, model.config.bitrate(codebooks: k) / 1000))
+            print(globals.quiet ? output : "\(output)  (\(k) codebooks, \(model.config.kbpsText(codebooks: k)) kbps)")
         }
     }
 }

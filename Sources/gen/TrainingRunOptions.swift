@@ -50,6 +50,7 @@ struct TrainingRunOptions<Settings: TrainingRunSettings>: ParsableArguments {
         if let sig = TrainingInterrupt.signal {
             printLine("gen: \(TemporaryFiles.signalName(sig)); the checkpoint in \(out) is complete: the same command "
                       + "with --resume (without --init-from) continues the run.")
+            TemporaryFiles.removeAllPending()
             Foundation.exit(128 + sig)
         }
     }

@@ -4,7 +4,7 @@
 // written here is exactly 1 s at 22050 Hz; the worker split is min(jobs, cores, items) workers,
 // each with cores / workers BLAS threads (at least 1).
 import Audio
-@testable import Batch
+import Batch
 import Foundation
 import XCTest
 

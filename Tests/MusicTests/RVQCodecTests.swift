@@ -82,9 +82,6 @@ final class RVQCodecTests: XCTestCase {
         XCTAssertEqual(model.frameCount(length: 5000), 79)   // 1 + 78
     }
 
-    // Expected: encoding with k codebooks is the first k rows of encoding with all (greedy
-    // residual coding); every prefix decodes to the full length; and each added codebook brings
-    // the decoder's input latents closer to the encoder's (the residual shrinks).
     // The bitrate ladder in closed form: k codebooks of 1024 at 22050 / 256 frames/s carry
     // k × 86.13 × 10 bits/s, printed 0.86, 1.72, …, 6.89 kbps; a printed rung selects that rung.
     func testBitrateRequestsPickARungOfTheLadder() throws {
@@ -107,6 +104,9 @@ final class RVQCodecTests: XCTestCase {
         XCTAssertEqual(RVQCodecConfig.bitrateProblems(bandwidth: nil, codebooks: 33).count, 1)
     }
 
+    // Expected: encoding with k codebooks is the first k rows of encoding with all (greedy
+    // residual coding); every prefix decodes to the full length; and each added codebook brings
+    // the decoder's input latents closer to the encoder's (the residual shrinks).
     func testEveryPrefixDecodes() {
         let x = testSignal(4000)
         let model = seededRVQ(signal: x)

@@ -3,6 +3,7 @@
 // one step outside its documented range is named by its flag. The ranges are the ones the
 // options' doc comments and `gen train … --help` give.
 import Engine
+import Foundation
 import Music
 import XCTest
 
@@ -20,7 +21,7 @@ final class TrainOptionsTests: XCTestCase {
         XCTAssertEqual(o.problems(), [])
         o.batchSize = 257; o.model.codebooks = 0; o.phaseWeight = -1
         XCTAssertEqual(o.problems(), ["--batch-size must be in 1...256, got 257", "--codebooks must be in 1...32, got 0",
-                                      "--phase-weight must be in 0.0...100.0, got -1.0"])
+                                      "--phase-weight must be in 0...100, got -1"])
         o = RVQCodecTrainOptions(dataDirs: [], outDir: "runs/c")
         o.decoderOnly = true; o.encoderInput = .frequency
         let p = o.problems()
@@ -35,7 +36,7 @@ final class TrainOptionsTests: XCTestCase {
         var p = PriorTrainOptions(dataDir: "d", codecDir: "c", outDir: "o")
         XCTAssertEqual(p.problems(), [])
         p.labelDropout = 1.5; p.model.heads = 3
-        XCTAssertEqual(p.problems(), ["--label-dropout must be in 0.0...1.0, got 1.5",
+        XCTAssertEqual(p.problems(), ["--label-dropout must be in 0...1, got 1.5",
                                       "--d-model must be a positive multiple of --heads, and --layers at least 1"])
         var t = TaggerTrainOptions(dataDir: "d", outDir: "o")
         XCTAssertEqual(t.problems(), [])
@@ -44,5 +45,17 @@ final class TrainOptionsTests: XCTestCase {
                                       "--mixup must be 0 (off) or an α between 0.05 and 10 (PaSST uses 0.3), got 0.01"])
         t = TaggerTrainOptions(dataDir: "d", outDir: "o"); t.model.heads = 5   // the model's own check, through the options
         XCTAssertEqual(t.problems().count, 1)
+    }
+
+    // A library caller that skips the command line gets the same refusal, before any folder is made.
+    func testTrainersRefuseBadOptionsFirst() {
+        let out = NSTemporaryDirectory() + "train-options-\(getpid())"
+        var o = RVQCodecTrainOptions(dataDirs: ["/nonexistent"], outDir: out)
+        o.batchSize = 0
+        XCTAssertThrowsError(try RVQCodecTrainer.train(o)) { XCTAssertTrue($0 is TrainingOptionsError, "\($0)") }
+        var t = TaggerTrainOptions(dataDir: "/nonexistent", outDir: out)
+        t.mixup = 20
+        XCTAssertThrowsError(try TaggerTrainer.train(t)) { XCTAssertTrue($0 is TrainingOptionsError, "\($0)") }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
     }
 }
