@@ -123,7 +123,8 @@ final class TrainingCLITests: CLITestCase {
             XCTAssertEqual(run.code, 128 + SIGINT, "\(name)\n\(run.stderr)")
             XCTAssertTrue(run.stderr.contains("interrupted"), "\(name)\n\(run.stderr)")
             // An interrupted corpus build removes its scratch folder (mma and fluidsynth files) too.
-            XCTAssertEqual(try fm.contentsOfDirectory(atPath: path("tmp")), [], name)
+            // (fluidsynth's PulseAudio client keeps a pulse-* folder of its own there.)
+            XCTAssertEqual(try fm.contentsOfDirectory(atPath: path("tmp")).filter { $0.hasPrefix("gen-") }, [], name)
             guard training else { continue }
             // The run stopped at a checkpoint a later --resume continues from.
             let words = example.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init)
