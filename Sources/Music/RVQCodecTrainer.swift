@@ -127,8 +127,7 @@ public enum RVQCodecTrainer {
     }
 
     public static func train(_ o: RVQCodecTrainOptions) throws {
-        try o.check()
-        guard !o.dataDirs.isEmpty else { throw CodecError("give at least one --data corpus folder (from `gen dataset music`).") }
+        try o.check()   // every option's limit and combination (an --encoder-input with --decoder-only too)
         let folder = try TrainingFolder(o.outDir)
         var config = o.model
         var initial: SafeTensorsFile? = nil
@@ -139,9 +138,6 @@ public enum RVQCodecTrainer {
             var file = try ISTFTDecoder.initialWeights(from: from, phaseHead: &config.phaseHead, requested: o.phaseHead,
                                                        prefix: "decoder.", nFFT: config.nFFT)
             if let requested = o.encoderInput, requested != (config.encoderInput ?? .magnitude) {
-                if o.decoderOnly {
-                    throw CodecError("--encoder-input changes what the codes mean; it cannot go with --decoder-only, which keeps them.")
-                }
                 // The seeding codec's id, from the weights already read (its encoder and codebooks).
                 let parent = RVQCodec(config: config, randomInit: false)
                 try parent.loadWeights(file, path: from + "/model.safetensors")
