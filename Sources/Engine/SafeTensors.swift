@@ -512,7 +512,8 @@ private func float(fromBFloat16Bits b: UInt16) -> Float {
 // NSNumber booleans passing as 0/1), rejects duplicate keys, and bounds nesting depth so an
 // adversarial header cannot overflow the stack.
 
-private func jsonQuoted(_ s: String) -> String {
+/// A JSON string literal (quotes and escapes), for headers and JSON Lines written by hand.
+public func jsonQuoted(_ s: String) -> String {
     var out = "\""
     for scalar in s.unicodeScalars {
         switch scalar {

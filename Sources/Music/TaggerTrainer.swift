@@ -12,7 +12,9 @@ import Engine
 import Foundation
 
 public struct TaggerTrainOptions: TrainingRunSettings {
-    public var dataDir: String
+    /// Corpus folders: training crops come from every one's training clips; each one's held-out
+    /// clips are scored on their own (and, with several, pooled).
+    public var dataDirs: [String]
     public var outDir: String
     public static var defaultRun: TrainingRun { TrainingRun(steps: 3000, learningRate: 5e-4, warmup: 200, evalEvery: 250, saveEvery: 250) }
     public var run = defaultRun
@@ -29,10 +31,11 @@ public struct TaggerTrainOptions: TrainingRunSettings {
     public var initFrom: String? = nil
     public var model = TaggerConfig()
 
-    public init(dataDir: String, outDir: String) { self.dataDir = dataDir; self.outDir = outDir }
+    public init(dataDirs: [String], outDir: String) { self.dataDirs = dataDirs; self.outDir = outDir }
 
     public func problems() -> [String] {
         var p = run.problems() + rangeProblem("--batch-size", batchSize, 1...512)
+        if dataDirs.isEmpty { p.append("give at least one --data corpus folder (from `gen dataset music`)") }
         for (name, v) in [("--patchout-time", patchoutTime), ("--patchout-freq", patchoutFreq), ("--patchout-random", patchoutRandom)] where !(v >= 0 && v < 1) {
             p.append("\(name) must be at least 0 and below 1, got \(v)")
         }
@@ -114,7 +117,7 @@ public enum TaggerTrainer {
     public static func train(_ o: TaggerTrainOptions) throws -> TaggerEval? {
         try o.check()
         let folder = try TrainingFolder(o.outDir)
-        let lines = try MusicCorpus.loadMetadata(o.dataDir)
+        let lines = try o.dataDirs.flatMap { try MusicCorpus.loadMetadata($0) }
         var config = o.model
         var initial: Tagger? = nil
         let resuming = o.resume && FileManager.default.fileExists(atPath: folder.config)
@@ -135,22 +138,26 @@ public enum TaggerTrainer {
         let problems = config.validate()
         if !problems.isEmpty { throw CheckpointError(path: folder.config, message: "invalid tagger config: " + problems.joined(separator: "; ")) }
         let fb = MelFilterbank(config: .standard)
-        let trainAudio = try MusicClips.load(o.dataDir, split: "train", sampleRate: config.sampleRate)   // decoded once
+        let trainAudio = try o.dataDirs.map { try MusicClips.load($0, split: "train", sampleRate: config.sampleRate) }   // decoded once
         // The standardisation comes from the training clips' raw log-mel (new runs only).
         if !resuming && initial == nil {
             var raw = config; raw.melMean = 0; raw.melStd = 1
-            let probe = try clips(o.dataDir, split: "train", config: raw, filterbank: fb, audio: trainAudio)
+            let probe = try zip(o.dataDirs, trainAudio).flatMap { try clips($0, split: "train", config: raw, filterbank: fb, audio: $1) }
             var sum = 0.0, sq = 0.0, n = 0.0
             for clip in probe { for v in clip.mel { sum += Double(v); sq += Double(v) * Double(v); n += 1 } }
             config.melMean = Float(sum / max(n, 1)); config.melStd = Float(max((sq / max(n, 1) - (sum / max(n, 1)) * (sum / max(n, 1))).squareRoot(), 1e-3))
             // The clips' mean loudness: what `tag` brings any input to.
-            let levels = trainAudio.compactMap { try? Loudness.measure($0, sampleRate: config.sampleRate).integrated }
+            let levels = trainAudio.joined().compactMap { try? Loudness.measure($0, sampleRate: config.sampleRate).integrated }
             if !levels.isEmpty { config.inputLoudness = Float(levels.reduce(0, +) / Double(levels.count)) }
         }
-        let train = try clips(o.dataDir, split: "train", config: config, filterbank: fb, audio: trainAudio)
-        let val = try clips(o.dataDir, split: "val", config: config, filterbank: fb)
-        guard !train.isEmpty else {
-            throw CheckpointError(path: o.dataDir, message: "the corpus has no training clips; build one with `gen dataset music --out \(o.dataDir)`")
+        var train: [TaggerClip] = [], val: [(dir: String, clips: [TaggerClip])] = []
+        for (dir, audio) in zip(o.dataDirs, trainAudio) {
+            let clips = try clips(dir, split: "train", config: config, filterbank: fb, audio: audio)
+            guard !clips.isEmpty else {
+                throw CheckpointError(path: dir, message: "the corpus has no training clips; build one with `gen dataset music --out \(dir)`")
+            }
+            train += clips
+            val.append((dir, try self.clips(dir, split: "val", config: config, filterbank: fb)))
         }
         let model = initial ?? Tagger(config: config, seed: o.seed)
         if let from = o.initFrom, initial != nil { o.log("tagger: starting from \(from) (its standardisation and input level kept)") }
@@ -158,7 +165,7 @@ public enum TaggerTrainer {
         var step = 0
         if o.resume { step = try folder.resume(model.params, opt, log: o.log).step }
         o.log(String(format: "tagger: %d train clips, %d val clips, %d parameters, %d × %d patches per window, patchout time %.2f freq %.2f random %.2f, mixup α %.2f",
-                     train.count, val.count, model.params.parameterCount, config.freqPatches, config.timePatches,
+                     train.count, val.reduce(0) { $0 + $1.clips.count }, model.params.parameterCount, config.freqPatches, config.timePatches,
                      o.patchoutTime, o.patchoutFreq, o.patchoutRandom, o.mixup))
         func save() throws {
             try model.save(directory: o.outDir, metadata: ["step": String(step), "model": "tagger"])
@@ -166,12 +173,20 @@ public enum TaggerTrainer {
         }
         let log = try TrainingLog(path: folder.log, echo: o.log)
         var lastEval: TaggerEval?
+        // One line per corpus's held-out clips and, with several, a pooled one ("data": "all"): the
+        // last line is what the run returns.
         func evaluateVal() {
-            guard let e = evaluate(model, clips: val) else { return }
-            lastEval = e
-            log.emit(String(format: "{\"step\":%d,\"val_window_genre_acc\":%.4f,\"val_clip_genre_acc\":%.4f,\"val_window_vocals_acc\":%.4f,\"val_clip_vocals_acc\":%.4f,\"val_windows\":%d,\"val_clips\":%d}",
-                            step, e.windowGenreAccuracy, e.clipGenreAccuracy, e.windowVocalsAccuracy, e.clipVocalsAccuracy, e.windows, e.clips))
+            var sets = val.map { (label: $0.dir, clips: $0.clips) }
+            if val.count > 1 { sets.append(("all", val.flatMap(\.clips))) }
+            for (i, set) in sets.enumerated() {
+                guard let e = evaluate(model, clips: set.clips) else { continue }
+                if i == sets.count - 1 { lastEval = e }
+                log.emit("{\"step\":\(step),\"data\":\(jsonQuoted(set.label))," + String(format:
+                    "\"val_window_genre_acc\":%.4f,\"val_clip_genre_acc\":%.4f,\"val_window_vocals_acc\":%.4f,\"val_clip_vocals_acc\":%.4f,\"val_windows\":%d,\"val_clips\":%d}",
+                    e.windowGenreAccuracy, e.clipGenreAccuracy, e.windowVocalsAccuracy, e.clipVocalsAccuracy, e.windows, e.clips))
+            }
         }
+        if initial != nil && step == 0 { evaluateVal() }   // where a fine-tune starts from
         let schedule = LRSchedule(peak: o.learningRate, warmupSteps: o.warmup, totalSteps: o.steps, minRatio: 0.05)
         var rng = RNG.derive(seed: o.seed, index: UInt64(step))
         let m = config.nMels, w = config.windowFrames

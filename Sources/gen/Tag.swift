@@ -59,9 +59,9 @@ struct Tag: ParsableCommand, HasGlobalOptions {
                 let artists = c.artists.indices.sorted { r.artist[$0] > r.artist[$1] }.prefix(top)
                 if json {
                     func object(_ names: [String], _ p: [Double], _ order: ArraySlice<Int>) -> String {
-                        "{" + order.map { "\(jsonString(names[$0])): \(String(format: "%.4f", p[$0]))" }.joined(separator: ", ") + "}"
+                        "{" + order.map { "\(jsonQuoted(names[$0])): \(String(format: "%.4f", p[$0]))" }.joined(separator: ", ") + "}"
                     }
-                    print("{\"file\": \(jsonString(file)), \"genre\": \(object(c.genres, r.genre, genres)), \"artist\": \(object(c.artists, r.artist, artists)), "
+                    print("{\"file\": \(jsonQuoted(file)), \"genre\": \(object(c.genres, r.genre, genres)), \"artist\": \(object(c.artists, r.artist, artists)), "
                           + "\"vocals\": \(String(format: "%.4f", r.vocals)), \"windows\": \(r.windows), \"embedding_dim\": \(c.dModel)}")
                 } else {
                     let g = genres.map { String(format: "%@ %.2f", c.genres[$0], r.genre[$0]) }.joined(separator: ", ")
@@ -86,12 +86,6 @@ struct Tag: ParsableCommand, HasGlobalOptions {
     }
 }
 
-/// A JSON string literal.
-func jsonString(_ s: String) -> String {
-    let data = (try? JSONSerialization.data(withJSONObject: [s], options: [.fragmentsAllowed])) ?? Data("[\"\"]".utf8)
-    return String(String(decoding: data, as: UTF8.self).dropFirst().dropLast())
-}
-
 struct TrainTagger: TrainCommand {
     static let configuration = CommandConfiguration(
         commandName: "tagger",
@@ -109,14 +103,18 @@ struct TrainTagger: TrainCommand {
         checkpoint written; --resume continues.
 
         --init-from DIR starts a new run (fresh optimizer and schedule) from a trained
-        tagger, for example to fine-tune the shipped one with mixup.
+        tagger, for example to fine-tune the shipped one with mixup; it scores the
+        held-out clips before the first step, so the log shows where it started.
+        Repeat --data to train on several corpora (for example two seeds of `gen
+        dataset music`); each corpus's held-out clips are scored on their own and
+        pooled.
 
         Examples:
           gen train tagger --data data/music --out runs/tagger --minutes 60
           gen train tagger --data data/music --out runs/tagger-mixup \\
               --init-from models/tagger --mixup 0.3 --lr 2e-4 --steps 1500
         """)
-    @Option(name: .long, help: "Corpus folder (from `gen dataset music`).") var data: String
+    @Option(name: .long, help: "Corpus folder (from `gen dataset music`); repeat for several.") var data: [String]
     @Option(name: .long, help: "Model folder to write.") var out: String
     @Option(name: .long, help: "Windows per batch.") var batchSize = 16
     @Option(name: .long, help: "Probability of leaving out each time column of patches.") var patchoutTime: Float = 0.3
@@ -131,7 +129,7 @@ struct TrainTagger: TrainCommand {
     @OptionGroup var globals: GlobalOptions
 
     var options: TaggerTrainOptions {
-        var o = TaggerTrainOptions(dataDir: data, outDir: out)
+        var o = TaggerTrainOptions(dataDirs: data, outDir: out)
         training.apply(to: &o)
         o.batchSize = batchSize; o.patchoutTime = patchoutTime; o.patchoutFreq = patchoutFreq; o.patchoutRandom = patchoutRandom
         o.mixup = mixup; o.initFrom = initFrom

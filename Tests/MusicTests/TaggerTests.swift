@@ -2,6 +2,7 @@
 // Expected values: patch counts from the grid arithmetic (80/16 = 5 rows, window/16 columns);
 // the Fréchet distance of two Gaussians in closed form (diagonal covariances: |μ₁−μ₂|² +
 // Σ(σ₁−σ₂)²; equal covariances: |μ₁−μ₂|²); the eigenvalues of [[2,1],[1,2]] are 1 and 3.
+import Audio
 import DSP
 import Engine
 import Music
@@ -104,6 +105,49 @@ final class TaggerTests: XCTestCase {
             if (out.genre.data[1] > out.genre.data[0]) == (i % 2 == 1) { right += 1 }
         }
         XCTAssertEqual(right, 20)
+    }
+
+    /// Two corpora: training draws on both, and each one's held-out clips are scored on their own
+    /// and pooled (the counts are the clips written here); a fine-tune (`initFrom`) scores where it
+    /// starts, at step 0, before it changes anything.
+    func testTrainingOnTwoCorporaScoresEachHeldOutSet() throws {
+        let root = NSTemporaryDirectory() + "tagger-corpora-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        var rng = RNG(seed: 9)
+        func corpus(_ name: String, train: Int, val: Int) throws -> String {
+            let dir = root + "/" + name
+            try FileManager.default.createDirectory(atPath: dir + "/audio", withIntermediateDirectories: true)
+            var lines: [String] = []
+            for i in 0..<(train + val) {
+                let noise = i % 2 == 1, file = "audio/\(name)-\(i).wav"
+                let audio: [Float] = (0..<(22050 * 2)).map { noise ? rng.normal() * 0.1 : Float(sin(2 * .pi * 440 * Double($0) / 22050)) * 0.3 }
+                try AudioFile.write(AudioBuffer(samples: audio, sampleRate: 22050), to: dir + "/" + file)
+                lines.append("{\"id\": \"\(name)-\(i)\", \"file\": \"\(file)\", \"genre\": \"\(noise ? "rock" : "jazz")\", \"artist\": \"Neon Highway\", "
+                             + "\"length\": 2, \"offset\": 0, \"lyrics\": [], \"lyrics_aligned\": true, \"split\": \"\(i < train ? "train" : "val")\"}")
+            }
+            try (lines.joined(separator: "\n") + "\n").write(toFile: dir + "/metadata.jsonl", atomically: true, encoding: .utf8)
+            return dir
+        }
+        let a = try corpus("a", train: 2, val: 1), b = try corpus("b", train: 2, val: 2)
+        var o = TaggerTrainOptions(dataDirs: [a, b], outDir: root + "/run")
+        o.model = tinyConfig(classes: []); o.batchSize = 2
+        o.steps = 2; o.warmup = 1; o.evalEvery = 1; o.saveEvery = 1; o.log = { _ in }
+        let pooled = try XCTUnwrap(try TaggerTrainer.train(o))
+        XCTAssertEqual(pooled.clips, 3)
+        func scored(_ run: String) throws -> [(step: Int, data: String, clips: Int)] {
+            try String(contentsOfFile: root + "/" + run + "/train_log.jsonl", encoding: .utf8).split(separator: "\n").compactMap { line in
+                let j = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+                guard let data = j["data"] as? String else { return nil }
+                return (j["step"] as! Int, data, j["val_clips"] as! Int)
+            }
+        }
+        let lines = try scored("run")
+        XCTAssertEqual(lines.map(\.data), [a, b, "all", a, b, "all", a, b, "all"])   // steps 1, 2, and the end
+        XCTAssertEqual(lines.map(\.clips), [1, 2, 3, 1, 2, 3, 1, 2, 3])
+        var ft = TaggerTrainOptions(dataDirs: [b], outDir: root + "/ft")
+        ft.initFrom = root + "/run"; ft.steps = 1; ft.warmup = 1; ft.batchSize = 2; ft.log = { _ in }
+        try TaggerTrainer.train(ft)
+        XCTAssertEqual(try scored("ft").map { "\($0.step) \($0.data) \($0.clips)" }, ["0 \(b) 2", "1 \(b) 2"])
     }
 
     /// Mixup's targets: row i is λᵢ·onehot(i) + (1 − λᵢ)·onehot(partner), an unknown label on either

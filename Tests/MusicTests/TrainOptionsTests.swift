@@ -38,12 +38,12 @@ final class TrainOptionsTests: XCTestCase {
         p.labelDropout = 1.5; p.model.heads = 3
         XCTAssertEqual(p.problems(), ["--label-dropout must be in 0...1, got 1.5",
                                       "--d-model must be a positive multiple of --heads, and --layers at least 1"])
-        var t = TaggerTrainOptions(dataDir: "d", outDir: "o")
+        var t = TaggerTrainOptions(dataDirs: ["d"], outDir: "o")
         XCTAssertEqual(t.problems(), [])
         t.patchoutTime = 1; t.mixup = 0.01
         XCTAssertEqual(t.problems(), ["--patchout-time must be at least 0 and below 1, got 1.0",
                                       "--mixup must be 0 (off) or an α between 0.05 and 10 (PaSST uses 0.3), got 0.01"])
-        t = TaggerTrainOptions(dataDir: "d", outDir: "o"); t.model.heads = 5   // the model's own check, through the options
+        t = TaggerTrainOptions(dataDirs: ["d"], outDir: "o"); t.model.heads = 5   // the model's own check, through the options
         XCTAssertEqual(t.problems().count, 1)
     }
 
@@ -53,7 +53,7 @@ final class TrainOptionsTests: XCTestCase {
         var o = RVQCodecTrainOptions(dataDirs: ["/nonexistent"], outDir: out)
         o.batchSize = 0
         XCTAssertThrowsError(try RVQCodecTrainer.train(o)) { XCTAssertTrue($0 is TrainingOptionsError, "\($0)") }
-        var t = TaggerTrainOptions(dataDir: "/nonexistent", outDir: out)
+        var t = TaggerTrainOptions(dataDirs: ["/nonexistent"], outDir: out)
         t.mixup = 20
         XCTAssertThrowsError(try TaggerTrainer.train(t)) { XCTAssertTrue($0 is TrainingOptionsError, "\($0)") }
         XCTAssertFalse(FileManager.default.fileExists(atPath: out))
