@@ -172,10 +172,11 @@ public enum TaggerTrainer {
             try opt.stateFile(step: step).write(to: folder.state)
         }
         let log = try TrainingLog(path: folder.log, echo: o.log)
-        var lastEval: TaggerEval?
+        var lastEval: TaggerEval?, evaluatedAt = -1
         // One line per corpus's held-out clips and, with several, a pooled one ("data": "all"): the
         // last line is what the run returns.
         func evaluateVal() {
+            evaluatedAt = step
             var sets = val.map { (label: $0.dir, clips: $0.clips) }
             if val.count > 1 { sets.append(("all", val.flatMap(\.clips))) }
             for (i, set) in sets.enumerated() {
@@ -231,7 +232,8 @@ public enum TaggerTrainer {
             if step % o.saveEvery == 0 { try save() }
         }
         try save()
-        if TrainingInterrupt.signal == nil { evaluateVal() }   // an interrupted run ends at its checkpoint
+        // The end, unless that step was just scored; an interrupted run ends at its checkpoint.
+        if TrainingInterrupt.signal == nil && evaluatedAt != step { evaluateVal() }
         return lastEval
     }
 }

@@ -142,8 +142,9 @@ final class TaggerTests: XCTestCase {
             }
         }
         let lines = try scored("run")
-        XCTAssertEqual(lines.map(\.data), [a, b, "all", a, b, "all", a, b, "all"])   // steps 1, 2, and the end
-        XCTAssertEqual(lines.map(\.clips), [1, 2, 3, 1, 2, 3, 1, 2, 3])
+        XCTAssertEqual(lines.map(\.data), [a, b, "all", a, b, "all"])   // steps 1 and 2 (the end, scored once)
+        XCTAssertEqual(lines.map(\.step), [1, 1, 1, 2, 2, 2])
+        XCTAssertEqual(lines.map(\.clips), [1, 2, 3, 1, 2, 3])
         var ft = TaggerTrainOptions(dataDirs: [b], outDir: root + "/ft")
         ft.initFrom = root + "/run"; ft.steps = 1; ft.warmup = 1; ft.batchSize = 2; ft.log = { _ in }
         try TaggerTrainer.train(ft)
