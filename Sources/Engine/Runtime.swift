@@ -12,6 +12,11 @@
 //   GFLOP/s on 2 cores where the SkylakeX kernels give 190 (measured, 1024³). When the kernels in
 //   use are older than the CPU's flags allow, OPENBLAS_CORETYPE names the right ones (read at load
 //   time too). A user's own OPENBLAS_CORETYPE is left alone.
+// Only the first needs a restart. The malloc thresholds are set in place with mallopt, and a
+// DYNAMIC_ARCH OpenBLAS (Debian's) picks its kernels again when its exported
+// gotoblas_dynamic_quit / gotoblas_dynamic_init are called with OPENBLAS_CORETYPE set, before
+// the first BLAS call: a short command (one sentence of speech) then starts once, with the right
+// kernels (measured in models/vocoder/MODEL_CARD.md). An OpenBLAS without them restarts as before.
 import COpenBLAS
 import Foundation
 #if canImport(Glibc)
@@ -28,14 +33,42 @@ public enum Runtime {
         #if canImport(Glibc)
         let kernels = getenv("OPENBLAS_CORETYPE") == nil ? betterKernels() : nil
         if let kernels { setenv("OPENBLAS_CORETYPE", kernels, 1) }
-        if (reexec && getenv("OPENBLAS_THREAD_TIMEOUT") == nil) || kernels != nil {
+        // Set for this process and, through the environment, for a restarted one.
+        // (glibc's M_MMAP_THRESHOLD is −3, M_TRIM_THRESHOLD −1; mallopt is not in Swift's Glibc module.)
+        typealias MallocOption = @convention(c) (Int32, Int32) -> Int32
+        let mallopt = dlsym(dlopen(nil, RTLD_NOW), "mallopt").map { unsafeBitCast($0, to: MallocOption.self) }
+        for (name, option, value) in [("MALLOC_MMAP_THRESHOLD_", Int32(-3), Int32(256 << 20)), ("MALLOC_TRIM_THRESHOLD_", -1, 1 << 30)]
+        where getenv(name) == nil {
+            setenv(name, String(value), 1)
+            _ = mallopt?(option, value)
+        }
+        let spinning = reexec && getenv("OPENBLAS_THREAD_TIMEOUT") == nil
+        if let kernels, !spinning, selectKernels(kernels) { return }
+        if spinning || kernels != nil {
             setenv("OPENBLAS_THREAD_TIMEOUT", "4", 1)
-            if getenv("MALLOC_MMAP_THRESHOLD_") == nil { setenv("MALLOC_MMAP_THRESHOLD_", String(256 << 20), 1) }
-            if getenv("MALLOC_TRIM_THRESHOLD_") == nil { setenv("MALLOC_TRIM_THRESHOLD_", String(1 << 30), 1) }
             var argv = CommandLine.arguments.map { strdup($0) } + [nil]
             execv("/proc/self/exe", &argv)
             // exec failed (no /proc?): carry on with the default spin timeout.
         }
+        #endif
+    }
+
+    /// Has OpenBLAS pick its kernels again, as `name` (its core name), in this process: true when
+    /// they are now in use. Only before the first BLAS call, and only a DYNAMIC_ARCH build exports
+    /// what it takes; false (nothing changed) otherwise.
+    static func selectKernels(_ name: String) -> Bool {
+        #if canImport(Glibc)
+        typealias Hook = @convention(c) () -> Void
+        guard let process = dlopen(nil, RTLD_NOW),
+              let quit = dlsym(process, "gotoblas_dynamic_quit"), let start = dlsym(process, "gotoblas_dynamic_init") else { return false }
+        let saved = getenv("OPENBLAS_CORETYPE").map { String(cString: $0) }
+        setenv("OPENBLAS_CORETYPE", name, 1)
+        defer { if let saved { setenv("OPENBLAS_CORETYPE", saved, 1) } else { unsetenv("OPENBLAS_CORETYPE") } }
+        unsafeBitCast(quit, to: Hook.self)()
+        unsafeBitCast(start, to: Hook.self)()
+        return blasKernels.lowercased() == name.lowercased()
+        #else
+        return false
         #endif
     }
 

@@ -19,4 +19,25 @@ final class RuntimeTests: XCTestCase {
         XCTAssertNil(Runtime.betterKernels(current: 4, flags: sapphire))
         XCTAssertFalse(Runtime.blasKernels.isEmpty)
     }
+
+    /// OpenBLAS's kernels picked again in place (`gen` does it at start-up instead of restarting):
+    /// the core name follows, and a product computed with the generic SSE3 kernels equals, up to
+    /// float rounding, the same product with the kernels this process started with. OpenBLAS's
+    /// work buffer is one fixed size for every core of a DYNAMIC_ARCH build, which is what makes
+    /// the switch safe after earlier calls. Skipped where the library lacks the hooks.
+    func testKernelsArePickedAgainInPlace() throws {
+        let original = Runtime.blasKernels
+        var rng = RNG(seed: 3)
+        let a = Tensor(randn: [96, 80], rng: &rng)
+        let b = Tensor(randn: [80, 72], rng: &rng)
+        let before = matmul(a, b).data
+        guard Runtime.selectKernels("Prescott") else { throw XCTSkip("this OpenBLAS cannot pick its kernels again in place") }
+        XCTAssertEqual(Runtime.blasKernels, "Prescott")
+        let generic = matmul(a, b).data
+        XCTAssertTrue(Runtime.selectKernels(original))
+        XCTAssertEqual(Runtime.blasKernels, original)
+        let after = matmul(a, b).data
+        XCTAssertLessThan(zip(before, generic).map { abs($0 - $1) }.max()!, 1e-3)
+        XCTAssertEqual(before, after)
+    }
 }
