@@ -29,6 +29,7 @@ func benchBatch() {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: gen)
         p.arguments = ["batch", prompts, "--out-dir", out, "--jobs", "\(jobs)", "--quiet"]
+        p.environment = userEnvironment
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         let t0 = now()

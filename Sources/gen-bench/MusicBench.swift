@@ -117,6 +117,7 @@ private func benchMusicProcess() {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: gen)
     p.arguments = ["music", "--genre", "jazz", "--lyrics", "examples/lyrics.txt", "--duration", "20", "--seed", "1", "-o", out, "--quiet"]
+    p.environment = userEnvironment
     let t0 = now()
     guard (try? p.run()) != nil else { return }
     p.waitUntilExit()

@@ -42,14 +42,8 @@ func benchSpeech() {
     func bestOf(_ tool: String, _ args: [String]) -> Double? {
         var best = Double.infinity
         for _ in 0..<5 {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: tool)
-            p.arguments = args
-            p.standardOutput = FileHandle.nullDevice
-            let t0 = now()
-            guard (try? p.run()) != nil else { return nil }
-            p.waitUntilExit()
-            best = min(best, now() - t0)
+            guard let t = runTimed(tool, args) else { return nil }
+            best = min(best, t)
         }
         return best
     }
@@ -72,6 +66,7 @@ func benchFirstAudioByte(_ gen: String, sentence: String, wholeProcess: Double) 
         let p = Process()
         p.executableURL = URL(fileURLWithPath: gen)
         p.arguments = ["speech", "-o", "-"]
+        p.environment = userEnvironment
         let input = Pipe(), output = Pipe()
         p.standardInput = input; p.standardOutput = output; p.standardError = FileHandle.nullDevice
         let started = now()

@@ -21,6 +21,32 @@ func gflops(_ flops: Double, _ seconds: Double) -> Double { flops / seconds / 1e
 func fmt(_ x: Double, _ d: Int = 1) -> String { String(format: "%.\(d)f", x) }
 
 Runtime.configure()  // the same OpenBLAS/malloc settings as `gen`
+
+/// The environment a user's shell gives a command: without the variables gen-bench's own start-up
+/// set (Runtime.configure), so a timed `gen` pays for its own start-up as it does for a user.
+let userEnvironment = ProcessInfo.processInfo.environment.filter {
+    !["OPENBLAS_CORETYPE", "OPENBLAS_THREAD_TIMEOUT", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_"].contains($0.key)
+}
+
+/// Seconds to run `tool args` to its end (stdout and stderr to /dev/null, `userEnvironment`),
+/// started with posix_spawn: Foundation's Process closes every descriptor the limit allows first,
+/// tens of milliseconds here, which would be counted against gen and flite alike. nil when it
+/// cannot start or exits non-zero.
+func runTimed(_ tool: String, _ args: [String]) -> Double? {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+    var argv = ([tool] + args).map { strdup($0) } + [nil]
+    var envp = userEnvironment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
+    var pid: pid_t = 0, status: Int32 = 0
+    let t0 = now()
+    guard posix_spawn(&pid, tool, &actions, nil, &argv, &envp) == 0, waitpid(pid, &status, 0) == pid else { return nil }
+    let seconds = now() - t0
+    return status == 0 ? seconds : nil   // exited normally with 0
+}
 var rng = RNG(seed: 1)
 // `gen-bench vocoder`: only the vocoder sizes (for choosing one), not the whole suite.
 if CommandLine.arguments.dropFirst().first == "vocoder" { benchVocoderSizes(); exit(0) }
