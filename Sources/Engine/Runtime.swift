@@ -54,8 +54,10 @@ public enum Runtime {
     }
 
     /// Has OpenBLAS pick its kernels again, as `name` (its core name), in this process: true when
-    /// they are now in use. Only before the first BLAS call, and only a DYNAMIC_ARCH build exports
-    /// what it takes; false (nothing changed) otherwise.
+    /// they are now in use; false (nothing changed) where the library does not export the hooks
+    /// (only a DYNAMIC_ARCH build does). `configure` calls it before any BLAS call; a later switch
+    /// is safe too, since such a build sizes its work buffer once for every core (the test switches
+    /// back and forth between products).
     static func selectKernels(_ name: String) -> Bool {
         #if canImport(Glibc)
         typealias Hook = @convention(c) () -> Void
