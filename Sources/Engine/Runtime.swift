@@ -12,11 +12,14 @@
 //   GFLOP/s on 2 cores where the SkylakeX kernels give 190 (measured, 1024³). When the kernels in
 //   use are older than the CPU's flags allow, OPENBLAS_CORETYPE names the right ones (read at load
 //   time too). A user's own OPENBLAS_CORETYPE is left alone.
-// Only the first needs a restart. The malloc thresholds are set in place with mallopt, and a
-// DYNAMIC_ARCH OpenBLAS (Debian's) picks its kernels again when its exported
-// gotoblas_dynamic_quit / gotoblas_dynamic_init are called with OPENBLAS_CORETYPE set, before
-// the first BLAS call: a short command (one sentence of speech) then starts once, with the right
-// kernels (measured in models/vocoder/MODEL_CARD.md). An OpenBLAS without them restarts as before.
+// A short command need not restart for any of these: the malloc thresholds are set with mallopt,
+// a DYNAMIC_ARCH OpenBLAS (Debian's) picks its kernels again when its exported
+// gotoblas_dynamic_quit / gotoblas_dynamic_init are called with OPENBLAS_CORETYPE set, and it
+// re-reads the spin timeout when openblas_read_env is called and its thread pool restarted
+// (blas_thread_shutdown_ / blas_thread_init, what it does after a fork). A sentence of `gen speech`
+// then starts once, with the right kernels and no spinning worker (measured in
+// models/vocoder/MODEL_CARD.md). Long commands still restart (unchanged, and cheap beside them);
+// an OpenBLAS without the hooks restarts as before.
 import COpenBLAS
 import Foundation
 #if canImport(Glibc)
@@ -26,9 +29,10 @@ import Glibc
 public enum Runtime {
     /// Call first thing in main. May replace the process image (same arguments, one extra
     /// environment variable); returns normally when nothing needs changing or exec fails.
-    /// `reexec` false skips that: a short command (one sentence of speech, a listing) then does not
-    /// pay for loading the program twice, which cost more than the spinning it avoids; unless
-    /// OpenBLAS's kernels need naming, which pays even there (one sentence: 0.20 s → 0.15 s).
+    /// `reexec` false skips that: a short command (one sentence of speech, a listing) does not pay
+    /// for loading the program twice; its kernels and OpenBLAS's worker spin are set in place
+    /// instead (`selectKernels`, `quietWorkers`), and it restarts only where those hooks are missing
+    /// and the kernels need naming.
     public static func configure(reexec: Bool = true) {
         #if canImport(Glibc)
         let kernels = getenv("OPENBLAS_CORETYPE") == nil ? betterKernels() : nil
@@ -42,14 +46,39 @@ public enum Runtime {
             setenv(name, String(value), 1)
             _ = mallopt?(option, value)
         }
-        let spinning = reexec && getenv("OPENBLAS_THREAD_TIMEOUT") == nil
-        if let kernels, !spinning, selectKernels(kernels) { return }
-        if spinning || kernels != nil {
-            setenv("OPENBLAS_THREAD_TIMEOUT", "4", 1)
-            var argv = CommandLine.arguments.map { strdup($0) } + [nil]
-            execv("/proc/self/exe", &argv)
-            // exec failed (no /proc?): carry on with the default spin timeout.
+        let spinning = getenv("OPENBLAS_THREAD_TIMEOUT") == nil
+        // A short command (or one already restarted) stays in this process: the kernels and the
+        // workers' spin are set in place where OpenBLAS allows it, and only a missing hook restarts.
+        if !reexec || !spinning {
+            if kernels == nil || selectKernels(kernels!) {
+                if spinning { _ = quietWorkers() }
+                return
+            }
         }
+        setenv("OPENBLAS_THREAD_TIMEOUT", "4", 1)
+        var argv = CommandLine.arguments.map { strdup($0) } + [nil]
+        execv("/proc/self/exe", &argv)
+        // exec failed (no /proc?): carry on with the default spin timeout.
+        #endif
+    }
+
+    /// Has OpenBLAS's idle workers sleep at once (OPENBLAS_THREAD_TIMEOUT=4) in this process: it
+    /// re-reads its environment and restarts its thread pool, as it does itself after a fork.
+    /// Without this a worker spins in sched_yield for 2^28 cycles after it starts, about as long as
+    /// a sentence of `gen speech` takes, on a core the sentence needs. False where the library does
+    /// not export what it takes.
+    static func quietWorkers() -> Bool {
+        #if canImport(Glibc)
+        typealias Hook = @convention(c) () -> Int32
+        guard let process = dlopen(nil, RTLD_NOW), let read = dlsym(process, "openblas_read_env"),
+              let stop = dlsym(process, "blas_thread_shutdown_"), let start = dlsym(process, "blas_thread_init") else { return false }
+        setenv("OPENBLAS_THREAD_TIMEOUT", "4", 1)
+        unsafeBitCast(read, to: (@convention(c) () -> Void).self)()
+        _ = unsafeBitCast(stop, to: Hook.self)()
+        _ = unsafeBitCast(start, to: Hook.self)()
+        return true
+        #else
+        return false
         #endif
     }
 

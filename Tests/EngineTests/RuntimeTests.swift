@@ -20,7 +20,8 @@ final class RuntimeTests: XCTestCase {
         XCTAssertFalse(Runtime.blasKernels.isEmpty)
     }
 
-    /// OpenBLAS's kernels picked again in place (`gen` does it at start-up instead of restarting):
+    /// OpenBLAS's kernels picked again, and its thread pool restarted, in place (`gen` does both at
+    /// start-up of a short command instead of restarting):
     /// the core name follows, and a product computed with the generic SSE3 kernels equals, up to
     /// float rounding, the same product with the kernels this process started with. OpenBLAS's
     /// work buffer is one fixed size for every core of a DYNAMIC_ARCH build, which is what makes
@@ -39,5 +40,12 @@ final class RuntimeTests: XCTestCase {
         let after = matmul(a, b).data
         XCTAssertLessThan(zip(before, generic).map { abs($0 - $1) }.max()!, 1e-3)
         XCTAssertEqual(before, after)
+        // The thread pool restarted with the short spin (`quietWorkers`): products on it are unchanged,
+        // a large one too (one that OpenBLAS splits over its threads).
+        let big = (Tensor(randn: [256, 256], rng: &rng), Tensor(randn: [256, 256], rng: &rng))
+        let bigBefore = matmul(big.0, big.1).data
+        XCTAssertTrue(Runtime.quietWorkers())
+        XCTAssertEqual(matmul(a, b).data, before)
+        XCTAssertEqual(matmul(big.0, big.1).data, bigBefore)
     }
 }
