@@ -57,10 +57,29 @@ struct TaggerClip {
     var lyrics: [LyricLine]   // clip time
 }
 
+/// Held-out counts: right answers and how many were scored, genre per window and per clip (of
+/// labelled clips), vocals per window and per clip (of those with no singing or at least 3 s).
 public struct TaggerEval: Equatable {
-    public var windowGenreAccuracy: Double, clipGenreAccuracy: Double
-    public var windowVocalsAccuracy: Double, clipVocalsAccuracy: Double
-    public var windows: Int, clips: Int
+    public var genreWindowsRight = 0, windows = 0, genreClipsRight = 0, clips = 0
+    public var vocalsWindowsRight = 0, vocalsWindows = 0, vocalsClipsRight = 0, vocalsClips = 0
+
+    public init() {}
+
+    public var windowGenreAccuracy: Double { Self.ratio(genreWindowsRight, windows) }
+    public var clipGenreAccuracy: Double { Self.ratio(genreClipsRight, clips) }
+    public var windowVocalsAccuracy: Double { Self.ratio(vocalsWindowsRight, vocalsWindows) }
+    public var clipVocalsAccuracy: Double { Self.ratio(vocalsClipsRight, vocalsClips) }
+    static func ratio(_ a: Int, _ b: Int) -> Double { b > 0 ? Double(a) / Double(b) : 0 }
+
+    /// Several sets' counts as one: the pooled score, without running the model again.
+    public static func pooled(_ sets: [TaggerEval]) -> TaggerEval {
+        sets.reduce(into: TaggerEval()) { t, e in
+            t.genreWindowsRight += e.genreWindowsRight; t.windows += e.windows
+            t.genreClipsRight += e.genreClipsRight; t.clips += e.clips
+            t.vocalsWindowsRight += e.vocalsWindowsRight; t.vocalsWindows += e.vocalsWindows
+            t.vocalsClipsRight += e.vocalsClipsRight; t.vocalsClips += e.vocalsClips
+        }
+    }
 }
 
 public enum TaggerTrainer {
@@ -91,26 +110,24 @@ public enum TaggerTrainer {
         guard !val.isEmpty else { return nil }
         let c = model.config
         let secondsPerFrame = Double(MelConfig.standard.hop) / Double(c.sampleRate)
-        var wGenre = 0, wGenreN = 0, wVoc = 0, wVocN = 0, cGenre = 0, cGenreN = 0, cVoc = 0, cVocN = 0
+        var e = TaggerEval()
         for clip in val {
             var genre = [Double](repeating: 0, count: c.genres.count), vocals = 0.0, windows = 0
             model.forEachWindow(mel: clip.mel, frames: clip.frames, batch: 1) { w in
                 for k in w.genre.indices { genre[k] += Double(w.genre[k]) }
                 vocals += w.vocals; windows += 1
                 if clip.genre >= 0 {
-                    wGenreN += 1
-                    if w.genre.indices.max(by: { w.genre[$0] < w.genre[$1] }) == clip.genre { wGenre += 1 }
+                    e.windows += 1
+                    if w.genre.indices.max(by: { w.genre[$0] < w.genre[$1] }) == clip.genre { e.genreWindowsRight += 1 }
                 }
                 let sung = sung(clip.lyrics, Double(w.start) * secondsPerFrame, Double(w.start + c.windowFrames) * secondsPerFrame)
-                if sung == 0 || sung >= 3 { wVocN += 1; if (w.vocals >= 0.5) == (sung > 0) { wVoc += 1 } }
+                if sung == 0 || sung >= 3 { e.vocalsWindows += 1; if (w.vocals >= 0.5) == (sung > 0) { e.vocalsWindowsRight += 1 } }
             }
-            if clip.genre >= 0 { cGenreN += 1; if genre.indices.max(by: { genre[$0] < genre[$1] }) == clip.genre { cGenre += 1 } }
+            if clip.genre >= 0 { e.clips += 1; if genre.indices.max(by: { genre[$0] < genre[$1] }) == clip.genre { e.genreClipsRight += 1 } }
             let clipSung = sung(clip.lyrics, 0, Double(clip.frames) * secondsPerFrame)
-            if clipSung == 0 || clipSung >= 3 { cVocN += 1; if (vocals / Double(windows) >= 0.5) == (clipSung > 0) { cVoc += 1 } }
+            if clipSung == 0 || clipSung >= 3 { e.vocalsClips += 1; if (vocals / Double(windows) >= 0.5) == (clipSung > 0) { e.vocalsClipsRight += 1 } }
         }
-        func ratio(_ a: Int, _ b: Int) -> Double { b > 0 ? Double(a) / Double(b) : 0 }
-        return TaggerEval(windowGenreAccuracy: ratio(wGenre, wGenreN), clipGenreAccuracy: ratio(cGenre, cGenreN),
-                          windowVocalsAccuracy: ratio(wVoc, wVocN), clipVocalsAccuracy: ratio(cVoc, cVocN), windows: wGenreN, clips: cGenreN)
+        return e
     }
 
     @discardableResult
@@ -173,19 +190,18 @@ public enum TaggerTrainer {
         }
         let log = try TrainingLog(path: folder.log, echo: o.log)
         var lastEval: TaggerEval?, evaluatedAt = -1
-        // One line per corpus's held-out clips and, with several, a pooled one ("data": "all"): the
-        // last line is what the run returns.
+        // One line per corpus's held-out clips and, with several, a pooled one ("data": "all", from
+        // their counts): the last line is what the run returns.
         func evaluateVal() {
             evaluatedAt = step
-            var sets = val.map { (label: $0.dir, clips: $0.clips) }
-            if val.count > 1 { sets.append(("all", val.flatMap(\.clips))) }
-            for (i, set) in sets.enumerated() {
-                guard let e = evaluate(model, clips: set.clips) else { continue }
-                if i == sets.count - 1 { lastEval = e }
-                log.emit("{\"step\":\(step),\"data\":\(jsonQuoted(set.label))," + String(format:
+            var sets = val.compactMap { v in evaluate(model, clips: v.clips).map { (label: v.dir, eval: $0) } }
+            if sets.count > 1 { sets.append(("all", TaggerEval.pooled(sets.map(\.eval)))) }
+            for (label, e) in sets {
+                log.emit("{\"step\":\(step),\"data\":\(jsonQuoted(label))," + String(format:
                     "\"val_window_genre_acc\":%.4f,\"val_clip_genre_acc\":%.4f,\"val_window_vocals_acc\":%.4f,\"val_clip_vocals_acc\":%.4f,\"val_windows\":%d,\"val_clips\":%d}",
                     e.windowGenreAccuracy, e.clipGenreAccuracy, e.windowVocalsAccuracy, e.clipVocalsAccuracy, e.windows, e.clips))
             }
+            if let last = sets.last { lastEval = last.eval }
         }
         if initial != nil && step == 0 { evaluateVal() }   // where a fine-tune starts from
         let schedule = LRSchedule(peak: o.learningRate, warmupSteps: o.warmup, totalSteps: o.steps, minRatio: 0.05)

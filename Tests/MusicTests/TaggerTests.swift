@@ -149,6 +149,17 @@ final class TaggerTests: XCTestCase {
         ft.initFrom = root + "/run"; ft.steps = 1; ft.warmup = 1; ft.batchSize = 2; ft.log = { _ in }
         try TaggerTrainer.train(ft)
         XCTAssertEqual(try scored("ft").map { "\($0.step) \($0.data) \($0.clips)" }, ["0 \(b) 2", "1 \(b) 2"])
+        // The pooled score is the sets' counts added: 3 of 4 windows and 5 of 10 are 8 of 14.
+        var one = TaggerEval(), two = TaggerEval()
+        (one.genreWindowsRight, one.windows, one.genreClipsRight, one.clips) = (3, 4, 1, 1)
+        (one.vocalsWindowsRight, one.vocalsWindows, one.vocalsClipsRight, one.vocalsClips) = (2, 2, 1, 1)
+        (two.genreWindowsRight, two.windows, two.genreClipsRight, two.clips) = (5, 10, 2, 3)
+        (two.vocalsWindowsRight, two.vocalsWindows, two.vocalsClipsRight, two.vocalsClips) = (0, 6, 0, 2)
+        let both = TaggerEval.pooled([one, two])
+        XCTAssertEqual(both.windowGenreAccuracy, 8.0 / 14, accuracy: 1e-12)
+        XCTAssertEqual(both.clipGenreAccuracy, 3.0 / 4, accuracy: 1e-12)
+        XCTAssertEqual(both.windowVocalsAccuracy, 2.0 / 8, accuracy: 1e-12)
+        XCTAssertEqual(both.clipVocalsAccuracy, 1.0 / 3, accuracy: 1e-12)
     }
 
     /// Mixup's targets: row i is λᵢ·onehot(i) + (1 − λᵢ)·onehot(partner), an unknown label on either
