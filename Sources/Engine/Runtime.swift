@@ -39,8 +39,7 @@ public enum Runtime {
         if let kernels { setenv("OPENBLAS_CORETYPE", kernels, 1) }
         // Set for this process and, through the environment, for a restarted one.
         // (glibc's M_MMAP_THRESHOLD is −3, M_TRIM_THRESHOLD −1; mallopt is not in Swift's Glibc module.)
-        typealias MallocOption = @convention(c) (Int32, Int32) -> Int32
-        let mallopt = dlsym(dlopen(nil, RTLD_NOW), "mallopt").map { unsafeBitCast($0, to: MallocOption.self) }
+        let mallopt = symbols(["mallopt"])?.map { unsafeBitCast($0, to: (@convention(c) (Int32, Int32) -> Int32).self) }.first
         for (name, option, value) in [("MALLOC_MMAP_THRESHOLD_", Int32(-3), Int32(256 << 20)), ("MALLOC_TRIM_THRESHOLD_", -1, 1 << 30)]
         where getenv(name) == nil {
             setenv(name, String(value), 1)
@@ -69,13 +68,9 @@ public enum Runtime {
     /// not export what it takes.
     static func quietWorkers() -> Bool {
         #if canImport(Glibc)
-        typealias Hook = @convention(c) () -> Int32
-        guard let process = dlopen(nil, RTLD_NOW), let read = dlsym(process, "openblas_read_env"),
-              let stop = dlsym(process, "blas_thread_shutdown_"), let start = dlsym(process, "blas_thread_init") else { return false }
+        guard let hooks = symbols(["openblas_read_env", "blas_thread_shutdown_", "blas_thread_init"]) else { return false }
         setenv("OPENBLAS_THREAD_TIMEOUT", "4", 1)
-        unsafeBitCast(read, to: (@convention(c) () -> Void).self)()
-        _ = unsafeBitCast(stop, to: Hook.self)()
-        _ = unsafeBitCast(start, to: Hook.self)()
+        hooks.forEach { unsafeBitCast($0, to: Hook.self)() }   // read the environment, stop the pool, start it
         return true
         #else
         return false
@@ -89,19 +84,30 @@ public enum Runtime {
     /// back and forth between products).
     static func selectKernels(_ name: String) -> Bool {
         #if canImport(Glibc)
-        typealias Hook = @convention(c) () -> Void
-        guard let process = dlopen(nil, RTLD_NOW),
-              let quit = dlsym(process, "gotoblas_dynamic_quit"), let start = dlsym(process, "gotoblas_dynamic_init") else { return false }
+        guard let hooks = symbols(["gotoblas_dynamic_quit", "gotoblas_dynamic_init"]) else { return false }
         let saved = getenv("OPENBLAS_CORETYPE").map { String(cString: $0) }
         setenv("OPENBLAS_CORETYPE", name, 1)
         defer { if let saved { setenv("OPENBLAS_CORETYPE", saved, 1) } else { unsetenv("OPENBLAS_CORETYPE") } }
-        unsafeBitCast(quit, to: Hook.self)()
-        unsafeBitCast(start, to: Hook.self)()
+        hooks.forEach { unsafeBitCast($0, to: Hook.self)() }   // forget the kernels, pick them again
         return blasKernels.lowercased() == name.lowercased()
         #else
         return false
         #endif
     }
+
+    #if canImport(Glibc)
+    /// A C function of no arguments; one that returns an int is called the same way on the ABIs gen
+    /// runs on, its result unread.
+    typealias Hook = @convention(c) () -> Void
+
+    /// The addresses of C functions loaded in this process (gen itself, OpenBLAS, libc), all of
+    /// them or nil.
+    static func symbols(_ names: [String]) -> [UnsafeMutableRawPointer]? {
+        guard let process = dlopen(nil, RTLD_NOW) else { return nil }
+        let found = names.compactMap { dlsym(process, $0) }
+        return found.count == names.count ? found : nil
+    }
+    #endif
 
     /// OpenBLAS's kernels in use (its core name: "SkylakeX", "Haswell", "Prescott", …).
     public static var blasKernels: String { openblas_get_corename().map { String(cString: $0) } ?? "unknown" }
