@@ -1,6 +1,6 @@
 // swift-tools-version:5.9
 // gen: music and speech generation on an ordinary CPU.
-// Dependencies point one way: gen → Batch, Speech/Music → Teacher, NN → Engine → DSP → Base; Audio → Base.
+// Dependencies point one way: gen → Batch, Speech/Music → Teacher, NN → Engine → DSP → Base; Engine → CKernels; Audio → Base.
 import PackageDescription
 
 let package = Package(
@@ -25,7 +25,9 @@ let package = Package(
         .target(name: "Base"),
         .target(name: "Audio", dependencies: ["Base", "CSndFile", "CSampleRate", "CEbur128"]),
         .target(name: "DSP", dependencies: ["Base", "CPNG"]),
-        .target(name: "Engine", dependencies: ["Base", "COpenBLAS", "DSP"]),
+        // The kernels Swift cannot write for one CPU feature at a time (half-precision weights).
+        .target(name: "CKernels"),
+        .target(name: "Engine", dependencies: ["Base", "COpenBLAS", "CKernels", "DSP"]),
         .target(name: "NN", dependencies: ["Engine"]),
         // The flite teacher voices and text frontend calls, shared by Speech and by Music's vocals.
         .target(name: "Teacher", dependencies: ["CFlite"]),
@@ -49,7 +51,7 @@ let package = Package(
 
         .testTarget(name: "AudioTests", dependencies: ["Audio", "Base"]),
         .testTarget(name: "DSPTests", dependencies: ["Base", "DSP", "Audio", "Teacher"]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "NN"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "NN", "CKernels"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Engine"]),
         .testTarget(name: "CLITests", dependencies: ["Audio", "Engine"]),
         .testTarget(name: "BatchTests", dependencies: ["Batch", "Requests", "Audio"]),

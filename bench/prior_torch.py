@@ -15,6 +15,8 @@ window's precomputed keys and values in every `cross_attention_every`-th block, 
 final LayerNorm and K output heads tied to the code embeddings. Eager mode, 2 threads,
 torch.inference_mode, F.scaled_dot_product_attention. Prints ms per step for a batch of 1 and of 2
 (classifier-free guidance's pair), after filling the cache to 1024 − 64 positions, as gen-bench does.
+DTYPE=bfloat16 (or float16) runs the weights and caches in that 16-bit type, the counterpart of
+gen's half-precision sampling (gen converts to F32 for the arithmetic; PyTorch computes in it).
 """
 import json, os, sys, time
 import torch
@@ -22,6 +24,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 torch.set_num_threads(int(os.environ.get("THREADS", "2")))
+DTYPE = getattr(torch, os.environ.get("DTYPE", "float32"))
 cfg = json.load(open(sys.argv[1] if len(sys.argv) > 1 else "models/prior/config.json"))
 K, V, C, H = cfg["codebooks"], cfg["vocab_size"], cfg["d_model"], cfg["heads"]
 L, MLP, E, BINS = cfg["layers"], cfg["mlp_dim"], cfg["lyrics_dim"], cfg["timing_bins"]
@@ -81,8 +84,8 @@ class Prior(nn.Module):
 
 
 def ms_per_step(model, batch, tail=64):
-    caches = [(torch.zeros(batch, H, CTX, D), torch.zeros(batch, H, CTX, D)) for _ in range(L)]
-    lyric = torch.randn(batch, 1, E)        # one lyric position, as gen-bench's unlyricked condition
+    caches = [(torch.zeros(batch, H, CTX, D, dtype=DTYPE), torch.zeros(batch, H, CTX, D, dtype=DTYPE)) for _ in range(L)]
+    lyric = torch.randn(batch, 1, E, dtype=DTYPE)        # one lyric position, as gen-bench's unlyricked condition
     lyrics = [(blk.heads(blk.ck(lyric)), blk.heads(blk.cv(lyric))) if blk.cross else None for blk in model.blocks]
     codes = torch.randint(0, V, (batch, CTX, K))
     model.step(codes[:, :CTX - tail], 0, caches, lyrics)
@@ -93,8 +96,8 @@ def ms_per_step(model, batch, tail=64):
 
 
 with torch.inference_mode():
-    model = Prior().eval()
+    model = Prior().eval().to(DTYPE)
     ms_per_step(model, 1, tail=8)           # warm-up
     one, two = ms_per_step(model, 1), ms_per_step(model, 2)
-print(f"PyTorch {torch.__version__} ({torch.get_num_threads()} threads), prior {L} layers × {C}, {K} codebooks, "
+print(f"PyTorch {torch.__version__} ({torch.get_num_threads()} threads, {str(DTYPE).split('.')[-1]}), prior {L} layers × {C}, {K} codebooks, "
       f"1024 steps of context: KV-cached {one:.2f} ms/step ({two:.2f} ms with guidance's batch of 2)")

@@ -3,6 +3,7 @@
 // incremental decoding (llama2.c's key_cache/value_cache, behind mlx-swift-lm's update API).
 //
 // Letters: B batch, H heads, Tq query positions, Tk key positions, D head dim.
+import CKernels
 import Foundation
 
 // MARK: attention
@@ -149,13 +150,22 @@ public final class KVCache {
     public private(set) var length: Int = 0
     private var keys: [Float]    // (B, H, maxLength, D)
     private var values: [Float]  // (B, H, maxLength, D)
+    /// Half-precision copies of both, which one-position steps read (`halfPrecision`).
+    private var halfKeys: [UInt16], halfValues: [UInt16]
+    public let halfPrecision: Bool
 
-    public init(batch: Int, heads: Int, maxLength: Int, headDim: Int) {
+    /// With `halfPrecision`, keys and values are also kept in half precision and a step of one
+    /// position reads those: half the bytes of a long cache (the other half of a sampling step's
+    /// reading, after the weights). Longer appends (a window's prefix) read the F32 buffers.
+    public init(batch: Int, heads: Int, maxLength: Int, headDim: Int, halfPrecision: Bool = false) {
         precondition(batch > 0 && heads > 0 && maxLength > 0 && headDim > 0,
                      "KVCache: sizes must be positive, got batch \(batch), heads \(heads), maxLength \(maxLength), headDim \(headDim)")
         self.batch = batch; self.heads = heads; self.maxLength = maxLength; self.headDim = headDim
+        self.halfPrecision = halfPrecision
         keys = [Float](repeating: 0, count: batch * heads * maxLength * headDim)
         values = keys
+        halfKeys = halfPrecision ? [UInt16](repeating: 0, count: keys.count) : []
+        halfValues = halfKeys
     }
 
     /// Appends keys and values (B, H, Tnew, D) at positions length..<length+Tnew and returns all
@@ -169,8 +179,7 @@ public final class KVCache {
         precondition(length + tnew <= maxLength,
                      "KVCache.update: appending \(tnew) positions to \(length) cached ones exceeds maxLength \(maxLength); "
                      + "create the cache with a larger maxLength or call reset()")
-        append(newKeys, into: &keys)
-        append(newValues, into: &values)
+        store(newKeys, newValues)
         length += tnew
         return (gather(keys), gather(values))
     }
@@ -186,9 +195,9 @@ public final class KVCache {
         let tnew = q.shape[2]
         precondition(length + tnew <= maxLength,
                      "KVCache.attend: appending \(tnew) positions to \(length) cached ones exceeds maxLength \(maxLength)")
-        append(newKeys, into: &keys)
-        append(newValues, into: &values)
+        store(newKeys, newValues)
         length += tnew
+        if halfPrecision && tnew == 1 { return attendHalf(q) }
         var out = [Float](repeating: 0, count: q.count)                       // (B, H, Tnew, D)
         var probs = [Float](repeating: 0, count: batch * heads * tnew * length)  // (B, H, Tnew, length)
         q.data.withUnsafeBufferPointer { qp in keys.withUnsafeBufferPointer { kp in values.withUnsafeBufferPointer { vp in
@@ -198,6 +207,43 @@ public final class KVCache {
                              d: headDim, causal: true, queryOffset: length - tnew, keyMask: nil)
         } } } } }
         return Tensor(shape: q.shape, data: out)
+    }
+
+    /// One new position's query (B, H, 1, D) over every cached position, from the half-precision buffers.
+    private func attendHalf(_ q: Tensor) -> Tensor {
+        let bh = batch * heads, d = headDim, scale = 1 / Float(d).squareRoot(), n = length
+        var out = [Float](repeating: 0, count: q.count), scores = [Float](repeating: 0, count: bh * n)
+        q.data.withUnsafeBufferPointer { qp in halfKeys.withUnsafeBufferPointer { kp in halfValues.withUnsafeBufferPointer { vp in
+        out.withUnsafeMutableBufferPointer { op in scores.withUnsafeMutableBufferPointer { sp in
+            // Heads split between the workers once a head's cache is long enough to pay for a hand-off.
+            parallelFor(bh, minChunk: max(1, 65_536 / max(1, n * d))) { heads in
+                for h in heads {
+                    gk_attend_f16(qp.baseAddress! + h * d, kp.baseAddress! + h * maxLength * d, vp.baseAddress! + h * maxLength * d,
+                                  n, d, scale, op.baseAddress! + h * d, sp.baseAddress! + h * n)
+                }
+            }
+        } } } } }
+        return Tensor(shape: q.shape, data: out)
+    }
+
+    /// Writes new keys and values (B, H, Tnew, D) at positions length..<length+Tnew of every buffer.
+    private func store(_ newKeys: Tensor, _ newValues: Tensor) {
+        append(newKeys, into: &keys)
+        append(newValues, into: &values)
+        if halfPrecision {
+            appendHalf(newKeys, into: &halfKeys)
+            appendHalf(newValues, into: &halfValues)
+        }
+    }
+
+    /// Writes (B, H, Tnew, D) values, rounded to half precision, at positions length..<length+Tnew.
+    private func appendHalf(_ t: Tensor, into buffer: inout [UInt16]) {
+        let span = t.shape[2] * headDim
+        t.data.withUnsafeBufferPointer { src in buffer.withUnsafeMutableBufferPointer { dst in
+            for bh in 0..<(batch * heads) {
+                gk_f32_to_f16(src.baseAddress! + bh * span, dst.baseAddress! + (bh * maxLength + length) * headDim, span)
+            }
+        } }
     }
 
     /// Forgets the positions from `position` on (a benchmark repeats one step this way).

@@ -18,6 +18,10 @@ public func reshape(_ x: Tensor, _ shape: [Int]) -> Tensor {
 public func permute(_ x: Tensor, _ perm: [Int]) -> Tensor {
     precondition(perm.sorted() == Array(0..<x.rank), "permute: \(perm) is not a permutation of \(x.rank) axes")
     let outShape = perm.map { x.shape[$0] }
+    // Moving only axes of length 1 leaves the values in the same order: a reshape, no copy (a
+    // sampling step's (B, 1, H, D) → (B, H, 1, D) head split is one).
+    let moved = perm.filter { x.shape[$0] != 1 }
+    if moved == moved.sorted() { return reshape(x, outShape) }
     var inStrides = [Int](repeating: 1, count: x.rank)
     for i in stride(from: x.rank - 2, through: 0, by: -1) { inStrides[i] = inStrides[i + 1] * x.shape[i + 1] }
     let srcStrides = perm.map { inStrides[$0] }  // input stride for each output dimension

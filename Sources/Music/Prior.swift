@@ -316,6 +316,8 @@ public final class Prior {
     public let blocks: [TransformerBlock]        // "layers.i.*"; cross-attention in "layers.i.cross.*"
     public let finalNorm: LayerNorm              // "final_norm.*"
     public let headBias: Tensor                  // "head.bias" (K·V): codebook k's logits are k·V ..< (k + 1)·V
+    /// Whether sampling steps read half-precision copies of the decoder's weights (`useHalfPrecisionSteps`).
+    public private(set) var halfPrecisionSteps = false
 
     public init(config: PriorConfig, seed: UInt64 = 0) {
         config.requireValid("prior")
@@ -347,6 +349,15 @@ public final class Prior {
         let total = conditions.map { config.timingBuckets(totalTokens: $0.totalTokens, position: 0).total }
         return artistEmbedding(conditions.map(\.artist), shape: [b, 1]) + genreEmbedding(conditions.map(\.genre), shape: [b, 1])
             + totalLengthEmbedding(total, shape: [b, 1])
+    }
+
+    /// Sampling steps (`feed` of a few positions) read half-precision copies of every weight matrix
+    /// of the decoder and of the head, and of the KV caches' keys and values, half the bytes of F32:
+    /// a step's time is reading them. Window prefixes, training and evaluation keep F32. Set before sampling starts (not while
+    /// another thread samples this prior); run states made afterwards follow it.
+    public func useHalfPrecisionSteps(_ on: Bool = true) {
+        for block in blocks { for layer in block.linears { layer.keepHalfPrecision(on) } }
+        halfPrecisionSteps = on
     }
 
     /// The output head's weights (K·V, C): the code rows of the token embedding (tied).

@@ -9,6 +9,7 @@
 //
 // Letters: B batch (samples), V code vocabulary, K codebooks, L layers.
 import Engine
+import NN
 import Foundation
 import Requests
 
@@ -100,12 +101,16 @@ public final class PriorRunState {
     public internal(set) var conditions: [PriorConditions] = []
     /// The head's weights, taken out of the (tied) token embedding once for every step.
     let headWeight: Tensor
+    /// Their half-precision copy, when the prior samples in half precision.
+    let headHalf: HalfMatrix?
 
-    init(config: PriorConfig, batch: Int, headWeight: Tensor) {
+    init(config: PriorConfig, batch: Int, headWeight: Tensor, halfPrecision: Bool) {
         self.batch = batch
         self.headWeight = headWeight
+        headHalf = halfPrecision ? HalfMatrix(headWeight) : nil
         caches = (0..<config.layers).map { _ in
-            KVCache(batch: batch, heads: config.heads, maxLength: config.context, headDim: config.dModel / config.heads)
+            KVCache(batch: batch, heads: config.heads, maxLength: config.context, headDim: config.dModel / config.heads,
+                    halfPrecision: halfPrecision)
         }
     }
 
@@ -122,7 +127,7 @@ public enum SamplingDefaults {
 
 extension Prior {
     public func makeRunState(batch: Int) -> PriorRunState {
-        PriorRunState(config: config, batch: batch, headWeight: GradMode.withoutGrad { headWeight() })
+        PriorRunState(config: config, batch: batch, headWeight: GradMode.withoutGrad { headWeight() }, halfPrecision: halfPrecisionSteps)
     }
 
     /// Starts a window: empties the caches and encodes its lyrics once for every later step.
@@ -145,7 +150,10 @@ extension Prior {
             let x = embedInputs(steps: steps, from: p0, count: n, conditions: state.conditions)
             var h = decode(x, lyrics: state.lyrics, caches: state.caches)   // (B, n, C)
             if n > 1 { h = slice(h, axis: 1, (n - 1)..<n) }
-            return head(h, weight: state.headWeight).data                    // (B, 1, K·V)
+            if let half = state.headHalf, h.count <= Linear.halfPrecisionRows * half.cols {
+                return half.linear(h, bias: headBias).data                   // (B, 1, K·V)
+            }
+            return head(h, weight: state.headWeight).data
         }
     }
 

@@ -62,6 +62,11 @@ public final class TransformerBlock {
         return h + fc2(gelu(fc1(norm2(h))))
     }
 
+    /// Every linear layer of the block (self-attention, cross-attention, MLP).
+    public var linears: [Linear] {
+        [attn.wq, attn.wk, attn.wv, attn.wo] + (cross.map { [$0.wq, $0.wk, $0.wv, $0.wo] } ?? []) + [fc1, fc2]
+    }
+
     /// The same with the cross-attention's context given whole (its keys and values computed here).
     public func callAsFunction(_ x: Tensor, context: Tensor?, contextMask: [Bool]? = nil, cache: KVCache? = nil) -> Tensor {
         self(x, cross: context.flatMap { c in cross?.keysValues(c, mask: contextMask) }, cache: cache)

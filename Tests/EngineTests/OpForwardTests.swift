@@ -77,6 +77,28 @@ private func naiveAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor, causal: Bool,
 }
 
 final class OpForwardTests: XCTestCase {
+    // permute by definition: out[idx permuted] = x[idx]. Shapes with length-1 axes (the no-copy
+    // path when only those move; the copying one when others move too) against a naive loop.
+    func testPermuteMatchesItsDefinition() {
+        for (shape, perm) in [([2, 1, 3, 4], [0, 2, 1, 3]), ([1, 3, 1, 2], [2, 0, 1, 3]), ([2, 1, 3, 4], [2, 1, 0, 3]), ([3, 1, 2], [1, 2, 0])] {
+            let x = randn(shape, seed: 31)
+            let y = permute(x, perm)
+            let outShape = perm.map { shape[$0] }
+            XCTAssertEqual(y.shape, outShape)
+            var strides = [Int](repeating: 1, count: shape.count)
+            for a in stride(from: shape.count - 2, through: 0, by: -1) { strides[a] = strides[a + 1] * shape[a + 1] }
+            var expected = [Float](repeating: 0, count: x.count)
+            for o in 0..<x.count {
+                var rest = o, src = 0
+                for a in stride(from: outShape.count - 1, through: 0, by: -1) {
+                    src += (rest % outShape[a]) * strides[perm[a]]; rest /= outShape[a]
+                }
+                expected[o] = x.data[src]
+            }
+            XCTAssertEqual(y.data, expected, "shape \(shape), perm \(perm)")
+        }
+    }
+
     // MARK: convolutions
 
     // Expected: the direct sum from PyTorch's Conv1d definition, in Double. Float32 sums of

@@ -133,6 +133,9 @@ final class OpGradientTests: XCTestCase {
         check("reshape", [x]) { reshape(x, [4, -1]) }
         check("permute", [x]) { permute(x, [2, 0, 1]) }
         check("transpose", [x]) { transpose(x, 0, -1) }
+        // Moving only length-1 axes takes permute's no-copy path (a reshape).
+        let y = randn([2, 1, 3, 4], seed: 26)
+        check("permute of a length-1 axis", [y]) { permute(y, [0, 2, 1, 3]) }
     }
 
     func testSliceAndConcat() {

@@ -118,4 +118,59 @@ final class ShippedMusicTests: XCTestCase {
         let rms = (audio.map { $0 * $0 }.reduce(0, +) / Float(audio.count)).squareRoot()
         XCTAssertGreaterThan(rms, 0.005, "sampled music should be audible")
     }
+
+    // Half-precision steps (what `gen music` samples with) against F32 steps of the shipped prior,
+    // teacher-forced on the codes of a clip rendered by the corpus recipe: the same next-code
+    // distributions up to the weights' rounding (2⁻¹¹ relative). Bounds: the mean code costs about
+    // 6 bits here, and the two must agree to 0.002 bit per code on average and to 10⁻³ nats of KL
+    // divergence at the worst step (measured when this was written: under 10⁻⁴ bit per code and
+    // 2.6·10⁻⁶ nats, a few hundred times inside the bounds; models/prior/MODEL_CARD.md).
+    func testShippedPriorSamplesTheSameDistributionsInHalfPrecision() throws {
+        try requireModels(["codec", "prior"])
+        let m = try MusicModels.load(priorDir: models + "/prior", codecDir: models + "/codec")
+        let prior = m.prior, c = prior.config, k = c.codebooks, v = c.vocabSize
+        let corpus = dir + "/corpus"
+        _ = try MusicCorpus.build(out: corpus, hours: 0.003, seed: 6, jobs: 1)
+        let line = try XCTUnwrap(MusicCorpus.loadMetadata(corpus).first)
+        let codes = m.codec.encode(try AudioFile.read(corpus + "/" + line.file).mono().samples).prefix(k).map { $0 }
+        let frames = min(codes[0].count, 300), total = c.pattern.steps(frames: frames, codebooks: k)
+        let steps = (0..<total).flatMap { s in (0..<k).map { q -> Int in
+            let f = s - c.pattern.shift(q); return f < 0 || f >= frames ? v : Int(codes[q][f]) } }
+        let cond = c.conditions(PriorLabels(genre: c.genreID(line.genre)), totalTokens: total, offsetTokens: 0)
+        func run(half: Bool) -> [[Float]] {   // log-probabilities of each step's K codebooks
+            prior.useHalfPrecisionSteps(half)
+            let state = prior.makeRunState(batch: 1)
+            prior.begin(state, conditions: [cond])
+            var logits = prior.feed(state, steps: []), out: [[Float]] = []
+            for s in 0..<min(total, c.context - 1) {
+                out.append((0..<k).flatMap { q in logSoftmax(Array(logits[(q * v)..<((q + 1) * v)])) })
+                logits = prior.feed(state, steps: Array(steps[(s * k)..<((s + 1) * k)]))
+            }
+            return out
+        }
+        XCTAssertTrue(prior.halfPrecisionSteps, "MusicModels.load samples in half precision")
+        let full = run(half: false), half = run(half: true)
+        var bitsFull = 0.0, bitsHalf = 0.0, scored = 0, worstKL = 0.0
+        for (s, (a, b)) in zip(full, half).enumerated() {
+            for q in 0..<k {
+                let target = steps[s * k + q]
+                if target < v { bitsFull -= Double(a[q * v + target]); bitsHalf -= Double(b[q * v + target]); scored += 1 }
+                var kl = 0.0
+                for j in 0..<v { let p = Double(a[q * v + j]); kl += Foundation.exp(p) * (p - Double(b[q * v + j])) }
+                worstKL = max(worstKL, kl)
+            }
+        }
+        bitsFull /= Double(scored) * Foundation.log(2); bitsHalf /= Double(scored) * Foundation.log(2)
+        print(String(format: "shipped prior, %d codes of a rendered clip: F32 %.4f bits/code, F16 steps %.4f, worst step KL %.2e nats",
+                     scored, bitsFull, bitsHalf, worstKL))
+        XCTAssertGreaterThan(scored, 500)
+        XCTAssertEqual(bitsHalf, bitsFull, accuracy: 0.002)
+        XCTAssertLessThan(worstKL, 1e-3)
+        XCTAssertNotEqual(full.last!, half.last!, "the half-precision copies were not read")
+    }
+
+    private func logSoftmax(_ x: [Float]) -> [Float] {
+        let mx = x.max()!, lse = mx + Foundation.log(x.reduce(0) { $0 + Foundation.exp($1 - mx) })
+        return x.map { $0 - lse }
+    }
 }

@@ -1,0 +1,37 @@
+// gen_kernels.h — the few kernels gen writes in C because Swift cannot ask for a CPU feature per
+// function: half-precision (IEEE binary16) weight storage and the matrix-vector product that reads
+// it, for sampling steps whose time is reading the weights (the prior's KV-cached step).
+#ifndef GEN_KERNELS_H
+#define GEN_KERNELS_H
+#include <stdint.h>
+
+/// 1 when this CPU converts half precision in hardware (x86-64 AVX2 + FMA + F16C), else 0; the
+/// functions below work either way (a portable path otherwise, slower).
+int gk_has_f16c(void);
+
+/// With on ≠ 0 every function below takes its portable path even where F16C is present (for tests
+/// that compare the two paths); 0 restores the choice by CPU.
+void gk_force_portable(int on);
+
+/// dst[i] = src[i] rounded to half precision (to nearest, ties to even; beyond ±65504 → ±inf).
+void gk_f32_to_f16(const float *src, uint16_t *dst, long n);
+
+/// dst[i] = the float value of half-precision src[i].
+void gk_f16_to_f32(const uint16_t *src, float *dst, long n);
+
+/// y[r·ldy + j] = Σ_i w[j·k + i] · x[r·k + i] (+ bias[j]) for rows r < m and outputs j in [j0, j1):
+/// x (m, k) times the transpose of a half-precision w (n, k), as a linear layer's x Wᵀ + b.
+/// Any m; each weight row is read once for up to 4 rows of x at a time. bias may be NULL.
+void gk_matmul_f16(const uint16_t *w, const float *bias, const float *x, float *y,
+                   long m, long k, long j0, long j1, long ldy);
+
+/// One query of one attention head against `len` cached positions whose keys and values (len, d)
+/// are stored in half precision: out (d) = softmax(scale · K q) · V. `scores` is scratch of len floats.
+void gk_attend_f16(const float *q, const uint16_t *k, const uint16_t *v, long len, long d, float scale,
+                   float *out, float *scores);
+
+/// y[i] = GELU(x[i]) with the tanh approximation (GPT-2's): ½x(1 + tanh(√(2/π)(x + 0.044715x³))),
+/// tanh from a polynomial exp (within 2·10⁻⁷·|x| of the formula with libm's tanh). y may be x.
+void gk_gelu_tanh(const float *x, float *y, long n);
+
+#endif
