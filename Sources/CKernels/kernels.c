@@ -346,3 +346,11 @@ void gk_gelu_tanh(const float *x, float *y, long n) {
 #endif
     gelu_scalar(x, y, n);
 }
+
+// MARK: the engine's gradient switch
+
+static _Thread_local int grad_disabled_depth = 0;
+
+int gk_grad_disabled_depth(void) { return grad_disabled_depth; }
+
+void gk_set_grad_disabled_depth(int depth) { grad_disabled_depth = depth; }

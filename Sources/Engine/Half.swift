@@ -30,9 +30,6 @@ public final class HalfMatrix {
         return out
     }
 
-    /// Bytes held.
-    public var byteCount: Int { 2 * storage.count }
-
     /// x (..., cols) · selfᵀ (+ bias (rows)) → (..., rows), as `linear(x, weight:, bias:)` with this
     /// matrix as the weight. No gradient: x must not need one.
     public func linear(_ x: Tensor, bias: Tensor?) -> Tensor {

@@ -5,6 +5,7 @@
 // the graph itself, as in tinygrad/micrograd). `backward()` walks that graph in reverse
 // topological order; each op's backward *adds* into its inputs' `grad` buffers (llm.c style).
 // Under `Tensor.withoutGrad { }` ops record nothing, so inference allocates no tape.
+import CKernels
 import Foundation
 
 public final class Tensor {
@@ -161,18 +162,16 @@ extension Tensor: CustomStringConvertible {
 
 /// Whether ops record a tape. Per thread, so inference on one thread cannot disturb training on another.
 public enum GradMode {
-    private static let key = "gen.engine.gradDisabled"
-
-    public static var isEnabled: Bool {
-        (Thread.current.threadDictionary[key] as? Int ?? 0) == 0
-    }
+    /// Per thread, in a C thread-local (CKernels): every op asks, and Foundation's thread
+    /// dictionary, which this used to be, cost a bridged string hash per op (a few percent of a
+    /// sampling step).
+    public static var isEnabled: Bool { gk_grad_disabled_depth() == 0 }
 
     /// Runs `body` with gradients off: no tape is recorded and nothing is retained for backward.
     public static func withoutGrad<R>(_ body: () throws -> R) rethrows -> R {
-        let dict = Thread.current.threadDictionary
-        let depth = dict[key] as? Int ?? 0
-        dict[key] = depth + 1
-        defer { dict[key] = depth }
+        let depth = gk_grad_disabled_depth()
+        gk_set_grad_disabled_depth(depth + 1)
+        defer { gk_set_grad_disabled_depth(depth) }
         return try body()
     }
 }

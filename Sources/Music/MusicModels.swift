@@ -68,8 +68,8 @@ public struct MusicModels {
         if !problems.isEmpty {
             throw CodecError(problems.joined(separator: "; ") + ". Retrain the prior with `gen train prior --codec \(codecDir)`.")
         }
-        // Sampling steps read half-precision weights: 1.3–1.7× faster steps, the same distributions
-        // (ShippedMusicTests bounds the difference; the prior's card has the measurement).
+        // Sampling steps read half-precision weights and KV caches: 1.4–2.4× faster steps, the same
+        // next-code distributions (ShippedMusicTests bounds the difference; the prior's card has it).
         prior.useHalfPrecisionSteps()
         return MusicModels(prior: prior, codec: codec)
     }

@@ -353,8 +353,9 @@ public final class Prior {
 
     /// Sampling steps (`feed` of a few positions) read half-precision copies of every weight matrix
     /// of the decoder and of the head, and of the KV caches' keys and values, half the bytes of F32:
-    /// a step's time is reading them. Window prefixes, training and evaluation keep F32. Set before sampling starts (not while
-    /// another thread samples this prior); run states made afterwards follow it.
+    /// a step's time is reading them. Window prefixes, training and evaluation keep F32. Set it
+    /// before sampling starts (not while another thread samples this prior); run states made
+    /// afterwards follow it.
     public func useHalfPrecisionSteps(_ on: Bool = true) {
         for block in blocks { for layer in block.linears { layer.keepHalfPrecision(on) } }
         halfPrecisionSteps = on

@@ -109,6 +109,24 @@ final class TrainingTests: XCTestCase {
         XCTAssertTrue(z.requiresGrad)
     }
 
+    /// The switch nests, is restored on a throw, and belongs to its thread: another thread records
+    /// while this one does not (gen batch's workers and the parallel loops run on other threads).
+    func testGradSwitchNestsAndIsPerThread() {
+        struct Stop: Error {}
+        XCTAssertTrue(GradMode.isEnabled)
+        GradMode.withoutGrad {
+            GradMode.withoutGrad { XCTAssertFalse(GradMode.isEnabled) }
+            XCTAssertFalse(GradMode.isEnabled, "the inner scope's end must not switch gradients back on")
+            final class Seen: @unchecked Sendable { var enabled = false }   // written before the signal, read after
+            let other = Seen(), done = DispatchSemaphore(value: 0)
+            Thread { other.enabled = GradMode.isEnabled; done.signal() }.start()
+            done.wait()
+            XCTAssertTrue(other.enabled, "another thread is not inside this thread's scope")
+        }
+        XCTAssertThrowsError(try GradMode.withoutGrad { throw Stop() })
+        XCTAssertTrue(GradMode.isEnabled)
+    }
+
     /// Same seed, same numbers; different seed, different numbers.
     func testRNGIsReproducible() {
         var a = RNG(seed: 9), b = RNG(seed: 9), c = RNG(seed: 10)

@@ -1,6 +1,7 @@
 // gen_kernels.h — the few kernels gen writes in C because Swift cannot ask for a CPU feature per
-// function: half-precision (IEEE binary16) weight storage and the matrix-vector product that reads
-// it, for sampling steps whose time is reading the weights (the prior's KV-cached step).
+// function: half-precision (IEEE binary16) weight storage and the products that read it, for
+// sampling steps whose time is reading the weights (the prior's KV-cached step), and a vectorized
+// GELU. Also a C thread-local, the engine's gradient switch, which every op reads.
 #ifndef GEN_KERNELS_H
 #define GEN_KERNELS_H
 #include <stdint.h>
@@ -33,5 +34,9 @@ void gk_attend_f16(const float *q, const uint16_t *k, const uint16_t *v, long le
 /// y[i] = GELU(x[i]) with the tanh approximation (GPT-2's): ½x(1 + tanh(√(2/π)(x + 0.044715x³))),
 /// tanh from a polynomial exp (within 2·10⁻⁷·|x| of the formula with libm's tanh). y may be x.
 void gk_gelu_tanh(const float *x, float *y, long n);
+
+/// The engine's gradient switch (GradMode), per thread: how many `withoutGrad` scopes are open.
+int gk_grad_disabled_depth(void);
+void gk_set_grad_disabled_depth(int depth);
 
 #endif
