@@ -1,11 +1,13 @@
-// kernels.c — half-precision weights for gen's sampling steps (see include/gen_kernels.h).
-// The AVX2/F16C functions are compiled for those features alone (target attributes) and chosen at
-// run time, so the binary still runs on any x86-64 CPU (and on other architectures, portably).
+// kernels.c — half-precision weights and KV caches for gen's sampling steps, a vectorized GELU,
+// and the engine's gradient switch (see include/gen_kernels.h). The AVX2/F16C functions are
+// compiled for those features alone (target attributes) and chosen at run time, so the binary
+// still runs on any x86-64 CPU (and on other architectures, portably).
 #include "gen_kernels.h"
 #include <math.h>
 #include <string.h>
 
-// MARK: portable half <-> float (IEEE 754 binary16), bit exact with F16C's conversions
+// MARK: portable half <-> float (IEEE 754 binary16), bit exact with F16C's conversions (NaN
+// payloads aside: every NaN becomes the quiet 0x7E00 here)
 
 static uint16_t f32_to_f16_scalar(float f) {
     uint32_t x; memcpy(&x, &f, 4);
