@@ -21,6 +21,14 @@ public final class HalfMatrix {
         storage = h
     }
 
+    /// Rows of x up to which a product reads the half-precision copy: a product of a few rows reads
+    /// every weight once per row block and is bound by reading them; a larger one is arithmetic,
+    /// where OpenBLAS's F32 kernel on the F32 weights is faster.
+    public static let maxRows = 8
+
+    /// Whether a product of x (..., cols) is small enough to read this copy (see `maxRows`).
+    public func serves(_ x: Tensor) -> Bool { x.count <= HalfMatrix.maxRows * cols }
+
     /// The stored values, back in single precision.
     public var values: [Float] {
         var out = [Float](repeating: 0, count: storage.count)

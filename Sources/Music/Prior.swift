@@ -316,8 +316,11 @@ public final class Prior {
     public let blocks: [TransformerBlock]        // "layers.i.*"; cross-attention in "layers.i.cross.*"
     public let finalNorm: LayerNorm              // "final_norm.*"
     public let headBias: Tensor                  // "head.bias" (K·V): codebook k's logits are k·V ..< (k + 1)·V
-    /// Whether sampling steps read half-precision copies of the decoder's weights (`useHalfPrecisionSteps`).
-    public private(set) var halfPrecisionSteps = false
+    /// The head's weights in half precision while sampling steps read half precision
+    /// (`useHalfPrecisionSteps`); nil otherwise.
+    private(set) var headHalf: HalfMatrix?
+    /// Whether sampling steps read half-precision copies of the weights and KV caches.
+    public var halfPrecisionSteps: Bool { headHalf != nil }
 
     public init(config: PriorConfig, seed: UInt64 = 0) {
         config.requireValid("prior")
@@ -358,7 +361,7 @@ public final class Prior {
     /// afterwards follow it.
     public func useHalfPrecisionSteps(_ on: Bool = true) {
         for block in blocks { for layer in block.linears { layer.keepHalfPrecision(on) } }
-        halfPrecisionSteps = on
+        headHalf = on ? GradMode.withoutGrad { HalfMatrix(headWeight()) } : nil
     }
 
     /// The output head's weights (K·V, C): the code rows of the token embedding (tied).

@@ -9,7 +9,6 @@
 //
 // Letters: B batch (samples), V code vocabulary, K codebooks, L layers.
 import Engine
-import NN
 import Foundation
 import Requests
 
@@ -101,13 +100,10 @@ public final class PriorRunState {
     public internal(set) var conditions: [PriorConditions] = []
     /// The head's weights, taken out of the (tied) token embedding once for every step.
     let headWeight: Tensor
-    /// Their half-precision copy, when the prior samples in half precision.
-    let headHalf: HalfMatrix?
 
     init(config: PriorConfig, batch: Int, headWeight: Tensor, halfPrecision: Bool) {
         self.batch = batch
         self.headWeight = headWeight
-        headHalf = halfPrecision ? HalfMatrix(headWeight) : nil
         caches = (0..<config.layers).map { _ in
             KVCache(batch: batch, heads: config.heads, maxLength: config.context, headDim: config.dModel / config.heads,
                     halfPrecision: halfPrecision)
@@ -127,7 +123,7 @@ public enum SamplingDefaults {
 
 extension Prior {
     public func makeRunState(batch: Int) -> PriorRunState {
-        PriorRunState(config: config, batch: batch, headWeight: GradMode.withoutGrad { headWeight() }, halfPrecision: halfPrecisionSteps)
+        PriorRunState(config: config, batch: batch, headWeight: GradMode.withoutGrad { headWeight() }, halfPrecision: headHalf != nil)
     }
 
     /// Starts a window: empties the caches and encodes its lyrics once for every later step.
@@ -150,9 +146,7 @@ extension Prior {
             let x = embedInputs(steps: steps, from: p0, count: n, conditions: state.conditions)
             var h = decode(x, lyrics: state.lyrics, caches: state.caches)   // (B, n, C)
             if n > 1 { h = slice(h, axis: 1, (n - 1)..<n) }
-            if let half = state.headHalf, h.count <= Linear.halfPrecisionRows * half.cols {
-                return half.linear(h, bias: headBias).data                   // (B, 1, K·V)
-            }
+            if let headHalf, headHalf.serves(h) { return headHalf.linear(h, bias: headBias).data }   // (B, 1, K·V)
             return head(h, weight: state.headWeight).data
         }
     }

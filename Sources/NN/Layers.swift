@@ -46,20 +46,16 @@ public final class Linear {
         self.bias = bias ? scope.uniform("bias", [outFeatures], bound: bound, rng: &rng) : nil
     }
 
-    /// A half-precision copy of the weight, used for small no-gradient products (sampling steps).
+    /// A half-precision copy of the weight, used for small no-gradient products (sampling steps;
+    /// `HalfMatrix.serves`).
     public private(set) var halfWeight: HalfMatrix?
-
-    /// Rows of x up to which the half-precision copy is used: a product of a few rows reads every
-    /// weight once per row block and is bound by reading them; a larger one is arithmetic, where
-    /// OpenBLAS's F32 kernel is faster.
-    public static let halfPrecisionRows = 8
 
     /// Keeps (or drops) a half-precision copy of the weight for small products without gradients.
     public func keepHalfPrecision(_ on: Bool = true) { halfWeight = on ? HalfMatrix(weight) : nil }
 
     /// x (..., in) → (..., out)
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        if let halfWeight, x.count <= Linear.halfPrecisionRows * halfWeight.cols, !GradMode.isEnabled {
+        if let halfWeight, halfWeight.serves(x), !GradMode.isEnabled {
             return halfWeight.linear(x, bias: bias)
         }
         return linear(x, weight: weight, bias: bias)
