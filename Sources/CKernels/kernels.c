@@ -76,6 +76,14 @@ static void gelu_scalar(const float *x, float *y, long n) {
     for (long i = 0; i < n; i++) { float v = x[i]; y[i] = 0.5f * v * (1 + tanhf(gelu_c * (v + gelu_a * v * v * v))); }
 }
 
+// d/dx ½x(1 + tanh u), u = c(x + ax³): ½(1 + t) + ½x(1 − t²)·c(1 + 3ax²), t = tanh u.
+static void gelu_backward_scalar(const float *x, const float *g, float *gx, long n) {
+    for (long i = 0; i < n; i++) {
+        float v = x[i], t = tanhf(gelu_c * (v + gelu_a * v * v * v));
+        gx[i] += g[i] * (0.5f * (1 + t) + 0.5f * v * (1 - t * t) * gelu_c * (1 + 3 * gelu_a * v * v));
+    }
+}
+
 // MARK: x86-64 with AVX2, FMA and F16C
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -290,6 +298,22 @@ GK_AVX static void gelu_avx(const float *x, float *y, long n) {
     }
     gelu_scalar(x + i, y + i, n - i);
 }
+
+GK_AVX static void gelu_backward_avx(const float *x, const float *g, float *gx, long n) {
+    long i = 0;
+    const __m256 c = _mm256_set1_ps(gelu_c), a = _mm256_set1_ps(gelu_a), a3 = _mm256_set1_ps(3 * gelu_a),
+                 half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1), two = _mm256_set1_ps(2);
+    for (; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_loadu_ps(x + i), v2 = _mm256_mul_ps(v, v);
+        __m256 u = _mm256_mul_ps(c, _mm256_fmadd_ps(_mm256_mul_ps(a, v), v2, v));
+        __m256 t = _mm256_sub_ps(one, _mm256_div_ps(two, _mm256_add_ps(exp_avx(_mm256_mul_ps(two, u)), one)));
+        __m256 du = _mm256_mul_ps(c, _mm256_fmadd_ps(a3, v2, one));                       // du/dx
+        __m256 sech2 = _mm256_fnmadd_ps(t, t, one);                                        // 1 − t²
+        __m256 d = _mm256_mul_ps(half, _mm256_add_ps(_mm256_add_ps(one, t), _mm256_mul_ps(_mm256_mul_ps(v, sech2), du)));
+        _mm256_storeu_ps(gx + i, _mm256_fmadd_ps(_mm256_loadu_ps(g + i), d, _mm256_loadu_ps(gx + i)));
+    }
+    gelu_backward_scalar(x + i, g + i, gx + i, n - i);
+}
 #endif
 
 // MARK: dispatch
@@ -347,6 +371,13 @@ void gk_gelu_tanh(const float *x, float *y, long n) {
     if (gk_has_f16c()) { gelu_avx(x, y, n); return; }
 #endif
     gelu_scalar(x, y, n);
+}
+
+void gk_gelu_tanh_backward(const float *x, const float *g, float *gx, long n) {
+#ifdef GK_X86
+    if (gk_has_f16c()) { gelu_backward_avx(x, g, gx, n); return; }
+#endif
+    gelu_backward_scalar(x, g, gx, n);
 }
 
 // MARK: the engine's gradient switch

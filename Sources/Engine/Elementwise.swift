@@ -218,19 +218,14 @@ public func gelu(_ x: Tensor) -> Tensor {
     return Tensor.result(shape: x.shape, data: out, parents: [x]) { o in
         let g = o.grad!
         x.accumulateGrad { gx in
-            x.data.withUnsafeBufferPointer { xp in
+            x.data.withUnsafeBufferPointer { xp in g.withUnsafeBufferPointer { gp in
                 let gxp = gx
-                parallelFor(x.count) { r in for i in r { gxp[i] += g[i] * geluDerivative(xp[i]) } }
-            }
+                parallelFor(x.count, minChunk: 65_536) { r in
+                    gk_gelu_tanh_backward(xp.baseAddress! + r.lowerBound, gp.baseAddress! + r.lowerBound, gxp + r.lowerBound, r.count)
+                }
+            } }
         }
     }
-}
-
-/// d GELU / dx of the tanh approximation.
-@inline(__always) private func geluDerivative(_ v: Float) -> Float {
-    let c: Float = 0.7978845608028654
-    let t = Foundation.tanh(c * (v + 0.044715 * v * v * v))
-    return 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * c * (1 + 3 * 0.044715 * v * v)
 }
 
 /// Inverted dropout: zeroes each value with probability `p` and scales survivors by 1/(1-p).

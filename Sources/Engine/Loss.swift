@@ -74,28 +74,34 @@ public func softCrossEntropy(_ logits: Tensor, targets: [Float]) -> Tensor {
 public func crossEntropy(_ logits: Tensor, targets: [Int], ignoreIndex: Int = -100) -> Tensor {
     let v = logits.shape.last ?? 1, n = logits.count / max(v, 1)
     precondition(targets.count == n, "crossEntropy: \(targets.count) targets for \(n) rows of logits \(logits.shape)")
+    for t in targets where t != ignoreIndex { precondition(t >= 0 && t < v, "crossEntropy: target \(t) outside 0..<\(v)") }
     var probs = [Float](repeating: 0, count: logits.count)  // softmax, kept for the backward
-    var total: Double = 0
-    var used = 0
-    logits.data.withUnsafeBufferPointer { lp in probs.withUnsafeMutableBufferPointer { pp in
-        for row in 0..<n {
-            softmaxRow(lp.baseAddress! + row * v, pp.baseAddress! + row * v, v)
-            let t = targets[row]
-            if t == ignoreIndex { continue }
-            precondition(t >= 0 && t < v, "crossEntropy: target \(t) outside 0..<\(v)")
-            // −log p_t computed from logits directly to keep precision for tiny p.
-            total += logSumExpRow(lp.baseAddress! + row * v, v) - Double(lp[row * v + t])
-            used += 1
+    // −log p_t = logsumexp − x_t per row, from the softmax's own pass (max subtracted, summed in
+    // Double, so a tiny p keeps its precision); rows in parallel, summed in row order after.
+    var rowLoss = [Double](repeating: 0, count: n)
+    logits.data.withUnsafeBufferPointer { lp in probs.withUnsafeMutableBufferPointer { pp in rowLoss.withUnsafeMutableBufferPointer { lossp in
+        parallelFor(n, minChunk: max(1, 16_384 / max(v, 1))) { r in
+            for row in r {
+                let lse = softmaxRowLogSumExp(lp.baseAddress! + row * v, pp.baseAddress! + row * v, v)
+                let t = targets[row]
+                if t != ignoreIndex { lossp[row] = lse - Double(lp[row * v + t]) }
+            }
         }
-    } }
+    } } }
+    let used = targets.reduce(0) { $0 + ($1 == ignoreIndex ? 0 : 1) }
+    let total = rowLoss.reduce(0, +)
     let denom = Float(max(used, 1))
     return Tensor.result(shape: [], data: [Float(total) / denom], parents: [logits]) { o in
         let g = o.grad![0] / denom
         logits.accumulateGrad { gl in
-            for row in 0..<n where targets[row] != ignoreIndex {
-                let base = row * v
-                for j in 0..<v { gl[base + j] += g * probs[base + j] }
-                gl[base + targets[row]] -= g
+            probs.withUnsafeBufferPointer { pp in
+                parallelFor(n, minChunk: max(1, 16_384 / max(v, 1))) { r in
+                    for row in r where targets[row] != ignoreIndex {
+                        let base = row * v
+                        for j in 0..<v { gl[base + j] += g * pp[base + j] }
+                        gl[base + targets[row]] -= g
+                    }
+                }
             }
         }
     }

@@ -59,6 +59,20 @@ public func logSoftmax(_ x: Tensor) -> Tensor {
     return Double(m) + log(s)
 }
 
+/// Stable softmax of one row of `n` values, returning the row's log Σ exp (−∞ for a fully masked
+/// row, whose softmax is all zeros): cross-entropy's loss from the same pass as its softmax.
+@inline(__always)
+func softmaxRowLogSumExp(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) -> Double {
+    var m = -Float.infinity
+    for j in 0..<n { m = max(m, x[j]) }
+    if m == -Float.infinity { for j in 0..<n { y[j] = 0 }; return -.infinity }
+    var s: Double = 0
+    for j in 0..<n { let e = expf(x[j] - m); y[j] = e; s += Double(e) }
+    let inv = Float(1 / s)
+    for j in 0..<n { y[j] *= inv }
+    return Double(m) + Foundation.log(s)
+}
+
 /// Stable softmax of one row of `n` values (shared with attention).
 @inline(__always)
 public func softmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {

@@ -16,7 +16,9 @@ import Engine
 import Foundation
 
 public struct PriorTrainOptions: TrainingRunSettings {
-    public var dataDir: String
+    /// Corpus folders (from `gen dataset music`); their clips train together and their held-out
+    /// clips are scored together.
+    public var dataDirs: [String]
     /// The trained codec (config.json + model.safetensors).
     public var codecDir: String
     public var outDir: String
@@ -33,16 +35,20 @@ public struct PriorTrainOptions: TrainingRunSettings {
     /// Start a new run from this prior folder's config and weights (a fresh optimizer and
     /// schedule), e.g. to train the shipped prior longer when its optimizer state is gone.
     public var initFrom: String? = nil
+    /// Only score the --init-from prior on every held-out code of the corpora (the final
+    /// evaluation's two passes), then stop: no training step, no weights written.
+    public var evalOnly = false
     /// Architecture of a new model (codebooks and pattern included); vocab_size, hop and
     /// sample_rate are taken from the codec.
     public var model = PriorConfig()
 
-    public init(dataDir: String, codecDir: String, outDir: String) {
-        self.dataDir = dataDir; self.codecDir = codecDir; self.outDir = outDir
+    public init(dataDirs: [String], codecDir: String, outDir: String) {
+        self.dataDirs = dataDirs; self.codecDir = codecDir; self.outDir = outDir
     }
 
     public func problems() -> [String] {
         var p = run.problems()
+        if dataDirs.isEmpty { p.append("give at least one --data corpus folder (from `gen dataset music`)") }
         if batchSize < 1 { p.append("--batch-size must be at least 1, got \(batchSize)") }
         p += rangeProblem("--label-dropout", labelDropout, 0...1) + rangeProblem("--cfg-dropout", cfgDropout, 0...1)
         p += rangeProblem("--codebooks", model.codebooks, 1...32)
@@ -51,6 +57,7 @@ public struct PriorTrainOptions: TrainingRunSettings {
             p.append("--d-model must be a positive multiple of --heads, and --layers at least 1")
         }
         if initFrom != nil && resume { p.append("--init-from starts a new run; drop it with --resume") }
+        if evalOnly && initFrom == nil { p.append("--eval-only scores a trained prior: name it with --init-from") }
         return p
     }
 }
@@ -113,10 +120,22 @@ public enum PriorTrainer {
 
     // MARK: codes cache
 
-    /// Codes (K, T) of every clip with the codec's first K codebooks, from `cachePath` when it was
-    /// made by the same codec, K and clip list; otherwise encoded now and written there.
-    /// → (codes per clip, reused)
-    public static func cachedCodes(_ lines: [MusicMetadataLine], dataDir: String, codec: RVQCodec, codebooks k: Int,
+    /// The clip records of every corpus, each clip's file made a path from here (corpora keep
+    /// them relative to their folder).
+    public static func loadCorpora(_ dirs: [String]) throws -> [MusicMetadataLine] {
+        try dirs.flatMap { dir in
+            try MusicCorpus.loadMetadata(dir).map { line in
+                var line = line
+                if !line.file.hasPrefix("/") { line.file = dir + "/" + line.file }
+                return line
+            }
+        }
+    }
+
+    /// Codes (K, T) of every clip (records from `loadCorpora`) with the codec's first K codebooks,
+    /// from `cachePath` when it was made by the same codec, K and clip list; otherwise encoded now
+    /// and written there. → (codes per clip, reused)
+    public static func cachedCodes(_ lines: [MusicMetadataLine], codec: RVQCodec, codebooks k: Int,
                                    cachePath: String, log: (String) -> Void) throws -> ([[[Int32]]], Bool) {
         let files = lines.map(\.file).joined(separator: "\n")
         if FileManager.default.fileExists(atPath: cachePath), let file = try? SafeTensorsFile.read(cachePath),
@@ -137,8 +156,7 @@ public enum PriorTrainer {
         var out: [[[Int32]]] = []
         let progress = ProgressLine(enabled: isatty(2) != 0)
         for (i, line) in lines.enumerated() {
-            let path = line.file.hasPrefix("/") ? line.file : dataDir + "/" + line.file
-            let codes = codec.encode(try AudioFile.readMono(path, sampleRate: codec.sampleRate), codebooks: k)
+            let codes = codec.encode(try AudioFile.readMono(line.file, sampleRate: codec.sampleRate), codebooks: k)
             file.tensors["clip.\(i)"] = SafeTensor(int32s: codes.flatMap { $0 }, shape: [k, codes[0].count])
             out.append(codes)
             progress.update(done: i + 1, total: lines.count, "encoding clip \(i + 1)/\(lines.count)")
@@ -278,7 +296,7 @@ public enum PriorTrainer {
         }
         let codec = try MusicModels.loadCodec(o.codecDir)
 
-        let lines = try MusicCorpus.loadMetadata(o.dataDir)
+        let lines = try loadCorpora(o.dataDirs)
         var config = o.model
         var initial: Prior? = nil
         if o.resume, fm.fileExists(atPath: folder.config) { config = try ConfigFile.read(PriorConfig.self, from: folder.config) }
@@ -309,12 +327,13 @@ public enum PriorTrainer {
         if !problems.isEmpty { throw PriorError("invalid prior config: " + problems.joined(separator: "; ")) }
 
         let k = config.codebooks
-        let (codes, reused) = try cachedCodes(lines, dataDir: o.dataDir, codec: codec, codebooks: k,
+        let (codes, reused) = try cachedCodes(lines, codec: codec, codebooks: k,
                                               cachePath: o.outDir + "/codes_cache.safetensors", log: o.log)
         let all = clips(lines, codes: codes, config: config)
         let train = all.filter { $0.split == "train" && $0.steps >= 1 }
         guard let shortest = train.map(\.steps).min() else {
-            throw PriorError("the corpus at '\(o.dataDir)' has no training clips; build one with `gen dataset music --out \(o.dataDir)`.")
+            let dirs = o.dataDirs.joined(separator: "', '")
+            throw PriorError("the corpus at '\(dirs)' has no training clips; build one with `gen dataset music --out \(o.dataDirs[0])`.")
         }
         // Every batch window has the same length: the context, or the shortest training clip.
         let window = min(config.context, shortest)
@@ -361,6 +380,11 @@ public enum PriorTrainer {
                             step, e.bitsPerFrame, perCodebook, e.unigramBits, e.bigramBits, e.bigramLeaveOneOutBits, e.unigramModelBits, e.bigramModelBits, e.codes, stride,
                             final ? ",\"final\":true" : ""))
             }
+        }
+
+        if o.evalOnly {
+            evaluateVal(final: true)
+            return PriorTrainResult(step: 0, firstLoss: nil, lastLoss: nil, eval: lastEval, cacheReused: reused)
         }
 
         let schedule = LRSchedule(peak: o.learningRate, warmupSteps: o.warmup, totalSteps: o.steps, minRatio: 0.05)

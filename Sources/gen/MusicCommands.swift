@@ -180,8 +180,12 @@ struct TrainPrior: TrainCommand {
           gen train prior --data data/music --codec models/codec \\
               --out runs/prior-more --init-from models/prior --steps 2000 \\
               --warmup 100
+          gen train prior --data data/music --data data/music2 --codec models/codec \\
+              --out runs/prior-2c --init-from models/prior --steps 2000
+          gen train prior --data data/music --codec models/codec \\
+              --out runs/score --init-from models/prior --eval-only
         """)
-    @Option(name: .long, help: "Corpus folder (from `gen dataset music`).") var data: String
+    @Option(name: .long, help: "Corpus folder (from `gen dataset music`); repeat for several.") var data: [String]
     @Option(name: .long, help: "Trained codec folder.") var codec: String
     @Option(name: .long, help: "Model folder to write.") var out: String
     @Option(name: .long, help: "Codebooks of the codec modelled per frame (new models only).") var codebooks = 4
@@ -194,18 +198,21 @@ struct TrainPrior: TrainCommand {
     @Option(name: .long, help: "Transformer layers (new models only).") var layers = 6
     @Option(name: .long, help: "Attention heads (new models only).") var heads = 4
     @Option(name: .long, help: ArgumentHelp("Start a new run from this prior folder's config and weights.", valueName: "dir")) var initFrom: String?
+    @Flag(name: .long, help: "Only score the --init-from prior on every held-out code of the corpora (bits per frame beside the baselines; --out gets the log and the codes cache, no weights).") var evalOnly = false
     @OptionGroup(title: "Training run") var training: TrainingRunOptions<PriorTrainOptions>
     @OptionGroup var globals: GlobalOptions
 
     var options: PriorTrainOptions {
-        var o = PriorTrainOptions(dataDir: data, codecDir: codec, outDir: out)
+        var o = PriorTrainOptions(dataDirs: data, codecDir: codec, outDir: out)
         training.apply(to: &o)
-        o.initFrom = initFrom
+        o.initFrom = initFrom; o.evalOnly = evalOnly
         o.batchSize = batchSize; o.labelDropout = labelDropout; o.cfgDropout = cfgDropout
         o.model.codebooks = codebooks; o.model.pattern = pattern
         o.model.context = context; o.model.dModel = dModel; o.model.layers = layers; o.model.heads = heads; o.model.mlpDim = 4 * dModel
         return o
     }
+
+    var writesCheckpoints: Bool { !evalOnly }
 
     static func train(_ o: PriorTrainOptions) throws { try ioErrors { _ = try PriorTrainer.train(o) } }
 }

@@ -12,14 +12,20 @@ protocol TrainCommand: ParsableCommand, HasGlobalOptions {
     var training: TrainingRunOptions<Settings> { get }
     var options: Settings { get }
     static func train(_ options: Settings) throws
+    /// False for a run that only scores a model (`gen train prior --eval-only`): Ctrl-C then stops
+    /// it at once, with no checkpoint to finish or resume.
+    var writesCheckpoints: Bool { get }
 }
 
 extension TrainCommand {
     func validate() throws { try training.check(options) }
 
+    var writesCheckpoints: Bool { true }
+
     func run() throws {
         var o = options
         if globals.quiet { o.log = { _ in } }
+        guard writesCheckpoints else { return try Self.train(o) }
         try training.interruptible(out: o.outDir) { try Self.train(o) }
     }
 }

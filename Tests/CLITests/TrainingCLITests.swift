@@ -86,6 +86,8 @@ final class TrainingCLITests: CLITestCase {
         XCTAssertEqual(r.code, 0, r.stderr)
         r = try gen(["dataset", "music", "--out", path("data/music"), "--hours", "0.12", "--seed", "1", "--quiet"])
         XCTAssertEqual(r.code, 0, r.stderr)
+        // A second corpus for the examples that train on several (the same clips, elsewhere).
+        try fm.copyItem(atPath: path("data/music"), toPath: path("data/music2"))
         // An LJSpeech-style folder in ~ (HOME is the test folder): three flite recordings.
         try fm.createDirectory(atPath: path("LJSpeech-1.1/wavs"), withIntermediateDirectories: true)
         let lines = ["Printing, in the only sense with which we are at present concerned.", "The quick brown fox jumps over the lazy dog.",
@@ -111,10 +113,20 @@ final class TrainingCLITests: CLITestCase {
 
         for (command, example) in all {
             let importing = ["--ljspeech", "--from ", "--audio-dir"].contains { example.contains($0) }
-            let training = example.hasPrefix("gen train ")
-            let cwd = !training && !importing ? path("renders") : dir.path
-            let (run, interrupted) = try runInterrupting(example, at: training ? " parameters" : importing ? nil : " ETA ", cwd: cwd)
+            let scoring = example.contains("--eval-only")
+            let training = example.hasPrefix("gen train ") && !scoring
+            let cwd = !training && !importing && !scoring ? path("renders") : dir.path
+            let (run, interrupted) = try runInterrupting(example, at: training ? " parameters" : importing || scoring ? nil : " ETA ", cwd: cwd)
             let name = "\(command.joined(separator: " ")): \(example)"
+            // Scoring a trained prior runs to its end, logs the held-out bits and writes no weights.
+            if scoring {
+                XCTAssertEqual(run.code, 0, "\(name)\n\(run.stderr)")
+                XCTAssertTrue((run.stderr + String(decoding: run.stdout, as: UTF8.self)).contains("\"final\":true"), "\(name)\n\(run.stderr)")
+                let words = example.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init)
+                let out = try XCTUnwrap(words.firstIndex(of: "--out").map { words[$0 + 1] }, name)
+                XCTAssertFalse(fm.fileExists(atPath: path(out + "/model.safetensors")), name)
+                continue
+            }
             if importing && !training {
                 XCTAssertEqual(run.code, 0, "\(name)\n\(run.stderr)")
                 continue

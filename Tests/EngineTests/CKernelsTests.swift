@@ -162,4 +162,24 @@ final class CKernelsTests: XCTestCase {
             XCTAssertEqual(ys[ys.count - 2], 1e4); XCTAssertEqual(ys[ys.count - 1], 0)
         }
     }
+
+    // GELU's vectorized backward against the derivative of the same formula in double,
+    // ½(1 + t) + ½x(1 − t²)·√(2/π)(1 + 3·0.044715x²), accumulated onto what gx held. The kernel's
+    // tanh is within about 2·10⁻⁷ of the true one; that error reaches the derivative through
+    // (1 + t) and through 1 − t² times x·du/dx (under 20 on [−30, 30], and 0 where t is ±1), so
+    // 10⁻⁵ bounds it with room for rounding. Both paths; each g a different weight.
+    func testGeluBackwardKernelMatchesItsDerivative() {
+        let xs = (-30_000...30_000).map { Float($0) / 1000 } + [0, -0.0, 1e-30, 60, -60, 1e4, -1e4]
+        let gs = xs.indices.map { Float(0.5 + sin(Double($0))) }
+        for portable in [false, true] {
+            gk_force_portable(portable ? 1 : 0)
+            var gx = [Float](repeating: 0.25, count: xs.count)
+            gk_gelu_tanh_backward(xs, gs, &gx, xs.count)
+            for i in xs.indices {
+                let v = Double(xs[i]), c = 0.7978845608028654, t = Foundation.tanh(c * (v + 0.044715 * v * v * v))
+                let d = 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * c * (1 + 3 * 0.044715 * v * v)
+                XCTAssertEqual(Double(gx[i]), 0.25 + Double(gs[i]) * d, accuracy: 1e-5, "x = \(xs[i]), portable \(portable)")
+            }
+        }
+    }
 }

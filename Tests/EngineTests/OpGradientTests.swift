@@ -192,6 +192,33 @@ final class OpGradientTests: XCTestCase {
         check("crossEntropy", [logits]) { crossEntropy(logits, targets: [1, -100, 4, 0]) }
     }
 
+    /// Many rows (enough for the rows to be split between threads), against the closed form in
+    /// double: loss = mean over the scored rows of logsumexp − x_t, gradient (softmax − onehot) / count.
+    /// One row's target has p ≈ e^−60, where −log p must still come out as 60 (computed from the
+    /// logits, not from a rounded p).
+    func testCrossEntropyOverManyRowsMatchesItsClosedForm() {
+        let rows = 9_000, v = 3
+        let logits = randn([rows, v], seed: 39, std: 3)
+        logits.data[0] = 60; logits.data[1] = 0; logits.data[2] = 0
+        logits.requiresGrad = true
+        let targets = (0..<rows).map { $0 == 0 ? 1 : ($0 % 7 == 3 ? -100 : ($0 * 5) % v) }
+        let loss = crossEntropy(logits, targets: targets)
+        loss.backward()
+        var total = 0.0, used = 0.0
+        var grad = [Double](repeating: 0, count: rows * v)
+        for r in 0..<rows where targets[r] != -100 { used += 1 }
+        for r in 0..<rows where targets[r] != -100 {
+            let x = (0..<v).map { Double(logits.data[r * v + $0]) }, m = x.max()!
+            let lse = m + Foundation.log(x.reduce(0) { $0 + Foundation.exp($1 - m) })
+            total += lse - x[targets[r]]
+            for j in 0..<v { grad[r * v + j] = (Foundation.exp(x[j] - lse) - (j == targets[r] ? 1 : 0)) / used }
+        }
+        XCTAssertEqual(Double(loss.item), total / used, accuracy: 1e-5 * total / used)
+        let g = try! XCTUnwrap(logits.grad)
+        XCTAssertEqual(Double(crossEntropy(slice(logits, axis: 0, 0..<1), targets: [1]).item), 60, accuracy: 1e-4)
+        for i in 0..<(rows * v) { XCTAssertEqual(Double(g[i]), grad[i], accuracy: 1e-9, "logit \(i)") }
+    }
+
     /// Soft targets: the gradient by finite differences; one-hot rows give crossEntropy's value.
     func testSoftCrossEntropy() {
         let logits = randn([4, 5], seed: 38, std: 2)

@@ -144,7 +144,7 @@ final class PriorTrainerTests: XCTestCase {
         let data = dir + "/corpus", out = dir + "/prior"
         try makeCorpus(data)
         let codec = try makeCodec(dir + "/codec")
-        var o = PriorTrainOptions(dataDir: data, codecDir: dir + "/codec", outDir: out)
+        var o = PriorTrainOptions(dataDirs: [data], codecDir: dir + "/codec", outDir: out)
         o.model = tinyPriorConfig(codebooks: 2, context: 32)
         o.steps = 60; o.batchSize = 4; o.learningRate = 3e-3; o.warmup = 5
         o.logEvery = 10; o.evalEvery = 30; o.saveEvery = 30; o.evalWindows = 4; o.log = { _ in }
@@ -200,13 +200,48 @@ final class PriorTrainerTests: XCTestCase {
             try ConfigFile.write(wideConfig, to: dir + "/\(name)/config.json")
             try file.write(to: dir + "/\(name)/model.safetensors")
         }
-        var tune = PriorTrainOptions(dataDir: data, codecDir: dir + "/codec-other", outDir: dir + "/prior-tuned")
+        var tune = PriorTrainOptions(dataDirs: [data], codecDir: dir + "/codec-other", outDir: dir + "/prior-tuned")
         tune.initFrom = out; tune.steps = 2; tune.batchSize = 2; tune.evalWindows = 1; tune.log = { _ in }
         XCTAssertThrowsError(try PriorTrainer.train(tune)) { XCTAssertTrue("\($0)".contains("start a new prior without --init-from"), "\($0)") }
         tune.codecDir = dir + "/codec-seeded"
         XCTAssertEqual(try PriorTrainer.train(tune).step, 2)
         let seeded = try RVQCodec.load(directory: dir + "/codec-seeded")
         XCTAssertEqual(try SafeTensorsFile.read(dir + "/prior-tuned/model.safetensors").metadata["codec_model_id"], seeded.modelID)
+    }
+
+    // Several corpora train together (`--data` repeated): the records of both, each file found in
+    // its own folder, and the held-out clips of both scored. The second corpus here is the first
+    // built again elsewhere, so the final evaluation must score exactly twice the codes.
+    func testTrainerReadsSeveralCorpora() throws {
+        let a = dir + "/corpus-a", b = dir + "/corpus-b"
+        try makeCorpus(a); try makeCorpus(b)
+        _ = try makeCodec(dir + "/codec")
+        let lines = try PriorTrainer.loadCorpora([a, b])
+        XCTAssertEqual(lines.count, 8)
+        XCTAssertEqual(lines.map(\.file), ["a", "b"].flatMap { d in (0..<4).map { dir + "/corpus-\(d)/audio/c\($0).wav" } })
+        func held(_ dirs: [String], _ out: String) throws -> PriorEval {
+            var o = PriorTrainOptions(dataDirs: dirs, codecDir: dir + "/codec", outDir: out)
+            o.model = tinyPriorConfig(codebooks: 2, context: 32)
+            o.steps = 2; o.batchSize = 2; o.evalWindows = 1; o.log = { _ in }
+            return try XCTUnwrap(PriorTrainer.train(o).eval)
+        }
+        let one = try held([a], dir + "/p1"), two = try held([a, b], dir + "/p2")
+        XCTAssertGreaterThan(one.codes, 0)
+        XCTAssertEqual(two.codes, 2 * one.codes)
+        // --eval-only scores a trained prior on one corpus's held-out codes and writes no weights:
+        // p2's weights on corpus a's codes, the same codes as p1 scored.
+        var score = PriorTrainOptions(dataDirs: [a], codecDir: dir + "/codec", outDir: dir + "/score")
+        score.initFrom = dir + "/p2"; score.evalOnly = true; score.log = { _ in }
+        let scored = try PriorTrainer.train(score)
+        XCTAssertEqual(scored.step, 0)
+        XCTAssertEqual(scored.eval?.codes, one.codes)
+        XCTAssertEqual(scored.eval?.bigramBits, one.bigramBits)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/score/model.safetensors"))
+        score.initFrom = nil
+        XCTAssertThrowsError(try PriorTrainer.train(score)) { XCTAssertTrue("\($0)".contains("--init-from"), "\($0)") }
+        XCTAssertThrowsError(try PriorTrainer.train(PriorTrainOptions(dataDirs: [], codecDir: dir + "/codec", outDir: dir + "/p3"))) {
+            XCTAssertTrue("\($0)".contains("--data"), "\($0)")
+        }
     }
 
     // The prior records its codec's fingerprint: any change to the codec's weights is refused with

@@ -33,7 +33,7 @@ final class TrainOptionsTests: XCTestCase {
     }
 
     func testPriorAndTaggerOptions() {
-        var p = PriorTrainOptions(dataDir: "d", codecDir: "c", outDir: "o")
+        var p = PriorTrainOptions(dataDirs: ["d"], codecDir: "c", outDir: "o")
         XCTAssertEqual(p.problems(), [])
         p.labelDropout = 1.5; p.model.heads = 3
         XCTAssertEqual(p.problems(), ["--label-dropout must be in 0...1, got 1.5",

@@ -35,6 +35,9 @@ void gk_attend_f16(const float *q, const uint16_t *k, const uint16_t *v, long le
 /// tanh from a polynomial exp (within 2·10⁻⁷·|x| of the formula with libm's tanh). y may be x.
 void gk_gelu_tanh(const float *x, float *y, long n);
 
+/// gx[i] += g[i] · GELU'(x[i]), the derivative of gk_gelu_tanh's formula, with the same tanh.
+void gk_gelu_tanh_backward(const float *x, const float *g, float *gx, long n);
+
 /// The engine's gradient switch (GradMode), per thread: how many `withoutGrad` scopes are open.
 int gk_grad_disabled_depth(void);
 void gk_set_grad_disabled_depth(int depth);
