@@ -166,8 +166,13 @@ eval-speech: eval-deps build
 # The shipped prior judged from outside: genre and vocal probes trained on the original training
 # clips only (never on codec or prior output), genre control over 8 genres × EVAL_SEEDS clips of
 # 10 s with the default guidance, vocals with and without lyrics, the seam check of a long piece,
-# then music_tonality.py on the generated clips beside the held-out real clips, per genre and pooled.
+# then music_tonality.py on the generated clips beside the held-out real clips, per genre and pooled,
+# and again beside the held-out clips of every corpus in EVAL_MORE_REAL (bench/tonality_reference.py).
 EVAL_SEEDS ?= 5
+# More corpora whose held-out clips join the real reference of the tonality check where they exist
+# (`gen dataset music --out data/music2 --hours 3 --seed 2`, and so on): data/music alone gives
+# some genres 3 windows of 10 s.
+EVAL_MORE_REAL ?= data/music2 data/music3
 eval-music: eval-deps deps $(MUSIC_DATA)/metadata.jsonl
 	@python3 -c 'import librosa' 2>/dev/null || python3 -m pip install --quiet librosa
 	$(SWIFT) build $(BUILD_FLAGS) --product gen-eval
@@ -182,6 +187,9 @@ eval-music: eval-deps deps $(MUSIC_DATA)/metadata.jsonl
 	  pairs = [(k[4:], v, rows.get("real-" + k[4:])) for k, v in sorted(rows.items()) if k.startswith("gen-")]; \
 	  [print("%10s: flatness %.2fx real, HPR %+.1f dB vs real (targets <= 2x, within 2 dB)" % (g, float(v[2]) / float(r[2]), float(v[3]) - float(r[3]))) for g, v, r in pairs if r]' \
 	  out/eval-music/tonality.txt
+	@more=""; for d in $(EVAL_MORE_REAL); do [ -f $$d/metadata.jsonl ] && more="$$more $$d"; done; \
+	if [ -n "$$more" ]; then python3 bench/tonality_reference.py out/eval-music/tonality-more $(EVAL_DIR) out/eval-music/generated $(MUSIC_DATA) $$more \
+	  | tee out/eval-music/tonality-more.txt; else echo "(build $(EVAL_MORE_REAL) for a larger real reference in the tonality check)"; fi
 	@if [ -f models/tagger/config.json ]; then \
 	  for b in 6 12; do rm -rf out/eval-music/opus$$b; mkdir -p out/eval-music/opus$$b; \
 	    for f in out/eval-music/real/*.wav; do n=$$(basename $$f .wav); \
