@@ -51,8 +51,7 @@ public func softCrossEntropy(_ logits: Tensor, targets: [Float]) -> Tensor {
             let base = row * v
             mass[row] = targets[base..<(base + v)].reduce(0, +)
             guard mass[row] != 0 else { continue }
-            softmaxRow(lp.baseAddress! + base, pp.baseAddress! + base, v)
-            let logZ = logSumExpRow(lp.baseAddress! + base, v)
+            let logZ = softmaxRowLogSumExp(lp.baseAddress! + base, pp.baseAddress! + base, v)
             for j in 0..<v where targets[base + j] != 0 { total += Double(targets[base + j]) * (logZ - Double(lp[base + j])) }
             used += 1
         }

@@ -73,15 +73,9 @@ func softmaxRowLogSumExp(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Fl
     return Double(m) + Foundation.log(s)
 }
 
-/// Stable softmax of one row of `n` values (shared with attention).
+/// Stable softmax of one row of `n` values (shared with attention; `y` may be `x`: each entry is
+/// read before it is written).
 @inline(__always)
 public func softmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
-    var m = -Float.infinity
-    for j in 0..<n { m = max(m, x[j]) }
-    if m == -Float.infinity { for j in 0..<n { y[j] = 0 }; return }  // fully masked row
-    var s: Float = 0
-    for j in 0..<n { let e = expf(x[j] - m); y[j] = e; s += e }
-    let inv = 1 / s
-    for j in 0..<n { y[j] *= inv }
+    _ = softmaxRowLogSumExp(x, y, n)
 }
-

@@ -347,18 +347,11 @@ public enum PriorTrainer {
 
         let model = initial ?? Prior(config: config, seed: o.seed)
         if let from = o.initFrom, initial != nil { o.log("prior: starting from \(from)") }
-        let opt = AdamW(model.params, config: AdamWConfig(learningRate: o.learningRate, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: o.weightDecay))
         var step = 0
-        if o.resume { step = try folder.resume(model.params, opt, log: o.log).step }
         let trainFrames = train.reduce(0) { $0 + $1.frames[0].count }
         o.log(String(format: "prior: %d train clips (%d frames, %.1f min), %d val clips, %d parameters, codec %@ (hop %d, %d codebooks of %d, %@ pattern), window %d steps × %d",
                      train.count, trainFrames, Double(trainFrames) / config.tokensPerSecond / 60, val.count, model.params.parameterCount,
                      codec.modelID, config.hop, k, config.vocabSize, config.pattern.rawValue, window, o.batchSize))
-
-        func save() throws {
-            try model.save(directory: o.outDir, metadata: ["step": String(step), "model": "prior", "codec_model_id": codec.modelID])
-            try opt.stateFile(step: step).write(to: folder.state)
-        }
 
         let log = try TrainingLog(path: folder.log, echo: o.log)
         func emit(_ line: String) { log.emit(line) }
@@ -385,6 +378,14 @@ public enum PriorTrainer {
         if o.evalOnly {
             evaluateVal(final: true)
             return PriorTrainResult(step: 0, firstLoss: nil, lastLoss: nil, eval: lastEval, cacheReused: reused)
+        }
+
+        // Training from here on: an eval-only run builds no optimizer and reads no optimizer state.
+        let opt = AdamW(model.params, config: AdamWConfig(learningRate: o.learningRate, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: o.weightDecay))
+        if o.resume { step = try folder.resume(model.params, opt, log: o.log).step }
+        func save() throws {
+            try model.save(directory: o.outDir, metadata: ["step": String(step), "model": "prior", "codec_model_id": codec.modelID])
+            try opt.stateFile(step: step).write(to: folder.state)
         }
 
         let schedule = LRSchedule(peak: o.learningRate, warmupSteps: o.warmup, totalSteps: o.steps, minRatio: 0.05)
