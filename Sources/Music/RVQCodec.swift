@@ -213,6 +213,8 @@ public struct RVQCodecLosses {
     /// Codebooks used in this batch (quantizer dropout), their usage counts and perplexities.
     public var active: Int
     public var usage: [Int], perplexity: [Float]
+    /// The decoded window (B, 1, L), with its graph, and the audio it should be (for an adversary).
+    public var waveform: Tensor, target: Tensor
 }
 
 public final class RVQCodec {
@@ -346,7 +348,8 @@ public final class RVQCodec {
             phase = sum.item; phaseFrequency = parts.frequency.item
         }
         return RVQCodecLosses(total: total, mel: melLoss.item, convergence: stft.convergence.item, logMagnitude: stft.logMagnitude.item,
-                              commit: q.commitLoss.item, phase: phase, phaseFrequency: phaseFrequency, active: active, usage: q.usage, perplexity: q.perplexity)
+                              commit: q.commitLoss.item, phase: phase, phaseFrequency: phaseFrequency, active: active, usage: q.usage, perplexity: q.perplexity,
+                              waveform: y, target: target)
     }
 
     // MARK: encode / decode

@@ -38,6 +38,9 @@ public struct RVQCodecTrainOptions: TrainingRunSettings {
     /// With `initFrom`: what the encoder reads. A magnitude encoder's weights seed a
     /// magnitude+frequency one (`widenEncoderInput`), which starts out giving the same codes.
     public var encoderInput: EncoderInput? = nil
+    /// The discriminator phase (`--adversarial-weight` above 0; NN/AdversarialRun.swift): an
+    /// adversary on the decoded waveform, where the reconstruction losses leave phase free.
+    public var adversarial = AdversarialSettings()
 
     public init(dataDirs: [String], outDir: String) { self.dataDirs = dataDirs; self.outDir = outDir }
 
@@ -54,6 +57,7 @@ public struct RVQCodecTrainOptions: TrainingRunSettings {
         if let w = phaseWeight { p += rangeProblem("--phase-weight", w, 0...100) }
         if encoderInput != nil && decoderOnly { p.append("--encoder-input changes what the codes mean; --decoder-only keeps them. Drop one") }
         if encoderInput != nil && resume { p.append("--encoder-input sets up a new run; a resumed run keeps its own") }
+        p += adversarial.problems()
         return p
     }
 }
@@ -206,6 +210,8 @@ public enum RVQCodecTrainer {
                      hours.map { String(format: "%.2f", $0) }.joined(separator: " + "), corpora.count, val.count, o.evalSeconds,
                      model.params.parameterCount, config.codebooks, config.codebookSize, config.bitrate(codebooks: config.codebooks) / 1000))
 
+        let gan = try AdversarialRun.start(o.adversarial, folder: folder, seed: o.seed, generator: "codec", resume: o.resume, step: step, log: o.log)
+
         func save() throws {
             try ConfigFile.write(config, to: folder.config)
             var metadata = ["step": String(step), "model": "rvq-codec", "model_id": model.modelID]
@@ -217,6 +223,7 @@ public enum RVQCodecTrainer {
                 state.tensors["quantizer.\(k).embed_sum"] = SafeTensor(floats: stage.embedSum, shape: [stage.codebookSize, stage.dim])
             }
             try state.write(to: folder.state)
+            try gan?.save(step: step)
         }
         let log = try TrainingLog(path: folder.log, echo: o.log)
         func heldOutEval(final: Bool) {
@@ -236,18 +243,25 @@ public enum RVQCodecTrainer {
         var rng = RNG.derive(seed: o.seed, index: UInt64(step))
         let start = Date()
         let span = (o.segmentFrames - 1) * config.hop + config.nFFT + config.leadSamples
-        var sums = [Double](repeating: 0, count: 7), count = 0
+        var sums = [Double](repeating: 0, count: 10), count = 0
         var usageSums = [Double](repeating: 0, count: config.codebooks), perplexitySums = usageSums, usageCounts = usageSums
         while step < o.steps {
             if let why = TrainingInterrupt.stopReason(started: start, maxMinutes: o.maxMinutes) { o.log(why); break }
             let x = randomBatch(corpora, batch: o.batchSize, span: span, rng: &rng)
             let l = model.losses(x, training: true, decoderOnly: decoderOnly, rng: &rng)
+            var total = l.total
+            var adversarial: [Float] = [0, 0, 0]
+            if let gan {
+                let a = gan.step(o.adversarial, real: l.target, generated: l.waveform, scheduleFraction: schedule.rate(at: step) / o.learningRate)
+                total = total + a.loss * o.adversarial.weight
+                adversarial = [a.discriminator, a.generator, a.featureMatching]
+            }
             model.params.zeroGrad()
-            l.total.backward()
+            if let gan { gan.backward(total) } else { total.backward() }
             let norm = clipGradNorm(model.params, maxNorm: 1)
             opt.update(lr: schedule.rate(at: step))
             step += 1
-            for (i, v) in [l.total.item, l.mel, l.convergence, l.logMagnitude, l.commit, l.phase, l.phaseFrequency].enumerated() { sums[i] += Double(v) }
+            for (i, v) in ([total.item, l.mel, l.convergence, l.logMagnitude, l.commit, l.phase, l.phaseFrequency] + adversarial).enumerated() { sums[i] += Double(v) }
             for k in 0..<l.active {
                 usageSums[k] += Double(l.usage[k]) / Double(config.codebookSize); perplexitySums[k] += Double(l.perplexity[k]); usageCounts[k] += 1
             }
@@ -256,8 +270,9 @@ public enum RVQCodecTrainer {
                 let n = Double(count)
                 let usage = (0..<config.codebooks).map { usageCounts[$0] > 0 ? String(format: "%.2f", usageSums[$0] / usageCounts[$0]) : "null" }
                 let perplexity = (0..<config.codebooks).map { usageCounts[$0] > 0 ? String(format: "%.0f", perplexitySums[$0] / usageCounts[$0]) : "null" }
-                log.emit(String(format: "{\"step\":%d,\"loss\":%.4f,\"mel_l1\":%.4f,\"sc\":%.4f,\"log_mag\":%.4f,\"commit\":%.4f,\"phase\":%.4f,\"phase_if\":%.4f,\"grad_norm\":%.3f,\"lr\":%.2e,\"elapsed_s\":%.0f,",
-                                step, sums[0] / n, sums[1] / n, sums[2] / n, sums[3] / n, sums[4] / n, sums[5] / n, sums[6] / n, norm, schedule.rate(at: step), Date().timeIntervalSince(start))
+                let gan = gan == nil ? "" : String(format: "\"d_loss\":%.4f,\"g_adv\":%.4f,\"fm\":%.4f,", sums[7] / n, sums[8] / n, sums[9] / n)
+                log.emit(String(format: "{\"step\":%d,\"loss\":%.4f,\"mel_l1\":%.4f,\"sc\":%.4f,\"log_mag\":%.4f,\"commit\":%.4f,\"phase\":%.4f,\"phase_if\":%.4f,%@\"grad_norm\":%.3f,\"lr\":%.2e,\"elapsed_s\":%.0f,",
+                                step, sums[0] / n, sums[1] / n, sums[2] / n, sums[3] / n, sums[4] / n, sums[5] / n, sums[6] / n, gan, norm, schedule.rate(at: step), Date().timeIntervalSince(start))
                          + "\"batch_usage\":[" + usage.joined(separator: ",") + "],\"batch_perplexity\":[" + perplexity.joined(separator: ",") + "]}")
                 sums = sums.map { _ in 0 }; count = 0
                 usageSums = usageSums.map { _ in 0 }; perplexitySums = usageSums; usageCounts = usageSums

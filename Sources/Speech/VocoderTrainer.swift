@@ -30,15 +30,9 @@ public struct VocoderTrainOptions: TrainingRunSettings {
     /// log-magnitudes at the head's framing (APNet's amplitude loss; 0 turns it off): magnitude
     /// supervised directly, not only through the waveform, where phase errors blur it.
     public var magnitudeWeight: Float = 0
-    /// Weight of the adversarial terms (LSGAN + 2 × feature matching; 0: no discriminators).
-    /// The reconstruction losses stay: the adversary only sharpens what they leave blurred, phase most.
-    public var adversarialWeight: Float = 0
-    /// Peak learning rate of the discriminators (HiFi-GAN: 2e-4), on the generator's schedule.
-    public var discriminatorLearningRate: Float = 2e-4
-    public var discriminators = DiscriminatorLayout()
-    /// Segments of each batch the discriminators see (the first ones; the batch is random): on
-    /// 2 cores they cost several times the generator per segment, so they read a few.
-    public var discriminatorBatch = 4
+    /// The discriminator phase (`--adversarial-weight` above 0; AdversarialRun.swift). Its
+    /// discriminators cost several times the generator per segment on 2 cores, so they read a few.
+    public var adversarial = AdversarialSettings()
     /// Held-out utterances scored at each evaluation.
     public var evalUtterances = 40
     /// Architecture of a new run (ignored on --resume, which reads the folder's config.json).
@@ -57,10 +51,7 @@ public struct VocoderTrainOptions: TrainingRunSettings {
         p += rangeProblem("--batch-size", batchSize, 1...256) + rangeProblem("--segment-frames", segmentFrames, 8...2048)
         p += rangeProblem("--width", model.width, 8...1024) + rangeProblem("--blocks", model.blocks, 1...32)
         p += rangeProblem("--phase-weight", phaseWeight, 0...100) + rangeProblem("--magnitude-weight", magnitudeWeight, 0...100)
-        p += rangeProblem("--adversarial-weight", adversarialWeight, 0...100) + rangeProblem("--discriminator-batch", discriminatorBatch, 1...256)
-        if !(discriminatorLearningRate > 0 && discriminatorLearningRate <= 1) {
-            p.append("--discriminator-lr must be in (0, 1], got \(discriminatorLearningRate)")
-        }
+        p += adversarial.problems()
         return p
     }
 }
@@ -217,14 +208,7 @@ public enum VocoderTrainer {
                      train.count, hours, val.count, model.params.parameterCount, o.acousticModel ?? "the teacher"))
 
         // The discriminator phase: its own weights and optimizer, saved beside the generator's.
-        let gan = o.adversarialWeight > 0 ? AdversarialRun(folder: folder, layout: o.discriminators, seed: o.seed,
-                                                           learningRate: o.discriminatorLearningRate) : nil
-        if let gan {
-            if o.resume { try gan.resume(step: step, log: o.log) }
-            o.log(String(format: "discriminators: %d parameters (periods %@, resolutions %@), adversarial weight %g",
-                         gan.d.params.parameterCount, o.discriminators.periods.map(String.init).joined(separator: "/"),
-                         o.discriminators.resolutions.map(String.init).joined(separator: "/"), o.adversarialWeight))
-        }
+        let gan = try AdversarialRun.start(o.adversarial, folder: folder, seed: o.seed, generator: "vocoder", resume: o.resume, step: step, log: o.log)
 
         func save() throws {
             try ConfigFile.write(config, to: folder.config)
@@ -250,10 +234,8 @@ public enum VocoderTrainer {
             var total = l.total
             var adversarial = (discriminator: Float(0), generator: Float(0), featureMatching: Float(0))
             if let gan {
-                let k = min(o.discriminatorBatch, o.batchSize)
-                let a = gan.step(real: slice(l.target, axis: 0, 0..<k), generated: slice(l.waveform, axis: 0, 0..<k),
-                                 learningRate: schedule.rate(at: step) / o.learningRate * o.discriminatorLearningRate)
-                total = total + a.loss * o.adversarialWeight
+                let a = gan.step(o.adversarial, real: l.target, generated: l.waveform, scheduleFraction: schedule.rate(at: step) / o.learningRate)
+                total = total + a.loss * o.adversarial.weight
                 adversarial = (a.discriminator, a.generator, a.featureMatching)
             }
             model.params.zeroGrad()
@@ -278,59 +260,4 @@ public enum VocoderTrainer {
         try save()
         if TrainingInterrupt.signal == nil { heldOut(final: true) }   // an interrupted run ends at its checkpoint
     }
-}
-
-/// The discriminator phase of a vocoder run: the discriminators, their optimizer (AdamW, β 0.8/0.99
-/// as HiFi-GAN), and their files in the run folder (`discriminator.safetensors` with the step in its
-/// metadata, `discriminator_state.safetensors` with the moments), so `--resume` continues the game.
-final class AdversarialRun {
-    let d: Discriminators
-    let opt: AdamW
-    let weights: String, state: String
-
-    init(folder: TrainingFolder, layout: DiscriminatorLayout, seed: UInt64, learningRate: Float) {
-        d = Discriminators(layout, seed: seed &+ 0x6A09E667)
-        opt = AdamW(d.params, config: AdamWConfig(learningRate: learningRate, beta1: 0.8, beta2: 0.99, eps: 1e-8, weightDecay: 0.01))
-        weights = folder.path + "/discriminator.safetensors"
-        state = folder.path + "/discriminator_state.safetensors"
-    }
-
-    /// Loads the discriminators saved at the generator's `step`; without them (a run that had none,
-    /// or a shipped model) they start afresh, which the log says.
-    func resume(step: Int, log: (String) -> Void) throws {
-        guard FileManager.default.fileExists(atPath: weights) else {
-            log("no discriminators in the run folder: they start afresh at step \(step)"); return
-        }
-        let w = try SafeTensorsFile.read(weights)
-        guard w.metadata["step"] == String(step) else {
-            throw CheckpointError(path: weights, message: "the discriminators are from step \(w.metadata["step"] ?? "?"), the vocoder from step \(step); "
-                                  + "delete \(weights) to restart them.")
-        }
-        try d.params.load(w, path: weights)
-        if FileManager.default.fileExists(atPath: state) { try opt.restore(from: try SafeTensorsFile.read(state), path: state) }
-    }
-
-    func save(step: Int) throws {
-        try d.params.save(to: weights, metadata: ["step": String(step), "model": "vocoder-discriminators"])
-        try opt.stateFile(step: step).write(to: state)
-    }
-
-    /// One LSGAN step of the discriminators on `real` and (detached) `generated` audio (B, 1, L),
-    /// then the generator's adversarial loss + 2 × feature matching against the updated
-    /// discriminators (for `backward`).
-    func step(real: Tensor, generated: Tensor, learningRate: Float) -> (loss: Tensor, discriminator: Float, generator: Float, featureMatching: Float) {
-        let dLoss = AdversarialLoss.discriminator(real: d(real), fake: d(generated.detached()))
-        d.params.zeroGrad()
-        dLoss.backward()
-        opt.update(lr: learningRate)
-        d.params.zeroGrad()
-        let realOut = GradMode.withoutGrad { d(real) }
-        let fakeOut = d(generated)
-        let adv = AdversarialLoss.generator(fake: fakeOut), fm = AdversarialLoss.featureMatching(real: realOut, fake: fakeOut)
-        return (adv + fm * 2, dLoss.item, adv.item, fm.item)
-    }
-
-    /// The generator's backward through the discriminators, their weights frozen (a third of their
-    /// backward saved: no weight gradients nobody would use).
-    func backward(_ loss: Tensor) { d.frozen { loss.backward() } }
 }

@@ -177,6 +177,11 @@ struct TrainCodec: TrainCommand {
         are the old ones. It changes what the codes mean: the prior must be trained
         on the new codec's codes (`gen train prior --codec DIR`).
 
+        --adversarial-weight W adds a discriminator phase, as `gen train vocoder` has
+        (multi-period and multi-resolution discriminators, LSGAN + feature matching,
+        W × both beside the reconstruction losses): an adversary judges the decoded
+        waveform, phase included. Usually with --decoder-only --init-from.
+
         Examples:
           gen train codec --data data/music --data data/realmusic \\
               --out runs/codec --minutes 120
@@ -188,6 +193,9 @@ struct TrainCodec: TrainCommand {
           gen train codec --data data/music --data data/realmusic \\
               --out runs/codec-if --init-from models/codec \\
               --encoder-input magnitude+frequency --steps 3000
+          gen train codec --data data/music --data data/realmusic \\
+              --out runs/codec-gan --init-from models/codec --decoder-only \\
+              --adversarial-weight 0.1 --lr 1e-4 --steps 3000
         """)
     @Option(name: .long, help: "Corpus folder (from `gen dataset music`); repeat for several.") var data: [String]
     @Option(name: .long, help: "Model folder to write.") var out: String
@@ -200,6 +208,7 @@ struct TrainCodec: TrainCommand {
     @Option(name: .long, help: ArgumentHelp("The decoder's phase head: absolute (Vocos) or integrated (phase advance, integrated).", valueName: "kind")) var phaseHead: PhaseHead?
     @Option(name: .long, help: ArgumentHelp("What the encoder reads of each STFT frame: magnitude, or magnitude+frequency (the phase advance too).", valueName: "kind")) var encoderInput: EncoderInput?
     @Option(name: .long, help: "Weight of the phase losses (group delay, instantaneous frequency; and the phase itself for an absolute head).") var phaseWeight: Float?
+    @OptionGroup(title: "Discriminator phase") var adversarial: AdversarialOptions
     @OptionGroup(title: "Training run") var training: TrainingRunOptions<RVQCodecTrainOptions>
     @OptionGroup var globals: GlobalOptions
 
@@ -210,6 +219,7 @@ struct TrainCodec: TrainCommand {
         o.model.codebooks = codebooks; o.model.encoderWidth = width; o.model.decoderWidth = width
         o.initFrom = initFrom; o.decoderOnly = decoderOnly; o.phaseHead = phaseHead; o.phaseWeight = phaseWeight
         o.encoderInput = encoderInput
+        adversarial.apply(to: &o.adversarial)
         return o
     }
 

@@ -57,9 +57,7 @@ struct TrainVocoder: TrainCommand {
     @Option(name: .long, help: "ConvNeXt blocks.") var blocks = 6
     @Option(name: .long, help: "Weight of the phase losses (0: off).") var phaseWeight: Float = 0.3
     @Option(name: .long, help: "Weight of the head's log-magnitude L1 against the teacher's STFT (0: off).") var magnitudeWeight: Float = 0
-    @Option(name: .long, help: "Weight of the adversarial losses (0: no discriminators).") var adversarialWeight: Float = 0
-    @Option(name: .customLong("discriminator-lr"), help: "Peak learning rate of the discriminators.") var discriminatorLR: Float = 2e-4
-    @Option(name: .long, help: "Segments of each batch the discriminators read.") var discriminatorBatch = 4
+    @OptionGroup(title: "Discriminator phase") var adversarial: AdversarialOptions
     @Option(name: .long, help: ArgumentHelp("Fine-tune on this FastSpeech model's mels.", valueName: "dir")) var acoustic: String?
     @Option(name: .long, help: ArgumentHelp("Start from this vocoder folder's weights.", valueName: "dir")) var initFrom: String?
     @Option(name: .long, help: ArgumentHelp("The phase head: absolute (Vocos) or integrated (phase advance, integrated; keeps a held pitch between bins).", valueName: "kind")) var phaseHead: PhaseHead?
@@ -72,7 +70,7 @@ struct TrainVocoder: TrainCommand {
         o.batchSize = batchSize; o.segmentFrames = segmentFrames; o.phaseWeight = phaseWeight; o.magnitudeWeight = magnitudeWeight
         o.model.width = width; o.model.blocks = blocks; o.model.mlpDim = 3 * width
         o.acousticModel = acoustic; o.initFrom = initFrom; o.phaseHead = phaseHead
-        o.adversarialWeight = adversarialWeight; o.discriminatorLearningRate = discriminatorLR; o.discriminatorBatch = discriminatorBatch
+        adversarial.apply(to: &o.adversarial)
         return o
     }
 

@@ -4,6 +4,7 @@ import ArgumentParser
 import Base
 import Engine
 import Foundation
+import NN
 
 /// A `gen train` command: its flags make the trainer's options (`options`), which check
 /// themselves; `train` runs the trainer, its errors mapped to gen's exit codes.
@@ -65,5 +66,16 @@ struct TrainingRunOptions<Settings: TrainingRunSettings>: ParsableArguments {
     func apply(to s: inout Settings) {
         s.steps = steps; s.maxMinutes = minutes; s.learningRate = lr; s.warmup = warmup
         s.saveEvery = saveEvery; s.evalEvery = evalEvery; s.seed = seed; s.resume = resume
+    }
+}
+
+/// The discriminator phase's flags, shared by `gen train vocoder` and `gen train codec`.
+struct AdversarialOptions: ParsableArguments {
+    @Option(name: .long, help: "Weight of the adversarial losses (0: no discriminators).") var adversarialWeight: Float = 0
+    @Option(name: .customLong("discriminator-lr"), help: "Peak learning rate of the discriminators.") var discriminatorLR: Float = 2e-4
+    @Option(name: .long, help: "Segments of each batch the discriminators read.") var discriminatorBatch = 4
+
+    func apply(to s: inout AdversarialSettings) {
+        s.weight = adversarialWeight; s.learningRate = discriminatorLR; s.batch = discriminatorBatch
     }
 }

@@ -303,6 +303,24 @@ final class RVQCodecTests: XCTestCase {
         XCTAssertEqual(tuned.modelID, model.modelID)
         XCTAssertEqual(try SafeTensorsFile.read(dir + "/codec-tuned/model.safetensors").metadata["step"], "4")
 
+        // The fine-tune with a discriminator phase (`--adversarial-weight`): the discriminators are
+        // saved beside the decoder at each checkpoint with its step, the log carries their losses,
+        // --resume continues them, and the codec id is kept.
+        var gan = o
+        gan.outDir = dir + "/codec-gan"; gan.resume = false; gan.initFrom = dir + "/codec"; gan.decoderOnly = true; gan.steps = 2
+        gan.adversarial.weight = 0.1
+        gan.adversarial.layout.periods = [2, 3]; gan.adversarial.layout.periodChannels = [4, 8]
+        gan.adversarial.layout.resolutions = [256]; gan.adversarial.layout.resolutionChannels = 8
+        try RVQCodecTrainer.train(gan)
+        XCTAssertEqual(try SafeTensorsFile.read(dir + "/codec-gan/discriminator.safetensors").metadata["step"], "2")
+        gan.resume = true; gan.initFrom = nil; gan.steps = 4
+        try RVQCodecTrainer.train(gan)
+        XCTAssertEqual(try SafeTensorsFile.read(dir + "/codec-gan/discriminator.safetensors").metadata["model"], "codec-discriminators")
+        XCTAssertEqual(try SafeTensorsFile.read(dir + "/codec-gan/discriminator.safetensors").metadata["step"], "4")
+        let ganLog = try String(contentsOfFile: dir + "/codec-gan/train_log.jsonl", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(ganLog.filter { $0.contains("\"d_loss\"") && $0.contains("\"fm\"") }.count, 2)  // steps 2 and 4
+        XCTAssertEqual(try RVQCodec.load(directory: dir + "/codec-gan").modelID, model.modelID)
+
         // Widening the encoder to read the phase advance records the codec it was seeded from; it
         // cannot go with --decoder-only, which keeps the codes.
         var wide = o

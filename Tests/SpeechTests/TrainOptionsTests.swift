@@ -16,7 +16,7 @@ final class SpeechTrainOptionsTests: XCTestCase {
                                       "--d-model must be a positive even number (2 attention heads), got 3"])
         var v = VocoderTrainOptions(dataDir: "d", outDir: "o")
         XCTAssertEqual(v.problems(), [])
-        v.segmentFrames = 7; v.model.blocks = 33; v.discriminatorLearningRate = 0; v.run.learningRate = 0
+        v.segmentFrames = 7; v.model.blocks = 33; v.adversarial.learningRate = 0; v.run.learningRate = 0
         XCTAssertEqual(v.problems(), ["--lr must be between 0 and 1, got 0.0", "--segment-frames must be in 8...2048, got 7",
                                       "--blocks must be in 1...32, got 33", "--discriminator-lr must be in (0, 1], got 0.0"])
     }
