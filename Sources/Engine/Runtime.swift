@@ -15,10 +15,9 @@
 // A short command need not restart for any of these: the malloc thresholds are set with mallopt,
 // a DYNAMIC_ARCH OpenBLAS (Debian's) picks its kernels again when its exported
 // gotoblas_dynamic_quit / gotoblas_dynamic_init are called with OPENBLAS_CORETYPE set, and it
-// re-reads the spin timeout when openblas_read_env is called and its thread pool restarted
-// (blas_thread_shutdown_ / blas_thread_init, what it does after a fork). A sentence of `gen speech`
-// then starts once, with the right kernels and no spinning worker (measured in
-// models/vocoder/MODEL_CARD.md). Long commands still restart (unchanged, and cheap beside them);
+// stops its thread pool when blas_thread_shutdown_ is called (what it does before a fork), its
+// products then running in the caller's thread. A sentence of `gen speech` starts once, with the
+// right kernels and no spinning worker (measured in models/vocoder/MODEL_CARD.md). Long commands still restart (unchanged, and cheap beside them);
 // an OpenBLAS without the hooks restarts as before.
 import COpenBLAS
 import Foundation
@@ -31,7 +30,7 @@ public enum Runtime {
     /// environment variable); returns normally when nothing needs changing or exec fails.
     /// `reexec` false skips that: a short command (one sentence of speech, a listing) does not pay
     /// for loading the program twice; its kernels and OpenBLAS's worker spin are set in place
-    /// instead (`selectKernels`, `quietWorkers`), and it restarts only where those hooks are missing
+    /// instead (`selectKernels`, `blasInCallerThread`), and it restarts only where those hooks are missing
     /// and the kernels need naming.
     public static func configure(reexec: Bool = true) {
         #if canImport(Glibc)
@@ -50,7 +49,7 @@ public enum Runtime {
         // workers' spin are set in place where OpenBLAS allows it, and only a missing hook restarts.
         if !reexec || !spinning {
             if kernels == nil || selectKernels(kernels!) {
-                if spinning { _ = quietWorkers() }
+                if spinning { _ = blasInCallerThread() }
                 return
             }
         }
@@ -61,16 +60,24 @@ public enum Runtime {
         #endif
     }
 
-    /// Has OpenBLAS's idle workers sleep at once (OPENBLAS_THREAD_TIMEOUT=4) in this process: it
-    /// re-reads its environment and restarts its thread pool, as it does itself after a fork.
-    /// Without this a worker spins in sched_yield for 2^28 cycles after it starts, about as long as
-    /// a sentence of `gen speech` takes, on a core the sentence needs. False where the library does
-    /// not export what it takes.
-    static func quietWorkers() -> Bool {
+    /// Stops OpenBLAS's worker threads and has its products run in the calling thread, for a short
+    /// command (a sentence of `gen speech`), whose own parallel loops then have the second core. The
+    /// workers OpenBLAS starts when it loads spin in sched_yield for 2^28 cycles, about as long as a
+    /// sentence takes, on a core the sentence needs. Restarting the pool with the short spin (what
+    /// this did before, `OPENBLAS_THREAD_TIMEOUT=4` re-read) still left the caller yielding thousands
+    /// of times per sentence while it waited on a worker: measured (one sentence, 2 cores, beside a
+    /// training run, 6 runs each) 0.31 s wall and 0.09 s system time, against 0.19 s and 0.03 s in
+    /// the caller's thread, as fast as `OPENBLAS_NUM_THREADS=1` set before start (0.19 s).
+    /// The count goes to 1 first, then the pool stops: OpenBLAS restarts a stopped pool whenever its
+    /// thread count is set. A later `--threads N` (`Threads.set`) starts a pool of N that reads the
+    /// short spin. False where the library does not export what it takes.
+    static func blasInCallerThread() -> Bool {
         #if canImport(Glibc)
-        guard let hooks = symbols(["openblas_read_env", "blas_thread_shutdown_", "blas_thread_init"]) else { return false }
+        guard let hooks = symbols(["openblas_read_env", "blas_thread_shutdown_"]) else { return false }
         setenv("OPENBLAS_THREAD_TIMEOUT", "4", 1)
-        hooks.forEach { unsafeBitCast($0, to: Hook.self)() }   // read the environment, stop the pool, start it
+        unsafeBitCast(hooks[0], to: Hook.self)()          // a pool started later reads the short spin
+        openblas_set_num_threads(1)
+        unsafeBitCast(hooks[1], to: Hook.self)()          // stop the workers
         return true
         #else
         return false
@@ -108,6 +115,9 @@ public enum Runtime {
         return found.count == names.count ? found : nil
     }
     #endif
+
+    /// OpenBLAS's thread count (1: products run in the caller's thread).
+    public static var blasThreads: Int { Int(openblas_get_num_threads()) }
 
     /// OpenBLAS's kernels in use (its core name: "SkylakeX", "Haswell", "Prescott", …).
     public static var blasKernels: String { openblas_get_corename().map { String(cString: $0) } ?? "unknown" }

@@ -40,12 +40,19 @@ final class RuntimeTests: XCTestCase {
         let after = matmul(a, b).data
         XCTAssertLessThan(zip(before, generic).map { abs($0 - $1) }.max()!, 1e-3)
         XCTAssertEqual(before, after)
-        // The thread pool restarted with the short spin (`quietWorkers`): products on it are unchanged,
-        // a large one too (one that OpenBLAS splits over its threads).
+        // The thread pool stopped, products in the caller's thread (`blasInCallerThread`): they are
+        // unchanged, a large one too (one that OpenBLAS splits over its threads); and a pool started
+        // again by a thread count (`--threads`) gives them unchanged as well.
         let big = (Tensor(randn: [256, 256], rng: &rng), Tensor(randn: [256, 256], rng: &rng))
         let bigBefore = matmul(big.0, big.1).data
-        XCTAssertTrue(Runtime.quietWorkers())
+        let count = Threads.count
+        XCTAssertTrue(Runtime.blasInCallerThread())
+        XCTAssertEqual(Runtime.blasThreads, 1)
         XCTAssertEqual(matmul(a, b).data, before)
         XCTAssertEqual(matmul(big.0, big.1).data, bigBefore)
+        Threads.set(max(2, count))
+        XCTAssertEqual(Runtime.blasThreads, max(2, count))
+        XCTAssertEqual(matmul(big.0, big.1).data, bigBefore)
+        Threads.set(count)
     }
 }
