@@ -5,11 +5,15 @@ import Foundation
 
 public enum PitchTracker {
     /// F0 in Hz for frames centred at `i · hopSeconds` (i in 0..<frames); 0 marks unvoiced frames.
-    /// The analysis window spans two periods of `fMin`.
+    /// The analysis window spans two periods of `fMin`. `fromLagOne` normalises the difference
+    /// function by its mean over every lag from 1, as YIN's step 3 does (de Cheveigné & Kawahara
+    /// eq. 8); without it (FastSpeech's pitch targets) the mean starts at the shortest lag searched,
+    /// which lowers the normalised dips at short lags: more frames voiced, and a strong second
+    /// harmonic can be taken for the period (an octave too high).
     public static func yin(_ x: [Float], sampleRate: Int, hopSeconds: Double, frames: Int,
-                           fMin: Double = 60, fMax: Double = 500, threshold: Float = 0.15) -> [Float] {
+                           fMin: Double = 60, fMax: Double = 500, threshold: Float = 0.15, fromLagOne: Bool = false) -> [Float] {
         let sr = Double(sampleRate)
-        let maxLag = Int(sr / fMin), minLag = max(2, Int(sr / fMax))
+        let maxLag = Int(sr / fMin), searchLag = max(2, Int(sr / fMax)), minLag = fromLagOne ? 1 : searchLag
         let window = maxLag  // difference sums over `window` samples at each lag
         var f0 = [Float](repeating: 0, count: frames)
         let n = x.count
@@ -36,7 +40,7 @@ public enum PitchTracker {
                 }
                 if energy < 1e-6 * Float(window) { continue }  // silence
                 // step 3: cumulative mean normalised difference d'(τ) = d(τ) · τ / Σ_{1..τ} d
-                // (the sum starts at minLag: lags below it are never candidates)
+                // (the sum starts at minLag: 1 with fromLagOne, else the shortest lag searched)
                 var running: Float = 0
                 var best = -1
                 for tau in minLag...maxLag {
@@ -44,7 +48,7 @@ public enum PitchTracker {
                     d[tau] = running > 0 ? d[tau] * Float(tau - minLag + 1) / running : 1
                 }
                 // step 4: first dip below the threshold, followed to its local minimum
-                var tau = minLag + 1
+                var tau = searchLag + 1
                 while tau < maxLag {
                     if d[tau] < threshold {
                         while tau + 1 < maxLag && d[tau + 1] < d[tau] { tau += 1 }

@@ -67,7 +67,8 @@ public enum Runtime {
     /// this did before, `OPENBLAS_THREAD_TIMEOUT=4` re-read) still left the caller yielding thousands
     /// of times per sentence while it waited on a worker: measured (one sentence, 2 cores, beside a
     /// training run, 6 runs each) 0.31 s wall and 0.09 s system time, against 0.19 s and 0.03 s in
-    /// the caller's thread, as fast as `OPENBLAS_NUM_THREADS=1` set before start (0.19 s).
+    /// the caller's thread, as fast as `OPENBLAS_NUM_THREADS=1` set before start (0.19 s). With the
+    /// cores idle the two are equal (median 137 ms a sentence, 24 runs each): the gain is under load.
     /// The count goes to 1 first, then the pool stops: OpenBLAS restarts a stopped pool whenever its
     /// thread count is set. A later `--threads N` (`Threads.set`) starts a pool of N that reads the
     /// short spin. False where the library does not export what it takes.

@@ -26,6 +26,9 @@ public struct VocoderConfig: Codable, Equatable, ValidatedConfig {
     public var activation = "relu"
     /// What the iSTFT head predicts of the phase (absent: absolute, Vocos's).
     public var phaseHead: PhaseHead? = nil
+    /// The source-filter phase for voiced frames after synthesis (DSP/SourcePhase.swift; absent: the
+    /// network's own phase everywhere).
+    public var sourcePhase: SourcePhaseSettings? = nil
 
     public init() {}
 
@@ -39,6 +42,7 @@ public struct VocoderConfig: Codable, Equatable, ValidatedConfig {
             problems.append("n_fft must be a power of two in 256...4096 and at least twice the hop, got \(nFFT)")
         }
         problems += layout.problems()
+        problems += sourcePhase?.problems(nFFT: nFFT, sampleRate: sampleRate) ?? []
         return problems
     }
 
@@ -49,7 +53,7 @@ public struct VocoderConfig: Codable, Equatable, ValidatedConfig {
 
     enum CodingKeys: String, CodingKey {
         case sampleRate = "sample_rate", nMels = "n_mels", nFFT = "n_fft", hop, width, blocks
-        case mlpDim = "mlp_dim", kernel, activation, phaseHead = "phase_head"
+        case mlpDim = "mlp_dim", kernel, activation, phaseHead = "phase_head", sourcePhase = "source_phase"
     }
 }
 
@@ -99,8 +103,13 @@ public enum VocoderModelError: Error, CustomStringConvertible {
 /// The trained vocoder behind `Vocoder`, for `gen speech` and `gen vocode`.
 public final class NeuralVocoder: Vocoder {
     public let model: VocoderModel
+    /// The STFT of the source-filter phase, when the config asks for it.
+    let sourceSTFT: STFT?
 
-    public init(model: VocoderModel) { self.model = model }
+    public init(model: VocoderModel) {
+        self.model = model
+        sourceSTFT = model.config.sourcePhase.map { _ in STFT(config: STFTConfig(nFFT: model.config.nFFT, winLength: model.config.nFFT, hop: model.config.hop)) }
+    }
 
     /// Loads DIR/config.json and DIR/model.safetensors (strictly; F32 or F16 weights).
     public convenience init(modelDir: String) throws {
@@ -109,10 +118,16 @@ public final class NeuralVocoder: Vocoder {
     }
 
     public func waveform(logMel: [Float], frames: Int) -> [Float] {
-        model.synthesize(logMel: logMel, frames: frames)
+        withSourcePhase(model.synthesize(logMel: logMel, frames: frames))
     }
 
     public func waveform(logMel: [Float], frames: Int, length: Int) -> [Float] {
-        model.synthesize(logMel: logMel, frames: frames, length: length)
+        withSourcePhase(model.synthesize(logMel: logMel, frames: frames, length: length))
+    }
+
+    /// The network's waveform, its voiced frames given the source-filter phase when the config asks.
+    func withSourcePhase(_ y: [Float]) -> [Float] {
+        guard let settings = model.config.sourcePhase, let stft = sourceSTFT else { return y }
+        return SourcePhase.apply(y, sampleRate: model.config.sampleRate, stft: stft, settings: settings)
     }
 }

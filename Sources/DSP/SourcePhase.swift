@@ -1,0 +1,140 @@
+// SourcePhase.swift — phase for voiced speech from a source-filter model, as flite's own voices make
+// it: a pulse at every pitch period (the glottal source) through the minimum-phase filter of the
+// frame's spectral envelope. A frame-rate vocoder predicts magnitudes well and phases poorly above
+// about 1 kHz, where it smears the harmonics into a buzz; this keeps its magnitudes and, in the frames
+// YIN calls voiced and below `maxHz`, gives each bin the phase of
+//
+//     E_t(k) · exp(i · φ_min,t(k)),
+//
+// E_t the STFT of a unit pulse train at the tracked f0 (a pulse wherever the integrated f0 completes
+// a cycle) and φ_min,t the minimum phase of the frame's magnitude, from its real cepstrum folded onto
+// the positive quefrencies and smoothed to the first `lifter` of them (Oppenheim & Schafer, §13.8):
+//
+//     c = irfft(ln |X_t|),  φ_min = Im rfft(c · w),  w = 1, 2, …, 2, 1, 0, … (w[lifter] = 1).
+//
+// The magnitudes are kept, so the mel is the vocoder's; the phase is what changes. Measured on gen's
+// speech in models/vocoder/MODEL_CARD.md (DNSMOS up, PESQ against the teacher down: pulses placed
+// by a tracker are not at the teacher's instants).
+import Foundation
+
+public struct SourcePhaseSettings: Codable, Equatable, Sendable {
+    /// Cepstral coefficients kept for the envelope (quefrencies below lifter / sample rate).
+    public var lifter = 30
+    /// Bins below this frequency take the source's phase; above it the vocoder's own.
+    public var maxHz: Double = 3000
+    /// YIN's search range for f0.
+    public var fMinHz: Double = 60
+    public var fMaxHz: Double = 400
+    /// YIN's threshold on the normalised difference: higher calls more frames voiced.
+    public var threshold: Float = 0.35
+    /// Unvoiced gaps of at most this many frames inside a voiced stretch are bridged.
+    public var maxGapFrames = 4
+
+    public init() {}
+
+    public func problems(nFFT: Int, sampleRate: Int) -> [String] {
+        var p: [String] = []
+        if !(1...(nFFT / 2 - 1)).contains(lifter) { p.append("source_phase.lifter must be in 1...\(nFFT / 2 - 1), got \(lifter)") }
+        if !(maxHz > 0 && maxHz <= Double(sampleRate) / 2) { p.append("source_phase.max_hz must be in (0, \(sampleRate / 2)], got \(maxHz)") }
+        if !(fMinHz >= 20 && fMinHz < fMaxHz && fMaxHz <= 2000) {
+            p.append("source_phase.f_min_hz and f_max_hz must satisfy 20 ≤ f_min < f_max ≤ 2000, got \(fMinHz) and \(fMaxHz)")
+        }
+        if !(threshold > 0 && threshold < 1) { p.append("source_phase.threshold must be in (0, 1), got \(threshold)") }
+        if !(0...64).contains(maxGapFrames) { p.append("source_phase.max_gap_frames must be in 0...64, got \(maxGapFrames)") }
+        return p
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case lifter, maxHz = "max_hz", fMinHz = "f_min_hz", fMaxHz = "f_max_hz", threshold, maxGapFrames = "max_gap_frames"
+    }
+}
+
+public enum SourcePhase {
+    /// `y` with the source-filter phase in its voiced frames below `maxHz` (module comment); the
+    /// same length. Unchanged when no frame is voiced or `y` is shorter than one FFT frame.
+    public static func apply(_ y: [Float], sampleRate: Int, stft: STFT, settings s: SourcePhaseSettings) -> [Float] {
+        let n = stft.config.nFFT, hop = stft.config.hop
+        guard y.count > n else { return y }
+        let x = stft.forward(y)
+        let frames = x.frames, bins = x.bins
+        let f0 = voicedContour(PitchTracker.yin(y, sampleRate: sampleRate, hopSeconds: Double(hop) / Double(sampleRate), frames: frames,
+                                                fMin: s.fMinHz, fMax: s.fMaxHz, threshold: s.threshold, fromLagOne: true), maxGap: s.maxGapFrames)
+        guard f0.contains(where: { $0 > 0 }) else { return y }
+        let e = stft.forward(pulseTrain(f0: f0, hop: hop, sampleRate: sampleRate, length: y.count))
+        let maxBin = min(bins, Int((s.maxHz * Double(n) / Double(sampleRate)).rounded(.up)))   // bins below maxHz
+        var out = x
+        let plan = stft.plan
+        var logMagnitude = [Float](repeating: 0, count: bins), magnitude = logMagnitude
+        for t in 0..<frames where f0[t] > 0 {
+            let o = t * bins
+            for k in 0..<bins {
+                magnitude[k] = (x.re[o + k] * x.re[o + k] + x.im[o + k] * x.im[o + k]).squareRoot()
+                logMagnitude[k] = Foundation.log(max(magnitude[k], 1e-7))
+            }
+            let phase = minimumPhase(logMagnitude: logMagnitude, plan: plan, lifter: s.lifter)
+            for k in 0..<maxBin {
+                let er = e.re[o + k], ei = e.im[o + k]
+                guard (er * er + ei * ei).squareRoot() > 1e-3 else { continue }
+                let p = Foundation.atan2(ei, er) + phase[k]
+                out.re[o + k] = magnitude[k] * Foundation.cos(p)
+                out.im[o + k] = magnitude[k] * Foundation.sin(p)
+            }
+        }
+        return stft.inverse(out, length: y.count)
+    }
+
+    /// `f0` (0 = unvoiced) with unvoiced gaps of at most `maxGap` frames between two voiced ones
+    /// filled by linear interpolation: a pulse train stays continuous through a frame YIN missed
+    /// inside a vowel, where switching between its phase and the vocoder's would click.
+    public static func voicedContour(_ f0: [Float], maxGap: Int) -> [Float] {
+        var out = f0
+        var t = 0
+        while t < out.count {
+            guard out[t] == 0, t > 0, out[t - 1] > 0 else { t += 1; continue }
+            var end = t
+            while end < out.count && out[end] == 0 { end += 1 }
+            if end < out.count && end - t <= maxGap {
+                let a = out[t - 1], b = out[end], span = Float(end - t + 1)
+                for j in t..<end { out[j] = a + (b - a) * Float(j - t + 1) / span }
+            }
+            t = end
+        }
+        return out
+    }
+
+    /// The minimum phase (radians, n/2 + 1 bins) of a frame whose log-magnitude is `logMagnitude`,
+    /// from its real cepstrum folded onto quefrencies 1..<lifter (doubled) and `lifter` (once).
+    public static func minimumPhase(logMagnitude: [Float], plan: FFTPlan, lifter: Int) -> [Float] {
+        let bins = plan.n / 2 + 1
+        precondition(logMagnitude.count == bins && lifter >= 1 && lifter < plan.n / 2,
+                     "SourcePhase.minimumPhase: \(logMagnitude.count) bins for n = \(plan.n), lifter \(lifter)")
+        var c = plan.irfft(re: logMagnitude, im: [Float](repeating: 0, count: bins))   // real cepstrum (n)
+        for q in 1..<lifter { c[q] *= 2 }
+        for q in (lifter + 1)..<plan.n { c[q] = 0 }
+        return plan.rfft(c).im
+    }
+
+    /// A unit pulse train of `length` samples whose rate follows `f0` (Hz per frame, frame t at
+    /// sample t·hop, linearly interpolated between frames, held past the last; 0 = unvoiced): a
+    /// pulse wherever the integrated f0 completes a cycle inside a voiced stretch, and at the first
+    /// completed cycle after one starts.
+    public static func pulseTrain(f0: [Float], hop: Int, sampleRate: Int, length: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: max(length, 0))
+        guard let last = f0.indices.last else { return out }
+        func at(_ v: (Int) -> Float, _ i: Int) -> Float {     // value at sample i, frames interpolated
+            let pos = Double(i) / Double(hop), t = Int(pos)
+            guard t < last else { return v(last) }
+            let w = Float(pos - Double(t))
+            return v(t) * (1 - w) + v(t + 1) * w
+        }
+        var cycles = 0.0, previousVoiced = false, previousCycle = 0.0
+        for i in 0..<out.count {
+            cycles += Double(at({ f0[$0] }, i)) / Double(sampleRate)
+            let voiced = at({ f0[$0] > 0 ? 1 : 0 }, i) > 0.5
+            let cycle = voiced ? cycles.rounded(.down) : 0
+            if voiced && i > 0 && cycle > (previousVoiced ? previousCycle : 0) { out[i] = 1 }
+            previousVoiced = voiced; previousCycle = cycle
+        }
+        return out
+    }
+}

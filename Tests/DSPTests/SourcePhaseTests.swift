@@ -1,0 +1,107 @@
+// SourcePhaseTests.swift — the source-filter phase of voiced frames (DSP/SourcePhase.swift).
+@testable import DSP
+import Foundation
+import XCTest
+
+final class SourcePhaseTests: XCTestCase {
+    // Expected: the one-pole filter H(z) = 1 / (1 − a z⁻¹), |a| < 1, is minimum phase, so its phase is
+    // the minimum phase of its magnitude: arg H(e^{iω}) = −atan2(a sin ω, 1 − a cos ω) (closed form).
+    // The folded cepstrum of ln|H| recovers it; the cepstrum decays as aⁿ/n, so keeping every
+    // quefrency below n/2 leaves only float rounding (and the aliasing of a^512, nil).
+    func testMinimumPhaseOfAOnePoleFilterIsItsPhase() {
+        let n = 1024, plan = FFTPlan(n: n)
+        for a in [0.5, -0.8, 0.9] {
+            let logMagnitude = (0...(n / 2)).map { k -> Float in
+                let w = 2 * Double.pi * Double(k) / Double(n)
+                return Float(-0.5 * Foundation.log(1 - 2 * a * cos(w) + a * a))
+            }
+            let phase = SourcePhase.minimumPhase(logMagnitude: logMagnitude, plan: plan, lifter: n / 2 - 1)
+            var worst = 0.0
+            for k in 0...(n / 2) {
+                let w = 2 * Double.pi * Double(k) / Double(n)
+                worst = max(worst, abs(Double(phase[k]) + atan2(a * sin(w), 1 - a * cos(w))))
+            }
+            XCTAssertLessThan(worst, 2e-3, "a = \(a)")
+        }
+        // A flat magnitude has zero minimum phase, whatever the lifter.
+        let flat = SourcePhase.minimumPhase(logMagnitude: [Float](repeating: 0.7, count: n / 2 + 1), plan: plan, lifter: 30)
+        XCTAssertLessThan(flat.map(abs).max()!, 1e-5)
+    }
+
+    // Expected: at a steady 100 Hz, 22050 Hz, pulses come every 220.5 samples (220 or 221 apart),
+    // floor(n · 100 / 22050) of them up to rounding of the first; none in an unvoiced stretch.
+    func testPulseTrainFollowsF0AndStopsWhenUnvoiced() {
+        let hop = 256, frames = 40, length = (frames - 1) * hop
+        let steady = SourcePhase.pulseTrain(f0: [Float](repeating: 100, count: frames), hop: hop, sampleRate: 22050, length: length)
+        let at = steady.indices.filter { steady[$0] == 1 }
+        XCTAssertEqual(Double(at.count), (Double(length) * 100 / 22050).rounded(.down), accuracy: 1)
+        XCTAssertTrue(zip(at, at.dropFirst()).allSatisfy { [220, 221].contains($1 - $0) })
+        var f0 = [Float](repeating: 100, count: frames)
+        for t in 10..<30 { f0[t] = 0 }
+        let gap = SourcePhase.pulseTrain(f0: f0, hop: hop, sampleRate: 22050, length: length)
+        XCTAssertFalse(gap[(11 * hop)..<(29 * hop)].contains(1))
+        XCTAssertTrue(gap[..<(9 * hop)].contains(1) && gap[(31 * hop)...].contains(1))
+    }
+
+    // Expected: noise and silence have no voiced frame, so they come back unchanged (bit for bit);
+    // a voiced signal (a 150 Hz pulse train through a resonance at 600 Hz) keeps its length, its
+    // energy within 1 dB and its pitch (YIN on the output within 2% of the input's), and only its
+    // phase changes: the output differs from the input.
+    func testVoicedSignalKeepsPitchAndEnergyNoiseIsUntouched() {
+        let sr = 22050, stft = STFT(config: STFTConfig())
+        let s = SourcePhaseSettings()
+        var state: UInt64 = 12345   // a fixed LCG: the same noise every run
+        let noise = (0..<sr).map { _ -> Float in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Int64(bitPattern: state) >> 40) / Float(1 << 23) * 0.1
+        }
+        XCTAssertEqual(SourcePhase.apply(noise, sampleRate: sr, stft: stft, settings: s), noise)
+        let silence = [Float](repeating: 0, count: sr)
+        XCTAssertEqual(SourcePhase.apply(silence, sampleRate: sr, stft: stft, settings: s), silence)
+
+        var voiced = [Float](repeating: 0, count: sr)
+        var y1: Float = 0, y2: Float = 0
+        let r: Float = 0.97, theta = Float(2 * Double.pi * 600 / Double(sr))
+        for i in 0..<sr {
+            let x: Float = i % 147 == 0 ? 1 : 0   // 22050 / 147 = 150 Hz
+            let y = x + 2 * r * cos(theta) * y1 - r * r * y2
+            voiced[i] = 0.05 * y; y2 = y1; y1 = y
+        }
+        let out = SourcePhase.apply(voiced, sampleRate: sr, stft: stft, settings: s)
+        XCTAssertEqual(out.count, voiced.count)
+        XCTAssertNotEqual(out, voiced)
+        let energy = { (v: [Float]) in v.reduce(0) { $0 + Double($1 * $1) } }
+        XCTAssertEqual(10 * log10(energy(out) / energy(voiced)), 0, accuracy: 1)
+        let frames = stft.frameCount(length: sr)
+        func medianF0(_ v: [Float]) -> Float {
+            let f = PitchTracker.yin(v, sampleRate: sr, hopSeconds: 256.0 / Double(sr), frames: frames).filter { $0 > 0 }.sorted()
+            return f.isEmpty ? 0 : f[f.count / 2]
+        }
+        XCTAssertEqual(medianF0(voiced), 150, accuracy: 3)
+        XCTAssertEqual(medianF0(out), medianF0(voiced), accuracy: 0.02 * 150)
+    }
+
+    // Expected: gaps of up to maxGap unvoiced frames between voiced ones are bridged by linear
+    // interpolation (100 → 130 over a 2-frame gap: 110, 120); longer gaps, and the unvoiced edges
+    // of the utterance, stay unvoiced.
+    func testVoicedContourBridgesShortGapsOnly() {
+        let f0: [Float] = [0, 100, 0, 0, 130, 0, 0, 0, 0, 0, 90, 0]
+        XCTAssertEqual(SourcePhase.voicedContour(f0, maxGap: 4), [0, 100, 110, 120, 130, 0, 0, 0, 0, 0, 90, 0])
+        XCTAssertEqual(SourcePhase.voicedContour(f0, maxGap: 1), f0)
+        // maxGap 5 bridges the 5-frame gap too: 130 → 90 in steps of 40 / 6.
+        let bridged = SourcePhase.voicedContour(f0, maxGap: 5)
+        for t in 5...9 { XCTAssertEqual(bridged[t], 130 - 40 * Float(t - 4) / 6, accuracy: 1e-4) }
+        XCTAssertEqual(Array(bridged[0...4]), [0, 100, 110, 120, 130])
+        XCTAssertEqual(Array(bridged[10...11]), [90, 0])
+    }
+
+    // Expected: the settings' ranges are checked (what a hostile config.json could set).
+    func testSettingsRejectHostileValues() {
+        var s = SourcePhaseSettings()
+        XCTAssertTrue(s.problems(nFFT: 1024, sampleRate: 22050).isEmpty)
+        s.lifter = 0; s.maxHz = .nan; s.fMinHz = 500; s.fMaxHz = 100; s.threshold = 1; s.maxGapFrames = -1
+        XCTAssertEqual(s.problems(nFFT: 1024, sampleRate: 22050).count, 5)
+        s = SourcePhaseSettings(); s.lifter = 512
+        XCTAssertEqual(s.problems(nFFT: 1024, sampleRate: 22050).count, 1)
+    }
+}
