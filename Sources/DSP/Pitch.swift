@@ -7,9 +7,9 @@ public enum PitchTracker {
     /// F0 in Hz for frames centred at `i · hopSeconds` (i in 0..<frames); 0 marks unvoiced frames.
     /// The analysis window spans two periods of `fMin`. `fromLagOne` normalises the difference
     /// function by its mean over every lag from 1, as YIN's step 3 does (de Cheveigné & Kawahara
-    /// eq. 8); without it (FastSpeech's pitch targets) the mean starts at the shortest lag searched,
-    /// which lowers the normalised dips at short lags: more frames voiced, and a strong second
-    /// harmonic can be taken for the period (an octave too high).
+    /// eq. 8); without it (FastSpeech's pitch targets, unchanged) the mean starts at the shortest
+    /// lag searched. On gen's own speech the two gave the same voicing and f0 (a port of both in
+    /// numpy against pYIN: models/vocoder/MODEL_CARD.md, the source phase).
     public static func yin(_ x: [Float], sampleRate: Int, hopSeconds: Double, frames: Int,
                            fMin: Double = 60, fMax: Double = 500, threshold: Float = 0.15, fromLagOne: Bool = false) -> [Float] {
         let sr = Double(sampleRate)

@@ -17,8 +17,8 @@
 // gotoblas_dynamic_quit / gotoblas_dynamic_init are called with OPENBLAS_CORETYPE set, and it
 // stops its thread pool when blas_thread_shutdown_ is called (what it does before a fork), its
 // products then running in the caller's thread. A sentence of `gen speech` starts once, with the
-// right kernels and no spinning worker (measured in models/vocoder/MODEL_CARD.md). Long commands still restart (unchanged, and cheap beside them);
-// an OpenBLAS without the hooks restarts as before.
+// right kernels and no spinning worker (measured in models/vocoder/MODEL_CARD.md). Long commands
+// still restart (unchanged, and cheap beside them); an OpenBLAS without the hooks restarts as before.
 import COpenBLAS
 import Foundation
 #if canImport(Glibc)
