@@ -9,10 +9,7 @@ public enum MusicClips {
     /// Clips of one split, read as mono at `sampleRate` (downmixed and resampled when needed).
     public static func load(_ dir: String, split: String, sampleRate: Int) throws -> [[Float]] {
         let lines = try MusicCorpus.loadMetadata(dir).filter { $0.split == split }
-        return try lines.map { line in
-            let path = line.file.hasPrefix("/") ? line.file : dir + "/" + line.file
-            return try AudioFile.readMono(path, sampleRate: sampleRate)
-        }
+        return try lines.map { try AudioFile.readMono(MusicCorpus.resolve($0.file, in: dir), sampleRate: sampleRate) }
     }
 
     /// B random windows of `length` samples (zero-padded when a clip is shorter), clips picked in

@@ -126,7 +126,7 @@ public enum PriorTrainer {
         try dirs.flatMap { dir in
             try MusicCorpus.loadMetadata(dir).map { line in
                 var line = line
-                if !line.file.hasPrefix("/") { line.file = dir + "/" + line.file }
+                line.file = MusicCorpus.resolve(line.file, in: dir)
                 return line
             }
         }
