@@ -8,8 +8,9 @@ BUILD_FLAGS  := -c $(CONFIG)
 GEN          := .build/$(CONFIG)/gen
 OUT          ?= out/demo
 
-# Libraries the package links against (system-library targets in Package.swift).
-BUILD_DEBS   := libsndfile1-dev libsamplerate0-dev libopenblas-dev flite1-dev libpng-dev libebur128-dev
+# Libraries the package links against (system-library targets in Package.swift; libxml2 under
+# Foundation's XML parser, which gen links statically with the Swift runtime).
+BUILD_DEBS   := libsndfile1-dev libsamplerate0-dev libopenblas-dev flite1-dev libpng-dev libebur128-dev libxml2-dev
 # Extra tools the tests and the demo use: the flite CLI makes real speech to test on; GNU time
 # measures a command's peak memory.
 TEST_DEBS    := flite time

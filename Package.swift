@@ -43,7 +43,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ],
         // The Swift runtime and Foundation linked in: the dynamic loader's symbol lookups and
-        // relocations for them were a third of a short command's start-up (`gen --version` 63 → 40 ms;
+        // relocations for them were a third of a short command's start-up (`gen --version` 67 → 46 ms;
         // `make bench` times the whole `gen speech` process against flite).
         // The modules were compiled for the shared runtime, so the libraries a static build would
         // pull in on its own are named here (what `swift build --static-swift-stdlib` autolinks).
