@@ -84,6 +84,17 @@ static void gelu_backward_scalar(const float *x, const float *g, float *gx, long
     }
 }
 
+static double softmax_row_scalar(const float *x, float *y, long n) {
+    float m = -INFINITY;
+    for (long j = 0; j < n; j++) m = x[j] > m ? x[j] : m;
+    if (m == -INFINITY) { for (long j = 0; j < n; j++) y[j] = 0; return -INFINITY; }
+    double s = 0;
+    for (long j = 0; j < n; j++) { float e = expf(x[j] - m); y[j] = e; s += e; }
+    float inv = (float)(1 / s);
+    for (long j = 0; j < n; j++) y[j] *= inv;
+    return m + log(s);
+}
+
 // MARK: x86-64 with AVX2, FMA and F16C
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -286,6 +297,34 @@ GK_AVX static void attend_f16_avx(const float *q, const uint16_t *k, const uint1
     for (long b = 0; b < blocks; b++) _mm256_storeu_ps(out + 8 * b, _mm256_mul_ps(ov[b], inv));
 }
 
+// Eight lanes of partial sums in float, added in double: n up to a few thousand (attention rows,
+// a vocabulary) loses under 1e-6 of the sum to rounding.
+GK_AVX static double softmax_row_avx(const float *x, float *y, long n) {
+    long j = 0;
+    __m256 m8 = _mm256_set1_ps(-INFINITY);
+    for (; j + 8 <= n; j += 8) m8 = _mm256_max_ps(m8, _mm256_loadu_ps(x + j));
+    __m128 h = _mm_max_ps(_mm256_castps256_ps128(m8), _mm256_extractf128_ps(m8, 1));
+    h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_max_ss(h, _mm_movehdup_ps(h));
+    float m = _mm_cvtss_f32(h);
+    for (; j < n; j++) m = x[j] > m ? x[j] : m;
+    if (m == -INFINITY) { for (j = 0; j < n; j++) y[j] = 0; return -INFINITY; }
+    m8 = _mm256_set1_ps(m);
+    __m256 total = _mm256_setzero_ps();
+    for (j = 0; j + 8 <= n; j += 8) {
+        __m256 e = exp_avx(_mm256_sub_ps(_mm256_loadu_ps(x + j), m8));
+        // exp_avx clamps at −87.3: a masked −∞ (or anything that far below the maximum) is exactly 0
+        e = _mm256_and_ps(e, _mm256_cmp_ps(_mm256_loadu_ps(x + j), _mm256_set1_ps(m - 87.0f), _CMP_GT_OQ));
+        _mm256_storeu_ps(y + j, e); total = _mm256_add_ps(total, e);
+    }
+    double s = hsum(total);
+    for (; j < n; j++) { float e = expf(x[j] - m); y[j] = e; s += e; }
+    __m256 inv = _mm256_set1_ps((float)(1 / s));
+    for (j = 0; j + 8 <= n; j += 8) _mm256_storeu_ps(y + j, _mm256_mul_ps(_mm256_loadu_ps(y + j), inv));
+    for (; j < n; j++) y[j] *= (float)(1 / s);
+    return m + log(s);
+}
+
 GK_AVX static void gelu_avx(const float *x, float *y, long n) {
     long i = 0;
     const __m256 c = _mm256_set1_ps(gelu_c), a = _mm256_set1_ps(gelu_a), half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1), two = _mm256_set1_ps(2);
@@ -364,6 +403,13 @@ void gk_attend_f16(const float *q, const uint16_t *k, const uint16_t *v, long le
     if (gk_has_f16c()) { attend_f16_avx(q, k, v, len, d, scale, out, scores); return; }
 #endif
     attend_f16_scalar(q, k, v, len, d, scale, out, scores);
+}
+
+double gk_softmax_row(const float *x, float *y, long n) {
+#ifdef GK_X86
+    if (gk_has_f16c()) return softmax_row_avx(x, y, n);
+#endif
+    return softmax_row_scalar(x, y, n);
 }
 
 void gk_gelu_tanh(const float *x, float *y, long n) {

@@ -182,4 +182,41 @@ final class CKernelsTests: XCTestCase {
             }
         }
     }
+
+    // Softmax against its definition in double, e^{x_j − m} / Σ e^{x − m} with x_j − m rounded to
+    // float as the kernel rounds it (that rounding alone moves e^{x−m} by up to 3·10⁻⁶ relative at
+    // x − m ≈ −50), and ln Σ e^x: each probability within 1e-5 relative + 1e-30 (the polynomial exp
+    // is within 2·10⁻⁸; eight float partial sums of up to 128 terms each lose at most 128 half-ulps,
+    // 8·10⁻⁶), the log-sum-exp within 1e-5. Rows of every
+    // length 1…19 (the 8-wide loop's tails), a 1024-value one, −∞ entries (attention's masks) that
+    // must come out exactly 0, values 100 below the maximum (e⁻¹⁰⁰ underflows float: 0), a row of
+    // −∞ only (all 0, −∞ returned), and in place (y = x). Both paths.
+    func testSoftmaxRowKernelMatchesItsDefinition() {
+        var rng = RNG(seed: 11)
+        var rows: [[Float]] = (1...19).map { n in (0..<n).map { _ in Float.random(in: -8...8, using: &rng) } }
+        rows.append((0..<1024).map { _ in Float.random(in: -30...30, using: &rng) })
+        rows.append((0..<13).map { $0 % 3 == 0 ? -Float.infinity : Float($0) })
+        rows.append([0, -100, -200, 3, -Float.infinity, 2.5, 1, -1, 0.5])
+        for portable in [false, true] {
+            gk_force_portable(portable ? 1 : 0)
+            for x in rows {
+                var y = [Float](repeating: .nan, count: x.count)
+                let lse = gk_softmax_row(x, &y, x.count)
+                let m = x.max()!, total = x.reduce(0.0) { $0 + Foundation.exp(Double($1 - m)) }
+                XCTAssertEqual(lse, Double(m) + Foundation.log(total), accuracy: 1e-5, "row of \(x.count), portable \(portable)")
+                for (xi, yi) in zip(x, y) {
+                    let p = Foundation.exp(Double(xi - m)) / total
+                    if xi == -.infinity { XCTAssertEqual(yi, 0) }
+                    XCTAssertEqual(Double(yi), p, accuracy: 1e-5 * p + 1e-30, "x = \(xi) of a row of \(x.count), portable \(portable)")
+                }
+                var inPlace = x
+                inPlace.withUnsafeMutableBufferPointer { _ = gk_softmax_row($0.baseAddress!, $0.baseAddress!, x.count) }
+                XCTAssertEqual(inPlace, y, "in place")
+            }
+            let masked = [Float](repeating: -.infinity, count: 11)
+            var y = [Float](repeating: .nan, count: 11)
+            XCTAssertEqual(gk_softmax_row(masked, &y, 11), -.infinity)
+            XCTAssertEqual(y, [Float](repeating: 0, count: 11))
+        }
+    }
 }

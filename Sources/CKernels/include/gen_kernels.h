@@ -38,6 +38,11 @@ void gk_gelu_tanh(const float *x, float *y, long n);
 /// gx[i] += g[i] · GELU'(x[i]), the derivative of gk_gelu_tanh's formula, with the same tanh.
 void gk_gelu_tanh_backward(const float *x, const float *g, float *gx, long n);
 
+/// y = softmax(x) over n values, stable (the row's maximum subtracted), exp from the same polynomial
+/// as gk_gelu_tanh's; returns ln Σ e^x (−∞ and y all 0 when every x is −∞). y may be x: each entry
+/// is read before it is written.
+double gk_softmax_row(const float *x, float *y, long n);
+
 /// The engine's gradient switch (GradMode), per thread: how many `withoutGrad` scopes are open.
 int gk_grad_disabled_depth(void);
 void gk_set_grad_disabled_depth(int depth);
