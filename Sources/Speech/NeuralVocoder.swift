@@ -105,10 +105,16 @@ public final class NeuralVocoder: Vocoder {
     public let model: VocoderModel
     /// The STFT of the source-filter phase, when the config asks for it.
     let sourceSTFT: STFT?
+    /// Whether the config's source-filter phase is applied: `gen speech` keeps it, `gen vocode`
+    /// (copy synthesis, judged against the input's waveform) turns it off.
+    public var useSourcePhase = true
 
     public init(model: VocoderModel) {
         self.model = model
-        sourceSTFT = model.config.sourcePhase.map { _ in STFT(config: STFTConfig(nFFT: model.config.nFFT, winLength: model.config.nFFT, hop: model.config.hop)) }
+        sourceSTFT = model.config.sourcePhase.map { s in
+            let n = s.nFFT ?? model.config.nFFT
+            return STFT(config: STFTConfig(nFFT: n, winLength: n, hop: s.nFFT == nil ? model.config.hop : n / 4))
+        }
     }
 
     /// Loads DIR/config.json and DIR/model.safetensors (strictly; F32 or F16 weights).
@@ -127,7 +133,7 @@ public final class NeuralVocoder: Vocoder {
 
     /// The network's waveform, its voiced frames given the source-filter phase when the config asks.
     func withSourcePhase(_ y: [Float]) -> [Float] {
-        guard let settings = model.config.sourcePhase, let stft = sourceSTFT else { return y }
+        guard useSourcePhase, let settings = model.config.sourcePhase, let stft = sourceSTFT else { return y }
         return SourcePhase.apply(y, sampleRate: model.config.sampleRate, stft: stft, settings: settings)
     }
 }

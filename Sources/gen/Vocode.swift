@@ -74,6 +74,10 @@ struct Vocode: ParsableCommand, HasGlobalOptions {
             throw GenError.io("no models folder found. Pass --models-dir DIR, set GEN_MODELS, or use --vocoder griffin-lim.")
         }
         let voc = try ioErrors { try vocoder.make(modelsDir: modelsDir, iterations: vocoderIterations) }
+        // Copy synthesis keeps the network's phase even where the vocoder's config gives gen speech the
+        // source-filter phase: it is judged against the input's waveform, and the source phase costs
+        // PESQ-wb 2.86 → 2.37 there (models/vocoder/MODEL_CARD.md).
+        (voc as? NeuralVocoder)?.useSourcePhase = false
         let sampleRate = MelConfig.standard.sampleRate
         var failures = 0
         for (input, target) in zip(inputs, targets) {

@@ -48,7 +48,11 @@ final class SourcePhaseTests: XCTestCase {
     // energy within 1 dB and its pitch (YIN on the output within 2% of the input's), and only its
     // phase changes: the output differs from the input.
     func testVoicedSignalKeepsPitchAndEnergyNoiseIsUntouched() {
-        let sr = 22050, stft = STFT(config: STFTConfig())
+        for n in [1024, 512] { voicedSignalKeepsPitchAndEnergy(STFT(config: STFTConfig(nFFT: n, winLength: n, hop: n / 4))) }
+    }
+
+    private func voicedSignalKeepsPitchAndEnergy(_ stft: STFT) {
+        let sr = 22050
         let s = SourcePhaseSettings()
         var state: UInt64 = 12345   // a fixed LCG: the same noise every run
         let noise = (0..<sr).map { _ -> Float in
@@ -72,7 +76,7 @@ final class SourcePhaseTests: XCTestCase {
         XCTAssertNotEqual(out, voiced)
         let energy = { (v: [Float]) in v.reduce(0) { $0 + Double($1 * $1) } }
         XCTAssertEqual(10 * log10(energy(out) / energy(voiced)), 0, accuracy: 1)
-        let frames = stft.frameCount(length: sr)
+        let frames = sr / 256
         func medianF0(_ v: [Float]) -> Float {
             let f = PitchTracker.yin(v, sampleRate: sr, hopSeconds: 256.0 / Double(sr), frames: frames).filter { $0 > 0 }.sorted()
             return f.isEmpty ? 0 : f[f.count / 2]
@@ -103,5 +107,13 @@ final class SourcePhaseTests: XCTestCase {
         XCTAssertEqual(s.problems(nFFT: 1024, sampleRate: 22050).count, 5)
         s = SourcePhaseSettings(); s.lifter = 512
         XCTAssertEqual(s.problems(nFFT: 1024, sampleRate: 22050).count, 1)
+        s.nFFT = 512   // its own STFT: the lifter is checked against that (below 256)
+        XCTAssertEqual(s.problems(nFFT: 1024, sampleRate: 22050).count, 1)
+        s.lifter = 30
+        XCTAssertTrue(s.problems(nFFT: 1024, sampleRate: 22050).isEmpty)
+        for bad in [0, 1000, 128, 1 << 20, -512] {
+            s.nFFT = bad
+            XCTAssertEqual(s.problems(nFFT: 1024, sampleRate: 22050).count, 1, "n_fft \(bad)")
+        }
     }
 }

@@ -94,6 +94,24 @@ final class VocoderTests: XCTestCase {
         }
     }
 
+    // Expected: with `useSourcePhase` off, a vocoder whose config asks for the source-filter phase
+    // (with its own 512-point STFT) returns exactly the network's waveform, as `gen vocode` needs; on,
+    // the same length (the phase changes, the framing does not).
+    func testSourcePhaseCanBeTurnedOffForCopySynthesis() {
+        var c = VocoderConfig(); c.width = 16; c.blocks = 2; c.mlpDim = 32
+        var s = SourcePhaseSettings(); s.nFFT = 512; s.maxGapFrames = 8
+        c.sourcePhase = s
+        XCTAssertTrue(c.validate().isEmpty, "\(c.validate())")
+        let model = VocoderModel(config: c, seed: 4)
+        let mel = MelFilterbank(config: .standard).logMel(audio: Self.teacher)
+        let frames = mel.count / 80
+        let vocoder = NeuralVocoder(model: model)
+        let on = vocoder.waveform(logMel: mel, frames: frames)
+        vocoder.useSourcePhase = false
+        XCTAssertEqual(vocoder.waveform(logMel: mel, frames: frames), model.synthesize(logMel: mel, frames: frames))
+        XCTAssertEqual(on.count, model.synthesize(logMel: mel, frames: frames).count)
+    }
+
     func testChunkedSynthesisEqualsWhole() {
         var c = VocoderConfig(); c.width = 16; c.blocks = 2; c.mlpDim = 32
         let model = VocoderModel(config: c, seed: 4)
