@@ -34,6 +34,11 @@ public struct SourcePhaseSettings: Codable, Equatable, Sendable {
     /// 256). A shorter frame follows the envelope closer in time: with 1024 the source phase cost
     /// slt's PocketSphinx WER about 0.04 on two sentence sets, with 512 nothing (the vocoder card).
     public var nFFT: Int? = nil
+    /// When set, each utterance's STFT is sized to hold this many periods of its median f0 (the
+    /// smallest power of two from 256 to 4096 that does; `frameSize`), overriding `nFFT`, with
+    /// `maxGapFrames` counted in the vocoder's hops: a high voice gets short frames that follow its
+    /// formants, a low one frames long enough to resolve its harmonics.
+    public var framePeriods: Double? = nil
 
     public init() {}
 
@@ -52,12 +57,17 @@ public struct SourcePhaseSettings: Codable, Equatable, Sendable {
             p.append("source_phase.f_min_hz and f_max_hz must satisfy 20 ≤ f_min < f_max ≤ 2000, got \(fMinHz) and \(fMaxHz)")
         }
         if !(threshold > 0 && threshold < 1) { p.append("source_phase.threshold must be in (0, 1), got \(threshold)") }
+        if let f = framePeriods {
+            if !(f >= 1 && f <= 16) { p.append("source_phase.frame_periods must be in 1...16, got \(f)") }
+            if !(1...127).contains(lifter) { p.append("source_phase.lifter must be in 1...127 with frame_periods (frames as short as 256), got \(lifter)") }
+        }
         if !(0...64).contains(maxGapFrames) { p.append("source_phase.max_gap_frames must be in 0...64, got \(maxGapFrames)") }
         return p
     }
 
     enum CodingKeys: String, CodingKey {
-        case lifter, maxHz = "max_hz", fMinHz = "f_min_hz", fMaxHz = "f_max_hz", threshold, maxGapFrames = "max_gap_frames", nFFT = "n_fft"
+        case lifter, maxHz = "max_hz", fMinHz = "f_min_hz", fMaxHz = "f_max_hz", threshold, maxGapFrames = "max_gap_frames", nFFT = "n_fft",
+             framePeriods = "frame_periods"
     }
 }
 
@@ -93,6 +103,19 @@ public enum SourcePhase {
             }
         }
         return stft.inverse(out, length: y.count)
+    }
+
+    /// The STFT size for `y` under `framePeriods`: the smallest power of two in 256...4096 holding that
+    /// many periods of the median f0 of YIN's voiced frames (hop `hop`); nil when none is voiced.
+    public static func frameSize(_ y: [Float], sampleRate: Int, hop: Int, settings s: SourcePhaseSettings, periods: Double) -> Int? {
+        let frames = 1 + y.count / hop
+        let f0 = PitchTracker.yin(y, sampleRate: sampleRate, hopSeconds: Double(hop) / Double(sampleRate), frames: frames,
+                                  fMin: s.fMinHz, fMax: s.fMaxHz, threshold: s.threshold, fromLagOne: true).filter { $0 > 0 }.sorted()
+        guard !f0.isEmpty else { return nil }
+        let samples = periods * Double(sampleRate) / Double(f0[f0.count / 2])
+        var n = 256
+        while Double(n) < samples && n < 4096 { n *= 2 }
+        return n
     }
 
     /// `f0` (0 = unvoiced) with unvoiced gaps of at most `maxGap` frames between two voiced ones

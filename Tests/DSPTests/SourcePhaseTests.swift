@@ -111,9 +111,34 @@ final class SourcePhaseTests: XCTestCase {
         XCTAssertEqual(s.problems(nFFT: 1024, sampleRate: 22050).count, 1)
         s.lifter = 30
         XCTAssertTrue(s.problems(nFFT: 1024, sampleRate: 22050).isEmpty)
+        s.nFFT = nil; s.framePeriods = 3
+        XCTAssertTrue(s.problems(nFFT: 1024, sampleRate: 22050).isEmpty)
+        s.lifter = 200   // fine for a 1024-point frame, not for the 256-point ones frame_periods may pick
+        XCTAssertEqual(s.problems(nFFT: 1024, sampleRate: 22050).count, 1)
+        s.lifter = 30
+        for bad in [0.5, 17, .nan, -3] {
+            s.framePeriods = bad
+            XCTAssertEqual(s.problems(nFFT: 1024, sampleRate: 22050).count, 1, "frame_periods \(bad)")
+        }
+        s.framePeriods = nil
         for bad in [0, 1000, 128, 1 << 20, -512] {
             s.nFFT = bad
             XCTAssertEqual(s.problems(nFFT: 1024, sampleRate: 22050).count, 1, "n_fft \(bad)")
         }
+    }
+
+    // Expected: the frame holds `periods` periods of the median f0, rounded up to a power of two
+    // (closed form: 3 · 22050 / 170 = 389 → 512; 3 · 22050 / 100 = 662 → 1024; 3 · 22050 / 62 =
+    // 1067 → 2048; 1 · 22050 / 300 = 74 → the 256 floor); no voiced frame (silence) gives nil.
+    func testFrameSizeHoldsThePeriodsOfTheMedianPitch() {
+        let sr = 22050
+        for (f0, periods, expected) in [(170.0, 3.0, 512), (100.0, 3.0, 1024), (62.0, 3.0, 2048), (300.0, 1.0, 256)] {
+            let x = (0..<sr).map { j -> Float in
+                let t = Double(j) / Double(sr)
+                return Float((1...5).reduce(0.0) { $0 + sin(2 * Double.pi * f0 * Double($1) * t) / Double($1) } * 0.2)
+            }
+            XCTAssertEqual(SourcePhase.frameSize(x, sampleRate: sr, hop: 256, settings: SourcePhaseSettings(), periods: periods), expected, "f0 \(f0)")
+        }
+        XCTAssertNil(SourcePhase.frameSize([Float](repeating: 0, count: sr), sampleRate: sr, hop: 256, settings: SourcePhaseSettings(), periods: 3))
     }
 }
