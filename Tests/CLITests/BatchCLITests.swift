@@ -146,8 +146,13 @@ final class BatchCLITests: CLITestCase {
                            "\(name) differs between the full run and its shard")
         }
         // A line's own seed is used as given (it matches `gen speech --seed`), and --seed moves only derived seeds.
+        // Within a few 16-bit steps, not byte for byte: `gen speech` runs OpenBLAS in its own thread
+        // and a batch over its pool, and on AMD Zen's kernels the two round the last bits differently
+        // (seen 2026-12-02; RuntimeTests). Another seed's random phase moves samples by tenths.
         XCTAssertEqual(try gen(["speech", "My own seed.", "--seed", "5", "--vocoder", "griffin-lim", "-o", path("own.wav")]).code, 0)
-        XCTAssertEqual(FileManager.default.contents(atPath: path("own.wav")), FileManager.default.contents(atPath: full + "/sub/own.wav"))
+        let alone = try AudioFile.read(path("own.wav")).samples, inBatch = try AudioFile.read(full + "/sub/own.wav").samples
+        XCTAssertEqual(alone.count, inBatch.count)
+        XCTAssertLessThan(zip(alone, inBatch).map { Swift.abs($0 - $1) }.max() ?? 1, 1e-3, "gen speech --seed 5 and the line's own seed 5")
         let reseeded = path("reseeded")
         XCTAssertEqual(try gen(["batch", file, "--out-dir", reseeded, "--seed", "2", "--quiet"]).code, 0)
         XCTAssertNotEqual(FileManager.default.contents(atPath: reseeded + "/set-001.wav"), FileManager.default.contents(atPath: full + "/set-001.wav"))
