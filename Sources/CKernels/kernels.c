@@ -319,9 +319,10 @@ GK_AVX static double softmax_row_avx(const float *x, float *y, long n) {
     }
     double s = hsum(total);
     for (; j < n; j++) { float e = expf(x[j] - m); y[j] = e; s += e; }
-    __m256 inv = _mm256_set1_ps((float)(1 / s));
+    float r = (float)(1 / s);
+    __m256 inv = _mm256_set1_ps(r);
     for (j = 0; j + 8 <= n; j += 8) _mm256_storeu_ps(y + j, _mm256_mul_ps(_mm256_loadu_ps(y + j), inv));
-    for (; j < n; j++) y[j] *= (float)(1 / s);
+    for (; j < n; j++) y[j] *= r;
     return m + log(s);
 }
 

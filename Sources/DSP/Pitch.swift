@@ -60,7 +60,6 @@ public enum PitchTracker {
         }
         return f0
     }
-
 }
 
 /// YIN's difference function d(τ) = Σ_{j<window} (x_j − x_{j+τ})² for τ up to `maxLag`, computed as

@@ -69,6 +69,8 @@ public struct RVQCodecConfig: Codable, Equatable, ValidatedConfig {
     public var phaseWeight: Float? = nil
     /// What the decoder's iSTFT head predicts of the phase (absent: absolute, Vocos's).
     public var phaseHead: PhaseHead? = nil
+    /// A frequency-local head beside the decoder's linear one (absent: none; `BinHeadLayout` says why).
+    public var binHead: BinHeadLayout? = nil
     /// What the encoder reads of each frame (absent: magnitude).
     public var encoderInput: EncoderInput? = nil
     /// The id of the codec whose weights this one started from when its encoder input was widened:
@@ -162,6 +164,7 @@ public struct RVQCodecConfig: Codable, Equatable, ValidatedConfig {
         if p.isEmpty {
             p += encoderLayout.problems(prefix: "encoder ")
             p += decoderLayout.problems(prefix: "decoder ")
+            p += binHead?.problems() ?? []
         }
         if !(1...1024).contains(codeDim) { p.append("code_dim must be in 1...1024, got \(codeDim)") }
         if !(1...32).contains(codebooks) { p.append("codebooks must be in 1...32, got \(codebooks)") }
@@ -184,7 +187,7 @@ public struct RVQCodecConfig: Codable, Equatable, ValidatedConfig {
         case codeDim = "code_dim", codebooks, codebookSize = "codebook_size", emaDecay = "ema_decay"
         case restartThreshold = "restart_threshold", quantizerDropout = "quantizer_dropout", commitment
         case melWeight = "mel_weight", stftSizes = "stft_sizes", maxMagnitude = "max_magnitude", phaseWeight = "phase_weight"
-        case phaseHead = "phase_head", encoderInput = "encoder_input", seededFrom = "seeded_from"
+        case phaseHead = "phase_head", encoderInput = "encoder_input", seededFrom = "seeded_from", binHead = "bin_head"
     }
 
     /// The fields that decide what the codes mean (the framing, the encoder and the codebooks);
@@ -241,7 +244,8 @@ public final class RVQCodec {
         toLatent = Linear(c.encoderWidth, c.codeDim, scope: s.child("encoder").child("to_latent"), rng: &rng)
         quantizer = ResidualVectorQuantizer(stages: c.codebooks, codebookSize: c.codebookSize, dim: c.codeDim,
                                             decay: c.emaDecay, restartThreshold: c.restartThreshold, rng: &rng)
-        decoder = ISTFTDecoder(c.decoderLayout, nFFT: c.nFFT, hop: c.hop, phaseHead: c.phaseHead ?? .absolute, maxLogMagnitude: Foundation.log(c.maxMagnitude),
+        decoder = ISTFTDecoder(c.decoderLayout, nFFT: c.nFFT, hop: c.hop, phaseHead: c.phaseHead ?? .absolute, binHead: c.binHead,
+                               maxLogMagnitude: Foundation.log(c.maxMagnitude),
                                scope: s.child("decoder"), rng: &rng)
         analysis = STFTBasis(nFFT: c.nFFT, hop: c.hop)
     }

@@ -33,6 +33,11 @@ public struct RVQCodecTrainOptions: TrainingRunSettings {
     /// Train the decoder alone: the encoder and codebooks are held, so the codec id, the codes
     /// files and the prior trained on its codes stay valid.
     public var decoderOnly = false
+    /// With `initFrom`: a frequency-local head to add to the decoder (its last layer starts at zero,
+    /// so the run starts from the given codec's output).
+    public var binHead: BinHeadLayout? = nil
+    /// Train the decoder's bin head alone (implies `decoderOnly`): everything else is held.
+    public var binHeadOnly = false
     /// Overrides the config's phase-loss weight.
     public var phaseWeight: Float? = nil
     /// With `initFrom`: what the encoder reads. A magnitude encoder's weights seed a
@@ -50,13 +55,15 @@ public struct RVQCodecTrainOptions: TrainingRunSettings {
         p += rangeProblem("--batch-size", batchSize, 1...256) + rangeProblem("--segment-frames", segmentFrames, 8...1024)
         p += rangeProblem("--codebooks", model.codebooks, 1...32)
         p += rangeProblem("--width", model.encoderWidth, 8...1024) + rangeProblem("--width", model.decoderWidth, 8...1024)
-        if decoderOnly && initFrom == nil && !resume {
+        if (decoderOnly || binHeadOnly) && initFrom == nil && !resume {
             p.append("--decoder-only trains an existing codec's decoder: give --init-from DIR (or --resume a decoder-only run)")
         }
         if initFrom != nil && resume { p.append("--init-from starts a new run; drop it with --resume") }
         if let w = phaseWeight { p += rangeProblem("--phase-weight", w, 0...100) }
         if encoderInput != nil && decoderOnly { p.append("--encoder-input changes what the codes mean; --decoder-only keeps them. Drop one") }
         if encoderInput != nil && resume { p.append("--encoder-input sets up a new run; a resumed run keeps its own") }
+        if binHead != nil && resume { p.append("--bin-head sets up a new run; a resumed run keeps its own") }
+        p += binHead?.problems(prefix: "--") ?? []
         p += adversarial.problems()
         return p
     }
@@ -112,6 +119,14 @@ public enum RVQCodecTrainer {
         }
     }
 
+    /// Gives a weights file without a decoder bin head the one `model` was initialised with (its
+    /// last layer at zero), so the codec it holds gains the head and still decodes as it did.
+    static func addNewBinHead(to file: inout SafeTensorsFile, from model: RVQCodec) {
+        for (name, t) in zip(model.params.names, model.params.tensors) where name.hasPrefix("decoder.bin_head.") && file.tensors[name] == nil {
+            file.tensors[name] = SafeTensor(floats: t.data, shape: t.shape)
+        }
+    }
+
     /// Rewrites a weights file whose encoder reads magnitudes as one reading magnitude+frequency:
     /// the input conv's weight (C, F, K) becomes (C, 3F, K) with zeros for the new channels, so the
     /// widened encoder starts out computing the same latents, and the same codes.
@@ -150,9 +165,16 @@ public enum RVQCodecTrainer {
                 config.encoderInput = requested
                 config.seededFrom = parent.modelID
             }
+            if let requested = o.binHead, requested != config.binHead {
+                guard config.binHead == nil else {
+                    throw CodecError("--bin-head: \(from) already has a bin head of \(config.binHead!.channels) channels; a fine-tune keeps it (drop --bin-head).")
+                }
+                config.binHead = requested
+            }
             initial = file
         } else {
             if o.phaseHead != nil { config.phaseHead = o.phaseHead }
+            if o.binHead != nil { config.binHead = o.binHead }
             if o.encoderInput != nil { config.encoderInput = o.encoderInput }
         }
         if let w = o.phaseWeight { config.phaseWeight = w }
@@ -179,17 +201,19 @@ public enum RVQCodecTrainer {
         }
 
         let model = RVQCodec(config: config, seed: o.seed)
-        if let file = initial, let from = o.initFrom {
+        if var file = initial, let from = o.initFrom {
+            addNewBinHead(to: &file, from: model)
             try model.loadWeights(file, path: from + "/model.safetensors")
             o.log("codec: starting from \(from) (codec \(model.modelID))")
         }
         let opt = AdamW(model.params, config: AdamWConfig(learningRate: o.learningRate, beta1: 0.8, beta2: 0.99, eps: 1e-8, weightDecay: 0.01))
-        var step = 0, decoderOnly = o.decoderOnly
+        var step = 0, decoderOnly = o.decoderOnly || o.binHeadOnly, binHeadOnly = o.binHeadOnly
         if o.resume {
             let point = try folder.resumePoint()
             // A decoder-only run stays one: its checkpoints say so, and training the encoder now
             // would change what its codes mean.
             if point.weights.metadata["decoder_only"] == "true" { decoderOnly = true }
+            if point.weights.metadata["bin_head_only"] == "true" { binHeadOnly = true }
             try model.loadWeights(point.weights, path: folder.weights)
             step = point.step
             if let state = point.state {
@@ -204,7 +228,12 @@ public enum RVQCodecTrainer {
             }
             o.log(folder.resumedMessage(point))
         }
-        if decoderOnly { o.log("codec: training the decoder alone; the encoder and codebooks are held (codec id \(model.modelID) kept)") }
+        if binHeadOnly {
+            guard config.binHead != nil else { throw CodecError("--bin-head-only: this codec has no bin head; add one with --bin-head C.") }
+            // No gradient reaches (or is computed for) anything but the bin head.
+            for (name, t) in zip(model.params.names, model.params.tensors) where !name.hasPrefix("decoder.bin_head.") { t.requiresGrad = false }
+            o.log("codec: training the decoder's bin head alone; everything else is held (codec id \(model.modelID) kept)")
+        } else if decoderOnly { o.log("codec: training the decoder alone; the encoder and codebooks are held (codec id \(model.modelID) kept)") }
         let hours = corpora.map { Double($0.reduce(0) { $0 + $1.count }) / Double(config.sampleRate) / 3600 }
         o.log(String(format: "codec: %@ hours of training audio in %d corpora, %d held-out windows of %.0f s, %d parameters, %d codebooks of %d (%.2f kbps at all of them)",
                      hours.map { String(format: "%.2f", $0) }.joined(separator: " + "), corpora.count, val.count, o.evalSeconds,
@@ -216,6 +245,7 @@ public enum RVQCodecTrainer {
             try ConfigFile.write(config, to: folder.config)
             var metadata = ["step": String(step), "model": "rvq-codec", "model_id": model.modelID]
             if decoderOnly { metadata["decoder_only"] = "true" }
+            if binHeadOnly { metadata["bin_head_only"] = "true" }
             try model.weightsFile(metadata: metadata).write(to: folder.weights)
             var state = opt.stateFile(step: step)
             for (k, stage) in model.quantizer.stages.enumerated() {

@@ -103,7 +103,8 @@ public enum VocoderModelError: Error, CustomStringConvertible {
 /// The trained vocoder behind `Vocoder`, for `gen speech` and `gen vocode`.
 public final class NeuralVocoder: Vocoder {
     public let model: VocoderModel
-    /// The STFT of the source-filter phase, when the config asks for it.
+    /// The STFT of the source-filter phase, when the config asks for it in fixed frames (with
+    /// `frame_periods` each utterance gets its own).
     let sourceSTFT: STFT?
     /// Whether the config's source-filter phase is applied: `gen speech` keeps it, `gen vocode`
     /// (copy synthesis, judged against the input's waveform) turns it off.
@@ -111,7 +112,8 @@ public final class NeuralVocoder: Vocoder {
 
     public init(model: VocoderModel) {
         self.model = model
-        sourceSTFT = model.config.sourcePhase.map { s in
+        sourceSTFT = model.config.sourcePhase.flatMap { s in
+            guard s.framePeriods == nil else { return nil }
             let n = s.nFFT ?? model.config.nFFT
             return STFT(config: STFTConfig(nFFT: n, winLength: n, hop: s.nFFT == nil ? model.config.hop : n / 4))
         }
@@ -133,9 +135,10 @@ public final class NeuralVocoder: Vocoder {
 
     /// The network's waveform, its voiced frames given the source-filter phase when the config asks.
     func withSourcePhase(_ y: [Float]) -> [Float] {
-        guard useSourcePhase, let settings = model.config.sourcePhase, let stft = sourceSTFT else { return y }
+        guard useSourcePhase, let settings = model.config.sourcePhase else { return y }
         let sr = model.config.sampleRate, hop = model.config.hop
-        guard let periods = settings.framePeriods else { return SourcePhase.apply(y, sampleRate: sr, stft: stft, settings: settings) }
+        if let stft = sourceSTFT { return SourcePhase.apply(y, sampleRate: sr, stft: stft, settings: settings) }
+        guard let periods = settings.framePeriods else { return y }
         guard let n = SourcePhase.frameSize(y, sampleRate: sr, hop: hop, settings: settings, periods: periods) else { return y }
         var s = settings
         s.maxGapFrames = settings.maxGapFrames * hop / max(1, n / 4)   // the same span in this STFT's hops

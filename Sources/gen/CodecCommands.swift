@@ -171,6 +171,13 @@ struct TrainCodec: TrainCommand {
         predicts each frame's phase advance and integrates it (a phase vocoder), which
         keeps a held note's pitch; an absolute head's weights seed it.
 
+        --bin-head C gives the decoder a second, frequency-local head beside its linear
+        one: C channels per bin and two convolutions along the frequency axis. A linear
+        head from W features only reaches a W-dimensional family of spectra, too few to
+        say where each partial lies between two bins; the bin head has no such limit.
+        It starts at zero, so with --init-from the run starts from that codec's output;
+        --bin-head-only then trains it alone, on the decoder's features as they are.
+
         --encoder-input magnitude+frequency lets the encoder read each bin's phase
         advance beside its magnitude (where a low note lies between the 21.5 Hz bins);
         with --init-from, a magnitude encoder's weights seed it and the first codes
@@ -194,6 +201,9 @@ struct TrainCodec: TrainCommand {
               --out runs/codec-if --init-from models/codec \\
               --encoder-input magnitude+frequency --steps 3000
           gen train codec --data data/music --data data/realmusic \\
+              --out runs/codec-bin --init-from models/codec --decoder-only \\
+              --bin-head 8 --steps 3000
+          gen train codec --data data/music --data data/realmusic \\
               --out runs/codec-gan --init-from models/codec --decoder-only \\
               --adversarial-weight 0.1 --lr 1e-4 --steps 3000
         """)
@@ -207,6 +217,9 @@ struct TrainCodec: TrainCommand {
     @Flag(name: .long, help: "Train the decoder alone (the encoder, the codebooks and the codec id are kept); needs --init-from or --resume.") var decoderOnly = false
     @Option(name: .long, help: ArgumentHelp("The decoder's phase head: absolute (Vocos) or integrated (phase advance, integrated).", valueName: "kind")) var phaseHead: PhaseHead?
     @Option(name: .long, help: ArgumentHelp("What the encoder reads of each STFT frame: magnitude, or magnitude+frequency (the phase advance too).", valueName: "kind")) var encoderInput: EncoderInput?
+    @Option(name: .long, help: ArgumentHelp("Add a frequency-local head of this many channels per bin beside the decoder's linear one (it starts at zero: with --init-from the run starts from that codec's output).", valueName: "channels")) var binHead: Int?
+    @Option(name: .long, help: ArgumentHelp("Bins each convolution of the bin head spans (odd).", valueName: "bins")) var binHeadKernel = 5
+    @Flag(name: .long, help: "Train the decoder's bin head alone (everything else held); needs --init-from or --resume.") var binHeadOnly = false
     @Option(name: .long, help: "Weight of the phase losses (group delay, instantaneous frequency; and the phase itself for an absolute head).") var phaseWeight: Float?
     @OptionGroup(title: "Discriminator phase") var adversarial: AdversarialOptions
     @OptionGroup(title: "Training run") var training: TrainingRunOptions<RVQCodecTrainOptions>
@@ -219,6 +232,7 @@ struct TrainCodec: TrainCommand {
         o.model.codebooks = codebooks; o.model.encoderWidth = width; o.model.decoderWidth = width
         o.initFrom = initFrom; o.decoderOnly = decoderOnly; o.phaseHead = phaseHead; o.phaseWeight = phaseWeight
         o.encoderInput = encoderInput
+        o.binHead = binHead.map { BinHeadLayout(channels: $0, kernel: binHeadKernel) }; o.binHeadOnly = binHeadOnly
         adversarial.apply(to: &o.adversarial)
         return o
     }

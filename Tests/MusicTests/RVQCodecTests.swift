@@ -248,6 +248,32 @@ final class RVQCodecTests: XCTestCase {
         XCTAssertEqual(wide.bias, [100, 101, 102, 0, 0, 0, 103, 104, 105])
     }
 
+    // Expected: a codec that gains a bin head (`--bin-head` with --init-from: the head's own
+    // initialisation, its last layer at zero) decodes the same codes to the same samples as the
+    // codec it came from, keeps the codec id, and loads back from its own folder; hostile bin
+    // head sizes in a config are refused by name.
+    func testAddedBinHeadStartsFromTheSameOutput() throws {
+        let x = testSignal(6000)
+        let model = seededRVQ(signal: x)
+        try saveRVQ(model, to: dir + "/old")
+        var file = try SafeTensorsFile.read(dir + "/old/model.safetensors")
+        var c = model.config; c.binHead = BinHeadLayout(channels: 4, kernel: 5)
+        let wide = RVQCodec(config: c, seed: 9)
+        RVQCodecTrainer.addNewBinHead(to: &file, from: wide)
+        try wide.loadWeights(file, path: "test")
+        let codes = model.encode(x)
+        XCTAssertEqual(wide.encode(x), codes)
+        XCTAssertEqual(wide.modelID, model.modelID)
+        XCTAssertEqual(wide.decode(codes, length: x.count), model.decode(codes, length: x.count))
+        try saveRVQ(wide, to: dir + "/wide")
+        XCTAssertEqual(try RVQCodec.load(directory: dir + "/wide").decode(codes, length: x.count), model.decode(codes, length: x.count))
+        for (bad, field) in [(BinHeadLayout(channels: 0), "channels"), (BinHeadLayout(channels: 100_000), "channels"),
+                             (BinHeadLayout(channels: 4, kernel: 4), "kernel"), (BinHeadLayout(channels: 4, kernel: -3), "kernel")] {
+            var h = model.config; h.binHead = bad
+            XCTAssertTrue(h.validate().contains { $0.contains("bin_head \(field)") }, "\(bad): \(h.validate())")
+        }
+    }
+
     // Expected: `gen train codec`'s library entry point on two tiny corpora writes the model
     // folder and a JSONL log with the documented fields (per-codebook usage and perplexity,
     // held-out chroma and flatness at 2 and all codebooks), and --resume continues from the saved

@@ -55,19 +55,45 @@ final class BlockTests: XCTestCase {
         XCTAssertEqual(block(x).shape, [2, 5, 4])
     }
 
+    // Expected: the bin head's gradients (through the frequency convolutions and the per-bin
+    // ReLUs) match central finite differences, its last layer non-zero so every weight is reached;
+    // and a decoder that gains a bin head (its last layer at zero, as built) computes exactly the
+    // head output of the same decoder without one, built from the same seed.
+    func testBinHeadGradientsAndZeroStart() {
+        let layout = ConvNeXtLayout(inputs: 3, width: 6, blocks: 1, mlpDim: 8, kernel: 3, activation: "relu")
+        var rng = RNG(seed: 6), same = RNG(seed: 6)
+        let store = ParameterStore()
+        let decoder = ISTFTDecoder(layout, nFFT: 16, hop: 4, phaseHead: .integrated, binHead: BinHeadLayout(channels: 3, kernel: 3),
+                                   scope: Scope(store), rng: &rng)
+        let plain = ISTFTDecoder(layout, nFFT: 16, hop: 4, phaseHead: .integrated, scope: Scope(ParameterStore()), rng: &same)
+        let x = randn([2, 5, 3], seed: 7)
+        XCTAssertEqual(GradMode.withoutGrad { decoder.head(x) }.data, GradMode.withoutGrad { plain.head(x) }.data)
+        let binHead = store.names.indices.filter { store.names[$0].hasPrefix("bin_head.") }.map { store.tensors[$0] }
+        XCTAssertEqual(binHead.count, 6)
+        var fill = RNG(seed: 8)
+        for t in binHead where t.data.allSatisfy({ $0 == 0 }) { t.data = (0..<t.count).map { _ in fill.uniform() - 0.5 } }
+        let report = gradCheck([x] + binHead, eps: 1e-3, maxPerInput: 24) { decoder.head(x) }
+        XCTAssertLessThan(report.maxError, 2e-2, "\(report)")
+        XCTAssertEqual(decoder.head(x).shape, [2, 5, 27])
+    }
+
     // Expected: the iSTFT decoder's chunked synthesis (bounded memory) equals one pass over the
-    // whole signal for both heads; for the integrated head that needs each chunk to carry the
+    // whole signal for both heads, with and without a bin head; for the integrated head that needs each chunk to carry the
     // accumulated phase from the one before. Chunks of 5 frames, shorter than the context.
     func testChunkedSynthesisEqualsOnePassForBothHeads() {
         for head in PhaseHead.allCases {
             var rng = RNG(seed: 6)
             let layout = ConvNeXtLayout(inputs: 3, width: 8, blocks: 1, mlpDim: 16, kernel: 3, activation: "relu")
-            let decoder = ISTFTDecoder(layout, nFFT: 32, hop: 8, phaseHead: head, scope: Scope(ParameterStore()), rng: &rng)
-            let frames = 41, x = randn([1, frames, 3], seed: 7)
-            let whole = GradMode.withoutGrad { decoder(x) }.data
-            let chunked = decoder.synthesize(features: x.data, frames: frames, chunk: 5)
-            XCTAssertEqual(chunked.count, whole.count)
-            XCTAssertLessThan(maxAbsDiff(whole, chunked), 1e-4, "\(head): chunks differ from one pass")
+            for binHead in [nil, BinHeadLayout(channels: 2, kernel: 3)] {
+                let store = ParameterStore()
+                let decoder = ISTFTDecoder(layout, nFFT: 32, hop: 8, phaseHead: head, binHead: binHead, scope: Scope(store), rng: &rng)
+                for t in store.tensors where t.data.allSatisfy({ $0 == 0 }) { t.data = (0..<t.count).map { _ in rng.uniform() * 0.2 - 0.1 } }
+                let frames = 41, x = randn([1, frames, 3], seed: 7)
+                let whole = GradMode.withoutGrad { decoder(x) }.data
+                let chunked = decoder.synthesize(features: x.data, frames: frames, chunk: 5)
+                XCTAssertEqual(chunked.count, whole.count)
+                XCTAssertLessThan(maxAbsDiff(whole, chunked), 1e-4, "\(head), bin head \(binHead != nil): chunks differ from one pass")
+            }
         }
     }
 }
