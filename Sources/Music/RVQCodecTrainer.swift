@@ -56,14 +56,17 @@ public struct RVQCodecTrainOptions: TrainingRunSettings {
         p += rangeProblem("--codebooks", model.codebooks, 1...32)
         p += rangeProblem("--width", model.encoderWidth, 8...1024) + rangeProblem("--width", model.decoderWidth, 8...1024)
         if (decoderOnly || binHeadOnly) && initFrom == nil && !resume {
-            p.append("--decoder-only trains an existing codec's decoder: give --init-from DIR (or --resume a decoder-only run)")
+            p.append("\(binHeadOnly ? "--bin-head-only" : "--decoder-only") trains an existing codec's decoder: give --init-from DIR (or --resume such a run)")
         }
         if initFrom != nil && resume { p.append("--init-from starts a new run; drop it with --resume") }
         if let w = phaseWeight { p += rangeProblem("--phase-weight", w, 0...100) }
         if encoderInput != nil && decoderOnly { p.append("--encoder-input changes what the codes mean; --decoder-only keeps them. Drop one") }
         if encoderInput != nil && resume { p.append("--encoder-input sets up a new run; a resumed run keeps its own") }
         if binHead != nil && resume { p.append("--bin-head sets up a new run; a resumed run keeps its own") }
-        p += binHead?.problems(prefix: "--") ?? []
+        if let h = binHead {
+            p += rangeProblem("--bin-head", h.channels, 1...64)
+            if !(1...31).contains(h.kernel) || h.kernel % 2 == 0 { p.append("--bin-head-kernel must be odd, in 1...31, got \(h.kernel)") }
+        }
         p += adversarial.problems()
         return p
     }

@@ -5,6 +5,7 @@
 import Engine
 import Foundation
 import Music
+import NN
 import XCTest
 
 final class TrainOptionsTests: XCTestCase {
@@ -30,6 +31,12 @@ final class TrainOptionsTests: XCTestCase {
         XCTAssertTrue(p[2].hasPrefix("--encoder-input changes what the codes mean"), p[2])
         o.initFrom = "models/codec"; o.resume = true; o.decoderOnly = false; o.encoderInput = nil; o.dataDirs = ["d"]
         XCTAssertEqual(o.problems(), ["--init-from starts a new run; drop it with --resume"])
+        o = RVQCodecTrainOptions(dataDirs: ["d"], outDir: "runs/c")
+        o.binHeadOnly = true; o.binHead = BinHeadLayout(channels: 65, kernel: 4)
+        XCTAssertEqual(o.problems(), ["--bin-head-only trains an existing codec's decoder: give --init-from DIR (or --resume such a run)",
+                                      "--bin-head must be in 1...64, got 65", "--bin-head-kernel must be odd, in 1...31, got 4"])
+        o.initFrom = "models/codec"; o.binHead = BinHeadLayout(channels: 8)
+        XCTAssertEqual(o.problems(), [])
     }
 
     func testPriorAndTaggerOptions() {
