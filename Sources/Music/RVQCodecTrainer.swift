@@ -63,10 +63,7 @@ public struct RVQCodecTrainOptions: TrainingRunSettings {
         if encoderInput != nil && decoderOnly { p.append("--encoder-input changes what the codes mean; --decoder-only keeps them. Drop one") }
         if encoderInput != nil && resume { p.append("--encoder-input sets up a new run; a resumed run keeps its own") }
         if binHead != nil && resume { p.append("--bin-head sets up a new run; a resumed run keeps its own") }
-        if let h = binHead {
-            p += rangeProblem("--bin-head", h.channels, 1...64)
-            if !(1...31).contains(h.kernel) || h.kernel % 2 == 0 { p.append("--bin-head-kernel must be odd, in 1...31, got \(h.kernel)") }
-        }
+        p += binHead?.problems(channelsName: "--bin-head", kernelName: "--bin-head-kernel") ?? []
         p += adversarial.problems()
         return p
     }

@@ -11,6 +11,11 @@
 import Engine
 import Foundation
 
+/// A convolution's kernel size must be odd (a centred "same" padding) and at most 31.
+func oddKernelProblem(_ name: String, _ kernel: Int) -> [String] {
+    (1...31).contains(kernel) && kernel % 2 == 1 ? [] : ["\(name) must be odd, in 1...31, got \(kernel)"]
+}
+
 /// The layout of a ConvNeXt stack; every field is range-checked by the owning model's config.
 public struct ConvNeXtLayout: Equatable {
     public var inputs: Int, width: Int, blocks: Int, mlpDim: Int, kernel: Int
@@ -31,7 +36,7 @@ public struct ConvNeXtLayout: Equatable {
         if !(1...1024).contains(width) { p.append("\(prefix)width must be in 1...1024, got \(width)") }
         if !(1...32).contains(blocks) { p.append("\(prefix)blocks must be in 1...32, got \(blocks)") }
         if !(1...8192).contains(mlpDim) { p.append("\(prefix)mlp_dim must be in 1...8192, got \(mlpDim)") }
-        if !(1...31).contains(kernel) || kernel % 2 == 0 { p.append("\(prefix)kernel must be odd, in 1...31, got \(kernel)") }
+        p += oddKernelProblem(prefix + "kernel", kernel)
         if !["relu", "gelu"].contains(activation) { p.append("\(prefix)activation must be relu or gelu, got '\(activation)'") }
         if p.isEmpty && Double(blocks) * 2 * Double(width) * Double(mlpDim) > 2e8 {
             p.append("\(prefix)width × mlp_dim × blocks make more than the 200 million parameters gen loads")
@@ -83,11 +88,11 @@ public struct BinHeadLayout: Codable, Equatable {
 
     public init(channels: Int, kernel: Int = 5) { self.channels = channels; self.kernel = kernel }
 
-    public func problems(prefix: String = "") -> [String] {
+    /// The problems with these sizes, each named as the caller calls it (a config's key, a flag).
+    public func problems(channelsName: String = "bin_head channels", kernelName: String = "bin_head kernel") -> [String] {
         var p: [String] = []
-        if !(1...64).contains(channels) { p.append("\(prefix)bin_head channels must be in 1...64, got \(channels)") }
-        if !(1...31).contains(kernel) || kernel % 2 == 0 { p.append("\(prefix)bin_head kernel must be odd, in 1...31, got \(kernel)") }
-        return p
+        if !(1...64).contains(channels) { p.append("\(channelsName) must be in 1...64, got \(channels)") }
+        return p + oddKernelProblem(kernelName, kernel)
     }
 }
 
