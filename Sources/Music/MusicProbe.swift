@@ -193,3 +193,35 @@ public enum ProbeData {
         return out
     }
 }
+
+// MARK: - how far a measured rate can be trusted
+
+/// A rate counted over `trials` clips (a probe's accuracy, genre control, vocals heard), with
+/// Wilson's score interval (Wilson 1927; Agresti & Coull 1998 on why it beats the normal one at
+/// small counts):
+///
+///     (p + z²/2n ± z·√(p(1 − p)/n + z²/4n²)) / (1 + z²/n),   p = hits / n.
+///
+/// On 40 clips a measured 70% is 55–82% at 95%: two runs of the same prior differ by more than a
+/// target's margin, which is why the report prints the interval beside the rate.
+public struct MeasuredRate: Equatable {
+    public let hits: Int, trials: Int
+    public init(hits: Int, trials: Int) {
+        precondition(trials > 0 && (0...trials).contains(hits), "MeasuredRate: \(hits) of \(trials)")
+        self.hits = hits; self.trials = trials
+    }
+    public var rate: Double { Double(hits) / Double(trials) }
+
+    /// The score interval at `z` standard errors (1.96: 95%).
+    public func interval(z: Double = 1.959964) -> ClosedRange<Double> {
+        let n = Double(trials), p = rate, z2 = z * z
+        let centre = p + z2 / (2 * n), spread = z * (p * (1 - p) / n + z2 / (4 * n * n)).squareRoot(), scale = 1 + z2 / n
+        return max(0, (centre - spread) / scale)...min(1, (centre + spread) / scale)
+    }
+
+    /// "54/80 = 67.5% (95% interval 56.6–76.8%)".
+    public var description: String {
+        let i = interval()
+        return String(format: "%d/%d = %.1f%% (95%% interval %.1f–%.1f%%)", hits, trials, 100 * rate, 100 * i.lowerBound, 100 * i.upperBound)
+    }
+}

@@ -230,10 +230,12 @@ func evaluateMusic(_ o: Options) {
     }
     let hits = genres.indices.map { confusion[$0][$0] }.reduce(0, +)
     let control = Double(hits) / Double(asked)
-    log("genre control: the probe named the requested genre in \(hits)/\(asked) generated clips = \(pct(control)) (target ≥ 70%, chance 12.5%; "
+    let controlRate = MeasuredRate(hits: hits, trials: asked)
+    log("genre control: the probe named the requested genre in \(controlRate.description) of the generated clips (target ≥ 70%, chance 12.5%; "
         + "temperature \(o.temperature), top-k \(o.topK), cfg \(o.cfg))")
     results["cfg"] = Double(o.cfg)
     results["genre_control"] = control
+    results["genre_control_interval_95"] = [controlRate.interval().lowerBound, controlRate.interval().upperBound]
     results["genre_confusion"] = confusion
 
     // Lyrics: held-out lyric lines vs none, one clip per genre and seed.
@@ -248,8 +250,8 @@ func evaluateMusic(_ o: Options) {
     }
     if !o.genreOnly {   // --genre-only sampled no lyric-conditioned clips: there is no rate to report
         let sungRate = Double(withVocals) / Double(asked), plainRate = Double(withoutVocals) / Double(asked)
-        log("lyrics: the vocal probe heard vocals in \(withVocals)/\(asked) lyric-conditioned clips (\(pct(sungRate))) "
-            + "and \(withoutVocals)/\(asked) clips without lyrics (\(pct(plainRate)))")
+        log("lyrics: the vocal probe heard vocals in \(MeasuredRate(hits: withVocals, trials: asked).description) of the lyric-conditioned clips "
+            + "and in \(MeasuredRate(hits: withoutVocals, trials: asked).description) of the clips without lyrics")
         results["vocal_rate_with_lyrics"] = sungRate
         results["vocal_rate_without_lyrics"] = plainRate
     }

@@ -1,6 +1,6 @@
 // MusicProbeTests — the probes behind `make eval-music`: the features respond to what they are
 // meant to measure (a click train's period, a tone's band), and the logistic probe separates
-// classes that are separable and generalises to held-out points.
+// classes that are separable and generalises to held-out points; the rates they report carry Wilson's interval.
 import DSP
 import Engine
 @testable import Music
@@ -57,5 +57,22 @@ final class MusicProbeTests: XCTestCase {
         let y = (0..<400).map { _ in rng.int(below: 2) }
         let probe = LogisticProbe.fit(Array(x[0..<200]), labels: Array(y[0..<200]), classes: ["0", "1"])
         XCTAssertLessThan(probe.accuracy(Array(x[200...]), labels: Array(y[200...])), 0.65)
+    }
+
+    // The score interval's closed forms at the ends and the middle, z = 1.96 (Wilson 1927):
+    // 0 of n: [0, z²/(n + z²)]; n of n: [n/(n + z²), 1]; n/2 of n: ½ ± z·√(n/4 + z²/4)/(n + z²).
+    // With n = 10, z² = 3.8415: [0, 0.2775], [0.7225, 1], [0.2366, 0.7634].
+    func testMeasuredRateIntervalMatchesWilsonsClosedForms() {
+        let none = MeasuredRate(hits: 0, trials: 10).interval(), all = MeasuredRate(hits: 10, trials: 10).interval()
+        let half = MeasuredRate(hits: 5, trials: 10).interval()
+        XCTAssertEqual(none.lowerBound, 0, accuracy: 1e-12); XCTAssertEqual(none.upperBound, 0.2775, accuracy: 1e-4)
+        XCTAssertEqual(all.lowerBound, 0.7225, accuracy: 1e-4); XCTAssertEqual(all.upperBound, 1, accuracy: 1e-12)
+        XCTAssertEqual(half.lowerBound, 0.2366, accuracy: 1e-4); XCTAssertEqual(half.upperBound, 0.7634, accuracy: 1e-4)
+        // The same rate on four times the clips: the interval holds the rate and about halves.
+        let small = MeasuredRate(hits: 28, trials: 40).interval(), large = MeasuredRate(hits: 112, trials: 160).interval()
+        XCTAssertTrue(small.contains(0.7) && large.contains(0.7))
+        let ratio = (large.upperBound - large.lowerBound) / (small.upperBound - small.lowerBound)
+        XCTAssertEqual(ratio, 0.5, accuracy: 0.03)
+        XCTAssertEqual(MeasuredRate(hits: 54, trials: 80).description, "54/80 = 67.5% (95% interval 56.6–76.8%)")
     }
 }
