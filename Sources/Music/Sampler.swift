@@ -176,7 +176,8 @@ extension Prior {
     /// Classifier-free guidance (Ho & Salimans 2022; audiocraft's cfg_coef): with `cfg` ≠ 1 and
     /// any label given, the same sequences also run with every label left out (the cfg dropout
     /// trained that) and each codebook's logits become u + cfg·(c − u).
-    /// Sample i draws from RNG.derive(seed, i), so it does not depend on `count`.
+    /// Sample i draws from RNG.derive(seed, i), so its random stream does not depend on `count`; its
+    /// products share the batch, whose size can change their last bits and so the piece (the prior's card).
     /// `progress(done, total)` is called after each sampled step.
     public func sample(_ labels: PriorLabels, count: Int, frames: Int, temperature: Float = 0.95, topK: Int = 0,
                        topP: Float = 0, seed: UInt64, prime: [[Int32]] = [], hopFraction: Double = 0.5,

@@ -39,7 +39,9 @@ struct Music: ParsableCommand, HasGlobalOptions {
         file from `gen encode`) are the start and the music continues from them.
         Sampling: --temperature 0 is greedy; --top-k 0 and --top-p 0 switch those
         filters off; --cfg steers toward the labels (1 = off, twice the cost); the
-        same --seed gives the same output. --samples N writes music-1.wav …
+        same --seed and --samples give the same output (a batch's size can change
+        its pieces' last bits, so sample 1 of 5 is not the piece --samples 1
+        makes). --samples N writes music-1.wav …
         music-N.wav; -o - writes one WAV to stdout.
 
         Examples:
