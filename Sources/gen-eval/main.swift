@@ -229,13 +229,12 @@ func evaluateMusic(_ o: Options) {
         log("  \(name): probe heard " + genres.indices.filter { confusion[g][$0] > 0 }.map { "\(genres[$0]) ×\(confusion[g][$0])" }.joined(separator: ", "))
     }
     let hits = genres.indices.map { confusion[$0][$0] }.reduce(0, +)
-    let control = Double(hits) / Double(asked)
-    let controlRate = MeasuredRate(hits: hits, trials: asked)
-    log("genre control: the probe named the requested genre in \(controlRate.description) of the generated clips (target ≥ 70%, chance 12.5%; "
+    let control = MeasuredRate(hits: hits, trials: asked), controlInterval = control.interval()
+    log("genre control: the probe named the requested genre in \(control.description) of the generated clips (target ≥ 70%, chance 12.5%; "
         + "temperature \(o.temperature), top-k \(o.topK), cfg \(o.cfg))")
     results["cfg"] = Double(o.cfg)
-    results["genre_control"] = control
-    results["genre_control_interval_95"] = [controlRate.interval().lowerBound, controlRate.interval().upperBound]
+    results["genre_control"] = control.rate
+    results["genre_control_interval_95"] = [controlInterval.lowerBound, controlInterval.upperBound]
     results["genre_confusion"] = confusion
 
     // Lyrics: held-out lyric lines vs none, one clip per genre and seed.
@@ -249,11 +248,11 @@ func evaluateMusic(_ o: Options) {
         for a in sung { withVocals += vocalProbe.predict(ProbeFeatures.of(a, filterbank: fb)) }
     }
     if !o.genreOnly {   // --genre-only sampled no lyric-conditioned clips: there is no rate to report
-        let sungRate = Double(withVocals) / Double(asked), plainRate = Double(withoutVocals) / Double(asked)
-        log("lyrics: the vocal probe heard vocals in \(MeasuredRate(hits: withVocals, trials: asked).description) of the lyric-conditioned clips "
-            + "and in \(MeasuredRate(hits: withoutVocals, trials: asked).description) of the clips without lyrics")
-        results["vocal_rate_with_lyrics"] = sungRate
-        results["vocal_rate_without_lyrics"] = plainRate
+        let sung = MeasuredRate(hits: withVocals, trials: asked), plain = MeasuredRate(hits: withoutVocals, trials: asked)
+        log("lyrics: the vocal probe heard vocals in \(sung.description) of the lyric-conditioned clips "
+            + "and in \(plain.description) of the clips without lyrics")
+        results["vocal_rate_with_lyrics"] = sung.rate
+        results["vocal_rate_without_lyrics"] = plain.rate
     }
     // Seams: one long piece per genre crosses several window boundaries (the window slides by half
     // its context); a seam heard as a reset shows as a jump in loudness or onset strength there.
