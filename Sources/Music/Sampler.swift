@@ -175,16 +175,20 @@ extension Prior {
     /// prefix of a new window (new offset, new lyric window) and sampling goes on.
     /// Classifier-free guidance (Ho & Salimans 2022; audiocraft's cfg_coef): with `cfg` ≠ 1 and
     /// any label given, the same sequences also run with every label left out (the cfg dropout
-    /// trained that) and each codebook's logits become u + cfg·(c − u).
+    /// trained that) and each codebook's logits become u + cfg·(c − u). `temperatureFine` and `topKFine`,
+    /// when given, replace `temperature` and `topK` for codebooks 2…K (the first keeps them): evaluation
+    /// knobs (`gen-eval music --temperature-fine`, `--top-k-fine`), not `gen music` flags, because the
+    /// prior's card measured what they do: cooled, the later codebooks copy their previous code and the music freezes.
     /// Sample i draws from RNG.derive(seed, i), so its random stream does not depend on `count`; its
     /// products share the batch, whose size can change their last bits and so the piece (the prior's card).
     /// `progress(done, total)` is called after each sampled step.
     public func sample(_ labels: PriorLabels, count: Int, frames: Int, temperature: Float = 0.95, topK: Int = 0,
                        topP: Float = 0, seed: UInt64, prime: [[Int32]] = [], hopFraction: Double = 0.5,
-                       cfg: Float = 1, progress: ((Int, Int) -> Void)? = nil) throws -> [[[Int32]]] {
+                       cfg: Float = 1, temperatureFine: Float? = nil, topKFine: Int? = nil, progress: ((Int, Int) -> Void)? = nil) throws -> [[[Int32]]] {
         let options = SamplingOptions(temperature: temperature, topK: topK, topP: topP)
+        let fineOptions = SamplingOptions(temperature: temperatureFine ?? temperature, topK: topKFine ?? topK, topP: topP)
         let k = config.codebooks, v = config.vocabSize, pattern = config.pattern
-        var problems = options.validate()
+        var problems = options.validate() + (temperatureFine == nil && topKFine == nil ? [] : fineOptions.validate().map { "codebooks 2…\(config.codebooks): " + $0 })
         if count < 1 { problems.append("samples must be at least 1, got \(count)") }
         if frames < 1 { problems.append("length must be at least 1 frame, got \(frames)") }
         let primed = prime.first?.count ?? 0
@@ -249,7 +253,7 @@ extension Prior {
                     } else {
                         for j in 0..<v { row[j] = logits[c + j] }
                     }
-                    sequences[b].append(TokenSampling.sample(row, options: options, rng: &rngs[b]))
+                    sequences[b].append(TokenSampling.sample(row, options: q == 0 ? options : fineOptions, rng: &rngs[b]))
                 }
             }
             n += 1

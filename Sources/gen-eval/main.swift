@@ -21,7 +21,7 @@ import Requests
 struct Options {
     var data = "data/music", models = "models", out = "out/eval-music"
     var seeds = 5, seconds = 10.0, temperature: Float = MusicRequest.defaultTemperature, topK = MusicRequest.defaultTopK
-    var reuse = false, cfg: Float = SamplingDefaults.cfg, genreOnly = false, seamSeconds = 30.0
+    var reuse = false, cfg: Float = SamplingDefaults.cfg, temperatureFine: Float? = nil, topKFine: Int? = nil, genreOnly = false, seamSeconds = 30.0
 }
 
 func fail(_ message: String) -> Never {
@@ -98,6 +98,8 @@ struct MusicEval: ParsableCommand {
     @Option(help: "Sampling temperature.") var temperature: Float = MusicRequest.defaultTemperature
     @Option(help: "Top-k.") var topK = MusicRequest.defaultTopK
     @Option(help: "Classifier-free guidance (1 = off).") var cfg: Float = SamplingDefaults.cfg
+    @Option(help: "Temperature of codebooks 2…K only (the first keeps --temperature); default: --temperature.") var temperatureFine: Float?
+    @Option(help: "Top-k of codebooks 2…K only (the first keeps --top-k); default: --top-k.") var topKFine: Int?
     @Flag(help: "Classify the clips an earlier run saved instead of sampling again.") var reuse = false
     @Flag(help: "Skip the lyrics check.") var genreOnly = false
     @Option(help: "Seconds of the long piece per genre for the seam check (0 = skip).") var seamSeconds = 30.0
@@ -107,11 +109,13 @@ struct MusicEval: ParsableCommand {
         if !(seconds >= 2 && seconds <= 60) { throw ValidationError("--seconds must be between 2 and 60.") }
         if !(temperature >= 0) || topK < 0 { throw ValidationError("--temperature and --top-k must be ≥ 0.") }
         if !SamplingDefaults.cfgRange.contains(cfg) { throw ValidationError("--cfg must be between 1 and 10.") }
+        if let t = temperatureFine, !(t >= 0) { throw ValidationError("--temperature-fine must be ≥ 0.") }
+        if let k = topKFine, k < 0 { throw ValidationError("--top-k-fine must be ≥ 0.") }
     }
 
     func run() throws {
         evaluateMusic(Options(data: data, models: models, out: out, seeds: seeds, seconds: seconds, temperature: temperature,
-                              topK: topK, reuse: reuse, cfg: cfg, genreOnly: genreOnly, seamSeconds: seamSeconds))
+                              topK: topK, reuse: reuse, cfg: cfg, temperatureFine: temperatureFine, topKFine: topKFine, genreOnly: genreOnly, seamSeconds: seamSeconds))
     }
 }
 
@@ -206,11 +210,18 @@ func evaluateMusic(_ o: Options) {
             return saved
         }
         let codes: [[[Int32]]]
-        do { codes = try prior.sample(labels, count: count, frames: frames, temperature: o.temperature, topK: o.topK, seed: seed, cfg: o.cfg) }
+        do { codes = try prior.sample(labels, count: count, frames: frames, temperature: o.temperature, topK: o.topK, seed: seed, cfg: o.cfg, temperatureFine: o.temperatureFine, topKFine: o.topKFine) }
         catch { fail("sampling failed: \(error)") }
         sampledTokens += count * frames
         let audio = codes.map { codec.decode($0, length: length) }
         for (a, path) in zip(audio, paths) { try? AudioFile.write(AudioBuffer(samples: a, sampleRate: codec.sampleRate), to: path, encoding: .float32) }
+        // The sampled codes too, as `gen encode` writes them: `gen decode` renders them again, and
+        // code statistics (how often a code repeats) are read from what the prior drew, not re-encoded audio.
+        for (c, path) in zip(codes, paths) {
+            let file = RVQCodesFile(codecID: codec.modelID, sampleRate: codec.sampleRate, hop: codec.hop,
+                                    codebookSize: codec.config.codebookSize, length: length, codes: c)
+            try? file.write(to: String(path.dropLast(4)) + ".codes.safetensors")
+        }
         return audio
     }
 
@@ -231,8 +242,11 @@ func evaluateMusic(_ o: Options) {
     let hits = genres.indices.map { confusion[$0][$0] }.reduce(0, +)
     let control = MeasuredRate(hits: hits, trials: asked), controlInterval = control.interval()
     log("genre control: the probe named the requested genre in \(control.description) of the generated clips (target ≥ 70%, chance 12.5%; "
-        + "temperature \(o.temperature), top-k \(o.topK), cfg \(o.cfg))")
+        + "temperature \(o.temperature)\(o.temperatureFine.map { " (codebooks 2… \($0))" } ?? ""), "
+        + "top-k \(o.topK)\(o.topKFine.map { " (codebooks 2… \($0))" } ?? ""), cfg \(o.cfg))")
     results["cfg"] = Double(o.cfg)
+    if let t = o.temperatureFine { results["temperature_fine"] = Double(t) }
+    if let k = o.topKFine { results["top_k_fine"] = k }
     results["genre_control"] = control.rate
     results["genre_control_interval_95"] = [controlInterval.lowerBound, controlInterval.upperBound]
     results["genre_confusion"] = confusion
@@ -267,7 +281,7 @@ func evaluateMusic(_ o: Options) {
         for (g, name) in genres.enumerated() {
             guard let id = prior.config.genreID(name) else { continue }
             let codes: [[[Int32]]]
-            do { codes = try prior.sample(PriorLabels(genre: id), count: 1, frames: pieceFrames, temperature: o.temperature, topK: o.topK, seed: UInt64(3000 + g), cfg: o.cfg) }
+            do { codes = try prior.sample(PriorLabels(genre: id), count: 1, frames: pieceFrames, temperature: o.temperature, topK: o.topK, seed: UInt64(3000 + g), cfg: o.cfg, temperatureFine: o.temperatureFine, topKFine: o.topKFine) }
             catch { fail("sampling failed: \(error)") }
             sampledTokens += pieceFrames
             let audio = codec.decode(codes[0], length: pieceFrames * codec.hop)

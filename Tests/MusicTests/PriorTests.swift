@@ -169,6 +169,36 @@ final class PriorTests: XCTestCase {
         XCTAssertThrowsError(try prior.sample(labels, count: 1, frames: 4, seed: 1, cfg: 0.5))
     }
 
+    // Reference: the uncached forward over the sampled sequence itself. With `temperatureFine` 0 (or `topKFine` 1) the
+    // codebooks after the first are greedy: each of their codes must be the argmax of its head given
+    // everything before it, while the first codebook, drawn at temperature 2, must leave its argmax
+    // somewhere (or the option would be indistinguishable from greedy sampling of every codebook).
+    func testFineTemperatureAppliesToTheLaterCodebooksOnly() throws {
+        let config = tinyPriorConfig(vocab: 16, context: 64)
+        let prior = Prior(config: config, seed: 5)
+        let labels = PriorLabels(artist: 0, genre: 1), frames = 20, k = config.codebooks, v = config.vocabSize
+        let codes = try prior.sample(labels, count: 1, frames: frames, temperature: 2, seed: 3, cfg: 1, temperatureFine: 0)[0]
+        let steps = config.pattern.interleave(codes, special: Int32(v)).map(Int.init)
+        let total = config.pattern.steps(frames: frames, codebooks: k)
+        let cond = config.conditions(labels, totalTokens: total, offsetTokens: 0)
+        var fineChecked = 0, coarseOffArgmax = 0
+        for n in 0..<total {
+            let logits = uncachedNextLogits(prior, [Array(steps[..<(n * k)])], conditions: [cond])
+            for q in 0..<k where (0..<frames).contains(n - config.pattern.shift(q)) {
+                let best = TokenSampling.argmax(Array(logits[(q * v)..<((q + 1) * v)]))
+                if q == 0 { coarseOffArgmax += steps[n * k] == best ? 0 : 1 } else {
+                    XCTAssertEqual(steps[n * k + q], best, "step \(n), codebook \(q + 1) is not greedy"); fineChecked += 1
+                }
+            }
+        }
+        XCTAssertEqual(fineChecked, frames * (k - 1))
+        XCTAssertGreaterThan(coarseOffArgmax, 0, "the first codebook was greedy too: the test cannot tell")
+        // Top-k 1 is greedy too, and a greedy draw takes nothing from the generator: the same pieces.
+        XCTAssertEqual(try prior.sample(labels, count: 1, frames: frames, temperature: 2, seed: 3, cfg: 1, topKFine: 1)[0], codes)
+        XCTAssertThrowsError(try prior.sample(labels, count: 1, frames: 4, seed: 1, temperatureFine: -1))
+        XCTAssertThrowsError(try prior.sample(labels, count: 1, frames: 4, seed: 1, topKFine: -1))
+    }
+
     // MARK: - sampling filters
 
     // Reference: the entropy of softmax(l / T) rises with T for non-uniform logits (closed form,
