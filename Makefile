@@ -168,7 +168,8 @@ eval-speech: eval-deps build
 # clips only (never on codec or prior output), genre control over 8 genres × EVAL_SEEDS clips of
 # 10 s with the default guidance, vocals with and without lyrics, the seam check of a long piece,
 # then music_tonality.py on the generated clips beside the held-out real clips, per genre and pooled,
-# how long each holds one spectrum (bench/held_spectra.py: the prior's held notes),
+# how long each holds one spectrum (bench/held_spectra.py: the prior's held notes), how well the
+# clips keep to the bar grid they were asked for (bench/beat_alignment.py, beside the real clips),
 # and again beside the held-out clips of every corpus in EVAL_MORE_REAL (bench/tonality_reference.py).
 EVAL_SEEDS ?= 5
 # More corpora whose held-out clips join the real reference of the tonality check where they exist
@@ -190,6 +191,8 @@ eval-music: eval-deps deps $(MUSIC_DATA)/metadata.jsonl
 	  [print("%10s: flatness %.2fx real, HPR %+.1f dB vs real (targets <= 2x, within 2 dB)" % (g, float(v[2]) / float(r[2]), float(v[3]) - float(r[3]))) for g, v, r in pairs if r]' \
 	  out/eval-music/tonality.txt
 	python3 bench/held_spectra.py out/eval-music/tonality/real-all out/eval-music/tonality/gen-all | tee out/eval-music/held.txt
+	@if [ -f out/eval-music/generated/grids.jsonl ]; then python3 bench/beat_alignment.py corpus $(MUSIC_DATA) val; \
+	  python3 bench/beat_alignment.py generated out/eval-music/generated; fi | tee out/eval-music/beats.txt
 	@more=""; for d in $(EVAL_MORE_REAL); do [ -f $$d/metadata.jsonl ] && more="$$more $$d"; done; \
 	if [ -n "$$more" ]; then python3 bench/tonality_reference.py out/eval-music/tonality-more $(EVAL_DIR) out/eval-music/generated $(MUSIC_DATA) $$more \
 	  | tee out/eval-music/tonality-more.txt; else echo "(build $(EVAL_MORE_REAL) for a larger real reference in the tonality check)"; fi

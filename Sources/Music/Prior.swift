@@ -28,6 +28,7 @@
 import Engine
 import Foundation
 import NN
+import Requests
 
 // MARK: - config
 
@@ -92,8 +93,23 @@ public struct PriorConfig: Codable, Equatable, ValidatedConfig {
     /// priors; absent, so false, in the configs of priors trained before it existed, whose lyric
     /// windows were then empty, as when the lyrics are left out).
     public var instrumentalToken: Bool? = true
+    /// Bins of the position within the bar (the bar grid, `BarGrid`): each step also reads where in
+    /// its bar and which bar of an 8-bar phrase its frame falls, and the start state the bar's
+    /// length and beats, so the prior knows when a groove's chords change. nil in the configs of
+    /// priors trained before it existed, which read no bar grid.
+    public var barBins: Int? = 24
+    /// Whether the bar grid is a guided condition like the labels: training drops it with them
+    /// (each with the label dropout, and in the all-labels dropout), and the unconditioned half of
+    /// guidance reads "no grid", so `--cfg` steers toward the grid's beats as well as the labels.
+    /// nil (false): the grid is timing, kept in both halves.
+    public var gridGuidance: Bool? = nil
+    /// With `grid_guidance`: the guidance scale on the grid apart from the labels' (`cfg`), the
+    /// sampler's default (compositional guidance, Sampler.swift); nil guides the grid at `cfg`.
+    public var gridCFG: Float? = nil
 
     public init() {}
+
+    public var guidesGrid: Bool { barBins != nil && (gridGuidance ?? false) }
 
     public var readsInstrumental: Bool { instrumentalToken ?? false }
     /// Rows of the lyrics encoder's character embedding.
@@ -137,6 +153,8 @@ public struct PriorConfig: Codable, Equatable, ValidatedConfig {
                                             ("genres", genres.count, 10_000), ("artists", artists.count, 10_000)]
         for (name, value, limit) in limits where value > limit { problems.append("\(name) \(value) is above the limit \(limit)") }
         if !(maxSeconds <= 86_400) { problems.append("max_seconds must be at most 86400") }
+        if let bins = barBins, !(1...960).contains(bins) { problems.append("bar_bins must be in 1...960, got \(bins)") }
+        if let g = gridCFG, !(g >= 1 && g <= 10) { problems.append("grid_cfg must be between 1 and 10, got \(g)") }
         let d = Double(dModel), params = Double(layers) * (4 * d * d + 2 * d * Double(mlpDim)) + 2 * Double(codebooks * (vocabSize + 1)) * d
             + Double(lyricsLayers) * (4 * Double(lyricsDim) * Double(lyricsDim))
         if params > 2e8 { problems.append(String(format: "these sizes make %.0f million parameters, above the 200 million gen loads", params / 1e6)) }
@@ -148,7 +166,7 @@ public struct PriorConfig: Codable, Equatable, ValidatedConfig {
         case crossAttentionEvery = "cross_attention_every", lyricsLayers = "lyrics_layers", lyricsDim = "lyrics_dim"
         case lyricsHeads = "lyrics_heads", lyricsLength = "lyrics_length", genres, artists
         case timingBins = "timing_bins", maxSeconds = "max_seconds", sampleRate = "sample_rate", hop
-        case instrumentalToken = "instrumental_token"
+        case instrumentalToken = "instrumental_token", barBins = "bar_bins", gridGuidance = "grid_guidance", gridCFG = "grid_cfg"
     }
 }
 
@@ -191,14 +209,78 @@ public enum LyricsVocabulary {
     }
 }
 
+/// The bar grid of a piece: how long a bar lasts and how many beats it holds, the bars counted
+/// from the piece's start (a corpus clip's metadata: `bar_seconds`, `time_signature`; a user's
+/// `--bpm` and `--time-signature`). A prior with `bar_bins` reads, for each step, the position of its
+/// frame within the bar and the bar's place in an 8-bar phrase, and in its start state the bar's
+/// length and beats: grooves change chords on bar lines, which a 6-s window can only guess at.
+public struct BarGrid: Equatable, Sendable {
+    public var barSeconds: Double
+    public var beatsPerBar: Int
+
+    /// Bars of the phrase a bar's index is counted in (the progressions are 4, 8 or 12 bars).
+    public static let phraseBars = 8
+    /// Bar-length bins, log-spaced over `barSecondsRange` (one more row for "no grid").
+    public static let lengthBins = 16
+    public static let barSecondsRange = 0.5...6.0
+    /// Beats per bar 1…8 (one more row for "no grid").
+    public static let maxBeats = 8
+    public static let tempoRange = 20.0...400.0
+
+    public init(barSeconds: Double, beatsPerBar: Int) { self.barSeconds = barSeconds; self.beatsPerBar = beatsPerBar }
+
+    /// A tempo in beats per minute and beats per bar (in 6/8 a beat is a dotted quarter, as MMA counts).
+    public init(bpm: Double, beatsPerBar: Int) { self.init(barSeconds: Double(beatsPerBar) * 60 / bpm, beatsPerBar: beatsPerBar) }
+
+    public var bpm: Double { Double(beatsPerBar) * 60 / barSeconds }
+
+    /// Beats per bar of a time signature (`MusicRequest.beatsPerBar`: compound metres count dotted quarters).
+    public static func beats(timeSignature: String) -> Int? { MusicRequest.beatsPerBar(timeSignature: timeSignature) }
+
+    /// The grid of a corpus clip, when its metadata has one.
+    public init?(barSeconds: Double?, timeSignature: String?) {
+        guard let s = barSeconds, s.isFinite, s > 0, let t = timeSignature, let b = BarGrid.beats(timeSignature: t) else { return nil }
+        self.init(barSeconds: s, beatsPerBar: b)
+    }
+
+    /// A grid as the corpus plays `genre` (a catalogue genre's grooves, one drawn, its tempo drawn
+    /// in its range); any catalogue genre's when `genre` is nil or not in the catalogue.
+    public static func typical(genre: String?, rng: inout RNG) -> BarGrid {
+        let genres = genre.flatMap { MusicCatalog.genre($0) }.map { [$0] } ?? MusicCatalog.genres
+        let grooves = genres.flatMap(\.grooves)
+        let g = grooves[rng.int(below: grooves.count)]
+        let bpm = g.tempo.lowerBound + Double(rng.uniform()) * (g.tempo.upperBound - g.tempo.lowerBound)
+        return BarGrid(bpm: bpm.rounded(), beatsPerBar: g.beatsPerBar)
+    }
+
+    /// Start-state rows: (bar length bin, beats row); the last row of each is "no grid".
+    public static func startRows(_ grid: BarGrid?) -> (length: Int, beats: Int) {
+        guard let g = grid else { return (lengthBins, maxBeats) }
+        let lo = Foundation.log(barSecondsRange.lowerBound), hi = Foundation.log(barSecondsRange.upperBound)
+        let x = (Foundation.log(g.barSeconds) - lo) / (hi - lo)
+        return (min(lengthBins - 1, max(0, Int(x * Double(lengthBins)))), min(maxBeats, max(1, g.beatsPerBar)) - 1)
+    }
+
+    /// Per-step rows for the frame at `seconds` from the piece's start: (position in the bar of
+    /// `bins` bins, bar within the phrase); the last row of each (`bins`, `phraseBars`) is "no grid".
+    public static func stepRows(_ grid: BarGrid?, seconds: Double, bins: Int) -> (phase: Int, bar: Int) {
+        guard let g = grid else { return (bins, phraseBars) }
+        let bars = max(0, seconds) / g.barSeconds
+        let whole = bars.rounded(.down)
+        return (min(bins - 1, Int((bars - whole) * Double(bins))), Int(whole.truncatingRemainder(dividingBy: Double(phraseBars))))
+    }
+}
+
 /// What the user asks for: labels for a whole piece. nil (or empty lyrics) is "unconditioned".
 public struct PriorLabels: Equatable {
     public var artist: Int?
     public var genre: Int?
     public var lyrics: [LyricLine]
+    /// The bar grid; nil lets `Prior.sample` draw one per sample as the corpus plays the genre.
+    public var grid: BarGrid?
 
-    public init(artist: Int? = nil, genre: Int? = nil, lyrics: [LyricLine] = []) {
-        self.artist = artist; self.genre = genre; self.lyrics = lyrics
+    public init(artist: Int? = nil, genre: Int? = nil, lyrics: [LyricLine] = [], grid: BarGrid? = nil) {
+        self.artist = artist; self.genre = genre; self.lyrics = lyrics; self.grid = grid
     }
 }
 
@@ -214,10 +296,12 @@ public struct PriorConditions: Equatable {
     public var totalTokens: Int
     /// Absolute index of the code that window position 0 predicts.
     public var offsetTokens: Int
+    /// The piece's bar grid (read by priors with `bar_bins`); nil is "no grid".
+    public var grid: BarGrid?
 
-    public init(artist: Int, genre: Int, lyrics: [Int], totalTokens: Int, offsetTokens: Int) {
+    public init(artist: Int, genre: Int, lyrics: [Int], totalTokens: Int, offsetTokens: Int, grid: BarGrid? = nil) {
         self.artist = artist; self.genre = genre; self.lyrics = lyrics
-        self.totalTokens = totalTokens; self.offsetTokens = offsetTokens
+        self.totalTokens = totalTokens; self.offsetTokens = offsetTokens; self.grid = grid
     }
 }
 
@@ -231,7 +315,7 @@ extension PriorConfig {
         let ids = LyricsVocabulary.encode(text, maxLength: lyricsLength)
         return PriorConditions(artist: labels.artist ?? unconditionedArtist, genre: labels.genre ?? unconditionedGenre,
                                lyrics: ids.isEmpty && readsInstrumental ? [LyricsVocabulary.instrumental] : ids,
-                               totalTokens: totalTokens, offsetTokens: offsetTokens)
+                               totalTokens: totalTokens, offsetTokens: offsetTokens, grid: labels.grid)
     }
 
     /// Label dropout for training: with probability `all` every label is left out at once (the
@@ -242,17 +326,23 @@ extension PriorConfig {
         var out = c
         if rng.uniform() < all {
             out.artist = unconditionedArtist; out.genre = unconditionedGenre; out.lyrics = []
+            if guidesGrid { out.grid = nil }
             return out
         }
         if rng.uniform() < p { out.artist = unconditionedArtist }
         if rng.uniform() < p { out.genre = unconditionedGenre }
         if rng.uniform() < p { out.lyrics = [] }
+        if guidesGrid && rng.uniform() < p { out.grid = nil }
         return out
     }
 
-    /// The same window with every label left out (the unconditioned half of guidance).
-    public func unconditioned(_ c: PriorConditions) -> PriorConditions {
-        PriorConditions(artist: unconditionedArtist, genre: unconditionedGenre, lyrics: [], totalTokens: c.totalTokens, offsetTokens: c.offsetTokens)
+    /// The same window with every label left out (the unconditioned half of guidance). The bar grid
+    /// is left out too when it is guided (`grid_guidance`); otherwise it is timing, as total length
+    /// and offset are, and both halves keep it.
+    /// `keepingGrid` keeps it even then (the middle row of compositional guidance: the grid without the labels).
+    public func unconditioned(_ c: PriorConditions, keepingGrid: Bool = false) -> PriorConditions {
+        PriorConditions(artist: unconditionedArtist, genre: unconditionedGenre, lyrics: [], totalTokens: c.totalTokens, offsetTokens: c.offsetTokens,
+                        grid: guidesGrid && !keepingGrid ? nil : c.grid)
     }
 
     /// (total length, offset, fraction elapsed) buckets for the code at absolute index `position`.
@@ -312,6 +402,10 @@ public final class Prior {
     public let totalLengthEmbedding: Embedding   // "timing.total_length.weight" (bins, C)
     public let offsetEmbedding: Embedding        // "timing.offset.weight" (bins, C)
     public let fractionEmbedding: Embedding      // "timing.fraction.weight" (bins, C)
+    /// The bar grid's embeddings, when the config has `bar_bins`: "bar.phase.weight" (bar_bins + 1, C),
+    /// "bar.index.weight" (phrase bars + 1, C), "bar.length.weight" (length bins + 1, C),
+    /// "bar.beats.weight" (max beats + 1, C); the last row of each is "no grid".
+    public let barEmbeddings: (phase: Embedding, bar: Embedding, length: Embedding, beats: Embedding)?
     public let lyricsEncoder: LyricsEncoder      // "lyrics_encoder.*"
     public let blocks: [TransformerBlock]        // "layers.i.*"; cross-attention in "layers.i.cross.*"
     public let finalNorm: LayerNorm              // "final_norm.*"
@@ -335,6 +429,15 @@ public final class Prior {
         totalLengthEmbedding = Embedding(config.timingBins, c, scope: root.child("timing.total_length"), rng: &rng)
         offsetEmbedding = Embedding(config.timingBins, c, scope: root.child("timing.offset"), rng: &rng)
         fractionEmbedding = Embedding(config.timingBins, c, scope: root.child("timing.fraction"), rng: &rng)
+        if let bins = config.barBins {
+            let bar = root.child("bar")
+            barEmbeddings = (Embedding(bins + 1, c, scope: bar.child("phase"), rng: &rng),
+                             Embedding(BarGrid.phraseBars + 1, c, scope: bar.child("index"), rng: &rng),
+                             Embedding(BarGrid.lengthBins + 1, c, scope: bar.child("length"), rng: &rng),
+                             Embedding(BarGrid.maxBeats + 1, c, scope: bar.child("beats"), rng: &rng))
+        } else {
+            barEmbeddings = nil
+        }
         lyricsEncoder = LyricsEncoder(config: config, scope: root.child("lyrics_encoder"), rng: &rng)
         blocks = (0..<config.layers).map { i in
             TransformerBlock(dModel: c, heads: config.heads, mlpDim: config.mlpDim,
@@ -346,12 +449,15 @@ public final class Prior {
 
     // MARK: conditioning
 
-    /// Start state: artist + genre + total-length embedding, (B, 1, C).
+    /// Start state: artist + genre + total-length embedding (+ bar length and beats with a bar grid), (B, 1, C).
     func startState(_ conditions: [PriorConditions]) -> Tensor {
         let b = conditions.count
         let total = conditions.map { config.timingBuckets(totalTokens: $0.totalTokens, position: 0).total }
-        return artistEmbedding(conditions.map(\.artist), shape: [b, 1]) + genreEmbedding(conditions.map(\.genre), shape: [b, 1])
+        let x = artistEmbedding(conditions.map(\.artist), shape: [b, 1]) + genreEmbedding(conditions.map(\.genre), shape: [b, 1])
             + totalLengthEmbedding(total, shape: [b, 1])
+        guard let bar = barEmbeddings else { return x }
+        let rows = conditions.map { BarGrid.startRows($0.grid) }
+        return x + bar.length(rows.map(\.length), shape: [b, 1]) + bar.beats(rows.map(\.beats), shape: [b, 1])
     }
 
     /// Sampling steps (`feed` of a few positions) read half-precision copies of every weight matrix
@@ -393,15 +499,22 @@ public final class Prior {
             x = embedSteps(steps, batch: b, count: n)
         }
         x = x + positionEmbedding(Array(p0..<(p0 + n)), shape: [1, n])
-        var offsets = [Int](), fractions = [Int]()
+        var offsets = [Int](), fractions = [Int](), phases = [Int](), bars = [Int]()
         offsets.reserveCapacity(b * n); fractions.reserveCapacity(b * n)
         for c in conditions {
             for p in p0..<(p0 + n) {
                 let t = config.timingBuckets(totalTokens: c.totalTokens, position: c.offsetTokens + p)
                 offsets.append(t.offset); fractions.append(t.fraction)
+                if let bins = config.barBins {
+                    // The step position p predicts holds codebook 1 of frame offset + p.
+                    let r = BarGrid.stepRows(c.grid, seconds: Double(c.offsetTokens + p) / config.tokensPerSecond, bins: bins)
+                    phases.append(r.phase); bars.append(r.bar)
+                }
             }
         }
-        return x + offsetEmbedding(offsets, shape: [b, n]) + fractionEmbedding(fractions, shape: [b, n])
+        x = x + offsetEmbedding(offsets, shape: [b, n]) + fractionEmbedding(fractions, shape: [b, n])
+        guard let bar = barEmbeddings else { return x }
+        return x + bar.phase(phases, shape: [b, n]) + bar.bar(bars, shape: [b, n])
     }
 
     /// Encodes each sequence's lyric window and projects it to every cross-attending layer's keys
@@ -496,6 +609,35 @@ public final class Prior {
         let grown = Prior(config: c)
         try grown.params.load(file, path: name)
         return grown
+    }
+}
+
+extension Prior {
+    /// This prior with the bar grid added (`bar_bins`), for a fine-tune that teaches it: every
+    /// weight kept, the grid's embeddings at zero, so it starts out giving exactly the outputs it
+    /// gave; the prior itself when it already reads a grid.
+    public func withBarGrid(bins: Int = 24) throws -> Prior {
+        guard config.barBins == nil else { return self }
+        var c = config
+        c.barBins = bins
+        var file = params.safetensors(metadata: [:])
+        let d = c.dModel
+        for (name, rows) in [("phase", bins + 1), ("index", BarGrid.phraseBars + 1), ("length", BarGrid.lengthBins + 1), ("beats", BarGrid.maxBeats + 1)] {
+            file.tensors["bar.\(name).weight"] = SafeTensor(floats: [Float](repeating: 0, count: rows * d), shape: [rows, d])
+        }
+        let grown = Prior(config: c)
+        try grown.params.load(file, path: "bar grid")
+        return grown
+    }
+
+    /// This prior's weights under a config that differs only in how they are used (such as
+    /// `grid_guidance`): the same tensors, loaded strictly into a prior built from `change`d config.
+    public func reconfigured(_ change: (inout PriorConfig) -> Void) throws -> Prior {
+        var c = config
+        change(&c)
+        let copy = Prior(config: c)
+        try copy.params.load(params.safetensors(metadata: [:]), path: "reconfigured prior")
+        return copy
     }
 }
 

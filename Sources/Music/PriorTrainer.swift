@@ -38,6 +38,10 @@ public struct PriorTrainOptions: TrainingRunSettings {
     /// Only score the --init-from prior on every held-out code of the corpora (the final
     /// evaluation's two passes), then stop: no training step, no weights written.
     public var evalOnly = false
+    /// With --init-from: add the bar grid (`Prior.withBarGrid`) to a prior trained without it.
+    public var barGrid = false
+    /// With --init-from: make the bar grid a guided condition (`grid_guidance`): dropped with the labels.
+    public var gridGuidance = false
     /// Architecture of a new model (codebooks and pattern included); vocab_size, hop and
     /// sample_rate are taken from the codec.
     public var model = PriorConfig()
@@ -57,6 +61,7 @@ public struct PriorTrainOptions: TrainingRunSettings {
             p.append("--d-model must be a positive multiple of --heads, and --layers at least 1")
         }
         if initFrom != nil && resume { p.append("--init-from starts a new run; drop it with --resume") }
+        if gridGuidance && initFrom == nil && model.barBins == nil { p.append("--grid-guidance needs a bar grid") }
         if evalOnly && initFrom == nil { p.append("--eval-only scores a trained prior: name it with --init-from") }
         return p
     }
@@ -98,6 +103,8 @@ public struct PriorClip {
     public var genre: Int?
     /// Lyric lines in seconds from the start of the piece (clip times shifted by the clip's offset).
     public var lyrics: [LyricLine]
+    /// The piece's bar grid, when the corpus knows it (bars counted from the piece's start).
+    public var grid: BarGrid?
     /// Length of the whole piece and the clip's start in it, in steps.
     public var totalTokens: Int
     public var offsetTokens: Int
@@ -174,6 +181,7 @@ public enum PriorTrainer {
             let n = steps.count / config.codebooks
             return PriorClip(codes: steps, frames: c.map { $0.map { Int($0) } }, artist: config.artistID(line.artist), genre: config.genreID(line.genre),
                              lyrics: line.lyrics.map { LyricLine(text: $0.text, start: $0.start + line.offset, end: $0.end + line.offset) },
+                             grid: BarGrid(barSeconds: line.barSeconds, timeSignature: line.timeSignature),
                              totalTokens: max(n, Int((max(line.length, line.offset) * config.tokensPerSecond).rounded())),
                              offsetTokens: Int((line.offset * config.tokensPerSecond).rounded()), split: line.split)
         }
@@ -181,7 +189,7 @@ public enum PriorTrainer {
 
     /// The conditions of the window starting at code `start` of `clip`.
     public static func conditions(_ clip: PriorClip, start: Int, config: PriorConfig) -> PriorConditions {
-        config.conditions(PriorLabels(artist: clip.artist, genre: clip.genre, lyrics: clip.lyrics),
+        config.conditions(PriorLabels(artist: clip.artist, genre: clip.genre, lyrics: clip.lyrics, grid: clip.grid),
                           totalTokens: clip.totalTokens, offsetTokens: clip.offsetTokens + start)
     }
 
@@ -310,6 +318,15 @@ public enum PriorTrainer {
                 o.log("prior: \(from) models codes of codec \(id), which \(o.codecDir) was seeded from; it learns the new codec's codes from there")
             }
             initial = try prior.withInstrumentalToken()
+            if o.barGrid && prior.config.barBins == nil {
+                initial = try initial!.withBarGrid()
+                o.log("prior: \(from) gains the bar grid (its embeddings at zero, so it starts as it was); clips without a grid in their metadata read \"no grid\"")
+            }
+            if o.gridGuidance {
+                guard initial!.config.barBins != nil else { throw PriorError("--grid-guidance needs a prior with a bar grid: add --bar-grid.") }
+                initial = try initial!.reconfigured { $0.gridGuidance = true }
+                o.log("prior: the bar grid is dropped with the labels from now on, so guidance steers toward it")
+            }
             if !prior.config.readsInstrumental {
                 o.log("prior: \(from) predates the instrumental token; it starts as the space's row and windows without singing read it from now on")
             }

@@ -168,6 +168,18 @@ extension Prior {
         min(config.context - 1, Int((Double(config.context) * (1 - hopFraction)).rounded(.down)))
     }
 
+    /// The bar grid each of `count` samples reads: none for a prior without `bar_bins`; else
+    /// `labels.grid`, or one drawn per sample (from `seed`, apart from the codes' random streams)
+    /// as the corpus plays the labels' genre (`BarGrid.typical`).
+    public func barGrids(_ labels: PriorLabels, count: Int, seed: UInt64) -> [BarGrid?] {
+        (0..<count).map { b in
+            guard config.barBins != nil else { return nil }
+            if let g = labels.grid { return g }
+            var rng = RNG.derive(seed: seed ^ 0x6261_7267_7269_6400, index: UInt64(b))
+            return BarGrid.typical(genre: labels.genre.map { config.genres[$0] }, rng: &rng)
+        }
+    }
+
     /// Samples `count` pieces of `frames` frames, each as codes (K, frames). The first P frames of
     /// each are the prime (codes (K, P), primed sampling); every other code is drawn from the
     /// cached decoder, one step (K codes, laid out by the pattern) at a time. Beyond the context
@@ -181,10 +193,13 @@ extension Prior {
     /// prior's card measured what they do: cooled, the later codebooks copy their previous code and the music freezes.
     /// Sample i draws from RNG.derive(seed, i), so its random stream does not depend on `count`; its
     /// products share the batch, whose size can change their last bits and so the piece (the prior's card).
+    /// A prior with a bar grid (`bar_bins`) reads `labels.grid` for every sample, or, without one,
+    /// a grid per sample as the corpus plays the genre (`barGrids`).
     /// `progress(done, total)` is called after each sampled step.
     public func sample(_ labels: PriorLabels, count: Int, frames: Int, temperature: Float = 0.95, topK: Int = 0,
                        topP: Float = 0, seed: UInt64, prime: [[Int32]] = [], hopFraction: Double = 0.5,
-                       cfg: Float = 1, temperatureFine: Float? = nil, topKFine: Int? = nil, progress: ((Int, Int) -> Void)? = nil) throws -> [[[Int32]]] {
+                       cfg: Float = 1, gridCFG: Float? = nil, temperatureFine: Float? = nil, topKFine: Int? = nil,
+                       progress: ((Int, Int) -> Void)? = nil) throws -> [[[Int32]]] {
         let options = SamplingOptions(temperature: temperature, topK: topK, topP: topP)
         let fineOptions = SamplingOptions(temperature: temperatureFine ?? temperature, topK: topKFine ?? topK, topP: topP)
         let k = config.codebooks, v = config.vocabSize, pattern = config.pattern
@@ -208,10 +223,25 @@ extension Prior {
         if !guidanceRange.contains(cfg) {
             problems.append("guidance (cfg) must be between \(Int(guidanceRange.lowerBound)) (off) and \(Int(guidanceRange.upperBound)), got \(cfg)")
         }
+        if let g = gridCFG, !guidanceRange.contains(g) {
+            problems.append("grid guidance must be between \(Int(guidanceRange.lowerBound)) (off) and \(Int(guidanceRange.upperBound)), got \(g)")
+        }
+        if let g = labels.grid {
+            if !(g.barSeconds.isFinite && g.barSeconds >= 0.05 && g.barSeconds <= 60) { problems.append("a bar must last 0.05 to 60 seconds, got \(g.barSeconds)") }
+            if !(1...32).contains(g.beatsPerBar) { problems.append("beats per bar must be in 1...32, got \(g.beatsPerBar)") }
+        }
         if !problems.isEmpty { throw PriorError(problems.joined(separator: "; ")) }
+        let grids = barGrids(labels, count: count, seed: seed)
         // With the instrumental token, "no lyrics" is a condition too (guidance steers away from singing).
-        let guided = cfg != 1 && (labels.artist != nil || labels.genre != nil || !labels.lyrics.isEmpty || config.readsInstrumental)
-        let rows = guided ? 2 * count : count
+        let guided = cfg != 1 && (labels.artist != nil || labels.genre != nil || !labels.lyrics.isEmpty || config.readsInstrumental || config.guidesGrid)
+        // Guidance on the grid apart from the labels (a prior with `grid_guidance` and a grid scale,
+        // `gridCFG` or the config's `grid_cfg`): a third row per sample reads the grid without labels,
+        // and the logits become n + g_grid·(grid − n) + cfg·(full − grid) (compositional guidance:
+        // n reads neither, full both). Without a grid scale the grid is guided at `cfg` with the labels.
+        let gridScale = config.guidesGrid ? (gridCFG ?? config.gridCFG) : nil
+        let split = guided && gridScale != nil
+        let copies = split ? 3 : guided ? 2 : 1
+        let rows = copies * count
 
         let total = pattern.steps(frames: frames, codebooks: k)
         // The code at step s of codebook q: frame s − shift(q); outside the piece it is the special
@@ -233,11 +263,13 @@ extension Prior {
         /// Starts the window at step `offset` and feeds steps offset..<n; → logits predicting step n.
         func startWindow(at offset: Int) -> [Float] {
             let c = config.conditions(labels, totalTokens: total, offsetTokens: offset)
-            var conds = [PriorConditions](repeating: c, count: count)
-            if guided { conds += [PriorConditions](repeating: config.unconditioned(c), count: count) }
+            var conds = grids.map { g -> PriorConditions in var one = c; one.grid = g; return one }
+            let full = conds
+            if split { conds += full.map { config.unconditioned($0, keepingGrid: true) } }
+            if guided { conds += full.map { config.unconditioned($0) } }
             begin(state, conditions: conds)
             let steps = sequences.flatMap { $0[(offset * k)...] }
-            return feed(state, steps: guided ? steps + steps : steps)
+            return feed(state, steps: Array([[Int]](repeating: steps, count: copies).joined()))
         }
 
         var logits = startWindow(at: n <= ctx - 1 ? 0 : n - keep)    // (rows, K·V)
@@ -247,7 +279,10 @@ extension Prior {
                 for q in 0..<k {
                     if let code = fixed(step: n, codebook: q) { sequences[b].append(code); continue }
                     let c = (b * k + q) * v
-                    if guided {
+                    if split, let g = gridScale {
+                        let m = ((count + b) * k + q) * v, u = ((2 * count + b) * k + q) * v
+                        for j in 0..<v { row[j] = logits[u + j] + g * (logits[m + j] - logits[u + j]) + cfg * (logits[c + j] - logits[m + j]) }
+                    } else if guided {
                         let u = ((count + b) * k + q) * v
                         for j in 0..<v { row[j] = logits[u + j] + cfg * (logits[c + j] - logits[u + j]) }
                     } else {
@@ -260,7 +295,7 @@ extension Prior {
             progress?(n - start, total - start)
             if n == total { break }
             let last = sequences.flatMap { $0[((n - 1) * k)...] }
-            logits = state.position == ctx ? startWindow(at: n - keep) : feed(state, steps: guided ? last + last : last)
+            logits = state.position == ctx ? startWindow(at: n - keep) : feed(state, steps: Array([[Int]](repeating: last, count: copies).joined()))
         }
         return sequences.map { pattern.deinterleave($0.map { Int32($0) }, codebooks: k) }
     }

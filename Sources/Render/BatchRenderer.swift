@@ -97,7 +97,8 @@ public final class BatchRenderer: @unchecked Sendable {
             return try level(audio, MelConfig.standard.sampleRate)
         case .music(let m):
             guard let music else { throw RequestError.io(musicError ?? "no music model") }
-            let labels = try musicLabels(music.prior.config, genre: m.genre, artist: m.artist, lyrics: m.lyrics, seconds: m.duration)
+            let labels = try musicLabels(music.prior.config, genre: m.genre, artist: m.artist, lyrics: m.lyrics, seconds: m.duration,
+                                     bpm: m.bpm, timeSignature: m.timeSignature)
             let audio = try renderMusic(music, labels: labels, seconds: m.duration, temperature: m.temperature, topK: m.topK,
                                         topP: m.topP, cfg: m.cfg, seed: item.seed)
             return try level(audio, music.codec.sampleRate)

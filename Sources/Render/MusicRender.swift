@@ -7,7 +7,8 @@ import Music
 
 /// Genre, artist and lyrics as the prior's label ids; an unknown name is a usage error that lists
 /// the names this prior knows.
-public func musicLabels(_ config: PriorConfig, genre: String?, artist: String?, lyrics: String?, seconds: Double) throws -> PriorLabels {
+public func musicLabels(_ config: PriorConfig, genre: String?, artist: String?, lyrics: String?, seconds: Double,
+                        bpm: Double? = nil, timeSignature: String? = nil) throws -> PriorLabels {
     func label(_ name: String?, _ names: [String], _ kind: String, _ command: String) throws -> Int? {
         guard let name else { return nil }
         guard let match = LabelName.match(name, in: names), let id = names.firstIndex(of: match) else {
@@ -18,7 +19,27 @@ public func musicLabels(_ config: PriorConfig, genre: String?, artist: String?, 
     var labels = PriorLabels(artist: try label(artist, config.artists, "artist", "artists"),
                              genre: try label(genre, config.genres, "genre", "genres"))
     if let lyrics { labels.lyrics = LyricsVocabulary.timedLines(lyrics, seconds: seconds) }
+    labels.grid = try barGrid(bpm: bpm, timeSignature: timeSignature, genre: labels.genre.map { config.genres[$0] })
     return labels
+}
+
+/// The bar grid a tempo and time signature ask for; nil when neither is given (the sampler then
+/// draws one as the corpus plays the genre). With only a time signature the tempo is 120; with
+/// only a tempo the bar has the beats of the genre's first groove in the catalogue (3 for a waltz), or 4.
+public func barGrid(bpm: Double?, timeSignature: String?, genre: String? = nil) throws -> BarGrid? {
+    guard bpm != nil || timeSignature != nil else { return nil }
+    var beats = genre.flatMap { MusicCatalog.genre($0)?.grooves.first?.beatsPerBar } ?? 4
+    if let t = timeSignature {
+        guard let b = BarGrid.beats(timeSignature: t) else {
+            throw RequestError.usage("time signature '\(t)' is not beats/note value such as 4/4, 3/4, 2/4 or 6/8.")
+        }
+        beats = b
+    }
+    let tempo = bpm ?? 120
+    guard MusicRequest.bpmRange.contains(tempo) else {
+        throw RequestError.usage("tempo \(tempo) is outside \(Int(MusicRequest.bpmRange.lowerBound))...\(Int(MusicRequest.bpmRange.upperBound)) beats per minute.")
+    }
+    return BarGrid(bpm: tempo, beatsPerBar: beats)
 }
 
 /// Samples `count` pieces of `frames` frames, codes (K, frames) each; a bad sampling setting is a usage error.

@@ -9,6 +9,7 @@ import Foundation
 public enum RequestField: String, CaseIterable, Sendable {
     case text, voice, speed, pitch, vocoder, sentenceSilence = "sentence_silence", vocoderIterations = "vocoder_iterations"
     case genre, artist, lyrics, duration, temperature, topK = "top_k", topP = "top_p", cfg, samples, primeSeconds = "prime_seconds"
+    case bpm, timeSignature = "time_signature"
     case rate
 
     /// The command-line flag: --top-k.
@@ -35,7 +36,22 @@ public struct MusicRequest: Equatable, Sendable {
     public var primeSeconds: Double? = nil
     /// Output sample rate (nil: the codec's).
     public var rate: Int? = nil
+    /// Tempo in beats per minute and the time signature (a prior with a bar grid plays to them;
+    /// nil: drawn as the corpus plays the genre, or 120 beats per minute with only a time signature).
+    public var bpm: Double? = nil
+    public var timeSignature: String? = nil
     public init() {}
+
+    public static let bpmRange: ClosedRange<Double> = 20...400
+
+    /// Beats per bar of a time signature as MMA plays it: "4/4" → 4, "3/4" → 3; compound metres
+    /// ("6/8", "9/8", "12/8") count dotted quarters → 2, 3, 4. nil unless N/D with N in 1...32
+    /// and D one of 1, 2, 4, 8, 16.
+    public static func beatsPerBar(timeSignature: String) -> Int? {
+        let parts = timeSignature.trimmingCharacters(in: .whitespaces).split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, let n = Int(parts[0]), let d = Int(parts[1]), (1...32).contains(n), [1, 2, 4, 8, 16].contains(d) else { return nil }
+        return d == 8 && n % 3 == 0 && n > 3 ? n / 3 : n
+    }
 
     /// Longest piece, in seconds.
     public static let maxDuration = 600.0
@@ -71,6 +87,12 @@ public struct MusicRequest: Equatable, Sendable {
             p.append("\(name(.primeSeconds)) must be more than 0 and less than \(name(.duration)) (\(format(duration))), got \(format(s))")
         }
         p += outputRateProblems(rate, naming: name)
+        if let b = bpm, !Self.bpmRange.contains(b) {
+            p.append("\(name(.bpm)) must be between \(Int(Self.bpmRange.lowerBound)) and \(Int(Self.bpmRange.upperBound)) beats per minute, got \(format(b))")
+        }
+        if let t = timeSignature, Self.beatsPerBar(timeSignature: t) == nil {
+            p.append("\(name(.timeSignature)) must be beats/note value such as 4/4, 3/4, 2/4 or 6/8, got '\(t)'")
+        }
         if lyrics != nil && lyricsFile != nil { p.append("give \(name(.lyrics)) or a lyrics file, not both") }
         if let l = lyrics {
             if l.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { p.append("\(name(.lyrics)) is empty; leave it out for music without lyrics") }

@@ -21,7 +21,7 @@ import Requests
 struct Options {
     var data = "data/music", models = "models", out = "out/eval-music"
     var seeds = 5, seconds = 10.0, temperature: Float = MusicRequest.defaultTemperature, topK = MusicRequest.defaultTopK
-    var reuse = false, cfg: Float = SamplingDefaults.cfg, temperatureFine: Float? = nil, topKFine: Int? = nil, genreOnly = false, seamSeconds = 30.0
+    var reuse = false, cfg: Float = SamplingDefaults.cfg, gridCFG: Float? = nil, temperatureFine: Float? = nil, topKFine: Int? = nil, genreOnly = false, seamSeconds = 30.0
 }
 
 func fail(_ message: String) -> Never {
@@ -98,6 +98,7 @@ struct MusicEval: ParsableCommand {
     @Option(help: "Sampling temperature.") var temperature: Float = MusicRequest.defaultTemperature
     @Option(help: "Top-k.") var topK = MusicRequest.defaultTopK
     @Option(help: "Classifier-free guidance (1 = off).") var cfg: Float = SamplingDefaults.cfg
+    @Option(help: "Guidance on the bar grid apart from the labels' --cfg (a prior with grid_guidance; default: its config's grid_cfg, else --cfg).") var gridCfg: Float?
     @Option(help: "Temperature of codebooks 2…K only (the first keeps --temperature); default: --temperature.") var temperatureFine: Float?
     @Option(help: "Top-k of codebooks 2…K only (the first keeps --top-k); default: --top-k.") var topKFine: Int?
     @Flag(help: "Classify the clips an earlier run saved instead of sampling again.") var reuse = false
@@ -109,13 +110,14 @@ struct MusicEval: ParsableCommand {
         if !(seconds >= 2 && seconds <= 60) { throw ValidationError("--seconds must be between 2 and 60.") }
         if !(temperature >= 0) || topK < 0 { throw ValidationError("--temperature and --top-k must be ≥ 0.") }
         if !SamplingDefaults.cfgRange.contains(cfg) { throw ValidationError("--cfg must be between 1 and 10.") }
+        if let g = gridCfg, !SamplingDefaults.cfgRange.contains(g) { throw ValidationError("--grid-cfg must be between 1 and 10.") }
         if let t = temperatureFine, !(t >= 0) { throw ValidationError("--temperature-fine must be ≥ 0.") }
         if let k = topKFine, k < 0 { throw ValidationError("--top-k-fine must be ≥ 0.") }
     }
 
     func run() throws {
         evaluateMusic(Options(data: data, models: models, out: out, seeds: seeds, seconds: seconds, temperature: temperature,
-                              topK: topK, reuse: reuse, cfg: cfg, temperatureFine: temperatureFine, topKFine: topKFine, genreOnly: genreOnly, seamSeconds: seamSeconds))
+                              topK: topK, reuse: reuse, cfg: cfg, gridCFG: gridCfg, temperatureFine: temperatureFine, topKFine: topKFine, genreOnly: genreOnly, seamSeconds: seamSeconds))
     }
 }
 
@@ -199,6 +201,7 @@ func evaluateMusic(_ o: Options) {
     try? FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
     let frames = codec.frameCount(length: length)
     var sampledTokens = 0
+    var gridLines: [String] = []   // grids.jsonl: each generated clip's bar grid
     let sampleStart = Date()
 
     /// `count` clips for these labels (clip i from seed derive(seed, i)), decoded and saved as
@@ -210,9 +213,17 @@ func evaluateMusic(_ o: Options) {
             return saved
         }
         let codes: [[[Int32]]]
-        do { codes = try prior.sample(labels, count: count, frames: frames, temperature: o.temperature, topK: o.topK, seed: seed, cfg: o.cfg, temperatureFine: o.temperatureFine, topKFine: o.topKFine) }
+        do { codes = try prior.sample(labels, count: count, frames: frames, temperature: o.temperature, topK: o.topK, seed: seed, cfg: o.cfg, gridCFG: o.gridCFG, temperatureFine: o.temperatureFine, topKFine: o.topKFine) }
         catch { fail("sampling failed: \(error)") }
         sampledTokens += count * frames
+        // Each clip's bar grid (a prior with one draws a tempo per clip as the corpus plays the genre),
+        // so that a tempo tracker's reading of the clip can be set against what was asked for.
+        for (path, grid) in zip(paths, prior.barGrids(labels, count: count, seed: seed)) {
+            guard let g = grid else { continue }
+            gridLines.append(String(format: "{\"file\":\"%@\",\"bpm\":%.1f,\"beats_per_bar\":%d,\"bar_seconds\":%.4f}\n",
+                                    (path as NSString).lastPathComponent, g.bpm, g.beatsPerBar, g.barSeconds))
+        }
+        if !gridLines.isEmpty { try? gridLines.joined().write(toFile: outDir + "/grids.jsonl", atomically: true, encoding: .utf8) }
         let audio = codes.map { codec.decode($0, length: length) }
         for (a, path) in zip(audio, paths) { try? AudioFile.write(AudioBuffer(samples: a, sampleRate: codec.sampleRate), to: path, encoding: .float32) }
         // The sampled codes too, as `gen encode` writes them: `gen decode` renders them again, and
@@ -243,8 +254,10 @@ func evaluateMusic(_ o: Options) {
     let control = MeasuredRate(hits: hits, trials: asked), controlInterval = control.interval()
     log("genre control: the probe named the requested genre in \(control.description) of the generated clips (target ≥ 70%, chance 12.5%; "
         + "temperature \(o.temperature)\(o.temperatureFine.map { " (codebooks 2… \($0))" } ?? ""), "
-        + "top-k \(o.topK)\(o.topKFine.map { " (codebooks 2… \($0))" } ?? ""), cfg \(o.cfg))")
+        + "top-k \(o.topK)\(o.topKFine.map { " (codebooks 2… \($0))" } ?? ""), cfg \(o.cfg)"
+        + (prior.config.guidesGrid ? ", grid cfg \(o.gridCFG ?? prior.config.gridCFG ?? o.cfg)" : "") + ")")
     results["cfg"] = Double(o.cfg)
+    if let g = o.gridCFG ?? prior.config.gridCFG, prior.config.guidesGrid { results["grid_cfg"] = Double(g) }
     if let t = o.temperatureFine { results["temperature_fine"] = Double(t) }
     if let k = o.topKFine { results["top_k_fine"] = k }
     results["genre_control"] = control.rate
@@ -281,7 +294,7 @@ func evaluateMusic(_ o: Options) {
         for (g, name) in genres.enumerated() {
             guard let id = prior.config.genreID(name) else { continue }
             let codes: [[[Int32]]]
-            do { codes = try prior.sample(PriorLabels(genre: id), count: 1, frames: pieceFrames, temperature: o.temperature, topK: o.topK, seed: UInt64(3000 + g), cfg: o.cfg, temperatureFine: o.temperatureFine, topKFine: o.topKFine) }
+            do { codes = try prior.sample(PriorLabels(genre: id), count: 1, frames: pieceFrames, temperature: o.temperature, topK: o.topK, seed: UInt64(3000 + g), cfg: o.cfg, gridCFG: o.gridCFG, temperatureFine: o.temperatureFine, topKFine: o.topKFine) }
             catch { fail("sampling failed: \(error)") }
             sampledTokens += pieceFrames
             let audio = codec.decode(codes[0], length: pieceFrames * codec.hop)

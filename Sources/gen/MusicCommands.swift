@@ -41,12 +41,15 @@ struct Music: ParsableCommand, HasGlobalOptions {
         filters off; --cfg steers toward the labels (1 = off, twice the cost); the
         same --seed and --samples give the same output (a batch's size can change
         its pieces' last bits, so sample 1 of 5 is not the piece --samples 1
-        makes). --samples N writes music-1.wav …
+        makes). A prior with a bar grid plays to --bpm and --time-signature; left
+        out, each piece gets a tempo as the corpus plays its genre (printed).
+        --samples N writes music-1.wav …
         music-N.wav; -o - writes one WAV to stdout.
 
         Examples:
           gen music --genre jazz --lyrics lyrics.txt --duration 20 -o jazz.wav
           gen music --genre blues --cfg 4 --top-k 50 --seed 7 -o blues.wav
+          gen music --genre waltz --bpm 150 --time-signature 3/4 -o waltz.wav
           gen music --prime song.wav --prime-seconds 4 --duration 20 -o more.wav
         """)
     @Option(name: .long, help: "Genre, any case; see `gen genres` (default: unconditioned).", completion: .list(MusicCatalog.genreNames)) var genre: String?
@@ -62,6 +65,8 @@ struct Music: ParsableCommand, HasGlobalOptions {
     @Option(name: [.customLong("cfg"), .customLong("genre-guidance")],
             help: "Classifier-free guidance on the labels, 1 (off) to 10: higher follows genre, artist and lyrics more closely at twice the sampling cost (--genre-guidance is an older name).")
     var cfg: Float = MusicRequest.defaultCFG
+    @Option(name: .long, parsing: .unconditional, help: "Tempo in beats per minute, 20 to 400 (default: drawn per piece as the corpus plays the genre; 120 with only --time-signature).") var bpm: Double?
+    @Option(name: .long, help: "Time signature: 4/4, 3/4, 2/4, 6/8 … (6/8 counts dotted quarters as beats; default: the genre's; with only --bpm, its first groove's, 3/4 for a waltz, else 4/4).") var timeSignature: String?
     @Option(name: .long, help: "Audio (or a .safetensors codes file from `gen encode`) to continue from.", completion: .file()) var prime: String?
     @Option(name: .long, parsing: .unconditional, help: "Seconds of --prime to continue from.") var primeSeconds: Double = 4
     @Option(name: .shortAndLong, help: "Output audio (.wav, .flac, .ogg, .raw); numbered when --samples > 1; - for a WAV on stdout.") var output = "music.wav"
@@ -74,7 +79,7 @@ struct Music: ParsableCommand, HasGlobalOptions {
         var r = MusicRequest()
         r.genre = genre; r.artist = artist; r.lyrics = lyricsText; r.lyricsFile = lyrics
         r.duration = duration; r.temperature = temperature; r.topK = topK; r.topP = topP
-        r.cfg = cfg; r.samples = samples; r.rate = rate
+        r.cfg = cfg; r.samples = samples; r.rate = rate; r.bpm = bpm; r.timeSignature = timeSignature
         if prime != nil { r.primeSeconds = primeSeconds }
         return r
     }
@@ -102,7 +107,8 @@ struct Music: ParsableCommand, HasGlobalOptions {
         let text = try readLyrics()
         let models = try loadPrior(globals)
         let prior = models.prior, codec = models.codec
-        let labels = try musicLabels(prior.config, genre: genre, artist: artist, lyrics: text, seconds: duration)
+        let labels = try musicLabels(prior.config, genre: genre, artist: artist, lyrics: text, seconds: duration,
+                                     bpm: bpm, timeSignature: timeSignature)
 
         let sampleRate = codec.sampleRate
         let length = Int((duration * Double(sampleRate)).rounded())
@@ -141,6 +147,14 @@ struct Music: ParsableCommand, HasGlobalOptions {
             line.update(done: done, total: all, String(format: "music: %d/%d steps  %.0f steps/s", done, all, rate))
             if done == all { line.end() }
         }
+        if labels.grid != nil && prior.config.barBins == nil && !globals.quiet {
+            FileHandle.standardError.write("note: this prior was trained without a bar grid, so --bpm and --time-signature do not steer it; train one with `gen train prior ... --bar-grid`.\n".data(using: .utf8)!)
+        }
+        if !globals.quiet, prior.config.barBins != nil {
+            let tempos = prior.barGrids(labels, count: samples, seed: seed).compactMap { $0 }
+                .map { String(format: "%.0f bpm, %d beats a bar", $0.bpm, $0.beatsPerBar) }
+            if labels.grid == nil, !tempos.isEmpty { FileHandle.standardError.write("tempo: \(tempos.joined(separator: "; "))\n".data(using: .utf8)!) }
+        }
         let sequences = try sampleMusic(prior, labels: labels, count: samples, frames: frames, temperature: temperature, topK: topK,
                                         topP: topP, seed: seed, prime: primeCodes, cfg: cfg, progress: progress)
         for (i, codes) in sequences.enumerated() {
@@ -173,7 +187,11 @@ struct TrainPrior: TrainCommand {
         from a trained prior's config and weights, for example to train the shipped
         prior longer. A window where nobody sings reads an "instrumental" lyrics
         token, so that a piece asked for without lyrics is guided away from singing
-        (a prior trained before that token gains it with --init-from).
+        (a prior trained before that token gains it with --init-from). Each frame
+        also reads its bar grid: where in the bar and in an 8-bar phrase it falls,
+        from the clip's bar_seconds and time_signature (clips without them read "no
+        grid"), with the bar's length and beats in the start state; a prior trained
+        before the grid gains it with --init-from DIR --bar-grid.
 
         Examples:
           gen train prior --data data/music --codec models/codec --out runs/prior
@@ -200,6 +218,8 @@ struct TrainPrior: TrainCommand {
     @Option(name: .long, help: "Transformer layers (new models only).") var layers = 6
     @Option(name: .long, help: "Attention heads (new models only).") var heads = 4
     @Option(name: .long, help: ArgumentHelp("Start a new run from this prior folder's config and weights.", valueName: "dir")) var initFrom: String?
+    @Flag(name: .long, help: "With --init-from: add the bar grid (where each frame falls in its bar and 8-bar phrase, from the corpus's tempo and time signature) to a prior trained without it.") var barGrid = false
+    @Flag(name: .long, help: "Drop the bar grid with the labels in training (new models, or with --init-from), so that --cfg steers toward the grid's beats too.") var gridGuidance = false
     @Flag(name: .long, help: "Only score the --init-from prior on every held-out code of the corpora (bits per frame beside the baselines; --out gets the log and the codes cache, no weights).") var evalOnly = false
     @OptionGroup(title: "Training run") var training: TrainingRunOptions<PriorTrainOptions>
     @OptionGroup var globals: GlobalOptions
@@ -207,7 +227,8 @@ struct TrainPrior: TrainCommand {
     var options: PriorTrainOptions {
         var o = PriorTrainOptions(dataDirs: data, codecDir: codec, outDir: out)
         training.apply(to: &o)
-        o.initFrom = initFrom; o.evalOnly = evalOnly
+        o.initFrom = initFrom; o.evalOnly = evalOnly; o.barGrid = barGrid; o.gridGuidance = gridGuidance
+        if gridGuidance && initFrom == nil { o.model.gridGuidance = true }
         o.batchSize = batchSize; o.labelDropout = labelDropout; o.cfgDropout = cfgDropout
         o.model.codebooks = codebooks; o.model.pattern = pattern
         o.model.context = context; o.model.dModel = dModel; o.model.layers = layers; o.model.heads = heads; o.model.mlpDim = 4 * dModel

@@ -13,8 +13,9 @@ import XCTest
 
 /// A few thousand parameters: every test here runs in well under a second of model time.
 func tinyPriorConfig(vocab: Int = 16, codebooks: Int = 3, pattern: CodebookPattern = .delay, context: Int = 32, dModel: Int = 32,
-                     layers: Int = 2, heads: Int = 2) -> PriorConfig {
+                     layers: Int = 2, heads: Int = 2, barBins: Int? = nil) -> PriorConfig {
     var c = PriorConfig()
+    c.barBins = barBins   // without a grid unless asked: the sampler would draw one per sample from the seed
     c.vocabSize = vocab; c.codebooks = codebooks; c.pattern = pattern
     c.context = context; c.dModel = dModel; c.layers = layers; c.heads = heads
     c.mlpDim = 4 * dModel
@@ -45,7 +46,7 @@ final class PriorTests: XCTestCase {
     /// prime's code inside it, else the argmax of head q, guided as u + g·(c − u) when g ≠ 1);
     /// when the window is full the last (1 − hop)·context steps become the next window at that offset.
     func naiveGreedy(_ prior: Prior, _ labels: PriorLabels, frames: Int, prime: [[Int32]] = [], hop: Double = 0.5,
-                     cfg: Float = 1) -> [[Int32]] {
+                     cfg: Float = 1, gridCFG: Float? = nil) -> [[Int32]] {
         let c = prior.config, k = c.codebooks, v = c.vocabSize
         let total = c.pattern.steps(frames: frames, codebooks: k), primed = prime.first?.count ?? 0
         func fixed(_ n: Int, _ q: Int) -> Int? {
@@ -63,9 +64,15 @@ final class PriorTests: XCTestCase {
             let window = Array(steps[(offset * k)...])
             let lc = uncachedNextLogits(prior, [window], conditions: [cond])
             let lu = cfg == 1 ? lc : uncachedNextLogits(prior, [window], conditions: [c.unconditioned(cond)])
+            // Compositional guidance: the grid without labels between the two, n + g·(m − n) + cfg·(full − m).
+            let lm = gridCFG == nil ? nil : uncachedNextLogits(prior, [window], conditions: [c.unconditioned(cond, keepingGrid: true)])
             for q in 0..<k {
                 if let code = fixed(n, q) { steps.append(code); continue }
-                let row = (0..<v).map { lu[q * v + $0] + cfg * (lc[q * v + $0] - lu[q * v + $0]) }
+                let row = (0..<v).map { j -> Float in
+                    let i = q * v + j
+                    guard let m = lm, let g = gridCFG else { return lu[i] + cfg * (lc[i] - lu[i]) }
+                    return lu[i] + g * (m[i] - lu[i]) + cfg * (lc[i] - m[i])
+                }
                 steps.append(TokenSampling.argmax(row))
             }
             n += 1
@@ -445,6 +452,107 @@ final class PriorTests: XCTestCase {
         XCTAssertTrue(try grown.withInstrumentalToken() === grown)
     }
 
+    // Reference: the rows worked out by hand. At 120 bpm in 4/4 a bar lasts 2 s: 3.5 s is bar 1,
+    // three quarters through it (bin 18 of 24); 17 s is bar 8, the first of the next 8-bar phrase,
+    // half-way (bin 12). A bar of 2 s lies at log(2/0.5)/log(6/0.5) = 0.558 of the length range:
+    // bin 8 of 16. Compound metres count dotted quarters (6/8 → 2 beats), as MMA plays them.
+    func testBarGridRowsByHand() {
+        let g = BarGrid(bpm: 120, beatsPerBar: 4)
+        XCTAssertEqual(g.barSeconds, 2, accuracy: 1e-12)
+        XCTAssertTrue(BarGrid.stepRows(g, seconds: 3.5, bins: 24) == (18, 1))
+        XCTAssertTrue(BarGrid.stepRows(g, seconds: 17, bins: 24) == (12, 0))
+        XCTAssertTrue(BarGrid.stepRows(g, seconds: 0, bins: 24) == (0, 0))
+        XCTAssertTrue(BarGrid.stepRows(nil, seconds: 3.5, bins: 24) == (24, BarGrid.phraseBars))
+        XCTAssertTrue(BarGrid.startRows(g) == (8, 3))
+        XCTAssertTrue(BarGrid.startRows(nil) == (BarGrid.lengthBins, BarGrid.maxBeats))
+        XCTAssertTrue(BarGrid.startRows(BarGrid(barSeconds: 100, beatsPerBar: 40)) == (BarGrid.lengthBins - 1, BarGrid.maxBeats - 1))
+        XCTAssertEqual(["4/4", "3/4", "2/4", "6/8", "9/8", "12/8", "5/4", "7/8", "3/8"].map { BarGrid.beats(timeSignature: $0) }, [4, 3, 2, 2, 3, 4, 5, 7, 3])
+        for bad in ["", "4", "4/3", "0/4", "x/4", "4/4/4", "40/4"] { XCTAssertNil(BarGrid.beats(timeSignature: bad), bad) }
+        XCTAssertEqual(BarGrid(barSeconds: 1.5, timeSignature: "3/4"), BarGrid(barSeconds: 1.5, beatsPerBar: 3))
+        XCTAssertNil(BarGrid(barSeconds: nil, timeSignature: "3/4"))
+        XCTAssertNil(BarGrid(barSeconds: .nan, timeSignature: "3/4"))
+    }
+
+    // Reference: the prior before the change, run on the same inputs. A prior grown by the bar grid
+    // keeps every weight and starts the grid's embeddings at zero, so with any grid (or none) it gives
+    // the logits it gave before; once the phase embedding moves, the grid reaches the logits.
+    func testGrowingAPriorByTheBarGridKeepsItsOutputsUntilTheGridLearns() throws {
+        let old = Prior(config: tinyPriorConfig(), seed: 4)
+        let grown = try old.withBarGrid(bins: 12)
+        XCTAssertEqual(grown.config.barBins, 12)
+        XCTAssertEqual(grown.params.parameterCount, old.params.parameterCount + (13 + 9 + 17 + 9) * 32)
+        let tokens = [7, 1, 0, 3, 2, 5, 9, 9, 1]
+        let grids: [BarGrid?] = [BarGrid(bpm: 100, beatsPerBar: 3), BarGrid(bpm: 171, beatsPerBar: 4), nil]
+        let logits = { (p: Prior, g: BarGrid?) in
+            GradMode.withoutGrad { p(tokens, conditions: [PriorConditions(artist: 1, genre: 2, lyrics: [], totalTokens: 300, offsetTokens: 40, grid: g)]).data }
+        }
+        for g in grids { XCTAssertEqual(zip(logits(old, g), logits(grown, g)).map { Swift.abs($0 - $1) }.max() ?? 1, 0, accuracy: 1e-5) }
+        XCTAssertTrue(try grown.withBarGrid() === grown)
+        var rng = RNG(seed: 5)
+        let table = grown.barEmbeddings!.phase.table
+        for i in 0..<(12 * 32) { table.data[i] = rng.normal() * 0.5 }   // the 12 bins, not the "no grid" row
+        XCTAssertGreaterThan(zip(logits(grown, grids[0]), logits(grown, grids[1])).map { Swift.abs($0 - $1) }.max() ?? 0, 1e-3)
+        XCTAssertEqual(zip(logits(old, nil), logits(grown, nil)).map { Swift.abs($0 - $1) }.max() ?? 1, 0, accuracy: 1e-5,
+                       "the \"no grid\" row is not the phase table's learnt rows")
+    }
+
+    // Reference: the catalogue's grooves (MusicCatalog), and naiveGreedy with the grid written in.
+    // Without a grid in the labels each sample draws one as the corpus plays the genre: a jazz
+    // groove's tempo range and beats, the same for the same seed, not all alike across samples;
+    // a given grid is every sample's, and greedy decoding with it follows the uncached reference.
+    func testSamplerDrawsAGridPerSampleOrKeepsTheGivenOne() throws {
+        let prior = Prior(config: tinyPriorConfig(vocab: 16, context: 64, barBins: 24), seed: 3)
+        let jazz = PriorLabels(genre: 0)
+        let drawn = prior.barGrids(jazz, count: 8, seed: 11).compactMap { $0 }
+        XCTAssertEqual(drawn.count, 8)
+        XCTAssertEqual(drawn, prior.barGrids(jazz, count: 8, seed: 11).compactMap { $0 })
+        XCTAssertGreaterThan(Set(drawn.map(\.bpm)).count, 1)
+        for g in drawn { XCTAssertTrue((90...220).contains(g.bpm) && g.beatsPerBar == 4, "\(g)") }
+        var labels = jazz
+        labels.grid = BarGrid(bpm: 150, beatsPerBar: 3)
+        XCTAssertEqual(prior.barGrids(labels, count: 3, seed: 11), [labels.grid, labels.grid, labels.grid])
+        XCTAssertEqual(Prior(config: tinyPriorConfig(), seed: 3).barGrids(jazz, count: 2, seed: 11), [nil, nil])
+        let greedy = try prior.sample(labels, count: 2, frames: 20, topK: 1, seed: 1, cfg: 2)
+        XCTAssertEqual(greedy[0], greedy[1])
+        XCTAssertEqual(greedy[0], naiveGreedy(prior, labels, frames: 20, cfg: 2))
+        var bad = labels
+        bad.grid = BarGrid(barSeconds: .infinity, beatsPerBar: 3)
+        XCTAssertThrowsError(try prior.sample(bad, count: 1, frames: 4, seed: 1))
+    }
+
+    // Reference: naiveGreedy, whose unconditioned half is `PriorConfig.unconditioned`, and the
+    // definition of grid guidance: with `grid_guidance` the unconditioned half reads "no grid"
+    // (and label dropout drops the grid with the labels), so guidance steers toward the grid;
+    // without it both halves keep the grid. The two must decode differently (or the test could not tell).
+    func testGridGuidanceLeavesTheGridOutOfTheUnconditionedHalf() throws {
+        let plain = Prior(config: tinyPriorConfig(vocab: 16, context: 64, barBins: 24), seed: 6)
+        let guided = try plain.reconfigured { $0.gridGuidance = true }
+        XCTAssertTrue(guided.config.guidesGrid && !plain.config.guidesGrid)
+        let table = plain.barEmbeddings!.phase.table
+        var rng = RNG(seed: 2)
+        for i in 0..<(24 * 32) { table.data[i] = rng.normal() * 0.5 }   // learnt rows; "no grid" stays as it was
+        let guidedTable = guided.barEmbeddings!.phase.table
+        guidedTable.data = table.data
+        let c = PriorConditions(artist: 1, genre: 0, lyrics: [], totalTokens: 100, offsetTokens: 0, grid: BarGrid(bpm: 140, beatsPerBar: 3))
+        XCTAssertEqual(plain.config.unconditioned(c).grid, c.grid)
+        XCTAssertNil(guided.config.unconditioned(c).grid)
+        var r = RNG(seed: 1)
+        XCTAssertNil(guided.config.dropLabels(c, probability: 0, all: 1, rng: &r).grid)
+        XCTAssertEqual(plain.config.dropLabels(c, probability: 1, all: 0, rng: &r).grid, c.grid)
+        let labels = PriorLabels(genre: 0, grid: c.grid)
+        let a = try guided.sample(labels, count: 1, frames: 20, topK: 1, seed: 1, cfg: 3)[0]
+        XCTAssertEqual(a, naiveGreedy(guided, labels, frames: 20, cfg: 3))
+        XCTAssertNotEqual(a, try plain.sample(labels, count: 1, frames: 20, topK: 1, seed: 1, cfg: 3)[0])
+        // A grid scale apart from the labels': three rows per sample, as the closed form; at the
+        // labels' own scale it is the two-row guidance (n + g·(m − n) + g·(c − m) = n + g·(c − n)).
+        let split = try guided.sample(labels, count: 2, frames: 20, topK: 1, seed: 1, cfg: 3, gridCFG: 1.5)
+        XCTAssertEqual(split[0], split[1])
+        XCTAssertEqual(split[0], naiveGreedy(guided, labels, frames: 20, cfg: 3, gridCFG: 1.5))
+        XCTAssertNotEqual(split[0], a, "the grid scale changed nothing: the test cannot tell")
+        XCTAssertEqual(try guided.sample(labels, count: 1, frames: 20, topK: 1, seed: 1, cfg: 3, gridCFG: 3)[0], a)
+        XCTAssertThrowsError(try guided.sample(labels, count: 1, frames: 4, seed: 1, cfg: 3, gridCFG: 0))
+    }
+
     // Reference: closed forms. Codes alternating 0, 1 have a unigram entropy of 1 bit and a
     // bigram (next given previous) entropy of 0; uniform i.i.d.-looking cycles 0, 1, 2, 3 have 2 bits
     // and 0; a model that puts 1/2 on the right code scores exactly 1 bit per code.
@@ -486,6 +594,8 @@ final class PriorTests: XCTestCase {
         let d = c.dModel, v = c.vocabSize, k = c.codebooks, e = c.lyricsDim, m = c.mlpDim
         let linear = { (i: Int, o: Int) in i * o + o }
         var expected = (k * v + k + c.context + c.artists.count + 1 + c.genres.count + 1 + 3 * c.timingBins) * d
+        // The bar grid: phase (bar_bins + 1), bar of the phrase (8 + 1), bar length (16 + 1), beats (8 + 1).
+        expected += ((c.barBins ?? 0) + 1 + 9 + 17 + 9) * d
         expected += (LyricsVocabulary.size + 1 + c.lyricsLength) * e   // + 1: the instrumental token
             + c.lyricsLayers * (2 * 2 * e + 4 * linear(e, e) + linear(e, 4 * e) + linear(4 * e, e)) + 2 * e
         for i in 0..<c.layers {
