@@ -225,7 +225,6 @@ public struct BarGrid: Equatable, Sendable {
     public static let barSecondsRange = 0.5...6.0
     /// Beats per bar 1…8 (one more row for "no grid").
     public static let maxBeats = 8
-    public static let tempoRange = 20.0...400.0
 
     public init(barSeconds: Double, beatsPerBar: Int) { self.barSeconds = barSeconds; self.beatsPerBar = beatsPerBar }
 
