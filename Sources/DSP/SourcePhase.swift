@@ -15,7 +15,9 @@
 // The magnitudes are kept, so the mel is the vocoder's; the phase is what changes. Measured on gen's
 // speech in models/vocoder/MODEL_CARD.md: in the vocoder's 1024-point frames DNSMOS OVRL and P.808
 // rise on every voice and PocketSphinx's WER on slt by 0.04; in 512-point frames slt's WER is kept
-// but rms's OVRL gain goes and its WER rises by 0.016 on held-out sentences. Off in the shipped config.
+// but rms's OVRL gain goes and its WER rises by 0.016 on held-out sentences; in frames of 3 periods
+// of the median f0, slt's WER still rises (0.024 on 2,244 words) and rms's and awb's do not
+// measurably, hence `maxMedianF0Hz`.
 import Foundation
 
 public struct SourcePhaseSettings: Codable, Equatable, Sendable {
@@ -39,6 +41,11 @@ public struct SourcePhaseSettings: Codable, Equatable, Sendable {
     /// `maxGapFrames` counted in the vocoder's hops: a high voice gets short frames that follow its
     /// formants, a low one frames long enough to resolve its harmonics.
     public var framePeriods: Double? = nil
+    /// When set, an utterance whose median f0 (YIN's voiced frames) is above this keeps the vocoder's
+    /// phase. Measured on gen's voices (the vocoder card): the source phase raised DNSMOS on rms (median
+    /// f0 about 100 Hz) and awb (about 128 Hz) at no measurable cost in PocketSphinx's WER, and cost
+    /// slt (about 172 Hz) 2.4 points of WER; 150 keeps it for the first two only.
+    public var maxMedianF0Hz: Double? = nil
 
     public init() {}
 
@@ -62,12 +69,15 @@ public struct SourcePhaseSettings: Codable, Equatable, Sendable {
             if !(1...127).contains(lifter) { p.append("source_phase.lifter must be in 1...127 with frame_periods (frames as short as 256), got \(lifter)") }
         }
         if !(0...64).contains(maxGapFrames) { p.append("source_phase.max_gap_frames must be in 0...64, got \(maxGapFrames)") }
+        if let g = maxMedianF0Hz, !(g >= fMinHz && g <= fMaxHz) {
+            p.append("source_phase.max_median_f0_hz must be within f_min_hz...f_max_hz (\(fMinHz)...\(fMaxHz)), got \(g)")
+        }
         return p
     }
 
     enum CodingKeys: String, CodingKey {
         case lifter, maxHz = "max_hz", fMinHz = "f_min_hz", fMaxHz = "f_max_hz", threshold, maxGapFrames = "max_gap_frames", nFFT = "n_fft",
-             framePeriods = "frame_periods"
+             framePeriods = "frame_periods", maxMedianF0Hz = "max_median_f0_hz"
     }
 }
 
@@ -105,14 +115,42 @@ public enum SourcePhase {
         return stft.inverse(out, length: y.count)
     }
 
-    /// The STFT size for `y` under `framePeriods`: the smallest power of two in 256...4096 holding that
-    /// many periods of the median f0 of YIN's voiced frames (hop `hop`); nil when none is voiced.
-    public static func frameSize(_ y: [Float], sampleRate: Int, hop: Int, settings s: SourcePhaseSettings, periods: Double) -> Int? {
+    /// `y` with the source-filter phase as `settings` ask, for a vocoder of hop `hop` whose own STFT is
+    /// `fixed` (used unless the settings size the frame by `framePeriods`): unchanged when no frame is
+    /// voiced or the median f0 is above `maxMedianF0Hz`.
+    public static func apply(_ y: [Float], sampleRate: Int, hop: Int, fixed: STFT?, settings: SourcePhaseSettings) -> [Float] {
+        var median: Double? = nil
+        if settings.framePeriods != nil || settings.maxMedianF0Hz != nil {
+            guard let m = medianF0(y, sampleRate: sampleRate, hop: hop, settings: settings) else { return y }
+            if let gate = settings.maxMedianF0Hz, m > gate { return y }
+            median = m
+        }
+        if let periods = settings.framePeriods, let m = median {
+            let n = frameSize(medianF0: m, sampleRate: sampleRate, periods: periods)
+            var s = settings
+            s.maxGapFrames = settings.maxGapFrames * hop / max(1, n / 4)   // the same span in this STFT's hops
+            return apply(y, sampleRate: sampleRate, stft: STFT(config: STFTConfig(nFFT: n, winLength: n, hop: n / 4)), settings: s)
+        }
+        guard let fixed else { return y }
+        return apply(y, sampleRate: sampleRate, stft: fixed, settings: settings)
+    }
+
+    /// The median f0 (Hz) of YIN's voiced frames of `y` (hop `hop`); nil when none is voiced.
+    public static func medianF0(_ y: [Float], sampleRate: Int, hop: Int, settings s: SourcePhaseSettings) -> Double? {
         let frames = 1 + y.count / hop
         let f0 = PitchTracker.yin(y, sampleRate: sampleRate, hopSeconds: Double(hop) / Double(sampleRate), frames: frames,
                                   fMin: s.fMinHz, fMax: s.fMaxHz, threshold: s.threshold, fromLagOne: true).filter { $0 > 0 }.sorted()
-        guard !f0.isEmpty else { return nil }
-        let samples = periods * Double(sampleRate) / Double(f0[f0.count / 2])
+        return f0.isEmpty ? nil : Double(f0[f0.count / 2])
+    }
+
+    /// The STFT size for `y` under `framePeriods`: the smallest power of two in 256...4096 holding that
+    /// many periods of the median f0 of YIN's voiced frames (hop `hop`); nil when none is voiced.
+    public static func frameSize(_ y: [Float], sampleRate: Int, hop: Int, settings s: SourcePhaseSettings, periods: Double) -> Int? {
+        medianF0(y, sampleRate: sampleRate, hop: hop, settings: s).map { frameSize(medianF0: $0, sampleRate: sampleRate, periods: periods) }
+    }
+
+    static func frameSize(medianF0: Double, sampleRate: Int, periods: Double) -> Int {
+        let samples = periods * Double(sampleRate) / medianF0
         var n = 256
         while Double(n) < samples && n < 4096 { n *= 2 }
         return n

@@ -136,12 +136,6 @@ public final class NeuralVocoder: Vocoder {
     /// The network's waveform, its voiced frames given the source-filter phase when the config asks.
     func withSourcePhase(_ y: [Float]) -> [Float] {
         guard useSourcePhase, let settings = model.config.sourcePhase else { return y }
-        let sr = model.config.sampleRate, hop = model.config.hop
-        if let stft = sourceSTFT { return SourcePhase.apply(y, sampleRate: sr, stft: stft, settings: settings) }
-        guard let periods = settings.framePeriods else { return y }
-        guard let n = SourcePhase.frameSize(y, sampleRate: sr, hop: hop, settings: settings, periods: periods) else { return y }
-        var s = settings
-        s.maxGapFrames = settings.maxGapFrames * hop / max(1, n / 4)   // the same span in this STFT's hops
-        return SourcePhase.apply(y, sampleRate: sr, stft: STFT(config: STFTConfig(nFFT: n, winLength: n, hop: n / 4)), settings: s)
+        return SourcePhase.apply(y, sampleRate: model.config.sampleRate, hop: model.config.hop, fixed: sourceSTFT, settings: settings)
     }
 }

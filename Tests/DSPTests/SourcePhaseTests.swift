@@ -121,6 +121,13 @@ final class SourcePhaseTests: XCTestCase {
             XCTAssertEqual(s.problems(nFFT: 1024, sampleRate: 22050).count, 1, "frame_periods \(bad)")
         }
         s.framePeriods = nil
+        for bad in [10, 2500, .nan, -150] {   // outside f_min_hz...f_max_hz (60...400)
+            s.maxMedianF0Hz = bad
+            XCTAssertEqual(s.problems(nFFT: 1024, sampleRate: 22050).count, 1, "max_median_f0_hz \(bad)")
+        }
+        s.maxMedianF0Hz = 150
+        XCTAssertTrue(s.problems(nFFT: 1024, sampleRate: 22050).isEmpty)
+        s.maxMedianF0Hz = nil
         for bad in [0, 1000, 128, 1 << 20, -512] {
             s.nFFT = bad
             XCTAssertEqual(s.problems(nFFT: 1024, sampleRate: 22050).count, 1, "n_fft \(bad)")
@@ -140,5 +147,31 @@ final class SourcePhaseTests: XCTestCase {
             XCTAssertEqual(SourcePhase.frameSize(x, sampleRate: sr, hop: 256, settings: SourcePhaseSettings(), periods: periods), expected, "f0 \(f0)")
         }
         XCTAssertNil(SourcePhase.frameSize([Float](repeating: 0, count: sr), sampleRate: sr, hop: 256, settings: SourcePhaseSettings(), periods: 3))
+    }
+
+    // Expected: with max_median_f0_hz 150, a voice at 170 Hz (slt's median is about 172) comes back
+    // sample for sample as it went in, and one at 100 Hz (rms's, about 100) gets the source phase
+    // (changed, same length); so does the 170 Hz one once the gate is raised to 200. The medians
+    // are YIN's on a 5-harmonic tone, which it tracks within a hertz (frameSize's test above).
+    func testMedianPitchGateKeepsHighVoicesUnchanged() {
+        let sr = 22050
+        func voice(_ f0: Double) -> [Float] {
+            (0..<sr).map { j -> Float in
+                let t = Double(j) / Double(sr)
+                return Float((1...5).reduce(0.0) { $0 + sin(2 * Double.pi * f0 * Double($1) * t) / Double($1) } * 0.2)
+            }
+        }
+        var s = SourcePhaseSettings(); s.framePeriods = 3; s.maxMedianF0Hz = 150
+        let high = voice(170), low = voice(100)
+        XCTAssertEqual(Double(SourcePhase.medianF0(high, sampleRate: sr, hop: 256, settings: s) ?? 0), 170, accuracy: 2)
+        XCTAssertEqual(SourcePhase.apply(high, sampleRate: sr, hop: 256, fixed: nil, settings: s), high)
+        let changed = SourcePhase.apply(low, sampleRate: sr, hop: 256, fixed: nil, settings: s)
+        XCTAssertEqual(changed.count, low.count)
+        XCTAssertGreaterThan(zip(changed, low).map { Swift.abs($0 - $1) }.max() ?? 0, 0.01)
+        s.maxMedianF0Hz = 200
+        XCTAssertNotEqual(SourcePhase.apply(high, sampleRate: sr, hop: 256, fixed: nil, settings: s), high)
+        // Silence has no median: unchanged whatever the gate.
+        let silence = [Float](repeating: 0, count: sr)
+        XCTAssertEqual(SourcePhase.apply(silence, sampleRate: sr, hop: 256, fixed: nil, settings: s), silence)
     }
 }

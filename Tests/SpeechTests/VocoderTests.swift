@@ -127,6 +127,7 @@ final class VocoderTests: XCTestCase {
 
     func testShippedVocoderAgainstGriffinLim() throws {
         let vocoder = try NeuralVocoder(modelDir: Self.modelsDir + "/vocoder")
+        vocoder.useSourcePhase = false   // copy synthesis, as `gen vocode` runs it: the network's own phase
         let audio = Self.teacher
         let fb = MelFilterbank(config: .standard), stft = STFT(config: MelConfig.standard.stft)
         func scores(_ v: Vocoder) -> (mel: Float, sc: Float) {
@@ -139,6 +140,26 @@ final class VocoderTests: XCTestCase {
         XCTAssertLessThan(neural.mel, 3 * gl.mel, "log-mel L1: neural \(neural.mel), Griffin-Lim \(gl.mel)")
         XCTAssertLessThan(neural.sc, 1.5 * gl.sc, "spectral convergence: neural \(neural.sc), Griffin-Lim \(gl.sc)")
         XCTAssertLessThan(neural.sc, 0.35, "spectral convergence of the shipped vocoder: \(neural.sc)")
+    }
+
+    // Expected: the shipped config gives the source-filter phase to voices whose median f0 is at most
+    // its max_median_f0_hz (150; rms, about 100 Hz) and not to higher ones (slt, about 172 Hz), so
+    // `gen speech --voice slt` is the network's waveform sample for sample; the medians are YIN's on
+    // the flite teachers' own audio (models/vocoder/MODEL_CARD.md).
+    func testShippedSourcePhaseFollowsTheVoicesPitch() throws {
+        let vocoder = try NeuralVocoder(modelDir: Self.modelsDir + "/vocoder")
+        let gate = try XCTUnwrap(vocoder.model.config.sourcePhase?.maxMedianF0Hz, "the shipped config gates the source phase by pitch")
+        let fb = MelFilterbank(config: .standard)
+        for (voice, expectChange) in [("rms", true), ("slt", false)] {
+            let audio = try SpeechFeatures.teacher("Seven small boats sailed home at dawn.", voice: voice).audio
+            let mel = fb.logMel(audio: audio), frames = mel.count / 80
+            let network = vocoder.model.synthesize(logMel: mel, frames: frames)
+            let median = SourcePhase.medianF0(network, sampleRate: 22050, hop: 256, settings: vocoder.model.config.sourcePhase!) ?? 0
+            XCTAssertEqual(median <= gate, expectChange, "\(voice): median f0 \(median) Hz against the gate \(gate)")
+            let out = vocoder.waveform(logMel: mel, frames: frames)
+            XCTAssertEqual(out.count, network.count)
+            XCTAssertEqual(out != network, expectChange, "\(voice): source phase applied = \(out != network)")
+        }
     }
 
     func testCorruptVocoderConfigIsAClearError() throws {
