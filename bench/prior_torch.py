@@ -14,7 +14,7 @@ blocks (self-attention on a preallocated KV cache written in place, cross-attent
 window's precomputed keys and values in every `cross_attention_every`-th block, a GELU MLP), the
 final LayerNorm and K output heads tied to the code embeddings. Eager mode, 2 threads,
 torch.inference_mode, F.scaled_dot_product_attention. Prints ms per step for a batch of 1 and of 2
-(classifier-free guidance's pair), after filling the cache to 1024 − 64 positions, as gen-bench does.
+(classifier-free guidance's pair) and of 3 (grid guidance's rows), after filling the cache to 1024 − 64 positions, as gen-bench does.
 DTYPE=bfloat16 (or float16) runs the weights and caches in that 16-bit type, the counterpart of
 gen's half-precision sampling (gen converts to F32 for the arithmetic; PyTorch computes in it).
 """
@@ -98,6 +98,6 @@ def ms_per_step(model, batch, tail=64):
 with torch.inference_mode():
     model = Prior().eval().to(DTYPE)
     ms_per_step(model, 1, tail=8)           # warm-up
-    one, two = ms_per_step(model, 1), ms_per_step(model, 2)
+    one, two, three = ms_per_step(model, 1), ms_per_step(model, 2), ms_per_step(model, 3)
 print(f"PyTorch {torch.__version__} ({torch.get_num_threads()} threads, {str(DTYPE).split('.')[-1]}), prior {L} layers × {C}, {K} codebooks, "
-      f"1024 steps of context: KV-cached {one:.2f} ms/step ({two:.2f} ms with guidance's batch of 2)")
+      f"1024 steps of context: KV-cached {one:.2f} ms/step ({two:.2f} ms with guidance's batch of 2, {three:.2f} ms with grid guidance's 3)")

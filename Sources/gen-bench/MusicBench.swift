@@ -87,11 +87,14 @@ func benchPriorCache() {
     // The same steps reading half-precision weights and KV caches (what `gen music` does).
     prior.useHalfPrecisionSteps()
     let (half, _) = cacheTimes(prior, context: 1024), (halfGuided, _) = cacheTimes(prior, context: 1024, batch: 2)
+    // A prior with the bar grid and grid guidance samples three rows per piece (labels and grid, grid
+    // alone, neither): the shipped prior's `gen music` step.
+    let (halfGrid, _) = cacheTimes(prior, context: 1024, batch: 3)
     Threads.set(1)
     let (half1, _) = cacheTimes(prior, context: 1024), (halfGuided1, _) = cacheTimes(prior, context: 1024, batch: 2)
     Threads.set(width)
     prior.useHalfPrecisionSteps(false)
-    print("prior sampling step in half precision (weights and KV cache, as gen music samples): KV-cached \(fmt(half * 1000, 2)) ms/step (\(fmt(halfGuided * 1000, 2)) ms with guidance's batch of 2); "
+    print("prior sampling step in half precision (weights and KV cache, as gen music samples): KV-cached \(fmt(half * 1000, 2)) ms/step (\(fmt(halfGuided * 1000, 2)) ms with guidance's batch of 2, \(fmt(halfGrid * 1000, 2)) ms with grid guidance's 3); "
           + "on 1 thread \(fmt(half1 * 1000, 2)) ms (\(fmt(halfGuided1 * 1000, 2)) ms); F32 / F16 \(fmt(cached / half, 2))× (1 thread \(fmt(cached1 / half1, 2))×)")
     print("prior sampling, \(label), \(config.codebooks) codebooks, 1024 steps of context: KV-cached \(fmt(cached * 1000, 2)) ms/step "
           + "(\(fmt(guided * 1000, 2)) ms with guidance's batch of 2), recomputing the window \(fmt(recompute * 1000, 1)) ms/step, "
