@@ -119,17 +119,15 @@ public enum SourcePhase {
     /// `fixed` (used unless the settings size the frame by `framePeriods`): unchanged when no frame is
     /// voiced or the median f0 is above `maxMedianF0Hz`.
     public static func apply(_ y: [Float], sampleRate: Int, hop: Int, fixed: STFT?, settings: SourcePhaseSettings) -> [Float] {
-        var median: Double? = nil
         if settings.framePeriods != nil || settings.maxMedianF0Hz != nil {
-            guard let m = medianF0(y, sampleRate: sampleRate, hop: hop, settings: settings) else { return y }
-            if let gate = settings.maxMedianF0Hz, m > gate { return y }
-            median = m
-        }
-        if let periods = settings.framePeriods, let m = median {
-            let n = frameSize(medianF0: m, sampleRate: sampleRate, periods: periods)
-            var s = settings
-            s.maxGapFrames = settings.maxGapFrames * hop / max(1, n / 4)   // the same span in this STFT's hops
-            return apply(y, sampleRate: sampleRate, stft: STFT(config: STFTConfig(nFFT: n, winLength: n, hop: n / 4)), settings: s)
+            guard let m = medianF0(y, sampleRate: sampleRate, hop: hop, settings: settings),
+                  m <= settings.maxMedianF0Hz ?? .infinity else { return y }
+            if let periods = settings.framePeriods {
+                let n = frameSize(medianF0: m, sampleRate: sampleRate, periods: periods)
+                var s = settings
+                s.maxGapFrames = settings.maxGapFrames * hop / max(1, n / 4)   // the same span in this STFT's hops
+                return apply(y, sampleRate: sampleRate, stft: STFT(config: STFTConfig(nFFT: n, winLength: n, hop: n / 4)), settings: s)
+            }
         }
         guard let fixed else { return y }
         return apply(y, sampleRate: sampleRate, stft: fixed, settings: settings)
@@ -143,13 +141,9 @@ public enum SourcePhase {
         return f0.isEmpty ? nil : Double(f0[f0.count / 2])
     }
 
-    /// The STFT size for `y` under `framePeriods`: the smallest power of two in 256...4096 holding that
-    /// many periods of the median f0 of YIN's voiced frames (hop `hop`); nil when none is voiced.
-    public static func frameSize(_ y: [Float], sampleRate: Int, hop: Int, settings s: SourcePhaseSettings, periods: Double) -> Int? {
-        medianF0(y, sampleRate: sampleRate, hop: hop, settings: s).map { frameSize(medianF0: $0, sampleRate: sampleRate, periods: periods) }
-    }
-
-    static func frameSize(medianF0: Double, sampleRate: Int, periods: Double) -> Int {
+    /// The STFT size under `framePeriods`: the smallest power of two in 256...4096 holding `periods`
+    /// periods of `medianF0` (`medianF0(_:…)`, YIN's voiced frames).
+    public static func frameSize(medianF0: Double, sampleRate: Int, periods: Double) -> Int {
         let samples = periods * Double(sampleRate) / medianF0
         var n = 256
         while Double(n) < samples && n < 4096 { n *= 2 }

@@ -144,9 +144,10 @@ final class SourcePhaseTests: XCTestCase {
                 let t = Double(j) / Double(sr)
                 return Float((1...5).reduce(0.0) { $0 + sin(2 * Double.pi * f0 * Double($1) * t) / Double($1) } * 0.2)
             }
-            XCTAssertEqual(SourcePhase.frameSize(x, sampleRate: sr, hop: 256, settings: SourcePhaseSettings(), periods: periods), expected, "f0 \(f0)")
+            let median = SourcePhase.medianF0(x, sampleRate: sr, hop: 256, settings: SourcePhaseSettings())
+            XCTAssertEqual(median.map { SourcePhase.frameSize(medianF0: $0, sampleRate: sr, periods: periods) }, expected, "f0 \(f0)")
         }
-        XCTAssertNil(SourcePhase.frameSize([Float](repeating: 0, count: sr), sampleRate: sr, hop: 256, settings: SourcePhaseSettings(), periods: 3))
+        XCTAssertNil(SourcePhase.medianF0([Float](repeating: 0, count: sr), sampleRate: sr, hop: 256, settings: SourcePhaseSettings()))
     }
 
     // Expected: with max_median_f0_hz 150, a voice at 170 Hz (slt's median is about 172) comes back
