@@ -15,6 +15,7 @@ is the codec's decoded audio with its low band replaced.
                         decode it at 2, 4 and 8 codebooks (shard I of N)
   train OUT             train on the training clips' windows (resumes from its checkpoint in OUT)
   apply OUT K DST       the held-out clips at K codebooks to DST/ref, DST/codec and DST/fixed (low band replaced)
+  export OUT FILE       the trained weights (F32) as a safetensors file, for a port to gen to load and check against
   oracle OUT K D DST    the held-out clips at K codebooks with the band below 11025 / D Hz taken from the
                         original (DST/oracle), and both with that band removed (DST/high-ref, DST/high-codec):
                         how much chroma a perfect low band would give back, and how the notes above it fare
@@ -269,6 +270,25 @@ def apply(out, k, dst):
         sf.write(os.path.join(dst, "fixed", name + ".wav"), np.clip(fixed, -1, 1), 22050)
 
 
+def export(out, path):
+    import torch
+    ckpt = os.path.join(out, f"lowband{'' if RESIDUAL else '-scratch'}-{DOWN}{TAG}.pt")
+    state = torch.load(ckpt)
+    tensors = {k: v.detach().float().contiguous().numpy() for k, v in state["net"].items()}
+    header, offset = {"__metadata__": {"model": "lowband-decoder-prototype", "down": str(DOWN), "residual": str(int(RESIDUAL)),
+                                       "frame_blocks": str(FRAME_BLOCKS), "step": str(state["step"])}}, 0
+    for k, v in tensors.items():
+        header[k] = {"dtype": "F32", "shape": list(v.shape), "data_offsets": [offset, offset + v.nbytes]}
+        offset += v.nbytes
+    raw = json.dumps(header).encode()
+    raw += b" " * (-len(raw) % 8)
+    with open(path + ".tmp", "wb") as f:
+        f.write(len(raw).to_bytes(8, "little")); f.write(raw)
+        for v in tensors.values():
+            f.write(v.tobytes())
+    os.replace(path + ".tmp", path)
+
+
 def lowpass(x, down):
     y = resample_poly(resample_poly(x, 1, down), down, 1).astype(np.float32)
     return np.pad(y, (0, max(0, len(x) - len(y))))[:len(x)]
@@ -292,5 +312,7 @@ if __name__ == "__main__":
         train(sys.argv[2], steps=int(os.environ.get("STEPS", 4000)))
     elif cmd == "apply":
         apply(sys.argv[2], int(sys.argv[3]), sys.argv[4])
+    elif cmd == "export":
+        export(sys.argv[2], sys.argv[3])
     elif cmd == "oracle":
         oracle(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5])
