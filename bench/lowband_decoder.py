@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""A waveform decoder for the codec's low band, prototyped in PyTorch (issue 13; not part of gen).
+"""A waveform decoder for the codec's low band, prototyped in PyTorch (issue 13). gen has it now:
+Sources/Music/BassDecoder.swift (the DOWN=32, RESIDUAL=0 network, loading `export`'s weights), trained by
+`gen train codec --bass-decoder`; this script stays as the prototype it was checked against.
 
 Why: the codec's iSTFT decoder keeps the notes' envelope and loses their pitch at the bottom (the
 codec's MODEL_CARD.md): a 1024-point frame's bins are 21.5 Hz apart, and the decoder does not learn
@@ -94,13 +96,17 @@ def prep(data, out, shard=0, shards=1):
             print(f"prep {i + 1}/{len(meta)} {time.time() - t0:.0f} s", flush=True)
 
 
-def low(x):
-    return resample_poly(x, 1, DOWN).astype(np.float32)
+def low(x, down=DOWN):
+    return resample_poly(x, 1, down).astype(np.float32)
 
 
-def up(x, n):
-    y = resample_poly(x, DOWN, 1).astype(np.float32)
+def up(x, n, down=DOWN):
+    y = resample_poly(x, down, 1).astype(np.float32)
     return np.pad(y, (0, max(0, n - len(y))))[:n]
+
+
+def checkpoint_path(out):
+    return os.path.join(out, f"lowband{'' if RESIDUAL else '-scratch'}-{DOWN}{TAG}.pt")
 
 
 # ---------------------------------------------------------------------------- the model
@@ -206,7 +212,7 @@ def train(out, steps=4000, batch=8, frames=96, lr=1e-3):
         cache.append(per)
     net = LowBand()
     opt = torch.optim.AdamW(net.parameters(), lr=lr, betas=(0.8, 0.99), weight_decay=0.01)
-    ckpt = os.path.join(out, f"lowband{'' if RESIDUAL else '-scratch'}-{DOWN}{TAG}.pt")
+    ckpt = checkpoint_path(out)
     step = 0
     if os.path.exists(ckpt):
         s = torch.load(ckpt)
@@ -252,7 +258,7 @@ def apply(out, k, dst):
     torch, LowBand = model_and_torch()
     books = read_safetensors("models/codec/model.safetensors")
     net = LowBand()
-    net.load_state_dict(torch.load(os.path.join(out, f"lowband{'' if RESIDUAL else '-scratch'}-{DOWN}{TAG}.pt"))["net"])
+    net.load_state_dict(torch.load(checkpoint_path(out))["net"])
     net.eval()
     for sub in ("ref", "codec", "fixed"):
         os.makedirs(os.path.join(dst, sub), exist_ok=True)
@@ -272,8 +278,7 @@ def apply(out, k, dst):
 
 def export(out, path):
     import torch
-    ckpt = os.path.join(out, f"lowband{'' if RESIDUAL else '-scratch'}-{DOWN}{TAG}.pt")
-    state = torch.load(ckpt)
+    state = torch.load(checkpoint_path(out))
     tensors = {k: v.detach().float().contiguous().numpy() for k, v in state["net"].items()}
     header, offset = {"__metadata__": {"model": "lowband-decoder-prototype", "down": str(DOWN), "residual": str(int(RESIDUAL)),
                                        "frame_blocks": str(FRAME_BLOCKS), "step": str(state["step"])}}, 0
@@ -290,8 +295,7 @@ def export(out, path):
 
 
 def lowpass(x, down):
-    y = resample_poly(resample_poly(x, 1, down), down, 1).astype(np.float32)
-    return np.pad(y, (0, max(0, len(x) - len(y))))[:len(x)]
+    return up(low(x, down), len(x), down)
 
 
 def oracle(out, k, down, dst):

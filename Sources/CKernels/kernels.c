@@ -427,6 +427,22 @@ void gk_gelu_tanh_backward(const float *x, const float *g, float *gx, long n) {
     gelu_backward_scalar(x, g, gx, n);
 }
 
+// MARK: sine for Snake
+
+void gk_sin_scaled(const float *x, float *y, long n, float scale) {
+    const float inv_pi = 0.318309886183790671f, pi_a = 3.140625f, pi_b = 9.67653589793e-4f;
+    for (long i = 0; i < n; i++) {
+        float u = scale * x[i];
+        float kf = u * inv_pi;
+        int k = (int)(kf + (kf >= 0 ? 0.5f : -0.5f));
+        float r = (u - (float)k * pi_a) - (float)k * pi_b;
+        float r2 = r * r;
+        float p = 1.f + r2 * (-1.f / 6 + r2 * (1.f / 120 + r2 * (-1.f / 5040 + r2 * (1.f / 362880 + r2 * (-1.f / 39916800)))));
+        float s = r * p;
+        y[i] = (k & 1) ? -s : s;
+    }
+}
+
 // MARK: the engine's gradient switch
 
 static _Thread_local int grad_disabled_depth = 0;

@@ -114,7 +114,8 @@ public func conv1d(_ x: Tensor, weight: Tensor, bias: Tensor?,
     let pointwise = kernel == 1 && stride == 1 && padding == 0
 
     var out = [Float](repeating: 0, count: batch * cout * tout)  // (B, Cout, Tout)
-    var col = [Float](repeating: 0, count: pointwise ? 0 : rows * tout)  // (Cin·K, Tout), reused per item
+    // (Cin·K, Tout), reused per item; im2col writes every element, so it starts uninitialised.
+    var col = [Float](unsafeUninitializedCapacity: pointwise ? 0 : rows * tout) { _, n in n = pointwise ? 0 : rows * tout }
     x.data.withUnsafeBufferPointer { xp in weight.data.withUnsafeBufferPointer { wp in
     out.withUnsafeMutableBufferPointer { op in col.withUnsafeMutableBufferPointer { cp in
         if let bias { bias.data.withUnsafeBufferPointer { addBias(op.baseAddress!, $0.baseAddress!, batch: batch, channels: cout, time: tout) } }

@@ -77,6 +77,9 @@ public struct RVQCodecConfig: Codable, Equatable, ValidatedConfig {
     /// it started out making that codec's codes, so a prior of those codes is a fine start for its
     /// own (`gen train prior --init-from`).
     public var seededFrom: String? = nil
+    /// A waveform decoder for the band below 11025 / down Hz, which replaces that band of the
+    /// iSTFT decoder's output (absent: none; BassDecoder.swift says why).
+    public var bassDecoder: BassDecoderLayout? = nil
 
     public init() {}
 
@@ -165,6 +168,7 @@ public struct RVQCodecConfig: Codable, Equatable, ValidatedConfig {
             p += encoderLayout.problems(prefix: "encoder ")
             p += decoderLayout.problems(prefix: "decoder ")
             p += binHead?.problems() ?? []
+            p += bassDecoder?.problems(hop: hop) ?? []
         }
         if !(1...1024).contains(codeDim) { p.append("code_dim must be in 1...1024, got \(codeDim)") }
         if !(1...32).contains(codebooks) { p.append("codebooks must be in 1...32, got \(codebooks)") }
@@ -188,6 +192,7 @@ public struct RVQCodecConfig: Codable, Equatable, ValidatedConfig {
         case restartThreshold = "restart_threshold", quantizerDropout = "quantizer_dropout", commitment
         case melWeight = "mel_weight", stftSizes = "stft_sizes", maxMagnitude = "max_magnitude", phaseWeight = "phase_weight"
         case phaseHead = "phase_head", encoderInput = "encoder_input", seededFrom = "seeded_from", binHead = "bin_head"
+        case bassDecoder = "bass_decoder"
     }
 
     /// The fields that decide what the codes mean (the framing, the encoder and the codebooks);
@@ -228,6 +233,9 @@ public final class RVQCodec {
     public let quantizer: ResidualVectorQuantizer
     public let decoder: ISTFTDecoder
     public let analysis: STFTBasis
+    /// The bass decoder, when the config has one (its weights under "bass.").
+    public let bass: BassDecoder?
+    private lazy var bassLossBases: [STFTBasis] = (config.bassDecoder?.stftSizes ?? []).map { STFTBasis(nFFT: $0) }
     private lazy var lossBases: [STFTBasis] = config.stftSizes.map { STFTBasis(nFFT: $0) }
     private lazy var melScales: [DifferentiableLogMel] = [(512, 64), (1024, 80), (2048, 128)].map { n, m in
         DifferentiableLogMel(config: MelConfig(sampleRate: config.sampleRate, nFFT: n, winLength: n, hop: n / 4, nMels: m,
@@ -248,6 +256,7 @@ public final class RVQCodec {
                                maxLogMagnitude: Foundation.log(c.maxMagnitude),
                                scope: s.child("decoder"), rng: &rng)
         analysis = STFTBasis(nFFT: c.nFFT, hop: c.hop)
+        bass = c.bassDecoder.map { BassDecoder($0, latentDim: c.codeDim, hop: c.hop, scope: s.child("bass"), rng: &rng) }
     }
 
     public var sampleRate: Int { config.sampleRate }
@@ -312,6 +321,15 @@ public final class RVQCodec {
 
     // MARK: training
 
+    /// The decoded length L of training windows x (B, 1, lead + L + N), checked, and the codebooks a
+    /// batch uses: `requested`, or the config's quantizer dropout's pick.
+    func trainingWindow(_ x: Tensor, active requested: Int?, caller: String, rng: inout RNG) -> (length: Int, active: Int) {
+        let c = config, length = x.shape[2] - c.nFFT - c.leadSamples
+        precondition(x.rank == 3 && x.shape[1] == 1 && length > 0 && length % c.hop == 0,
+                     "RVQCodec.\(caller): x must be (B, 1, lead + k·hop + n_fft), got \(x.shape)")
+        return (length, requested ?? (rng.uniform() < c.quantizerDropout ? 1 + rng.int(below: c.codebooks) : c.codebooks))
+    }
+
     /// Losses on x (B, 1, L + N): windows of L = (S − 1)·hop samples with N/2 samples of real context
     /// each side; the decoder reconstructs the middle L. `active` codebooks quantize (nil: the
     /// config's quantizer dropout picks). With `training`, the codebooks take their EMA step, unless
@@ -320,10 +338,7 @@ public final class RVQCodec {
     public func losses(_ x: Tensor, active requested: Int? = nil, training: Bool, decoderOnly: Bool = false,
                        rng: inout RNG) -> RVQCodecLosses {
         let c = config, half = c.nFFT / 2, lead = c.leadSamples
-        let length = x.shape[2] - c.nFFT - lead
-        precondition(x.rank == 3 && x.shape[1] == 1 && length > 0 && length % c.hop == 0,
-                     "RVQCodec.losses: x must be (B, 1, lead + k·hop + n_fft), got \(x.shape)")
-        let active = requested ?? (rng.uniform() < c.quantizerDropout ? 1 + rng.int(below: c.codebooks) : c.codebooks)
+        let (length, active) = trainingWindow(x, active: requested, caller: "losses", rng: &rng)
         let b = x.shape[0]
         let feats = features(x)
         let x = lead > 0 ? GradMode.withoutGrad { slice(x, axis: 2, lead..<x.shape[2]) } : x   // the frames decoded
@@ -354,6 +369,28 @@ public final class RVQCodec {
         return RVQCodecLosses(total: total, mel: melLoss.item, convergence: stft.convergence.item, logMagnitude: stft.logMagnitude.item,
                               commit: q.commitLoss.item, phase: phase, phaseFrequency: phaseFrequency, active: active, usage: q.usage, perplexity: q.perplexity,
                               waveform: y, target: target)
+    }
+
+    /// The bass decoder's loss on x (B, 1, L + N) as `losses` frames it, everything else held: the
+    /// codes of `active` codebooks (nil: quantizer dropout picks) and the iSTFT decoder's output are
+    /// computed without gradients, and the bass decoder learns the band of the middle L samples.
+    public func bassLosses(_ x: Tensor, active requested: Int? = nil, rng: inout RNG)
+        -> (total: Tensor, convergence: Float, logMagnitude: Float, codecConvergence: Float, active: Int) {
+        guard let bass else { preconditionFailure("RVQCodec.bassLosses: this codec has no bass decoder") }
+        let c = config, half = c.nFFT / 2, lead = c.leadSamples
+        let (length, active) = trainingWindow(x, active: requested, caller: "bassLosses", rng: &rng)
+        let b = x.shape[0]
+        let (z, y, target) = GradMode.withoutGrad { () -> (Tensor, Tensor, Tensor) in
+            let feats = features(x)
+            let s = feats.shape[1]
+            let q = quantizer(reshape(latents(feats), [b * s, c.codeDim]), active: active, training: false, rng: &rng)
+            let z = reshape(q.quantized, [b, s, c.codeDim])
+            let y = decoder.waveform(magnitudePhase: decoder.magnitudePhase(head: decoder.head(z)))
+            let body = lead > 0 ? slice(x, axis: 2, lead..<x.shape[2]) : x
+            return (transpose(z, 1, 2), y, slice(body, axis: 2, half..<(half + length)))
+        }
+        let l = bass.loss(latents: z, decoded: y, target: target, bases: bassLossBases)
+        return (l.total, l.convergence, l.logMagnitude, l.codecConvergence, active)
     }
 
     // MARK: encode / decode
@@ -396,11 +433,15 @@ public final class RVQCodec {
     }
 
     /// `length` samples from codes (k, S), any k ≥ 1 of the codebooks; decoded in bounded chunks.
-    public func decode(_ codes: [[Int32]], length: Int) -> [Float] {
+    /// `bass` false leaves out the bass decoder (the iSTFT decoder's output as it is), and so do
+    /// fewer codebooks than its `min_codebooks`.
+    public func decode(_ codes: [[Int32]], length: Int, bass useBass: Bool = true) -> [Float] {
         precondition(!codes.isEmpty && codes.count <= config.codebooks, "RVQCodec.decode: \(codes.count) codebooks of codes")
         let frames = codes[0].count
         let z = quantizer.decode(codes.map { $0.map(Int.init) })   // (S, D)
-        return decoder.synthesize(features: z, frames: frames, length: length)
+        let y = decoder.synthesize(features: z, frames: frames, length: length)
+        guard useBass, let bass, codes.count >= (bass.layout.minCodebooks ?? 1) else { return y }
+        return bass.apply(latents: z, frames: frames, audio: y)
     }
 
     // MARK: files

@@ -38,6 +38,14 @@ public struct RVQCodecTrainOptions: TrainingRunSettings {
     public var binHead: BinHeadLayout? = nil
     /// Train the decoder's bin head alone (implies `decoderOnly`): everything else is held.
     public var binHeadOnly = false
+    /// With `initFrom`: add a bass decoder (BassDecoder.swift) and train it alone; everything else
+    /// is held, so the codes, the codec id and the prior stay valid.
+    public var bassDecoder = false
+    /// The bass decoder's starting weights: a safetensors file of its tensors under their own names
+    /// (as `bench/lowband_decoder.py export` writes its prototype's).
+    public var bassInit: String? = nil
+    /// The new bass decoder's layout (nil: the default, at hop / 8 of the sample rate).
+    public var bassLayout: BassDecoderLayout? = nil
     /// Overrides the config's phase-loss weight.
     public var phaseWeight: Float? = nil
     /// With `initFrom`: what the encoder reads. A magnitude encoder's weights seed a
@@ -59,6 +67,11 @@ public struct RVQCodecTrainOptions: TrainingRunSettings {
             p.append("\(binHeadOnly ? "--bin-head-only" : "--decoder-only") trains an existing codec's decoder: give --init-from DIR (or --resume such a run)")
         }
         if initFrom != nil && resume { p.append("--init-from starts a new run; drop it with --resume") }
+        if bassDecoder && initFrom == nil { p.append("--bass-decoder adds a bass decoder to an existing codec: give --init-from DIR (a resumed run keeps its own)") }
+        if bassInit != nil && !bassDecoder { p.append("--bass-init gives a new bass decoder its weights: use it with --bass-decoder") }
+        if bassDecoder && (binHead != nil || binHeadOnly || encoderInput != nil || phaseHead != nil || adversarial.weight > 0) {
+            p.append("--bass-decoder trains the bass decoder alone; drop the options that change the rest of the codec")
+        }
         if let w = phaseWeight { p += rangeProblem("--phase-weight", w, 0...100) }
         if encoderInput != nil && decoderOnly { p.append("--encoder-input changes what the codes mean; --decoder-only keeps them. Drop one") }
         if encoderInput != nil && resume { p.append("--encoder-input sets up a new run; a resumed run keeps its own") }
@@ -88,12 +101,13 @@ public enum RVQCodecTrainer {
         return Tensor(shape: [batch, 1, span], data: data)
     }
 
-    /// Held-out scores of whole windows through encode → decode with the first `k` codebooks.
-    public static func evaluate(_ model: RVQCodec, windows: [[Float]], codebooks k: Int) -> RVQCodecEval {
+    /// Held-out scores of whole windows through encode → decode with the first `k` codebooks
+    /// (`bass` false: without the bass decoder, for comparison).
+    public static func evaluate(_ model: RVQCodec, windows: [[Float]], codebooks k: Int, bass: Bool = true) -> RVQCodecEval {
         let fb = MelFilterbank(config: .standard), stft = STFT(config: MelConfig.standard.stft)
         var mel: Float = 0, sc: Float = 0, chroma: Float = 0, flat: Float = 0
         for w in windows {
-            let y = model.decode(model.encode(w, codebooks: k), length: w.count)
+            let y = model.decode(model.encode(w, codebooks: k), length: w.count, bass: bass)
             let a = fb.logMel(audio: y), b = fb.logMel(audio: w)
             mel += zip(a, b).reduce(Float(0)) { $0 + Swift.abs($1.0 - $1.1) } / Float(max(a.count, 1))
             sc += spectralConvergence(target: stft.magnitude(w), estimate: stft.magnitude(y))
@@ -121,8 +135,11 @@ public enum RVQCodecTrainer {
 
     /// Gives a weights file without a decoder bin head the one `model` was initialised with (its
     /// last layer at zero), so the codec it holds gains the head and still decodes as it did.
-    static func addNewBinHead(to file: inout SafeTensorsFile, from model: RVQCodec) {
-        for (name, t) in zip(model.params.names, model.params.tensors) where name.hasPrefix("decoder.bin_head.") && file.tensors[name] == nil {
+    static func addNewBinHead(to file: inout SafeTensorsFile, from model: RVQCodec) { addNew(prefix: "decoder.bin_head.", to: &file, from: model) }
+
+    /// Gives a weights file the tensors under `prefix` that it lacks, as `model` was initialised.
+    static func addNew(prefix: String, to file: inout SafeTensorsFile, from model: RVQCodec) {
+        for (name, t) in zip(model.params.names, model.params.tensors) where name.hasPrefix(prefix) && file.tensors[name] == nil {
             file.tensors[name] = SafeTensor(floats: t.data, shape: t.shape)
         }
     }
@@ -171,6 +188,16 @@ public enum RVQCodecTrainer {
                 }
                 config.binHead = requested
             }
+            if o.bassDecoder {
+                guard config.bassDecoder == nil else {
+                    throw CodecError("--bass-decoder: \(from) already has a bass decoder; train it further with --resume of its run, or start from a codec without one.")
+                }
+                config.bassDecoder = o.bassLayout ?? { var l = BassDecoderLayout(); l.down = max(1, config.hop / 8); return l }()
+                if let path = o.bassInit {
+                    let seed = try SafeTensorsFile.read(path)
+                    for (name, t) in seed.tensors { file.tensors["bass." + name] = t }
+                }
+            }
             initial = file
         } else {
             if o.phaseHead != nil { config.phaseHead = o.phaseHead }
@@ -203,17 +230,19 @@ public enum RVQCodecTrainer {
         let model = RVQCodec(config: config, seed: o.seed)
         if var file = initial, let from = o.initFrom {
             addNewBinHead(to: &file, from: model)
+            if o.bassDecoder && o.bassInit == nil { addNew(prefix: "bass.", to: &file, from: model) }
             try model.loadWeights(file, path: from + "/model.safetensors")
             o.log("codec: starting from \(from) (codec \(model.modelID))")
         }
         let opt = AdamW(model.params, config: AdamWConfig(learningRate: o.learningRate, beta1: 0.8, beta2: 0.99, eps: 1e-8, weightDecay: 0.01))
-        var step = 0, decoderOnly = o.decoderOnly || o.binHeadOnly, binHeadOnly = o.binHeadOnly
+        var step = 0, decoderOnly = o.decoderOnly || o.binHeadOnly || o.bassDecoder, binHeadOnly = o.binHeadOnly, bassOnly = o.bassDecoder
         if o.resume {
             let point = try folder.resumePoint()
             // A decoder-only run stays one: its checkpoints say so, and training the encoder now
             // would change what its codes mean.
             if point.weights.metadata["decoder_only"] == "true" { decoderOnly = true }
             if point.weights.metadata["bin_head_only"] == "true" { binHeadOnly = true }
+            if point.weights.metadata["bass_only"] == "true" { bassOnly = true }
             try model.loadWeights(point.weights, path: folder.weights)
             step = point.step
             if let state = point.state {
@@ -228,7 +257,11 @@ public enum RVQCodecTrainer {
             }
             o.log(folder.resumedMessage(point))
         }
-        if binHeadOnly {
+        if bassOnly {
+            guard config.bassDecoder != nil else { throw CodecError("this run trains a bass decoder, but its config has none; start it again with --bass-decoder.") }
+            for (name, t) in zip(model.params.names, model.params.tensors) where !name.hasPrefix("bass.") { t.requiresGrad = false }
+            o.log("codec: training the bass decoder alone; everything else is held (codec id \(model.modelID) kept)")
+        } else if binHeadOnly {
             guard config.binHead != nil else { throw CodecError("--bin-head-only: this codec has no bin head; add one with --bin-head C.") }
             // No gradient reaches (or is computed for) anything but the bin head.
             for (name, t) in zip(model.params.names, model.params.tensors) where !name.hasPrefix("decoder.bin_head.") { t.requiresGrad = false }
@@ -246,6 +279,7 @@ public enum RVQCodecTrainer {
             var metadata = ["step": String(step), "model": "rvq-codec", "model_id": model.modelID]
             if decoderOnly { metadata["decoder_only"] = "true" }
             if binHeadOnly { metadata["bin_head_only"] = "true" }
+            if bassOnly { metadata["bass_only"] = "true" }
             try model.weightsFile(metadata: metadata).write(to: folder.weights)
             var state = opt.stateFile(step: step)
             for (k, stage) in model.quantizer.stages.enumerated() {
@@ -260,9 +294,12 @@ public enum RVQCodecTrainer {
             guard !val.isEmpty else { return }
             let tail = final ? ",\"final\":true" : ""
             for k in Set([min(2, config.codebooks), config.codebooks]).sorted() {
-                let e = evaluate(model, windows: val, codebooks: k)
-                log.emit(String(format: "{\"step\":%d,\"codebooks\":%d,\"kbps\":%.2f,\"val_mel_l1\":%.4f,\"val_spectral_convergence\":%.4f,\"val_chroma\":%.4f,\"val_flatness_ratio\":%.3f%@}",
-                                step, k, config.bitrate(codebooks: k) / 1000, e.melL1, e.convergence, e.chroma, e.flatnessRatio, tail))
+                for bass in config.bassDecoder == nil ? [true] : [false, true] {
+                    let e = evaluate(model, windows: val, codebooks: k, bass: bass)
+                    let which = config.bassDecoder == nil ? "" : (bass ? ",\"bass_decoder\":true" : ",\"bass_decoder\":false")
+                    log.emit(String(format: "{\"step\":%d,\"codebooks\":%d,\"kbps\":%.2f%@,\"val_mel_l1\":%.4f,\"val_spectral_convergence\":%.4f,\"val_chroma\":%.4f,\"val_flatness_ratio\":%.3f%@}",
+                                    step, k, config.bitrate(codebooks: k) / 1000, which, e.melL1, e.convergence, e.chroma, e.flatnessRatio, tail))
+                }
             }
             let u = usage(model, windows: val)
             log.emit("{\"step\":\(step),\"val_codebook_usage\":[" + u.map { String(format: "%.3f", $0.usage) }.joined(separator: ",")
@@ -278,6 +315,25 @@ public enum RVQCodecTrainer {
         while step < o.steps {
             if let why = TrainingInterrupt.stopReason(started: start, maxMinutes: o.maxMinutes) { o.log(why); break }
             let x = randomBatch(corpora, batch: o.batchSize, span: span, rng: &rng)
+            if bassOnly {
+                let l = model.bassLosses(x, rng: &rng)
+                model.params.zeroGrad()
+                l.total.backward()
+                let norm = clipGradNorm(model.params, maxNorm: 1)
+                opt.update(lr: schedule.rate(at: step))
+                step += 1
+                for (i, v) in [l.total.item, l.convergence, l.logMagnitude, l.codecConvergence].enumerated() { sums[i] += Double(v) }
+                count += 1
+                if step % o.logEvery == 0 {
+                    let n = Double(count)
+                    log.emit(String(format: "{\"step\":%d,\"bass_loss\":%.4f,\"bass_sc\":%.4f,\"bass_log_mag\":%.4f,\"codec_band_sc\":%.4f,\"grad_norm\":%.3f,\"lr\":%.2e,\"elapsed_s\":%.0f}",
+                                    step, sums[0] / n, sums[1] / n, sums[2] / n, sums[3] / n, norm, schedule.rate(at: step), Date().timeIntervalSince(start)))
+                    sums = sums.map { _ in 0 }; count = 0
+                }
+                if step % o.evalEvery == 0 { heldOutEval(final: false) }
+                if step % o.saveEvery == 0 { try save() }
+                continue
+            }
             let l = model.losses(x, training: true, decoderOnly: decoderOnly, rng: &rng)
             var total = l.total
             var adversarial: [Float] = [0, 0, 0]

@@ -28,15 +28,20 @@ private func musicAudio(seconds: Double) -> [Float] {
     }
 }
 
-func benchCodec() {
-    guard let codec = try? RVQCodec.load(directory: "models/codec") else { print("codec: no model in models/codec; skipped"); return }
+func benchCodec(directory dir: String = "models/codec") {
+    guard let codec = try? RVQCodec.load(directory: dir) else { print("codec: no model in \(dir); skipped"); return }
     let seconds = 30.0, audio = musicAudio(seconds: seconds)
     for k in 1...codec.config.codebooks {
         var codes: [[Int32]] = []
         let tEnc = time(2) { codes = codec.encode(audio, codebooks: k) }
         let tDec = time(2) { _ = codec.decode(codes, length: audio.count) }
+        // With a bass decoder, the decode without it too: what the bass band costs.
+        let bass = codec.bass == nil ? "" : {
+            let plain = time(2) { _ = codec.decode(codes, length: audio.count, bass: false) }
+            return ", decode without the bass decoder \(fmt(seconds / plain))× (the bass decoder alone \(fmt(seconds / max(tDec - plain, 1e-9)))×)"
+        }()
         print("codec \(k) codebooks (\(fmt(codec.config.bitrate(codebooks: k) / 1000, 2)) kbps), \(fmt(seconds, 0)) s: "
-              + "encode \(fmt(seconds / tEnc))× real time, decode \(fmt(seconds / tDec))×, encode + decode \(fmt(seconds / (tEnc + tDec)))× (target ≥ 50×)")
+              + "encode \(fmt(seconds / tEnc))× real time, decode \(fmt(seconds / tDec))×, encode + decode \(fmt(seconds / (tEnc + tDec)))× (target ≥ 50×)" + bass)
     }
 }
 

@@ -52,8 +52,9 @@ var rng = RNG(seed: 1)
 if CommandLine.arguments.dropFirst().first == "vocoder" { benchVocoderSizes(); exit(0) }
 // `gen-bench speech`: only the speech lines (text → WAV RTF, whole process against flite).
 if CommandLine.arguments.dropFirst().first == "speech" { benchSpeech(); exit(0) }
-// `gen-bench codec`: only the music codec's encode + decode at every bitrate.
-if CommandLine.arguments.dropFirst().first == "codec" { benchCodec(); exit(0) }
+// `gen-bench codec [DIR]`: only the music codec's encode + decode at every bitrate (DIR: a codec
+// folder other than models/codec, such as a training run's).
+if CommandLine.arguments.dropFirst().first == "codec" { benchCodec(directory: CommandLine.arguments.dropFirst(2).first ?? "models/codec"); exit(0) }
 // `gen-bench prior`: only the prior's KV-cached sampling step (bench/compare_prior.sh times PyTorch beside it).
 if CommandLine.arguments.dropFirst().first == "prior" { benchPriorCache(); exit(0) }
 // `gen-bench music`: the codec, the prior's sampling step and the whole `gen music` process.

@@ -54,6 +54,12 @@ struct BitrateOptions: ParsableArguments {
     }
 }
 
+/// --no-bass-decoder, shared by decode and codec.
+struct BassDecoderOptions: ParsableArguments {
+    @Flag(name: .long, help: "Leave out the codec's bass decoder (its waveform network for the band below 345 Hz): faster, the bass line's pitch less exact.")
+    var noBassDecoder = false
+}
+
 struct Encode: ParsableCommand, HasGlobalOptions {
     static let configuration = CommandConfiguration(
         abstract: "Encode audio to codec codes (one I32 tensor, codebooks × frames).",
@@ -102,12 +108,17 @@ struct Decode: ParsableCommand, HasGlobalOptions {
         from the installed codec: a file made by another codec, or by the old v1
         codec, is refused.
 
+        The codec's bass decoder, a waveform network for the band below 345 Hz,
+        writes the bass line (the iSTFT decoder's 21.5 Hz bins are too coarse for
+        its pitch); --no-bass-decoder leaves it out, for speed or comparison.
+
         Example:
           gen decode song.codes.safetensors -o song.wav --codebooks 2
         """)
     @Argument(help: "Codes file (.safetensors).") var input: String
     @Option(name: .shortAndLong, help: "Output audio (.wav, .flac, .ogg), or - for a WAV on stdout.") var output = "decoded.wav"
     @OptionGroup var bitrate: BitrateOptions
+    @OptionGroup var bass: BassDecoderOptions
     @OptionGroup var globals: GlobalOptions
 
     func run() throws {
@@ -116,7 +127,7 @@ struct Decode: ParsableCommand, HasGlobalOptions {
         let model = try loadCodec(globals)
         try ioErrors { try file.check(against: model, path: input) }
         let k = try bitrate.count(for: model, available: file.codebooks)
-        try writeDecoded(model.decode(Array(file.codes.prefix(k)), length: max(file.length, 1)), sampleRate: model.sampleRate, to: output)
+        try writeDecoded(model.decode(Array(file.codes.prefix(k)), length: max(file.length, 1), bass: !bass.noBassDecoder), sampleRate: model.sampleRate, to: output)
         if output != "-" { print(output) }
     }
 }
@@ -128,10 +139,12 @@ struct Codec: ParsableCommand, HasGlobalOptions {
         Examples:
           gen codec song.flac -o song.codec.wav            # 8 codebooks, 6.89 kbps
           gen codec song.flac -o song.2k.wav --bandwidth 2 # 2 codebooks, 1.72 kbps
+          gen codec song.flac -o plain.wav --no-bass-decoder   # without the bass decoder
         """)
     @Argument(help: "Input audio.") var input: String
     @Option(name: .shortAndLong, help: "Output audio (.wav, .flac, .ogg), or - for a WAV on stdout.") var output = "codec.wav"
     @OptionGroup var bitrate: BitrateOptions
+    @OptionGroup var bass: BassDecoderOptions
     @OptionGroup var globals: GlobalOptions
 
     func run() throws {
@@ -140,7 +153,8 @@ struct Codec: ParsableCommand, HasGlobalOptions {
         let k = try bitrate.count(for: model)
         if output != "-" { try ioErrors { try AudioFile.checkWritable(output) } }
         let samples = try readMono(input, sampleRate: model.sampleRate)
-        try writeDecoded(model.decode(model.encode(samples, codebooks: k), length: max(samples.count, 1)), sampleRate: model.sampleRate, to: output)
+        try writeDecoded(model.decode(model.encode(samples, codebooks: k), length: max(samples.count, 1), bass: !bass.noBassDecoder),
+                         sampleRate: model.sampleRate, to: output)
         if output != "-" {
             print(globals.quiet ? output : "\(output)  (\(k) codebooks, \(model.config.kbpsText(codebooks: k)) kbps)")
         }
@@ -170,6 +184,13 @@ struct TrainCodec: TrainCommand {
         the prior made for DIR. --phase-head integrated gives the decoder a head that
         predicts each frame's phase advance and integrates it (a phase vocoder), which
         keeps a held note's pitch; an absolute head's weights seed it.
+
+        --bass-decoder --init-from DIR adds a bass decoder to DIR's codec and trains it
+        alone (everything else held, so the codes, the codec id and the prior stay
+        valid): a waveform network at 689 Hz that reads the codes' latent and the
+        decoded band below 345 Hz and writes that band anew, where a 1024-point frame's
+        21.5 Hz bins are coarser than a semitone. --bass-init FILE starts it from
+        given weights (bench/lowband_decoder.py export writes its prototype's).
 
         --bin-head C gives the decoder a second, frequency-local head beside its linear
         one: C channels per bin and two convolutions along the frequency axis. A linear
@@ -204,6 +225,9 @@ struct TrainCodec: TrainCommand {
               --out runs/codec-bin --init-from models/codec --decoder-only \\
               --bin-head 8 --steps 3000
           gen train codec --data data/music --data data/realmusic \\
+              --out runs/codec-bass --init-from models/codec --bass-decoder \\
+              --batch-size 16 --segment-frames 96 --steps 3000
+          gen train codec --data data/music --data data/realmusic \\
               --out runs/codec-gan --init-from models/codec --decoder-only \\
               --adversarial-weight 0.1 --lr 1e-4 --steps 3000
         """)
@@ -220,6 +244,8 @@ struct TrainCodec: TrainCommand {
     @Option(name: .long, help: ArgumentHelp("Add a frequency-local head of this many channels per bin beside the decoder's linear one (it starts at zero: with --init-from the run starts from that codec's output).", valueName: "channels")) var binHead: Int?
     @Option(name: .long, help: ArgumentHelp("Bins each convolution of the bin head spans (odd).", valueName: "bins")) var binHeadKernel = 5
     @Flag(name: .long, help: "Train the decoder's bin head alone (everything else held); needs --init-from or --resume.") var binHeadOnly = false
+    @Flag(name: .long, help: "Add a bass decoder (a waveform network for the band below 345 Hz) to the --init-from codec and train it alone; the codes and the codec id are kept.") var bassDecoder = false
+    @Option(name: .long, help: ArgumentHelp("The new bass decoder's starting weights (safetensors under its own tensor names, as bench/lowband_decoder.py export writes).", valueName: "file")) var bassInit: String?
     @Option(name: .long, help: "Weight of the phase losses (group delay, instantaneous frequency; and the phase itself for an absolute head).") var phaseWeight: Float?
     @OptionGroup(title: "Discriminator phase") var adversarial: AdversarialOptions
     @OptionGroup(title: "Training run") var training: TrainingRunOptions<RVQCodecTrainOptions>
@@ -233,6 +259,7 @@ struct TrainCodec: TrainCommand {
         o.initFrom = initFrom; o.decoderOnly = decoderOnly; o.phaseHead = phaseHead; o.phaseWeight = phaseWeight
         o.encoderInput = encoderInput
         o.binHead = binHead.map { BinHeadLayout(channels: $0, kernel: binHeadKernel) }; o.binHeadOnly = binHeadOnly
+        o.bassDecoder = bassDecoder; o.bassInit = bassInit
         adversarial.apply(to: &o.adversarial)
         return o
     }

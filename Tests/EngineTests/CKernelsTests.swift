@@ -148,6 +148,22 @@ final class CKernelsTests: XCTestCase {
     // 2·10⁻⁷·|x| + 10⁻³⁸ (the kernel's tanh is 1 − 2/(e^{2u} + 1) with a polynomial e^u: absolute
     // error about 2·10⁻⁷, halved by ½x, plus the result's own rounding, half an ulp ≈ 6·10⁻⁸·|x|). Over [−30, 30] in small steps, plus ±0, both paths (the portable one is
     // libm's tanh in float); large |x| must give exactly x and −0.
+    // Expected: sin in double precision. The kernel reduces by the nearest multiple of π and sums
+    // an odd Taylor polynomial to r¹¹ (remainder (π/2)¹³/13! ≈ 6·10⁻⁸), so the error is float
+    // rounding of the reduced argument, about 2⁻²⁴·|u| for arguments u up to 100.
+    func testSinKernelMatchesSin() {
+        var rng = RNG(seed: 5)
+        let x = (0..<4096).map { _ in rng.uniform() * 200 - 100 } + [0, 1e-30, -1e-30, Float.pi / 2, -Float.pi, 50 * Float.pi]
+        for scale: Float in [1, 0.37, 2] {
+            var y = [Float](repeating: 0, count: x.count)
+            gk_sin_scaled(x, &y, x.count, scale)
+            for (xi, yi) in zip(x, y) {
+                let u = Double(scale * xi)
+                XCTAssertEqual(Double(yi), Foundation.sin(u), accuracy: 3e-7 + 1.2e-7 * Swift.abs(u), "sin(\(u))")
+            }
+        }
+    }
+
     func testGeluKernelMatchesItsFormula() {
         let xs = (-30_000...30_000).map { Float($0) / 1000 } + [0, -0.0, 1e-30, -1e-30, 60, -60, 1e4, -1e4]
         for portable in [false, true] {

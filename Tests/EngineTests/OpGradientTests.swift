@@ -82,6 +82,13 @@ final class OpGradientTests: XCTestCase {
         check("log", [positive]) { log(positive) }
     }
 
+    // Snake's α is a per-channel parameter (1, C, 1), so both inputs are checked; α away from 0,
+    // where 1/(α + 1e-9) is steep.
+    func testSnake() {
+        let x = randn([2, 3, 5], seed: 21, std: 1.5), alpha = uniform([1, 3, 1], 0.3, 2, seed: 22)
+        check("snake", [x, alpha]) { snake(x, alpha: alpha) }
+    }
+
     func testAbsAwayFromKink() {
         let x = randn([4, 6], seed: 12)
         check("abs", [x], skip: { _, i in Swift.abs(x.data[i]) < 0.02 }) { abs(x) }

@@ -50,6 +50,21 @@ func builtGenPath() -> String {
     return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
 }
 
+/// `gen` (at `path`) under GNU time (Debian's `time`, which `make test` installs): exit code,
+/// stderr, and the process's own peak resident memory in kB.
+func genUnderTime(_ path: String, _ args: [String]) throws -> (code: Int32, stderr: String, peakKB: Int) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/time")
+    p.arguments = ["-f", "GEN_PEAK_KB=%M", path] + args
+    let err = Pipe()
+    p.standardError = err; p.standardOutput = FileHandle.nullDevice
+    try p.run()
+    let e = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    p.waitUntilExit()
+    let kb = e.components(separatedBy: "GEN_PEAK_KB=").last.flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? Int.max
+    return (p.terminationStatus, e, kb)
+}
+
 func saveRVQ(_ model: RVQCodec, to folder: String) throws {
     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     try ConfigFile.write(model.config, to: folder + "/config.json")
@@ -422,18 +437,7 @@ final class RVQCodecTests: XCTestCase {
 
     /// gen under GNU time (Debian's `time`, which `make test` installs): exit code, stderr, and the
     /// process's own peak resident memory in kB.
-    func gen(_ args: [String]) throws -> (code: Int32, stderr: String, peakKB: Int) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/time")
-        p.arguments = ["-f", "GEN_PEAK_KB=%M", genPath] + args
-        let err = Pipe()
-        p.standardError = err; p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        let e = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        let kb = e.components(separatedBy: "GEN_PEAK_KB=").last.flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? Int.max
-        return (p.terminationStatus, e, kb)
-    }
+    func gen(_ args: [String]) throws -> (code: Int32, stderr: String, peakKB: Int) { try genUnderTime(genPath, args) }
 
     func listing() -> [String] { ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted() }
 

@@ -38,6 +38,12 @@ void gk_gelu_tanh(const float *x, float *y, long n);
 /// gx[i] += g[i] · GELU'(x[i]), the derivative of gk_gelu_tanh's formula, with the same tanh.
 void gk_gelu_tanh_backward(const float *x, const float *g, float *gx, long n);
 
+/// y[i] = sin(scale · x[i]): reduced by the nearest multiple of π (two-part Cody–Waite constant),
+/// then an odd Taylor polynomial to r¹¹ on [−π/2, π/2] (within 3·10⁻⁷ of libm's sinf for
+/// |scale · x| < 10⁴). A plain loop the compiler vectorises: Snake's activation spends its time
+/// here, and libm's sinf was a third of the codec's bass decoder. y may be x.
+void gk_sin_scaled(const float *x, float *y, long n, float scale);
+
 /// y = softmax(x) over n values, stable (the row's maximum subtracted), exp from the same polynomial
 /// as gk_gelu_tanh's; returns ln Σ e^x (−∞ and y all 0 when every x is −∞). y may be x: each entry
 /// is read before it is written.
