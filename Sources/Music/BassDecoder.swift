@@ -138,7 +138,8 @@ public final class BassDecoder {
         band += [Float](repeating: 0, count: max(0, s * per - kept))
         var out = [Float](repeating: 0, count: kept)
         var a = 0
-        while a * per < kept {
+        // Band samples past the last frame (a `length` beyond the frames' reach) keep the decoded band.
+        while a < s && a * per < kept {
             let b = min(s, a + chunk)
             let lo = max(0, a - contextFrames), hi = min(s, b + contextFrames)
             var zt = [Float](repeating: 0, count: d * (hi - lo))   // (D, frames): the latents transposed

@@ -76,6 +76,11 @@ final class BassDecoderTests: XCTestCase {
             let c = bassy.encode(Array(x.prefix(n)))
             XCTAssertEqual(bassy.decode(c, length: n).count, n)
         }
+        // Codes asked for more samples than their frames reach (a prior's codes, `length` past the
+        // last frame): the band there keeps the decoded one, and decoding ends.
+        let long = bassy.decode(Array(codes.map { Array($0.prefix(10)) }), length: 10 * 64 + 500)
+        XCTAssertEqual(long.count, 10 * 64 + 500)
+        XCTAssertTrue(long.allSatisfy(\.isFinite))
         // Below min_codebooks the bass decoder is left out: the rung decodes as without it.
         bassy.bass!.layout.minCodebooks = 3
         XCTAssertEqual(bassy.decode(Array(codes.prefix(2)), length: x.count), model.decode(Array(codes.prefix(2)), length: x.count))
