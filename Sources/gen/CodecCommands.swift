@@ -139,7 +139,7 @@ struct Codec: ParsableCommand, HasGlobalOptions {
         Examples:
           gen codec song.flac -o song.codec.wav            # 8 codebooks, 6.89 kbps
           gen codec song.flac -o song.2k.wav --bandwidth 2 # 2 codebooks, 1.72 kbps
-          gen codec song.flac -o plain.wav --no-bass-decoder   # without the bass decoder
+          gen codec song.flac -o plain.wav --no-bass-decoder
         """)
     @Argument(help: "Input audio.") var input: String
     @Option(name: .shortAndLong, help: "Output audio (.wav, .flac, .ogg), or - for a WAV on stdout.") var output = "codec.wav"
@@ -224,9 +224,6 @@ struct TrainCodec: TrainCommand {
           gen train codec --data data/music --data data/realmusic \\
               --out runs/codec-bin --init-from models/codec --decoder-only \\
               --bin-head 8 --steps 3000
-          gen train codec --data data/music --data data/realmusic \\
-              --out runs/codec-bass --init-from models/codec --bass-decoder \\
-              --batch-size 16 --segment-frames 96 --steps 3000
           gen train codec --data data/music --data data/realmusic \\
               --out runs/codec-gan --init-from models/codec --decoder-only \\
               --adversarial-weight 0.1 --lr 1e-4 --steps 3000
