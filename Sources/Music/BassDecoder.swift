@@ -126,11 +126,11 @@ public final class BassDecoder {
         return 2 + (bandReach + perFrame - 1) / perFrame
     }
 
-    /// `audio` (the codec's decoding of `latents`, (S, D) frame-major) with its band below
-    /// 11025 / down Hz replaced by the network's, in chunks of `chunk` frames with `contextFrames`
+    /// Replaces the band below 11025 / down Hz of `audio` (the codec's decoding of `latents`, (S, D)
+    /// frame-major) with the network's, in place, in chunks of `chunk` frames with `contextFrames`
     /// of real context each side: memory bounded, equal to one pass over the whole signal.
-    public func apply(latents: [Float], frames s: Int, audio y: [Float], chunk: Int = 2048) -> [Float] {
-        guard s >= 1, !y.isEmpty else { return y }
+    public func apply(latents: [Float], frames s: Int, audio y: inout [Float], chunk: Int = 2048) {
+        guard s >= 1, !y.isEmpty else { return }
         let d = latents.count / s, per = perFrame
         precondition(latents.count == s * d, "BassDecoder.apply: \(latents.count) latent values for \(s) frames")
         var band = split.decimate(y)                              // ⌈L / down⌉ samples
@@ -151,7 +151,7 @@ public final class BassDecoder {
             a = b
         }
         let correction = split.interpolate(out, length: y.count)
-        return zip(y, correction).map { $0 + $1 }
+        for i in y.indices { y[i] += correction[i] }
     }
 
     /// The training loss on windows: latents (B, D, S), the codec's decoding (B, 1, L) and the audio

@@ -439,9 +439,9 @@ public final class RVQCodec {
         precondition(!codes.isEmpty && codes.count <= config.codebooks, "RVQCodec.decode: \(codes.count) codebooks of codes")
         let frames = codes[0].count
         let z = quantizer.decode(codes.map { $0.map(Int.init) })   // (S, D)
-        let y = decoder.synthesize(features: z, frames: frames, length: length)
-        guard useBass, let bass, codes.count >= (bass.layout.minCodebooks ?? 1) else { return y }
-        return bass.apply(latents: z, frames: frames, audio: y)
+        var y = decoder.synthesize(features: z, frames: frames, length: length)
+        if useBass, let bass, codes.count >= (bass.layout.minCodebooks ?? 1) { bass.apply(latents: z, frames: frames, audio: &y) }
+        return y
     }
 
     // MARK: files

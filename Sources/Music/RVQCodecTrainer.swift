@@ -312,16 +312,22 @@ public enum RVQCodecTrainer {
         let span = (o.segmentFrames - 1) * config.hop + config.nFFT + config.leadSamples
         var sums = [Double](repeating: 0, count: 10), count = 0
         var usageSums = [Double](repeating: 0, count: config.codebooks), perplexitySums = usageSums, usageCounts = usageSums
+        // One optimiser step on a loss, the same for every mode; the adversary (if any) keeps its
+        // discriminator out of the generator's gradient.
+        func optimise(_ total: Tensor) -> Float {
+            model.params.zeroGrad()
+            if let gan { gan.backward(total) } else { total.backward() }
+            let norm = clipGradNorm(model.params, maxNorm: 1)
+            opt.update(lr: schedule.rate(at: step))
+            step += 1
+            return norm
+        }
         while step < o.steps {
             if let why = TrainingInterrupt.stopReason(started: start, maxMinutes: o.maxMinutes) { o.log(why); break }
             let x = randomBatch(corpora, batch: o.batchSize, span: span, rng: &rng)
             if bassOnly {
                 let l = model.bassLosses(x, rng: &rng)
-                model.params.zeroGrad()
-                l.total.backward()
-                let norm = clipGradNorm(model.params, maxNorm: 1)
-                opt.update(lr: schedule.rate(at: step))
-                step += 1
+                let norm = optimise(l.total)
                 for (i, v) in [l.total.item, l.convergence, l.logMagnitude, l.codecConvergence].enumerated() { sums[i] += Double(v) }
                 count += 1
                 if step % o.logEvery == 0 {
@@ -330,38 +336,32 @@ public enum RVQCodecTrainer {
                                     step, sums[0] / n, sums[1] / n, sums[2] / n, sums[3] / n, norm, schedule.rate(at: step), Date().timeIntervalSince(start)))
                     sums = sums.map { _ in 0 }; count = 0
                 }
-                if step % o.evalEvery == 0 { heldOutEval(final: false) }
-                if step % o.saveEvery == 0 { try save() }
-                continue
-            }
-            let l = model.losses(x, training: true, decoderOnly: decoderOnly, rng: &rng)
-            var total = l.total
-            var adversarial: [Float] = [0, 0, 0]
-            if let gan {
-                let a = gan.step(o.adversarial, real: l.target, generated: l.waveform, scheduleFraction: schedule.rate(at: step) / o.learningRate)
-                total = total + a.loss * o.adversarial.weight
-                adversarial = [a.discriminator, a.generator, a.featureMatching]
-            }
-            model.params.zeroGrad()
-            if let gan { gan.backward(total) } else { total.backward() }
-            let norm = clipGradNorm(model.params, maxNorm: 1)
-            opt.update(lr: schedule.rate(at: step))
-            step += 1
-            for (i, v) in ([total.item, l.mel, l.convergence, l.logMagnitude, l.commit, l.phase, l.phaseFrequency] + adversarial).enumerated() { sums[i] += Double(v) }
-            for k in 0..<l.active {
-                usageSums[k] += Double(l.usage[k]) / Double(config.codebookSize); perplexitySums[k] += Double(l.perplexity[k]); usageCounts[k] += 1
-            }
-            count += 1
-            if step % o.logEvery == 0 {
-                let n = Double(count)
-                let usage = (0..<config.codebooks).map { usageCounts[$0] > 0 ? String(format: "%.2f", usageSums[$0] / usageCounts[$0]) : "null" }
-                let perplexity = (0..<config.codebooks).map { usageCounts[$0] > 0 ? String(format: "%.0f", perplexitySums[$0] / usageCounts[$0]) : "null" }
-                let gan = gan == nil ? "" : String(format: "\"d_loss\":%.4f,\"g_adv\":%.4f,\"fm\":%.4f,", sums[7] / n, sums[8] / n, sums[9] / n)
-                log.emit(String(format: "{\"step\":%d,\"loss\":%.4f,\"mel_l1\":%.4f,\"sc\":%.4f,\"log_mag\":%.4f,\"commit\":%.4f,\"phase\":%.4f,\"phase_if\":%.4f,%@\"grad_norm\":%.3f,\"lr\":%.2e,\"elapsed_s\":%.0f,",
-                                step, sums[0] / n, sums[1] / n, sums[2] / n, sums[3] / n, sums[4] / n, sums[5] / n, sums[6] / n, gan, norm, schedule.rate(at: step), Date().timeIntervalSince(start))
-                         + "\"batch_usage\":[" + usage.joined(separator: ",") + "],\"batch_perplexity\":[" + perplexity.joined(separator: ",") + "]}")
-                sums = sums.map { _ in 0 }; count = 0
-                usageSums = usageSums.map { _ in 0 }; perplexitySums = usageSums; usageCounts = usageSums
+            } else {
+                let l = model.losses(x, training: true, decoderOnly: decoderOnly, rng: &rng)
+                var total = l.total
+                var adversarial: [Float] = [0, 0, 0]
+                if let gan {
+                    let a = gan.step(o.adversarial, real: l.target, generated: l.waveform, scheduleFraction: schedule.rate(at: step) / o.learningRate)
+                    total = total + a.loss * o.adversarial.weight
+                    adversarial = [a.discriminator, a.generator, a.featureMatching]
+                }
+                let norm = optimise(total)
+                for (i, v) in ([total.item, l.mel, l.convergence, l.logMagnitude, l.commit, l.phase, l.phaseFrequency] + adversarial).enumerated() { sums[i] += Double(v) }
+                for k in 0..<l.active {
+                    usageSums[k] += Double(l.usage[k]) / Double(config.codebookSize); perplexitySums[k] += Double(l.perplexity[k]); usageCounts[k] += 1
+                }
+                count += 1
+                if step % o.logEvery == 0 {
+                    let n = Double(count)
+                    let usage = (0..<config.codebooks).map { usageCounts[$0] > 0 ? String(format: "%.2f", usageSums[$0] / usageCounts[$0]) : "null" }
+                    let perplexity = (0..<config.codebooks).map { usageCounts[$0] > 0 ? String(format: "%.0f", perplexitySums[$0] / usageCounts[$0]) : "null" }
+                    let gan = gan == nil ? "" : String(format: "\"d_loss\":%.4f,\"g_adv\":%.4f,\"fm\":%.4f,", sums[7] / n, sums[8] / n, sums[9] / n)
+                    log.emit(String(format: "{\"step\":%d,\"loss\":%.4f,\"mel_l1\":%.4f,\"sc\":%.4f,\"log_mag\":%.4f,\"commit\":%.4f,\"phase\":%.4f,\"phase_if\":%.4f,%@\"grad_norm\":%.3f,\"lr\":%.2e,\"elapsed_s\":%.0f,",
+                                    step, sums[0] / n, sums[1] / n, sums[2] / n, sums[3] / n, sums[4] / n, sums[5] / n, sums[6] / n, gan, norm, schedule.rate(at: step), Date().timeIntervalSince(start))
+                             + "\"batch_usage\":[" + usage.joined(separator: ",") + "],\"batch_perplexity\":[" + perplexity.joined(separator: ",") + "]}")
+                    sums = sums.map { _ in 0 }; count = 0
+                    usageSums = usageSums.map { _ in 0 }; perplexitySums = usageSums; usageCounts = usageSums
+                }
             }
             if step % o.evalEvery == 0 { heldOutEval(final: false) }
             if step % o.saveEvery == 0 { try save() }

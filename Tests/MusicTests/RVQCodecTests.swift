@@ -50,6 +50,19 @@ func builtGenPath() -> String {
     return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
 }
 
+/// A three-clip corpus in `gen dataset music`'s layout (two training clips, one held out) of
+/// `testSignal` noise, `samples` long, seeded from `seed`: what the trainer tests feed it.
+func writeTinyMusicCorpus(at data: String, samples: Int, seed: UInt64) throws {
+    try FileManager.default.createDirectory(atPath: data + "/audio", withIntermediateDirectories: true)
+    var jsonl = ""
+    for (i, split) in ["train", "train", "val"].enumerated() {
+        try AudioFile.write(AudioBuffer(samples: testSignal(samples, seed: seed + UInt64(i)), sampleRate: 22050), to: data + "/audio/c\(i).wav")
+        jsonl += "{\"id\":\"c\(i)\",\"file\":\"audio/c\(i).wav\",\"genre\":\"jazz\",\"artist\":\"x\",\"length\":"
+            + String(format: "%.2f", Double(samples) / 22050) + ",\"offset\":0,\"lyrics\":[],\"lyrics_aligned\":false,\"split\":\"\(split)\"}\n"
+    }
+    try jsonl.write(toFile: data + "/metadata.jsonl", atomically: true, encoding: .utf8)
+}
+
 /// `gen` (at `path`) under GNU time (Debian's `time`, which `make test` installs): exit code,
 /// stderr, and the process's own peak resident memory in kB.
 func genUnderTime(_ path: String, _ args: [String]) throws -> (code: Int32, stderr: String, peakKB: Int) {
@@ -297,14 +310,7 @@ final class RVQCodecTests: XCTestCase {
         var corpora: [String] = []
         for c in 0..<2 {
             let data = dir + "/corpus\(c)"
-            try FileManager.default.createDirectory(atPath: data + "/audio", withIntermediateDirectories: true)
-            var jsonl = ""
-            for (i, split) in ["train", "train", "val"].enumerated() {
-                try AudioFile.write(AudioBuffer(samples: testSignal(6000, seed: UInt64(10 * c + i)), sampleRate: 22050), to: data + "/audio/c\(i).wav")
-                jsonl += "{\"id\":\"c\(i)\",\"file\":\"audio/c\(i).wav\",\"genre\":\"jazz\",\"artist\":\"x\",\"length\":0.27,"
-                    + "\"offset\":0,\"lyrics\":[],\"lyrics_aligned\":false,\"split\":\"\(split)\"}\n"
-            }
-            try jsonl.write(toFile: data + "/metadata.jsonl", atomically: true, encoding: .utf8)
+            try writeTinyMusicCorpus(at: data, samples: 6000, seed: UInt64(10 * c))
             corpora.append(data)
         }
         var o = RVQCodecTrainOptions(dataDirs: corpora, outDir: dir + "/codec")
