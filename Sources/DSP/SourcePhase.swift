@@ -84,13 +84,15 @@ public struct SourcePhaseSettings: Codable, Equatable, Sendable {
 public enum SourcePhase {
     /// `y` with the source-filter phase in its voiced frames below `maxHz` (module comment); the
     /// same length. Unchanged when no frame is voiced or `y` is shorter than one FFT frame.
-    public static func apply(_ y: [Float], sampleRate: Int, stft: STFT, settings s: SourcePhaseSettings) -> [Float] {
+    /// `pitch`, when given, is YIN's contour of `y` at this STFT's hop and frame count (as `medianF0`
+    /// returns it), so that a caller who tracked it already does not track it again.
+    public static func apply(_ y: [Float], sampleRate: Int, stft: STFT, settings s: SourcePhaseSettings, pitch: [Float]? = nil) -> [Float] {
         let n = stft.config.nFFT, hop = stft.config.hop
         guard y.count > n else { return y }
         let x = stft.forward(y)
         let frames = x.frames, bins = x.bins
-        let f0 = voicedContour(PitchTracker.yin(y, sampleRate: sampleRate, hopSeconds: Double(hop) / Double(sampleRate), frames: frames,
-                                                fMin: s.fMinHz, fMax: s.fMaxHz, threshold: s.threshold, fromLagOne: true), maxGap: s.maxGapFrames)
+        let tracked = pitch.flatMap { $0.count == frames ? $0 : nil } ?? yin(y, sampleRate: sampleRate, hop: hop, frames: frames, settings: s)
+        let f0 = voicedContour(tracked, maxGap: s.maxGapFrames)
         guard f0.contains(where: { $0 > 0 }) else { return y }
         let e = stft.forward(pulseTrain(f0: f0, hop: hop, sampleRate: sampleRate, length: y.count))
         let maxBin = min(bins, Int((s.maxHz * Double(n) / Double(sampleRate)).rounded(.up)))   // bins below maxHz
@@ -119,26 +121,38 @@ public enum SourcePhase {
     /// `fixed` (used unless the settings size the frame by `framePeriods`): unchanged when no frame is
     /// voiced or the median f0 is above `maxMedianF0Hz`.
     public static func apply(_ y: [Float], sampleRate: Int, hop: Int, fixed: STFT?, settings: SourcePhaseSettings) -> [Float] {
+        var contour: [Float]? = nil   // YIN's, at `hop`: reused below where the STFT's hop is the same
         if settings.framePeriods != nil || settings.maxMedianF0Hz != nil {
-            guard let m = medianF0(y, sampleRate: sampleRate, hop: hop, settings: settings),
-                  m <= settings.maxMedianF0Hz ?? .infinity else { return y }
+            let tracked = yin(y, sampleRate: sampleRate, hop: hop, frames: 1 + y.count / hop, settings: settings)
+            guard let m = median(voiced: tracked), m <= settings.maxMedianF0Hz ?? .infinity else { return y }
+            contour = tracked
             if let periods = settings.framePeriods {
                 let n = frameSize(medianF0: m, sampleRate: sampleRate, periods: periods)
                 var s = settings
                 s.maxGapFrames = settings.maxGapFrames * hop / max(1, n / 4)   // the same span in this STFT's hops
-                return apply(y, sampleRate: sampleRate, stft: STFT(config: STFTConfig(nFFT: n, winLength: n, hop: n / 4)), settings: s)
+                return apply(y, sampleRate: sampleRate, stft: STFT(config: STFTConfig(nFFT: n, winLength: n, hop: n / 4)), settings: s,
+                             pitch: n / 4 == hop ? contour : nil)
             }
         }
         guard let fixed else { return y }
-        return apply(y, sampleRate: sampleRate, stft: fixed, settings: settings)
+        return apply(y, sampleRate: sampleRate, stft: fixed, settings: settings, pitch: fixed.config.hop == hop ? contour : nil)
     }
 
     /// The median f0 (Hz) of YIN's voiced frames of `y` (hop `hop`); nil when none is voiced.
     public static func medianF0(_ y: [Float], sampleRate: Int, hop: Int, settings s: SourcePhaseSettings) -> Double? {
-        let frames = 1 + y.count / hop
-        let f0 = PitchTracker.yin(y, sampleRate: sampleRate, hopSeconds: Double(hop) / Double(sampleRate), frames: frames,
-                                  fMin: s.fMinHz, fMax: s.fMaxHz, threshold: s.threshold, fromLagOne: true).filter { $0 > 0 }.sorted()
-        return f0.isEmpty ? nil : Double(f0[f0.count / 2])
+        median(voiced: yin(y, sampleRate: sampleRate, hop: hop, frames: 1 + y.count / hop, settings: s))
+    }
+
+    /// YIN's f0 contour of `y` (0 = unvoiced) at `hop`, as the settings ask.
+    static func yin(_ y: [Float], sampleRate: Int, hop: Int, frames: Int, settings s: SourcePhaseSettings) -> [Float] {
+        PitchTracker.yin(y, sampleRate: sampleRate, hopSeconds: Double(hop) / Double(sampleRate), frames: frames,
+                         fMin: s.fMinHz, fMax: s.fMaxHz, threshold: s.threshold, fromLagOne: true)
+    }
+
+    /// The median of a contour's voiced frames; nil when none is voiced.
+    static func median(voiced f0: [Float]) -> Double? {
+        let v = f0.filter { $0 > 0 }.sorted()
+        return v.isEmpty ? nil : Double(v[v.count / 2])
     }
 
     /// The STFT size under `framePeriods`: the smallest power of two in 256...4096 holding `periods`

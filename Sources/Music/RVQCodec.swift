@@ -223,6 +223,8 @@ public struct RVQCodecLosses {
     public var usage: [Int], perplexity: [Float]
     /// The decoded window (B, 1, L), with its graph, and the audio it should be (for an adversary).
     public var waveform: Tensor, target: Tensor
+    /// The bass decoder's spectral convergence on the band, when `bassWeight` put its loss in.
+    public var bassConvergence: Float? = nil
 }
 
 public final class RVQCodec {
@@ -335,8 +337,11 @@ public final class RVQCodec {
     /// config's quantizer dropout picks). With `training`, the codebooks take their EMA step, unless
     /// `decoderOnly`: then the encoder and the codebooks are held (no gradient reaches them, no EMA
     /// step), so the codes keep their meaning and only the decoder learns.
+    /// With `bassWeight` above 0 and a bass decoder (from its `min_codebooks` up), the bass decoder's
+    /// loss joins at that weight, reading the quantized latents with their graph: the encoder and
+    /// codebooks learn from it too (straight through), unless `decoderOnly`.
     public func losses(_ x: Tensor, active requested: Int? = nil, training: Bool, decoderOnly: Bool = false,
-                       rng: inout RNG) -> RVQCodecLosses {
+                       bassWeight: Float = 0, rng: inout RNG) -> RVQCodecLosses {
         let c = config, half = c.nFFT / 2, lead = c.leadSamples
         let (length, active) = trainingWindow(x, active: requested, caller: "losses", rng: &rng)
         let b = x.shape[0]
@@ -359,6 +364,12 @@ public final class RVQCodec {
         let stft = multiResolutionSTFTLoss(y, target, bases: lossBases)
         var total = melLoss * c.melWeight + stft.convergence + stft.logMagnitude
         if !decoderOnly { total = total + q.commitLoss * c.commitment }
+        var bassConvergence: Float? = nil
+        if bassWeight > 0, let bass, active >= (bass.layout.minCodebooks ?? 1) {
+            let l = bass.loss(latents: transpose(reshape(q.quantized, [b, s, c.codeDim]), 1, 2), decoded: y, target: target, bases: bassLossBases)
+            total = total + l.total * bassWeight
+            bassConvergence = l.convergence
+        }
         var phase: Float = 0, phaseFrequency: Float = 0
         if let w = c.phaseWeight, w > 0 {
             let spec = GradMode.withoutGrad { stftComplex(x, basis: analysis) }   // frames of the features
@@ -368,7 +379,7 @@ public final class RVQCodec {
         }
         return RVQCodecLosses(total: total, mel: melLoss.item, convergence: stft.convergence.item, logMagnitude: stft.logMagnitude.item,
                               commit: q.commitLoss.item, phase: phase, phaseFrequency: phaseFrequency, active: active, usage: q.usage, perplexity: q.perplexity,
-                              waveform: y, target: target)
+                              waveform: y, target: target, bassConvergence: bassConvergence)
     }
 
     /// The bass decoder's loss on x (B, 1, L + N) as `losses` frames it, everything else held: the

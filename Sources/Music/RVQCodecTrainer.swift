@@ -46,6 +46,12 @@ public struct RVQCodecTrainOptions: TrainingRunSettings {
     public var bassInit: String? = nil
     /// The new bass decoder's layout (nil: the default, at hop / 8 of the sample rate).
     public var bassLayout: BassDecoderLayout? = nil
+    /// Above 0, in training of the whole codec (not `bassDecoder`'s bass-only mode) of a codec that
+    /// has a bass decoder: its loss joins the codec's at this weight, and its gradient reaches the
+    /// encoder and codebooks through the latents (straight through the quantizer), so the codes
+    /// learn to carry the bass line. The codes change: the codec id changes and a prior on the old
+    /// codes needs retraining.
+    public var bassWeight: Float = 0
     /// Overrides the config's phase-loss weight.
     public var phaseWeight: Float? = nil
     /// With `initFrom`: what the encoder reads. A magnitude encoder's weights seed a
@@ -73,6 +79,8 @@ public struct RVQCodecTrainOptions: TrainingRunSettings {
             p.append("--bass-decoder trains the bass decoder alone; drop the options that change the rest of the codec")
         }
         if let w = phaseWeight { p += rangeProblem("--phase-weight", w, 0...100) }
+        p += rangeProblem("--bass-weight", bassWeight, 0...100)
+        if bassWeight > 0 && bassDecoder { p.append("--bass-weight trains the whole codec with its bass decoder; --bass-decoder trains the bass decoder alone. Drop one") }
         if encoderInput != nil && decoderOnly { p.append("--encoder-input changes what the codes mean; --decoder-only keeps them. Drop one") }
         if encoderInput != nil && resume { p.append("--encoder-input sets up a new run; a resumed run keeps its own") }
         if binHead != nil && resume { p.append("--bin-head sets up a new run; a resumed run keeps its own") }
@@ -267,6 +275,11 @@ public enum RVQCodecTrainer {
             for (name, t) in zip(model.params.names, model.params.tensors) where !name.hasPrefix("decoder.bin_head.") { t.requiresGrad = false }
             o.log("codec: training the decoder's bin head alone; everything else is held (codec id \(model.modelID) kept)")
         } else if decoderOnly { o.log("codec: training the decoder alone; the encoder and codebooks are held (codec id \(model.modelID) kept)") }
+        if o.bassWeight > 0 && !bassOnly {
+            guard let layout = config.bassDecoder else { throw CodecError("--bass-weight: this codec has no bass decoder; add one with --bass-decoder first.") }
+            o.log(String(format: "codec: the bass decoder's loss joins at weight %g from %d codebooks up%@", o.bassWeight, layout.minCodebooks ?? 1,
+                         decoderOnly ? "" : "; its gradient reaches the encoder and codebooks, so the codes (and the codec id) change"))
+        }
         let hours = corpora.map { Double($0.reduce(0) { $0 + $1.count }) / Double(config.sampleRate) / 3600 }
         o.log(String(format: "codec: %@ hours of training audio in %d corpora, %d held-out windows of %.0f s, %d parameters, %d codebooks of %d (%.2f kbps at all of them)",
                      hours.map { String(format: "%.2f", $0) }.joined(separator: " + "), corpora.count, val.count, o.evalSeconds,
@@ -310,7 +323,8 @@ public enum RVQCodecTrainer {
         var rng = RNG.derive(seed: o.seed, index: UInt64(step))
         let start = Date()
         let span = (o.segmentFrames - 1) * config.hop + config.nFFT + config.leadSamples
-        var sums = [Double](repeating: 0, count: 10), count = 0
+        var sums = [Double](repeating: 0, count: 11), count = 0
+        var bassCount = 0   // steps whose batch had enough codebooks for the bass loss
         var usageSums = [Double](repeating: 0, count: config.codebooks), perplexitySums = usageSums, usageCounts = usageSums
         // One optimiser step on a loss, the same for every mode; the adversary (if any) keeps its
         // discriminator out of the generator's gradient.
@@ -337,7 +351,7 @@ public enum RVQCodecTrainer {
                     sums = sums.map { _ in 0 }; count = 0
                 }
             } else {
-                let l = model.losses(x, training: true, decoderOnly: decoderOnly, rng: &rng)
+                let l = model.losses(x, training: true, decoderOnly: decoderOnly, bassWeight: bassOnly ? 0 : o.bassWeight, rng: &rng)
                 var total = l.total
                 var adversarial: [Float] = [0, 0, 0]
                 if let gan {
@@ -346,7 +360,8 @@ public enum RVQCodecTrainer {
                     adversarial = [a.discriminator, a.generator, a.featureMatching]
                 }
                 let norm = optimise(total)
-                for (i, v) in ([total.item, l.mel, l.convergence, l.logMagnitude, l.commit, l.phase, l.phaseFrequency] + adversarial).enumerated() { sums[i] += Double(v) }
+                for (i, v) in ([total.item, l.mel, l.convergence, l.logMagnitude, l.commit, l.phase, l.phaseFrequency] + adversarial + [l.bassConvergence ?? 0]).enumerated() { sums[i] += Double(v) }
+                if l.bassConvergence != nil { bassCount += 1 }
                 for k in 0..<l.active {
                     usageSums[k] += Double(l.usage[k]) / Double(config.codebookSize); perplexitySums[k] += Double(l.perplexity[k]); usageCounts[k] += 1
                 }
@@ -355,11 +370,12 @@ public enum RVQCodecTrainer {
                     let n = Double(count)
                     let usage = (0..<config.codebooks).map { usageCounts[$0] > 0 ? String(format: "%.2f", usageSums[$0] / usageCounts[$0]) : "null" }
                     let perplexity = (0..<config.codebooks).map { usageCounts[$0] > 0 ? String(format: "%.0f", perplexitySums[$0] / usageCounts[$0]) : "null" }
-                    let gan = gan == nil ? "" : String(format: "\"d_loss\":%.4f,\"g_adv\":%.4f,\"fm\":%.4f,", sums[7] / n, sums[8] / n, sums[9] / n)
+                    let gan = (gan == nil ? "" : String(format: "\"d_loss\":%.4f,\"g_adv\":%.4f,\"fm\":%.4f,", sums[7] / n, sums[8] / n, sums[9] / n))
+                        + (bassCount == 0 ? "" : String(format: "\"bass_sc\":%.4f,", sums[10] / Double(bassCount)))
                     log.emit(String(format: "{\"step\":%d,\"loss\":%.4f,\"mel_l1\":%.4f,\"sc\":%.4f,\"log_mag\":%.4f,\"commit\":%.4f,\"phase\":%.4f,\"phase_if\":%.4f,%@\"grad_norm\":%.3f,\"lr\":%.2e,\"elapsed_s\":%.0f,",
                                     step, sums[0] / n, sums[1] / n, sums[2] / n, sums[3] / n, sums[4] / n, sums[5] / n, sums[6] / n, gan, norm, schedule.rate(at: step), Date().timeIntervalSince(start))
                              + "\"batch_usage\":[" + usage.joined(separator: ",") + "],\"batch_perplexity\":[" + perplexity.joined(separator: ",") + "]}")
-                    sums = sums.map { _ in 0 }; count = 0
+                    sums = sums.map { _ in 0 }; count = 0; bassCount = 0
                     usageSums = usageSums.map { _ in 0 }; perplexitySums = usageSums; usageCounts = usageSums
                 }
             }

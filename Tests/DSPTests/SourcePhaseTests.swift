@@ -169,6 +169,10 @@ final class SourcePhaseTests: XCTestCase {
         let changed = SourcePhase.apply(low, sampleRate: sr, hop: 256, fixed: nil, settings: s)
         XCTAssertEqual(changed.count, low.count)
         XCTAssertGreaterThan(zip(changed, low).map { Swift.abs($0 - $1) }.max() ?? 0, 0.01)
+        // The gate's pitch contour is reused by the STFT pass when their hops agree (100 Hz: 3
+        // periods fit 1024 samples, hop 256): the output is the one tracking it afresh gives.
+        XCTAssertEqual(SourcePhase.frameSize(medianF0: 100, sampleRate: sr, periods: 3), 1024)
+        XCTAssertEqual(changed, SourcePhase.apply(low, sampleRate: sr, stft: STFT(config: STFTConfig(nFFT: 1024, winLength: 1024, hop: 256)), settings: s))
         s.maxMedianF0Hz = 200
         XCTAssertNotEqual(SourcePhase.apply(high, sampleRate: sr, hop: 256, fixed: nil, settings: s), high)
         // Silence has no median: unchanged whatever the gate.

@@ -184,6 +184,42 @@ final class BassDecoderTests: XCTestCase {
         XCTAssertEqual(others.map { model.params.tensors[$0].data }, before)
     }
 
+    // Expected, from the definition of `bassWeight` (the bass loss added to the codec's at that
+    // weight, reading the quantized latents with their graph): the total grows by exactly w × the
+    // bass-only loss of the same batch and codebooks (closed form, to float rounding); the bass
+    // decoder gets a gradient only with w > 0; the encoder's gradient changes with w (the bass loss
+    // reaches it straight through the quantizer) and stays absent under decoderOnly; below
+    // min_codebooks the bass loss stays out.
+    func testBassWeightJoinsTheLossAndReachesTheEncoder() {
+        var config = tinyBassConfig()
+        config.bassDecoder?.minCodebooks = 2
+        let model = RVQCodec(config: config, seed: 7)
+        var rng = RNG(seed: 5)
+        let x = RVQCodecTrainer.randomBatch([[testSignal(22050, seed: 1)]], batch: 2, span: 15 * 64 + 256, rng: &rng)
+        let encoder = model.params.names.indices.filter { model.params.names[$0].hasPrefix("encoder.") }
+        let bass = model.params.names.indices.filter { model.params.names[$0].hasPrefix("bass.") }
+        func run(_ w: Float, active: Int = 3, decoderOnly: Bool = false) -> (total: Float, sc: Float?, encoder: [[Float]?], bass: [[Float]?]) {
+            var r = RNG(seed: 9)
+            let l = model.losses(x, active: active, training: false, decoderOnly: decoderOnly, bassWeight: w, rng: &r)
+            model.params.zeroGrad()
+            l.total.backward()
+            return (l.total.item, l.bassConvergence, encoder.map { model.params.tensors[$0].grad }, bass.map { model.params.tensors[$0].grad })
+        }
+        var r = RNG(seed: 9)
+        let bassOnly = model.bassLosses(x, active: 3, rng: &r).total.item
+        let plain = run(0), joint = run(0.5)
+        XCTAssertEqual(joint.total - plain.total, 0.5 * bassOnly, accuracy: 1e-4 * max(1, Swift.abs(plain.total)))
+        XCTAssertNil(plain.sc)
+        XCTAssertNotNil(joint.sc)
+        func maxAbs(_ g: [[Float]?]) -> Float { g.compactMap { $0 }.joined().map { Swift.abs($0) }.max() ?? 0 }
+        XCTAssertEqual(maxAbs(plain.bass), 0)
+        XCTAssertGreaterThan(maxAbs(joint.bass), 0)
+        let moved = zip(plain.encoder, joint.encoder).map { a, b in zip(a ?? [], b ?? []).map { Swift.abs($0 - $1) }.max() ?? 0 }.max() ?? 0
+        XCTAssertGreaterThan(moved, 1e-7, "the bass loss reaches the encoder")
+        XCTAssertEqual(maxAbs(run(0.5, decoderOnly: true).encoder), 0, "decoderOnly holds the encoder")
+        XCTAssertNil(run(0.5, active: 1).sc, "below min_codebooks the bass loss stays out")
+    }
+
     // Expected: `gen train codec --init-from DIR --bass-decoder` (the library entry point) keeps the
     // codec id, logs the bass loss terms and the held-out numbers with and without the bass decoder,
     // resumes as a bass-only run without the flag, and --bass-init loads the given weights; a codec
