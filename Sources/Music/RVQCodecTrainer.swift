@@ -265,6 +265,17 @@ public enum RVQCodecTrainer {
             }
             o.log(folder.resumedMessage(point))
         }
+        if o.initFrom != nil && !decoderOnly {
+            // The codebooks come without their EMA history; a fresh one (restartThreshold members a
+            // code) would restart every code the first batch leaves unused, most of each codebook.
+            // Each code gets the history of one used at the batch's mean rate instead, so only codes
+            // that stay unused for a few hundred steps are restarted, as in a run that never stopped.
+            let perCode = max(config.restartThreshold, Float(o.batchSize * o.segmentFrames) / Float(config.codebookSize))
+            for stage in model.quantizer.stages {
+                stage.clusterSize = [Float](repeating: perCode, count: stage.codebookSize)
+                stage.embedSum = stage.codebook.data.map { $0 * perCode }
+            }
+        }
         if bassOnly {
             guard config.bassDecoder != nil else { throw CodecError("this run trains a bass decoder, but its config has none; start it again with --bass-decoder.") }
             for (name, t) in zip(model.params.names, model.params.tensors) where !name.hasPrefix("bass.") { t.requiresGrad = false }

@@ -246,6 +246,35 @@ final class RVQCodecTests: XCTestCase {
         XCTAssertTrue(e.melL1.isFinite && e.convergence.isFinite && e.chroma > 0)
     }
 
+    // Expected: a whole-codec run from --init-from keeps the loaded codebooks through its first EMA
+    // step. A code's EMA step moves it at most n·(1 − decay) / (1 + n·(1 − decay)) of the way to the
+    // mean of the n rows it won (under 14% for the 16 rows of this batch); a restart puts it on a
+    // random residual. So no row may move by half its norm (a fresh EMA history of
+    // restartThreshold members restarted every code the first batch left unused: 6 of 48 here).
+    func testInitFromKeepsTheCodebooksThroughTheFirstStep() throws {
+        let data = dir + "/corpus"
+        try writeTinyMusicCorpus(at: data, samples: 9000, seed: 20)
+        let base = seededRVQ()
+        try saveRVQ(base, to: dir + "/codec")
+        var o = RVQCodecTrainOptions(dataDirs: [data], outDir: dir + "/run")
+        o.initFrom = dir + "/codec"; o.steps = 1; o.batchSize = 2; o.segmentFrames = 8; o.warmup = 1; o.learningRate = 1e-9
+        o.logEvery = 1; o.evalEvery = 100; o.saveEvery = 100; o.evalWindows = 1; o.evalSeconds = 0.3; o.log = { _ in }
+        try RVQCodecTrainer.train(o)
+        let after = try RVQCodec.load(directory: dir + "/run")
+        var jumped = 0, rows = 0
+        for (old, new) in zip(base.quantizer.stages, after.quantizer.stages) {
+            let d = old.dim
+            for j in 0..<old.codebookSize {
+                let a = old.codebook.data[(j * d)..<((j + 1) * d)], b = new.codebook.data[(j * d)..<((j + 1) * d)]
+                let norm = a.map { $0 * $0 }.reduce(0, +).squareRoot()
+                let moved = zip(a, b).map { ($0 - $1) * ($0 - $1) }.reduce(0, +).squareRoot()
+                if moved > 0.5 * norm { jumped += 1 }
+                rows += 1
+            }
+        }
+        XCTAssertEqual(jumped, 0, "\(jumped) of \(rows) codebook rows restarted on the first step")
+    }
+
     // Expected: a decoder-only step changes the decoder and nothing that decides the codes (the
     // encoder, the codebooks, the codec id), so codes made before decode with the new decoder; and
     // an integrated head seeded from an absolute one keeps its magnitude rows and starts with
