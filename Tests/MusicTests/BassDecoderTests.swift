@@ -35,15 +35,8 @@ func seededBassRVQ(signal x: [Float], scratch dir: String) throws -> (plain: RVQ
     return (model, bassy)
 }
 
-final class BassDecoderTests: XCTestCase {
-    var dir = ""
-
-    override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "gen-bass-test-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+final class BassDecoderTests: MusicScratchTestCase {
+    override var scratchName: String { "gen-bass-test" }
 
     // Expected: a codec that gains a bass decoder keeps its codes and its id (they do not depend on
     // the decoder), decodes to the old audio with the bass decoder off, to different audio with it

@@ -10,15 +10,7 @@ import Foundation
 import XCTest
 @testable import Music
 
-final class MusicCorpusTests: XCTestCase {
-    var dir: String = ""
-
-    override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "gen-music-test-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+final class MusicCorpusTests: MusicScratchTestCase {
 
     func rms(_ x: [Float]) -> Float { (x.map { $0 * $0 }.reduce(0, +) / Float(max(x.count, 1))).squareRoot() }
 

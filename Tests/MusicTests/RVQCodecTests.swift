@@ -50,6 +50,20 @@ func builtGenPath() -> String {
     return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
 }
 
+/// A test case with a fresh, empty scratch folder `dir`, removed again in tearDown (named after
+/// `scratchName`), for the MusicTests classes that write corpora, models and audio.
+class MusicScratchTestCase: XCTestCase {
+    var dir = ""
+    var scratchName: String { "gen-music-test" }
+
+    override func setUpWithError() throws {
+        dir = NSTemporaryDirectory() + "\(scratchName)-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+}
+
 /// A three-clip corpus in `gen dataset music`'s layout (two training clips, one held out) of
 /// `testSignal` noise, `samples` long, seeded from `seed`: what the trainer tests feed it.
 func writeTinyMusicCorpus(at data: String, samples: Int, seed: UInt64) throws {
@@ -84,15 +98,8 @@ func saveRVQ(_ model: RVQCodec, to folder: String) throws {
     try model.weightsFile(metadata: ["step": "0"]).write(to: folder + "/model.safetensors")
 }
 
-final class RVQCodecTests: XCTestCase {
-    var dir = ""
-
-    override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "gen-rvq-test-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+final class RVQCodecTests: MusicScratchTestCase {
+    override var scratchName: String { "gen-rvq-test" }
 
     // Expected: 1 + ⌊n / 64⌋ frames per codebook for every n (the centred STFT), and decode(length: n)
     // gives back exactly n finite samples, whatever n is.
