@@ -332,6 +332,27 @@ public final class RVQCodec {
         return (length, requested ?? (rng.uniform() < c.quantizerDropout ? 1 + rng.int(below: c.codebooks) : c.codebooks))
     }
 
+    /// The training forward pass `losses` and `bassLosses` share, on windows x (B, 1, lead + L + N):
+    /// the quantized latents q and z (B, S, D), the decoder's magnitude/phase (B, S, 2F) and waveform
+    /// y (B, 1, L), the frames decoded (x without its lead) and the middle L samples y should be.
+    /// `holdCodes` quantizes without gradients or EMA step (the encoder and codebooks held).
+    private func roundTrip(_ x: Tensor, active: Int, length: Int, training: Bool, holdCodes: Bool, rng: inout RNG)
+        -> (q: RVQOutput, z: Tensor, mp: Tensor, y: Tensor, body: Tensor, target: Tensor) {
+        let c = config, half = c.nFFT / 2, lead = c.leadSamples
+        let b = x.shape[0]
+        let feats = features(x)
+        let body = lead > 0 ? GradMode.withoutGrad { slice(x, axis: 2, lead..<x.shape[2]) } : x   // the frames decoded
+        let s = feats.shape[1]
+        let q = holdCodes
+            ? GradMode.withoutGrad { quantizer(reshape(latents(feats), [b * s, c.codeDim]), active: active, training: false, rng: &rng) }
+            : quantizer(reshape(latents(feats), [b * s, c.codeDim]), active: active, training: training, rng: &rng)
+        let z = reshape(q.quantized, [b, s, c.codeDim])
+        let mp = decoder.magnitudePhase(head: decoder.head(z))   // head (B, S, 2F or 3F) → (B, S, 2F)
+        let y = decoder.waveform(magnitudePhase: mp)
+        let target = GradMode.withoutGrad { slice(body, axis: 2, half..<(half + length)) }
+        return (q, z, mp, y, body, target)
+    }
+
     /// Losses on x (B, 1, L + N): windows of L = (S − 1)·hop samples with N/2 samples of real context
     /// each side; the decoder reconstructs the middle L. `active` codebooks quantize (nil: the
     /// config's quantizer dropout picks). With `training`, the codebooks take their EMA step, unless
@@ -342,19 +363,9 @@ public final class RVQCodec {
     /// codebooks learn from it too (straight through), unless `decoderOnly`.
     public func losses(_ x: Tensor, active requested: Int? = nil, training: Bool, decoderOnly: Bool = false,
                        bassWeight: Float = 0, rng: inout RNG) -> RVQCodecLosses {
-        let c = config, half = c.nFFT / 2, lead = c.leadSamples
+        let c = config
         let (length, active) = trainingWindow(x, active: requested, caller: "losses", rng: &rng)
-        let b = x.shape[0]
-        let feats = features(x)
-        let x = lead > 0 ? GradMode.withoutGrad { slice(x, axis: 2, lead..<x.shape[2]) } : x   // the frames decoded
-        let s = feats.shape[1]
-        let q = decoderOnly
-            ? GradMode.withoutGrad { quantizer(reshape(latents(feats), [b * s, c.codeDim]), active: active, training: false, rng: &rng) }
-            : quantizer(reshape(latents(feats), [b * s, c.codeDim]), active: active, training: training, rng: &rng)
-        let h = decoder.head(reshape(q.quantized, [b, s, c.codeDim]))  // (B, S, 2F or 3F)
-        let mp = decoder.magnitudePhase(head: h)                        // (B, S, 2F)
-        let y = decoder.waveform(magnitudePhase: mp)                    // (B, 1, L)
-        let target = GradMode.withoutGrad { slice(x, axis: 2, half..<(half + length)) }
+        let (q, z, mp, y, x, target) = roundTrip(x, active: active, length: length, training: training, holdCodes: decoderOnly, rng: &rng)
         var mel: Tensor? = nil
         for scale in melScales {
             let m = l1Loss(scale(y), GradMode.withoutGrad { scale(target) })
@@ -366,7 +377,7 @@ public final class RVQCodec {
         if !decoderOnly { total = total + q.commitLoss * c.commitment }
         var bassConvergence: Float? = nil
         if bassWeight > 0, let bass, active >= (bass.layout.minCodebooks ?? 1) {
-            let l = bass.loss(latents: transpose(reshape(q.quantized, [b, s, c.codeDim]), 1, 2), decoded: y, target: target, bases: bassLossBases)
+            let l = bass.loss(latents: transpose(z, 1, 2), decoded: y, target: target, bases: bassLossBases)
             total = total + l.total * bassWeight
             bassConvergence = l.convergence
         }
@@ -388,17 +399,10 @@ public final class RVQCodec {
     public func bassLosses(_ x: Tensor, active requested: Int? = nil, rng: inout RNG)
         -> (total: Tensor, convergence: Float, logMagnitude: Float, codecConvergence: Float, active: Int) {
         guard let bass else { preconditionFailure("RVQCodec.bassLosses: this codec has no bass decoder") }
-        let c = config, half = c.nFFT / 2, lead = c.leadSamples
         let (length, active) = trainingWindow(x, active: requested, caller: "bassLosses", rng: &rng)
-        let b = x.shape[0]
         let (z, y, target) = GradMode.withoutGrad { () -> (Tensor, Tensor, Tensor) in
-            let feats = features(x)
-            let s = feats.shape[1]
-            let q = quantizer(reshape(latents(feats), [b * s, c.codeDim]), active: active, training: false, rng: &rng)
-            let z = reshape(q.quantized, [b, s, c.codeDim])
-            let y = decoder.waveform(magnitudePhase: decoder.magnitudePhase(head: decoder.head(z)))
-            let body = lead > 0 ? slice(x, axis: 2, lead..<x.shape[2]) : x
-            return (transpose(z, 1, 2), y, slice(body, axis: 2, half..<(half + length)))
+            let r = roundTrip(x, active: active, length: length, training: false, holdCodes: true, rng: &rng)
+            return (transpose(r.z, 1, 2), r.y, r.target)
         }
         let l = bass.loss(latents: z, decoded: y, target: target, bases: bassLossBases)
         return (l.total, l.convergence, l.logMagnitude, l.codecConvergence, active)
