@@ -155,24 +155,11 @@ final class BassDecoderTests: MusicScratchTestCase {
     // Expected: training the bass decoder alone on a fixed seed lowers its loss (spectral convergence
     // + log-magnitude of the band against the original's), and changes nothing else of the codec.
     func testTinyBassDecoderLossFallsAndNothingElseMoves() {
-        let clips = [testSignal(22050, seed: 1), testSignal(15000, seed: 2)]
         let model = RVQCodec(config: tinyBassConfig(), seed: 7)
         let others = model.params.names.indices.filter { !model.params.names[$0].hasPrefix("bass.") }
         for i in others { model.params.tensors[i].requiresGrad = false }
         let before = others.map { model.params.tensors[$0].data }
-        let opt = AdamW(model.params, config: AdamWConfig(learningRate: 3e-3, weightDecay: 0))
-        var rng = RNG(seed: 11)
-        var losses: [Float] = []
-        for _ in 0..<40 {
-            let x = RVQCodecTrainer.randomBatch([clips], batch: 4, span: 15 * 64 + 256, rng: &rng)
-            let l = model.bassLosses(x, active: 3, rng: &rng)
-            model.params.zeroGrad()
-            l.total.backward()
-            clipGradNorm(model.params, maxNorm: 1)
-            opt.update()
-            losses.append(l.total.item)
-        }
-        let first = losses.prefix(8).reduce(0, +) / 8, last = losses.suffix(8).reduce(0, +) / 8
+        let (first, last) = tinyTrainingLosses(model, span: 15 * 64 + 256) { x, rng in model.bassLosses(x, active: 3, rng: &rng).total }
         XCTAssertLessThan(last, 0.8 * first, "bass loss \(first) → \(last)")
         XCTAssertEqual(others.map { model.params.tensors[$0].data }, before)
     }
