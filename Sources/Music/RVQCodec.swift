@@ -32,6 +32,29 @@ public enum EncoderInput: String, Codable, CaseIterable {
     case frequency = "magnitude+frequency"
 }
 
+/// The low bins of a long window centred on each frame, read by the encoder beside the 1024-point
+/// frame: 4096 points resolve 5.4 Hz, where a 1024-point frame's 21.5 Hz bins cannot tell a bass
+/// note from its neighbour (a semitone at 55 Hz is 3.3 Hz).
+public struct LongWindowInput: Codable, Equatable {
+    public var nFFT = 4096
+    /// Bins 0..<bins of it, as ln |X|: 129 is 0–689 Hz at 4096 points, the bass and its first harmonics.
+    public var bins = 129
+
+    public init(nFFT: Int = 4096, bins: Int = 129) { self.nFFT = nFFT; self.bins = bins }
+
+    enum CodingKeys: String, CodingKey { case nFFT = "n_fft", bins }
+
+    func problems(frameNFFT: Int) -> [String] {
+        var p: [String] = []
+        if !(frameNFFT...32_768).contains(nFFT) || nFFT & (nFFT - 1) != 0 || nFFT <= frameNFFT {
+            p.append("long_window.n_fft must be a power of two above n_fft (\(frameNFFT)) and at most 32768, got \(nFFT)")
+        } else if !(1...(nFFT / 2 + 1)).contains(bins) {
+            p.append("long_window.bins must be in 1...\(nFFT / 2 + 1), got \(bins)")
+        }
+        return p
+    }
+}
+
 public struct RVQCodecConfig: Codable, Equatable, ValidatedConfig {
     public var sampleRate = 22050
     public var nFFT = 1024
@@ -80,6 +103,8 @@ public struct RVQCodecConfig: Codable, Equatable, ValidatedConfig {
     /// A waveform decoder for the band below 11025 / down Hz, which replaces that band of the
     /// iSTFT decoder's output (absent: none; BassDecoder.swift says why).
     public var bassDecoder: BassDecoderLayout? = nil
+    /// The low bins of a longer window beside each frame, for the encoder (absent: none).
+    public var longWindow: LongWindowInput? = nil
 
     public init() {}
 
@@ -145,9 +170,13 @@ public struct RVQCodecConfig: Codable, Equatable, ValidatedConfig {
     /// Frames before the first that the encoder's input reads (the phase advance needs the one before).
     public var leadFrames: Int { encoderInput == .frequency ? 1 : 0 }
     public var leadSamples: Int { leadFrames * hop }
+    /// Samples of context each side beyond the frames' N/2 that the long window reads.
+    public var sideSamples: Int { longWindow.map { ($0.nFFT - nFFT) / 2 } ?? 0 }
+    /// Samples of the encoder's input beyond (S − 1)·hop: the frame, the lead and both sides.
+    public var inputExtra: Int { nFFT + leadSamples + 2 * sideSamples }
 
     public var encoderLayout: ConvNeXtLayout {
-        ConvNeXtLayout(inputs: (encoderInput == .frequency ? 3 : 1) * (nFFT / 2 + 1), width: encoderWidth, blocks: encoderBlocks, mlpDim: mlpRatio * encoderWidth,
+        ConvNeXtLayout(inputs: (encoderInput == .frequency ? 3 : 1) * (nFFT / 2 + 1) + (longWindow?.bins ?? 0), width: encoderWidth, blocks: encoderBlocks, mlpDim: mlpRatio * encoderWidth,
                        kernel: kernel, activation: activation)
     }
     public var decoderLayout: ConvNeXtLayout {
@@ -169,6 +198,7 @@ public struct RVQCodecConfig: Codable, Equatable, ValidatedConfig {
             p += decoderLayout.problems(prefix: "decoder ")
             p += binHead?.problems() ?? []
             p += bassDecoder?.problems(hop: hop) ?? []
+            p += longWindow?.problems(frameNFFT: nFFT) ?? []
         }
         if !(1...1024).contains(codeDim) { p.append("code_dim must be in 1...1024, got \(codeDim)") }
         if !(1...32).contains(codebooks) { p.append("codebooks must be in 1...32, got \(codebooks)") }
@@ -192,7 +222,7 @@ public struct RVQCodecConfig: Codable, Equatable, ValidatedConfig {
         case restartThreshold = "restart_threshold", quantizerDropout = "quantizer_dropout", commitment
         case melWeight = "mel_weight", stftSizes = "stft_sizes", maxMagnitude = "max_magnitude", phaseWeight = "phase_weight"
         case phaseHead = "phase_head", encoderInput = "encoder_input", seededFrom = "seeded_from", binHead = "bin_head"
-        case bassDecoder = "bass_decoder"
+        case bassDecoder = "bass_decoder", longWindow = "long_window"
     }
 
     /// The fields that decide what the codes mean (the framing, the encoder and the codebooks);
@@ -202,11 +232,14 @@ public struct RVQCodecConfig: Codable, Equatable, ValidatedConfig {
         var activation: String, codeDim: Int, codebooks: Int, codebookSize: Int
         /// nil for magnitude, so the ids of codecs made before the field existed stay as they were.
         var encoderInput: EncoderInput?
+        /// nil without one, likewise.
+        var longWindow: LongWindowInput?
     }
     var codeSpace: CodeSpace {
         CodeSpace(sampleRate: sampleRate, nFFT: nFFT, hop: hop, encoderWidth: encoderWidth, encoderBlocks: encoderBlocks,
                   mlpRatio: mlpRatio, kernel: kernel, activation: activation, codeDim: codeDim, codebooks: codebooks,
-                  codebookSize: codebookSize, encoderInput: encoderInput == .frequency ? .frequency : nil)
+                  codebookSize: codebookSize, encoderInput: encoderInput == .frequency ? .frequency : nil,
+                  longWindow: longWindow)
     }
 }
 
@@ -235,6 +268,8 @@ public final class RVQCodec {
     public let quantizer: ResidualVectorQuantizer
     public let decoder: ISTFTDecoder
     public let analysis: STFTBasis
+    /// The long window's STFT (hop as the frames'), when the config has one.
+    let longAnalysis: STFTBasis?
     /// The bass decoder, when the config has one (its weights under "bass.").
     public let bass: BassDecoder?
     private lazy var bassLossBases: [STFTBasis] = (config.bassDecoder?.stftSizes ?? []).map { STFTBasis(nFFT: $0) }
@@ -258,6 +293,7 @@ public final class RVQCodec {
                                maxLogMagnitude: Foundation.log(c.maxMagnitude),
                                scope: s.child("decoder"), rng: &rng)
         analysis = STFTBasis(nFFT: c.nFFT, hop: c.hop)
+        longAnalysis = c.longWindow.map { STFTBasis(nFFT: $0.nFFT, hop: c.hop) }
         bass = c.bassDecoder.map { BassDecoder($0, latentDim: c.codeDim, hop: c.hop, scope: s.child("bass"), rng: &rng) }
     }
 
@@ -269,20 +305,33 @@ public final class RVQCodec {
 
     // MARK: network pieces
 
-    /// The encoder's input of x (B, 1, lead + (S − 1)·hop + N) framed without padding → (B, S, C):
-    /// the caller supplies the N/2 samples of context (or zeros) each side, and `leadSamples` more
-    /// before them. Constant (the audio has no gradient).
+    /// The encoder's input of x (B, 1, (S − 1)·hop + inputExtra) framed without padding → (B, S, C):
+    /// the caller supplies the N/2 samples of context (or zeros) each side, `leadSamples` more
+    /// before them, and with a long window `sideSamples` more each side of all that (the layout is
+    /// side, lead, N/2, the frames' samples, N/2, side). Constant (the audio has no gradient).
     func features(_ x: Tensor) -> Tensor {
         GradMode.withoutGrad {
-            guard config.encoderInput == .frequency else {
-                let mag = stftMagnitudeFFT(x, basis: analysis, padding: 0)   // (B, F, S)
-                return transpose(log(clampMin(mag, MelFilterbank.logFloor)), 1, 2)
-            }
-            let spec = stftComplex(x, basis: analysis)                        // (B, S + 1, 2F)
-            let b = spec.shape[0], s = spec.shape[1] - 1, f = analysis.bins
-            return Tensor(shape: [b, s, 3 * f],
-                          data: Self.frequencyFeatures(spec.data, batch: b, frames: s + 1, bins: f, hop: config.hop, nFFT: config.nFFT))
+            let side = config.sideSamples
+            let inner = side > 0 ? slice(x, axis: 2, side..<(x.shape[2] - side)) : x
+            let frames = frameFeatures(inner)
+            guard let longAnalysis, let long = config.longWindow else { return frames }
+            // Centred on the same frames: the long window of frame s starts at lead + s·hop.
+            let mag = stftMagnitudeFFT(slice(x, axis: 2, config.leadSamples..<x.shape[2]), basis: longAnalysis, padding: 0)   // (B, F', S)
+            let low = transpose(log(clampMin(slice(mag, axis: 1, 0..<long.bins), MelFilterbank.logFloor)), 1, 2)
+            return concat([frames, low], axis: 2)
         }
+    }
+
+    /// The 1024-point frames' part of the encoder's input, of x (B, 1, lead + (S − 1)·hop + N).
+    private func frameFeatures(_ x: Tensor) -> Tensor {
+        guard config.encoderInput == .frequency else {
+            let mag = stftMagnitudeFFT(x, basis: analysis, padding: 0)   // (B, F, S)
+            return transpose(log(clampMin(mag, MelFilterbank.logFloor)), 1, 2)
+        }
+        let spec = stftComplex(x, basis: analysis)                        // (B, S + 1, 2F)
+        let b = spec.shape[0], s = spec.shape[1] - 1, f = analysis.bins
+        return Tensor(shape: [b, s, 3 * f],
+                      data: Self.frequencyFeatures(spec.data, batch: b, frames: s + 1, bins: f, hop: config.hop, nFFT: config.nFFT))
     }
 
     /// Complex frames (B, S + 1, 2F: real parts, then imaginary) → (B, S, 3F) for frames 1…S:
@@ -326,9 +375,9 @@ public final class RVQCodec {
     /// The decoded length L of training windows x (B, 1, lead + L + N), checked, and the codebooks a
     /// batch uses: `requested`, or the config's quantizer dropout's pick.
     func trainingWindow(_ x: Tensor, active requested: Int?, caller: String, rng: inout RNG) -> (length: Int, active: Int) {
-        let c = config, length = x.shape[2] - c.nFFT - c.leadSamples
+        let c = config, length = x.shape[2] - c.inputExtra
         precondition(x.rank == 3 && x.shape[1] == 1 && length > 0 && length % c.hop == 0,
-                     "RVQCodec.\(caller): x must be (B, 1, lead + k·hop + n_fft), got \(x.shape)")
+                     "RVQCodec.\(caller): x must be (B, 1, k·hop + n_fft + lead + 2·side), got \(x.shape)")
         return (length, requested ?? (rng.uniform() < c.quantizerDropout ? 1 + rng.int(below: c.codebooks) : c.codebooks))
     }
 
@@ -338,10 +387,10 @@ public final class RVQCodec {
     /// `holdCodes` quantizes without gradients or EMA step (the encoder and codebooks held).
     private func roundTrip(_ x: Tensor, active: Int, length: Int, training: Bool, holdCodes: Bool, rng: inout RNG)
         -> (q: RVQOutput, z: Tensor, mp: Tensor, y: Tensor, body: Tensor, target: Tensor) {
-        let c = config, half = c.nFFT / 2, lead = c.leadSamples
+        let c = config, half = c.nFFT / 2, lead = c.leadSamples, side = c.sideSamples
         let b = x.shape[0]
         let feats = features(x)
-        let body = lead > 0 ? GradMode.withoutGrad { slice(x, axis: 2, lead..<x.shape[2]) } : x   // the frames decoded
+        let body = lead + side > 0 ? GradMode.withoutGrad { slice(x, axis: 2, (side + lead)..<(x.shape[2] - side)) } : x   // the frames decoded
         let s = feats.shape[1]
         let q = holdCodes
             ? GradMode.withoutGrad { quantizer(reshape(latents(feats), [b * s, c.codeDim]), active: active, training: false, rng: &rng) }
@@ -410,11 +459,11 @@ public final class RVQCodec {
 
     // MARK: encode / decode
 
-    /// Samples [lo·hop − N/2 − lead, (hi − 1)·hop + N/2) of `samples`, zeros outside: what the
-    /// encoder's input of frames lo..<hi sees.
+    /// Samples [lo·hop − N/2 − lead − side, (hi − 1)·hop + N/2 + side) of `samples`, zeros outside:
+    /// what the encoder's input of frames lo..<hi sees.
     func frameSpan(_ samples: [Float], frames lo: Int, _ hi: Int) -> Tensor {
-        let lead = config.leadSamples, origin = lo * config.hop - config.nFFT / 2 - lead
-        let span = (hi - 1 - lo) * config.hop + config.nFFT + lead
+        let c = config, origin = lo * c.hop - c.nFFT / 2 - c.leadSamples - c.sideSamples
+        let span = (hi - 1 - lo) * c.hop + c.inputExtra
         var out = [Float](repeating: 0, count: span)
         let a = max(0, origin), b = min(samples.count, origin + span)
         if a < b { out.replaceSubrange((a - origin)..<(b - origin), with: samples[a..<b]) }

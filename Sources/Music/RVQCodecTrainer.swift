@@ -57,6 +57,10 @@ public struct RVQCodecTrainOptions: TrainingRunSettings {
     /// With `initFrom`: what the encoder reads. A magnitude encoder's weights seed a
     /// magnitude+frequency one (`widenEncoderInput`), which starts out giving the same codes.
     public var encoderInput: EncoderInput? = nil
+    /// With `initFrom` (or a new codec): the encoder also reads the low bins of this long window
+    /// (`LongWindowInput`); a trained encoder's input conv gets zero weights for them, so the run
+    /// starts out giving the same codes.
+    public var longWindow: LongWindowInput? = nil
     /// The discriminator phase (`--adversarial-weight` above 0; NN/AdversarialRun.swift): an
     /// adversary on the decoded waveform, where the reconstruction losses leave phase free.
     public var adversarial = AdversarialSettings()
@@ -83,6 +87,10 @@ public struct RVQCodecTrainOptions: TrainingRunSettings {
         if bassWeight > 0 && bassDecoder { p.append("--bass-weight trains the whole codec with its bass decoder; --bass-decoder trains the bass decoder alone. Drop one") }
         if encoderInput != nil && decoderOnly { p.append("--encoder-input changes what the codes mean; --decoder-only keeps them. Drop one") }
         if encoderInput != nil && resume { p.append("--encoder-input sets up a new run; a resumed run keeps its own") }
+        if longWindow != nil && decoderOnly { p.append("--long-window changes what the codes mean; --decoder-only keeps them. Drop one") }
+        if longWindow != nil && resume { p.append("--long-window sets up a new run; a resumed run keeps its own") }
+        if longWindow != nil && bassDecoder { p.append("--bass-decoder trains the bass decoder alone; drop --long-window, which changes the encoder") }
+        if let l = longWindow { p += l.problems(frameNFFT: model.nFFT).map { "--long-window: " + $0 } }
         if binHead != nil && resume { p.append("--bin-head sets up a new run; a resumed run keeps its own") }
         p += binHead?.problems(channelsName: "--bin-head", kernelName: "--bin-head-kernel") ?? []
         p += adversarial.problems()
@@ -152,22 +160,19 @@ public enum RVQCodecTrainer {
         }
     }
 
-    /// Rewrites a weights file whose encoder reads magnitudes as one reading magnitude+frequency:
-    /// the input conv's weight (C, F, K) becomes (C, 3F, K) with zeros for the new channels, so the
-    /// widened encoder starts out computing the same latents, and the same codes.
-    static func widenEncoderInput(in file: inout SafeTensorsFile, from current: EncoderInput, to requested: EncoderInput,
-                                  bins f: Int, path: String) throws {
-        guard current == .magnitude, requested == .frequency else {
-            throw CheckpointError(path: path, message: "--encoder-input \(requested.rawValue): only a magnitude encoder's weights can seed another input (this one reads \(current.rawValue)).")
-        }
+    /// Rewrites a weights file's encoder input conv, weight (C, from, K), as one of (C, to, K) whose
+    /// first `from` input channels keep their weights and the new ones get zeros: the widened encoder
+    /// starts out computing the same latents, and the same codes. (magnitude → magnitude+frequency
+    /// appends the phase advance's 2F channels; a long window appends its bins.)
+    static func widenEncoderInput(in file: inout SafeTensorsFile, from f: Int, to wide: Int, path: String) throws {
         let name = "encoder.embed.weight"
         guard let w = file.tensors[name], w.shape.count == 3, w.shape[1] == f else {
             throw CheckpointError(path: path, message: "no encoder input conv of \(f) channels (\(name)) to widen.")
         }
         let old = try w.floats(), c = w.shape[0], k = w.shape[2]
-        var wide = [Float](repeating: 0, count: c * 3 * f * k)
-        for o in 0..<c { wide.replaceSubrange((o * 3 * f * k)..<(o * 3 * f * k + f * k), with: old[(o * f * k)..<((o + 1) * f * k)]) }
-        file.tensors[name] = SafeTensor(floats: wide, shape: [c, 3 * f, k])
+        var out = [Float](repeating: 0, count: c * wide * k)
+        for o in 0..<c { out.replaceSubrange((o * wide * k)..<(o * wide * k + f * k), with: old[(o * f * k)..<((o + 1) * f * k)]) }
+        file.tensors[name] = SafeTensor(floats: out, shape: [c, wide, k])
     }
 
     public static func train(_ o: RVQCodecTrainOptions) throws {
@@ -181,13 +186,22 @@ public enum RVQCodecTrainer {
             config = try ConfigFile.read(RVQCodecConfig.self, from: from + "/config.json")
             var file = try ISTFTDecoder.initialWeights(from: from, phaseHead: &config.phaseHead, requested: o.phaseHead,
                                                        prefix: "decoder.", nFFT: config.nFFT)
-            if let requested = o.encoderInput, requested != (config.encoderInput ?? .magnitude) {
+            let requestedInput = o.encoderInput.flatMap { $0 != (config.encoderInput ?? .magnitude) ? $0 : nil }
+            let requestedLong = o.longWindow.flatMap { $0 != config.longWindow ? $0 : nil }
+            if requestedInput != nil || requestedLong != nil {
+                if let requestedInput, config.encoderInput ?? .magnitude != .magnitude || config.longWindow != nil {
+                    throw CheckpointError(path: from + "/model.safetensors", message: "--encoder-input \(requestedInput.rawValue): only a magnitude encoder's weights can seed another input (this one reads \((config.encoderInput ?? .magnitude).rawValue)\(config.longWindow == nil ? "" : " and a long window")).")
+                }
+                if requestedLong != nil && config.longWindow != nil {
+                    throw CheckpointError(path: from + "/model.safetensors", message: "--long-window: this codec already reads a long window of \(config.longWindow!.nFFT) points; a fine-tune keeps it (drop --long-window).")
+                }
                 // The seeding codec's id, from the weights already read (its encoder and codebooks).
                 let parent = RVQCodec(config: config, randomInit: false)
                 try parent.loadWeights(file, path: from + "/model.safetensors")
-                try widenEncoderInput(in: &file, from: config.encoderInput ?? .magnitude, to: requested,
-                                      bins: config.nFFT / 2 + 1, path: from + "/model.safetensors")
-                config.encoderInput = requested
+                let f = config.encoderLayout.inputs
+                if let requestedInput { config.encoderInput = requestedInput }
+                if let requestedLong { config.longWindow = requestedLong }
+                try widenEncoderInput(in: &file, from: f, to: config.encoderLayout.inputs, path: from + "/model.safetensors")
                 config.seededFrom = parent.modelID
             }
             if let requested = o.binHead, requested != config.binHead {
@@ -211,6 +225,7 @@ public enum RVQCodecTrainer {
             if o.phaseHead != nil { config.phaseHead = o.phaseHead }
             if o.binHead != nil { config.binHead = o.binHead }
             if o.encoderInput != nil { config.encoderInput = o.encoderInput }
+            if o.longWindow != nil { config.longWindow = o.longWindow }
         }
         if let w = o.phaseWeight { config.phaseWeight = w }
         let problems = config.validate()
@@ -333,7 +348,7 @@ public enum RVQCodecTrainer {
         let schedule = LRSchedule(peak: o.learningRate, warmupSteps: o.warmup, totalSteps: o.steps, minRatio: 0.05)
         var rng = RNG.derive(seed: o.seed, index: UInt64(step))
         let start = Date()
-        let span = (o.segmentFrames - 1) * config.hop + config.nFFT + config.leadSamples
+        let span = (o.segmentFrames - 1) * config.hop + config.inputExtra
         var sums = [Double](repeating: 0, count: 11), count = 0
         var bassCount = 0   // steps whose batch had enough codebooks for the bass loss
         var usageSums = [Double](repeating: 0, count: config.codebooks), perplexitySums = usageSums, usageCounts = usageSums

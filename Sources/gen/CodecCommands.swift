@@ -205,6 +205,13 @@ struct TrainCodec: TrainCommand {
         are the old ones. It changes what the codes mean: the prior must be trained
         on the new codec's codes (`gen train prior --codec DIR`).
 
+        --long-window N lets the encoder read, beside each 1024-point frame, the bins
+        up to 689 Hz of an N-point window centred on it (4096: 5.4 Hz apart, where the
+        frame's 21.5 Hz bins cannot tell a bass note from the next). With --init-from
+        the new inputs start at zero, so the first codes are the old ones; the codes
+        change as it trains, and the prior must be trained on them. Pair it with
+        --bass-weight so that a loss asks the codes for the bass line.
+
         --adversarial-weight W adds a discriminator phase, as `gen train vocoder` has
         (multi-period and multi-resolution discriminators, LSGAN + feature matching,
         W × both beside the reconstruction losses): an adversary judges the decoded
@@ -222,6 +229,9 @@ struct TrainCodec: TrainCommand {
               --out runs/codec-if --init-from models/codec \\
               --encoder-input magnitude+frequency --steps 3000
           gen train codec --data data/music --data data/realmusic \\
+              --out runs/codec-long --init-from models/codec \\
+              --long-window 4096 --bass-weight 2 --steps 2000
+          gen train codec --data data/music --data data/realmusic \\
               --out runs/codec-bin --init-from models/codec --decoder-only \\
               --bin-head 8 --steps 3000
           gen train codec --data data/music --data data/realmusic \\
@@ -238,6 +248,7 @@ struct TrainCodec: TrainCommand {
     @Flag(name: .long, help: "Train the decoder alone (the encoder, the codebooks and the codec id are kept); needs --init-from or --resume.") var decoderOnly = false
     @Option(name: .long, help: ArgumentHelp("The decoder's phase head: absolute (Vocos) or integrated (phase advance, integrated).", valueName: "kind")) var phaseHead: PhaseHead?
     @Option(name: .long, help: ArgumentHelp("What the encoder reads of each STFT frame: magnitude, or magnitude+frequency (the phase advance too).", valueName: "kind")) var encoderInput: EncoderInput?
+    @Option(name: .long, help: ArgumentHelp("The encoder also reads the bins up to 689 Hz of a window of this many points centred on each frame (a power of two above 1024; 4096 resolves 5.4 Hz).", valueName: "points")) var longWindow: Int?
     @Option(name: .long, help: ArgumentHelp("Add a frequency-local head of this many channels per bin beside the decoder's linear one (it starts at zero: with --init-from the run starts from that codec's output).", valueName: "channels")) var binHead: Int?
     @Option(name: .long, help: ArgumentHelp("Bins each convolution of the bin head spans (odd).", valueName: "bins")) var binHeadKernel = 5
     @Flag(name: .long, help: "Train the decoder's bin head alone (everything else held); needs --init-from or --resume.") var binHeadOnly = false
@@ -256,6 +267,7 @@ struct TrainCodec: TrainCommand {
         o.model.codebooks = codebooks; o.model.encoderWidth = width; o.model.decoderWidth = width
         o.initFrom = initFrom; o.decoderOnly = decoderOnly; o.phaseHead = phaseHead; o.phaseWeight = phaseWeight
         o.encoderInput = encoderInput
+        o.longWindow = longWindow.map { n in LongWindowInput(nFFT: n, bins: n > 0 ? min(n / 2 + 1, (689 * n + 11024) / 22050 + 1) : 0) }
         o.binHead = binHead.map { BinHeadLayout(channels: $0, kernel: binHeadKernel) }; o.binHeadOnly = binHeadOnly
         o.bassDecoder = bassDecoder; o.bassInit = bassInit; o.bassWeight = bassWeight
         adversarial.apply(to: &o.adversarial)

@@ -192,8 +192,8 @@ final class PriorTrainerTests: XCTestCase {
         // --init-from a prior of another codec is refused, unless that codec seeded this one
         // (`gen train codec --encoder-input` records it): the prior then learns the new codes.
         var file = try SafeTensorsFile.read(dir + "/codec/model.safetensors")
-        try RVQCodecTrainer.widenEncoderInput(in: &file, from: .magnitude, to: .frequency, bins: codec.analysis.bins, path: "test")
         var wideConfig = codec.config; wideConfig.encoderInput = .frequency
+        try RVQCodecTrainer.widenEncoderInput(in: &file, from: codec.config.encoderLayout.inputs, to: wideConfig.encoderLayout.inputs, path: "test")
         for (name, seeded) in [("codec-other", false), ("codec-seeded", true)] {
             wideConfig.seededFrom = seeded ? codec.modelID : nil
             try FileManager.default.createDirectory(atPath: dir + "/" + name, withIntermediateDirectories: true)

@@ -219,28 +219,59 @@ final class RVQCodecTests: MusicScratchTestCase {
         }
     }
 
-    // Expected: a magnitude codec's weights widened to a magnitude+frequency encoder (zeros for the
-    // new input channels) give the same latents and codes (exactly the same arithmetic on the old
-    // channels, plus zero), with the chunked path's one lead frame; the widened codec records the
-    // id it was seeded from, and its own id differs (its code space differs).
+    // Expected: a magnitude codec's weights widened to a magnitude+frequency encoder, or to one that
+    // also reads a long window's low bins (zeros for the new input channels), give the same latents
+    // and codes (exactly the same arithmetic on the old channels, plus zero), with the chunked
+    // path's lead frame or side context; the widened codec records the id it was seeded from, and
+    // its own id differs (its code space differs).
     func testWidenedEncoderStartsWithTheSameCodes() throws {
         let x = testSignal(6000)
         let model = seededRVQ(signal: x)
         try saveRVQ(model, to: dir + "/old")
-        var file = try SafeTensorsFile.read(dir + "/old/model.safetensors")
-        try RVQCodecTrainer.widenEncoderInput(in: &file, from: .magnitude, to: .frequency, bins: 129, path: "test")
-        var c = model.config; c.encoderInput = .frequency; c.seededFrom = model.modelID
-        let wide = RVQCodec(config: c, randomInit: false)
-        try wide.loadWeights(file, path: "test")
-        let a = model.latents(of: x), b = wide.latents(of: x)
-        XCTAssertEqual(a.count, b.count)
-        XCTAssertLessThan(zip(a, b).map { Swift.abs($0 - $1) }.max()!, 1e-4)
-        XCTAssertEqual(wide.encode(x), model.encode(x))
-        XCTAssertNotEqual(wide.modelID, model.modelID)
-        XCTAssertThrowsError(try RVQCodecTrainer.widenEncoderInput(in: &file, from: .frequency, to: .frequency, bins: 129, path: "test"))
-        // chunked = whole for the frequency input too (the lead frame comes from frameSpan)
-        let whole = wide.latents(of: x, chunk: 100_000), chunked = wide.latents(of: x, chunk: 9)
-        XCTAssertLessThan(zip(whole, chunked).map { Swift.abs($0 - $1) }.max()!, 1e-4)
+        for widen in ["frequency", "long window"] {
+            var file = try SafeTensorsFile.read(dir + "/old/model.safetensors")
+            var c = model.config; c.seededFrom = model.modelID
+            if widen == "frequency" { c.encoderInput = .frequency } else { c.longWindow = LongWindowInput(nFFT: 1024, bins: 40) }
+            try RVQCodecTrainer.widenEncoderInput(in: &file, from: model.config.encoderLayout.inputs, to: c.encoderLayout.inputs, path: "test")
+            let wide = RVQCodec(config: c, randomInit: false)
+            try wide.loadWeights(file, path: "test")
+            let a = model.latents(of: x), b = wide.latents(of: x)
+            XCTAssertEqual(a.count, b.count, widen)
+            XCTAssertLessThan(zip(a, b).map { Swift.abs($0 - $1) }.max()!, 1e-4, widen)
+            XCTAssertEqual(wide.encode(x), model.encode(x), widen)
+            XCTAssertNotEqual(wide.modelID, model.modelID, widen)
+            // a file whose input conv is not the size given is refused
+            XCTAssertThrowsError(try RVQCodecTrainer.widenEncoderInput(in: &file, from: model.config.encoderLayout.inputs, to: c.encoderLayout.inputs + 5, path: "test"))
+            // chunked = whole for the wider input too (the lead frame and the sides come from frameSpan),
+            // once the new channels have weights
+            let w = wide.params.tensors[wide.params.names.firstIndex(of: "encoder.embed.weight")!]
+            var rng = RNG(seed: 3)
+            for i in w.data.indices { w.data[i] += 0.05 * rng.normal() }
+            let whole = wide.latents(of: x, chunk: 100_000), chunked = wide.latents(of: x, chunk: 9)
+            XCTAssertLessThan(zip(whole, chunked).map { Swift.abs($0 - $1) }.max()!, 1e-4, widen)
+        }
+    }
+
+    // Expected: the long window's channels are ln |X| of an n-point Hann frame centred on each
+    // 256-point frame: a sine at bin 10.0 of the long window (2.5 of the frame's) peaks at channel
+    // 10 of every frame, and the frames' own channels are the magnitude encoder's input unchanged.
+    func testLongWindowFeaturesAreCentredOnTheFrames() {
+        var c = tinyRVQConfig(); c.longWindow = LongWindowInput(nFFT: 1024, bins: 40)
+        let model = RVQCodec(config: c, seed: 1), plain = RVQCodec(config: tinyRVQConfig(), seed: 1)
+        let side = c.sideSamples, s = 5
+        XCTAssertEqual(side, 384)
+        let x = (0..<((s - 1) * c.hop + c.inputExtra)).map { Float(0.5 * Foundation.sin(2 * Double.pi * 10 * Double($0) / 1024 + 0.3)) }
+        let feats = model.features(Tensor(shape: [1, 1, x.count], data: x))
+        XCTAssertEqual(feats.shape, [1, s, 129 + 40])
+        let inner = plain.features(Tensor(shape: [1, 1, x.count - 2 * side], data: Array(x[side..<(x.count - side)])))
+        for t in 0..<s {
+            let row = Array(feats.data[(t * 169)..<((t + 1) * 169)])
+            XCTAssertLessThan(zip(row[0..<129], inner.data[(t * 129)..<((t + 1) * 129)]).map { Swift.abs($0 - $1) }.max()!, 1e-5)
+            let long = Array(row[129...])
+            XCTAssertEqual(long.firstIndex(of: long.max()!), 10, "frame \(t)")
+            // |X| at the peak bin: amplitude × Σ Hann / 2 = 0.5 × 512 / 2 (a whole number of periods)
+            XCTAssertEqual(long[10], Foundation.log(128), accuracy: 0.01, "frame \(t)")
+        }
     }
 
     // Expected: on a fixed seed, 40 AdamW steps on random windows of a sine/noise mix lower the
@@ -248,15 +279,16 @@ final class RVQCodecTests: MusicScratchTestCase {
     // third, first 8 steps against last 8 (measured when written: see the message on failure).
     func testTinyCodecLossFalls() {
         for input in EncoderInput.allCases { tinyCodecLossFalls(input) }
+        tinyCodecLossFalls(.magnitude, longWindow: LongWindowInput(nFFT: 1024, bins: 40))
     }
 
-    func tinyCodecLossFalls(_ input: EncoderInput) {
-        var config = tinyRVQConfig(width: 24); config.encoderInput = input
+    func tinyCodecLossFalls(_ input: EncoderInput, longWindow: LongWindowInput? = nil) {
+        var config = tinyRVQConfig(width: 24); config.encoderInput = input; config.longWindow = longWindow
         let model = RVQCodec(config: config, seed: 7)
-        let (first, last) = tinyTrainingLosses(model, span: (16 - 1) * 64 + 256 + config.leadSamples) { x, rng in
+        let (first, last) = tinyTrainingLosses(model, span: (16 - 1) * 64 + config.inputExtra) { x, rng in
             model.losses(x, active: 3, training: true, rng: &rng).total
         }
-        XCTAssertLessThan(last, 0.67 * first, "\(input): loss \(first) → \(last)")
+        XCTAssertLessThan(last, 0.67 * first, "\(input), long window \(longWindow?.nFFT ?? 0): loss \(first) → \(last)")
         let e = RVQCodecTrainer.evaluate(model, windows: [Array(testSignal(22050, seed: 1).prefix(8000))], codebooks: 3)
         XCTAssertTrue(e.melL1.isFinite && e.convergence.isFinite && e.chroma > 0)
     }

@@ -37,6 +37,11 @@ final class TrainOptionsTests: XCTestCase {
                                       "--bin-head must be in 1...64, got 65", "--bin-head-kernel must be odd, in 1...31, got 4"])
         o.initFrom = "models/codec"; o.binHead = BinHeadLayout(channels: 8)
         XCTAssertEqual(o.problems(), [])
+        o = RVQCodecTrainOptions(dataDirs: ["d"], outDir: "runs/c")
+        o.longWindow = LongWindowInput(nFFT: 1000, bins: 10)
+        XCTAssertEqual(o.problems(), ["--long-window: long_window.n_fft must be a power of two above n_fft (1024) and at most 32768, got 1000"])
+        o.longWindow = LongWindowInput(nFFT: 4096, bins: 129); o.initFrom = "models/codec"; o.decoderOnly = true
+        XCTAssertEqual(o.problems(), ["--long-window changes what the codes mean; --decoder-only keeps them. Drop one"])
     }
 
     func testPriorAndTaggerOptions() {
