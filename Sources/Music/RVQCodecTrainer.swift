@@ -78,7 +78,9 @@ public struct RVQCodecTrainOptions: TrainingRunSettings {
         }
         if initFrom != nil && resume { p.append("--init-from starts a new run; drop it with --resume") }
         if bassDecoder && initFrom == nil { p.append("--bass-decoder adds a bass decoder to an existing codec: give --init-from DIR (a resumed run keeps its own)") }
-        if bassInit != nil && !bassDecoder { p.append("--bass-init gives a new bass decoder its weights: use it with --bass-decoder") }
+        if bassInit != nil && !bassDecoder && !(bassWeight > 0 && initFrom == nil && !resume) {
+            p.append("--bass-init gives a new bass decoder its weights: use it with --bass-decoder, or with --bass-weight on a new codec")
+        }
         if bassDecoder && (binHead != nil || binHeadOnly || encoderInput != nil || phaseHead != nil || adversarial.weight > 0) {
             p.append("--bass-decoder trains the bass decoder alone; drop the options that change the rest of the codec")
         }
@@ -175,6 +177,13 @@ public enum RVQCodecTrainer {
         file.tensors[name] = SafeTensor(floats: out, shape: [c, wide, k])
     }
 
+    /// A new bass decoder's layout: at hop / 8 of the sample rate, used from 3 codebooks up (the
+    /// shipped codec's choice: at 2 it made real music flatter than its chroma gain was worth).
+    static func defaultBassLayout(hop: Int) -> BassDecoderLayout {
+        var l = BassDecoderLayout(); l.down = max(1, hop / 8); l.minCodebooks = 3
+        return l
+    }
+
     public static func train(_ o: RVQCodecTrainOptions) throws {
         try o.check()   // every option's limit and combination (an --encoder-input with --decoder-only too)
         let folder = try TrainingFolder(o.outDir)
@@ -214,7 +223,7 @@ public enum RVQCodecTrainer {
                 guard config.bassDecoder == nil else {
                     throw CodecError("--bass-decoder: \(from) already has a bass decoder; train it further with --resume of its run, or start from a codec without one.")
                 }
-                config.bassDecoder = o.bassLayout ?? { var l = BassDecoderLayout(); l.down = max(1, config.hop / 8); return l }()
+                config.bassDecoder = o.bassLayout ?? Self.defaultBassLayout(hop: config.hop)
                 if let path = o.bassInit {
                     let seed = try SafeTensorsFile.read(path)
                     for (name, t) in seed.tensors { file.tensors["bass." + name] = t }
@@ -226,6 +235,8 @@ public enum RVQCodecTrainer {
             if o.binHead != nil { config.binHead = o.binHead }
             if o.encoderInput != nil { config.encoderInput = o.encoderInput }
             if o.longWindow != nil { config.longWindow = o.longWindow }
+            // A new codec trained with the bass loss gets its bass decoder from the start.
+            if o.bassWeight > 0 { config.bassDecoder = o.bassLayout ?? Self.defaultBassLayout(hop: config.hop) }
         }
         if let w = o.phaseWeight { config.phaseWeight = w }
         let problems = config.validate()
@@ -256,6 +267,16 @@ public enum RVQCodecTrainer {
             if o.bassDecoder && o.bassInit == nil { addNew(prefix: "bass.", to: &file, from: model) }
             try model.loadWeights(file, path: from + "/model.safetensors")
             o.log("codec: starting from \(from) (codec \(model.modelID))")
+        } else if !o.resume, let path = o.bassInit {
+            // A new codec's bass decoder from a trained one's weights (its tensors under their own names).
+            let seed = try SafeTensorsFile.read(path)
+            for (name, t) in zip(model.params.names, model.params.tensors) where name.hasPrefix("bass.") {
+                guard let w = seed.tensors[String(name.dropFirst(5))], w.shape == t.shape else {
+                    throw CheckpointError(path: path, message: "no tensor \(name.dropFirst(5)) of shape \(t.shape) for the bass decoder.")
+                }
+                t.data = try w.floats()
+            }
+            o.log("codec: the bass decoder starts from \(path)")
         }
         let opt = AdamW(model.params, config: AdamWConfig(learningRate: o.learningRate, beta1: 0.8, beta2: 0.99, eps: 1e-8, weightDecay: 0.01))
         var step = 0, decoderOnly = o.decoderOnly || o.binHeadOnly || o.bassDecoder, binHeadOnly = o.binHeadOnly, bassOnly = o.bassDecoder
@@ -266,6 +287,9 @@ public enum RVQCodecTrainer {
             if point.weights.metadata["decoder_only"] == "true" { decoderOnly = true }
             if point.weights.metadata["bin_head_only"] == "true" { binHeadOnly = true }
             if point.weights.metadata["bass_only"] == "true" { bassOnly = true }
+            if bassOnly && o.bassWeight > 0 {
+                throw CodecError("--bass-weight trains the whole codec with its bass decoder's loss, but the run in \(o.outDir) trains the bass decoder alone: resume it without --bass-weight, or start a whole-codec run from it with --init-from \(o.outDir).")
+            }
             try model.loadWeights(point.weights, path: folder.weights)
             step = point.step
             if let state = point.state {

@@ -28,17 +28,10 @@ public func musicLabels(_ config: PriorConfig, genre: String?, artist: String?, 
 /// only a tempo the bar has the beats of the genre's first groove in the catalogue (3 for a waltz), or 4.
 public func barGrid(bpm: Double?, timeSignature: String?, genre: String? = nil) throws -> BarGrid? {
     guard bpm != nil || timeSignature != nil else { return nil }
-    var beats = genre.flatMap { MusicCatalog.genre($0)?.grooves.first?.beatsPerBar } ?? 4
-    if let t = timeSignature {
-        guard let b = BarGrid.beats(timeSignature: t) else {
-            throw RequestError.usage("time signature '\(t)' is not beats/note value such as 4/4, 3/4, 2/4 or 6/8.")
-        }
-        beats = b
-    }
+    if let problem = MusicRequest.gridProblems(bpm: bpm, timeSignature: timeSignature).first { throw RequestError.usage(problem + ".") }
+    let beats = timeSignature.flatMap(BarGrid.beats(timeSignature:))
+        ?? genre.flatMap { MusicCatalog.genre($0)?.grooves.first?.beatsPerBar } ?? 4
     let tempo = bpm ?? 120
-    guard MusicRequest.bpmRange.contains(tempo) else {
-        throw RequestError.usage("tempo \(tempo) is outside \(Int(MusicRequest.bpmRange.lowerBound))...\(Int(MusicRequest.bpmRange.upperBound)) beats per minute.")
-    }
     return BarGrid(bpm: tempo, beatsPerBar: beats)
 }
 

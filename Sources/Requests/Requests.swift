@@ -87,16 +87,25 @@ public struct MusicRequest: Equatable, Sendable {
             p.append("\(name(.primeSeconds)) must be more than 0 and less than \(name(.duration)) (\(format(duration))), got \(format(s))")
         }
         p += outputRateProblems(rate, naming: name)
-        if let b = bpm, !Self.bpmRange.contains(b) {
-            p.append("\(name(.bpm)) must be between \(Int(Self.bpmRange.lowerBound)) and \(Int(Self.bpmRange.upperBound)) beats per minute, got \(format(b))")
-        }
-        if let t = timeSignature, Self.beatsPerBar(timeSignature: t) == nil {
-            p.append("\(name(.timeSignature)) must be beats/note value such as 4/4, 3/4, 2/4 or 6/8, got '\(t)'")
-        }
+        p += Self.gridProblems(bpm: bpm, timeSignature: timeSignature, naming: name)
         if lyrics != nil && lyricsFile != nil { p.append("give \(name(.lyrics)) or a lyrics file, not both") }
         if let l = lyrics {
             if l.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { p.append("\(name(.lyrics)) is empty; leave it out for music without lyrics") }
             if l.utf8.count >= Self.maxLyricsBytes { p.append("\(name(.lyrics)) must be under 100 KB, got \(l.utf8.count) bytes") }
+        }
+        return p
+    }
+
+    /// A tempo's and a time signature's problems: `validate`'s, and the bar grid's for callers that
+    /// build one without a request (MusicRender's `barGrid`).
+    public static func gridProblems(bpm: Double?, timeSignature: String?,
+                                    naming name: (RequestField) -> String = { $0.flag }) -> [String] {
+        var p: [String] = []
+        if let b = bpm, !bpmRange.contains(b) {
+            p.append("\(name(.bpm)) must be between \(Int(bpmRange.lowerBound)) and \(Int(bpmRange.upperBound)) beats per minute, got \(format(b))")
+        }
+        if let t = timeSignature, beatsPerBar(timeSignature: t) == nil {
+            p.append("\(name(.timeSignature)) must be beats/note value such as 4/4, 3/4, 2/4 or 6/8, got '\(t)'")
         }
         return p
     }

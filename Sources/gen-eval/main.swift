@@ -223,7 +223,6 @@ func evaluateMusic(_ o: Options) {
             gridLines.append(String(format: "{\"file\":\"%@\",\"bpm\":%.1f,\"beats_per_bar\":%d,\"bar_seconds\":%.4f}\n",
                                     (path as NSString).lastPathComponent, g.bpm, g.beatsPerBar, g.barSeconds))
         }
-        if !gridLines.isEmpty { try? gridLines.joined().write(toFile: outDir + "/grids.jsonl", atomically: true, encoding: .utf8) }
         let audio = codes.map { codec.decode($0, length: length) }
         for (a, path) in zip(audio, paths) { try? AudioFile.write(AudioBuffer(samples: a, sampleRate: codec.sampleRate), to: path, encoding: .float32) }
         // The sampled codes too, as `gen encode` writes them: `gen decode` renders them again, and
@@ -274,6 +273,8 @@ func evaluateMusic(_ o: Options) {
                             seed: UInt64(2000 + g), name: "\(name)-lyrics")
         for a in sung { withVocals += vocalProbe.predict(ProbeFeatures.of(a, filterbank: fb)) }
     }
+    // Every generated clip's bar grid, once all are sampled (beat_alignment.py reads them).
+    if !gridLines.isEmpty { try? gridLines.joined().write(toFile: outDir + "/grids.jsonl", atomically: true, encoding: .utf8) }
     if !o.genreOnly {   // --genre-only sampled no lyric-conditioned clips: there is no rate to report
         let sung = MeasuredRate(hits: withVocals, trials: asked), plain = MeasuredRate(hits: withoutVocals, trials: asked)
         log("lyrics: the vocal probe heard vocals in \(sung.description) of the lyric-conditioned clips "

@@ -253,8 +253,8 @@ struct TrainCodec: TrainCommand {
     @Option(name: .long, help: ArgumentHelp("Bins each convolution of the bin head spans (odd).", valueName: "bins")) var binHeadKernel = 5
     @Flag(name: .long, help: "Train the decoder's bin head alone (everything else held); needs --init-from or --resume.") var binHeadOnly = false
     @Flag(name: .long, help: "Add a bass decoder (a waveform network for the band below 345 Hz) to the --init-from codec and train it alone; the codes and the codec id are kept.") var bassDecoder = false
-    @Option(name: .long, help: ArgumentHelp("The new bass decoder's starting weights (safetensors under its own tensor names, as bench/lowband_decoder.py export writes).", valueName: "file")) var bassInit: String?
-    @Option(name: .long, help: ArgumentHelp("Train the whole codec with its bass decoder's loss at this weight: the codes learn to carry the bass line (they change, and so does the codec id: a prior on the old codes needs retraining).", valueName: "w")) var bassWeight: Float = 0
+    @Option(name: .long, help: ArgumentHelp("The new bass decoder's starting weights (safetensors under its own tensor names, as bench/lowband_decoder.py export writes); with --bass-decoder, or --bass-weight on a new codec.", valueName: "file")) var bassInit: String?
+    @Option(name: .long, help: ArgumentHelp("Train the whole codec with its bass decoder's loss at this weight: the codes learn to carry the bass line (they change, and so does the codec id: a prior on the old codes needs retraining). A new codec gets a bass decoder from the start.", valueName: "w")) var bassWeight: Float = 0
     @Option(name: .long, help: "Weight of the phase losses (group delay, instantaneous frequency; and the phase itself for an absolute head).") var phaseWeight: Float?
     @OptionGroup(title: "Discriminator phase") var adversarial: AdversarialOptions
     @OptionGroup(title: "Training run") var training: TrainingRunOptions<RVQCodecTrainOptions>

@@ -254,5 +254,27 @@ final class BassDecoderTests: MusicScratchTestCase {
         var bare = o
         bare.initFrom = nil; bare.outDir = dir + "/run4"
         XCTAssertThrowsError(try RVQCodecTrainer.train(bare)) { XCTAssertTrue("\($0)".contains("--bass-decoder"), "\($0)") }
+        // --bass-weight on the resumed bass-only run is refused, not ignored.
+        var weighted = resumed
+        weighted.bassWeight = 1; weighted.steps = 6
+        XCTAssertThrowsError(try RVQCodecTrainer.train(weighted)) { XCTAssertTrue("\($0)".contains("trains the bass decoder alone"), "\($0)") }
+
+        // A new codec trained with --bass-weight has a bass decoder from the start (from 3 codebooks
+        // up), and --bass-init gives it the file's weights.
+        var fresh = RVQCodecTrainOptions(dataDirs: [data], outDir: dir + "/run5")
+        fresh.model = tinyRVQConfig(); fresh.bassWeight = 1; fresh.bassInit = dir + "/bass-init.safetensors"
+        fresh.bassLayout = tinyBassConfig().bassDecoder
+        fresh.steps = 1; fresh.batchSize = 2; fresh.segmentFrames = 16; fresh.warmup = 1; fresh.learningRate = 1e-9
+        fresh.logEvery = 1; fresh.evalEvery = 1; fresh.saveEvery = 1; fresh.evalWindows = 1; fresh.evalSeconds = 0.3; fresh.log = { _ in }
+        XCTAssertEqual(fresh.problems(), [])
+        try RVQCodecTrainer.train(fresh)
+        let born = try RVQCodec.load(directory: dir + "/run5")
+        XCTAssertEqual(born.config.bassDecoder, tinyBassConfig().bassDecoder)
+        for (name, t) in zip(donor.params.names, donor.params.tensors) where name.hasPrefix("bass.") {
+            XCTAssertLessThan(zip(born.params[name]!.data, t.data).map { Swift.abs($0 - $1) }.max()!, 1e-6, name)
+        }
+        XCTAssertEqual(RVQCodecTrainer.defaultBassLayout(hop: 256).minCodebooks, 3)
+        fresh.initFrom = dir + "/codec"; fresh.outDir = dir + "/run6"
+        XCTAssertTrue(fresh.problems().contains { $0.hasPrefix("--bass-init gives a new bass decoder its weights") })
     }
 }
