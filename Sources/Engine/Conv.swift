@@ -63,6 +63,13 @@ func col2im(_ col: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>,
 }
 
 /// Adds bias[c] to every time step of each (C, T) row block, B times.
+/// out[b, c, t] = bias[c].
+private func setBias(_ out: UnsafeMutablePointer<Float>, _ bias: UnsafePointer<Float>, batch: Int, channels: Int, time: Int) {
+    for b in 0..<batch {
+        for c in 0..<channels { (out + (b * channels + c) * time).update(repeating: bias[c], count: time) }
+    }
+}
+
 private func addBias(_ out: UnsafeMutablePointer<Float>, _ bias: UnsafePointer<Float>, batch: Int, channels: Int, time: Int) {
     for b in 0..<batch {
         for c in 0..<channels {
@@ -113,12 +120,13 @@ public func conv1d(_ x: Tensor, weight: Tensor, bias: Tensor?,
     // A 1×1, stride-1, unpadded conv reads x itself as the column matrix: skip the unfold.
     let pointwise = kernel == 1 && stride == 1 && padding == 0
 
-    var out = [Float](repeating: 0, count: batch * cout * tout)  // (B, Cout, Tout)
+    // (B, Cout, Tout): the bias (or sgemm with beta 0) writes every element first.
+    var out = uninitializedFloats(batch * cout * tout) { _ in }
     // (Cin·K, Tout), reused per item; im2col writes every element, so it starts uninitialised.
     var col = [Float](unsafeUninitializedCapacity: pointwise ? 0 : rows * tout) { _, n in n = pointwise ? 0 : rows * tout }
     x.data.withUnsafeBufferPointer { xp in weight.data.withUnsafeBufferPointer { wp in
     out.withUnsafeMutableBufferPointer { op in col.withUnsafeMutableBufferPointer { cp in
-        if let bias { bias.data.withUnsafeBufferPointer { addBias(op.baseAddress!, $0.baseAddress!, batch: batch, channels: cout, time: tout) } }
+        if let bias { bias.data.withUnsafeBufferPointer { setBias(op.baseAddress!, $0.baseAddress!, batch: batch, channels: cout, time: tout) } }
         for b in 0..<batch {
             let xb = xp.baseAddress! + b * cin * length
             var colPtr = UnsafePointer(xb)
@@ -264,14 +272,14 @@ public func depthwiseConv1d(_ x: Tensor, weight: Tensor, bias: Tensor?, padding:
     // (K, C): the taps of one offset for all channels are contiguous, so the inner loop runs over C.
     var wt = [Float](repeating: 0, count: k * c)
     for ci in 0..<c { for ki in 0..<k { wt[ki * c + ci] = weight.data[ci * k + ki] } }
-    var out = [Float](repeating: 0, count: b * tout * c)
+    var out = uninitializedFloats(b * tout * c) { _ in }   // each row starts at its bias, or 0, below
     let xs = x.data, bs = bias?.data
     out.withUnsafeMutableBufferPointer { op in
         let op = op.baseAddress!
         parallelFor(b * tout, minChunk: max(1, 4096 / max(c, 1))) { range in
             for row in range {
                 let bi = row / tout, to = row % tout, y = op + row * c
-                if let bs { for ci in 0..<c { y[ci] = bs[ci] } }
+                if let bs { for ci in 0..<c { y[ci] = bs[ci] } } else { y.update(repeating: 0, count: c) }
                 for ki in 0..<k {
                     let ti = to + ki - padding
                     if ti < 0 || ti >= t { continue }

@@ -77,10 +77,9 @@ private func binary(_ a: Tensor, _ b: Tensor, _ opName: String,
         preconditionFailure("\(opName): shapes \(a.shape) and \(b.shape) do not broadcast")
     }
     let n = shapeCount(outShape)
-    var out = [Float](repeating: 0, count: n)
+    let out = uninitializedFloats(n) { op in
     a.data.withUnsafeBufferPointer { ap in
         b.data.withUnsafeBufferPointer { bp in
-            out.withUnsafeMutableBufferPointer { op in
                 if a.shape == b.shape {
                     parallelFor(n) { r in for i in r { op[i] = f(ap[i], bp[i]) } }
                 } else if b.count == 1 {
@@ -93,8 +92,8 @@ private func binary(_ a: Tensor, _ b: Tensor, _ opName: String,
                     let sa = broadcastStrides(a.shape, to: outShape), sb = broadcastStrides(b.shape, to: outShape)
                     forEachBroadcast(outShape, sa, sb) { o, i, j in op[o] = f(ap[i], bp[j]) }
                 }
-            }
         }
+    }
     }
     return Tensor.result(shape: outShape, data: out, parents: [a, b]) { o in backward(a, b, o) }
 }
@@ -170,9 +169,8 @@ public func + (a: Tensor, s: Float) -> Tensor { addScalar(a, s) }
 private func unary(_ x: Tensor, _ f: (Float) -> Float,
                    _ df: @escaping (_ x: Float, _ y: Float) -> Float) -> Tensor {
     let n = x.count
-    var out = [Float](repeating: 0, count: n)
-    x.data.withUnsafeBufferPointer { xp in
-        out.withUnsafeMutableBufferPointer { op in
+    let out = uninitializedFloats(n) { op in
+        x.data.withUnsafeBufferPointer { xp in
             parallelFor(n) { r in for i in r { op[i] = f(xp[i]) } }
         }
     }

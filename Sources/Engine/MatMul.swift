@@ -34,8 +34,8 @@ public func matmul(_ a: Tensor, _ b: Tensor, transposeB: Bool = false) -> Tensor
     precondition(k == kb, "matmul: inner dimensions differ: a \(a.shape), b \(b.shape)\(transposeB ? " (transposed)" : "")")
     let m = a.shape.dropLast().reduce(1, *)  // not a.count / k, which is 0 when K is 0
     var outShape = a.shape; outShape[outShape.count - 1] = n
-    var out = [Float](repeating: 0, count: m * n)
-    a.data.withUnsafeBufferPointer { ap in b.data.withUnsafeBufferPointer { bp in out.withUnsafeMutableBufferPointer { cp in
+    // sgemm with beta 0 writes all of C (zeros when K is 0).
+    let out = uninitializedFloats(m * n) { cp in a.data.withUnsafeBufferPointer { ap in b.data.withUnsafeBufferPointer { bp in
         sgemm(ap.baseAddress!, bp.baseAddress!, cp.baseAddress!, m: m, n: n, k: k, transB: transposeB)
     } } }
     return Tensor.result(shape: outShape, data: out, parents: [a, b]) { o in
@@ -70,8 +70,7 @@ public func bmm(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: 
     let kb = transposeB ? b.shape[2] : b.shape[1], n = transposeB ? b.shape[1] : b.shape[2]
     precondition(k == kb, "bmm: inner dimensions differ: \(a.shape) · \(b.shape)")
     let sa = m * k, sb = k * n, sc = m * n
-    var out = [Float](repeating: 0, count: batch * sc)
-    a.data.withUnsafeBufferPointer { ap in b.data.withUnsafeBufferPointer { bp in out.withUnsafeMutableBufferPointer { cp in
+    let out = uninitializedFloats(batch * sc) { cp in a.data.withUnsafeBufferPointer { ap in b.data.withUnsafeBufferPointer { bp in
         for i in 0..<batch {
             sgemm(ap.baseAddress! + i * sa, bp.baseAddress! + i * sb, cp.baseAddress! + i * sc,
                   m: m, n: n, k: k, transA: transposeA, transB: transposeB)

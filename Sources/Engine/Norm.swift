@@ -16,7 +16,7 @@ public func layerNorm(_ x: Tensor, gamma: Tensor?, beta: Tensor?, eps: Float = 1
     if let gamma { precondition(gamma.shape == [c], "layerNorm: gamma shape \(gamma.shape), expected [\(c)]") }
     if let beta { precondition(beta.shape == [c], "layerNorm: beta shape \(beta.shape), expected [\(c)]") }
 
-    var out = [Float](repeating: 0, count: x.count)  // (N, C)
+    var out = uninitializedFloats(x.count) { _ in }  // (N, C): every row written below
     var mean = [Float](repeating: 0, count: n)       // (N), saved for the backward
     var rstd = [Float](repeating: 0, count: n)       // (N), 1 / sqrt(var + eps), saved for the backward
     let ones = [Float](repeating: 1, count: gamma == nil ? c : 0)

@@ -26,8 +26,7 @@ public func permute(_ x: Tensor, _ perm: [Int]) -> Tensor {
     for i in stride(from: x.rank - 2, through: 0, by: -1) { inStrides[i] = inStrides[i + 1] * x.shape[i + 1] }
     let srcStrides = perm.map { inStrides[$0] }  // input stride for each output dimension
     let zero = [Int](repeating: 0, count: x.rank)
-    var out = [Float](repeating: 0, count: x.count)
-    x.data.withUnsafeBufferPointer { xp in out.withUnsafeMutableBufferPointer { op in
+    let out = uninitializedFloats(x.count) { op in x.data.withUnsafeBufferPointer { xp in
         forEachBroadcast(outShape, srcStrides, zero) { o, i, _ in op[o] = xp[i] }
     } }
     return Tensor.result(shape: outShape, data: out, parents: [x]) { o in
@@ -53,11 +52,12 @@ public func slice(_ x: Tensor, axis: Int, _ range: Range<Int>) -> Tensor {
     let outer = x.shape[..<ax].reduce(1, *), inner = x.shape[(ax + 1)...].reduce(1, *)
     let len = range.count, full = x.shape[ax]
     var outShape = x.shape; outShape[ax] = len
-    var out = [Float](repeating: 0, count: outer * len * inner)
-    for o in 0..<outer {
-        let src = (o * full + range.lowerBound) * inner, dst = o * len * inner
-        for i in 0..<(len * inner) { out[dst + i] = x.data[src + i] }
-    }
+    let out = uninitializedFloats(outer * len * inner) { op in x.data.withUnsafeBufferPointer { xp in
+        for o in 0..<outer {
+            let src = (o * full + range.lowerBound) * inner, dst = o * len * inner
+            for i in 0..<(len * inner) { op[dst + i] = xp[src + i] }
+        }
+    } }
     return Tensor.result(shape: outShape, data: out, parents: [x]) { t in
         let g = t.grad!
         x.accumulateGrad { gx in
@@ -80,14 +80,17 @@ public func concat(_ xs: [Tensor], axis: Int) -> Tensor {
     let outer = xs[0].shape[..<ax].reduce(1, *), inner = xs[0].shape[(ax + 1)...].reduce(1, *)
     let lens = xs.map { $0.shape[ax] }, total = lens.reduce(0, +)
     var outShape = xs[0].shape; outShape[ax] = total
-    var out = [Float](repeating: 0, count: outer * total * inner)
-    var offset = 0
-    for (x, len) in zip(xs, lens) {
-        for o in 0..<outer {
-            let src = o * len * inner, dst = (o * total + offset) * inner
-            for i in 0..<(len * inner) { out[dst + i] = x.data[src + i] }
+    let out = uninitializedFloats(outer * total * inner) { op in
+        var offset = 0
+        for (x, len) in zip(xs, lens) {
+            x.data.withUnsafeBufferPointer { xp in
+                for o in 0..<outer {
+                    let src = o * len * inner, dst = (o * total + offset) * inner
+                    for i in 0..<(len * inner) { op[dst + i] = xp[src + i] }
+                }
+            }
+            offset += len
         }
-        offset += len
     }
     return Tensor.result(shape: outShape, data: out, parents: xs) { t in
         let g = t.grad!

@@ -6,8 +6,7 @@ import Foundation
 
 public func softmax(_ x: Tensor) -> Tensor {
     let v = x.shape.last ?? 1, rows = x.count / max(v, 1)
-    var out = [Float](repeating: 0, count: x.count)
-    x.data.withUnsafeBufferPointer { xp in out.withUnsafeMutableBufferPointer { op in
+    let out = uninitializedFloats(x.count) { op in x.data.withUnsafeBufferPointer { xp in
         parallelFor(rows, minChunk: max(1, 8192 / max(v, 1))) { r in
             for row in r { softmaxRow(xp.baseAddress! + row * v, op.baseAddress! + row * v, v) }
         }
