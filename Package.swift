@@ -58,7 +58,7 @@ let package = Package(
 
         .testTarget(name: "AudioTests", dependencies: ["Audio", "Base"]),
         .testTarget(name: "DSPTests", dependencies: ["Base", "DSP", "Audio", "Teacher"]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "NN", "CKernels"]),
+        .testTarget(name: "EngineTests", dependencies: ["Base", "Engine", "NN", "CKernels"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Engine"]),
         .testTarget(name: "CLITests", dependencies: ["Audio", "Engine"]),
         .testTarget(name: "BatchTests", dependencies: ["Batch", "Requests", "Audio"]),

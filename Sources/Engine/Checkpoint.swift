@@ -23,8 +23,9 @@ extension ParameterStore {
         try safetensors(dtype: dtype, metadata: metadata).write(to: path)
     }
 
-    /// Copies every tensor of `file` into the registered parameters. Every registered name must be
-    /// present with the registered shape, and the file may hold nothing else (`allowExtra` names
+    /// Copies every tensor of `file` into the registered parameters, writing every value of each
+    /// (so a model built with unfilled parameters is whole once this returns; a throw leaves it
+    /// unusable). Every registered name must be present with the registered shape, and the file may hold nothing else (`allowExtra` names
     /// prefixes, like "optimizer.", that belong to someone else).
     public func load(_ file: SafeTensorsFile, path: String, allowExtra: (String) -> Bool = { _ in false }) throws {
         for (name, t) in zip(names, tensors) {
@@ -36,7 +37,8 @@ extension ParameterStore {
                 throw CheckpointError(path: path, message: "tensor '\(name)' has shape \(st.shape), expected \(t.shape). "
                                       + "config.json and model.safetensors disagree; retrain or restore a matching pair.")
             }
-            do { t.data = try st.floats() } catch {
+            // In place: the parameter's own memory is written once, with no array in between.
+            do { try t.data.withUnsafeMutableBufferPointer { try st.copyFloats(into: $0) } } catch {
                 throw CheckpointError(path: path, message: "tensor '\(name)': \(error)")
             }
         }

@@ -135,8 +135,8 @@ public func conv1d(_ x: Tensor, weight: Tensor, bias: Tensor?,
                        stride: stride, padding: padding, dilation: dilation, columns: tout)
                 colPtr = UnsafePointer(cp.baseAddress!)
             }
-            sgemm(wp.baseAddress!, colPtr, op.baseAddress! + b * cout * tout,
-                  m: cout, n: tout, k: rows, beta: bias == nil ? 0 : 1)
+            sgemmForward(wp.baseAddress!, colPtr, op.baseAddress! + b * cout * tout,
+                         m: cout, n: tout, k: rows, beta: bias == nil ? 0 : 1)
         }
     } } } }
 

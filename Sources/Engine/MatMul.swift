@@ -1,5 +1,6 @@
 // MatMul.swift — matrix products on cblas_sgemm: matmul (with a flattened leading batch), batched
 // matmul, and the Linear layer's affine map. Forward and backward side by side.
+import Base
 import COpenBLAS
 
 /// C (M, N) = op(A) · op(B) (+ beta·C), row-major, through cblas.
@@ -24,6 +25,28 @@ public func sgemm(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: Uns
                 a, Int32(transA ? m : k), b, Int32(transB ? k : n), beta, c, Int32(n))
 }
 
+/// `sgemm` of an op's forward pass (not called inside another parallel loop): where OpenBLAS runs
+/// its products in the caller's thread (a short command, `Runtime.blasInCallerThread`) and the
+/// thread budget has more than one worker, a product big enough to pay for a dispatch is split
+/// into row blocks of C computed concurrently, each by single-threaded sgemm (OpenBLAS takes
+/// concurrent calls). OpenBLAS blocks a product by its sizes, so a block's elements can round
+/// differently from one call's (as they do between its own 1- and 2-thread runs): a sentence of
+/// speech then differs by at most 1 in 16-bit samples. A sentence of `gen speech` spends over a
+/// third of its time in sgemm, which otherwise left the second core idle.
+public func sgemmForward(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
+                         m: Int, n: Int, k: Int, transB: Bool = false, beta: Float = 0) {
+    let workers = ThreadBudget.count
+    guard workers > 1, m >= 64, m * n * k >= 1 << 22, openblas_get_num_threads() == 1 else {
+        return sgemm(a, b, c, m: m, n: n, k: k, transB: transB, beta: beta)
+    }
+    // Blocks of whole multiples of 16 rows, so none is a sliver.
+    let tiles = (m + 15) / 16
+    parallelFor(tiles, minChunk: 2) { range in
+        let lo = range.lowerBound * 16, hi = min(m, range.upperBound * 16)
+        sgemm(a + lo * k, b, c + lo * n, m: hi - lo, n: n, k: k, transB: transB, beta: beta)
+    }
+}
+
 /// a (..., M, K) · b (K, N) → (..., M, N); with `transposeB`, b is (N, K).
 /// The leading dimensions of `a` are flattened into M, so one sgemm serves a whole batch.
 public func matmul(_ a: Tensor, _ b: Tensor, transposeB: Bool = false) -> Tensor {
@@ -36,7 +59,7 @@ public func matmul(_ a: Tensor, _ b: Tensor, transposeB: Bool = false) -> Tensor
     var outShape = a.shape; outShape[outShape.count - 1] = n
     // sgemm with beta 0 writes all of C (zeros when K is 0).
     let out = uninitializedFloats(m * n) { cp in a.data.withUnsafeBufferPointer { ap in b.data.withUnsafeBufferPointer { bp in
-        sgemm(ap.baseAddress!, bp.baseAddress!, cp.baseAddress!, m: m, n: n, k: k, transB: transposeB)
+        sgemmForward(ap.baseAddress!, bp.baseAddress!, cp.baseAddress!, m: m, n: n, k: k, transB: transposeB)
     } } }
     return Tensor.result(shape: outShape, data: out, parents: [a, b]) { o in
         let g = o.grad!

@@ -50,6 +50,7 @@ public enum Runtime {
         if !reexec || !spinning {
             if kernels == nil || selectKernels(kernels!) {
                 if spinning { _ = blasInCallerThread() }
+                if !reexec { hugePageHeap(mallopt: mallopt) }
                 return
             }
         }
@@ -57,6 +58,46 @@ public enum Runtime {
         var argv = CommandLine.arguments.map { strdup($0) } + [nil]
         execv("/proc/self/exe", &argv)
         // exec failed (no /proc?): carry on with the default spin timeout.
+        #endif
+    }
+
+    /// Backs malloc's heap with transparent huge pages, for a short command: a sentence of `gen
+    /// speech` first touches about 40 MB (weights, activations), and on 4 KB pages that is some
+    /// 7,000 page faults, a fifth of its time. The heap is grown by 64 MB now (malloc's top pad)
+    /// and that range marked MADV_HUGEPAGE, which is how a kernel in THP's "madvise" mode (Debian's
+    /// default) gives 2 MB pages; growth past it is ordinary. glibc's own switch for this
+    /// (GLIBC_TUNABLES=glibc.malloc.hugetlb=1) is read only at start-up, which a short command
+    /// does not repeat. It needs `configure`'s mmap threshold (big blocks from the heap, not
+    /// mmap). Nothing happens where the kernel has THP off or the heap cannot be found.
+    static func hugePageHeap(mallopt: ((Int32, Int32) -> Int32)?) {
+        #if os(Linux)
+        guard let mallopt,
+              let mode = try? String(contentsOfFile: "/sys/kernel/mm/transparent_hugepage/enabled", encoding: .utf8),
+              !mode.contains("[never]") else { return }
+        _ = mallopt(-2, 64 << 20)                 // M_TOP_PAD: the heap grows 64 MB at a time
+        // Grown now, so the range below covers it (the block's size is read back through libc,
+        // so the compiler cannot drop the allocation as unused).
+        guard let usable = symbols(["malloc_usable_size"])?.first.map({ unsafeBitCast($0, to: (@convention(c) (UnsafeMutableRawPointer?) -> Int).self) }) else { return }
+        let grow = malloc(1 << 20)
+        let grown = usable(grow) >= 1 << 20
+        free(grow)
+        guard grown else { return }
+        // (procfs files report a size of 0, so they are read line by line, not as a whole file.)
+        guard let maps = fopen("/proc/self/maps", "r") else { return }
+        defer { fclose(maps) }
+        var heap: Substring?
+        var buffer: UnsafeMutablePointer<CChar>?, capacity = 0
+        defer { free(buffer) }
+        while getline(&buffer, &capacity, maps) > 0, let buffer {
+            let line = String(cString: buffer).trimmingCharacters(in: .whitespacesAndNewlines)
+            if line.hasSuffix("[heap]") { heap = line.split(separator: " ").first; break }
+        }
+        guard let range = heap?.split(separator: "-"), range.count == 2,
+              let start = UInt(range[0], radix: 16), let end = UInt(range[1], radix: 16) else { return }
+        let huge: UInt = 2 << 20
+        let from = (start + huge - 1) / huge * huge
+        guard end > from + huge, let base = UnsafeMutableRawPointer(bitPattern: from) else { return }
+        _ = madvise(base, Int(end - from), 14)    // MADV_HUGEPAGE
         #endif
     }
 
@@ -72,7 +113,7 @@ public enum Runtime {
     /// The count goes to 1 first, then the pool stops: OpenBLAS restarts a stopped pool whenever its
     /// thread count is set. A later `--threads N` (`Threads.set`) starts a pool of N that reads the
     /// short spin. False where the library does not export what it takes.
-    static func blasInCallerThread() -> Bool {
+    public static func blasInCallerThread() -> Bool {
         #if canImport(Glibc)
         guard let hooks = symbols(["openblas_read_env", "blas_thread_shutdown_"]) else { return false }
         setenv("OPENBLAS_THREAD_TIMEOUT", "4", 1)

@@ -46,9 +46,26 @@ public struct SafeTensorsError: Error, CustomStringConvertible {
 public struct SafeTensor {
     public let dtype: SafeTensorsDType
     public let shape: [Int]
-    public let bytes: [UInt8]
+    /// Where this tensor's bytes are: `range` of an array (its own, or a parsed buffer's that its
+    /// file's tensors share), or of a file still open (`SafeTensorsFile.read`), read only when the
+    /// values are asked for and then straight into the memory that keeps them: loading a model
+    /// touches its weights' memory once (the parameters), not three times (file, tensor, parameters).
+    let storage: SafeTensorBytes
+    let range: Range<Int>
+
+    /// This tensor's bytes (read from its file, or copied out of a shared buffer, when asked):
+    /// throws when its file can no longer be read in full.
+    public var bytes: [UInt8] { get throws { try withBytes { Array($0) } } }
 
     public var elementCount: Int { shape.reduce(1, *) }
+
+    /// A tensor whose bytes are `range` of `storage`, already checked against dtype and shape (parse).
+    init(dtype: SafeTensorsDType, shape: [Int], storage: SafeTensorBytes, range: Range<Int>) {
+        self.dtype = dtype
+        self.shape = shape
+        self.storage = storage
+        self.range = range
+    }
 
     /// Raw bytes as they sit in a file. Throws when the byte count does not match dtype and shape.
     public init(dtype: SafeTensorsDType, shape: [Int], bytes: [UInt8]) throws {
@@ -58,9 +75,7 @@ public struct SafeTensor {
         guard bytes.count == count * dtype.byteSize else {
             throw SafeTensorsError(path: "", message: "dtype \(dtype.rawValue) shape \(shape) needs \(count * dtype.byteSize) bytes but got \(bytes.count). Pass bytes that match the shape")
         }
-        self.dtype = dtype
-        self.shape = shape
-        self.bytes = bytes
+        self.init(dtype: dtype, shape: shape, storage: .memory(bytes), range: bytes.indices)
     }
 
     /// Stores `floats` as F32, or rounds them to F16/BF16 (round-to-nearest-even) when asked.
@@ -78,7 +93,8 @@ public struct SafeTensor {
         }
         self.dtype = dtype
         self.shape = shape
-        self.bytes = out
+        self.storage = .memory(out)
+        self.range = out.indices
     }
 
     public init(int32s: [Int32], shape: [Int]) {
@@ -89,7 +105,8 @@ public struct SafeTensor {
         for v in int32s { appendLittleEndian(&out, UInt64(UInt32(bitPattern: v)), bytes: 4) }
         self.dtype = .i32
         self.shape = shape
-        self.bytes = out
+        self.storage = .memory(out)
+        self.range = out.indices
     }
 
     public init(int64s: [Int64], shape: [Int]) {
@@ -100,27 +117,65 @@ public struct SafeTensor {
         for v in int64s { appendLittleEndian(&out, UInt64(bitPattern: v), bytes: 8) }
         self.dtype = .i64
         self.shape = shape
-        self.bytes = out
+        self.storage = .memory(out)
+        self.range = out.indices
     }
 
     /// Values of an F32, F16 or BF16 tensor as Float (F16/BF16 widen exactly).
     public func floats() throws -> [Float] {
-        let n = bytes.count / dtype.byteSize
-        switch dtype {
-        case .f32:
-            // The file is little-endian, as is every host Swift runs gen on: one copy, not a loop.
-            #if _endian(little)
-            return [Float](unsafeUninitializedCapacity: n) { dst, count in
-                bytes.withUnsafeBytes { src in UnsafeMutableRawBufferPointer(dst).copyMemory(from: UnsafeRawBufferPointer(rebasing: src[0..<(n * 4)])) }
-                count = n
+        guard dtype.isFloat else { throw notFloat }
+        let n = range.count / dtype.byteSize
+        var failure: Error?
+        let values = [Float](unsafeUninitializedCapacity: n) { dst, count in
+            do { try widen(into: dst) } catch { failure = error; dst.initialize(repeating: 0) }
+            count = n
+        }
+        if let failure { throw failure }
+        return values
+    }
+
+    /// Writes the values of an F32, F16 or BF16 tensor into `dst`, which holds exactly
+    /// `elementCount` floats: a parameter loaded in place, with no array in between.
+    public func copyFloats(into dst: UnsafeMutableBufferPointer<Float>) throws {
+        guard dtype.isFloat else { throw notFloat }
+        precondition(dst.count == range.count / dtype.byteSize, "copyFloats: \(dst.count) floats for a tensor of \(range.count / dtype.byteSize)")
+        try widen(into: dst)
+    }
+
+    private var notFloat: SafeTensorsError {
+        SafeTensorsError(path: "", message: "tensor has integer dtype \(dtype.rawValue), not a float dtype. Read it with int32s() or int64s()")
+    }
+
+    /// This tensor's bytes, in place where they are in memory, read from the file otherwise.
+    func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        switch storage {
+        case .memory(let array):
+            return try array.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[range])) }
+        case .file(let file):
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: range.count, alignment: 16)
+            defer { buffer.deallocate() }
+            try file.read(range, into: buffer)
+            return try body(UnsafeRawBufferPointer(buffer))
+        }
+    }
+
+    /// A float tensor's values into `dst` (its exact size).
+    private func widen(into dst: UnsafeMutableBufferPointer<Float>) throws {
+        #if _endian(little)
+        // The file is little-endian, as is every host Swift runs gen on: F32 is one copy (or one
+        // read from the file), not a loop.
+        if dtype == .f32 {
+            if case .file(let file) = storage { return try file.read(range, into: UnsafeMutableRawBufferPointer(dst)) }
+            return try withBytes { UnsafeMutableRawBufferPointer(dst).copyMemory(from: $0) }
+        }
+        #endif
+        try withBytes { src in
+            switch dtype {
+            case .f32: for i in dst.indices { dst[i] = Float(bitPattern: UInt32(truncatingIfNeeded: loadLittleEndian(src, at: i * 4, count: 4))) }
+            case .f16: for i in dst.indices { dst[i] = float(fromHalfBits: UInt16(truncatingIfNeeded: loadLittleEndian(src, at: i * 2, count: 2))) }
+            case .bf16: for i in dst.indices { dst[i] = float(fromBFloat16Bits: UInt16(truncatingIfNeeded: loadLittleEndian(src, at: i * 2, count: 2))) }
+            case .i32, .i64: preconditionFailure("widen(into:) on an integer tensor")
             }
-            #else
-            return (0..<n).map { Float(bitPattern: UInt32(truncatingIfNeeded: loadLittleEndian(bytes, at: $0 * 4, count: 4))) }
-            #endif
-        case .f16: return (0..<n).map { float(fromHalfBits: UInt16(truncatingIfNeeded: loadLittleEndian(bytes, at: $0 * 2, count: 2))) }
-        case .bf16: return (0..<n).map { float(fromBFloat16Bits: UInt16(truncatingIfNeeded: loadLittleEndian(bytes, at: $0 * 2, count: 2))) }
-        case .i32, .i64:
-            throw SafeTensorsError(path: "", message: "tensor has integer dtype \(dtype.rawValue), not a float dtype. Read it with int32s() or int64s()")
         }
     }
 
@@ -128,7 +183,7 @@ public struct SafeTensor {
     public func int32s() throws -> [Int32] {
         switch dtype {
         case .i32:
-            return (0..<bytes.count / 4).map { Int32(bitPattern: UInt32(truncatingIfNeeded: loadLittleEndian(bytes, at: $0 * 4, count: 4))) }
+            return try withBytes { src in (0..<range.count / 4).map { Int32(bitPattern: UInt32(truncatingIfNeeded: loadLittleEndian(src, at: $0 * 4, count: 4))) } }
         case .i64:
             let wide = try int64s()
             var out = [Int32]()
@@ -149,12 +204,57 @@ public struct SafeTensor {
     public func int64s() throws -> [Int64] {
         switch dtype {
         case .i64:
-            return (0..<bytes.count / 8).map { Int64(bitPattern: loadLittleEndian(bytes, at: $0 * 8, count: 8)) }
+            return try withBytes { src in (0..<range.count / 8).map { Int64(bitPattern: loadLittleEndian(src, at: $0 * 8, count: 8)) } }
         case .i32:
             return try int32s().map { Int64($0) }
         case .f32, .f16, .bf16:
             throw SafeTensorsError(path: "", message: "tensor has float dtype \(dtype.rawValue), not an integer dtype. Read it with floats()")
         }
+    }
+}
+
+/// Where a tensor's bytes are (`SafeTensor.storage`).
+enum SafeTensorBytes {
+    /// An array in memory: the tensor's own, or a parsed file's, shared by its tensors.
+    case memory([UInt8])
+    /// A file left open after its header was read.
+    case file(SafeTensorsSource)
+}
+
+/// A safetensors file left open by `SafeTensorsFile.read` (closed when its last tensor goes): each
+/// tensor reads its bytes when asked, with pread, into the caller's memory.
+final class SafeTensorsSource {
+    let fd: Int32
+    let path: String
+
+    init(fd: Int32, path: String) { self.fd = fd; self.path = path }
+    deinit { close(fd) }
+
+    /// Bytes `range` of the file into `dst` (exactly `range.count` bytes), or an error naming the
+    /// file when it can no longer be read in full (cut short or changed since its header was read).
+    func read(_ range: Range<Int>, into dst: UnsafeMutableRawBufferPointer) throws {
+        precondition(dst.count == range.count, "SafeTensorsSource.read: \(dst.count) bytes for a range of \(range.count)")
+        var done = 0
+        while done < range.count {
+            let got = pread(fd, dst.baseAddress! + done, range.count - done, off_t(range.lowerBound + done))
+            if got < 0 && errno == EINTR { continue }
+            guard got > 0 else {
+                let reason = got < 0 ? String(cString: strerror(errno)) : "end of file"
+                throw SafeTensorsError(path: path, message: "read \(done) of \(range.count) bytes at offset \(range.lowerBound) (\(reason)). The file changed while it was read, or the disk failed")
+            }
+            done += got
+        }
+    }
+
+    /// The file's first `count` bytes.
+    func prefix(_ count: Int) throws -> [UInt8] {
+        var failure: Error?
+        let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, n in
+            do { try read(0..<count, into: UnsafeMutableRawBufferPointer(buffer)) } catch { failure = error; buffer.initialize(repeating: 0) }
+            n = count
+        }
+        if let failure { throw failure }
+        return bytes
     }
 }
 
@@ -189,43 +289,49 @@ public struct SafeTensorsFile {
         guard access(path, R_OK) == 0 else {
             throw SafeTensorsError(path: path, message: "permission denied. Check its permissions (chmod), or read a copy")
         }
-        // Straight into the byte array parse reads (no intermediate Data and copy: model loading is
-        // most of a short `gen speech`).
+        // Only the header is read now: the tensors stay in the open file until their values are
+        // asked for, and are then read straight into the memory that keeps them (model loading is
+        // most of a short `gen speech`, and most of that was first touching copies of the weights).
         let size = Int(st.st_size)
-        guard let handle = fopen(path, "rb") else {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
             throw SafeTensorsError(path: path, message: "cannot read file (\(String(cString: strerror(errno)))). Check its permissions")
         }
-        defer { fclose(handle) }
-        // Not zero-filled first: fread writes every byte, and a short read is refused below.
-        var got = 0
-        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
-            got = fread(buffer.baseAddress, 1, size, handle)
-            if got < size { (buffer.baseAddress! + got).initialize(repeating: 0, count: size - got) }
-            count = size
+        let source = SafeTensorsSource(fd: fd, path: path)
+        let length = try source.prefix(min(8, size))
+        var prefix = length
+        if length.count == 8 {
+            let n = loadLittleEndian(length, at: 0, count: 8)
+            if n <= UInt64(maxHeaderBytes) && Int(n) <= size - 8 { prefix = try source.prefix(8 + Int(n)) }
         }
-        guard got == size else {
-            throw SafeTensorsError(path: path, message: "read \(got) of \(size) bytes (\(String(cString: strerror(errno)))). The file changed while it was read, or the disk failed")
-        }
-        return try parse(bytes, source: path)
+        return try parse(prefix: prefix, size: size, source: path, storage: .file(source))
     }
 
     /// Parses a whole safetensors file held in memory; `source` names it in error messages.
     public static func parse(_ bytes: [UInt8], source: String) throws -> SafeTensorsFile {
+        try parse(prefix: bytes, size: bytes.count, source: source, storage: .memory(bytes))
+    }
+
+    /// Parses a safetensors file of `size` bytes from its first bytes, `prefix` (the length and the
+    /// whole header, where the file is long enough to hold them): the tensors' bytes are the
+    /// ranges of `storage` that the header gives, checked to tile the data buffer exactly.
+    static func parse(prefix bytes: [UInt8], size: Int, source: String, storage: SafeTensorBytes) throws -> SafeTensorsFile {
         func corrupt(_ problem: String) -> SafeTensorsError {
             SafeTensorsError(path: source, message: problem + ". The file is truncated or corrupt; re-export or re-download it")
         }
 
-        guard bytes.count >= 8 else {
-            throw corrupt("file is only \(bytes.count) bytes, shorter than the 8-byte header length")
+        guard size >= 8 else {
+            throw corrupt("file is only \(size) bytes, shorter than the 8-byte header length")
         }
         let headerLength = loadLittleEndian(bytes, at: 0, count: 8)
         guard headerLength <= UInt64(maxHeaderBytes) else {
             throw SafeTensorsError(path: source, message: "header length \(headerLength) bytes is absurd (limit \(maxHeaderBytes)). This is not a safetensors file, or it is corrupt; check the path points at a .safetensors checkpoint")
         }
         let n = Int(headerLength)
-        guard n <= bytes.count - 8 else {
-            throw SafeTensorsError(path: source, message: "truncated: header says \(n) bytes but file has \(bytes.count) (\(bytes.count - 8) after the 8-byte length). The file was cut short; re-export or re-download it")
+        guard n <= size - 8 else {
+            throw SafeTensorsError(path: source, message: "truncated: header says \(n) bytes but file has \(size) (\(size - 8) after the 8-byte length). The file was cut short; re-export or re-download it")
         }
+        precondition(bytes.count >= 8 + n, "parse(prefix:): the prefix must hold the whole header")
         let header = bytes[8..<(8 + n)]
         guard isValidUTF8(header) else {
             throw corrupt("header is not valid UTF-8")
@@ -242,7 +348,7 @@ public struct SafeTensorsFile {
         }
 
         let dataStart = 8 + n
-        let dataCount = bytes.count - dataStart
+        let dataCount = size - dataStart
         var file = SafeTensorsFile()
         // (name, begin, end) for the coverage check once every entry has been read.
         var ranges: [(name: String, begin: Int, end: Int)] = []
@@ -305,8 +411,7 @@ public struct SafeTensorsFile {
             guard end - begin == expectedBytes else {
                 throw corrupt("tensor \"\(name)\": dtype \(dtype.rawValue) shape \(shape) needs \(expectedBytes) bytes but data_offsets [\(begin), \(end)] span \(end - begin) bytes")
             }
-            let slice = Array(bytes[(dataStart + begin)..<(dataStart + end)])
-            file.tensors[name] = try SafeTensor(dtype: dtype, shape: shape, bytes: slice)
+            file.tensors[name] = SafeTensor(dtype: dtype, shape: shape, storage: storage, range: (dataStart + begin)..<(dataStart + end))
             ranges.append((name, begin, end))
         }
 
@@ -333,7 +438,7 @@ public struct SafeTensorsFile {
     /// Deterministic bytes: tensors laid out in name order (UTF-8 byte order), metadata keys sorted,
     /// header padded with spaces so the data buffer starts 8-byte aligned.
     /// Precondition: no tensor is named "__metadata__" (write(to:) checks this and throws).
-    public func serialized() -> [UInt8] {
+    public func serialized() throws -> [UInt8] {
         precondition(tensors[Self.metadataKey] == nil, "a tensor may not be named \(Self.metadataKey)")
         let names = tensors.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         var header = "{"
@@ -351,8 +456,8 @@ public struct SafeTensorsFile {
             if !first { header += "," }
             first = false
             let shape = t.shape.map(String.init).joined(separator: ",")
-            header += "\(jsonQuoted(name)):{\"dtype\":\"\(t.dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + t.bytes.count)]}"
-            offset += t.bytes.count
+            header += "\(jsonQuoted(name)):{\"dtype\":\"\(t.dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + t.range.count)]}"
+            offset += t.range.count
         }
         header += "}"
         var headerBytes = Array(header.utf8)
@@ -362,7 +467,7 @@ public struct SafeTensorsFile {
         out.reserveCapacity(8 + headerBytes.count + offset)
         appendLittleEndian(&out, UInt64(headerBytes.count), bytes: 8)
         out += headerBytes
-        for name in names { out += tensors[name]!.bytes }
+        for name in names { out += try tensors[name]!.bytes }
         return out
     }
 
@@ -382,13 +487,17 @@ public struct SafeTensorsFile {
             throw SafeTensorsError(path: path, message: "\(directory) is not a directory. Choose an output path inside a directory")
         }
 
+        // Before any file is made: a tensor still in a file that can no longer be read fails here.
+        let bytes: [UInt8]
+        do { bytes = try serialized() } catch {
+            throw SafeTensorsError(path: path, message: "\(error). Nothing was written")
+        }
         let tempPath = TemporaryFiles.name(for: path)
         guard let handle = fopen(tempPath, "wbx") else {
             let reason = String(cString: strerror(errno))
             TemporaryFiles.finished(tempPath)
             throw SafeTensorsError(path: path, message: "cannot create a file in \(directory) (\(reason)). Check that the directory is writable")
         }
-        let bytes = serialized()
         let written = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, handle) }
         let flushed = fflush(handle) == 0 && fsync(fileno(handle)) == 0
         let writeErrno = errno

@@ -50,6 +50,13 @@ public final class Tensor {
         self.init(shape: shape, data: [Float](repeating: 0, count: shape.reduce(1, *)), requiresGrad: requiresGrad)
     }
 
+    /// A tensor whose values are undefined until written: parameters that a strict load
+    /// (`ParameterStore.load`, which fills every registered tensor or throws) is about to fill, so
+    /// their memory is first touched by the weights themselves and not by zeros nobody reads.
+    public convenience init(unfilled shape: [Int]) {
+        self.init(shape: shape, data: uninitializedFloats(shape.reduce(1, *)) { _ in })
+    }
+
     public convenience init(filling value: Float, shape: [Int], requiresGrad: Bool = false) {
         self.init(shape: shape, data: [Float](repeating: value, count: shape.reduce(1, *)), requiresGrad: requiresGrad)
     }

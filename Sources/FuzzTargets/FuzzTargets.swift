@@ -34,11 +34,11 @@ public enum FuzzTargets {
             case .i64: _ = try? t.int64s()
             }
         }
-        _ = file.serialized()
+        _ = try? file.serialized()
     }
 
     public static func codes(_ bytes: [UInt8]) {
-        if let c = try? RVQCodesFile.parse(bytes, source: "fuzz") { _ = (c.safetensors().serialized(), c.frames) }
+        if let c = try? RVQCodesFile.parse(bytes, source: "fuzz") { _ = (try? c.safetensors().serialized(), c.frames) }
     }
 
     /// The first byte picks the model; the rest is its config.json.

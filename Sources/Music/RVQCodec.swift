@@ -279,7 +279,7 @@ public final class RVQCodec {
                                                fMin: 0, fMax: Double(config.sampleRate) / 2))
     }
 
-    /// `randomInit` false: zeros, for weights about to be loaded.
+    /// `randomInit` false: unfilled, for weights about to be loaded (`ModelFolder.load`).
     public init(config c: RVQCodecConfig, seed: UInt64 = 1, randomInit: Bool = true) {
         c.requireValid("codec")
         config = c

@@ -136,7 +136,7 @@ public final class FastSpeech {
     let pitchProjection: Linear, energyProjection: Linear
     let melOut: Linear
 
-    /// `randomInit` false: zeros, for weights about to be loaded.
+    /// `randomInit` false: unfilled, for weights about to be loaded (`ModelFolder.load`).
     public init(config c: FastSpeechConfig, seed: UInt64 = 1, randomInit: Bool = true) {
         config = c
         var rng = RNG(seed: seed)

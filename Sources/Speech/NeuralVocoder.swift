@@ -65,7 +65,7 @@ public final class VocoderModel {
     public let net: ISTFTDecoder
     public var basis: STFTBasis { net.basis }
 
-    /// `randomInit` false: zeros, for weights about to be loaded.
+    /// `randomInit` false: unfilled, for weights about to be loaded (`ModelFolder.load`).
     public init(config c: VocoderConfig, seed: UInt64 = 1, randomInit: Bool = true) {
         config = c
         var rng = RNG(seed: seed)

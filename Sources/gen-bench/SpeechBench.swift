@@ -16,6 +16,11 @@ func benchSpeech() {
     guard let file = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }),
           let text = try? String(contentsOfFile: file, encoding: .utf8) else { return }
     let sentences = text.split(separator: "\n").map(String.init).filter { !$0.isEmpty }
+    // As `gen speech` runs (a short command): OpenBLAS's products in the caller's thread, the
+    // large ones split over gen's workers (`sgemmForward`), the pool started again afterwards.
+    let threads = Threads.count
+    let callerThread = Runtime.blasInCallerThread()
+    defer { if callerThread { Threads.set(threads) } }
     var vocoders: [(String, Vocoder)] = [("Griffin-Lim 16 it", GriffinLimVocoder(iterations: 16))]
     if let neural = try? NeuralVocoder(modelDir: "models/vocoder") { vocoders.insert(("neural vocoder", neural), at: 0) }
     for (name, vocoder) in vocoders {

@@ -4,6 +4,8 @@
 // its Haswell kernels AVX2 and FMA) and the rule that a detected core is only ever replaced by a
 // better one; the flag sets are those /proc/cpuinfo shows.
 @testable import Engine
+import Base
+import Foundation
 import XCTest
 
 final class RuntimeTests: XCTestCase {
@@ -62,5 +64,60 @@ final class RuntimeTests: XCTestCase {
         XCTAssertEqual(Runtime.blasThreads, max(2, count))
         close(matmul(big.0, big.1).data, bigBefore, "large product, pool started again")
         Threads.set(count)
+    }
+
+    /// `sgemmForward` with OpenBLAS in the caller's thread and two workers splits a product into
+    /// blocks of rows computed concurrently. Expected values: the product summed in Double by the
+    /// test, so a block missing, doubled or misplaced fails by whole entries, float rounding (sums
+    /// of up to 400 products of U(−1, 1) values) by under 1e-3. Odd row counts (a last block that is
+    /// not a multiple of 16), B transposed and beta 1 (a bias already in C) are covered.
+    func testForwardProductsSplitIntoRowBlocksEqualTheProduct() throws {
+        let count = Threads.count
+        defer { Threads.set(count) }
+        guard Runtime.blasInCallerThread() else { throw XCTSkip("this OpenBLAS cannot run its products in the caller's thread") }
+        ThreadBudget.count = 2
+        var rng = RNG(seed: 5)
+        for (m, n, k, transB, beta) in [(131, 97, 400, false, Float(0)), (200, 150, 160, true, 1), (64, 257, 300, false, 1)] {
+            XCTAssertGreaterThanOrEqual(m * n * k, 1 << 22, "big enough to be split")
+            let a = (0..<(m * k)).map { _ in (2 * rng.uniform() - 1) }, b = (0..<(k * n)).map { _ in (2 * rng.uniform() - 1) }
+            let c0 = (0..<(m * n)).map { _ in (2 * rng.uniform() - 1) }
+            var c = c0
+            a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in c.withUnsafeMutableBufferPointer { cp in
+                sgemmForward(ap.baseAddress!, bp.baseAddress!, cp.baseAddress!, m: m, n: n, k: k, transB: transB, beta: beta)
+            } } }
+            var worst = 0.0
+            for i in 0..<m { for j in 0..<n {
+                var sum = Double(beta) * Double(c0[i * n + j])
+                for p in 0..<k { sum += Double(a[i * k + p]) * Double(transB ? b[j * k + p] : b[p * n + j]) }
+                worst = max(worst, abs(sum - Double(c[i * n + j])))
+            } }
+            XCTAssertLessThan(worst, 1e-3, "m \(m) n \(n) k \(k) transB \(transB) beta \(beta)")
+        }
+    }
+
+    /// A short command's heap asks for transparent huge pages (`hugePageHeap`, after `configure`'s
+    /// malloc settings, which put big blocks on the heap): afterwards the
+    /// kernel's own record of the heap mapping (/proc/self/smaps, VmFlags) carries "hg", the flag
+    /// MADV_HUGEPAGE sets. Skipped where the kernel has THP off or no such file.
+    func testShortCommandsHeapAsksForHugePages() throws {
+        guard let mode = try? String(contentsOfFile: "/sys/kernel/mm/transparent_hugepage/enabled", encoding: .utf8),
+              !mode.contains("[never]") else { throw XCTSkip("transparent huge pages are off or absent here") }
+        let mallopt = Runtime.symbols(["mallopt"])?.map { unsafeBitCast($0, to: (@convention(c) (Int32, Int32) -> Int32).self) }.first
+        _ = mallopt?(-3, 256 << 20)   // M_MMAP_THRESHOLD as `configure` sets it: big blocks come from the heap
+        Runtime.hugePageHeap(mallopt: mallopt)
+        let smaps = try XCTUnwrap(fopen("/proc/self/smaps", "r"))
+        defer { fclose(smaps) }
+        var buffer: UnsafeMutablePointer<CChar>?, capacity = 0
+        defer { free(buffer) }
+        // The advice starts at the first 2 MB boundary, so the heap shows as two mappings: the
+        // head before it, and the rest with the flag.
+        var inHeap = false, flags: [String] = []
+        while getline(&buffer, &capacity, smaps) > 0, let buffer {
+            let line = String(cString: buffer).trimmingCharacters(in: .whitespacesAndNewlines)
+            if line.range(of: #"^[0-9a-f]+-[0-9a-f]+ "#, options: .regularExpression) != nil { inHeap = line.hasSuffix("[heap]") }
+            if inHeap && line.hasPrefix("VmFlags:") { flags.append(line) }
+        }
+        XCTAssertFalse(flags.isEmpty, "no [heap] mapping in /proc/self/smaps")
+        XCTAssertTrue(flags.contains { $0.split(separator: " ").contains("hg") }, "\(flags)")
     }
 }
