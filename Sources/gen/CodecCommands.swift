@@ -62,6 +62,7 @@ struct BassDecoderOptions: ParsableArguments {
 
 struct Encode: ParsableCommand, HasGlobalOptions {
     static let configuration = CommandConfiguration(
+        commandName: "encode",
         abstract: "Encode audio to codec codes (one I32 tensor, codebooks × frames).",
         discussion: """
         Reads any format libsndfile reads, at any rate and channel count; it is
@@ -101,6 +102,7 @@ struct Encode: ParsableCommand, HasGlobalOptions {
 
 struct Decode: ParsableCommand, HasGlobalOptions {
     static let configuration = CommandConfiguration(
+        commandName: "decode",
         abstract: "Decode codec codes to audio.",
         discussion: """
         Decodes with every codebook in the file, or only the first --codebooks (or as
@@ -134,6 +136,7 @@ struct Decode: ParsableCommand, HasGlobalOptions {
 
 struct Codec: ParsableCommand, HasGlobalOptions {
     static let configuration = CommandConfiguration(
+        commandName: "codec",
         abstract: "Round-trip audio through the codec (encode, then decode).",
         discussion: """
         Examples:

@@ -5,6 +5,7 @@ import Audio
 
 struct Convert: ParsableCommand, HasGlobalOptions {
     static let configuration = CommandConfiguration(
+        commandName: "convert",
         abstract: "Convert audio between formats and sample rates.",
         discussion: """
         Reads any format libsndfile reads (WAV, FLAC, OGG/Vorbis, AIFF, ...). The

@@ -99,6 +99,7 @@ func shippedPriorConfig(_ globals: GlobalOptions) -> PriorConfig? {
 
 struct Genres: ParsableCommand, HasGlobalOptions {
     static let configuration = CommandConfiguration(
+        commandName: "genres",
         abstract: "List the genres `gen music --genre` accepts.",
         discussion: "The labels of the prior in the models folder; without one, the built-in corpus genres.")
     @OptionGroup var globals: GlobalOptions
@@ -115,6 +116,7 @@ struct Genres: ParsableCommand, HasGlobalOptions {
 
 struct Artists: ParsableCommand, HasGlobalOptions {
     static let configuration = CommandConfiguration(
+        commandName: "artists",
         abstract: "List the artists `gen music --artist` accepts.",
         discussion: "The labels of the prior in the models folder; without one, the built-in virtual bands.")
     @OptionGroup var globals: GlobalOptions

@@ -114,6 +114,8 @@ enum GenMain {
     /// subcommand (ArgumentParser would say "2 unexpected arguments").
     static func unknownSubcommand(_ args: [String]) -> String? {
         guard let first = args.first, !first.hasPrefix("-"), first != "help" else { return nil }
+        // Every subcommand names itself (commandName): deriving a name from the type's name costs a
+        // scan of the program's protocol conformances per type, about 2 ms of every start-up.
         let names = Gen.configuration.subcommands.map { $0._commandName }
         guard !names.contains(first) else { return nil }
         if let match = LabelName.match(first, in: names) {

@@ -39,6 +39,7 @@ extension GlobalOptions {
 
 struct Models: ParsableCommand, HasGlobalOptions {
     static let configuration = CommandConfiguration(
+        commandName: "models",
         abstract: "List the models in the models folder, with their cards' key numbers.",
         discussion: """
         For each model folder (config.json, model.safetensors, MODEL_CARD.md) it prints

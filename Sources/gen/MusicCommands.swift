@@ -27,6 +27,7 @@ func numberedPath(_ path: String, index: Int, count: Int) -> String {
 
 struct Music: ParsableCommand, HasGlobalOptions {
     static let configuration = CommandConfiguration(
+        commandName: "music",
         abstract: "Generate music with the RVQ codec and a transformer prior.",
         discussion: """
         The prior samples the codec's codes, several codebooks per frame (MusicGen's

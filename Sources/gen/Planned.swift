@@ -4,12 +4,14 @@ import ArgumentParser
 
 struct Dataset: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "dataset",
         abstract: "Build training corpora: flite speech, or MMA/fluidsynth music.",
         subcommands: [DatasetSpeech.self, DatasetMusic.self])
 }
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "train",
         abstract: "Train the speech, vocoder, codec, prior or tagger models.",
         subcommands: [TrainSpeech.self, TrainVocoder.self, TrainCodec.self, TrainPrior.self, TrainTagger.self])
 }

@@ -216,7 +216,7 @@ func usageErrors<T>(_ body: () throws -> T) throws -> T {
 }
 
 struct Voices: ParsableCommand, HasGlobalOptions {
-    static let configuration = CommandConfiguration(abstract: "List the speech voices.")
+    static let configuration = CommandConfiguration(commandName: "voices", abstract: "List the speech voices.")
     @OptionGroup var globals: GlobalOptions
 
     func run() throws {

@@ -9,6 +9,7 @@ import Music
 
 struct Tag: ParsableCommand, HasGlobalOptions {
     static let configuration = CommandConfiguration(
+        commandName: "tag",
         abstract: "Tag music: genre, artist and vocals, with gen's own spectrogram transformer.",
         discussion: """
         Each file (any format libsndfile reads) is mixed to mono at 22050 Hz and tagged

@@ -11,6 +11,7 @@ extension VocoderKind: ExpressibleByArgument {}
 
 struct Vocode: ParsableCommand, HasGlobalOptions {
     static let configuration = CommandConfiguration(
+        commandName: "vocode",
         abstract: "Copy synthesis: audio → 80-bin mel → vocoder → audio.",
         discussion: """
         Reads any audio libsndfile reads (any rate, mono or stereo), mixes it to mono
