@@ -177,6 +177,14 @@ public enum RVQCodecTrainer {
         file.tensors[name] = SafeTensor(floats: out, shape: [c, wide, k])
     }
 
+    /// `--bass-init FILE`: a bass decoder's tensors under their own names (a trained codec's
+    /// `bass.*` without the prefix, or the prototype's export), named as the codec names them.
+    static func bassSeed(_ path: String) throws -> SafeTensorsFile {
+        var named = SafeTensorsFile()
+        for (name, t) in try SafeTensorsFile.read(path).tensors { named.tensors["bass." + name] = t }
+        return named
+    }
+
     /// A new bass decoder's layout: at hop / 8 of the sample rate, used from 3 codebooks up (the
     /// shipped codec's choice: at 2 it made real music flatter than its chroma gain was worth).
     static func defaultBassLayout(hop: Int) -> BassDecoderLayout {
@@ -225,8 +233,7 @@ public enum RVQCodecTrainer {
                 }
                 config.bassDecoder = o.bassLayout ?? Self.defaultBassLayout(hop: config.hop)
                 if let path = o.bassInit {
-                    let seed = try SafeTensorsFile.read(path)
-                    for (name, t) in seed.tensors { file.tensors["bass." + name] = t }
+                    for (name, t) in try Self.bassSeed(path).tensors { file.tensors[name] = t }
                 }
             }
             initial = file
@@ -268,13 +275,11 @@ public enum RVQCodecTrainer {
             try model.loadWeights(file, path: from + "/model.safetensors")
             o.log("codec: starting from \(from) (codec \(model.modelID))")
         } else if !o.resume, let path = o.bassInit {
-            // A new codec's bass decoder from a trained one's weights (its tensors under their own names).
-            let seed = try SafeTensorsFile.read(path)
-            for (name, t) in zip(model.params.names, model.params.tensors) where name.hasPrefix("bass.") {
-                guard let w = seed.tensors[String(name.dropFirst(5))], w.shape == t.shape else {
-                    throw CheckpointError(path: path, message: "no tensor \(name.dropFirst(5)) of shape \(t.shape) for the bass decoder.")
-                }
-                t.data = try w.floats()
+            // A new codec's bass decoder from a trained one's weights, loaded as strictly as a model.
+            let bass = ParameterStore()
+            for (name, t) in zip(model.params.names, model.params.tensors) where name.hasPrefix("bass.") { bass.register(name, t) }
+            do { try bass.load(Self.bassSeed(path), path: path) } catch {
+                throw CodecError("--bass-init: the file does not fit this codec's bass decoder (layout \(config.bassDecoder.map { "\($0.channels)/\($0.upChannels) channels" } ?? "none")): \(error)")
             }
             o.log("codec: the bass decoder starts from \(path)")
         }

@@ -35,8 +35,10 @@ func benchCodec(directory dir: String = "models/codec") {
         var codes: [[Int32]] = []
         let tEnc = time(2) { codes = codec.encode(audio, codebooks: k) }
         let tDec = time(2) { _ = codec.decode(codes, length: audio.count) }
-        // With a bass decoder, the decode without it too: what the bass band costs.
-        let bass = codec.bass == nil ? "" : {
+        // With a bass decoder, the decode without it too: what the bass band costs (not below its
+        // min_codebooks, where decoding leaves it out anyway).
+        let bassUsed = codec.bass.map { k >= ($0.layout.minCodebooks ?? 1) } ?? false
+        let bass = !bassUsed ? "" : {
             let plain = time(2) { _ = codec.decode(codes, length: audio.count, bass: false) }
             return ", decode without the bass decoder \(fmt(seconds / plain))× (the bass decoder alone \(fmt(seconds / max(tDec - plain, 1e-9)))×)"
         }()

@@ -274,6 +274,15 @@ final class BassDecoderTests: MusicScratchTestCase {
             XCTAssertLessThan(zip(born.params[name]!.data, t.data).map { Swift.abs($0 - $1) }.max()!, 1e-6, name)
         }
         XCTAssertEqual(RVQCodecTrainer.defaultBassLayout(hop: 256).minCodebooks, 3)
+        // A file that does not fit the bass decoder (another layout's, or not a bass decoder's at
+        // all) is refused by the strict loader, named as --bass-init's, before any step.
+        var misfit = SafeTensorsFile()
+        misfit.tensors["inp.weight"] = SafeTensor(floats: [1, 2], shape: [2])
+        try misfit.write(to: dir + "/misfit.safetensors")
+        var wrong = fresh
+        wrong.outDir = dir + "/run7"; wrong.bassInit = dir + "/misfit.safetensors"
+        XCTAssertThrowsError(try RVQCodecTrainer.train(wrong)) { XCTAssertTrue("\($0)".contains("--bass-init: the file does not fit"), "\($0)") }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/run7/model.safetensors"))
         fresh.initFrom = dir + "/codec"; fresh.outDir = dir + "/run6"
         XCTAssertTrue(fresh.problems().contains { $0.hasPrefix("--bass-init gives a new bass decoder its weights") })
     }
