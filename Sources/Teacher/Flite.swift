@@ -37,6 +37,8 @@ public enum FliteError: Error, CustomStringConvertible {
     case unknownVoice(String)
     case emptyText
     case synthesisFailed(String)
+    /// A voice's library could not be opened or lacks its registration function (name, dlerror).
+    case voiceUnavailable(String, String)
 
     public var description: String {
         switch self {
@@ -46,6 +48,8 @@ public enum FliteError: Error, CustomStringConvertible {
             return "the text is empty: give some words to speak."
         case .synthesisFailed(let text):
             return "flite produced no audio for \"\(text.prefix(60))\"; check that the text contains speakable words."
+        case .voiceUnavailable(let name, let reason):
+            return "the flite voice '\(name)' could not be loaded (\(reason)). Install Debian's libflite1 (`make deps` does)."
         }
     }
 }
@@ -64,16 +68,28 @@ public enum Flite {
     private static func voice(_ name: String) throws -> UnsafeMutablePointer<cst_voice> {
         if !initialized { flite_init(); initialized = true }
         if let v = voices[name] { return v }
-        let v: UnsafeMutablePointer<cst_voice>?
-        switch name {
-        case "slt": v = register_cmu_us_slt(nil)
-        case "rms": v = register_cmu_us_rms(nil)
-        case "awb": v = register_cmu_us_awb(nil)
-        default: throw FliteError.unknownVoice(name)
-        }
-        guard let v else { throw FliteError.synthesisFailed("voice \(name) failed to load") }
+        guard voiceNames.contains(name) else { throw FliteError.unknownVoice(name) }
+        guard let v = try register(name) else { throw FliteError.synthesisFailed("voice \(name) failed to load") }
         voices[name] = v
         return v
+    }
+
+    /// Opens a voice's own library (Debian's libflite1: libflite_cmu_us_NAME.so.1) and registers the
+    /// voice. The voices are opened when first asked for instead of linked: linked, all three were
+    /// relocated at every start of gen (about 3 ms, more than half of flite's share of a start-up,
+    /// measured with an empty C program linked to them), for voices most commands never use and a
+    /// sentence uses one of. Their dependencies (flite, the lexicon, the US English front end) are
+    /// linked as before, so the voice resolves them in this process.
+    private static func register(_ name: String) throws -> UnsafeMutablePointer<cst_voice>? {
+        typealias Register = @convention(c) (UnsafePointer<CChar>?) -> UnsafeMutablePointer<cst_voice>?
+        let library = "libflite_cmu_us_\(name).so.1", symbol = "register_cmu_us_\(name)"
+        guard let handle = dlopen(library, RTLD_NOW) else {
+            throw FliteError.voiceUnavailable(name, dlerror().map { String(cString: $0) } ?? "cannot open \(library)")
+        }
+        guard let function = dlsym(handle, symbol) else {
+            throw FliteError.voiceUnavailable(name, "\(library) has no \(symbol)")
+        }
+        return unsafeBitCast(function, to: Register.self)(nil)
     }
 
     // flite's utt_synth, split where we need to stop or step in. A voice may override any hook

@@ -223,7 +223,9 @@ struct Voices: ParsableCommand, HasGlobalOptions {
         let about = ["slt": "US English female (CMU Arctic slt, flite teacher)",
                      "rms": "US English male (CMU Arctic rms, flite teacher)",
                      "awb": "Scottish English male (CMU Arctic awb, flite teacher)"]
-        let names = (try? loadSynthesizer(globals).voices) ?? Flite.voiceNames
+        // The model's speakers from its config.json alone: listing them needs no weights.
+        let config = (try? globals.modelsFolder()).flatMap { try? ConfigFile.read(FastSpeechConfig.self, from: $0 + "/speech/config.json") }
+        let names = config.flatMap { $0.validate().isEmpty ? $0.speakers : nil } ?? Flite.voiceNames
         for v in names { print("\(v)  \(about[v] ?? "")") }
     }
 }
