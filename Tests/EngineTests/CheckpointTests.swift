@@ -19,6 +19,41 @@ final class CheckpointTests: XCTestCase {
         return s
     }
 
+    // Expected values from the definition: a tensor is refused when any value is NaN or ±∞, at any
+    // position (the vectorised lanes and the scalar tail alike), and never for a finite value, the
+    // largest and the subnormal ones included; `allSatisfy(\.isFinite)` is the reference.
+    func testAllFiniteMatchesItsDefinitionAtEveryPosition() {
+        for count in [0, 1, 7, 8, 9, 17, 64, 67] {
+            let finite = (0..<count).map { i -> Float in [1.5, -.greatestFiniteMagnitude, .leastNonzeroMagnitude, -0.0][i % 4] }
+            XCTAssertTrue(allFinite(finite), "count \(count)")
+            for i in 0..<count {
+                for bad in [Float.nan, .infinity, -.infinity] {
+                    var v = finite
+                    v[i] = bad
+                    XCTAssertEqual(allFinite(v), v.allSatisfy(\.isFinite), "count \(count), \(bad) at \(i)")
+                    XCTAssertFalse(allFinite(v), "count \(count), \(bad) at \(i)")
+                }
+            }
+        }
+    }
+
+    // A model folder whose weights hold a NaN or an infinity (a diverged run) is refused at load,
+    // the message naming the tensor and the file, never handed to synthesis.
+    func testModelFolderRefusesNonFiniteWeights() throws {
+        struct Config: Codable { var hidden: Int }
+        for bad in [Float.nan, .infinity, -.infinity] {
+            let folder = dir.appendingPathComponent("model-\(bad)").path
+            let store = makeStore()
+            store["layer.bias"]!.data[2] = bad
+            try ModelFolder.save(folder, config: Config(hidden: 4), params: store)
+            XCTAssertThrowsError(try ModelFolder.load(folder, config: Config.self, missing: CheckpointError(path: folder, message: "missing"),
+                                                      validate: { _ in [] }, build: { makeStore(hidden: $0.hidden) }, params: { $0 })) { e in
+                let m = "\(e)"
+                XCTAssertTrue(m.contains("layer.bias") && m.contains("NaN or infinite") && m.contains(folder), m)
+            }
+        }
+    }
+
     func testSaveLoadRoundTrip() throws {
         let path = dir.appendingPathComponent("model.safetensors").path
         let a = makeStore(seed: 1)
