@@ -120,6 +120,10 @@ public final class BassDecoder {
         return outConv(outSnake(x)) * (1 / Self.gain)
     }
 
+    /// Whether a decode from `codebooks` codebooks uses this decoder (`min_codebooks` and up; every
+    /// rung when the layout names none). Decoding, training and the benchmark all ask this.
+    public func applies(toCodebooks codebooks: Int) -> Bool { codebooks >= (layout.minCodebooks ?? 1) }
+
     /// Frames each side whose latents reach an output frame (rounded up, with a frame to spare).
     public var contextFrames: Int {
         let bandReach = 3 + 3 + 2 * SnakeResidualStack.reach([1, 3, 9]) + 2 + 2 * SnakeResidualStack.reach([1, 3]) + 4

@@ -425,7 +425,7 @@ public final class RVQCodec {
         var total = melLoss * c.melWeight + stft.convergence + stft.logMagnitude
         if !decoderOnly { total = total + q.commitLoss * c.commitment }
         var bassConvergence: Float? = nil
-        if bassWeight > 0, let bass, active >= (bass.layout.minCodebooks ?? 1) {
+        if bassWeight > 0, let bass, bass.applies(toCodebooks: active) {
             let l = bass.loss(latents: transpose(z, 1, 2), decoded: y, target: target, bases: bassLossBases)
             total = total + l.total * bassWeight
             bassConvergence = l.convergence
@@ -504,7 +504,7 @@ public final class RVQCodec {
         let frames = codes[0].count
         let z = quantizer.decode(codes.map { $0.map(Int.init) })   // (S, D)
         var y = decoder.synthesize(features: z, frames: frames, length: length)
-        if useBass, let bass, codes.count >= (bass.layout.minCodebooks ?? 1) { bass.apply(latents: z, frames: frames, audio: &y) }
+        if useBass, let bass, bass.applies(toCodebooks: codes.count) { bass.apply(latents: z, frames: frames, audio: &y) }
         return y
     }
 

@@ -37,7 +37,7 @@ func benchCodec(directory dir: String = "models/codec") {
         let tDec = time(2) { _ = codec.decode(codes, length: audio.count) }
         // With a bass decoder, the decode without it too: what the bass band costs (not below its
         // min_codebooks, where decoding leaves it out anyway).
-        let bassUsed = codec.bass.map { k >= ($0.layout.minCodebooks ?? 1) } ?? false
+        let bassUsed = codec.bass?.applies(toCodebooks: k) ?? false
         let bass = !bassUsed ? "" : {
             let plain = time(2) { _ = codec.decode(codes, length: audio.count, bass: false) }
             return ", decode without the bass decoder \(fmt(seconds / plain))× (the bass decoder alone \(fmt(seconds / max(tDec - plain, 1e-9)))×)"
