@@ -44,43 +44,69 @@ public struct BandSplit {
         return sum
     }
 
-    /// The low band of x at 1/r of its rate: ⌈n / r⌉ samples, y[m] = Σ_j h[j]·x[m·r − j].
+    /// The low band of x at 1/r of its rate: ⌈n / r⌉ samples, y[m] = Σ_j h[j]·x[m·r − j]. Each
+    /// output is one contiguous dot product of the taps with x around m·r (zeros padded each side).
     public func decimate(_ x: [Float]) -> [Float] {
-        let r = factor, hl = half, n = x.count
+        let r = factor, hl = half, n = x.count, len = taps.count
         let out = (n + r - 1) / r
+        guard out > 0 else { return [] }
+        // x with hl zeros each side: output m reads padded[m·r ..< m·r + len], tap u the reversed taps' u-th.
+        var padded = [Float](repeating: 0, count: n + 2 * hl)
+        padded.replaceSubrange(hl..<(hl + n), with: x)
+        let reversed = Array(taps.reversed())
         var y = [Float](repeating: 0, count: out)
-        taps.withUnsafeBufferPointer { h in
-            x.withUnsafeBufferPointer { xp in
-                for m in 0..<out {
-                    let centre = m * r
-                    // x index i = centre − j for j in −hl...hl, kept inside 0..<n.
-                    let lo = max(0, centre - hl), hi = min(n - 1, centre + hl)
-                    var acc: Float = 0
-                    if lo <= hi { for i in lo...hi { acc += h[hl + centre - i] * xp[i] } }
-                    y[m] = acc
-                }
+        reversed.withUnsafeBufferPointer { h in
+            padded.withUnsafeBufferPointer { xp in
+                for m in 0..<out { y[m] = Self.dot(h.baseAddress!, xp.baseAddress! + m * r, len) }
             }
         }
         return y
     }
 
+    /// Σ a[i]·b[i] over n values, in 8 running sums (so the loop vectorises).
+    @inline(__always)
+    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+        var s = SIMD8<Float>()
+        var i = 0
+        while i + 8 <= n {
+            s += UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self) * UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self)
+            i += 8
+        }
+        var acc = s.sum()
+        while i < n { acc += a[i] * b[i]; i += 1 }
+        return acc
+    }
+
     /// x at r times its rate, cut or zero-padded to `length` samples: y[k] = r·Σ_j h[j]·x↑[k − j],
-    /// where x↑ holds x[i] at i·r and zeros between (each output reads every r-th tap).
+    /// where x↑ holds x[i] at i·r and zeros between. Polyphase: output k = q·r + p reads the taps
+    /// h[hl + j·r + p] against x[q − j], so each phase p is a short convolution of x, computed one
+    /// tap at a time over every q (a loop that vectorises) and written to its every r-th output.
     public func interpolate(_ x: [Float], length: Int) -> [Float] {
         let r = factor, hl = half, n = x.count
         var y = [Float](repeating: 0, count: max(length, 0))
+        guard length > 0, n > 0 else { return y }
         let gain = Float(r)
-        taps.withUnsafeBufferPointer { h in
-            x.withUnsafeBufferPointer { xp in
-                for k in 0..<y.count {
-                    // Inputs i with |k − i·r| ≤ hl (a negative k − hl truncates towards 0, which the max keeps).
-                    let lo = max(0, (k - hl + r - 1) / r), hi = min(n - 1, (k + hl) / r)
-                    var acc: Float = 0
-                    if lo <= hi { for i in lo...hi { acc += h[hl + k - i * r] * xp[i] } }
-                    y[k] = gain * acc
+        // Taps of phase p: j in ⌈(−hl − p)/r⌉ ... ⌊(hl − p)/r⌋; x is read at q − j, so it is padded
+        // with `front` zeros before it and enough after it for the last q.
+        func floorDiv(_ a: Int, _ b: Int) -> Int { a >= 0 ? a / b : -((-a + b - 1) / b) }
+        let front = hl / r + 1, lastQ = (length - 1) / r, back = hl / r + 2
+        var padded = [Float](repeating: 0, count: front + max(n, lastQ + 1) + back)
+        padded.replaceSubrange(front..<(front + n), with: x)
+        var acc = [Float](repeating: 0, count: lastQ + 1)
+        taps.withUnsafeBufferPointer { h in padded.withUnsafeBufferPointer { xp in acc.withUnsafeMutableBufferPointer { ap in
+            y.withUnsafeMutableBufferPointer { yp in
+                for p in 0..<min(r, length) {
+                    let count = (length - 1 - p) / r + 1                 // outputs q·r + p < length
+                    let a = ap.baseAddress!
+                    a.update(repeating: 0, count: count)
+                    for j in -floorDiv(hl + p, r)...floorDiv(hl - p, r) {
+                        let g = h[hl + j * r + p], src = xp.baseAddress! + front - j
+                        for q in 0..<count { a[q] += g * src[q] }
+                    }
+                    for q in 0..<count { yp[q * r + p] = gain * a[q] }
                 }
             }
-        }
+        } } }
         return y
     }
 }

@@ -76,10 +76,12 @@ public enum Runtime {
               !mode.contains("[never]") else { return }
         _ = mallopt(-2, 64 << 20)                 // M_TOP_PAD: the heap grows 64 MB at a time
         // Grown now, so the range below covers it (the block's size is read back through libc,
-        // so the compiler cannot drop the allocation as unused).
+        // so the compiler cannot drop the allocation as unused). 8 MB: more than a heap's top
+        // keeps free after earlier work (glibc's dynamic thresholds let it keep twice the largest
+        // block freed), so the heap spans well over the 2 MB page the advice needs.
         guard let usable = symbols(["malloc_usable_size"])?.first.map({ unsafeBitCast($0, to: (@convention(c) (UnsafeMutableRawPointer?) -> Int).self) }) else { return }
-        let grow = malloc(1 << 20)
-        let grown = usable(grow) >= 1 << 20
+        let grow = malloc(8 << 20)
+        let grown = usable(grow) >= 8 << 20
         free(grow)
         guard grown else { return }
         // (procfs files report a size of 0, so they are read line by line, not as a whole file.)

@@ -106,8 +106,15 @@ public struct PriorConfig: Codable, Equatable, ValidatedConfig {
     /// With `grid_guidance`: the guidance scale on the grid apart from the labels' (`cfg`), the
     /// sampler's default (compositional guidance, Sampler.swift); nil guides the grid at `cfg`.
     public var gridCFG: Float? = nil
+    /// Whether every step also reads its piece's genre and artist (embedding tables of their own,
+    /// "step_labels.*"), not only the start state: a label a window's first position holds must
+    /// otherwise reach 512 steps later through attention alone. nil (false) in the configs of priors
+    /// trained before it existed.
+    public var stepLabels: Bool? = nil
 
     public init() {}
+
+    public var readsStepLabels: Bool { stepLabels ?? false }
 
     public var guidesGrid: Bool { barBins != nil && (gridGuidance ?? false) }
 
@@ -405,6 +412,9 @@ public final class Prior {
     /// "bar.index.weight" (phrase bars + 1, C), "bar.length.weight" (length bins + 1, C),
     /// "bar.beats.weight" (max beats + 1, C); the last row of each is "no grid".
     public let barEmbeddings: (phase: Embedding, bar: Embedding, length: Embedding, beats: Embedding)?
+    /// With `step_labels`: "step_labels.genre.weight" (genres + 1, C) and "step_labels.artist.weight"
+    /// (artists + 1, C), added to every step's input; the last row of each is "unconditioned".
+    public let stepLabelEmbeddings: (genre: Embedding, artist: Embedding)?
     public let lyricsEncoder: LyricsEncoder      // "lyrics_encoder.*"
     public let blocks: [TransformerBlock]        // "layers.i.*"; cross-attention in "layers.i.cross.*"
     public let finalNorm: LayerNorm              // "final_norm.*"
@@ -437,6 +447,10 @@ public final class Prior {
         } else {
             barEmbeddings = nil
         }
+        stepLabelEmbeddings = config.readsStepLabels
+            ? (Embedding(config.genres.count + 1, c, scope: root.child("step_labels").child("genre"), rng: &rng),
+               Embedding(config.artists.count + 1, c, scope: root.child("step_labels").child("artist"), rng: &rng))
+            : nil
         lyricsEncoder = LyricsEncoder(config: config, scope: root.child("lyrics_encoder"), rng: &rng)
         blocks = (0..<config.layers).map { i in
             TransformerBlock(dModel: c, heads: config.heads, mlpDim: config.mlpDim,
@@ -512,6 +526,10 @@ public final class Prior {
             }
         }
         x = x + offsetEmbedding(offsets, shape: [b, n]) + fractionEmbedding(fractions, shape: [b, n])
+        if let labels = stepLabelEmbeddings {
+            // One row per sequence, broadcast over its n positions.
+            x = x + labels.genre(conditions.map(\.genre), shape: [b, 1]) + labels.artist(conditions.map(\.artist), shape: [b, 1])
+        }
         guard let bar = barEmbeddings else { return x }
         return x + bar.phase(phases, shape: [b, n]) + bar.bar(bars, shape: [b, n])
     }
@@ -626,6 +644,23 @@ extension Prior {
         }
         let grown = Prior(config: c)
         try grown.params.load(file, path: "bar grid")
+        return grown
+    }
+
+    /// This prior with step labels added (`step_labels`), for a fine-tune that teaches them: every
+    /// weight kept, the new genre and artist tables at zero, so it starts out giving exactly the
+    /// outputs it gave; the prior itself when it already reads them.
+    public func withStepLabels() throws -> Prior {
+        guard !config.readsStepLabels else { return self }
+        var c = config
+        c.stepLabels = true
+        var file = params.safetensors(metadata: [:])
+        let d = c.dModel
+        for (name, rows) in [("genre", c.genres.count + 1), ("artist", c.artists.count + 1)] {
+            file.tensors["step_labels.\(name).weight"] = SafeTensor(floats: [Float](repeating: 0, count: rows * d), shape: [rows, d])
+        }
+        let grown = Prior(config: c)
+        try grown.params.load(file, path: "step labels")
         return grown
     }
 

@@ -42,6 +42,9 @@ public struct PriorTrainOptions: TrainingRunSettings {
     public var barGrid = false
     /// With --init-from: make the bar grid a guided condition (`grid_guidance`): dropped with the labels.
     public var gridGuidance = false
+    /// Every step also reads the genre and artist (`step_labels`): a new model's, or with
+    /// --init-from added at zero (`Prior.withStepLabels`).
+    public var stepLabels = false
     /// Architecture of a new model (codebooks and pattern included); vocab_size, hop and
     /// sample_rate are taken from the codec.
     public var model = PriorConfig()
@@ -321,6 +324,10 @@ public enum PriorTrainer {
             if o.barGrid && prior.config.barBins == nil {
                 initial = try initial!.withBarGrid()
                 o.log("prior: \(from) gains the bar grid (its embeddings at zero, so it starts as it was); clips without a grid in their metadata read \"no grid\"")
+            }
+            if o.stepLabels && !prior.config.readsStepLabels {
+                initial = try initial!.withStepLabels()
+                o.log("prior: \(from) gains step labels (every step reads the genre and artist; the new tables at zero, so it starts as it was)")
             }
             if o.gridGuidance {
                 guard initial!.config.barBins != nil else { throw PriorError("--grid-guidance needs a prior with a bar grid: add --bar-grid.") }

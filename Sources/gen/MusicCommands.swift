@@ -221,6 +221,7 @@ struct TrainPrior: TrainCommand {
     @Option(name: .long, help: ArgumentHelp("Start a new run from this prior folder's config and weights.", valueName: "dir")) var initFrom: String?
     @Flag(name: .long, help: "With --init-from: add the bar grid (where each frame falls in its bar and 8-bar phrase, from the corpus's tempo and time signature) to a prior trained without it.") var barGrid = false
     @Flag(name: .long, help: "Drop the bar grid with the labels in training (new models, or with --init-from), so that --cfg steers toward the grid's beats too.") var gridGuidance = false
+    @Flag(name: .long, help: "Every step also reads the genre and artist, not only the window's start (new models, or added at zero to an --init-from prior).") var stepLabels = false
     @Flag(name: .long, help: "Only score the --init-from prior on every held-out code of the corpora (bits per frame beside the baselines; --out gets the log and the codes cache, no weights).") var evalOnly = false
     @OptionGroup(title: "Training run") var training: TrainingRunOptions<PriorTrainOptions>
     @OptionGroup var globals: GlobalOptions
@@ -230,6 +231,8 @@ struct TrainPrior: TrainCommand {
         training.apply(to: &o)
         o.initFrom = initFrom; o.evalOnly = evalOnly; o.barGrid = barGrid; o.gridGuidance = gridGuidance
         if gridGuidance && initFrom == nil { o.model.gridGuidance = true }
+        o.stepLabels = stepLabels
+        if stepLabels && initFrom == nil { o.model.stepLabels = true }
         o.batchSize = batchSize; o.labelDropout = labelDropout; o.cfgDropout = cfgDropout
         o.model.codebooks = codebooks; o.model.pattern = pattern
         o.model.context = context; o.model.dModel = dModel; o.model.layers = layers; o.model.heads = heads; o.model.mlpDim = 4 * dModel

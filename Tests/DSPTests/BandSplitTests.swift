@@ -48,4 +48,35 @@ final class BandSplitTests: XCTestCase {
         XCTAssertEqual(s.interpolate([], length: 5), [0, 0, 0, 0, 0])
         XCTAssertEqual(s.decimate([]), [])
     }
+
+    // Reference: the two sums of the definitions above (BandSplit's doc comments), written out
+    // directly in Double over every input the taps reach, edges included. The fast forms (one
+    // contiguous dot product per output; polyphase convolutions) must equal them to float rounding
+    // for several factors, lengths that are and are not multiples of the factor, and a requested
+    // length beyond the signal's reach.
+    func testFastFormsEqualTheDefiningSums() {
+        var seed: UInt64 = 7
+        func random() -> Float { seed = seed &* 6364136223846793005 &+ 1442695040888963407; return Float(Int64(bitPattern: seed >> 11) % 2000) / 1000 - 1 }
+        for (r, n) in [(32, 1000), (32, 4097), (4, 37), (3, 10), (1, 9)] {
+            let s = BandSplit(factor: r), h = s.taps.map(Double.init), hl = s.half
+            let x = (0..<n).map { _ in random() }
+            let down = s.decimate(x)
+            XCTAssertEqual(down.count, (n + r - 1) / r)
+            for m in down.indices {
+                var sum = 0.0
+                for i in 0..<n where abs(m * r - i) <= hl { sum += h[hl + m * r - i] * Double(x[i]) }
+                XCTAssertEqual(Double(down[m]), sum, accuracy: 1e-5, "decimate r \(r) n \(n) m \(m)")
+            }
+            let band = Array(down)
+            for length in [band.count * r, band.count * r + 3 * r + 1, max(1, band.count * r / 2)] {
+                let up = s.interpolate(band, length: length)
+                XCTAssertEqual(up.count, length)
+                for k in up.indices {
+                    var sum = 0.0
+                    for i in band.indices where abs(k - i * r) <= hl { sum += h[hl + k - i * r] * Double(band[i]) }
+                    XCTAssertEqual(Double(up[k]), Double(r) * sum, accuracy: 1e-4, "interpolate r \(r) length \(length) k \(k)")
+                }
+            }
+        }
+    }
 }

@@ -496,6 +496,41 @@ final class PriorTests: XCTestCase {
                        "the \"no grid\" row is not the phase table's learnt rows")
     }
 
+    // Reference: the prior before the change, run on the same inputs, and the uncached forward. A
+    // prior grown by step labels keeps every weight and starts the per-step genre and artist tables
+    // at zero, so it gives the logits it gave; once they move, the genre reaches every position
+    // (not only through attention to the start state), and the KV-cached steps read it as the
+    // uncached forward does.
+    func testGrowingAPriorByStepLabelsKeepsItsOutputsUntilTheyLearn() throws {
+        let old = Prior(config: tinyPriorConfig(), seed: 6)
+        let grown = try old.withStepLabels()
+        XCTAssertEqual(grown.config.stepLabels, true)
+        XCTAssertEqual(grown.params.parameterCount, old.params.parameterCount + (4 + 3) * 32)
+        XCTAssertTrue(try grown.withStepLabels() === grown)
+        let tokens = [7, 1, 0, 3, 2, 5, 9, 9, 1, 4, 4, 2]
+        let jazz = PriorConditions(artist: 1, genre: 0, lyrics: [], totalTokens: 300, offsetTokens: 40)
+        var blues = jazz; blues.genre = 2
+        let logits = { (p: Prior, c: PriorConditions) in GradMode.withoutGrad { p(tokens, conditions: [c]).data } }
+        func gap(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { Swift.abs($0 - $1) }.max() ?? 1 }
+        for c in [jazz, blues] { XCTAssertEqual(gap(logits(old, c), logits(grown, c)), 0, accuracy: 1e-5) }
+        var rng = RNG(seed: 7)
+        for table in [grown.stepLabelEmbeddings!.genre.table, grown.stepLabelEmbeddings!.artist.table] {
+            for i in table.data.indices { table.data[i] = rng.normal() * 0.5 }
+        }
+        XCTAssertGreaterThan(gap(logits(old, blues), logits(grown, blues)), 1e-3)
+        // Cached against uncached, two sequences of different genres, every step.
+        let k = grown.config.codebooks, steps = 10
+        let seqs = (0..<2).map { _ in (0..<(steps * k)).map { _ in rng.int(below: grown.config.vocabSize) } }
+        let state = grown.makeRunState(batch: 2)
+        grown.begin(state, conditions: [jazz, blues])
+        var cached = grown.feed(state, steps: []), worst: Float = 0
+        for s in 0..<steps {
+            worst = max(worst, gap(uncachedNextLogits(grown, seqs.map { Array($0[..<(s * k)]) }, conditions: [jazz, blues]), cached))
+            cached = grown.feed(state, steps: Array(seqs[0][(s * k)..<(s * k + k)] + seqs[1][(s * k)..<(s * k + k)]))
+        }
+        XCTAssertLessThan(worst, 1e-4, "cached and uncached logits differ by \(worst)")
+    }
+
     // Reference: the catalogue's grooves (MusicCatalog), and naiveGreedy with the grid written in.
     // Without a grid in the labels each sample draws one as the corpus plays the genre: a jazz
     // groove's tempo range and beats, the same for the same seed, not all alike across samples;
