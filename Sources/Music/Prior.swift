@@ -635,15 +635,23 @@ extension Prior {
     /// gave; the prior itself when it already reads a grid.
     public func withBarGrid(bins: Int = 24) throws -> Prior {
         guard config.barBins == nil else { return self }
+        return try grown(path: "bar grid", change: { $0.barBins = bins },
+                         zeroTables: [("bar.phase", bins + 1), ("bar.index", BarGrid.phraseBars + 1),
+                                      ("bar.length", BarGrid.lengthBins + 1), ("bar.beats", BarGrid.maxBeats + 1)])
+    }
+
+    /// This prior's weights in a prior built from the `change`d config, which adds the embedding
+    /// tables `zeroTables` (name without ".weight", rows; d_model wide), each all zeros: the grown
+    /// prior gives exactly the outputs this one gave until training moves them.
+    private func grown(path: String, change: (inout PriorConfig) -> Void, zeroTables: [(String, Int)]) throws -> Prior {
         var c = config
-        c.barBins = bins
+        change(&c)
         var file = params.safetensors(metadata: [:])
-        let d = c.dModel
-        for (name, rows) in [("phase", bins + 1), ("index", BarGrid.phraseBars + 1), ("length", BarGrid.lengthBins + 1), ("beats", BarGrid.maxBeats + 1)] {
-            file.tensors["bar.\(name).weight"] = SafeTensor(floats: [Float](repeating: 0, count: rows * d), shape: [rows, d])
+        for (name, rows) in zeroTables {
+            file.tensors[name + ".weight"] = SafeTensor(floats: [Float](repeating: 0, count: rows * c.dModel), shape: [rows, c.dModel])
         }
         let grown = Prior(config: c)
-        try grown.params.load(file, path: "bar grid")
+        try grown.params.load(file, path: path)
         return grown
     }
 
@@ -652,16 +660,8 @@ extension Prior {
     /// outputs it gave; the prior itself when it already reads them.
     public func withStepLabels() throws -> Prior {
         guard !config.readsStepLabels else { return self }
-        var c = config
-        c.stepLabels = true
-        var file = params.safetensors(metadata: [:])
-        let d = c.dModel
-        for (name, rows) in [("genre", c.genres.count + 1), ("artist", c.artists.count + 1)] {
-            file.tensors["step_labels.\(name).weight"] = SafeTensor(floats: [Float](repeating: 0, count: rows * d), shape: [rows, d])
-        }
-        let grown = Prior(config: c)
-        try grown.params.load(file, path: "step labels")
-        return grown
+        return try grown(path: "step labels", change: { $0.stepLabels = true },
+                         zeroTables: [("step_labels.genre", config.genres.count + 1), ("step_labels.artist", config.artists.count + 1)])
     }
 
     /// This prior's weights under a config that differs only in how they are used (such as
