@@ -46,6 +46,18 @@ public struct SourcePhaseSettings: Codable, Equatable, Sendable {
     /// f0 about 100 Hz) and awb (about 128 Hz) at no measurable cost in PocketSphinx's WER, and cost
     /// slt (about 172 Hz) 2.4 points of WER; 150 keeps it for the first two only.
     public var maxMedianF0Hz: Double? = nil
+    /// When set, a harmonic's bins (those nearer to h·f0 than to any other multiple) take the source's
+    /// phase only where the vocoder's magnitude peaks there by at least this many dB over the valleys
+    /// half a harmonic either side: the bands of a voiced frame that are noise (a breathy or fricative
+    /// part, as a harmonic-plus-noise model's maximum voiced frequency marks) keep the vocoder's phase
+    /// instead of being turned into a buzz. Absent: every bin below `maxHz` of a voiced frame.
+    public var harmonicDB: Double? = nil
+    /// When set, `harmonicDB` applies only to utterances whose median f0 (YIN's voiced frames) is at
+    /// least this. Measured on gen's voices (the vocoder card): in slt's short frames (about 172 Hz, 512
+    /// points at 3 periods) the mask keeps the source phase's naturalness and takes away its cost in
+    /// PocketSphinx's WER; in rms's and awb's 1024-point frames it lowers DNSMOS, and they lost no WER
+    /// without it, so 150 leaves them as they were.
+    public var harmonicMinF0Hz: Double? = nil
 
     public init() {}
 
@@ -69,6 +81,10 @@ public struct SourcePhaseSettings: Codable, Equatable, Sendable {
             if !(1...127).contains(lifter) { p.append("source_phase.lifter must be in 1...127 with frame_periods (frames as short as 256), got \(lifter)") }
         }
         if !(0...64).contains(maxGapFrames) { p.append("source_phase.max_gap_frames must be in 0...64, got \(maxGapFrames)") }
+        if let h = harmonicDB, !(h >= 0 && h <= 60) { p.append("source_phase.harmonic_db must be in 0...60, got \(h)") }
+        if let g = harmonicMinF0Hz, !(g >= fMinHz && g <= fMaxHz) {
+            p.append("source_phase.harmonic_min_f0_hz must be within f_min_hz...f_max_hz (\(fMinHz)...\(fMaxHz)), got \(g)")
+        }
         if let g = maxMedianF0Hz, !(g >= fMinHz && g <= fMaxHz) {
             p.append("source_phase.max_median_f0_hz must be within f_min_hz...f_max_hz (\(fMinHz)...\(fMaxHz)), got \(g)")
         }
@@ -77,7 +93,8 @@ public struct SourcePhaseSettings: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case lifter, maxHz = "max_hz", fMinHz = "f_min_hz", fMaxHz = "f_max_hz", threshold, maxGapFrames = "max_gap_frames", nFFT = "n_fft",
-             framePeriods = "frame_periods", maxMedianF0Hz = "max_median_f0_hz"
+             framePeriods = "frame_periods", maxMedianF0Hz = "max_median_f0_hz", harmonicDB = "harmonic_db",
+             harmonicMinF0Hz = "harmonic_min_f0_hz"
     }
 }
 
@@ -106,7 +123,8 @@ public enum SourcePhase {
                 logMagnitude[k] = Foundation.log(max(magnitude[k], 1e-7))
             }
             let phase = minimumPhase(logMagnitude: logMagnitude, plan: plan, lifter: s.lifter)
-            for k in 0..<maxBin {
+            let voicedBins = s.harmonicDB.map { harmonicBins(magnitude: magnitude, f0: Double(f0[t]), binHz: Double(sampleRate) / Double(n), bins: maxBin, minDB: $0) }
+            for k in 0..<maxBin where voicedBins?[k] ?? true {
                 let er = e.re[o + k], ei = e.im[o + k]
                 guard (er * er + ei * ei).squareRoot() > 1e-3 else { continue }
                 let p = Foundation.atan2(ei, er) + phase[k]
@@ -119,12 +137,14 @@ public enum SourcePhase {
 
     /// `y` with the source-filter phase as `settings` ask, for a vocoder of hop `hop` whose own STFT is
     /// `fixed` (used unless the settings size the frame by `framePeriods`): unchanged when no frame is
-    /// voiced or the median f0 is above `maxMedianF0Hz`.
-    public static func apply(_ y: [Float], sampleRate: Int, hop: Int, fixed: STFT?, settings: SourcePhaseSettings) -> [Float] {
+    /// voiced or the median f0 is above `maxMedianF0Hz`; the harmonic mask only from `harmonicMinF0Hz` up.
+    public static func apply(_ y: [Float], sampleRate: Int, hop: Int, fixed: STFT?, settings given: SourcePhaseSettings) -> [Float] {
+        var settings = given
         var contour: [Float]? = nil   // YIN's, at `hop`: reused below where the STFT's hop is the same
-        if settings.framePeriods != nil || settings.maxMedianF0Hz != nil {
+        if settings.framePeriods != nil || settings.maxMedianF0Hz != nil || (settings.harmonicDB != nil && settings.harmonicMinF0Hz != nil) {
             let tracked = yin(y, sampleRate: sampleRate, hop: hop, frames: 1 + y.count / hop, settings: settings)
             guard let m = median(voiced: tracked), m <= settings.maxMedianF0Hz ?? .infinity else { return y }
+            if m < settings.harmonicMinF0Hz ?? 0 { settings.harmonicDB = nil }
             contour = tracked
             if let periods = settings.framePeriods {
                 let n = frameSize(medianF0: m, sampleRate: sampleRate, periods: periods)
@@ -136,6 +156,30 @@ public enum SourcePhase {
         }
         guard let fixed else { return y }
         return apply(y, sampleRate: sampleRate, stft: fixed, settings: settings, pitch: fixed.config.hop == hop ? contour : nil)
+    }
+
+    /// Which of the first `bins` bins belong to a harmonic of `f0` that stands out of the noise: bin k
+    /// belongs to harmonic h = max(1, round(k·binHz / f0)), which counts as voiced when the largest
+    /// magnitude within a bin of h·f0 is at least `minDB` above the mean of the magnitudes at
+    /// (h − ½)·f0 and (h + ½)·f0 (the valleys, linearly interpolated between bins).
+    public static func harmonicBins(magnitude: [Float], f0: Double, binHz: Double, bins: Int, minDB: Double) -> [Bool] {
+        precondition(f0 > 0 && binHz > 0 && bins <= magnitude.count, "SourcePhase.harmonicBins: f0 \(f0), bin \(binHz) Hz, \(bins) of \(magnitude.count) bins")
+        func at(_ hz: Double) -> Double {              // magnitude at a frequency, between bins
+            let x = min(max(hz / binHz, 0), Double(magnitude.count - 1)), i = Int(x), w = x - Double(i)
+            return Double(magnitude[i]) * (1 - w) + Double(magnitude[min(i + 1, magnitude.count - 1)]) * w
+        }
+        var voiced = [Bool?](repeating: nil, count: Int((Double(bins) * binHz / f0).rounded()) + 2)   // per harmonic
+        return (0..<bins).map { k in
+            let h = max(1, Int((Double(k) * binHz / f0).rounded()))
+            if let v = voiced[h] { return v }
+            let centre = Double(h) * f0 / binHz
+            var peak = 0.0
+            for j in max(0, Int(centre.rounded(.down)) - 1)...min(magnitude.count - 1, Int(centre.rounded(.up)) + 1) { peak = max(peak, Double(magnitude[j])) }
+            let valley = (at((Double(h) - 0.5) * f0) + at((Double(h) + 0.5) * f0)) / 2
+            let v = 20 * Foundation.log10(max(peak, 1e-12) / max(valley, 1e-12)) >= minDB
+            voiced[h] = v
+            return v
+        }
     }
 
     /// The median f0 (Hz) of YIN's voiced frames of `y` (hop `hop`); nil when none is voiced.

@@ -28,6 +28,41 @@ final class SourcePhaseTests: XCTestCase {
         XCTAssertLessThan(flat.map(abs).max()!, 1e-5)
     }
 
+    // Expected, from the spectrum's construction: a 1024-point Hann STFT frame (21.5 Hz bins) of
+    // harmonics of 172 Hz whose first 8 peak 40 dB over a flat floor (the floor plus 100× it) and whose
+    // next ones are the floor alone (the mainlobe of a Hann window is ±2 bins, so the valleys half a
+    // harmonic, 4 bins, away are the floor): the mask keeps harmonics 1–8 (every bin nearer to one of
+    // them, bins 0…67) and drops the rest; with a 50 dB threshold it keeps nothing;
+    // a harmonic peaking only 3.5 dB over the floor (the 5th: the floor plus half of it) drops out at
+    // 6 dB while its neighbours stay, and comes back at 3 dB.
+    func testHarmonicMaskKeepsTheHarmonicsThatStandOutOfTheNoise() {
+        let n = 1024, sr = 22050.0, binHz = sr / Double(n), f0 = 172.0, bins = 200
+        func spectrum(height: (Int) -> Double) -> [Float] {     // a harmonic's peak over the floor, in floors
+            (0...(n / 2)).map { k -> Float in
+                var m = 0.01
+                for h in 1...40 {
+                    let d = Double(k) - Double(h) * f0 / binHz           // bins from the harmonic
+                    guard abs(d) < 2 else { continue }                    // Hann mainlobe: 0.5 + 0.5 cos(πd/2)
+                    m += 0.01 * height(h) * (0.5 + 0.5 * cos(Double.pi * d / 2))
+                }
+                return Float(m)
+            }
+        }
+        let clean = spectrum { $0 <= 8 ? 100 : 0 }
+        let mask = SourcePhase.harmonicBins(magnitude: clean, f0: f0, binHz: binHz, bins: bins, minDB: 6)
+        let lastVoiced = Int((8.5 * f0 / binHz).rounded(.down))   // bins up to 8.5 harmonics round to h ≤ 8
+        XCTAssertEqual(mask.count, bins)
+        XCTAssertTrue(mask[0...lastVoiced].allSatisfy { $0 }, "harmonics 1-8")
+        XCTAssertFalse(mask[(lastVoiced + 1)...].contains(true), "above the 8th")
+        XCTAssertFalse(SourcePhase.harmonicBins(magnitude: clean, f0: f0, binHz: binHz, bins: bins, minDB: 50).contains(true))
+        let weak = SourcePhase.harmonicBins(magnitude: spectrum { $0 == 5 ? 0.5 : ($0 <= 8 ? 100 : 0) }, f0: f0, binHz: binHz, bins: bins, minDB: 6)
+        let fifth = Int((4.5 * f0 / binHz).rounded(.up))...Int((5.5 * f0 / binHz).rounded(.down))
+        XCTAssertFalse(weak[fifth].contains(true), "the 5th, 3.5 dB over the floor")
+        XCTAssertTrue(weak[Int((4 * f0 / binHz).rounded())] && weak[Int((6 * f0 / binHz).rounded())], "the 4th and 6th")
+        let weakAt3 = SourcePhase.harmonicBins(magnitude: spectrum { $0 == 5 ? 0.5 : ($0 <= 8 ? 100 : 0) }, f0: f0, binHz: binHz, bins: bins, minDB: 3)
+        XCTAssertTrue(weakAt3[fifth].allSatisfy { $0 }, "the 5th at a 3 dB threshold")
+    }
+
     // Expected: at a steady 100 Hz, 22050 Hz, pulses come every 220.5 samples (220 or 221 apart),
     // floor(n · 100 / 22050) of them up to rounding of the first; none in an unvoiced stretch.
     func testPulseTrainFollowsF0AndStopsWhenUnvoiced() {
@@ -128,6 +163,13 @@ final class SourcePhaseTests: XCTestCase {
         s.maxMedianF0Hz = 150
         XCTAssertTrue(s.problems(nFFT: 1024, sampleRate: 22050).isEmpty)
         s.maxMedianF0Hz = nil
+        for bad in [-1, 61, .nan] {
+            s.harmonicDB = bad
+            XCTAssertEqual(s.problems(nFFT: 1024, sampleRate: 22050).count, 1, "harmonic_db \(bad)")
+        }
+        s.harmonicDB = 6
+        XCTAssertTrue(s.problems(nFFT: 1024, sampleRate: 22050).isEmpty)
+        s.harmonicDB = nil
         for bad in [0, 1000, 128, 1 << 20, -512] {
             s.nFFT = bad
             XCTAssertEqual(s.problems(nFFT: 1024, sampleRate: 22050).count, 1, "n_fft \(bad)")
@@ -178,5 +220,38 @@ final class SourcePhaseTests: XCTestCase {
         // Silence has no median: unchanged whatever the gate.
         let silence = [Float](repeating: 0, count: sr)
         XCTAssertEqual(SourcePhase.apply(silence, sampleRate: sr, hop: 256, fixed: nil, settings: s), silence)
+    }
+
+    // Expected: with harmonic_min_f0_hz 150 and a threshold no harmonic can reach (100 dB: the tone,
+    // 5 harmonics of amplitude at most 0.2, sits in uniform noise of amplitude 0.02, whose bins in a
+    // 512-point Hann frame are about 0.16 against the first harmonic's 26, 44 dB), the 170 Hz voice
+    // keeps its own phase in every bin, so it comes back exactly as the STFT's round trip alone returns
+    // it, while the 100 Hz voice, below the mask's pitch, gets the source phase exactly as without any
+    // mask; at a 6 dB threshold the 170 Hz voice's harmonics pass and it changes.
+    func testHarmonicMaskAppliesFromItsPitchUp() {
+        let sr = 22050
+        var state: UInt64 = 777   // a fixed LCG: the same noise every run
+        func voice(_ f0: Double) -> [Float] {
+            (0..<sr).map { j -> Float in
+                let t = Double(j) / Double(sr)
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                let noise = Float(Int64(bitPattern: state) >> 40) / Float(1 << 23) * 0.02
+                return Float((1...5).reduce(0.0) { $0 + sin(2 * Double.pi * f0 * Double($1) * t) / Double($1) } * 0.2) + noise
+            }
+        }
+        var plain = SourcePhaseSettings(); plain.framePeriods = 3
+        var masked = plain; masked.harmonicDB = 100; masked.harmonicMinF0Hz = 150
+        let high = voice(170), low = voice(100)
+        XCTAssertEqual(SourcePhase.apply(low, sampleRate: sr, hop: 256, fixed: nil, settings: masked),
+                       SourcePhase.apply(low, sampleRate: sr, hop: 256, fixed: nil, settings: plain))
+        let n = SourcePhase.frameSize(medianF0: 170, sampleRate: sr, periods: 3)
+        XCTAssertEqual(n, 512)
+        let stft = STFT(config: STFTConfig(nFFT: n, winLength: n, hop: n / 4))
+        let roundTrip = stft.inverse(stft.forward(high), length: high.count)
+        let kept = SourcePhase.apply(high, sampleRate: sr, hop: 256, fixed: nil, settings: masked)
+        XCTAssertEqual(kept, roundTrip)
+        masked.harmonicDB = 6
+        let changed = SourcePhase.apply(high, sampleRate: sr, hop: 256, fixed: nil, settings: masked)
+        XCTAssertGreaterThan(zip(changed, roundTrip).map { Swift.abs($0 - $1) }.max() ?? 0, 0.01)
     }
 }
