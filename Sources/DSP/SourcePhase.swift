@@ -17,7 +17,8 @@
 // rise on every voice and PocketSphinx's WER on slt by 0.04; in 512-point frames slt's WER is kept
 // but rms's OVRL gain goes and its WER rises by 0.016 on held-out sentences; in frames of 3 periods
 // of the median f0, slt's WER still rises (0.024 on 2,244 words) and rms's and awb's do not
-// measurably, hence `maxMedianF0Hz`.
+// measurably, hence `maxMedianF0Hz`; given only to the harmonics that stand out of the noise
+// (`harmonicDB`), slt's WER no longer rises (+0.000 and +0.010 on two sets), so every voice gets it.
 import Foundation
 
 public struct SourcePhaseSettings: Codable, Equatable, Sendable {
@@ -44,7 +45,8 @@ public struct SourcePhaseSettings: Codable, Equatable, Sendable {
     /// When set, an utterance whose median f0 (YIN's voiced frames) is above this keeps the vocoder's
     /// phase. Measured on gen's voices (the vocoder card): the source phase raised DNSMOS on rms (median
     /// f0 about 100 Hz) and awb (about 128 Hz) at no measurable cost in PocketSphinx's WER, and cost
-    /// slt (about 172 Hz) 2.4 points of WER; 150 keeps it for the first two only.
+    /// slt (about 172 Hz) 2.4 points of WER; 150 kept it for the first two only, until `harmonicDB`
+    /// took that cost away (the shipped config no longer sets it).
     public var maxMedianF0Hz: Double? = nil
     /// When set, a harmonic's bins (those nearer to h·f0 than to any other multiple) take the source's
     /// phase only where the vocoder's magnitude peaks there by at least this many dB over the valleys
@@ -174,7 +176,8 @@ public enum SourcePhase {
             if let v = voiced[h] { return v }
             let centre = Double(h) * f0 / binHz
             var peak = 0.0
-            for j in max(0, Int(centre.rounded(.down)) - 1)...min(magnitude.count - 1, Int(centre.rounded(.up)) + 1) { peak = max(peak, Double(magnitude[j])) }
+            let top = min(magnitude.count - 1, Int(centre.rounded(.up)) + 1)   // a harmonic past the last bin: its last bins
+            for j in min(max(0, Int(centre.rounded(.down)) - 1), top)...top { peak = max(peak, Double(magnitude[j])) }
             let valley = (at((Double(h) - 0.5) * f0) + at((Double(h) + 0.5) * f0)) / 2
             let v = 20 * Foundation.log10(max(peak, 1e-12) / max(valley, 1e-12)) >= minDB
             voiced[h] = v

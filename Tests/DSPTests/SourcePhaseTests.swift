@@ -59,6 +59,8 @@ final class SourcePhaseTests: XCTestCase {
         let fifth = Int((4.5 * f0 / binHz).rounded(.up))...Int((5.5 * f0 / binHz).rounded(.down))
         XCTAssertFalse(weak[fifth].contains(true), "the 5th, 3.5 dB over the floor")
         XCTAssertTrue(weak[Int((4 * f0 / binHz).rounded())] && weak[Int((6 * f0 / binHz).rounded())], "the 4th and 6th")
+        // A pitch whose last harmonics lie past the top bin (every bin asked for) still gets an answer.
+        XCTAssertEqual(SourcePhase.harmonicBins(magnitude: clean, f0: 400, binHz: binHz, bins: clean.count, minDB: 6).count, clean.count)
         let weakAt3 = SourcePhase.harmonicBins(magnitude: spectrum { $0 == 5 ? 0.5 : ($0 <= 8 ? 100 : 0) }, f0: f0, binHz: binHz, bins: bins, minDB: 3)
         XCTAssertTrue(weakAt3[fifth].allSatisfy { $0 }, "the 5th at a 3 dB threshold")
     }
