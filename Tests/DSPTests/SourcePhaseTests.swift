@@ -4,6 +4,23 @@ import Foundation
 import XCTest
 
 final class SourcePhaseTests: XCTestCase {
+    /// One second at `sr` of a 5-harmonic tone at `f0` (harmonic h at amplitude 0.2 / h).
+    static func tone(_ f0: Double, sampleRate sr: Int) -> [Float] {
+        (0..<sr).map { j -> Float in
+            let t = Double(j) / Double(sr)
+            return Float((1...5).reduce(0.0) { $0 + sin(2 * Double.pi * f0 * Double($1) * t) / Double($1) } * 0.2)
+        }
+    }
+
+    /// `count` samples of uniform noise in ±`amplitude` from a fixed LCG: the same noise every run.
+    static func noise(count: Int, seed: UInt64, amplitude: Float) -> [Float] {
+        var state = seed
+        return (0..<count).map { _ -> Float in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Int64(bitPattern: state) >> 40) / Float(1 << 23) * amplitude
+        }
+    }
+
     // Expected: the one-pole filter H(z) = 1 / (1 − a z⁻¹), |a| < 1, is minimum phase, so its phase is
     // the minimum phase of its magnitude: arg H(e^{iω}) = −atan2(a sin ω, 1 − a cos ω) (closed form).
     // The folded cepstrum of ln|H| recovers it; the cepstrum decays as aⁿ/n, so keeping every
@@ -91,11 +108,7 @@ final class SourcePhaseTests: XCTestCase {
     private func voicedSignalKeepsPitchAndEnergy(_ stft: STFT) {
         let sr = 22050
         let s = SourcePhaseSettings()
-        var state: UInt64 = 12345   // a fixed LCG: the same noise every run
-        let noise = (0..<sr).map { _ -> Float in
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Float(Int64(bitPattern: state) >> 40) / Float(1 << 23) * 0.1
-        }
+        let noise = Self.noise(count: sr, seed: 12345, amplitude: 0.1)
         XCTAssertEqual(SourcePhase.apply(noise, sampleRate: sr, stft: stft, settings: s), noise)
         let silence = [Float](repeating: 0, count: sr)
         XCTAssertEqual(SourcePhase.apply(silence, sampleRate: sr, stft: stft, settings: s), silence)
@@ -184,11 +197,7 @@ final class SourcePhaseTests: XCTestCase {
     func testFrameSizeHoldsThePeriodsOfTheMedianPitch() {
         let sr = 22050
         for (f0, periods, expected) in [(170.0, 3.0, 512), (100.0, 3.0, 1024), (62.0, 3.0, 2048), (300.0, 1.0, 256)] {
-            let x = (0..<sr).map { j -> Float in
-                let t = Double(j) / Double(sr)
-                return Float((1...5).reduce(0.0) { $0 + sin(2 * Double.pi * f0 * Double($1) * t) / Double($1) } * 0.2)
-            }
-            let median = SourcePhase.medianF0(x, sampleRate: sr, hop: 256, settings: SourcePhaseSettings())
+            let median = SourcePhase.medianF0(Self.tone(f0, sampleRate: sr), sampleRate: sr, hop: 256, settings: SourcePhaseSettings())
             XCTAssertEqual(median.map { SourcePhase.frameSize(medianF0: $0, sampleRate: sr, periods: periods) }, expected, "f0 \(f0)")
         }
         XCTAssertNil(SourcePhase.medianF0([Float](repeating: 0, count: sr), sampleRate: sr, hop: 256, settings: SourcePhaseSettings()))
@@ -200,14 +209,8 @@ final class SourcePhaseTests: XCTestCase {
     // are YIN's on a 5-harmonic tone, which it tracks within a hertz (frameSize's test above).
     func testMedianPitchGateKeepsHighVoicesUnchanged() {
         let sr = 22050
-        func voice(_ f0: Double) -> [Float] {
-            (0..<sr).map { j -> Float in
-                let t = Double(j) / Double(sr)
-                return Float((1...5).reduce(0.0) { $0 + sin(2 * Double.pi * f0 * Double($1) * t) / Double($1) } * 0.2)
-            }
-        }
         var s = SourcePhaseSettings(); s.framePeriods = 3; s.maxMedianF0Hz = 150
-        let high = voice(170), low = voice(100)
+        let high = Self.tone(170, sampleRate: sr), low = Self.tone(100, sampleRate: sr)
         XCTAssertEqual(Double(SourcePhase.medianF0(high, sampleRate: sr, hop: 256, settings: s) ?? 0), 170, accuracy: 2)
         XCTAssertEqual(SourcePhase.apply(high, sampleRate: sr, hop: 256, fixed: nil, settings: s), high)
         let changed = SourcePhase.apply(low, sampleRate: sr, hop: 256, fixed: nil, settings: s)
@@ -232,18 +235,11 @@ final class SourcePhaseTests: XCTestCase {
     // mask; at a 6 dB threshold the 170 Hz voice's harmonics pass and it changes.
     func testHarmonicMaskAppliesFromItsPitchUp() {
         let sr = 22050
-        var state: UInt64 = 777   // a fixed LCG: the same noise every run
-        func voice(_ f0: Double) -> [Float] {
-            (0..<sr).map { j -> Float in
-                let t = Double(j) / Double(sr)
-                state = state &* 6364136223846793005 &+ 1442695040888963407
-                let noise = Float(Int64(bitPattern: state) >> 40) / Float(1 << 23) * 0.02
-                return Float((1...5).reduce(0.0) { $0 + sin(2 * Double.pi * f0 * Double($1) * t) / Double($1) } * 0.2) + noise
-            }
-        }
+        let noise = Self.noise(count: 2 * sr, seed: 777, amplitude: 0.02)   // the first second for one voice, the next for the other
+        let high = zip(Self.tone(170, sampleRate: sr), noise[..<sr]).map { $0 + $1 }
+        let low = zip(Self.tone(100, sampleRate: sr), noise[sr...]).map { $0 + $1 }
         var plain = SourcePhaseSettings(); plain.framePeriods = 3
         var masked = plain; masked.harmonicDB = 100; masked.harmonicMinF0Hz = 150
-        let high = voice(170), low = voice(100)
         XCTAssertEqual(SourcePhase.apply(low, sampleRate: sr, hop: 256, fixed: nil, settings: masked),
                        SourcePhase.apply(low, sampleRate: sr, hop: 256, fixed: nil, settings: plain))
         let n = SourcePhase.frameSize(medianF0: 170, sampleRate: sr, periods: 3)
