@@ -105,23 +105,42 @@ public struct RVQCodecConfig: Codable, Equatable, ValidatedConfig {
     public var bassDecoder: BassDecoderLayout? = nil
     /// The low bins of a longer window beside each frame, for the encoder (absent: none).
     public var longWindow: LongWindowInput? = nil
+    /// The bass line coded as a waveform, a second stream of codes beside the main ones, and the
+    /// ladder that mixes the two (absent: none; BassStream.swift says why).
+    public var bassStream: BassStreamLayout? = nil
 
     public init() {}
 
     public var frameRate: Double { Double(sampleRate) / Double(hop) }
     /// Bits per second with the first `k` codebooks.
-    public func bitrate(codebooks k: Int) -> Double { frameRate * Double(k) * Foundation.log2(Double(codebookSize)) }
+    public func bitrate(codebooks k: Int) -> Double { bitrate(CodecRung(main: k)) }
 
-    /// k codebooks' bitrate in hundredths of a kbps, as the ladder prints it (6.89 kbps: 689).
-    func centiKbps(codebooks k: Int) -> Int { Int((bitrate(codebooks: k) / 10).rounded()) }
-
-    /// The most codebooks whose bitrate, as the ladder prints it (kbps to 2 decimals), is at most
-    /// `kbps` (so a printed rung, 6.89, selects that rung); nil below one codebook's.
-    public func codebooks(fitting kbps: Double) -> Int? {
-        guard kbps.isFinite else { return kbps > 0 ? codebooks : nil }
-        let limit = (kbps * 100).rounded(.down)
-        return (1...codebooks).last { Double(centiKbps(codebooks: $0)) <= limit }
+    /// Bits per second of a rung: its main codebooks and its bass stream's.
+    public func bitrate(_ r: CodecRung) -> Double {
+        frameRate * (Double(r.main) * Foundation.log2(Double(codebookSize))
+                     + Double(r.bass) * Foundation.log2(Double(bassStream?.codebookSize ?? codebookSize)))
     }
+
+    /// A rung's bitrate in hundredths of a kbps, as the ladder prints it (6.89 kbps: 689).
+    func centiKbps(_ r: CodecRung) -> Int { Int((bitrate(r) / 10).rounded()) }
+
+    /// The bitrate ladder: the bass stream's rungs, or (without one, or with `bassStream` false)
+    /// the first 1, 2, … of the main codebooks.
+    public func rungs(bassStream useStream: Bool = true) -> [CodecRung] {
+        if useStream, let l = bassStream { return l.rungs }
+        return (1...codebooks).map { CodecRung(main: $0) }
+    }
+
+    /// The highest rung whose bitrate, as the ladder prints it (kbps to 2 decimals), is at most
+    /// `kbps` (so a printed rung, 6.89, selects that rung); nil below the lowest.
+    public func rung(fitting kbps: Double, in ladder: [CodecRung]) -> CodecRung? {
+        guard kbps.isFinite else { return kbps > 0 ? ladder.last : nil }
+        let limit = (kbps * 100).rounded(.down)
+        return ladder.last { Double(centiKbps($0)) <= limit }
+    }
+
+    /// The most main codebooks whose bitrate fits in `kbps` (the ladder without a bass stream).
+    public func codebooks(fitting kbps: Double) -> Int? { rung(fitting: kbps, in: rungs(bassStream: false))?.main }
 
     /// What a bitrate request (`--bandwidth KBPS` or `--codebooks K`) may ask for, before any codec
     /// is read: each problem named by its flag.
@@ -133,39 +152,50 @@ public struct RVQCodecConfig: Codable, Equatable, ValidatedConfig {
         return p
     }
 
-    /// The codebooks a bitrate request gets from this codec: `codebooks` itself, the most that fit in
-    /// `bandwidth` kbps, or (neither) all; at most `available` (the codes at hand). A request the
-    /// ladder cannot meet is a `RequestError.usage` that shows the ladder.
-    public func codebooks(bandwidth: Double?, codebooks requested: Int?, available: Int? = nil) throws -> Int {
+    /// The rung a bitrate request gets from `ladder` (the rungs the codes at hand can give): rung
+    /// `codebooks` (k codebooks in all), the highest that fits in `bandwidth` kbps, or (neither) the
+    /// top one. A request the ladder cannot meet is a `RequestError.usage` that shows the ladder.
+    public func rung(bandwidth: Double?, codebooks requested: Int?, in ladder: [CodecRung]) throws -> CodecRung {
         if let problem = Self.bitrateProblems(bandwidth: bandwidth, codebooks: requested).first { throw RequestError.usage(problem + ".") }
-        let top = min(codebooks, available ?? codebooks)
-        guard top >= 1 else { throw RequestError.usage("there are no codebooks to decode (the codes hold none).") }
+        guard let top = ladder.last else { throw RequestError.usage("there are no codebooks to decode (the codes hold none).") }
         if let requested {
-            guard requested <= top else {
-                throw RequestError.usage("--codebooks \(requested) is more than the \(top) available; the ladder (codebooks: kbps) is \(ladder).")
+            guard let r = ladder.first(where: { $0.total == requested }) else {
+                throw RequestError.usage("--codebooks \(requested) is not a rung of the \(top.total) available; the ladder (codebooks: kbps) is \(describe(ladder)).")
             }
-            return requested
+            return r
         }
         if let bandwidth {
-            guard let fit = codebooks(fitting: bandwidth) else {
-                throw RequestError.usage(String(format: "--bandwidth %g kbps is below one codebook's %@ kbps; the ladder (codebooks: kbps) is %@.",
-                                                bandwidth, kbpsText(codebooks: 1), ladder))
+            guard let fit = rung(fitting: bandwidth, in: ladder) else {
+                throw RequestError.usage(String(format: "--bandwidth %g kbps is below the lowest rung's %@ kbps; the ladder (codebooks: kbps) is %@.",
+                                                bandwidth, kbpsText(ladder[0]), describe(ladder)))
             }
-            return min(fit, top)
+            return fit
         }
         return top
     }
 
-    /// "1: 0.86, 2: 1.72, …": codebooks and kbps of every rung, for messages.
-    public var ladder: String {
-        (1...codebooks).map { "\($0): " + kbpsText(codebooks: $0) }.joined(separator: ", ")
+    /// The main codebooks a request gets without the bass stream: at most `available` (the codes at hand).
+    public func codebooks(bandwidth: Double?, codebooks requested: Int?, available: Int? = nil) throws -> Int {
+        let ladder = rungs(bassStream: false).filter { $0.main <= (available ?? codebooks) }
+        return try rung(bandwidth: bandwidth, codebooks: requested, in: ladder).main
     }
 
-    /// "6.89": k codebooks' kbps to 2 decimals, rounded as `codebooks(fitting:)` compares.
-    public func kbpsText(codebooks k: Int) -> String {
-        let c = centiKbps(codebooks: k)
+    /// "1: 0.86, 2: 1.72 (1 + 1 bass), …": codebooks and kbps of every rung, for messages.
+    public func describe(_ ladder: [CodecRung]) -> String {
+        ladder.map { "\($0.total): " + kbpsText($0) + ($0.bass > 0 ? " (\($0))" : "") }.joined(separator: ", ")
+    }
+
+    /// The codec's whole ladder, described.
+    public var ladder: String { describe(rungs()) }
+
+    /// "6.89": a rung's kbps to 2 decimals, rounded as `rung(fitting:in:)` compares.
+    public func kbpsText(_ r: CodecRung) -> String {
+        let c = centiKbps(r)
         return "\(c / 100)." + (c % 100 < 10 ? "0" : "") + "\(c % 100)"
     }
+
+    /// k main codebooks' kbps to 2 decimals.
+    public func kbpsText(codebooks k: Int) -> String { kbpsText(CodecRung(main: k)) }
 
     /// Frames before the first that the encoder's input reads (the phase advance needs the one before).
     public var leadFrames: Int { encoderInput == .frequency ? 1 : 0 }
@@ -199,6 +229,7 @@ public struct RVQCodecConfig: Codable, Equatable, ValidatedConfig {
             p += binHead?.problems() ?? []
             p += bassDecoder?.problems(hop: hop) ?? []
             p += longWindow?.problems(frameNFFT: nFFT) ?? []
+            if (1...32).contains(codebooks) { p += bassStream?.problems(hop: hop, mainCodebooks: codebooks) ?? [] }
         }
         if !(1...1024).contains(codeDim) { p.append("code_dim must be in 1...1024, got \(codeDim)") }
         if !(1...32).contains(codebooks) { p.append("codebooks must be in 1...32, got \(codebooks)") }
@@ -222,7 +253,7 @@ public struct RVQCodecConfig: Codable, Equatable, ValidatedConfig {
         case restartThreshold = "restart_threshold", quantizerDropout = "quantizer_dropout", commitment
         case melWeight = "mel_weight", stftSizes = "stft_sizes", maxMagnitude = "max_magnitude", phaseWeight = "phase_weight"
         case phaseHead = "phase_head", encoderInput = "encoder_input", seededFrom = "seeded_from", binHead = "bin_head"
-        case bassDecoder = "bass_decoder", longWindow = "long_window"
+        case bassDecoder = "bass_decoder", longWindow = "long_window", bassStream = "bass_stream"
     }
 
     /// The fields that decide what the codes mean (the framing, the encoder and the codebooks);
@@ -272,6 +303,8 @@ public final class RVQCodec {
     let longAnalysis: STFTBasis?
     /// The bass decoder, when the config has one (its weights under "bass.").
     public let bass: BassDecoder?
+    /// The bass line as a second stream of codes (BassStream.swift), if the codec has one.
+    public let bassStream: BassStream?
     private lazy var bassLossBases: [STFTBasis] = (config.bassDecoder?.stftSizes ?? []).map { STFTBasis(nFFT: $0) }
     private lazy var lossBases: [STFTBasis] = config.stftSizes.map { STFTBasis(nFFT: $0) }
     private lazy var melScales: [DifferentiableLogMel] = [(512, 64), (1024, 80), (2048, 128)].map { n, m in
@@ -295,6 +328,7 @@ public final class RVQCodec {
         analysis = STFTBasis(nFFT: c.nFFT, hop: c.hop)
         longAnalysis = c.longWindow.map { STFTBasis(nFFT: $0.nFFT, hop: c.hop) }
         bass = c.bassDecoder.map { BassDecoder($0, latentDim: c.codeDim, hop: c.hop, scope: s.child("bass"), rng: &rng) }
+        bassStream = c.bassStream.map { BassStream(layout: $0, hop: c.hop, seed: seed) }
     }
 
     public var sampleRate: Int { config.sampleRate }
@@ -508,6 +542,31 @@ public final class RVQCodec {
         return y
     }
 
+    /// Codes of `samples` at a rung: its main codebooks' rows, then its bass stream's.
+    public func encode(_ samples: [Float], rung r: CodecRung) -> [[Int32]] {
+        let main = encode(samples, codebooks: r.main)
+        guard r.bass > 0 else { return main }
+        guard let bassStream else { preconditionFailure("RVQCodec.encode: rung \(r) needs a bass stream, and this codec has none") }
+        return main + bassStream.encode(samples, frames: main[0].count, count: r.bass)
+    }
+
+    /// `length` samples from codes whose last `bassRows` rows are the bass stream's: the main rows
+    /// decoded, then their band below 345 Hz replaced by the bass stream's (the bass decoder is for
+    /// main codes alone); without bass rows, as `decode(_:length:bass:)`.
+    public func decode(_ rows: [[Int32]], bassRows: Int, length: Int, bass useBass: Bool = true) -> [Float] {
+        precondition(bassRows >= 0 && bassRows < rows.count, "RVQCodec.decode: \(bassRows) bass rows of \(rows.count)")
+        guard bassRows > 0 else { return decode(rows, length: length, bass: useBass) }
+        guard let bassStream else { preconditionFailure("RVQCodec.decode: bass rows, and this codec has no bass stream") }
+        var y = decode(Array(rows.dropLast(bassRows)), length: length, bass: false)
+        bassStream.apply(codes: Array(rows.suffix(bassRows)), audio: &y)
+        return y
+    }
+
+    /// A round trip at a rung.
+    public func roundTrip(_ samples: [Float], rung r: CodecRung, bass useBass: Bool = true) -> [Float] {
+        decode(encode(samples, rung: r), bassRows: r.bass, length: max(samples.count, 1), bass: useBass)
+    }
+
     // MARK: files
 
     /// The codebook tensors saved beside the trained weights: "quantizer.k.codebook" (K, D).
@@ -518,12 +577,19 @@ public final class RVQCodec {
         for (k, stage) in quantizer.stages.enumerated() {
             file.tensors[codebookName(k)] = SafeTensor(floats: stage.codebook.data, shape: stage.codebook.shape)
         }
+        for (k, stage) in (bassStream?.quantizer.stages ?? []).enumerated() {
+            file.tensors[bassStream!.codebookName(k)] = SafeTensor(floats: stage.codebook.data, shape: stage.codebook.shape)
+            file.tensors[bassStream!.distortionName(k)] = SafeTensor(floats: bassStream!.distortion[k].data, shape: bassStream!.distortion[k].shape)
+        }
         return file
     }
 
     /// Loads weights and codebooks strictly: every tensor present with its shape, nothing else.
-    public func loadWeights(_ file: SafeTensorsFile, path: String) throws {
-        try params.load(file, path: path, buffers: quantizer.stages.indices.map { (codebookName($0), quantizer.stages[$0].codebook) })
+    public func loadWeights(_ file: SafeTensorsFile, path: String, includingBassStream: Bool = true) throws {
+        let bassBuffers = bassStream.flatMap { includingBassStream ? $0 : nil }.map { b in
+            b.quantizer.stages.indices.flatMap { [(b.codebookName($0), b.quantizer.stages[$0].codebook), (b.distortionName($0), b.distortion[$0])] }
+        } ?? []
+        try params.load(file, path: path, buffers: quantizer.stages.indices.map { (codebookName($0), quantizer.stages[$0].codebook) } + bassBuffers)
         for stage in quantizer.stages {
             stage.embedSum = stage.codebook.data.enumerated().map { j, v in v * stage.clusterSize[j / stage.dim] }
         }

@@ -52,6 +52,14 @@ public struct RVQCodecTrainOptions: TrainingRunSettings {
     /// learn to carry the bass line. The codes change: the codec id changes and a prior on the old
     /// codes needs retraining.
     public var bassWeight: Float = 0
+    /// With `initFrom`: fit a bass stream of this many codebooks (BassStream.swift) to the corpora
+    /// by k-means, everything else kept; no gradient steps.
+    public var bassStream: Int? = nil
+    /// Lloyd iterations per bass-stream codebook, and the band vectors (frames) drawn from each corpus.
+    public var bassStreamIterations = 40
+    public var bassStreamVectors = 250_000
+    /// The bass stream's decode-time Wiener postfilter strength (`BassStreamLayout.postfilter`; nil: none).
+    public var bassStreamPostfilter: Float? = nil
     /// Overrides the config's phase-loss weight.
     public var phaseWeight: Float? = nil
     /// With `initFrom`: what the encoder reads. A magnitude encoder's weights seed a
@@ -83,6 +91,15 @@ public struct RVQCodecTrainOptions: TrainingRunSettings {
         }
         if bassDecoder && (binHead != nil || binHeadOnly || encoderInput != nil || phaseHead != nil || adversarial.weight > 0) {
             p.append("--bass-decoder trains the bass decoder alone; drop the options that change the rest of the codec")
+        }
+        if let b = bassStream {
+            p += rangeProblem("--bass-stream", b, 1...8) + rangeProblem("--bass-stream-iterations", bassStreamIterations, 1...1000)
+            p += rangeProblem("--bass-stream-vectors", bassStreamVectors, 2048...20_000_000)
+            if let f = bassStreamPostfilter { p += rangeProblem("--bass-stream-postfilter", f, 0...100) }
+            if initFrom == nil || resume { p.append("--bass-stream fits a bass stream beside an existing codec: give --init-from DIR (no --resume: the fit is one pass)") }
+            if decoderOnly || bassDecoder || binHead != nil || binHeadOnly || encoderInput != nil || phaseHead != nil || longWindow != nil || bassWeight > 0 || adversarial.weight > 0 {
+                p.append("--bass-stream fits the bass stream alone; drop the options that train the rest of the codec")
+            }
         }
         if let w = phaseWeight { p += rangeProblem("--phase-weight", w, 0...100) }
         p += rangeProblem("--bass-weight", bassWeight, 0...100)
@@ -194,6 +211,7 @@ public enum RVQCodecTrainer {
 
     public static func train(_ o: RVQCodecTrainOptions) throws {
         try o.check()   // every option's limit and combination (an --encoder-input with --decoder-only too)
+        if o.bassStream != nil { return try fitBassStream(o) }
         let folder = try TrainingFolder(o.outDir)
         var config = o.model
         var initial: SafeTensorsFile? = nil
@@ -439,5 +457,91 @@ public enum RVQCodecTrainer {
         }
         try save()
         if TrainingInterrupt.signal == nil { heldOutEval(final: true) }   // an interrupted run ends at its checkpoint
+    }
+}
+
+extension RVQCodecTrainer {
+    /// `--bass-stream B --init-from DIR`: DIR's codec with a bass stream of B codebooks beside it,
+    /// fitted by k-means to the band vectors of every corpus's training clips (an equal share from
+    /// each, near-silent frames left out), scored on the held-out clips' bands; OUT gets the codec
+    /// (its main weights, codebooks and codec id unchanged) with the stream and its ladder.
+    static func fitBassStream(_ o: RVQCodecTrainOptions) throws {
+        let b = o.bassStream!, from = o.initFrom!
+        let folder = try TrainingFolder(o.outDir)
+        let base = try RVQCodec.load(directory: from)
+        var config = base.config
+        var layout = BassStreamLayout()
+        layout.down = max(1, config.hop / 8); layout.codebooks = b; layout.codebookSize = config.codebookSize
+        guard config.codebooks > b else { throw CheckpointError(path: from, message: "--bass-stream \(b) needs more main codebooks than that; the codec has \(config.codebooks)") }
+        layout.rungs = BassStreamLayout.interleavedRungs(main: config.codebooks, bass: b)
+        layout.postfilter = o.bassStreamPostfilter
+        config.bassStream = layout
+        if let problem = config.validate().first { throw CheckpointError(path: from + "/config.json", message: "with the bass stream: " + problem) }
+        let model = RVQCodec(config: config, randomInit: false)
+        var weights = base.weightsFile()
+        weights.tensors = weights.tensors.filter { !$0.key.hasPrefix("bass_stream.") }
+        try model.loadWeights(weights, path: from + "/model.safetensors", includingBassStream: false)
+        let stream = model.bassStream!, d = stream.perFrame
+        let log = try TrainingLog(path: folder.log, echo: o.log)
+
+        var rng = RNG(seed: o.seed)
+        func bandVectors(_ clips: [[Float]]) -> [Float] {
+            var out: [Float] = []
+            for clip in clips {
+                let v = stream.vectors(clip, frames: model.frameCount(length: clip.count))
+                for f in 0..<(v.count / d) where v[(f * d)..<((f + 1) * d)].contains(where: { abs($0) > 1e-4 }) { out += v[(f * d)..<((f + 1) * d)] }
+            }
+            return out
+        }
+        var train: [Float] = [], heldOut: [[Float]] = []
+        for dir in o.dataDirs {
+            var v = bandVectors(try MusicClips.load(dir, split: "train", sampleRate: config.sampleRate))
+            let n = v.count / d
+            if n > o.bassStreamVectors {   // a seeded draw of frames without replacement (partial Fisher–Yates)
+                var rows = Array(0..<n)
+                for i in 0..<o.bassStreamVectors { rows.swapAt(i, i + rng.int(below: n - i)) }
+                v = rows.prefix(o.bassStreamVectors).flatMap { v[($0 * d)..<(($0 + 1) * d)] }
+            }
+            o.log("codec: bass stream: \(v.count / d) band vectors of \(d) samples from the training clips of \(dir) (\(n) not silent)")
+            train += v
+            heldOut.append(bandVectors(try MusicClips.load(dir, split: "val", sampleRate: config.sampleRate)))
+        }
+        guard train.count / d >= layout.codebookSize else {
+            throw CheckpointError(path: o.outDir, message: "the corpora give \(train.count / d) band vectors, fewer than the \(layout.codebookSize) codes of a codebook; give more audio")
+        }
+        let fits = stream.fit(train, iterations: o.bassStreamIterations, seed: o.seed) { k, it, perplexity in
+            if (it + 1) % 10 == 0 { o.log(String(format: "codec: bass stream codebook %d, iteration %d: perplexity %.0f", k, it + 1, perplexity)) }
+        }
+        for (k, f) in fits.enumerated() {
+            log.emit(String(format: "{\"bass_stream_codebook\": %d, \"iterations\": %d, \"train_residual_db\": %.3f, \"train_usage\": %d, \"train_perplexity\": %.1f}",
+                            k, f.iterations, f.residualDB, f.usage, f.perplexity))
+        }
+        for (dir, v) in zip(o.dataDirs, heldOut) where v.count >= d {
+            let s = bassStreamScores(stream, vectors: v)
+            log.emit("{\"held_out\": \"\(dir)\", \"vectors\": \(v.count / d), " + s.enumerated().map { k, x in
+                String(format: "\"codebook_%d\": {\"residual_db\": %.3f, \"usage\": %.4f, \"perplexity\": %.1f}", k, x.residualDB, x.usage, x.perplexity)
+            }.joined(separator: ", ") + "}")
+        }
+        try ConfigFile.write(config, to: folder.config)
+        try model.weightsFile(metadata: ["model": "rvq-codec", "model_id": model.modelID, "bass_stream_id": stream.streamID,
+                                         "bass_stream_fit": "k-means, \(o.bassStreamIterations) iterations, seed \(o.seed)"]).write(to: folder.weights)
+        o.log("codec: wrote \(folder.config) and \(folder.weights): codec \(model.modelID) (unchanged) with bass stream \(stream.streamID); ladder \(config.describe(config.rungs()))")
+    }
+
+    /// The held-out band's residual energy (dB against the band's) after each bass codebook, and the
+    /// share of each codebook's codes that the held-out frames use.
+    static func bassStreamScores(_ stream: BassStream, vectors v: [Float]) -> [(residualDB: Float, usage: Float, perplexity: Float)] {
+        let d = stream.perFrame, n = v.count / d
+        var residual = Tensor(shape: [n, d], data: v)
+        let energy = max(v.reduce(0) { $0 + Double($1) * Double($1) }, 1e-30)
+        var out: [(Float, Float, Float)] = []
+        var rng = RNG(seed: 0)
+        for stage in stream.quantizer.stages {
+            let r = stage(residual, training: false, rng: &rng)
+            residual = Tensor(shape: [n, d], data: zip(residual.data, r.quantized.data).map { $0 - $1 })
+            let left = residual.data.reduce(0) { $0 + Double($1) * Double($1) }
+            out.append((Float(10 * Foundation.log10(max(left, 1e-30) / energy)), Float(r.usage) / Float(stage.codebookSize), r.perplexity))
+        }
+        return out
     }
 }

@@ -31,18 +31,18 @@ private func musicAudio(seconds: Double) -> [Float] {
 func benchCodec(directory dir: String = "models/codec") {
     guard let codec = try? RVQCodec.load(directory: dir) else { print("codec: no model in \(dir); skipped"); return }
     let seconds = 30.0, audio = musicAudio(seconds: seconds)
-    for k in 1...codec.config.codebooks {
+    for rung in codec.config.rungs() {
         var codes: [[Int32]] = []
-        let tEnc = time(2) { codes = codec.encode(audio, codebooks: k) }
-        let tDec = time(2) { _ = codec.decode(codes, length: audio.count) }
-        // With a bass decoder, the decode without it too: what the bass band costs (not below its
-        // min_codebooks, where decoding leaves it out anyway).
-        let bassUsed = codec.bass?.applies(toCodebooks: k) ?? false
+        let tEnc = time(2) { codes = codec.encode(audio, rung: rung) }
+        let tDec = time(2) { _ = codec.decode(codes, bassRows: rung.bass, length: audio.count) }
+        // With a bass decoder in use (main codes only, from its min_codebooks up), the decode
+        // without it too: what the bass band costs.
+        let bassUsed = rung.bass == 0 && (codec.bass?.applies(toCodebooks: rung.main) ?? false)
         let bass = !bassUsed ? "" : {
             let plain = time(2) { _ = codec.decode(codes, length: audio.count, bass: false) }
             return ", decode without the bass decoder \(fmt(seconds / plain))× (the bass decoder alone \(fmt(seconds / max(tDec - plain, 1e-9)))×)"
         }()
-        print("codec \(k) codebooks (\(fmt(codec.config.bitrate(codebooks: k) / 1000, 2)) kbps), \(fmt(seconds, 0)) s: "
+        print("codec \(rung.total) codebooks\(rung.bass > 0 ? " (\(rung))" : "") (\(fmt(codec.config.bitrate(rung) / 1000, 2)) kbps), \(fmt(seconds, 0)) s: "
               + "encode \(fmt(seconds / tEnc))× real time, decode \(fmt(seconds / tDec))×, encode + decode \(fmt(seconds / (tEnc + tDec)))× (target ≥ 50×)" + bass)
     }
 }

@@ -69,11 +69,13 @@ struct CodecEval: ParsableCommand {
         let original = probe.accuracy(known.map { ProbeFeatures.of($0.samples, filterbank: fb) }, labels: labels)
         print("genre probe: trained on \(train.count) original training windows of \(seconds) s (no codec output), \(known.count) held-out windows")
         print("  originals: \(pct(original))   (chance \(pct(1 / Double(genres.count))))")
-        for k in codebooks where (1...codec.config.codebooks).contains(k) {
-            let x = known.map { w in ProbeFeatures.of(codec.decode(codec.encode(w.samples, codebooks: k), length: w.samples.count), filterbank: fb) }
+        // Each rung of the ladder, as `gen codec --codebooks K` decodes it (the bass stream's rows included).
+        for k in codebooks {
+            guard let rung = codec.config.rungs().first(where: { $0.total == k }) else { continue }
+            let x = known.map { w in ProbeFeatures.of(codec.roundTrip(w.samples, rung: rung), filterbank: fb) }
             let a = probe.accuracy(x, labels: labels)
-            print(String(format: "  %d codebooks (%.2f kbps): %@ = %.0f%% of the originals' accuracy", k, codec.config.bitrate(codebooks: k) / 1000,
-                         pct(a), 100 * a / max(original, 1e-9)))
+            print(String(format: "  %d codebooks%@ (%.2f kbps): %@ = %.0f%% of the originals' accuracy", k, rung.bass > 0 ? " (\(rung))" : "",
+                         codec.config.bitrate(rung) / 1000, pct(a), 100 * a / max(original, 1e-9)))
         }
     }
 }

@@ -36,22 +36,38 @@ func writeDecoded(_ samples: [Float], sampleRate: Int, to output: String, rate: 
     try ioErrors { try AudioFile.write(AudioBuffer(samples: x, sampleRate: outRate), to: output) }
 }
 
-/// --bandwidth and --codebooks, shared by encode, decode and codec: how many of the codec's
-/// codebooks to use (a prefix of its bitrate ladder).
+/// --bandwidth, --codebooks and --no-bass-stream, shared by encode, decode and codec: which rung
+/// of the codec's bitrate ladder to use.
 struct BitrateOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Bitrate in kbps: the most codebooks that fit (0.86 kbps each at hop 256). Default: all.", valueName: "kbps"))
+    @Option(name: .long, help: ArgumentHelp("Bitrate in kbps: the highest rung of the ladder that fits (0.86 kbps per codebook at hop 256). Default: the top rung.", valueName: "kbps"))
     var bandwidth: Double?
-    @Option(name: .long, help: ArgumentHelp("Codebooks to use, 1 up to the codec's count (instead of --bandwidth). Default: all.", valueName: "k"))
+    @Option(name: .long, help: ArgumentHelp("Rung of the ladder by its codebook count, k × 0.86 kbps (instead of --bandwidth). Default: the top rung.", valueName: "k"))
     var codebooks: Int?
+    @Flag(name: .long, help: "Main codebooks only, as the prior models them (rung k: the first k; the bass decoder writes the bass line from 3 up), instead of the ladder with the bass stream.")
+    var noBassStream = false
 
     func validate() throws {
         if let problem = RVQCodecConfig.bitrateProblems(bandwidth: bandwidth, codebooks: codebooks).first { throw ValidationError(problem + ".") }
     }
 
-    /// The codebook count for `model`, at most `available` (the codes at hand); nil options: all of them.
-    func count(for model: RVQCodec, available: Int? = nil) throws -> Int {
-        try model.config.codebooks(bandwidth: bandwidth, codebooks: codebooks, available: available)
+    /// The rung to encode at.
+    func rung(for model: RVQCodec) throws -> CodecRung {
+        try model.config.rung(bandwidth: bandwidth, codebooks: codebooks, in: model.config.rungs(bassStream: !noBassStream))
     }
+
+    /// The rung to decode `file` at: with no request, every row it holds (its main rows alone with
+    /// --no-bass-stream); else a rung of the ladder its rows can give.
+    func rung(for model: RVQCodec, file: RVQCodesFile) throws -> CodecRung {
+        let useStream = file.bassCodebooks > 0 && !noBassStream
+        if bandwidth == nil && codebooks == nil { return useStream ? file.rung : CodecRung(main: file.mainCodebooks) }
+        let ladder = model.config.rungs(bassStream: useStream).filter { $0.main <= file.mainCodebooks && $0.bass <= (useStream ? file.bassCodebooks : 0) }
+        return try model.config.rung(bandwidth: bandwidth, codebooks: codebooks, in: ladder)
+    }
+}
+
+/// "8 codebooks (6 + 2 bass)", "4 codebooks": a rung in messages.
+func rungText(_ r: CodecRung) -> String {
+    "\(r.total) codebook" + (r.total == 1 ? "" : "s") + (r.bass > 0 ? " (\(r))" : "")
 }
 
 /// --no-bass-decoder, shared by decode and codec.
@@ -66,11 +82,17 @@ struct Encode: ParsableCommand, HasGlobalOptions {
         abstract: "Encode audio to codec codes (one I32 tensor, codebooks × frames).",
         discussion: """
         Reads any format libsndfile reads, at any rate and channel count; it is
-        downmixed to mono and resampled to 22050 Hz. The codec's residual codebooks
-        form a bitrate ladder (0.86 kbps per codebook, 6.9 kbps for all 8): keep a
-        prefix of them with --codebooks or --bandwidth. Long files are encoded in
-        bounded chunks. The codes file format is described in the README ("Codes
+        downmixed to mono and resampled to 22050 Hz. The codec's codebooks form a
+        bitrate ladder (0.86 kbps per codebook, 6.89 kbps for the top rung's 8): pick a
+        rung with --codebooks or --bandwidth. Long files are encoded in bounded
+        chunks. The codes file format is described in docs/REFERENCE.md ("Codes
         files").
+
+        The ladder mixes two streams: the main codebooks, and from 1.72 kbps up the
+        bass stream, which codes the band below 345 Hz as a waveform (two codebooks)
+        so the bass line keeps its pitch (models/codec/MODEL_CARD.md lists the rungs).
+        --no-bass-stream keeps to the main codebooks (what the prior models, and what
+        `gen music --prime` needs).
 
         Examples:
           gen encode song.flac -o song.codes.safetensors
@@ -90,13 +112,13 @@ struct Encode: ParsableCommand, HasGlobalOptions {
 
     func run() throws {
         let model = try loadCodec(globals)
-        let k = try bitrate.count(for: model)
+        let r = try bitrate.rung(for: model)
         try ioErrors { try AudioFile.checkWritable(output) }
         let samples = try readMono(input, sampleRate: model.sampleRate)
-        let file = RVQCodesFile(encoding: samples, model: model, codebooks: k)
+        let file = RVQCodesFile(encoding: samples, model: model, rung: r)
         try ioErrors { try file.write(to: output) }
         if globals.quiet { print(output); return }
-        print("\(output)  (\(k) codebooks × \(file.frames) frames, \(model.config.kbpsText(codebooks: k)) kbps; codec \(file.codecID))")
+        print("\(output)  (\(rungText(r)) × \(file.frames) frames, \(model.config.kbpsText(r)) kbps; codec \(file.codecID))")
     }
 }
 
@@ -105,14 +127,16 @@ struct Decode: ParsableCommand, HasGlobalOptions {
         commandName: "decode",
         abstract: "Decode codec codes to audio.",
         discussion: """
-        Decodes with every codebook in the file, or only the first --codebooks (or as
-        many as --bandwidth allows): any prefix decodes on its own. The codes must come
-        from the installed codec: a file made by another codec, or by the old v1
-        codec, is refused.
+        Decodes with every codebook in the file, or a lower rung of the ladder with
+        --codebooks (or the highest that --bandwidth allows): every rung decodes on its
+        own. The codes must come from the installed codec: a file made by another
+        codec, or by the old v1 codec, is refused.
 
-        The codec's bass decoder, a waveform network for the band below 345 Hz,
-        writes the bass line (the iSTFT decoder's 21.5 Hz bins are too coarse for
-        its pitch); --no-bass-decoder leaves it out, for speed or comparison.
+        Codes with the bass stream's rows get their band below 345 Hz from it. Main
+        codes alone (--no-bass-stream, or the prior's) get it from the bass decoder, a
+        waveform network that writes the bass line from them (the iSTFT decoder's
+        21.5 Hz bins are too coarse for its pitch); --no-bass-decoder leaves that out,
+        for speed or comparison.
 
         Example:
           gen decode song.codes.safetensors -o song.wav --codebooks 2
@@ -128,8 +152,9 @@ struct Decode: ParsableCommand, HasGlobalOptions {
         let file = try ioErrors { try RVQCodesFile.read(input) }
         let model = try loadCodec(globals)
         try ioErrors { try file.check(against: model, path: input) }
-        let k = try bitrate.count(for: model, available: file.codebooks)
-        try writeDecoded(model.decode(Array(file.codes.prefix(k)), length: max(file.length, 1), bass: !bass.noBassDecoder), sampleRate: model.sampleRate, to: output)
+        let r = try bitrate.rung(for: model, file: file)
+        let rows = Array(file.mainCodes.prefix(r.main)) + Array(file.codes.suffix(file.bassCodebooks).prefix(r.bass))
+        try writeDecoded(model.decode(rows, bassRows: r.bass, length: max(file.length, 1), bass: !bass.noBassDecoder), sampleRate: model.sampleRate, to: output)
         if output != "-" { print(output) }
     }
 }
@@ -140,9 +165,9 @@ struct Codec: ParsableCommand, HasGlobalOptions {
         abstract: "Round-trip audio through the codec (encode, then decode).",
         discussion: """
         Examples:
-          gen codec song.flac -o song.codec.wav            # 8 codebooks, 6.89 kbps
-          gen codec song.flac -o song.2k.wav --bandwidth 2 # 2 codebooks, 1.72 kbps
-          gen codec song.flac -o plain.wav --no-bass-decoder
+          gen codec song.flac -o song.codec.wav            # 8 codebooks (6 + 2 bass), 6.89 kbps
+          gen codec song.flac -o song.2k.wav --bandwidth 2 # 2 codebooks (1 + 1 bass), 1.72 kbps
+          gen codec song.flac -o main.wav --no-bass-stream --codebooks 4   # what the prior models
         """)
     @Argument(help: "Input audio.") var input: String
     @Option(name: .shortAndLong, help: "Output audio (.wav, .flac, .ogg), or - for a WAV on stdout.") var output = "codec.wav"
@@ -153,13 +178,12 @@ struct Codec: ParsableCommand, HasGlobalOptions {
     func run() throws {
         try checkAudioOutput(output)
         let model = try loadCodec(globals)
-        let k = try bitrate.count(for: model)
+        let r = try bitrate.rung(for: model)
         if output != "-" { try ioErrors { try AudioFile.checkWritable(output) } }
         let samples = try readMono(input, sampleRate: model.sampleRate)
-        try writeDecoded(model.decode(model.encode(samples, codebooks: k), length: max(samples.count, 1), bass: !bass.noBassDecoder),
-                         sampleRate: model.sampleRate, to: output)
+        try writeDecoded(model.roundTrip(samples, rung: r, bass: !bass.noBassDecoder), sampleRate: model.sampleRate, to: output)
         if output != "-" {
-            print(globals.quiet ? output : "\(output)  (\(k) codebooks, \(model.config.kbpsText(codebooks: k)) kbps)")
+            print(globals.quiet ? output : "\(output)  (\(rungText(r)), \(model.config.kbpsText(r)) kbps)")
         }
     }
 }
@@ -194,6 +218,13 @@ struct TrainCodec: TrainCommand {
         decoded band below 345 Hz and writes that band anew, where a 1024-point frame's
         21.5 Hz bins are coarser than a semitone. --bass-init FILE starts it from
         given weights (bench/lowband_decoder.py export writes its prototype's).
+
+        --bass-stream B --init-from DIR gives DIR's codec a bass stream: the band below
+        345 Hz, 8 samples a frame at 689 Hz, coded as a waveform by B codebooks of 1024
+        fitted to the training clips by k-means (a few minutes; no gradient steps). A
+        waveform has no bins to fall between, so the bass line keeps its pitch. The
+        main codes, the codec id and the prior stay valid; the ladder then mixes the
+        two streams (from 8 main and 2 bass: 1, 1 + 1, 2 + 1, 2 + 2, 3 + 2 … 6 + 2).
 
         --bin-head C gives the decoder a second, frequency-local head beside its linear
         one: C channels per bin and two convolutions along the frequency axis. A linear
@@ -235,6 +266,9 @@ struct TrainCodec: TrainCommand {
               --out runs/codec-long --init-from models/codec \\
               --long-window 4096 --bass-weight 2 --steps 2000
           gen train codec --data data/music --data data/realmusic \\
+              --out runs/codec-bs --init-from models/codec --bass-stream 2 \\
+              --bass-stream-postfilter 2
+          gen train codec --data data/music --data data/realmusic \\
               --out runs/codec-bin --init-from models/codec --decoder-only \\
               --bin-head 8 --steps 3000
           gen train codec --data data/music --data data/realmusic \\
@@ -258,6 +292,10 @@ struct TrainCodec: TrainCommand {
     @Flag(name: .long, help: "Add a bass decoder (a waveform network for the band below 345 Hz) to the --init-from codec and train it alone; the codes and the codec id are kept.") var bassDecoder = false
     @Option(name: .long, help: ArgumentHelp("The new bass decoder's starting weights (safetensors under its own tensor names, as bench/lowband_decoder.py export writes); with --bass-decoder, or --bass-weight on a new codec.", valueName: "file")) var bassInit: String?
     @Option(name: .long, help: ArgumentHelp("Train the whole codec with its bass decoder's loss at this weight: the codes learn to carry the bass line (they change, and so does the codec id: a prior on the old codes needs retraining). A new codec gets a bass decoder from the start.", valueName: "w")) var bassWeight: Float = 0
+    @Option(name: .long, help: ArgumentHelp("Fit a bass stream of this many codebooks beside the --init-from codec (k-means on the training clips' band below 345 Hz; no gradient steps, the codes and codec id kept).", valueName: "codebooks")) var bassStream: Int?
+    @Option(name: .long, help: "Lloyd iterations per bass-stream codebook.") var bassStreamIterations = 40
+    @Option(name: .long, help: "Band vectors (frames) drawn from each corpus for the bass stream's fit.") var bassStreamVectors = 250_000
+    @Option(name: .long, help: ArgumentHelp("Strength of the bass stream's decode-time Wiener postfilter (2: the shipped codec's; default none), which lowers the quantization noise between the bass notes.", valueName: "beta")) var bassStreamPostfilter: Float?
     @Option(name: .long, help: "Weight of the phase losses (group delay, instantaneous frequency; and the phase itself for an absolute head).") var phaseWeight: Float?
     @OptionGroup(title: "Discriminator phase") var adversarial: AdversarialOptions
     @OptionGroup(title: "Training run") var training: TrainingRunOptions<RVQCodecTrainOptions>
@@ -273,6 +311,8 @@ struct TrainCodec: TrainCommand {
         o.longWindow = longWindow.map { n in LongWindowInput(nFFT: n, bins: n > 0 ? min(n / 2 + 1, (689 * n + 11024) / 22050 + 1) : 0) }
         o.binHead = binHead.map { BinHeadLayout(channels: $0, kernel: binHeadKernel) }; o.binHeadOnly = binHeadOnly
         o.bassDecoder = bassDecoder; o.bassInit = bassInit; o.bassWeight = bassWeight
+        o.bassStream = bassStream; o.bassStreamIterations = bassStreamIterations; o.bassStreamVectors = bassStreamVectors
+        o.bassStreamPostfilter = bassStreamPostfilter
         adversarial.apply(to: &o.adversarial)
         return o
     }

@@ -123,11 +123,12 @@ struct Music: ParsableCommand, HasGlobalOptions {
                 guard file.codecID == codec.modelID else {
                     throw GenError.usage("the codes in '\(prime)' were made by codec \(file.codecID), not this one (\(codec.modelID)); encode the audio again with `gen encode`.")
                 }
-                guard file.codes.count >= prior.config.codebooks, file.codes[0].count >= primeFrames else {
-                    throw GenError.usage(String(format: "the codes in '%@' hold %d codebooks × %d frames; --prime-seconds %.2f needs %d × %d. Encode with more codebooks or pass a smaller --prime-seconds.",
-                                                prime, file.codes.count, file.codes.first?.count ?? 0, primeSeconds, prior.config.codebooks, primeFrames))
+                // The prior models main codebooks: a file's bass-stream rows are not among them.
+                guard file.mainCodebooks >= prior.config.codebooks, file.codes[0].count >= primeFrames else {
+                    throw GenError.usage(String(format: "the codes in '%@' hold %d main codebooks × %d frames; --prime-seconds %.2f needs %d × %d. Encode with more codebooks (gen encode --no-bass-stream --codebooks %d) or pass a smaller --prime-seconds.",
+                                                prime, file.mainCodebooks, file.codes.first?.count ?? 0, primeSeconds, prior.config.codebooks, primeFrames, prior.config.codebooks))
                 }
-                primeCodes = file.codes.prefix(prior.config.codebooks).map { Array($0.prefix(primeFrames)) }
+                primeCodes = file.mainCodes.prefix(prior.config.codebooks).map { Array($0.prefix(primeFrames)) }
             } else {
                 // Only the prefix that is used is read (plus a little for the resampler's edge).
                 let audio = try readMono(prime, sampleRate: sampleRate, maxSeconds: primeSeconds + 0.5)

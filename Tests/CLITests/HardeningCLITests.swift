@@ -61,6 +61,8 @@ final class HardeningCLITests: CLITestCase {
             ("codec", { c in c["codebooks"] = 1_000_000_000 }, "codebooks"),
             ("codec", { c in c["decoder_width"] = 1 << 40 }, "decoder width"),
             ("codec", { c in c["hop"] = 3 }, "hop"),
+            ("codec", { c in var b = c["bass_stream"] as? [String: Any] ?? [:]; b["codebooks"] = 1_000_000_000; c["bass_stream"] = b }, "bass_stream.codebooks"),
+            ("codec", { c in var b = c["bass_stream"] as? [String: Any] ?? [:]; b["rungs"] = [[1, 0], [1, 1], [1, 0]]; c["bass_stream"] = b }, "bass_stream.rungs"),
             ("prior", { c in c["layers"] = 1_000_000_000 }, "layers"),
             ("prior", { c in c["codebooks"] = 1_000_000 }, "codebooks"),
             ("speech", { c in c["encoder_layers"] = 1_000_000_000 }, "encoder_layers"),
