@@ -182,7 +182,8 @@ public final class BassStream {
     /// Fits the codebooks to `vectors` (N·perFrame values, frame-major) by k-means, stage by stage on
     /// what the stages before left (Lloyd's iterations: every vector to its nearest codeword, every
     /// codeword to the mean of its vectors; a codeword left without vectors moves onto a random
-    /// one, as the codec's EMA codebooks restart dead codes). Deterministic for a seed.
+    /// one, as the codec's EMA codebooks restart dead codes). Deterministic for a seed. An interrupt
+    /// (`TrainingInterrupt`) ends it early, with fewer fits than stages.
     public func fit(_ vectors: [Float], iterations: Int, seed: UInt64, progress: (Int, Int, Float) -> Void = { _, _, _ in }) -> [StageFit] {
         let d = perFrame, n = vectors.count / d
         precondition(n >= layout.codebookSize && vectors.count == n * d, "BassStream.fit: \(n) vectors for \(layout.codebookSize) codes")
@@ -197,6 +198,7 @@ public final class BassStream {
             stage.decay = 0; stage.restartThreshold = 0.5
             stage.clusterSize = [Float](repeating: 0, count: layout.codebookSize)   // the first call restarts every unused code
             for it in 0..<iterations {
+                if TrainingInterrupt.signal != nil { return fits }   // Ctrl-C: the caller writes nothing
                 let out = stage(residual, training: true, rng: &rng)
                 progress(k, it, out.perplexity)
             }

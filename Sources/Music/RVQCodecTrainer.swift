@@ -8,6 +8,7 @@
 // batches, whatever its size, so hours of imported recordings do not drown the labelled corpus the
 // prior learns from.
 import Audio
+import Base
 import DSP
 import Engine
 import Foundation
@@ -482,7 +483,6 @@ extension RVQCodecTrainer {
         weights.tensors = weights.tensors.filter { !$0.key.hasPrefix("bass_stream.") }
         try model.loadWeights(weights, path: from + "/model.safetensors", includingBassStream: false)
         let stream = model.bassStream!, d = stream.perFrame
-        let log = try TrainingLog(path: folder.log, echo: o.log)
 
         var rng = RNG(seed: o.seed)
         func bandVectors(_ clips: [[Float]]) -> [Float] {
@@ -512,6 +512,14 @@ extension RVQCodecTrainer {
         let fits = stream.fit(train, iterations: o.bassStreamIterations, seed: o.seed) { k, it, perplexity in
             if (it + 1) % 10 == 0 { o.log(String(format: "codec: bass stream codebook %d, iteration %d: perplexity %.0f", k, it + 1, perplexity)) }
         }
+        if let sig = TrainingInterrupt.signal {
+            // A fit is one pass of a minute or two with no checkpoint to resume from: nothing is written.
+            FileHandle.standardError.write(("gen: \(TemporaryFiles.signalName(sig)); the bass stream's fit stopped before its end and left no model in "
+                                            + "\(o.outDir): run the command again (it takes a minute or two).\n").data(using: .utf8)!)
+            TemporaryFiles.removeAllPending()
+            Foundation.exit(128 + sig)
+        }
+        let log = try TrainingLog(path: folder.log, echo: o.log)
         for (k, f) in fits.enumerated() {
             log.emit(String(format: "{\"bass_stream_codebook\": %d, \"iterations\": %d, \"train_residual_db\": %.3f, \"train_usage\": %d, \"train_perplexity\": %.1f}",
                             k, f.iterations, f.residualDB, f.usage, f.perplexity))

@@ -165,9 +165,9 @@ struct Codec: ParsableCommand, HasGlobalOptions {
         abstract: "Round-trip audio through the codec (encode, then decode).",
         discussion: """
         Examples:
-          gen codec song.flac -o song.codec.wav            # 8 codebooks (6 + 2 bass), 6.89 kbps
-          gen codec song.flac -o song.2k.wav --bandwidth 2 # 2 codebooks (1 + 1 bass), 1.72 kbps
-          gen codec song.flac -o main.wav --no-bass-stream --codebooks 4   # what the prior models
+          gen codec song.flac -o song.codec.wav            # 6.89 kbps: 6 + 2 bass
+          gen codec song.flac -o song.2k.wav --bandwidth 2 # 1.72 kbps: 1 + 1 bass
+          gen codec song.flac -o main.wav --no-bass-stream --codebooks 4
         """)
     @Argument(help: "Input audio.") var input: String
     @Option(name: .shortAndLong, help: "Output audio (.wav, .flac, .ogg), or - for a WAV on stdout.") var output = "codec.wav"

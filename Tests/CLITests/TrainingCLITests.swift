@@ -114,10 +114,22 @@ final class TrainingCLITests: CLITestCase {
         for (command, example) in all {
             let importing = ["--ljspeech", "--from ", "--audio-dir"].contains { example.contains($0) }
             let scoring = example.contains("--eval-only")
-            let training = example.hasPrefix("gen train ") && !scoring
-            let cwd = !training && !importing && !scoring ? path("renders") : dir.path
-            let (run, interrupted) = try runInterrupting(example, at: training ? " parameters" : importing || scoring ? nil : " ETA ", cwd: cwd)
+            // A bass stream's fit is one pass with no checkpoint: interrupted once its last corpus is read, it leaves no model.
+            let fitting = example.contains("--bass-stream ")
+            let training = example.hasPrefix("gen train ") && !scoring && !fitting
+            let cwd = !training && !importing && !scoring && !fitting ? path("renders") : dir.path
+            let marker = fitting ? "training clips of data/realmusic" : training ? " parameters" : importing || scoring ? nil : " ETA "
+            let (run, interrupted) = try runInterrupting(example, at: marker, cwd: cwd)
             let name = "\(command.joined(separator: " ")): \(example)"
+            if fitting {
+                XCTAssertTrue(interrupted, "\(name) never got under way\n\(run.stderr)")
+                XCTAssertEqual(run.code, 128 + SIGINT, "\(name)\n\(run.stderr)")
+                XCTAssertTrue(run.stderr.contains("left no model"), "\(name)\n\(run.stderr)")
+                let words = example.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init)
+                let out = try XCTUnwrap(words.firstIndex(of: "--out").map { words[$0 + 1] }, name)
+                XCTAssertFalse(fm.fileExists(atPath: path(out + "/model.safetensors")), name)
+                continue
+            }
             // Scoring a trained prior runs to its end, logs the held-out bits and writes no weights.
             if scoring {
                 XCTAssertEqual(run.code, 0, "\(name)\n\(run.stderr)")
