@@ -111,7 +111,7 @@ public final class BassStream {
         self.layout = layout
         perFrame = hop / layout.down
         var rng = RNG(seed: seed)
-        quantizer = ResidualVectorQuantizer(stages: layout.codebooks, codebookSize: layout.codebookSize, dim: hop / layout.down, rng: &rng)
+        quantizer = ResidualVectorQuantizer(stages: layout.codebooks, codebookSize: layout.codebookSize, dim: perFrame, rng: &rng)
         distortion = (0..<layout.codebooks).map { _ in Tensor(zeros: [layout.codebookSize]) }
         split = BandSplit(factor: layout.down)
     }
@@ -176,21 +176,35 @@ public final class BassStream {
 
     // MARK: fitting
 
-    /// What one k-means stage did: the residual's energy against the signal's before and after.
-    public struct StageFit { public var iterations: Int; public var residualDB: Float; public var usage: Int; public var perplexity: Float }
+    /// What each stage leaves of a set of band vectors: the residual's energy against the vectors'
+    /// own (dB), the distinct codes the vectors use, and the perplexity of their code histogram.
+    public struct StageScore { public var residualDB: Float; public var usage: Int; public var perplexity: Float }
+
+    /// Each stage in turn on what the ones before left of `vectors` (N·perFrame values, frame-major).
+    public func scores(_ vectors: [Float]) -> [StageScore] {
+        let d = perFrame, n = vectors.count / d
+        var residual = Tensor(shape: [n, d], data: vectors)
+        func energy(_ v: [Float]) -> Double { v.reduce(0) { $0 + Double($1) * Double($1) } }
+        let total = max(energy(vectors), 1e-30)
+        var rng = RNG(seed: 0)   // unused: no training, so no restarts
+        return quantizer.stages.map { stage in
+            let r = stage(residual, training: false, rng: &rng)
+            residual = Tensor(shape: [n, d], data: zip(residual.data, r.quantized.data).map { $0 - $1 })
+            return StageScore(residualDB: Float(10 * Foundation.log10(max(energy(residual.data), 1e-30) / total)), usage: r.usage, perplexity: r.perplexity)
+        }
+    }
 
     /// Fits the codebooks to `vectors` (N·perFrame values, frame-major) by k-means, stage by stage on
     /// what the stages before left (Lloyd's iterations: every vector to its nearest codeword, every
     /// codeword to the mean of its vectors; a codeword left without vectors moves onto a random
-    /// one, as the codec's EMA codebooks restart dead codes). Deterministic for a seed. An interrupt
-    /// (`TrainingInterrupt`) ends it early, with fewer fits than stages.
-    public func fit(_ vectors: [Float], iterations: Int, seed: UInt64, progress: (Int, Int, Float) -> Void = { _, _, _ in }) -> [StageFit] {
+    /// one, as the codec's EMA codebooks restart dead codes), and records each codeword's mean
+    /// residual (`distortion`). Deterministic for a seed. Returns the fitted stages' `scores` on the
+    /// same vectors; an interrupt (`TrainingInterrupt`) ends it early, with none.
+    public func fit(_ vectors: [Float], iterations: Int, seed: UInt64, progress: (Int, Int, Float) -> Void = { _, _, _ in }) -> [StageScore] {
         let d = perFrame, n = vectors.count / d
         precondition(n >= layout.codebookSize && vectors.count == n * d, "BassStream.fit: \(n) vectors for \(layout.codebookSize) codes")
         var rng = RNG(seed: seed)
         var residual = Tensor(shape: [n, d], data: vectors)
-        let energy = max(vectors.reduce(0) { $0 + Double($1) * Double($1) }, 1e-30)
-        var fits: [StageFit] = []
         for (k, stage) in quantizer.stages.enumerated() {
             let decay = stage.decay, threshold = stage.restartThreshold
             // decay 0: each call sets every codeword to the mean of its vectors (a Lloyd step);
@@ -198,14 +212,13 @@ public final class BassStream {
             stage.decay = 0; stage.restartThreshold = 0.5
             stage.clusterSize = [Float](repeating: 0, count: layout.codebookSize)   // the first call restarts every unused code
             for it in 0..<iterations {
-                if TrainingInterrupt.signal != nil { return fits }   // Ctrl-C: the caller writes nothing
+                if TrainingInterrupt.signal != nil { return [] }   // Ctrl-C: the caller writes nothing
                 let out = stage(residual, training: true, rng: &rng)
                 progress(k, it, out.perplexity)
             }
             stage.decay = decay; stage.restartThreshold = threshold
             let out = stage(residual, training: false, rng: &rng)
-            let q = out.quantized.data
-            residual = Tensor(shape: [n, d], data: zip(residual.data, q).map { $0 - $1 })
+            residual = Tensor(shape: [n, d], data: zip(residual.data, out.quantized.data).map { $0 - $1 })
             var sums = [Double](repeating: 0, count: layout.codebookSize), counts = [Double](repeating: 0, count: layout.codebookSize)
             for (i, c) in out.codes.enumerated() {
                 var e: Double = 0
@@ -214,10 +227,7 @@ public final class BassStream {
             }
             let mean = sums.reduce(0, +) / Double(max(n, 1))   // a codeword no vector chose gets the stage's mean
             distortion[k].data = (0..<layout.codebookSize).map { Float(counts[$0] > 0 ? sums[$0] / counts[$0] : mean) }
-            let left = residual.data.reduce(0) { $0 + Double($1) * Double($1) }
-            fits.append(StageFit(iterations: iterations, residualDB: Float(10 * Foundation.log10(max(left, 1e-30) / energy)),
-                                 usage: out.usage, perplexity: out.perplexity))
         }
-        return fits
+        return scores(vectors)
     }
 }

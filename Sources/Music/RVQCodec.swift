@@ -139,9 +139,6 @@ public struct RVQCodecConfig: Codable, Equatable, ValidatedConfig {
         return ladder.last { Double(centiKbps($0)) <= limit }
     }
 
-    /// The most main codebooks whose bitrate fits in `kbps` (the ladder without a bass stream).
-    public func codebooks(fitting kbps: Double) -> Int? { rung(fitting: kbps, in: rungs(bassStream: false))?.main }
-
     /// What a bitrate request (`--bandwidth KBPS` or `--codebooks K`) may ask for, before any codec
     /// is read: each problem named by its flag.
     public static func bitrateProblems(bandwidth: Double?, codebooks: Int?) -> [String] {
@@ -174,28 +171,16 @@ public struct RVQCodecConfig: Codable, Equatable, ValidatedConfig {
         return top
     }
 
-    /// The main codebooks a request gets without the bass stream: at most `available` (the codes at hand).
-    public func codebooks(bandwidth: Double?, codebooks requested: Int?, available: Int? = nil) throws -> Int {
-        let ladder = rungs(bassStream: false).filter { $0.main <= (available ?? codebooks) }
-        return try rung(bandwidth: bandwidth, codebooks: requested, in: ladder).main
-    }
-
     /// "1: 0.86, 2: 1.72 (1 + 1 bass), …": codebooks and kbps of every rung, for messages.
     public func describe(_ ladder: [CodecRung]) -> String {
         ladder.map { "\($0.total): " + kbpsText($0) + ($0.bass > 0 ? " (\($0))" : "") }.joined(separator: ", ")
     }
-
-    /// The codec's whole ladder, described.
-    public var ladder: String { describe(rungs()) }
 
     /// "6.89": a rung's kbps to 2 decimals, rounded as `rung(fitting:in:)` compares.
     public func kbpsText(_ r: CodecRung) -> String {
         let c = centiKbps(r)
         return "\(c / 100)." + (c % 100 < 10 ? "0" : "") + "\(c % 100)"
     }
-
-    /// k main codebooks' kbps to 2 decimals.
-    public func kbpsText(codebooks k: Int) -> String { kbpsText(CodecRung(main: k)) }
 
     /// Frames before the first that the encoder's input reads (the phase advance needs the one before).
     public var leadFrames: Int { encoderInput == .frequency ? 1 : 0 }

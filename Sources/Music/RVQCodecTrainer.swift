@@ -522,34 +522,17 @@ extension RVQCodecTrainer {
         let log = try TrainingLog(path: folder.log, echo: o.log)
         for (k, f) in fits.enumerated() {
             log.emit(String(format: "{\"bass_stream_codebook\": %d, \"iterations\": %d, \"train_residual_db\": %.3f, \"train_usage\": %d, \"train_perplexity\": %.1f}",
-                            k, f.iterations, f.residualDB, f.usage, f.perplexity))
+                            k, o.bassStreamIterations, f.residualDB, f.usage, f.perplexity))
         }
         for (dir, v) in zip(o.dataDirs, heldOut) where v.count >= d {
-            let s = bassStreamScores(stream, vectors: v)
-            log.emit("{\"held_out\": \"\(dir)\", \"vectors\": \(v.count / d), " + s.enumerated().map { k, x in
-                String(format: "\"codebook_%d\": {\"residual_db\": %.3f, \"usage\": %.4f, \"perplexity\": %.1f}", k, x.residualDB, x.usage, x.perplexity)
+            log.emit("{\"held_out\": \"\(dir)\", \"vectors\": \(v.count / d), " + stream.scores(v).enumerated().map { k, x in
+                String(format: "\"codebook_%d\": {\"residual_db\": %.3f, \"usage\": %.4f, \"perplexity\": %.1f}", k, x.residualDB,
+                       Float(x.usage) / Float(layout.codebookSize), x.perplexity)
             }.joined(separator: ", ") + "}")
         }
         try ConfigFile.write(config, to: folder.config)
         try model.weightsFile(metadata: ["model": "rvq-codec", "model_id": model.modelID, "bass_stream_id": stream.streamID,
                                          "bass_stream_fit": "k-means, \(o.bassStreamIterations) iterations, seed \(o.seed)"]).write(to: folder.weights)
         o.log("codec: wrote \(folder.config) and \(folder.weights): codec \(model.modelID) (unchanged) with bass stream \(stream.streamID); ladder \(config.describe(config.rungs()))")
-    }
-
-    /// The held-out band's residual energy (dB against the band's) after each bass codebook, and the
-    /// share of each codebook's codes that the held-out frames use.
-    static func bassStreamScores(_ stream: BassStream, vectors v: [Float]) -> [(residualDB: Float, usage: Float, perplexity: Float)] {
-        let d = stream.perFrame, n = v.count / d
-        var residual = Tensor(shape: [n, d], data: v)
-        let energy = max(v.reduce(0) { $0 + Double($1) * Double($1) }, 1e-30)
-        var out: [(Float, Float, Float)] = []
-        var rng = RNG(seed: 0)
-        for stage in stream.quantizer.stages {
-            let r = stage(residual, training: false, rng: &rng)
-            residual = Tensor(shape: [n, d], data: zip(residual.data, r.quantized.data).map { $0 - $1 })
-            let left = residual.data.reduce(0) { $0 + Double($1) * Double($1) }
-            out.append((Float(10 * Foundation.log10(max(left, 1e-30) / energy)), Float(r.usage) / Float(stage.codebookSize), r.perplexity))
-        }
-        return out
     }
 }

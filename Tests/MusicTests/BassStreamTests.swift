@@ -53,7 +53,7 @@ final class BassStreamTests: MusicScratchTestCase {
             XCTAssertTrue("\(e)".contains("8: 6.89 (6 + 2 bass)"), "\(e)")
         }
         // Without the stream, the main ladder as before.
-        XCTAssertEqual(try c.codebooks(bandwidth: 2, codebooks: nil), 2)
+        XCTAssertEqual(try c.rung(bandwidth: 2, codebooks: nil, in: c.rungs(bassStream: false)), CodecRung(main: 2))
     }
 
     // Expected: every value that sizes the stream is range-checked, and a ladder that does not grow
