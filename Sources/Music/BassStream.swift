@@ -10,7 +10,9 @@
 // bins to fall between, and at 689 Hz it is 8 numbers a frame: two codebooks of 1024 (20 bits a
 // frame, 1.72 kbps) code it at about 12.5 dB SNR, which keeps each bass note's pitch. Measured
 // (numpy prototype, 29 held-out MMA clips, CQT chroma): 6 main codebooks + 2 bass codebooks
-// (6.89 kbps) 0.992, against 0.948 for 8 main codebooks with the bass decoder.
+// (6.89 kbps) 0.992, against 0.948 for 8 main codebooks with the bass decoder. The shipped stream
+// has three (about 18 dB): the top rung, 5 main + 3 bass, gives 0.994 and less noise between the
+// notes (models/codec/MODEL_CARD.md, "A third bass codebook").
 //
 //   encode: x ─▶ ↓32 (BandSplit) ─▶ frame s: band[8s ..< 8s + 8] ─▶ residual VQ (B stages of 1024 × 8)
 //   decode: Σ codewords ─▶ band ─▶ y + ↑(band − ↓y): the decoded audio's band replaced
@@ -65,9 +67,9 @@ public struct BassStreamLayout: Codable, Equatable {
 
     /// The ladder a trained stream of `bass` codebooks gets beside `main` main codebooks: a main
     /// codebook first, then the bass and main codebooks in turn until the bass stream is used up,
-    /// then main codebooks up to `main + bass` codebooks in all (the main quantizer's last ones are
-    /// left out, so the top rung's bitrate stays the main quantizer's). With 8 and 2:
-    /// 1, 1 + 1, 2 + 1, 2 + 2, 3 + 2, 4 + 2, 5 + 2, 6 + 2.
+    /// then main codebooks up to `main` codebooks in all (the main quantizer's last `bass` ones are
+    /// left out, so the top rung's bitrate stays the main quantizer's). With 8 and 3 (the shipped
+    /// codec): 1, 1 + 1, 2 + 1, 2 + 2, 3 + 2, 3 + 3, 4 + 3, 5 + 3.
     public static func interleavedRungs(main: Int, bass: Int) -> [CodecRung] {
         precondition(main > bass && bass >= 1, "BassStreamLayout.interleavedRungs: \(main) main and \(bass) bass codebooks")
         var r = [CodecRung(main: 1)]

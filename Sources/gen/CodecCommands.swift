@@ -89,7 +89,7 @@ struct Encode: ParsableCommand, HasGlobalOptions {
         files").
 
         The ladder mixes two streams: the main codebooks, and from 1.72 kbps up the
-        bass stream, which codes the band below 345 Hz as a waveform (two codebooks)
+        bass stream, which codes the band below 345 Hz as a waveform (three codebooks)
         so the bass line keeps its pitch (models/codec/MODEL_CARD.md lists the rungs).
         --no-bass-stream keeps to the main codebooks (what the prior models, and what
         `gen music --prime` needs).
@@ -165,7 +165,7 @@ struct Codec: ParsableCommand, HasGlobalOptions {
         abstract: "Round-trip audio through the codec (encode, then decode).",
         discussion: """
         Examples:
-          gen codec song.flac -o song.codec.wav            # 6.89 kbps: 6 + 2 bass
+          gen codec song.flac -o song.codec.wav            # 6.89 kbps: 5 + 3 bass
           gen codec song.flac -o song.2k.wav --bandwidth 2 # 1.72 kbps: 1 + 1 bass
           gen codec song.flac -o main.wav --no-bass-stream --codebooks 4
         """)
@@ -224,7 +224,8 @@ struct TrainCodec: TrainCommand {
         fitted to the training clips by k-means (a few minutes; no gradient steps). A
         waveform has no bins to fall between, so the bass line keeps its pitch. The
         main codes, the codec id and the prior stay valid; the ladder then mixes the
-        two streams (from 8 main and 2 bass: 1, 1 + 1, 2 + 1, 2 + 2, 3 + 2 … 6 + 2).
+        two streams (from 8 main and 3 bass: 1, 1 + 1, 2 + 1, 2 + 2, 3 + 2, 3 + 3,
+        4 + 3, 5 + 3).
 
         --bin-head C gives the decoder a second, frequency-local head beside its linear
         one: C channels per bin and two convolutions along the frequency axis. A linear
@@ -266,7 +267,7 @@ struct TrainCodec: TrainCommand {
               --out runs/codec-long --init-from models/codec \\
               --long-window 4096 --bass-weight 2 --steps 2000
           gen train codec --data data/music --data data/realmusic \\
-              --out runs/codec-bs --init-from models/codec --bass-stream 2 \\
+              --out runs/codec-bs --init-from models/codec --bass-stream 3 \\
               --bass-stream-postfilter 2
           gen train codec --data data/music --data data/realmusic \\
               --out runs/codec-bin --init-from models/codec --decoder-only \\

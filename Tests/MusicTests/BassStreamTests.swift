@@ -30,11 +30,12 @@ final class BassStreamTests: MusicScratchTestCase {
 
     // Expected (the rule in BassStreamLayout.interleavedRungs, written out): a main codebook first,
     // then bass and main in turn until the bass stream is used up, then main codebooks up to the main
-    // quantizer's count in all; so 8 + 2 gives the shipped ladder, 3 + 2 the tiny one, 4 + 1 one
+    // quantizer's count in all; so 8 + 3 gives the shipped ladder, 3 + 2 the tiny one, 4 + 1 one
     // bass rung. Bitrates: every codebook of 1024 is 10 bits a frame at 22050 / 256 frames/s.
     func testLadderInterleavesTheTwoStreams() throws {
         func r(_ pairs: [(Int, Int)]) -> [CodecRung] { pairs.map { CodecRung(main: $0.0, bass: $0.1) } }
         XCTAssertEqual(BassStreamLayout.interleavedRungs(main: 8, bass: 2), r([(1, 0), (1, 1), (2, 1), (2, 2), (3, 2), (4, 2), (5, 2), (6, 2)]))
+        XCTAssertEqual(BassStreamLayout.interleavedRungs(main: 8, bass: 3), r([(1, 0), (1, 1), (2, 1), (2, 2), (3, 2), (3, 3), (4, 3), (5, 3)]))
         XCTAssertEqual(BassStreamLayout.interleavedRungs(main: 3, bass: 2), r([(1, 0), (1, 1), (2, 1)]))
         XCTAssertEqual(BassStreamLayout.interleavedRungs(main: 4, bass: 1), r([(1, 0), (1, 1), (2, 1), (3, 1)]))
         var c = RVQCodecConfig()
