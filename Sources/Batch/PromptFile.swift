@@ -193,7 +193,7 @@ public enum PromptParser {
     }
 
     public static let musicKeys = ["kind", "genre", "artist", "lyrics", "lyrics_file", "duration", "seed",
-                                   "temperature", "top_k", "top_p", "cfg", "bpm", "time_signature", "out"]
+                                   "temperature", "top_k", "top_p", "cfg", "instrumental_cfg", "bpm", "time_signature", "out"]
     public static let speechKeys = ["kind", "text", "voice", "speed", "pitch", "vocoder", "seed", "out"]
 
     /// Parses one prompt file's text. `file` names it in messages and its folder anchors relative
@@ -269,6 +269,7 @@ public enum PromptParser {
             if let k = try o.integer("top_k") { m.topK = k >= Int64(Int.min / 2) && k <= Int64(Int.max / 2) ? Int(k) : -1 }
             if let p = try o.number("top_p") { m.topP = Float(p) }
             if let g = try o.number("cfg") { m.cfg = Float(g) }
+            if let g = try o.number("instrumental_cfg") { m.instrumentalCFG = Float(g) }
             if let b = try o.number("bpm") { m.bpm = b }
             m.timeSignature = try o.string("time_signature")
             if let problem = m.validate(naming: \.key).first { throw Reason(problem + ".") }

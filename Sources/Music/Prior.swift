@@ -106,6 +106,11 @@ public struct PriorConfig: Codable, Equatable, ValidatedConfig {
     /// With `grid_guidance`: the guidance scale on the grid apart from the labels' (`cfg`), the
     /// sampler's default (compositional guidance, Sampler.swift); nil guides the grid at `cfg`.
     public var gridCFG: Float? = nil
+    /// Guidance toward instrumental music for a piece asked for without lyrics (a prior with the
+    /// instrumental token): the sampler's default scale s (1 = off) on a negative prompt, a row that
+    /// reads the same labels with a sung line in every lyric window; the logits gain (s − 1)·(full −
+    /// sung). nil: off (priors shipped before it was measured).
+    public var instrumentalCFG: Float? = nil
     /// Whether every step also reads its piece's genre and artist (embedding tables of their own,
     /// "step_labels.*"), not only the start state: a label a window's first position holds must
     /// otherwise reach 512 steps later through attention alone. nil (false) in the configs of priors
@@ -162,6 +167,7 @@ public struct PriorConfig: Codable, Equatable, ValidatedConfig {
         if !(maxSeconds <= 86_400) { problems.append("max_seconds must be at most 86400") }
         if let bins = barBins, !(1...960).contains(bins) { problems.append("bar_bins must be in 1...960, got \(bins)") }
         if let g = gridCFG, !(g >= 1 && g <= 10) { problems.append("grid_cfg must be between 1 and 10, got \(g)") }
+        if let g = instrumentalCFG, !(g >= 1 && g <= 10) { problems.append("instrumental_cfg must be between 1 (off) and 10, got \(g)") }
         let d = Double(dModel), params = Double(layers) * (4 * d * d + 2 * d * Double(mlpDim)) + 2 * Double(codebooks * (vocabSize + 1)) * d
             + Double(lyricsLayers) * (4 * Double(lyricsDim) * Double(lyricsDim))
         if params > 2e8 { problems.append(String(format: "these sizes make %.0f million parameters, above the 200 million gen loads", params / 1e6)) }
@@ -173,7 +179,7 @@ public struct PriorConfig: Codable, Equatable, ValidatedConfig {
         case crossAttentionEvery = "cross_attention_every", lyricsLayers = "lyrics_layers", lyricsDim = "lyrics_dim"
         case lyricsHeads = "lyrics_heads", lyricsLength = "lyrics_length", genres, artists
         case timingBins = "timing_bins", maxSeconds = "max_seconds", sampleRate = "sample_rate", hop
-        case instrumentalToken = "instrumental_token", barBins = "bar_bins", gridGuidance = "grid_guidance", gridCFG = "grid_cfg"
+        case instrumentalToken = "instrumental_token", barBins = "bar_bins", gridGuidance = "grid_guidance", gridCFG = "grid_cfg", instrumentalCFG = "instrumental_cfg"
     }
 }
 

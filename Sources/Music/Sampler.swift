@@ -122,6 +122,12 @@ public enum SamplingDefaults {
 }
 
 extension Prior {
+    /// The lyric window of the "sung" row of instrumental guidance: an ordinary sung line,
+    /// whatever its words (the prior reads any lyric window as "someone sings here").
+    static func sungLine(_ config: PriorConfig) -> [Int] {
+        LyricsVocabulary.encode("I will sing to you tonight, I sing the whole night long", maxLength: config.lyricsLength)
+    }
+
     public func makeRunState(batch: Int) -> PriorRunState {
         PriorRunState(config: config, batch: batch, headWeight: GradMode.withoutGrad { headWeight() }, halfPrecision: headHalf != nil)
     }
@@ -199,7 +205,7 @@ extension Prior {
     public func sample(_ labels: PriorLabels, count: Int, frames: Int, temperature: Float = 0.95, topK: Int = 0,
                        topP: Float = 0, seed: UInt64, prime: [[Int32]] = [], hopFraction: Double = 0.5,
                        cfg: Float = 1, gridCFG: Float? = nil, temperatureFine: Float? = nil, topKFine: Int? = nil,
-                       progress: ((Int, Int) -> Void)? = nil) throws -> [[[Int32]]] {
+                       instrumentalCFG: Float? = nil, progress: ((Int, Int) -> Void)? = nil) throws -> [[[Int32]]] {
         let options = SamplingOptions(temperature: temperature, topK: topK, topP: topP)
         let fineOptions = SamplingOptions(temperature: temperatureFine ?? temperature, topK: topKFine ?? topK, topP: topP)
         let k = config.codebooks, v = config.vocabSize, pattern = config.pattern
@@ -226,6 +232,10 @@ extension Prior {
         if let g = gridCFG, !guidanceRange.contains(g) {
             problems.append("grid guidance must be between \(Int(guidanceRange.lowerBound)) (off) and \(Int(guidanceRange.upperBound)), got \(g)")
         }
+        let instrumentalScale = instrumentalCFG ?? config.instrumentalCFG ?? 1
+        if !guidanceRange.contains(instrumentalScale) {
+            problems.append("instrumental guidance must be between \(Int(guidanceRange.lowerBound)) (off) and \(Int(guidanceRange.upperBound)), got \(instrumentalScale)")
+        }
         if let g = labels.grid {
             if !(g.barSeconds.isFinite && g.barSeconds >= 0.05 && g.barSeconds <= 60) { problems.append("a bar must last 0.05 to 60 seconds, got \(g.barSeconds)") }
             if !(1...32).contains(g.beatsPerBar) { problems.append("beats per bar must be in 1...32, got \(g.beatsPerBar)") }
@@ -240,7 +250,12 @@ extension Prior {
         // n reads neither, full both). Without a grid scale the grid is guided at `cfg` with the labels.
         let gridScale = config.guidesGrid ? (gridCFG ?? config.gridCFG) : nil
         let split = guided && gridScale != nil
-        let copies = split ? 3 : guided ? 2 : 1
+        // Guidance toward instrumental music (a piece asked for without lyrics, from a prior with the
+        // instrumental token; `instrumentalCFG` or the config's `instrumental_cfg`, 1 = off; --cfg 1
+        // turns every guidance off): one more row per sample reads the same labels with a sung line
+        // in every lyric window, a negative prompt, and the logits gain (s − 1)·(full − sung).
+        let away = guided && instrumentalScale != 1 && labels.lyrics.isEmpty && config.readsInstrumental
+        let copies = (split ? 3 : guided ? 2 : 1) + (away ? 1 : 0)
         let rows = copies * count
 
         let total = pattern.steps(frames: frames, codebooks: k)
@@ -267,6 +282,7 @@ extension Prior {
             let full = conds
             if split { conds += full.map { config.unconditioned($0, keepingGrid: true) } }
             if guided { conds += full.map { config.unconditioned($0) } }
+            if away { conds += full.map { var one = $0; one.lyrics = Self.sungLine(config); return one } }
             begin(state, conditions: conds)
             let steps = sequences.flatMap { $0[(offset * k)...] }
             return feed(state, steps: Array([[Int]](repeating: steps, count: copies).joined()))
@@ -287,6 +303,11 @@ extension Prior {
                         for j in 0..<v { row[j] = logits[u + j] + cfg * (logits[c + j] - logits[u + j]) }
                     } else {
                         for j in 0..<v { row[j] = logits[c + j] }
+                    }
+                    if away {
+                        let s = (((copies - 1) * count + b) * k + q) * v
+                        let w = instrumentalScale - 1
+                        for j in 0..<v { row[j] += w * (logits[c + j] - logits[s + j]) }
                     }
                     sequences[b].append(TokenSampling.sample(row, options: q == 0 ? options : fineOptions, rng: &rngs[b]))
                 }

@@ -8,7 +8,8 @@ import Foundation
 /// The fields a request can get wrong, for `validate(naming:)`.
 public enum RequestField: String, CaseIterable, Sendable {
     case text, voice, speed, pitch, vocoder, sentenceSilence = "sentence_silence", vocoderIterations = "vocoder_iterations"
-    case genre, artist, lyrics, duration, temperature, topK = "top_k", topP = "top_p", cfg, samples, primeSeconds = "prime_seconds"
+    case genre, artist, lyrics, duration, temperature, topK = "top_k", topP = "top_p", cfg, instrumentalCFG = "instrumental_cfg"
+    case samples, primeSeconds = "prime_seconds"
     case bpm, timeSignature = "time_signature"
     case rate
 
@@ -31,6 +32,9 @@ public struct MusicRequest: Equatable, Sendable {
     public var topP: Float = 0
     /// Classifier-free guidance coefficient over every label (audiocraft's cfg_coef; 1 is off).
     public var cfg: Float = MusicRequest.defaultCFG
+    /// Guidance toward instrumental music for a piece without lyrics (1 is off; nil: the prior's
+    /// `instrumental_cfg`, off unless its config sets one): a sung row steered away from.
+    public var instrumentalCFG: Float? = nil
     public var samples: Int = 1
     /// Seconds of a prime (audio or codes to continue from) to use; nil without one.
     public var primeSeconds: Double? = nil
@@ -79,6 +83,9 @@ public struct MusicRequest: Equatable, Sendable {
         p += Self.samplingProblems(temperature: temperature, topK: topK, topP: topP, naming: name)
         if !Self.cfgRange.contains(cfg) {
             p.append("\(name(.cfg)) must be between \(Int(Self.cfgRange.lowerBound)) (off) and \(Int(Self.cfgRange.upperBound)), got \(format(Double(cfg)))")
+        }
+        if let s = instrumentalCFG, !Self.cfgRange.contains(s) {
+            p.append("\(name(.instrumentalCFG)) must be between \(Int(Self.cfgRange.lowerBound)) (off) and \(Int(Self.cfgRange.upperBound)), got \(format(Double(s)))")
         }
         if !(1...Self.maxSamples).contains(samples) {
             p.append("\(name(.samples)) must be between 1 and \(Self.maxSamples) (each piece is held in memory until written), got \(samples)")

@@ -22,6 +22,7 @@ struct Options {
     var data = "data/music", models = "models", out = "out/eval-music"
     var seeds = 5, seconds = 10.0, temperature: Float = MusicRequest.defaultTemperature, topK = MusicRequest.defaultTopK
     var reuse = false, cfg: Float = SamplingDefaults.cfg, gridCFG: Float? = nil, temperatureFine: Float? = nil, topKFine: Int? = nil, genreOnly = false, seamSeconds = 30.0
+    var instrumentalCFG: Float? = nil
 }
 
 func fail(_ message: String) -> Never {
@@ -103,6 +104,7 @@ struct MusicEval: ParsableCommand {
     @Option(help: "Guidance on the bar grid apart from the labels' --cfg (a prior with grid_guidance; default: its config's grid_cfg, else --cfg).") var gridCfg: Float?
     @Option(help: "Temperature of codebooks 2…K only (the first keeps --temperature); default: --temperature.") var temperatureFine: Float?
     @Option(help: "Top-k of codebooks 2…K only (the first keeps --top-k); default: --top-k.") var topKFine: Int?
+    @Option(help: "Guidance toward instrumental music for the clips without lyrics (1 = off; default: the prior config's instrumental_cfg).") var instrumentalCfg: Float?
     @Flag(help: "Classify the clips an earlier run saved instead of sampling again.") var reuse = false
     @Flag(help: "Skip the lyrics check.") var genreOnly = false
     @Option(help: "Seconds of the long piece per genre for the seam check (0 = skip).") var seamSeconds = 30.0
@@ -119,7 +121,8 @@ struct MusicEval: ParsableCommand {
 
     func run() throws {
         evaluateMusic(Options(data: data, models: models, out: out, seeds: seeds, seconds: seconds, temperature: temperature,
-                              topK: topK, reuse: reuse, cfg: cfg, gridCFG: gridCfg, temperatureFine: temperatureFine, topKFine: topKFine, genreOnly: genreOnly, seamSeconds: seamSeconds))
+                              topK: topK, reuse: reuse, cfg: cfg, gridCFG: gridCfg, temperatureFine: temperatureFine, topKFine: topKFine, genreOnly: genreOnly, seamSeconds: seamSeconds,
+                              instrumentalCFG: instrumentalCfg))
     }
 }
 
@@ -198,6 +201,20 @@ func evaluateMusic(_ o: Options) {
     log("  vocal probe, held-out clips through the codec's first \(k) codebooks: \(pct(vocalRT))")
     results["genre_probe_val_accuracy_codec"] = genreRT
     results["vocal_probe_val_accuracy_codec"] = vocalRT
+    // The vocal targets' floor and ceiling: how often the probe hears vocals in held-out windows with
+    // none (and with sung lines), as they are and through the same decode as the generated clips.
+    // A rate the round trips of real instrumental music already reach is one generated music can't be
+    // asked to beat by this probe.
+    func heard(_ x: [[Float]], _ y: [Int], _ label: Int) -> Double {
+        let rows = y.indices.filter { y[$0] == label }
+        return rows.isEmpty ? 0 : Double(rows.filter { vocalProbe.predict(x[$0]) == 1 }.count) / Double(rows.count)
+    }
+    let floor = (heard(vvx, vvy, 0), heard(rvx, rvy, 0)), ceiling = (heard(vvx, vvy, 1), heard(rvx, rvy, 1))
+    log("  vocals heard in held-out windows without singing: \(pct(floor.0)) as they are, \(pct(floor.1)) through the codec (with singing: \(pct(ceiling.0)), \(pct(ceiling.1)))")
+    results["vocal_rate_instrumental_real"] = floor.0
+    results["vocal_rate_instrumental_codec"] = floor.1
+    results["vocal_rate_sung_real"] = ceiling.0
+    results["vocal_rate_sung_codec"] = ceiling.1
 
     let outDir = o.out + "/generated"
     try? FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
@@ -215,7 +232,8 @@ func evaluateMusic(_ o: Options) {
             return saved
         }
         let codes: [[[Int32]]]
-        do { codes = try prior.sample(labels, count: count, frames: frames, temperature: o.temperature, topK: o.topK, seed: seed, cfg: o.cfg, gridCFG: o.gridCFG, temperatureFine: o.temperatureFine, topKFine: o.topKFine) }
+        do { codes = try prior.sample(labels, count: count, frames: frames, temperature: o.temperature, topK: o.topK, seed: seed, cfg: o.cfg, gridCFG: o.gridCFG, temperatureFine: o.temperatureFine, topKFine: o.topKFine,
+                                             instrumentalCFG: o.instrumentalCFG) }
         catch { fail("sampling failed: \(error)") }
         sampledTokens += count * frames
         // Each clip's bar grid (a prior with one draws a tempo per clip as the corpus plays the genre),
@@ -256,9 +274,11 @@ func evaluateMusic(_ o: Options) {
     log("genre control: the probe named the requested genre in \(control.description) of the generated clips (target ≥ 70%, chance 12.5%; "
         + "temperature \(o.temperature)\(o.temperatureFine.map { " (codebooks 2… \($0))" } ?? ""), "
         + "top-k \(o.topK)\(o.topKFine.map { " (codebooks 2… \($0))" } ?? ""), cfg \(o.cfg)"
-        + (prior.config.guidesGrid ? ", grid cfg \(o.gridCFG ?? prior.config.gridCFG ?? o.cfg)" : "") + ")")
+        + (prior.config.guidesGrid ? ", grid cfg \(o.gridCFG ?? prior.config.gridCFG ?? o.cfg)" : "")
+        + ((o.instrumentalCFG ?? prior.config.instrumentalCFG).map { ", instrumental cfg \($0) without lyrics" } ?? "") + ")")
     results["cfg"] = Double(o.cfg)
     if let g = o.gridCFG ?? prior.config.gridCFG, prior.config.guidesGrid { results["grid_cfg"] = Double(g) }
+    if let g = o.instrumentalCFG ?? prior.config.instrumentalCFG { results["instrumental_cfg"] = Double(g) }
     if let t = o.temperatureFine { results["temperature_fine"] = Double(t) }
     if let k = o.topKFine { results["top_k_fine"] = k }
     results["genre_control"] = control.rate
@@ -282,6 +302,10 @@ func evaluateMusic(_ o: Options) {
         log("lyrics: the vocal probe heard vocals in \(sung.description) of the lyric-conditioned clips "
             + "and in \(plain.description) of the clips without lyrics")
         results["vocal_rate_with_lyrics"] = sung.rate
+        results["vocal_rate_without_lyrics"] = plain.rate
+    } else {
+        let plain = MeasuredRate(hits: withoutVocals, trials: asked)
+        log("lyrics: the vocal probe heard vocals in \(plain.description) of the clips without lyrics (--genre-only: none sampled with lyrics)")
         results["vocal_rate_without_lyrics"] = plain.rate
     }
     // Seams: one long piece per genre crosses several window boundaries (the window slides by half

@@ -65,6 +65,7 @@ final class HardeningCLITests: CLITestCase {
             ("codec", { c in var b = c["bass_stream"] as? [String: Any] ?? [:]; b["rungs"] = [[1, 0], [1, 1], [1, 0]]; c["bass_stream"] = b }, "bass_stream.rungs"),
             ("prior", { c in c["layers"] = 1_000_000_000 }, "layers"),
             ("prior", { c in c["codebooks"] = 1_000_000 }, "codebooks"),
+            ("prior", { c in c["instrumental_cfg"] = 1e9 }, "instrumental_cfg"),
             ("speech", { c in c["encoder_layers"] = 1_000_000_000 }, "encoder_layers"),
             ("vocoder", { c in c["blocks"] = 1_000_000_000 }, "blocks"),
         ]

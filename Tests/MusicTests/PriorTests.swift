@@ -46,7 +46,7 @@ final class PriorTests: XCTestCase {
     /// prime's code inside it, else the argmax of head q, guided as u + g·(c − u) when g ≠ 1);
     /// when the window is full the last (1 − hop)·context steps become the next window at that offset.
     func naiveGreedy(_ prior: Prior, _ labels: PriorLabels, frames: Int, prime: [[Int32]] = [], hop: Double = 0.5,
-                     cfg: Float = 1, gridCFG: Float? = nil) -> [[Int32]] {
+                     cfg: Float = 1, gridCFG: Float? = nil, instrumentalCFG: Float = 1) -> [[Int32]] {
         let c = prior.config, k = c.codebooks, v = c.vocabSize
         let total = c.pattern.steps(frames: frames, codebooks: k), primed = prime.first?.count ?? 0
         func fixed(_ n: Int, _ q: Int) -> Int? {
@@ -66,12 +66,15 @@ final class PriorTests: XCTestCase {
             let lu = cfg == 1 ? lc : uncachedNextLogits(prior, [window], conditions: [c.unconditioned(cond)])
             // Compositional guidance: the grid without labels between the two, n + g·(m − n) + cfg·(full − m).
             let lm = gridCFG == nil ? nil : uncachedNextLogits(prior, [window], conditions: [c.unconditioned(cond, keepingGrid: true)])
+            // Instrumental guidance: the same conditions with a sung line in the lyric window, (s − 1)·(full − sung) added.
+            var sung = cond; sung.lyrics = Prior.sungLine(c)
+            let ls = instrumentalCFG == 1 ? lc : uncachedNextLogits(prior, [window], conditions: [sung])
             for q in 0..<k {
                 if let code = fixed(n, q) { steps.append(code); continue }
                 let row = (0..<v).map { j -> Float in
-                    let i = q * v + j
-                    guard let m = lm, let g = gridCFG else { return lu[i] + cfg * (lc[i] - lu[i]) }
-                    return lu[i] + g * (m[i] - lu[i]) + cfg * (lc[i] - m[i])
+                    let i = q * v + j, away = (instrumentalCFG - 1) * (lc[i] - ls[i])
+                    guard let m = lm, let g = gridCFG else { return lu[i] + cfg * (lc[i] - lu[i]) + away }
+                    return lu[i] + g * (m[i] - lu[i]) + cfg * (lc[i] - m[i]) + away
                 }
                 steps.append(TokenSampling.argmax(row))
             }
@@ -174,6 +177,36 @@ final class PriorTests: XCTestCase {
         XCTAssertEqual(try older.sample(plain, count: 2, frames: frames, seed: 7, cfg: 3),
                        try older.sample(plain, count: 2, frames: frames, seed: 7, cfg: 1))
         XCTAssertThrowsError(try prior.sample(labels, count: 1, frames: 4, seed: 1, cfg: 0.5))
+    }
+
+    // Reference: naiveGreedy's closed form of instrumental guidance, u + cfg·(c − u) + (s − 1)·(c − sung),
+    // "sung" the same conditions with a sung line in the lyric window (a negative prompt). It applies
+    // only to a piece asked for without lyrics, from a prior with the instrumental token, with guidance
+    // on (--cfg 1 turns every guidance off); s = 1 is off; the config's instrumental_cfg is the default.
+    // The guided and plain pieces must differ (or the test could not tell).
+    func testInstrumentalGuidanceSteersAwayFromTheSungRow() throws {
+        let config = tinyPriorConfig(vocab: 16, context: 64)
+        XCTAssertTrue(config.readsInstrumental)
+        let prior = Prior(config: config, seed: 8)
+        let plain = PriorLabels(genre: 1), frames = 20
+        let away = try prior.sample(plain, count: 2, frames: frames, topK: 1, seed: 1, cfg: 3, instrumentalCFG: 4)
+        XCTAssertEqual(away[0], away[1])
+        XCTAssertEqual(away[0], naiveGreedy(prior, plain, frames: frames, cfg: 3, instrumentalCFG: 4))
+        let off = try prior.sample(plain, count: 1, frames: frames, topK: 1, seed: 1, cfg: 3)[0]
+        XCTAssertNotEqual(away[0], off, "instrumental guidance changed nothing: the test cannot tell")
+        XCTAssertEqual(try prior.sample(plain, count: 1, frames: frames, topK: 1, seed: 1, cfg: 3, instrumentalCFG: 1)[0], off)
+        // With lyrics, or with --cfg 1, nothing changes.
+        let sung = PriorLabels(genre: 1, lyrics: [LyricLine(text: "oh my", start: 0, end: 0.1)])
+        XCTAssertEqual(try prior.sample(sung, count: 1, frames: frames, topK: 1, seed: 1, cfg: 3, instrumentalCFG: 4),
+                       try prior.sample(sung, count: 1, frames: frames, topK: 1, seed: 1, cfg: 3))
+        XCTAssertEqual(try prior.sample(plain, count: 1, frames: frames, topK: 1, seed: 1, cfg: 1, instrumentalCFG: 4),
+                       try prior.sample(plain, count: 1, frames: frames, topK: 1, seed: 1, cfg: 1))
+        // The config's scale is the default; out of range is refused.
+        let configured = try prior.reconfigured { $0.instrumentalCFG = 4 }
+        XCTAssertEqual(try configured.sample(plain, count: 1, frames: frames, topK: 1, seed: 1, cfg: 3)[0], away[0])
+        XCTAssertThrowsError(try prior.sample(plain, count: 1, frames: 4, seed: 1, cfg: 3, instrumentalCFG: 0.5))
+        var bad = config; bad.instrumentalCFG = 11
+        XCTAssertTrue(bad.validate().contains { $0.contains("instrumental_cfg") }, "\(bad.validate())")
     }
 
     // Reference: the uncached forward over the sampled sequence itself. With `temperatureFine` 0 (or `topKFine` 1) the

@@ -347,7 +347,7 @@ final class PriorTrainerTests: XCTestCase {
             (["--lyrics", empty], "empty"), (["--lyrics", big], "100 KB"), (["--lyrics", latin1], "UTF-8"),
             (["--top-k=-1"], "top-k"), (["--temperature=-1"], "temperature"), (["--top-p", "1.5"], "top-p"),
             (["--duration", "0"], "duration"), (["--duration", "3600"], "duration"), (["--samples", "0"], "samples"),
-            (["--cfg", "0.5"], "--cfg"), (["--genre-guidance", "11"], "--cfg"),
+            (["--cfg", "0.5"], "--cfg"), (["--genre-guidance", "11"], "--cfg"), (["--instrumental-cfg", "0"], "--instrumental-cfg"),
             (["--prime", dir + "/prime.wav", "--prime-seconds", "0.4"], "shorter than --prime-seconds"),
         ]
         for (args, message) in bad {
