@@ -39,7 +39,9 @@ struct Music: ParsableCommand, HasGlobalOptions {
         last. With --prime, the first --prime-seconds of that audio (or of a codes
         file from `gen encode`) are the start and the music continues from them.
         Sampling: --temperature 0 is greedy; --top-k 0 and --top-p 0 switch those
-        filters off; --cfg steers toward the labels (1 = off, twice the cost); the
+        filters off; --cfg steers toward the labels (1 = off, twice the cost);
+        --instrumental-cfg 2 steers a piece without lyrics harder away from singing
+        (off by default: it costs some genre by one of two judges); the
         same --seed and --samples give the same output (a batch's size can change
         its pieces' last bits, so sample 1 of 5 is not the piece --samples 1
         makes). A prior with a bar grid plays to --bpm and --time-signature; left
