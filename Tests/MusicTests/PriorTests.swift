@@ -694,5 +694,13 @@ final class PriorTests: XCTestCase {
         let a = GradMode.withoutGrad { prior([1, 2, 3, 4, 5, 16], conditions: c).data }
         let b = GradMode.withoutGrad { loaded([1, 2, 3, 4, 5, 16], conditions: c).data }
         XCTAssertEqual(a, b)
+        // Every optional part of a config comes back from its config.json: step labels (whose tables
+        // the strict load then expects) and the guidance defaults.
+        var rich = try prior.withStepLabels().config
+        rich.instrumentalCFG = 2; rich.gridCFG = 2
+        let richDir = dir + "/rich"
+        try Prior(config: rich, seed: 3).save(directory: richDir)
+        XCTAssertEqual(try Prior.load(directory: richDir).config, rich)
+        XCTAssertTrue(try String(contentsOfFile: richDir + "/config.json", encoding: .utf8).contains("\"step_labels\" : true"))
     }
 }
