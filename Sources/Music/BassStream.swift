@@ -186,14 +186,19 @@ public final class BassStream {
     public func scores(_ vectors: [Float]) -> [StageScore] {
         let d = perFrame, n = vectors.count / d
         var residual = Tensor(shape: [n, d], data: vectors)
-        func energy(_ v: [Float]) -> Double { v.reduce(0) { $0 + Double($1) * Double($1) } }
-        let total = max(energy(vectors), 1e-30)
         var rng = RNG(seed: 0)   // unused: no training, so no restarts
         return quantizer.stages.map { stage in
             let r = stage(residual, training: false, rng: &rng)
             residual = Tensor(shape: [n, d], data: zip(residual.data, r.quantized.data).map { $0 - $1 })
-            return StageScore(residualDB: Float(10 * Foundation.log10(max(energy(residual.data), 1e-30) / total)), usage: r.usage, perplexity: r.perplexity)
+            return Self.score(r, residual: residual.data, of: vectors)
         }
+    }
+
+    /// A stage's score from its output and what it left of `vectors`.
+    static func score(_ r: VQOutput, residual: [Float], of vectors: [Float]) -> StageScore {
+        func energy(_ v: [Float]) -> Double { v.reduce(0) { $0 + Double($1) * Double($1) } }
+        let db = 10 * Foundation.log10(max(energy(residual), 1e-30) / max(energy(vectors), 1e-30))
+        return StageScore(residualDB: Float(db), usage: r.usage, perplexity: r.perplexity)
     }
 
     /// Fits the codebooks to `vectors` (N·perFrame values, frame-major) by k-means, stage by stage on
@@ -201,12 +206,13 @@ public final class BassStream {
     /// codeword to the mean of its vectors; a codeword left without vectors moves onto a random
     /// one, as the codec's EMA codebooks restart dead codes), and records each codeword's mean
     /// residual (`distortion`). Deterministic for a seed. Returns the fitted stages' `scores` on the
-    /// same vectors; an interrupt (`TrainingInterrupt`) ends it early, with none.
+    /// same vectors (taken as each stage is fitted); an interrupt (`TrainingInterrupt`) ends it early, with none.
     public func fit(_ vectors: [Float], iterations: Int, seed: UInt64, progress: (Int, Int, Float) -> Void = { _, _, _ in }) -> [StageScore] {
         let d = perFrame, n = vectors.count / d
         precondition(n >= layout.codebookSize && vectors.count == n * d, "BassStream.fit: \(n) vectors for \(layout.codebookSize) codes")
         var rng = RNG(seed: seed)
         var residual = Tensor(shape: [n, d], data: vectors)
+        var fitted: [StageScore] = []
         for (k, stage) in quantizer.stages.enumerated() {
             let decay = stage.decay, threshold = stage.restartThreshold
             // decay 0: each call sets every codeword to the mean of its vectors (a Lloyd step);
@@ -221,6 +227,7 @@ public final class BassStream {
             stage.decay = decay; stage.restartThreshold = threshold
             let out = stage(residual, training: false, rng: &rng)
             residual = Tensor(shape: [n, d], data: zip(residual.data, out.quantized.data).map { $0 - $1 })
+            fitted.append(Self.score(out, residual: residual.data, of: vectors))
             var sums = [Double](repeating: 0, count: layout.codebookSize), counts = [Double](repeating: 0, count: layout.codebookSize)
             for (i, c) in out.codes.enumerated() {
                 var e: Double = 0
@@ -230,6 +237,6 @@ public final class BassStream {
             let mean = sums.reduce(0, +) / Double(max(n, 1))   // a codeword no vector chose gets the stage's mean
             distortion[k].data = (0..<layout.codebookSize).map { Float(counts[$0] > 0 ? sums[$0] / counts[$0] : mean) }
         }
-        return scores(vectors)
+        return fitted   // the stages as fitted, as `scores(vectors)` would give them again
     }
 }

@@ -472,7 +472,7 @@ extension RVQCodecTrainer {
         let base = try RVQCodec.load(directory: from)
         var config = base.config
         var layout = BassStreamLayout()
-        layout.down = max(1, config.hop / 8); layout.codebooks = b; layout.codebookSize = config.codebookSize
+        layout.down = defaultBassLayout(hop: config.hop).down; layout.codebooks = b; layout.codebookSize = config.codebookSize
         guard config.codebooks > b else { throw CheckpointError(path: from, message: "--bass-stream \(b) needs more main codebooks than that; the codec has \(config.codebooks)") }
         layout.rungs = BassStreamLayout.interleavedRungs(main: config.codebooks, bass: b)
         layout.postfilter = o.bassStreamPostfilter

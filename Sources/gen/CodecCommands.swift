@@ -296,7 +296,7 @@ struct TrainCodec: TrainCommand {
     @Option(name: .long, help: ArgumentHelp("Fit a bass stream of this many codebooks beside the --init-from codec (k-means on the training clips' band below 345 Hz; no gradient steps, the codes and codec id kept).", valueName: "codebooks")) var bassStream: Int?
     @Option(name: .long, help: "Lloyd iterations per bass-stream codebook.") var bassStreamIterations = 40
     @Option(name: .long, help: "Band vectors (frames) drawn from each corpus for the bass stream's fit.") var bassStreamVectors = 250_000
-    @Option(name: .long, help: ArgumentHelp("Strength of the bass stream's decode-time Wiener postfilter (2: the shipped codec's; default none), which lowers the quantization noise between the bass notes.", valueName: "beta")) var bassStreamPostfilter: Float?
+    @Option(name: .long, help: ArgumentHelp("Strength of the bass stream's decode-time Wiener postfilter (default none, as the shipped codec), which lowers the quantization noise between the bass notes; 2 is the strength its card measured.", valueName: "beta")) var bassStreamPostfilter: Float?
     @Option(name: .long, help: "Weight of the phase losses (group delay, instantaneous frequency; and the phase itself for an absolute head).") var phaseWeight: Float?
     @OptionGroup(title: "Discriminator phase") var adversarial: AdversarialOptions
     @OptionGroup(title: "Training run") var training: TrainingRunOptions<RVQCodecTrainOptions>
