@@ -78,13 +78,15 @@ public struct PromptVocabulary: Sendable {
 
     /// Why `item` cannot render with these models, or nil.
     public func problem(_ item: BatchItem) -> String? {
-        func check(_ name: String?, _ valid: [String]?, _ what: String, _ command: String) -> String? {
+        func check(_ name: String?, _ valid: [String]?, _ what: String, _ command: String, alternative: String? = nil) -> String? {
             guard let name, let valid, LabelName.match(name, in: valid) == nil else { return nil }
-            return LabelName.unknown(what, name, valid: valid, command: command)
+            return LabelName.unknown(what, name, valid: valid, command: command, alternative: alternative)
         }
         switch item.job {
         case .speech(let s): return check(s.voice, voices, "voice", "voices")
-        case .music(let m): return check(m.genre, genres, "genre", "genres") ?? check(m.artist, artists, "artist", "artists")
+        case .music(let m):
+            let artist = m.artist?.lowercased() == MusicRequest.anyArtist ? nil : m.artist
+            return check(m.genre, genres, "genre", "genres") ?? check(artist, artists, "artist", "artists", alternative: MusicRequest.anyArtistHint)
         }
     }
 

@@ -116,6 +116,12 @@ public struct PriorConfig: Codable, Equatable, ValidatedConfig {
     /// otherwise reach 512 steps later through attention alone. nil (false) in the configs of priors
     /// trained before it existed.
     public var stepLabels: Bool? = nil
+    /// The bands the training corpus has in each genre (genre name → artist names, from the
+    /// training clips' pairs). A piece asked for by genre without an artist is played by one of
+    /// them, drawn per piece (`Prior.bands`), as Jukebox samples with an artist: measured to follow
+    /// the genre more often than the unconditioned artist (the prior's card). nil in the configs of
+    /// priors trained before it existed: the artist then stays unconditioned.
+    public var genreArtists: [String: [String]]? = nil
 
     public init() {}
 
@@ -168,6 +174,11 @@ public struct PriorConfig: Codable, Equatable, ValidatedConfig {
         if let bins = barBins, !(1...960).contains(bins) { problems.append("bar_bins must be in 1...960, got \(bins)") }
         if let g = gridCFG, !(g >= 1 && g <= 10) { problems.append("grid_cfg must be between 1 and 10, got \(g)") }
         if let g = instrumentalCFG, !(g >= 1 && g <= 10) { problems.append("instrumental_cfg must be between 1 (off) and 10, got \(g)") }
+        if let bands = genreArtists {
+            if bands.count > 10_000 || bands.values.contains(where: { $0.count > 10_000 }) { problems.append("genre_artists is above the limit of 10000 entries") }
+            let unknown = bands.flatMap { g, a in (genreID(g) == nil ? [g] : []) + a.filter { artistID($0) == nil } }
+            if !unknown.isEmpty { problems.append("genre_artists names labels the prior does not have: \(unknown.sorted().prefix(5).joined(separator: ", "))") }
+        }
         let d = Double(dModel), params = Double(layers) * (4 * d * d + 2 * d * Double(mlpDim)) + 2 * Double(codebooks * (vocabSize + 1)) * d
             + Double(lyricsLayers) * (4 * Double(lyricsDim) * Double(lyricsDim))
         if params > 2e8 { problems.append(String(format: "these sizes make %.0f million parameters, above the 200 million gen loads", params / 1e6)) }
@@ -180,7 +191,7 @@ public struct PriorConfig: Codable, Equatable, ValidatedConfig {
         case lyricsHeads = "lyrics_heads", lyricsLength = "lyrics_length", genres, artists
         case timingBins = "timing_bins", maxSeconds = "max_seconds", sampleRate = "sample_rate", hop
         case instrumentalToken = "instrumental_token", barBins = "bar_bins", gridGuidance = "grid_guidance", gridCFG = "grid_cfg", instrumentalCFG = "instrumental_cfg"
-        case stepLabels = "step_labels"
+        case stepLabels = "step_labels", genreArtists = "genre_artists"
     }
 }
 
@@ -292,8 +303,12 @@ public struct PriorLabels: Equatable {
     /// The bar grid; nil lets `Prior.sample` draw one per sample as the corpus plays the genre.
     public var grid: BarGrid?
 
-    public init(artist: Int? = nil, genre: Int? = nil, lyrics: [LyricLine] = [], grid: BarGrid? = nil) {
-        self.artist = artist; self.genre = genre; self.lyrics = lyrics; self.grid = grid
+    /// With a genre and no artist: whether each piece draws one of the genre's bands (a prior with
+    /// `genre_artists`); false keeps the artist unconditioned (`gen music --artist any`).
+    public var drawsBand: Bool
+
+    public init(artist: Int? = nil, genre: Int? = nil, lyrics: [LyricLine] = [], grid: BarGrid? = nil, drawsBand: Bool = true) {
+        self.artist = artist; self.genre = genre; self.lyrics = lyrics; self.grid = grid; self.drawsBand = drawsBand
     }
 }
 

@@ -294,6 +294,16 @@ public enum PriorTrainer {
         return e
     }
 
+    /// Genre name → the artists of the training clips in that genre, in the config's artist order
+    /// (labels the config lacks left out); nil when no clip has a known pair.
+    public static func genreBands(_ lines: [MusicMetadataLine], config: PriorConfig) -> [String: [String]]? {
+        var pairs: [String: Set<String>] = [:]
+        for l in lines where l.split == "train" && config.genreID(l.genre) != nil && config.artistID(l.artist) != nil {
+            pairs[l.genre, default: []].insert(l.artist)
+        }
+        return pairs.isEmpty ? nil : pairs.mapValues { names in config.artists.filter(names.contains) }
+    }
+
     // MARK: training
 
     @discardableResult
@@ -345,6 +355,13 @@ public enum PriorTrainer {
             // A user's corpus brings its own genres and artists: they become labels of a new prior.
             config.genres += Set(lines.map(\.genre)).subtracting(config.genres).sorted()
             config.artists += Set(lines.map(\.artist)).subtracting(config.artists).sorted()
+        }
+        // The bands each genre has in the training clips: a piece asked for by genre alone is played
+        // by one of them (`PriorConfig.genreArtists`). A resumed run keeps its config's.
+        if !o.resume || config.genreArtists == nil {
+            let bands = genreBands(lines, config: config)
+            if let prior = initial { initial = try prior.reconfigured { $0.genreArtists = bands } }
+            config.genreArtists = bands
         }
         var problems = config.validate()
         problems += MusicModels.mismatch(prior: config, codec: codec)

@@ -186,6 +186,20 @@ extension Prior {
         }
     }
 
+    /// The artist each of `count` samples is played by: `labels.artist` when given; without one, for a
+    /// genre the config's `genre_artists` lists bands for (and `labels.drawsBand`), one of them drawn
+    /// uniformly per sample from `seed`; otherwise nil (unconditioned).
+    public func bands(_ labels: PriorLabels, count: Int, seed: UInt64) -> [Int?] {
+        let choices: [Int] = labels.artist != nil || !labels.drawsBand ? [] : labels.genre.flatMap { g in
+            config.genreArtists?[config.genres[g]]?.compactMap(config.artistID) } ?? []
+        return (0..<count).map { b in
+            if let a = labels.artist { return a }
+            guard !choices.isEmpty else { return nil }
+            var rng = RNG.derive(seed: seed ^ 0x6261_6e64_0000_0000, index: UInt64(b))
+            return choices[rng.int(below: choices.count)]
+        }
+    }
+
     /// Samples `count` pieces of `frames` frames, each as codes (K, frames). The first P frames of
     /// each are the prime (codes (K, P), primed sampling); every other code is drawn from the
     /// cached decoder, one step (K codes, laid out by the pattern) at a time. Beyond the context
@@ -200,7 +214,8 @@ extension Prior {
     /// Sample i draws from RNG.derive(seed, i), so its random stream does not depend on `count`; its
     /// products share the batch, whose size can change their last bits and so the piece (the prior's card).
     /// A prior with a bar grid (`bar_bins`) reads `labels.grid` for every sample, or, without one,
-    /// a grid per sample as the corpus plays the genre (`barGrids`).
+    /// a grid per sample as the corpus plays the genre (`barGrids`); a piece asked for by genre alone
+    /// is played by one of the genre's bands, drawn per sample (`bands`).
     /// `progress(done, total)` is called after each sampled step.
     public func sample(_ labels: PriorLabels, count: Int, frames: Int, temperature: Float = 0.95, topK: Int = 0,
                        topP: Float = 0, seed: UInt64, prime: [[Int32]] = [], hopFraction: Double = 0.5,
@@ -242,6 +257,7 @@ extension Prior {
         }
         if !problems.isEmpty { throw PriorError(problems.joined(separator: "; ")) }
         let grids = barGrids(labels, count: count, seed: seed)
+        let artists = bands(labels, count: count, seed: seed).map { $0 ?? config.unconditionedArtist }
         // With the instrumental token, "no lyrics" is a condition too (guidance steers away from singing).
         let guided = cfg != 1 && (labels.artist != nil || labels.genre != nil || !labels.lyrics.isEmpty || config.readsInstrumental || config.guidesGrid)
         // Guidance on the grid apart from the labels (a prior with `grid_guidance` and a grid scale,
@@ -278,7 +294,7 @@ extension Prior {
         /// Starts the window at step `offset` and feeds steps offset..<n; → logits predicting step n.
         func startWindow(at offset: Int) -> [Float] {
             let c = config.conditions(labels, totalTokens: total, offsetTokens: offset)
-            var conds = grids.map { g -> PriorConditions in var one = c; one.grid = g; return one }
+            var conds = zip(grids, artists).map { g, a -> PriorConditions in var one = c; one.grid = g; one.artist = a; return one }
             let full = conds
             if split { conds += full.map { config.unconditioned($0, keepingGrid: true) } }
             if guided { conds += full.map { config.unconditioned($0) } }

@@ -12,12 +12,15 @@ public func musicLabels(_ config: PriorConfig, genre: String?, artist: String?, 
     func label(_ name: String?, _ names: [String], _ kind: String, _ command: String) throws -> Int? {
         guard let name else { return nil }
         guard let match = LabelName.match(name, in: names), let id = names.firstIndex(of: match) else {
-            throw RequestError.usage(LabelName.unknown(kind, name, valid: names, command: command))
+            throw RequestError.usage(LabelName.unknown(kind, name, valid: names, command: command,
+                                                       alternative: kind == "artist" ? MusicRequest.anyArtistHint : nil))
         }
         return id
     }
-    var labels = PriorLabels(artist: try label(artist, config.artists, "artist", "artists"),
-                             genre: try label(genre, config.genres, "genre", "genres"))
+    // "any" keeps the artist unconditioned; left out, a genre's piece is played by one of its bands.
+    let anyArtist = artist.map { $0.lowercased() == MusicRequest.anyArtist } ?? false
+    var labels = PriorLabels(artist: anyArtist ? nil : try label(artist, config.artists, "artist", "artists"),
+                             genre: try label(genre, config.genres, "genre", "genres"), drawsBand: !anyArtist)
     if let lyrics { labels.lyrics = LyricsVocabulary.timedLines(lyrics, seconds: seconds) }
     labels.grid = try barGrid(bpm: bpm, timeSignature: timeSignature, genre: labels.genre.map { config.genres[$0] })
     return labels

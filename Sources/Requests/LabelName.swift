@@ -28,11 +28,12 @@ public enum LabelName {
     }
 
     /// "unknown genre 'jaz'. Did you mean 'jazz'? Valid genres: …"
-    public static func unknown(_ kind: String, _ name: String, valid: [String], command: String? = nil) -> String {
+    public static func unknown(_ kind: String, _ name: String, valid: [String], command: String? = nil, alternative: String? = nil) -> String {
         var message = "unknown \(kind) '\(name)'."
         if let s = suggestion(for: name, in: valid) { message += " Did you mean '\(s)'?" }
         message += " Valid \(kind)s: \(valid.joined(separator: ", "))"
         if let command { message += " (see `gen \(command)`)" }
+        if let alternative { message += ", or \(alternative)" }
         return message + "."
     }
 

@@ -71,6 +71,11 @@ public struct MusicRequest: Equatable, Sendable {
     /// narrower 0.95 / 64 froze into held notes without onsets (models/prior/MODEL_CARD.md).
     public static let defaultTemperature: Float = 1
     public static let defaultTopK = 250
+    /// The artist name that asks for no artist (the prior's unconditioned label); left out, a piece
+    /// asked for by genre is played by one of the genre's bands.
+    public static let anyArtist = "any"
+    /// What an unknown-artist message offers besides the artists.
+    public static let anyArtistHint = "\"any\" for no artist"
     /// The largest top-k a prompt may ask for (any vocabulary is smaller).
     public static let maxTopK = Int(Int32.max)
 

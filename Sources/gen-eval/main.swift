@@ -5,7 +5,7 @@
 //    (never on codec or prior output, which a probe would learn to read), and reports their
 //    accuracy on the held-out clips, as they are and after a round trip through the codebooks the
 //    prior models. The held-out windows are saved too, for music_tonality.py to compare against.
-// 2. Samples 8 genres × N seeds of 10 s from the shipped prior (genre only: no artist, no lyrics),
+// 2. Samples 8 genres × N seeds of 10 s from the shipped prior (genre, played by one of its bands unless --no-band; no lyrics),
 //    decodes them, and reports how often the genre probe names the requested genre.
 // 3. Samples the same number of clips with held-out lyric lines, and reports how often the vocal
 //    probe hears vocals in them and in the genre-only clips of step 2 (no lyrics).
@@ -23,6 +23,7 @@ struct Options {
     var seeds = 5, seconds = 10.0, temperature: Float = MusicRequest.defaultTemperature, topK = MusicRequest.defaultTopK
     var reuse = false, cfg: Float = SamplingDefaults.cfg, gridCFG: Float? = nil, temperatureFine: Float? = nil, topKFine: Int? = nil, genreOnly = false, seamSeconds = 30.0
     var instrumentalCFG: Float? = nil
+    var drawsBand = true, seedOffset: UInt64 = 0
 }
 
 func fail(_ message: String) -> Never {
@@ -108,6 +109,8 @@ struct MusicEval: ParsableCommand {
     @Flag(help: "Classify the clips an earlier run saved instead of sampling again.") var reuse = false
     @Flag(help: "Skip the lyrics check.") var genreOnly = false
     @Option(help: "Seconds of the long piece per genre for the seam check (0 = skip).") var seamSeconds = 30.0
+    @Option(help: "Added to every sampling seed: another draw of the same clips (default 0).") var seedOffset: UInt64 = 0
+    @Flag(help: "Keep the artist unconditioned (`gen music --artist any`) instead of drawing one of the genre's bands per clip (a prior with genre_artists).") var noBand = false
 
     func validate() throws {
         if seeds < 1 { throw ValidationError("--seeds must be at least 1.") }
@@ -122,7 +125,7 @@ struct MusicEval: ParsableCommand {
     func run() throws {
         evaluateMusic(Options(data: data, models: models, out: out, seeds: seeds, seconds: seconds, temperature: temperature,
                               topK: topK, reuse: reuse, cfg: cfg, gridCFG: gridCfg, temperatureFine: temperatureFine, topKFine: topKFine, genreOnly: genreOnly, seamSeconds: seamSeconds,
-                              instrumentalCFG: instrumentalCfg))
+                              instrumentalCFG: instrumentalCfg, drawsBand: !noBand, seedOffset: seedOffset))
     }
 }
 
@@ -262,7 +265,7 @@ func evaluateMusic(_ o: Options) {
     if asked == 0 { fail("the prior knows none of the corpus's genres (\(genres.joined(separator: ", "))); evaluate it on the corpus it was trained on") }
     for (g, name) in genres.enumerated() {
         guard let id = prior.config.genreID(name) else { log("  \(name): the prior has no such label; skipped"); continue }
-        for audio in generate(PriorLabels(genre: id), count: o.seeds, seed: UInt64(1000 + g), name: name) {
+        for audio in generate(PriorLabels(genre: id, drawsBand: o.drawsBand), count: o.seeds, seed: o.seedOffset &+ UInt64(1000 + g), name: name) {
             let f = ProbeFeatures.of(audio, filterbank: fb)
             confusion[g][genreProbe.predict(f)] += 1
             withoutVocals += vocalProbe.predict(f)
@@ -277,6 +280,7 @@ func evaluateMusic(_ o: Options) {
         + (prior.config.guidesGrid ? ", grid cfg \(o.gridCFG ?? prior.config.gridCFG ?? o.cfg)" : "")
         + ((o.instrumentalCFG ?? prior.config.instrumentalCFG).map { ", instrumental cfg \($0) without lyrics" } ?? "") + ")")
     results["cfg"] = Double(o.cfg)
+    results["band_per_clip"] = o.drawsBand && prior.config.genreArtists != nil
     if let g = o.gridCFG ?? prior.config.gridCFG, prior.config.guidesGrid { results["grid_cfg"] = Double(g) }
     if let g = o.instrumentalCFG ?? prior.config.instrumentalCFG { results["instrumental_cfg"] = Double(g) }
     if let t = o.temperatureFine { results["temperature_fine"] = Double(t) }
@@ -291,8 +295,8 @@ func evaluateMusic(_ o: Options) {
         var lyrics = LyricGenerator(genre: name, pool: .validation, seed: UInt64(77 + g))
         let text = (0..<4).map { _ in lyrics.nextLine() }.joined(separator: "\n")
         let id = prior.config.genreID(name)
-        let sung = generate(PriorLabels(genre: id, lyrics: LyricsVocabulary.timedLines(text, seconds: o.seconds)), count: o.seeds,
-                            seed: UInt64(2000 + g), name: "\(name)-lyrics")
+        let sung = generate(PriorLabels(genre: id, lyrics: LyricsVocabulary.timedLines(text, seconds: o.seconds), drawsBand: o.drawsBand), count: o.seeds,
+                            seed: o.seedOffset &+ UInt64(2000 + g), name: "\(name)-lyrics")
         for a in sung { withVocals += vocalProbe.predict(ProbeFeatures.of(a, filterbank: fb)) }
     }
     // Every generated clip's bar grid, once all are sampled (beat_alignment.py reads them).
@@ -321,7 +325,7 @@ func evaluateMusic(_ o: Options) {
         for (g, name) in genres.enumerated() {
             guard let id = prior.config.genreID(name) else { continue }
             let codes: [[[Int32]]]
-            do { codes = try prior.sample(PriorLabels(genre: id), count: 1, frames: pieceFrames, temperature: o.temperature, topK: o.topK, seed: UInt64(3000 + g), cfg: o.cfg, gridCFG: o.gridCFG, temperatureFine: o.temperatureFine, topKFine: o.topKFine) }
+            do { codes = try prior.sample(PriorLabels(genre: id, drawsBand: o.drawsBand), count: 1, frames: pieceFrames, temperature: o.temperature, topK: o.topK, seed: o.seedOffset &+ UInt64(3000 + g), cfg: o.cfg, gridCFG: o.gridCFG, temperatureFine: o.temperatureFine, topKFine: o.topKFine) }
             catch { fail("sampling failed: \(error)") }
             sampledTokens += pieceFrames
             let audio = codec.decode(codes[0], length: pieceFrames * codec.hop)

@@ -32,7 +32,10 @@ struct Music: ParsableCommand, HasGlobalOptions {
         discussion: """
         The prior samples the codec's codes, several codebooks per frame (MusicGen's
         delay pattern), conditioned on genre, artist, lyrics and timing (genre and
-        artist optional: left out, they are "unconditioned"; without lyrics, and
+        artist optional: left out, they are "unconditioned", except that a piece
+        asked for by genre alone is played by one of the bands the corpus has in
+        that genre, drawn per piece and printed, which follows the genre more
+        often; --artist any keeps the artist unconditioned; without lyrics, and
         between sung lines, the piece is instrumental: guidance steers it away from
         singing); the codec decodes them to audio. Pieces longer than the prior's
         context are sampled in overlapping windows, each primed by the end of the
@@ -56,7 +59,7 @@ struct Music: ParsableCommand, HasGlobalOptions {
           gen music --prime song.wav --prime-seconds 4 --duration 20 -o more.wav
         """)
     @Option(name: .long, help: "Genre, any case; see `gen genres` (default: unconditioned).", completion: .list(MusicCatalog.genreNames)) var genre: String?
-    @Option(name: .long, help: "Artist, any case; see `gen artists` (default: unconditioned).", completion: .list(MusicCatalog.artistNames)) var artist: String?
+    @Option(name: .long, help: "Artist, any case; see `gen artists` (default: with --genre, one of the genre's bands, drawn per piece; \"any\" for none).", completion: .list(MusicCatalog.artistNames + [MusicRequest.anyArtist])) var artist: String?
     @Option(name: .long, help: "Lyrics file (UTF-8 text, one line per sung line, under 100 KB).", completion: .file()) var lyrics: String?
     @Option(name: .long, help: "Lyrics given inline (lines separated by newlines).") var lyricsText: String?
     @Option(name: .long, parsing: .unconditional, help: "Length in seconds (at most 600).") var duration: Double = 20
@@ -161,6 +164,10 @@ struct Music: ParsableCommand, HasGlobalOptions {
             let tempos = prior.barGrids(labels, count: samples, seed: seed).compactMap { $0 }
                 .map { String(format: "%.0f bpm, %d beats a bar", $0.bpm, $0.beatsPerBar) }
             if labels.grid == nil, !tempos.isEmpty { FileHandle.standardError.write("tempo: \(tempos.joined(separator: "; "))\n".data(using: .utf8)!) }
+        }
+        if !globals.quiet, labels.artist == nil {
+            let bands = prior.bands(labels, count: samples, seed: seed).compactMap { $0.map { prior.config.artists[$0] } }
+            if !bands.isEmpty { FileHandle.standardError.write("band: \(bands.joined(separator: "; ")) (--artist any for none)\n".data(using: .utf8)!) }
         }
         let sequences = try sampleMusic(prior, labels: labels, count: samples, frames: frames, temperature: temperature, topK: topK,
                                         topP: topP, seed: seed, prime: primeCodes, cfg: cfg, instrumentalCFG: instrumentalCFG, progress: progress)

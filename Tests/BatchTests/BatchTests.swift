@@ -157,13 +157,15 @@ final class PromptParsingTests: XCTestCase {
         {"kind":"music","genre":"polka"}
         {"kind":"music","genre":"jazz","artist":"Nobody"}
         {"kind":"music","genre":"jazz"}
+        {"kind":"music","genre":"jazz","artist":"ANY"}
         """)
         let v = PromptVocabulary(voices: ["slt", "rms"], genres: ["jazz", "rock"], artists: ["Band A"])
         let reasons = set.items.map { v.problem($0) }
         XCTAssertEqual(reasons[0], "unknown voice 'bob'. Valid voices: slt, rms (see `gen voices`).")
         XCTAssertEqual(reasons[1], "unknown genre 'polka'. Valid genres: jazz, rock (see `gen genres`).")
-        XCTAssertEqual(reasons[2], "unknown artist 'Nobody'. Valid artists: Band A (see `gen artists`).")
+        XCTAssertEqual(reasons[2], "unknown artist 'Nobody'. Valid artists: Band A (see `gen artists`), or \"any\" for no artist.")
         XCTAssertNil(reasons[3])
+        XCTAssertNil(reasons[4], "\"any\" asks for no artist")
         XCTAssertNil(PromptVocabulary().problem(set.items[0]), "a model that is not loaded checks nothing")
     }
 }

@@ -588,6 +588,59 @@ final class PriorTests: XCTestCase {
         XCTAssertThrowsError(try prior.sample(bad, count: 1, frames: 4, seed: 1))
     }
 
+    // A piece asked for by genre alone is played by one of the genre's bands (`genre_artists`), drawn
+    // per sample from the seed. Expected values by definition: every draw is one of the genre's bands
+    // and over 64 draws both appear (a miss has probability 2⁻⁶³); a named artist, `drawsBand` false, a
+    // genre without bands or a config without the table give the old labels; and a sample whose band
+    // was drawn is code for code the sample asked for with that band named (same rows, same random stream).
+    func testAPieceAskedForByGenreIsPlayedByOneOfItsBands() throws {
+        var config = tinyPriorConfig(vocab: 16, context: 64)
+        config.artists = ["a", "b", "c"]
+        config.genreArtists = ["rock": ["a", "c"], "jazz": ["b"]]
+        XCTAssertEqual(config.validate(), [])
+        let prior = Prior(config: config, seed: 5)
+        let rock = PriorLabels(genre: 1)
+        let drawn = prior.bands(rock, count: 64, seed: 9)
+        XCTAssertEqual(Set(drawn.compactMap { $0 }), [0, 2])
+        XCTAssertEqual(drawn.count, 64)
+        XCTAssertEqual(drawn, prior.bands(rock, count: 64, seed: 9))
+        XCTAssertEqual(Array(drawn.prefix(3)), prior.bands(rock, count: 3, seed: 9), "sample i's band does not depend on the batch")
+        XCTAssertEqual(prior.bands(PriorLabels(genre: 0), count: 3, seed: 9), [1, 1, 1])
+        XCTAssertEqual(prior.bands(PriorLabels(artist: 1, genre: 1), count: 2, seed: 9), [1, 1])
+        XCTAssertEqual(prior.bands(PriorLabels(genre: 1, drawsBand: false), count: 2, seed: 9), [nil, nil])
+        XCTAssertEqual(prior.bands(PriorLabels(genre: 2), count: 2, seed: 9), [nil, nil], "blues has no bands")
+        XCTAssertEqual(prior.bands(PriorLabels(), count: 2, seed: 9), [nil, nil])
+        XCTAssertEqual(Prior(config: tinyPriorConfig(), seed: 5).bands(rock, count: 2, seed: 9), [nil, nil])
+
+        for seed: UInt64 in [9, 10] {
+            let band = prior.bands(rock, count: 1, seed: seed)[0]!
+            let asked = try prior.sample(rock, count: 1, frames: 12, temperature: 1, seed: seed, cfg: 2)
+            let named = try prior.sample(PriorLabels(artist: band, genre: 1), count: 1, frames: 12, temperature: 1, seed: seed, cfg: 2)
+            let none = try prior.sample(PriorLabels(genre: 1, drawsBand: false), count: 1, frames: 12, temperature: 1, seed: seed, cfg: 2)
+            XCTAssertEqual(asked, named)
+            XCTAssertNotEqual(asked, none, "the band must reach the codes, or the check above could not fail")
+        }
+
+        var bad = config
+        bad.genreArtists = ["rock": ["nobody"], "polka": ["a"]]
+        XCTAssertEqual(bad.validate().count, 1)
+        XCTAssertTrue(bad.validate()[0].contains("nobody") && bad.validate()[0].contains("polka"), bad.validate()[0])
+    }
+
+    // The table a training run writes: the training clips' (genre, artist) pairs, in the config's
+    // artist order; a pair seen only in held-out clips, and labels the config lacks, left out.
+    func testGenreBandsAreTheTrainingClipsPairs() {
+        var config = tinyPriorConfig()
+        config.artists = ["a", "b", "c"]
+        func line(_ genre: String, _ artist: String, _ split: String) -> MusicMetadataLine {
+            MusicMetadataLine(id: genre + artist + split, file: "x.wav", genre: genre, artist: artist, length: 10, offset: 0, lyrics: [], lyricsAligned: true, split: split)
+        }
+        let lines = [line("rock", "c", "train"), line("rock", "a", "train"), line("rock", "c", "train"), line("jazz", "b", "val"),
+                     line("blues", "zed", "train"), line("polka", "a", "train"), line("blues", "b", "train")]
+        XCTAssertEqual(PriorTrainer.genreBands(lines, config: config), ["rock": ["a", "c"], "blues": ["b"]])
+        XCTAssertNil(PriorTrainer.genreBands([line("jazz", "b", "val")], config: config))
+    }
+
     // Reference: naiveGreedy, whose unconditioned half is `PriorConfig.unconditioned`, and the
     // definition of grid guidance: with `grid_guidance` the unconditioned half reads "no grid"
     // (and label dropout drops the grid with the labels), so guidance steers toward the grid;
@@ -697,7 +750,7 @@ final class PriorTests: XCTestCase {
         // Every optional part of a config comes back from its config.json: step labels (whose tables
         // the strict load then expects) and the guidance defaults.
         var rich = try prior.withStepLabels().config
-        rich.instrumentalCFG = 2; rich.gridCFG = 2
+        rich.instrumentalCFG = 2; rich.gridCFG = 2; rich.genreArtists = ["rock": ["b", "a"]]
         let richDir = dir + "/rich"
         try Prior(config: rich, seed: 3).save(directory: richDir)
         XCTAssertEqual(try Prior.load(directory: richDir).config, rich)
