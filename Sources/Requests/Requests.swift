@@ -33,7 +33,7 @@ public struct MusicRequest: Equatable, Sendable {
     /// Classifier-free guidance coefficient over every label (audiocraft's cfg_coef; 1 is off).
     public var cfg: Float = MusicRequest.defaultCFG
     /// Guidance toward instrumental music for a piece without lyrics (1 is off; nil: the prior's
-    /// `instrumental_cfg`, off unless its config sets one): a sung row steered away from.
+    /// `instrumental_cfg`, 2 for the shipped prior, off where a config sets none): a sung row steered away from.
     public var instrumentalCFG: Float? = nil
     public var samples: Int = 1
     /// Seconds of a prime (audio or codes to continue from) to use; nil without one.

@@ -241,10 +241,14 @@ func evaluateMusic(_ o: Options) {
         sampledTokens += count * frames
         // Each clip's bar grid (a prior with one draws a tempo per clip as the corpus plays the genre),
         // so that a tempo tracker's reading of the clip can be set against what was asked for.
-        for (path, grid) in zip(paths, prior.barGrids(labels, count: count, seed: seed)) {
+        // And the band a clip was played by (drawn for a genre alone), so tonality can be read per band.
+        let bands = prior.bands(labels, count: count, seed: seed)
+        for (i, (path, grid)) in zip(paths, prior.barGrids(labels, count: count, seed: seed)).enumerated() {
             guard let g = grid else { continue }
-            gridLines.append(String(format: "{\"file\":\"%@\",\"bpm\":%.1f,\"beats_per_bar\":%d,\"bar_seconds\":%.4f}\n",
-                                    (path as NSString).lastPathComponent, g.bpm, g.beatsPerBar, g.barSeconds))
+            let band = bands[i].flatMap { try? JSONSerialization.data(withJSONObject: [prior.config.artists[$0]]) }
+                .map { ",\"artist\":" + String(decoding: $0.dropFirst().dropLast(), as: UTF8.self) } ?? ""
+            gridLines.append(String(format: "{\"file\":\"%@\",\"bpm\":%.1f,\"beats_per_bar\":%d,\"bar_seconds\":%.4f%@}\n",
+                                    (path as NSString).lastPathComponent, g.bpm, g.beatsPerBar, g.barSeconds, band))
         }
         let audio = codes.map { codec.decode($0, length: length) }
         for (a, path) in zip(audio, paths) { try? AudioFile.write(AudioBuffer(samples: a, sampleRate: codec.sampleRate), to: path, encoding: .float32) }

@@ -43,8 +43,8 @@ struct Music: ParsableCommand, HasGlobalOptions {
         file from `gen encode`) are the start and the music continues from them.
         Sampling: --temperature 0 is greedy; --top-k 0 and --top-p 0 switch those
         filters off; --cfg steers toward the labels (1 = off, twice the cost);
-        --instrumental-cfg 2 steers a piece without lyrics harder away from singing
-        (off by default: it costs some genre by one of two judges); the
+        --instrumental-cfg steers a piece without lyrics away from singing (the
+        shipped prior's default is 2; 1 turns it off and samples a fifth faster); the
         same --seed and --samples give the same output (a batch's size can change
         its pieces' last bits, so sample 1 of 5 is not the piece --samples 1
         makes). A prior with a bar grid plays to --bpm and --time-signature; left
@@ -72,7 +72,7 @@ struct Music: ParsableCommand, HasGlobalOptions {
             help: "Classifier-free guidance on the labels, 1 (off) to 10: higher follows genre, artist and lyrics more closely at twice the sampling cost (--genre-guidance is an older name).")
     var cfg: Float = MusicRequest.defaultCFG
     @Option(name: .customLong("instrumental-cfg"),
-            help: "Guidance toward instrumental music for a piece without lyrics, 1 (off) to 10: steers away from a row that sings, at a third more sampling cost; 2 takes most singing out (default: the prior's instrumental_cfg, off).")
+            help: "Guidance toward instrumental music for a piece without lyrics, 1 (off) to 10: steers away from a row that sings, at a fifth more sampling time; 2 takes most singing out (default: the prior's instrumental_cfg, 2 for the shipped prior).")
     var instrumentalCFG: Float?
     @Option(name: .long, parsing: .unconditional, help: "Tempo in beats per minute, 20 to 400 (default: drawn per piece as the corpus plays the genre; 120 with only --time-signature).") var bpm: Double?
     @Option(name: .long, help: "Time signature: 4/4, 3/4, 2/4, 6/8 … (6/8 counts dotted quarters as beats; default: the genre's; with only --bpm, its first groove's, 3/4 for a waltz, else 4/4).") var timeSignature: String?
