@@ -177,7 +177,7 @@ public struct PriorConfig: Codable, Equatable, ValidatedConfig {
         if let bands = genreArtists {
             if bands.count > 10_000 || bands.values.contains(where: { $0.count > 10_000 }) { problems.append("genre_artists is above the limit of 10000 entries") }
             let unknown = bands.flatMap { g, a in (genreID(g) == nil ? [g] : []) + a.filter { artistID($0) == nil } }
-            if !unknown.isEmpty { problems.append("genre_artists names labels the prior does not have: \(unknown.sorted().prefix(5).joined(separator: ", "))") }
+            if !unknown.isEmpty { problems.append("genre_artists names labels the prior does not have: \(unknown.sorted().prefix(5).joined(separator: ", ")) (list only its genres and artists, or remove genre_artists)") }
         }
         let d = Double(dModel), params = Double(layers) * (4 * d * d + 2 * d * Double(mlpDim)) + 2 * Double(codebooks * (vocabSize + 1)) * d
             + Double(lyricsLayers) * (4 * Double(lyricsDim) * Double(lyricsDim))
