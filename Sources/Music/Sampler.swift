@@ -191,7 +191,7 @@ extension Prior {
     /// uniformly per sample from `seed`; otherwise nil (unconditioned).
     public func bands(_ labels: PriorLabels, count: Int, seed: UInt64) -> [Int?] {
         let choices: [Int] = labels.artist != nil || !labels.drawsBand ? [] : labels.genre.flatMap { g in
-            config.genreArtists?[config.genres[g]]?.compactMap(config.artistID) } ?? []
+            config.genres.indices.contains(g) ? config.genreArtists?[config.genres[g]]?.compactMap(config.artistID) : nil } ?? []
         return (0..<count).map { b in
             if let a = labels.artist { return a }
             guard !choices.isEmpty else { return nil }

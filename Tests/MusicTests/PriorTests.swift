@@ -610,6 +610,7 @@ final class PriorTests: XCTestCase {
         XCTAssertEqual(prior.bands(PriorLabels(genre: 1, drawsBand: false), count: 2, seed: 9), [nil, nil])
         XCTAssertEqual(prior.bands(PriorLabels(genre: 2), count: 2, seed: 9), [nil, nil], "blues has no bands")
         XCTAssertEqual(prior.bands(PriorLabels(), count: 2, seed: 9), [nil, nil])
+        XCTAssertEqual(prior.bands(PriorLabels(genre: 7), count: 1, seed: 9), [nil], "an id outside the genres draws nothing (sample refuses it)")
         XCTAssertEqual(Prior(config: tinyPriorConfig(), seed: 5).bands(rock, count: 2, seed: 9), [nil, nil])
 
         for seed: UInt64 in [9, 10] {
