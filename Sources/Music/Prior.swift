@@ -122,6 +122,9 @@ public struct PriorConfig: Codable, Equatable, ValidatedConfig {
     /// the genre more often than the unconditioned artist (the prior's card). nil in the configs of
     /// priors trained before it existed: the artist then stays unconditioned.
     public var genreArtists: [String: [String]]? = nil
+    /// Guidance on a drawn band apart from the genre: the sampler's default scale b (Sampler.swift;
+    /// 1 conditions on the band without amplifying it). nil: the band is guided with the labels at `cfg`.
+    public var bandCFG: Float? = nil
 
     public init() {}
 
@@ -174,6 +177,7 @@ public struct PriorConfig: Codable, Equatable, ValidatedConfig {
         if let bins = barBins, !(1...960).contains(bins) { problems.append("bar_bins must be in 1...960, got \(bins)") }
         if let g = gridCFG, !(g >= 1 && g <= 10) { problems.append("grid_cfg must be between 1 and 10, got \(g)") }
         if let g = instrumentalCFG, !(g >= 1 && g <= 10) { problems.append("instrumental_cfg must be between 1 (off) and 10, got \(g)") }
+        if let g = bandCFG, !(g >= 0 && g <= 10) { problems.append("band_cfg must be between 0 and 10, got \(g)") }
         if let bands = genreArtists {
             if bands.count > 10_000 || bands.values.contains(where: { $0.count > 10_000 }) { problems.append("genre_artists is above the limit of 10000 entries") }
             let unknown = bands.flatMap { g, a in (genreID(g) == nil ? [g] : []) + a.filter { artistID($0) == nil } }
@@ -191,7 +195,7 @@ public struct PriorConfig: Codable, Equatable, ValidatedConfig {
         case lyricsHeads = "lyrics_heads", lyricsLength = "lyrics_length", genres, artists
         case timingBins = "timing_bins", maxSeconds = "max_seconds", sampleRate = "sample_rate", hop
         case instrumentalToken = "instrumental_token", barBins = "bar_bins", gridGuidance = "grid_guidance", gridCFG = "grid_cfg", instrumentalCFG = "instrumental_cfg"
-        case stepLabels = "step_labels", genreArtists = "genre_artists"
+        case stepLabels = "step_labels", genreArtists = "genre_artists", bandCFG = "band_cfg"
     }
 }
 

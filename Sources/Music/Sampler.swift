@@ -220,7 +220,7 @@ extension Prior {
     public func sample(_ labels: PriorLabels, count: Int, frames: Int, temperature: Float = 0.95, topK: Int = 0,
                        topP: Float = 0, seed: UInt64, prime: [[Int32]] = [], hopFraction: Double = 0.5,
                        cfg: Float = 1, gridCFG: Float? = nil, temperatureFine: Float? = nil, topKFine: Int? = nil,
-                       instrumentalCFG: Float? = nil, progress: ((Int, Int) -> Void)? = nil) throws -> [[[Int32]]] {
+                       instrumentalCFG: Float? = nil, bandCFG: Float? = nil, progress: ((Int, Int) -> Void)? = nil) throws -> [[[Int32]]] {
         let options = SamplingOptions(temperature: temperature, topK: topK, topP: topP)
         let fineOptions = SamplingOptions(temperature: temperatureFine ?? temperature, topK: topKFine ?? topK, topP: topP)
         let k = config.codebooks, v = config.vocabSize, pattern = config.pattern
@@ -251,6 +251,7 @@ extension Prior {
         if !guidanceRange.contains(instrumentalScale) {
             problems.append("instrumental guidance must be between \(Int(guidanceRange.lowerBound)) (off) and \(Int(guidanceRange.upperBound)), got \(instrumentalScale)")
         }
+        if let g = bandCFG, !(g >= 0 && g <= 10) { problems.append("band guidance must be between 0 and 10, got \(g)") }
         if let g = labels.grid {
             if !(g.barSeconds.isFinite && g.barSeconds >= 0.05 && g.barSeconds <= 60) { problems.append("a bar must last 0.05 to 60 seconds, got \(g.barSeconds)") }
             if !(1...32).contains(g.beatsPerBar) { problems.append("beats per bar must be in 1...32, got \(g.beatsPerBar)") }
@@ -271,7 +272,14 @@ extension Prior {
         // turns every guidance off): one more row per sample reads the same labels with a sung line
         // in every lyric window, a negative prompt, and the logits gain (s − 1)·(full − sung).
         let away = guided && instrumentalScale != 1 && labels.lyrics.isEmpty && config.readsInstrumental
-        let copies = (split ? 3 : guided ? 2 : 1) + (away ? 1 : 0)
+        // Guidance on a drawn band apart from the genre (`bandCFG` or the config's `band_cfg`): one more
+        // row per sample reads the same conditions without the band; the labels' guidance steers toward
+        // that row, and the band adds b·(full − no band) on top (b = 1: the band conditions the piece
+        // but is not amplified). Without a scale the band is guided at `cfg` with the labels.
+        let bandScale = bandCFG ?? config.bandCFG
+        let bandApart = guided && bandScale != nil && labels.artist == nil && artists.contains { $0 != config.unconditionedArtist }
+        let awayBase = split ? 3 : guided ? 2 : 1, bandBase = awayBase + (away ? 1 : 0)
+        let copies = bandBase + (bandApart ? 1 : 0)
         let rows = copies * count
 
         let total = pattern.steps(frames: frames, codebooks: k)
@@ -299,6 +307,7 @@ extension Prior {
             if split { conds += full.map { config.unconditioned($0, keepingGrid: true) } }
             if guided { conds += full.map { config.unconditioned($0) } }
             if away { conds += full.map { var one = $0; one.lyrics = Self.sungLine(config); return one } }
+            if bandApart { conds += full.map { var one = $0; one.artist = config.unconditionedArtist; return one } }
             begin(state, conditions: conds)
             let steps = sequences.flatMap { $0[(offset * k)...] }
             return feed(state, steps: Array([[Int]](repeating: steps, count: copies).joined()))
@@ -311,17 +320,22 @@ extension Prior {
                 for q in 0..<k {
                     if let code = fixed(step: n, codebook: q) { sequences[b].append(code); continue }
                     let c = (b * k + q) * v
+                    // The labels' guidance aims at the row without the band when the band is guided apart.
+                    let t = bandApart ? ((bandBase * count + b) * k + q) * v : c
                     if split, let g = gridScale {
                         let m = ((count + b) * k + q) * v, u = ((2 * count + b) * k + q) * v
-                        for j in 0..<v { row[j] = logits[u + j] + g * (logits[m + j] - logits[u + j]) + cfg * (logits[c + j] - logits[m + j]) }
+                        for j in 0..<v { row[j] = logits[u + j] + g * (logits[m + j] - logits[u + j]) + cfg * (logits[t + j] - logits[m + j]) }
                     } else if guided {
                         let u = ((count + b) * k + q) * v
-                        for j in 0..<v { row[j] = logits[u + j] + cfg * (logits[c + j] - logits[u + j]) }
+                        for j in 0..<v { row[j] = logits[u + j] + cfg * (logits[t + j] - logits[u + j]) }
                     } else {
                         for j in 0..<v { row[j] = logits[c + j] }
                     }
+                    if bandApart, let w = bandScale {
+                        for j in 0..<v { row[j] += w * (logits[c + j] - logits[t + j]) }
+                    }
                     if away {
-                        let s = (((copies - 1) * count + b) * k + q) * v
+                        let s = ((awayBase * count + b) * k + q) * v
                         let w = instrumentalScale - 1
                         for j in 0..<v { row[j] += w * (logits[c + j] - logits[s + j]) }
                     }

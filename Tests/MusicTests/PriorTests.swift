@@ -46,7 +46,7 @@ final class PriorTests: XCTestCase {
     /// prime's code inside it, else the argmax of head q, guided as u + g·(c − u) when g ≠ 1);
     /// when the window is full the last (1 − hop)·context steps become the next window at that offset.
     func naiveGreedy(_ prior: Prior, _ labels: PriorLabels, frames: Int, prime: [[Int32]] = [], hop: Double = 0.5,
-                     cfg: Float = 1, gridCFG: Float? = nil, instrumentalCFG: Float = 1) -> [[Int32]] {
+                     cfg: Float = 1, gridCFG: Float? = nil, instrumentalCFG: Float = 1, band: (id: Int, scale: Float)? = nil) -> [[Int32]] {
         let c = prior.config, k = c.codebooks, v = c.vocabSize
         let total = c.pattern.steps(frames: frames, codebooks: k), primed = prime.first?.count ?? 0
         func fixed(_ n: Int, _ q: Int) -> Int? {
@@ -60,9 +60,13 @@ final class PriorTests: XCTestCase {
         var offset = n <= c.context - 1 ? 0 : n - keep
         while n < total {
             if n - offset + 1 > c.context { offset = n - keep }
-            let cond = c.conditions(labels, totalTokens: total, offsetTokens: offset)
+            var cond = c.conditions(labels, totalTokens: total, offsetTokens: offset)
+            if let band { cond.artist = band.id }
             let window = Array(steps[(offset * k)...])
             let lc = uncachedNextLogits(prior, [window], conditions: [cond])
+            // A band guided apart: the labels' guidance aims at the row without it, and b·(full − no band) is added.
+            var noBand = cond; noBand.artist = c.unconditionedArtist
+            let lt = band == nil ? lc : uncachedNextLogits(prior, [window], conditions: [noBand])
             let lu = cfg == 1 ? lc : uncachedNextLogits(prior, [window], conditions: [c.unconditioned(cond)])
             // Compositional guidance: the grid without labels between the two, n + g·(m − n) + cfg·(full − m).
             let lm = gridCFG == nil ? nil : uncachedNextLogits(prior, [window], conditions: [c.unconditioned(cond, keepingGrid: true)])
@@ -73,8 +77,9 @@ final class PriorTests: XCTestCase {
                 if let code = fixed(n, q) { steps.append(code); continue }
                 let row = (0..<v).map { j -> Float in
                     let i = q * v + j, away = (instrumentalCFG - 1) * (lc[i] - ls[i])
-                    guard let m = lm, let g = gridCFG else { return lu[i] + cfg * (lc[i] - lu[i]) + away }
-                    return lu[i] + g * (m[i] - lu[i]) + cfg * (lc[i] - m[i]) + away
+                    let extra = away + (band.map { $0.scale * (lc[i] - lt[i]) } ?? 0)
+                    guard let m = lm, let g = gridCFG else { return lu[i] + cfg * (lt[i] - lu[i]) + extra }
+                    return lu[i] + g * (m[i] - lu[i]) + cfg * (lt[i] - m[i]) + extra
                 }
                 steps.append(TokenSampling.argmax(row))
             }
@@ -628,6 +633,35 @@ final class PriorTests: XCTestCase {
         XCTAssertTrue(bad.validate()[0].contains("nobody") && bad.validate()[0].contains("polka"), bad.validate()[0])
     }
 
+    // Reference: naiveGreedy's closed form, by uncached forwards: with a band drawn and a band scale b the
+    // logits are u + cfg·(no band − u) + b·(full − no band), the grid guided apart as before and the
+    // instrumental row added on top. A named artist, or no scale, keeps the old guidance; the two
+    // must decode differently, or the test could not tell (b = 10: at 0.5 a random tiny prior's
+    // band embedding is too weak to move a greedy code).
+    func testADrawnBandIsGuidedApartFromTheGenre() throws {
+        var config = tinyPriorConfig(vocab: 16, context: 64, barBins: 24)
+        config.artists = ["a", "b", "c"]; config.genreArtists = ["rock": ["a", "c"]]; config.gridGuidance = true
+        let prior = Prior(config: config, seed: 6)
+        var rock = PriorLabels(genre: 1); rock.grid = BarGrid(bpm: 120, beatsPerBar: 4)
+        let band = prior.bands(rock, count: 1, seed: 4)[0]!
+        let frames = 16
+        for (gridCFG, instrumental) in [(nil, Float(1)), (Float(2), Float(2))] as [(Float?, Float)] {
+            let apart = try prior.sample(rock, count: 1, frames: frames, topK: 1, seed: 4, cfg: 3, gridCFG: gridCFG, instrumentalCFG: instrumental, bandCFG: 10)[0]
+            XCTAssertEqual(apart, naiveGreedy(prior, rock, frames: frames, cfg: 3, gridCFG: gridCFG, instrumentalCFG: instrumental, band: (band, 10)))
+            let with = try prior.sample(rock, count: 1, frames: frames, topK: 1, seed: 4, cfg: 3, gridCFG: gridCFG, instrumentalCFG: instrumental)[0]
+            XCTAssertNotEqual(apart, with, "the band scale changed nothing: the test cannot tell")
+        }
+        var named = rock; named.artist = band
+        XCTAssertEqual(try prior.sample(named, count: 1, frames: frames, topK: 1, seed: 4, cfg: 3, bandCFG: 0.5),
+                       try prior.sample(named, count: 1, frames: frames, topK: 1, seed: 4, cfg: 3), "a named artist is guided with the labels")
+        let configured = try prior.reconfigured { $0.bandCFG = 0.5 }
+        XCTAssertEqual(try configured.sample(rock, count: 1, frames: frames, topK: 1, seed: 4, cfg: 3),
+                       try prior.sample(rock, count: 1, frames: frames, topK: 1, seed: 4, cfg: 3, bandCFG: 0.5))
+        XCTAssertThrowsError(try prior.sample(rock, count: 1, frames: 4, seed: 1, cfg: 3, bandCFG: -1))
+        var bad = config; bad.bandCFG = 11
+        XCTAssertTrue(bad.validate().contains { $0.contains("band_cfg") }, "\(bad.validate())")
+    }
+
     // The table a training run writes: the training clips' (genre, artist) pairs, in the config's
     // artist order; a pair seen only in held-out clips, and labels the config lacks, left out.
     func testGenreBandsAreTheTrainingClipsPairs() {
@@ -751,7 +785,7 @@ final class PriorTests: XCTestCase {
         // Every optional part of a config comes back from its config.json: step labels (whose tables
         // the strict load then expects) and the guidance defaults.
         var rich = try prior.withStepLabels().config
-        rich.instrumentalCFG = 2; rich.gridCFG = 2; rich.genreArtists = ["rock": ["b", "a"]]
+        rich.instrumentalCFG = 2; rich.gridCFG = 2; rich.genreArtists = ["rock": ["b", "a"]]; rich.bandCFG = 1
         let richDir = dir + "/rich"
         try Prior(config: rich, seed: 3).save(directory: richDir)
         XCTAssertEqual(try Prior.load(directory: richDir).config, rich)
