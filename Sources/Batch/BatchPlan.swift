@@ -85,7 +85,7 @@ public struct PromptVocabulary: Sendable {
         switch item.job {
         case .speech(let s): return check(s.voice, voices, "voice", "voices")
         case .music(let m):
-            let artist = m.artist?.lowercased() == MusicRequest.anyArtist ? nil : m.artist
+            let artist = MusicRequest.isAnyArtist(m.artist) ? nil : m.artist
             return check(m.genre, genres, "genre", "genres") ?? check(artist, artists, "artist", "artists", alternative: MusicRequest.anyArtistHint)
         }
     }

@@ -18,7 +18,7 @@ public func musicLabels(_ config: PriorConfig, genre: String?, artist: String?, 
         return id
     }
     // "any" keeps the artist unconditioned; left out, a genre's piece is played by one of its bands.
-    let anyArtist = artist.map { $0.lowercased() == MusicRequest.anyArtist } ?? false
+    let anyArtist = MusicRequest.isAnyArtist(artist)
     var labels = PriorLabels(artist: anyArtist ? nil : try label(artist, config.artists, "artist", "artists"),
                              genre: try label(genre, config.genres, "genre", "genres"), drawsBand: !anyArtist)
     if let lyrics { labels.lyrics = LyricsVocabulary.timedLines(lyrics, seconds: seconds) }

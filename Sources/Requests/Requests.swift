@@ -74,6 +74,8 @@ public struct MusicRequest: Equatable, Sendable {
     /// The artist name that asks for no artist (the prior's unconditioned label); left out, a piece
     /// asked for by genre is played by one of the genre's bands.
     public static let anyArtist = "any"
+    /// Whether `name` is `anyArtist`, in any case.
+    public static func isAnyArtist(_ name: String?) -> Bool { name?.lowercased() == anyArtist }
     /// What an unknown-artist message offers besides the artists.
     public static let anyArtistHint = "\"any\" for no artist"
     /// The largest top-k a prompt may ask for (any vocabulary is smaller).

@@ -246,8 +246,7 @@ func evaluateMusic(_ o: Options) {
         let bands = prior.bands(labels, count: count, seed: seed)
         for (i, (path, grid)) in zip(paths, prior.barGrids(labels, count: count, seed: seed)).enumerated() {
             guard let g = grid else { continue }
-            let band = bands[i].flatMap { try? JSONSerialization.data(withJSONObject: [prior.config.artists[$0]]) }
-                .map { ",\"artist\":" + String(decoding: $0.dropFirst().dropLast(), as: UTF8.self) } ?? ""
+            let band = bands[i].map { ",\"artist\":" + jsonQuoted(prior.config.artists[$0]) } ?? ""
             gridLines.append(String(format: "{\"file\":\"%@\",\"bpm\":%.1f,\"beats_per_bar\":%d,\"bar_seconds\":%.4f%@}\n",
                                     (path as NSString).lastPathComponent, g.bpm, g.beatsPerBar, g.barSeconds, band))
         }
