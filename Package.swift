@@ -60,7 +60,7 @@ let package = Package(
         .testTarget(name: "DSPTests", dependencies: ["Base", "DSP", "Audio", "Teacher"]),
         .testTarget(name: "EngineTests", dependencies: ["Base", "Engine", "NN", "CKernels"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Engine"]),
-        .testTarget(name: "CLITests", dependencies: ["Audio", "Engine"]),
+        .testTarget(name: "CLITests", dependencies: ["Audio", "DSP", "Engine"]),
         .testTarget(name: "BatchTests", dependencies: ["Batch", "Requests", "Audio"]),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzTargets"]),
         .testTarget(name: "SpeechTests", dependencies: ["Speech", "NN"]),

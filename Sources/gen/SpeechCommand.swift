@@ -58,6 +58,9 @@ struct SpeechCommand: ParsableCommand, HasGlobalOptions {
     @Option(name: .long, help: "Seed of Griffin-Lim's initial phase (the neural vocoder is deterministic).") var seed: UInt64 = 0
     @Option(name: .long, help: "Output sample rate in Hz (resampled with libsamplerate).") var rate: Int?
     @Option(name: .long, help: "Griffin-Lim iterations: more is slower and slightly cleaner.") var vocoderIterations = 16
+    @Option(name: .long, help: ArgumentHelp(
+        "Steps that bring the neural vocoder's output to the model's mel (fast Griffin-Lim from the network's own phase), 0 to 64: more is slower, closer to the mel and a little cleaner; 0 keeps the network's output (default: the vocoder's config, 8 for the shipped one).",
+        valueName: "n")) var refineIterations: Int?
     @OptionGroup(title: "Level") var level: LevelOptions
     @OptionGroup var globals: GlobalOptions
 
@@ -66,6 +69,7 @@ struct SpeechCommand: ParsableCommand, HasGlobalOptions {
         request.speed = speed; request.pitch = pitch; request.voice = voice; request.vocoder = vocoder.rawValue
         request.sentenceSilence = sentenceSilence; request.vocoderIterations = vocoderIterations; request.rate = rate
         if let problem = request.validate(checkText: false).first { throw ValidationError(problem + ".") }
+        if let problem = refineProblems(refineIterations, vocoder: vocoder).first { throw ValidationError(problem + ".") }
         if text != nil && file != nil { throw ValidationError("give either TEXT or --file, not both.") }
         if outputRaw && output != "speech.wav" && output != "-" {
             throw ValidationError("--output-raw writes to stdout; drop -o (or write a headerless file with -o NAME.raw).")
@@ -107,6 +111,7 @@ struct SpeechCommand: ParsableCommand, HasGlobalOptions {
         let synth = try loadSynthesizer(globals)
         _ = try usageErrors { try synth.speaker(voice) }
         synth.vocoder = try loadVocoder(vocoder, globals, iterations: vocoderIterations, seed: seed)
+        if let refineIterations { (synth.vocoder as? NeuralVocoder)?.refine(iterations: refineIterations) }
         synth.sentenceGap = sentenceSilence
         let sampleRate = MelConfig.standard.sampleRate
         let outRate = rate ?? sampleRate
@@ -194,6 +199,15 @@ func loadSynthesizer(_ globals: GlobalOptions) throws -> SpeechSynthesizer {
     do { return try SpeechSynthesizer(modelDir: dir + "/speech") } catch {
         throw GenError.io("\(error)")
     }
+}
+
+/// What is wrong with a --refine-iterations value: out of range, or given with Griffin-Lim (which has no network output to refine).
+func refineProblems(_ n: Int?, vocoder: VocoderKind) -> [String] {
+    guard let n else { return [] }
+    let range = MelProjectionSettings.iterationRange
+    if !range.contains(n) { return ["--refine-iterations must be between \(range.lowerBound) and \(range.upperBound), got \(n)"] }
+    if vocoder == .griffinLim { return ["--refine-iterations refines the neural vocoder's output; with --vocoder griffin-lim use --vocoder-iterations"] }
+    return []
 }
 
 func loadVocoder(_ kind: VocoderKind, _ globals: GlobalOptions, iterations: Int = 16, seed: UInt64 = 0) throws -> Vocoder {

@@ -35,6 +35,9 @@ struct Vocode: ParsableCommand, HasGlobalOptions {
     @Option(name: .shortAndLong, help: "Output file (one input) or folder (several).") var output: String?
     @Option(name: .long, help: "Vocoder: \(VocoderKind.names).") var vocoder: VocoderKind = .neural
     @Option(name: .long, help: "Griffin-Lim iterations (with --vocoder griffin-lim).") var vocoderIterations = 32
+    @Option(name: .long, help: ArgumentHelp(
+        "Steps that bring the neural vocoder's output to the input's mel (fast Griffin-Lim from the network's own phase), 0 to 64: more is slower and closer to the input; 0 keeps the network's output (default: the vocoder's copy_iterations, 32 for the shipped one).",
+        valueName: "n")) var refineIterations: Int?
     @Option(name: .long, help: "Output sample rate in Hz (default 22050).") var rate: Int?
     @OptionGroup(title: "Level") var level: LevelOptions
     @OptionGroup var globals: GlobalOptions
@@ -44,6 +47,7 @@ struct Vocode: ParsableCommand, HasGlobalOptions {
         if let problem = SpeechRequest.vocodingProblems(rate: rate, vocoderIterations: vocoderIterations).first {
             throw ValidationError(problem + ".")
         }
+        if let problem = refineProblems(refineIterations, vocoder: vocoder).first { throw ValidationError(problem + ".") }
     }
 
     func run() throws {
@@ -75,10 +79,10 @@ struct Vocode: ParsableCommand, HasGlobalOptions {
             throw GenError.io("no models folder found. Pass --models-dir DIR, set GEN_MODELS, or use --vocoder griffin-lim.")
         }
         let voc = try ioErrors { try vocoder.make(modelsDir: modelsDir, iterations: vocoderIterations) }
-        // Copy synthesis keeps the network's phase even where the vocoder's config gives gen speech the
-        // source-filter phase: it is judged against the input's waveform, and the source phase costs
-        // PESQ-wb 2.86 → 2.37 there (models/vocoder/MODEL_CARD.md).
-        (voc as? NeuralVocoder)?.useSourcePhase = false
+        if let neural = voc as? NeuralVocoder {
+            neural.useForCopySynthesis()
+            if let refineIterations { neural.refine(iterations: refineIterations) }
+        }
         let sampleRate = MelConfig.standard.sampleRate
         var failures = 0
         for (input, target) in zip(inputs, targets) {

@@ -112,6 +112,30 @@ final class VocoderTests: XCTestCase {
         XCTAssertEqual(on.count, model.synthesize(logMel: mel, frames: frames).count)
     }
 
+    // Expected: with a mel_projection block the vocoder's waveform is exactly the projection of the
+    // network's (then the source phase, when asked); refine(iterations: 0) gives the network's own
+    // waveform; copy synthesis takes copy_iterations.
+    func testTheMelProjectionFollowsTheNetwork() {
+        var c = VocoderConfig(); c.width = 16; c.blocks = 2; c.mlpDim = 32
+        c.melProjection = MelProjectionSettings(iterations: 2, copyIterations: 5)
+        XCTAssertTrue(c.validate().isEmpty, "\(c.validate())")
+        let model = VocoderModel(config: c, seed: 4)
+        let mel = MelFilterbank(config: .standard).logMel(audio: Self.teacher)
+        let frames = mel.count / 80
+        let vocoder = NeuralVocoder(model: model)
+        let network = model.synthesize(logMel: mel, frames: frames)
+        let projected = MelProjection(settings: MelProjectionSettings(iterations: 2)).apply(network, logMel: mel)
+        XCTAssertNotEqual(projected, network)
+        XCTAssertEqual(vocoder.waveform(logMel: mel, frames: frames), projected)
+        vocoder.useForCopySynthesis()
+        XCTAssertEqual(vocoder.melProjection?.settings.iterations, 5)
+        vocoder.refine(iterations: 0)
+        XCTAssertNil(vocoder.melProjection)
+        XCTAssertEqual(vocoder.waveform(logMel: mel, frames: frames), network)
+        var hostile = c; hostile.melProjection?.iterations = 100
+        XCTAssertEqual(hostile.validate(), ["mel_projection.iterations must be in 0...64, got 100"])
+    }
+
     func testChunkedSynthesisEqualsWhole() {
         var c = VocoderConfig(); c.width = 16; c.blocks = 2; c.mlpDim = 32
         let model = VocoderModel(config: c, seed: 4)
@@ -125,9 +149,18 @@ final class VocoderTests: XCTestCase {
         XCTAssertLessThan(worst, 1e-4, "chunks differ from the whole by \(worst)")
     }
 
+    // Expected: copy synthesis as `gen vocode` runs it (the network's phase, then the config's
+    // copy_iterations of the mel projection) clearly better than Griffin-Lim (32 iterations) on the same
+    // flite utterance by both the log-mel L1 and the spectral convergence, and the network alone within
+    // the bounds it was held to before the projection. Where the numbers come from: on the 120 held-out
+    // corpus utterances (models/vocoder/MODEL_CARD.md) log-mel 0.70 dB and spectral convergence 0.102
+    // against Griffin-Lim's 1.26 dB and 0.207 (the network alone 1.83 dB and 0.202); on this utterance,
+    // measured when written, log-mel L1 0.039 against Griffin-Lim's 0.102 (network alone 0.201) and
+    // convergence 0.145 against 0.221 (0.243). The bounds ask for three quarters of Griffin-Lim's on both.
     func testShippedVocoderAgainstGriffinLim() throws {
         let vocoder = try NeuralVocoder(modelDir: Self.modelsDir + "/vocoder")
-        vocoder.useSourcePhase = false   // copy synthesis, as `gen vocode` runs it: the network's own phase
+        vocoder.useForCopySynthesis()
+        XCTAssertEqual(vocoder.melProjection?.settings.iterations, 32, "the shipped config's copy_iterations")
         let audio = Self.teacher
         let fb = MelFilterbank(config: .standard), stft = STFT(config: MelConfig.standard.stft)
         func scores(_ v: Vocoder) -> (mel: Float, sc: Float) {
@@ -137,9 +170,14 @@ final class VocoderTests: XCTestCase {
             return (mel, spectralConvergence(target: stft.magnitude(audio), estimate: stft.magnitude(y)))
         }
         let neural = scores(vocoder), gl = scores(GriffinLimVocoder(iterations: 32))
-        XCTAssertLessThan(neural.mel, 3 * gl.mel, "log-mel L1: neural \(neural.mel), Griffin-Lim \(gl.mel)")
-        XCTAssertLessThan(neural.sc, 1.5 * gl.sc, "spectral convergence: neural \(neural.sc), Griffin-Lim \(gl.sc)")
-        XCTAssertLessThan(neural.sc, 0.35, "spectral convergence of the shipped vocoder: \(neural.sc)")
+        XCTAssertLessThan(neural.mel, 0.75 * gl.mel, "log-mel L1: neural \(neural.mel), Griffin-Lim \(gl.mel)")
+        XCTAssertLessThan(neural.sc, 0.75 * gl.sc, "spectral convergence: neural \(neural.sc), Griffin-Lim \(gl.sc)")
+        vocoder.refine(iterations: 0)
+        let network = scores(vocoder)
+        XCTAssertLessThan(network.mel, 3 * gl.mel, "log-mel L1: network alone \(network.mel), Griffin-Lim \(gl.mel)")
+        XCTAssertLessThan(network.sc, 1.5 * gl.sc, "spectral convergence: network alone \(network.sc), Griffin-Lim \(gl.sc)")
+        XCTAssertLessThan(neural.mel, network.mel)
+        XCTAssertLessThan(neural.sc, network.sc)
     }
 
     // Expected: the shipped config gives every voice the source-filter phase, and from its
@@ -159,7 +197,9 @@ final class VocoderTests: XCTestCase {
         for (voice, masked) in [("rms", false), ("slt", true)] {
             let audio = try SpeechFeatures.teacher("Seven small boats sailed home at dawn.", voice: voice).audio
             let mel = fb.logMel(audio: audio), frames = mel.count / 80
-            let network = vocoder.model.synthesize(logMel: mel, frames: frames)
+            // The source phase acts on the network's output after the mel projection.
+            let synthesized = vocoder.model.synthesize(logMel: mel, frames: frames)
+            let network = vocoder.melProjection.map { $0.apply(synthesized, logMel: mel) } ?? synthesized
             let median = SourcePhase.medianF0(network, sampleRate: 22050, hop: 256, settings: settings) ?? 0
             XCTAssertEqual(median >= from, masked, "\(voice): median f0 \(median) Hz against the mask's \(from)")
             let out = vocoder.waveform(logMel: mel, frames: frames)
