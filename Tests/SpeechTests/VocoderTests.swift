@@ -94,17 +94,24 @@ final class VocoderTests: XCTestCase {
         }
     }
 
+    /// A 16-wide, 2-block vocoder (seeded weights) with `edit` applied to its config, and the teacher
+    /// clip's log-mel and frame count.
+    private func tinyVocoder(_ edit: (inout VocoderConfig) -> Void) -> (VocoderModel, [Float], Int) {
+        var c = VocoderConfig(); c.width = 16; c.blocks = 2; c.mlpDim = 32
+        edit(&c)
+        XCTAssertTrue(c.validate().isEmpty, "\(c.validate())")
+        let mel = MelFilterbank(config: .standard).logMel(audio: Self.teacher)
+        return (VocoderModel(config: c, seed: 4), mel, mel.count / 80)
+    }
+
     // Expected: with `useSourcePhase` off, a vocoder whose config asks for the source-filter phase
     // (with its own 512-point STFT) returns exactly the network's waveform, as `gen vocode` needs; on,
     // the same length (the phase changes, the framing does not).
     func testSourcePhaseCanBeTurnedOffForCopySynthesis() {
-        var c = VocoderConfig(); c.width = 16; c.blocks = 2; c.mlpDim = 32
-        var s = SourcePhaseSettings(); s.nFFT = 512; s.maxGapFrames = 8
-        c.sourcePhase = s
-        XCTAssertTrue(c.validate().isEmpty, "\(c.validate())")
-        let model = VocoderModel(config: c, seed: 4)
-        let mel = MelFilterbank(config: .standard).logMel(audio: Self.teacher)
-        let frames = mel.count / 80
+        let (model, mel, frames) = tinyVocoder { c in
+            var s = SourcePhaseSettings(); s.nFFT = 512; s.maxGapFrames = 8
+            c.sourcePhase = s
+        }
         let vocoder = NeuralVocoder(model: model)
         let on = vocoder.waveform(logMel: mel, frames: frames)
         vocoder.useSourcePhase = false
@@ -116,12 +123,7 @@ final class VocoderTests: XCTestCase {
     // network's (then the source phase, when asked); refine(iterations: 0) gives the network's own
     // waveform; copy synthesis takes copy_iterations.
     func testTheMelProjectionFollowsTheNetwork() {
-        var c = VocoderConfig(); c.width = 16; c.blocks = 2; c.mlpDim = 32
-        c.melProjection = MelProjectionSettings(iterations: 2, copyIterations: 5)
-        XCTAssertTrue(c.validate().isEmpty, "\(c.validate())")
-        let model = VocoderModel(config: c, seed: 4)
-        let mel = MelFilterbank(config: .standard).logMel(audio: Self.teacher)
-        let frames = mel.count / 80
+        let (model, mel, frames) = tinyVocoder { $0.melProjection = MelProjectionSettings(iterations: 2, copyIterations: 5) }
         let vocoder = NeuralVocoder(model: model)
         let network = model.synthesize(logMel: mel, frames: frames)
         let projected = MelProjection(settings: MelProjectionSettings(iterations: 2)).apply(network, logMel: mel)
@@ -132,15 +134,12 @@ final class VocoderTests: XCTestCase {
         vocoder.refine(iterations: 0)
         XCTAssertNil(vocoder.melProjection)
         XCTAssertEqual(vocoder.waveform(logMel: mel, frames: frames), network)
-        var hostile = c; hostile.melProjection?.iterations = 100
+        var hostile = model.config; hostile.melProjection?.iterations = 100
         XCTAssertEqual(hostile.validate(), ["mel_projection.iterations must be in 0...64, got 100"])
     }
 
     func testChunkedSynthesisEqualsWhole() {
-        var c = VocoderConfig(); c.width = 16; c.blocks = 2; c.mlpDim = 32
-        let model = VocoderModel(config: c, seed: 4)
-        let mel = MelFilterbank(config: .standard).logMel(audio: Self.teacher)
-        let frames = mel.count / 80
+        let (model, mel, frames) = tinyVocoder { _ in }
         let whole = model.synthesize(logMel: mel, frames: frames, chunk: 100_000)
         let chunked = model.synthesize(logMel: mel, frames: frames, chunk: 37)
         XCTAssertEqual(whole.count, (frames - 1) * 256)
