@@ -80,6 +80,16 @@ public struct MelProjection: Sendable {
         spreadStart = start; spreadBand = band; spreadWeight = weight
     }
 
+    /// The same projection with other settings: the filterbank and its spread tables are kept, not rebuilt.
+    public func with(settings other: MelProjectionSettings) -> MelProjection {
+        MelProjection(settings: other, filterbank: filterbank, spreadStart: spreadStart, spreadBand: spreadBand, spreadWeight: spreadWeight)
+    }
+
+    private init(settings: MelProjectionSettings, filterbank: MelFilterbank, spreadStart: [Int], spreadBand: [Int], spreadWeight: [Float]) {
+        self.settings = settings; self.filterbank = filterbank
+        self.spreadStart = spreadStart; self.spreadBand = spreadBand; self.spreadWeight = spreadWeight
+    }
+
     /// `y` with its mel brought toward `logMel` (T, M; ln of the magnitude mel, `MelFilterbank.logMel`'s
     /// scale), the same length. Frame t of the mel is centred on sample t·hop; frames past either
     /// end are ignored, and bins outside every filter keep their magnitude.

@@ -144,11 +144,12 @@ public final class NeuralVocoder: Vocoder {
         withSourcePhase(projected(model.synthesize(logMel: logMel, frames: frames, length: length), logMel: logMel))
     }
 
-    /// Sets the mel projection's steps (0: none), keeping the config's other settings.
+    /// Sets the mel projection's steps (0: none), keeping the config's other settings (and the
+    /// projection's filterbank, which is not free to build).
     public func refine(iterations n: Int) {
         var s = model.config.melProjection ?? MelProjectionSettings()
         s.iterations = n
-        melProjection = n > 0 ? MelProjection(settings: s) : nil
+        melProjection = n > 0 ? melProjection?.with(settings: s) ?? MelProjection(settings: s) : nil
     }
 
     /// As `gen vocode` runs it: copy synthesis is judged against the input's own waveform, so it keeps
