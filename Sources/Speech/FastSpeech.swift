@@ -24,6 +24,9 @@ public struct FastSpeechConfig: Codable, Equatable, ValidatedConfig {
     public var pitchStd: [Float]
     public var energyMean: Float
     public var energyStd: Float
+    /// Restores the predicted mel's fine detail (MelPostfilter.swift); absent in models trained
+    /// before it, fitted by `gen train postfilter`.
+    public var postfilter: MelPostfilter?
 
     public init(vocabSize: Int, speakers: [String], pitchMean: [Float], pitchStd: [Float],
                 energyMean: Float, energyStd: Float) {
@@ -49,6 +52,7 @@ public struct FastSpeechConfig: Codable, Equatable, ValidatedConfig {
             problems.append("ffn_kernels must be one or two odd sizes, e.g. [3, 1]")
         }
         if predictorKernel < 1 || predictorKernel % 2 == 0 { problems.append("predictor_kernel must be odd") }
+        if let postfilter { problems += postfilter.problems(speakers: speakers, nMels: nMels) }
         if !(0..<1).contains(dropout) { problems.append("dropout must be in [0, 1)") }
         // Upper bounds, checked before anything is sized by these numbers.
         let limits: [(String, Int, Int)] = [("vocab_size", vocabSize, 65_536), ("speakers", speakers.count, 10_000),
@@ -71,6 +75,7 @@ public struct FastSpeechConfig: Codable, Equatable, ValidatedConfig {
         case predictorChannels = "predictor_channels", predictorKernel = "predictor_kernel"
         case nMels = "n_mels", dropout
         case pitchMean = "pitch_mean", pitchStd = "pitch_std", energyMean = "energy_mean", energyStd = "energy_std"
+        case postfilter
     }
 }
 

@@ -25,6 +25,9 @@ public final class SpeechSynthesizer {
     public var vocoder: Vocoder
     /// Silence between sentences, in seconds.
     public var sentenceGap = 0.25
+    /// Whether the model's mel postfilter (if its config has one) restores the predicted mel's
+    /// fine detail before the vocoder (`gen speech --no-postfilter` turns it off).
+    public var usePostfilter = true
 
     public init(model: FastSpeech, vocoder: Vocoder = GriffinLimVocoder()) {
         self.model = model
@@ -83,6 +86,9 @@ public final class SpeechSynthesizer {
         for piece in Self.pieces(ids, maxTokens: maxTokens) {
             let out = model.synthesize(tokens: piece, speaker: spk, speed: speed, pitchShift: pitch)
             mel += out.mel; frames += out.frames
+        }
+        if usePostfilter, let postfilter = model.config.postfilter {
+            postfilter.apply(&mel, frames: frames, nMels: model.config.nMels, voice: voice)
         }
         return (mel, frames)
     }

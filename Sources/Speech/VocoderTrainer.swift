@@ -160,10 +160,12 @@ public enum VocoderTrainer {
     }
 
     /// The acoustic model's mel for `u` with the corpus's durations (so it lines up with the teacher
-    /// audio) and its own predicted pitch and energy, as at synthesis time.
+    /// audio) and its own predicted pitch and energy, through its postfilter, as at synthesis time.
     static func alignedMel(_ model: FastSpeech, _ u: SpeechUtterance) -> [Float] {
         let spk = model.config.speakers.firstIndex(of: u.voice) ?? 0
-        return model.synthesize(tokens: u.tokens, speaker: spk, durations: u.durations).mel
+        var mel = model.synthesize(tokens: u.tokens, speaker: spk, durations: u.durations).mel
+        model.config.postfilter?.apply(&mel, frames: u.frames, nMels: model.config.nMels, voice: u.voice)
+        return mel
     }
 
     public static func train(_ o: VocoderTrainOptions) throws {

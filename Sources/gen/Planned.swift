@@ -13,5 +13,5 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
         abstract: "Train the speech, vocoder, codec, prior or tagger models.",
-        subcommands: [TrainSpeech.self, TrainVocoder.self, TrainCodec.self, TrainPrior.self, TrainTagger.self])
+        subcommands: [TrainSpeech.self, TrainPostfilter.self, TrainVocoder.self, TrainCodec.self, TrainPrior.self, TrainTagger.self])
 }

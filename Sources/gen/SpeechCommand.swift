@@ -14,9 +14,10 @@ struct SpeechCommand: ParsableCommand, HasGlobalOptions {
         discussion: """
         Text goes through flite's front end (numbers, dates, currency, abbreviations,
         the CMU lexicon), then the FastSpeech model predicts durations, pitch, energy
-        and an 80-bin mel, and the neural vocoder (models/vocoder) turns it into a
-        22050 Hz waveform; --vocoder griffin-lim uses the classic phase
-        reconstruction instead. Long text is spoken sentence by sentence. Custom pronunciations go inline:
+        and an 80-bin mel, a postfilter gives the mel back the fine detail of the
+        teacher voices (--no-postfilter skips it), and the neural vocoder
+        (models/vocoder) turns it into a 22050 Hz waveform; --vocoder griffin-lim
+        uses the classic phase reconstruction instead. Long text is spoken sentence by sentence. Custom pronunciations go inline:
         "say [[ hh ax0 l ow1 ]] to them".
 
         Examples:
@@ -61,6 +62,8 @@ struct SpeechCommand: ParsableCommand, HasGlobalOptions {
     @Option(name: .long, help: ArgumentHelp(
         "Steps that bring the neural vocoder's output to the model's mel (fast Griffin-Lim from the network's own phase), 0 to 64: more is slower, closer to the mel and a little cleaner; 0 keeps the network's output (default: the vocoder's config, 8 for the shipped one).",
         valueName: "n")) var refineIterations: Int?
+    @Flag(name: .long, inversion: .prefixedNo, help: ArgumentHelp(
+        "Restore the fine detail that the model's mel averages away (its config's postfilter, fitted by `gen train postfilter`); --no-postfilter speaks the model's mel as predicted.")) var postfilter = true
     @OptionGroup(title: "Level") var level: LevelOptions
     @OptionGroup var globals: GlobalOptions
 
@@ -112,6 +115,7 @@ struct SpeechCommand: ParsableCommand, HasGlobalOptions {
         _ = try usageErrors { try synth.speaker(voice) }
         synth.vocoder = try loadVocoder(vocoder, globals, iterations: vocoderIterations, seed: seed)
         if let refineIterations { (synth.vocoder as? NeuralVocoder)?.refine(iterations: refineIterations) }
+        synth.usePostfilter = postfilter
         synth.sentenceGap = sentenceSilence
         let sampleRate = MelConfig.standard.sampleRate
         let outRate = rate ?? sampleRate

@@ -65,7 +65,7 @@ final class TrainingCLITests: CLITestCase {
     // Row 10: every example of `gen dataset speech|music` and `gen train
     // speech|vocoder|codec|prior|tagger` --help runs as printed.
     func testDatasetAndTrainHelpExamplesRunAsPrinted() throws {
-        let commands = [["dataset", "speech"], ["dataset", "music"], ["train", "speech"], ["train", "vocoder"],
+        let commands = [["dataset", "speech"], ["dataset", "music"], ["train", "speech"], ["train", "postfilter"], ["train", "vocoder"],
                         ["train", "codec"], ["train", "prior"], ["train", "tagger"]]
         var all: [(command: [String], example: String)] = []
         for c in commands {
@@ -73,7 +73,7 @@ final class TrainingCLITests: CLITestCase {
             XCTAssertFalse(found.isEmpty, "\(c) --help has examples")
             all += found.map { (c, $0) }
         }
-        XCTAssertGreaterThanOrEqual(all.count, 19)
+        XCTAssertGreaterThanOrEqual(all.count, 21)
 
         // The folder the examples' paths expect: small corpora under data/, the shipped models
         // read from models/ (models/speech is what `gen train speech --out models/speech` writes).
@@ -116,9 +116,12 @@ final class TrainingCLITests: CLITestCase {
             let scoring = example.contains("--eval-only")
             // A bass stream's fit is one pass with no checkpoint: interrupted once its last corpus is read, it leaves no model.
             let fitting = example.contains("--bass-stream ")
-            let training = example.hasPrefix("gen train ") && !scoring && !fitting
-            let cwd = !training && !importing && !scoring && !fitting ? path("renders") : dir.path
-            let marker = fitting ? "training clips of data/realmusic" : training ? " parameters" : importing || scoring ? nil : " ETA "
+            // The mel postfilter's fit is statistics, no steps: it runs to its end (on the speech
+            // model the `gen train speech` example above left at its first checkpoint).
+            let postfilter = example.hasPrefix("gen train postfilter")
+            let training = example.hasPrefix("gen train ") && !scoring && !fitting && !postfilter
+            let cwd = !training && !importing && !scoring && !fitting && !postfilter ? path("renders") : dir.path
+            let marker = fitting ? "training clips of data/realmusic" : training ? " parameters" : importing || scoring || postfilter ? nil : " ETA "
             let (run, interrupted) = try runInterrupting(example, at: marker, cwd: cwd)
             let name = "\(command.joined(separator: " ")): \(example)"
             if fitting {
@@ -137,6 +140,15 @@ final class TrainingCLITests: CLITestCase {
                 let words = example.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init)
                 let out = try XCTUnwrap(words.firstIndex(of: "--out").map { words[$0 + 1] }, name)
                 XCTAssertFalse(fm.fileExists(atPath: path(out + "/model.safetensors")), name)
+                continue
+            }
+            if postfilter {
+                XCTAssertEqual(run.code, 0, "\(name)\n\(run.stderr)")
+                let words = example.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init)
+                let out = try XCTUnwrap(words.firstIndex(of: "--out").map { words[$0 + 1] }, name)
+                let config = try String(contentsOfFile: path(out + "/config.json"), encoding: .utf8)
+                XCTAssertTrue(config.contains("\"spectral_gain\"") && config.contains("\"temporal_gain\""), name)
+                XCTAssertTrue(fm.fileExists(atPath: path(out + "/model.safetensors")), name)
                 continue
             }
             if importing && !training {
