@@ -1,5 +1,6 @@
-// TrainSpeech.swift — `gen train speech`: thin wrapper over SpeechTrainer.
+// TrainSpeech.swift — `gen train speech` (a thin wrapper over SpeechTrainer) and `gen train postfilter`.
 import ArgumentParser
+import Base
 import Engine
 import Foundation
 import Speech
@@ -44,11 +45,11 @@ struct TrainSpeech: TrainCommand {
 
 /// `gen train postfilter`: fits the speech model's mel postfilter (MelPostfilter.swift) on its
 /// training corpus. No gradient steps: the gains are statistics of the teacher's mels and the
-/// model's own, so it takes about a minute.
+/// model's own, so it takes about 15 seconds.
 struct TrainPostfilter: ParsableCommand, HasGlobalOptions {
     static let configuration = CommandConfiguration(
         commandName: "postfilter",
-        abstract: "Fit the speech model's mel postfilter on its corpus (a minute; no training steps).",
+        abstract: "Fit the speech model's mel postfilter on its corpus (15 s; no training steps).",
         discussion: """
         A FastSpeech model trained to the mean of its targets predicts a mel whose fine
         ripple, across neighbouring bands and from frame to frame, is flatter than its
@@ -75,8 +76,8 @@ struct TrainPostfilter: ParsableCommand, HasGlobalOptions {
     }
 
     func run() throws {
-        let synth = try SpeechSynthesizer(modelDir: model)
-        let (train, _) = try SpeechCorpusIO.load(data)
+        let synth = try ioErrors { try SpeechSynthesizer(modelDir: model) }
+        let (train, _) = try ioErrors { try SpeechCorpusIO.load(data) }
         let voices = synth.model.config.speakers
         let missing = voices.filter { v in !train.contains { $0.voice == v } }
         guard missing.isEmpty else {
@@ -91,13 +92,15 @@ struct TrainPostfilter: ParsableCommand, HasGlobalOptions {
         var config = synth.model.config
         config.postfilter = filter
         if let problem = config.validate().first { throw GenError.io("the fitted postfilter is not valid (\(problem)); is the corpus the model's?") }
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        let from = URL(fileURLWithPath: model).standardizedFileURL.path, to = URL(fileURLWithPath: out).standardizedFileURL.path
-        if from != to {
-            let data = try Data(contentsOf: URL(fileURLWithPath: model + "/model.safetensors"))
-            try atomicWrite(data, to: out + "/model.safetensors")
+        try ioErrors {
+            try Folders.create(out)
+            let from = URL(fileURLWithPath: model).standardizedFileURL.path, to = URL(fileURLWithPath: out).standardizedFileURL.path
+            if from != to {
+                let data = try Data(contentsOf: URL(fileURLWithPath: model + "/model.safetensors"))
+                try atomicWrite(data, to: out + "/model.safetensors")
+            }
+            try ConfigFile.write(config, to: out + "/config.json")
         }
-        try ConfigFile.write(config, to: out + "/config.json")
         for voice in voices where !globals.quiet {
             let s = filter.spectralGain[voice] ?? [], t = filter.temporalGain[voice] ?? []
             func span(_ g: [Float]) -> String { String(format: "%.2f–%.2f", g.min() ?? 1, g.max() ?? 1) }
