@@ -93,6 +93,35 @@ final class MelTests: XCTestCase {
     // Expected values: the mel we started from. A linear magnitude from pseudoInverse must be
     // non-negative and map back through the filterbank to (nearly) the same mel; the projected
     // gradient steps must not make that worse than the transpose-normalised start.
+    /// The pseudo-inverse's step is 1 / λ_max(Wᵀ W). The filterbank finds λ_max from the nonzero
+    /// entries of W Wᵀ only; the dense power iteration written out here (every entry, zeros
+    /// included, the same 100 steps from the same start) must give the same number to the bit,
+    /// and λ_max itself must bound the Rayleigh quotient of random vectors (it is the maximum).
+    func testLargestEigenvalueEqualsTheDensePowerIteration() {
+        for config in [MelConfig.standard, MelConfig(nFFT: 2048, winLength: 2048, hop: 512, nMels: 128, fMax: 11025)] {
+            let fb = MelFilterbank(config: config)
+            let nm = config.nMels, nb = fb.bins, w = fb.weights
+            var gram = [Double](repeating: 0, count: nm * nm)
+            for a in 0..<nm { for b in 0..<nm { for f in 0..<nb { gram[a * nm + b] += Double(w[a * nb + f]) * Double(w[b * nb + f]) } } }
+            var v = [Double](repeating: 1 / Double(nm).squareRoot(), count: nm), lambda = 0.0
+            for _ in 0..<100 {
+                var u = [Double](repeating: 0, count: nm)
+                for a in 0..<nm { for b in 0..<nm { u[a] += gram[a * nm + b] * v[b] } }
+                let norm = u.reduce(0) { $0 + $1 * $1 }.squareRoot()
+                lambda = norm
+                for a in 0..<nm { v[a] = u[a] / norm }
+            }
+            XCTAssertEqual(fb.lipschitz, Float(lambda), "n_fft \(config.nFFT)")
+            var rng = SystemRandomNumberGenerator()
+            for _ in 0..<20 {
+                let x = (0..<nm).map { _ in Double.random(in: -1...1, using: &rng) }
+                var q = 0.0
+                for a in 0..<nm { for b in 0..<nm { q += x[a] * gram[a * nm + b] * x[b] } }
+                XCTAssertLessThanOrEqual(q / x.reduce(0) { $0 + $1 * $1 }, Double(fb.lipschitz) * (1 + 1e-6))
+            }
+        }
+    }
+
     func testPseudoInverseMapsBackToTheSameMel() {
         let fb = MelFilterbank()
         var rng = TestRNG(seed: 5)
