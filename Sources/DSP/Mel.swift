@@ -52,6 +52,10 @@ public struct MelFilterbank: Sendable {
     public var nMels: Int { config.nMels }
     public var sampleRate: Int { config.sampleRate }
 
+    /// The filterbank of `MelConfig.standard`, built once per process and shared by every user of
+    /// that config (vocoders, the mel projection, copy synthesis, corpus features).
+    public static let standard = MelFilterbank(config: .standard)
+
     public init(config: MelConfig = .standard) {
         precondition(config.nMels >= 1, "MelFilterbank: nMels=\(config.nMels) must be at least 1")
         precondition(config.fMin >= 0 && config.fMax > config.fMin && config.fMax <= Double(config.sampleRate) / 2,

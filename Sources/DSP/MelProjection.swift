@@ -62,7 +62,7 @@ public struct MelProjection: Sendable {
     static let chunkFrames = 1024
     static let context = 64
 
-    public init(settings: MelProjectionSettings, filterbank: MelFilterbank = MelFilterbank()) {
+    public init(settings: MelProjectionSettings, filterbank: MelFilterbank = .standard) {
         self.settings = settings
         self.filterbank = filterbank
         let nb = filterbank.bins, nm = filterbank.nMels

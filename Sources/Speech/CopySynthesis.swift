@@ -39,7 +39,7 @@ public enum CopySynthesis {
     /// the blocks join without a seam.
     public static func resynthesize(_ audio: [Float], vocoder: Vocoder) -> [Float] {
         let hop = MelConfig.standard.hop, n = MelConfig.standard.nFFT
-        let fb = MelFilterbank(config: .standard)
+        let fb = MelFilterbank.standard
         guard !audio.isEmpty else { return [] }
         var out = [Float](repeating: 0, count: audio.count)
         let block = blockFrames * hop, margin = 8 * n

@@ -60,7 +60,7 @@ struct SpeechMetadataLine: Codable {
 
 public enum SpeechFeatures {
     static let mel = MelConfig.standard
-    static let filterbank = MelFilterbank(config: .standard)
+    static var filterbank: MelFilterbank { .standard }
     static let stft = STFT(config: MelConfig.standard.stft)
 
     /// Phone end times (seconds, one per token; tokens without a segment repeat the previous end)

@@ -24,9 +24,9 @@ public struct GriffinLimVocoder: Vocoder {
     public var iterations: Int
     /// Seed of the random initial phase: the same seed gives the same waveform.
     public var seed: UInt64
-    /// Built on first use and shared: `SpeechSynthesizer` creates a Griffin-Lim vocoder as its
-    /// default even when the neural one replaces it, and this filterbank is not free to build.
-    static let filterbank = MelFilterbank(config: .standard)
+    /// Built on first use and shared (`MelFilterbank.standard`): `SpeechSynthesizer` creates a
+    /// Griffin-Lim vocoder as its default even when the neural one replaces it.
+    static var filterbank: MelFilterbank { .standard }
 
     public init(iterations: Int = 16, seed: UInt64 = 0) { self.iterations = iterations; self.seed = seed }
 
