@@ -161,13 +161,13 @@ public final class NeuralVocoder: Vocoder {
     }
 
     /// The waveform with its mel brought to the one it was made from, when asked.
-    func projected(_ y: [Float], logMel: [Float]) -> [Float] {
+    public func projected(_ y: [Float], logMel: [Float]) -> [Float] {
         guard let p = melProjection else { return y }
         return p.apply(y, logMel: logMel)
     }
 
     /// The waveform, its voiced frames given the source-filter phase when the config asks.
-    func withSourcePhase(_ y: [Float]) -> [Float] {
+    public func withSourcePhase(_ y: [Float]) -> [Float] {
         guard useSourcePhase, let settings = model.config.sourcePhase else { return y }
         return SourcePhase.apply(y, sampleRate: model.config.sampleRate, hop: model.config.hop, fixed: sourceSTFT, settings: settings)
     }

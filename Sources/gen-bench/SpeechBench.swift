@@ -40,6 +40,7 @@ func benchSpeech() {
         print("speech, \(sentences.count) sentences × \(synth.voices.count) voices, \(name): "
               + "\(fmt(audio)) s of audio in \(fmt(compute, 2)) s, RTF \(fmt(compute / audio, 4)) "
               + "(vocoder \(fmt(vocoderTime / audio, 4)), target ≤ 0.005)")
+        if let neural = vocoder as? NeuralVocoder { benchVocoderStages(synth: synth, neural: neural, sentences: sentences) }
     }
     // Whole process, as a user runs it: start-up, model load, text to WAV on disk; flite the same way.
     let gen = ".build/release/gen", out = NSTemporaryDirectory() + "gen-bench-speech.wav"
@@ -59,6 +60,41 @@ func benchSpeech() {
     }
     try? FileManager.default.removeItem(atPath: out)
     benchFirstAudioByte(gen, sentence: sentences[0], wholeProcess: g)
+}
+
+/// Where the neural vocoder's time goes inside `gen speech`, stage by stage over the same sentences:
+/// text → mel (frontend, FastSpeech, postfilter), the network (ConvNeXt + iSTFT head), the mel
+/// projection and the source-filter phase, each as RTF.
+func benchVocoderStages(synth: SpeechSynthesizer, neural: NeuralVocoder, sentences: [String]) {
+    var frontend = 0.0, postfilter = 0.0, mel = 0.0, network = 0.0, projection = 0.0, source = 0.0, audio = 0.0
+    for voice in synth.voices {
+        for s in sentences {
+            let f0 = now()
+            _ = try? TextFrontend.phonemes(s, voice: voice)
+            let f1 = now()
+            frontend += f1 - f0
+            if let p = synth.model.config.postfilter, let m = try? synth.mel(sentence: s, voice: voice) {
+                var copy = m.mel
+                let p0 = now()
+                p.apply(&copy, frames: m.frames, nMels: synth.model.config.nMels, voice: voice)
+                postfilter += now() - p0
+            }
+            let t0 = now()
+            guard let m = try? synth.mel(sentence: s, voice: voice) else { continue }
+            let t1 = now()
+            let y = neural.model.synthesize(logMel: m.mel, frames: m.frames)
+            let t2 = now()
+            let p = neural.projected(y, logMel: m.mel)
+            let t3 = now()
+            let w = neural.withSourcePhase(p)
+            let t4 = now()
+            mel += t1 - t0; network += t2 - t1; projection += t3 - t2; source += t4 - t3
+            audio += Double(w.count) / 22050
+        }
+    }
+    print("  stages, RTF: text → mel \(fmt(mel / audio, 4)) (frontend \(fmt(frontend / audio, 4)), postfilter "
+          + "\(fmt(postfilter / audio, 4)), FastSpeech the rest), vocoder network \(fmt(network / audio, 4)), "
+          + "mel projection \(fmt(projection / audio, 4)), source phase \(fmt(source / audio, 4))")
 }
 
 /// Time to first audio byte of `gen speech -o -` reading stdin that stays open (a live feed, as

@@ -48,6 +48,25 @@ func runTimed(_ tool: String, _ args: [String]) -> Double? {
     return status == 0 ? seconds : nil   // exited normally with 0
 }
 var rng = RNG(seed: 1)
+let benchUsage = """
+    USAGE: gen-bench [vocoder | speech | codec [DIR] | prior | music]
+
+    With no argument, the whole suite (what `make bench` runs): the engine's kernels against raw
+    cblas_sgemm, the DSP, speech, codec, prior and batch lines, each a ratio measured in this run.
+      vocoder       only the vocoder sizes (for choosing one)
+      speech        only text → WAV RTF and the whole `gen speech` process against flite
+      codec [DIR]   only the codec's encode + decode at every bitrate (DIR: another codec folder)
+      prior         only the prior's KV-cached sampling step
+      music         the codec, the prior's step and the whole `gen music` process
+    """
+let benchModes: Set<String> = ["vocoder", "speech", "codec", "prior", "music"]
+if let first = CommandLine.arguments.dropFirst().first {
+    if first == "-h" || first == "--help" { print(benchUsage); exit(0) }
+    if !benchModes.contains(first) {
+        FileHandle.standardError.write(Data("gen-bench: unknown argument '\(first)'. Run `gen-bench --help` for the modes.\n".utf8))
+        exit(2)
+    }
+}
 // `gen-bench vocoder`: only the vocoder sizes (for choosing one), not the whole suite.
 if CommandLine.arguments.dropFirst().first == "vocoder" { benchVocoderSizes(); exit(0) }
 // `gen-bench speech`: only the speech lines (text → WAV RTF, whole process against flite).
