@@ -61,7 +61,7 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Base", "Engine", "NN", "CKernels"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Engine"]),
         .testTarget(name: "CLITests", dependencies: ["Audio", "DSP", "Engine"]),
-        .testTarget(name: "BatchTests", dependencies: ["Batch", "Requests", "Audio"]),
+        .testTarget(name: "BatchTests", dependencies: ["Batch", "Requests", "Audio", "DSP"]),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzTargets"]),
         .testTarget(name: "SpeechTests", dependencies: ["Speech", "NN"]),
         .testTarget(name: "MusicTests", dependencies: ["Music", "Audio", "Engine", "DSP", "NN"]),

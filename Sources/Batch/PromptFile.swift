@@ -194,7 +194,8 @@ public enum PromptParser {
 
     public static let musicKeys = ["kind", "genre", "artist", "lyrics", "lyrics_file", "duration", "seed",
                                    "temperature", "top_k", "top_p", "cfg", "instrumental_cfg", "bpm", "time_signature", "out"]
-    public static let speechKeys = ["kind", "text", "voice", "speed", "pitch", "vocoder", "seed", "out"]
+    public static let speechKeys = ["kind", "text", "voice", "speed", "pitch", "vocoder", "sentence_silence",
+                                    "vocoder_iterations", "refine_iterations", "postfilter", "seed", "out"]
 
     /// Parses one prompt file's text. `file` names it in messages and its folder anchors relative
     /// paths; `name` (default: its file name; see `PromptSet.names`) keys derived seeds and default
@@ -266,7 +267,7 @@ public enum PromptParser {
             }
             if let d = try o.number("duration") { m.duration = d }
             if let t = try o.number("temperature") { m.temperature = Float(t) }
-            if let k = try o.integer("top_k") { m.topK = k >= Int64(Int.min / 2) && k <= Int64(Int.max / 2) ? Int(k) : -1 }
+            if let k = try o.integer("top_k") { m.topK = Self.clampedInt(k) }
             if let p = try o.number("top_p") { m.topP = Float(p) }
             if let g = try o.number("cfg") { m.cfg = Float(g) }
             if let g = try o.number("instrumental_cfg") { m.instrumentalCFG = Float(g) }
@@ -284,6 +285,10 @@ public enum PromptParser {
             if let x = try o.number("speed") { s.speed = Float(x) }
             if let x = try o.number("pitch") { s.pitch = Float(x) }
             if let v = try o.string("vocoder") { s.vocoder = v }
+            if let x = try o.number("sentence_silence") { s.sentenceSilence = x }
+            if let n = try o.integer("vocoder_iterations") { s.vocoderIterations = Self.clampedInt(n) }
+            if let n = try o.integer("refine_iterations") { s.refineIterations = Self.clampedInt(n) }
+            if let b = try o.bool("postfilter") { s.postfilter = b }
             if let problem = s.validate(naming: speechNaming).first { throw Reason(problem + ".") }
             job = .speech(s)
         default:
@@ -293,6 +298,10 @@ public enum PromptParser {
         let out = try o.string("out")
         return (job, seed, out)
     }
+
+    /// A whole number from a prompt line as an Int for range checks: one too large for any range
+    /// becomes −1, which every range refuses with the key named.
+    static func clampedInt(_ n: Int64) -> Int { n >= Int64(Int.min / 2) && n <= Int64(Int.max / 2) ? Int(n) : -1 }
 
     /// Speech text longer than `SpeechRequest.maxCharacters` is refused before anything renders.
     static func checkSpeechLength(_ text: String) throws {
@@ -392,6 +401,12 @@ public enum PromptParser {
             case .unsigned: throw Reason("\"\(key)\" is too large.")
             default: throw wrongType(key, "a whole number", v)
             }
+        }
+
+        func bool(_ key: String) throws -> Bool? {
+            guard let v = value(key) else { return nil }
+            guard case .bool(let b) = v else { throw wrongType(key, "true or false", v) }
+            return b
         }
 
         func seed() throws -> UInt64? {

@@ -89,10 +89,22 @@ public final class BatchRenderer: @unchecked Sendable {
         switch item.job {
         case .speech(let s):
             guard let speech else { throw RequestError.io(speechError ?? "no speech model") }
-            guard let voc: Vocoder = s.vocoder == VocoderKind.neural.rawValue ? vocoder : GriffinLimVocoder(seed: item.seed) else {
-                throw RequestError.io(speechError ?? "no vocoder model")
+            let voc: Vocoder
+            if s.vocoder == VocoderKind.neural.rawValue {
+                guard let vocoder else { throw RequestError.io(speechError ?? "no vocoder model") }
+                if let n = s.refineIterations {   // its own projection: workers share the loaded vocoder
+                    let own = NeuralVocoder(model: vocoder.model)
+                    own.refine(iterations: n)
+                    voc = own
+                } else {
+                    voc = vocoder
+                }
+            } else {
+                voc = GriffinLimVocoder(iterations: s.vocoderIterations, seed: item.seed)
             }
             let synth = SpeechSynthesizer(model: speech, vocoder: voc)
+            synth.usePostfilter = s.postfilter
+            synth.sentenceGap = s.sentenceSilence
             let audio = try synth.speak(s.text, voice: s.voice, speed: s.speed, pitch: s.pitch)
             return try level(audio, MelConfig.standard.sampleRate)
         case .music(let m):

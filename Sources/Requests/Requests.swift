@@ -8,6 +8,7 @@ import Foundation
 /// The fields a request can get wrong, for `validate(naming:)`.
 public enum RequestField: String, CaseIterable, Sendable {
     case text, voice, speed, pitch, vocoder, sentenceSilence = "sentence_silence", vocoderIterations = "vocoder_iterations"
+    case refineIterations = "refine_iterations", postfilter
     case genre, artist, lyrics, duration, temperature, topK = "top_k", topP = "top_p", cfg, instrumentalCFG = "instrumental_cfg"
     case samples, primeSeconds = "prime_seconds"
     case bpm, timeSignature = "time_signature"
@@ -148,6 +149,10 @@ public struct SpeechRequest: Equatable, Sendable {
     public var vocoderIterations = 16
     /// Output sample rate (nil: the model's).
     public var rate: Int? = nil
+    /// The neural vocoder's mel-projection steps (nil: its config's).
+    public var refineIterations: Int? = nil
+    /// Whether the speech model's mel postfilter runs (`--no-postfilter`: false).
+    public var postfilter = true
     public init(text: String) { self.text = text }
 
     public static let speedRange: ClosedRange<Float> = 0.25...4
@@ -157,6 +162,9 @@ public struct SpeechRequest: Equatable, Sendable {
     public static let vocoders = ["neural", "griffin-lim"]
     public static let sentenceSilenceRange: ClosedRange<Double> = 0...10
     public static let vocoderIterationsRange: ClosedRange<Int> = 1...500
+    /// The neural vocoder's mel-projection steps: DSP's `MelProjectionSettings.iterationRange` (a test
+    /// holds the two equal; this module depends on nothing).
+    public static let refineIterationsRange: ClosedRange<Int> = 0...64
 
     /// Every problem with these values; `checkText` false leaves the text out (the command line
     /// speaks any length sentence by sentence, and reads its text after the flags are checked).
@@ -179,6 +187,19 @@ public struct SpeechRequest: Equatable, Sendable {
             p.append("\(name(.sentenceSilence)) must be between 0 and 10 seconds, got \(format(sentenceSilence))")
         }
         return p + Self.vocodingProblems(rate: rate, vocoderIterations: vocoderIterations, naming: name)
+            + Self.refineProblems(refineIterations, vocoder: vocoder, naming: name)
+    }
+
+    /// The neural vocoder's mel-projection steps, shared with `gen vocode`: in range, and not asked of Griffin-Lim.
+    public static func refineProblems(_ n: Int?, vocoder: String, naming name: (RequestField) -> String = { $0.flag }) -> [String] {
+        guard let n else { return [] }
+        if !refineIterationsRange.contains(n) {
+            return ["\(name(.refineIterations)) must be between \(refineIterationsRange.lowerBound) and \(refineIterationsRange.upperBound), got \(n)"]
+        }
+        if vocoder == "griffin-lim" {
+            return ["\(name(.refineIterations)) refines the neural vocoder's output; with the griffin-lim vocoder use \(name(.vocoderIterations))"]
+        }
+        return []
     }
 
     /// The limits a speech request shares with `gen vocode`: the output rate and Griffin-Lim's iterations.

@@ -71,8 +71,8 @@ struct SpeechCommand: ParsableCommand, HasGlobalOptions {
         var request = SpeechRequest(text: text ?? "-")   // the text itself is checked when it is read
         request.speed = speed; request.pitch = pitch; request.voice = voice; request.vocoder = vocoder.rawValue
         request.sentenceSilence = sentenceSilence; request.vocoderIterations = vocoderIterations; request.rate = rate
+        request.refineIterations = refineIterations
         if let problem = request.validate(checkText: false).first { throw ValidationError(problem + ".") }
-        if let problem = refineProblems(refineIterations, vocoder: vocoder).first { throw ValidationError(problem + ".") }
         if text != nil && file != nil { throw ValidationError("give either TEXT or --file, not both.") }
         if outputRaw && output != "speech.wav" && output != "-" {
             throw ValidationError("--output-raw writes to stdout; drop -o (or write a headerless file with -o NAME.raw).")
@@ -206,14 +206,6 @@ func loadSynthesizer(_ globals: GlobalOptions) throws -> SpeechSynthesizer {
 }
 
 /// What is wrong with a --refine-iterations value: out of range, or given with Griffin-Lim (which has no network output to refine).
-func refineProblems(_ n: Int?, vocoder: VocoderKind) -> [String] {
-    guard let n else { return [] }
-    let range = MelProjectionSettings.iterationRange
-    if !range.contains(n) { return ["--refine-iterations must be between \(range.lowerBound) and \(range.upperBound), got \(n)"] }
-    if vocoder == .griffinLim { return ["--refine-iterations refines the neural vocoder's output; with --vocoder griffin-lim use --vocoder-iterations"] }
-    return []
-}
-
 func loadVocoder(_ kind: VocoderKind, _ globals: GlobalOptions, iterations: Int = 16, seed: UInt64 = 0) throws -> Vocoder {
     let dir = try globals.modelsFolder()
     return try ioErrors { try kind.make(modelsDir: dir, iterations: iterations, seed: seed) }

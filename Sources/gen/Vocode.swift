@@ -47,7 +47,7 @@ struct Vocode: ParsableCommand, HasGlobalOptions {
         if let problem = SpeechRequest.vocodingProblems(rate: rate, vocoderIterations: vocoderIterations).first {
             throw ValidationError(problem + ".")
         }
-        if let problem = refineProblems(refineIterations, vocoder: vocoder).first { throw ValidationError(problem + ".") }
+        if let problem = SpeechRequest.refineProblems(refineIterations, vocoder: vocoder.rawValue).first { throw ValidationError(problem + ".") }
     }
 
     func run() throws {

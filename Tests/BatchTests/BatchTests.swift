@@ -2,7 +2,9 @@
 // its error kinds, output names, derived seeds, the shard split and the HTML report. The rendering
 // itself is tested through the real executable in Tests/CLITests/BatchCLITests.swift.
 @testable import Batch
+import DSP
 import Foundation
+import Requests
 import XCTest
 
 final class PromptParsingTests: XCTestCase {
@@ -25,7 +27,7 @@ final class PromptParsingTests: XCTestCase {
         {"kind":"speech","text":"Slow.","voice":"rms","speed":0.8,"pitch":-2,"artist":null}
         """
         let set = parse(text)
-        XCTAssertEqual(set.problems.map(\.description), ["/p/set.jsonl:4: unknown key \"artist\" for a speech line; valid keys: kind, text, voice, speed, pitch, vocoder, seed, out."])
+        XCTAssertEqual(set.problems.map(\.description), ["/p/set.jsonl:4: unknown key \"artist\" for a speech line; valid keys: kind, text, voice, speed, pitch, vocoder, sentence_silence, vocoder_iterations, refine_iterations, postfilter, seed, out."])
         XCTAssertEqual(set.items.count, 2)
         XCTAssertEqual(set.lineCount, 3, "blank lines are not prompt lines")
         let speech = set.items[0]
@@ -61,6 +63,40 @@ final class PromptParsingTests: XCTestCase {
         XCTAssertEqual(b.vocoder, "neural", "the neural vocoder is the default")
         XCTAssertTrue(reason("{\"kind\":\"speech\",\"text\":\"C.\",\"vocoder\":\"wavenet\"}")
             .contains("unknown \"vocoder\" 'wavenet'. Valid vocoders: neural, griffin-lim."))
+    }
+
+    // The keys that mirror `gen speech --sentence-silence / --vocoder-iterations / --refine-iterations /
+    // --no-postfilter`, with the command line's ranges (Requests.swift) and its refusal of refining
+    // Griffin-Lim; a line without them gets the command line's defaults.
+    func testSpeechRenderingKeysMirrorTheCommandLine() throws {
+        let set = parse("""
+        {"kind":"speech","text":"A.","sentence_silence":0.5,"refine_iterations":0,"postfilter":false}
+        {"kind":"speech","text":"B.","vocoder":"griffin-lim","vocoder_iterations":4}
+        {"kind":"speech","text":"C.","refine_iterations":null,"postfilter":true}
+        """)
+        XCTAssertEqual(set.problems, [])
+        guard set.items.count == 3, case .speech(let a) = set.items[0].job, case .speech(let b) = set.items[1].job,
+              case .speech(let c) = set.items[2].job else { return XCTFail("not three speech lines: \(set.problems)") }
+        XCTAssertEqual(a.sentenceSilence, 0.5); XCTAssertEqual(a.refineIterations, 0); XCTAssertFalse(a.postfilter)
+        XCTAssertEqual(b.vocoderIterations, 4); XCTAssertNil(b.refineIterations); XCTAssertTrue(b.postfilter)
+        XCTAssertEqual(c, SpeechPrompt(text: "C."), "null and the defaults are the command line's defaults")
+        let cases: [(String, String)] = [
+            (#""refine_iterations":65"#, #""refine_iterations" must be between 0 and 64, got 65."#),
+            (#""refine_iterations":-1"#, #""refine_iterations" must be between 0 and 64, got -1."#),
+            (#""refine_iterations":4,"vocoder":"griffin-lim""#,
+             #""refine_iterations" refines the neural vocoder's output; with the griffin-lim vocoder use "vocoder_iterations"."#),
+            (#""refine_iterations":18446744073709551615"#, #""refine_iterations" is too large."#),
+            (#""refine_iterations":2.5"#, #""refine_iterations" must be a whole number, got a number 2.5."#),
+            (#""vocoder_iterations":0"#, #""vocoder_iterations" must be between 1 and 500, got 0."#),
+            (#""vocoder_iterations":-9223372036854775808"#, #""vocoder_iterations" must be between 1 and 500, got -1."#),
+            (#""sentence_silence":11"#, #""sentence_silence" must be between 0 and 10 seconds, got 11."#),
+            (#""postfilter":"no""#, #""postfilter" must be true or false, got a string "no"."#),
+            (#""postfilter":0"#, #""postfilter" must be true or false, got a number 0."#),
+        ]
+        XCTAssertEqual(SpeechRequest.refineIterationsRange, MelProjectionSettings.iterationRange, "the request's range is the projection's")
+        for (extra, expected) in cases {
+            XCTAssertEqual(reason("{\"kind\":\"speech\",\"text\":\"D.\",\(extra)}"), expected, extra)
+        }
     }
 
     func testTextFilesAreSpeechLines() throws {

@@ -121,6 +121,31 @@ final class BatchCLITests: CLITestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/index.html"))
     }
 
+    // A line's sentence_silence, refine_iterations and postfilter keys render what `gen speech` renders
+    // with the same flags (within a few 16-bit steps: the batch runs OpenBLAS over its pool, gen speech
+    // in its own thread; see the shard test below), and they take effect: the default line is 0.75 s
+    // shorter (0.25 s of silence between its two sentences against 1 s) and differs in its samples.
+    func testSpeechKeysRenderAsTheirCommandLineFlags() throws {
+        let text = "The train leaves at nine. Two coffees, please."
+        let file = try write("keys.jsonl", [
+            speech(text, ",\"sentence_silence\":1,\"refine_iterations\":0,\"postfilter\":false,\"out\":\"keys.wav\""),
+            speech(text, ",\"out\":\"plain.wav\""),
+        ])
+        let out = path("keys-out")
+        let r = try gen(["batch", file, "--out-dir", out, "--quiet"])
+        XCTAssertEqual(r.code, 0, r.stderr)
+        let cli = try gen(["speech", text, "--sentence-silence", "1", "--refine-iterations", "0", "--no-postfilter", "-o", path("cli.wav")])
+        XCTAssertEqual(cli.code, 0, cli.stderr)
+        let keyed = try AudioFile.read(out + "/keys.wav").samples, alone = try AudioFile.read(path("cli.wav")).samples
+        let plain = try AudioFile.read(out + "/plain.wav").samples
+        XCTAssertEqual(keyed.count, alone.count)
+        XCTAssertLessThan(zip(keyed, alone).map { Swift.abs($0 - $1) }.max() ?? 1, 1e-3, "the keyed line against gen speech with the same flags")
+        XCTAssertEqual(keyed.count - plain.count, Int(1.0 * 22050) - Int(0.25 * 22050), "sentence_silence 1 against the default 0.25")
+        let gapEnd = plain.count / 3   // well inside the first sentence: the two lines differ there too
+        XCTAssertGreaterThan(zip(keyed.prefix(gapEnd), plain.prefix(gapEnd)).map { Swift.abs($0 - $1) }.max() ?? 0, 0.01,
+                             "refine_iterations 0 and postfilter false change the audio")
+    }
+
     func testShardsRenderExactlyTheFullSetByteForByte() throws {
         // Griffin-Lim's random initial phase makes the audio depend on the seed (the neural vocoder
         // does not), so these lines show which seed each one got.
