@@ -25,6 +25,7 @@ struct TrainSpeech: TrainCommand {
     @Option(name: .long, help: "Padded mel frames per batch.") var batchFrames = 6000
     @Option(name: .long, help: "Model width (d_model).") var dModel = 128
     @Option(name: .long, help: "FFT blocks in the encoder and in the decoder.") var layers = 4
+    @Option(name: .long, help: "Inner width of each block's convolutional feed-forward (default: 4 × --d-model).") var ffnDim: Int?
     @OptionGroup(title: "Training run") var training: TrainingRunOptions<SpeechTrainOptions>
     @OptionGroup var globals: GlobalOptions
 
@@ -34,6 +35,7 @@ struct TrainSpeech: TrainCommand {
         o.framesPerBatch = batchFrames
         var arch = FastSpeechConfig(vocabSize: 0, speakers: [], pitchMean: [], pitchStd: [], energyMean: 0, energyStd: 1)
         arch.dModel = dModel; arch.encoderLayers = layers; arch.decoderLayers = layers
+        arch.ffnDim = ffnDim ?? 4 * dModel
         o.model = arch
         return o
     }
