@@ -117,21 +117,32 @@ public enum SourcePhase {
         let maxBin = min(bins, Int((s.maxHz * Double(n) / Double(sampleRate)).rounded(.up)))   // bins below maxHz
         var out = x
         let plan = stft.plan
-        var logMagnitude = [Float](repeating: 0, count: bins), magnitude = logMagnitude
-        for t in 0..<frames where f0[t] > 0 {
-            let o = t * bins
-            for k in 0..<bins {
-                magnitude[k] = (x.re[o + k] * x.re[o + k] + x.im[o + k] * x.im[o + k]).squareRoot()
-                logMagnitude[k] = Foundation.log(max(magnitude[k], 1e-7))
-            }
-            let phase = minimumPhase(logMagnitude: logMagnitude, plan: plan, lifter: s.lifter)
-            let voicedBins = s.harmonicDB.map { harmonicBins(magnitude: magnitude, f0: Double(f0[t]), binHz: Double(sampleRate) / Double(n), bins: maxBin, minDB: $0) }
-            for k in 0..<maxBin where voicedBins?[k] ?? true {
-                let er = e.re[o + k], ei = e.im[o + k]
-                guard (er * er + ei * ei).squareRoot() > 1e-3 else { continue }
-                let p = Foundation.atan2(ei, er) + phase[k]
-                out.re[o + k] = magnitude[k] * Foundation.cos(p)
-                out.im[o + k] = magnitude[k] * Foundation.sin(p)
+        // Each voiced frame is rewritten from x and e alone, so the frames are shared out over the
+        // workers (interleaved, for balance); the output is the same to the bit as one loop.
+        let voiced = (0..<frames).filter { f0[$0] > 0 }
+        let blocks = max(1, min(DSPParallelism.maxWidth, voiced.count / 16))
+        out.re.withUnsafeMutableBufferPointer { orp in
+            out.im.withUnsafeMutableBufferPointer { oip in
+                let outRe = orp.baseAddress!, outIm = oip.baseAddress!
+                DSPParallelism.forEach(blocks) { block in
+                    var logMagnitude = [Float](repeating: 0, count: bins), magnitude = logMagnitude
+                    for t in stride(from: block, to: voiced.count, by: blocks).map({ voiced[$0] }) {
+                        let o = t * bins
+                        for k in 0..<bins {
+                            magnitude[k] = (x.re[o + k] * x.re[o + k] + x.im[o + k] * x.im[o + k]).squareRoot()
+                            logMagnitude[k] = Foundation.log(max(magnitude[k], 1e-7))
+                        }
+                        let phase = minimumPhase(logMagnitude: logMagnitude, plan: plan, lifter: s.lifter)
+                        let voicedBins = s.harmonicDB.map { harmonicBins(magnitude: magnitude, f0: Double(f0[t]), binHz: Double(sampleRate) / Double(n), bins: maxBin, minDB: $0) }
+                        for k in 0..<maxBin where voicedBins?[k] ?? true {
+                            let er = e.re[o + k], ei = e.im[o + k]
+                            guard (er * er + ei * ei).squareRoot() > 1e-3 else { continue }
+                            let p = Foundation.atan2(ei, er) + phase[k]
+                            outRe[o + k] = magnitude[k] * Foundation.cos(p)
+                            outIm[o + k] = magnitude[k] * Foundation.sin(p)
+                        }
+                    }
+                }
             }
         }
         return stft.inverse(out, length: y.count)
