@@ -6,8 +6,7 @@ import Foundation
 import Engine
 import Speech
 
-func benchSpeech() {
-    let modelDir = "models/speech"
+func benchSpeech(modelDir: String = "models/speech") {
     guard let synth = try? SpeechSynthesizer(modelDir: modelDir) else {
         print("speech: no model in \(modelDir); skipped")
         return
