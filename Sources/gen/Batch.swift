@@ -33,8 +33,8 @@ struct BatchCommand: ParsableCommand, HasGlobalOptions {
           {"kind":"music","genre":"jazz","lyrics_file":"words.txt","duration":20}
           {"kind":"speech","text":"Hello.","voice":"rms","seed":7,"out":"hi.wav"}
         A .txt file holds one line of speech per line; - reads JSON Lines from stdin
-        (echo '{"kind":"speech","text":"Hi."}' | gen batch -). Paths inside a prompt file are
-        relative to it; "out" is relative to --out-dir (default:
+        (echo '{"kind":"speech","text":"Hi."}' | gen batch -). Paths inside a prompt
+        file are relative to it; "out" is relative to --out-dir (default:
         <file name>-<line>.wav). Every line is checked before anything renders: bad
         lines are reported as file:line: reason and the rest still render (exit 1). A
         line without "seed" gets one derived from --seed, its file name and line

@@ -206,11 +206,11 @@ struct TrainCodec: TrainCommand {
         DIR/train_log.jsonl. Ctrl-C stops at the end of the step under way with the
         checkpoint written; --resume continues from the last checkpoint.
 
-        --decoder-only --init-from DIR trains a copy of DIR's decoder alone: the encoder
-        and codebooks are held, so the codec id stays, and with it every codes file and
-        the prior made for DIR. --phase-head integrated gives the decoder a head that
-        predicts each frame's phase advance and integrates it (a phase vocoder), which
-        keeps a held note's pitch; an absolute head's weights seed it.
+        --decoder-only --init-from DIR trains a copy of DIR's decoder alone: the
+        encoder and codebooks are held, so the codec id stays, and with it every codes
+        file and the prior made for DIR. --phase-head integrated gives the decoder a
+        head that predicts each frame's phase advance and integrates it (a phase
+        vocoder), which keeps a held note's pitch; an absolute head's weights seed it.
 
         --bass-decoder --init-from DIR adds a bass decoder to DIR's codec and trains it
         alone (everything else held, so the codes, the codec id and the prior stay

@@ -101,7 +101,7 @@ struct Genres: ParsableCommand, HasGlobalOptions {
     static let configuration = CommandConfiguration(
         commandName: "genres",
         abstract: "List the genres `gen music --genre` accepts.",
-        discussion: "The labels of the prior in the models folder; without one, the built-in corpus genres.")
+        discussion: "Labels of the prior in the models folder; without one, the corpus genres.")
     @OptionGroup var globals: GlobalOptions
 
     func run() throws {
@@ -118,7 +118,7 @@ struct Artists: ParsableCommand, HasGlobalOptions {
     static let configuration = CommandConfiguration(
         commandName: "artists",
         abstract: "List the artists `gen music --artist` accepts.",
-        discussion: "The labels of the prior in the models folder; without one, the built-in virtual bands.")
+        discussion: "Labels of the prior in the models folder; without one, the built-in bands.")
     @OptionGroup var globals: GlobalOptions
 
     func run() throws {

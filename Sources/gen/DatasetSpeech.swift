@@ -8,7 +8,7 @@ import Speech
 struct DatasetSpeech: ParsableCommand, HasGlobalOptions {
     static let configuration = CommandConfiguration(
         commandName: "speech",
-        abstract: "Build the speech corpus for `gen train speech`: flite teacher voices, or your recordings.",
+        abstract: "Build the speech corpus: flite's teacher voices, or your recordings.",
         discussion: """
         Default (flite teacher corpus): generates varied English sentences (templates,
         word lists, numbers, dates, questions), speaks each with the flite voices, and

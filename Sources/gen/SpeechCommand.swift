@@ -16,9 +16,9 @@ struct SpeechCommand: ParsableCommand, HasGlobalOptions {
         the CMU lexicon), then the FastSpeech model predicts durations, pitch, energy
         and an 80-bin mel, a postfilter gives the mel back the fine detail of the
         teacher voices (--no-postfilter skips it), and the neural vocoder
-        (models/vocoder) turns it into a 22050 Hz waveform; --vocoder griffin-lim
-        uses the classic phase reconstruction instead. Long text is spoken sentence by sentence. Custom pronunciations go inline:
-        "say [[ hh ax0 l ow1 ]] to them".
+        (models/vocoder) turns it into a 22050 Hz waveform; --vocoder griffin-lim uses
+        the classic phase reconstruction instead. Long text is spoken sentence by
+        sentence. Custom pronunciations go inline: "say [[ hh ax0 l ow1 ]] to them".
 
         Examples:
           gen speech "hello there"                       # writes speech.wav

@@ -10,17 +10,17 @@ import Music
 struct Tag: ParsableCommand, HasGlobalOptions {
     static let configuration = CommandConfiguration(
         commandName: "tag",
-        abstract: "Tag music: genre, artist and vocals, with gen's own spectrogram transformer.",
+        abstract: "Tag music: genre, artist and vocals (gen's spectrogram transformer).",
         discussion: """
         Each file (any format libsndfile reads) is mixed to mono at 22050 Hz and tagged
         in windows of 9.85 s every half window; the probabilities are averaged over the
         windows, so any length works in bounded memory. Prints the top genres, the
         likeliest artist and the probability of singing; --json writes one object per
         line instead:
-          {"file": "a.wav", "genre": {"jazz": 0.91, ...}, "artist": {...}, "vocals": 0.07, "embedding_dim": 192}
-        --embeddings writes each file's embedding (the transformer's CLS state, averaged
-        over windows) to a safetensors file, a tensor "embeddings" of shape (files, dim),
-        for Fréchet distances or other tools.
+          {"file": "a.wav", "genre": {"jazz": 0.91, ...}, "vocals": 0.07, ...}
+        --embeddings writes each file's embedding (the transformer's CLS state,
+        averaged over windows) to a safetensors file, a tensor "embeddings" of shape
+        (files, dim), for Fréchet distances or other tools.
 
         Examples:
           gen tag song.wav
@@ -90,18 +90,18 @@ struct Tag: ParsableCommand, HasGlobalOptions {
 struct TrainTagger: TrainCommand {
     static let configuration = CommandConfiguration(
         commandName: "tagger",
-        abstract: "Train the music tagger (genre, artist, vocals) on a corpus's original clips.",
+        abstract: "Train the music tagger (genre, artist, vocals) on original clips.",
         discussion: """
-        A PaSST-style spectrogram transformer on 16 × 16 patches of the 80-band log-mel,
-        trained on random 9.85 s crops of the corpus's clips (never on generated music:
-        the tagger is also gen music's yardstick). Patchout leaves out whole time
-        columns (--patchout-time), frequency rows (--patchout-freq) and single patches
-        (--patchout-random) during training, which is faster and regularises; --mixup
-        blends each crop with another of its batch, labels alike. Writes
-        OUT/config.json, OUT/model.safetensors and OUT/train_state.safetensors every
-        --save-every steps and the log in OUT/train_log.jsonl, with held-out genre and
-        vocals accuracy. Ctrl-C stops at the end of the step under way with the
-        checkpoint written; --resume continues.
+        A PaSST-style spectrogram transformer on 16 × 16 patches of the 80-band
+        log-mel, trained on random 9.85 s crops of the corpus's clips (never on
+        generated music: the tagger is also gen music's yardstick). Patchout leaves out
+        whole time columns (--patchout-time), frequency rows (--patchout-freq) and
+        single patches (--patchout-random) during training, which is faster and
+        regularises; --mixup blends each crop with another of its batch, labels alike.
+        Writes OUT/config.json, OUT/model.safetensors and OUT/train_state.safetensors
+        every --save-every steps and the log in OUT/train_log.jsonl, with held-out
+        genre and vocals accuracy. Ctrl-C stops at the end of the step under way with
+        the checkpoint written; --resume continues.
 
         --init-from DIR starts a new run (fresh optimizer and schedule) from a trained
         tagger, for example to fine-tune the shipped one with mixup; it scores the

@@ -51,7 +51,7 @@ struct TrainSpeech: TrainCommand {
 struct TrainPostfilter: ParsableCommand, HasGlobalOptions {
     static let configuration = CommandConfiguration(
         commandName: "postfilter",
-        abstract: "Fit the speech model's mel postfilter on its corpus (15 s; no training steps).",
+        abstract: "Fit the speech model's mel postfilter on its corpus (15 s, no steps).",
         discussion: """
         A FastSpeech model trained to the mean of its targets predicts a mel whose fine
         ripple, across neighbouring bands and from frame to frame, is flatter than its

@@ -8,7 +8,7 @@ import Speech
 struct TrainVocoder: TrainCommand {
     static let configuration = CommandConfiguration(
         commandName: "vocoder",
-        abstract: "Train the neural vocoder (mel → waveform) on the teacher audio of a speech corpus.",
+        abstract: "Train the neural vocoder (mel → waveform) on a speech corpus's audio.",
         discussion: """
         A Vocos-style network at the mel frame rate predicts each frame's STFT
         magnitude and phase; an inverse STFT makes the samples. It learns from the

@@ -335,6 +335,26 @@ final class InterfaceCLITests: CLITestCase {
         XCTAssertGreaterThanOrEqual(count, 50)
     }
 
+    // Row 10: ArgumentParser wraps help text at 80 columns (a terminal of 80, or a pipe), one
+    // source line at a time, so a prose line of 80 characters or more breaks off a word or two on a
+    // line of its own ("file are", "encoder"). Printed at 1000 columns the text is the source's own
+    // lines: every overview and every unindented line before USAGE must fit in 79.
+    func testHelpProseIsNotBrokenAtEightyColumns() throws {
+        var commands: [[String]] = [[]]
+        for c in ["speech", "music", "batch", "vocode", "encode", "decode", "codec", "tag", "convert", "dataset", "train",
+                  "voices", "genres", "artists", "models"] { commands.append([c]) }
+        for c in ["speech", "music"] { commands.append(["dataset", c]) }
+        for c in ["speech", "postfilter", "vocoder", "codec", "prior", "tagger"] { commands.append(["train", c]) }
+        for c in commands {
+            let name = (["gen"] + c).joined(separator: " ")
+            let lines = try help(c, columns: 1000).split(separator: "\n", omittingEmptySubsequences: false)
+            for line in lines.prefix(while: { !$0.hasPrefix("USAGE:") }) where !line.hasPrefix("  ") {
+                XCTAssertLessThanOrEqual(line.count, 79, "\(name) --help: a line that breaks at 80 columns: \(line)")
+            }
+            XCTAssertTrue(lines.contains { $0.hasPrefix("USAGE:") }, "\(name) --help has a usage line")
+        }
+    }
+
     // Row 10, `gen --help`: its examples (speech, music with lyrics, the demo batch with its
     // report, convert) run exactly as printed, in a folder laid out like a checkout.
     func testTopLevelHelpExamplesRunAsPrinted() throws {
