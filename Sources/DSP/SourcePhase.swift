@@ -126,8 +126,8 @@ public enum SourcePhase {
                 let outRe = orp.baseAddress!, outIm = oip.baseAddress!
                 DSPParallelism.forEach(blocks) { block in
                     var logMagnitude = [Float](repeating: 0, count: bins), magnitude = logMagnitude
-                    for t in stride(from: block, to: voiced.count, by: blocks).map({ voiced[$0] }) {
-                        let o = t * bins
+                    for i in stride(from: block, to: voiced.count, by: blocks) {
+                        let t = voiced[i], o = t * bins
                         for k in 0..<bins {
                             magnitude[k] = (x.re[o + k] * x.re[o + k] + x.im[o + k] * x.im[o + k]).squareRoot()
                             logMagnitude[k] = Foundation.log(max(magnitude[k], 1e-7))

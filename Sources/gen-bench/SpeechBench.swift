@@ -72,15 +72,15 @@ func benchVocoderStages(synth: SpeechSynthesizer, neural: NeuralVocoder, sentenc
             _ = try? TextFrontend.phonemes(s, voice: voice)
             let f1 = now()
             frontend += f1 - f0
-            if let p = synth.model.config.postfilter, let m = try? synth.mel(sentence: s, voice: voice) {
+            let t0 = now()
+            guard let m = try? synth.mel(sentence: s, voice: voice) else { continue }
+            let t1 = now()
+            if let p = synth.model.config.postfilter {   // its share, timed again on a copy of the same size
                 var copy = m.mel
                 let p0 = now()
                 p.apply(&copy, frames: m.frames, nMels: synth.model.config.nMels, voice: voice)
                 postfilter += now() - p0
             }
-            let t0 = now()
-            guard let m = try? synth.mel(sentence: s, voice: voice) else { continue }
-            let t1 = now()
             let y = neural.model.synthesize(logMel: m.mel, frames: m.frames)
             let t2 = now()
             let p = neural.projected(y, logMel: m.mel)
