@@ -1,4 +1,4 @@
-// Loudness.swift — ITU-R BS.1770 / EBU R128 loudness with libebur128 (not written by hand), and
+// Loudness.swift — ITU-R BS.1770 / EBU R128 loudness (LoudnessMeter.swift, held to libebur128), and
 // the output stage every command shares: normalise to a target integrated loudness (−16 LUFS by
 // default, as podcast and streaming platforms ask) under a true-peak ceiling (−1 dBTP), then an
 // optional volume factor.
@@ -7,10 +7,9 @@
 // it by a look-ahead limiter (a gain curve that is the running minimum of each sample's allowed
 // gain over ±5 ms, smoothed by a moving average of half that width: every averaged value is at
 // most the allowed gain of the sample it scales, so no sample exceeds the ceiling, and the curve
-// has no steps that would click). Inter-sample peaks are then checked with libebur128's 4×
+// has no steps that would click). Inter-sample peaks are then checked with the meter's 4×
 // oversampled true peak; where they overshoot, the limiter runs again with a lower ceiling (and a
 // static gain removes what three tries leave).
-import CEbur128
 import Foundation
 
 public struct LoudnessMeasurement: Equatable {
@@ -35,32 +34,21 @@ public enum Loudness {
         guard (1...64).contains(channels) else {
             throw AudioError.invalidBuffer(context: "loudness", problem: "\(channels) channels", fix: "downmix to at most 64 channels")
         }
-        guard let state = ebur128_init(UInt32(channels), UInt(sampleRate), Int32(EBUR128_MODE_I.rawValue | EBUR128_MODE_TRUE_PEAK.rawValue)) else {
-            throw AudioError.invalidBuffer(context: "loudness", problem: "libebur128 could not start", fix: "check memory")
-        }
-        var st: UnsafeMutablePointer<ebur128_state>? = state
-        defer { ebur128_destroy(&st) }
+        var meter = LoudnessMeter(sampleRate: sampleRate, channels: channels)
         // In blocks, so a long piece never needs a second copy.
-        let block = (1 << 16) * channels
-        let usable = samples.count - samples.count % channels
-        var start = 0
-        while start < usable {
-            let n = min(block, usable - start)
-            let rc = samples.withUnsafeBufferPointer { ebur128_add_frames_float(state, $0.baseAddress! + start, n / channels) }
-            guard rc == Int32(EBUR128_SUCCESS.rawValue) else {
-                throw AudioError.invalidBuffer(context: "loudness", problem: "libebur128 error \(rc)", fix: "check the samples")
+        let block = 1 << 16
+        let frames = samples.count / channels
+        samples.withUnsafeBufferPointer { p in
+            var start = 0
+            while start < frames {
+                let n = min(block, frames - start)
+                meter.add(p.baseAddress! + start * channels, frames: n)
+                start += n
             }
-            start += n
         }
-        var lufs = 0.0, peak = 0.0
-        ebur128_loudness_global(state, &lufs)
-        for c in 0..<channels {
-            var p = 0.0
-            ebur128_true_peak(state, UInt32(c), &p)
-            peak = max(peak, p)
-        }
-        return LoudnessMeasurement(integrated: lufs.isFinite && lufs > -70 ? lufs : nil,
-                                   truePeak: peak > 0 ? 20 * log10(peak) : -Double.infinity)
+        let (lufs, peak) = meter.result
+        return LoudnessMeasurement(integrated: lufs.flatMap { $0.isFinite && $0 > -70 ? $0 : nil },
+                                   truePeak: peak > 0 ? 20 * log10(Double(peak)) : -Double.infinity)
     }
 
     /// `samples` brought to `target` LUFS integrated, true peak at most `ceiling` dBTP. Audio

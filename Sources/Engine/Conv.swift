@@ -274,21 +274,22 @@ public func depthwiseConv1d(_ x: Tensor, weight: Tensor, bias: Tensor?, padding:
     for ci in 0..<c { for ki in 0..<k { wt[ki * c + ci] = weight.data[ci * k + ki] } }
     var out = uninitializedFloats(b * tout * c) { _ in }   // each row starts at its bias, or 0, below
     let xs = x.data, bs = bias?.data
-    out.withUnsafeMutableBufferPointer { op in
-        let op = op.baseAddress!
+    // Through raw pointers, so the channel loop vectorises (each channel's sum keeps its order).
+    out.withUnsafeMutableBufferPointer { op in xs.withUnsafeBufferPointer { xp in wt.withUnsafeBufferPointer { wp in
+        let op = op.baseAddress!, xs = xp.baseAddress!, wt = wp.baseAddress!
         parallelFor(b * tout, minChunk: max(1, 4096 / max(c, 1))) { range in
             for row in range {
                 let bi = row / tout, to = row % tout, y = op + row * c
-                if let bs { for ci in 0..<c { y[ci] = bs[ci] } } else { y.update(repeating: 0, count: c) }
+                if let bs { bs.withUnsafeBufferPointer { y.update(from: $0.baseAddress!, count: c) } } else { y.update(repeating: 0, count: c) }
                 for ki in 0..<k {
                     let ti = to + ki - padding
                     if ti < 0 || ti >= t { continue }
-                    let xr = (bi * t + ti) * c, wr = ki * c
-                    for ci in 0..<c { y[ci] += wt[wr + ci] * xs[xr + ci] }
+                    let xr = xs + (bi * t + ti) * c, wr = wt + ki * c
+                    for ci in 0..<c { y[ci] += wr[ci] * xr[ci] }
                 }
             }
         }
-    }
+    } } }
     var parents = [x, weight]
     if let bias { parents.append(bias) }
     return Tensor.result(shape: [b, tout, c], data: out, parents: parents) { o in

@@ -20,7 +20,7 @@ struct Convert: ParsableCommand, HasGlobalOptions {
           gen convert podcast.flac podcast.wav --loudness -16
           gen convert take.wav - | aplay
 
-        --loudness measures integrated loudness (EBU R128, libebur128) and brings the
+        --loudness measures integrated loudness (EBU R128, BS.1770-4) and brings the
         file to that many LUFS with its true peak under -1 dBTP; --normalize sets the
         sample peak instead. Give one or the other.
         """)

@@ -1,5 +1,5 @@
 // OutputLevel.swift — --loudness and --volume, the output stage of speech, music, batch and vocode:
-// EBU R128 loudness normalisation (Audio.Loudness, libebur128) to −16 LUFS integrated under a
+// EBU R128 loudness normalisation (Audio.Loudness, ITU-R BS.1770-4) to −16 LUFS integrated under a
 // −1 dBTP true-peak ceiling by default, then a volume factor.
 import ArgumentParser
 import Audio

@@ -1,7 +1,7 @@
 // InterfaceCLITests.swift — the command line that users of Piper, espeak-ng, flite and audiocraft
 // expect (issue 15), one test per row of the issue's table, each running the real binary.
-// Loudness is measured with libebur128 (Audio.Loudness), the library the outputs are normalised
-// with, and checked against the EBU R128 target the issue names (−16 LUFS ± 1 LU, −1 dBTP).
+// Loudness is measured with Audio.Loudness (its BS.1770 meter, held to libebur128 in AudioTests),
+// what the outputs are normalised with, and checked against the EBU R128 target the issue names (−16 LUFS ± 1 LU, −1 dBTP).
 import Audio
 import Foundation
 import XCTest

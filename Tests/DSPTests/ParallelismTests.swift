@@ -27,6 +27,55 @@ final class ParallelismTests: XCTestCase {
         XCTAssertEqual(ThreadBudget.count, 1, "the width is at least 1")
     }
 
+    // parallelFor's loops go to LoopWorkers, whose workers spin between loops and sleep after
+    // 50 µs: every index must run exactly once whether the loops come back to back (workers
+    // spinning), after a pause (workers asleep), inside another parallel loop (the workers are busy,
+    // so Dispatch runs it), or from several threads at once (one gets the workers, the rest
+    // Dispatch); and no more chunks than the width run at once.
+    func testParallelForRunsEveryIndexOnceFromAnyThread() {
+        for width in [2, 3] {
+            ThreadBudget.count = width
+            for round in 0..<300 {
+                let n = 1 + round * 97 % 50_000
+                var hits = [UInt8](repeating: 0, count: n)
+                hits.withUnsafeMutableBufferPointer { h in
+                    parallelFor(n, minChunk: 64) { r in for i in r { h[i] &+= 1 } }
+                }
+                XCTAssertTrue(hits.allSatisfy { $0 == 1 }, "width \(width), round \(round), n \(n)")
+                if round % 50 == 0 { usleep(2_000) }   // long enough for the workers to fall asleep
+            }
+            // Nested: the inner loops find the workers busy.
+            var nested = [UInt8](repeating: 0, count: 64 * 4096)
+            nested.withUnsafeMutableBufferPointer { h in
+                parallelFor(64, minChunk: 1) { rows in
+                    for row in rows { parallelFor(4096, minChunk: 64) { r in for i in r { h[row * 4096 + i] &+= 1 } } }
+                }
+            }
+            XCTAssertTrue(nested.allSatisfy { $0 == 1 }, "nested, width \(width)")
+            // Four threads posting loops at once.
+            let lock = NSLock()
+            var failures = 0
+            DispatchQueue.concurrentPerform(iterations: 4) { t in
+                for round in 0..<100 {
+                    let n = 5_000 + 37 * round + t
+                    var hits = [UInt8](repeating: 0, count: n)
+                    hits.withUnsafeMutableBufferPointer { h in parallelFor(n, minChunk: 64) { r in for i in r { h[i] &+= 1 } } }
+                    if !hits.allSatisfy({ $0 == 1 }) { lock.lock(); failures += 1; lock.unlock() }
+                }
+            }
+            XCTAssertEqual(failures, 0, "width \(width)")
+            // At most `width` chunks at once.
+            var running = 0, peak = 0
+            parallelFor(width * 8, minChunk: 1) { _ in
+                lock.lock(); running += 1; peak = max(peak, running); lock.unlock()
+                usleep(500)
+                lock.lock(); running -= 1; lock.unlock()
+            }
+            XCTAssertLessThanOrEqual(peak, width)
+            XCTAssertGreaterThan(peak, 1, "the chunks ran on more than one thread")
+        }
+    }
+
     func testEveryWidthGivesBitIdenticalResults() {
         // A deterministic chirp with noise-like harmonics: long enough (≈ 2 s) for the parallel paths.
         let x: [Float] = (0..<44_100).map { i in

@@ -99,6 +99,36 @@ final class OpForwardTests: XCTestCase {
         }
     }
 
+    // Broadcasting binary ops by NumPy's definition, out[i] = f(a[i through a's strides],
+    // b[i through b's]), computed here index by index: every path of `binary` (same shape, a
+    // scalar either side, a block repeated along leading axes on either side, and the general
+    // odometer) must give exactly these floats (one Float operation per element either way).
+    func testBroadcastingMatchesItsDefinition() {
+        let cases: [([Int], [Int])] = [([2, 3, 4], [2, 3, 4]), ([2, 3, 4], []), ([], [2, 3, 4]), ([2, 3, 4], [4]),
+                                       ([2, 3, 4], [1, 3, 4]), ([4], [2, 3, 4]), ([1, 1, 4], [5, 4]), ([2, 3, 4], [3, 1]),
+                                       ([2, 1, 4], [3, 1]), ([3, 1], [2, 3, 4])]
+        let ops: [(String, (Tensor, Tensor) -> Tensor, (Float, Float) -> Float)] = [("add", add, +), ("sub", sub, -), ("mul", mul, *), ("div", div, /)]
+        for (sa, sb) in cases {
+            let a = randn(sa, seed: 41), b = randn(sb, seed: 42)
+            let outShape = broadcastShape(sa, sb)!
+            let stA = broadcastStrides(sa, to: outShape), stB = broadcastStrides(sb, to: outShape)
+            for (name, op, f) in ops {
+                let y = op(a, b)
+                XCTAssertEqual(y.shape, outShape, "\(name) \(sa) \(sb)")
+                var expected = [Float](repeating: 0, count: shapeCount(outShape))
+                for o in 0..<expected.count {
+                    var rest = o, ia = 0, ib = 0
+                    for d in stride(from: outShape.count - 1, through: 0, by: -1) {
+                        let k = rest % outShape[d]; rest /= outShape[d]
+                        ia += k * stA[d]; ib += k * stB[d]
+                    }
+                    expected[o] = f(a.data[ia], b.data[ib])
+                }
+                XCTAssertEqual(y.data, expected, "\(name) \(sa) \(sb)")
+            }
+        }
+    }
+
     // MARK: convolutions
 
     // Expected: the direct sum from PyTorch's Conv1d definition, in Double. Float32 sums of
