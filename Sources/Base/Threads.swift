@@ -26,10 +26,12 @@ public enum ThreadBudget {
             for i in 0..<iterations { body(i) }
             return
         }
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
+        let run: (Int) -> Void = { w in
             var i = w
             while i < iterations { body(i); i += workers }
         }
+        // The same workers as parallelFor's: two pools would spin and wake against each other.
+        if !LoopWorkers.shared.run(workers, run) { DispatchQueue.concurrentPerform(iterations: workers, execute: run) }
     }
 }
 
