@@ -119,7 +119,7 @@ public final class LoopWorkers: @unchecked Sendable {
                     var spins = 0
                     while generation.load(ordering: .acquiring) == seen {
                         spins &+= 1
-                        if spins & 63 == 0, DispatchTime.now().uptimeNanoseconds &- start > Self.spin {
+                        if spins & 255 == 0, DispatchTime.now().uptimeNanoseconds &- start > Self.spin {
                             sleep.lock()
                             sleepers += 1
                             while generation.load(ordering: .acquiring) == seen { sleep.wait() }
