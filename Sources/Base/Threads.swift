@@ -101,7 +101,13 @@ public final class LoopWorkers: @unchecked Sendable {
             if sleepers > 0 { sleep.broadcast() }
             sleep.unlock()
             loop.work()
-            while loop.finished.load(ordering: .acquiring) < chunks {}
+            // A worker may still be in its chunk. Where the cores are fewer than the budget (a CPU
+            // quota), it may need this core: yield it now and then instead of spinning a whole slice.
+            var waits = 0
+            while loop.finished.load(ordering: .acquiring) < chunks {
+                waits &+= 1
+                if waits & 1023 == 0 { sched_yield() }
+            }
             // Every chunk has run: no worker calls the body again (late ones claim past the end).
             sleep.lock(); current = nil; sleep.unlock()
             loop.body = nil

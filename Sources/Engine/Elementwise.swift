@@ -106,21 +106,16 @@ private func binary<F: FloatZip>(_ a: Tensor, _ b: Tensor, _ opName: String, _: 
                 } else if a.count == 1 {
                     let s = ap[0]
                     parallelFor(n) { r in for i in r { op[i] = F.apply(s, bp[i]) } }
-                } else if a.count == n, let m = trailingBlock(b.shape, of: outShape), m > 0 {
-                    // b repeats along a's leading dimensions (a bias, a layer scale): row by row.
+                } else if let m = trailingBlock(a.count == n ? b.shape : a.shape, of: outShape), m > 0, a.count == n || b.count == n {
+                    // One side repeats along the other's leading dimensions (a bias, a layer
+                    // scale): row by row, the repeated block read from its start each row.
+                    let bRepeats = a.count == n
                     let x = ap.baseAddress!, y = bp.baseAddress!, z = op.baseAddress!
                     parallelFor(n / m, minChunk: max(1, 16_384 / m)) { rows in
                         for row in rows {
-                            let xr = x + row &* m, zr = z + row &* m
-                            for j in 0..<m { zr[j] = F.apply(xr[j], y[j]) }
-                        }
-                    }
-                } else if b.count == n, let m = trailingBlock(a.shape, of: outShape), m > 0 {
-                    let x = ap.baseAddress!, y = bp.baseAddress!, z = op.baseAddress!
-                    parallelFor(n / m, minChunk: max(1, 16_384 / m)) { rows in
-                        for row in rows {
-                            let yr = y + row &* m, zr = z + row &* m
-                            for j in 0..<m { zr[j] = F.apply(x[j], yr[j]) }
+                            let o = row &* m
+                            if bRepeats { for j in 0..<m { z[o &+ j] = F.apply(x[o &+ j], y[j]) } }
+                            else { for j in 0..<m { z[o &+ j] = F.apply(x[j], y[o &+ j]) } }
                         }
                     }
                 } else {
