@@ -30,7 +30,8 @@ public enum Loudness {
 
     /// Integrated loudness and true peak (the largest of any channel) of interleaved samples.
     public static func measure(_ samples: [Float], sampleRate: Int, channels: Int = 1) throws -> LoudnessMeasurement {
-        guard sampleRate > 0 && sampleRate <= 2_822_400 else { throw AudioError.invalidSampleRate(rate: sampleRate) }
+        // (Under 16 Hz a 100 ms step would be a sample or none; libebur128 refused those rates too.)
+        guard sampleRate >= 16 && sampleRate <= 2_822_400 else { throw AudioError.invalidSampleRate(rate: sampleRate) }
         guard (1...64).contains(channels) else {
             throw AudioError.invalidBuffer(context: "loudness", problem: "\(channels) channels", fix: "downmix to at most 64 channels")
         }

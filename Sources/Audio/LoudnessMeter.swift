@@ -133,6 +133,11 @@ struct LoudnessMeter {
                     if c == 0 { completed.append(0) }
                     completed[k] += w * sum
                     sum = 0; at = 0
+                    // After the sound stops the state decays into denormals, which would slow
+                    // every sample after it (libebur128 filters with flush-to-zero on).
+                    let tiny = Double.leastNormalMagnitude
+                    if abs(s1) < tiny { s1 = 0 }; if abs(s2) < tiny { s2 = 0 }
+                    if abs(h1) < tiny { h1 = 0 }; if abs(h2) < tiny { h2 = 0 }
                 }
             }
             // Denormals would slow every later sample of a faded-out signal.

@@ -68,6 +68,10 @@ public final class LoopWorkers: @unchecked Sendable {
         var body: ((Int) -> Void)?
         let chunks: Int
         let next = Atomic<Int>(0), finished = Atomic<Int>(0)
+        /// The poster, once it has spun `spin` waiting for the last chunk, sleeps here
+        /// (`posterWaiting` under its lock); the thread that finishes the last chunk wakes it.
+        let done = NSCondition()
+        var posterWaiting = false
         init(_ body: @escaping (Int) -> Void, chunks: Int) { self.body = body; self.chunks = chunks }
 
         /// Claims and runs chunks until none is left.
@@ -76,10 +80,35 @@ public final class LoopWorkers: @unchecked Sendable {
                 let c = next.add(1, ordering: .acquiringAndReleasing).oldValue
                 guard c < chunks else { return }
                 body!(c)
-                finished.add(1, ordering: .releasing)
+                if finished.add(1, ordering: .acquiringAndReleasing).newValue == chunks {
+                    done.lock()
+                    if posterWaiting { done.signal() }
+                    done.unlock()
+                }
+            }
+        }
+
+        /// Returns once every chunk has run: spinning at first, then asleep (a chunk of uneven
+        /// work, or a worker that lost its core to a CPU quota, would otherwise cost a spinning core).
+        func waitForAll() {
+            let start = DispatchTime.now().uptimeNanoseconds
+            var spins = 0
+            while finished.load(ordering: .acquiring) < chunks {
+                spins &+= 1
+                if spins & 255 == 0, DispatchTime.now().uptimeNanoseconds &- start > LoopWorkers.spin {
+                    done.lock()
+                    posterWaiting = true
+                    while finished.load(ordering: .acquiring) < chunks { done.wait() }
+                    done.unlock()
+                    return
+                }
             }
         }
     }
+
+    /// Loops of more chunks go to Dispatch: on a machine with many cores, that many spinning
+    /// workers would cost more than they save.
+    static let maxChunks = 8
 
     private let busy = NSLock()                 // one loop at a time; the others go to Dispatch
     private let sleep = NSCondition()           // guards `current`, `sleepers`, `threads`
@@ -88,9 +117,9 @@ public final class LoopWorkers: @unchecked Sendable {
     private let generation = Atomic<Int>(0)     // bumped when a loop is posted
 
     /// Runs `body(c)` for c in 0..<chunks on the workers and this thread; false (nothing run)
-    /// when the workers are busy with another loop.
+    /// when the workers are busy with another loop, or `chunks` is over `maxChunks`.
     func run(_ chunks: Int, _ body: (Int) -> Void) -> Bool {
-        guard busy.try() else { return false }
+        guard chunks <= Self.maxChunks, busy.try() else { return false }
         defer { busy.unlock() }
         withoutActuallyEscaping(body) { body in
             let loop = Loop(body, chunks: chunks)
@@ -101,13 +130,7 @@ public final class LoopWorkers: @unchecked Sendable {
             if sleepers > 0 { sleep.broadcast() }
             sleep.unlock()
             loop.work()
-            // A worker may still be in its chunk. Where the cores are fewer than the budget (a CPU
-            // quota), it may need this core: yield it now and then instead of spinning a whole slice.
-            var waits = 0
-            while loop.finished.load(ordering: .acquiring) < chunks {
-                waits &+= 1
-                if waits & 1023 == 0 { sched_yield() }
-            }
+            loop.waitForAll()
             // Every chunk has run: no worker calls the body again (late ones claim past the end).
             sleep.lock(); current = nil; sleep.unlock()
             loop.body = nil

@@ -31,9 +31,10 @@ final class ParallelismTests: XCTestCase {
     // 50 µs: every index must run exactly once whether the loops come back to back (workers
     // spinning), after a pause (workers asleep), inside another parallel loop (the workers are busy,
     // so Dispatch runs it), or from several threads at once (one gets the workers, the rest
-    // Dispatch); and no more chunks than the width run at once.
+    // Dispatch); the caller waiting asleep for a slow chunk; and no more chunks than the width
+    // run at once.
     func testParallelForRunsEveryIndexOnceFromAnyThread() {
-        for width in [2, 3] {
+        for width in [2, 3, 12] {   // 12: more chunks than LoopWorkers takes, so Dispatch runs them
             ThreadBudget.count = width
             for round in 0..<300 {
                 let n = 1 + round * 97 % 50_000
