@@ -94,6 +94,14 @@ public enum AudioFile {
             throw AudioError.readFailed(path: path, reason: sndfileMessage(sf_error_number(err)))
         }
         guard !samples.isEmpty else { throw AudioError.noAudio(path: path) }
+        // Only floating-point files can hold NaN or infinity, and nothing downstream can use them
+        // (they would surface at the output as the generator's fault).
+        let subtype = Int(info.format) & Int(SF_FORMAT_SUBMASK)
+        if subtype == Int(SF_FORMAT_FLOAT) || subtype == Int(SF_FORMAT_DOUBLE),
+           let bad = samples.firstIndex(where: { !$0.isFinite }) {
+            throw AudioError.readFailed(path: path, reason: "sample \(bad / channels) (channel \(bad % channels + 1)) is \(samples[bad]), "
+                                        + "and audio holds only finite values")
+        }
         return AudioBuffer(samples: samples, sampleRate: Int(info.samplerate), channels: channels)
     }
 

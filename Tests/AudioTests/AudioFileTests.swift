@@ -283,6 +283,21 @@ final class AudioFileReadErrorTests: ScratchDirectoryTestCase {
         }
     }
 
+    // A float WAV whose data holds a NaN (its bits written over sample 10) or an infinity is
+    // refused when read, naming the sample, instead of failing later as if gen had made it.
+    func testNonFiniteSamplesInAFloatFileAreRefused() throws {
+        for (bits, name) in [(UInt32(0x7FC0_0000), "nan"), (UInt32(0x7F80_0000), "inf")] {
+            var bytes = try AudioFile.wavData(AudioBuffer(samples: sine(440, rate: 22050, frames: 100), sampleRate: 22050), encoding: .float32)
+            let data = try XCTUnwrap((0..<(bytes.count - 4)).first { bytes[$0..<($0 + 4)].elementsEqual("data".utf8) }) + 8
+            withUnsafeBytes(of: bits.littleEndian) { for k in 0..<4 { bytes[data + 40 + k] = $0[k] } }
+            try writeFile(path("\(name).wav"), contents: Data(bytes))
+            XCTAssertThrowsError(try AudioFile.read(path("\(name).wav"))) { error in
+                guard case AudioError.readFailed = error else { return XCTFail("got \(error)") }
+                XCTAssertTrue("\(error)".contains("sample 10 (channel 1) is \(name)"), "\(error)")
+            }
+        }
+    }
+
     func testDirectoryAndEmptyFileThrow() throws {
         XCTAssertThrowsError(try AudioFile.read(scratch)) { error in
             guard case AudioError.isDirectory = error else { return XCTFail("got \(error)") }
