@@ -78,17 +78,15 @@ struct LoudnessMeter {
         let factor = sampleRate < 96_000 ? 4 : sampleRate < 192_000 ? 2 : 1
         let taps = 49
         history = factor > 1 ? (taps + factor - 1) / factor - 1 : 0
-        var branches = [[Float]](repeating: [Float](repeating: 0, count: history + 1), count: max(0, factor - 1))
-        if factor > 1 {
-            for j in 0..<taps where j % factor != 0 {
-                let m = Double(j) - Double(taps - 1) / 2
-                let x = m * Double.pi / Double(factor)
-                let c = (abs(m) > 1e-6 ? sin(x) / x : 1) * 0.5 * (1 - cos(2 * Double.pi * Double(j) / Double(taps - 1)))
-                // (libebur128 leaves out coefficients under 1e-6; a zero tap is the same.)
-                if abs(c) > 1e-6 { branches[j % factor - 1][j / factor] = Float(c) }
-            }
+        var branches = [[(t: Int, c: Float)]](repeating: [], count: max(0, factor - 1))
+        for j in 0..<taps where factor > 1 && j % factor != 0 {
+            let m = Double(j) - Double(taps - 1) / 2
+            let x = m * Double.pi / Double(factor)
+            let c = (abs(m) > 1e-6 ? sin(x) / x : 1) * 0.5 * (1 - cos(2 * Double.pi * Double(j) / Double(taps - 1)))
+            // (libebur128 leaves out coefficients under 1e-6.)
+            if abs(c) > 1e-6 { branches[j % factor - 1].append((t: j / factor, c: Float(c))) }
         }
-        self.branches = branches.map { taps in taps.enumerated().filter { $0.element != 0 }.map { (t: $0.offset, c: $0.element) } }
+        self.branches = branches
         tail = [Float](repeating: 0, count: history * channels)
     }
 
@@ -140,10 +138,7 @@ struct LoudnessMeter {
                     if abs(h1) < tiny { h1 = 0 }; if abs(h2) < tiny { h2 = 0 }
                 }
             }
-            // Denormals would slow every later sample of a faded-out signal.
-            for (index, value) in [(0, s1), (1, s2), (2, h1), (3, h2)] {
-                state[4 * c + index] = abs(value) < Double.leastNormalMagnitude ? 0 : value
-            }
+            state[4 * c] = s1; state[4 * c + 1] = s2; state[4 * c + 2] = h1; state[4 * c + 3] = h2
             stepSum[c] = sum
             endFilled = at
         }

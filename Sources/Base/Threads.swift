@@ -31,7 +31,7 @@ public enum ThreadBudget {
             while i < iterations { body(i); i += workers }
         }
         // The same workers as parallelFor's: two pools would spin and wake against each other.
-        if !LoopWorkers.shared.run(workers, run) { DispatchQueue.concurrentPerform(iterations: workers, execute: run) }
+        LoopWorkers.shared.perform(workers, run)
     }
 }
 
@@ -49,7 +49,7 @@ public func parallelFor(_ n: Int, minChunk: Int = 16_384, _ body: (Range<Int>) -
         let lo = w * chunk, hi = min(n, lo + chunk)
         if lo < hi { body(lo..<hi) }
     }
-    if !LoopWorkers.shared.run(workers, run) { DispatchQueue.concurrentPerform(iterations: workers, execute: run) }
+    LoopWorkers.shared.perform(workers, run)
 }
 
 /// The threads behind `parallelFor`. A sentence of `gen speech` runs a few hundred parallel loops of
@@ -91,18 +91,11 @@ public final class LoopWorkers: @unchecked Sendable {
         /// Returns once every chunk has run: spinning at first, then asleep (a chunk of uneven
         /// work, or a worker that lost its core to a CPU quota, would otherwise cost a spinning core).
         func waitForAll() {
-            let start = DispatchTime.now().uptimeNanoseconds
-            var spins = 0
-            while finished.load(ordering: .acquiring) < chunks {
-                spins &+= 1
-                if spins & 255 == 0, DispatchTime.now().uptimeNanoseconds &- start > LoopWorkers.spin {
-                    done.lock()
-                    posterWaiting = true
-                    while finished.load(ordering: .acquiring) < chunks { done.wait() }
-                    done.unlock()
-                    return
-                }
-            }
+            if LoopWorkers.spinUntil({ finished.load(ordering: .acquiring) == chunks }) { return }
+            done.lock()
+            posterWaiting = true
+            while finished.load(ordering: .acquiring) < chunks { done.wait() }
+            done.unlock()
         }
     }
 
@@ -116,10 +109,12 @@ public final class LoopWorkers: @unchecked Sendable {
     private var sleepers = 0, threads = 0
     private let generation = Atomic<Int>(0)     // bumped when a loop is posted
 
-    /// Runs `body(c)` for c in 0..<chunks on the workers and this thread; false (nothing run)
-    /// when the workers are busy with another loop, or `chunks` is over `maxChunks`.
-    func run(_ chunks: Int, _ body: (Int) -> Void) -> Bool {
-        guard chunks <= Self.maxChunks, busy.try() else { return false }
+    /// Runs `body(c)` for c in 0..<chunks on the workers and this thread, or on Dispatch's when
+    /// the workers are busy with another loop or `chunks` is over `maxChunks`.
+    func perform(_ chunks: Int, _ body: (Int) -> Void) {
+        guard chunks <= Self.maxChunks, busy.try() else {
+            return DispatchQueue.concurrentPerform(iterations: chunks, execute: body)
+        }
         defer { busy.unlock() }
         withoutActuallyEscaping(body) { body in
             let loop = Loop(body, chunks: chunks)
@@ -135,6 +130,17 @@ public final class LoopWorkers: @unchecked Sendable {
             sleep.lock(); current = nil; sleep.unlock()
             loop.body = nil
         }
+    }
+
+    /// Spins until `ready()` or until `spin` has passed; whether it is ready.
+    @inline(__always)
+    static func spinUntil(_ ready: () -> Bool) -> Bool {
+        let start = DispatchTime.now().uptimeNanoseconds
+        var spins = 0
+        while !ready() {
+            spins &+= 1
+            if spins & 255 == 0, DispatchTime.now().uptimeNanoseconds &- start > spin { return ready() }
+        }
         return true
     }
 
@@ -143,19 +149,12 @@ public final class LoopWorkers: @unchecked Sendable {
             var seen = generation.load(ordering: .acquiring)
             while true {
                 // Wait for a new loop: spinning first, then asleep.
-                if generation.load(ordering: .acquiring) == seen {
-                    let start = DispatchTime.now().uptimeNanoseconds
-                    var spins = 0
-                    while generation.load(ordering: .acquiring) == seen {
-                        spins &+= 1
-                        if spins & 255 == 0, DispatchTime.now().uptimeNanoseconds &- start > Self.spin {
-                            sleep.lock()
-                            sleepers += 1
-                            while generation.load(ordering: .acquiring) == seen { sleep.wait() }
-                            sleepers -= 1
-                            sleep.unlock()
-                        }
-                    }
+                if !Self.spinUntil({ generation.load(ordering: .acquiring) != seen }) {
+                    sleep.lock()
+                    sleepers += 1
+                    while generation.load(ordering: .acquiring) == seen { sleep.wait() }
+                    sleepers -= 1
+                    sleep.unlock()
                 }
                 sleep.lock()
                 seen = generation.load(ordering: .acquiring)
