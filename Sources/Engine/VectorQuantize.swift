@@ -209,12 +209,18 @@ public struct RVQOutput {
 public final class ResidualVectorQuantizer {
     public let stages: [VectorQuantizer]
     public var dim: Int { stages[0].dim }
+    /// The first stage's size (every stage's, unless built with `codebookSizes`).
     public var codebookSize: Int { stages[0].codebookSize }
 
-    public init(stages count: Int, codebookSize: Int, dim: Int, decay: Float = 0.99, restartThreshold: Float = 1.0, rng: inout RNG) {
-        precondition(count > 0, "ResidualVectorQuantizer: needs at least one stage")
-        stages = (0..<count).map { _ in
-            VectorQuantizer(codebookSize: codebookSize, dim: dim, decay: decay, restartThreshold: restartThreshold, rng: &rng)
+    public convenience init(stages count: Int, codebookSize: Int, dim: Int, decay: Float = 0.99, restartThreshold: Float = 1.0, rng: inout RNG) {
+        self.init(codebookSizes: Array(repeating: codebookSize, count: count), dim: dim, decay: decay, restartThreshold: restartThreshold, rng: &rng)
+    }
+
+    /// Stages of the given sizes, in order (the codec's bass stream may give its first more codes).
+    public init(codebookSizes: [Int], dim: Int, decay: Float = 0.99, restartThreshold: Float = 1.0, rng: inout RNG) {
+        precondition(!codebookSizes.isEmpty, "ResidualVectorQuantizer: needs at least one stage")
+        stages = codebookSizes.map {
+            VectorQuantizer(codebookSize: $0, dim: dim, decay: decay, restartThreshold: restartThreshold, rng: &rng)
         }
     }
 

@@ -12,12 +12,14 @@
 // (numpy prototype, 29 held-out MMA clips, CQT chroma): 6 main codebooks + 2 bass codebooks
 // (6.89 kbps) 0.992, against 0.948 for 8 main codebooks with the bass decoder. The shipped stream
 // has three (about 18 dB): the top rung, 5 main + 3 bass, gives 0.994 and less noise between the
-// notes (models/codec/MODEL_CARD.md, "A third bass codebook").
+// notes (models/codec/MODEL_CARD.md, "A third bass codebook"). Its codebooks hold 4096, 512 and
+// 512 codes (12 + 9 + 9 bits, as many as three of 1024): the lowest rung with a bass codebook gets
+// a cleaner bass line for 0.17 kbps more ("A 4096-code first bass codebook").
 //
-//   encode: x ─▶ ↓32 (BandSplit) ─▶ frame s: band[8s ..< 8s + 8] ─▶ residual VQ (B stages of 1024 × 8)
+//   encode: x ─▶ ↓32 (BandSplit) ─▶ frame s: band[8s ..< 8s + 8] ─▶ residual VQ (B stages of n_k × 8)
 //   decode: Σ codewords ─▶ band ─▶ y + ↑(band − ↓y): the decoded audio's band replaced
 //
-// The stream is a rung of the codec's bitrate ladder like any codebook (0.86 kbps each); which
+// The stream is a rung of the codec's bitrate ladder like any codebook (log2 n_k bits a frame); which
 // main and bass codebooks each rung holds is `rungs` in the layout. The main codes, the codec id
 // and the prior (which models the main codebooks) are untouched by it.
 import DSP
@@ -51,7 +53,13 @@ public struct BassStreamLayout: Codable, Equatable {
     /// The band's rate is sample_rate / down; hop / down band samples make one frame's vector.
     public var down = 32
     public var codebooks = 2
+    /// Each codebook's size, when they differ (`codebook_sizes`; absent: every one `codebookSize`,
+    /// which is then the first's). A bigger first codebook buys the lowest rung a cleaner bass
+    /// line for the bits the later ones give up (the codec card, "A 4096-code first bass codebook").
     public var codebookSize = 1024
+    public var codebookSizes: [Int]? = nil
+    /// The size of codebook k, 0-based.
+    public var stageSizes: [Int] { codebookSizes ?? Array(repeating: codebookSize, count: codebooks) }
     /// The ladder, lowest rung first: rung k (k codebooks in all, k × 0.86 kbps) holds `rungs[k − 1]`.
     public var rungs: [CodecRung] = []
     /// Strength β of the decoder's Wiener postfilter on the coded band (nil: none): each bin of its
@@ -62,7 +70,7 @@ public struct BassStreamLayout: Codable, Equatable {
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case down, codebooks, codebookSize = "codebook_size", rungs, postfilter
+        case down, codebooks, codebookSize = "codebook_size", codebookSizes = "codebook_sizes", rungs, postfilter
     }
 
     /// The ladder a trained stream of `bass` codebooks gets beside `main` main codebooks: a main
@@ -87,6 +95,11 @@ public struct BassStreamLayout: Codable, Equatable {
         }
         if !(1...8).contains(codebooks) { p.append("bass_stream.codebooks must be in 1...8, got \(codebooks)") }
         if !(2...65_536).contains(codebookSize) { p.append("bass_stream.codebook_size must be in 2...65536, got \(codebookSize)") }
+        if let sizes = codebookSizes {
+            if sizes.count != codebooks || sizes.contains(where: { !(2...65_536).contains($0) }) || sizes.first != codebookSize {
+                p.append("bass_stream.codebook_sizes must give each of the \(codebooks) codebooks a size in 2...65536, the first equal to codebook_size (\(codebookSize)), got \(sizes)")
+            }
+        }
         if let b = postfilter, !(b >= 0 && b <= 100) { p.append("bass_stream.postfilter must be in 0...100, got \(b)") }
         if rungs.isEmpty || rungs.count > 64 { p.append("bass_stream.rungs must list 1 to 64 rungs, got \(rungs.count)") }
         for (i, r) in rungs.enumerated() where !(1...mainCodebooks).contains(r.main) || !(0...codebooks).contains(r.bass) {
@@ -113,8 +126,8 @@ public final class BassStream {
         self.layout = layout
         perFrame = hop / layout.down
         var rng = RNG(seed: seed)
-        quantizer = ResidualVectorQuantizer(stages: layout.codebooks, codebookSize: layout.codebookSize, dim: perFrame, rng: &rng)
-        distortion = (0..<layout.codebooks).map { _ in Tensor(zeros: [layout.codebookSize]) }
+        quantizer = ResidualVectorQuantizer(codebookSizes: layout.stageSizes, dim: perFrame, rng: &rng)
+        distortion = layout.stageSizes.map { Tensor(zeros: [$0]) }
         split = BandSplit(factor: layout.down)
     }
 
@@ -167,9 +180,11 @@ public final class BassStream {
     /// Fingerprint of what the bass codes mean (the layout's framing and the codebooks), checked
     /// against a codes file's `bass_stream_id`.
     public var streamID: String {
-        struct Space: Encodable { var down: Int, codebooks: Int, codebookSize: Int }
+        // (codebook_sizes joins the fingerprint only where the sizes differ, so a uniform stream keeps its id.)
+        struct Space: Encodable { var down: Int, codebooks: Int, codebookSize: Int, codebookSizes: [Int]? }
+        let sizes = layout.stageSizes, mixed = Set(sizes).count > 1 ? sizes : nil
         let store = ParameterStore()
-        return "bass-" + store.fingerprint(config: Space(down: layout.down, codebooks: layout.codebooks, codebookSize: layout.codebookSize),
+        return "bass-" + store.fingerprint(config: Space(down: layout.down, codebooks: layout.codebooks, codebookSize: layout.codebookSize, codebookSizes: mixed),
                                            buffers: quantizer.stages.map(\.codebook))
     }
 
@@ -209,7 +224,8 @@ public final class BassStream {
     /// same vectors (taken as each stage is fitted); an interrupt (`TrainingInterrupt`) ends it early, with none.
     public func fit(_ vectors: [Float], iterations: Int, seed: UInt64, progress: (Int, Int, Float) -> Void = { _, _, _ in }) -> [StageScore] {
         let d = perFrame, n = vectors.count / d
-        precondition(n >= layout.codebookSize && vectors.count == n * d, "BassStream.fit: \(n) vectors for \(layout.codebookSize) codes")
+        let sizes = layout.stageSizes
+        precondition(n >= sizes.max()! && vectors.count == n * d, "BassStream.fit: \(n) vectors for \(sizes.max()!) codes")
         var rng = RNG(seed: seed)
         var residual = Tensor(shape: [n, d], data: vectors)
         var fitted: [StageScore] = []
@@ -218,7 +234,7 @@ public final class BassStream {
             // decay 0: each call sets every codeword to the mean of its vectors (a Lloyd step);
             // threshold 0.5: a codeword with no vector restarts on a random one.
             stage.decay = 0; stage.restartThreshold = 0.5
-            stage.clusterSize = [Float](repeating: 0, count: layout.codebookSize)   // the first call restarts every unused code
+            stage.clusterSize = [Float](repeating: 0, count: sizes[k])   // the first call restarts every unused code
             for it in 0..<iterations {
                 if TrainingInterrupt.signal != nil { return [] }   // Ctrl-C: the caller writes nothing
                 let out = stage(residual, training: true, rng: &rng)
@@ -228,14 +244,14 @@ public final class BassStream {
             let out = stage(residual, training: false, rng: &rng)
             residual = Tensor(shape: [n, d], data: zip(residual.data, out.quantized.data).map { $0 - $1 })
             fitted.append(Self.score(out, residual: residual.data, of: vectors))
-            var sums = [Double](repeating: 0, count: layout.codebookSize), counts = [Double](repeating: 0, count: layout.codebookSize)
+            var sums = [Double](repeating: 0, count: sizes[k]), counts = [Double](repeating: 0, count: sizes[k])
             for (i, c) in out.codes.enumerated() {
                 var e: Double = 0
                 for j in 0..<d { let r = Double(residual.data[i * d + j]); e += r * r }
                 sums[c] += e; counts[c] += 1
             }
             let mean = sums.reduce(0, +) / Double(max(n, 1))   // a codeword no vector chose gets the stage's mean
-            distortion[k].data = (0..<layout.codebookSize).map { Float(counts[$0] > 0 ? sums[$0] / counts[$0] : mean) }
+            distortion[k].data = (0..<sizes[k]).map { Float(counts[$0] > 0 ? sums[$0] / counts[$0] : mean) }
         }
         return fitted   // the stages as fitted, as `scores(vectors)` would give them again
     }

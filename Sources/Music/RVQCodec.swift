@@ -117,8 +117,8 @@ public struct RVQCodecConfig: Codable, Equatable, ValidatedConfig {
 
     /// Bits per second of a rung: its main codebooks and its bass stream's.
     public func bitrate(_ r: CodecRung) -> Double {
-        frameRate * (Double(r.main) * Foundation.log2(Double(codebookSize))
-                     + Double(r.bass) * Foundation.log2(Double(bassStream?.codebookSize ?? codebookSize)))
+        let bass = (bassStream?.stageSizes ?? []).prefix(r.bass).reduce(0) { $0 + Foundation.log2(Double($1)) }
+        return frameRate * (Double(r.main) * Foundation.log2(Double(codebookSize)) + bass)
     }
 
     /// A rung's bitrate in hundredths of a kbps, as the ladder prints it (6.89 kbps: 689).

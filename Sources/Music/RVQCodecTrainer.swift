@@ -59,6 +59,8 @@ public struct RVQCodecTrainOptions: TrainingRunSettings {
     /// Lloyd iterations per bass-stream codebook, and the band vectors (frames) drawn from each corpus.
     public var bassStreamIterations = 40
     public var bassStreamVectors = 250_000
+    /// Each bass-stream codebook's size (nil: the main codebooks' size for every one).
+    public var bassStreamSizes: [Int]? = nil
     /// The bass stream's decode-time Wiener postfilter strength (`BassStreamLayout.postfilter`; nil: none).
     public var bassStreamPostfilter: Float? = nil
     /// Overrides the config's phase-loss weight.
@@ -97,6 +99,9 @@ public struct RVQCodecTrainOptions: TrainingRunSettings {
             p += rangeProblem("--bass-stream", b, 1...8) + rangeProblem("--bass-stream-iterations", bassStreamIterations, 1...1000)
             p += rangeProblem("--bass-stream-vectors", bassStreamVectors, 2048...20_000_000)
             if let f = bassStreamPostfilter { p += rangeProblem("--bass-stream-postfilter", f, 0...100) }
+            if let sizes = bassStreamSizes, sizes.count != b || sizes.contains(where: { !(2...65_536).contains($0) }) {
+                p.append("--bass-stream-sizes must give each of the \(b) bass codebooks a size in 2...65536, got \(sizes.map(String.init).joined(separator: ","))")
+            }
             if initFrom == nil || resume { p.append("--bass-stream fits a bass stream beside an existing codec: give --init-from DIR (no --resume: the fit is one pass)") }
             if decoderOnly || bassDecoder || binHead != nil || binHeadOnly || encoderInput != nil || phaseHead != nil || longWindow != nil || bassWeight > 0 || adversarial.weight > 0 {
                 p.append("--bass-stream fits the bass stream alone; drop the options that train the rest of the codec")
@@ -472,7 +477,8 @@ extension RVQCodecTrainer {
         let base = try RVQCodec.load(directory: from)
         var config = base.config
         var layout = BassStreamLayout()
-        layout.down = defaultBassLayout(hop: config.hop).down; layout.codebooks = b; layout.codebookSize = config.codebookSize
+        layout.down = defaultBassLayout(hop: config.hop).down; layout.codebooks = b
+        layout.codebookSize = o.bassStreamSizes?.first ?? config.codebookSize; layout.codebookSizes = o.bassStreamSizes
         guard config.codebooks > b else { throw CheckpointError(path: from, message: "--bass-stream \(b) needs more main codebooks than that; the codec has \(config.codebooks)") }
         layout.rungs = BassStreamLayout.interleavedRungs(main: config.codebooks, bass: b)
         layout.postfilter = o.bassStreamPostfilter
@@ -506,8 +512,8 @@ extension RVQCodecTrainer {
             train += v
             heldOut.append(bandVectors(try MusicClips.load(dir, split: "val", sampleRate: config.sampleRate)))
         }
-        guard train.count / d >= layout.codebookSize else {
-            throw CheckpointError(path: o.outDir, message: "the corpora give \(train.count / d) band vectors, fewer than the \(layout.codebookSize) codes of a codebook; give more audio")
+        guard train.count / d >= layout.stageSizes.max()! else {
+            throw CheckpointError(path: o.outDir, message: "the corpora give \(train.count / d) band vectors, fewer than the \(layout.stageSizes.max()!) codes of a codebook; give more audio")
         }
         let fits = stream.fit(train, iterations: o.bassStreamIterations, seed: o.seed) { k, it, perplexity in
             if (it + 1) % 10 == 0 { o.log(String(format: "codec: bass stream codebook %d, iteration %d: perplexity %.0f", k, it + 1, perplexity)) }
@@ -527,7 +533,7 @@ extension RVQCodecTrainer {
         for (dir, v) in zip(o.dataDirs, heldOut) where v.count >= d {
             log.emit("{\"held_out\": \"\(dir)\", \"vectors\": \(v.count / d), " + stream.scores(v).enumerated().map { k, x in
                 String(format: "\"codebook_%d\": {\"residual_db\": %.3f, \"usage\": %.4f, \"perplexity\": %.1f}", k, x.residualDB,
-                       Float(x.usage) / Float(layout.codebookSize), x.perplexity)
+                       Float(x.usage) / Float(layout.stageSizes[k]), x.perplexity)
             }.joined(separator: ", ") + "}")
         }
         try ConfigFile.write(config, to: folder.config)

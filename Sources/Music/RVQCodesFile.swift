@@ -154,8 +154,7 @@ public struct RVQCodesFile: Equatable {
             throw CodecError("\(path) holds \(bassCodebooks) bass-stream rows of stream \(bassStreamID ?? "?"), but the loaded codec's bass stream is "
                              + "\(stream.streamID) with \(stream.layout.codebooks) codebooks. Decode it with the codec that made it, or re-encode the audio.")
         }
-        let size = stream.layout.codebookSize
-        for (k, row) in codes.suffix(bassCodebooks).enumerated() {
+        for ((k, row), size) in zip(codes.suffix(bassCodebooks).enumerated(), stream.layout.stageSizes) {
             if let s = row.firstIndex(where: { Int($0) >= size }) {
                 throw CodecError("\(path) is not a valid codes file: bass code \(row[s]) of bass codebook \(k) at frame \(s) is outside 0..<\(size). Re-create it with `gen encode`.")
             }

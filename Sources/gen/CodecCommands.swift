@@ -39,7 +39,7 @@ func writeDecoded(_ samples: [Float], sampleRate: Int, to output: String, rate: 
 /// --bandwidth, --codebooks and --no-bass-stream, shared by encode, decode and codec: which rung
 /// of the codec's bitrate ladder to use.
 struct BitrateOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Bitrate in kbps: the highest rung of the ladder that fits (0.86 kbps per codebook at hop 256). Default: the top rung.", valueName: "kbps"))
+    @Option(name: .long, help: ArgumentHelp("Bitrate in kbps: the highest rung of the ladder that fits (0.86 kbps per main codebook at hop 256; `gen models` lists the rungs). Default: the top rung.", valueName: "kbps"))
     var bandwidth: Double?
     @Option(name: .long, help: ArgumentHelp("Rung of the ladder by its codebook count, k × 0.86 kbps (instead of --bandwidth). Default: the top rung.", valueName: "k"))
     var codebooks: Int?
@@ -83,14 +83,15 @@ struct Encode: ParsableCommand, HasGlobalOptions {
         discussion: """
         Reads any format libsndfile reads, at any rate and channel count; it is
         downmixed to mono and resampled to 22050 Hz. The codec's codebooks form a
-        bitrate ladder (0.86 kbps per codebook, 6.89 kbps for the top rung's 8): pick a
-        rung with --codebooks or --bandwidth. Long files are encoded in bounded
+        bitrate ladder (0.86 kbps per main codebook, 6.89 kbps for the top rung's 8):
+        pick a rung with --codebooks or --bandwidth. Long files are encoded in bounded
         chunks. The codes file format is described in docs/REFERENCE.md ("Codes
         files").
 
-        The ladder mixes two streams: the main codebooks, and from 1.72 kbps up the
-        bass stream, which codes the band below 345 Hz as a waveform (three codebooks)
-        so the bass line keeps its pitch (models/codec/MODEL_CARD.md lists the rungs).
+        The ladder mixes two streams: the main codebooks, and from 1.89 kbps up the
+        bass stream, which codes the band below 345 Hz as a waveform (three codebooks
+        of 4096, 512 and 512 codes) so the bass line keeps its pitch
+        (models/codec/MODEL_CARD.md lists the rungs).
         --no-bass-stream keeps to the main codebooks (what the prior models, and what
         `gen music --prime` needs).
 
@@ -166,7 +167,7 @@ struct Codec: ParsableCommand, HasGlobalOptions {
         discussion: """
         Examples:
           gen codec song.flac -o song.codec.wav            # 6.89 kbps: 5 + 3 bass
-          gen codec song.flac -o song.2k.wav --bandwidth 2 # 1.72 kbps: 1 + 1 bass
+          gen codec song.flac -o song.2k.wav --bandwidth 2 # 1.89 kbps: 1 + 1 bass
           gen codec song.flac -o main.wav --no-bass-stream --codebooks 4
         """)
     @Argument(help: "Input audio.") var input: String
@@ -225,7 +226,9 @@ struct TrainCodec: TrainCommand {
         waveform has no bins to fall between, so the bass line keeps its pitch. The
         main codes, the codec id and the prior stay valid; the ladder then mixes the
         two streams (from 8 main and 3 bass: 1, 1 + 1, 2 + 1, 2 + 2, 3 + 2, 3 + 3,
-        4 + 3, 5 + 3).
+        4 + 3, 5 + 3). --bass-stream-sizes 4096,512,512 (the shipped codec's) gives
+        the first bass codebook 12 bits and the others 9: the low rungs get a cleaner
+        bass line, and the rungs with all three keep their bitrate.
 
         --bin-head C gives the decoder a second, frequency-local head beside its linear
         one: C channels per bin and two convolutions along the frequency axis. A linear
@@ -296,6 +299,7 @@ struct TrainCodec: TrainCommand {
     @Option(name: .long, help: ArgumentHelp("Fit a bass stream of this many codebooks beside the --init-from codec (k-means on the training clips' band below 345 Hz; no gradient steps, the codes and codec id kept).", valueName: "codebooks")) var bassStream: Int?
     @Option(name: .long, help: "Lloyd iterations per bass-stream codebook.") var bassStreamIterations = 40
     @Option(name: .long, help: "Band vectors (frames) drawn from each corpus for the bass stream's fit.") var bassStreamVectors = 250_000
+    @Option(name: .long, help: ArgumentHelp("Each bass-stream codebook's size, comma-separated, one per codebook (default: the main codebooks' size for every one).", valueName: "n,n,...")) var bassStreamSizes: CodebookSizes?
     @Option(name: .long, help: ArgumentHelp("Strength of the bass stream's decode-time Wiener postfilter (default none, as the shipped codec), which lowers the quantization noise between the bass notes; 2 is the strength its card measured.", valueName: "beta")) var bassStreamPostfilter: Float?
     @Option(name: .long, help: "Weight of the phase losses (group delay, instantaneous frequency; and the phase itself for an absolute head).") var phaseWeight: Float?
     @OptionGroup(title: "Discriminator phase") var adversarial: AdversarialOptions
@@ -313,7 +317,7 @@ struct TrainCodec: TrainCommand {
         o.binHead = binHead.map { BinHeadLayout(channels: $0, kernel: binHeadKernel) }; o.binHeadOnly = binHeadOnly
         o.bassDecoder = bassDecoder; o.bassInit = bassInit; o.bassWeight = bassWeight
         o.bassStream = bassStream; o.bassStreamIterations = bassStreamIterations; o.bassStreamVectors = bassStreamVectors
-        o.bassStreamPostfilter = bassStreamPostfilter
+        o.bassStreamPostfilter = bassStreamPostfilter; o.bassStreamSizes = bassStreamSizes?.sizes
         adversarial.apply(to: &o.adversarial)
         return o
     }
@@ -323,3 +327,13 @@ struct TrainCodec: TrainCommand {
 
 extension PhaseHead: ExpressibleByArgument {}
 extension EncoderInput: ExpressibleByArgument {}
+
+/// `--bass-stream-sizes 4096,512,512`: one codebook size per bass-stream codebook.
+struct CodebookSizes: ExpressibleByArgument {
+    var sizes: [Int]
+    init?(argument: String) {
+        let parts = argument.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !parts.isEmpty, !parts.contains(nil) else { return nil }
+        sizes = parts.map { $0! }
+    }
+}

@@ -11,10 +11,11 @@ import XCTest
 /// A tiny codec (hop 64, 3 main codebooks) with a bass stream of `bass` codebooks of 16 (down 8:
 /// the band below 1378 Hz, 8 samples a frame), fitted to `signal`'s band by `iterations` of
 /// k-means (0: not fitted).
-func bassStreamRVQ(bass: Int = 2, signal: [Float] = testSignal(9000), iterations: Int = 8) -> RVQCodec {
+/// `sizes` gives the codebooks sizes of their own (`codebook_sizes`).
+func bassStreamRVQ(bass: Int = 2, signal: [Float] = testSignal(9000), iterations: Int = 8, sizes: [Int]? = nil) -> RVQCodec {
     var c = tinyRVQConfig()
     var l = BassStreamLayout()
-    l.down = 8; l.codebooks = bass; l.codebookSize = 16
+    l.down = 8; l.codebooks = bass; l.codebookSize = sizes?.first ?? 16; l.codebookSizes = sizes
     l.rungs = BassStreamLayout.interleavedRungs(main: c.codebooks, bass: bass)
     c.bassStream = l
     let model = RVQCodec(config: c, seed: 1)
@@ -157,6 +158,66 @@ final class BassStreamTests: MusicScratchTestCase {
         XCTAssertEqual(10 * log10(energy(cut) / energy(band)), -20, accuracy: 0.5)
     }
 
+    // Expected: codebooks of their own sizes. Bitrates in closed form: a codebook of n codes is log2(n)
+    // bits a frame at 22050 / 256 frames/s, so with 4096, 512, 512 beside main codebooks of 1024 the
+    // rung 1 + 1 is 22 bits a frame (1.89 kbps) and 5 + 3 is 80 bits (6.89 kbps, as three of 1024).
+    // The layout's sizes are range-checked and must match its codebook count and codebook_size; a
+    // config without codebook_sizes (every one written before them) reads as uniform and writes
+    // none, and its stream id is what it was. On a tiny stream of 32 and 8 codes: each stage has its
+    // size, the fit's residual falls stage by stage, the codes stay within each codebook, a strict
+    // save and load keeps them, and a codes file's bass row is checked against its own codebook's
+    // size (30 is a valid first-codebook code and an invalid second-codebook one).
+    func testCodebooksOfTheirOwnSizes() throws {
+        var c = RVQCodecConfig()
+        var l = BassStreamLayout(); l.codebooks = 3; l.codebookSize = 4096; l.codebookSizes = [4096, 512, 512]
+        l.rungs = BassStreamLayout.interleavedRungs(main: 8, bass: 3)
+        c.bassStream = l
+        XCTAssertEqual(c.validate(), [])
+        XCTAssertEqual(c.bitrate(CodecRung(main: 1, bass: 1)), 22050.0 / 256 * 22, accuracy: 1e-9)
+        XCTAssertEqual(c.kbpsText(CodecRung(main: 1, bass: 1)), "1.89")
+        XCTAssertEqual(c.bitrate(CodecRung(main: 5, bass: 3)), c.bitrate(codebooks: 8), accuracy: 1e-9)
+        XCTAssertEqual(try c.rung(bandwidth: 2, codebooks: nil, in: c.rungs()), CodecRung(main: 1, bass: 1))
+        for (sizes, first) in [([4096, 512], 4096), ([4096, 512, 1], 4096), ([4096, 512, 1 << 20], 4096), ([1024, 512, 512], 4096)] {
+            var bad = c; bad.bassStream!.codebookSizes = sizes; bad.bassStream!.codebookSize = first
+            XCTAssertTrue(bad.validate().joined().contains("codebook_sizes"), "\(sizes): \(bad.validate())")
+        }
+        let old = #"{"down": 32, "codebooks": 2, "codebook_size": 1024, "rungs": [[1, 0], [1, 1]]}"#
+        let decoded = try JSONDecoder().decode(BassStreamLayout.self, from: Data(old.utf8))
+        XCTAssertNil(decoded.codebookSizes)
+        XCTAssertEqual(decoded.stageSizes, [1024, 1024])
+        XCTAssertFalse(String(decoding: try JSONEncoder().encode(decoded), as: UTF8.self).contains("codebook_sizes"))
+        var spelled = decoded; spelled.codebookSizes = [1024, 1024]
+        XCTAssertEqual(BassStream(layout: spelled, hop: 256).streamID, BassStream(layout: decoded, hop: 256).streamID)
+        var mixed = decoded; mixed.codebookSizes = [1024, 512]
+        XCTAssertNotEqual(BassStream(layout: mixed, hop: 256).streamID, BassStream(layout: decoded, hop: 256).streamID)
+
+        let x = testSignal(20_000, seed: 4)
+        let model = bassStreamRVQ(signal: x, iterations: 0, sizes: [32, 8])
+        let s = model.bassStream!
+        XCTAssertEqual(s.quantizer.stages.map(\.codebookSize), [32, 8])
+        XCTAssertEqual(s.distortion.map(\.count), [32, 8])
+        let frames = model.frameCount(length: x.count)
+        let fits = s.fit(s.vectors(x, frames: frames), iterations: 6, seed: 3)
+        XCTAssertLessThan(fits[0].residualDB, 0); XCTAssertLessThan(fits[1].residualDB, fits[0].residualDB)
+        let codes = s.encode(x, frames: frames, count: 2)
+        XCTAssertTrue(codes[0].allSatisfy { (0..<32).contains($0) } && codes[1].allSatisfy { (0..<8).contains($0) })
+        XCTAssertTrue(codes[0].contains { $0 >= 8 }, "the first codebook uses codes past the second's size")
+        try saveRVQ(model, to: dir + "/sized")
+        let loaded = try RVQCodec.load(directory: dir + "/sized")
+        XCTAssertEqual(loaded.bassStream!.layout.stageSizes, [32, 8])
+        XCTAssertEqual(loaded.bassStream!.streamID, s.streamID)
+        let rung = CodecRung(main: 2, bass: 2)
+        XCTAssertEqual(loaded.decode(model.encode(x, rung: rung), bassRows: 2, length: x.count),
+                       model.decode(model.encode(x, rung: rung), bassRows: 2, length: x.count))
+        var file = RVQCodesFile(encoding: x, model: model, rung: rung)
+        file.codes[2][5] = 30
+        XCTAssertNoThrow(try file.check(against: loaded, path: "c"))
+        file.codes[3][5] = 30
+        XCTAssertThrowsError(try file.check(against: loaded, path: "c")) { e in
+            XCTAssertTrue("\(e)".contains("bass codebook 1 at frame 5 is outside 0..<8"), "\(e)")
+        }
+    }
+
     // Expected: a codec with a bass stream saves and loads strictly (its codebooks beside the main
     // ones), decodes the same after loading, keeps the main codec's id (the prior and main codes stay
     // valid), and gives every rung's codes rows main-first, of the main codes' frame count.
@@ -229,6 +290,12 @@ final class BassStreamTests: MusicScratchTestCase {
         let t = try gen(["train", "codec", "--data", data, "--out", models + "/codec", "--init-from", dir + "/base", "--bass-stream", "2",
                          "--bass-stream-iterations", "5", "--bass-stream-vectors", "4096", "--quiet"])
         XCTAssertEqual(t.code, 0, t.stderr)
+        for (sizes, word) in [("16", "--bass-stream-sizes must give each of the 2"), ("16,x", "--bass-stream-sizes"), ("16,1", "2...65536")] {
+            let bad = try gen(["train", "codec", "--data", data, "--out", dir + "/bad", "--init-from", dir + "/base", "--bass-stream", "2",
+                               "--bass-stream-sizes", sizes, "--quiet"])
+            XCTAssertEqual(bad.code, 2, "\(sizes): \(bad.stderr)")
+            XCTAssertTrue(bad.stderr.contains(word), "\(sizes): \(bad.stderr)")
+        }
         let trained = try RVQCodec.load(directory: models + "/codec")
         XCTAssertEqual(trained.modelID, seededRVQ().modelID)
         XCTAssertEqual(trained.config.rungs().map(\.total), [1, 2, 3])
