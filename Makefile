@@ -135,10 +135,11 @@ eval-codec: eval-deps build $(MUSIC_DATA)/metadata.jsonl $(REAL_MUSIC)/metadata.
 	@echo "$$(ls out/eval-codec/mma/ref | wc -l) held-out MMA clips, $$(ls out/eval-codec/real/ref | wc -l) excerpts of held-out real-music tracks (20 s at 1/3 and 2/3 of each)"
 	@for set in mma real; do for K in $(CODEC_LADDER); do \
 	  mkdir -p out/eval-codec/$$set/k$$K; \
-	  for f in out/eval-codec/$$set/ref/*.wav; do $(GEN) codec $$f -o out/eval-codec/$$set/k$$K/$$(basename $$f) --codebooks $$K --quiet > /dev/null || exit 1; done; \
+	  for f in out/eval-codec/$$set/ref/*.wav; do r=$$($(GEN) codec $$f -o out/eval-codec/$$set/k$$K/$$(basename $$f) --codebooks $$K) || exit 1; \
+	    echo "$$r" | sed -n 's/.*  (\(.*\))$$/\1/p' > out/eval-codec/$$set/k$$K.rung; done; \
 	done; done
 	@for set in mma real; do for K in $(CODEC_LADDER); do \
-	  echo "== $$set: codec, $$K codebooks ($$(python3 -c "print(f'{$$K * 22050 / 256 * 10 / 1000:.2f}')") kbps) =="; \
+	  echo "== $$set: codec, $$(cat out/eval-codec/$$set/k$$K.rung) =="; \
 	  python3 $(EVAL_DIR)/codec_eval.py --pairs out/eval-codec/$$set/ref out/eval-codec/$$set/k$$K $$([ $$K = 1 ] && echo --opus 6 12) || exit 1; \
 	  python3 $(EVAL_DIR)/music_fidelity.py --pairs out/eval-codec/$$set/ref out/eval-codec/$$set/k$$K $$([ $$K = 1 ] && echo --opus 6 12) || exit 1; \
 	done; done

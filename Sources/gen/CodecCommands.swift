@@ -41,7 +41,7 @@ func writeDecoded(_ samples: [Float], sampleRate: Int, to output: String, rate: 
 struct BitrateOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Bitrate in kbps: the highest rung of the ladder that fits (0.86 kbps per main codebook at hop 256; `gen models` lists the rungs). Default: the top rung.", valueName: "kbps"))
     var bandwidth: Double?
-    @Option(name: .long, help: ArgumentHelp("Rung of the ladder by its codebook count, k × 0.86 kbps (instead of --bandwidth). Default: the top rung.", valueName: "k"))
+    @Option(name: .long, help: ArgumentHelp("Rung of the ladder by its codebook count (instead of --bandwidth; `gen models` lists each rung's kbps). Default: the top rung.", valueName: "k"))
     var codebooks: Int?
     @Flag(name: .long, help: "Main codebooks only, as the prior models them (rung k: the first k; the bass decoder writes the bass line from 3 up), instead of the ladder with the bass stream.")
     var noBassStream = false

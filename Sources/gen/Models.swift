@@ -4,6 +4,7 @@
 import ArgumentParser
 import Engine
 import Foundation
+import Music
 
 enum ModelsDirectory {
     static func resolve(_ explicit: String?) -> String? {
@@ -45,7 +46,8 @@ struct Models: ParsableCommand, HasGlobalOptions {
         For each model folder (config.json, model.safetensors, MODEL_CARD.md) it prints
         the card's title, the parameter count (the card's `| parameters | N |` row, or
         else counted from the weights), the file size, and the card's `Key numbers:`
-        line (quality and speed). The models gen uses are always listed; a
+        line (quality and speed); for the codec, its bitrate ladder (the rungs that
+        --codebooks and --bandwidth pick). The models gen uses are always listed; a
         missing one says how to train it.
         """)
     @OptionGroup var globals: GlobalOptions
@@ -77,6 +79,9 @@ struct Models: ParsableCommand, HasGlobalOptions {
             print(name + (card.title.map { "  \($0)" } ?? ""))
             print("  " + card.sizeLine)
             if let key = card.keyNumbers { print("  " + key) }
+            if name == "codec", let c = try? ConfigFile.read(RVQCodecConfig.self, from: "\(dir)/codec/config.json") {
+                print("  bitrate ladder (--codebooks k: kbps): " + c.describe(c.rungs()))
+            }
         }
     }
 }

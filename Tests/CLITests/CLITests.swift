@@ -221,4 +221,20 @@ final class CLITests: CLITestCase {
         let ch = String(decoding: try gen(["convert", "--help"]).stdout, as: UTF8.self)
         XCTAssertTrue(ch.contains("--rate") && ch.contains("Examples"))
     }
+
+    // Expected: `gen models` lists every shipped model with its card's key numbers, and for the codec
+    // the bitrate ladder from its config: rung k's kbps = 22050 / 256 frames/s × its bits a frame,
+    // 10 per main codebook and log2 of each bass codebook's size (models/codec/config.json:
+    // 4096, 512, 512), so 1 main = 0.86, 1 + 1 bass = 86.13 × 22 = 1.89 and 5 + 3 = 86.13 × 80 = 6.89.
+    func testModelsListsTheCodecLadder() throws {
+        let r = try gen(["models", "--models-dir", root.appendingPathComponent("models").path])
+        XCTAssertEqual(r.code, 0, r.stderr)
+        let out = String(decoding: r.stdout, as: UTF8.self)
+        for name in ["speech", "vocoder", "codec", "prior", "tagger"] {
+            XCTAssertTrue(out.contains("\n\(name)  "), "gen models lacks \(name): \(out)")
+        }
+        XCTAssertEqual(out.components(separatedBy: "Key numbers:").count - 1, 5)
+        let ladder = try XCTUnwrap(out.split(separator: "\n").first { $0.contains("bitrate ladder") })
+        XCTAssertTrue(ladder.contains("1: 0.86, 2: 1.89 (1 + 1 bass)") && ladder.hasSuffix("8: 6.89 (5 + 3 bass)"), String(ladder))
+    }
 }
