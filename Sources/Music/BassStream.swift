@@ -60,7 +60,7 @@ public struct BassStreamLayout: Codable, Equatable {
     public var codebookSizes: [Int]? = nil
     /// The size of codebook k, 0-based.
     public var stageSizes: [Int] { codebookSizes ?? Array(repeating: codebookSize, count: codebooks) }
-    /// The ladder, lowest rung first: rung k (k codebooks in all, k × 0.86 kbps) holds `rungs[k − 1]`.
+    /// The ladder, lowest rung first: rung k (k codebooks in all) holds `rungs[k − 1]`.
     public var rungs: [CodecRung] = []
     /// Strength β of the decoder's Wiener postfilter on the coded band (nil: none): each bin of its
     /// STFT is scaled by max(0.1, 1 − β·N / |X|²), N the quantization noise the chosen codeword
