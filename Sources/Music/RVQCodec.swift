@@ -171,7 +171,7 @@ public struct RVQCodecConfig: Codable, Equatable, ValidatedConfig {
         return top
     }
 
-    /// "1: 0.86, 2: 1.72 (1 + 1 bass), …": codebooks and kbps of every rung, for messages.
+    /// "1: 0.86, 2: 1.89 (1 + 1 bass), …": codebooks and kbps of every rung, for messages.
     public func describe(_ ladder: [CodecRung]) -> String {
         ladder.map { "\($0.total): " + kbpsText($0) + ($0.bass > 0 ? " (\($0))" : "") }.joined(separator: ", ")
     }
