@@ -76,6 +76,11 @@ public struct RVQCodecConfig: Codable, Equatable, ValidatedConfig {
     public var restartThreshold: Float = 0.1
     /// Probability that a training batch uses a random number of codebooks (1…K) instead of all K.
     public var quantizerDropout: Float = 0.5
+    /// The codebook counts training batches draw from, uniformly, in place of quantizer dropout
+    /// (absent: the dropout's "all, or 1…K at random"). A count given twice is drawn twice as
+    /// often: a decoder fine-tune can aim at the counts a ladder uses (the shipped ladder's main
+    /// rungs use 1 to 5 of the 8; `gen music` 4).
+    public var trainingCodebooks: [Int]? = nil
     public var commitment: Float = 0.1
     /// Weight of the multi-scale mel L1 (n_fft 512/1024/2048, 64/80/128 bands up to 11025 Hz).
     public var melWeight: Float = 1
@@ -222,6 +227,9 @@ public struct RVQCodecConfig: Codable, Equatable, ValidatedConfig {
         if !(0..<1).contains(emaDecay) { p.append("ema_decay must be in [0, 1), got \(emaDecay)") }
         if !(restartThreshold >= 0 && restartThreshold <= 1e6) { p.append("restart_threshold must be in 0...1e6") }
         if !(0...1).contains(quantizerDropout) { p.append("quantizer_dropout must be in [0, 1], got \(quantizerDropout)") }
+        if let t = trainingCodebooks, !(1...64).contains(t.count) || t.contains(where: { !(1...codebooks).contains($0) }) {
+            p.append("training_codebooks must list 1 to 64 codebook counts, each in 1...\(codebooks), got \(t.map(String.init).joined(separator: ","))")
+        }
         if !(commitment >= 0 && commitment <= 1e6) || !(melWeight >= 0 && melWeight <= 1e6) { p.append("loss weights must be in 0...1e6") }
         if stftSizes.count > 8 || stftSizes.contains(where: { $0 < 64 || $0 > 16_384 || $0 & ($0 - 1) != 0 }) {
             p.append("stft_sizes must be at most 8 powers of two in 64...16384, got \(stftSizes)")
@@ -235,7 +243,7 @@ public struct RVQCodecConfig: Codable, Equatable, ValidatedConfig {
         case sampleRate = "sample_rate", nFFT = "n_fft", hop, encoderWidth = "encoder_width", encoderBlocks = "encoder_blocks"
         case decoderWidth = "decoder_width", decoderBlocks = "decoder_blocks", mlpRatio = "mlp_ratio", kernel, activation
         case codeDim = "code_dim", codebooks, codebookSize = "codebook_size", emaDecay = "ema_decay"
-        case restartThreshold = "restart_threshold", quantizerDropout = "quantizer_dropout", commitment
+        case restartThreshold = "restart_threshold", quantizerDropout = "quantizer_dropout", trainingCodebooks = "training_codebooks", commitment
         case melWeight = "mel_weight", stftSizes = "stft_sizes", maxMagnitude = "max_magnitude", phaseWeight = "phase_weight"
         case phaseHead = "phase_head", encoderInput = "encoder_input", seededFrom = "seeded_from", binHead = "bin_head"
         case bassDecoder = "bass_decoder", longWindow = "long_window", bassStream = "bass_stream"
@@ -392,12 +400,15 @@ public final class RVQCodec {
     // MARK: training
 
     /// The decoded length L of training windows x (B, 1, lead + L + N), checked, and the codebooks a
-    /// batch uses: `requested`, or the config's quantizer dropout's pick.
+    /// batch uses: `requested`, or a draw from the config's training counts, or its quantizer
+    /// dropout's pick.
     func trainingWindow(_ x: Tensor, active requested: Int?, caller: String, rng: inout RNG) -> (length: Int, active: Int) {
         let c = config, length = x.shape[2] - c.inputExtra
         precondition(x.rank == 3 && x.shape[1] == 1 && length > 0 && length % c.hop == 0,
                      "RVQCodec.\(caller): x must be (B, 1, k·hop + n_fft + lead + 2·side), got \(x.shape)")
-        return (length, requested ?? (rng.uniform() < c.quantizerDropout ? 1 + rng.int(below: c.codebooks) : c.codebooks))
+        if let requested { return (length, requested) }
+        if let counts = c.trainingCodebooks, !counts.isEmpty { return (length, counts[rng.int(below: counts.count)]) }
+        return (length, rng.uniform() < c.quantizerDropout ? 1 + rng.int(below: c.codebooks) : c.codebooks)
     }
 
     /// The training forward pass `losses` and `bassLosses` share, on windows x (B, 1, lead + L + N):

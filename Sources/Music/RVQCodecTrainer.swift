@@ -65,6 +65,13 @@ public struct RVQCodecTrainOptions: TrainingRunSettings {
     public var bassStreamPostfilter: Float? = nil
     /// Overrides the config's phase-loss weight.
     public var phaseWeight: Float? = nil
+    /// Blocks of the decoder's ConvNeXt stack. With `initFrom`, more than that codec's own appends
+    /// blocks whose layer scale starts at zero (each the identity), so the run starts from that
+    /// codec's output with more capacity to fill (`addNewDecoderBlocks`).
+    public var decoderBlocks: Int? = nil
+    /// The codebook counts the batches draw from (`RVQCodecConfig.trainingCodebooks`); also on
+    /// --resume, where it replaces the run's own.
+    public var trainingCodebooks: [Int]? = nil
     /// With `initFrom`: what the encoder reads. A magnitude encoder's weights seed a
     /// magnitude+frequency one (`widenEncoderInput`), which starts out giving the same codes.
     public var encoderInput: EncoderInput? = nil
@@ -108,6 +115,13 @@ public struct RVQCodecTrainOptions: TrainingRunSettings {
             }
         }
         if let w = phaseWeight { p += rangeProblem("--phase-weight", w, 0...100) }
+        if let n = decoderBlocks {
+            p += rangeProblem("--decoder-blocks", n, 1...32)
+            if resume { p.append("--decoder-blocks sets up a new run; a resumed run keeps its own") }
+        }
+        if let t = trainingCodebooks, !(1...64).contains(t.count) || t.contains(where: { !(1...32).contains($0) }) {
+            p.append("--train-codebooks must list 1 to 64 codebook counts, each in 1...32, got \(t.map(String.init).joined(separator: ","))")
+        }
         p += rangeProblem("--bass-weight", bassWeight, 0...100)
         if bassWeight > 0 && bassDecoder { p.append("--bass-weight trains the whole codec with its bass decoder; --bass-decoder trains the bass decoder alone. Drop one") }
         if encoderInput != nil && decoderOnly { p.append("--encoder-input changes what the codes mean; --decoder-only keeps them. Drop one") }
@@ -178,6 +192,18 @@ public enum RVQCodecTrainer {
     /// last layer at zero), so the codec it holds gains the head and still decodes as it did.
     static func addNewBinHead(to file: inout SafeTensorsFile, from model: RVQCodec) { addNew(prefix: "decoder.bin_head.", to: &file, from: model) }
 
+    /// Gives a weights file whose decoder has `old` blocks the blocks `model` has beyond them, as
+    /// it initialised them but with their layer scale (gamma) at zero: each new block adds
+    /// nothing to its input, so the codec decodes exactly as before, and the run starts there.
+    /// (Appended after the old blocks, before the final LayerNorm.)
+    static func addNewDecoderBlocks(to file: inout SafeTensorsFile, from model: RVQCodec, after old: Int) {
+        for i in old..<model.config.decoderBlocks {
+            let prefix = "decoder.blocks.\(i)."
+            addNew(prefix: prefix, to: &file, from: model)
+            if let g = file.tensors[prefix + "gamma"] { file.tensors[prefix + "gamma"] = SafeTensor(floats: [Float](repeating: 0, count: g.shape.reduce(1, *)), shape: g.shape) }
+        }
+    }
+
     /// Gives a weights file the tensors under `prefix` that it lacks, as `model` was initialised.
     static func addNew(prefix: String, to file: inout SafeTensorsFile, from model: RVQCodec) {
         for (name, t) in zip(model.params.names, model.params.tensors) where name.hasPrefix(prefix) && file.tensors[name] == nil {
@@ -221,10 +247,18 @@ public enum RVQCodecTrainer {
         let folder = try TrainingFolder(o.outDir)
         var config = o.model
         var initial: SafeTensorsFile? = nil
+        var grownFrom: Int? = nil   // with --init-from: the decoder's blocks before --decoder-blocks
         if o.resume, FileManager.default.fileExists(atPath: folder.config) {
             config = try ConfigFile.read(RVQCodecConfig.self, from: folder.config)
         } else if let from = o.initFrom {
             config = try ConfigFile.read(RVQCodecConfig.self, from: from + "/config.json")
+            grownFrom = config.decoderBlocks
+            if let n = o.decoderBlocks {
+                guard n >= config.decoderBlocks else {
+                    throw CodecError("--decoder-blocks \(n): the decoder of \(from) has \(config.decoderBlocks) blocks; a fine-tune can add blocks, not remove them.")
+                }
+                config.decoderBlocks = n
+            }
             var file = try ISTFTDecoder.initialWeights(from: from, phaseHead: &config.phaseHead, requested: o.phaseHead,
                                                        prefix: "decoder.", nFFT: config.nFFT)
             let requestedInput = o.encoderInput.flatMap { $0 != (config.encoderInput ?? .magnitude) ? $0 : nil }
@@ -266,10 +300,17 @@ public enum RVQCodecTrainer {
             if o.binHead != nil { config.binHead = o.binHead }
             if o.encoderInput != nil { config.encoderInput = o.encoderInput }
             if o.longWindow != nil { config.longWindow = o.longWindow }
+            if let n = o.decoderBlocks { config.decoderBlocks = n }
             // A new codec trained with the bass loss gets its bass decoder from the start.
             if o.bassWeight > 0 { config.bassDecoder = o.bassLayout ?? Self.defaultBassLayout(hop: config.hop) }
         }
         if let w = o.phaseWeight { config.phaseWeight = w }
+        if let t = o.trainingCodebooks {
+            guard t.allSatisfy({ $0 <= config.codebooks }) else {
+                throw CodecError("--train-codebooks \(t.map(String.init).joined(separator: ",")): this codec has \(config.codebooks) codebooks; give counts in 1...\(config.codebooks).")
+            }
+            config.trainingCodebooks = t
+        }
         let problems = config.validate()
         if !problems.isEmpty { throw CodecError("invalid codec config: " + problems.joined(separator: "; ")) }
 
@@ -295,6 +336,10 @@ public enum RVQCodecTrainer {
         let model = RVQCodec(config: config, seed: o.seed)
         if var file = initial, let from = o.initFrom {
             addNewBinHead(to: &file, from: model)
+            if let old = grownFrom, old < config.decoderBlocks {
+                addNewDecoderBlocks(to: &file, from: model, after: old)
+                o.log("codec: the decoder grows from \(old) to \(config.decoderBlocks) blocks; the new ones start as the identity (layer scale 0)")
+            }
             if o.bassDecoder && o.bassInit == nil { addNew(prefix: "bass.", to: &file, from: model) }
             try model.loadWeights(file, path: from + "/model.safetensors")
             o.log("codec: starting from \(from) (codec \(model.modelID))")
@@ -385,7 +430,9 @@ public enum RVQCodecTrainer {
         func heldOutEval(final: Bool) {
             guard !val.isEmpty else { return }
             let tail = final ? ",\"final\":true" : ""
-            for k in Set([min(2, config.codebooks), config.codebooks]).sorted() {
+            // 2 and all codebooks, and the count the batches draw most often (if they are told).
+            let aimed = config.trainingCodebooks.flatMap { t in t.max { a, b in t.filter { $0 == a }.count < t.filter { $0 == b }.count } }
+            for k in Set([min(2, config.codebooks), config.codebooks] + (aimed.map { [$0] } ?? [])).sorted() {
                 for bass in config.bassDecoder == nil ? [true] : [false, true] {
                     let e = evaluate(model, windows: val, codebooks: k, bass: bass)
                     let which = config.bassDecoder == nil ? "" : (bass ? ",\"bass_decoder\":true" : ",\"bass_decoder\":false")

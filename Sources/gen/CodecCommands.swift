@@ -212,6 +212,11 @@ struct TrainCodec: TrainCommand {
         file and the prior made for DIR. --phase-head integrated gives the decoder a
         head that predicts each frame's phase advance and integrates it (a phase
         vocoder), which keeps a held note's pitch; an absolute head's weights seed it.
+        --decoder-blocks N grows the decoder: the added blocks start as the identity,
+        so the run starts from DIR's output with more capacity to fill.
+        --train-codebooks 1,2,3,4,5,5,8 has each batch decode with one of those
+        codebook counts (a count given twice is drawn twice as often) instead of
+        quantizer dropout's: a fine-tune aimed at the rungs the ladder uses.
 
         --bass-decoder --init-from DIR adds a bass decoder to DIR's codec and trains it
         alone (everything else held, so the codes, the codec id and the prior stay
@@ -276,6 +281,9 @@ struct TrainCodec: TrainCommand {
               --out runs/codec-bin --init-from models/codec --decoder-only \\
               --bin-head 8 --steps 3000
           gen train codec --data data/music --data data/realmusic \\
+              --out runs/codec-deep --init-from models/codec --decoder-only \\
+              --decoder-blocks 9 --train-codebooks 1,2,3,4,5,5,5,8 --lr 2e-4
+          gen train codec --data data/music --data data/realmusic \\
               --out runs/codec-gan --init-from models/codec --decoder-only \\
               --adversarial-weight 0.1 --lr 1e-4 --steps 3000
         """)
@@ -299,9 +307,11 @@ struct TrainCodec: TrainCommand {
     @Option(name: .long, help: ArgumentHelp("Fit a bass stream of this many codebooks beside the --init-from codec (k-means on the training clips' band below 345 Hz; no gradient steps, the codes and codec id kept).", valueName: "codebooks")) var bassStream: Int?
     @Option(name: .long, help: "Lloyd iterations per bass-stream codebook.") var bassStreamIterations = 40
     @Option(name: .long, help: "Band vectors (frames) drawn from each corpus for the bass stream's fit.") var bassStreamVectors = 250_000
-    @Option(name: .long, help: ArgumentHelp("Each bass-stream codebook's size, comma-separated, one per codebook (default: the main codebooks' size for every one).", valueName: "n,n,...")) var bassStreamSizes: CodebookSizes?
+    @Option(name: .long, help: ArgumentHelp("Each bass-stream codebook's size, comma-separated, one per codebook (default: the main codebooks' size for every one).", valueName: "n,n,...")) var bassStreamSizes: IntegerList?
     @Option(name: .long, help: ArgumentHelp("Strength of the bass stream's decode-time Wiener postfilter (default none, as the shipped codec), which lowers the quantization noise between the bass notes; 2 is the strength its card measured.", valueName: "beta")) var bassStreamPostfilter: Float?
     @Option(name: .long, help: "Weight of the phase losses (group delay, instantaneous frequency; and the phase itself for an absolute head).") var phaseWeight: Float?
+    @Option(name: .long, help: ArgumentHelp("Blocks of the decoder (default 6). With --init-from, more than the codec's own adds blocks that start as the identity, so the run starts from its output.", valueName: "n")) var decoderBlocks: Int?
+    @Option(name: .long, help: ArgumentHelp("Codebook counts the batches draw from, comma-separated (repeat one to draw it more often), instead of quantizer dropout: aim a decoder fine-tune at the rungs in use.", valueName: "k,k,...")) var trainCodebooks: IntegerList?
     @OptionGroup(title: "Discriminator phase") var adversarial: AdversarialOptions
     @OptionGroup(title: "Training run") var training: TrainingRunOptions<RVQCodecTrainOptions>
     @OptionGroup var globals: GlobalOptions
@@ -317,7 +327,8 @@ struct TrainCodec: TrainCommand {
         o.binHead = binHead.map { BinHeadLayout(channels: $0, kernel: binHeadKernel) }; o.binHeadOnly = binHeadOnly
         o.bassDecoder = bassDecoder; o.bassInit = bassInit; o.bassWeight = bassWeight
         o.bassStream = bassStream; o.bassStreamIterations = bassStreamIterations; o.bassStreamVectors = bassStreamVectors
-        o.bassStreamPostfilter = bassStreamPostfilter; o.bassStreamSizes = bassStreamSizes?.sizes
+        o.bassStreamPostfilter = bassStreamPostfilter; o.bassStreamSizes = bassStreamSizes?.values
+        o.decoderBlocks = decoderBlocks; o.trainingCodebooks = trainCodebooks?.values
         adversarial.apply(to: &o.adversarial)
         return o
     }
@@ -328,12 +339,13 @@ struct TrainCodec: TrainCommand {
 extension PhaseHead: ExpressibleByArgument {}
 extension EncoderInput: ExpressibleByArgument {}
 
-/// `--bass-stream-sizes 4096,512,512`: one codebook size per bass-stream codebook.
-struct CodebookSizes: ExpressibleByArgument {
-    var sizes: [Int]
+/// A comma-separated list of integers: `--bass-stream-sizes 4096,512,512` (one size per
+/// bass-stream codebook), `--train-codebooks 1,2,3,4,5,5,8`.
+struct IntegerList: ExpressibleByArgument {
+    var values: [Int]
     init?(argument: String) {
         let parts = argument.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard !parts.isEmpty, !parts.contains(nil) else { return nil }
-        sizes = parts.map { $0! }
+        values = parts.map { $0! }
     }
 }

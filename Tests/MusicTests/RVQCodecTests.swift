@@ -355,6 +355,86 @@ final class RVQCodecTests: MusicScratchTestCase {
         XCTAssertEqual(wide.bias, [100, 101, 102, 0, 0, 0, 103, 104, 105])
     }
 
+    // Expected: a codec whose decoder gains blocks (`--decoder-blocks` with --init-from: the new
+    // blocks' layer scale at zero, so each adds nothing to its input) decodes the same codes to
+    // bitwise the same samples as the codec it came from (x + 0 = x) and keeps the codec id; the
+    // gradient reaches each new block's layer scale, so training can put the blocks to use.
+    func testAddedDecoderBlocksStartFromTheSameOutput() throws {
+        let x = testSignal(6000)
+        let model = seededRVQ(signal: x)
+        try saveRVQ(model, to: dir + "/old")
+        var file = try SafeTensorsFile.read(dir + "/old/model.safetensors")
+        var c = model.config; c.decoderBlocks = 3
+        let deep = RVQCodec(config: c, seed: 9)
+        RVQCodecTrainer.addNewDecoderBlocks(to: &file, from: deep, after: model.config.decoderBlocks)
+        try deep.loadWeights(file, path: "test")
+        let codes = model.encode(x)
+        XCTAssertEqual(deep.encode(x), codes)
+        XCTAssertEqual(deep.modelID, model.modelID)
+        XCTAssertEqual(deep.decode(codes, length: x.count), model.decode(codes, length: x.count))
+        var rng = RNG(seed: 3)
+        let batch = RVQCodecTrainer.randomBatch([[x]], batch: 2, span: 15 * 64 + 256, rng: &rng)
+        let l = deep.losses(batch, active: 3, training: true, decoderOnly: true, rng: &rng)
+        deep.params.zeroGrad(); l.total.backward()
+        for i in 1..<3 {
+            let g = try XCTUnwrap(deep.params["decoder.blocks.\(i).gamma"]?.grad, "block \(i)")
+            XCTAssertGreaterThan(g.map(abs).max() ?? 0, 0, "block \(i)")
+        }
+    }
+
+    // Expected: with training counts (`--train-codebooks`), every batch decodes with one of the
+    // listed counts: over 600 draws of [1, 3, 3] only 1 and 3, and 3 in 2/3 of them (binomial:
+    // ± 0.058 at three standard deviations); counts outside 1...K, or none, are refused by name.
+    func testTrainingCodebookCounts() {
+        var c = tinyRVQConfig(codebooks: 3); c.trainingCodebooks = [1, 3, 3]
+        XCTAssertEqual(c.validate(), [])
+        let model = RVQCodec(config: c, seed: 1)
+        var rng = RNG(seed: 2)
+        let x = Tensor(shape: [1, 1, 4 * c.hop + c.inputExtra], data: [Float](repeating: 0, count: 4 * c.hop + c.inputExtra))
+        let draws = (0..<600).map { _ in model.trainingWindow(x, active: nil, caller: "test", rng: &rng).active }
+        XCTAssertEqual(Set(draws), [1, 3])
+        XCTAssertEqual(Double(draws.filter { $0 == 3 }.count) / 600, 2.0 / 3, accuracy: 0.058)
+        XCTAssertEqual(model.trainingWindow(x, active: 2, caller: "test", rng: &rng).active, 2)
+        for bad in [[0], [4], [], [Int](repeating: 1, count: 65)] {
+            var h = c; h.trainingCodebooks = bad
+            XCTAssertTrue(h.validate().contains { $0.hasPrefix("training_codebooks must list 1 to 64 codebook counts, each in 1...3") }, "\(bad): \(h.validate())")
+        }
+    }
+
+    // Expected: `gen train codec --decoder-only --decoder-blocks --train-codebooks` on a tiny
+    // corpus writes a codec with the grown decoder and the counts in its config, keeps the codec
+    // id (the codes are held), and logs the held-out numbers at the count drawn most often beside
+    // 2 and all; a shrinking --decoder-blocks, a count above the codec's codebooks and a malformed
+    // list are refused with a message naming the option.
+    func testGrownDecoderFineTuneThroughTheCLI() throws {
+        let genPath = builtGenPath()
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: genPath), "build gen first (swift build -c release)")
+        func gen(_ args: [String]) throws -> (code: Int32, stderr: String, peakKB: Int) { try genUnderTime(genPath, args) }
+        let data = dir + "/data"
+        try writeTinyMusicCorpus(at: data, samples: 22050, seed: 7)
+        var c = tinyRVQConfig(); c.decoderBlocks = 2
+        let base = seededRVQ(c)
+        try saveRVQ(base, to: dir + "/base")
+        let common = ["train", "codec", "--data", data, "--init-from", dir + "/base", "--decoder-only", "--steps", "2", "--batch-size", "2",
+                      "--segment-frames", "8", "--warmup", "1", "--quiet"]
+        let t = try gen(common + ["--out", dir + "/deep", "--decoder-blocks", "3", "--train-codebooks", "1,1,3"])
+        XCTAssertEqual(t.code, 0, t.stderr)
+        let deep = try RVQCodec.load(directory: dir + "/deep")
+        XCTAssertEqual(deep.config.decoderBlocks, 3)
+        XCTAssertEqual(deep.config.trainingCodebooks, [1, 1, 3])
+        XCTAssertEqual(deep.modelID, base.modelID)
+        let log = try String(contentsOfFile: dir + "/deep/train_log.jsonl", encoding: .utf8)
+        for k in 1...3 { XCTAssertTrue(log.contains("\"codebooks\":\(k),"), "no held-out row at \(k) codebooks:\n\(log)") }
+        for (args, code, words) in [(["--decoder-blocks", "1"], Int32(3), "add blocks, not remove them"),
+                                    (["--train-codebooks", "1,4"], 3, "this codec has 3 codebooks"),
+                                    (["--train-codebooks", "1,x"], 2, "--train-codebooks"),
+                                    (["--train-codebooks", "0"], 2, "--train-codebooks must list")] {
+            let bad = try gen(common + ["--out", dir + "/bad"] + args)
+            XCTAssertEqual(bad.code, code, "\(args): \(bad.stderr)")
+            XCTAssertTrue(bad.stderr.contains(words), "\(args): \(bad.stderr)")
+        }
+    }
+
     // Expected: a codec that gains a bin head (`--bin-head` with --init-from: the head's own
     // initialisation, its last layer at zero) decodes the same codes to the same samples as the
     // codec it came from, keeps the codec id, and loads back from its own folder; hostile bin

@@ -42,6 +42,11 @@ final class TrainOptionsTests: XCTestCase {
         XCTAssertEqual(o.problems(), ["--long-window: long_window.n_fft must be a power of two above n_fft (1024) and at most 32768, got 1000"])
         o.longWindow = LongWindowInput(nFFT: 4096, bins: 129); o.initFrom = "models/codec"; o.decoderOnly = true
         XCTAssertEqual(o.problems(), ["--long-window changes what the codes mean; --decoder-only keeps them. Drop one"])
+        o = RVQCodecTrainOptions(dataDirs: ["d"], outDir: "runs/c")
+        o.decoderBlocks = 33; o.trainingCodebooks = [0, 5]
+        XCTAssertEqual(o.problems(), ["--decoder-blocks must be in 1...32, got 33", "--train-codebooks must list 1 to 64 codebook counts, each in 1...32, got 0,5"])
+        o.decoderBlocks = 9; o.trainingCodebooks = [1, 5, 5]; o.resume = true
+        XCTAssertEqual(o.problems(), ["--decoder-blocks sets up a new run; a resumed run keeps its own"])
     }
 
     func testPriorAndTaggerOptions() {
