@@ -80,7 +80,10 @@ struct Models: ParsableCommand, HasGlobalOptions {
             print("  " + card.sizeLine)
             if let key = card.keyNumbers { print("  " + key) }
             if name == "codec", let c = try? ConfigFile.read(RVQCodecConfig.self, from: "\(dir)/codec/config.json") {
-                print("  bitrate ladder (--codebooks k: kbps): " + c.describe(c.rungs()))
+                // The checks `gen codec` makes before it decodes: a config it refuses has no ladder to list.
+                let problems = c.validate()
+                print(problems.isEmpty ? "  bitrate ladder (--codebooks k: kbps): " + c.describe(c.rungs())
+                      : "  invalid config (gen codec refuses it): " + problems.joined(separator: "; "))
             }
         }
     }

@@ -236,5 +236,21 @@ final class CLITests: CLITestCase {
         XCTAssertEqual(out.components(separatedBy: "Key numbers:").count - 1, 5)
         let ladder = try XCTUnwrap(out.split(separator: "\n").first { $0.contains("bitrate ladder") })
         XCTAssertTrue(ladder.contains("1: 0.86, 2: 1.89 (1 + 1 bass)") && ladder.hasSuffix("8: 6.89 (5 + 3 bass)"), String(ladder))
+
+        // A codec config whose ladder `gen codec` refuses (a rung that drops a bass codebook the one
+        // before it had) is named as invalid by `gen models` too, not listed as a ladder.
+        let models = dir.appendingPathComponent("models")
+        let shipped = root.appendingPathComponent("models/codec")
+        try FileManager.default.createDirectory(at: models.appendingPathComponent("codec"), withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(at: models.appendingPathComponent("codec/model.safetensors"),
+                                                   withDestinationURL: shipped.appendingPathComponent("model.safetensors"))
+        var config = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: shipped.appendingPathComponent("config.json"))) as? [String: Any])
+        var stream = try XCTUnwrap(config["bass_stream"] as? [String: Any])
+        stream["rungs"] = [[1, 0], [1, 1], [2, 1], [2, 2], [3, 2], [3, 3], [4, 3], [6, 2]]
+        config["bass_stream"] = stream
+        try JSONSerialization.data(withJSONObject: config).write(to: models.appendingPathComponent("codec/config.json"))
+        let bad = String(decoding: try gen(["models", "--models-dir", models.path]).stdout, as: UTF8.self)
+        XCTAssertFalse(bad.contains("bitrate ladder"), bad)
+        XCTAssertTrue(bad.contains("invalid config (gen codec refuses it): bass_stream.rungs must grow rung by rung"), bad)
     }
 }
