@@ -44,7 +44,12 @@ struct CodecCeiling: ParsableCommand {
         for f in folders { try FileManager.default.createDirectory(atPath: output + "/" + f, withIntermediateDirectories: true) }
         var written = 0
         for name in names {
-            guard let x = try? AudioFile.readMono(input + "/" + name, sampleRate: codec.sampleRate), !x.isEmpty else { continue }
+            let x: [Float]
+            do { x = try AudioFile.readMono(input + "/" + name, sampleRate: codec.sampleRate) } catch {
+                FileHandle.standardError.write(Data("gen-eval: skipped \(name): \(error)\n".utf8))
+                continue
+            }
+            guard !x.isEmpty else { FileHandle.standardError.write(Data("gen-eval: skipped \(name): no samples\n".utf8)); continue }
             let stem = (name as NSString).deletingPathExtension + ".wav"
             func write(_ y: [Float], _ folder: String) throws {
                 try AudioFile.write(AudioBuffer(samples: y, sampleRate: codec.sampleRate), to: output + "/" + folder + "/" + stem)
