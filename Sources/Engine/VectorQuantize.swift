@@ -199,6 +199,12 @@ public struct RVQOutput {
     /// Per active stage: distinct codes used in this batch, and the perplexity of their histogram.
     public var usage: [Int]
     public var perplexity: [Float]
+
+    /// `x` (N, D) through no stage at all: itself, with no codes and no commitment (a decoder
+    /// trained on what the encoder gives before quantization: the autoencoder's own ceiling).
+    public static func unquantized(_ x: Tensor) -> RVQOutput {
+        RVQOutput(quantized: x, codes: [], commitLoss: Tensor(scalar: 0), usage: [], perplexity: [])
+    }
 }
 
 /// Residual vector quantization (Zeghidour et al. 2021, SoundStream §3.2; Défossez et al. 2022,

@@ -227,8 +227,8 @@ public struct RVQCodecConfig: Codable, Equatable, ValidatedConfig {
         if !(0..<1).contains(emaDecay) { p.append("ema_decay must be in [0, 1), got \(emaDecay)") }
         if !(restartThreshold >= 0 && restartThreshold <= 1e6) { p.append("restart_threshold must be in 0...1e6") }
         if !(0...1).contains(quantizerDropout) { p.append("quantizer_dropout must be in [0, 1], got \(quantizerDropout)") }
-        if let t = trainingCodebooks, !(1...64).contains(t.count) || t.contains(where: { !(1...codebooks).contains($0) }) {
-            p.append("training_codebooks must list 1 to 64 codebook counts, each in 1...\(codebooks), got \(t.map(String.init).joined(separator: ","))")
+        if let t = trainingCodebooks, !(1...64).contains(t.count) || t.contains(where: { !(0...codebooks).contains($0) }) {
+            p.append("training_codebooks must list 1 to 64 codebook counts, each in 0...\(codebooks) (0: unquantized), got \(t.map(String.init).joined(separator: ","))")
         }
         if !(commitment >= 0 && commitment <= 1e6) || !(melWeight >= 0 && melWeight <= 1e6) { p.append("loss weights must be in 0...1e6") }
         if stftSizes.count > 8 || stftSizes.contains(where: { $0 < 64 || $0 > 16_384 || $0 & ($0 - 1) != 0 }) {
@@ -422,7 +422,10 @@ public final class RVQCodec {
         let feats = features(x)
         let body = lead + side > 0 ? GradMode.withoutGrad { slice(x, axis: 2, (side + lead)..<(x.shape[2] - side)) } : x   // the frames decoded
         let s = feats.shape[1]
-        let q = holdCodes
+        // 0 codebooks: the encoder's latents as they are, unquantized (a ceiling run, `--train-codebooks 0`).
+        let q = active == 0
+            ? RVQOutput.unquantized(reshape(holdCodes ? GradMode.withoutGrad { latents(feats) } : latents(feats), [b * s, c.codeDim]))
+            : holdCodes
             ? GradMode.withoutGrad { quantizer(reshape(latents(feats), [b * s, c.codeDim]), active: active, training: false, rng: &rng) }
             : quantizer(reshape(latents(feats), [b * s, c.codeDim]), active: active, training: training, rng: &rng)
         let z = reshape(q.quantized, [b, s, c.codeDim])

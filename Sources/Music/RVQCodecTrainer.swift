@@ -119,8 +119,8 @@ public struct RVQCodecTrainOptions: TrainingRunSettings {
             p += rangeProblem("--decoder-blocks", n, 1...32)
             if resume { p.append("--decoder-blocks sets up a new run; a resumed run keeps its own") }
         }
-        if let t = trainingCodebooks, !(1...64).contains(t.count) || t.contains(where: { !(1...32).contains($0) }) {
-            p.append("--train-codebooks must list 1 to 64 codebook counts, each in 1...32, got \(t.map(String.init).joined(separator: ","))")
+        if let t = trainingCodebooks, !(1...64).contains(t.count) || t.contains(where: { !(0...32).contains($0) }) {
+            p.append("--train-codebooks must list 1 to 64 codebook counts, each in 0...32 (0: unquantized), got \(t.map(String.init).joined(separator: ","))")
         }
         p += rangeProblem("--bass-weight", bassWeight, 0...100)
         if bassWeight > 0 && bassDecoder { p.append("--bass-weight trains the whole codec with its bass decoder; --bass-decoder trains the bass decoder alone. Drop one") }
@@ -162,7 +162,13 @@ public enum RVQCodecTrainer {
         let fb = MelFilterbank(config: .standard), stft = STFT(config: MelConfig.standard.stft)
         var mel: Float = 0, sc: Float = 0, chroma: Float = 0, flat: Float = 0
         for w in windows {
-            let y = model.decode(model.encode(w, codebooks: k), length: w.count, bass: bass)
+            let y: [Float]
+            if k == 0 {   // the unquantized latents (a ceiling run, `--train-codebooks 0`)
+                let z = model.latents(of: w)
+                y = model.decoder.synthesize(features: z, frames: z.count / model.config.codeDim, length: w.count)
+            } else {
+                y = model.decode(model.encode(w, codebooks: k), length: w.count, bass: bass)
+            }
             let a = fb.logMel(audio: y), b = fb.logMel(audio: w)
             mel += zip(a, b).reduce(Float(0)) { $0 + Swift.abs($1.0 - $1.1) } / Float(max(a.count, 1))
             sc += spectralConvergence(target: stft.magnitude(w), estimate: stft.magnitude(y))
@@ -307,7 +313,7 @@ public enum RVQCodecTrainer {
         if let w = o.phaseWeight { config.phaseWeight = w }
         if let t = o.trainingCodebooks {
             guard t.allSatisfy({ $0 <= config.codebooks }) else {
-                throw CodecError("--train-codebooks \(t.map(String.init).joined(separator: ",")): this codec has \(config.codebooks) codebooks; give counts in 1...\(config.codebooks).")
+                throw CodecError("--train-codebooks \(t.map(String.init).joined(separator: ",")): this codec has \(config.codebooks) codebooks; give counts in 0...\(config.codebooks) (0: unquantized).")
             }
             config.trainingCodebooks = t
         }
@@ -433,9 +439,10 @@ public enum RVQCodecTrainer {
             // 2 and all codebooks, and the count the batches draw most often (if they are told).
             let aimed = config.trainingCodebooks.flatMap { t in t.max { a, b in t.filter { $0 == a }.count < t.filter { $0 == b }.count } }
             for k in Set([min(2, config.codebooks), config.codebooks] + (aimed.map { [$0] } ?? [])).sorted() {
-                for bass in config.bassDecoder == nil ? [true] : [false, true] {
+                let single = config.bassDecoder == nil || k == 0   // no bass decoder below its min_codebooks at 0
+                for bass in single ? [true] : [false, true] {
                     let e = evaluate(model, windows: val, codebooks: k, bass: bass)
-                    let which = config.bassDecoder == nil ? "" : (bass ? ",\"bass_decoder\":true" : ",\"bass_decoder\":false")
+                    let which = single ? "" : (bass ? ",\"bass_decoder\":true" : ",\"bass_decoder\":false")
                     log.emit(String(format: "{\"step\":%d,\"codebooks\":%d,\"kbps\":%.2f%@,\"val_mel_l1\":%.4f,\"val_spectral_convergence\":%.4f,\"val_chroma\":%.4f,\"val_flatness_ratio\":%.3f%@}",
                                     step, k, config.bitrate(codebooks: k) / 1000, which, e.melL1, e.convergence, e.chroma, e.flatnessRatio, tail))
                 }

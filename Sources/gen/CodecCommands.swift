@@ -216,7 +216,10 @@ struct TrainCodec: TrainCommand {
         so the run starts from DIR's output with more capacity to fill.
         --train-codebooks 1,2,3,4,5,5,8 has each batch decode with one of those
         codebook counts (a count given twice is drawn twice as often) instead of
-        quantizer dropout's: a fine-tune aimed at the rungs the ladder uses.
+        quantizer dropout's: a fine-tune aimed at the rungs the ladder uses. A
+        count of 0 decodes the encoder's latents unquantized: with --decoder-only,
+        what the autoencoder itself can reach at no bitrate (a ceiling to measure
+        with `gen-eval codec-ceiling`, not a codec to ship).
 
         --bass-decoder --init-from DIR adds a bass decoder to DIR's codec and trains it
         alone (everything else held, so the codes, the codec id and the prior stay
@@ -311,7 +314,7 @@ struct TrainCodec: TrainCommand {
     @Option(name: .long, help: ArgumentHelp("Strength of the bass stream's decode-time Wiener postfilter (default none, as the shipped codec), which lowers the quantization noise between the bass notes; 2 is the strength its card measured.", valueName: "beta")) var bassStreamPostfilter: Float?
     @Option(name: .long, help: "Weight of the phase losses (group delay, instantaneous frequency; and the phase itself for an absolute head).") var phaseWeight: Float?
     @Option(name: .long, help: ArgumentHelp("Blocks of the decoder (default 6). With --init-from, more than the codec's own adds blocks that start as the identity, so the run starts from its output.", valueName: "n")) var decoderBlocks: Int?
-    @Option(name: .long, help: ArgumentHelp("Codebook counts the batches draw from, comma-separated (repeat one to draw it more often), instead of quantizer dropout: aim a decoder fine-tune at the rungs in use.", valueName: "k,k,...")) var trainCodebooks: IntegerList?
+    @Option(name: .long, help: ArgumentHelp("Codebook counts the batches draw from, comma-separated (repeat one to draw it more often), instead of quantizer dropout: aim a decoder fine-tune at the rungs in use; 0 = the unquantized latents.", valueName: "k,k,...")) var trainCodebooks: IntegerList?
     @OptionGroup(title: "Discriminator phase") var adversarial: AdversarialOptions
     @OptionGroup(title: "Training run") var training: TrainingRunOptions<RVQCodecTrainOptions>
     @OptionGroup var globals: GlobalOptions

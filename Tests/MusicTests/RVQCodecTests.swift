@@ -395,16 +395,48 @@ final class RVQCodecTests: MusicScratchTestCase {
         XCTAssertEqual(Set(draws), [1, 3])
         XCTAssertEqual(Double(draws.filter { $0 == 3 }.count) / 600, 2.0 / 3, accuracy: 0.058)
         XCTAssertEqual(model.trainingWindow(x, active: 2, caller: "test", rng: &rng).active, 2)
-        for bad in [[0], [4], [], [Int](repeating: 1, count: 65)] {
+        for bad in [[-1], [4], [], [Int](repeating: 1, count: 65)] {
             var h = c; h.trainingCodebooks = bad
-            XCTAssertTrue(h.validate().contains { $0.hasPrefix("training_codebooks must list 1 to 64 codebook counts, each in 1...3") }, "\(bad): \(h.validate())")
+            XCTAssertTrue(h.validate().contains { $0.hasPrefix("training_codebooks must list 1 to 64 codebook counts, each in 0...3 (0: unquantized)") }, "\(bad): \(h.validate())")
         }
+        var unquantized = c; unquantized.trainingCodebooks = [0, 3]
+        XCTAssertEqual(unquantized.validate(), [])
+    }
+
+    // Expected: 0 codebooks (`--train-codebooks 0`, a ceiling run) decodes the encoder's latents as
+    // they are: the training waveform is, to float rounding, the decoder's output on the latents
+    // computed directly (the closed form: no codeword in between), it differs from the 3-codebook
+    // decode by that quantization's error, there is no commitment or codebook use to report, and
+    // the decoder gets a gradient while the held encoder does not.
+    func testZeroCodebooksTrainOnTheUnquantizedLatents() {
+        let c = tinyRVQConfig(codebooks: 3)
+        let model = RVQCodec(config: c, seed: 3)
+        var rng = RNG(seed: 4)
+        let x = Tensor(randn: [2, 1, 6 * c.hop + c.inputExtra], std: 0.1, rng: &rng)
+        let l = model.losses(x, active: 0, training: true, decoderOnly: true, rng: &rng)
+        let direct = GradMode.withoutGrad { () -> [Float] in
+            let f = model.features(x)
+            return model.decoder.waveform(magnitudePhase: model.decoder.magnitudePhase(head: model.decoder.head(model.latents(f)))).data
+        }
+        XCTAssertEqual(l.waveform.data.count, direct.count)
+        XCTAssertLessThan(zip(l.waveform.data, direct).map { abs($0 - $1) }.max() ?? 1, 1e-5)
+        XCTAssertEqual(l.commit, 0); XCTAssertEqual(l.usage, []); XCTAssertEqual(l.active, 0)
+        let quantized = GradMode.withoutGrad { model.losses(x, active: 3, training: false, decoderOnly: true, rng: &rng).waveform.data }
+        XCTAssertGreaterThan(zip(quantized, direct).map { abs($0 - $1) }.max() ?? 0, 1e-4)
+        model.params.zeroGrad()
+        l.total.backward()
+        let named = Array(zip(model.params.names, model.params.tensors))
+        func largestGradient(_ prefix: String) -> Float {
+            named.filter { $0.0.hasPrefix(prefix) }.compactMap { $0.1.grad?.map(abs).max() }.max() ?? 0
+        }
+        XCTAssertGreaterThan(largestGradient("decoder."), 0)
+        XCTAssertEqual(largestGradient("encoder."), 0)
     }
 
     // Expected: `gen train codec --decoder-only --decoder-blocks --train-codebooks` on a tiny
     // corpus writes a codec with the grown decoder and the counts in its config, keeps the codec
     // id (the codes are held), and logs the held-out numbers at the count drawn most often beside
-    // 2 and all; a shrinking --decoder-blocks, a count above the codec's codebooks and a malformed
+    // 2 and all (also for 0, the unquantized latents); a shrinking --decoder-blocks, a count above the codec's codebooks and a malformed
     // list are refused with a message naming the option.
     func testGrownDecoderFineTuneThroughTheCLI() throws {
         let genPath = builtGenPath()
@@ -425,10 +457,17 @@ final class RVQCodecTests: MusicScratchTestCase {
         XCTAssertEqual(deep.modelID, base.modelID)
         let log = try String(contentsOfFile: dir + "/deep/train_log.jsonl", encoding: .utf8)
         for k in 1...3 { XCTAssertTrue(log.contains("\"codebooks\":\(k),"), "no held-out row at \(k) codebooks:\n\(log)") }
+        // A ceiling run (0: the unquantized latents) keeps the codes too and scores itself at 0 codebooks.
+        let u = try gen(common + ["--out", dir + "/ceiling", "--train-codebooks", "0"])
+        XCTAssertEqual(u.code, 0, u.stderr)
+        let ceiling = try RVQCodec.load(directory: dir + "/ceiling")
+        XCTAssertEqual(ceiling.config.trainingCodebooks, [0])
+        XCTAssertEqual(ceiling.modelID, base.modelID)
+        XCTAssertTrue(try String(contentsOfFile: dir + "/ceiling/train_log.jsonl", encoding: .utf8).contains("\"codebooks\":0,"))
         for (args, code, words) in [(["--decoder-blocks", "1"], Int32(3), "add blocks, not remove them"),
                                     (["--train-codebooks", "1,4"], 3, "this codec has 3 codebooks"),
                                     (["--train-codebooks", "1,x"], 2, "--train-codebooks"),
-                                    (["--train-codebooks", "0"], 2, "--train-codebooks must list")] {
+                                    (["--train-codebooks", "33"], 2, "--train-codebooks must list")] {
             let bad = try gen(common + ["--out", dir + "/bad"] + args)
             XCTAssertEqual(bad.code, code, "\(args): \(bad.stderr)")
             XCTAssertTrue(bad.stderr.contains(words), "\(args): \(bad.stderr)")

@@ -43,8 +43,10 @@ final class TrainOptionsTests: XCTestCase {
         o.longWindow = LongWindowInput(nFFT: 4096, bins: 129); o.initFrom = "models/codec"; o.decoderOnly = true
         XCTAssertEqual(o.problems(), ["--long-window changes what the codes mean; --decoder-only keeps them. Drop one"])
         o = RVQCodecTrainOptions(dataDirs: ["d"], outDir: "runs/c")
-        o.decoderBlocks = 33; o.trainingCodebooks = [0, 5]
-        XCTAssertEqual(o.problems(), ["--decoder-blocks must be in 1...32, got 33", "--train-codebooks must list 1 to 64 codebook counts, each in 1...32, got 0,5"])
+        o.decoderBlocks = 33; o.trainingCodebooks = [-1, 5]
+        XCTAssertEqual(o.problems(), ["--decoder-blocks must be in 1...32, got 33", "--train-codebooks must list 1 to 64 codebook counts, each in 0...32 (0: unquantized), got -1,5"])
+        o.decoderBlocks = nil; o.trainingCodebooks = [0, 33]
+        XCTAssertEqual(o.problems(), ["--train-codebooks must list 1 to 64 codebook counts, each in 0...32 (0: unquantized), got 0,33"])
         o.decoderBlocks = 9; o.trainingCodebooks = [1, 5, 5]; o.resume = true
         XCTAssertEqual(o.problems(), ["--decoder-blocks sets up a new run; a resumed run keeps its own"])
     }
