@@ -111,9 +111,12 @@ struct SpeechCommand: ParsableCommand, HasGlobalOptions {
             try ioErrors { try AudioFile.checkWritable(output) }
         }
 
+        // The two models load side by side, the vocoder on a second thread: reading and checking
+        // weights is most of a one-sentence command's fixed cost (`make bench` times it against flite).
+        let loading = Background { try loadVocoder(vocoder, globals, iterations: vocoderIterations, seed: seed) }
         let synth = try loadSynthesizer(globals)
         _ = try usageErrors { try synth.speaker(voice) }
-        synth.vocoder = try loadVocoder(vocoder, globals, iterations: vocoderIterations, seed: seed)
+        synth.vocoder = try loading.result()
         if let refineIterations { (synth.vocoder as? NeuralVocoder)?.refine(iterations: refineIterations) }
         synth.usePostfilter = postfilter
         synth.sentenceGap = sentenceSilence
@@ -237,5 +240,25 @@ struct Voices: ParsableCommand, HasGlobalOptions {
         let config = (try? globals.modelsFolder()).flatMap { try? ConfigFile.read(FastSpeechConfig.self, from: $0 + "/speech/config.json") }
         let names = config.flatMap { $0.validate().isEmpty ? $0.speakers : nil } ?? Flite.voiceNames
         for v in names { print("\(v)  \(about[v] ?? "")") }
+    }
+}
+
+/// A value made on a thread of its own, started at once; `result()` waits for it and rethrows
+/// what making it threw.
+final class Background<T>: @unchecked Sendable {
+    private var outcome: Result<T, Error>?
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ make: @escaping () throws -> T) {
+        Thread.detachNewThread { [self] in
+            outcome = Result { try make() }
+            done.signal()
+        }
+    }
+
+    func result() throws -> T {
+        done.wait()
+        done.signal()   // a second call returns the same outcome
+        return try outcome!.get()
     }
 }
