@@ -439,7 +439,7 @@ public enum RVQCodecTrainer {
             // 2 and all codebooks, and the count the batches draw most often (if they are told).
             let aimed = config.trainingCodebooks.flatMap { t in t.max { a, b in t.filter { $0 == a }.count < t.filter { $0 == b }.count } }
             for k in Set([min(2, config.codebooks), config.codebooks] + (aimed.map { [$0] } ?? [])).sorted() {
-                let single = config.bassDecoder == nil || k == 0   // no bass decoder below its min_codebooks at 0
+                let single = config.bassDecoder == nil || k == 0   // at 0 codebooks no bass decoder applies (it starts at its min_codebooks)
                 for bass in single ? [true] : [false, true] {
                     let e = evaluate(model, windows: val, codebooks: k, bass: bass)
                     let which = single ? "" : (bass ? ",\"bass_decoder\":true" : ",\"bass_decoder\":false")
