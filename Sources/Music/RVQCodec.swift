@@ -422,12 +422,11 @@ public final class RVQCodec {
         let feats = features(x)
         let body = lead + side > 0 ? GradMode.withoutGrad { slice(x, axis: 2, (side + lead)..<(x.shape[2] - side)) } : x   // the frames decoded
         let s = feats.shape[1]
+        let flat = reshape(holdCodes ? GradMode.withoutGrad { latents(feats) } : latents(feats), [b * s, c.codeDim])
         // 0 codebooks: the encoder's latents as they are, unquantized (a ceiling run, `--train-codebooks 0`).
-        let q = active == 0
-            ? RVQOutput.unquantized(reshape(holdCodes ? GradMode.withoutGrad { latents(feats) } : latents(feats), [b * s, c.codeDim]))
-            : holdCodes
-            ? GradMode.withoutGrad { quantizer(reshape(latents(feats), [b * s, c.codeDim]), active: active, training: false, rng: &rng) }
-            : quantizer(reshape(latents(feats), [b * s, c.codeDim]), active: active, training: training, rng: &rng)
+        let q = active == 0 ? RVQOutput.unquantized(flat)
+            : holdCodes ? GradMode.withoutGrad { quantizer(flat, active: active, training: false, rng: &rng) }
+            : quantizer(flat, active: active, training: training, rng: &rng)
         let z = reshape(q.quantized, [b, s, c.codeDim])
         let mp = decoder.magnitudePhase(head: decoder.head(z))   // head (B, S, 2F or 3F) → (B, S, 2F)
         let y = decoder.waveform(magnitudePhase: mp)
@@ -501,6 +500,13 @@ public final class RVQCodec {
         let a = max(0, origin), b = min(samples.count, origin + span)
         if a < b { out.replaceSubrange((a - origin)..<(b - origin), with: samples[a..<b]) }
         return Tensor(shape: [1, 1, span], data: out)
+    }
+
+    /// `samples` through the encoder and straight into the decoder, no codebook in between (the
+    /// autoencoder's own ceiling; no bass stream or bass decoder).
+    public func decodeUnquantized(_ samples: [Float]) -> [Float] {
+        let z = latents(of: samples)
+        return decoder.synthesize(features: z, frames: z.count / config.codeDim, length: samples.count)
     }
 
     /// Latents (S, D) of `samples`, computed in chunks of `chunk` frames with the encoder's receptive

@@ -162,13 +162,8 @@ public enum RVQCodecTrainer {
         let fb = MelFilterbank(config: .standard), stft = STFT(config: MelConfig.standard.stft)
         var mel: Float = 0, sc: Float = 0, chroma: Float = 0, flat: Float = 0
         for w in windows {
-            let y: [Float]
-            if k == 0 {   // the unquantized latents (a ceiling run, `--train-codebooks 0`)
-                let z = model.latents(of: w)
-                y = model.decoder.synthesize(features: z, frames: z.count / model.config.codeDim, length: w.count)
-            } else {
-                y = model.decode(model.encode(w, codebooks: k), length: w.count, bass: bass)
-            }
+            let y = k == 0 ? model.decodeUnquantized(w)   // a ceiling run (`--train-codebooks 0`)
+                : model.decode(model.encode(w, codebooks: k), length: w.count, bass: bass)
             let a = fb.logMel(audio: y), b = fb.logMel(audio: w)
             mel += zip(a, b).reduce(Float(0)) { $0 + Swift.abs($1.0 - $1.1) } / Float(max(a.count, 1))
             sc += spectralConvergence(target: stft.magnitude(w), estimate: stft.magnitude(y))

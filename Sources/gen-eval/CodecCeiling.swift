@@ -54,8 +54,7 @@ struct CodecCeiling: ParsableCommand {
             func write(_ y: [Float], _ folder: String) throws {
                 try AudioFile.write(AudioBuffer(samples: y, sampleRate: codec.sampleRate), to: output + "/" + folder + "/" + stem)
             }
-            let z = codec.latents(of: x)
-            var y = codec.decoder.synthesize(features: z, frames: z.count / codec.config.codeDim, length: x.count)
+            var y = codec.decodeUnquantized(x)
             try write(y, "latent")
             if bassRows > 0, let stream = codec.bassStream, let top {
                 stream.apply(codes: Array(codec.encode(x, rung: top).suffix(bassRows)), audio: &y)
