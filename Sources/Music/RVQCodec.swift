@@ -544,7 +544,50 @@ public final class RVQCodec {
         let z = quantizer.decode(codes.map { $0.map(Int.init) })   // (S, D)
         var y = decoder.synthesize(features: z, frames: frames, length: length)
         if useBass, let bass, bass.applies(toCodebooks: codes.count) { bass.apply(latents: z, frames: frames, audio: &y) }
+        silence(&y, where: codes, bassRows: 0)
         return y
+    }
+
+    /// Digital silence in, digital silence out. Where the input was digital silence the encoder
+    /// gives one tuple of codes (every frame alike), and the decoder renders it as a floor of noise
+    /// some 80 dB down (a few steps of 16 bits) instead of zeros. Samples whose frames, and every
+    /// frame of context the decoder reads for them, hold that tuple in every row (main, then bass
+    /// stream) are set to 0, and only where the decoded audio there is already below −70 dBFS
+    /// (with one codebook the tuple is coarse, so a quiet passage can share it; it keeps its sound).
+    func silence(_ y: inout [Float], where rows: [[Int32]], bassRows: Int) {
+        guard let frames = rows.first?.count, frames > 0, !y.isEmpty else { return }
+        let quiet = silentCodes(rows: rows.count - bassRows, bassRows: bassRows)
+        let reach = decoder.contextFrames, hop = config.hop
+        var silentAround = [Bool](repeating: false, count: frames)   // frame s: all of s − reach ... s + reach silent
+        var isSilent = [Bool](repeating: false, count: frames)
+        for t in 0..<frames { isSilent[t] = rows.indices.allSatisfy { rows[$0][t] == quiet[$0] } }
+        var prefix = [Int](repeating: 0, count: frames + 1)
+        for t in 0..<frames { prefix[t + 1] = prefix[t] + (isSilent[t] ? 1 : 0) }
+        for t in 0..<frames {
+            let a = max(0, t - reach), b = min(frames, t + reach + 1)
+            silentAround[t] = prefix[b] - prefix[a] == b - a
+        }
+        let ceiling: Float = 3.16e-4   // −70 dBFS
+        for t in 0..<frames where silentAround[t] {
+            let a = max(0, t * hop - hop / 2), b = min(y.count, t * hop + (hop + 1) / 2)
+            guard a < b else { continue }
+            var power: Float = 0
+            for i in a..<b { power += y[i] * y[i] }
+            if power / Float(b - a) < ceiling * ceiling { for i in a..<b { y[i] = 0 } }
+        }
+    }
+
+    /// The codes the encoder gives digital silence: the middle frame of a silent signal long
+    /// enough that the encoder's receptive field there sees nothing but silence; main rows, then
+    /// `bassRows` of the bass stream's.
+    func silentCodes(rows main: Int, bassRows: Int) -> [Int32] {
+        let frames = 4 * (config.encoderLayout.receptiveFrames + 8)
+        let zeros = [Float](repeating: 0, count: (frames - 1) * config.hop)
+        var codes = encode(zeros, codebooks: main).map { $0[frames / 2] }
+        if bassRows > 0, let bassStream {
+            codes += bassStream.encode(zeros, frames: frames, count: bassRows).map { $0[frames / 2] }
+        }
+        return codes
     }
 
     /// Codes of `samples` at a rung: its main codebooks' rows, then its bass stream's.
@@ -562,8 +605,11 @@ public final class RVQCodec {
         precondition(bassRows >= 0 && bassRows < rows.count, "RVQCodec.decode: \(bassRows) bass rows of \(rows.count)")
         guard bassRows > 0 else { return decode(rows, length: length, bass: useBass) }
         guard let bassStream else { preconditionFailure("RVQCodec.decode: bass rows, and this codec has no bass stream") }
-        var y = decode(Array(rows.dropLast(bassRows)), length: length, bass: false)
+        let main = Array(rows.dropLast(bassRows))
+        let z = quantizer.decode(main.map { $0.map(Int.init) })
+        var y = decoder.synthesize(features: z, frames: main[0].count, length: length)
         bassStream.apply(codes: Array(rows.suffix(bassRows)), audio: &y)
+        silence(&y, where: rows, bassRows: bassRows)
         return y
     }
 

@@ -131,6 +131,45 @@ final class ShippedMusicTests: XCTestCase {
         }
     }
 
+    // Digital silence in, digital silence out (RVQCodec.silence). A rendered clip, 3 s of zeros, the
+    // clip again 40 dB down (quiet, not silent), zeros. Expected, at every rung of the ladder and at 1
+    // and 8 main codebooks alone: the gap's interior, beyond the encoder's and the decoder's context
+    // from each edge, is exactly 0; the quiet clip keeps its sound, within 20 dB of its own level. Without the gate (the decoder's synthesis of the
+    // same codes) the gap holds the floor of noise the gate removes (measured about −85 dBFS on
+    // thunder's gaps in models/codec/MODEL_CARD.md), and outside the gaps the two are equal.
+    func testShippedCodecKeepsDigitalSilenceSilent() throws {
+        try requireModels(["codec"])
+        let codec = try RVQCodec.load(directory: models + "/codec")
+        let clip = Array(try renderedClip().prefix(2 * 22050))
+        let gap = [Float](repeating: 0, count: 3 * 22050), quiet = clip.map { $0 * 0.01 }
+        let audio = clip + gap + quiet + [Float](repeating: 0, count: 11025)
+        let margin = (codec.config.encoderLayout.receptiveFrames + codec.decoder.contextFrames + 4) * codec.config.hop
+        let inside = (clip.count + margin)..<(clip.count + gap.count - margin)
+        XCTAssertFalse(inside.isEmpty)
+        let quietPart = (clip.count + gap.count + margin)..<(clip.count + gap.count + quiet.count - margin)
+        func rms(_ x: [Float], _ r: Range<Int>) -> Float { (r.reduce(Float(0)) { $0 + x[$1] * x[$1] } / Float(r.count)).squareRoot() }
+        var rungs = codec.config.rungs()
+        rungs += [CodecRung(main: 1), CodecRung(main: codec.config.codebooks)]
+        for r in rungs {
+            let y = codec.roundTrip(audio, rung: r, bass: false)
+            XCTAssertEqual(y.count, audio.count)
+            XCTAssertEqual(inside.filter { y[$0] != 0 }.count, 0, "rung \(r): the gap is not silent")
+            let level = 20 * log10(rms(y, quietPart) / rms(audio, quietPart))
+            XCTAssertGreaterThan(level, -20, "rung \(r): the quiet passage lost its sound")
+            XCTAssertLessThan(level, 20, "rung \(r)")
+        }
+        let codes = codec.encode(audio, codebooks: codec.config.codebooks)
+        let ungated = codec.decoder.synthesize(features: codec.quantizer.decode(codes.map { $0.map(Int.init) }), frames: codes[0].count, length: audio.count)
+        let gated = codec.decode(codes, length: audio.count, bass: false)
+        XCTAssertGreaterThan(inside.filter { ungated[$0] != 0 }.count, inside.count / 2, "the decoder alone leaves a floor in the gap")
+        let floorDB = 20 * log10(rms(ungated, inside))
+        print(String(format: "shipped codec: the decoder's floor in digital silence %.1f dBFS, gated to 0", floorDB))
+        XCTAssertLessThan(floorDB, -60)
+        let loud = 0..<(clip.count - margin)
+        XCTAssertEqual(Array(gated[loud]), Array(ungated[loud]))
+        XCTAssertEqual(Array(gated[quietPart]), Array(ungated[quietPart]))
+    }
+
     // Expected: on a clip the codec never saw (rendered here by the corpus recipe, another seed),
     // every rung of the shipped ladder that holds bass-stream codes brings the band below 345 Hz
     // closer to the original's than the main codebooks of the same bitrate do with the bass
