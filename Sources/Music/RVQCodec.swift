@@ -540,11 +540,18 @@ public final class RVQCodec {
     /// fewer codebooks than its `min_codebooks`.
     public func decode(_ codes: [[Int32]], length: Int, bass useBass: Bool = true) -> [Float] {
         precondition(!codes.isEmpty && codes.count <= config.codebooks, "RVQCodec.decode: \(codes.count) codebooks of codes")
+        var y = synthesize(codes, length: length, bass: useBass)
+        silence(&y, where: codes, bassRows: 0)
+        return y
+    }
+
+    /// Main codes (k, S) → `length` samples as the decoder (and, with `bass`, the bass decoder)
+    /// writes them, before `silence`.
+    func synthesize(_ codes: [[Int32]], length: Int, bass useBass: Bool) -> [Float] {
         let frames = codes[0].count
         let z = quantizer.decode(codes.map { $0.map(Int.init) })   // (S, D)
         var y = decoder.synthesize(features: z, frames: frames, length: length)
         if useBass, let bass, bass.applies(toCodebooks: codes.count) { bass.apply(latents: z, frames: frames, audio: &y) }
-        silence(&y, where: codes, bassRows: 0)
         return y
     }
 
@@ -556,19 +563,17 @@ public final class RVQCodec {
     /// (with one codebook the tuple is coarse, so a quiet passage can share it; it keeps its sound).
     func silence(_ y: inout [Float], where rows: [[Int32]], bassRows: Int) {
         guard let frames = rows.first?.count, frames > 0, !y.isEmpty else { return }
-        let quiet = silentCodes(rows: rows.count - bassRows, bassRows: bassRows)
         let reach = decoder.contextFrames, hop = config.hop
-        var silentAround = [Bool](repeating: false, count: frames)   // frame s: all of s − reach ... s + reach silent
-        var isSilent = [Bool](repeating: false, count: frames)
-        for t in 0..<frames { isSilent[t] = rows.indices.allSatisfy { rows[$0][t] == quiet[$0] } }
-        var prefix = [Int](repeating: 0, count: frames + 1)
-        for t in 0..<frames { prefix[t + 1] = prefix[t] + (isSilent[t] ? 1 : 0) }
-        for t in 0..<frames {
-            let a = max(0, t - reach), b = min(frames, t + reach + 1)
-            silentAround[t] = prefix[b] - prefix[a] == b - a
-        }
+        var changes = [Int](repeating: 0, count: frames)   // changes[t]: frames in 1...t whose codes differ from the frame before
+        for t in 1..<frames { changes[t] = changes[t - 1] + (rows.contains { $0[t] != $0[t - 1] } ? 1 : 0) }
+        // The frames whose window of context holds one tuple throughout; music seldom has any, and
+        // then the encode of silence below is skipped.
+        let window = { (t: Int) in max(0, t - reach)..<min(frames, t + reach + 1) }
+        let steady = (0..<frames).filter { changes[window($0).upperBound - 1] == changes[window($0).lowerBound] }
+        guard !steady.isEmpty else { return }
+        let quiet = silentCodes(rows: rows.count - bassRows, bassRows: bassRows)
         let ceiling: Float = 3.16e-4   // −70 dBFS
-        for t in 0..<frames where silentAround[t] {
+        for t in steady where rows.indices.allSatisfy({ rows[$0][t] == quiet[$0] }) {
             let a = max(0, t * hop - hop / 2), b = min(y.count, t * hop + (hop + 1) / 2)
             guard a < b else { continue }
             var power: Float = 0
@@ -605,9 +610,7 @@ public final class RVQCodec {
         precondition(bassRows >= 0 && bassRows < rows.count, "RVQCodec.decode: \(bassRows) bass rows of \(rows.count)")
         guard bassRows > 0 else { return decode(rows, length: length, bass: useBass) }
         guard let bassStream else { preconditionFailure("RVQCodec.decode: bass rows, and this codec has no bass stream") }
-        let main = Array(rows.dropLast(bassRows))
-        let z = quantizer.decode(main.map { $0.map(Int.init) })
-        var y = decoder.synthesize(features: z, frames: main[0].count, length: length)
+        var y = synthesize(Array(rows.dropLast(bassRows)), length: length, bass: false)
         bassStream.apply(codes: Array(rows.suffix(bassRows)), audio: &y)
         silence(&y, where: rows, bassRows: bassRows)
         return y
