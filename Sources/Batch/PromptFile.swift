@@ -193,7 +193,8 @@ public enum PromptParser {
     }
 
     public static let musicKeys = ["kind", "genre", "artist", "lyrics", "lyrics_file", "duration", "seed",
-                                   "temperature", "top_k", "top_p", "cfg", "instrumental_cfg", "bpm", "time_signature", "out"]
+                                   "temperature", "top_k", "top_p", "cfg", "instrumental_cfg", "cfg_plausibility", "bpm",
+                                   "time_signature", "out"]
     public static let speechKeys = ["kind", "text", "voice", "speed", "pitch", "vocoder", "sentence_silence",
                                     "vocoder_iterations", "refine_iterations", "postfilter", "seed", "out"]
 
@@ -271,6 +272,7 @@ public enum PromptParser {
             if let p = try o.number("top_p") { m.topP = Float(p) }
             if let g = try o.number("cfg") { m.cfg = Float(g) }
             if let g = try o.number("instrumental_cfg") { m.instrumentalCFG = Float(g) }
+            if let a = try o.number("cfg_plausibility") { m.cfgPlausibility = Float(a) }
             if let b = try o.number("bpm") { m.bpm = b }
             m.timeSignature = try o.string("time_signature")
             if let problem = m.validate(naming: \.key).first { throw Reason(problem + ".") }

@@ -125,6 +125,11 @@ public struct PriorConfig: Codable, Equatable, ValidatedConfig {
     /// Guidance on a drawn band apart from the genre: the sampler's default scale b (Sampler.swift;
     /// 1 conditions on the band without amplifying it). nil: the band is guided with the labels at `cfg`.
     public var bandCFG: Float? = nil
+    /// The plausibility constraint on guided sampling (α, after contrastive decoding's, Li et al.
+    /// 2023): a code is drawn only if the conditioned row alone gives it at least α times the
+    /// probability of its likeliest code, so guidance cannot lift a code that the conditioned
+    /// model finds implausible but the unconditioned one finds less so. nil or 0: off.
+    public var cfgPlausibility: Float? = nil
 
     public init() {}
 
@@ -178,6 +183,7 @@ public struct PriorConfig: Codable, Equatable, ValidatedConfig {
         if let g = gridCFG, !(g >= 1 && g <= 10) { problems.append("grid_cfg must be between 1 and 10, got \(g)") }
         if let g = instrumentalCFG, !(g >= 1 && g <= 10) { problems.append("instrumental_cfg must be between 1 (off) and 10, got \(g)") }
         if let g = bandCFG, !(g >= 0 && g <= 10) { problems.append("band_cfg must be between 0 and 10, got \(g)") }
+        if let a = cfgPlausibility, !(a >= 0 && a < 1) { problems.append("cfg_plausibility must be at least 0 and below 1, got \(a)") }
         if let bands = genreArtists {
             if bands.count > 10_000 || bands.values.contains(where: { $0.count > 10_000 }) { problems.append("genre_artists is above the limit of 10000 entries") }
             let unknown = bands.flatMap { g, a in (genreID(g) == nil ? [g] : []) + a.filter { artistID($0) == nil } }
@@ -196,6 +202,7 @@ public struct PriorConfig: Codable, Equatable, ValidatedConfig {
         case timingBins = "timing_bins", maxSeconds = "max_seconds", sampleRate = "sample_rate", hop
         case instrumentalToken = "instrumental_token", barBins = "bar_bins", gridGuidance = "grid_guidance", gridCFG = "grid_cfg", instrumentalCFG = "instrumental_cfg"
         case stepLabels = "step_labels", genreArtists = "genre_artists", bandCFG = "band_cfg"
+        case cfgPlausibility = "cfg_plausibility"
     }
 }
 

@@ -200,6 +200,16 @@ extension Prior {
         }
     }
 
+    /// The plausibility constraint on a guided row (`PriorConfig.cfgPlausibility`): codes whose
+    /// probability under the `conditioned` logits alone (temperature 1) is below `alpha` times the
+    /// likeliest code's are removed (−∞), so guidance only reorders codes the conditioned model
+    /// already finds plausible. The likeliest conditioned code always stays.
+    static func keepPlausible(_ row: inout [Float], conditioned: ArraySlice<Float>, alpha: Float) {
+        guard let top = conditioned.max() else { return }
+        let floor = top + Foundation.log(alpha)
+        for (j, l) in zip(row.indices, conditioned) where l < floor { row[j] = -.infinity }
+    }
+
     /// Samples `count` pieces of `frames` frames, each as codes (K, frames). The first P frames of
     /// each are the prime (codes (K, P), primed sampling); every other code is drawn from the
     /// cached decoder, one step (K codes, laid out by the pattern) at a time. Beyond the context
@@ -220,7 +230,8 @@ extension Prior {
     public func sample(_ labels: PriorLabels, count: Int, frames: Int, temperature: Float = 0.95, topK: Int = 0,
                        topP: Float = 0, seed: UInt64, prime: [[Int32]] = [], hopFraction: Double = 0.5,
                        cfg: Float = 1, gridCFG: Float? = nil, temperatureFine: Float? = nil, topKFine: Int? = nil,
-                       instrumentalCFG: Float? = nil, bandCFG: Float? = nil, progress: ((Int, Int) -> Void)? = nil) throws -> [[[Int32]]] {
+                       instrumentalCFG: Float? = nil, bandCFG: Float? = nil, plausibility: Float? = nil,
+                       plausibleCodebooks: ClosedRange<Int>? = nil, progress: ((Int, Int) -> Void)? = nil) throws -> [[[Int32]]] {
         let options = SamplingOptions(temperature: temperature, topK: topK, topP: topP)
         let fineOptions = SamplingOptions(temperature: temperatureFine ?? temperature, topK: topKFine ?? topK, topP: topP)
         let k = config.codebooks, v = config.vocabSize, pattern = config.pattern
@@ -252,6 +263,8 @@ extension Prior {
             problems.append("instrumental guidance must be between \(Int(guidanceRange.lowerBound)) (off) and \(Int(guidanceRange.upperBound)), got \(instrumentalScale)")
         }
         if let g = bandCFG, !(g >= 0 && g <= 10) { problems.append("band guidance must be between 0 and 10, got \(g)") }
+        let alpha = plausibility ?? config.cfgPlausibility ?? 0
+        if !(alpha >= 0 && alpha < 1) { problems.append("the guidance plausibility must be at least 0 and below 1, got \(alpha)") }
         if let g = labels.grid {
             if !(g.barSeconds.isFinite && g.barSeconds >= 0.05 && g.barSeconds <= 60) { problems.append("a bar must last 0.05 to 60 seconds, got \(g.barSeconds)") }
             if !(1...32).contains(g.beatsPerBar) { problems.append("beats per bar must be in 1...32, got \(g.beatsPerBar)") }
@@ -339,6 +352,7 @@ extension Prior {
                         let w = instrumentalScale - 1
                         for j in 0..<v { row[j] += w * (logits[c + j] - logits[s + j]) }
                     }
+                    if guided && alpha > 0 && plausibleCodebooks.map({ $0.contains(q) }) ?? true { Self.keepPlausible(&row, conditioned: logits[c..<(c + v)], alpha: alpha) }
                     sequences[b].append(TokenSampling.sample(row, options: q == 0 ? options : fineOptions, rng: &rngs[b]))
                 }
             }

@@ -112,7 +112,8 @@ public final class BatchRenderer: @unchecked Sendable {
             let labels = try musicLabels(music.prior.config, genre: m.genre, artist: m.artist, lyrics: m.lyrics, seconds: m.duration,
                                      bpm: m.bpm, timeSignature: m.timeSignature)
             let audio = try renderMusic(music, labels: labels, seconds: m.duration, temperature: m.temperature, topK: m.topK,
-                                        topP: m.topP, cfg: m.cfg, instrumentalCFG: m.instrumentalCFG, seed: item.seed)
+                                        topP: m.topP, cfg: m.cfg, instrumentalCFG: m.instrumentalCFG,
+                                        cfgPlausibility: m.cfgPlausibility, seed: item.seed)
             return try level(audio, music.codec.sampleRate)
         }
     }

@@ -41,19 +41,22 @@ public func barGrid(bpm: Double?, timeSignature: String?, genre: String? = nil) 
 /// Samples `count` pieces of `frames` frames, codes (K, frames) each; a bad sampling setting is a usage error.
 public func sampleMusic(_ prior: Prior, labels: PriorLabels, count: Int, frames: Int, temperature: Float, topK: Int, topP: Float,
                  seed: UInt64, prime: [[Int32]] = [], cfg: Float = SamplingDefaults.cfg, instrumentalCFG: Float? = nil,
-                 progress: ((Int, Int) -> Void)? = nil) throws -> [[[Int32]]] {
+                 cfgPlausibility: Float? = nil, progress: ((Int, Int) -> Void)? = nil) throws -> [[[Int32]]] {
     do {
         return try prior.sample(labels, count: count, frames: frames, temperature: temperature, topK: topK, topP: topP,
-                                seed: seed, prime: prime, cfg: cfg, instrumentalCFG: instrumentalCFG, progress: progress)
+                                seed: seed, prime: prime, cfg: cfg, instrumentalCFG: instrumentalCFG, plausibility: cfgPlausibility,
+                                progress: progress)
     } catch let e as PriorError { throw RequestError.usage(e.message) }
 }
 
 /// One piece, `seconds` long, as samples at the codec's rate: sampled, then decoded in memory.
 public func renderMusic(_ models: MusicModels, labels: PriorLabels, seconds: Double,
-                 temperature: Float, topK: Int, topP: Float, cfg: Float, instrumentalCFG: Float? = nil, seed: UInt64) throws -> [Float] {
+                 temperature: Float, topK: Int, topP: Float, cfg: Float, instrumentalCFG: Float? = nil,
+                 cfgPlausibility: Float? = nil, seed: UInt64) throws -> [Float] {
     let codec = models.codec
     let length = Int((seconds * Double(codec.sampleRate)).rounded())
     let codes = try sampleMusic(models.prior, labels: labels, count: 1, frames: codec.frameCount(length: length),
-                                temperature: temperature, topK: topK, topP: topP, seed: seed, cfg: cfg, instrumentalCFG: instrumentalCFG)
+                                temperature: temperature, topK: topK, topP: topP, seed: seed, cfg: cfg, instrumentalCFG: instrumentalCFG,
+                                cfgPlausibility: cfgPlausibility)
     return codec.decode(codes[0], length: max(length, 1))
 }

@@ -10,6 +10,7 @@ public enum RequestField: String, CaseIterable, Sendable {
     case text, voice, speed, pitch, vocoder, sentenceSilence = "sentence_silence", vocoderIterations = "vocoder_iterations"
     case refineIterations = "refine_iterations", postfilter
     case genre, artist, lyrics, duration, temperature, topK = "top_k", topP = "top_p", cfg, instrumentalCFG = "instrumental_cfg"
+    case cfgPlausibility = "cfg_plausibility"
     case samples, primeSeconds = "prime_seconds"
     case bpm, timeSignature = "time_signature"
     case rate
@@ -36,6 +37,10 @@ public struct MusicRequest: Equatable, Sendable {
     /// Guidance toward instrumental music for a piece without lyrics (1 is off; nil: the prior's
     /// `instrumental_cfg`, 2 for the shipped prior, off where a config sets none): a sung row steered away from.
     public var instrumentalCFG: Float? = nil
+    /// The plausibility constraint on guided sampling (0 is off; nil: the prior's
+    /// `cfg_plausibility`, off for the shipped prior): only codes the conditioned model gives at
+    /// least this fraction of its likeliest code's probability are drawn.
+    public var cfgPlausibility: Float? = nil
     public var samples: Int = 1
     /// Seconds of a prime (audio or codes to continue from) to use; nil without one.
     public var primeSeconds: Double? = nil
@@ -94,6 +99,9 @@ public struct MusicRequest: Equatable, Sendable {
         }
         if let s = instrumentalCFG, !Self.cfgRange.contains(s) {
             p.append("\(name(.instrumentalCFG)) must be between \(Int(Self.cfgRange.lowerBound)) (off) and \(Int(Self.cfgRange.upperBound)), got \(format(Double(s)))")
+        }
+        if let a = cfgPlausibility, !(a >= 0 && a < 1) {
+            p.append("\(name(.cfgPlausibility)) must be at least 0 (off) and below 1, got \(format(Double(a)))")
         }
         if !(1...Self.maxSamples).contains(samples) {
             p.append("\(name(.samples)) must be between 1 and \(Self.maxSamples) (each piece is held in memory until written), got \(samples)")

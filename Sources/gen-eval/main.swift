@@ -23,7 +23,7 @@ struct Options {
     var seeds = 5, seconds = 10.0, temperature: Float = MusicRequest.defaultTemperature, topK = MusicRequest.defaultTopK
     var reuse = false, cfg: Float = SamplingDefaults.cfg, gridCFG: Float? = nil, temperatureFine: Float? = nil, topKFine: Int? = nil, genreOnly = false, seamSeconds = 30.0
     var instrumentalCFG: Float? = nil
-    var drawsBand = true, seedOffset: UInt64 = 0, bandCFG: Float? = nil
+    var drawsBand = true, seedOffset: UInt64 = 0, bandCFG: Float? = nil, plausibility: Float? = nil, plausibleCodebooks: ClosedRange<Int>? = nil
 }
 
 func fail(_ message: String) -> Never {
@@ -111,6 +111,8 @@ struct MusicEval: ParsableCommand {
     @Option(help: "Seconds of the long piece per genre for the seam check (0 = skip).") var seamSeconds = 30.0
     @Option(help: "Added to every sampling seed: another draw of the same clips (default 0).") var seedOffset: UInt64 = 0
     @Option(help: "Guidance on a drawn band apart from the genre (1 = conditioned, not amplified; default: the prior config's band_cfg, else guided with the labels).") var bandCfg: Float?
+    @Option(help: "The plausibility constraint on guided sampling: only codes the conditioned row gives at least this fraction of its likeliest code's probability (0 = off; default: the prior config's cfg_plausibility).") var cfgPlausibility: Float?
+    @Option(help: "With --cfg-plausibility: the codebooks it applies to, FIRST-LAST counted from 1 (default: all).") var plausibleCodebooks: String?
     @Flag(help: "Keep the artist unconditioned (`gen music --artist any`) instead of drawing one of the genre's bands per clip (a prior with genre_artists).") var noBand = false
 
     func validate() throws {
@@ -126,7 +128,12 @@ struct MusicEval: ParsableCommand {
     func run() throws {
         evaluateMusic(Options(data: data, models: models, out: out, seeds: seeds, seconds: seconds, temperature: temperature,
                               topK: topK, reuse: reuse, cfg: cfg, gridCFG: gridCfg, temperatureFine: temperatureFine, topKFine: topKFine, genreOnly: genreOnly, seamSeconds: seamSeconds,
-                              instrumentalCFG: instrumentalCfg, drawsBand: !noBand, seedOffset: seedOffset, bandCFG: bandCfg))
+                              instrumentalCFG: instrumentalCfg, drawsBand: !noBand, seedOffset: seedOffset, bandCFG: bandCfg,
+                              plausibility: cfgPlausibility, plausibleCodebooks: plausibleCodebooks.map { s in
+                                  let b = s.split(separator: "-").compactMap { Int($0) }
+                                  guard b.count == 2, b[0] >= 1, b[1] >= b[0] else { fail("--plausible-codebooks takes FIRST-LAST, e.g. 2-4") }
+                                  return (b[0] - 1)...(b[1] - 1)
+                              }))
     }
 }
 
@@ -237,7 +244,7 @@ func evaluateMusic(_ o: Options) {
         }
         let codes: [[[Int32]]]
         do { codes = try prior.sample(labels, count: count, frames: frames, temperature: o.temperature, topK: o.topK, seed: seed, cfg: o.cfg, gridCFG: o.gridCFG, temperatureFine: o.temperatureFine, topKFine: o.topKFine,
-                                             instrumentalCFG: o.instrumentalCFG, bandCFG: o.bandCFG) }
+                                             instrumentalCFG: o.instrumentalCFG, bandCFG: o.bandCFG, plausibility: o.plausibility, plausibleCodebooks: o.plausibleCodebooks) }
         catch { fail("sampling failed: \(error)") }
         sampledTokens += count * frames
         // Each clip's bar grid (a prior with one draws a tempo per clip as the corpus plays the genre),
@@ -286,6 +293,7 @@ func evaluateMusic(_ o: Options) {
     results["cfg"] = Double(o.cfg)
     results["band_per_clip"] = o.drawsBand && prior.config.genreArtists != nil
     if let g = o.bandCFG ?? prior.config.bandCFG { results["band_cfg"] = Double(g) }
+    if let a = o.plausibility ?? prior.config.cfgPlausibility { results["cfg_plausibility"] = Double(a) }
     if let g = o.gridCFG ?? prior.config.gridCFG, prior.config.guidesGrid { results["grid_cfg"] = Double(g) }
     if let g = o.instrumentalCFG ?? prior.config.instrumentalCFG { results["instrumental_cfg"] = Double(g) }
     if let t = o.temperatureFine { results["temperature_fine"] = Double(t) }

@@ -74,6 +74,9 @@ struct Music: ParsableCommand, HasGlobalOptions {
     @Option(name: .customLong("instrumental-cfg"),
             help: "Guidance toward instrumental music for a piece without lyrics, 1 (off) to 10: steers away from a row that sings, at a fifth more sampling time; 2 takes most singing out (default: the prior's instrumental_cfg, 2 for the shipped prior).")
     var instrumentalCFG: Float?
+    @Option(name: .customLong("cfg-plausibility"), parsing: .unconditional,
+            help: "With guidance: draw only codes the conditioned model gives at least this fraction of its likeliest code's probability, 0 (off) to below 1; 0.003 takes out most of guidance's noise, at the price of longer held chords (default: the prior's cfg_plausibility, off for the shipped prior).")
+    var cfgPlausibility: Float?
     @Option(name: .long, parsing: .unconditional, help: "Tempo in beats per minute, 20 to 400 (default: drawn per piece as the corpus plays the genre; 120 with only --time-signature).") var bpm: Double?
     @Option(name: .long, help: "Time signature: 4/4, 3/4, 2/4, 6/8 … (6/8 counts dotted quarters as beats; default: the genre's; with only --bpm, its first groove's, 3/4 for a waltz, else 4/4).") var timeSignature: String?
     @Option(name: .long, help: "Audio (or a .safetensors codes file from `gen encode`) to continue from.", completion: .file()) var prime: String?
@@ -88,7 +91,7 @@ struct Music: ParsableCommand, HasGlobalOptions {
         var r = MusicRequest()
         r.genre = genre; r.artist = artist; r.lyrics = lyricsText; r.lyricsFile = lyrics
         r.duration = duration; r.temperature = temperature; r.topK = topK; r.topP = topP
-        r.cfg = cfg; r.instrumentalCFG = instrumentalCFG; r.samples = samples; r.rate = rate; r.bpm = bpm; r.timeSignature = timeSignature
+        r.cfg = cfg; r.instrumentalCFG = instrumentalCFG; r.cfgPlausibility = cfgPlausibility; r.samples = samples; r.rate = rate; r.bpm = bpm; r.timeSignature = timeSignature
         if prime != nil { r.primeSeconds = primeSeconds }
         return r
     }
@@ -170,7 +173,8 @@ struct Music: ParsableCommand, HasGlobalOptions {
             if !bands.isEmpty { FileHandle.standardError.write("band: \(bands.joined(separator: "; ")) (--artist any for none)\n".data(using: .utf8)!) }
         }
         let sequences = try sampleMusic(prior, labels: labels, count: samples, frames: frames, temperature: temperature, topK: topK,
-                                        topP: topP, seed: seed, prime: primeCodes, cfg: cfg, instrumentalCFG: instrumentalCFG, progress: progress)
+                                        topP: topP, seed: seed, prime: primeCodes, cfg: cfg, instrumentalCFG: instrumentalCFG,
+                                        cfgPlausibility: cfgPlausibility, progress: progress)
         for (i, codes) in sequences.enumerated() {
             let path = numberedPath(output, index: i + 1, count: samples)
             try writeDecoded(codec.decode(codes, length: max(length, 1)), sampleRate: codec.sampleRate, to: path, rate: rate, level: level)

@@ -133,6 +133,7 @@ final class PromptParsingTests: XCTestCase {
             ("{\"kind\":\"music\",\"top_p\":1.5}", "\"top_p\" must be between 0 and 1"),
             ("{\"kind\":\"music\",\"cfg\":0.5}", "\"cfg\" must be between 1 (off) and 10, got 0.5"),
             ("{\"kind\":\"music\",\"instrumental_cfg\":11}", "\"instrumental_cfg\" must be between 1 (off) and 10, got 11"),
+            ("{\"kind\":\"music\",\"cfg_plausibility\":1}", "\"cfg_plausibility\" must be at least 0 (off) and below 1, got 1"),
             ("{\"kind\":\"music\",\"bpm\":1000}", "\"bpm\" must be between 20 and 400 beats per minute, got 1000"),
             ("{\"kind\":\"music\",\"time_signature\":\"4/3\"}", "\"time_signature\" must be beats/note value such as 4/4, 3/4, 2/4 or 6/8, got '4/3'"),
             ("{\"kind\":\"music\",\"lyrics\":\"la\",\"lyrics_file\":\"a.txt\"}", "not both"),

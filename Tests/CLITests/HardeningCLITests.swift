@@ -66,6 +66,7 @@ final class HardeningCLITests: CLITestCase {
             ("prior", { c in c["layers"] = 1_000_000_000 }, "layers"),
             ("prior", { c in c["codebooks"] = 1_000_000 }, "codebooks"),
             ("prior", { c in c["instrumental_cfg"] = 1e9 }, "instrumental_cfg"),
+            ("prior", { c in c["cfg_plausibility"] = -1 }, "cfg_plausibility"),
             ("prior", { c in c["genre_artists"] = ["waltz": ["Nobody Band"]] }, "genre_artists"),
             ("speech", { c in c["encoder_layers"] = 1_000_000_000 }, "encoder_layers"),
             ("speech", { c in c["postfilter"] = ["spectral_width": 5, "temporal_width": 3, "spectral_gain": ["slt": [Float](repeating: 1e6, count: 80)],

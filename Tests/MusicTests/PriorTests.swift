@@ -46,7 +46,8 @@ final class PriorTests: XCTestCase {
     /// prime's code inside it, else the argmax of head q, guided as u + g·(c − u) when g ≠ 1);
     /// when the window is full the last (1 − hop)·context steps become the next window at that offset.
     func naiveGreedy(_ prior: Prior, _ labels: PriorLabels, frames: Int, prime: [[Int32]] = [], hop: Double = 0.5,
-                     cfg: Float = 1, gridCFG: Float? = nil, instrumentalCFG: Float = 1, band: (id: Int, scale: Float)? = nil) -> [[Int32]] {
+                     cfg: Float = 1, gridCFG: Float? = nil, instrumentalCFG: Float = 1, band: (id: Int, scale: Float)? = nil,
+                     plausibility: Float = 0) -> [[Int32]] {
         let c = prior.config, k = c.codebooks, v = c.vocabSize
         let total = c.pattern.steps(frames: frames, codebooks: k), primed = prime.first?.count ?? 0
         func fixed(_ n: Int, _ q: Int) -> Int? {
@@ -75,8 +76,11 @@ final class PriorTests: XCTestCase {
             let ls = instrumentalCFG == 1 ? lc : uncachedNextLogits(prior, [window], conditions: [sung])
             for q in 0..<k {
                 if let code = fixed(n, q) { steps.append(code); continue }
+                // The plausibility constraint: only codes whose conditioned probability is at least α times the likeliest's.
+                let top = lc[(q * v)..<(q * v + v)].max()!
                 let row = (0..<v).map { j -> Float in
                     let i = q * v + j, away = (instrumentalCFG - 1) * (lc[i] - ls[i])
+                    if cfg != 1 && plausibility > 0 && exp(lc[i] - top) < plausibility { return -.infinity }
                     let extra = away + (band.map { $0.scale * (lc[i] - lt[i]) } ?? 0)
                     guard let m = lm, let g = gridCFG else { return lu[i] + cfg * (lt[i] - lu[i]) + extra }
                     return lu[i] + g * (m[i] - lu[i]) + cfg * (lt[i] - m[i]) + extra
@@ -182,6 +186,32 @@ final class PriorTests: XCTestCase {
         XCTAssertEqual(try older.sample(plain, count: 2, frames: frames, seed: 7, cfg: 3),
                        try older.sample(plain, count: 2, frames: frames, seed: 7, cfg: 1))
         XCTAssertThrowsError(try prior.sample(labels, count: 1, frames: 4, seed: 1, cfg: 0.5))
+    }
+
+    // Reference: the plausibility constraint's closed form (contrastive decoding's, Li et al. 2023):
+    // a code survives when its conditioned probability is at least α times the likeliest code's,
+    // i.e. its conditioned logit is at least max + ln α. By hand: logits 0, ln 0.5, ln 0.01 with
+    // α = 0.02 keep the first two. In sampling, greedy guided decoding with α must follow naiveGreedy's
+    // masked argmax; at cfg 10 and α 0.99 (about the conditioned argmax alone) it must differ from unconstrained guidance (or the test
+    // could not tell), and without guidance (cfg 1) α changes nothing.
+    func testThePlausibilityConstraintKeepsGuidanceToPlausibleCodes() throws {
+        var row: [Float] = [5, -3, 7]
+        Prior.keepPlausible(&row, conditioned: [0, Float(Foundation.log(0.5)), Float(Foundation.log(0.01))], alpha: 0.02)
+        XCTAssertEqual(row, [5, -3, -.infinity])
+        let config = tinyPriorConfig(vocab: 16, context: 64)
+        let prior = Prior(config: config, seed: 4)
+        let labels = PriorLabels(artist: 1, genre: 2), frames = 16
+        let kept = try prior.sample(labels, count: 1, frames: frames, topK: 1, seed: 1, cfg: 10, plausibility: 0.99)[0]
+        XCTAssertEqual(kept, naiveGreedy(prior, labels, frames: frames, cfg: 10, plausibility: 0.99))
+        XCTAssertNotEqual(kept, naiveGreedy(prior, labels, frames: frames, cfg: 10), "the constraint changed nothing: the test cannot tell")
+        XCTAssertEqual(try prior.sample(labels, count: 2, frames: frames, seed: 3, cfg: 1, plausibility: 0.5),
+                       try prior.sample(labels, count: 2, frames: frames, seed: 3, cfg: 1))
+        // The config's value is the default; out of range is refused.
+        let configured = try prior.reconfigured { $0.cfgPlausibility = 0.99 }
+        XCTAssertEqual(try configured.sample(labels, count: 1, frames: frames, topK: 1, seed: 1, cfg: 10)[0], kept)
+        XCTAssertThrowsError(try prior.sample(labels, count: 1, frames: 4, seed: 1, cfg: 3, plausibility: 1))
+        var bad = config; bad.cfgPlausibility = -0.1
+        XCTAssertTrue(bad.validate().contains { $0.contains("cfg_plausibility") }, "\(bad.validate())")
     }
 
     // Reference: naiveGreedy's closed form of instrumental guidance, u + cfg·(c − u) + (s − 1)·(c − sung),
