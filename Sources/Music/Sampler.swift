@@ -226,6 +226,9 @@ extension Prior {
     /// A prior with a bar grid (`bar_bins`) reads `labels.grid` for every sample, or, without one,
     /// a grid per sample as the corpus plays the genre (`barGrids`); a piece asked for by genre alone
     /// is played by one of the genre's bands, drawn per sample (`bands`).
+    /// `plausibility` (α; default the config's `cfg_plausibility`, 0 off) keeps guided codes to those the
+    /// conditioned row gives at least α times its likeliest code's probability (`keepPlausible`), for
+    /// the codebooks in `plausibleCodebooks` (nil: all; an evaluation knob).
     /// `progress(done, total)` is called after each sampled step.
     public func sample(_ labels: PriorLabels, count: Int, frames: Int, temperature: Float = 0.95, topK: Int = 0,
                        topP: Float = 0, seed: UInt64, prime: [[Int32]] = [], hopFraction: Double = 0.5,
