@@ -163,6 +163,9 @@ struct Music: ParsableCommand, HasGlobalOptions {
         if labels.grid != nil && prior.config.barBins == nil && !globals.quiet {
             FileHandle.standardError.write("note: this prior was trained without a bar grid, so --bpm and --time-signature do not steer it; train one with `gen train prior ... --bar-grid`.\n".data(using: .utf8)!)
         }
+        if let a = cfgPlausibility, a > 0, cfg == 1, !globals.quiet {
+            FileHandle.standardError.write("note: --cfg-plausibility keeps guidance to plausible codes, and --cfg 1 turns guidance off, so it changes nothing here.\n".data(using: .utf8)!)
+        }
         if !globals.quiet, prior.config.barBins != nil {
             let tempos = prior.barGrids(labels, count: samples, seed: seed).compactMap { $0 }
                 .map { String(format: "%.0f bpm, %d beats a bar", $0.bpm, $0.beatsPerBar) }
