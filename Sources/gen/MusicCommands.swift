@@ -75,7 +75,7 @@ struct Music: ParsableCommand, HasGlobalOptions {
             help: "Guidance toward instrumental music for a piece without lyrics, 1 (off) to 10: steers away from a row that sings, at a fifth more sampling time; 2 takes most singing out (default: the prior's instrumental_cfg, 2 for the shipped prior).")
     var instrumentalCFG: Float?
     @Option(name: .customLong("cfg-plausibility"), parsing: .unconditional,
-            help: "With guidance: draw only codes the conditioned model gives at least this fraction of its likeliest code's probability, 0 (off) to below 1; 0.003 takes out most of guidance's noise, at the price of longer held chords (default: the prior's cfg_plausibility, off for the shipped prior).")
+            help: "With guidance: draw only codes the conditioned model gives at least this fraction of its likeliest code's probability, 0 (off) to below 1; 0.003 takes out most of guidance's noise, at the price of longer held chords and of some singing with lyrics (default: the prior's cfg_plausibility, off for the shipped prior).")
     var cfgPlausibility: Float?
     @Option(name: .long, parsing: .unconditional, help: "Tempo in beats per minute, 20 to 400 (default: drawn per piece as the corpus plays the genre; 120 with only --time-signature).") var bpm: Double?
     @Option(name: .long, help: "Time signature: 4/4, 3/4, 2/4, 6/8 … (6/8 counts dotted quarters as beats; default: the genre's; with only --bpm, its first groove's, 3/4 for a waltz, else 4/4).") var timeSignature: String?
