@@ -183,7 +183,7 @@ public struct PriorConfig: Codable, Equatable, ValidatedConfig {
         if let g = gridCFG, !(g >= 1 && g <= 10) { problems.append("grid_cfg must be between 1 and 10, got \(g)") }
         if let g = instrumentalCFG, !(g >= 1 && g <= 10) { problems.append("instrumental_cfg must be between 1 (off) and 10, got \(g)") }
         if let g = bandCFG, !(g >= 0 && g <= 10) { problems.append("band_cfg must be between 0 and 10, got \(g)") }
-        if let a = cfgPlausibility, !(a >= 0 && a < 1) { problems.append("cfg_plausibility must be at least 0 and below 1, got \(a)") }
+        if let a = cfgPlausibility, !SamplingDefaults.plausibilityRange.contains(a) { problems.append("cfg_plausibility must be at least 0 and below 1, got \(a)") }
         if let bands = genreArtists {
             if bands.count > 10_000 || bands.values.contains(where: { $0.count > 10_000 }) { problems.append("genre_artists is above the limit of 10000 entries") }
             let unknown = bands.flatMap { g, a in (genreID(g) == nil ? [g] : []) + a.filter { artistID($0) == nil } }

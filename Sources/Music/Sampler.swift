@@ -119,6 +119,8 @@ public enum SamplingDefaults {
     /// Classifier-free guidance on every label (1 = off): the request's default and range.
     public static let cfg = MusicRequest.defaultCFG
     public static let cfgRange = MusicRequest.cfgRange
+    /// The plausibility constraint's α (0 = off): the request's range.
+    public static let plausibilityRange = MusicRequest.plausibilityRange
 }
 
 extension Prior {
@@ -267,7 +269,7 @@ extension Prior {
         }
         if let g = bandCFG, !(g >= 0 && g <= 10) { problems.append("band guidance must be between 0 and 10, got \(g)") }
         let alpha = plausibility ?? config.cfgPlausibility ?? 0
-        if !(alpha >= 0 && alpha < 1) { problems.append("the guidance plausibility must be at least 0 and below 1, got \(alpha)") }
+        if !SamplingDefaults.plausibilityRange.contains(alpha) { problems.append("the guidance plausibility must be at least 0 and below 1, got \(alpha)") }
         if let g = labels.grid {
             if !(g.barSeconds.isFinite && g.barSeconds >= 0.05 && g.barSeconds <= 60) { problems.append("a bar must last 0.05 to 60 seconds, got \(g.barSeconds)") }
             if !(1...32).contains(g.beatsPerBar) { problems.append("beats per bar must be in 1...32, got \(g.beatsPerBar)") }

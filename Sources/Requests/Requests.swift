@@ -73,6 +73,8 @@ public struct MusicRequest: Equatable, Sendable {
     /// (models/prior/MODEL_CARD.md gives the values tried and what each measured).
     public static let defaultCFG: Float = 3
     public static let cfgRange: ClosedRange<Float> = 1...10
+    /// The plausibility constraint's α: 0 is off; 1 would keep only the likeliest conditioned code.
+    public static let plausibilityRange: Range<Float> = 0..<1
     /// MusicGen's sampling defaults (temperature 1, top-k 250): with the 4-codebook prior, the
     /// narrower 0.95 / 64 froze into held notes without onsets (models/prior/MODEL_CARD.md).
     public static let defaultTemperature: Float = 1
@@ -100,7 +102,7 @@ public struct MusicRequest: Equatable, Sendable {
         if let s = instrumentalCFG, !Self.cfgRange.contains(s) {
             p.append("\(name(.instrumentalCFG)) must be between \(Int(Self.cfgRange.lowerBound)) (off) and \(Int(Self.cfgRange.upperBound)), got \(format(Double(s)))")
         }
-        if let a = cfgPlausibility, !(a >= 0 && a < 1) {
+        if let a = cfgPlausibility, !Self.plausibilityRange.contains(a) {
             p.append("\(name(.cfgPlausibility)) must be at least 0 (off) and below 1, got \(format(Double(a)))")
         }
         if !(1...Self.maxSamples).contains(samples) {
