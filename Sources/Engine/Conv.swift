@@ -119,6 +119,7 @@ public func conv1d(_ x: Tensor, weight: Tensor, bias: Tensor?,
     let rows = cin * kernel
     // A 1×1, stride-1, unpadded conv reads x itself as the column matrix: skip the unfold.
     let pointwise = kernel == 1 && stride == 1 && padding == 0
+    let bf16 = weight.frozenForInference && BF16Products.serves(m: cout, n: tout, k: rows)
 
     // (B, Cout, Tout): the bias (or sgemm with beta 0) writes every element first.
     var out = uninitializedFloats(batch * cout * tout) { _ in }
@@ -135,8 +136,16 @@ public func conv1d(_ x: Tensor, weight: Tensor, bias: Tensor?,
                        stride: stride, padding: padding, dilation: dilation, columns: tout)
                 colPtr = UnsafePointer(cp.baseAddress!)
             }
-            sgemmForward(wp.baseAddress!, colPtr, op.baseAddress! + b * cout * tout,
-                         m: cout, n: tout, k: rows, beta: bias == nil ? 0 : 1)
+            if bf16 {   // the columns are this item's data: packed here, once, for both workers
+                let packed = BF16Products.pack(colPtr, k: rows, n: tout, transposed: false)
+                packed.withUnsafeBufferPointer { pp in
+                    BF16Products.product(wp.baseAddress!, colPtr, packed: pp.baseAddress!, op.baseAddress! + b * cout * tout,
+                                         m: cout, n: tout, k: rows, transB: false, accumulate: bias != nil)
+                }
+            } else {
+                sgemmForward(wp.baseAddress!, colPtr, op.baseAddress! + b * cout * tout,
+                             m: cout, n: tout, k: rows, beta: bias == nil ? 0 : 1)
+            }
         }
     } } } }
 

@@ -32,6 +32,9 @@ public final class ParameterStore {
 
     public func zeroGrad() { for t in tensors { t.grad = nil } }
 
+    /// `Tensor.freezeForInference` on every parameter: a model loaded to run, never to train.
+    public func freezeForInference() { for t in tensors { t.freezeForInference() } }
+
     /// Offsets of each parameter in the flat layout.
     public var offsets: [Int] {
         var o = [Int](); var acc = 0

@@ -130,10 +130,13 @@ public final class NeuralVocoder: Vocoder {
         }
     }
 
-    /// Loads DIR/config.json and DIR/model.safetensors (strictly; F32 or F16 weights).
+    /// Loads DIR/config.json and DIR/model.safetensors (strictly; F32 or F16 weights), frozen: on a
+    /// CPU with AVX512-BF16 its products run in bfloat16 (`BF16Products`; `gen --float32` keeps float).
     public convenience init(modelDir: String) throws {
-        self.init(model: try ModelFolder.load(modelDir, config: VocoderConfig.self, missing: VocoderModelError.missingModel(modelDir),
-                                              validate: { $0.validate() }, build: { VocoderModel(config: $0, randomInit: false) }, params: \.params))
+        let model = try ModelFolder.load(modelDir, config: VocoderConfig.self, missing: VocoderModelError.missingModel(modelDir),
+                                              validate: { $0.validate() }, build: { VocoderModel(config: $0, randomInit: false) }, params: \.params)
+        model.params.freezeForInference()
+        self.init(model: model)
     }
 
     public func waveform(logMel: [Float], frames: Int) -> [Float] {

@@ -20,9 +20,16 @@ func benchSpeech(modelDir: String = "models/speech") {
     let threads = Threads.count
     let callerThread = Runtime.blasInCallerThread()
     defer { if callerThread { Threads.set(threads) } }
-    var vocoders: [(String, Vocoder)] = [("Griffin-Lim 16 it", GriffinLimVocoder(iterations: 16))]
-    if let neural = try? NeuralVocoder(modelDir: "models/vocoder") { vocoders.insert(("neural vocoder", neural), at: 0) }
-    for (name, vocoder) in vocoders {
+    // The neural path twice where the CPU has AVX512-BF16: as `gen speech` runs it (products in
+    // bfloat16) and as `gen speech --float32` does, in this run.
+    var vocoders: [(String, Vocoder, Bool)] = [("Griffin-Lim 16 it", GriffinLimVocoder(iterations: 16), true)]
+    if let neural = try? NeuralVocoder(modelDir: "models/vocoder") {
+        vocoders.insert(("neural vocoder", neural, true), at: 0)
+        if BF16Products.available { vocoders.insert(("neural vocoder, --float32", neural, false), at: 1) }
+    }
+    for (name, vocoder, bf16) in vocoders {
+        BF16Products.setEnabled(bf16)
+        defer { BF16Products.setEnabled(true) }
         synth.vocoder = vocoder
         var compute = 0.0, audio = 0.0, vocoderTime = 0.0
         for voice in synth.voices {

@@ -114,6 +114,24 @@ do {
     let g = gflops(3 * 2 * 512 * 512 * 512, s)
     print("engine matmul 512³ fwd+bwd: \(fmt(g)) GFLOP/s   ratio to peak: \(fmt(g / peak, 3))")
 }
+// A frozen weight's product with gradients off (a loaded model's linear layer, at the vocoder's
+// MLP size: 256 frames × 192 → 576), in bfloat16 where the CPU has AVX512-BF16, against the same
+// product in float (`--float32`), both through the engine in this run.
+do {
+    let x = Tensor(randn: [256, 192], rng: &rng), w = Tensor(randn: [576, 192], rng: &rng)
+    w.freezeForInference()
+    let flops = 2 * 256 * 192 * 576.0
+    func rate() -> Double { gflops(flops, time { _ = GradMode.withoutGrad { matmul(x, w, transposeB: true) } }) }
+    if BF16Products.available {
+        let bf = rate()
+        BF16Products.setEnabled(false)
+        let f32 = rate()
+        BF16Products.setEnabled(true)
+        print("frozen linear 256×192→576, bfloat16: \(fmt(bf)) GFLOP/s, float: \(fmt(f32)) GFLOP/s   ratio \(fmt(bf / f32, 2))")
+    } else {
+        print("frozen linear 256×192→576: \(fmt(rate())) GFLOP/s (float: this CPU has no AVX512-BF16)")
+    }
+}
 print("")
 
 benchConvAndAttention(peak: peak, rng: &rng)

@@ -52,6 +52,10 @@ struct GlobalOptions: ParsableArguments {
     @Flag(name: .long, help: "Print nothing but errors and the output path.")
     var quiet = false
 
+    @Flag(name: .long, help: ArgumentHelp(
+        "Keep the neural vocoder's products in single precision on a CPU with bfloat16 instructions (AVX512-BF16), where they otherwise run in bfloat16: slower, and the same output as on CPUs without them."))
+    var float32 = false
+
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads).") }
     }
@@ -80,8 +84,9 @@ enum GenMain {
                 exit(2)
             }
             var command = try Gen.parseAsRoot()
-            if let g = (command as? HasGlobalOptions)?.globals, let n = g.threads {
-                Threads.set(n)
+            if let g = (command as? HasGlobalOptions)?.globals {
+                if let n = g.threads { Threads.set(n) }
+                if g.float32 { BF16Products.setEnabled(false) }
             }
             try command.run()
             exit(0)

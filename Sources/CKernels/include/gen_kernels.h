@@ -49,6 +49,28 @@ void gk_sin_scaled(const float *x, float *y, long n, float scale);
 /// is read before it is written.
 double gk_softmax_row(const float *x, float *y, long n);
 
+/// 1 when this CPU multiplies bfloat16 pairs in hardware (AVX512-BF16: AMD Zen 4, Intel Cooper
+/// Lake and later), else 0 (then gk_bf16_gemm declines and the caller keeps sgemm).
+int gk_has_bf16(void);
+
+/// With off ≠ 0, gk_has_bf16 answers 0 (for measurements and tests of the float path).
+void gk_bf16_force_off(int off);
+
+/// f rounded to the nearest bfloat16 (ties to even), as a float: what the products see.
+float gk_bf16_round(float f);
+
+/// How many uint16 values gk_bf16_pack_b writes for a (k, n) operand.
+long gk_bf16_packed_count(long k, long n);
+
+/// Packs op(B) (k, n) for gk_bf16_gemm: b is (k, n), or (n, k) read transposed when trans_b ≠ 0
+/// (a linear layer's weight). Rounded to bfloat16; padded with zeros to an even k and whole panels.
+void gk_bf16_pack_b(const float *b, long k, long n, int trans_b, uint16_t *packed);
+
+/// c (m, n) = a (m, k) · op(B) (add ≠ 0: c += it), with a's values rounded to bfloat16 and B packed
+/// by gk_bf16_pack_b; products and sums in float. Returns 1, or 0 (c untouched) where the CPU lacks
+/// AVX512-BF16 or memory for a's rounded copy could not be had.
+int gk_bf16_gemm(const float *a, long m, long k, const uint16_t *packed, long n, float *c, int add);
+
 /// The engine's gradient switch (GradMode), per thread: how many `withoutGrad` scopes are open.
 int gk_grad_disabled_depth(void);
 void gk_set_grad_disabled_depth(int depth);
