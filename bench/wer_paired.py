@@ -9,7 +9,8 @@ usage:
       a `gen batch` file rendering every sentence to V/NNN.wav.
   python3 bench/wer_paired.py score V.txt DIR_A DIR_B
       Decodes DIR_A/NNN.wav and DIR_B/NNN.wav as ../shared/eval/wer.py does (sox to 16 kHz, PocketSphinx's
-      bundled US English model) and prints both WERs and the paired difference A − B with its standard
+      bundled US English model), but without sox's dither (-D), which is random per run and moved wer.py's
+      score of the same files by 0.008; then prints both WERs and the paired difference A − B with its standard
       error over sentences (a ratio estimator: errors and words summed per sentence).
 
 Why normalise: jiwer compares words exactly, so "Jack." against PocketSphinx's "jack" is a wrong word;
@@ -42,7 +43,7 @@ def score(sentences, dir_a, dir_b):
     def errors(d):
         out = []
         for i, ref in enumerate(refs):
-            raw = subprocess.run(["sox", "%s/%03d.wav" % (d, i), "-t", "raw", "-r", "16000", "-c", "1", "-b", "16",
+            raw = subprocess.run(["sox", "-D", "%s/%03d.wav" % (d, i), "-t", "raw", "-r", "16000", "-c", "1", "-b", "16",
                                   "-e", "signed-integer", "-"], capture_output=True, check=True).stdout
             decoder.start_utt(); decoder.process_raw(raw, full_utt=True); decoder.end_utt()
             hyp = decoder.hyp().hypstr if decoder.hyp() else ""
