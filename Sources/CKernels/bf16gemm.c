@@ -34,14 +34,14 @@ float gk_bf16_round(float f) {
 long gk_bf16_packed_count(long k, long n) { return ((n + 31) / 32) * ((k + 1) / 2) * 64; }
 
 #if defined(__x86_64__)
-static int pack_avx512(const float *b, long k, long n, uint16_t *packed);
+static int pack_avx512(const float *b, long ld, long k, long n, uint16_t *packed);
 static int pack_t_avx512(const float *b, long k, long n, uint16_t *packed);
 #endif
 int gk_has_bf16(void);
 
 void gk_bf16_pack_b(const float *b, long k, long n, int trans_b, uint16_t *packed) {
 #if defined(__x86_64__)
-    if (gk_has_bf16() && (trans_b ? pack_t_avx512(b, k, n, packed) : pack_avx512(b, k, n, packed))) return;
+    if (gk_has_bf16() && (trans_b ? pack_t_avx512(b, k, n, packed) : pack_avx512(b, n, k, n, packed))) return;
 #endif
     long kp = (k + 1) / 2, panels = (n + 31) / 32;
     for (long p = 0; p < panels; p++) {
@@ -67,7 +67,7 @@ void gk_bf16_pack_b(const float *b, long k, long n, int trans_b, uint16_t *packe
 
 /// C[r][0..<cols] for r < ROWS (a compile-time constant once inlined) = A's rows · the panel.
 GK_BF16 __attribute__((always_inline)) static inline void
-tile(const uint16_t *a, long lda2, const uint16_t *panel, long kp, float *c, long ldc, int rows, int cols, int add) {
+tile(const uint16_t *a, long rs, long qs, const uint16_t *panel, long kp, float *c, long ldc, int rows, int cols, int add) {
     __m512 acc0[MR], acc1[MR];
 #pragma unroll
     for (int r = 0; r < MR; r++) { acc0[r] = _mm512_setzero_ps(); acc1[r] = _mm512_setzero_ps(); }
@@ -78,7 +78,7 @@ tile(const uint16_t *a, long lda2, const uint16_t *panel, long kp, float *c, lon
         for (int r = 0; r < MR; r++) {
             if (r < rows) {
                 int32_t pair;
-                memcpy(&pair, a + r * lda2 + 2 * q, 4);
+                memcpy(&pair, a + r * rs + q * qs, 4);
                 __m512bh x = (__m512bh)_mm512_set1_epi32(pair);
                 acc0[r] = _mm512_dpbf16_ps(acc0[r], x, b0);
                 acc1[r] = _mm512_dpbf16_ps(acc1[r], x, b1);
@@ -99,11 +99,11 @@ tile(const uint16_t *a, long lda2, const uint16_t *panel, long kp, float *c, lon
     }
 }
 
-#define TILE_N(N) GK_BF16 static void tile##N(const uint16_t *a, long lda2, const uint16_t *p, long kp, float *c, long ldc, int cols, int add) \
-    { tile(a, lda2, p, kp, c, ldc, N, cols, add); }
+#define TILE_N(N) GK_BF16 static void tile##N(const uint16_t *a, long rs, long qs, const uint16_t *p, long kp, float *c, long ldc, \
+                                               int cols, int add) { tile(a, rs, qs, p, kp, c, ldc, N, cols, add); }
 TILE_N(1) TILE_N(2) TILE_N(3) TILE_N(4) TILE_N(5) TILE_N(6)
 TILE_N(7) TILE_N(8) TILE_N(9) TILE_N(10) TILE_N(11) TILE_N(12)
-typedef void (*tile_fn)(const uint16_t *, long, const uint16_t *, long, float *, long, int, int);
+typedef void (*tile_fn)(const uint16_t *, long, long, const uint16_t *, long, float *, long, int, int);
 static const tile_fn tiles[MR + 1] = { 0, tile1, tile2, tile3, tile4, tile5, tile6, tile7, tile8, tile9, tile10, tile11, tile12 };
 
 /// A's rows rounded to bfloat16, each row padded with a zero to an even length.
@@ -124,7 +124,7 @@ GK_BF16 static void round_rows(const float *a, long m, long k, uint16_t *out) {
 
 /// B (k, n) packed as gk_bf16_pack_b does: two rows at a time, 32 columns rounded and interleaved
 /// into pairs by one two-source permutation per 16 pairs. Rows and columns past the ends read 0.
-GK_BF16 static int pack_avx512(const float *b, long k, long n, uint16_t *packed) {
+GK_BF16 static int pack_avx512(const float *b, long ld, long k, long n, uint16_t *packed) {
     long kp = (k + 1) / 2, panels = (n + 31) / 32;
     static const uint16_t lo_idx[32] = { 0, 32, 1, 33, 2, 34, 3, 35, 4, 36, 5, 37, 6, 38, 7, 39,
                                          8, 40, 9, 41, 10, 42, 11, 43, 12, 44, 13, 45, 14, 46, 15, 47 };
@@ -136,7 +136,7 @@ GK_BF16 static int pack_avx512(const float *b, long k, long n, uint16_t *packed)
         __mmask16 m0 = cols >= 16 ? 0xffff : (__mmask16)((1u << cols) - 1);
         __mmask16 m1 = cols >= 32 ? 0xffff : cols > 16 ? (__mmask16)((1u << (cols - 16)) - 1) : 0;
         for (long q = 0; q < kp; q++) {
-            const float *r0 = b + (2 * q) * n + c0, *r1 = b + (2 * q + 1) * n + c0;
+            const float *r0 = b + (2 * q) * ld + c0, *r1 = b + (2 * q + 1) * ld + c0;
             __m512 a0 = _mm512_maskz_loadu_ps(m0, r0), a1 = _mm512_maskz_loadu_ps(m1, r0 + 16);
             __m512 b0 = _mm512_setzero_ps(), b1 = _mm512_setzero_ps();
             if (2 * q + 1 < k) { b0 = _mm512_maskz_loadu_ps(m0, r1); b1 = _mm512_maskz_loadu_ps(m1, r1 + 16); }
@@ -181,17 +181,27 @@ GK_BF16 static int pack_t_avx512(const float *b, long k, long n, uint16_t *packe
     return 1;
 }
 
-GK_BF16 static int gemm_avx512(const float *a, long m, long k, const uint16_t *packed, long n, float *c, int add) {
+/// Rows r0 ..< r0 + m of c = the same rows of op(A) · packed op(B). Untransposed, A's rows are
+/// rounded with an even length (pair q of row r at 2q, rows k2 apart). Transposed (A stored (k,
+/// lda), op(A)'s row r is A's column r), A is packed as B is: 32 rows of op(A) side by side per pair
+/// of k (pair q of row r at 64q + 2(r mod 32) in its panel), so no tile crosses a panel's 32 rows.
+GK_BF16 static int gemm_avx512(const float *a, long lda, int trans_a, long r0, long m, long k, const uint16_t *packed, long n,
+                               float *c, int add) {
     long k2 = (k + 1) & ~1L, kp = k2 / 2, panels = (n + 31) / 32;
-    uint16_t *ab = malloc((size_t)(m * k2) * sizeof(uint16_t) + 64);
+    size_t count = trans_a ? (size_t)gk_bf16_packed_count(k, m) : (size_t)(m * k2);
+    uint16_t *ab = malloc(count * sizeof(uint16_t) + 64);
     if (!ab) return 0;
-    round_rows(a, m, k, ab);
+    if (trans_a) pack_avx512(a + r0, lda, k, m, ab); else round_rows(a + r0 * k, m, k, ab);
     for (long p = 0; p < panels; p++) {
         const uint16_t *panel = packed + p * kp * 64;
         int cols = (int)(n - p * 32 < 32 ? n - p * 32 : 32);
-        for (long r = 0; r < m; r += MR) {
-            int rows = (int)(m - r < MR ? m - r : MR);
-            tiles[rows](ab + r * k2, k2, panel, kp, c + r * n + p * 32, n, cols, add);
+        for (long r = 0; r < m;) {
+            long end = trans_a ? (r / 32 + 1) * 32 : m;   // a transposed A's tiles stay inside its panel
+            if (end > m) end = m;
+            int rows = (int)(end - r < MR ? end - r : MR);
+            const uint16_t *arow = trans_a ? ab + (r / 32) * kp * 64 + (r % 32) * 2 : ab + r * k2;
+            tiles[rows](arow, trans_a ? 2 : k2, trans_a ? 64 : 2, panel, kp, c + r * n + p * 32, n, cols, add);
+            r += rows;
         }
     }
     free(ab);
@@ -220,8 +230,17 @@ int gk_has_bf16(void) {
 
 int gk_bf16_gemm(const float *a, long m, long k, const uint16_t *packed, long n, float *c, int add) {
 #if defined(__x86_64__)
-    if (gk_has_bf16() && m > 0 && n > 0 && k > 0) return gemm_avx512(a, m, k, packed, n, c, add);
+    if (gk_has_bf16() && m > 0 && n > 0 && k > 0) return gemm_avx512(a, k, 0, 0, m, k, packed, n, c, add);
 #endif
     (void)a; (void)m; (void)k; (void)packed; (void)n; (void)c; (void)add;
+    return 0;
+}
+
+int gk_bf16_gemm_rows(const float *a, long lda, int trans_a, long r0, long m, long k, const uint16_t *packed, long n,
+                      float *c, int add) {
+#if defined(__x86_64__)
+    if (gk_has_bf16() && m > 0 && n > 0 && k > 0) return gemm_avx512(a, lda, trans_a, r0, m, k, packed, n, c, add);
+#endif
+    (void)a; (void)lda; (void)trans_a; (void)r0; (void)m; (void)k; (void)packed; (void)n; (void)c; (void)add;
     return 0;
 }

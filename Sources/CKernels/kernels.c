@@ -450,3 +450,11 @@ static _Thread_local int grad_disabled_depth = 0;
 int gk_grad_disabled_depth(void) { return grad_disabled_depth; }
 
 void gk_set_grad_disabled_depth(int depth) { grad_disabled_depth = depth; }
+
+// MARK: mixed-precision training's switch
+
+static _Thread_local int bf16_training_depth = 0;
+
+int gk_bf16_training_depth(void) { return bf16_training_depth; }
+
+void gk_set_bf16_training_depth(int depth) { bf16_training_depth = depth; }

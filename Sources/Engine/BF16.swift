@@ -8,6 +8,7 @@
 import Foundation
 import Base
 import CKernels
+import COpenBLAS
 
 public enum BF16Products {
     /// Whether this CPU has the instructions (and `gk_bf16_force_off` has not turned them off).
@@ -43,6 +44,49 @@ public enum BF16Products {
         guard ThreadBudget.count > 1, m >= 48, m * n * k >= 1 << 21 else { return block(0, m) }
         // Blocks of whole multiples of 24 rows (two of the kernel's 12-row tiles).
         parallelFor((m + 23) / 24, minChunk: 1) { range in block(range.lowerBound * 24, min(m, range.upperBound * 24)) }
+    }
+}
+
+// MARK: mixed-precision training (opt-in)
+
+extension BF16Products {
+    /// Runs `body` (a training run) with the products of its steps in bfloat16: every product made
+    /// while the tape records, and every product of backward, rounds its operands to bfloat16 and
+    /// sums in float, on a CPU with AVX512-BF16 (elsewhere nothing changes). Weights, gradients and
+    /// the optimizer stay float; products with gradients off (held-out evaluations) stay float too.
+    public static func training<R>(_ body: () throws -> R) rethrows -> R {
+        let depth = gk_bf16_training_depth()
+        gk_set_bf16_training_depth(depth + 1)
+        defer { gk_set_bf16_training_depth(depth) }
+        return try body()
+    }
+
+    /// c (m, n) = op(A) · op(B) (+ c where beta is 1) in bfloat16, if a training scope is open on this
+    /// thread with gradients on and the product is worth packing; false (c untouched) otherwise.
+    /// A is (m, k), or (k, m) with transA; B is (k, n), or (n, k) with transB. Rows of c are split
+    /// over the workers; B is packed once for all of them.
+    static func trainingProduct(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
+                                m: Int, n: Int, k: Int, transA: Bool, transB: Bool, alpha: Float, beta: Float) -> Bool {
+        guard gk_bf16_training_depth() > 0, alpha == 1, beta == 0 || beta == 1, m >= 16, n >= 16, k >= 16,
+              GradMode.isEnabled, available else { return false }
+        let packed = pack(b, k: k, n: n, transposed: transB)
+        let add: Int32 = beta == 1 ? 1 : 0
+        packed.withUnsafeBufferPointer { pp in
+            func block(_ lo: Int, _ hi: Int) {
+                if gk_bf16_gemm_rows(a, m, transA ? 1 : 0, lo, hi - lo, k, pp.baseAddress!, n, c + lo * n, add) == 0 {
+                    // No memory for the block's rounded rows: the block in float instead.
+                    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                                Int32(hi - lo), Int32(n), Int32(k), 1, transA ? a + lo : a + lo * k, Int32(transA ? m : k),
+                                b, Int32(transB ? k : n), beta, c + lo * n, Int32(n))
+                }
+            }
+            if ThreadBudget.count > 1 && m >= 48 && m * n * k >= 1 << 21 {
+                parallelFor((m + 23) / 24, minChunk: 1) { range in block(range.lowerBound * 24, min(m, range.upperBound * 24)) }
+            } else {
+                block(0, m)
+            }
+        }
+        return true
     }
 }
 

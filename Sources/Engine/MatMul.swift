@@ -10,6 +10,7 @@ public func sgemm(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: Uns
                   alpha: Float = 1, beta: Float = 0) {
     if m == 0 || n == 0 { return }
     if k == 0 { if beta == 0 { c.update(repeating: 0, count: m * n) }; return }
+    if BF16Products.trainingProduct(a, b, c, m: m, n: n, k: k, transA: transA, transB: transB, alpha: alpha, beta: beta) { return }
     if m <= 2 {
         // One or two rows (a sampling step, guidance's pair): a matrix-vector product per row
         // skips sgemm's packing of B, 1.7-4.4x faster at the prior's sizes (measured, 2 cores).
@@ -35,6 +36,7 @@ public func sgemm(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: Uns
 /// third of its time in sgemm, which otherwise left the second core idle.
 public func sgemmForward(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
                          m: Int, n: Int, k: Int, transB: Bool = false, beta: Float = 0) {
+    if BF16Products.trainingProduct(a, b, c, m: m, n: n, k: k, transA: false, transB: transB, alpha: 1, beta: beta) { return }
     let workers = ThreadBudget.count
     guard workers > 1, m >= 64, m * n * k >= 1 << 22, openblas_get_num_threads() == 1 else {
         return sgemm(a, b, c, m: m, n: n, k: k, transB: transB, beta: beta)

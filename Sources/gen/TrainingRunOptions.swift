@@ -27,7 +27,13 @@ extension TrainCommand {
         var o = options
         if globals.quiet { o.log = { _ in } }
         guard writesCheckpoints else { return try Self.train(o) }
-        try training.interruptible(out: o.outDir) { try Self.train(o) }
+        if training.bf16 && !globals.quiet {
+            printLine(BF16Products.available ? "gen: --bf16: the steps' products in bfloat16."
+                      : "gen: --bf16 ignored: this CPU has no AVX512-BF16; the products stay float.")
+        }
+        try training.interruptible(out: o.outDir) {
+            if training.bf16 { try BF16Products.training { try Self.train(o) } } else { try Self.train(o) }
+        }
     }
 }
 
@@ -42,6 +48,8 @@ struct TrainingRunOptions<Settings: TrainingRunSettings>: ParsableArguments {
     @Option(name: .long, help: "Steps between held-out evaluations.") var evalEvery = Settings.defaultRun.evalEvery
     @Option(name: .long, help: "Random seed.") var seed: UInt64 = 1
     @Flag(name: .long, help: "Continue from the checkpoint in --out.") var resume = false
+    @Flag(name: .long, help: ArgumentHelp(
+        "Mixed precision: the steps' matrix products in bfloat16 (weights, gradients and the optimizer stay float; held-out evaluations too), on a CPU with AVX512-BF16; elsewhere ignored.")) var bf16 = false
 
     /// The trainer's own check of every limit (`TrainingRunSettings.problems`), its first problem as
     /// a usage error (exit 2).

@@ -108,4 +108,77 @@ final class BF16Tests: XCTestCase {
             }
         }
     }
+
+    // Mixed-precision training (`BF16Products.training`, `gen train --bf16`): inside the scope, a
+    // product recorded on the tape and both products of its backward (dX = dY·W, read as is, and
+    // dW = dYᵀ·X, A read transposed) are bfloat16 products, each element within the bound at the
+    // top of the file of the float one's (2⁻⁸ + γ_k)·Σ|terms|, doubled for the float product's own
+    // rounding; with gradients off inside the scope (held-out evaluations) and outside it, the
+    // products are sgemm's bit for bit.
+    func testTrainingScopeRoundsTheStepsProductsOnly() throws {
+        try XCTSkipUnless(BF16Products.available, "this CPU has no AVX512-BF16: the scope changes nothing")
+        let (m, k, n) = (70, 48, 40)
+        let x0 = randomTensor([m, k], seed: 11), w0 = randomTensor([n, k], seed: 12), g = randomTensor([m, n], seed: 13)
+        func run(scoped: Bool, grad: Bool) -> (y: [Float], dx: [Float], dw: [Float]) {
+            let x = Tensor(shape: x0.shape, data: x0.data, requiresGrad: true), w = Tensor(shape: w0.shape, data: w0.data, requiresGrad: true)
+            func body() -> (y: [Float], dx: [Float], dw: [Float]) {
+                if !grad { return (GradMode.withoutGrad { matmul(x, w, transposeB: true) }.data, [], []) }
+                let y = matmul(x, w, transposeB: true)
+                y.backward(seed: g.data)
+                return (y.data, x.grad!, w.grad!)
+            }
+            return scoped ? BF16Products.training(body) : body()
+        }
+        let float = run(scoped: false, grad: true), mixed = run(scoped: true, grad: true)
+        XCTAssertNotEqual(mixed.y, float.y); XCTAssertNotEqual(mixed.dx, float.dx); XCTAssertNotEqual(mixed.dw, float.dw)
+        func check(_ got: [Float], _ want: [Float], rows: Int, cols: Int, depth: Int, term: (Int, Int, Int) -> Double, _ what: String) {
+            for i in 0..<rows {
+                for j in 0..<cols {
+                    var scale = 0.0
+                    for t in 0..<depth { scale += abs(term(i, j, t)) }
+                    let bound = 2 * (0x1p-8 + Double(depth) * 0x1p-24) * scale
+                    XCTAssertLessThanOrEqual(abs(Double(got[i * cols + j]) - Double(want[i * cols + j])), bound, "\(what) (\(i), \(j))")
+                }
+            }
+        }
+        let x = x0.data, w = w0.data, gd = g.data
+        check(mixed.y, float.y, rows: m, cols: n, depth: k, term: { i, j, t in Double(x[i * k + t]) * Double(w[j * k + t]) }, "y")
+        check(mixed.dx, float.dx, rows: m, cols: k, depth: n, term: { i, j, t in Double(gd[i * n + t]) * Double(w[t * k + j]) }, "dX")
+        check(mixed.dw, float.dw, rows: n, cols: k, depth: m, term: { i, j, t in Double(gd[t * n + i]) * Double(x[t * k + j]) }, "dW")
+        XCTAssertEqual(run(scoped: true, grad: false).y, run(scoped: false, grad: false).y, "gradients off in the scope")
+    }
+
+    // A least-squares fit trained inside the scope: 20 steps of plain gradient descent on y = X·Wᵀ
+    // against targets made by a known W*, from a fixed seed, against the float run of the same steps.
+    // Expected: the loss falls by at least 100×, and its log ratio is within 10% of float's. Measured
+    // when written: 769 → 0.0065 in float (ln ratio 11.7), → 0.0117 in bfloat16 (11.1): the products'
+    // rounding (2⁻⁸) begins to show only near the end of the fit.
+    func testALeastSquaresFitTrainsInBFloat16() throws {
+        try XCTSkipUnless(BF16Products.available, "this CPU has no AVX512-BF16")
+        let (m, k, n) = (128, 32, 24)
+        let x = randomTensor([m, k], seed: 21), target = randomTensor([n, k], seed: 22)
+        let y = GradMode.withoutGrad { matmul(x, target, transposeB: true) }.data
+        func fit(scoped: Bool) -> (first: Double, last: Double) {
+            let w = Tensor(shape: [n, k], data: [Float](repeating: 0, count: n * k), requiresGrad: true)
+            var first = 0.0, last = 0.0
+            for step in 0..<20 {
+                let body = { () -> Double in
+                    let out = matmul(x, w, transposeB: true)
+                    let r = zip(out.data, y).map { $0 - $1 }
+                    out.backward(seed: r.map { 2 * $0 / Float(m) })
+                    return r.reduce(0) { $0 + Double($1 * $1) } / Double(m)
+                }
+                let loss = scoped ? BF16Products.training(body) : body()
+                if step == 0 { first = loss }
+                last = loss
+                for i in 0..<w.count { w.data[i] -= 0.3 * w.grad![i] }
+                w.grad = nil
+            }
+            return (first, last)
+        }
+        let float = fit(scoped: false), mixed = fit(scoped: true)
+        XCTAssertLessThan(mixed.last, mixed.first / 100, "bfloat16: \(mixed)")
+        XCTAssertEqual(log(mixed.first / mixed.last), log(float.first / float.last), accuracy: 0.1 * log(float.first / float.last),
+                       "bfloat16 \(mixed), float \(float)")
+    }
 }

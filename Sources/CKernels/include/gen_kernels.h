@@ -71,6 +71,17 @@ void gk_bf16_pack_b(const float *b, long k, long n, int trans_b, uint16_t *packe
 /// AVX512-BF16 or memory for a's rounded copy could not be had.
 int gk_bf16_gemm(const float *a, long m, long k, const uint16_t *packed, long n, float *c, int add);
 
+/// Rows r0 ..< r0 + m of c (whose rows are n long; c points at row r0) = the same rows of op(A) · op(B):
+/// op(A) is A (rows of k, a points at row 0, lda ignored) or, with trans_a ≠ 0, A stored (k, lda) read
+/// transposed. As gk_bf16_gemm otherwise (a training step's products split over workers by rows).
+int gk_bf16_gemm_rows(const float *a, long lda, int trans_a, long r0, long m, long k, const uint16_t *packed, long n,
+                      float *c, int add);
+
+/// Mixed-precision training's switch, per thread (like the gradient switch): how many scopes in
+/// which products recorded for or run by backward use bfloat16 are open.
+int gk_bf16_training_depth(void);
+void gk_set_bf16_training_depth(int depth);
+
 /// The engine's gradient switch (GradMode), per thread: how many `withoutGrad` scopes are open.
 int gk_grad_disabled_depth(void);
 void gk_set_grad_disabled_depth(int depth);
