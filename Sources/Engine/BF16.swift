@@ -1,10 +1,11 @@
-// BF16.swift — inference products in bfloat16 on CPUs that multiply it in hardware (AVX512-BF16).
-// VDPBF16PS does twice the multiply-adds per cycle of sgemm's FMAs, so a frozen model's products
-// (a linear layer's x·Wᵀ, a convolution's W·columns) run about 1.6–1.9× faster than OpenBLAS's
-// (`make bench`, the kernel line). Both operands are rounded to bfloat16 (8 significant bits, to
-// nearest); products and sums stay float, so a product's error is within 2⁻⁸ of Σ|a||b| (tested).
-// Only weights frozen for inference (`Tensor.freezeForInference`) take this path, and only with
-// gradients off: training, its evaluations and every gradient check keep float products.
+// BF16.swift — matrix products in bfloat16 on CPUs that multiply it in hardware (AVX512-BF16).
+// VDPBF16PS does twice the multiply-adds per cycle of sgemm's FMAs, so these products run about
+// 1.6–1.9× faster than OpenBLAS's (`make bench`, the frozen-linear line). Both operands are rounded
+// to bfloat16 (8 significant bits, to nearest); products and sums stay float, so a product's error
+// is within 2⁻⁸ of Σ|a||b| (tested). Two paths take it: products of weights frozen for inference
+// (`Tensor.freezeForInference`, the neural vocoder's) with gradients off, and, opt-in, a training
+// run's products inside `BF16Products.training` (`gen train --bf16`). Everything else, gradient
+// checks and held-out evaluations included, keeps float products.
 import Foundation
 import Base
 import CKernels
@@ -15,7 +16,7 @@ public enum BF16Products {
     public static var available: Bool { gk_has_bf16() != 0 }
 
     /// Turns the bfloat16 path off (or back on) for the whole process: products of frozen weights
-    /// are then sgemm's, bit for bit as before freezing. For A/B measurements and `--exact` runs.
+    /// are then sgemm's, bit for bit as before freezing. For A/B measurements and `gen --float32`.
     public static func setEnabled(_ on: Bool) { gk_bf16_force_off(on ? 0 : 1) }
 
     /// The smallest product worth packing: below it sgemm (or the sampling steps' GEMV) stays.
@@ -91,16 +92,18 @@ extension BF16Products {
 }
 
 /// A frozen weight's packed bfloat16 copy, built on first use (batch jobs share models across
-/// threads, hence the lock) and kept for the tensor's life.
+/// threads, hence the lock) and kept for the tensor's life. It is kept for the layout it was first
+/// read in; a weight read in another (a tied embedding, say) is packed afresh each time.
 final class BF16Panels {
     private let lock = NSLock()
     private var packed: [UInt16]?
+    private var layout: (k: Int, n: Int, transposed: Bool)?
 
     func get(_ t: Tensor, k: Int, n: Int, transposed: Bool) -> [UInt16] {
         lock.lock(); defer { lock.unlock() }
-        if let packed { return packed }
+        if let packed, let layout, layout == (k, n, transposed) { return packed }
         let p = t.data.withUnsafeBufferPointer { BF16Products.pack($0.baseAddress!, k: k, n: n, transposed: transposed) }
-        packed = p
+        if packed == nil { packed = p; layout = (k, n, transposed) }
         return p
     }
 }

@@ -134,7 +134,7 @@ public final class NeuralVocoder: Vocoder {
     /// CPU with AVX512-BF16 its products run in bfloat16 (`BF16Products`; `gen --float32` keeps float).
     public convenience init(modelDir: String) throws {
         let model = try ModelFolder.load(modelDir, config: VocoderConfig.self, missing: VocoderModelError.missingModel(modelDir),
-                                              validate: { $0.validate() }, build: { VocoderModel(config: $0, randomInit: false) }, params: \.params)
+                                         validate: { $0.validate() }, build: { VocoderModel(config: $0, randomInit: false) }, params: \.params)
         model.params.freezeForInference()
         self.init(model: model)
     }

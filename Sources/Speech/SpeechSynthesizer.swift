@@ -34,9 +34,10 @@ public final class SpeechSynthesizer {
         self.vocoder = vocoder
     }
 
-    /// Loads DIR/config.json and DIR/model.safetensors (strictly). Its products stay in float: with
-    /// them in bfloat16 (the vocoder's, `BF16Products`), rms's dev WER rose from 0.058 to 0.079 in
-    /// one run, past its teacher's 0.042 + 0.02 (and 2 of its 30 sentences changed length by a frame or more).
+    /// Loads DIR/config.json and DIR/model.safetensors (strictly). Its products stay in float: in
+    /// bfloat16 (as the vocoder's run, `BF16Products`) rms's dev WER rose from 0.058 to 0.079 in one
+    /// run, past its teacher's 0.042 + 0.02, and 2 of its 30 sentences changed length; with the
+    /// decoder alone in bfloat16, rms's paired WER on 74 fresh sentences rose by 0.017 (vocoder card).
     public convenience init(modelDir: String) throws {
         self.init(model: try ModelFolder.load(modelDir, config: FastSpeechConfig.self, missing: SpeechModelError.missingModel(modelDir),
                                               validate: { $0.validate() }, build: { FastSpeech(config: $0, randomInit: false) }, params: \.params))

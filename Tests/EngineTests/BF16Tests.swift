@@ -71,6 +71,20 @@ final class BF16Tests: XCTestCase {
         XCTAssertEqual(tail, Array(all[(187 * n)...]))
     }
 
+    // A frozen weight keeps the packed copy of the layout it was first read in; read in the other
+    // layout it is packed afresh, so both products equal those of a weight read only that way.
+    func testAFrozenWeightReadInBothLayoutsGivesBothProducts() throws {
+        try XCTSkipUnless(BF16Products.available, "this CPU has no AVX512-BF16")
+        let w0 = randomTensor([48, 64], seed: 31), x = randomTensor([40, 64], seed: 32), z = randomTensor([40, 48], seed: 33)
+        func frozen() -> Tensor { let w = Tensor(shape: w0.shape, data: w0.data); w.freezeForInference(); return w }
+        let w = frozen()
+        let first = GradMode.withoutGrad { matmul(x, w, transposeB: true) }.data
+        let second = GradMode.withoutGrad { matmul(z, w) }.data
+        XCTAssertEqual(second, GradMode.withoutGrad { matmul(z, frozen()) }.data)
+        XCTAssertEqual(first, GradMode.withoutGrad { matmul(x, w, transposeB: true) }.data)
+        XCTAssertEqual(first, GradMode.withoutGrad { matmul(x, frozen(), transposeB: true) }.data)
+    }
+
     // Where bfloat16 must not be used, the frozen weight's product is sgemm's exactly: with
     // gradients on (training and gradient checks), with the path turned off (`--float32`), and on
     // a CPU without the instructions (where this is the only path there is).
