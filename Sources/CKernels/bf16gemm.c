@@ -228,14 +228,6 @@ int gk_has_bf16(void) {
 #endif
 }
 
-int gk_bf16_gemm(const float *a, long m, long k, const uint16_t *packed, long n, float *c, int add) {
-#if defined(__x86_64__)
-    if (gk_has_bf16() && m > 0 && n > 0 && k > 0) return gemm_avx512(a, k, 0, 0, m, k, packed, n, c, add);
-#endif
-    (void)a; (void)m; (void)k; (void)packed; (void)n; (void)c; (void)add;
-    return 0;
-}
-
 int gk_bf16_gemm_rows(const float *a, long lda, int trans_a, long r0, long m, long k, const uint16_t *packed, long n,
                       float *c, int add) {
 #if defined(__x86_64__)

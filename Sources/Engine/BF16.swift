@@ -22,7 +22,7 @@ public enum BF16Products {
     /// The smallest product worth packing: below it sgemm (or the sampling steps' GEMV) stays.
     static func serves(m: Int, n: Int, k: Int) -> Bool { m >= 4 && n >= 16 && k >= 16 && available && !GradMode.isEnabled }
 
-    /// op(B) (k, n) packed for `gk_bf16_gemm`.
+    /// op(B) (k, n) packed for `gk_bf16_gemm_rows`.
     static func pack(_ b: UnsafePointer<Float>, k: Int, n: Int, transposed: Bool) -> [UInt16] {
         let count = gk_bf16_packed_count(k, n)
         return [UInt16](unsafeUninitializedCapacity: count) { buf, filled in
@@ -31,15 +31,20 @@ public enum BF16Products {
         }
     }
 
-    /// c (m, n) = a (m, k) · op(B) (+= with `accumulate`) through B's packed copy, row blocks split
-    /// over the workers as `sgemmForward` splits sgemm's. Each element sums its k products in one
-    /// fixed order whatever the blocking, so a row's values do not depend on the rows beside it.
-    /// A block the kernel declines (no memory for its rounded rows) runs sgemm on `b` instead.
+    /// c (m, n) = op(A) · op(B) (+= with `accumulate`) through B's packed copy: A is (m, k), or
+    /// (k, m) with transA; B is (k, n), or (n, k) with transB. Row blocks of c are split over the
+    /// workers as `sgemmForward` splits sgemm's. Each element sums its k products in one fixed
+    /// order whatever the blocking, so a row's values do not depend on the rows beside it. A block
+    /// the kernel declines (no memory for its rounded rows) runs in float on `b` instead (cblas
+    /// itself: the engine's `sgemm` would come back here inside a training scope).
     static func product(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, packed: UnsafePointer<UInt16>,
-                        _ c: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int, transB: Bool, accumulate: Bool) {
+                        _ c: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int, transA: Bool = false, transB: Bool,
+                        accumulate: Bool) {
         func block(_ lo: Int, _ hi: Int) {
-            if gk_bf16_gemm(a + lo * k, hi - lo, k, packed, n, c + lo * n, accumulate ? 1 : 0) == 0 {
-                sgemm(a + lo * k, b, c + lo * n, m: hi - lo, n: n, k: k, transB: transB, beta: accumulate ? 1 : 0)
+            if gk_bf16_gemm_rows(a, m, transA ? 1 : 0, lo, hi - lo, k, packed, n, c + lo * n, accumulate ? 1 : 0) == 0 {
+                cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                            Int32(hi - lo), Int32(n), Int32(k), 1, transA ? a + lo : a + lo * k, Int32(transA ? m : k),
+                            b, Int32(transB ? k : n), accumulate ? 1 : 0, c + lo * n, Int32(n))
             }
         }
         guard ThreadBudget.count > 1, m >= 48, m * n * k >= 1 << 21 else { return block(0, m) }
@@ -62,30 +67,15 @@ extension BF16Products {
         return try body()
     }
 
-    /// c (m, n) = op(A) · op(B) (+ c where beta is 1) in bfloat16, if a training scope is open on this
-    /// thread with gradients on and the product is worth packing; false (c untouched) otherwise.
-    /// A is (m, k), or (k, m) with transA; B is (k, n), or (n, k) with transB. Rows of c are split
-    /// over the workers; B is packed once for all of them.
+    /// c (m, n) = op(A) · op(B) (+ c where beta is 1) in bfloat16 (`product`), if a training scope
+    /// is open on this thread with gradients on and the product is worth packing; false (c
+    /// untouched) otherwise.
     static func trainingProduct(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
                                 m: Int, n: Int, k: Int, transA: Bool, transB: Bool, alpha: Float, beta: Float) -> Bool {
         guard gk_bf16_training_depth() > 0, alpha == 1, beta == 0 || beta == 1, m >= 16, n >= 16, k >= 16,
               GradMode.isEnabled, available else { return false }
-        let packed = pack(b, k: k, n: n, transposed: transB)
-        let add: Int32 = beta == 1 ? 1 : 0
-        packed.withUnsafeBufferPointer { pp in
-            func block(_ lo: Int, _ hi: Int) {
-                if gk_bf16_gemm_rows(a, m, transA ? 1 : 0, lo, hi - lo, k, pp.baseAddress!, n, c + lo * n, add) == 0 {
-                    // No memory for the block's rounded rows: the block in float instead.
-                    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                                Int32(hi - lo), Int32(n), Int32(k), 1, transA ? a + lo : a + lo * k, Int32(transA ? m : k),
-                                b, Int32(transB ? k : n), beta, c + lo * n, Int32(n))
-                }
-            }
-            if ThreadBudget.count > 1 && m >= 48 && m * n * k >= 1 << 21 {
-                parallelFor((m + 23) / 24, minChunk: 1) { range in block(range.lowerBound * 24, min(m, range.upperBound * 24)) }
-            } else {
-                block(0, m)
-            }
+        pack(b, k: k, n: n, transposed: transB).withUnsafeBufferPointer { pp in
+            product(a, b, packed: pp.baseAddress!, c, m: m, n: n, k: k, transA: transA, transB: transB, accumulate: beta == 1)
         }
         return true
     }

@@ -60,8 +60,9 @@ public func matmul(_ a: Tensor, _ b: Tensor, transposeB: Bool = false) -> Tensor
     let m = a.shape.dropLast().reduce(1, *)  // not a.count / k, which is 0 when K is 0
     var outShape = a.shape; outShape[outShape.count - 1] = n
     // sgemm with beta 0 writes all of C (zeros when K is 0).
-    let bf16 = b.frozenForInference && BF16Products.serves(m: m, n: n, k: k)
-    let packed = bf16 ? b.bf16Panels.get(b, k: k, n: n, transposed: transposeB) : []
+    let panels = BF16Products.serves(m: m, n: n, k: k) ? b.bf16Panels : nil
+    let bf16 = panels != nil
+    let packed = panels?.get(b, k: k, n: n, transposed: transposeB) ?? []
     let out = uninitializedFloats(m * n) { cp in a.data.withUnsafeBufferPointer { ap in b.data.withUnsafeBufferPointer { bp in
         if bf16 {
             packed.withUnsafeBufferPointer { pp in

@@ -31,14 +31,15 @@ public final class Tensor {
     public var requiresGrad: Bool
     /// Optional label for error messages and debugging.
     public var name: String?
-    /// Set by `freezeForInference()`: products of this weight with gradients off may run in
-    /// bfloat16 (`BF16Products`), from a packed copy made on first use.
-    public private(set) var frozenForInference = false
-    lazy var bf16Panels = BF16Panels()
+    /// Made by `freezeForInference()`, before the model is shared: where products of this weight
+    /// with gradients off keep their packed bfloat16 copy (`BF16Products`), made on first use.
+    private(set) var bf16Panels: BF16Panels?
+    /// Whether `freezeForInference()` was called.
+    public var frozenForInference: Bool { bf16Panels != nil }
 
     /// Promises that this tensor's values will not change again (a loaded model's weights), so its
     /// products with gradients off may read a packed bfloat16 copy where the CPU has AVX512-BF16.
-    public func freezeForInference() { frozenForInference = true }
+    public func freezeForInference() { if bf16Panels == nil { bf16Panels = BF16Panels() } }
 
     // Tape: the inputs of the op that made this tensor, and how to push self.grad into them.
     var parents: [Tensor] = []

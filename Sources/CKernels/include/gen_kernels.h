@@ -50,7 +50,7 @@ void gk_sin_scaled(const float *x, float *y, long n, float scale);
 double gk_softmax_row(const float *x, float *y, long n);
 
 /// 1 when this CPU multiplies bfloat16 pairs in hardware (AVX512-BF16: AMD Zen 4, Intel Cooper
-/// Lake and later), else 0 (then gk_bf16_gemm declines and the caller keeps sgemm).
+/// Lake and later), else 0 (then gk_bf16_gemm_rows declines and the caller keeps sgemm).
 int gk_has_bf16(void);
 
 /// With off ≠ 0, gk_has_bf16 answers 0 (for measurements and tests of the float path).
@@ -62,18 +62,15 @@ float gk_bf16_round(float f);
 /// How many uint16 values gk_bf16_pack_b writes for a (k, n) operand.
 long gk_bf16_packed_count(long k, long n);
 
-/// Packs op(B) (k, n) for gk_bf16_gemm: b is (k, n), or (n, k) read transposed when trans_b ≠ 0
+/// Packs op(B) (k, n) for gk_bf16_gemm_rows: b is (k, n), or (n, k) read transposed when trans_b ≠ 0
 /// (a linear layer's weight). Rounded to bfloat16; padded with zeros to an even k and whole panels.
 void gk_bf16_pack_b(const float *b, long k, long n, int trans_b, uint16_t *packed);
 
-/// c (m, n) = a (m, k) · op(B) (add ≠ 0: c += it), with a's values rounded to bfloat16 and B packed
-/// by gk_bf16_pack_b; products and sums in float. Returns 1, or 0 (c untouched) where the CPU lacks
-/// AVX512-BF16 or memory for a's rounded copy could not be had.
-int gk_bf16_gemm(const float *a, long m, long k, const uint16_t *packed, long n, float *c, int add);
-
-/// Rows r0 ..< r0 + m of c (whose rows are n long; c points at row r0) = the same rows of op(A) · op(B):
-/// op(A) is A (rows of k, a points at row 0, lda ignored) or, with trans_a ≠ 0, A stored (k, lda) read
-/// transposed. As gk_bf16_gemm otherwise (a training step's products split over workers by rows).
+/// Rows r0 ..< r0 + m of c (whose rows are n long; c points at row r0) = the same rows of op(A) · op(B)
+/// (add ≠ 0: c += it): op(A) is A (rows of k, a points at row 0, lda ignored) or, with trans_a ≠ 0, A
+/// stored (k, lda) read transposed; B packed by gk_bf16_pack_b. A's values are rounded to bfloat16;
+/// products and sums in float. Returns 1, or 0 (c untouched) where the CPU lacks AVX512-BF16 or
+/// memory for A's rounded copy could not be had. Callers split a product's rows over workers.
 int gk_bf16_gemm_rows(const float *a, long lda, int trans_a, long r0, long m, long k, const uint16_t *packed, long n,
                       float *c, int add);
 
