@@ -53,10 +53,12 @@ public struct MelProjection: Sendable {
     public let settings: MelProjectionSettings
     public let filterbank: MelFilterbank
     /// For each bin, the bands that cover it and each one's share of the bin (the filter weights
-    /// normalised to sum to 1 over the bands): CSR, bin f's entries at spreadStart[f]..<spreadStart[f + 1].
-    let spreadStart: [Int]      // (F + 1)
-    let spreadBand: [Int]       // (nnz)
-    let spreadWeight: [Float]   // (nnz)
+    /// normalised to sum to 1 over the bands), `spreadWidth` entries a bin: bin f's at f·spreadWidth
+    /// ..< (f + 1)·spreadWidth, padded with band 0 at weight 0 (a mel filterbank's triangles overlap
+    /// in pairs, so 2 for the standard one, which `rescale` then reads without an inner loop).
+    let spreadWidth: Int
+    let spreadBand: [Int]       // (F · spreadWidth)
+    let spreadWeight: [Float]   // (F · spreadWidth)
     /// Longer signals are projected in pieces of this many frames, with `context` frames of the
     /// signal either side (each step reaches nFFT/hop − 1 frames further; 64 covers 16 steps).
     static let chunkFrames = 1024
@@ -66,28 +68,28 @@ public struct MelProjection: Sendable {
         self.settings = settings
         self.filterbank = filterbank
         let nb = filterbank.bins, nm = filterbank.nMels
-        var start = [0], band: [Int] = [], weight: [Float] = []
+        var entries: [[(band: Int, weight: Float)]] = []
         for f in 0..<nb {
             var total: Float = 0
             for m in 0..<nm { total += filterbank.weights[m * nb + f] }
-            if total > 0 {
-                for m in 0..<nm where filterbank.weights[m * nb + f] > 0 {
-                    band.append(m); weight.append(filterbank.weights[m * nb + f] / total)
-                }
-            }
-            start.append(band.count)
+            entries.append(total > 0 ? (0..<nm).filter { filterbank.weights[$0 * nb + f] > 0 }.map { ($0, filterbank.weights[$0 * nb + f] / total) } : [])
         }
-        spreadStart = start; spreadBand = band; spreadWeight = weight
+        let width = max(1, entries.map(\.count).max() ?? 1)
+        var band = [Int](repeating: 0, count: nb * width), weight = [Float](repeating: 0, count: nb * width)
+        for (f, e) in entries.enumerated() {
+            for (j, x) in e.enumerated() { band[f * width + j] = x.band; weight[f * width + j] = x.weight }
+        }
+        spreadWidth = width; spreadBand = band; spreadWeight = weight
     }
 
     /// The same projection with other settings: the filterbank and its spread tables are kept, not rebuilt.
     public func with(settings other: MelProjectionSettings) -> MelProjection {
-        MelProjection(settings: other, filterbank: filterbank, spreadStart: spreadStart, spreadBand: spreadBand, spreadWeight: spreadWeight)
+        MelProjection(settings: other, filterbank: filterbank, spreadWidth: spreadWidth, spreadBand: spreadBand, spreadWeight: spreadWeight)
     }
 
-    private init(settings: MelProjectionSettings, filterbank: MelFilterbank, spreadStart: [Int], spreadBand: [Int], spreadWeight: [Float]) {
+    private init(settings: MelProjectionSettings, filterbank: MelFilterbank, spreadWidth: Int, spreadBand: [Int], spreadWeight: [Float]) {
         self.settings = settings; self.filterbank = filterbank
-        self.spreadStart = spreadStart; self.spreadBand = spreadBand; self.spreadWeight = spreadWeight
+        self.spreadWidth = spreadWidth; self.spreadBand = spreadBand; self.spreadWeight = spreadWeight
     }
 
     /// `y` with its mel brought toward `logMel` (T, M; ln of the magnitude mel, `MelFilterbank.logMel`'s
@@ -140,12 +142,11 @@ public struct MelProjection: Sendable {
     /// x[t, f] ← magnitude[t, f] · gain[t, f] · x[t, f] / |x[t, f]| for the first `frames` frames
     /// (past them: the magnitude with x's phase), gain the band gains toward `target`, spread to the bins.
     func rescale(_ x: inout Spectrogram, magnitude: [Float], mel: [Float], target: [Float], frames: Int) {
-        let nb = filterbank.bins, nm = filterbank.nMels, all = x.frames
+        let nb = filterbank.bins, nm = filterbank.nMels, all = x.frames, width = spreadWidth
         let limit = settings.maxGainDB / 20 * Float(M_LN10)
         magnitude.withUnsafeBufferPointer { mp in
         mel.withUnsafeBufferPointer { melp in
         target.withUnsafeBufferPointer { tp in
-        spreadStart.withUnsafeBufferPointer { ss in
         spreadBand.withUnsafeBufferPointer { sb in
         spreadWeight.withUnsafeBufferPointer { sw in
         x.re.withUnsafeMutableBufferPointer { rp in
@@ -161,12 +162,17 @@ public struct MelProjection: Sendable {
                             let g = tp[t * nm + m] - log(max(melp[t * nm + m], MelFilterbank.logFloor))
                             bandGain[m] = min(max(g, -limit), limit)
                         }
-                        for f in 0..<nb {
-                            var lg: Float = 0
-                            for k in ss[f]..<ss[f + 1] { lg += sw[k] * bandGain[sb[k]] }
-                            gain[f] = lg
+                        if width == 2 {
+                            // (0 + a) + b = a + b, and a padded entry adds +0: the general loop's sums, bit for bit.
+                            for f in 0..<nb { gain[f] = sw[2 * f] * bandGain[sb[2 * f]] + sw[2 * f + 1] * bandGain[sb[2 * f + 1]] }
+                        } else {
+                            for f in 0..<nb {
+                                var lg: Float = 0
+                                for k in (f * width)..<((f + 1) * width) { lg += sw[k] * bandGain[sb[k]] }
+                                gain[f] = lg
+                            }
                         }
-                        MelProjection.expInPlace(gain, count: nb)
+                        FastMath.expInPlace(gain, count: nb)
                     } else {
                         gain.update(repeating: 1, count: nb)
                     }
@@ -174,7 +180,7 @@ public struct MelProjection: Sendable {
                     MelProjection.setMagnitude(re: re + row, im: im + row, magnitude: mag + row, gain: gain, count: nb)
                 }
             }
-        }}}}}}}}
+        }}}}}}}
     }
 
     /// x ← c + α (c − previous), in place.
@@ -212,27 +218,5 @@ public struct MelProjection: Sendable {
             re[f] *= scale; im[f] *= scale
             f += 1
         }
-    }
-
-    /// exp of each value in place, eight at a time: n = round(x·log₂e) (by adding 1.5·2²³, whose float
-    /// keeps n in its low mantissa bits), r = x − n·ln 2 (in two parts, Cody & Waite), e^r by its Taylor
-    /// polynomial to r⁶ (|r| ≤ ln2/2: relative error below 3·10⁻⁷), times 2ⁿ put into the exponent bits.
-    /// Inputs are the clamped log gains (|x| ≤ 40·ln10/20).
-    static func expInPlace(_ p: UnsafeMutablePointer<Float>, count: Int) {
-        var f = 0
-        let log2e = SIMD8<Float>(repeating: 1.442695041), ln2hi = SIMD8<Float>(repeating: 0.693359375),
-            ln2lo = SIMD8<Float>(repeating: -2.12194440e-4), magic = SIMD8<Float>(repeating: 12_582_912)
-        while f + 8 <= count {
-            let x = UnsafeRawPointer(p + f).loadUnaligned(as: SIMD8<Float>.self)
-            let t = x * log2e + magic
-            let n = t - magic
-            let r = x - n * ln2hi - n * ln2lo
-            var e = SIMD8<Float>(repeating: 1.0 / 720)
-            e = e * r + 1.0 / 120; e = e * r + 1.0 / 24; e = e * r + 1.0 / 6; e = e * r + 0.5; e = e * r + 1; e = e * r + 1
-            let exponent = (unsafeBitCast(t, to: SIMD8<Int32>.self) &- 0x4B40_0000 &+ 127) &<< 23
-            UnsafeMutableRawPointer(p + f).storeBytes(of: e * unsafeBitCast(exponent, to: SIMD8<Float>.self), as: SIMD8<Float>.self)
-            f += 8
-        }
-        while f < count { p[f] = exp(p[f]); f += 1 }
     }
 }

@@ -311,17 +311,20 @@ public func istft(_ spec: Tensor, basis: STFTBasis, padding: Int, length: Int) -
 /// Vocos's head: h (B, S, 2F) holding F log-magnitudes m then F phases p per frame → the complex
 /// spectrum (B, S, 2F), real parts then imaginary parts: |z| = exp(min(m, maxLogMagnitude)),
 /// arg z = p. The clamp (Vocos clips |z| at 100) keeps an early step from overflowing; it passes
-/// no gradient to m.
+/// no gradient to m. exp, cos and sin run eight bins at a time (`FastMath.polar`: within 2·10⁻⁷ of
+/// libm's, at a fraction of its cost).
 public func polarSpectrum(_ h: Tensor, maxLogMagnitude: Float = Foundation.log(100)) -> Tensor {
     precondition(h.rank == 3 && h.shape[2] % 2 == 0, "polarSpectrum: expects (B, S, 2F), got \(h.shape)")
     let f = h.shape[2] / 2, rows = h.count / (2 * f)
     var out = [Float](repeating: 0, count: h.count)
     let hd = h.data
-    for r in 0..<rows {
-        let base = r * 2 * f
-        for k in 0..<f {
-            let mag = Foundation.exp(min(hd[base + k], maxLogMagnitude)), p = hd[base + f + k]
-            out[base + k] = mag * Foundation.cos(p); out[base + f + k] = mag * Foundation.sin(p)
+    hd.withUnsafeBufferPointer { hp in
+        out.withUnsafeMutableBufferPointer { op in
+            for r in 0..<rows {
+                let base = r * 2 * f
+                FastMath.polar(logMagnitude: hp.baseAddress! + base, phase: hp.baseAddress! + base + f, maxLog: maxLogMagnitude,
+                               re: op.baseAddress! + base, im: op.baseAddress! + base + f, count: f)
+            }
         }
     }
     return Tensor.result(shape: h.shape, data: out, parents: [h]) { o in

@@ -1,0 +1,89 @@
+// FastMath.swift — exp, sin and cos eight lanes at a time, for the loops that turn a spectrum's
+// log-magnitude and phase into (re, im) once per bin (the vocoder's and the codec's iSTFT heads, the
+// mel projection's band gains). libm's scalar calls cost about as much there as the inverse FFT that
+// follows. Both follow Cephes (Moshier 1989): a Cody & Waite range reduction, then a short polynomial.
+//   exp: n = round(x·log₂e), r = x − n·ln 2 (two parts), e^r by its Taylor polynomial to r⁶
+//        (|r| ≤ ln2/2: relative error below 3·10⁻⁷), times 2ⁿ put into the exponent bits;
+//        x must lie in [−87, 88] (callers clamp).
+//   sin, cos: j = round(x·2/π), y = x − j·π/2 (three parts, exact enough for |x| ≤ `sinCosLimit`),
+//        |y| ≤ π/4, Cephes' sinf/cosf polynomials on y, and the quadrant j mod 4 picks and signs them
+//        (absolute error below 2·10⁻⁷ there; lanes beyond the limit take libm's value).
+import Foundation
+
+public enum FastMath {
+    /// |x| up to which `sinCos8`'s reduction is accurate; larger lanes fall back to libm.
+    public static let sinCosLimit: Float = 8192
+
+    /// e^x per lane (x in [−87, 88]).
+    @inline(__always)
+    public static func exp8(_ x: SIMD8<Float>) -> SIMD8<Float> {
+        let log2e = SIMD8<Float>(repeating: 1.442695041), ln2hi = SIMD8<Float>(repeating: 0.693359375),
+            ln2lo = SIMD8<Float>(repeating: -2.12194440e-4), magic = SIMD8<Float>(repeating: 12_582_912)
+        let t = x * log2e + magic        // 1.5·2²³ keeps n = round(x·log₂e) in the low mantissa bits
+        let n = t - magic
+        let r = x - n * ln2hi - n * ln2lo
+        var e = SIMD8<Float>(repeating: 1.0 / 720)
+        e = e * r + 1.0 / 120; e = e * r + 1.0 / 24; e = e * r + 1.0 / 6; e = e * r + 0.5; e = e * r + 1; e = e * r + 1
+        let exponent = (unsafeBitCast(t, to: SIMD8<Int32>.self) &- 0x4B40_0000 &+ 127) &<< 23
+        return e * unsafeBitCast(exponent, to: SIMD8<Float>.self)
+    }
+
+    /// (sin x, cos x) per lane.
+    @inline(__always)
+    public static func sinCos8(_ x: SIMD8<Float>) -> (sin: SIMD8<Float>, cos: SIMD8<Float>) {
+        let magic = SIMD8<Float>(repeating: 12_582_912)
+        let t = x * SIMD8<Float>(repeating: 0.636619772367581) + magic
+        let j = t - magic                                              // round(x·2/π)
+        var y = x - j * SIMD8<Float>(repeating: 1.5703125)
+        y = y - j * SIMD8<Float>(repeating: 4.837512969970703125e-4)
+        y = y - j * SIMD8<Float>(repeating: 7.54978995489188216e-8)
+        let z = y * y
+        var s = SIMD8<Float>(repeating: -1.9515295891e-4)
+        s = s * z + 8.3321608736e-3; s = s * z - 1.6666654611e-1
+        s = s * z * y + y
+        var c = SIMD8<Float>(repeating: 2.443315711809948e-5)
+        c = c * z - 1.388731625493765e-3; c = c * z + 4.166664568298827e-2
+        c = c * z * z - 0.5 * z + 1
+        let q = unsafeBitCast(t, to: SIMD8<Int32>.self) & 3              // j mod 4 (two's complement)
+        let swap = (q & 1) .== 1
+        var sinX = s.replacing(with: c, where: swap), cosX = c.replacing(with: s, where: swap)
+        sinX = sinX.replacing(with: -sinX, where: (q & 2) .== 2)         // quadrants 2, 3: −
+        cosX = cosX.replacing(with: -cosX, where: ((q &+ 1) & 2) .== 2)  // quadrants 1, 2: −
+        let magnitude = unsafeBitCast(unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: SIMD8<Float>.self)
+        if !all(magnitude .<= SIMD8<Float>(repeating: sinCosLimit)) {   // far lanes, infinities and NaNs
+            for i in 0..<8 where !(magnitude[i] <= sinCosLimit) { sinX[i] = Foundation.sin(x[i]); cosX[i] = Foundation.cos(x[i]) }
+        }
+        return (sinX, cosX)
+    }
+
+    /// exp of each value in place (values in [−87, 88]).
+    public static func expInPlace(_ p: UnsafeMutablePointer<Float>, count: Int) {
+        var f = 0
+        while f + 8 <= count {
+            let x = UnsafeRawPointer(p + f).loadUnaligned(as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(p + f).storeBytes(of: exp8(x), as: SIMD8<Float>.self)
+            f += 8
+        }
+        while f < count { p[f] = Foundation.exp(p[f]); f += 1 }
+    }
+
+    /// re = e^min(logMag, maxLog) · cos(phase), im = e^min(logMag, maxLog) · sin(phase), for `count` bins.
+    public static func polar(logMagnitude m: UnsafePointer<Float>, phase p: UnsafePointer<Float>, maxLog: Float,
+                             re: UnsafeMutablePointer<Float>, im: UnsafeMutablePointer<Float>, count: Int) {
+        var k = 0
+        let cap = SIMD8<Float>(repeating: maxLog), floor = SIMD8<Float>(repeating: -87)
+        while k + 8 <= count {
+            let lm = UnsafeRawPointer(m + k).loadUnaligned(as: SIMD8<Float>.self)
+            let mag = exp8(lm.clamped(lowerBound: floor, upperBound: cap))
+            let (s, c) = sinCos8(UnsafeRawPointer(p + k).loadUnaligned(as: SIMD8<Float>.self))
+            UnsafeMutableRawPointer(re + k).storeBytes(of: mag * c, as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(im + k).storeBytes(of: mag * s, as: SIMD8<Float>.self)
+            k += 8
+        }
+        while k < count {
+            let mag = Foundation.exp(min(m[k], maxLog))
+            re[k] = mag * Foundation.cos(p[k]); im[k] = mag * Foundation.sin(p[k])
+            k += 1
+        }
+    }
+}
