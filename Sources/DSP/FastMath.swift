@@ -31,6 +31,24 @@ public enum FastMath {
     /// (sin x, cos x) per lane.
     @inline(__always)
     public static func sinCos8(_ x: SIMD8<Float>) -> (sin: SIMD8<Float>, cos: SIMD8<Float>) {
+        var (sinX, cosX) = reducedSinCos8(x)
+        if any(beyondLimit(x) .!= 0) {   // far lanes, infinities and NaNs: libm's value
+            for i in 0..<8 where !(Swift.abs(x[i]) <= sinCosLimit) { sinX[i] = Foundation.sin(x[i]); cosX[i] = Foundation.cos(x[i]) }
+        }
+        return (sinX, cosX)
+    }
+
+    /// −1 (all bits) in the lanes where |x| > `sinCosLimit` or x is NaN, 0 elsewhere.
+    @inline(__always)
+    static func beyondLimit(_ x: SIMD8<Float>) -> SIMD8<Int32> {
+        let magnitude = unsafeBitCast(x, to: SIMD8<Int32>.self) & 0x7FFF_FFFF   // ordered as the floats are
+        return (SIMD8<Int32>(repeating: Int32(bitPattern: sinCosLimit.bitPattern)) &- magnitude) &>> 31
+    }
+
+    /// `sinCos8` without the fallback, right where |x| ≤ `sinCosLimit`. Lanes are picked and signed
+    /// with integer masks, not SIMD masks: those are lowered lane by lane through memory here.
+    @inline(__always)
+    static func reducedSinCos8(_ x: SIMD8<Float>) -> (sin: SIMD8<Float>, cos: SIMD8<Float>) {
         let magic = SIMD8<Float>(repeating: 12_582_912)
         let t = x * SIMD8<Float>(repeating: 0.636619772367581) + magic
         let j = t - magic                                              // round(x·2/π)
@@ -44,16 +62,12 @@ public enum FastMath {
         var c = SIMD8<Float>(repeating: 2.443315711809948e-5)
         c = c * z - 1.388731625493765e-3; c = c * z + 4.166664568298827e-2
         c = c * z * z - 0.5 * z + 1
-        let q = unsafeBitCast(t, to: SIMD8<Int32>.self) & 3              // j mod 4 (two's complement)
-        let swap = (q & 1) .== 1
-        var sinX = s.replacing(with: c, where: swap), cosX = c.replacing(with: s, where: swap)
-        sinX = sinX.replacing(with: -sinX, where: (q & 2) .== 2)         // quadrants 2, 3: −
-        cosX = cosX.replacing(with: -cosX, where: ((q &+ 1) & 2) .== 2)  // quadrants 1, 2: −
-        let magnitude = unsafeBitCast(unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: SIMD8<Float>.self)
-        if !all(magnitude .<= SIMD8<Float>(repeating: sinCosLimit)) {   // far lanes, infinities and NaNs
-            for i in 0..<8 where !(magnitude[i] <= sinCosLimit) { sinX[i] = Foundation.sin(x[i]); cosX[i] = Foundation.cos(x[i]) }
-        }
-        return (sinX, cosX)
+        let q = unsafeBitCast(t, to: SIMD8<UInt32>.self) & 3             // j mod 4 (two's complement)
+        let swap = 0 &- (q & 1)                                          // all bits in odd quadrants
+        let sb = unsafeBitCast(s, to: SIMD8<UInt32>.self), cb = unsafeBitCast(c, to: SIMD8<UInt32>.self)
+        let sinBits = ((sb & ~swap) | (cb & swap)) ^ ((q & 2) &<< 30)           // quadrants 2, 3: −
+        let cosBits = ((cb & ~swap) | (sb & swap)) ^ (((q &+ 1) & 2) &<< 30)    // quadrants 1, 2: −
+        return (unsafeBitCast(sinBits, to: SIMD8<Float>.self), unsafeBitCast(cosBits, to: SIMD8<Float>.self))
     }
 
     /// exp of each value in place (values in [−87, 88]).
@@ -68,22 +82,35 @@ public enum FastMath {
     }
 
     /// re = e^min(logMag, maxLog) · cos(phase), im = e^min(logMag, maxLog) · sin(phase), for `count` bins.
+    /// (A log-magnitude below −87 counts as −87: e^−87 ≈ 1.6·10⁻³⁸, where exp8's exponent would wrap.)
     public static func polar(logMagnitude m: UnsafePointer<Float>, phase p: UnsafePointer<Float>, maxLog: Float,
                              re: UnsafeMutablePointer<Float>, im: UnsafeMutablePointer<Float>, count: Int) {
-        var k = 0
+        var k = 0, far = SIMD8<Int32>(repeating: 0)
         let cap = SIMD8<Float>(repeating: maxLog), floor = SIMD8<Float>(repeating: -87)
         while k + 8 <= count {
-            let lm = UnsafeRawPointer(m + k).loadUnaligned(as: SIMD8<Float>.self)
-            let mag = exp8(lm.clamped(lowerBound: floor, upperBound: cap))
-            let (s, c) = sinCos8(UnsafeRawPointer(p + k).loadUnaligned(as: SIMD8<Float>.self))
+            var lm = UnsafeRawPointer(m + k).loadUnaligned(as: SIMD8<Float>.self)
+            lm = select(cap, over: lm, where: (unsafeBitCast(cap - lm, to: SIMD8<Int32>.self) &>> 31))   // lm > cap
+            lm = select(floor, over: lm, where: (unsafeBitCast(lm - floor, to: SIMD8<Int32>.self) &>> 31)) // lm < −87
+            let mag = exp8(lm)
+            let x = UnsafeRawPointer(p + k).loadUnaligned(as: SIMD8<Float>.self)
+            far |= beyondLimit(x)
+            let (s, c) = reducedSinCos8(x)
             UnsafeMutableRawPointer(re + k).storeBytes(of: mag * c, as: SIMD8<Float>.self)
             UnsafeMutableRawPointer(im + k).storeBytes(of: mag * s, as: SIMD8<Float>.self)
             k += 8
         }
-        while k < count {
-            let mag = Foundation.exp(min(m[k], maxLog))
-            re[k] = mag * Foundation.cos(p[k]); im[k] = mag * Foundation.sin(p[k])
-            k += 1
+        // A phase past the reduction's range (or not a number) anywhere: those bins again, by libm.
+        let first = far == SIMD8(repeating: 0) ? k : 0
+        for i in first..<count where i >= k || !(Swift.abs(p[i]) <= sinCosLimit) {
+            let mag = Foundation.exp(max(min(m[i], maxLog), -87))
+            re[i] = mag * Foundation.cos(p[i]); im[i] = mag * Foundation.sin(p[i])
         }
+    }
+
+    /// `a` in the lanes where `mask` is all bits, `b` elsewhere.
+    @inline(__always)
+    static func select(_ a: SIMD8<Float>, over b: SIMD8<Float>, where mask: SIMD8<Int32>) -> SIMD8<Float> {
+        let ab = unsafeBitCast(a, to: SIMD8<Int32>.self), bb = unsafeBitCast(b, to: SIMD8<Int32>.self)
+        return unsafeBitCast((ab & mask) | (bb & ~mask), to: SIMD8<Float>.self)
     }
 }
