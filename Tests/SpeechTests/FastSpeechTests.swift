@@ -150,4 +150,21 @@ final class FastSpeechTests: XCTestCase {
             XCTAssertTrue("\(e)".contains("ffn.conv1.weight") && "\(e)".contains("[48, 32, 3]"), "\(e)")
         }
     }
+
+    // Expected: the closed form, sin and cos of pos / 10000^(2i/C) in Double, rounded to Float, bit for
+    // bit, whichever lengths were asked for before (the rows are kept per width and grown on demand),
+    // and for a table longer than the kept rows.
+    func testPositionTableIsTheFormulaWhateverWasAskedBefore() {
+        func formula(_ pos: Int, _ j: Int, _ c: Int) -> Float {
+            let angle = Double(pos) / Foundation.pow(10000, Double(2 * (j / 2)) / Double(c))
+            return Float(j % 2 == 0 ? Foundation.sin(angle) : Foundation.cos(angle))
+        }
+        for (t, c) in [(3, 6), (40, 6), (17, 6), (300, 6), (5, 10)] {
+            let table = sinusoidalPositions(t, c)
+            XCTAssertEqual(table.shape, [t, c])
+            for pos in 0..<t { for j in 0..<c { XCTAssertEqual(table.data[pos * c + j], formula(pos, j, c), "row \(pos), column \(j)") } }
+        }
+        let long = sinusoidalPositions(16_390, 4)
+        for pos in [0, 16_383, 16_384, 16_389] { for j in 0..<4 { XCTAssertEqual(long.data[pos * 4 + j], formula(pos, j, 4)) } }
+    }
 }
