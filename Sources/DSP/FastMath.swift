@@ -38,6 +38,34 @@ public enum FastMath {
         return (sinX, cosX)
     }
 
+    /// out = |(re, im)| = (re² + im²)^½ per element, eight at a time: the same operations on each
+    /// lane as the scalar expression, so the same bits as `Spectrogram.magnitude`.
+    @inline(__always)
+    static func magnitude(re: UnsafePointer<Float>, im: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count: Int) {
+        var f = 0
+        while f + 8 <= count {
+            let r = UnsafeRawPointer(re + f).loadUnaligned(as: SIMD8<Float>.self)
+            let i = UnsafeRawPointer(im + f).loadUnaligned(as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(out + f).storeBytes(of: (r * r + i * i).squareRoot(), as: SIMD8<Float>.self)
+            f += 8
+        }
+        while f < count { out[f] = (re[f] * re[f] + im[f] * im[f]).squareRoot(); f += 1 }
+    }
+
+    /// sin and cos of each of `x`'s values (`sinCos8`, eight at a time; a count that is not a multiple
+    /// of 8 has its last lanes padded). `sin` and `cos` hold at least x.count values.
+    static func sinCos(_ x: [Float], sin: inout [Float], cos: inout [Float]) {
+        precondition(sin.count >= x.count && cos.count >= x.count, "FastMath.sinCos: \(x.count) values, room for \(min(sin.count, cos.count))")
+        var k = 0
+        while k < x.count {
+            var v = SIMD8<Float>()
+            for j in 0..<min(8, x.count - k) { v[j] = x[k + j] }
+            let (s, c) = sinCos8(v)
+            for j in 0..<min(8, x.count - k) { sin[k + j] = s[j]; cos[k + j] = c[j] }
+            k += 8
+        }
+    }
+
     /// −1 (all bits) in the lanes where |x| > `sinCosLimit` or x is NaN, 0 elsewhere.
     @inline(__always)
     static func beyondLimit(_ x: SIMD8<Float>) -> SIMD8<Int32> {

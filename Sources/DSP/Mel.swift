@@ -130,19 +130,23 @@ public struct MelFilterbank: Sendable {
         magnitude.withUnsafeBufferPointer { sp in
             weights.withUnsafeBufferPointer { wp in
                 out.withUnsafeMutableBufferPointer { op in
-                    for t in 0..<frames {
-                        let s = sp.baseAddress! + t * nb
-                        for m in 0..<nm {
-                            let row = wp.baseAddress! + m * nb
-                            var acc: Float = 0
-                            for f in support[m] { acc += row[f] * s[f] }
-                            op[t * nm + m] = acc
-                        }
-                    }
+                    for t in 0..<frames { applyFrame(sp.baseAddress! + t * nb, weights: wp.baseAddress!, into: op.baseAddress! + t * nm) }
                 }
             }
         }
         return out
+    }
+
+    /// One frame of `apply`: out[m] = Σ_f W[m, f] · magnitude[f], `weights` being `self.weights`'
+    /// storage, summed over each filter's support in the order `apply` sums it.
+    @inline(__always)
+    func applyFrame(_ magnitude: UnsafePointer<Float>, weights: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+        for m in 0..<config.nMels {
+            let row = weights + m * bins
+            var acc: Float = 0
+            for f in support[m] { acc += row[f] * magnitude[f] }
+            out[m] = acc
+        }
     }
 
     /// Mel magnitude of audio at `config.sampleRate`: STFT magnitude through the filterbank, (T, M).

@@ -128,8 +128,7 @@ public struct MelProjection: Sendable {
         for step in 0..<settings.iterations {
             // The magnitude to correct is the last consistent spectrum's (c_{n−1}; at first the input's
             // own); the phase is the extrapolated t_n's, as in fast Griffin-Lim.
-            let magnitude = (previous ?? x).magnitude   // (T, F)
-            rescale(&x, magnitude: magnitude, mel: filterbank.apply(magnitude), target: rows, frames: frames)
+            rescale(&x, magnitudeOf: previous, target: rows, frames: frames)
             let signal = stft.inverse(x, length: length)
             if step == settings.iterations - 1 { return signal }
             let c = stft.forward(signal)
@@ -139,36 +138,45 @@ public struct MelProjection: Sendable {
         return Array(y)
     }
 
-    /// x[t, f] ← magnitude[t, f] · gain[t, f] · x[t, f] / |x[t, f]| for the first `frames` frames
-    /// (past them: the magnitude with x's phase), gain the band gains toward `target`, spread to the bins.
-    func rescale(_ x: inout Spectrogram, magnitude: [Float], mel: [Float], target: [Float], frames: Int) {
+    /// x[t, f] ← |s[t, f]| · gain[t, f] · x[t, f] / |x[t, f]| for the first `frames` frames (past
+    /// them: the magnitude with x's phase), s being `source` (nil: x itself), gain the band gains
+    /// toward `target`, spread to the bins. Frame by frame, on the workers: each frame's magnitude,
+    /// mel and gains are made and used while they are in cache, with the arithmetic of
+    /// `Spectrogram.magnitude` and `MelFilterbank.apply`, so the result is theirs bit for bit.
+    func rescale(_ x: inout Spectrogram, magnitudeOf source: Spectrogram?, target: [Float], frames: Int) {
         let nb = filterbank.bins, nm = filterbank.nMels, all = x.frames, width = spreadWidth
         let limit = settings.maxGainDB / 20 * Float(M_LN10)
-        magnitude.withUnsafeBufferPointer { mp in
-        mel.withUnsafeBufferPointer { melp in
+        let fb = filterbank
+        func run(_ sre: UnsafePointer<Float>?, _ sim: UnsafePointer<Float>?) {
         target.withUnsafeBufferPointer { tp in
+        fb.weights.withUnsafeBufferPointer { wp in
         spreadBand.withUnsafeBufferPointer { sb in
         spreadWeight.withUnsafeBufferPointer { sw in
         x.re.withUnsafeMutableBufferPointer { rp in
         x.im.withUnsafeMutableBufferPointer { ip in
-            let re = rp.baseAddress!, im = ip.baseAddress!, mag = mp.baseAddress!
+            let re = rp.baseAddress!, im = ip.baseAddress!
+            let fromRe = sre ?? UnsafePointer(re), fromIm = sim ?? UnsafePointer(im)
             parallelFor(all, minChunk: 32) { range in
-                let bandGain = UnsafeMutablePointer<Float>.allocate(capacity: nm)   // (M) ln of each band's gain
-                let gain = UnsafeMutablePointer<Float>.allocate(capacity: nb)       // (F) each bin's, ln then linear
-                defer { bandGain.deallocate(); gain.deallocate() }
+                let mel = UnsafeMutablePointer<Float>.allocate(capacity: nm)        // (M) the frame's mel, then ln of each band's gain
+                let mag = UnsafeMutablePointer<Float>.allocate(capacity: nb)        // (F) the source's magnitude
+                let gain = UnsafeMutablePointer<Float>.allocate(capacity: nb)       // (F) each bin's gain, ln then linear
+                defer { mel.deallocate(); mag.deallocate(); gain.deallocate() }
                 for t in range {
+                    let row = t * nb
+                    FastMath.magnitude(re: fromRe + row, im: fromIm + row, into: mag, count: nb)
                     if t < frames {
+                        fb.applyFrame(mag, weights: wp.baseAddress!, into: mel)
                         for m in 0..<nm {
-                            let g = tp[t * nm + m] - log(max(melp[t * nm + m], MelFilterbank.logFloor))
-                            bandGain[m] = min(max(g, -limit), limit)
+                            let g = tp[t * nm + m] - log(max(mel[m], MelFilterbank.logFloor))
+                            mel[m] = min(max(g, -limit), limit)
                         }
                         if width == 2 {
                             // (0 + a) + b = a + b, and a padded entry adds +0: the general loop's sums, bit for bit.
-                            for f in 0..<nb { gain[f] = sw[2 * f] * bandGain[sb[2 * f]] + sw[2 * f + 1] * bandGain[sb[2 * f + 1]] }
+                            for f in 0..<nb { gain[f] = sw[2 * f] * mel[sb[2 * f]] + sw[2 * f + 1] * mel[sb[2 * f + 1]] }
                         } else {
                             for f in 0..<nb {
                                 var lg: Float = 0
-                                for k in (f * width)..<((f + 1) * width) { lg += sw[k] * bandGain[sb[k]] }
+                                for k in (f * width)..<((f + 1) * width) { lg += sw[k] * mel[sb[k]] }
                                 gain[f] = lg
                             }
                         }
@@ -176,21 +184,29 @@ public struct MelProjection: Sendable {
                     } else {
                         gain.update(repeating: 1, count: nb)
                     }
-                    let row = t * nb
-                    MelProjection.setMagnitude(re: re + row, im: im + row, magnitude: mag + row, gain: gain, count: nb)
+                    MelProjection.setMagnitude(re: re + row, im: im + row, magnitude: mag, gain: gain, count: nb)
                 }
             }
-        }}}}}}}
+        }}}}}}
+        }
+        if let source {
+            source.re.withUnsafeBufferPointer { r in source.im.withUnsafeBufferPointer { i in run(r.baseAddress!, i.baseAddress!) } }
+        } else {
+            run(nil, nil)
+        }
     }
 
-    /// x ← c + α (c − previous), in place.
+    /// x ← c + α (c − previous), in place, on the workers (each element as the plain loop makes it).
     func extrapolate(_ x: inout Spectrogram, from c: Spectrogram, previous p: Spectrogram) {
         let alpha = settings.momentum
         for (target, (now, before)) in [(\Spectrogram.re, (c.re, p.re)), (\Spectrogram.im, (c.im, p.im))] {
             x[keyPath: target].withUnsafeMutableBufferPointer { xp in
                 now.withUnsafeBufferPointer { cp in
                     before.withUnsafeBufferPointer { pp in
-                        for k in 0..<xp.count { xp[k] = cp[k] + alpha * (cp[k] - pp[k]) }
+                        let xs = xp.baseAddress!, cs = cp.baseAddress!, ps = pp.baseAddress!
+                        parallelFor(xp.count, minChunk: 1 << 15) { range in
+                            for k in range { xs[k] = cs[k] + alpha * (cs[k] - ps[k]) }
+                        }
                     }
                 }
             }

@@ -29,8 +29,9 @@ public enum PitchTracker {
                 let start = centre - (window + maxLag) / 2
                 if start < 0 || start + window + maxLag >= n { continue }
                 // step 2: difference function d(τ) = Σ (x_j − x_{j+τ})²
-                let energy = x.withUnsafeBufferPointer { difference.compute($0.baseAddress! + start, minLag: minLag, into: &d) }
-                if energy < 1e-6 * Float(window) { continue }  // silence
+                let silence = 1e-6 * Float(window)
+                let energy = x.withUnsafeBufferPointer { difference.compute($0.baseAddress! + start, minLag: minLag, into: &d, silence: silence) }
+                if energy < silence { continue }
                 // step 3: cumulative mean normalised difference d'(τ) = d(τ) · τ / Σ_{1..τ} d
                 // (the sum starts at minLag: 1 with fromLagOne, else the shortest lag searched)
                 var running: Float = 0
@@ -87,11 +88,12 @@ struct DifferenceFunction {
     }
 
     /// Writes d(τ) for τ in minLag...maxLag into `d` (maxLag + 1 values) from the window + maxLag
-    /// samples at `x`; returns the window's energy e(0). d is left untouched where e(0) is 0.
-    mutating func compute(_ x: UnsafePointer<Float>, minLag: Int, into d: inout [Float]) -> Float {
+    /// samples at `x`; returns the window's energy e(0). d is left untouched where e(0) is 0 or
+    /// below `silence` (a window the caller skips: its FFTs are not spent).
+    mutating func compute(_ x: UnsafePointer<Float>, minLag: Int, into d: inout [Float], silence: Float = 0) -> Float {
         let total = window + maxLag, bins = plan.realBins
         for j in 0..<total { power[j + 1] = power[j] + Double(x[j]) * Double(x[j]) }
-        guard power[window] > 0 else { return 0 }
+        guard power[window] > 0, Float(power[window]) >= silence else { return Float(power[window]) }
         for j in 0..<plan.n { span[j] = j < total ? x[j] : 0; head[j] = j < window ? x[j] : 0 }
         Self.transform(plan, head, &headRe, &headIm)
         Self.transform(plan, span, &spanRe, &spanIm)

@@ -116,35 +116,41 @@ public enum SourcePhase {
         let e = stft.forward(pulseTrain(f0: f0, hop: hop, sampleRate: sampleRate, length: y.count))
         let maxBin = min(bins, Int((s.maxHz * Double(n) / Double(sampleRate)).rounded(.up)))   // bins below maxHz
         var out = x
-        let plan = stft.plan
+        let table = MinimumPhaseTable.shared(n: n, lifter: s.lifter, bins: maxBin)
         // Each voiced frame is rewritten from x and e alone, so the frames are shared out over the
         // workers (interleaved, for balance); the output is the same to the bit as one loop.
         let voiced = (0..<frames).filter { f0[$0] > 0 }
         let blocks = max(1, min(DSPParallelism.maxWidth, voiced.count / 16))
+        let lanes = (maxBin + 7) / 8 * 8
+        x.re.withUnsafeBufferPointer { xrp in
+        x.im.withUnsafeBufferPointer { xip in
+        e.re.withUnsafeBufferPointer { erp in
+        e.im.withUnsafeBufferPointer { eip in
         out.re.withUnsafeMutableBufferPointer { orp in
-            out.im.withUnsafeMutableBufferPointer { oip in
-                let outRe = orp.baseAddress!, outIm = oip.baseAddress!
-                DSPParallelism.forEach(blocks) { block in
-                    var logMagnitude = [Float](repeating: 0, count: bins), magnitude = logMagnitude
-                    for i in stride(from: block, to: voiced.count, by: blocks) {
-                        let t = voiced[i], o = t * bins
-                        for k in 0..<bins {
-                            magnitude[k] = (x.re[o + k] * x.re[o + k] + x.im[o + k] * x.im[o + k]).squareRoot()
-                            logMagnitude[k] = Foundation.log(max(magnitude[k], 1e-7))
-                        }
-                        let phase = minimumPhase(logMagnitude: logMagnitude, plan: plan, lifter: s.lifter)
-                        let voicedBins = s.harmonicDB.map { harmonicBins(magnitude: magnitude, f0: Double(f0[t]), binHz: Double(sampleRate) / Double(n), bins: maxBin, minDB: $0) }
-                        for k in 0..<maxBin where voicedBins?[k] ?? true {
-                            let er = e.re[o + k], ei = e.im[o + k]
-                            guard (er * er + ei * ei).squareRoot() > 1e-3 else { continue }
-                            let p = Foundation.atan2(ei, er) + phase[k]
-                            outRe[o + k] = magnitude[k] * Foundation.cos(p)
-                            outIm[o + k] = magnitude[k] * Foundation.sin(p)
-                        }
+        out.im.withUnsafeMutableBufferPointer { oip in
+            let xRe = xrp.baseAddress!, xIm = xip.baseAddress!, eRe = erp.baseAddress!, eIm = eip.baseAddress!
+            let outRe = orp.baseAddress!, outIm = oip.baseAddress!
+            DSPParallelism.forEach(blocks) { block in
+                var magnitude = [Float](repeating: 0, count: bins), logMagnitude = magnitude
+                var phase = [Float](repeating: 0, count: lanes), cosine = phase, sine = phase
+                for i in stride(from: block, to: voiced.count, by: blocks) {
+                    let t = voiced[i], o = t * bins
+                    magnitude.withUnsafeMutableBufferPointer { FastMath.magnitude(re: xRe + o, im: xIm + o, into: $0.baseAddress!, count: bins) }
+                    for k in 0..<bins { logMagnitude[k] = Foundation.log(max(magnitude[k], 1e-7)) }
+                    table.phase(logMagnitude: logMagnitude, into: &phase)
+                    FastMath.sinCos(phase, sin: &sine, cos: &cosine)
+                    let voicedBins = s.harmonicDB.map { harmonicBins(magnitude: magnitude, f0: Double(f0[t]), binHz: Double(sampleRate) / Double(n), bins: maxBin, minDB: $0) }
+                    // |X| · e^{i(arg E + φ)} = |X| · (E / |E|) · (cos φ + i sin φ)
+                    for k in 0..<maxBin where voicedBins?[k] ?? true {
+                        let er = eRe[o + k], ei = eIm[o + k], size = (er * er + ei * ei).squareRoot()
+                        guard size > 1e-3 else { continue }
+                        let scale = magnitude[k] / size
+                        outRe[o + k] = scale * (er * cosine[k] - ei * sine[k])
+                        outIm[o + k] = scale * (ei * cosine[k] + er * sine[k])
                     }
                 }
             }
-        }
+        }}}}}}
         return stft.inverse(out, length: y.count)
     }
 
@@ -251,6 +257,83 @@ public enum SourcePhase {
         for q in 1..<lifter { c[q] *= 2 }
         for q in (lifter + 1)..<plan.n { c[q] = 0 }
         return plan.rfft(c).im
+    }
+
+    /// The minimum phase of the first `bins` bins as `minimumPhase` defines it, by two small products
+    /// instead of an inverse and a forward FFT: the folded, liftered cepstrum c_w has only `lifter` + 1
+    /// non-zero quefrencies, so
+    ///     c_w[q] = (w_q / n) · Σ_k s_k · ln|X(k)| · cos(2πqk/n)   (s_k = 1 at k = 0 and n/2, else 2)
+    ///     φ(k) = −Σ_{q ≥ 1} c_w[q] · sin(2πqk/n)
+    /// (w_q = 2 below the lifter, 1 at it; q = 0 adds no phase). Per frame 2 · lifter · (n/2 + 1) +
+    /// lifter · bins multiply-adds, a fraction of the two FFTs at the source phase's sizes.
+    struct MinimumPhaseTable: Sendable {
+        let n: Int, lifter: Int, bins: Int
+        /// Row q − 1 (q = 1 ... lifter): (w_q s_k / n) · cos(2πqk/n) over the n/2 + 1 bins, padded to whole SIMD8s.
+        let cosines: [Float]
+        /// Row q − 1: −sin(2πqk/n) over the first `bins` bins, padded to whole SIMD8s.
+        let sines: [Float]
+        let cosineStride: Int, sineStride: Int
+
+        init(n: Int, lifter: Int, bins: Int) {
+            precondition(lifter >= 1 && lifter < n / 2 && bins >= 1 && bins <= n / 2 + 1,
+                         "MinimumPhaseTable: n \(n), lifter \(lifter), \(bins) bins")
+            self.n = n; self.lifter = lifter; self.bins = bins
+            let all = n / 2 + 1
+            cosineStride = (all + 7) / 8 * 8; sineStride = (bins + 7) / 8 * 8
+            var c = [Float](repeating: 0, count: lifter * cosineStride), sn = [Float](repeating: 0, count: lifter * sineStride)
+            for q in 1...lifter {
+                let w = q < lifter ? 2.0 : 1.0
+                for k in 0..<all {
+                    let angle = 2 * Double.pi * Double((q * k) % n) / Double(n)
+                    c[(q - 1) * cosineStride + k] = Float(w * (k == 0 || k == n / 2 ? 1 : 2) * Foundation.cos(angle) / Double(n))
+                    if k < bins { sn[(q - 1) * sineStride + k] = Float(-Foundation.sin(angle)) }
+                }
+            }
+            cosines = c; sines = sn
+        }
+
+        /// φ for bins 0 ..< `bins` into `phase` (at least `bins` rounded up to 8 values) from the
+        /// n/2 + 1 values of ln|X|.
+        func phase(logMagnitude: [Float], into phase: inout [Float]) {
+            precondition(logMagnitude.count == n / 2 + 1 && phase.count >= sineStride, "MinimumPhaseTable.phase: sizes")
+            let all = n / 2 + 1
+            logMagnitude.withUnsafeBufferPointer { lp in
+            cosines.withUnsafeBufferPointer { cp in
+            sines.withUnsafeBufferPointer { sp in
+            phase.withUnsafeMutableBufferPointer { pp in
+                let l = lp.baseAddress!, out = pp.baseAddress!
+                for k in stride(from: 0, to: sineStride, by: 8) { UnsafeMutableRawPointer(out + k).storeBytes(of: SIMD8<Float>(), as: SIMD8<Float>.self) }
+                for q in 0..<lifter {
+                    let row = cp.baseAddress! + q * cosineStride
+                    var sum = SIMD8<Float>()
+                    var k = 0
+                    while k + 8 <= all {
+                        sum += UnsafeRawPointer(l + k).loadUnaligned(as: SIMD8<Float>.self) * UnsafeRawPointer(row + k).loadUnaligned(as: SIMD8<Float>.self)
+                        k += 8
+                    }
+                    var c = sum.sum()
+                    while k < all { c += l[k] * row[k]; k += 1 }
+                    let coefficient = SIMD8<Float>(repeating: c), sine = sp.baseAddress! + q * sineStride
+                    for k in stride(from: 0, to: sineStride, by: 8) {
+                        let acc = UnsafeRawPointer(out + k).loadUnaligned(as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(out + k).storeBytes(of: acc + coefficient * UnsafeRawPointer(sine + k).loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
+                    }
+                }
+            }}}}
+        }
+
+        private static let lock = NSLock()
+        nonisolated(unsafe) private static var made: [MinimumPhaseTable] = []
+
+        /// The table for (n, lifter, bins), made once and kept (a handful of sizes at most: one per
+        /// STFT size the source phase picks).
+        static func shared(n: Int, lifter: Int, bins: Int) -> MinimumPhaseTable {
+            lock.lock(); defer { lock.unlock() }
+            if let t = made.first(where: { $0.n == n && $0.lifter == lifter && $0.bins == bins }) { return t }
+            let t = MinimumPhaseTable(n: n, lifter: lifter, bins: bins)
+            if made.count < 16 { made.append(t) }
+            return t
+        }
     }
 
     /// A unit pulse train of `length` samples whose rate follows `f0` (Hz per frame, frame t at

@@ -1,6 +1,7 @@
-// BF16.swift — matrix products in bfloat16 on CPUs that multiply it in hardware (AVX512-BF16).
-// VDPBF16PS does twice the multiply-adds per cycle of sgemm's FMAs, so these products run about
-// 1.6–1.9× faster than OpenBLAS's (`make bench`, the frozen-linear line). Both operands are rounded
+// BF16.swift — matrix products in bfloat16 on CPUs that multiply it in hardware (AVX512-BF16,
+// and AMX-BF16 where present). On AMD Zen 4 VDPBF16PS does twice the multiply-adds per cycle of
+// sgemm's FMAs, so these products run about 1.6–1.9× faster than OpenBLAS's (`make bench`, the
+// frozen-linear line); on Intel Sapphire Rapids the AMX tiles run them about 5× faster than VDPBF16PS. Both operands are rounded
 // to bfloat16 (8 significant bits, to nearest); products and sums stay float, so a product's error
 // is within 2⁻⁸ of Σ|a||b| (tested). Two paths take it: products of weights frozen for inference
 // (`Tensor.freezeForInference`, the neural vocoder's) with gradients off, and, opt-in, a training
@@ -18,6 +19,11 @@ public enum BF16Products {
     /// Turns the bfloat16 path off (or back on) for the whole process: products of frozen weights
     /// are then sgemm's, bit for bit as before freezing. For A/B measurements and `gen --float32`.
     public static func setEnabled(_ on: Bool) { gk_bf16_force_off(on ? 0 : 1) }
+
+    /// Whether untransposed products run on AMX tiles (Intel Sapphire Rapids and later; see
+    /// bf16gemm.c), and the switch between them and the AVX512 kernel, for measurements and tests.
+    public static var tileUnit: Bool { gk_has_amx() != 0 }
+    public static func setTileUnitEnabled(_ on: Bool) { gk_amx_force_off(on ? 0 : 1) }
 
     /// The smallest product worth packing: below it sgemm (or the sampling steps' GEMV) stays.
     static func serves(m: Int, n: Int, k: Int) -> Bool { m >= 4 && n >= 16 && k >= 16 && available && !GradMode.isEnabled }
@@ -47,9 +53,11 @@ public enum BF16Products {
                             b, Int32(transB ? k : n), accumulate ? 1 : 0, c + lo * n, Int32(n))
             }
         }
-        guard ThreadBudget.count > 1, m >= 48, m * n * k >= 1 << 21 else { return block(0, m) }
-        // Blocks of whole multiples of 24 rows (two of the kernel's 12-row tiles).
-        parallelFor((m + 23) / 24, minChunk: 1) { range in block(range.lowerBound * 24, min(m, range.upperBound * 24)) }
+        // Blocks of whole multiples of 24 rows (two of the AVX512 kernel's 12-row tiles), or of 32
+        // (the tile unit's blocks of C).
+        let rows = tileUnit && !transA ? 32 : 24
+        guard ThreadBudget.count > 1, m >= 2 * rows, m * n * k >= 1 << 21 else { return block(0, m) }
+        parallelFor((m + rows - 1) / rows, minChunk: 1) { range in block(range.lowerBound * rows, min(m, range.upperBound * rows)) }
     }
 }
 

@@ -22,14 +22,17 @@ func benchSpeech(modelDir: String = "models/speech") {
     defer { if callerThread { Threads.set(threads) } }
     // The neural path twice where the CPU has AVX512-BF16: as `gen speech` runs it (products in
     // bfloat16) and as `gen speech --float32` does, in this run.
-    var vocoders: [(String, Vocoder, Bool)] = [("Griffin-Lim 16 it", GriffinLimVocoder(iterations: 16), true)]
+    // Where the products run on AMX tiles, a third time on AVX512-BF16 alone.
+    var vocoders: [(String, Vocoder, Bool, Bool)] = [("Griffin-Lim 16 it", GriffinLimVocoder(iterations: 16), true, true)]
     if let neural = try? NeuralVocoder(modelDir: "models/vocoder") {
-        vocoders.insert(("neural vocoder", neural, true), at: 0)
-        if BF16Products.available { vocoders.insert(("neural vocoder, --float32", neural, false), at: 1) }
+        vocoders.insert(("neural vocoder" + (BF16Products.tileUnit ? " (AMX tiles)" : ""), neural, true, true), at: 0)
+        if BF16Products.tileUnit { vocoders.insert(("neural vocoder, AVX512-BF16 without tiles", neural, true, false), at: 1) }
+        if BF16Products.available { vocoders.insert(("neural vocoder, --float32", neural, false, true), at: 1) }
     }
-    for (name, vocoder, bf16) in vocoders {
+    for (name, vocoder, bf16, tiles) in vocoders {
         BF16Products.setEnabled(bf16)
-        defer { BF16Products.setEnabled(true) }
+        BF16Products.setTileUnitEnabled(tiles)
+        defer { BF16Products.setEnabled(true); BF16Products.setTileUnitEnabled(true) }
         synth.vocoder = vocoder
         var compute = 0.0, audio = 0.0, vocoderTime = 0.0
         for voice in synth.voices {

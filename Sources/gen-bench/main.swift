@@ -128,6 +128,12 @@ do {
         let f32 = rate()
         BF16Products.setEnabled(true)
         print("frozen linear 256×192→576, bfloat16: \(fmt(bf)) GFLOP/s, float: \(fmt(f32)) GFLOP/s   ratio \(fmt(bf / f32, 2))")
+        if BF16Products.tileUnit {
+            BF16Products.setTileUnitEnabled(false)
+            let vector = rate()
+            BF16Products.setTileUnitEnabled(true)
+            print("  of which on AMX tiles; bfloat16 by AVX512-BF16 alone: \(fmt(vector)) GFLOP/s   tiles / AVX512 \(fmt(bf / vector, 2))")
+        }
     } else {
         print("frozen linear 256×192→576: \(fmt(rate())) GFLOP/s (float: this CPU has no AVX512-BF16)")
     }

@@ -44,6 +44,21 @@ final class FastMathTests: XCTestCase {
         }
     }
 
+    // Expected: the array forms are the lane forms applied to every value (a count of 13 leaves a
+    // partial vector): sin and cos as `sinCos8` gives them, bit for bit; the magnitude as the scalar
+    // (re² + im²)^½ of `Spectrogram.magnitude`, bit for bit.
+    func testArrayFormsAreTheLaneForms() {
+        let xs: [Float] = (0..<13).map { Float($0) * 0.77 - 4.1 }
+        var s = [Float](repeating: .nan, count: 13), c = s
+        FastMath.sinCos(xs, sin: &s, cos: &c)
+        XCTAssertEqual(s, lanes(xs) { FastMath.sinCos8($0).sin })
+        XCTAssertEqual(c, lanes(xs) { FastMath.sinCos8($0).cos })
+        let re: [Float] = (0..<13).map { Float($0) * 0.3 - 2 }, im: [Float] = (0..<13).map { 1.5 - Float($0) * 0.21 }
+        var m = [Float](repeating: .nan, count: 13)
+        m.withUnsafeMutableBufferPointer { FastMath.magnitude(re: re, im: im, into: $0.baseAddress!, count: 13) }
+        XCTAssertEqual(m, zip(re, im).map { ($0 * $0 + $1 * $1).squareRoot() })
+    }
+
     // Expected: exp in Double; the Taylor polynomial to r⁶ on |r| ≤ ln2/2 is within 3·10⁻⁷ relative
     // (its remainder, (ln2/2)⁷/7! ≈ 1.2·10⁻⁷, plus rounding).
     func testExpMatchesLibmRelatively() {

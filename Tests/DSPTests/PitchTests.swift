@@ -18,8 +18,12 @@ final class PitchTests: XCTestCase {
             let x = (0..<(window + maxLag)).map { j in 0.7 * Float(sin(2 * Double.pi * 0.013 * Double(j))) + 0.3 * noise() }
             var fast = DifferenceFunction(window: window, maxLag: maxLag)
             var d = [Float](repeating: -1, count: maxLag + 1)
-            let energy = x.withUnsafeBufferPointer { fast.compute($0.baseAddress!, minLag: 1, into: &d) }
             let e0 = (0..<window).reduce(0.0) { $0 + Double(x[$1]) * Double(x[$1]) }
+            // A window below the caller's silence threshold: its energy, and nothing written.
+            let quiet = x.withUnsafeBufferPointer { fast.compute($0.baseAddress!, minLag: 1, into: &d, silence: Float(e0) * 1.01) }
+            XCTAssertEqual(Double(quiet), e0, accuracy: 1e-5 * e0)
+            XCTAssertEqual(d, [Float](repeating: -1, count: maxLag + 1), "a silent window computes no lag")
+            let energy = x.withUnsafeBufferPointer { fast.compute($0.baseAddress!, minLag: 1, into: &d) }
             XCTAssertEqual(Double(energy), e0, accuracy: 1e-5 * e0)
             XCTAssertEqual(d[0], -1, "lags below minLag are not written")
             for tau in 1...maxLag {

@@ -5,14 +5,27 @@
 // (within 2⁻⁸ Σ|a||b|: each operand moves by at most 2⁻⁹ of itself when rounded to 8 significant
 // bits, so each product by at most 2⁻⁹ + 2⁻⁹ + 2⁻¹⁸). Shapes cover the kernel's edges: rows that
 // leave a partial 12-row tile, an odd k (a zero pads the last pair), columns that leave a partial
-// 32-column panel, and both layouts of B. On a CPU without the instructions, and with gradients on
-// or the path turned off, the same calls must be sgemm's bit for bit.
+// 32-column panel, and both layouts of B. On a CPU with AMX tiles every check runs on both kernels
+// (the tiles sum each pair of products in another order, so their bits differ from AVX512-BF16's,
+// within the same bounds). On a CPU without the instructions, and with gradients on or the path
+// turned off, the same calls must be sgemm's bit for bit.
 import XCTest
 import CKernels
 @testable import Engine
 
 final class BF16Tests: XCTestCase {
-    override func tearDown() { BF16Products.setEnabled(true) }
+    override func tearDown() { BF16Products.setEnabled(true); BF16Products.setTileUnitEnabled(true) }
+
+    /// Runs `body` once per bfloat16 kernel this CPU has: on AMX tiles where it has them (Intel
+    /// Sapphire Rapids and later), and on AVX512-BF16 alone; `body` gets the kernel's name.
+    private func eachKernel(_ body: (String) throws -> Void) rethrows {
+        let tiles = BF16Products.tileUnit
+        defer { BF16Products.setTileUnitEnabled(true) }
+        for on in tiles ? [true, false] : [false] {
+            BF16Products.setTileUnitEnabled(on)
+            try body(on ? "AMX tiles" : "AVX512-BF16")
+        }
+    }
 
     private func randomTensor(_ shape: [Int], seed: UInt64) -> Tensor {
         var rng = RNG(seed: seed)
@@ -28,7 +41,9 @@ final class BF16Tests: XCTestCase {
     // (plus the float sum's own γ_k) against the exact ones.
     func testFrozenProductsAreBFloat16ProductsSummedInFloat() throws {
         try XCTSkipUnless(BF16Products.available, "this CPU has no AVX512-BF16: the float path is checked below")
-        for (m, k, n, trans) in [(5, 17, 40, false), (37, 96, 33, true), (130, 192, 576, true), (64, 385, 70, false), (12, 16, 32, true)] {
+        try eachKernel { kernel in
+        for (m, k, n, trans) in [(5, 17, 40, false), (37, 96, 33, true), (130, 192, 576, true), (64, 385, 70, false), (12, 16, 32, true),
+                                 (33, 560, 1026, true)] {
             let x = randomTensor([m, k], seed: UInt64(m * 1000 + k))
             let w = randomTensor(trans ? [n, k] : [k, n], seed: UInt64(n * 7 + k))
             w.freezeForInference()
@@ -49,10 +64,11 @@ final class BF16Tests: XCTestCase {
                     worstExact = max(worstExact, abs(got - exact) / ((0x1p-8 + gamma) * scale))
                 }
             }
-            XCTAssertLessThanOrEqual(worstRounded, 1, "m \(m) k \(k) n \(n): beyond float summation of the rounded products")
-            XCTAssertLessThanOrEqual(worstExact, 1, "m \(m) k \(k) n \(n): beyond bfloat16 rounding of the operands")
+            XCTAssertLessThanOrEqual(worstRounded, 1, "\(kernel), m \(m) k \(k) n \(n): beyond float summation of the rounded products")
+            XCTAssertLessThanOrEqual(worstExact, 1, "\(kernel), m \(m) k \(k) n \(n): beyond bfloat16 rounding of the operands")
             // And it is not the float path under another name.
-            XCTAssertNotEqual(y.data, floatProduct(x, w, transposeB: trans), "m \(m) k \(k) n \(n)")
+            XCTAssertNotEqual(y.data, floatProduct(x, w, transposeB: trans), "\(kernel), m \(m) k \(k) n \(n)")
+        }
         }
     }
 
@@ -64,11 +80,44 @@ final class BF16Tests: XCTestCase {
         let k = 192, n = 576
         let x = randomTensor([200, k], seed: 3), w = randomTensor([n, k], seed: 4)
         w.freezeForInference()
-        let all = GradMode.withoutGrad { matmul(x, w, transposeB: true) }.data
-        let head = GradMode.withoutGrad { matmul(Tensor(shape: [7, k], data: Array(x.data[0..<(7 * k)])), w, transposeB: true) }.data
-        let tail = GradMode.withoutGrad { matmul(Tensor(shape: [13, k], data: Array(x.data[(187 * k)...])), w, transposeB: true) }.data
-        XCTAssertEqual(head, Array(all[0..<(7 * n)]))
-        XCTAssertEqual(tail, Array(all[(187 * n)...]))
+        try eachKernel { kernel in
+            let all = GradMode.withoutGrad { matmul(x, w, transposeB: true) }.data
+            let head = GradMode.withoutGrad { matmul(Tensor(shape: [7, k], data: Array(x.data[0..<(7 * k)])), w, transposeB: true) }.data
+            let tail = GradMode.withoutGrad { matmul(Tensor(shape: [13, k], data: Array(x.data[(187 * k)...])), w, transposeB: true) }.data
+            XCTAssertEqual(head, Array(all[0..<(7 * n)]), kernel)
+            XCTAssertEqual(tail, Array(all[(187 * n)...]), kernel)
+        }
+    }
+
+    // The same for columns (a frozen convolution's time steps, which chunked synthesis cuts): the
+    // first 37 and the first 70 of 300 columns of B, packed on their own (partial panels of 32,
+    // and for the tiles partial 16-column tiles), give those columns of the whole product bit for bit;
+    // k = 560 (the vocoder's input convolution) leaves a partial pair block of the padded panels.
+    func testAColumnDoesNotDependOnTheColumnsBesideIt() throws {
+        try XCTSkipUnless(BF16Products.available, "this CPU has no AVX512-BF16")
+        let m = 40, k = 560, n = 300
+        let a = randomTensor([m, k], seed: 41).data, b = randomTensor([k, n], seed: 42).data
+        func product(columns: Int) -> [Float] {
+            let part = (0..<k).flatMap { r in b[(r * n)..<(r * n + columns)] }
+            var c = [Float](repeating: 0, count: m * columns)
+            let packed = part.withUnsafeBufferPointer { BF16Products.pack($0.baseAddress!, k: k, n: columns, transposed: false) }
+            a.withUnsafeBufferPointer { ap in part.withUnsafeBufferPointer { bp in packed.withUnsafeBufferPointer { pp in
+                c.withUnsafeMutableBufferPointer { cp in
+                    GradMode.withoutGrad {
+                        BF16Products.product(ap.baseAddress!, bp.baseAddress!, packed: pp.baseAddress!, cp.baseAddress!,
+                                             m: m, n: columns, k: k, transB: false, accumulate: false)
+                    }
+                }
+            }}}
+            return c
+        }
+        try eachKernel { kernel in
+            let all = product(columns: n)
+            for columns in [37, 70] {
+                let part = product(columns: columns)
+                for r in 0..<m { XCTAssertEqual(Array(part[(r * columns)..<((r + 1) * columns)]), Array(all[(r * n)..<(r * n + columns)]), "\(kernel), \(columns) columns, row \(r)") }
+            }
+        }
     }
 
     // A frozen weight keeps the packed copy of the layout it was first read in; read in the other

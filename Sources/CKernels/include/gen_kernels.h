@@ -56,6 +56,14 @@ int gk_has_bf16(void);
 /// With off ≠ 0, gk_has_bf16 answers 0 (for measurements and tests of the float path).
 void gk_bf16_force_off(int off);
 
+/// 1 when, beside AVX512-BF16, this CPU has AMX-BF16 tiles (Intel Sapphire Rapids and later) and
+/// Linux has granted this process their state; gk_bf16_gemm_rows then runs untransposed products
+/// on the tiles, with the same sums in the same order as the AVX512 kernel's.
+int gk_has_amx(void);
+
+/// With off ≠ 0, gk_has_amx answers 0 (the AVX512 kernel alone, for measurements and tests).
+void gk_amx_force_off(int off);
+
 /// f rounded to the nearest bfloat16 (ties to even), as a float: what the products see.
 float gk_bf16_round(float f);
 
