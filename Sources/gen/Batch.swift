@@ -92,7 +92,7 @@ struct BatchCommand: ParsableCommand, HasGlobalOptions {
         pending = models.check(pending)
         plan.problems = pending.problems
         plan.items = (pending.items + plan.items.filter { existing[$0.out] != nil }).sorted { $0.ordinal < $1.ordinal }
-        for p in plan.problems { printLine(p.description) }
+        for line in Self.problemLines(plan.problems) { printLine(line) }
 
         try ioErrors {
             try Folders.create(outDir)
@@ -131,6 +131,26 @@ struct BatchCommand: ParsableCommand, HasGlobalOptions {
             throw GenError(message: "\(tally.failed) of \(tally.items) items failed (see the lines above); the others were written. "
                            + "Fix those lines and rerun with --skip-existing to render only what is missing.", code: 1)
         }
+    }
+}
+
+extension BatchCommand {
+    /// The lines that will not render, one each, except that a reason shared by more than `shown`
+    /// lines (a model that did not load fails every line that needs it) is given for the first
+    /// `shown` and then counted: a thousand-line file with no model says so in a few lines. The
+    /// report (--report) still lists every line.
+    static func problemLines(_ problems: [PromptProblem], shown: Int = 3) -> [String] {
+        var seen: [String: Int] = [:], out: [String] = []
+        for p in problems {
+            seen[p.reason, default: 0] += 1
+            if seen[p.reason]! <= shown { out.append(p.description) }
+        }
+        var counted = Set<String>()
+        for p in problems where seen[p.reason]! > shown && counted.insert(p.reason).inserted {
+            let more = seen[p.reason]! - shown
+            out.append("… and \(more) more line\(more == 1 ? "" : "s") with the same problem: \(p.reason)")
+        }
+        return out
     }
 }
 

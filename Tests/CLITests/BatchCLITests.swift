@@ -238,6 +238,9 @@ final class BatchCLITests: CLITestCase {
         XCTAssertTrue(r.stderr.contains("no speech model in '\(empty)/speech'"), r.stderr)
         XCTAssertTrue(r.stderr.contains("GEN_MODELS") && r.stderr.contains("gen train speech"), "the message names the fix: \(r.stderr)")
         XCTAssertTrue(r.stderr.contains("voiceover.txt:1: not rendered"), r.stderr)
+        // The file's 7 lines share the one reason: the first 3 are named, the other 4 counted.
+        XCTAssertFalse(r.stderr.contains("voiceover.txt:7: not rendered"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("… and 4 more lines with the same problem: not rendered: no speech model"), r.stderr)
         XCTAssertEqual(outputs(path("vo")).audio, [])
     }
 
