@@ -57,25 +57,12 @@ public struct BandSplit {
         var y = [Float](repeating: 0, count: out)
         reversed.withUnsafeBufferPointer { h in
             padded.withUnsafeBufferPointer { xp in
-                for m in 0..<out { y[m] = Self.dot(h.baseAddress!, xp.baseAddress! + m * r, len) }
+                for m in 0..<out { y[m] = FastMath.dot(h.baseAddress!, xp.baseAddress! + m * r, len) }
             }
         }
         return y
     }
 
-    /// Σ a[i]·b[i] over n values, in 8 running sums (so the loop vectorises).
-    @inline(__always)
-    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
-        var s = SIMD8<Float>()
-        var i = 0
-        while i + 8 <= n {
-            s += UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self) * UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self)
-            i += 8
-        }
-        var acc = s.sum()
-        while i < n { acc += a[i] * b[i]; i += 1 }
-        return acc
-    }
 
     /// x at r times its rate, cut or zero-padded to `length` samples: y[k] = r·Σ_j h[j]·x↑[k − j],
     /// where x↑ holds x[i] at i·r and zeros between. Polyphase: output k = q·r + p reads the taps

@@ -38,6 +38,20 @@ public enum FastMath {
         return (sinX, cosX)
     }
 
+    /// Σ a[i]·b[i] over n values, in 8 running sums (so the loop vectorises).
+    @inline(__always)
+    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+        var s = SIMD8<Float>()
+        var i = 0
+        while i + 8 <= n {
+            s += UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self) * UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self)
+            i += 8
+        }
+        var acc = s.sum()
+        while i < n { acc += a[i] * b[i]; i += 1 }
+        return acc
+    }
+
     /// out = |(re, im)| = (re² + im²)^½ per element, eight at a time: the same operations on each
     /// lane as the scalar expression, so the same bits as `Spectrogram.magnitude`.
     @inline(__always)

@@ -304,16 +304,8 @@ public enum SourcePhase {
                 let l = lp.baseAddress!, out = pp.baseAddress!
                 for k in stride(from: 0, to: sineStride, by: 8) { UnsafeMutableRawPointer(out + k).storeBytes(of: SIMD8<Float>(), as: SIMD8<Float>.self) }
                 for q in 0..<lifter {
-                    let row = cp.baseAddress! + q * cosineStride
-                    var sum = SIMD8<Float>()
-                    var k = 0
-                    while k + 8 <= all {
-                        sum += UnsafeRawPointer(l + k).loadUnaligned(as: SIMD8<Float>.self) * UnsafeRawPointer(row + k).loadUnaligned(as: SIMD8<Float>.self)
-                        k += 8
-                    }
-                    var c = sum.sum()
-                    while k < all { c += l[k] * row[k]; k += 1 }
-                    let coefficient = SIMD8<Float>(repeating: c), sine = sp.baseAddress! + q * sineStride
+                    let coefficient = SIMD8<Float>(repeating: FastMath.dot(l, cp.baseAddress! + q * cosineStride, all))
+                    let sine = sp.baseAddress! + q * sineStride
                     for k in stride(from: 0, to: sineStride, by: 8) {
                         let acc = UnsafeRawPointer(out + k).loadUnaligned(as: SIMD8<Float>.self)
                         UnsafeMutableRawPointer(out + k).storeBytes(of: acc + coefficient * UnsafeRawPointer(sine + k).loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
