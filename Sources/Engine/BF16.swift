@@ -1,9 +1,10 @@
 // BF16.swift — matrix products in bfloat16 on CPUs that multiply it in hardware (AVX512-BF16,
 // and AMX-BF16 where present). On AMD Zen 4 VDPBF16PS does twice the multiply-adds per cycle of
 // sgemm's FMAs, so these products run about 1.6–1.9× faster than OpenBLAS's (`make bench`, the
-// frozen-linear line); on Intel Sapphire Rapids the AMX tiles run them about 5× faster than VDPBF16PS. Both operands are rounded
-// to bfloat16 (8 significant bits, to nearest); products and sums stay float, so a product's error
-// is within 2⁻⁸ of Σ|a||b| (tested). Two paths take it: products of weights frozen for inference
+// frozen-linear line); on Intel Sapphire Rapids, where VDPBF16PS gains nothing, the AMX tiles run
+// them about 5× faster than it (the vocoder card). Both operands are rounded to bfloat16 (8
+// significant bits, to nearest); products and sums stay float, so a product's error is within 2⁻⁸
+// of Σ|a||b| (tested). Two paths take it: products of weights frozen for inference
 // (`Tensor.freezeForInference`, the neural vocoder's) with gradients off, and, opt-in, a training
 // run's products inside `BF16Products.training` (`gen train --bf16`). Everything else, gradient
 // checks and held-out evaluations included, keeps float products.

@@ -58,7 +58,9 @@ void gk_bf16_force_off(int off);
 
 /// 1 when, beside AVX512-BF16, this CPU has AMX-BF16 tiles (Intel Sapphire Rapids and later) and
 /// Linux has granted this process their state; gk_bf16_gemm_rows then runs untransposed products
-/// on the tiles, with the same sums in the same order as the AVX512 kernel's.
+/// on the tiles. Each element still sums its pairs of products in k's order from zero, but the
+/// tiles add the two products of a pair in the other order from VDPBF16PS, so the last bits can
+/// differ from the AVX512 kernel's (within the same bounds; a process uses one or the other).
 int gk_has_amx(void);
 
 /// With off ≠ 0, gk_has_amx answers 0 (the AVX512 kernel alone, for measurements and tests).
