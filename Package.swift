@@ -24,7 +24,7 @@ let package = Package(
         // What every layer shares, once (path names today).
         .target(name: "Base"),
         .target(name: "Audio", dependencies: ["Base", "CSndFile", "CSampleRate"]),
-        .target(name: "DSP", dependencies: ["Base", "CPNG"]),
+        .target(name: "DSP", dependencies: ["Base", "CPNG", "CKernels"]),
         // The kernels Swift cannot write for one CPU feature at a time (half-precision weights).
         .target(name: "CKernels"),
         .target(name: "Engine", dependencies: ["Base", "COpenBLAS", "CKernels", "DSP"]),
@@ -58,7 +58,7 @@ let package = Package(
 
         // libebur128 is the reference that Audio's own loudness meter is held to (tests only).
         .testTarget(name: "AudioTests", dependencies: ["Audio", "Base", "CEbur128"]),
-        .testTarget(name: "DSPTests", dependencies: ["Base", "DSP", "Audio", "Teacher"]),
+        .testTarget(name: "DSPTests", dependencies: ["Base", "DSP", "Audio", "Teacher", "CKernels"]),
         .testTarget(name: "EngineTests", dependencies: ["Base", "Engine", "NN", "CKernels"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Engine"]),
         .testTarget(name: "CLITests", dependencies: ["Audio", "DSP", "Engine"]),

@@ -18,6 +18,9 @@
 //     lead LLVM to scalarise the arithmetic.) rfft fuses its packing and an optional window into
 //     the first pass; irfft fuses its unpacking, scaling and, for STFT, the window and the
 //     overlap-add into the combining pass.
+// Where the CPU has AVX, the butterfly passes between the first and the combining pass run in C
+// (CKernels' fft.c), two of these four-lane butterflies per eight-lane instruction, with the same
+// operations per lane and so the same bits (`gk_fft_force_portable` compares the two in the tests).
 // The inverse complex transform is the forward one on swapped re/im: swap(z) = i·conj(z), so
 // swap(FFT(swap(z))) = conj(FFT(conj z)) = n·IFFT(z), and one set of twiddles serves both.
 //
@@ -26,6 +29,7 @@
 //   inverse:  x[j] = (1/n) Σ_k X[k] · exp(+2πi·jk/n)   so inverse(forward(x)) == x
 //   rfft gives bins 0...n/2 (n/2 + 1 of them); irfft ignores the imaginary part of bins 0 and n/2.
 
+import CKernels
 import Foundation
 
 /// A precomputed plan for transforms of one power-of-two length.
@@ -356,17 +360,26 @@ public final class FFTPlan: Sendable {
         }
     }
 
-    /// The remaining passes of the lane FFTs, in place.
+    /// The remaining passes of the lane FFTs, in place: eight lanes wide in C where the CPU has AVX
+    /// (CKernels' fft.c: two of these butterflies per instruction, the same operations per lane, so
+    /// the same bits), these four-lane ones elsewhere.
     private func butterflyPasses(_ re: UnsafeMutablePointer<Float>, _ im: UnsafeMutablePointer<Float>) {
+        let wide = gk_fft_wide() != 0
         passTwiddles.withUnsafeBufferPointer { tb in
             var tw = tb.baseAddress!
             var q = 4
             for _ in 0..<radix4Passes {
-                radix4Pass(re, im, quarter: q, tw)
+                if wide {   // q is a power of 4: even
+                    gk_fft_radix4_pass(re, im, n / 4, q, UnsafeRawPointer(tw).assumingMemoryBound(to: Float.self))
+                } else {
+                    radix4Pass(re, im, quarter: q, tw)
+                }
                 tw += 6 * q
                 q *= 4
             }
-            if closingRadix2 { radix2Pass(re, im, half: n / 8, tw) }
+            if closingRadix2 {   // n ≥ 16 here, so the half size n/8 is even
+                if wide { gk_fft_radix2_pass(re, im, n / 8, UnsafeRawPointer(tw).assumingMemoryBound(to: Float.self)) } else { radix2Pass(re, im, half: n / 8, tw) }
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 // FFTTests.swift: FFTPlan against the O(n²) DFT definition and against closed forms.
 
 import XCTest
+import CKernels
 @testable import DSP
 
 final class FFTTests: XCTestCase {
@@ -109,6 +110,34 @@ final class FFTTests: XCTestCase {
                 yRef.withUnsafeMutableBufferPointer { o in plan.referenceIRFFT(re: r, im: i, output: o) }
             } }
             assertClose(y, [Float](repeating: 0, count: n), yRef, [Float](repeating: 0, count: n), "n=\(n) irfft")
+        }
+    }
+
+    // Expected: the butterfly passes run eight lanes wide in C where the CPU has AVX (CKernels'
+    // fft.c) with FFT.swift's operations per lane, so the two paths give the same transforms bit for
+    // bit: complex forward and inverse, rfft and irfft, at every length from the fast kernel's 16 up
+    // (odd and even numbers of radix-4 passes, with and without the closing radix-2 pass).
+    func testWidePassesAreTheFourLanePassesBitForBit() throws {
+        try XCTSkipUnless(gk_fft_wide() != 0, "this CPU has no AVX: only the four-lane passes run")
+        defer { gk_fft_force_portable(0) }
+        for bits in 4...12 {
+            let n = 1 << bits
+            let plan = FFTPlan(n: n)
+            var rng = TestRNG(seed: 900 + UInt64(n))
+            let xr = (0..<n).map { _ in rng.signed() }, xi = (0..<n).map { _ in rng.signed() }
+            let specRe = (0...(n / 2)).map { _ in rng.signed() }, specIm = (0...(n / 2)).map { _ in rng.signed() }
+            func transforms() -> [[Float]] {
+                var fr = xr, fi = xi, ir = xr, ii = xi
+                plan.forward(re: &fr, im: &fi)
+                plan.inverse(re: &ir, im: &ii)
+                let (rr, ri) = plan.rfft(xr)
+                return [fr, fi, ir, ii, rr, ri, plan.irfft(re: specRe, im: specIm)]
+            }
+            gk_fft_force_portable(0)
+            let wide = transforms()
+            gk_fft_force_portable(1)
+            XCTAssertEqual(gk_fft_wide(), 0)
+            XCTAssertEqual(wide, transforms(), "n = \(n)")
         }
     }
 

@@ -89,6 +89,21 @@ int gk_bf16_gemm_rows(const float *a, long lda, int trans_a, long r0, long m, lo
 int gk_bf16_training_depth(void);
 void gk_set_bf16_training_depth(int depth);
 
+/// 1 when DSP/FFT.swift's butterfly passes run eight lanes wide here (x86-64 with AVX), else 0
+/// (FFT.swift's own four-lane passes then). The same operations per lane: the same bits.
+int gk_fft_wide(void);
+
+/// With on ≠ 0, gk_fft_wide answers 0 (for tests that compare the two paths).
+void gk_fft_force_portable(int on);
+
+/// FFT.swift's radix-4 pass of quarter size q (elements of 4 floats; q even) over m elements, in
+/// place on split arrays, with FFT.swift's twiddles for the pass (six 4-float vectors per k).
+void gk_fft_radix4_pass(float *re, float *im, long m, long q, const float *twiddles);
+
+/// FFT.swift's closing radix-2 pass of half size h (elements; h even), in place, with its twiddles
+/// (two 4-float vectors per k).
+void gk_fft_radix2_pass(float *re, float *im, long h, const float *twiddles);
+
 /// The engine's gradient switch (GradMode), per thread: how many `withoutGrad` scopes are open.
 int gk_grad_disabled_depth(void);
 void gk_set_grad_disabled_depth(int depth);
