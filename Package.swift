@@ -25,7 +25,8 @@ let package = Package(
         .target(name: "Base"),
         .target(name: "Audio", dependencies: ["Base", "CSndFile", "CSampleRate"]),
         .target(name: "DSP", dependencies: ["Base", "CPNG", "CKernels"]),
-        // The kernels Swift cannot write for one CPU feature at a time (half-precision weights).
+        // The kernels Swift cannot write for one CPU feature at a time (half-precision weights,
+        // bfloat16 products on AVX512-BF16 or AMX tiles, the FFT's eight-lane butterfly passes).
         .target(name: "CKernels"),
         .target(name: "Engine", dependencies: ["Base", "COpenBLAS", "CKernels", "DSP"]),
         .target(name: "NN", dependencies: ["Engine"]),

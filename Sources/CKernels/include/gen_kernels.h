@@ -1,7 +1,8 @@
 // gen_kernels.h — the few kernels gen writes in C because Swift cannot ask for a CPU feature per
 // function: half-precision (IEEE binary16) weight storage and the products that read it, for
-// sampling steps whose time is reading the weights (the prior's KV-cached step), and a vectorized
-// GELU. Also a C thread-local, the engine's gradient switch, which every op reads.
+// sampling steps whose time is reading the weights (the prior's KV-cached step), a vectorized
+// GELU, bfloat16 products (AVX512-BF16, AMX tiles) and the FFT's eight-lane butterfly passes.
+// Also a C thread-local, the engine's gradient switch, which every op reads.
 #ifndef GEN_KERNELS_H
 #define GEN_KERNELS_H
 #include <stdint.h>
