@@ -3,7 +3,7 @@ import Base
 import Engine
 import Foundation
 // Short commands skip the start-up re-exec that tunes OpenBLAS and malloc for long work.
-Runtime.configure(reexec: !["speech", "voices", "models", "genres", "artists", "--help", "-h", "help"]
+Runtime.configure(reexec: !["speech", "voices", "models", "genres", "artists", "--help", "-h", "help", "--version"]
     .contains(CommandLine.arguments.dropFirst().first ?? "--help"))
 // Ctrl-C, SIGTERM or SIGHUP: remove the temporary files of unfinished outputs, then exit (gen batch
 // installs its own handlers, which first let the file being written finish).
