@@ -52,8 +52,8 @@ public enum FastMath {
         return acc
     }
 
-    /// out = |(re, im)| = (re² + im²)^½ per element, eight at a time: the same operations on each
-    /// lane as the scalar expression, so the same bits as `Spectrogram.magnitude`.
+    /// out = |(re, im)| = (re² + im²)^½ per element, eight at a time (the same operations on each
+    /// lane as the scalar expression, so the same bits): `Spectrogram.magnitude`'s and the frame loops'.
     @inline(__always)
     static func magnitude(re: UnsafePointer<Float>, im: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count: Int) {
         var f = 0

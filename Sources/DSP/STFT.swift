@@ -53,10 +53,11 @@ public struct Spectrogram: Sendable {
     /// |X(t, f)|, shape (T, F).
     public var magnitude: [Float] {
         var out = [Float](repeating: 0, count: re.count)   // (T, F)
+        guard !re.isEmpty else { return out }
         re.withUnsafeBufferPointer { r in
             im.withUnsafeBufferPointer { i in
                 out.withUnsafeMutableBufferPointer { o in
-                    for k in 0..<r.count { o[k] = (r[k] * r[k] + i[k] * i[k]).squareRoot() }
+                    FastMath.magnitude(re: r.baseAddress!, im: i.baseAddress!, into: o.baseAddress!, count: r.count)
                 }
             }
         }
