@@ -16,7 +16,6 @@ let package = Package(
         // C libraries from Debian, as system-library targets.
         .systemLibrary(name: "CSndFile", path: "Sources/CSndFile", providers: [.apt(["libsndfile1-dev"])]),
         .systemLibrary(name: "CSampleRate", path: "Sources/CSampleRate", providers: [.apt(["libsamplerate0-dev"])]),
-        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CFlite", path: "Sources/CFlite", providers: [.apt(["flite1-dev"])]),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CEbur128", path: "Sources/CEbur128", providers: [.apt(["libebur128-dev"])]),
@@ -28,6 +27,9 @@ let package = Package(
         // The kernels Swift cannot write for one CPU feature at a time (half-precision weights,
         // bfloat16 products on AVX512-BF16 or AMX tiles, the FFT's eight-lane butterfly passes).
         .target(name: "CKernels"),
+        // OpenBLAS (libopenblas-dev: its cblas.h here, libopenblas0 at run time), opened with dlopen
+        // when first needed rather than linked: see Sources/COpenBLAS/blas.c.
+        .target(name: "COpenBLAS"),
         .target(name: "Engine", dependencies: ["Base", "COpenBLAS", "CKernels", "DSP"]),
         .target(name: "NN", dependencies: ["Engine"]),
         // The flite teacher voices and text frontend calls, shared by Speech and by Music's vocals.

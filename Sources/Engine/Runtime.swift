@@ -2,23 +2,23 @@
 // FastSpeech training loop (2 cores, see models/speech/MODEL_CARD.md):
 // - OpenBLAS's idle workers spin in sched_yield for 2^28 cycles by default, stealing the second
 //   core from the Swift loops between BLAS calls. OPENBLAS_THREAD_TIMEOUT=4 lets them sleep at once
-//   (measured: 45 s → 37 s for 40 training steps, system time 18 s → 4 s). OpenBLAS reads it when
-//   the library loads, before any Swift code runs, so the process re-executes itself once with it set.
+//   (measured: 45 s → 37 s for 40 training steps, system time 18 s → 4 s).
 // - glibc returns large freed blocks to the kernel, and the next op's buffer then costs a page fault
 //   per 4 KB and a kernel memset (6.6% of training time in clear_page). Raising the mmap and trim
-//   thresholds keeps those blocks in the heap for reuse; glibc also reads these only at start-up.
+//   thresholds (mallopt, and the environment for child processes) keeps those blocks in the heap.
 // - OpenBLAS picks its kernels from the CPU model, and a CPU newer than the library (Debian 12's
 //   0.3.21 on a Xeon with AVX512-FP16) falls back to Prescott's SSE3 kernels: sgemm at 32-55
-//   GFLOP/s on 2 cores where the SkylakeX kernels give 190 (measured, 1024³). When the kernels in
-//   use are older than the CPU's flags allow, OPENBLAS_CORETYPE names the right ones (read at load
-//   time too). A user's own OPENBLAS_CORETYPE is left alone.
-// A short command need not restart for any of these: the malloc thresholds are set with mallopt,
-// a DYNAMIC_ARCH OpenBLAS (Debian's) picks its kernels again when its exported
-// gotoblas_dynamic_quit / gotoblas_dynamic_init are called with OPENBLAS_CORETYPE set, and it
-// stops its thread pool when blas_thread_shutdown_ is called (what it does before a fork), its
-// products then running in the caller's thread. A sentence of `gen speech` starts once, with the
-// right kernels and no spinning worker (measured in models/vocoder/MODEL_CARD.md). Long commands
-// still restart (unchanged, and cheap beside them); an OpenBLAS without the hooks restarts as before.
+//   GFLOP/s on 2 cores where the SkylakeX kernels give 190 (measured, 1024³). OPENBLAS_CORETYPE
+//   names the kernels the CPU's flags allow (as the Makefile does for its builds); a user's own
+//   OPENBLAS_CORETYPE is left alone.
+// - A short command (a sentence of `gen speech`) runs OpenBLAS's products in the caller's thread
+//   (OPENBLAS_NUM_THREADS=1): its own parallel loops then have the second core, where OpenBLAS's
+//   workers would spin on it (measured in `blasInCallerThread`).
+// OpenBLAS reads these settings from the environment when it is opened. It used to be linked, and
+// opened before main, so gen restarted itself to set them (or, for a short command, stopped the
+// thread pool and picked the kernels again in place). It is now opened with dlopen
+// (Sources/COpenBLAS/blas.c): `configure` puts them in the environment, then opens it on a
+// thread of its own while the command line is parsed and the models are read.
 import COpenBLAS
 import Foundation
 #if canImport(Glibc)
@@ -26,17 +26,17 @@ import Glibc
 #endif
 
 public enum Runtime {
-    /// Call first thing in main. May replace the process image (same arguments, one extra
-    /// environment variable); returns normally when nothing needs changing or exec fails.
-    /// `reexec` false skips that: a short command (one sentence of speech, a listing) does not pay
-    /// for loading the program twice; its kernels and OpenBLAS's worker spin are set in place
-    /// instead (`selectKernels`, `blasInCallerThread`), and it restarts only where those hooks are missing
-    /// and the kernels need naming.
-    public static func configure(reexec: Bool = true) {
+    private static var configured = false
+
+    /// Call first thing in main (once; later calls do nothing). `short`: a command of one sentence
+    /// or a listing, whose products run in the caller's thread and whose heap asks for huge pages.
+    /// `openAhead`: OpenBLAS is opened now on a thread of its own (commands that will use it);
+    /// otherwise the first product opens it. The environment must not change afterwards while
+    /// that thread may still be opening it (blas.c).
+    public static func configure(short: Bool = false, openAhead: Bool = true) {
         #if canImport(Glibc)
-        let kernels = getenv("OPENBLAS_CORETYPE") == nil ? betterKernels() : nil
-        if let kernels { setenv("OPENBLAS_CORETYPE", kernels, 1) }
-        // Set for this process and, through the environment, for a restarted one.
+        guard !configured else { return }
+        configured = true
         // (glibc's M_MMAP_THRESHOLD is −3, M_TRIM_THRESHOLD −1; mallopt is not in Swift's Glibc module.)
         let mallopt = symbols(["mallopt"])?.map { unsafeBitCast($0, to: (@convention(c) (Int32, Int32) -> Int32).self) }.first
         for (name, option, value) in [("MALLOC_MMAP_THRESHOLD_", Int32(-3), Int32(256 << 20)), ("MALLOC_TRIM_THRESHOLD_", -1, 1 << 30)]
@@ -44,20 +44,13 @@ public enum Runtime {
             setenv(name, String(value), 1)
             _ = mallopt?(option, value)
         }
-        let spinning = getenv("OPENBLAS_THREAD_TIMEOUT") == nil
-        // A short command (or one already restarted) stays in this process: the kernels and the
-        // workers' spin are set in place where OpenBLAS allows it, and only a missing hook restarts.
-        if !reexec || !spinning {
-            if kernels == nil || selectKernels(kernels!) {
-                if spinning { _ = blasInCallerThread() }
-                if !reexec { hugePageHeap(mallopt: mallopt) }
-                return
-            }
+        if getenv("OPENBLAS_CORETYPE") == nil, let kernels = kernels(flags: cpuFlags()) { setenv("OPENBLAS_CORETYPE", kernels, 1) }
+        if getenv("OPENBLAS_THREAD_TIMEOUT") == nil { setenv("OPENBLAS_THREAD_TIMEOUT", "4", 1) }
+        if short {
+            setenv("OPENBLAS_NUM_THREADS", "1", 1)
+            hugePageHeap(mallopt: mallopt)
         }
-        setenv("OPENBLAS_THREAD_TIMEOUT", "4", 1)
-        var argv = CommandLine.arguments.map { strdup($0) } + [nil]
-        execv("/proc/self/exe", &argv)
-        // exec failed (no /proc?): carry on with the default spin timeout.
+        if openAhead { gk_blas_open_in_background() }
         #endif
     }
 
@@ -103,44 +96,21 @@ public enum Runtime {
         #endif
     }
 
-    /// Stops OpenBLAS's worker threads and has its products run in the calling thread, for a short
-    /// command (a sentence of `gen speech`), whose own parallel loops then have the second core. The
-    /// workers OpenBLAS starts when it loads spin in sched_yield for 2^28 cycles, about as long as a
-    /// sentence takes, on a core the sentence needs. Restarting the pool with the short spin (what
-    /// this did before, `OPENBLAS_THREAD_TIMEOUT=4` re-read) still left the caller yielding thousands
-    /// of times per sentence while it waited on a worker: measured (one sentence, 2 cores, beside a
-    /// training run, 6 runs each) 0.31 s wall and 0.09 s system time, against 0.19 s and 0.03 s in
-    /// the caller's thread, as fast as `OPENBLAS_NUM_THREADS=1` set before start (0.19 s). With the
-    /// cores idle the two are equal (median 137 ms a sentence, 24 runs each): the gain is under load.
-    /// The count goes to 1 first, then the pool stops: OpenBLAS restarts a stopped pool whenever its
-    /// thread count is set. A later `--threads N` (`Threads.set`) starts a pool of N that reads the
-    /// short spin. False where the library does not export what it takes.
+    /// Stops OpenBLAS's worker threads and has its products run in the calling thread: what a short
+    /// command gets from OPENBLAS_NUM_THREADS=1 when OpenBLAS opens (`configure`), for a process that
+    /// opened it with its pool (`gen-bench speech`, the tests). The workers spin in sched_yield on a
+    /// core the command's own parallel loops need: measured (one sentence, 2 cores, beside a training
+    /// run, 6 runs each) 0.31 s wall and 0.09 s system time with a pool of short spin, against 0.19 s
+    /// and 0.03 s in the caller's thread; with the cores idle the two are equal (median 137 ms a
+    /// sentence, 24 runs each). The count goes to 1 first, then the pool stops: OpenBLAS restarts a
+    /// stopped pool whenever its thread count is set, as a later `--threads N` (`Threads.set`) does.
+    /// False where the library does not export its hook.
     public static func blasInCallerThread() -> Bool {
         #if canImport(Glibc)
-        guard let hooks = symbols(["openblas_read_env", "blas_thread_shutdown_"]) else { return false }
-        setenv("OPENBLAS_THREAD_TIMEOUT", "4", 1)
-        unsafeBitCast(hooks[0], to: Hook.self)()          // a pool started later reads the short spin
+        guard let shutdown = gk_blas_symbol("blas_thread_shutdown_") else { return false }
         openblas_set_num_threads(1)
-        unsafeBitCast(hooks[1], to: Hook.self)()          // stop the workers
+        unsafeBitCast(shutdown, to: Hook.self)()          // stop the workers
         return true
-        #else
-        return false
-        #endif
-    }
-
-    /// Has OpenBLAS pick its kernels again, as `name` (its core name), in this process: true when
-    /// they are now in use; false (nothing changed) where the library does not export the hooks
-    /// (only a DYNAMIC_ARCH build does). `configure` calls it before any BLAS call; a later switch
-    /// is safe too, since such a build sizes its work buffer once for every core (the test switches
-    /// back and forth between products).
-    static func selectKernels(_ name: String) -> Bool {
-        #if canImport(Glibc)
-        guard let hooks = symbols(["gotoblas_dynamic_quit", "gotoblas_dynamic_init"]) else { return false }
-        let saved = getenv("OPENBLAS_CORETYPE").map { String(cString: $0) }
-        setenv("OPENBLAS_CORETYPE", name, 1)
-        defer { if let saved { setenv("OPENBLAS_CORETYPE", saved, 1) } else { unsetenv("OPENBLAS_CORETYPE") } }
-        hooks.forEach { unsafeBitCast($0, to: Hook.self)() }   // forget the kernels, pick them again
-        return blasKernels.lowercased() == name.lowercased()
         #else
         return false
         #endif
@@ -151,8 +121,7 @@ public enum Runtime {
     /// runs on, its result unread.
     typealias Hook = @convention(c) () -> Void
 
-    /// The addresses of C functions loaded in this process (gen itself, OpenBLAS, libc), all of
-    /// them or nil.
+    /// The addresses of C functions linked into this process (gen itself, libc), all of them or nil.
     static func symbols(_ names: [String]) -> [UnsafeMutableRawPointer]? {
         guard let process = dlopen(nil, RTLD_NOW) else { return nil }
         let found = names.compactMap { dlsym(process, $0) }
@@ -166,21 +135,18 @@ public enum Runtime {
     /// OpenBLAS's kernels in use (its core name: "SkylakeX", "Haswell", "Prescott", …).
     public static var blasKernels: String { openblas_get_corename().map { String(cString: $0) } ?? "unknown" }
 
-    /// The OpenBLAS core type this CPU's flags allow when it is better than the one OpenBLAS
-    /// detected (a generic fallback for a CPU the library does not know); nil when it is not.
-    static func betterKernels() -> String? {
-        let rank = ["Prescott": 0, "Core2": 0, "Penryn": 0, "Dunnington": 0, "Atom": 0, "Nehalem": 1, "Sandybridge": 2, "Haswell": 3]
-        guard let current = rank[blasKernels],
-              let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-              let line = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return nil }
-        return betterKernels(current: current, flags: Set(line.split(separator: " ").map(String.init)))
+    /// The flags of this machine's CPU (/proc/cpuinfo's first "flags" line; empty where there is none).
+    static func cpuFlags() -> Set<String> {
+        guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let line = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return [] }
+        return Set(line.split(separator: " ").map(String.init))
     }
 
-    /// SkylakeX's kernels need AVX-512 F/BW/DQ/VL, Haswell's AVX2 and FMA; `current` ranks the
-    /// detected kernels (0 generic SSE … 3 Haswell).
-    static func betterKernels(current: Int, flags: Set<String>) -> String? {
-        if current < 4 && flags.isSuperset(of: ["avx512f", "avx512bw", "avx512dq", "avx512vl"]) { return "SkylakeX" }
-        if current < 3 && flags.isSuperset(of: ["avx2", "fma"]) { return "Haswell" }
+    /// The OpenBLAS core type whose sgemm kernels the flags allow: SkylakeX's need AVX-512
+    /// F/BW/DQ/VL, Haswell's AVX2 and FMA; nil below that (OpenBLAS's own choice stands).
+    static func kernels(flags: Set<String>) -> String? {
+        if flags.isSuperset(of: ["avx512f", "avx512bw", "avx512dq", "avx512vl"]) { return "SkylakeX" }
+        if flags.isSuperset(of: ["avx2", "fma"]) { return "Haswell" }
         return nil
     }
 }

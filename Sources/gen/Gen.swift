@@ -83,11 +83,18 @@ enum GenMain {
                 printError(problem)
                 exit(2)
             }
-            var command = try Gen.parseAsRoot()
-            if let g = (command as? HasGlobalOptions)?.globals {
-                if let n = g.threads { Threads.set(n) }
-                if g.float32 { BF16Products.setEnabled(false) }
+            // `gen speech` as usually called skips ArgumentParser (`SpeechCommand.quick`). GEN_PARSE
+            // (for the tests) picks a parser: "full" ArgumentParser's alone; "quick" the quick one or
+            // a failure, so a test can tell that a line takes it.
+            let parser = getenv("GEN_PARSE").map { String(cString: $0) }
+            if parser != "full", let speech = SpeechCommand.quick(Array(CommandLine.arguments.dropFirst())) {
+                apply(speech.globals)
+                try speech.run()
+                exit(0)
             }
+            if parser == "quick" { throw GenError.usage("GEN_PARSE=quick: this command line is not one SpeechCommand.quick takes.") }
+            var command = try Gen.parseAsRoot()
+            if let g = (command as? HasGlobalOptions)?.globals { apply(g) }
             try command.run()
             exit(0)
         } catch let e as GenError {
@@ -129,6 +136,12 @@ enum GenMain {
         var message = "unknown command '\(first)'."
         if let s = LabelName.suggestion(for: first, in: names) { message += " Did you mean '\(s)'?" }
         return message + " Commands: \(names.joined(separator: ", ")); see `gen --help`."
+    }
+
+    /// The process-wide settings of the global options: worker threads, float32 products.
+    static func apply(_ g: GlobalOptions) {
+        if let n = g.threads { Threads.set(n) }
+        if g.float32 { BF16Products.setEnabled(false) }
     }
 
     static func printError(_ message: String) {

@@ -262,3 +262,90 @@ final class Background<T>: @unchecked Sendable {
         return try outcome!.get()
     }
 }
+
+extension SpeechCommand {
+    /// `gen speech` as it is usually called, parsed without ArgumentParser: TEXT and the options
+    /// below, each at most once, every value well formed and valid. ArgumentParser's parse reflects
+    /// over each of the command's options and casts it to its protocols, and the first cast of each
+    /// type scans all of the program's protocol conformances: 2.6–4.2 ms of a one-sentence command
+    /// that takes 50–75 ms in all (measured in models/vocoder/MODEL_CARD.md, section "Speed"), and
+    /// `make bench` times that command against flite. Anything else (another option, a repeat,
+    /// `--`, --help, a value that does not parse or does not validate) gives nil, and ArgumentParser
+    /// parses the line as before, with its own messages. The values are read by the same
+    /// `init(argument:)` as ArgumentParser's and checked by the same `validate()`s.
+    /// `CLITests.testQuickParseIsTheFullParse` runs lines both ways (`GEN_PARSE`, `GenMain`).
+    static func quick(_ arguments: [String]) -> SpeechCommand? {
+        guard arguments.first == "speech" else { return nil }
+        var command = SpeechCommand()
+        var text: String?, output = "speech.wav", voice = "slt", vocoder = VocoderKind.neural, rate: Int?
+        var speed: Float = 1, pitch: Float = 0, volume: Float = 1, sentenceSilence = 0.25, loudness = "-16"
+        var modelsDir: String?, outputRaw = false, ssml = false, postfilter = true, quiet = false, float32 = false
+        var seen: [String] = []
+        var i = 1
+        while i < arguments.count {
+            let token = arguments[i]
+            i += 1
+            guard token.hasPrefix("-") && token != "-" else {
+                guard text == nil else { return nil }     // a second TEXT: ArgumentParser says what is wrong
+                text = token
+                continue
+            }
+            // --name=value, or --name value; a value for an option that takes the next word only
+            // when that word is not itself an option (what ArgumentParser's default parsing does).
+            var name = token, attached: String?
+            if token.hasPrefix("--"), let eq = token.firstIndex(of: "=") {
+                name = String(token[..<eq]); attached = String(token[token.index(after: eq)...])
+            }
+            let canonical = name == "-o" ? "--output" : name
+            guard !seen.contains(canonical) else { return nil }
+            seen.append(canonical)
+            func value(unconditional: Bool = false) -> String? {
+                if let attached { return attached }
+                guard i < arguments.count else { return nil }
+                let v = arguments[i]
+                guard unconditional || !v.hasPrefix("-") || v == "-" else { return nil }
+                i += 1
+                return v
+            }
+            func flag() -> Bool { attached == nil }
+            switch canonical {
+            case "--output": guard let v = value() else { return nil }; output = v
+            case "--voice": guard let v = value(), !v.hasPrefix("-") else { return nil }; voice = v
+            case "--speed": guard let v = value(unconditional: true).flatMap(Float.init(argument:)) else { return nil }; speed = v
+            case "--pitch": guard let v = value(unconditional: true).flatMap(Float.init(argument:)) else { return nil }; pitch = v
+            case "--volume": guard let v = value(unconditional: true).flatMap(Float.init(argument:)) else { return nil }; volume = v
+            case "--sentence-silence":
+                guard let v = value(unconditional: true).flatMap(Double.init(argument:)) else { return nil }; sentenceSilence = v
+            case "--loudness": guard let v = value(unconditional: true) else { return nil }; loudness = v
+            case "--vocoder": guard let v = value().flatMap(VocoderKind.init(argument:)) else { return nil }; vocoder = v
+            case "--rate": guard let v = value().flatMap(Int.init(argument:)) else { return nil }; rate = v
+            case "--models-dir": guard let v = value(), !v.hasPrefix("-") else { return nil }; modelsDir = v
+            case "--output-raw": guard flag() else { return nil }; outputRaw = true
+            case "--ssml": guard flag() else { return nil }; ssml = true
+            case "--no-postfilter": guard flag(), !seen.contains("--postfilter") else { return nil }; postfilter = false
+            case "--postfilter": guard flag(), !seen.contains("--no-postfilter") else { return nil }; postfilter = true
+            case "--quiet": guard flag() else { return nil }; quiet = true
+            case "--float32": guard flag() else { return nil }; float32 = true
+            default: return nil
+            }
+        }
+        // Every stored option is set (an option group's too): one left as ArgumentParser's
+        // definition would stop the program when read.
+        command.text = text; command.output = output; command.outputRaw = outputRaw; command.voice = voice
+        command.speed = speed; command.pitch = pitch; command.sentenceSilence = sentenceSilence; command.file = nil
+        command.ssml = ssml; command.vocoder = vocoder; command.seed = 0; command.rate = rate
+        command.vocoderIterations = 16; command.refineIterations = nil; command.postfilter = postfilter
+        var level = LevelOptions()
+        level.loudness = loudness; level.volume = volume
+        command.level = level
+        var globals = GlobalOptions()
+        globals.modelsDir = modelsDir; globals.threads = nil; globals.quiet = quiet; globals.float32 = float32
+        command.globals = globals
+        do {
+            try level.validate(); try globals.validate(); try command.validate()
+        } catch {
+            return nil
+        }
+        return command
+    }
+}

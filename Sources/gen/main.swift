@@ -2,9 +2,11 @@
 import Base
 import Engine
 import Foundation
-// Short commands skip the start-up re-exec that tunes OpenBLAS and malloc for long work.
-Runtime.configure(reexec: !["speech", "voices", "models", "genres", "artists", "--help", "-h", "help", "--version"]
-    .contains(CommandLine.arguments.dropFirst().first ?? "--help"))
+// A sentence of speech runs OpenBLAS's products in the caller's thread; OpenBLAS is opened ahead,
+// on a thread of its own, for every command that computes (Runtime.configure).
+let first = CommandLine.arguments.dropFirst().first ?? "--help"
+Runtime.configure(short: first == "speech",
+                  openAhead: !["voices", "models", "genres", "artists", "--help", "-h", "help", "--version"].contains(first))
 // Ctrl-C, SIGTERM or SIGHUP: remove the temporary files of unfinished outputs, then exit (gen batch
 // installs its own handlers, which first let the file being written finish).
 TemporaryFiles.cleanUpOnSignals()

@@ -45,6 +45,52 @@ final class SpeechCLITests: CLITestCase {
         XCTAssertGreaterThan(slow, 1.6 * normal, "speed 0.5: \(slow) s vs \(normal) s")
     }
 
+    /// `gen speech` as usually called skips ArgumentParser (`SpeechCommand.quick`, for start-up time).
+    /// Each line below runs through both parsers (GEN_PARSE=quick fails unless the quick one takes
+    /// the line; GEN_PARSE=full is ArgumentParser alone): the same exit code, the same printed path,
+    /// the same bytes written. Lines with anything the quick parser does not take (another option, a
+    /// repeat, a bad value) must fall to ArgumentParser, whose messages they keep.
+    func testQuickParseIsTheFullParse() throws {
+        let taken: [[String]] = [
+            ["Quick and full.", "-o", "a.wav"],
+            ["--voice", "rms", "Two voices, one parse.", "--output", "a.wav", "--speed", "1.2", "--pitch", "-2"],
+            ["--voice=awb", "--pitch=1.5", "Equals signs.", "--output=a.flac", "--loudness", "-20", "--volume", "0.5"],
+            ["Plain options.", "-o", "a.wav", "--sentence-silence", "0.1", "--no-postfilter", "--quiet", "--float32", "--rate", "16000"],
+            ["Griffin and Lim.", "-o", "a.wav", "--vocoder", "griffin-lim", "--loudness", "off"],
+        ]
+        for line in taken {
+            let args = ["speech"] + line.map { $0.hasPrefix("a.") ? path($0) : $0.replacingOccurrences(of: "=a.", with: "=" + path("a.")) }
+            let quick = try run(genPath, args, env: ["GEN_PARSE": "quick"])
+            XCTAssertEqual(quick.code, 0, "\(line): \(quick.stderr)")
+            let out = try XCTUnwrap(args.first { $0.hasSuffix(".wav") || $0.hasSuffix(".flac") }.map { $0.split(separator: "=").last.map(String.init)! })
+            let quickBytes = try Data(contentsOf: URL(fileURLWithPath: out))
+            try FileManager.default.removeItem(atPath: out)
+            let full = try run(genPath, args, env: ["GEN_PARSE": "full"])
+            XCTAssertEqual(full.code, 0, "\(line): \(full.stderr)")
+            XCTAssertEqual(quick.stdout, full.stdout, "\(line)")
+            XCTAssertEqual(quickBytes, try Data(contentsOf: URL(fileURLWithPath: out)), "\(line): the two parsers' outputs differ")
+        }
+        let declined: [[String]] = [
+            ["One.", "Two.", "-o", "b.wav"],                       // two TEXTs
+            ["Repeat.", "--voice", "rms", "--voice", "awb"],       // an option twice
+            ["Bad speed.", "--speed", "fast"],                     // a value that does not parse
+            ["Too fast.", "--speed", "9"],                         // one that does not validate
+            ["Unknown voice.", "--voice", "-o", "b.wav"],          // an option where a value goes
+            ["Seeded.", "--seed", "3"],                            // an option it does not take
+            ["--", "-5 degrees"], ["--help"], ["Flag value.", "--quiet=yes"],
+        ]
+        for line in declined {
+            let r = try run(genPath, ["speech"] + line.map { $0.hasPrefix("b.") ? path($0) : $0 }, env: ["GEN_PARSE": "quick"])
+            XCTAssertEqual(r.code, 2, "\(line): the quick parser took it")
+            XCTAssertTrue(r.stderr.contains("GEN_PARSE=quick"), "\(line): \(r.stderr)")
+        }
+        // Declined lines keep ArgumentParser's messages.
+        let bad = try gen(["speech", "Too fast.", "--speed", "9", "-o", path("c.wav")])
+        XCTAssertEqual(bad.code, 2)
+        XCTAssertTrue(bad.stderr.contains("--speed"), bad.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("c.wav")))
+    }
+
     func testEveryVoiceAndStdinAndFile() throws {
         for v in ["slt", "rms", "awb"] {
             XCTAssertEqual(try gen(["speech", "Good morning.", "--voice", v, "-o", path("\(v).wav")]).code, 0)
