@@ -26,8 +26,10 @@ extension ParameterStore {
     /// Copies every tensor of `file` into the registered parameters, writing every value of each
     /// (so a model built with unfilled parameters is whole once this returns; a throw leaves it
     /// unusable). Every registered name must be present with the registered shape, and the file may hold nothing else (`allowExtra` names
-    /// prefixes, like "optimizer.", that belong to someone else).
-    public func load(_ file: SafeTensorsFile, path: String, allowExtra: (String) -> Bool = { _ in false }) throws {
+    /// prefixes, like "optimizer.", that belong to someone else). `requireFinite`: a tensor holding
+    /// NaN or infinities is refused, checked as it arrives, while its values are still in cache.
+    public func load(_ file: SafeTensorsFile, path: String, allowExtra: (String) -> Bool = { _ in false },
+                     requireFinite: Bool = false) throws {
         for (name, t) in zip(names, tensors) {
             guard let st = file.tensors[name] else {
                 throw CheckpointError(path: path, message: "missing tensor '\(name)' (expected shape \(t.shape)). "
@@ -40,6 +42,9 @@ extension ParameterStore {
             // In place: the parameter's own memory is written once, with no array in between.
             do { try t.data.withUnsafeMutableBufferPointer { try st.copyFloats(into: $0) } } catch {
                 throw CheckpointError(path: path, message: "tensor '\(name)': \(error)")
+            }
+            if requireFinite && !allFinite(t.data) {
+                throw CheckpointError(path: path, message: "tensor '\(name)' holds NaN or infinite values; the training run diverged. Restore the shipped model.")
             }
         }
         let known = Set(names)
@@ -114,10 +119,7 @@ public enum ModelFolder {
         }
         let model = build(config)
         let store = params(model)
-        try store.load(from: weights)
-        if let bad = zip(store.names, store.tensors).first(where: { !allFinite($0.1.data) }) {
-            throw CheckpointError(path: weights, message: "tensor '\(bad.0)' holds NaN or infinite values; the training run diverged. Restore the shipped model.")
-        }
+        try store.load(SafeTensorsFile.read(weights), path: weights, requireFinite: true)
         return model
     }
 }

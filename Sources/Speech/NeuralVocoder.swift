@@ -147,6 +147,16 @@ public final class NeuralVocoder: Vocoder {
         withSourcePhase(projected(model.synthesize(logMel: logMel, frames: frames, length: length), logMel: logMel))
     }
 
+    /// The network run once on a few frames of silence: its weights packed for the products (the
+    /// bfloat16 panels, made on first use under a lock while the other worker waits) and the tile
+    /// unit set up. In a one-sentence `gen speech` the first sentence's network stage took 2–3 ms
+    /// longer than the same sentence's second time (models/vocoder/MODEL_CARD.md, section "Speed");
+    /// `gen speech` calls this on the thread that loads the vocoder, beside the main thread's work.
+    public func prepare() {
+        let frames = 16
+        _ = model.synthesize(logMel: [Float](repeating: Foundation.log(1e-5), count: frames * model.config.nMels), frames: frames)
+    }
+
     /// Sets the mel projection's steps (0: none), keeping the config's other settings (and the
     /// projection's filterbank, which is not free to build).
     public func refine(iterations n: Int) {

@@ -75,6 +75,14 @@ public final class SpeechSynthesizer {
         if speakable == 0 { throw TextFrontendError.nothingToSay(text) }
     }
 
+    /// Sets up flite's front end for `voice` (its first sentence in a process does that first: about
+    /// 1 ms), for a caller with a moment to spare before its first sentence. Unknown voices are left
+    /// for `speak` to report.
+    public func prepareFrontend(voice: String) {
+        let v = canonicalVoice(voice)
+        _ = try? TextFrontend.phonemes("a", voice: Flite.voiceNames.contains(v) ? v : "slt")
+    }
+
     /// Log-mel (T, 80) for one sentence.
     public func mel(sentence: String, voice: String, speed: Float = 1, pitch: Float = 0) throws -> (mel: [Float], frames: Int) {
         let spk = try speaker(voice)

@@ -7,9 +7,14 @@ public protocol Vocoder {
     func waveform(logMel: [Float], frames: Int) -> [Float]
     /// The same, `length` samples long (the length of the audio the mel was analysed from).
     func waveform(logMel: [Float], frames: Int, length: Int) -> [Float]
+    /// Does ahead what the first waveform would otherwise do first (packing weights, setting up
+    /// kernels), for a caller with a thread to spare before its first sentence; nothing by default.
+    func prepare()
 }
 
 extension Vocoder {
+    public func prepare() {}
+
     /// Default: the natural length, cut or zero-padded to `length`.
     public func waveform(logMel: [Float], frames: Int, length: Int) -> [Float] {
         let y = waveform(logMel: logMel, frames: frames)

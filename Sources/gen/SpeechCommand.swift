@@ -113,8 +113,13 @@ struct SpeechCommand: ParsableCommand, HasGlobalOptions {
 
         // The two models load side by side, the vocoder on a second thread: reading and checking
         // weights is most of a one-sentence command's fixed cost (`make bench` times it against flite).
-        let loading = Background { try loadVocoder(vocoder, globals, iterations: vocoderIterations, seed: seed) }
+        let loading = Background { () throws -> Vocoder in
+            let v = try loadVocoder(vocoder, globals, iterations: vocoderIterations, seed: seed)
+            v.prepare()   // what its first sentence would do first, done here beside the main thread's work
+            return v
+        }
         let synth = try loadSynthesizer(globals)
+        synth.prepareFrontend(voice: voice)
         _ = try usageErrors { try synth.speaker(voice) }
         synth.vocoder = try loading.result()
         if let refineIterations { (synth.vocoder as? NeuralVocoder)?.refine(iterations: refineIterations) }

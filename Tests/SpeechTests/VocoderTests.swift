@@ -206,6 +206,18 @@ final class VocoderTests: XCTestCase {
         XCTAssertLessThan(apart, 0.4 * toOriginal, "bfloat16 vs float \(apart), float vs original \(toOriginal)")
     }
 
+    // `prepare` (what `gen speech` runs on its loading thread) only does ahead what the first
+    // waveform would do: a vocoder prepared first gives the same samples, bit for bit, as one that
+    // was not, on a flite utterance's mel (in bfloat16 where the CPU has it, the path whose packed
+    // weights it makes).
+    func testPreparingChangesNoSample() throws {
+        let mel = MelFilterbank(config: .standard).logMel(audio: Self.teacher), frames = mel.count / 80
+        let plain = try NeuralVocoder(modelDir: Self.modelsDir + "/vocoder")
+        let prepared = try NeuralVocoder(modelDir: Self.modelsDir + "/vocoder")
+        prepared.prepare()
+        XCTAssertEqual(prepared.waveform(logMel: mel, frames: frames), plain.waveform(logMel: mel, frames: frames))
+    }
+
     // Expected: the shipped config gives every voice the source-filter phase, and from its
     // harmonic_min_f0_hz (150) up only in the harmonics that stand harmonic_db over their valleys:
     // rms (median f0 about 100 Hz) gets the plain source phase, sample for sample what the settings
