@@ -81,7 +81,7 @@ struct DifferenceFunction {
         self.window = window; self.maxLag = maxLag
         var size = 1
         while size < window + maxLag { size *= 2 }
-        plan = FFTPlan(n: max(size, 2))
+        plan = FFTPlan.shared(n: max(size, 2))
         head = [Float](repeating: 0, count: plan.n); span = head; correlation = head
         headRe = [Float](repeating: 0, count: plan.realBins); headIm = headRe; spanRe = headRe; spanIm = headRe
         power = [Double](repeating: 0, count: window + maxLag + 1)

@@ -89,7 +89,7 @@ public final class STFT: Sendable {
                      "STFT: winLength=\(config.winLength) must be in 1...nFFT (\(config.nFFT))")
         precondition(config.hop >= 1, "STFT: hop=\(config.hop) must be at least 1")
         self.config = config
-        self.plan = FFTPlan(n: config.nFFT)
+        self.plan = FFTPlan.shared(n: config.nFFT)
         // Periodic Hann: w[j] = 0.5 - 0.5·cos(2πj/W), j < W (scipy.signal.get_window('hann', W, fftbins=True)).
         var w = [Float](repeating: 0, count: config.nFFT)
         let offset = (config.nFFT - config.winLength) / 2
@@ -133,8 +133,12 @@ public final class STFT: Sendable {
     public func forward(_ x: [Float]) -> Spectrogram {
         let n = config.nFFT
         let frames = frameCount(length: x.count)
-        var spec = Spectrogram(frames: frames, bins: bins)
-        if frames == 0 { return spec }
+        if frames == 0 { return Spectrogram(frames: 0, bins: bins) }
+        // Unfilled: `analyse` writes every bin of every frame (zeroing them first was 9 MB of memset
+        // in a one-sentence `gen speech`, whose mel projection takes nine STFTs).
+        let count = frames * bins
+        var spec = Spectrogram(frames: frames, bins: bins, re: [Float](unsafeUninitializedCapacity: count) { _, n in n = count },
+                               im: [Float](unsafeUninitializedCapacity: count) { _, n in n = count })
         let padded = config.center ? reflectPad(x, pad: n / 2) : x   // (L + N)
         padded.withUnsafeBufferPointer { xp in
             spec.re.withUnsafeMutableBufferPointer { rp in

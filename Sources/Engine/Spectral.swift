@@ -21,7 +21,7 @@ public final class STFTBasis {
     public init(nFFT: Int, hop: Int? = nil) {
         self.nFFT = nFFT
         self.hop = hop ?? nFFT / 4
-        plan = FFTPlan(n: nFFT)
+        plan = FFTPlan.shared(n: nFFT)
         window = (0..<nFFT).map { Float(0.5 - 0.5 * Foundation.cos(2 * Double.pi * Double($0) / Double(nFFT))) }
     }
 

@@ -51,21 +51,25 @@ func benchSpeech(modelDir: String = "models/speech") {
               + "(vocoder \(fmt(vocoderTime / audio, 4)), target ≤ 0.005)")
         if let neural = vocoder as? NeuralVocoder { benchVocoderStages(synth: synth, neural: neural, sentences: sentences) }
     }
-    // Whole process, as a user runs it: start-up, model load, text to WAV on disk; flite the same way.
+    // Whole process, as a user runs it: start-up, model load, text to WAV on disk; flite the same way,
+    // the two alternating for 25 rounds so that a machine whose speed drifts (these 2-core machines'
+    // does by a third within minutes) slows both alike. Medians are compared; the best of each too.
     let gen = ".build/release/gen", out = NSTemporaryDirectory() + "gen-bench-speech.wav"
     guard FileManager.default.isExecutableFile(atPath: gen) else { return }
-    func bestOf(_ tool: String, _ args: [String]) -> Double? {
-        var best = Double.infinity
-        for _ in 0..<5 {
-            guard let t = runTimed(tool, args) else { return nil }
-            best = min(best, t)
-        }
-        return best
+    let flite = "/usr/bin/flite", withFlite = FileManager.default.isExecutableFile(atPath: flite)
+    var genTimes: [Double] = [], fliteTimes: [Double] = []
+    for _ in 0..<25 {
+        guard let g = runTimed(gen, ["speech", sentences[0], "-o", out]) else { return }
+        genTimes.append(g)
+        if withFlite, let f = runTimed(flite, ["-voice", "slt", "-t", sentences[0], "-o", out]) { fliteTimes.append(f) }
     }
-    guard let g = bestOf(gen, ["speech", sentences[0], "-o", out]) else { return }
-    print("gen speech \"\(sentences[0])\" whole process: \(fmt(g, 3)) s (best of 5)")
-    if let f = bestOf("/usr/bin/flite", ["-voice", "slt", "-t", sentences[0], "-o", out]) {
-        print("flite, same sentence, whole process: \(fmt(f, 3)) s (best of 5); gen / flite = \(fmt(g / f, 2)) (target ≤ 1)")
+    func median(_ x: [Double]) -> Double { x.sorted()[x.count / 2] }
+    let g = median(genTimes)
+    print("gen speech \"\(sentences[0])\" whole process: median \(fmt(g * 1000)) ms, best \(fmt(genTimes.min()! * 1000)) ms (25 runs)")
+    if fliteTimes.count == genTimes.count {
+        let f = median(fliteTimes)
+        print("flite, same sentence, whole process, alternating with gen: median \(fmt(f * 1000)) ms, best \(fmt(fliteTimes.min()! * 1000)) ms; "
+              + "gen / flite = \(fmt(g / f, 2)) by medians, \(fmt(genTimes.min()! / fliteTimes.min()!, 2)) by best (target ≤ 1)")
     }
     try? FileManager.default.removeItem(atPath: out)
     benchFirstAudioByte(gen, sentence: sentences[0], wholeProcess: g)

@@ -62,6 +62,23 @@ final class FFTTests: XCTestCase {
 
     // Expected values, closed form: sin(2π·k0·j/n) = (e^{iθ} − e^{−iθ})/2i, so its DFT is −i·n/2 at
     // bin k0 (and its mirror), and 0 at every other bin.
+    /// `FFTPlan.shared` keeps one plan per length, from any thread, and a shared plan transforms
+    /// exactly as a plan built afresh (expected: the fresh plan's own output, bit for bit).
+    func testSharedPlansAreOnePerLengthAndTransformAsNewOnes() {
+        let plans = UnsafeMutableBufferPointer<FFTPlan?>.allocate(capacity: 8)
+        plans.initialize(repeating: nil)
+        defer { plans.deallocate() }
+        DispatchQueue.concurrentPerform(iterations: 8) { i in plans[i] = FFTPlan.shared(n: 512) }   // each thread its own slot
+        XCTAssertTrue(plans.allSatisfy { $0 === plans[0] }, "one plan for every thread")
+        XCTAssertTrue(FFTPlan.shared(n: 512) === plans[0])
+        XCTAssertFalse(FFTPlan.shared(n: 256) === plans[0])
+        var rng = TestRNG(seed: 9)
+        let x = (0..<512).map { _ in rng.signed() }
+        let shared = FFTPlan.shared(n: 512).rfft(x), fresh = FFTPlan(n: 512).rfft(x)
+        XCTAssertEqual(shared.re, fresh.re)
+        XCTAssertEqual(shared.im, fresh.im)
+    }
+
     func testSineAtExactBinPeaksWithMagnitudeHalfN() {
         let n = 1024, k0 = 37
         let x = (0..<n).map { Float(sin(2 * Double.pi * Double(k0 * $0) / Double(n))) }
