@@ -64,9 +64,11 @@ public enum Runtime {
     /// mmap). Nothing happens where the kernel has THP off or the heap cannot be found.
     static func hugePageHeap(mallopt: ((Int32, Int32) -> Int32)?) {
         #if os(Linux)
-        guard let mallopt,
-              let mode = try? String(contentsOfFile: "/sys/kernel/mm/transparent_hugepage/enabled", encoding: .utf8),
-              !mode.contains("[never]") else { return }
+        guard let mallopt, let settings = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r") else { return }
+        var mode = [CChar](repeating: 0, count: 128)
+        let read = fgets(&mode, Int32(mode.count), settings) != nil
+        fclose(settings)
+        guard read, strstr(mode, "[never]") == nil else { return }
         _ = mallopt(-2, 64 << 20)                 // M_TOP_PAD: the heap grows 64 MB at a time
         // Grown now, so the range below covers it (the block's size is read back through libc,
         // so the compiler cannot drop the allocation as unused). 8 MB: more than a heap's top
@@ -77,18 +79,22 @@ public enum Runtime {
         let grown = usable(grow) >= 8 << 20
         free(grow)
         guard grown else { return }
-        // (procfs files report a size of 0, so they are read line by line, not as a whole file.)
+        // (procfs files report a size of 0, so they are read line by line, not as a whole file; with
+        // C's string functions: Foundation's trimming cost a scan of the program's protocol
+        // conformances, 0.18 ms of a one-sentence `gen speech`.)
         guard let maps = fopen("/proc/self/maps", "r") else { return }
         defer { fclose(maps) }
-        var heap: Substring?
+        var start: UInt = 0, end: UInt = 0
         var buffer: UnsafeMutablePointer<CChar>?, capacity = 0
         defer { free(buffer) }
         while getline(&buffer, &capacity, maps) > 0, let buffer {
-            let line = String(cString: buffer).trimmingCharacters(in: .whitespacesAndNewlines)
-            if line.hasSuffix("[heap]") { heap = line.split(separator: " ").first; break }
+            guard strstr(buffer, "[heap]") != nil else { continue }
+            var dash: UnsafeMutablePointer<CChar>?
+            start = UInt(strtoul(buffer, &dash, 16))
+            if let dash, dash.pointee == 0x2D { end = UInt(strtoul(dash + 1, nil, 16)) }   // "start-end ..."
+            break
         }
-        guard let range = heap?.split(separator: "-"), range.count == 2,
-              let start = UInt(range[0], radix: 16), let end = UInt(range[1], radix: 16) else { return }
+        guard start > 0, end > start else { return }
         let huge: UInt = 2 << 20
         let from = (start + huge - 1) / huge * huge
         guard end > from + huge, let base = UnsafeMutableRawPointer(bitPattern: from) else { return }
@@ -135,18 +141,29 @@ public enum Runtime {
     /// OpenBLAS's kernels in use (its core name: "SkylakeX", "Haswell", "Prescott", …).
     public static var blasKernels: String { openblas_get_corename().map { String(cString: $0) } ?? "unknown" }
 
-    /// The flags of this machine's CPU (/proc/cpuinfo's first "flags" line; empty where there is none).
-    static func cpuFlags() -> Set<String> {
-        guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-              let line = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return [] }
-        return Set(line.split(separator: " ").map(String.init))
+    /// This machine's CPU flags: /proc/cpuinfo's first "flags" line ("" where there is none), read
+    /// with C's functions (as `hugePageHeap` reads its files: Foundation's would cost start-up a scan of
+    /// the program's protocol conformances).
+    static func cpuFlags() -> String {
+        guard let info = fopen("/proc/cpuinfo", "r") else { return "" }
+        defer { fclose(info) }
+        var buffer: UnsafeMutablePointer<CChar>?, capacity = 0
+        defer { free(buffer) }
+        while getline(&buffer, &capacity, info) > 0, let buffer {
+            if strncmp(buffer, "flags", 5) == 0 { return String(cString: buffer) }
+        }
+        return ""
     }
 
-    /// The OpenBLAS core type whose sgemm kernels the flags allow: SkylakeX's need AVX-512
-    /// F/BW/DQ/VL, Haswell's AVX2 and FMA; nil below that (OpenBLAS's own choice stands).
-    static func kernels(flags: Set<String>) -> String? {
-        if flags.isSuperset(of: ["avx512f", "avx512bw", "avx512dq", "avx512vl"]) { return "SkylakeX" }
-        if flags.isSuperset(of: ["avx2", "fma"]) { return "Haswell" }
+    /// The OpenBLAS core type whose sgemm kernels the flags (a cpuinfo "flags" line: names separated
+    /// by spaces) allow: SkylakeX's need AVX-512 F/BW/DQ/VL, Haswell's AVX2 and FMA; nil below that
+    /// (OpenBLAS's own choice stands).
+    static func kernels(flags line: String) -> String? {
+        // Each name is looked for between spaces, tabs and newlines turned into spaces.
+        let padded: [CChar] = [32] + line.utf8.map { $0 == 9 || $0 == 10 ? 32 : CChar(bitPattern: $0) } + [32, 0]
+        func has(_ names: [String]) -> Bool { names.allSatisfy { name in strstr(padded, " " + name + " ") != nil } }
+        if has(["avx512f", "avx512bw", "avx512dq", "avx512vl"]) { return "SkylakeX" }
+        if has(["avx2", "fma"]) { return "Haswell" }
         return nil
     }
 }

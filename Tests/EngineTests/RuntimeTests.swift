@@ -9,15 +9,19 @@ import XCTest
 
 final class RuntimeTests: XCTestCase {
     func testKernelsAreWhatTheFlagsAllow() {
-        let sapphire: Set<String> = ["sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512dq", "avx512vl", "avx512_fp16"]
-        let zen2: Set<String> = ["sse4_2", "avx", "avx2", "fma"]
-        let oldXeon: Set<String> = ["sse4_2", "avx"]
-        let knightsLanding: Set<String> = ["avx2", "fma", "avx512f", "avx512cd"]   // AVX-512 without BW/DQ/VL
+        let sapphire = "flags\t\t: fpu sse4_2 avx avx2 fma avx512f avx512dq avx512bw avx512vl avx512_fp16\n"
+        let zen2 = "flags\t\t: fpu sse4_2 avx avx2 fma\n"
+        let oldXeon = "flags\t\t: fpu sse4_2 avx\n"
+        let knightsLanding = "flags\t\t: avx2 fma avx512f avx512cd avx512er\n"   // AVX-512 without BW/DQ/VL
         XCTAssertEqual(Runtime.kernels(flags: sapphire), "SkylakeX")
         XCTAssertEqual(Runtime.kernels(flags: zen2), "Haswell")
         XCTAssertEqual(Runtime.kernels(flags: knightsLanding), "Haswell")
         XCTAssertNil(Runtime.kernels(flags: oldXeon))                  // no AVX2: OpenBLAS's own choice
-        XCTAssertNil(Runtime.kernels(flags: []))
+        XCTAssertNil(Runtime.kernels(flags: ""))
+        XCTAssertNil(Runtime.kernels(flags: "flags : avx2 fma3\n"), "whole names only")
+        #if arch(x86_64) && os(Linux)
+        XCTAssertTrue(Runtime.cpuFlags().hasPrefix("flags"), "no flags line read from /proc/cpuinfo")
+        #endif
         XCTAssertFalse(Runtime.blasKernels.isEmpty)
         // OpenBLAS opened with OPENBLAS_CORETYPE set (`configure` sets it, or make does for the
         // tests) uses those kernels.
