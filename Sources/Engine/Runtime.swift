@@ -9,8 +9,7 @@
 // - OpenBLAS picks its kernels from the CPU model, and a CPU newer than the library (Debian 12's
 //   0.3.21 on a Xeon with AVX512-FP16) falls back to Prescott's SSE3 kernels: sgemm at 32-55
 //   GFLOP/s on 2 cores where the SkylakeX kernels give 190 (measured, 1024³). OPENBLAS_CORETYPE
-//   names the kernels the CPU's flags allow (as the Makefile does for its builds); a user's own
-//   OPENBLAS_CORETYPE is left alone.
+//   names SkylakeX there (`kernels(flags:)`); a user's own OPENBLAS_CORETYPE is left alone.
 // - A short command (a sentence of `gen speech`) runs OpenBLAS's products in the caller's thread
 //   (OPENBLAS_NUM_THREADS=1): its own parallel loops then have the second core, where OpenBLAS's
 //   workers would spin on it (measured in `blasInCallerThread`).
@@ -155,15 +154,18 @@ public enum Runtime {
         return ""
     }
 
-    /// The OpenBLAS core type whose sgemm kernels the flags (a cpuinfo "flags" line: names separated
-    /// by spaces) allow: SkylakeX's need AVX-512 F/BW/DQ/VL, Haswell's AVX2 and FMA; nil below that
-    /// (OpenBLAS's own choice stands).
+    /// The OpenBLAS core type to name for a CPU with these flags (a cpuinfo "flags" line: names
+    /// separated by spaces), or nil to leave OpenBLAS's own choice. gen named kernels only where the
+    /// library fell back to generic ones on a CPU newer than itself: Debian 12's 0.3.21 does not know
+    /// Sapphire Rapids and later (the CPUs with AVX512-FP16) and runs Prescott's SSE3 kernels there,
+    /// where SkylakeX's need AVX-512 F/BW/DQ/VL. Every CPU it knows keeps its own choice (Cooperlake
+    /// on Cooper Lake and Zen 4, SkylakeX, Haswell, Zen), as it did while gen asked the loaded library
+    /// which kernels it had picked: that took OpenBLAS opened first, and gen now names them before
+    /// opening it. A CPU newer than the library without AVX512-FP16 keeps the library's fallback.
     static func kernels(flags line: String) -> String? {
         // Each name is looked for between spaces, tabs and newlines turned into spaces.
         let padded: [CChar] = [32] + line.utf8.map { $0 == 9 || $0 == 10 ? 32 : CChar(bitPattern: $0) } + [32, 0]
         func has(_ names: [String]) -> Bool { names.allSatisfy { name in strstr(padded, " " + name + " ") != nil } }
-        if has(["avx512f", "avx512bw", "avx512dq", "avx512vl"]) { return "SkylakeX" }
-        if has(["avx2", "fma"]) { return "Haswell" }
-        return nil
+        return has(["avx512_fp16", "avx512f", "avx512bw", "avx512dq", "avx512vl"]) ? "SkylakeX" : nil
     }
 }

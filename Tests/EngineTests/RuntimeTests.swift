@@ -1,31 +1,34 @@
 // RuntimeTests.swift — Engine.Runtime's settings for OpenBLAS and malloc (Runtime.swift).
 //
-// Expected kernels are OpenBLAS's own requirements (its SkylakeX kernels use AVX-512 F/BW/DQ/VL,
-// its Haswell kernels AVX2 and FMA); the flag sets are those /proc/cpuinfo shows.
+// Expected kernels: SkylakeX's (which need AVX-512 F/BW/DQ/VL) named only on the CPUs Debian 12's
+// OpenBLAS 0.3.21 does not know (AVX512-FP16: Sapphire Rapids and later), where it falls back to
+// Prescott's; the flag lines are as /proc/cpuinfo shows them.
 @testable import Engine
 import Base
 import Foundation
 import XCTest
 
 final class RuntimeTests: XCTestCase {
-    func testKernelsAreWhatTheFlagsAllow() {
-        let sapphire = "flags\t\t: fpu sse4_2 avx avx2 fma avx512f avx512dq avx512bw avx512vl avx512_fp16\n"
+    func testKernelsAreNamedOnlyWhereTheLibraryFallsBack() {
+        let sapphire = "flags\t\t: fpu sse4_2 avx avx2 fma avx512f avx512dq avx512bw avx512vl avx512_bf16 avx512_fp16 amx_tile\n"
+        let cooperLake = "flags\t\t: fpu sse4_2 avx avx2 fma avx512f avx512dq avx512bw avx512vl avx512_bf16\n"
+        let skylakeX = "flags\t\t: fpu sse4_2 avx avx2 fma avx512f avx512dq avx512bw avx512vl\n"
         let zen2 = "flags\t\t: fpu sse4_2 avx avx2 fma\n"
-        let oldXeon = "flags\t\t: fpu sse4_2 avx\n"
-        let knightsLanding = "flags\t\t: avx2 fma avx512f avx512cd avx512er\n"   // AVX-512 without BW/DQ/VL
-        XCTAssertEqual(Runtime.kernels(flags: sapphire), "SkylakeX")
-        XCTAssertEqual(Runtime.kernels(flags: zen2), "Haswell")
-        XCTAssertEqual(Runtime.kernels(flags: knightsLanding), "Haswell")
-        XCTAssertNil(Runtime.kernels(flags: oldXeon))                  // no AVX2: OpenBLAS's own choice
+        let oddFP16 = "flags\t\t: avx2 fma avx512f avx512_fp16\n"   // AVX512-FP16 without BW/DQ/VL: not SkylakeX's
+        XCTAssertEqual(Runtime.kernels(flags: sapphire), "SkylakeX")   // Debian 12's OpenBLAS falls back to Prescott here
+        XCTAssertNil(Runtime.kernels(flags: cooperLake))               // OpenBLAS picks Cooperlake itself
+        XCTAssertNil(Runtime.kernels(flags: skylakeX))
+        XCTAssertNil(Runtime.kernels(flags: zen2))
+        XCTAssertNil(Runtime.kernels(flags: oddFP16))
         XCTAssertNil(Runtime.kernels(flags: ""))
-        XCTAssertNil(Runtime.kernels(flags: "flags : avx2 fma3\n"), "whole names only")
+        XCTAssertNil(Runtime.kernels(flags: "flags : avx512_fp16x avx512f avx512bw avx512dq avx512vl\n"), "whole names only")
         #if arch(x86_64) && os(Linux)
         XCTAssertTrue(Runtime.cpuFlags().hasPrefix("flags"), "no flags line read from /proc/cpuinfo")
         #endif
         XCTAssertFalse(Runtime.blasKernels.isEmpty)
         // OpenBLAS opened with OPENBLAS_CORETYPE set (`configure` sets it, or make does for the
         // tests) uses those kernels.
-        if let asked = getenv("OPENBLAS_CORETYPE").map({ String(cString: $0) }), ["SkylakeX", "Haswell"].contains(asked) {
+        if let asked = getenv("OPENBLAS_CORETYPE").map({ String(cString: $0) }), ["SkylakeX", "Cooperlake", "Haswell"].contains(asked) {
             XCTAssertEqual(Runtime.blasKernels.lowercased(), asked.lowercased())
         }
     }
