@@ -25,17 +25,41 @@ public func layerNorm(_ x: Tensor, gamma: Tensor?, beta: Tensor?, eps: Float = 1
     (beta?.data ?? zeros).withUnsafeBufferPointer { bp in out.withUnsafeMutableBufferPointer { op in
     mean.withUnsafeMutableBufferPointer { mp in rstd.withUnsafeMutableBufferPointer { rp in
         parallelFor(n, minChunk: max(1, 16_384 / max(c, 1))) { range in
-            for row in range {
-                let xr = xp.baseAddress! + row * c, yr = op.baseAddress! + row * c
-                // Two passes (mean, then centred squares) avoid the cancellation of E[x²] − E[x]².
+            let x = xp.baseAddress!, y = op.baseAddress!, gamma = gp.baseAddress!, beta = bp.baseAddress!
+            // Two passes (mean, then centred squares) avoid the cancellation of E[x²] − E[x]². Each
+            // row's sums run in j's order, one addition after another, so four rows go together:
+            // four independent chains keep the adder busy where one waits on each addition's
+            // latency (the same operations per row: the same bits as one row at a time).
+            var row = range.lowerBound
+            while row + 4 <= range.upperBound {
+                let x0 = x + row * c, x1 = x0 + c, x2 = x1 + c, x3 = x2 + c
+                var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
+                for j in 0..<c { s0 += x0[j]; s1 += x1[j]; s2 += x2[j]; s3 += x3[j] }
+                let m0 = s0 / Float(c), m1 = s1 / Float(c), m2 = s2 / Float(c), m3 = s3 / Float(c)
+                var v0: Float = 0, v1: Float = 0, v2: Float = 0, v3: Float = 0
+                for j in 0..<c {
+                    let d0 = x0[j] - m0, d1 = x1[j] - m1, d2 = x2[j] - m2, d3 = x3[j] - m3
+                    v0 += d0 * d0; v1 += d1 * d1; v2 += d2 * d2; v3 += d3 * d3
+                }
+                func finish(_ k: Int, _ m: Float, _ v: Float) {
+                    let r = 1 / (v / Float(c) + eps).squareRoot()
+                    normalizeRow(x + (row + k) * c, y + (row + k) * c, c, m, r, gamma, beta)
+                    mp[row + k] = m; rp[row + k] = r
+                }
+                finish(0, m0, v0); finish(1, m1, v1); finish(2, m2, v2); finish(3, m3, v3)
+                row += 4
+            }
+            while row < range.upperBound {
+                let xr = x + row * c
                 var s: Float = 0
                 for j in 0..<c { s += xr[j] }
                 let m = s / Float(c)
                 var v: Float = 0
                 for j in 0..<c { let d = xr[j] - m; v += d * d }
                 let r = 1 / (v / Float(c) + eps).squareRoot()
-                for j in 0..<c { yr[j] = (xr[j] - m) * r * gp[j] + bp[j] }
+                normalizeRow(xr, y + row * c, c, m, r, gamma, beta)
                 mp[row] = m; rp[row] = r
+                row += 1
             }
         }
     } } } } } }
@@ -121,4 +145,11 @@ public func embedding(_ table: Tensor, ids: [Int], shape: [Int]) -> Tensor {
             }
         }
     }
+}
+
+/// y[j] = (x[j] − mean) · rstd · gamma[j] + beta[j] for one row of `c` values.
+@inline(__always)
+private func normalizeRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ c: Int, _ mean: Float, _ rstd: Float,
+                          _ gamma: UnsafePointer<Float>, _ beta: UnsafePointer<Float>) {
+    for j in 0..<c { y[j] = (x[j] - mean) * rstd * gamma[j] + beta[j] }
 }

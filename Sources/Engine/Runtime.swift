@@ -27,8 +27,8 @@ import Glibc
 public enum Runtime {
     private static var configured = false
 
-    /// Call first thing in main (once; later calls do nothing). `short`: a command of one sentence
-    /// or a listing, whose products run in the caller's thread and whose heap asks for huge pages.
+    /// Call first thing in main (once; later calls do nothing). `short`: a sentence of `gen speech`,
+    /// whose products run in the caller's thread and whose heap asks for huge pages.
     /// `openAhead`: OpenBLAS is opened now on a thread of its own (commands that will use it);
     /// otherwise the first product opens it. The environment must not change afterwards while
     /// that thread may still be opening it (blas.c).
@@ -58,8 +58,8 @@ public enum Runtime {
     /// 7,000 page faults, a fifth of its time. The heap is grown by 64 MB now (malloc's top pad)
     /// and that range marked MADV_HUGEPAGE, which is how a kernel in THP's "madvise" mode (Debian's
     /// default) gives 2 MB pages; growth past it is ordinary. glibc's own switch for this
-    /// (GLIBC_TUNABLES=glibc.malloc.hugetlb=1) is read only at start-up, which a short command
-    /// does not repeat. It needs `configure`'s mmap threshold (big blocks from the heap, not
+    /// (GLIBC_TUNABLES=glibc.malloc.hugetlb=1) is read only when a process starts, before gen could
+    /// set it. It needs `configure`'s mmap threshold (big blocks from the heap, not
     /// mmap). Nothing happens where the kernel has THP off or the heap cannot be found.
     static func hugePageHeap(mallopt: ((Int32, Int32) -> Int32)?) {
         #if os(Linux)

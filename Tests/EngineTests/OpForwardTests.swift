@@ -300,6 +300,28 @@ final class OpForwardTests: XCTestCase {
         }
     }
 
+    // Expected: the formula one row at a time, as layerNorm computed it before it took rows four
+    // at a time (sums in j's order, one addition after another): the same bits, with row counts
+    // that leave 0 to 3 rows after the groups of four, in one worker's chunk or several.
+    func testLayerNormInGroupsOfRowsIsTheOneRowFormulaBitForBit() {
+        for (n, c, seed) in [(11, 128, 93), (40, 192, 94), (3, 5, 95), (601, 64, 96)] {
+            let x = randn([n, c], seed: UInt64(seed), std: 2), gamma = randn([c], seed: UInt64(seed) + 10), beta = randn([c], seed: UInt64(seed) + 20)
+            let y = layerNorm(x, gamma: gamma, beta: beta)
+            var expected = [Float](repeating: 0, count: n * c)
+            for row in 0..<n {
+                let xr = Array(x.data[(row * c)..<((row + 1) * c)])
+                var s: Float = 0
+                for v in xr { s += v }
+                let m = s / Float(c)
+                var q: Float = 0
+                for v in xr { let d = v - m; q += d * d }
+                let r = 1 / (q / Float(c) + 1e-5).squareRoot()
+                for j in 0..<c { expected[row * c + j] = (xr[j] - m) * r * gamma.data[j] + beta.data[j] }
+            }
+            XCTAssertEqual(y.data, expected, "n \(n) c \(c)")
+        }
+    }
+
     // Expected by hand: each output row is the table row its id names.
     func testEmbeddingGathersRows() {
         let table = Tensor(shape: [3, 2], data: [0, 1, 10, 11, 20, 21])
