@@ -29,6 +29,7 @@
 //   inverse:  x[j] = (1/n) Σ_k X[k] · exp(+2πi·jk/n)   so inverse(forward(x)) == x
 //   rfft gives bins 0...n/2 (n/2 + 1 of them); irfft ignores the imaginary part of bins 0 and n/2.
 
+import Base
 import CKernels
 import Foundation
 
@@ -75,24 +76,9 @@ public final class FFTPlan: Sendable {
     /// twiddles cost n sines and cosines, and the pitch tracker and each STFT built one per call
     /// (about 0.4 ms of a one-sentence `gen speech`, measured). Plans are immutable, so one serves
     /// every thread; a shared plan computes exactly what a new one would.
-    public static func shared(n: Int) -> FFTPlan {
-        if let plan = cached(n) { return plan }
-        let plan = FFTPlan(n: n)   // outside the lock: it shares its own half-length plans
-        cacheLock.lock()
-        defer { cacheLock.unlock() }
-        if let first = cache[n] { return first }   // built meanwhile by another thread: the same plan
-        cache[n] = plan
-        return plan
-    }
+    public static func shared(n: Int) -> FFTPlan { plans.value(n) { FFTPlan(n: n) } }
 
-    private static func cached(_ n: Int) -> FFTPlan? {
-        cacheLock.lock()
-        defer { cacheLock.unlock() }
-        return cache[n]
-    }
-
-    private static let cacheLock = NSLock()
-    nonisolated(unsafe) private static var cache: [Int: FFTPlan] = [:]
+    private static let plans = Memo<Int, FFTPlan>()
 
     /// Builds a plan for length `n`, which must be a power of two (1, 2, 4, ...).
     public init(n: Int) {

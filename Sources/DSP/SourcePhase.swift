@@ -19,6 +19,7 @@
 // of the median f0, slt's WER still rises (0.024 on 2,244 words) and rms's and awb's do not
 // measurably, hence `maxMedianF0Hz`; given only to the harmonics that stand out of the noise
 // (`harmonicDB`), slt's WER no longer rises (+0.000 and +0.010 on two sets), so every voice gets it.
+import Base
 import Foundation
 
 public struct SourcePhaseSettings: Codable, Equatable, Sendable {
@@ -314,17 +315,13 @@ public enum SourcePhase {
             }}}}
         }
 
-        private static let lock = NSLock()
-        nonisolated(unsafe) private static var made: [MinimumPhaseTable] = []
+        private struct Size: Hashable { let n: Int, lifter: Int, bins: Int }
+        private static let tables = Memo<Size, MinimumPhaseTable>(limit: 16)
 
         /// The table for (n, lifter, bins), made once and kept (a handful of sizes at most: one per
         /// STFT size the source phase picks).
         static func shared(n: Int, lifter: Int, bins: Int) -> MinimumPhaseTable {
-            lock.lock(); defer { lock.unlock() }
-            if let t = made.first(where: { $0.n == n && $0.lifter == lifter && $0.bins == bins }) { return t }
-            let t = MinimumPhaseTable(n: n, lifter: lifter, bins: bins)
-            if made.count < 16 { made.append(t) }
-            return t
+            tables.value(Size(n: n, lifter: lifter, bins: bins)) { MinimumPhaseTable(n: n, lifter: lifter, bins: bins) }
         }
     }
 
