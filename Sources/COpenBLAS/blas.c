@@ -67,7 +67,9 @@ static void open_library(void) {
     }
 }
 
-int gk_blas_open(void) {
+/// Opens OpenBLAS once per process (a call while another is opening it waits for that one): 0 when
+/// it is open, -1 when it cannot be (`failure` says why).
+static int gk_blas_open(void) {
     pthread_once(&opened, open_library);
     return library ? 0 : -1;
 }
@@ -86,11 +88,6 @@ void gk_blas_open_in_background(void) {
     // Without a thread (none to spare), the first product opens it instead.
     (void)pthread_create(&thread, &attributes, open_in_background, NULL);
     pthread_attr_destroy(&attributes);
-}
-
-const char *gk_blas_error(void) {
-    gk_blas_open();
-    return failure;
 }
 
 void *gk_blas_symbol(const char *name) {

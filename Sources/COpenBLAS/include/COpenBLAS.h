@@ -13,17 +13,10 @@ void openblas_set_num_threads(int num_threads);
 int openblas_get_num_threads(void);
 char *openblas_get_corename(void);
 
-/// Opens OpenBLAS once per process (a call while another is opening it waits for that one):
-/// 0 when it is open, -1 when it cannot be (gk_blas_error says why).
-int gk_blas_open(void);
-
-/// Starts gk_blas_open on a thread of its own and returns at once (a start-up that has other work
-/// to do first). The process's environment must not change until it has opened: OpenBLAS reads
-/// its settings (OPENBLAS_*) from it while it opens.
+/// Opens OpenBLAS (once per process) on a thread of its own and returns at once (a start-up that
+/// has other work to do first). The process's environment must not change until it has opened:
+/// OpenBLAS reads its settings (OPENBLAS_*) from it while it opens.
 void gk_blas_open_in_background(void);
-
-/// Why OpenBLAS could not be opened (the loader's message), or NULL.
-const char *gk_blas_error(void);
 
 /// A function or variable of the opened OpenBLAS (its hooks), or NULL; opens it first.
 void *gk_blas_symbol(const char *name);
