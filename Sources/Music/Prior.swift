@@ -457,6 +457,9 @@ public final class Prior {
     private(set) var headHalf: HalfMatrix?
     /// Whether sampling steps read half-precision copies of the weights and KV caches.
     public var halfPrecisionSteps: Bool { headHalf != nil }
+    /// Residual dropout in the decoder's blocks while set (`gen train prior --dropout`, training
+    /// steps only); nil for evaluation and sampling.
+    public var residualDropout: ResidualDropout?
 
     public init(config: PriorConfig, seed: UInt64 = 0) {
         config.requireValid("prior")
@@ -587,7 +590,7 @@ public final class Prior {
     /// (one per layer), x holds only the new positions and attends to everything cached.
     func decode(_ x: Tensor, lyrics: [LyricsKV?], caches: [KVCache]?) -> Tensor {
         var h = x
-        for (i, block) in blocks.enumerated() { h = block(h, cross: lyrics[i], cache: caches?[i]) }
+        for (i, block) in blocks.enumerated() { h = block(h, cross: lyrics[i], cache: caches?[i], dropout: residualDropout) }
         return finalNorm(h)
     }
 

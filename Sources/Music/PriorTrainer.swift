@@ -14,6 +14,7 @@
 import Audio
 import Engine
 import Foundation
+import NN
 
 public struct PriorTrainOptions: TrainingRunSettings {
     /// Corpus folders (from `gen dataset music`); their clips train together and their held-out
@@ -30,6 +31,9 @@ public struct PriorTrainOptions: TrainingRunSettings {
     public var labelDropout: Float = 0.1
     /// Probability of dropping all three at once (the unconditioned model guidance needs).
     public var cfgDropout: Float = 0.2
+    /// Residual dropout in the decoder's blocks during training steps (0: none, as every prior
+    /// before 2026-12-06 was trained). Not part of the model: a resumed run is given it again.
+    public var residualDropout: Float = 0
     /// Held-out windows evaluated (consecutive windows of every val clip, in order).
     public var evalWindows = 32
     /// Start a new run from this prior folder's config and weights (a fresh optimizer and
@@ -58,6 +62,7 @@ public struct PriorTrainOptions: TrainingRunSettings {
         if dataDirs.isEmpty { p.append("give at least one --data corpus folder (from `gen dataset music`)") }
         if batchSize < 1 { p.append("--batch-size must be at least 1, got \(batchSize)") }
         p += rangeProblem("--label-dropout", labelDropout, 0...1) + rangeProblem("--cfg-dropout", cfgDropout, 0...1)
+        p += rangeProblem("--dropout", residualDropout, 0...0.9)
         p += rangeProblem("--codebooks", model.codebooks, 1...32)
         if model.context < 2 { p.append("--context must be at least 2, got \(model.context)") }
         if model.dModel < 1 || model.heads < 1 || model.dModel % model.heads != 0 || model.layers < 1 {
@@ -431,6 +436,9 @@ public enum PriorTrainer {
 
         let schedule = LRSchedule(peak: o.learningRate, warmupSteps: o.warmup, totalSteps: o.steps, minRatio: 0.05)
         var rng = RNG.derive(seed: o.seed, index: UInt64(step))
+        // Its own stream, so that a run's batches are the same with and without dropout.
+        let dropout = o.residualDropout > 0 ? ResidualDropout(p: o.residualDropout, rng: RNG.derive(seed: o.seed ^ 0xD0, index: UInt64(step))) : nil
+        if let dropout { o.log(String(format: "prior: residual dropout %.2f in training steps", dropout.p)) }
         let start = Date()
         var lossSum = 0.0, windowSteps = 0
         var firstLoss: Float?, lastLoss: Float?
@@ -440,7 +448,9 @@ public enum PriorTrainer {
             let (tokens, conds) = randomBatch(train, batch: o.batchSize, length: window, dropout: o.labelDropout, dropAll: o.cfgDropout,
                                             config: config, rng: &rng)
             model.params.zeroGrad()
+            model.residualDropout = dropout
             let loss = model.loss(tokens, conditions: conds)
+            model.residualDropout = nil
             lossSum += Double(loss.item)
             loss.backward()
             let norm = clipGradNorm(model.params, maxNorm: 1)

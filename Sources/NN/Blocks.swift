@@ -54,12 +54,14 @@ public final class TransformerBlock {
 
     /// x (B, T, C) → (B, T, C). Self-attention is causal unless `causal` is false (an encoder),
     /// `keyMask` (B·T) hides padding, `cross` holds precomputed keys and values for the
-    /// cross-attention (when the block has one), and `cache` serves incremental decoding.
+    /// cross-attention (when the block has one), `cache` serves incremental decoding, and
+    /// `dropout` (training only) drops elements of each residual branch before it is added.
     public func callAsFunction(_ x: Tensor, causal: Bool = true, keyMask: [Bool]? = nil, cross kv: AttentionKV? = nil,
-                               cache: KVCache? = nil) -> Tensor {
-        var h = x + attn(norm1(x), causal: causal, keyMask: keyMask, cache: cache)
-        if let cross, let normCross, let kv { h = h + cross(normCross(h), kv: kv) }
-        return h + fc2(gelu(fc1(norm2(h))))
+                               cache: KVCache? = nil, dropout: ResidualDropout? = nil) -> Tensor {
+        func branch(_ y: Tensor) -> Tensor { dropout?(y) ?? y }
+        var h = x + branch(attn(norm1(x), causal: causal, keyMask: keyMask, cache: cache))
+        if let cross, let normCross, let kv { h = h + branch(cross(normCross(h), kv: kv)) }
+        return h + branch(fc2(gelu(fc1(norm2(h)))))
     }
 
     /// Every linear layer of the block (self-attention, cross-attention, MLP).
@@ -71,6 +73,23 @@ public final class TransformerBlock {
     public func callAsFunction(_ x: Tensor, context: Tensor?, contextMask: [Bool]? = nil, cache: KVCache? = nil) -> Tensor {
         self(x, cross: context.flatMap { c in cross?.keysValues(c, mask: contextMask) }, cache: cache)
     }
+}
+
+/// Residual dropout for training (GPT-2's `resid_pdrop`, Vaswani et al. 2017 §5.4): each
+/// element of a block's branch output is zeroed with probability p and the rest scaled by
+/// 1/(1 − p) before the branch joins the residual stream, so a model that fits a small corpus by
+/// heart pays for leaning on any one path. It holds its own generator: set one on a model for
+/// its training steps and remove it for evaluation and sampling, which then run as without it.
+public final class ResidualDropout {
+    public let p: Float
+    private var rng: RNG
+
+    public init(p: Float, rng: RNG) {
+        precondition(p >= 0 && p < 1, "residual dropout must be in [0, 1), got \(p)")
+        self.p = p; self.rng = rng
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor { Engine.dropout(x, p: p, training: true, rng: &rng) }
 }
 
 /// Jukebox's residual unit: x + conv1×1(relu(conv3,dilated(relu(x)))), on (B, C, T).

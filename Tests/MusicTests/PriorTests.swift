@@ -8,6 +8,7 @@
 // formula written out here, and learning against a repeating pattern a tiny prior must continue.
 import Engine
 import Foundation
+import NN
 import XCTest
 @testable import Music
 
@@ -329,18 +330,30 @@ final class PriorTests: XCTestCase {
     // which the delay pattern lets the model see), must continue both codebooks greedily from an
     // 8-frame prime, past its 24-step context (windowed).
     func testTinyPriorLearnsARepeatingMultiCodebookPattern() throws {
+        try learnRepeatingPattern(dropout: 0)
+    }
+
+    // The same pattern learned through residual dropout (`gen train prior --dropout`): scored and
+    // sampled without it afterwards, the prior must continue the pattern exactly all the same.
+    func testTinyPriorLearnsThePatternThroughResidualDropout() throws {
+        try learnRepeatingPattern(dropout: 0.1)
+    }
+
+    func learnRepeatingPattern(dropout p: Float) throws {
         let coarse = [3, 1, 4, 1, 5, 9, 2, 6]
         let fine = coarse.enumerated().map { ($0.element * 5 + $0.offset) % 12 }
         let config = tinyPriorConfig(vocab: 12, codebooks: 2, context: 24)
         let prior = Prior(config: config, seed: 4)
         let optimizer = AdamW(prior.params, config: AdamWConfig(learningRate: 3e-3, weightDecay: 0))
+        let dropout = p > 0 ? ResidualDropout(p: p, rng: RNG(seed: 6)) : nil
         var rng = RNG(seed: 5)
         let batch = 8, t = config.context, total = 200
         let piece = config.pattern.interleave([(0..<total).map { Int32(coarse[$0 % 8]) }, (0..<total).map { Int32(fine[$0 % 8]) }],
                                               special: Int32(config.vocabSize)).map { Int($0) }
         var first: Float = 0, last: Float = 0
+        var tokens: [Int] = [], conditions: [PriorConditions] = []
         for step in 0..<200 {
-            var tokens: [Int] = [], conditions: [PriorConditions] = []
+            tokens = []; conditions = []
             for _ in 0..<batch {
                 let offset = rng.int(below: total - t)
                 tokens += piece[(offset * 2)..<((offset + t) * 2)]
@@ -348,20 +361,50 @@ final class PriorTests: XCTestCase {
                                                   lyrics: [], totalTokens: total, offsetTokens: offset))
             }
             prior.params.zeroGrad()
+            prior.residualDropout = dropout
             let loss = prior.loss(tokens, conditions: conditions)
+            prior.residualDropout = nil
             loss.backward()
             _ = clipGradNorm(prior.params, maxNorm: 1)
             optimizer.update()
             if step == 0 { first = loss.item }
             last = loss.item
         }
+        let scored = GradMode.withoutGrad { prior.loss(tokens, conditions: conditions).item }
         // Floor: the start position cannot know the phase (log 8 / 24 ≈ 0.09 nats per code).
-        XCTAssertLessThan(last, 0.3, "loss went from \(first) to \(last)")
-        print("tiny 2-codebook prior on a repeating pattern: loss \(first) → \(last) nats/code in 200 steps")
+        XCTAssertLessThan(scored, 0.3, "dropout \(p): training loss went from \(first) to \(last), scored without dropout \(scored)")
+        print("tiny 2-codebook prior on a repeating pattern, dropout \(p): loss \(first) → \(last) nats/code in 200 steps (\(scored) without dropout)")
         let prime: [[Int32]] = [coarse.map { Int32($0) }, fine.map { Int32($0) }]
         let out = try prior.sample(PriorLabels(), count: 1, frames: 60, temperature: 0, seed: 1, prime: prime, cfg: 1)[0]
         XCTAssertEqual(out[0].map { Int($0) }, (0..<60).map { coarse[$0 % 8] })
         XCTAssertEqual(out[1].map { Int($0) }, (0..<60).map { fine[$0 % 8] })
+    }
+
+    // Reference: dropout's definition (Srivastava et al. 2014, inverted as in GPT-2): every element
+    // of a branch is 0 or 1/(1 − p), zero with probability p (the count checked against its
+    // binomial mean within 4 standard deviations); a prior with residual dropout set gives other
+    // logits, the same ones again for the same generator, and once it is removed exactly the
+    // plain forward's, so evaluation and sampling do not see it.
+    func testResidualDropoutIsTrainingOnly() {
+        let drop = ResidualDropout(p: 0.25, rng: RNG(seed: 3))
+        let out = GradMode.withoutGrad { drop(Tensor(filling: 1, shape: [10_000])).data }
+        XCTAssertTrue(out.allSatisfy { $0 == 0 || $0 == Float(1) / 0.75 })
+        let zeros = Double(out.filter { $0 == 0 }.count), sd = (10_000 * 0.25 * 0.75).squareRoot()
+        XCTAssertLessThan(Swift.abs(zeros - 2500), 4 * sd, "\(zeros) of 10,000 dropped at p 0.25")
+
+        let config = tinyPriorConfig()
+        let prior = Prior(config: config, seed: 10)
+        let c = PriorConditions(artist: 0, genre: 1, lyrics: LyricsVocabulary.encode("la la", maxLength: 32), totalTokens: 300, offsetTokens: 0)
+        let tokens = (0..<(3 * 12)).map { ($0 * 7) % config.vocabSize }
+        func logits() -> [Float] { GradMode.withoutGrad { prior(tokens, conditions: [c]).data } }
+        let plain = logits()
+        prior.residualDropout = ResidualDropout(p: 0.3, rng: RNG(seed: 8))
+        let dropped = logits()
+        prior.residualDropout = ResidualDropout(p: 0.3, rng: RNG(seed: 8))
+        XCTAssertEqual(logits(), dropped)
+        prior.residualDropout = nil
+        XCTAssertEqual(logits(), plain)
+        XCTAssertGreaterThan(zip(plain, dropped).map { Swift.abs($0 - $1) }.max() ?? 0, 1e-3)
     }
 
     // MARK: - windowed generation

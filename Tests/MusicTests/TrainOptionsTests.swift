@@ -54,8 +54,8 @@ final class TrainOptionsTests: XCTestCase {
     func testPriorAndTaggerOptions() {
         var p = PriorTrainOptions(dataDirs: ["d"], codecDir: "c", outDir: "o")
         XCTAssertEqual(p.problems(), [])
-        p.labelDropout = 1.5; p.model.heads = 3
-        XCTAssertEqual(p.problems(), ["--label-dropout must be in 0...1, got 1.5",
+        p.labelDropout = 1.5; p.model.heads = 3; p.residualDropout = .nan
+        XCTAssertEqual(p.problems(), ["--label-dropout must be in 0...1, got 1.5", "--dropout must be in 0...0.9, got nan",
                                       "--d-model must be a positive multiple of --heads, and --layers at least 1"])
         var t = TaggerTrainOptions(dataDirs: ["d"], outDir: "o")
         XCTAssertEqual(t.problems(), [])
