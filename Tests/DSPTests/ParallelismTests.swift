@@ -65,11 +65,14 @@ final class ParallelismTests: XCTestCase {
                 }
             }
             XCTAssertEqual(failures, 0, "width \(width)")
-            // At most `width` chunks at once.
+            // At most `width` chunks at once, and more than one: each chunk waits (up to 5 s, not a
+            // fixed nap that a busy host may sleep through before a worker wakes) until two have
+            // overlapped, which only happens if the chunks run on more than one thread.
             var running = 0, peak = 0
+            let deadline = Date().addingTimeInterval(5)
             parallelFor(width * 8, minChunk: 1) { _ in
                 lock.lock(); running += 1; peak = max(peak, running); lock.unlock()
-                usleep(500)
+                repeat { usleep(200) } while lock.withLock({ peak < 2 }) && Date() < deadline
                 lock.lock(); running -= 1; lock.unlock()
             }
             XCTAssertLessThanOrEqual(peak, width)
