@@ -234,7 +234,7 @@ struct TrainPrior: TrainCommand {
     @Option(name: .long, help: "Windows per batch.") var batchSize = 8
     @Option(name: .long, help: "Probability of dropping each label (artist, genre, lyrics).") var labelDropout: Float = 0.1
     @Option(name: .long, help: "Probability of dropping every label at once (what --cfg steers from).") var cfgDropout: Float = 0.2
-    @Option(name: .long, help: ArgumentHelp("Residual dropout in the transformer's blocks while training (0: none). Against a small corpus learned by heart: held-out bits rise while the training loss falls.", valueName: "p")) var dropout: Float = 0
+    @Option(name: .long, help: ArgumentHelp("Residual dropout in the transformer's blocks in training steps (0: none; not in evaluation or sampling). For a small corpus the prior learns by heart. Not saved with the run: give it again with --resume.", valueName: "p")) var dropout: Float = 0
     @Option(name: .long, help: "Steps per window, the start state included (new models only).") var context = 512
     @Option(name: .long, help: "Model width (new models only).") var dModel = 256
     @Option(name: .long, help: "Transformer layers (new models only).") var layers = 6
