@@ -457,9 +457,6 @@ public final class Prior {
     private(set) var headHalf: HalfMatrix?
     /// Whether sampling steps read half-precision copies of the weights and KV caches.
     public var halfPrecisionSteps: Bool { headHalf != nil }
-    /// Residual dropout in the decoder's blocks while set (`gen train prior --dropout`, training
-    /// steps only); nil for evaluation and sampling.
-    public var residualDropout: ResidualDropout?
 
     public init(config: PriorConfig, seed: UInt64 = 0) {
         config.requireValid("prior")
@@ -588,15 +585,16 @@ public final class Prior {
 
     /// The decoder over window inputs x (B, n, C) → final hidden states (B, n, C). With `caches`
     /// (one per layer), x holds only the new positions and attends to everything cached.
-    func decode(_ x: Tensor, lyrics: [LyricsKV?], caches: [KVCache]?) -> Tensor {
+    func decode(_ x: Tensor, lyrics: [LyricsKV?], caches: [KVCache]?, dropout: ResidualDropout? = nil) -> Tensor {
         var h = x
-        for (i, block) in blocks.enumerated() { h = block(h, cross: lyrics[i], cache: caches?[i], dropout: residualDropout) }
+        for (i, block) in blocks.enumerated() { h = block(h, cross: lyrics[i], cache: caches?[i], dropout: dropout) }
         return finalNorm(h)
     }
 
     /// Teacher forcing: B windows of T steps, steps (B·T·K) with T ≤ context, → logits (B, T, K·V);
-    /// the logits at position t predict step t from the start state and steps[..<t].
-    public func callAsFunction(_ steps: [Int], conditions: [PriorConditions]) -> Tensor {
+    /// the logits at position t predict step t from the start state and steps[..<t]. `dropout`:
+    /// residual dropout in the decoder's blocks (`gen train prior --dropout`, training steps only).
+    public func callAsFunction(_ steps: [Int], conditions: [PriorConditions], dropout: ResidualDropout? = nil) -> Tensor {
         let b = conditions.count, k = config.codebooks
         precondition(b > 0 && steps.count % (b * k) == 0 && steps.count > 0, "prior: \(steps.count) codes do not split into \(b) windows of \(k)-code steps")
         let t = steps.count / (b * k)
@@ -604,15 +602,15 @@ public final class Prior {
         inputs.reserveCapacity(b * (t - 1) * k)
         for i in 0..<b { inputs += steps[(i * t * k)..<((i * t + t - 1) * k)] }
         let x = embedInputs(steps: inputs, from: 0, count: t, conditions: conditions)
-        return head(decode(x, lyrics: lyricsKV(conditions), caches: nil))
+        return head(decode(x, lyrics: lyricsKV(conditions), caches: nil, dropout: dropout))
     }
 
     /// The scored targets of steps: the special "empty" code (and any negative code) is ignored (−100).
     public func targets(_ steps: [Int]) -> [Int] { steps.map { $0 >= 0 && $0 < config.vocabSize ? $0 : -100 } }
 
     /// Mean next-code cross-entropy (nats per code) of B windows, steps (B·T·K), empty codes unscored.
-    public func loss(_ steps: [Int], conditions: [PriorConditions]) -> Tensor {
-        let logits = self(steps, conditions: conditions)   // (B, T, K·V)
+    public func loss(_ steps: [Int], conditions: [PriorConditions], dropout: ResidualDropout? = nil) -> Tensor {
+        let logits = self(steps, conditions: conditions, dropout: dropout)   // (B, T, K·V)
         return crossEntropy(reshape(logits, [steps.count, config.vocabSize]), targets: targets(steps))
     }
 

@@ -448,9 +448,7 @@ public enum PriorTrainer {
             let (tokens, conds) = randomBatch(train, batch: o.batchSize, length: window, dropout: o.labelDropout, dropAll: o.cfgDropout,
                                             config: config, rng: &rng)
             model.params.zeroGrad()
-            model.residualDropout = dropout
-            let loss = model.loss(tokens, conditions: conds)
-            model.residualDropout = nil
+            let loss = model.loss(tokens, conditions: conds, dropout: dropout)
             lossSum += Double(loss.item)
             loss.backward()
             let norm = clipGradNorm(model.params, maxNorm: 1)

@@ -78,8 +78,8 @@ public final class TransformerBlock {
 /// Residual dropout for training (GPT-2's `resid_pdrop`, Vaswani et al. 2017 §5.4): each
 /// element of a block's branch output is zeroed with probability p and the rest scaled by
 /// 1/(1 − p) before the branch joins the residual stream, so a model that fits a small corpus by
-/// heart pays for leaning on any one path. It holds its own generator: set one on a model for
-/// its training steps and remove it for evaluation and sampling, which then run as without it.
+/// heart pays for leaning on any one path. It holds its own generator; a training step passes it
+/// to the model's forward, and evaluation and sampling pass none.
 public final class ResidualDropout {
     public let p: Float
     private var rng: RNG
