@@ -206,6 +206,30 @@ public struct PriorConfig: Codable, Equatable, ValidatedConfig {
     }
 }
 
+/// Input-code noise for training (`gen train prior --input-noise`): each code a teacher-forced
+/// window reads as input is replaced, with probability p, by a code drawn uniformly from its
+/// codebook; the delay pattern's empty positions are left alone, and the targets stay the clean
+/// codes. When sampling, the prior reads its own draws, some of them the tail of the distribution;
+/// trained only on clean inputs it has never had to recover from one (exposure bias). Its own
+/// generator, so a run's batches are the same with and without it.
+public final class CodeCorruption {
+    public let p: Float
+    private var rng: RNG
+
+    public init(p: Float, rng: RNG) {
+        precondition(p >= 0 && p < 1, "input-code noise must be in [0, 1), got \(p)")
+        self.p = p; self.rng = rng
+    }
+
+    /// Replaces codes 0..<vocabSize in place; anything else (an empty position's special code) is kept.
+    public func apply(_ codes: inout [Int], vocabSize: Int) {
+        guard p > 0 else { return }
+        for i in codes.indices where codes[i] >= 0 && codes[i] < vocabSize && rng.uniform() < p {
+            codes[i] = rng.int(below: vocabSize)
+        }
+    }
+}
+
 public struct PriorError: Error, CustomStringConvertible {
     public var message: String
     public init(_ message: String) { self.message = message }
@@ -594,13 +618,17 @@ public final class Prior {
     /// Teacher forcing: B windows of T steps, steps (B·T·K) with T ≤ context, → logits (B, T, K·V);
     /// the logits at position t predict step t from the start state and steps[..<t]. `dropout`:
     /// residual dropout in the decoder's blocks (`gen train prior --dropout`, training steps only).
-    public func callAsFunction(_ steps: [Int], conditions: [PriorConditions], dropout: ResidualDropout? = nil) -> Tensor {
+    /// `corruption`: input-code noise (`gen train prior --input-noise`, training steps only): the
+    /// steps read as inputs have some codes replaced, the targets scored against them do not.
+    public func callAsFunction(_ steps: [Int], conditions: [PriorConditions], dropout: ResidualDropout? = nil,
+                               corruption: CodeCorruption? = nil) -> Tensor {
         let b = conditions.count, k = config.codebooks
         precondition(b > 0 && steps.count % (b * k) == 0 && steps.count > 0, "prior: \(steps.count) codes do not split into \(b) windows of \(k)-code steps")
         let t = steps.count / (b * k)
         var inputs: [Int] = []
         inputs.reserveCapacity(b * (t - 1) * k)
         for i in 0..<b { inputs += steps[(i * t * k)..<((i * t + t - 1) * k)] }
+        corruption?.apply(&inputs, vocabSize: config.vocabSize)
         let x = embedInputs(steps: inputs, from: 0, count: t, conditions: conditions)
         return head(decode(x, lyrics: lyricsKV(conditions), caches: nil, dropout: dropout))
     }
@@ -609,8 +637,9 @@ public final class Prior {
     public func targets(_ steps: [Int]) -> [Int] { steps.map { $0 >= 0 && $0 < config.vocabSize ? $0 : -100 } }
 
     /// Mean next-code cross-entropy (nats per code) of B windows, steps (B·T·K), empty codes unscored.
-    public func loss(_ steps: [Int], conditions: [PriorConditions], dropout: ResidualDropout? = nil) -> Tensor {
-        let logits = self(steps, conditions: conditions, dropout: dropout)   // (B, T, K·V)
+    public func loss(_ steps: [Int], conditions: [PriorConditions], dropout: ResidualDropout? = nil,
+                     corruption: CodeCorruption? = nil) -> Tensor {
+        let logits = self(steps, conditions: conditions, dropout: dropout, corruption: corruption)   // (B, T, K·V)
         return crossEntropy(reshape(logits, [steps.count, config.vocabSize]), targets: targets(steps))
     }
 

@@ -34,6 +34,8 @@ public struct PriorTrainOptions: TrainingRunSettings {
     /// Residual dropout in the decoder's blocks during training steps (0: none, as every prior
     /// before 2026-12-06 was trained). Not part of the model: a resumed run is given it again.
     public var residualDropout: Float = 0
+    /// Input-code noise in training steps (`CodeCorruption`; 0: none, as every prior before it).
+    public var inputNoise: Float = 0
     /// Held-out windows evaluated (consecutive windows of every val clip, in order).
     public var evalWindows = 32
     /// Start a new run from this prior folder's config and weights (a fresh optimizer and
@@ -62,7 +64,7 @@ public struct PriorTrainOptions: TrainingRunSettings {
         if dataDirs.isEmpty { p.append("give at least one --data corpus folder (from `gen dataset music`)") }
         if batchSize < 1 { p.append("--batch-size must be at least 1, got \(batchSize)") }
         p += rangeProblem("--label-dropout", labelDropout, 0...1) + rangeProblem("--cfg-dropout", cfgDropout, 0...1)
-        p += rangeProblem("--dropout", residualDropout, 0...0.9)
+        p += rangeProblem("--dropout", residualDropout, 0...0.9) + rangeProblem("--input-noise", inputNoise, 0...0.5)
         p += rangeProblem("--codebooks", model.codebooks, 1...32)
         if model.context < 2 { p.append("--context must be at least 2, got \(model.context)") }
         if model.dModel < 1 || model.heads < 1 || model.dModel % model.heads != 0 || model.layers < 1 {
@@ -439,6 +441,8 @@ public enum PriorTrainer {
         // Its own stream, so that a run's batches are the same with and without dropout.
         let dropout = o.residualDropout > 0 ? ResidualDropout(p: o.residualDropout, rng: RNG.derive(seed: o.seed ^ 0xD0, index: UInt64(step))) : nil
         if let dropout { o.log(String(format: "prior: residual dropout %.2f in training steps", dropout.p)) }
+        let corruption = o.inputNoise > 0 ? CodeCorruption(p: o.inputNoise, rng: RNG.derive(seed: o.seed ^ 0xC0, index: UInt64(step))) : nil
+        if let corruption { o.log(String(format: "prior: input-code noise %.2f in training steps", corruption.p)) }
         let start = Date()
         var lossSum = 0.0, windowSteps = 0
         var firstLoss: Float?, lastLoss: Float?
@@ -448,7 +452,7 @@ public enum PriorTrainer {
             let (tokens, conds) = randomBatch(train, batch: o.batchSize, length: window, dropout: o.labelDropout, dropAll: o.cfgDropout,
                                             config: config, rng: &rng)
             model.params.zeroGrad()
-            let loss = model.loss(tokens, conditions: conds, dropout: dropout)
+            let loss = model.loss(tokens, conditions: conds, dropout: dropout, corruption: corruption)
             lossSum += Double(loss.item)
             loss.backward()
             let norm = clipGradNorm(model.params, maxNorm: 1)

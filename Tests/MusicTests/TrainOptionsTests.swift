@@ -54,8 +54,9 @@ final class TrainOptionsTests: XCTestCase {
     func testPriorAndTaggerOptions() {
         var p = PriorTrainOptions(dataDirs: ["d"], codecDir: "c", outDir: "o")
         XCTAssertEqual(p.problems(), [])
-        p.labelDropout = 1.5; p.model.heads = 3; p.residualDropout = .nan
+        p.labelDropout = 1.5; p.model.heads = 3; p.residualDropout = .nan; p.inputNoise = 0.6
         XCTAssertEqual(p.problems(), ["--label-dropout must be in 0...1, got 1.5", "--dropout must be in 0...0.9, got nan",
+                                      "--input-noise must be in 0...0.5, got 0.6",
                                       "--d-model must be a positive multiple of --heads, and --layers at least 1"])
         var t = TaggerTrainOptions(dataDirs: ["d"], outDir: "o")
         XCTAssertEqual(t.problems(), [])
