@@ -121,6 +121,8 @@ public enum SamplingDefaults {
     public static let cfgRange = MusicRequest.cfgRange
     /// The plausibility constraint's α (0 = off): the request's range.
     public static let plausibilityRange = MusicRequest.plausibilityRange
+    /// The repeat penalty θ (1 = off; an evaluation knob, `gen-eval music --repeat-penalty`).
+    public static let repeatPenaltyRange: ClosedRange<Float> = 1...10
 }
 
 extension Prior {
@@ -230,13 +232,16 @@ extension Prior {
     /// is played by one of the genre's bands, drawn per sample (`bands`).
     /// `plausibility` (α; default the config's `cfg_plausibility`, 0 off) keeps guided codes to those the
     /// conditioned row gives at least α times its likeliest code's probability (`keepPlausible`), for
-    /// the codebooks in `plausibleCodebooks` (nil: all; an evaluation knob).
+    /// the codebooks in `plausibleCodebooks` (nil: all; an evaluation knob). `repeatPenalty` (θ in 1…10,
+    /// 1 off; an evaluation knob, `gen-eval music --repeat-penalty`) divides the probability of the code each
+    /// codebook drew the frame before by θ (the prior's card: it shortens code runs, not held chords).
     /// `progress(done, total)` is called after each sampled step.
     public func sample(_ labels: PriorLabels, count: Int, frames: Int, temperature: Float = 0.95, topK: Int = 0,
                        topP: Float = 0, seed: UInt64, prime: [[Int32]] = [], hopFraction: Double = 0.5,
                        cfg: Float = 1, gridCFG: Float? = nil, temperatureFine: Float? = nil, topKFine: Int? = nil,
                        instrumentalCFG: Float? = nil, bandCFG: Float? = nil, plausibility: Float? = nil,
-                       plausibleCodebooks: ClosedRange<Int>? = nil, progress: ((Int, Int) -> Void)? = nil) throws -> [[[Int32]]] {
+                       plausibleCodebooks: ClosedRange<Int>? = nil, repeatPenalty: Float = 1,
+                       progress: ((Int, Int) -> Void)? = nil) throws -> [[[Int32]]] {
         let options = SamplingOptions(temperature: temperature, topK: topK, topP: topP)
         let fineOptions = SamplingOptions(temperature: temperatureFine ?? temperature, topK: topKFine ?? topK, topP: topP)
         let k = config.codebooks, v = config.vocabSize, pattern = config.pattern
@@ -270,6 +275,7 @@ extension Prior {
         if let g = bandCFG, !(g >= 0 && g <= 10) { problems.append("band guidance must be between 0 and 10, got \(g)") }
         let alpha = plausibility ?? config.cfgPlausibility ?? 0
         if !SamplingDefaults.plausibilityRange.contains(alpha) { problems.append("the guidance plausibility must be at least 0 and below 1, got \(alpha)") }
+        if !SamplingDefaults.repeatPenaltyRange.contains(repeatPenalty) { problems.append("the repeat penalty must be between 1 (off) and 10, got \(repeatPenalty)") }
         if let g = labels.grid {
             if !(g.barSeconds.isFinite && g.barSeconds >= 0.05 && g.barSeconds <= 60) { problems.append("a bar must last 0.05 to 60 seconds, got \(g.barSeconds)") }
             if !(1...32).contains(g.beatsPerBar) { problems.append("beats per bar must be in 1...32, got \(g.beatsPerBar)") }
@@ -333,6 +339,7 @@ extension Prior {
 
         var logits = startWindow(at: n <= ctx - 1 ? 0 : n - keep)    // (rows, K·V)
         var row = [Float](repeating: 0, count: v)
+        let repeatCost = Foundation.log(repeatPenalty)
         while n < total {
             for b in 0..<count {
                 for q in 0..<k {
@@ -358,6 +365,8 @@ extension Prior {
                         for j in 0..<v { row[j] += w * (logits[c + j] - logits[s + j]) }
                     }
                     if guided && alpha > 0 && plausibleCodebooks.map({ $0.contains(q) }) ?? true { Self.keepPlausible(&row, conditioned: logits[c..<(c + v)], alpha: alpha) }
+                    // The repeat penalty divides the probability of the code this codebook drew the frame before.
+                    if repeatCost > 0 && n > 0, case let previous = sequences[b][(n - 1) * k + q], previous < v { row[previous] -= repeatCost }
                     sequences[b].append(TokenSampling.sample(row, options: q == 0 ? options : fineOptions, rng: &rngs[b]))
                 }
             }

@@ -24,6 +24,7 @@ struct Options {
     var reuse = false, cfg: Float = SamplingDefaults.cfg, gridCFG: Float? = nil, temperatureFine: Float? = nil, topKFine: Int? = nil, genreOnly = false, seamSeconds = 30.0
     var instrumentalCFG: Float? = nil
     var drawsBand = true, seedOffset: UInt64 = 0, bandCFG: Float? = nil, plausibility: Float? = nil, plausibleCodebooks: ClosedRange<Int>? = nil
+    var repeatPenalty: Float? = nil
 }
 
 func fail(_ message: String) -> Never {
@@ -113,6 +114,7 @@ struct MusicEval: ParsableCommand {
     @Option(help: "Guidance on a drawn band apart from the genre (1 = conditioned, not amplified; default: the prior config's band_cfg, else guided with the labels).") var bandCfg: Float?
     @Option(help: "The plausibility constraint on guided sampling: only codes the conditioned row gives at least this fraction of its likeliest code's probability (0 = off; default: the prior config's cfg_plausibility).") var cfgPlausibility: Float?
     @Option(help: "With --cfg-plausibility: the codebooks it applies to, FIRST-LAST counted from 1 (default: all).") var plausibleCodebooks: String?
+    @Option(help: "Divide the probability of the code each codebook drew the frame before by this factor (1 = off; default: off).") var repeatPenalty: Float?
     @Flag(help: "Keep the artist unconditioned (`gen music --artist any`) instead of drawing one of the genre's bands per clip (a prior with genre_artists).") var noBand = false
 
     func validate() throws {
@@ -123,6 +125,7 @@ struct MusicEval: ParsableCommand {
         if let g = gridCfg, !SamplingDefaults.cfgRange.contains(g) { throw ValidationError("--grid-cfg must be between 1 and 10.") }
         if let t = temperatureFine, !(t >= 0) { throw ValidationError("--temperature-fine must be ≥ 0.") }
         if let k = topKFine, k < 0 { throw ValidationError("--top-k-fine must be ≥ 0.") }
+        if let r = repeatPenalty, !SamplingDefaults.repeatPenaltyRange.contains(r) { throw ValidationError("--repeat-penalty must be between 1 (off) and 10.") }
     }
 
     func run() throws {
@@ -133,7 +136,7 @@ struct MusicEval: ParsableCommand {
                                   let b = s.split(separator: "-").compactMap { Int($0) }
                                   guard b.count == 2, b[0] >= 1, b[1] >= b[0] else { fail("--plausible-codebooks takes FIRST-LAST, e.g. 2-4") }
                                   return (b[0] - 1)...(b[1] - 1)
-                              }))
+                              }, repeatPenalty: repeatPenalty))
     }
 }
 
@@ -244,7 +247,8 @@ func evaluateMusic(_ o: Options) {
         }
         let codes: [[[Int32]]]
         do { codes = try prior.sample(labels, count: count, frames: frames, temperature: o.temperature, topK: o.topK, seed: seed, cfg: o.cfg, gridCFG: o.gridCFG, temperatureFine: o.temperatureFine, topKFine: o.topKFine,
-                                             instrumentalCFG: o.instrumentalCFG, bandCFG: o.bandCFG, plausibility: o.plausibility, plausibleCodebooks: o.plausibleCodebooks) }
+                                             instrumentalCFG: o.instrumentalCFG, bandCFG: o.bandCFG, plausibility: o.plausibility, plausibleCodebooks: o.plausibleCodebooks,
+                                             repeatPenalty: o.repeatPenalty ?? 1) }
         catch { fail("sampling failed: \(error)") }
         sampledTokens += count * frames
         // Each clip's bar grid (a prior with one draws a tempo per clip as the corpus plays the genre),
@@ -294,6 +298,7 @@ func evaluateMusic(_ o: Options) {
     results["band_per_clip"] = o.drawsBand && prior.config.genreArtists != nil
     if let g = o.bandCFG ?? prior.config.bandCFG { results["band_cfg"] = Double(g) }
     if let a = o.plausibility ?? prior.config.cfgPlausibility { results["cfg_plausibility"] = Double(a) }
+    if let r = o.repeatPenalty { results["repeat_penalty"] = Double(r) }
     if let g = o.gridCFG ?? prior.config.gridCFG, prior.config.guidesGrid { results["grid_cfg"] = Double(g) }
     if let g = o.instrumentalCFG ?? prior.config.instrumentalCFG { results["instrumental_cfg"] = Double(g) }
     if let t = o.temperatureFine { results["temperature_fine"] = Double(t) }

@@ -48,7 +48,7 @@ final class PriorTests: XCTestCase {
     /// when the window is full the last (1 − hop)·context steps become the next window at that offset.
     func naiveGreedy(_ prior: Prior, _ labels: PriorLabels, frames: Int, prime: [[Int32]] = [], hop: Double = 0.5,
                      cfg: Float = 1, gridCFG: Float? = nil, instrumentalCFG: Float = 1, band: (id: Int, scale: Float)? = nil,
-                     plausibility: Float = 0) -> [[Int32]] {
+                     plausibility: Float = 0, repeatPenalty: Float = 1) -> [[Int32]] {
         let c = prior.config, k = c.codebooks, v = c.vocabSize
         let total = c.pattern.steps(frames: frames, codebooks: k), primed = prime.first?.count ?? 0
         func fixed(_ n: Int, _ q: Int) -> Int? {
@@ -79,12 +79,15 @@ final class PriorTests: XCTestCase {
                 if let code = fixed(n, q) { steps.append(code); continue }
                 // The plausibility constraint: only codes whose conditioned probability is at least α times the likeliest's.
                 let top = lc[(q * v)..<(q * v + v)].max()!
+                // The repeat penalty: the code this codebook drew the step before loses ln θ.
+                let previous = n > 0 ? steps[(n - 1) * k + q] : v
                 let row = (0..<v).map { j -> Float in
+                    let repeatCost = j == previous ? Foundation.log(repeatPenalty) : 0
                     let i = q * v + j, away = (instrumentalCFG - 1) * (lc[i] - ls[i])
                     if cfg != 1 && plausibility > 0 && exp(lc[i] - top) < plausibility { return -.infinity }
                     let extra = away + (band.map { $0.scale * (lc[i] - lt[i]) } ?? 0)
-                    guard let m = lm, let g = gridCFG else { return lu[i] + cfg * (lt[i] - lu[i]) + extra }
-                    return lu[i] + g * (m[i] - lu[i]) + cfg * (lt[i] - m[i]) + extra
+                    guard let m = lm, let g = gridCFG else { return lu[i] + cfg * (lt[i] - lu[i]) + extra - repeatCost }
+                    return lu[i] + g * (m[i] - lu[i]) + cfg * (lt[i] - m[i]) + extra - repeatCost
                 }
                 steps.append(TokenSampling.argmax(row))
             }
@@ -187,6 +190,31 @@ final class PriorTests: XCTestCase {
         XCTAssertEqual(try older.sample(plain, count: 2, frames: frames, seed: 7, cfg: 3),
                        try older.sample(plain, count: 2, frames: frames, seed: 7, cfg: 1))
         XCTAssertThrowsError(try prior.sample(labels, count: 1, frames: 4, seed: 1, cfg: 0.5))
+    }
+
+    // Reference: the repeat penalty's closed form: the code each codebook drew the frame before has
+    // its probability divided by θ, i.e. its guided logit lowered by ln θ before the draw. Greedy
+    // decoding with θ must follow naiveGreedy's penalized argmax, with and without guidance; at
+    // θ = 10 it must repeat codes less often than without (else the test could not tell: the tiny
+    // untrained prior's greedy codes repeat, its inputs barely moving it); θ = 1 is off, and θ
+    // outside 1...10 is refused.
+    func testTheRepeatPenaltyLowersThePreviousCodesLogit() throws {
+        let config = tinyPriorConfig(vocab: 16, context: 64)
+        let prior = Prior(config: config, seed: 4)
+        let labels = PriorLabels(artist: 1, genre: 2), frames = 24
+        func repeats(_ codes: [[Int32]]) -> Int { codes.map { c in zip(c, c.dropFirst()).filter { $0 == $1 }.count }.reduce(0, +) }
+        for cfg: Float in [1, 3] {
+            let free = try prior.sample(labels, count: 1, frames: frames, topK: 1, seed: 1, cfg: cfg)[0]
+            let penalized = try prior.sample(labels, count: 1, frames: frames, topK: 1, seed: 1, cfg: cfg, repeatPenalty: 10)[0]
+            XCTAssertEqual(penalized, naiveGreedy(prior, labels, frames: frames, cfg: cfg, repeatPenalty: 10))
+            XCTAssertLessThan(repeats(penalized), repeats(free), "cfg \(cfg)")
+            XCTAssertEqual(try prior.sample(labels, count: 1, frames: frames, topK: 1, seed: 1, cfg: cfg, repeatPenalty: 1)[0], free)
+        }
+        for bad: Float in [0.5, 11, .nan] {
+            XCTAssertThrowsError(try prior.sample(labels, count: 1, frames: 4, seed: 1, repeatPenalty: bad)) { error in
+                XCTAssertTrue("\(error)".contains("repeat penalty"), "\(error)")
+            }
+        }
     }
 
     // Reference: the plausibility constraint's closed form (contrastive decoding's, Li et al. 2023):
