@@ -130,10 +130,17 @@ public struct PriorConfig: Codable, Equatable, ValidatedConfig {
     /// probability of its likeliest code, so guidance cannot lift a code that the conditioned
     /// model finds implausible but the unconditioned one finds less so. nil or 0: off.
     public var cfgPlausibility: Float? = nil
+    /// Whether every step also reads the chord sounding at its frame (`ChordTrack`: root and quality,
+    /// placed on the bar grid, so it needs `bar_bins`), a condition dropped with the labels in
+    /// training and in guidance's unconditioned row. nil (false) in the configs of priors trained
+    /// before it existed.
+    public var chords: Bool? = nil
 
     public init() {}
 
     public var readsStepLabels: Bool { stepLabels ?? false }
+
+    public var readsChords: Bool { barBins != nil && (chords ?? false) }
 
     public var guidesGrid: Bool { barBins != nil && (gridGuidance ?? false) }
 
@@ -180,6 +187,7 @@ public struct PriorConfig: Codable, Equatable, ValidatedConfig {
         for (name, value, limit) in limits where value > limit { problems.append("\(name) \(value) is above the limit \(limit)") }
         if !(maxSeconds <= 86_400) { problems.append("max_seconds must be at most 86400") }
         if let bins = barBins, !(1...960).contains(bins) { problems.append("bar_bins must be in 1...960, got \(bins)") }
+        if chords == true && barBins == nil { problems.append("chords needs bar_bins: the chords are placed on the bar grid") }
         if let g = gridCFG, !(g >= 1 && g <= 10) { problems.append("grid_cfg must be between 1 and 10, got \(g)") }
         if let g = instrumentalCFG, !(g >= 1 && g <= 10) { problems.append("instrumental_cfg must be between 1 (off) and 10, got \(g)") }
         if let g = bandCFG, !(g >= 0 && g <= 10) { problems.append("band_cfg must be between 0 and 10, got \(g)") }
@@ -202,7 +210,7 @@ public struct PriorConfig: Codable, Equatable, ValidatedConfig {
         case timingBins = "timing_bins", maxSeconds = "max_seconds", sampleRate = "sample_rate", hop
         case instrumentalToken = "instrumental_token", barBins = "bar_bins", gridGuidance = "grid_guidance", gridCFG = "grid_cfg", instrumentalCFG = "instrumental_cfg"
         case stepLabels = "step_labels", genreArtists = "genre_artists", bandCFG = "band_cfg"
-        case cfgPlausibility = "cfg_plausibility"
+        case cfgPlausibility = "cfg_plausibility", chords
     }
 }
 
@@ -341,9 +349,14 @@ public struct PriorLabels: Equatable {
     /// With a genre and no artist: whether each piece draws one of the genre's bands (a prior with
     /// `genre_artists`); false keeps the artist unconditioned (`gen music --artist any`).
     public var drawsBand: Bool
+    /// The chords (read by priors with `chords`); nil lets `Prior.sample` draw a progression per
+    /// sample as the corpus plays the genre.
+    public var chords: ChordTrack?
 
-    public init(artist: Int? = nil, genre: Int? = nil, lyrics: [LyricLine] = [], grid: BarGrid? = nil, drawsBand: Bool = true) {
+    public init(artist: Int? = nil, genre: Int? = nil, lyrics: [LyricLine] = [], grid: BarGrid? = nil, drawsBand: Bool = true,
+                chords: ChordTrack? = nil) {
         self.artist = artist; self.genre = genre; self.lyrics = lyrics; self.grid = grid; self.drawsBand = drawsBand
+        self.chords = chords
     }
 }
 
@@ -361,10 +374,12 @@ public struct PriorConditions: Equatable {
     public var offsetTokens: Int
     /// The piece's bar grid (read by priors with `bar_bins`); nil is "no grid".
     public var grid: BarGrid?
+    /// The piece's chords on that grid (read by priors with `chords`); nil is "no chords".
+    public var chords: ChordTrack?
 
-    public init(artist: Int, genre: Int, lyrics: [Int], totalTokens: Int, offsetTokens: Int, grid: BarGrid? = nil) {
+    public init(artist: Int, genre: Int, lyrics: [Int], totalTokens: Int, offsetTokens: Int, grid: BarGrid? = nil, chords: ChordTrack? = nil) {
         self.artist = artist; self.genre = genre; self.lyrics = lyrics
-        self.totalTokens = totalTokens; self.offsetTokens = offsetTokens; self.grid = grid
+        self.totalTokens = totalTokens; self.offsetTokens = offsetTokens; self.grid = grid; self.chords = chords
     }
 }
 
@@ -378,7 +393,7 @@ extension PriorConfig {
         let ids = LyricsVocabulary.encode(text, maxLength: lyricsLength)
         return PriorConditions(artist: labels.artist ?? unconditionedArtist, genre: labels.genre ?? unconditionedGenre,
                                lyrics: ids.isEmpty && readsInstrumental ? [LyricsVocabulary.instrumental] : ids,
-                               totalTokens: totalTokens, offsetTokens: offsetTokens, grid: labels.grid)
+                               totalTokens: totalTokens, offsetTokens: offsetTokens, grid: labels.grid, chords: labels.chords)
     }
 
     /// Label dropout for training: with probability `all` every label is left out at once (the
@@ -388,7 +403,7 @@ extension PriorConfig {
     public func dropLabels(_ c: PriorConditions, probability p: Float, all: Float = 0, rng: inout RNG) -> PriorConditions {
         var out = c
         if rng.uniform() < all {
-            out.artist = unconditionedArtist; out.genre = unconditionedGenre; out.lyrics = []
+            out.artist = unconditionedArtist; out.genre = unconditionedGenre; out.lyrics = []; out.chords = nil
             if guidesGrid { out.grid = nil }
             return out
         }
@@ -396,12 +411,14 @@ extension PriorConfig {
         if rng.uniform() < p { out.genre = unconditionedGenre }
         if rng.uniform() < p { out.lyrics = [] }
         if guidesGrid && rng.uniform() < p { out.grid = nil }
+        // Drawn last, so a prior without chords sees the same dropout stream as before they existed.
+        if readsChords && rng.uniform() < p { out.chords = nil }
         return out
     }
 
-    /// The same window with every label left out (the unconditioned half of guidance). The bar grid
-    /// is left out too when it is guided (`grid_guidance`); otherwise it is timing, as total length
-    /// and offset are, and both halves keep it.
+    /// The same window with every label left out (the unconditioned half of guidance), the chords
+    /// included. The bar grid is left out too when it is guided (`grid_guidance`); otherwise it is
+    /// timing, as total length and offset are, and both halves keep it.
     /// `keepingGrid` keeps it even then (the middle row of compositional guidance: the grid without the labels).
     public func unconditioned(_ c: PriorConditions, keepingGrid: Bool = false) -> PriorConditions {
         PriorConditions(artist: unconditionedArtist, genre: unconditionedGenre, lyrics: [], totalTokens: c.totalTokens, offsetTokens: c.offsetTokens,
@@ -472,6 +489,9 @@ public final class Prior {
     /// With `step_labels`: "step_labels.genre.weight" (genres + 1, C) and "step_labels.artist.weight"
     /// (artists + 1, C), added to every step's input; the last row of each is "unconditioned".
     public let stepLabelEmbeddings: (genre: Embedding, artist: Embedding)?
+    /// With `chords`: "chord.root.weight" (13, C) and "chord.quality.weight" (qualities + 1, C), the
+    /// chord sounding at each step's frame added to its input; the last row of each is "no chord".
+    public let chordEmbeddings: (root: Embedding, quality: Embedding)?
     public let lyricsEncoder: LyricsEncoder      // "lyrics_encoder.*"
     public let blocks: [TransformerBlock]        // "layers.i.*"; cross-attention in "layers.i.cross.*"
     public let finalNorm: LayerNorm              // "final_norm.*"
@@ -507,6 +527,10 @@ public final class Prior {
         stepLabelEmbeddings = config.readsStepLabels
             ? (Embedding(config.genres.count + 1, c, scope: root.child("step_labels").child("genre"), rng: &rng),
                Embedding(config.artists.count + 1, c, scope: root.child("step_labels").child("artist"), rng: &rng))
+            : nil
+        chordEmbeddings = config.readsChords
+            ? (Embedding(ChordTrack.rootRows, c, scope: root.child("chord").child("root"), rng: &rng),
+               Embedding(ChordTrack.qualityRows, c, scope: root.child("chord").child("quality"), rng: &rng))
             : nil
         lyricsEncoder = LyricsEncoder(config: config, scope: root.child("lyrics_encoder"), rng: &rng)
         blocks = (0..<config.layers).map { i in
@@ -569,7 +593,7 @@ public final class Prior {
             x = embedSteps(steps, batch: b, count: n)
         }
         x = x + positionEmbedding(Array(p0..<(p0 + n)), shape: [1, n])
-        var offsets = [Int](), fractions = [Int](), phases = [Int](), bars = [Int]()
+        var offsets = [Int](), fractions = [Int](), phases = [Int](), bars = [Int](), roots = [Int](), qualities = [Int]()
         offsets.reserveCapacity(b * n); fractions.reserveCapacity(b * n)
         for c in conditions {
             for p in p0..<(p0 + n) {
@@ -580,6 +604,10 @@ public final class Prior {
                     let r = BarGrid.stepRows(c.grid, seconds: Double(c.offsetTokens + p) / config.tokensPerSecond, bins: bins)
                     phases.append(r.phase); bars.append(r.bar)
                 }
+                if chordEmbeddings != nil {
+                    let r = ChordTrack.rows(c.chords, grid: c.grid, seconds: Double(c.offsetTokens + p) / config.tokensPerSecond)
+                    roots.append(r.root); qualities.append(r.quality)
+                }
             }
         }
         x = x + offsetEmbedding(offsets, shape: [b, n]) + fractionEmbedding(fractions, shape: [b, n])
@@ -587,6 +615,7 @@ public final class Prior {
             // One row per sequence, broadcast over its n positions.
             x = x + labels.genre(conditions.map(\.genre), shape: [b, 1]) + labels.artist(conditions.map(\.artist), shape: [b, 1])
         }
+        if let chord = chordEmbeddings { x = x + chord.root(roots, shape: [b, n]) + chord.quality(qualities, shape: [b, n]) }
         guard let bar = barEmbeddings else { return x }
         return x + bar.phase(phases, shape: [b, n]) + bar.bar(bars, shape: [b, n])
     }
@@ -725,6 +754,16 @@ extension Prior {
         guard !config.readsStepLabels else { return self }
         return try grown(path: "step labels", change: { $0.stepLabels = true },
                          zeroTables: [("step_labels.genre", config.genres.count + 1), ("step_labels.artist", config.artists.count + 1)])
+    }
+
+    /// This prior with chord conditioning added (`chords`), for a fine-tune that teaches it: every
+    /// weight kept, the chord embeddings at zero, so it starts out giving exactly the outputs it
+    /// gave; the prior itself when it already reads chords. Needs the bar grid the chords sit on.
+    public func withChords() throws -> Prior {
+        guard !config.readsChords else { return self }
+        guard config.barBins != nil else { throw PriorError("chords are placed on the bar grid: add the grid first (--bar-grid).") }
+        return try grown(path: "chords", change: { $0.chords = true },
+                         zeroTables: [("chord.root", ChordTrack.rootRows), ("chord.quality", ChordTrack.qualityRows)])
     }
 
     /// This prior's weights under a config that differs only in how they are used (such as

@@ -51,6 +51,9 @@ public struct PriorTrainOptions: TrainingRunSettings {
     /// Every step also reads the genre and artist (`step_labels`): a new model's, or with
     /// --init-from added at zero (`Prior.withStepLabels`).
     public var stepLabels = false
+    /// Every step also reads the chord sounding at its frame (`chords`): a new model's, or with
+    /// --init-from added at zero (`Prior.withChords`).
+    public var chords = false
     /// Architecture of a new model (codebooks and pattern included); vocab_size, hop and
     /// sample_rate are taken from the codec.
     public var model = PriorConfig()
@@ -72,6 +75,7 @@ public struct PriorTrainOptions: TrainingRunSettings {
         }
         if initFrom != nil && resume { p.append("--init-from starts a new run; drop it with --resume") }
         if gridGuidance && initFrom == nil && model.barBins == nil { p.append("--grid-guidance needs a bar grid") }
+        if chords && initFrom == nil && model.barBins == nil { p.append("--chords needs a bar grid: the chords are placed on it") }
         if evalOnly && initFrom == nil { p.append("--eval-only scores a trained prior: name it with --init-from") }
         return p
     }
@@ -115,6 +119,8 @@ public struct PriorClip {
     public var lyrics: [LyricLine]
     /// The piece's bar grid, when the corpus knows it (bars counted from the piece's start).
     public var grid: BarGrid?
+    /// The piece's chords, when the metadata names its key and a catalogue progression.
+    public var chords: ChordTrack?
     /// Length of the whole piece and the clip's start in it, in steps.
     public var totalTokens: Int
     public var offsetTokens: Int
@@ -192,6 +198,7 @@ public enum PriorTrainer {
             return PriorClip(codes: steps, frames: c.map { $0.map { Int($0) } }, artist: config.artistID(line.artist), genre: config.genreID(line.genre),
                              lyrics: line.lyrics.map { LyricLine(text: $0.text, start: $0.start + line.offset, end: $0.end + line.offset) },
                              grid: BarGrid(barSeconds: line.barSeconds, timeSignature: line.timeSignature),
+                             chords: ChordTrack(key: line.key, progression: line.progression, genre: line.genre),
                              totalTokens: max(n, Int((max(line.length, line.offset) * config.tokensPerSecond).rounded())),
                              offsetTokens: Int((line.offset * config.tokensPerSecond).rounded()), split: line.split)
         }
@@ -199,7 +206,7 @@ public enum PriorTrainer {
 
     /// The conditions of the window starting at code `start` of `clip`.
     public static func conditions(_ clip: PriorClip, start: Int, config: PriorConfig) -> PriorConditions {
-        config.conditions(PriorLabels(artist: clip.artist, genre: clip.genre, lyrics: clip.lyrics, grid: clip.grid),
+        config.conditions(PriorLabels(artist: clip.artist, genre: clip.genre, lyrics: clip.lyrics, grid: clip.grid, chords: clip.chords),
                           totalTokens: clip.totalTokens, offsetTokens: clip.offsetTokens + start)
     }
 
@@ -346,6 +353,10 @@ public enum PriorTrainer {
                 initial = try initial!.withStepLabels()
                 o.log("prior: \(from) gains step labels (every step reads the genre and artist; the new tables at zero, so it starts as it was)")
             }
+            if o.chords && !prior.config.readsChords {
+                initial = try initial!.withChords()
+                o.log("prior: \(from) gains chords (every step reads the chord sounding at its frame; the new tables at zero, so it starts as it was); clips whose metadata names no catalogue progression read \"no chord\"")
+            }
             if o.gridGuidance {
                 guard initial!.config.barBins != nil else { throw PriorError("--grid-guidance needs a prior with a bar grid: add --bar-grid.") }
                 initial = try initial!.reconfigured { $0.gridGuidance = true }
@@ -400,6 +411,9 @@ public enum PriorTrainer {
         o.log(String(format: "prior: %d train clips (%d frames, %.1f min), %d val clips, %d parameters, codec %@ (hop %d, %d codebooks of %d, %@ pattern), window %d steps × %d",
                      train.count, trainFrames, Double(trainFrames) / config.tokensPerSecond / 60, val.count, model.params.parameterCount,
                      codec.modelID, config.hop, k, config.vocabSize, config.pattern.rawValue, window, o.batchSize))
+        if config.readsChords {
+            o.log("prior: \(train.filter { $0.chords != nil }.count) of \(train.count) train clips and \(val.filter { $0.chords != nil }.count) of \(val.count) val clips name their chords (key and catalogue progression); the rest read \"no chord\"")
+        }
 
         let log = try TrainingLog(path: folder.log, echo: o.log)
         func emit(_ line: String) { log.emit(line) }

@@ -190,6 +190,18 @@ extension Prior {
         }
     }
 
+    /// The chords each of `count` samples plays: none for a prior without `chords`; else
+    /// `labels.chords`, or a progression drawn per sample (from `seed`, apart from the grid's and the
+    /// codes' random streams) as the corpus plays the labels' genre (`ChordTrack.typical`).
+    public func chordTracks(_ labels: PriorLabels, count: Int, seed: UInt64) -> [ChordTrack?] {
+        (0..<count).map { b in
+            guard config.readsChords else { return nil }
+            if let c = labels.chords { return c }
+            var rng = RNG.derive(seed: seed ^ 0x6368_6f72_6473_0000, index: UInt64(b))
+            return ChordTrack.typical(genre: labels.genre.map { config.genres[$0] }, rng: &rng)
+        }
+    }
+
     /// The artist each of `count` samples is played by: `labels.artist` when given; without one, for a
     /// genre the config's `genre_artists` lists bands for (and `labels.drawsBand`), one of them drawn
     /// uniformly per sample from `seed`; otherwise nil (unconditioned).
@@ -276,12 +288,16 @@ extension Prior {
         let alpha = plausibility ?? config.cfgPlausibility ?? 0
         if !SamplingDefaults.plausibilityRange.contains(alpha) { problems.append("the guidance plausibility must be at least 0 and below 1, got \(alpha)") }
         if !SamplingDefaults.repeatPenaltyRange.contains(repeatPenalty) { problems.append("the repeat penalty must be between 1 (off) and 10, got \(repeatPenalty)") }
+        if let t = labels.chords, t.bars.isEmpty || t.bars.count > ChordTrack.maxBars || t.bars.contains(where: { $0.isEmpty || $0.count > ChordTrack.maxChordsPerBar })
+            || t.bars.joined().contains(where: { !(0..<ChordTrack.qualities.count).contains($0.quality) || !(0..<12).contains($0.root) }) {
+            problems.append("the chords must be 1 to \(ChordTrack.maxBars) bars of 1 to \(ChordTrack.maxChordsPerBar) known chords each")
+        }
         if let g = labels.grid {
             if !(g.barSeconds.isFinite && g.barSeconds >= 0.05 && g.barSeconds <= 60) { problems.append("a bar must last 0.05 to 60 seconds, got \(g.barSeconds)") }
             if !(1...32).contains(g.beatsPerBar) { problems.append("beats per bar must be in 1...32, got \(g.beatsPerBar)") }
         }
         if !problems.isEmpty { throw PriorError(problems.joined(separator: "; ")) }
-        let grids = barGrids(labels, count: count, seed: seed)
+        let grids = barGrids(labels, count: count, seed: seed), chords = chordTracks(labels, count: count, seed: seed)
         let artists = bands(labels, count: count, seed: seed).map { $0 ?? config.unconditionedArtist }
         // With the instrumental token, "no lyrics" is a condition too (guidance steers away from singing).
         let guided = cfg != 1 && (labels.artist != nil || labels.genre != nil || !labels.lyrics.isEmpty || config.readsInstrumental || config.guidesGrid)
@@ -326,7 +342,9 @@ extension Prior {
         /// Starts the window at step `offset` and feeds steps offset..<n; → logits predicting step n.
         func startWindow(at offset: Int) -> [Float] {
             let c = config.conditions(labels, totalTokens: total, offsetTokens: offset)
-            var conds = zip(grids, artists).map { g, a -> PriorConditions in var one = c; one.grid = g; one.artist = a; return one }
+            var conds = (0..<count).map { i -> PriorConditions in
+                var one = c; one.grid = grids[i]; one.artist = artists[i]; one.chords = chords[i]; return one
+            }
             let full = conds
             if split { conds += full.map { config.unconditioned($0, keepingGrid: true) } }
             if guided { conds += full.map { config.unconditioned($0) } }

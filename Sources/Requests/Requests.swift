@@ -12,7 +12,7 @@ public enum RequestField: String, CaseIterable, Sendable {
     case genre, artist, lyrics, duration, temperature, topK = "top_k", topP = "top_p", cfg, instrumentalCFG = "instrumental_cfg"
     case cfgPlausibility = "cfg_plausibility"
     case samples, primeSeconds = "prime_seconds"
-    case bpm, timeSignature = "time_signature"
+    case bpm, timeSignature = "time_signature", chords
     case rate
 
     /// The command-line flag: --top-k.
@@ -50,7 +50,13 @@ public struct MusicRequest: Equatable, Sendable {
     /// nil: drawn as the corpus plays the genre, or 120 beats per minute with only a time signature).
     public var bpm: Double? = nil
     public var timeSignature: String? = nil
+    /// Chords bar by bar ("C | Am | Dm7 G7 | C"; a prior with chords plays them, repeating; nil: one
+    /// of the genre's progressions in a drawn key). Parsed where the prior is known (MusicRender).
+    public var chords: String? = nil
     public init() {}
+
+    /// A chord line is under this many bytes (64 bars of 8 chords fit many times over).
+    public static let maxChordsBytes = 4_000
 
     public static let bpmRange: ClosedRange<Double> = 20...400
 
@@ -113,6 +119,10 @@ public struct MusicRequest: Equatable, Sendable {
         }
         p += outputRateProblems(rate, naming: name)
         p += Self.gridProblems(bpm: bpm, timeSignature: timeSignature, naming: name)
+        if let c = chords {
+            if c.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { p.append("\(name(.chords)) is empty; give chords bar by bar such as \"C | Am | Dm7 G7 | C\", or leave it out") }
+            if c.utf8.count >= Self.maxChordsBytes { p.append("\(name(.chords)) must be under \(Self.maxChordsBytes) bytes, got \(c.utf8.count)") }
+        }
         if lyrics != nil && lyricsFile != nil { p.append("give \(name(.lyrics)) or a lyrics file, not both") }
         if let l = lyrics {
             if l.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { p.append("\(name(.lyrics)) is empty; leave it out for music without lyrics") }

@@ -254,10 +254,13 @@ func evaluateMusic(_ o: Options) {
         // Each clip's bar grid (a prior with one draws a tempo per clip as the corpus plays the genre),
         // so that a tempo tracker's reading of the clip can be set against what was asked for.
         // And the band a clip was played by (drawn for a genre alone), so tonality can be read per band.
-        let bands = prior.bands(labels, count: count, seed: seed)
+        // And the chords it played (a prior with chords draws a progression per clip), so that chroma
+        // can be set against them.
+        let bands = prior.bands(labels, count: count, seed: seed), chords = prior.chordTracks(labels, count: count, seed: seed)
         for (i, (path, grid)) in zip(paths, prior.barGrids(labels, count: count, seed: seed)).enumerated() {
             guard let g = grid else { continue }
-            let band = bands[i].map { ",\"artist\":" + jsonQuoted(prior.config.artists[$0]) } ?? ""
+            let band = (bands[i].map { ",\"artist\":" + jsonQuoted(prior.config.artists[$0]) } ?? "")
+                + (chords[i].map { ",\"chords\":" + jsonQuoted($0.name) } ?? "")
             gridLines.append(String(format: "{\"file\":\"%@\",\"bpm\":%.1f,\"beats_per_bar\":%d,\"bar_seconds\":%.4f%@}\n",
                                     (path as NSString).lastPathComponent, g.bpm, g.beatsPerBar, g.barSeconds, band))
         }

@@ -48,7 +48,11 @@ struct Music: ParsableCommand, HasGlobalOptions {
         same --seed and --samples give the same output (a batch's size can change
         its pieces' last bits, so sample 1 of 5 is not the piece --samples 1
         makes). A prior with a bar grid plays to --bpm and --time-signature; left
-        out, each piece gets a tempo as the corpus plays its genre (printed).
+        out, each piece gets a tempo as the corpus plays its genre (printed). A prior
+        trained with chords (`gen train prior --chords`; the shipped prior is not)
+        plays --chords bar by bar, repeating ("C | Am | Dm7 G7 | C": bars between '|',
+        a bar's chords sharing it evenly); left out, each piece plays one of its
+        genre's progressions in a drawn key (printed, to reuse).
         --samples N writes music-1.wav …
         music-N.wav; -o - writes one WAV to stdout.
 
@@ -79,6 +83,7 @@ struct Music: ParsableCommand, HasGlobalOptions {
     var cfgPlausibility: Float?
     @Option(name: .long, parsing: .unconditional, help: "Tempo in beats per minute, 20 to 400 (default: drawn per piece as the corpus plays the genre; 120 with only --time-signature).") var bpm: Double?
     @Option(name: .long, help: "Time signature: 4/4, 3/4, 2/4, 6/8 … (6/8 counts dotted quarters as beats; default: the genre's; with only --bpm, its first groove's, 3/4 for a waltz, else 4/4).") var timeSignature: String?
+    @Option(name: .long, help: "For a prior trained with chords (not the shipped one): chords bar by bar, repeating, \"C | Am | Dm7 G7 | C\" (roots A–G with # or b; qualities m 7 maj7 m7 6 m6 m7b5 dim7 7b9 9 m9 7#9; default: one of the genre's progressions in a drawn key, printed).") var chords: String?
     @Option(name: .long, help: "Audio (or a .safetensors codes file from `gen encode`) to continue from.", completion: .file()) var prime: String?
     @Option(name: .long, parsing: .unconditional, help: "Seconds of --prime to continue from.") var primeSeconds: Double = 4
     @Option(name: .shortAndLong, help: "Output audio (.wav, .flac, .ogg, .raw); numbered when --samples > 1; - for a WAV on stdout.") var output = "music.wav"
@@ -92,6 +97,7 @@ struct Music: ParsableCommand, HasGlobalOptions {
         r.genre = genre; r.artist = artist; r.lyrics = lyricsText; r.lyricsFile = lyrics
         r.duration = duration; r.temperature = temperature; r.topK = topK; r.topP = topP
         r.cfg = cfg; r.instrumentalCFG = instrumentalCFG; r.cfgPlausibility = cfgPlausibility; r.samples = samples; r.rate = rate; r.bpm = bpm; r.timeSignature = timeSignature
+        r.chords = chords
         if prime != nil { r.primeSeconds = primeSeconds }
         return r
     }
@@ -101,6 +107,8 @@ struct Music: ParsableCommand, HasGlobalOptions {
             throw ValidationError(problem + ".")
         }
         if output == "-" && samples > 1 { throw ValidationError("-o - writes one WAV to stdout; use a file name with --samples \(samples).") }
+        // Checked before any model loads (musicLabels parses them again for batch lines).
+        if let c = chords { do { _ = try ChordTrack(parsing: c) } catch let e as PriorError { throw ValidationError(e.message) } }
     }
 
     /// The lyrics text, checked: present, not empty, at most 100 KB, UTF-8.
@@ -120,7 +128,7 @@ struct Music: ParsableCommand, HasGlobalOptions {
         let models = try loadPrior(globals)
         let prior = models.prior, codec = models.codec
         let labels = try musicLabels(prior.config, genre: genre, artist: artist, lyrics: text, seconds: duration,
-                                     bpm: bpm, timeSignature: timeSignature)
+                                     bpm: bpm, timeSignature: timeSignature, chords: chords)
 
         let sampleRate = codec.sampleRate
         let length = Int((duration * Double(sampleRate)).rounded())
@@ -163,6 +171,9 @@ struct Music: ParsableCommand, HasGlobalOptions {
         if labels.grid != nil && prior.config.barBins == nil && !globals.quiet {
             FileHandle.standardError.write("note: this prior was trained without a bar grid, so --bpm and --time-signature do not steer it; train one with `gen train prior ... --bar-grid`.\n".data(using: .utf8)!)
         }
+        if labels.chords != nil && !prior.config.readsChords && !globals.quiet {
+            FileHandle.standardError.write("note: this prior was trained without chords, so --chords does not steer it; train one with `gen train prior ... --chords`.\n".data(using: .utf8)!)
+        }
         if let a = cfgPlausibility, a > 0, cfg == 1, !globals.quiet {
             FileHandle.standardError.write("note: --cfg-plausibility keeps guidance to plausible codes, and --cfg 1 turns guidance off, so it changes nothing here.\n".data(using: .utf8)!)
         }
@@ -170,6 +181,10 @@ struct Music: ParsableCommand, HasGlobalOptions {
             let tempos = prior.barGrids(labels, count: samples, seed: seed).compactMap { $0 }
                 .map { String(format: "%.0f bpm, %d beats a bar", $0.bpm, $0.beatsPerBar) }
             if labels.grid == nil, !tempos.isEmpty { FileHandle.standardError.write("tempo: \(tempos.joined(separator: "; "))\n".data(using: .utf8)!) }
+        }
+        if !globals.quiet, labels.chords == nil {
+            let drawn = prior.chordTracks(labels, count: samples, seed: seed).compactMap { $0?.name }
+            if !drawn.isEmpty { FileHandle.standardError.write("chords: \(drawn.joined(separator: "; "))\n".data(using: .utf8)!) }
         }
         if !globals.quiet, labels.artist == nil {
             let bands = prior.bands(labels, count: samples, seed: seed).compactMap { $0.map { prior.config.artists[$0] } }
@@ -212,7 +227,10 @@ struct TrainPrior: TrainCommand {
         also reads its bar grid: where in the bar and in an 8-bar phrase it falls,
         from the clip's bar_seconds and time_signature (clips without them read "no
         grid"), with the bar's length and beats in the start state; a prior trained
-        before the grid gains it with --init-from DIR --bar-grid.
+        before the grid gains it with --init-from DIR --bar-grid. With --chords each
+        frame also reads the chord sounding then, from the clip's key and catalogue
+        progression placed on its bar grid (dropped with the labels, so --cfg steers
+        toward the chords too); a prior with a grid gains it with --init-from DIR --chords.
 
         Examples:
           gen train prior --data data/music --codec models/codec --out runs/prior
@@ -223,6 +241,8 @@ struct TrainPrior: TrainCommand {
               --warmup 100
           gen train prior --data data/music --data data/music2 --codec models/codec \\
               --out runs/prior-2c --init-from models/prior --steps 2000
+          gen train prior --data data/music --codec models/codec \\
+              --out runs/prior-chords --init-from models/prior --chords --steps 2000
           gen train prior --data data/music --codec models/codec \\
               --out runs/score --init-from models/prior --eval-only
         """)
@@ -244,6 +264,7 @@ struct TrainPrior: TrainCommand {
     @Flag(name: .long, help: "With --init-from: add the bar grid (where each frame falls in its bar and 8-bar phrase, from the corpus's tempo and time signature) to a prior trained without it.") var barGrid = false
     @Flag(name: .long, help: "Drop the bar grid with the labels in training (new models, or with --init-from), so that --cfg steers toward the grid's beats too.") var gridGuidance = false
     @Flag(name: .long, help: "Every step also reads the genre and artist, not only the window's start (new models, or added at zero to an --init-from prior).") var stepLabels = false
+    @Flag(name: .long, help: "Every step also reads the chord sounding at its frame (root and quality, from each clip's key and progression, placed on the bar grid; new models, or added at zero to an --init-from prior with a bar grid).") var chords = false
     @Flag(name: .long, help: "Only score the --init-from prior on every held-out code of the corpora (bits per frame beside the baselines; --out gets the log and the codes cache, no weights).") var evalOnly = false
     @OptionGroup(title: "Training run") var training: TrainingRunOptions<PriorTrainOptions>
     @OptionGroup var globals: GlobalOptions
@@ -255,6 +276,8 @@ struct TrainPrior: TrainCommand {
         if gridGuidance && initFrom == nil { o.model.gridGuidance = true }
         o.stepLabels = stepLabels
         if stepLabels && initFrom == nil { o.model.stepLabels = true }
+        o.chords = chords
+        if chords && initFrom == nil { o.model.chords = true }
         o.batchSize = batchSize; o.labelDropout = labelDropout; o.cfgDropout = cfgDropout; o.residualDropout = dropout
         o.inputNoise = inputNoise
         o.model.codebooks = codebooks; o.model.pattern = pattern

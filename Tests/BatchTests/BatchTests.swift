@@ -23,7 +23,7 @@ final class PromptParsingTests: XCTestCase {
         let text = """
         {"kind":"speech","text":"Hello there.","out":"hi.wav"}
 
-        {"kind":"music","genre":"jazz","lyrics_file":"../lyrics/a.txt","duration":8,"seed":7,"top_k":0,"top_p":0.9,"temperature":0,"cfg":4.5,"bpm":150,"time_signature":"3/4"}
+        {"kind":"music","genre":"jazz","lyrics_file":"../lyrics/a.txt","duration":8,"seed":7,"top_k":0,"top_p":0.9,"temperature":0,"cfg":4.5,"bpm":150,"time_signature":"3/4","chords":"Dm7 G7 | C"}
         {"kind":"speech","text":"Slow.","voice":"rms","speed":0.8,"pitch":-2,"artist":null}
         """
         let set = parse(text)
@@ -43,7 +43,7 @@ final class PromptParsingTests: XCTestCase {
         XCTAssertEqual(m.genre, "jazz"); XCTAssertNil(m.artist)
         XCTAssertEqual(m.lyricsFile, "/lyrics/a.txt", "relative to the prompt file's folder")
         XCTAssertEqual(m.duration, 8); XCTAssertEqual(m.topK, 0); XCTAssertEqual(m.topP, 0.9); XCTAssertEqual(m.temperature, 0)
-        XCTAssertEqual(m.cfg, 4.5); XCTAssertEqual(m.bpm, 150); XCTAssertEqual(m.timeSignature, "3/4")
+        XCTAssertEqual(m.cfg, 4.5); XCTAssertEqual(m.bpm, 150); XCTAssertEqual(m.timeSignature, "3/4"); XCTAssertEqual(m.chords, "Dm7 G7 | C")
 
         // A prompt file named by a relative path: its lyrics still resolve beside it.
         let cwd = FileManager.default.currentDirectoryPath
@@ -136,6 +136,8 @@ final class PromptParsingTests: XCTestCase {
             ("{\"kind\":\"music\",\"cfg_plausibility\":1}", "\"cfg_plausibility\" must be at least 0 (off) and below 1, got 1"),
             ("{\"kind\":\"music\",\"bpm\":1000}", "\"bpm\" must be between 20 and 400 beats per minute, got 1000"),
             ("{\"kind\":\"music\",\"time_signature\":\"4/3\"}", "\"time_signature\" must be beats/note value such as 4/4, 3/4, 2/4 or 6/8, got '4/3'"),
+            ("{\"kind\":\"music\",\"chords\":\" \"}", "\"chords\" is empty; give chords bar by bar"),
+            ("{\"kind\":\"music\",\"chords\":7}", "\"chords\" must be a string"),
             ("{\"kind\":\"music\",\"lyrics\":\"la\",\"lyrics_file\":\"a.txt\"}", "not both"),
             ("{\"kind\":\"music\",\"lyrics\":\" \\n \"}", "\"lyrics\" is empty"),
             ("{\"kind\":\"music\",\"genre\":[\"jazz\"]}", "\"genre\" must be a string, got an array"),

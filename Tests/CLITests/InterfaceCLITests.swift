@@ -3,6 +3,7 @@
 // Loudness is measured with Audio.Loudness (its BS.1770 meter, held to libebur128 in AudioTests),
 // what the outputs are normalised with, and checked against the EBU R128 target the issue names (−16 LUFS ± 1 LU, −1 dBTP).
 import Audio
+import Engine
 import Foundation
 import XCTest
 
@@ -106,6 +107,58 @@ final class InterfaceCLITests: CLITestCase {
         XCTAssertNotEqual(try AudioFile.read(path("r.wav")).samples, try AudioFile.read(path("any.wav")).samples)
         let bogus = try gen(["music", "--genre", "rock", "--artist", "bogus", "-o", path("x.wav")])
         XCTAssertEqual(bogus.code, 2); XCTAssertTrue(bogus.stderr.contains("\"any\" for no artist"), bogus.stderr)
+    }
+
+    // A prior with chords (config.json: chords; built here from the shipped prior's weights plus
+    // random root and quality tables, as `gen train prior --init-from models/prior --chords` starts
+    // one, then moved off zero so the chords reach the logits): without --chords each piece plays one
+    // of its genre's progressions in a drawn key, named on stderr, and is the same audio as the piece
+    // asked for with those chords (same seed); other chords are other music. The shipped prior reads
+    // none: --chords gets a note and changes nothing. Bad chords are refused before any model loads.
+    // Whether music follows its chords is measured by bench/chord_following.py (the prior's card).
+    func testChordsReachAPriorThatReadsThemAndTheDrawnOnesArePrinted() throws {
+        let fm = FileManager.default, models = path("chord-models")
+        try fm.createDirectory(atPath: models + "/prior", withIntermediateDirectories: true)
+        for m in ["codec", "tagger"] {
+            try fm.createSymbolicLink(atPath: models + "/" + m, withDestinationPath: root.appendingPathComponent("models/" + m).path)
+        }
+        var config = try JSONSerialization.jsonObject(with: Data(contentsOf: root.appendingPathComponent("models/prior/config.json"))) as! [String: Any]
+        XCTAssertNil(config["chords"], "the shipped prior reads no chords (else test it directly)")
+        config["chords"] = true
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: models + "/prior/config.json"))
+        var weights = try SafeTensorsFile.read(root.appendingPathComponent("models/prior/model.safetensors").path)
+        let width = config["d_model"] as! Int
+        var rng = RNG(seed: 11)
+        for (name, rows) in [("chord.root.weight", 13), ("chord.quality.weight", 14)] {
+            weights.tensors[name] = SafeTensor(floats: (0..<(rows * width)).map { _ in rng.normal() * 0.3 }, shape: [rows, width])
+        }
+        try weights.write(to: models + "/prior/model.safetensors")
+
+        let common = ["music", "--genre", "jazz", "--artist", "any", "--duration", "2", "--seed", "5", "--models-dir", models]
+        let drawn = try gen(common + ["-o", path("j.wav")])
+        XCTAssertEqual(drawn.code, 0, drawn.stderr)
+        let line = try XCTUnwrap(drawn.stderr.split(separator: "\n").first { $0.hasPrefix("chords: ") }, drawn.stderr)
+        let chords = String(line.dropFirst("chords: ".count))
+        let same = try gen(common + ["--chords", chords, "-o", path("same.wav")])
+        let other = try gen(common + ["--chords", "F#m7b5 | B7b9 | Em6 | Em6", "-o", path("other.wav")])
+        XCTAssertEqual(same.code, 0, same.stderr); XCTAssertEqual(other.code, 0, other.stderr)
+        XCTAssertFalse(same.stderr.contains("chords: "), "chords asked for are not drawn: \(same.stderr)")
+        XCTAssertEqual(try AudioFile.read(path("j.wav")).samples, try AudioFile.read(path("same.wav")).samples)
+        XCTAssertNotEqual(try AudioFile.read(path("j.wav")).samples, try AudioFile.read(path("other.wav")).samples)
+
+        // The shipped prior: a note, no chords line, and the music it makes without --chords.
+        let shipped = ["music", "--genre", "jazz", "--artist", "any", "--duration", "2", "--seed", "5"]
+        let plain = try gen(shipped + ["-o", path("p.wav")]), asked = try gen(shipped + ["--chords", "C | G7", "-o", path("pc.wav")])
+        XCTAssertEqual(plain.code, 0, plain.stderr); XCTAssertEqual(asked.code, 0, asked.stderr)
+        XCTAssertTrue(asked.stderr.contains("trained without chords"), asked.stderr)
+        XCTAssertFalse(plain.stderr.contains("chords: "), plain.stderr)
+        XCTAssertEqual(try AudioFile.read(path("p.wav")).samples, try AudioFile.read(path("pc.wav")).samples)
+
+        for (bad, words) in [("C | H7", "does not start with a root A to G"), ("Cmaj13", "quality 'maj13'"), ("C || G", "bar 2 is empty"), (" ", "empty")] {
+            let r = try gen(["music", "--chords", bad, "--models-dir", path("nowhere"), "-o", path("x.wav")])
+            XCTAssertEqual(r.code, 2, bad); XCTAssertTrue(r.stderr.contains(words), r.stderr)
+        }
+        XCTAssertFalse(fm.fileExists(atPath: path("x.wav")))
     }
 
     // --cfg-plausibility reaches the sampler (the same seed is other music; what it does to the music

@@ -717,6 +717,56 @@ final class PriorTests: XCTestCase {
         XCTAssertLessThan(worst, 1e-4, "cached and uncached logits differ by \(worst)")
     }
 
+    // Reference: the prior before the change, run on the same inputs, and the uncached forward. A
+    // prior grown by chords keeps every weight and starts the root and quality tables at zero, so it
+    // gives the logits it gave with any chords; once they move, two pieces that differ only in
+    // their chords differ from the chord change on (not before it), and the KV-cached steps read the
+    // chords as the uncached forward does. Label dropout at 1 and guidance's unconditioned row drop them.
+    func testGrowingAPriorByChordsKeepsItsOutputsUntilTheyLearn() throws {
+        let old = try Prior(config: tinyPriorConfig(barBins: 12), seed: 8)
+        XCTAssertThrowsError(try Prior(config: tinyPriorConfig(), seed: 8).withChords()) { XCTAssertTrue("\($0)".contains("bar grid"), "\($0)") }
+        let grown = try old.withChords()
+        XCTAssertEqual(grown.config.chords, true)
+        XCTAssertEqual(grown.params.parameterCount, old.params.parameterCount + (13 + 14) * 32)
+        XCTAssertTrue(try grown.withChords() === grown)
+        // 86.13 steps/s (22050 Hz, hop 256): a bar of 0.15 s is 12.9 steps, so the two tracks agree
+        // at positions 0…12 (bar 0) and differ from position 13 (bar 1) on.
+        let grid = BarGrid(barSeconds: 0.15, beatsPerBar: 1)
+        let cMajor = PriorConditions(artist: 1, genre: 0, lyrics: [], totalTokens: 300, offsetTokens: 0, grid: grid, chords: try ChordTrack(parsing: "C | C"))
+        var cToA = cMajor; cToA.chords = try ChordTrack(parsing: "C | Am7")
+        let k = grown.config.codebooks, t = 30
+        var rng = RNG(seed: 9)
+        let tokens = (0..<(t * k)).map { _ in rng.int(below: grown.config.vocabSize) }
+        let logits = { (p: Prior, c: PriorConditions) in GradMode.withoutGrad { p(tokens, conditions: [c]).data } }
+        func gap(_ a: ArraySlice<Float>, _ b: ArraySlice<Float>) -> Float { zip(a, b).map { Swift.abs($0 - $1) }.max() ?? 1 }
+        for c in [cMajor, cToA] { XCTAssertEqual(gap(logits(old, c)[...], logits(grown, c)[...]), 0, accuracy: 1e-5) }
+        for table in [grown.chordEmbeddings!.root.table, grown.chordEmbeddings!.quality.table] {
+            for i in table.data.indices { table.data[i] = rng.normal() * 0.5 }
+        }
+        let steps = grown.config.tokensPerSecond * grid.barSeconds, w = k * grown.config.vocabSize
+        let change = Int(steps.rounded(.up))                   // the first position whose step lies in bar 1
+        let a = logits(grown, cMajor), b = logits(grown, cToA)
+        XCTAssertEqual(gap(a[..<(change * w)], b[..<(change * w)]), 0, accuracy: 1e-5, "causal: bar 0 is the same chord")
+        XCTAssertGreaterThan(gap(a[(change * w)...], b[(change * w)...]), 1e-3)
+        // Dropped: label dropout at 1 and guidance's unconditioned row read "no chord".
+        var drop = RNG(seed: 1)
+        XCTAssertNil(grown.config.dropLabels(cToA, probability: 1, rng: &drop).chords)
+        XCTAssertNotNil(grown.config.dropLabels(cToA, probability: 0, rng: &drop).chords)
+        XCTAssertNil(grown.config.unconditioned(cToA).chords)
+        // Cached against uncached, two sequences with different chords, every step across the change.
+        let seqs = (0..<2).map { _ in (0..<(t * k)).map { _ in rng.int(below: grown.config.vocabSize) } }
+        let state = grown.makeRunState(batch: 2)
+        grown.begin(state, conditions: [cMajor, cToA])
+        var cached = grown.feed(state, steps: []), worst: Float = 0
+        for s in 0..<(t - 1) {
+            worst = max(worst, gap(uncachedNextLogits(grown, seqs.map { Array($0[..<(s * k)]) }, conditions: [cMajor, cToA])[...], cached[...]))
+            cached = grown.feed(state, steps: Array(seqs[0][(s * k)..<(s * k + k)] + seqs[1][(s * k)..<(s * k + k)]))
+        }
+        XCTAssertLessThan(worst, 1e-4, "cached and uncached logits differ by \(worst)")
+        var bad = grown.config; bad.barBins = nil
+        XCTAssertTrue(bad.validate().contains { $0.contains("chords needs bar_bins") })
+    }
+
     // Reference: the catalogue's grooves (MusicCatalog), and naiveGreedy with the grid written in.
     // Without a grid in the labels each sample draws one as the corpus plays the genre: a jazz
     // groove's tempo range and beats, the same for the same seed, not all alike across samples;
