@@ -230,7 +230,8 @@ struct TrainPrior: TrainCommand {
         before the grid gains it with --init-from DIR --bar-grid. With --chords each
         frame also reads the chord sounding then, from the clip's key and catalogue
         progression placed on its bar grid (dropped with the labels, so --cfg steers
-        toward the chords too); a prior with a grid gains it with --init-from DIR --chords.
+        toward the chords too); a prior with a grid gains it with --init-from DIR
+        --chords.
 
         Examples:
           gen train prior --data data/music --codec models/codec --out runs/prior
