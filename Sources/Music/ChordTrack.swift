@@ -90,6 +90,14 @@ public struct ChordTrack: Equatable, Sendable {
         return Chord(root: root, quality: q)
     }
 
+    /// Whether these bars are what `init(parsing:)` accepts: 1 to `maxBars` bars of 1 to
+    /// `maxChordsPerBar` chords, each a root 0..<12 and one of `qualities` (the sampler checks a track
+    /// built by other callers with it).
+    public var isWellFormed: Bool {
+        (1...Self.maxBars).contains(bars.count) && bars.allSatisfy { (1...Self.maxChordsPerBar).contains($0.count) }
+            && bars.joined().allSatisfy { (0..<12).contains($0.root) && Self.qualities.indices.contains($0.quality) }
+    }
+
     /// "C | Am | Dm7 G7 | C".
     public var name: String { bars.map { $0.map(\.name).joined(separator: " ") }.joined(separator: " | ") }
 

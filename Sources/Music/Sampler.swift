@@ -288,8 +288,7 @@ extension Prior {
         let alpha = plausibility ?? config.cfgPlausibility ?? 0
         if !SamplingDefaults.plausibilityRange.contains(alpha) { problems.append("the guidance plausibility must be at least 0 and below 1, got \(alpha)") }
         if !SamplingDefaults.repeatPenaltyRange.contains(repeatPenalty) { problems.append("the repeat penalty must be between 1 (off) and 10, got \(repeatPenalty)") }
-        if let t = labels.chords, t.bars.isEmpty || t.bars.count > ChordTrack.maxBars || t.bars.contains(where: { $0.isEmpty || $0.count > ChordTrack.maxChordsPerBar })
-            || t.bars.joined().contains(where: { !(0..<ChordTrack.qualities.count).contains($0.quality) || !(0..<12).contains($0.root) }) {
+        if let t = labels.chords, !t.isWellFormed {
             problems.append("the chords must be 1 to \(ChordTrack.maxBars) bars of 1 to \(ChordTrack.maxChordsPerBar) known chords each")
         }
         if let g = labels.grid {

@@ -70,6 +70,13 @@ final class ChordTrackTests: XCTestCase {
                                 [.init(root: 3, quality: q("maj7")), .init(root: 2, quality: q("m7b5")), .init(root: 7, quality: q("7#9"))]])
         XCTAssertEqual(t.name, "C | Am | Gbm7 Bb7 | Ebmaj7 Dm7b5 G7#9")
         XCTAssertEqual(try ChordTrack(parsing: "Cb | B# | am").bars.map { $0[0].root }, [11, 0, 9])
+        XCTAssertTrue(t.isWellFormed)
+        var hostile = t; hostile.bars[0][0].root = 12
+        XCTAssertFalse(hostile.isWellFormed)
+        hostile = t; hostile.bars[1][0].quality = ChordTrack.qualities.count
+        XCTAssertFalse(hostile.isWellFormed)
+        XCTAssertFalse(ChordTrack(bars: []).isWellFormed)
+        XCTAssertFalse(ChordTrack(bars: [[]]).isWellFormed)
         let bad: [(String, String)] = [("", "empty"), ("C | | G", "bar 2 is empty"), ("H7", "root A to G"), ("Cmaj9", "quality 'maj9'"),
                                        ("C |", "bar 2 is empty"), (Array(repeating: "C", count: 65).joined(separator: "|"), "1 to 64 bars"),
                                        ("C D E F G A B C D", "at most 8")]

@@ -765,6 +765,12 @@ final class PriorTests: XCTestCase {
         XCTAssertLessThan(worst, 1e-4, "cached and uncached logits differ by \(worst)")
         var bad = grown.config; bad.barBins = nil
         XCTAssertTrue(bad.validate().contains { $0.contains("chords needs bar_bins") })
+        // A track built by a caller, not parsed: the sampler refuses one outside the parser's bounds.
+        var hostile = try ChordTrack(parsing: "C | G7"); hostile.bars[1][0].root = 40
+        XCTAssertThrowsError(try grown.sample(PriorLabels(genre: 0, grid: grid, chords: hostile), count: 1, frames: 4, seed: 1)) {
+            XCTAssertTrue("\($0)".contains("the chords must be 1 to 64 bars"), "\($0)")
+        }
+        XCTAssertNoThrow(try grown.sample(PriorLabels(genre: 0, grid: grid, chords: try ChordTrack(parsing: "C | G7")), count: 1, frames: 4, seed: 1))
     }
 
     // Reference: the catalogue's grooves (MusicCatalog), and naiveGreedy with the grid written in.
