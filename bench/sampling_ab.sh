@@ -11,18 +11,23 @@
 #   bench/sampling_ab.sh OUT SEEDS OFFSET NAME=ARGS [NAME=ARGS ...]
 #   e.g. bench/sampling_ab.sh /tmp/ab 10 7000 shipped= plausible="--cfg-plausibility 0.003"
 # Rule of the prior's card: fix what counts as better before the draw, and draw fresh seeds
-# (OFFSET) for the test once a pilot has picked the setting.
+# (OFFSET) for the test once a pilot has picked the setting. The real reference is the held-out
+# corpus MUSIC_HELDOUT (default data/music-heldout, `make data/music-heldout/metadata.jsonl`), as in
+# `make eval-music`; without it, data/music's own few held-out clips (2-7 a genre).
 set -e
 out=${1:?usage: bench/sampling_ab.sh OUT SEEDS OFFSET NAME=ARGS ...}; seeds=${2:?SEEDS}; offset=${3:?OFFSET}; shift 3
 [ $# -gt 0 ] || { echo "give at least one NAME=ARGS (NAME= alone for the defaults)" >&2; exit 2; }
 eval_dir=${EVAL_DIR:-../shared/eval}
 data=${MUSIC_DATA:-data/music}
+held_out=${MUSIC_HELDOUT:-data/music-heldout}
+if [ -f "$held_out/metadata.jsonl" ]; then reference="--held-out $held_out"; else
+  reference=""; echo "no $held_out: the real reference is $data's own held-out clips (2-7 a genre)" >&2; fi
 mkdir -p "$out"
 for pair in "$@"; do
   name=${pair%%=*}; args=${pair#*=}
   o="$out/$name"
-  # shellcheck disable=SC2086  # ARGS is a list of flags
-  .build/release/gen-eval music --data "$data" --models models --out "$o" --genre-only --seam-seconds 0 \
+  # shellcheck disable=SC2086  # ARGS is a list of flags; $reference is empty or one flag and its folder
+  .build/release/gen-eval music --data "$data" $reference --models models --out "$o" --genre-only --seam-seconds 0 \
       --seeds "$seeds" --seed-offset "$offset" $args > "$o.log" 2>&1 || { echo "$name: gen-eval failed, see $o.log" >&2; exit 1; }
   t="$o/tonality"; rm -rf "$t"
   for g in $(ls "$o/real" | sed 's/-[0-9]*\.wav$//' | sort -u); do

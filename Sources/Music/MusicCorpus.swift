@@ -11,6 +11,7 @@
 // --hours extends a smaller one, and an interrupted build resumes by skipping clips whose audio
 // is already there. One clip in `validationEvery` is held out: it plays its genre's held-out
 // progression and sings lines from the validation lyric pool, neither of which training sees.
+// With `validationEvery` 1 every clip is held out: an evaluation set as large as asked for.
 import Audio
 import Base
 import Engine
@@ -95,6 +96,9 @@ public struct MusicCorpusInfo: Codable {
     public var sampleRate: Int
     public var genres: [String: [String]]    // genre → grooves (imported: genre → [])
     public var heldOutProgressions: [String: String]
+    /// One clip in this many is held out (1: every clip, an evaluation set); nil in corpora
+    /// built before the option, which held out one in 20.
+    public var validationEvery: Int?
     public var artists: [String]
     public var clips: Int
     public var train: Int
@@ -106,6 +110,7 @@ public struct MusicCorpusInfo: Codable {
 
     enum CodingKeys: String, CodingKey {
         case kind, seed, hours, source, sampleRate = "sample_rate", genres, heldOutProgressions = "held_out_progressions"
+        case validationEvery = "validation_every"
         case artists, clips, train, validation, vocalClips = "vocal_clips", seconds
         case clipsPerGenre = "clips_per_genre", clipsPerArtist = "clips_per_artist"
     }
@@ -149,7 +154,7 @@ public enum MusicCorpus {
         let genre = genres[order[index % genres.count]]
 
         var rng = RNG.derive(seed: seed, index: UInt64(index))
-        let isVal = index % validationEvery == 1
+        let isVal = validationEvery == 1 || index % validationEvery == 1
         let players = MusicCatalog.artists(playing: genre.name)
         let artist = players[rng.int(below: players.count)]
         let groove = genre.grooves[rng.int(below: genre.grooves.count)]
@@ -191,9 +196,10 @@ public enum MusicCorpus {
     public static func build(out dir: String, hours: Double, seed: UInt64, jobs: Int = 1, validationEvery: Int = 20,
                              progress: @escaping (Int, Int, Double) -> Void = { _, _, _ in }) throws -> MusicCorpusInfo {
         guard hours > 0, hours.isFinite else { throw MusicCorpusError.badInput("--hours must be a positive number of hours, got \(hours).") }
+        guard validationEvery >= 1 else { throw MusicCorpusError.badInput("--validation-every must be at least 1, got \(validationEvery).") }
         let clips = plan(seed: seed, hours: hours, validationEvery: validationEvery)
         let renderer = try BandRenderer(soundfonts: Set(clips.map(\.artist.soundfont)))
-        try prepare(dir, kind: "generated", seed: seed)
+        try prepare(dir, kind: "generated", seed: seed, validationEvery: validationEvery)
 
         let scratch = try makeScratchFolder()
         defer { TemporaryFiles.removeFolder(scratch) }
@@ -226,6 +232,7 @@ public enum MusicCorpus {
         var info = MusicCorpusInfo(kind: "generated", lines: all)
         info.seed = seed
         info.hours = hours
+        info.validationEvery = validationEvery
         info.artists = MusicCatalog.artistNames
         for g in MusicCatalog.genres {
             info.genres[g.name] = g.grooves.map(\.name)
@@ -305,12 +312,14 @@ public enum MusicCorpus {
 
     /// Creates DIR/audio and checks that DIR does not hold a different corpus (resuming a build
     /// with another seed would mix two corpora under the same clip ids).
-    static func prepare(_ dir: String, kind: String, seed: UInt64?) throws {
+    static func prepare(_ dir: String, kind: String, seed: UInt64?, validationEvery: Int = 20) throws {
         let infoPath = dir + "/corpus.json"
         if let data = FileManager.default.contents(atPath: infoPath),
            let old = try? JSONDecoder().decode(MusicCorpusInfo.self, from: data),
-           old.kind != kind || old.seed != seed {
-            let what = old.kind == "generated" ? "a generated corpus with seed \(old.seed.map(String.init) ?? "?")" : "an imported corpus"
+           old.kind != kind || old.seed != seed || (old.validationEvery ?? 20) != validationEvery {
+            let what = old.kind == "generated"
+                ? "a generated corpus with seed \(old.seed.map(String.init) ?? "?") holding out one clip in \(old.validationEvery ?? 20)"
+                : "an imported corpus"
             throw MusicCorpusError.badInput("'\(dir)' already holds \(what). Choose another --out folder, "
                                             + "or rerun with the same options to resume it.")
         }
@@ -324,6 +333,7 @@ public enum MusicCorpus {
         if !FileManager.default.fileExists(atPath: infoPath) {
             var stub = MusicCorpusInfo(kind: kind, lines: [])
             stub.seed = seed
+            stub.validationEvery = validationEvery
             do { try ConfigFile.write(stub, to: infoPath) } catch { throw MusicCorpusError.io("\(error)") }
         }
     }

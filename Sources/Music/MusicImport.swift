@@ -120,6 +120,7 @@ extension MusicCorpus {
                             minSeconds: Double? = nil, maxSeconds: Double? = nil, where describe: (UserClip) -> String,
                             skipped: (String, String) -> Void = { _, _ in },
                             progress: (Int, Int, Double) -> Void) throws -> MusicCorpusInfo {
+        guard validationEvery >= 1 else { throw MusicCorpusError.badInput("--validation-every must be at least 1, got \(validationEvery).") }
         try prepare(dir, kind: "imported", seed: nil)
         var lines: [MusicMetadataLine] = []
         var usedIDs = Set<String>()
@@ -158,6 +159,7 @@ extension MusicCorpus {
         try writeMetadata(lines, to: dir)
         var info = MusicCorpusInfo(kind: "imported", lines: lines)
         info.source = source
+        info.validationEvery = validationEvery
         for g in Set(lines.map(\.genre)) { info.genres[g] = [] }
         try ConfigFile.write(info, to: dir + "/corpus.json")
         return info

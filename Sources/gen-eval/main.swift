@@ -25,6 +25,7 @@ struct Options {
     var instrumentalCFG: Float? = nil
     var drawsBand = true, seedOffset: UInt64 = 0, bandCFG: Float? = nil, plausibility: Float? = nil, plausibleCodebooks: ClosedRange<Int>? = nil
     var repeatPenalty: Float? = nil
+    var heldOut: String? = nil
 }
 
 func fail(_ message: String) -> Never {
@@ -92,10 +93,16 @@ struct MusicEval: ParsableCommand {
         music`), reports their held-out accuracy, then samples the prior in --models
         and reports genre control (8 genres × --seeds clips) and vocal presence with
         and without lyrics. The probes learn from the original training windows only.
+        --held-out DIR takes the held-out clips (the probes' test set and the real
+        reference for music_tonality.py) from another corpus, such as one built with
+        `gen dataset music --validation-every 1`, so that every genre is judged
+        against all of its grooves rather than the few clips the training corpus
+        holds out.
         --reuse classifies the clips an earlier run saved in --out instead of
         sampling them again.
         """)
     @Option(help: "Music corpus folder.") var data = "data/music"
+    @Option(help: "A corpus whose held-out clips replace --data's as the test set and the real reference (default: --data's).") var heldOut: String?
     @Option(help: "Models folder (prior and codec).") var models = "models"
     @Option(help: "Output folder for the clips and results.json.") var out = "out/eval-music"
     @Option(help: "Clips per genre.") var seeds = 5
@@ -136,7 +143,7 @@ struct MusicEval: ParsableCommand {
                                   let b = s.split(separator: "-").compactMap { Int($0) }
                                   guard b.count == 2, b[0] >= 1, b[1] >= b[0] else { fail("--plausible-codebooks takes FIRST-LAST, e.g. 2-4") }
                                   return (b[0] - 1)...(b[1] - 1)
-                              }, repeatPenalty: repeatPenalty))
+                              }, repeatPenalty: repeatPenalty, heldOut: heldOut))
     }
 }
 
@@ -150,12 +157,17 @@ func evaluateMusic(_ o: Options) {
     guard FileManager.default.fileExists(atPath: o.data + "/metadata.jsonl") else {
         fail("no corpus at \(o.data); build one with `gen dataset music --out \(o.data) --hours 3`")
     }
+    let heldOut = o.heldOut ?? o.data
+    guard FileManager.default.fileExists(atPath: heldOut + "/metadata.jsonl") else {
+        fail("no corpus at \(heldOut) for --held-out; build one with `gen dataset music --out \(heldOut) --hours 1 --seed 2 --validation-every 1`")
+    }
     let train: [ProbeWindow], val: [ProbeWindow]
     do {
         train = try ProbeData.windows(corpus: o.data, split: "train", seconds: o.seconds, hop: o.seconds / 2)
-        val = try ProbeData.windows(corpus: o.data, split: "val", seconds: o.seconds, hop: o.seconds)
+        val = try ProbeData.windows(corpus: heldOut, split: "val", seconds: o.seconds, hop: o.seconds)
     } catch { fail("cannot read the corpus: \(error)") }
-    guard !train.isEmpty, !val.isEmpty else { fail("the corpus at \(o.data) needs training and held-out clips (split train and val)") }
+    guard !train.isEmpty else { fail("the corpus at \(o.data) has no training clips (split train)") }
+    guard !val.isEmpty else { fail("the corpus at \(heldOut) has no held-out clips (split val) of at least \(o.seconds) s") }
     // The corpus's genres: the catalog's order first, then any others (a user's corpus) sorted.
     let corpusGenres = Set(train.map(\.genre))
     let genres = MusicCatalog.genreNames.filter(corpusGenres.contains) + corpusGenres.subtracting(MusicCatalog.genreNames).sorted()

@@ -16,9 +16,11 @@ struct DatasetMusic: ParsableCommand, HasGlobalOptions {
         keys, tempos and 8-30 s lengths. About half the clips have vocals: generated
         lyric lines spoken by the band's flite voice, pitched to the key and started on
         bar boundaries. One clip in 20 is held out for validation, with a progression
-        and lyric lines that training never uses. Writes DIR/audio/<id>.wav (22050 Hz
-        mono), DIR/metadata.jsonl and DIR/corpus.json. Deterministic from --seed; a
-        rerun after an interruption skips the clips already rendered.
+        and lyric lines that training never uses. --validation-every 1 holds out every
+        clip: an evaluation set large enough to play every groove of every genre, for
+        `gen-eval music --held-out DIR`. Writes DIR/audio/<id>.wav (22050 Hz mono),
+        DIR/metadata.jsonl and DIR/corpus.json. Deterministic from --seed; a rerun
+        after an interruption skips the clips already rendered.
 
         Your own recordings instead: --from FOLDER --metadata META.jsonl, with one line
         per file (paths relative to FOLDER):
@@ -33,6 +35,7 @@ struct DatasetMusic: ParsableCommand, HasGlobalOptions {
 
         Examples:
           gen dataset music --out data/music --hours 2 --seed 1
+          gen dataset music --out data/music-heldout --hours 1 --seed 2 --validation-every 1
           gen dataset music --from songs --metadata songs/meta.jsonl --out data/mine
           gen dataset music --audio-dir data/debs/music --out data/realmusic
         """)
@@ -41,6 +44,8 @@ struct DatasetMusic: ParsableCommand, HasGlobalOptions {
     @Option(name: .long, help: "Hours of audio to render (default 1), or with --audio-dir the most to import (default all).") var hours: Double?
     @Option(name: .long, help: "Random seed: the same seed gives the same corpus.") var seed: UInt64 = 1
     @Option(name: .long, help: "Clips rendered at once (each runs mma and fluidsynth).") var jobs = 2
+    @Option(name: .long, help: ArgumentHelp("Hold out one clip in N for validation (1: every clip, an evaluation set).", valueName: "N"))
+    var validationEvery = 20
     @Option(name: .long, help: ArgumentHelp("Import your own recordings from this folder instead of rendering.", valueName: "dir"))
     var from: String?
     @Option(name: .long, help: ArgumentHelp("With --from: JSON Lines with file, artist, genre and lyrics per recording.", valueName: "file"))
@@ -54,6 +59,9 @@ struct DatasetMusic: ParsableCommand, HasGlobalOptions {
     func validate() throws {
         if let hours, !(hours > 0 && hours.isFinite) { throw ValidationError("--hours must be a positive number, got \(hours).") }
         if jobs < 1 { throw ValidationError("--jobs must be at least 1, got \(jobs).") }
+        if !(1...1000).contains(validationEvery) {
+            throw ValidationError("--validation-every must be between 1 (every clip held out) and 1000, got \(validationEvery).")
+        }
         if (from == nil) != (metadata == nil) {
             throw ValidationError("--from and --metadata go together: --from names the folder of recordings, --metadata their JSONL file.")
         }
@@ -72,13 +80,15 @@ struct DatasetMusic: ParsableCommand, HasGlobalOptions {
             if let audioDir {
                 var skips = 0
                 info = try MusicCorpus.importAudioFolder(audioDir, out: out, minSeconds: minSeconds,
-                                                         maxHours: hours,
+                                                         maxHours: hours, validationEvery: validationEvery,
                                                          skipped: { _, _ in skips += 1 }, progress: progress)
                 if skips > 0 && !quiet { line.end(); print("skipped \(skips) files (unreadable, or shorter than \(minSeconds) s)") }
             } else if let from, let metadata {
-                info = try MusicCorpus.importFolder(from: from, metadata: metadata, out: out, progress: progress)
+                info = try MusicCorpus.importFolder(from: from, metadata: metadata, out: out, validationEvery: validationEvery,
+                                                    progress: progress)
             } else {
-                info = try MusicCorpus.build(out: out, hours: hours ?? 1, seed: seed, jobs: jobs, progress: progress)
+                info = try MusicCorpus.build(out: out, hours: hours ?? 1, seed: seed, jobs: jobs,
+                                             validationEvery: validationEvery, progress: progress)
             }
             line.end()
             print(String(format: "%@: %d clips (%d held out, %d with vocals), %.2f hours, in %.0f s", out, info.clips,

@@ -144,6 +144,29 @@ final class MusicCorpusTests: MusicScratchTestCase {
         XCTAssertEqual(MusicCorpus.plan(seed: 3, hours: 0.1).map(\.id), Array(a.map(\.id).prefix(MusicCorpus.plan(seed: 3, hours: 0.1).count)))
     }
 
+    /// `--validation-every 1`: an evaluation set. Every clip is held out (its genre's held-out
+    /// progression), genres stay balanced by the seeded blocks of 8, and with an hour of clips every
+    /// groove of every genre is played (the reason for the option: the 1-in-20 split of a 3-hour
+    /// corpus held out only FastBlues of blues' four grooves). Expected values follow from the plan's
+    /// own rules: 8 genres a block, 4–5 grooves a genre drawn uniformly, about 19 s a clip.
+    func testAnEvaluationSetHoldsOutEveryClipAndPlaysEveryGroove() {
+        let e = MusicCorpus.plan(seed: 2, hours: 1, validationEvery: 1)
+        XCTAssertEqual(e.filter { $0.split == "val" }.count, e.count)
+        for c in e { XCTAssertEqual(c.progression.name, MusicCatalog.genre(c.genre)!.heldOut.name, c.id) }
+        let perGenre = Dictionary(grouping: e, by: \.genre)
+        XCTAssertEqual(perGenre.count, 8)
+        XCTAssertLessThanOrEqual(perGenre.values.map(\.count).max()! - perGenre.values.map(\.count).min()!, 1)
+        for (g, clips) in perGenre {
+            XCTAssertEqual(Set(clips.map(\.groove.name)), Set(MusicCatalog.genre(g)!.grooves.map(\.name)), g)
+        }
+        // Each clip's genre, band and groove are the draws of the 1-in-20 plan of the same seed (drawn
+        // before the progression, which a held-out clip does not draw).
+        let usual = MusicCorpus.plan(seed: 2, hours: 1)
+        for (x, y) in zip(e, usual) {
+            XCTAssertEqual(x.genre, y.genre); XCTAssertEqual(x.artist.name, y.artist.name); XCTAssertEqual(x.groove.name, y.groove.name)
+        }
+    }
+
     // MARK: - vocals
 
     /// Median F0 of the voiced 40 ms frames by plain autocorrelation (independent of the YIN the
@@ -246,8 +269,12 @@ final class MusicCorpusTests: MusicScratchTestCase {
         _ = try MusicCorpus.build(out: out, hours: 0.01, seed: seed, jobs: 1)
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: victim)), before, "a resumed clip must match the original")
         XCTAssertEqual(try MusicCorpus.loadMetadata(out), lines)
-        // Another seed may not reuse this folder.
+        // Another seed, or another held-out share, may not reuse this folder.
         XCTAssertThrowsError(try MusicCorpus.build(out: out, hours: 0.01, seed: seed + 1))
+        XCTAssertThrowsError(try MusicCorpus.build(out: out, hours: 0.01, seed: seed, validationEvery: 1)) { error in
+            XCTAssertTrue("\(error)".contains("holding out one clip in 20"), "\(error)")
+        }
+        XCTAssertThrowsError(try MusicCorpus.build(out: out + "-none", hours: 0.01, seed: seed, validationEvery: 0))
         // Scratch folders are gone.
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory()).filter { $0.hasPrefix("gen-music-\(getpid())-") }
         XCTAssertEqual(leftovers, [])
