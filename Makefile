@@ -179,7 +179,8 @@ eval-speech: eval-deps build
 # clips only (never on codec or prior output), genre control over 8 genres × EVAL_SEEDS clips of
 # 10 s with the default guidance, vocals with and without lyrics, the seam check of a long piece,
 # then music_tonality.py on the generated clips beside the held-out real clips of MUSIC_HELDOUT, per
-# genre and pooled, how long each holds one spectrum (bench/held_spectra.py: the prior's held notes),
+# genre and pooled (each genre's flatness ratio and HPR difference with a 90% bootstrap interval:
+# bench/tonality_intervals.py), how long each holds one spectrum (bench/held_spectra.py: the prior's held notes),
 # and how well the clips keep to the bar grid they were asked for (bench/beat_alignment.py, beside
 # the real clips).
 EVAL_SEEDS ?= 5
@@ -193,10 +194,7 @@ eval-music: eval-deps deps $(MUSIC_DATA)/metadata.jsonl $(MUSIC_HELDOUT)/metadat
 	  cp out/eval-music/generated/$$g-[0-9]*.wav out/eval-music/tonality/gen-$$g/ 2>/dev/null; cp out/eval-music/generated/$$g-[0-9]*.wav out/eval-music/tonality/gen-all/ 2>/dev/null; \
 	done; true
 	python3 $(EVAL_DIR)/music_tonality.py $$(ls -d out/eval-music/tonality/*-* | sort -t- -k2) | tee out/eval-music/tonality.txt
-	@python3 -c 'import sys; rows = {l.split()[0].rsplit("/", 1)[-1]: l.split() for l in open(sys.argv[1]) if l.split() and l.split()[0].rsplit("/", 1)[-1].startswith(("gen-", "real-"))}; \
-	  pairs = [(k[4:], v, rows.get("real-" + k[4:])) for k, v in sorted(rows.items()) if k.startswith("gen-")]; \
-	  [print("%10s: flatness %.2fx real, HPR %+.1f dB vs real (targets <= 2x, within 2 dB)" % (g, float(v[2]) / float(r[2]), float(v[3]) - float(r[3]))) for g, v, r in pairs if r]' \
-	  out/eval-music/tonality.txt
+	python3 bench/tonality_intervals.py $(EVAL_DIR) out/eval-music/tonality | tee out/eval-music/tonality-intervals.txt
 	python3 bench/held_spectra.py out/eval-music/tonality/real-all out/eval-music/tonality/gen-all | tee out/eval-music/held.txt
 	@if [ -f out/eval-music/generated/grids.jsonl ]; then python3 bench/beat_alignment.py corpus $(MUSIC_HELDOUT) val; \
 	  python3 bench/beat_alignment.py generated out/eval-music/generated; fi | tee out/eval-music/beats.txt
