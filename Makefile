@@ -106,8 +106,9 @@ $(MUSIC_DATA)/metadata.jsonl: | test-deps build
 	$(GEN) dataset music --out $(MUSIC_DATA) --hours 3 --seed 1
 
 # The held-out reference of `make eval-music`: an hour of clips that all play their genre's held-out
-# progression and lyric lines (none trained on): 184 clips, 23 a genre, every groove of every genre. data/music's
-# own 1-in-20 split holds out 2-7 clips a genre (blues: 2, both FastBlues, the least harmonic of its 4 grooves).
+# progression and lyric lines (none trained on): 184 clips, 23 a genre, every groove of every genre.
+# data/music's own 1-in-20 split holds out 2-7 clips a genre (blues: 2, both FastBlues, the least
+# harmonic of its 4 grooves).
 MUSIC_HELDOUT ?= data/music-heldout
 $(MUSIC_HELDOUT)/metadata.jsonl: | test-deps build
 	$(GEN) dataset music --out $(MUSIC_HELDOUT) --hours 1 --seed 2 --validation-every 1
@@ -180,9 +181,9 @@ eval-speech: eval-deps build
 # 10 s with the default guidance, vocals with and without lyrics, the seam check of a long piece,
 # then music_tonality.py on the generated clips beside the held-out real clips of MUSIC_HELDOUT, per
 # genre and pooled (each genre's flatness ratio and HPR difference with a 90% bootstrap interval:
-# bench/tonality_intervals.py), how long each holds one spectrum (bench/held_spectra.py: the prior's held notes),
-# and how well the clips keep to the bar grid they were asked for (bench/beat_alignment.py, beside
-# the real clips).
+# bench/tonality_intervals.py), how long each holds one spectrum (bench/held_spectra.py: the prior's
+# held notes), and how well the clips keep to the bar grid they were asked for
+# (bench/beat_alignment.py, beside the real clips).
 EVAL_SEEDS ?= 5
 eval-music: eval-deps deps $(MUSIC_DATA)/metadata.jsonl $(MUSIC_HELDOUT)/metadata.jsonl
 	@python3 -c 'import librosa' 2>/dev/null || python3 -m pip install --quiet librosa
