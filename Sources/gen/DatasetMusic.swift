@@ -29,13 +29,13 @@ struct DatasetMusic: ParsableCommand, HasGlobalOptions {
         Unlabeled recordings, for the codec only: --audio-dir FOLDER imports every
         audio file under FOLDER (wav, flac, ogg, opus, mp3, ...) of at least
         --min-seconds, genre "unlabeled", artist the file's top folder; one track in
-        20 is held out. `make data/realmusic` builds such a corpus from the free music
-        in Debian packages (warzone2100-music, hyperrogue-music, nexuiz-music,
-        ufoai-music, singularity-music, asc-music).
+        20 (--validation-every) is held out. `make data/realmusic` builds such a
+        corpus from the free music in Debian packages (warzone2100-music,
+        hyperrogue-music, nexuiz-music, ufoai-music, singularity-music, asc-music).
 
         Examples:
           gen dataset music --out data/music --hours 2 --seed 1
-          gen dataset music --out data/music-heldout --hours 1 --seed 2 --validation-every 1
+          gen dataset music --out data/music-heldout --seed 2 --validation-every 1
           gen dataset music --from songs --metadata songs/meta.jsonl --out data/mine
           gen dataset music --audio-dir data/debs/music --out data/realmusic
         """)
