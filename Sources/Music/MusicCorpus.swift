@@ -311,12 +311,13 @@ public enum MusicCorpus {
     // MARK: - files
 
     /// Creates DIR/audio and checks that DIR does not hold a different corpus (resuming a build
-    /// with another seed would mix two corpora under the same clip ids).
+    /// with another seed or held-out share would mix two corpora under the same clip ids; an
+    /// import rewrites every clip, so only its kind is checked).
     static func prepare(_ dir: String, kind: String, seed: UInt64?, validationEvery: Int = 20) throws {
         let infoPath = dir + "/corpus.json"
         if let data = FileManager.default.contents(atPath: infoPath),
            let old = try? JSONDecoder().decode(MusicCorpusInfo.self, from: data),
-           old.kind != kind || old.seed != seed || (old.validationEvery ?? 20) != validationEvery {
+           old.kind != kind || old.seed != seed || (kind == "generated" && (old.validationEvery ?? 20) != validationEvery) {
             let what = old.kind == "generated"
                 ? "a generated corpus with seed \(old.seed.map(String.init) ?? "?") holding out one clip in \(old.validationEvery ?? 20)"
                 : "an imported corpus"

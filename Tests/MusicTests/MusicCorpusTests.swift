@@ -368,6 +368,11 @@ final class MusicCorpusTests: MusicScratchTestCase {
         let audio = try AudioFile.read(out + "/" + lines[0].file)
         XCTAssertEqual(audio.sampleRate, 22050); XCTAssertEqual(audio.channels, 1)
         XCTAssertEqual(Double(audio.frames), 0.6 * 22050, accuracy: 2)
+        // An import rewrites every clip, so importing again with another held-out share is allowed:
+        // with one in 1, every track is held out.
+        let again = try MusicCorpus.importAudioFolder(src, out: out, minSeconds: 0.5, validationEvery: 1)
+        XCTAssertEqual(again.validation, 21)
+        XCTAssertEqual(try MusicCorpus.importAudioFolder(src, out: out, minSeconds: 0.5).validation, 1)
         XCTAssertThrowsError(try MusicCorpus.importAudioFolder(dir + "/missing", out: dir + "/x")) {
             XCTAssertTrue("\($0)".contains("--audio-dir"), "\($0)")
         }
