@@ -32,17 +32,18 @@ while IFS="$(printf '\t')" read -r genre band; do
       || { echo "gen music failed for $genre / $band" >&2; exit 1; }
 done < "$out/pairs.tsv"
 python3 - "$eval_dir" "$held_out" "$out" <<'PY'
-import glob, importlib.util, json, os, sys
+import glob, json, os, sys
 import numpy as np
+sys.path.insert(0, "bench")
+from tonality_intervals import load_stats   # music_tonality.py's own statistics, imported from EVAL_DIR
 eval_dir, held_out, out = sys.argv[1:4]
-spec = importlib.util.spec_from_file_location("music_tonality", os.path.join(eval_dir, "music_tonality.py"))
-tonality = importlib.util.module_from_spec(spec); spec.loader.exec_module(tonality)
+stats = load_stats(eval_dir)
 real = {}
 for line in open(os.path.join(held_out, "metadata.jsonl")):
     clip = json.loads(line)
     real.setdefault((clip["genre"], clip["artist"]), []).append(os.path.join(held_out, clip["file"]))
 def mean(files):
-    s = np.array([tonality.stats(f)[:2] for f in files]); return s[:, 0].mean(), s[:, 1].mean()
+    s = np.array([stats(f)[:2] for f in files]); return s[:, 0].mean(), s[:, 1].mean()
 print("%-8s %-28s %-16s %-16s %-16s %s" % ("genre", "band", "gen flat / HPR", "band real", "genre real", "gen / genre"))
 genre_real = {}
 for line in open(os.path.join(out, "pairs.tsv")):
