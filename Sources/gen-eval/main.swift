@@ -26,6 +26,8 @@ struct Options {
     var drawsBand = true, seedOffset: UInt64 = 0, bandCFG: Float? = nil, plausibility: Float? = nil, plausibleCodebooks: ClosedRange<Int>? = nil
     var repeatPenalty: Float? = nil
     var heldOut: String? = nil
+    /// The genres sampled (nil: every genre of the corpus); each keeps the seeds it has in a full run.
+    var onlyGenres: Set<String>? = nil
 }
 
 func fail(_ message: String) -> Never {
@@ -123,6 +125,7 @@ struct MusicEval: ParsableCommand {
     @Option(help: "With --cfg-plausibility: the codebooks it applies to, FIRST-LAST counted from 1 (default: all).") var plausibleCodebooks: String?
     @Option(help: "Divide the probability of the code each codebook drew the frame before by this factor (1 = off; default: off).") var repeatPenalty: Float?
     @Flag(help: "Keep the artist unconditioned (`gen music --artist any`) instead of drawing one of the genre's bands per clip (a prior with genre_artists).") var noBand = false
+    @Option(parsing: .upToNextOption, help: "Sample these genres only (each with the seeds it has in a full run; the probes still learn every genre). Default: all.") var genres: [String] = []
 
     func validate() throws {
         if seeds < 1 { throw ValidationError("--seeds must be at least 1.") }
@@ -143,7 +146,7 @@ struct MusicEval: ParsableCommand {
                                   let b = s.split(separator: "-").compactMap { Int($0) }
                                   guard b.count == 2, b[0] >= 1, b[1] >= b[0] else { fail("--plausible-codebooks takes FIRST-LAST, e.g. 2-4") }
                                   return (b[0] - 1)...(b[1] - 1)
-                              }, repeatPenalty: repeatPenalty, heldOut: heldOut))
+                              }, repeatPenalty: repeatPenalty, heldOut: heldOut, onlyGenres: genres.isEmpty ? nil : Set(genres)))
     }
 }
 
@@ -176,6 +179,11 @@ func evaluateMusic(_ o: Options) {
     catch { fail("cannot load the prior and codec from \(o.models): \(error)") }
     let codec = models.codec, prior = models.prior, k = prior.config.codebooks
     let length = Int(o.seconds * Double(codec.sampleRate))
+    if let only = o.onlyGenres, !only.isSubset(of: genres) {
+        fail("--genres names \(only.subtracting(genres).sorted().joined(separator: ", ")), not a genre of the corpus at \(o.data) (it has \(genres.joined(separator: ", ")))")
+    }
+    /// Whether a genre's clips are sampled: the prior knows it and --genres, if given, names it.
+    func sampled(_ name: String) -> Bool { prior.config.genreID(name) != nil && (o.onlyGenres?.contains(name) ?? true) }
 
     /// A window after the round trip through the codebooks the prior models.
     func throughCodec(_ w: ProbeWindow) -> ProbeWindow {
@@ -291,10 +299,11 @@ func evaluateMusic(_ o: Options) {
     // Genre control: 8 genres × seeds.
     var confusion = [[Int]](repeating: [Int](repeating: 0, count: genres.count), count: genres.count)
     var withoutVocals = 0   // the genre-only clips are also the "no lyrics" set of the vocal check
-    let asked = genres.filter { prior.config.genreID($0) != nil }.count * o.seeds
+    let asked = genres.filter(sampled).count * o.seeds
     if asked == 0 { fail("the prior knows none of the corpus's genres (\(genres.joined(separator: ", "))); evaluate it on the corpus it was trained on") }
     for (g, name) in genres.enumerated() {
         guard let id = prior.config.genreID(name) else { log("  \(name): the prior has no such label; skipped"); continue }
+        guard sampled(name) else { continue }
         for audio in generate(PriorLabels(genre: id, drawsBand: o.drawsBand), count: o.seeds, seed: o.seedOffset &+ UInt64(1000 + g), name: name) {
             let f = ProbeFeatures.of(audio, filterbank: fb)
             confusion[g][genreProbe.predict(f)] += 1
@@ -324,7 +333,7 @@ func evaluateMusic(_ o: Options) {
 
     // Lyrics: held-out lyric lines vs none, one clip per genre and seed.
     var withVocals = 0
-    for (g, name) in genres.enumerated() where prior.config.genreID(name) != nil && !o.genreOnly {
+    for (g, name) in genres.enumerated() where sampled(name) && !o.genreOnly {
         var lyrics = LyricGenerator(genre: name, pool: .validation, seed: UInt64(77 + g))
         let text = (0..<4).map { _ in lyrics.nextLine() }.joined(separator: "\n")
         let id = prior.config.genreID(name)
@@ -355,7 +364,7 @@ func evaluateMusic(_ o: Options) {
         let seams = prior.windowStarts(steps: total).dropFirst()   // steps where a new window begins
         let stft = STFT(nFFT: 1024, winLength: 1024, hop: codec.hop, center: true)
         var seamJumps: [(Double, Double)] = [], controlJumps: [(Double, Double)] = []
-        for (g, name) in genres.enumerated() {
+        for (g, name) in genres.enumerated() where sampled(name) {
             guard let id = prior.config.genreID(name) else { continue }
             let codes: [[[Int32]]]
             do { codes = try prior.sample(PriorLabels(genre: id, drawsBand: o.drawsBand), count: 1, frames: pieceFrames, temperature: o.temperature, topK: o.topK, seed: o.seedOffset &+ UInt64(3000 + g), cfg: o.cfg, gridCFG: o.gridCFG, temperatureFine: o.temperatureFine, topKFine: o.topKFine) }
