@@ -42,7 +42,7 @@ public func attention(q: Tensor, k: Tensor, v: Tensor, causal: Bool,
 
     var out = [Float](repeating: 0, count: bh * qStride)    // (B, H, Tq, D)
     var probs = [Float](repeating: 0, count: bh * pStride)  // (B, H, Tq, Tk), saved for the backward
-    q.data.withUnsafeBufferPointer { qp in k.data.withUnsafeBufferPointer { kp in v.data.withUnsafeBufferPointer { vp in
+    q.withValues { qp in k.withValues { kp in v.withValues { vp in
     out.withUnsafeMutableBufferPointer { op in probs.withUnsafeMutableBufferPointer { pp in
         attentionForward(q: qp.baseAddress!, k: kp.baseAddress!, v: vp.baseAddress!, kvHeadStride: kStride,
                          out: op.baseAddress!, probs: pp.baseAddress!, batch: batch, heads: heads, tq: tq, tk: tk, d: d,
@@ -59,7 +59,7 @@ public func attention(q: Tensor, k: Tensor, v: Tensor, causal: Bool,
         let needQK = q.requiresGrad || k.requiresGrad
         var dS = [Float](repeating: 0, count: needQK ? bh * pStride : 0)    // (B, H, Tq, Tk)
         g.withUnsafeBufferPointer { gp in probs.withUnsafeBufferPointer { pp in
-        q.data.withUnsafeBufferPointer { qp in k.data.withUnsafeBufferPointer { kp in v.data.withUnsafeBufferPointer { vp in
+        q.withValues { qp in k.withValues { kp in v.withValues { vp in
         dq.withUnsafeMutableBufferPointer { dqp in dk.withUnsafeMutableBufferPointer { dkp in dv.withUnsafeMutableBufferPointer { dvp in
         dS.withUnsafeMutableBufferPointer { sp in
             let p = pp.baseAddress!, dO = gp.baseAddress!
@@ -200,7 +200,7 @@ public final class KVCache {
         if halfPrecision && tnew == 1 { return attendHalf(q) }
         var out = [Float](repeating: 0, count: q.count)                       // (B, H, Tnew, D)
         var probs = [Float](repeating: 0, count: batch * heads * tnew * length)  // (B, H, Tnew, length)
-        q.data.withUnsafeBufferPointer { qp in keys.withUnsafeBufferPointer { kp in values.withUnsafeBufferPointer { vp in
+        q.withValues { qp in keys.withUnsafeBufferPointer { kp in values.withUnsafeBufferPointer { vp in
         out.withUnsafeMutableBufferPointer { op in probs.withUnsafeMutableBufferPointer { pp in
             attentionForward(q: qp.baseAddress!, k: kp.baseAddress!, v: vp.baseAddress!, kvHeadStride: maxLength * headDim,
                              out: op.baseAddress!, probs: pp.baseAddress!, batch: batch, heads: heads, tq: tnew, tk: length,
@@ -213,7 +213,7 @@ public final class KVCache {
     private func attendHalf(_ q: Tensor) -> Tensor {
         let bh = batch * heads, d = headDim, scale = 1 / Float(d).squareRoot(), n = length
         var out = [Float](repeating: 0, count: q.count), scores = [Float](repeating: 0, count: bh * n)
-        q.data.withUnsafeBufferPointer { qp in halfKeys.withUnsafeBufferPointer { kp in halfValues.withUnsafeBufferPointer { vp in
+        q.withValues { qp in halfKeys.withUnsafeBufferPointer { kp in halfValues.withUnsafeBufferPointer { vp in
         out.withUnsafeMutableBufferPointer { op in scores.withUnsafeMutableBufferPointer { sp in
             // Heads split between the workers once a head's cache is long enough to pay for a hand-off.
             parallelFor(bh, minChunk: max(1, 65_536 / max(1, n * d))) { heads in
@@ -239,7 +239,7 @@ public final class KVCache {
     /// Writes (B, H, Tnew, D) values, rounded to half precision, at positions length..<length+Tnew.
     private func appendHalf(_ t: Tensor, into buffer: inout [UInt16]) {
         let span = t.shape[2] * headDim
-        t.data.withUnsafeBufferPointer { src in buffer.withUnsafeMutableBufferPointer { dst in
+        t.withValues { src in buffer.withUnsafeMutableBufferPointer { dst in
             for bh in 0..<(batch * heads) {
                 gk_f32_to_f16(src.baseAddress! + bh * span, dst.baseAddress! + (bh * maxLength + length) * headDim, span)
             }
@@ -258,7 +258,7 @@ public final class KVCache {
     /// Writes (B, H, Tnew, D) values at positions length..<length+Tnew of a (B, H, maxLength, D) buffer.
     private func append(_ t: Tensor, into buffer: inout [Float]) {
         let span = t.shape[2] * headDim
-        t.data.withUnsafeBufferPointer { src in buffer.withUnsafeMutableBufferPointer { dst in
+        t.withValues { src in buffer.withUnsafeMutableBufferPointer { dst in
             for bh in 0..<(batch * heads) {
                 (dst.baseAddress! + (bh * maxLength + length) * headDim).update(from: src.baseAddress! + bh * span, count: span)
             }

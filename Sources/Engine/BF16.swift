@@ -101,7 +101,7 @@ final class BF16Panels {
     func get(_ t: Tensor, k: Int, n: Int, transposed: Bool) -> [UInt16] {
         lock.lock(); defer { lock.unlock() }
         if let packed, let layout, layout == (k, n, transposed) { return packed }
-        let p = t.data.withUnsafeBufferPointer { BF16Products.pack($0.baseAddress!, k: k, n: n, transposed: transposed) }
+        let p = t.withValues { BF16Products.pack($0.baseAddress!, k: k, n: n, transposed: transposed) }
         if packed == nil { packed = p; layout = (k, n, transposed) }
         return p
     }

@@ -125,9 +125,9 @@ public func conv1d(_ x: Tensor, weight: Tensor, bias: Tensor?,
     var out = uninitializedFloats(batch * cout * tout) { _ in }
     // (Cin·K, Tout), reused per item; im2col writes every element, so it starts uninitialised.
     var col = [Float](unsafeUninitializedCapacity: pointwise ? 0 : rows * tout) { _, n in n = pointwise ? 0 : rows * tout }
-    x.data.withUnsafeBufferPointer { xp in weight.data.withUnsafeBufferPointer { wp in
+    x.withValues { xp in weight.withValues { wp in
     out.withUnsafeMutableBufferPointer { op in col.withUnsafeMutableBufferPointer { cp in
-        if let bias { bias.data.withUnsafeBufferPointer { setBias(op.baseAddress!, $0.baseAddress!, batch: batch, channels: cout, time: tout) } }
+        if let bias { bias.withValues { setBias(op.baseAddress!, $0.baseAddress!, batch: batch, channels: cout, time: tout) } }
         for b in 0..<batch {
             let xb = xp.baseAddress! + b * cin * length
             var colPtr = UnsafePointer(xb)
@@ -157,7 +157,7 @@ public func conv1d(_ x: Tensor, weight: Tensor, bias: Tensor?,
         // saving (B, Cin·K, Tout) would multiply activation memory by K.
         var col = [Float](repeating: 0, count: weight.requiresGrad && !pointwise ? rows * tout : 0)  // (Cin·K, Tout)
         var dcol = [Float](repeating: 0, count: x.requiresGrad && !pointwise ? rows * tout : 0)     // (Cin·K, Tout)
-        g.withUnsafeBufferPointer { gp in x.data.withUnsafeBufferPointer { xp in weight.data.withUnsafeBufferPointer { wp in
+        g.withUnsafeBufferPointer { gp in x.withValues { xp in weight.withValues { wp in
         col.withUnsafeMutableBufferPointer { cp in dcol.withUnsafeMutableBufferPointer { dp in
             for b in 0..<batch {
                 let gb = gp.baseAddress! + b * cout * tout
@@ -223,7 +223,7 @@ public func convTranspose1d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: 
 
     var out = [Float](repeating: 0, count: batch * cout * tout)  // (B, Cout, Tout)
     var col = [Float](repeating: 0, count: rows * length)        // (Cout·K, T), reused per item
-    x.data.withUnsafeBufferPointer { xp in weight.data.withUnsafeBufferPointer { wp in
+    x.withValues { xp in weight.withValues { wp in
     out.withUnsafeMutableBufferPointer { op in col.withUnsafeMutableBufferPointer { cp in
         for b in 0..<batch {
             // cols (Cout·K, T) = Wᵀ (Cout·K, Cin) · x (Cin, T)
@@ -232,7 +232,7 @@ public func convTranspose1d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: 
             col2im(cp.baseAddress!, op.baseAddress! + b * cout * tout, channels: cout, length: tout, kernel: kernel,
                    stride: stride, padding: padding, dilation: dilation, columns: length)
         }
-        if let bias { bias.data.withUnsafeBufferPointer { addBias(op.baseAddress!, $0.baseAddress!, batch: batch, channels: cout, time: tout) } }
+        if let bias { bias.withValues { addBias(op.baseAddress!, $0.baseAddress!, batch: batch, channels: cout, time: tout) } }
     } } } }
 
     var parents = [x, weight]
@@ -240,7 +240,7 @@ public func convTranspose1d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: 
     return Tensor.result(shape: [batch, cout, tout], data: out, parents: parents) { o in
         let g = o.grad!  // (B, Cout, Tout)
         var dcol = [Float](repeating: 0, count: rows * length)  // (Cout·K, T): im2col of dOut
-        g.withUnsafeBufferPointer { gp in x.data.withUnsafeBufferPointer { xp in weight.data.withUnsafeBufferPointer { wp in
+        g.withUnsafeBufferPointer { gp in x.withValues { xp in weight.withValues { wp in
         dcol.withUnsafeMutableBufferPointer { dp in
             for b in 0..<batch where x.requiresGrad || weight.requiresGrad {
                 im2col(gp.baseAddress! + b * cout * tout, dp.baseAddress!, channels: cout, length: tout, kernel: kernel,

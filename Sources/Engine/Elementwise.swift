@@ -96,8 +96,8 @@ private func binary<F: FloatZip>(_ a: Tensor, _ b: Tensor, _ opName: String, _: 
     }
     let n = shapeCount(outShape)
     let out = uninitializedFloats(n) { op in
-    a.data.withUnsafeBufferPointer { ap in
-        b.data.withUnsafeBufferPointer { bp in
+    a.withValues { ap in
+        b.withValues { bp in
                 if a.shape == b.shape {
                     parallelFor(n) { r in for i in r { op[i] = F.apply(ap[i], bp[i]) } }
                 } else if b.count == 1 {
@@ -200,15 +200,15 @@ private func unary<F: FloatMap>(_ x: Tensor, _ f: F,
                                 _ df: @escaping (_ x: Float, _ y: Float) -> Float) -> Tensor {
     let n = x.count
     let out = uninitializedFloats(n) { op in
-        x.data.withUnsafeBufferPointer { xp in
+        x.withValues { xp in
             parallelFor(n) { r in for i in r { op[i] = f(xp[i]) } }
         }
     }
     return Tensor.result(shape: x.shape, data: out, parents: [x]) { o in
         let g = o.grad!
         x.accumulateGrad { gx in
-            x.data.withUnsafeBufferPointer { xp in
-                o.data.withUnsafeBufferPointer { yp in
+            x.withValues { xp in
+                o.withValues { yp in
                     let gxp = gx
                     parallelFor(n) { r in for i in r { gxp[i] += g[i] * df(xp[i], yp[i]) } }
                 }
@@ -249,7 +249,7 @@ public func leakyRelu(_ x: Tensor, slope: Float = 0.01) -> Tensor {
 /// The forward values come from a vectorized kernel (CKernels; within 2·10⁻⁷·|x| of the formula with libm's tanh).
 public func gelu(_ x: Tensor) -> Tensor {
     var out = [Float](repeating: 0, count: x.count)
-    x.data.withUnsafeBufferPointer { xp in out.withUnsafeMutableBufferPointer { op in
+    x.withValues { xp in out.withUnsafeMutableBufferPointer { op in
         parallelFor(x.count, minChunk: 65_536) { r in
             gk_gelu_tanh(xp.baseAddress! + r.lowerBound, op.baseAddress! + r.lowerBound, r.count)
         }
@@ -257,7 +257,7 @@ public func gelu(_ x: Tensor) -> Tensor {
     return Tensor.result(shape: x.shape, data: out, parents: [x]) { o in
         let g = o.grad!
         x.accumulateGrad { gx in
-            x.data.withUnsafeBufferPointer { xp in g.withUnsafeBufferPointer { gp in
+            x.withValues { xp in g.withUnsafeBufferPointer { gp in
                 let gxp = gx
                 parallelFor(x.count, minChunk: 65_536) { r in
                     gk_gelu_tanh_backward(xp.baseAddress! + r.lowerBound, gp.baseAddress! + r.lowerBound, gxp + r.lowerBound, r.count)
@@ -293,7 +293,7 @@ public func snake(_ x: Tensor, alpha: Tensor) -> Tensor {
     let b = x.shape[0], c = x.shape[1], t = x.shape[2]
     let a = alpha.data, rowChunk = max(1, 16_384 / max(t, 1))
     var out = [Float](repeating: 0, count: x.count)
-    x.data.withUnsafeBufferPointer { xp in out.withUnsafeMutableBufferPointer { op in
+    x.withValues { xp in out.withUnsafeMutableBufferPointer { op in
         let xp = xp.baseAddress!, op = op.baseAddress!
         parallelFor(b * c, minChunk: rowChunk) { rows in
             for row in rows {
@@ -307,7 +307,7 @@ public func snake(_ x: Tensor, alpha: Tensor) -> Tensor {
         let g = o.grad!
         // Per row: sin(2αx), and (for α) sin(αx).
         var ga = [Float](repeating: 0, count: b * c)
-        func rows(into gx: UnsafeMutablePointer<Float>?) { x.data.withUnsafeBufferPointer { xp in ga.withUnsafeMutableBufferPointer { gap in
+        func rows(into gx: UnsafeMutablePointer<Float>?) { x.withValues { xp in ga.withUnsafeMutableBufferPointer { gap in
             let xp = xp.baseAddress!, gap = gap.baseAddress!
             parallelFor(b * c, minChunk: rowChunk) { rows in
                 var s2 = [Float](repeating: 0, count: t), s1 = [Float](repeating: 0, count: t)

@@ -15,7 +15,7 @@ public final class HalfMatrix {
         precondition(t.rank == 2, "HalfMatrix: a matrix is 2-D, got shape \(t.shape)")
         rows = t.shape[0]; cols = t.shape[1]
         var h = [UInt16](repeating: 0, count: t.count)
-        t.data.withUnsafeBufferPointer { s in h.withUnsafeMutableBufferPointer { d in
+        t.withValues { s in h.withUnsafeMutableBufferPointer { d in
             gk_f32_to_f16(s.baseAddress!, d.baseAddress!, t.count)
         } }
         storage = h
@@ -47,7 +47,7 @@ public final class HalfMatrix {
         let m = x.count / cols, n = rows, k = cols
         var out = [Float](repeating: 0, count: m * n)
         let b = bias?.data ?? []
-        storage.withUnsafeBufferPointer { w in x.data.withUnsafeBufferPointer { xp in b.withUnsafeBufferPointer { bp in
+        storage.withUnsafeBufferPointer { w in x.withValues { xp in b.withUnsafeBufferPointer { bp in
             out.withUnsafeMutableBufferPointer { yp in
                 // Output rows split between the workers; each reads its share of the weights once.
                 parallelFor(n, minChunk: max(16, 65_536 / max(1, k))) { r in

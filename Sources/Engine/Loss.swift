@@ -46,7 +46,7 @@ public func softCrossEntropy(_ logits: Tensor, targets: [Float]) -> Tensor {
     var mass = [Float](repeating: 0, count: n)
     var total: Double = 0
     var used = 0
-    logits.data.withUnsafeBufferPointer { lp in probs.withUnsafeMutableBufferPointer { pp in
+    logits.withValues { lp in probs.withUnsafeMutableBufferPointer { pp in
         for row in 0..<n {
             let base = row * v
             mass[row] = targets[base..<(base + v)].reduce(0, +)
@@ -78,7 +78,7 @@ public func crossEntropy(_ logits: Tensor, targets: [Int], ignoreIndex: Int = -1
     // −log p_t = logsumexp − x_t per row, from the softmax's own pass (max subtracted, summed in
     // Double, so a tiny p keeps its precision); rows in parallel, summed in row order after.
     var rowLoss = [Double](repeating: 0, count: n)
-    logits.data.withUnsafeBufferPointer { lp in probs.withUnsafeMutableBufferPointer { pp in rowLoss.withUnsafeMutableBufferPointer { lossp in
+    logits.withValues { lp in probs.withUnsafeMutableBufferPointer { pp in rowLoss.withUnsafeMutableBufferPointer { lossp in
         parallelFor(n, minChunk: max(1, 16_384 / max(v, 1))) { r in
             for row in r {
                 let lse = softmaxRowLogSumExp(lp.baseAddress! + row * v, pp.baseAddress! + row * v, v)

@@ -63,7 +63,7 @@ public func matmul(_ a: Tensor, _ b: Tensor, transposeB: Bool = false) -> Tensor
     let panels = BF16Products.serves(m: m, n: n, k: k) ? b.bf16Panels : nil
     let bf16 = panels != nil
     let packed = panels?.get(b, k: k, n: n, transposed: transposeB) ?? []
-    let out = uninitializedFloats(m * n) { cp in a.data.withUnsafeBufferPointer { ap in b.data.withUnsafeBufferPointer { bp in
+    let out = uninitializedFloats(m * n) { cp in a.withValues { ap in b.withValues { bp in
         if bf16 {
             packed.withUnsafeBufferPointer { pp in
                 BF16Products.product(ap.baseAddress!, bp.baseAddress!, packed: pp.baseAddress!, cp.baseAddress!,
@@ -78,12 +78,12 @@ public func matmul(_ a: Tensor, _ b: Tensor, transposeB: Bool = false) -> Tensor
         g.withUnsafeBufferPointer { gp in
             if a.requiresGrad {
                 // dA (M, K) += dC (M, N) · op(B)ᵀ
-                a.accumulateGrad { ga in b.data.withUnsafeBufferPointer { bp in
+                a.accumulateGrad { ga in b.withValues { bp in
                     sgemm(gp.baseAddress!, bp.baseAddress!, ga, m: m, n: k, k: n, transB: !transposeB, beta: 1)
                 } }
             }
             if b.requiresGrad {
-                b.accumulateGrad { gb in a.data.withUnsafeBufferPointer { ap in
+                b.accumulateGrad { gb in a.withValues { ap in
                     if transposeB {  // dB (N, K) += dCᵀ (N, M) · A (M, K)
                         sgemm(gp.baseAddress!, ap.baseAddress!, gb, m: n, n: k, k: m, transA: true, beta: 1)
                     } else {         // dB (K, N) += Aᵀ (K, M) · dC (M, N)
@@ -105,7 +105,7 @@ public func bmm(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: 
     let kb = transposeB ? b.shape[2] : b.shape[1], n = transposeB ? b.shape[1] : b.shape[2]
     precondition(k == kb, "bmm: inner dimensions differ: \(a.shape) · \(b.shape)")
     let sa = m * k, sb = k * n, sc = m * n
-    let out = uninitializedFloats(batch * sc) { cp in a.data.withUnsafeBufferPointer { ap in b.data.withUnsafeBufferPointer { bp in
+    let out = uninitializedFloats(batch * sc) { cp in a.withValues { ap in b.withValues { bp in
         for i in 0..<batch {
             sgemm(ap.baseAddress! + i * sa, bp.baseAddress! + i * sb, cp.baseAddress! + i * sc,
                   m: m, n: n, k: k, transA: transposeA, transB: transposeB)
@@ -115,7 +115,7 @@ public func bmm(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: 
         let g = o.grad!
         g.withUnsafeBufferPointer { gp in
             if a.requiresGrad {
-                a.accumulateGrad { ga in b.data.withUnsafeBufferPointer { bp in
+                a.accumulateGrad { ga in b.withValues { bp in
                     for i in 0..<batch {
                         let gi = gp.baseAddress! + i * sc, bi = bp.baseAddress! + i * sb, ai = ga + i * sa
                         if transposeA {  // A stored (K, M): dA = op(B) · dCᵀ
@@ -127,7 +127,7 @@ public func bmm(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: 
                 } }
             }
             if b.requiresGrad {
-                b.accumulateGrad { gb in a.data.withUnsafeBufferPointer { ap in
+                b.accumulateGrad { gb in a.withValues { ap in
                     for i in 0..<batch {
                         let gi = gp.baseAddress! + i * sc, ai = ap.baseAddress! + i * sa, bi = gb + i * sb
                         if transposeB {  // B stored (N, K): dB = dCᵀ · op(A)

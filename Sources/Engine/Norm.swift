@@ -21,7 +21,7 @@ public func layerNorm(_ x: Tensor, gamma: Tensor?, beta: Tensor?, eps: Float = 1
     var rstd = [Float](repeating: 0, count: n)       // (N), 1 / sqrt(var + eps), saved for the backward
     let ones = [Float](repeating: 1, count: gamma == nil ? c : 0)
     let zeros = [Float](repeating: 0, count: beta == nil ? c : 0)
-    x.data.withUnsafeBufferPointer { xp in (gamma?.data ?? ones).withUnsafeBufferPointer { gp in
+    x.withValues { xp in (gamma?.data ?? ones).withUnsafeBufferPointer { gp in
     (beta?.data ?? zeros).withUnsafeBufferPointer { bp in out.withUnsafeMutableBufferPointer { op in
     mean.withUnsafeMutableBufferPointer { mp in rstd.withUnsafeMutableBufferPointer { rp in
         parallelFor(n, minChunk: max(1, 16_384 / max(c, 1))) { range in
@@ -73,7 +73,7 @@ public func layerNorm(_ x: Tensor, gamma: Tensor?, beta: Tensor?, eps: Float = 1
             // With x̂ = (x − mean)·rstd and dx̂ = dy·gamma:
             // dx = rstd · (dx̂ − mean(dx̂) − x̂ · mean(dx̂ · x̂)), per row.
             x.accumulateGrad { gx in
-                x.data.withUnsafeBufferPointer { xp in (gamma?.data ?? ones).withUnsafeBufferPointer { gp in
+                x.withValues { xp in (gamma?.data ?? ones).withUnsafeBufferPointer { gp in
                 g.withUnsafeBufferPointer { dp in
                     let gxp = gx
                     parallelFor(n, minChunk: max(1, 16_384 / max(c, 1))) { range in
@@ -99,7 +99,7 @@ public func layerNorm(_ x: Tensor, gamma: Tensor?, beta: Tensor?, eps: Float = 1
         // dgamma = Σ_rows dy · x̂, dbeta = Σ_rows dy. A row-parallel split would race on these (C)
         // sums; one sequential pass is O(N·C) and small next to the matmuls around a norm.
         if let gamma, gamma.requiresGrad {
-            gamma.accumulateGrad { gg in x.data.withUnsafeBufferPointer { xp in g.withUnsafeBufferPointer { dp in
+            gamma.accumulateGrad { gg in x.withValues { xp in g.withUnsafeBufferPointer { dp in
                 for row in 0..<n {
                     let m = mean[row], r = rstd[row], xr = xp.baseAddress! + row * c, dr = dp.baseAddress! + row * c
                     for j in 0..<c { gg[j] += dr[j] * (xr[j] - m) * r }
@@ -131,7 +131,7 @@ public func embedding(_ table: Tensor, ids: [Int], shape: [Int]) -> Tensor {
                             + "check the tokenizer or vocabulary size")
     }
     var out = [Float](repeating: 0, count: ids.count * c)  // (N, C)
-    table.data.withUnsafeBufferPointer { tp in out.withUnsafeMutableBufferPointer { op in
+    table.withValues { tp in out.withUnsafeMutableBufferPointer { op in
         for (i, id) in ids.enumerated() {
             (op.baseAddress! + i * c).update(from: tp.baseAddress! + id * c, count: c)
         }

@@ -142,6 +142,18 @@ public struct SafeTensor {
         try widen(into: dst)
     }
 
+    /// The values of an F32 tensor still in its file, in place in the file's mapping rather than
+    /// copied (on a little-endian machine, where the file's bytes are Floats as they lie, 4-byte
+    /// aligned); nil where they have to be copied (`copyFloats`).
+    func borrowedFloats() -> BorrowedFloats? {
+        guard dtype == .f32, case .file(let file) = storage, 1.littleEndian == 1,
+              let map = file.mapped(), range.lowerBound >= 0, range.upperBound <= map.count,
+              (Int(bitPattern: map.base) + range.lowerBound) % MemoryLayout<Float>.alignment == 0 else { return nil }
+        let n = range.count / MemoryLayout<Float>.stride
+        let start = (map.base + range.lowerBound).bindMemory(to: Float.self, capacity: n)
+        return BorrowedFloats(values: UnsafeBufferPointer(start: start, count: n), owner: map)
+    }
+
     private var notFloat: SafeTensorsError {
         SafeTensorsError(path: "", message: "tensor has integer dtype \(dtype.rawValue), not a float dtype. Read it with int32s() or int64s()")
     }
@@ -213,6 +225,25 @@ public struct SafeTensor {
     }
 }
 
+/// A file mapped read-only and private (MAP_PRIVATE): its pages are the page cache's, shared with
+/// every process that reads the file, so a loaded model's weights cost neither a copy nor fresh
+/// zeroed memory. Unmapped when the last tensor borrowing from it goes. A file cut short while
+/// mapped would fault on the lost pages, as with any mapped model file (llama.cpp's, ONNX Runtime's):
+/// gen's model files are replaced by rename (`atomicWrite`), which leaves a mapped file whole.
+final class FileMapping {
+    let base: UnsafeRawPointer
+    let count: Int
+
+    init?(fd: Int32, size: Int) {
+        guard size > 0 else { return nil }
+        let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0)
+        guard let p, p != MAP_FAILED else { return nil }
+        base = UnsafeRawPointer(p)
+        count = size
+    }
+    deinit { munmap(UnsafeMutableRawPointer(mutating: base), count) }
+}
+
 /// Where a tensor's bytes are (`SafeTensor.storage`).
 enum SafeTensorBytes {
     /// An array in memory: the tensor's own, or a parsed file's, shared by its tensors.
@@ -226,9 +257,23 @@ enum SafeTensorBytes {
 final class SafeTensorsSource {
     let fd: Int32
     let path: String
+    /// The file's size when its header was read.
+    let size: Int
+    private let lock = NSLock()
+    private var mapping: FileMapping??
 
-    init(fd: Int32, path: String) { self.fd = fd; self.path = path }
+    init(fd: Int32, path: String, size: Int) { self.fd = fd; self.path = path; self.size = size }
     deinit { close(fd) }
+
+    /// The whole file mapped read-only, made on first use and shared by the tensors that borrow
+    /// from it; nil where it cannot be mapped (then the values are read with pread instead).
+    func mapped() -> FileMapping? {
+        lock.lock(); defer { lock.unlock() }
+        if let mapping { return mapping }
+        let made = FileMapping(fd: fd, size: size)
+        mapping = .some(made)
+        return made
+    }
 
     /// Bytes `range` of the file into `dst` (exactly `range.count` bytes), or an error naming the
     /// file when it can no longer be read in full (cut short or changed since its header was read).
@@ -297,7 +342,7 @@ public struct SafeTensorsFile {
         guard fd >= 0 else {
             throw SafeTensorsError(path: path, message: "cannot read file (\(String(cString: strerror(errno)))). Check its permissions")
         }
-        let source = SafeTensorsSource(fd: fd, path: path)
+        let source = SafeTensorsSource(fd: fd, path: path, size: size)
         let length = try source.prefix(min(8, size))
         var prefix = length
         if length.count == 8 {

@@ -26,7 +26,7 @@ public func permute(_ x: Tensor, _ perm: [Int]) -> Tensor {
     for i in stride(from: x.rank - 2, through: 0, by: -1) { inStrides[i] = inStrides[i + 1] * x.shape[i + 1] }
     let srcStrides = perm.map { inStrides[$0] }  // input stride for each output dimension
     let zero = [Int](repeating: 0, count: x.rank)
-    let out = uninitializedFloats(x.count) { op in x.data.withUnsafeBufferPointer { xp in
+    let out = uninitializedFloats(x.count) { op in x.withValues { xp in
         forEachBroadcast(outShape, srcStrides, zero) { o, i, _ in op[o] = xp[i] }
     } }
     return Tensor.result(shape: outShape, data: out, parents: [x]) { o in
@@ -52,7 +52,7 @@ public func slice(_ x: Tensor, axis: Int, _ range: Range<Int>) -> Tensor {
     let outer = x.shape[..<ax].reduce(1, *), inner = x.shape[(ax + 1)...].reduce(1, *)
     let len = range.count, full = x.shape[ax]
     var outShape = x.shape; outShape[ax] = len
-    let out = uninitializedFloats(outer * len * inner) { op in x.data.withUnsafeBufferPointer { xp in
+    let out = uninitializedFloats(outer * len * inner) { op in x.withValues { xp in
         for o in 0..<outer {
             let src = (o * full + range.lowerBound) * inner, dst = o * len * inner
             for i in 0..<(len * inner) { op[dst + i] = xp[src + i] }
@@ -83,7 +83,7 @@ public func concat(_ xs: [Tensor], axis: Int) -> Tensor {
     let out = uninitializedFloats(outer * total * inner) { op in
         var offset = 0
         for (x, len) in zip(xs, lens) {
-            x.data.withUnsafeBufferPointer { xp in
+            x.withValues { xp in
                 for o in 0..<outer {
                     let src = o * len * inner, dst = (o * total + offset) * inner
                     for i in 0..<(len * inner) { op[dst + i] = xp[src + i] }

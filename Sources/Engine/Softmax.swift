@@ -6,7 +6,7 @@ import Foundation
 
 public func softmax(_ x: Tensor) -> Tensor {
     let v = x.shape.last ?? 1, rows = x.count / max(v, 1)
-    let out = uninitializedFloats(x.count) { op in x.data.withUnsafeBufferPointer { xp in
+    let out = uninitializedFloats(x.count) { op in x.withValues { xp in
         parallelFor(rows, minChunk: max(1, 8192 / max(v, 1))) { r in
             for row in r { softmaxRow(xp.baseAddress! + row * v, op.baseAddress! + row * v, v) }
         }
@@ -29,7 +29,7 @@ public func softmax(_ x: Tensor) -> Tensor {
 public func logSoftmax(_ x: Tensor) -> Tensor {
     let v = x.shape.last ?? 1, rows = x.count / max(v, 1)
     var out = [Float](repeating: 0, count: x.count)
-    x.data.withUnsafeBufferPointer { xp in
+    x.withValues { xp in
         for row in 0..<rows {
             let base = row * v
             let lse = Float(logSumExpRow(xp.baseAddress! + base, v))

@@ -20,11 +20,38 @@ func uninitializedFloats(_ n: Int, _ fill: (UnsafeMutableBufferPointer<Float>) -
     }
 }
 
+/// Float values in memory that `owner` keeps alive (a model file mapped read-only: `FileMapping`),
+/// which a loaded weight reads in place (`Tensor.withValues`).
+@usableFromInline struct BorrowedFloats {
+    @usableFromInline let values: UnsafeBufferPointer<Float>
+    @usableFromInline let owner: AnyObject
+}
+
 public final class Tensor {
     /// Dimensions, outermost first. `[]` is a scalar.
     public private(set) var shape: [Int]
-    /// Row-major values, `shape.product` of them.
-    public var data: [Float]
+    /// Row-major values, `shape.product` of them. A loaded weight may *borrow* its values from the
+    /// model file mapped read-only (`borrow`) instead of holding a copy: reading `data` from such a
+    /// tensor copies them each time (counted by `Tensor.borrowedCopies`), so the products that read
+    /// weights do it through `withValues`, in place; writing `data` gives the tensor values of its own.
+    @inlinable public var data: [Float] {
+        get {
+            if _slowPath(borrowed != nil || unallocated) { return valuesCopy() }
+            return storage
+        }
+        set { borrowed = nil; unallocated = false; storage = newValue }
+        _modify {
+            if _slowPath(borrowed != nil || unallocated) { own() }
+            yield &storage
+        }
+    }
+    /// The values this tensor owns (empty while it borrows, or before an unfilled tensor is used).
+    @usableFromInline var storage: [Float]
+    /// Values in memory that someone else owns (a mapped model file), read in place.
+    @usableFromInline var borrowed: BorrowedFloats?
+    /// A tensor made `unfilled` whose memory is not allocated yet: a weight about to be loaded,
+    /// which may borrow its values and then never needs memory of its own.
+    @usableFromInline var unallocated = false
     /// d(loss)/d(self), allocated on first accumulation during `backward()`.
     public var grad: [Float]?
     /// Whether gradients flow into this tensor.
@@ -50,9 +77,18 @@ public final class Tensor {
         precondition(data.count == shape.reduce(1, *),
                      "tensor data has \(data.count) values but shape \(shape) needs \(shape.reduce(1, *))")
         self.shape = shape
-        self.data = data
+        self.storage = data
         self.requiresGrad = requiresGrad
         self.name = name
+    }
+
+    /// A tensor with no memory yet (`init(unfilled:)`).
+    private init(unallocated shape: [Int]) {
+        precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in shape \(shape)")
+        self.shape = shape
+        self.storage = []
+        self.unallocated = true
+        self.requiresGrad = false
     }
 
     public convenience init(zeros shape: [Int], requiresGrad: Bool = false) {
@@ -61,10 +97,62 @@ public final class Tensor {
 
     /// A tensor whose values are undefined until written: parameters that a strict load
     /// (`ParameterStore.load`, which fills every registered tensor or throws) is about to fill, so
-    /// their memory is first touched by the weights themselves and not by zeros nobody reads.
+    /// their memory is first touched by the weights themselves and not by zeros nobody reads. Its
+    /// memory is allocated when first used, so a weight that borrows its values never allocates any.
     public convenience init(unfilled shape: [Int]) {
-        self.init(shape: shape, data: uninitializedFloats(shape.reduce(1, *)) { _ in })
+        self.init(unallocated: shape)
     }
+
+    /// Runs `body` with the values, in place: the tensor's own, or those it borrows (never copied).
+    /// The products that read weights use this rather than `data`.
+    @inlinable
+    public func withValues<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
+        if let b = borrowed { return try withExtendedLifetime(b.owner) { try body(b.values) } }
+        if _slowPath(unallocated) { own() }
+        return try storage.withUnsafeBufferPointer(body)
+    }
+
+    /// Whether the values are borrowed from memory the tensor does not own (a mapped model file).
+    public var isBorrowed: Bool { borrowed != nil }
+
+    /// Takes `values` (as many as the shape holds) in place of values of its own: a loaded weight
+    /// reading its mapped file (`ParameterStore.load(borrow:)`). Nothing is copied.
+    func borrow(_ values: BorrowedFloats) {
+        precondition(values.values.count == shape.reduce(1, *), "borrow: \(values.values.count) values for shape \(shape)")
+        storage = []
+        unallocated = false
+        borrowed = values
+    }
+
+    /// The values as an array of this tensor's own, from the borrowed ones or new memory.
+    @usableFromInline func own() {
+        if let b = borrowed {
+            Tensor.noteBorrowedCopy()
+            storage = Array(b.values)
+            borrowed = nil
+        } else if unallocated {
+            storage = uninitializedFloats(shape.reduce(1, *)) { _ in }
+            unallocated = false
+        }
+    }
+
+    /// `data` of a tensor that borrows (a copy, each time) or has no memory yet (allocated now).
+    @usableFromInline func valuesCopy() -> [Float] {
+        if let b = borrowed {
+            Tensor.noteBorrowedCopy()
+            return Array(b.values)
+        }
+        own()
+        return storage
+    }
+
+    private static let copiesLock = NSLock()
+    nonisolated(unsafe) private static var copies = 0
+    /// How many times the values of a borrowing tensor were copied (read through `data`, or made its
+    /// own), since the process started: a test that runs a model loaded with borrowed weights checks
+    /// that its inference reads them in place.
+    public static var borrowedCopies: Int { copiesLock.lock(); defer { copiesLock.unlock() }; return copies }
+    @usableFromInline static func noteBorrowedCopy() { copiesLock.lock(); copies += 1; copiesLock.unlock() }
 
     public convenience init(filling value: Float, shape: [Int], requiresGrad: Bool = false) {
         self.init(shape: shape, data: [Float](repeating: value, count: shape.reduce(1, *)), requiresGrad: requiresGrad)
@@ -90,7 +178,7 @@ public final class Tensor {
         self.init(shape: shape, data: values, requiresGrad: requiresGrad)
     }
 
-    public var count: Int { data.count }
+    public var count: Int { borrowed?.values.count ?? (unallocated ? shape.reduce(1, *) : storage.count) }
     public var rank: Int { shape.count }
     /// The single value of a one-element tensor.
     public var item: Float {

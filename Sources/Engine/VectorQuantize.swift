@@ -107,7 +107,7 @@ public final class VectorQuantizer {
         let blockRows = max(1, min(n, (1 << 20) / k))
         var scores = [Float](repeating: 0, count: blockRows * k)  // (rows, K)
         var codes = [Int](repeating: 0, count: n)                 // (N)
-        x.data.withUnsafeBufferPointer { xp in codebook.data.withUnsafeBufferPointer { cp in
+        x.withValues { xp in codebook.withValues { cp in
         scores.withUnsafeMutableBufferPointer { sp in codes.withUnsafeMutableBufferPointer { out in
             var start = 0
             while start < n {
@@ -136,7 +136,7 @@ public final class VectorQuantizer {
     public func lookup(codes: [Int]) -> Tensor {
         let d = dim
         var out = [Float](repeating: 0, count: codes.count * d)  // (N, D)
-        codebook.data.withUnsafeBufferPointer { cp in out.withUnsafeMutableBufferPointer { op in
+        codebook.withValues { cp in out.withUnsafeMutableBufferPointer { op in
             for (i, c) in codes.enumerated() {
                 precondition(c >= 0 && c < codebookSize, "VectorQuantizer.lookup: code \(c) at position \(i) is outside 0..<\(codebookSize)")
                 (op.baseAddress! + i * d).update(from: cp.baseAddress! + c * d, count: d)
@@ -154,7 +154,7 @@ public final class VectorQuantizer {
     private func updateCodebook(_ x: Tensor, codes: [Int], counts: [Int], rng: inout RNG) {
         let n = x.shape[0], k = codebookSize, d = dim
         var sums = [Float](repeating: 0, count: k * d)  // (K, D) Σ of the rows assigned to each code
-        x.data.withUnsafeBufferPointer { xp in sums.withUnsafeMutableBufferPointer { sp in
+        x.withValues { xp in sums.withUnsafeMutableBufferPointer { sp in
             for (i, c) in codes.enumerated() { vAdd(sp.baseAddress! + c * d, xp.baseAddress! + i * d, d) }
         } }
         for j in 0..<k { clusterSize[j] = decay * clusterSize[j] + (1 - decay) * Float(counts[j]) }

@@ -23,6 +23,18 @@ public enum SpeechModelError: Error, CustomStringConvertible {
 public final class SpeechSynthesizer {
     public let model: FastSpeech
     public var vocoder: Vocoder
+    /// A vocoder still loading (`gen speech` loads it on a thread of its own): the first sentence's
+    /// mel is made before it is waited for, so the acoustic model runs while the vocoder's weights
+    /// are read and prepared. When set, it replaces `vocoder` at the first waveform, and what it
+    /// throws is thrown there.
+    public var pendingVocoder: (() throws -> Vocoder)?
+
+    /// Waits for `pendingVocoder`, if any, and makes it `vocoder` (what it threw is thrown).
+    public func resolveVocoder() throws {
+        guard let pending = pendingVocoder else { return }
+        vocoder = try pending()
+        pendingVocoder = nil
+    }
     /// Silence between sentences, in seconds.
     public var sentenceGap = 0.25
     /// Whether the model's mel postfilter (if its config has one) restores the predicted mel's
@@ -34,12 +46,13 @@ public final class SpeechSynthesizer {
         self.vocoder = vocoder
     }
 
-    /// Loads DIR/config.json and DIR/model.safetensors (strictly). Its products stay in float: in
+    /// Loads DIR/config.json and DIR/model.safetensors (strictly; the large weights read in place
+    /// from the mapped file, `ModelFolder.load(borrow:)`). Its products stay in float: in
     /// bfloat16 (as the vocoder's run, `BF16Products`) rms's dev WER rose from 0.058 to 0.079 in one
     /// run, past its teacher's 0.042 + 0.02, and 2 of its 30 sentences changed length; with the
     /// decoder alone in bfloat16, rms's paired WER on 74 fresh sentences rose by 0.017 (vocoder card).
     public convenience init(modelDir: String) throws {
-        self.init(model: try ModelFolder.load(modelDir, config: FastSpeechConfig.self, missing: SpeechModelError.missingModel(modelDir),
+        self.init(model: try ModelFolder.load(modelDir, config: FastSpeechConfig.self, missing: SpeechModelError.missingModel(modelDir), borrow: true,
                                               validate: { $0.validate() }, build: { FastSpeech(config: $0, randomInit: false) }, params: \.params))
     }
 
@@ -180,6 +193,7 @@ public final class SpeechSynthesizer {
                 continue  // a "sentence" of bare punctuation inside longer text is skipped, not fatal
             }
             if spoken > 0 { try sink(gap) }
+            try resolveVocoder()
             try sink(vocoder.waveform(logMel: m.mel, frames: m.frames))
             spoken += 1
         }

@@ -113,16 +113,17 @@ struct SpeechCommand: ParsableCommand, HasGlobalOptions {
 
         // The two models load side by side, the vocoder on a second thread: reading and checking
         // weights is most of a one-sentence command's fixed cost (`make bench` times it against flite).
+        // The first sentence's mel is made before the vocoder is waited for (`pendingVocoder`).
         let loading = Background { () throws -> Vocoder in
             let v = try loadVocoder(vocoder, globals, iterations: vocoderIterations, seed: seed)
+            if let refineIterations { (v as? NeuralVocoder)?.refine(iterations: refineIterations) }
             v.prepare()   // what its first sentence would do first, done here beside the main thread's work
             return v
         }
         let synth = try loadSynthesizer(globals)
         synth.prepareFrontend(voice: voice)
         _ = try usageErrors { try synth.speaker(voice) }
-        synth.vocoder = try loading.result()
-        if let refineIterations { (synth.vocoder as? NeuralVocoder)?.refine(iterations: refineIterations) }
+        synth.pendingVocoder = { try loading.result() }
         synth.usePostfilter = postfilter
         synth.sentenceGap = sentenceSilence
         let sampleRate = MelConfig.standard.sampleRate
@@ -142,6 +143,7 @@ struct SpeechCommand: ParsableCommand, HasGlobalOptions {
         if toStdout {
             // Streamed sentence by sentence, each at the target loudness: a player on the other
             // end of the pipe starts at once.
+            try synth.resolveVocoder()   // a vocoder that fails to load writes nothing to the pipe
             let stream = try ioErrors { try WAVStream(sampleRate: outRate, raw: outputRaw) }
             func speak(_ line: String) throws {
                 try usageErrors {
@@ -168,6 +170,9 @@ struct SpeechCommand: ParsableCommand, HasGlobalOptions {
             return
         }
 
+        // With --file a line's failure is reported and the rest go on; a vocoder that fails to load
+        // is no line's failure, so it is waited for first (one sentence's text goes ahead of it).
+        if file != nil { try synth.resolveVocoder() }
         var failures = 0
         for (i, line) in lines.enumerated() {
             let path = file == nil ? output : numbered(output, i + 1)

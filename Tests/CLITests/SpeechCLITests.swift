@@ -184,6 +184,39 @@ final class SpeechCLITests: CLITestCase {
 }
 
 extension SpeechCLITests {
+    // The vocoder loads on a thread of its own and is waited for only once the first sentence's mel
+    // is made (`SpeechSynthesizer.pendingVocoder`). A vocoder that is missing or corrupt must still be
+    // a model error (exit 3) that names it, with no file written, nothing on stdout for `-o -`, and
+    // no line of --file counted as spoken: the same outcome as when it was loaded before any text.
+    func testAMissingOrCorruptVocoderIsAModelErrorEvenAfterTheFirstMel() throws {
+        let root = URL(fileURLWithPath: modelDir).deletingLastPathComponent().path
+        let models = path("voc-models")
+        try FileManager.default.createDirectory(atPath: models + "/vocoder", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: models + "/speech", withDestinationPath: modelDir)
+        let lines = path("lines.txt")
+        try "One line.\nAnother line.\n".write(toFile: lines, atomically: true, encoding: .utf8)
+        for corrupt in [false, true] {
+            if corrupt {
+                try FileManager.default.copyItem(atPath: root + "/vocoder/config.json", toPath: models + "/vocoder/config.json")
+                let weights = try Data(contentsOf: URL(fileURLWithPath: root + "/vocoder/model.safetensors"))
+                try weights.prefix(weights.count / 3).write(to: URL(fileURLWithPath: models + "/vocoder/model.safetensors"))
+            }
+            let mention = corrupt ? "model.safetensors" : "no vocoder model"
+            let out = path("v.wav")
+            let toFile = try gen(["speech", "Seven small boats.", "--models-dir", models, "-o", out])
+            XCTAssertEqual(toFile.code, 3, toFile.stderr)
+            XCTAssertTrue(toFile.stderr.contains(mention), toFile.stderr)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+            let piped = try gen(["speech", "Seven small boats.", "--models-dir", models, "-o", "-"])
+            XCTAssertEqual(piped.code, 3, piped.stderr)
+            XCTAssertTrue(piped.stdout.isEmpty, "\(piped.stdout.count) bytes on stdout")
+            let file = try gen(["speech", "--file", lines, "--models-dir", models, "-o", path("f.wav")])
+            XCTAssertEqual(file.code, 3, file.stderr)
+            XCTAssertTrue(file.stderr.contains(mention) && !file.stderr.contains("line 1"), file.stderr)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: path("f-001.wav")))
+        }
+    }
+
     /// Mean over bands 40–79 (2–8 kHz) of the standard deviation, over the frames within 40 dB of
     /// the loudest, of the log-mel's detail across bands (each band minus the mean of the 5 around it).
     func upperSpectralDetail(_ audio: [Float]) -> Double {

@@ -54,6 +54,58 @@ final class CheckpointTests: XCTestCase {
         }
     }
 
+    // A load that borrows (`borrow: true`, what gen's speech models use) reads a large F32 weight
+    // in place from the mapped file instead of copying it, and nothing else changes. Expected values
+    // are the saved ones: the borrowed weight holds exactly them, a product through it gives the bits
+    // of the same product through an owned copy (and copies nothing: `Tensor.borrowedCopies`), the
+    // small bias and a weight stored as F16 are copied as before, and writing to a borrowed weight
+    // gives it values of its own while the file on disk stays as saved.
+    func testBorrowingLoadReadsLargeWeightsInPlace() throws {
+        let path = dir.appendingPathComponent("model.safetensors").path
+        func store(_ fill: Bool, seed: UInt64 = 3) -> ParameterStore {
+            var rng = RNG(seed: seed)
+            let s = ParameterStore()
+            s.register("big.weight", fill ? Tensor(randn: [80, 64], rng: &rng) : Tensor(unfilled: [80, 64]))   // 5,120 values
+            s.register("big.bias", fill ? Tensor(randn: [64], rng: &rng) : Tensor(unfilled: [64]))
+            return s
+        }
+        let saved = store(true)
+        try saved.save(to: path)
+        let loaded = store(false)
+        try loaded.load(SafeTensorsFile.read(path), path: path, requireFinite: true, borrow: true)
+        let w = loaded["big.weight"]!, b = loaded["big.bias"]!
+        XCTAssertGreaterThanOrEqual(w.count, ParameterStore.borrowMinimum)
+        XCTAssertTrue(w.isBorrowed, "a large F32 weight is read in place")
+        XCTAssertFalse(b.isBorrowed, "a weight under \(ParameterStore.borrowMinimum) values is copied")
+        XCTAssertEqual(b.data, saved["big.bias"]!.data)
+        XCTAssertEqual(w.count, 80 * 64)
+
+        var rng = RNG(seed: 9)
+        let x = Tensor(randn: [5, 80], rng: &rng)
+        let copies = Tensor.borrowedCopies
+        let viaBorrowed = matmul(x, w).data
+        XCTAssertEqual(Tensor.borrowedCopies, copies, "the product read the borrowed weight in place")
+        XCTAssertEqual(viaBorrowed, matmul(x, saved["big.weight"]!).data, "same product, bit for bit")
+        XCTAssertEqual(w.withValues { Array($0) }, saved["big.weight"]!.data)
+
+        XCTAssertEqual(w.data, saved["big.weight"]!.data, "reading data gives the values")
+        XCTAssertEqual(Tensor.borrowedCopies, copies + 1, "reading data of a borrowing tensor is a copy")
+        w.data[0] += 1
+        XCTAssertFalse(w.isBorrowed, "writing gives the tensor values of its own")
+        XCTAssertEqual(w.data[0], saved["big.weight"]!.data[0] + 1)
+        let again = store(false)
+        try again.load(from: path)
+        XCTAssertEqual(again["big.weight"]!.data, saved["big.weight"]!.data, "the file is unchanged")
+        XCTAssertFalse(again["big.weight"]!.isBorrowed, "a load that does not borrow copies")
+
+        let half = dir.appendingPathComponent("half.safetensors").path
+        try saved.save(to: half, dtype: .f16)
+        let widened = store(false)
+        try widened.load(SafeTensorsFile.read(half), path: half, borrow: true)
+        XCTAssertFalse(widened["big.weight"]!.isBorrowed, "F16 values are widened into a copy")
+        XCTAssertEqual(widened["big.weight"]!.data, try SafeTensorsFile.read(half).tensors["big.weight"]!.floats())
+    }
+
     func testSaveLoadRoundTrip() throws {
         let path = dir.appendingPathComponent("model.safetensors").path
         let a = makeStore(seed: 1)

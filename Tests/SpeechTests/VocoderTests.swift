@@ -206,6 +206,32 @@ final class VocoderTests: XCTestCase {
         XCTAssertLessThan(apart, 0.4 * toOriginal, "bfloat16 vs float \(apart), float vs original \(toOriginal)")
     }
 
+    // `gen speech` loads the shipped speech model and vocoder borrowing their large weights from the
+    // mapped files (`ModelFolder.load(borrow:)`). Expected: those weights are borrowed, a sentence
+    // spoken through them copies none of them (`Tensor.borrowedCopies` unchanged: every product reads
+    // them in place), and the samples equal, bit for bit, those of the same models loaded by copying.
+    func testBorrowedWeightsSpeakTheSameSamplesWithoutCopies() throws {
+        let speechDir = Self.modelsDir + "/speech", vocoderDir = Self.modelsDir + "/vocoder"
+        let synth = try SpeechSynthesizer(modelDir: speechDir)
+        let vocoder = try NeuralVocoder(modelDir: vocoderDir)
+        XCTAssertTrue(synth.model.params.tensors.contains(where: \.isBorrowed), "FastSpeech borrows its large weights")
+        XCTAssertTrue(vocoder.model.params.tensors.contains(where: \.isBorrowed), "the vocoder borrows its large weights")
+        let copies = Tensor.borrowedCopies
+        let borrowed = try SpeechSynthesizer(model: synth.model, vocoder: vocoder).speak("Seven small boats sailed home.", voice: "rms")
+        XCTAssertEqual(Tensor.borrowedCopies, copies, "a sentence copied borrowed weights")
+
+        let copiedSpeech = try ModelFolder.load(speechDir, config: FastSpeechConfig.self, missing: SpeechModelError.missingModel(speechDir),
+                                                validate: { $0.validate() }, build: { FastSpeech(config: $0, randomInit: false) }, params: \.params)
+        let copiedVocoder = try ModelFolder.load(vocoderDir, config: VocoderConfig.self, missing: VocoderModelError.missingModel(vocoderDir),
+                                                 validate: { $0.validate() }, build: { VocoderModel(config: $0, randomInit: false) }, params: \.params)
+        XCTAssertFalse(copiedSpeech.params.tensors.contains(where: \.isBorrowed))
+        copiedVocoder.params.freezeForInference()
+        let own = NeuralVocoder(model: copiedVocoder)
+        let copied = try SpeechSynthesizer(model: copiedSpeech, vocoder: own).speak("Seven small boats sailed home.", voice: "rms")
+        XCTAssertGreaterThan(borrowed.count, 22050 / 2)
+        XCTAssertEqual(borrowed, copied, "borrowed and copied weights speak different samples")
+    }
+
     // `prepare` (what `gen speech` runs on its loading thread) only does ahead what the first
     // waveform would do: a vocoder prepared first gives the same samples, bit for bit, as one that
     // was not, on a flite utterance's mel (in bfloat16 where the CPU has it, the path whose packed
