@@ -198,7 +198,7 @@ public final class Tensor {
 
     /// Changes the shape in place without touching the values (for buffers that never enter a tape).
     public func setShape(_ newShape: [Int]) {
-        precondition(newShape.reduce(1, *) == data.count, "cannot set shape \(newShape) on \(data.count) values")
+        precondition(newShape.reduce(1, *) == count, "cannot set shape \(newShape) on \(count) values")
         shape = newShape
     }
 
