@@ -31,7 +31,12 @@ extension ParameterStore {
     /// `borrow`: the F32 weights of at least `borrowMinimum` values that a file read with
     /// `SafeTensorsFile.read` holds are not copied but read in place from the file mapped read-only
     /// (`Tensor.withValues`), for a model that only runs inference: its weights then cost no memory
-    /// of their own and no copy (the smaller ones, biases and norms, are copied as before).
+    /// of their own and no copy (the smaller ones, biases and norms, are copied as before). Only for a
+    /// model whose every op reads its weights through `withValues`: `data` of a borrowing tensor is a
+    /// copy where an owned array is shared (a reshape, a bias passed on), so a model that passes its
+    /// weights through such ops would copy them at every call. The speech models qualify (tested:
+    /// `VocoderTests.testBorrowedWeightsSpeakTheSameSamplesWithoutCopies`); the music models do not
+    /// (a guided sample of the prior copied borrowed weights a million times) and load by copying.
     public func load(_ file: SafeTensorsFile, path: String, allowExtra: (String) -> Bool = { _ in false },
                      requireFinite: Bool = false, borrow: Bool = false) throws {
         for (name, t) in zip(names, tensors) {
@@ -89,8 +94,8 @@ extension ParameterStore {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         (try? encoder.encode(config)).map { d in d.withUnsafeBytes { h.mix($0) } }
-        for (name, t) in zip(names, tensors) where include(name) { t.data.withUnsafeBytes { h.mix($0) } }
-        for t in buffers { t.data.withUnsafeBytes { h.mix($0) } }
+        for (name, t) in zip(names, tensors) where include(name) { t.withValues { h.mix(UnsafeRawBufferPointer($0)) } }
+        for t in buffers { t.withValues { h.mix(UnsafeRawBufferPointer($0)) } }
         return h.hex
     }
 }

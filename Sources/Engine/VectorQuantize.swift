@@ -44,8 +44,10 @@ public final class VectorQuantizer {
     /// Codes start as N(0, 1) draws with an EMA history of `restartThreshold` members each (one, as
     /// in Jukebox), so any code unused in the first training batch decays below the threshold and
     /// is restarted on real inputs: the codebook is effectively initialised from data.
+    /// `randomInit` false: the codebook unfilled and no EMA sum yet, for a codebook about to be
+    /// loaded (a loaded codec sets its EMA sums from the loaded codebooks: `RVQCodec.loadWeights`).
     public init(codebookSize: Int, dim: Int, decay: Float = 0.99, eps: Float = 1e-5,
-                restartThreshold: Float = 1.0, rng: inout RNG) {
+                restartThreshold: Float = 1.0, randomInit: Bool = true, rng: inout RNG) {
         precondition(codebookSize > 0 && dim > 0, "VectorQuantizer: codebookSize \(codebookSize) and dim \(dim) must be positive")
         precondition(decay >= 0 && decay < 1, "VectorQuantizer: decay \(decay) must be in [0, 1)")
         self.codebookSize = codebookSize
@@ -53,12 +55,12 @@ public final class VectorQuantizer {
         self.decay = decay
         self.eps = eps
         self.restartThreshold = restartThreshold
-        codebook = Tensor(randn: [codebookSize, dim], rng: &rng)
+        codebook = randomInit ? Tensor(randn: [codebookSize, dim], rng: &rng) : Tensor(unfilled: [codebookSize, dim])
         // A history of exactly the threshold: every code the first batch leaves unused falls below
         // it and moves onto that batch's inputs, whatever the threshold (1 as in Jukebox).
         let start: Float = restartThreshold > 0 ? restartThreshold : 1
         clusterSize = [Float](repeating: start, count: codebookSize)
-        embedSum = codebook.data.map { $0 * start }
+        embedSum = randomInit ? codebook.data.map { $0 * start } : []
     }
 
     // MARK: forward
@@ -218,15 +220,18 @@ public final class ResidualVectorQuantizer {
     /// The first stage's size (every stage's, unless built with `codebookSizes`).
     public var codebookSize: Int { stages[0].codebookSize }
 
-    public convenience init(stages count: Int, codebookSize: Int, dim: Int, decay: Float = 0.99, restartThreshold: Float = 1.0, rng: inout RNG) {
-        self.init(codebookSizes: Array(repeating: codebookSize, count: count), dim: dim, decay: decay, restartThreshold: restartThreshold, rng: &rng)
+    public convenience init(stages count: Int, codebookSize: Int, dim: Int, decay: Float = 0.99, restartThreshold: Float = 1.0,
+                            randomInit: Bool = true, rng: inout RNG) {
+        self.init(codebookSizes: Array(repeating: codebookSize, count: count), dim: dim, decay: decay, restartThreshold: restartThreshold,
+                  randomInit: randomInit, rng: &rng)
     }
 
     /// Stages of the given sizes, in order (the codec's bass stream may give its first more codes).
-    public init(codebookSizes: [Int], dim: Int, decay: Float = 0.99, restartThreshold: Float = 1.0, rng: inout RNG) {
+    /// `randomInit` false: codebooks about to be loaded (`VectorQuantizer.init`).
+    public init(codebookSizes: [Int], dim: Int, decay: Float = 0.99, restartThreshold: Float = 1.0, randomInit: Bool = true, rng: inout RNG) {
         precondition(!codebookSizes.isEmpty, "ResidualVectorQuantizer: needs at least one stage")
         stages = codebookSizes.map {
-            VectorQuantizer(codebookSize: $0, dim: dim, decay: decay, restartThreshold: restartThreshold, rng: &rng)
+            VectorQuantizer(codebookSize: $0, dim: dim, decay: decay, restartThreshold: restartThreshold, randomInit: randomInit, rng: &rng)
         }
     }
 

@@ -314,7 +314,7 @@ public final class RVQCodec {
         encoder = ConvNeXtStack(c.encoderLayout, scope: s.child("encoder"), rng: &rng)
         toLatent = Linear(c.encoderWidth, c.codeDim, scope: s.child("encoder").child("to_latent"), rng: &rng)
         quantizer = ResidualVectorQuantizer(stages: c.codebooks, codebookSize: c.codebookSize, dim: c.codeDim,
-                                            decay: c.emaDecay, restartThreshold: c.restartThreshold, rng: &rng)
+                                            decay: c.emaDecay, restartThreshold: c.restartThreshold, randomInit: randomInit, rng: &rng)
         decoder = ISTFTDecoder(c.decoderLayout, nFFT: c.nFFT, hop: c.hop, phaseHead: c.phaseHead ?? .absolute, binHead: c.binHead,
                                maxLogMagnitude: Foundation.log(c.maxMagnitude),
                                scope: s.child("decoder"), rng: &rng)
@@ -645,7 +645,7 @@ public final class RVQCodec {
         } ?? []
         try params.load(file, path: path, buffers: quantizer.stages.indices.map { (codebookName($0), quantizer.stages[$0].codebook) } + bassBuffers)
         for stage in quantizer.stages {
-            stage.embedSum = stage.codebook.data.enumerated().map { j, v in v * stage.clusterSize[j / stage.dim] }
+            stage.embedSum = stage.codebook.withValues { $0.enumerated().map { j, v in v * stage.clusterSize[j / stage.dim] } }
         }
     }
 
