@@ -131,8 +131,8 @@ public final class NeuralVocoder: Vocoder {
     }
 
     /// Loads DIR/config.json and DIR/model.safetensors (strictly; F32 or F16 weights, the large F32
-    /// ones read in place from the mapped file), frozen: on a
-    /// CPU with AVX512-BF16 its products run in bfloat16 (`BF16Products`; `gen --float32` keeps float).
+    /// ones read in place from the mapped file), frozen: on a CPU with AVX512-BF16 its products run
+    /// in bfloat16 (`BF16Products`; `gen --float32` keeps float).
     public convenience init(modelDir: String) throws {
         let model = try ModelFolder.load(modelDir, config: VocoderConfig.self, missing: VocoderModelError.missingModel(modelDir), borrow: true,
                                          validate: { $0.validate() }, build: { VocoderModel(config: $0, randomInit: false) }, params: \.params)
