@@ -262,6 +262,29 @@ final class SafeTensorsTests: XCTestCase {
         XCTAssertThrowsError(try store.load(back, path: path))
     }
 
+    // A borrowing load (`ParameterStore.load(borrow:)`) maps the file and reads an F32 weight in
+    // place only where its bytes lie 4-byte aligned: the format does not align tensors, and a 2-byte
+    // F16 tensor laid out first puts the next one's floats at an odd offset, where reading them as
+    // Floats in place would be undefined. Expected: the misaligned weight is copied (not borrowed)
+    // with its values exact; laid out the other way round, the same weight is borrowed.
+    func testABorrowingLoadCopiesAWeightWhoseBytesAreMisaligned() throws {
+        let w: [Float] = (0..<4096).map { Float($0) * 0.5 - 7 }
+        for (first, misaligned) in [("a", true), ("z", false)] {   // tensors are laid out by name
+            var file = SafeTensorsFile()
+            file.tensors[first] = SafeTensor(floats: [0.25], shape: [1], dtype: .f16)
+            file.tensors["w"] = SafeTensor(floats: w, shape: [64, 64])
+            let path = directory.appendingPathComponent("align-\(first).safetensors").path
+            try file.write(to: path)
+            let store = ParameterStore()
+            store.register(first, Tensor(unfilled: [1]))
+            store.register("w", Tensor(unfilled: [64, 64]))
+            try store.load(SafeTensorsFile.read(path), path: path, requireFinite: true, borrow: true)
+            XCTAssertEqual(store["w"]!.isBorrowed, !misaligned, "w after \(first)")
+            XCTAssertEqual(store["w"]!.withValues { Array($0) }, w)
+            XCTAssertEqual(store[first]!.data, [0.25])
+        }
+    }
+
     // Each header is written by hand to break exactly one rule; the expected fragments are the
     // problem (and tensor) the message must name.
     func testCorruptHeadersNameTheProblem() throws {
