@@ -299,15 +299,19 @@ func evaluateMusic(_ o: Options) {
     // Genre control: 8 genres × seeds.
     var confusion = [[Int]](repeating: [Int](repeating: 0, count: genres.count), count: genres.count)
     var withoutVocals = 0   // the genre-only clips are also the "no lyrics" set of the vocal check
+    var clipVerdicts: [[String: Any]] = []   // results.json "clips": each genre-only clip's probe verdicts
     let asked = genres.filter(sampled).count * o.seeds
     if asked == 0 { fail("the prior knows none of the corpus's genres (\(genres.joined(separator: ", "))); evaluate it on the corpus it was trained on") }
     for (g, name) in genres.enumerated() {
         guard let id = prior.config.genreID(name) else { log("  \(name): the prior has no such label; skipped"); continue }
         guard sampled(name) else { continue }
-        for audio in generate(PriorLabels(genre: id, drawsBand: o.drawsBand), count: o.seeds, seed: o.seedOffset &+ UInt64(1000 + g), name: name) {
+        let clips = generate(PriorLabels(genre: id, drawsBand: o.drawsBand), count: o.seeds, seed: o.seedOffset &+ UInt64(1000 + g), name: name)
+        for (i, audio) in clips.enumerated() {
             let f = ProbeFeatures.of(audio, filterbank: fb)
-            confusion[g][genreProbe.predict(f)] += 1
-            withoutVocals += vocalProbe.predict(f)
+            let heard = genreProbe.predict(f), sung = vocalProbe.predict(f)
+            confusion[g][heard] += 1
+            withoutVocals += sung
+            clipVerdicts.append(["file": "\(name)-\(i + 1).wav", "genre": name, "probe_genre": genres[heard], "probe_vocals": sung == 1])
         }
         log("  \(name): probe heard " + genres.indices.filter { confusion[g][$0] > 0 }.map { "\(genres[$0]) ×\(confusion[g][$0])" }.joined(separator: ", "))
     }
@@ -330,6 +334,7 @@ func evaluateMusic(_ o: Options) {
     results["genre_control"] = control.rate
     results["genre_control_interval_95"] = [controlInterval.lowerBound, controlInterval.upperBound]
     results["genre_confusion"] = confusion
+    results["clips"] = clipVerdicts
 
     // Lyrics: held-out lyric lines vs none, one clip per genre and seed.
     var withVocals = 0
