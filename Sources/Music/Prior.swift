@@ -651,17 +651,31 @@ public final class Prior {
     /// residual dropout in the decoder's blocks (`gen train prior --dropout`, training steps only).
     /// `corruption`: input-code noise (`gen train prior --input-noise`, training steps only): the
     /// steps read as inputs have some codes replaced, the targets scored against them do not.
+    /// `inputs`: the codes read as inputs in place of the steps' own (B·(T − 1)·K, window by window,
+    /// each window's first T − 1 steps), the targets still the steps (scheduled sampling,
+    /// `PriorTrainer.selfSampledInputs`).
     public func callAsFunction(_ steps: [Int], conditions: [PriorConditions], dropout: ResidualDropout? = nil,
-                               corruption: CodeCorruption? = nil) -> Tensor {
+                               corruption: CodeCorruption? = nil, inputs replaced: [Int]? = nil) -> Tensor {
         let b = conditions.count, k = config.codebooks
         precondition(b > 0 && steps.count % (b * k) == 0 && steps.count > 0, "prior: \(steps.count) codes do not split into \(b) windows of \(k)-code steps")
+        let t = steps.count / (b * k)
+        var inputs = Self.teacherInputs(steps, windows: b, codebooks: k)
+        if let replaced {
+            precondition(replaced.count == inputs.count, "prior: \(replaced.count) input codes for \(inputs.count)")
+            inputs = replaced
+        }
+        corruption?.apply(&inputs, vocabSize: config.vocabSize)
+        let x = embedInputs(steps: inputs, from: 0, count: t, conditions: conditions)
+        return head(decode(x, lyrics: lyricsKV(conditions), caches: nil, dropout: dropout))
+    }
+
+    /// The codes teacher forcing reads as inputs: each of the B windows' first T − 1 steps.
+    public static func teacherInputs(_ steps: [Int], windows b: Int, codebooks k: Int) -> [Int] {
         let t = steps.count / (b * k)
         var inputs: [Int] = []
         inputs.reserveCapacity(b * (t - 1) * k)
         for i in 0..<b { inputs += steps[(i * t * k)..<((i * t + t - 1) * k)] }
-        corruption?.apply(&inputs, vocabSize: config.vocabSize)
-        let x = embedInputs(steps: inputs, from: 0, count: t, conditions: conditions)
-        return head(decode(x, lyrics: lyricsKV(conditions), caches: nil, dropout: dropout))
+        return inputs
     }
 
     /// The scored targets of steps: the special "empty" code (and any negative code) is ignored (−100).
@@ -669,8 +683,8 @@ public final class Prior {
 
     /// Mean next-code cross-entropy (nats per code) of B windows, steps (B·T·K), empty codes unscored.
     public func loss(_ steps: [Int], conditions: [PriorConditions], dropout: ResidualDropout? = nil,
-                     corruption: CodeCorruption? = nil) -> Tensor {
-        let logits = self(steps, conditions: conditions, dropout: dropout, corruption: corruption)   // (B, T, K·V)
+                     corruption: CodeCorruption? = nil, inputs: [Int]? = nil) -> Tensor {
+        let logits = self(steps, conditions: conditions, dropout: dropout, corruption: corruption, inputs: inputs)   // (B, T, K·V)
         return crossEntropy(reshape(logits, [steps.count, config.vocabSize]), targets: targets(steps))
     }
 

@@ -36,6 +36,10 @@ public struct PriorTrainOptions: TrainingRunSettings {
     public var residualDropout: Float = 0
     /// Input-code noise in training steps (`CodeCorruption`; 0: none, as every prior before it).
     public var inputNoise: Float = 0
+    /// Scheduled sampling in training steps (`selfSampledInputs`): the probability that an input
+    /// code is the model's own draw at that step instead of the corpus's (0: none, as every prior
+    /// before 2026-12-07). Not part of the model: a resumed run is given it again.
+    public var selfSampled: Float = 0
     /// Held-out windows evaluated (consecutive windows of every val clip, in order).
     public var evalWindows = 32
     /// Start a new run from this prior folder's config and weights (a fresh optimizer and
@@ -68,6 +72,7 @@ public struct PriorTrainOptions: TrainingRunSettings {
         if batchSize < 1 { p.append("--batch-size must be at least 1, got \(batchSize)") }
         p += rangeProblem("--label-dropout", labelDropout, 0...1) + rangeProblem("--cfg-dropout", cfgDropout, 0...1)
         p += rangeProblem("--dropout", residualDropout, 0...0.9) + rangeProblem("--input-noise", inputNoise, 0...0.5)
+        p += rangeProblem("--scheduled-sampling", selfSampled, 0...1)
         p += rangeProblem("--codebooks", model.codebooks, 1...32)
         if model.context < 2 { p.append("--context must be at least 2, got \(model.context)") }
         if model.dModel < 1 || model.heads < 1 || model.dModel % model.heads != 0 || model.layers < 1 {
@@ -321,6 +326,44 @@ public enum PriorTrainer {
     // MARK: training
 
     @discardableResult
+    /// Scheduled sampling in one pass (parallel scheduled sampling, Duckworth et al. 2019; Bengio et
+    /// al. 2015): the model reads the windows teacher-forced without gradients, and each input code
+    /// is replaced, with probability p, by a code drawn from its prediction at that step
+    /// (softmax at temperature 1). A sampled piece reads nothing but its own draws, and one drawn
+    /// code that is plausible but not the corpus's can start a drift that the model, trained on
+    /// clean inputs alone, never learned to come back from; uniform input noise (`CodeCorruption`)
+    /// teaches recovery from codes it would seldom draw. → the inputs for `Prior.loss(inputs:)`;
+    /// the delay pattern's empty positions are kept.
+    public static func selfSampledInputs(_ model: Prior, _ steps: [Int], conditions: [PriorConditions], p: Float,
+                                         rng: inout RNG) -> [Int] {
+        let b = conditions.count, k = model.config.codebooks, v = model.config.vocabSize
+        var inputs = Prior.teacherInputs(steps, windows: b, codebooks: k)
+        let t = steps.count / (b * k)
+        guard p > 0, t > 1 else { return inputs }
+        let logits = GradMode.withoutGrad { model(steps, conditions: conditions) }   // (B, T, K·V)
+        logits.withValues { l in
+            var e = [Double](repeating: 0, count: v)
+            for i in 0..<b {
+                for j in 0..<(t - 1) {
+                    for q in 0..<k {
+                        let at = (i * (t - 1) + j) * k + q
+                        guard inputs[at] >= 0 && inputs[at] < v && rng.uniform() < p else { continue }
+                        // The prediction for step j of window i (it read the steps before j).
+                        let row = ((i * t + j) * k + q) * v
+                        var m = -Float.infinity
+                        for c in 0..<v { m = max(m, l[row + c]) }
+                        var total = 0.0
+                        for c in 0..<v { e[c] = Foundation.exp(Double(l[row + c] - m)); total += e[c] }
+                        var u = Double(rng.uniform()) * total, drawn = v - 1
+                        for c in 0..<v { u -= e[c]; if u < 0 { drawn = c; break } }
+                        inputs[at] = drawn
+                    }
+                }
+            }
+        }
+        return inputs
+    }
+
     public static func train(_ o: PriorTrainOptions) throws -> PriorTrainResult {
         try o.check()
         let fm = FileManager.default
@@ -457,6 +500,8 @@ public enum PriorTrainer {
         if let dropout { o.log(String(format: "prior: residual dropout %.2f in training steps", dropout.p)) }
         let corruption = o.inputNoise > 0 ? CodeCorruption(p: o.inputNoise, rng: RNG.derive(seed: o.seed ^ 0xC0, index: UInt64(step))) : nil
         if let corruption { o.log(String(format: "prior: input-code noise %.2f in training steps", corruption.p)) }
+        var sampling = RNG.derive(seed: o.seed ^ 0x55, index: UInt64(step))
+        if o.selfSampled > 0 { o.log(String(format: "prior: scheduled sampling, each input code the model's own draw with probability %.2f", o.selfSampled)) }
         let start = Date()
         var lossSum = 0.0, windowSteps = 0
         var firstLoss: Float?, lastLoss: Float?
@@ -466,7 +511,8 @@ public enum PriorTrainer {
             let (tokens, conds) = randomBatch(train, batch: o.batchSize, length: window, dropout: o.labelDropout, dropAll: o.cfgDropout,
                                             config: config, rng: &rng)
             model.params.zeroGrad()
-            let loss = model.loss(tokens, conditions: conds, dropout: dropout, corruption: corruption)
+            let inputs = o.selfSampled > 0 ? selfSampledInputs(model, tokens, conditions: conds, p: o.selfSampled, rng: &sampling) : nil
+            let loss = model.loss(tokens, conditions: conds, dropout: dropout, corruption: corruption, inputs: inputs)
             lossSum += Double(loss.item)
             loss.backward()
             let norm = clipGradNorm(model.params, maxNorm: 1)

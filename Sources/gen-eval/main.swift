@@ -39,7 +39,7 @@ func fail(_ message: String) -> Never {
 struct GenEval: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gen-eval", abstract: "Yardsticks for gen's models that need the models themselves.",
-        subcommands: [MusicEval.self, CodecEval.self, CodecCeiling.self, TaggerEvalCommand.self], defaultSubcommand: MusicEval.self)
+        subcommands: [MusicEval.self, CodecEval.self, CodecCeiling.self, TaggerEvalCommand.self, PriorResample.self], defaultSubcommand: MusicEval.self)
 }
 
 /// `gen-eval codec`: does the genre survive the codec? A genre probe trained on the original

@@ -257,6 +257,7 @@ struct TrainPrior: TrainCommand {
     @Option(name: .long, help: "Probability of dropping every label at once (what --cfg steers from).") var cfgDropout: Float = 0.2
     @Option(name: .long, help: ArgumentHelp("Residual dropout in the transformer's blocks in training steps (0: none; not in evaluation or sampling). For a small corpus the prior learns by heart. Not saved with the run: give it again with --resume.", valueName: "p")) var dropout: Float = 0
     @Option(name: .long, help: ArgumentHelp("In training steps, replace each input code with a random one with probability p (the targets stay clean), so that the prior learns to recover from an unlikely code of its own drawing (0: none; not in evaluation or sampling). Not saved with the run: give it again with --resume.", valueName: "p")) var inputNoise: Float = 0
+    @Option(name: .long, help: ArgumentHelp("Scheduled sampling: in training steps, each input code is, with probability p, the prior's own draw at that step (read teacher-forced, without gradients) instead of the corpus's, so that it learns to come back from a plausible code of its own that the corpus did not play; the targets stay the corpus's (0: none; not in evaluation or sampling). A third more time a step. Not saved with the run: give it again with --resume.", valueName: "p")) var scheduledSampling: Float = 0
     @Option(name: .long, help: "Steps per window, the start state included (new models only).") var context = 512
     @Option(name: .long, help: "Model width (new models only).") var dModel = 256
     @Option(name: .long, help: "Transformer layers (new models only).") var layers = 6
@@ -281,6 +282,7 @@ struct TrainPrior: TrainCommand {
         if chords && initFrom == nil { o.model.chords = true }
         o.batchSize = batchSize; o.labelDropout = labelDropout; o.cfgDropout = cfgDropout; o.residualDropout = dropout
         o.inputNoise = inputNoise
+        o.selfSampled = scheduledSampling
         o.model.codebooks = codebooks; o.model.pattern = pattern
         o.model.context = context; o.model.dModel = dModel; o.model.layers = layers; o.model.heads = heads; o.model.mlpDim = 4 * dModel
         return o

@@ -377,7 +377,15 @@ final class PriorTests: XCTestCase {
         try learnRepeatingPattern(dropout: 0, inputNoise: 0.1, recoverFromWrongCode: true)
     }
 
-    func learnRepeatingPattern(dropout p: Float, inputNoise: Float = 0, recoverFromWrongCode: Bool = false) throws {
+    // The same pattern learned through scheduled sampling 0.3 (a third of the inputs the tiny
+    // prior's own draws, most of them wrong early in training): it must still continue the pattern
+    // exactly and go back to it after a wrong primed code.
+    func testTinyPriorLearnsThePatternThroughScheduledSamplingAndRecoversFromAWrongCode() throws {
+        try learnRepeatingPattern(dropout: 0, scheduledSampling: 0.3, recoverFromWrongCode: true)
+    }
+
+    func learnRepeatingPattern(dropout p: Float, inputNoise: Float = 0, scheduledSampling: Float = 0,
+                               recoverFromWrongCode: Bool = false) throws {
         let coarse = [3, 1, 4, 1, 5, 9, 2, 6]
         let fine = coarse.enumerated().map { ($0.element * 5 + $0.offset) % 12 }
         let config = tinyPriorConfig(vocab: 12, codebooks: 2, context: 24)
@@ -385,7 +393,7 @@ final class PriorTests: XCTestCase {
         let optimizer = AdamW(prior.params, config: AdamWConfig(learningRate: 3e-3, weightDecay: 0))
         let dropout = p > 0 ? ResidualDropout(p: p, rng: RNG(seed: 6)) : nil
         let corruption = inputNoise > 0 ? CodeCorruption(p: inputNoise, rng: RNG(seed: 7)) : nil
-        var rng = RNG(seed: 5)
+        var rng = RNG(seed: 5), sampling = RNG(seed: 9)
         let batch = 8, t = config.context, total = 200
         let piece = config.pattern.interleave([(0..<total).map { Int32(coarse[$0 % 8]) }, (0..<total).map { Int32(fine[$0 % 8]) }],
                                               special: Int32(config.vocabSize)).map { Int($0) }
@@ -400,7 +408,9 @@ final class PriorTests: XCTestCase {
                                                   lyrics: [], totalTokens: total, offsetTokens: offset))
             }
             prior.params.zeroGrad()
-            let loss = prior.loss(tokens, conditions: conditions, dropout: dropout, corruption: corruption)
+            let inputs = scheduledSampling > 0
+                ? PriorTrainer.selfSampledInputs(prior, tokens, conditions: conditions, p: scheduledSampling, rng: &sampling) : nil
+            let loss = prior.loss(tokens, conditions: conditions, dropout: dropout, corruption: corruption, inputs: inputs)
             loss.backward()
             _ = clipGradNorm(prior.params, maxNorm: 1)
             optimizer.update()
@@ -410,7 +420,7 @@ final class PriorTests: XCTestCase {
         let scored = GradMode.withoutGrad { prior.loss(tokens, conditions: conditions).item }
         // Floor: the start position cannot know the phase (log 8 / 24 ≈ 0.09 nats per code).
         XCTAssertLessThan(scored, 0.3, "dropout \(p): training loss went from \(first) to \(last), scored without dropout \(scored)")
-        print("tiny 2-codebook prior on a repeating pattern, dropout \(p), input noise \(inputNoise): loss \(first) → \(last) nats/code in 200 steps (\(scored) without dropout)")
+        print("tiny 2-codebook prior on a repeating pattern, dropout \(p), input noise \(inputNoise), scheduled sampling \(scheduledSampling): loss \(first) → \(last) nats/code in 200 steps (\(scored) without dropout)")
         let prime: [[Int32]] = [coarse.map { Int32($0) }, fine.map { Int32($0) }]
         let out = try prior.sample(PriorLabels(), count: 1, frames: 60, temperature: 0, seed: 1, prime: prime, cfg: 1)[0]
         XCTAssertEqual(out[0].map { Int($0) }, (0..<60).map { coarse[$0 % 8] })
@@ -479,6 +489,54 @@ final class PriorTests: XCTestCase {
                                      targets: prior.targets(tokens)).item
             XCTAssertEqual(loss, clean, accuracy: 1e-6 * Swift.abs(clean))
             XCTAssertNotEqual(loss, prior.loss(byHand, conditions: [c]).item, "scored against the corrupted codes instead of the clean ones")
+        }
+    }
+
+    // Reference: scheduled sampling's definition (Bengio et al. 2015, in one parallel pass as
+    // Duckworth et al. 2019): an input code is kept with probability 1 − p and otherwise replaced by
+    // a draw from softmax(logits) of the teacher-forced prediction for that same step. So p = 0 gives
+    // the teacher-forced inputs; the delay pattern's empty positions are never replaced; at p = 1
+    // the draws at one position follow the softmax of the logits `Prior.callAsFunction` gives there
+    // (each probability within 4 standard deviations of its binomial count over 4,000 draws); and
+    // the loss given the inputs is the cross-entropy of the logits of those inputs against the
+    // steps' own codes.
+    func testScheduledSamplingDrawsInputsFromTheModelsOwnPredictions() {
+        let config = tinyPriorConfig()
+        let prior = Prior(config: config, seed: 10)
+        let v = config.vocabSize, k = config.codebooks, t = 12
+        let c = PriorConditions(artist: 0, genre: 1, lyrics: [], totalTokens: 300, offsetTokens: 0)
+        var tokens = (0..<(k * t)).map { ($0 * 7) % v }
+        tokens[1] = v                                                   // an empty position of the delay pattern
+        let teacher = Prior.teacherInputs(tokens, windows: 1, codebooks: k)
+        XCTAssertEqual(teacher, Array(tokens[..<((t - 1) * k)]))
+        var rng = RNG(seed: 3)
+        XCTAssertEqual(PriorTrainer.selfSampledInputs(prior, tokens, conditions: [c], p: 0, rng: &rng), teacher)
+
+        let at = 5 * k + 2                                              // step 5, codebook 3
+        let logits = GradMode.withoutGrad { prior(tokens, conditions: [c]).data }
+        let row = Array(logits[(at * v)..<((at + 1) * v)])
+        let m = row.max()!, e = row.map { Foundation.exp(Double($0 - m)) }, total = e.reduce(0, +)
+        var counts = [Int](repeating: 0, count: v)
+        let n = 4_000
+        for _ in 0..<n {
+            let drawn = PriorTrainer.selfSampledInputs(prior, tokens, conditions: [c], p: 1, rng: &rng)
+            XCTAssertEqual(drawn[1], v, "an empty position was replaced")
+            counts[drawn[at]] += 1
+        }
+        for code in 0..<v {
+            let q = e[code] / total, sd = (Double(n) * q * (1 - q)).squareRoot()
+            XCTAssertLessThan(Swift.abs(Double(counts[code]) - Double(n) * q), 4 * sd + 1, "code \(code): \(counts[code]) of \(n), expected \(Double(n) * q)")
+        }
+
+        let half = PriorTrainer.selfSampledInputs(prior, tokens, conditions: [c], p: 0.5, rng: &rng)
+        XCTAssertNotEqual(half, teacher)
+        GradMode.withoutGrad {
+            let byHand = half + tokens[((t - 1) * k)...]
+            XCTAssertEqual(prior(tokens, conditions: [c], inputs: half).data, prior(Array(byHand), conditions: [c]).data)
+            let loss = prior.loss(tokens, conditions: [c], inputs: half).item
+            let scored = crossEntropy(reshape(prior(Array(byHand), conditions: [c]), [k * t, v]), targets: prior.targets(tokens)).item
+            XCTAssertEqual(loss, scored, accuracy: 1e-6 * Swift.abs(scored))
+            XCTAssertEqual(prior.loss(tokens, conditions: [c], inputs: teacher).item, prior.loss(tokens, conditions: [c]).item)
         }
     }
 
