@@ -325,7 +325,6 @@ public enum PriorTrainer {
 
     // MARK: training
 
-    @discardableResult
     /// Scheduled sampling in one pass (parallel scheduled sampling, Duckworth et al. 2019; Bengio et
     /// al. 2015): the model reads the windows teacher-forced without gradients, and each input code
     /// is replaced, with probability p, by a code drawn from its prediction at that step
@@ -364,6 +363,7 @@ public enum PriorTrainer {
         return inputs
     }
 
+    @discardableResult
     public static func train(_ o: PriorTrainOptions) throws -> PriorTrainResult {
         try o.check()
         let fm = FileManager.default
