@@ -659,11 +659,8 @@ public final class Prior {
         let b = conditions.count, k = config.codebooks
         precondition(b > 0 && steps.count % (b * k) == 0 && steps.count > 0, "prior: \(steps.count) codes do not split into \(b) windows of \(k)-code steps")
         let t = steps.count / (b * k)
-        var inputs = Self.teacherInputs(steps, windows: b, codebooks: k)
-        if let replaced {
-            precondition(replaced.count == inputs.count, "prior: \(replaced.count) input codes for \(inputs.count)")
-            inputs = replaced
-        }
+        precondition(replaced.map { $0.count == b * (t - 1) * k } ?? true, "prior: \(replaced?.count ?? 0) input codes for \(b * (t - 1) * k)")
+        var inputs = replaced ?? Self.teacherInputs(steps, windows: b, codebooks: k)
         corruption?.apply(&inputs, vocabSize: config.vocabSize)
         let x = embedInputs(steps: inputs, from: 0, count: t, conditions: conditions)
         return head(decode(x, lyrics: lyricsKV(conditions), caches: nil, dropout: dropout))

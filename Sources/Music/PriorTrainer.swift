@@ -340,8 +340,8 @@ public enum PriorTrainer {
         let t = steps.count / (b * k)
         guard p > 0, t > 1 else { return inputs }
         let logits = GradMode.withoutGrad { model(steps, conditions: conditions) }   // (B, T, K·V)
+        let softmax = SamplingOptions(temperature: 1, topK: 0, topP: 0)
         logits.withValues { l in
-            var e = [Double](repeating: 0, count: v)
             for i in 0..<b {
                 for j in 0..<(t - 1) {
                     for q in 0..<k {
@@ -349,13 +349,7 @@ public enum PriorTrainer {
                         guard inputs[at] >= 0 && inputs[at] < v && rng.uniform() < p else { continue }
                         // The prediction for step j of window i (it read the steps before j).
                         let row = ((i * t + j) * k + q) * v
-                        var m = -Float.infinity
-                        for c in 0..<v { m = max(m, l[row + c]) }
-                        var total = 0.0
-                        for c in 0..<v { e[c] = Foundation.exp(Double(l[row + c] - m)); total += e[c] }
-                        var u = Double(rng.uniform()) * total, drawn = v - 1
-                        for c in 0..<v { u -= e[c]; if u < 0 { drawn = c; break } }
-                        inputs[at] = drawn
+                        inputs[at] = TokenSampling.sample(Array(l[row..<(row + v)]), options: softmax, rng: &rng)
                     }
                 }
             }
