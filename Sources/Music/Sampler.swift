@@ -123,6 +123,8 @@ public enum SamplingDefaults {
     public static let plausibilityRange = MusicRequest.plausibilityRange
     /// The repeat penalty θ (1 = off; an evaluation knob, `gen-eval music --repeat-penalty`).
     public static let repeatPenaltyRange: ClosedRange<Float> = 1...10
+    /// The largest default temperature a prior's config may set (a request may ask for any).
+    public static let maxConfigTemperature: Float = 5
 }
 
 extension Prior {
@@ -233,7 +235,8 @@ extension Prior {
     /// prefix of a new window (new offset, new lyric window) and sampling goes on.
     /// Classifier-free guidance (Ho & Salimans 2022; audiocraft's cfg_coef): with `cfg` ≠ 1 and
     /// any label given, the same sequences also run with every label left out (the cfg dropout
-    /// trained that) and each codebook's logits become u + cfg·(c − u). `temperatureFine` and `topKFine`,
+    /// trained that) and each codebook's logits become u + cfg·(c − u). `temperature` left out is the
+    /// config's (`defaultTemperature`: its `temperature`, else 1). `temperatureFine` and `topKFine`,
     /// when given, replace `temperature` and `topK` for codebooks 2…K (the first keeps them): evaluation
     /// knobs (`gen-eval music --temperature-fine`, `--top-k-fine`), not `gen music` flags, because the
     /// prior's card measured what they do: cooled, the later codebooks copy their previous code and the music freezes.
@@ -248,12 +251,13 @@ extension Prior {
     /// 1 off; an evaluation knob, `gen-eval music --repeat-penalty`) divides the probability of the code each
     /// codebook drew the frame before by θ (the prior's card: it shortens code runs, not held chords).
     /// `progress(done, total)` is called after each sampled step.
-    public func sample(_ labels: PriorLabels, count: Int, frames: Int, temperature: Float = 0.95, topK: Int = 0,
+    public func sample(_ labels: PriorLabels, count: Int, frames: Int, temperature: Float? = nil, topK: Int = 0,
                        topP: Float = 0, seed: UInt64, prime: [[Int32]] = [], hopFraction: Double = 0.5,
                        cfg: Float = 1, gridCFG: Float? = nil, temperatureFine: Float? = nil, topKFine: Int? = nil,
                        instrumentalCFG: Float? = nil, bandCFG: Float? = nil, plausibility: Float? = nil,
                        plausibleCodebooks: ClosedRange<Int>? = nil, repeatPenalty: Float = 1,
                        progress: ((Int, Int) -> Void)? = nil) throws -> [[[Int32]]] {
+        let temperature = temperature ?? config.defaultTemperature
         let options = SamplingOptions(temperature: temperature, topK: topK, topP: topP)
         let fineOptions = SamplingOptions(temperature: temperatureFine ?? temperature, topK: topKFine ?? topK, topP: topP)
         let k = config.codebooks, v = config.vocabSize, pattern = config.pattern

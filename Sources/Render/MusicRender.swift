@@ -42,7 +42,7 @@ public func barGrid(bpm: Double?, timeSignature: String?, genre: String? = nil) 
 }
 
 /// Samples `count` pieces of `frames` frames, codes (K, frames) each; a bad sampling setting is a usage error.
-public func sampleMusic(_ prior: Prior, labels: PriorLabels, count: Int, frames: Int, temperature: Float, topK: Int, topP: Float,
+public func sampleMusic(_ prior: Prior, labels: PriorLabels, count: Int, frames: Int, temperature: Float?, topK: Int, topP: Float,
                  seed: UInt64, prime: [[Int32]] = [], cfg: Float = SamplingDefaults.cfg, instrumentalCFG: Float? = nil,
                  cfgPlausibility: Float? = nil, progress: ((Int, Int) -> Void)? = nil) throws -> [[[Int32]]] {
     do {
@@ -54,7 +54,7 @@ public func sampleMusic(_ prior: Prior, labels: PriorLabels, count: Int, frames:
 
 /// One piece, `seconds` long, as samples at the codec's rate: sampled, then decoded in memory.
 public func renderMusic(_ models: MusicModels, labels: PriorLabels, seconds: Double,
-                 temperature: Float, topK: Int, topP: Float, cfg: Float, instrumentalCFG: Float? = nil,
+                 temperature: Float?, topK: Int, topP: Float, cfg: Float, instrumentalCFG: Float? = nil,
                  cfgPlausibility: Float? = nil, seed: UInt64) throws -> [Float] {
     let codec = models.codec
     let length = Int((seconds * Double(codec.sampleRate)).rounded())

@@ -29,7 +29,8 @@ public struct MusicRequest: Equatable, Sendable {
     /// A lyrics file (in a prompt file: already resolved against the prompt file's folder).
     public var lyricsFile: String?
     public var duration: Double = 20
-    public var temperature: Float = MusicRequest.defaultTemperature
+    /// nil: the prior's default (its config's `temperature`, else `defaultTemperature`).
+    public var temperature: Float? = nil
     public var topK: Int = MusicRequest.defaultTopK
     public var topP: Float = 0
     /// Classifier-free guidance coefficient over every label (audiocraft's cfg_coef; 1 is off).
@@ -82,7 +83,8 @@ public struct MusicRequest: Equatable, Sendable {
     /// The plausibility constraint's α: 0 is off; 1 would keep only the likeliest conditioned code.
     public static let plausibilityRange: Range<Float> = 0..<1
     /// MusicGen's sampling defaults (temperature 1, top-k 250): with the 4-codebook prior, the
-    /// narrower 0.95 / 64 froze into held notes without onsets (models/prior/MODEL_CARD.md).
+    /// narrower 0.95 / 64 froze into held notes without onsets (models/prior/MODEL_CARD.md). A
+    /// prior's config may set its own temperature (`PriorConfig.temperature`).
     public static let defaultTemperature: Float = 1
     public static let defaultTopK = 250
     /// The artist name that asks for no artist (the prior's unconditioned label); left out, a piece
@@ -101,7 +103,7 @@ public struct MusicRequest: Equatable, Sendable {
         if !(duration > 0 && duration <= Self.maxDuration) {
             p.append("\(name(.duration)) must be more than 0 and at most \(Int(Self.maxDuration)) seconds, got \(format(duration))")
         }
-        p += Self.samplingProblems(temperature: temperature, topK: topK, topP: topP, naming: name)
+        p += Self.samplingProblems(temperature: temperature ?? Self.defaultTemperature, topK: topK, topP: topP, naming: name)
         if !Self.cfgRange.contains(cfg) {
             p.append("\(name(.cfg)) must be between \(Int(Self.cfgRange.lowerBound)) (off) and \(Int(Self.cfgRange.upperBound)), got \(format(Double(cfg)))")
         }

@@ -20,7 +20,7 @@ import Requests
 
 struct Options {
     var data = "data/music", models = "models", out = "out/eval-music"
-    var seeds = 5, seconds = 10.0, temperature: Float = MusicRequest.defaultTemperature, topK = MusicRequest.defaultTopK
+    var seeds = 5, seconds = 10.0, temperature: Float? = nil, topK = MusicRequest.defaultTopK
     var reuse = false, cfg: Float = SamplingDefaults.cfg, gridCFG: Float? = nil, temperatureFine: Float? = nil, topKFine: Int? = nil, genreOnly = false, seamSeconds = 30.0
     var instrumentalCFG: Float? = nil
     var drawsBand = true, seedOffset: UInt64 = 0, bandCFG: Float? = nil, plausibility: Float? = nil, plausibleCodebooks: ClosedRange<Int>? = nil
@@ -109,7 +109,7 @@ struct MusicEval: ParsableCommand {
     @Option(help: "Output folder for the clips and results.json.") var out = "out/eval-music"
     @Option(help: "Clips per genre.") var seeds = 5
     @Option(help: "Seconds per clip and probe window (at least 2).") var seconds = 10.0
-    @Option(help: "Sampling temperature.") var temperature: Float = MusicRequest.defaultTemperature
+    @Option(help: "Sampling temperature (default: the prior config's temperature, else 1).") var temperature: Float?
     @Option(help: "Top-k.") var topK = MusicRequest.defaultTopK
     @Option(help: "Classifier-free guidance (1 = off).") var cfg: Float = SamplingDefaults.cfg
     @Option(help: "Guidance on the bar grid apart from the labels' --cfg (a prior with grid_guidance; default: its config's grid_cfg, else --cfg).") var gridCfg: Float?
@@ -130,7 +130,7 @@ struct MusicEval: ParsableCommand {
     func validate() throws {
         if seeds < 1 { throw ValidationError("--seeds must be at least 1.") }
         if !(seconds >= 2 && seconds <= 60) { throw ValidationError("--seconds must be between 2 and 60.") }
-        if !(temperature >= 0) || topK < 0 { throw ValidationError("--temperature and --top-k must be ≥ 0.") }
+        if !((temperature ?? 0) >= 0) || topK < 0 { throw ValidationError("--temperature and --top-k must be ≥ 0.") }
         if !SamplingDefaults.cfgRange.contains(cfg) { throw ValidationError("--cfg must be between 1 and 10.") }
         if let g = gridCfg, !SamplingDefaults.cfgRange.contains(g) { throw ValidationError("--grid-cfg must be between 1 and 10.") }
         if let t = temperatureFine, !(t >= 0) { throw ValidationError("--temperature-fine must be ≥ 0.") }
@@ -318,7 +318,7 @@ func evaluateMusic(_ o: Options) {
     let hits = genres.indices.map { confusion[$0][$0] }.reduce(0, +)
     let control = MeasuredRate(hits: hits, trials: asked), controlInterval = control.interval()
     log("genre control: the probe named the requested genre in \(control.description) of the generated clips (target ≥ 70%, chance 12.5%; "
-        + "temperature \(o.temperature)\(o.temperatureFine.map { " (codebooks 2… \($0))" } ?? ""), "
+        + "temperature \(o.temperature ?? prior.config.defaultTemperature)\(o.temperatureFine.map { " (codebooks 2… \($0))" } ?? ""), "
         + "top-k \(o.topK)\(o.topKFine.map { " (codebooks 2… \($0))" } ?? ""), cfg \(o.cfg)"
         + (prior.config.guidesGrid ? ", grid cfg \(o.gridCFG ?? prior.config.gridCFG ?? o.cfg)" : "")
         + ((o.instrumentalCFG ?? prior.config.instrumentalCFG).map { ", instrumental cfg \($0) without lyrics" } ?? "") + ")")
@@ -329,6 +329,7 @@ func evaluateMusic(_ o: Options) {
     if let r = o.repeatPenalty { results["repeat_penalty"] = Double(r) }
     if let g = o.gridCFG ?? prior.config.gridCFG, prior.config.guidesGrid { results["grid_cfg"] = Double(g) }
     if let g = o.instrumentalCFG ?? prior.config.instrumentalCFG { results["instrumental_cfg"] = Double(g) }
+    results["temperature"] = Double(o.temperature ?? prior.config.defaultTemperature)
     if let t = o.temperatureFine { results["temperature_fine"] = Double(t) }
     if let k = o.topKFine { results["top_k_fine"] = k }
     results["genre_control"] = control.rate

@@ -67,7 +67,7 @@ struct Music: ParsableCommand, HasGlobalOptions {
     @Option(name: .long, help: "Lyrics file (UTF-8 text, one line per sung line, under 100 KB).", completion: .file()) var lyrics: String?
     @Option(name: .long, help: "Lyrics given inline (lines separated by newlines).") var lyricsText: String?
     @Option(name: .long, parsing: .unconditional, help: "Length in seconds (at most 600).") var duration: Double = 20
-    @Option(name: .long, parsing: .unconditional, help: "Sampling temperature (0 = greedy).") var temperature: Float = MusicRequest.defaultTemperature
+    @Option(name: .long, parsing: .unconditional, help: "Sampling temperature (0 = greedy; default: the prior's, 1.1 for the shipped prior).") var temperature: Float?
     @Option(name: .long, parsing: .unconditional, help: "Sample only among the k most likely codes (0 = off, 1 = greedy).") var topK: Int = MusicRequest.defaultTopK
     @Option(name: .long, parsing: .unconditional, help: "Nucleus sampling mass in [0, 1] (0 = off).") var topP: Float = 0
     @Option(name: .long, help: "Random seed (default: random, printed so the run can be repeated).") var seed: UInt64?

@@ -169,6 +169,31 @@ final class PriorTests: XCTestCase {
         XCTAssertEqual(a[0], naiveGreedy(prior, labels, frames: frames))
     }
 
+    // Reference: the config's `temperature` is only a default. Temperature 0 is greedy, so a prior
+    // whose config sets 0 must sample naiveGreedy's codes when no temperature is asked for, whatever
+    // the seed; an explicit temperature overrides it (draws equal to the unconfigured prior's on the
+    // same seed, and at 1 not greedy, or the test could not tell); with no config value the default
+    // is MusicGen's 1 (MusicRequest.defaultTemperature). Out-of-range config values are refused by validate().
+    func testTheConfigTemperatureIsTheSamplersDefault() throws {
+        let config = tinyPriorConfig(vocab: 16, context: 64)
+        let prior = Prior(config: config, seed: 3)
+        let labels = PriorLabels(artist: 1, genre: 0), frames = 24
+        XCTAssertEqual(prior.config.defaultTemperature, 1)
+        let greedyConfig = try prior.reconfigured { $0.temperature = 0 }
+        XCTAssertEqual(greedyConfig.config.defaultTemperature, 0)
+        XCTAssertEqual(try greedyConfig.sample(labels, count: 1, frames: frames, seed: 11, cfg: 1)[0], naiveGreedy(prior, labels, frames: frames))
+        let drawn = try greedyConfig.sample(labels, count: 1, frames: frames, temperature: 1, seed: 11, cfg: 1)[0]
+        XCTAssertEqual(drawn, try prior.sample(labels, count: 1, frames: frames, temperature: 1, seed: 11, cfg: 1)[0])
+        XCTAssertEqual(drawn, try prior.sample(labels, count: 1, frames: frames, seed: 11, cfg: 1)[0])
+        XCTAssertNotEqual(drawn, naiveGreedy(prior, labels, frames: frames), "temperature 1 drew the greedy codes: the test cannot tell")
+        for t: Float in [-0.5, 6, .nan] {
+            var bad = config; bad.temperature = t
+            XCTAssertTrue(bad.validate().contains { $0.contains("temperature") }, "\(t): \(bad.validate())")
+        }
+        var fine = config; fine.temperature = 1.1
+        XCTAssertEqual(fine.validate(), [])
+    }
+
     // Reference: classifier-free guidance in closed form. Greedy guided decoding must follow
     // argmax(u + g·(c − u)) per codebook, u the logits with every label left out (naiveGreedy);
     // g = 1, or no label to guide (a prior without the instrumental token asked for no label), is

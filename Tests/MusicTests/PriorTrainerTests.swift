@@ -286,18 +286,21 @@ final class PriorTrainerTests: XCTestCase {
     }
 
     /// A models folder with the tiny codec and an untrained tiny prior over its first 2 codebooks.
-    func makeModels() throws -> String {
-        let models = dir + "/models"
+    func makeModels(_ name: String = "models", configure: (inout PriorConfig) -> Void = { _ in }) throws -> String {
+        let models = dir + "/" + name
         let codec = try makeCodec(models + "/codec")
         var config = tinyPriorConfig(vocab: 16, codebooks: 2, context: 32)
         config.hop = 64; config.sampleRate = 22050
+        configure(&config)
         try Prior(config: config, seed: 2).save(directory: models + "/prior", metadata: ["codec_model_id": codec.modelID])
         return models
     }
 
     // Expected: the WAV has round(0.5 · 22050) = 11025 frames at 22050 Hz; the same seed gives
     // the same bytes; --samples 2 numbers its files; priming (audio, or a codes file from
-    // `gen encode`), guidance and lyrics work; -o - streams the same WAV; every bad input
+    // `gen encode`), guidance and lyrics work; a config's `temperature` is the default (the same
+    // weights with temperature 0 in their config sample greedy, the bytes of --temperature 0, and
+    // an explicit --temperature 1 overrides it); -o - streams the same WAV; every bad input
     // exits 2 (missing models or output folder: 3) and leaves no output file.
     func testMusicCommandWritesReproducibleAudioAndRefusesBadInput() throws {
         guard FileManager.default.isExecutableFile(atPath: genPath) else {
@@ -319,6 +322,14 @@ final class PriorTrainerTests: XCTestCase {
         XCTAssertEqual(try AudioFile.read(dir + "/s-1.wav").frames, 11025)
         XCTAssertEqual(try AudioFile.read(dir + "/s-2.wav").frames, 11025)
         XCTAssertEqual(try gen(base + ["--temperature", "0", "--seed", "1", "-o", dir + "/greedy.wav"]).code, 0)
+        let greedyModels = try makeModels("models-greedy") { $0.temperature = 0 }
+        let defaults = ["music", "--models-dir", greedyModels, "--quiet", "--duration", "0.5"]
+        XCTAssertEqual(try gen(defaults + ["--seed", "1", "-o", dir + "/config-greedy.wav"]).code, 0)
+        XCTAssertEqual(FileManager.default.contents(atPath: dir + "/config-greedy.wav"), FileManager.default.contents(atPath: dir + "/greedy.wav"))
+        XCTAssertEqual(try gen(defaults + ["--seed", "8", "--temperature", "1", "-o", dir + "/config-t1.wav"]).code, 0)
+        XCTAssertEqual(try gen(base + ["--seed", "8", "-o", dir + "/t1.wav"]).code, 0)
+        XCTAssertEqual(FileManager.default.contents(atPath: dir + "/config-t1.wav"), FileManager.default.contents(atPath: dir + "/t1.wav"))
+        XCTAssertNotEqual(FileManager.default.contents(atPath: dir + "/t1.wav"), FileManager.default.contents(atPath: dir + "/greedy.wav"))
 
         try AudioFile.write(AudioBuffer(samples: testSignal(6615), sampleRate: 22050), to: dir + "/prime.wav")   // 0.3 s
         r = try gen(base + ["--prime", dir + "/prime.wav", "--prime-seconds", "0.2", "--seed", "5", "-o", dir + "/primed.wav"])
