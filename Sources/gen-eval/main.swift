@@ -28,6 +28,8 @@ struct Options {
     var heldOut: String? = nil
     /// The genres sampled (nil: every genre of the corpus); each keeps the seeds it has in a full run.
     var onlyGenres: Set<String>? = nil
+    /// Main-codebook counts at which to measure the vocal probe's floor (then stop without sampling).
+    var floorCodebooks: [Int] = []
 }
 
 func fail(_ message: String) -> Never {
@@ -126,6 +128,7 @@ struct MusicEval: ParsableCommand {
     @Option(help: "Divide the probability of the code each codebook drew the frame before by this factor (1 = off; default: off).") var repeatPenalty: Float?
     @Flag(help: "Keep the artist unconditioned (`gen music --artist any`) instead of drawing one of the genre's bands per clip (a prior with genre_artists).") var noBand = false
     @Option(parsing: .upToNextOption, help: "Sample these genres only (each with the seeds it has in a full run; the probes still learn every genre). Default: all.") var genres: [String] = []
+    @Option(parsing: .upToNextOption, help: "Measure the vocal probe's floor (held-out windows without singing heard as sung) through the codec's first N main codebooks for each N given, as a prior over N codebooks would be decoded (0: the encoder's latents unquantized, no bass decoder), then stop without sampling.") var floorCodebooks: [Int] = []
 
     func validate() throws {
         if seeds < 1 { throw ValidationError("--seeds must be at least 1.") }
@@ -136,6 +139,7 @@ struct MusicEval: ParsableCommand {
         if let t = temperatureFine, !(t >= 0) { throw ValidationError("--temperature-fine must be ≥ 0.") }
         if let k = topKFine, k < 0 { throw ValidationError("--top-k-fine must be ≥ 0.") }
         if let r = repeatPenalty, !SamplingDefaults.repeatPenaltyRange.contains(r) { throw ValidationError("--repeat-penalty must be between 1 (off) and 10.") }
+        if floorCodebooks.contains(where: { !(0...64).contains($0) }) { throw ValidationError("--floor-codebooks takes main-codebook counts from 0 (unquantized) to the codec's codebooks, e.g. 0 4 8.") }
     }
 
     func run() throws {
@@ -146,7 +150,8 @@ struct MusicEval: ParsableCommand {
                                   let b = s.split(separator: "-").compactMap { Int($0) }
                                   guard b.count == 2, b[0] >= 1, b[1] >= b[0] else { fail("--plausible-codebooks takes FIRST-LAST, e.g. 2-4") }
                                   return (b[0] - 1)...(b[1] - 1)
-                              }, repeatPenalty: repeatPenalty, heldOut: heldOut, onlyGenres: genres.isEmpty ? nil : Set(genres)))
+                              }, repeatPenalty: repeatPenalty, heldOut: heldOut, onlyGenres: genres.isEmpty ? nil : Set(genres),
+                              floorCodebooks: floorCodebooks))
     }
 }
 
@@ -185,10 +190,15 @@ func evaluateMusic(_ o: Options) {
     /// Whether a genre's clips are sampled: the prior knows it and --genres, if given, names it.
     func sampled(_ name: String) -> Bool { prior.config.genreID(name) != nil && (o.onlyGenres?.contains(name) ?? true) }
 
-    /// A window after the round trip through the codebooks the prior models.
-    func throughCodec(_ w: ProbeWindow) -> ProbeWindow {
+    if let n = o.floorCodebooks.first(where: { $0 > codec.config.codebooks }) {
+        fail("--floor-codebooks \(n): the codec at \(o.models)/codec has \(codec.config.codebooks) main codebooks")
+    }
+    /// A window after the round trip through the first `n` main codebooks (by default the ones the
+    /// prior models; 0: the encoder's latents unquantized, straight into the decoder).
+    func throughCodec(_ w: ProbeWindow, codebooks n: Int? = nil) -> ProbeWindow {
         var out = w
-        out.samples = codec.decode(codec.encode(w.samples, codebooks: k), length: w.samples.count)
+        let n = n ?? k
+        out.samples = n == 0 ? codec.decodeUnquantized(w.samples) : codec.decode(codec.encode(w.samples, codebooks: n), length: w.samples.count)
         return out
     }
     func features(_ windows: [ProbeWindow]) -> [[Float]] { windows.map { ProbeFeatures.of($0.samples, filterbank: fb) } }
@@ -228,7 +238,7 @@ func evaluateMusic(_ o: Options) {
     for (i, w) in val.enumerated() {
         try? AudioFile.write(AudioBuffer(samples: w.samples, sampleRate: codec.sampleRate), to: realDir + "/\(w.genre)-\(i + 1).wav", encoding: .float32)
     }
-    let rtX = features(val.map(throughCodec))
+    let rtX = features(val.map { throughCodec($0) })
     let (rvx, rvy) = vocalSet(val, rtX)
     let genreRT = genreProbe.accuracy(valKnown.map { rtX[$0] }, labels: valKnown.map { genreOf(val[$0]) }), vocalRT = vocalProbe.accuracy(rvx, labels: rvy)
     log("  genre probe, held-out clips through the codec's first \(k) codebooks: \(pct(genreRT))")
@@ -249,6 +259,15 @@ func evaluateMusic(_ o: Options) {
     results["vocal_rate_instrumental_codec"] = floor.1
     results["vocal_rate_sung_real"] = ceiling.0
     results["vocal_rate_sung_codec"] = ceiling.1
+    if !o.floorCodebooks.isEmpty {
+        // The floor and ceiling at other main-codebook counts: what a prior over that many codebooks
+        // could reach at best by this probe. A diagnostic; nothing is sampled.
+        for n in o.floorCodebooks {
+            let (nx, ny) = vocalSet(val, features(val.map { throughCodec($0, codebooks: n) }))
+            log("  vocals heard through the codec's \(n == 0 ? "unquantized latents" : "first \(n) main codebooks"): \(pct(heard(nx, ny, 0))) of the windows without singing, \(pct(heard(nx, ny, 1))) of those with")
+        }
+        return
+    }
 
     let outDir = o.out + "/generated"
     try? FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
