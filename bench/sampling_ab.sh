@@ -4,8 +4,9 @@
 # `gen-eval music --genre-only --seam-seconds 0` with ARGS (gen-eval flags, e.g. "--cfg-plausibility
 # 0.003"; "" for the shipped defaults), then ../shared/eval/music_tonality.py per genre against the
 # corpus's held-out windows, bench/held_spectra.py, and gen's tagger (genre and vocals > 0.5), and
-# prints one line per setting. Not part of the build, the tests or CI; it costs about 4 minutes of
-# 2 cores per 80 pieces.
+# prints one line per setting, its genres' flatness and HPR against real, and how far past the issue's
+# lines (2x, 2 dB) they fall. Not part of the build, the tests or CI; it costs about 4 minutes of 2
+# cores per 80 pieces.
 #
 # usage (from the repository root, after `swift build -c release --product gen --product gen-eval`):
 #   bench/sampling_ab.sh OUT SEEDS OFFSET NAME=ARGS [NAME=ARGS ...]
@@ -66,4 +67,8 @@ for pair in sys.argv[2:]:
           "%d of %d" % (sum(r <= 2 for r in ratio.values()), len(genres)), "%d of %d" % (sum(abs(h) <= 2 for h in hpr.values()), len(genres)),
           " / ".join(held[-1]) + " s (" + " / ".join(held[0]) + ")" if len(held) >= 2 else "?"))
     print("  " + ", ".join("%s %.2fx %+.1f" % (g, ratio[g], hpr[g]) for g in genres))
+    # How far past the issue's lines the genres fall, summed: unlike the counts above, a genre a few
+    # tenths either side of a line moves this by a few tenths, not by one whole genre.
+    print("  past the lines: flatness %.2fx, HPR %.1f dB (sums over genres of ratio - 2 and |HPR| - 2 where positive)"
+          % (sum(max(0, r - 2) for r in ratio.values()), sum(max(0, abs(h) - 2) for h in hpr.values())))
 PY
