@@ -44,6 +44,7 @@ done
 python3 - "$out" "$@" <<'PY'
 import json, os, re, sys
 out = sys.argv[1]
+FLAT_LINE, HPR_LINE = 2, 2   # issue 14: flatness <= 2x real, HPR within 2 dB of real, per genre
 print("%-14s %-7s %-7s %-9s %-9s %-16s %-9s %-9s %s" % ("setting", "probe", "tagger", "vocals p", "vocals t",
       "flat / HPR pool", "flat<=2x", "HPR<=2dB", "held median / p90 (real)"))
 for pair in sys.argv[2:]:
@@ -64,11 +65,12 @@ for pair in sys.argv[2:]:
     sung = sum(t["vocals"] > 0.5 for t in tags)
     print("%-14s %-7s %-7s %-9s %-9s %-16s %-9s %-9s %s" % (name, probe.group(1) if probe else "?", "%d/%d" % (hit, len(tags)),
           vocal.group(1) if vocal else "?", "%d/%d" % (sung, len(tags)), "%.2fx / %+.1f dB" % pooled,
-          "%d of %d" % (sum(r <= 2 for r in ratio.values()), len(genres)), "%d of %d" % (sum(abs(h) <= 2 for h in hpr.values()), len(genres)),
+          "%d of %d" % (sum(r <= FLAT_LINE for r in ratio.values()), len(genres)),
+          "%d of %d" % (sum(abs(h) <= HPR_LINE for h in hpr.values()), len(genres)),
           " / ".join(held[-1]) + " s (" + " / ".join(held[0]) + ")" if len(held) >= 2 else "?"))
     print("  " + ", ".join("%s %.2fx %+.1f" % (g, ratio[g], hpr[g]) for g in genres))
     # How far past the issue's lines the genres fall, summed: unlike the counts above, a genre a few
     # tenths either side of a line moves this by a few tenths, not by one whole genre.
     print("  past the lines: flatness %.2fx, HPR %.1f dB (sums over genres of ratio - 2 and |HPR| - 2 where positive)"
-          % (sum(max(0, r - 2) for r in ratio.values()), sum(max(0, abs(h) - 2) for h in hpr.values())))
+          % (sum(max(0, r - FLAT_LINE) for r in ratio.values()), sum(max(0, abs(h) - HPR_LINE) for h in hpr.values())))
 PY
