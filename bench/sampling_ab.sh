@@ -9,7 +9,7 @@
 # cores per 80 pieces.
 #
 # usage (from the repository root, after `swift build -c release --product gen --product gen-eval`):
-#   bench/sampling_ab.sh OUT SEEDS OFFSET NAME=ARGS [NAME=ARGS ...]
+#   [REUSE=1] bench/sampling_ab.sh OUT SEEDS OFFSET NAME=ARGS [NAME=ARGS ...]
 #   e.g. bench/sampling_ab.sh /tmp/ab 10 7000 shipped= plausible="--cfg-plausibility 0.003"
 # Rule of the prior's card: fix what counts as better before the draw, and draw fresh seeds
 # (OFFSET) for the test once a pilot has picked the setting. The real reference is the held-out
@@ -27,6 +27,9 @@ mkdir -p "$out"
 for pair in "$@"; do
   name=${pair%%=*}; args=${pair#*=}
   o="$out/$name"
+  # REUSE=1: a setting whose pieces were drawn and scored by an earlier call into the same OUT is
+  # summarised again, not drawn again (draw the reference while a candidate trains, the candidate after).
+  if [ "${REUSE:-0}" = 1 ] && [ -s "$o/tags.jsonl" ]; then continue; fi
   # shellcheck disable=SC2086  # ARGS is a list of flags; $reference is empty or one flag and its folder
   .build/release/gen-eval music --data "$data" $reference --models models --out "$o" --genre-only --seam-seconds 0 \
       --seeds "$seeds" --seed-offset "$offset" $args > "$o.log" 2>&1 || { echo "$name: gen-eval failed, see $o.log" >&2; exit 1; }

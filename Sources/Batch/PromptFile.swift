@@ -194,7 +194,7 @@ public enum PromptParser {
 
     public static let musicKeys = ["kind", "genre", "artist", "lyrics", "lyrics_file", "duration", "seed",
                                    "temperature", "top_k", "top_p", "cfg", "instrumental_cfg", "cfg_plausibility", "bpm",
-                                   "time_signature", "chords", "out"]
+                                   "time_signature", "chords", "onset_density", "out"]
     public static let speechKeys = ["kind", "text", "voice", "speed", "pitch", "vocoder", "sentence_silence",
                                     "vocoder_iterations", "refine_iterations", "postfilter", "seed", "out"]
 
@@ -276,6 +276,7 @@ public enum PromptParser {
             if let b = try o.number("bpm") { m.bpm = b }
             m.timeSignature = try o.string("time_signature")
             m.chords = try o.string("chords")
+            m.onsetDensity = try o.number("onset_density")
             if let problem = m.validate(naming: \.key).first { throw Reason(problem + ".") }
             job = .music(m)
         case "speech":

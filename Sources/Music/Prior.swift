@@ -139,6 +139,15 @@ public struct PriorConfig: Codable, Equatable, ValidatedConfig {
     /// 1). A prior trained with scheduled sampling holds its notes more firmly than one trained only on
     /// clean inputs and is measured at its best a little above 1 (the prior's card).
     public var temperature: Float? = nil
+    /// Whether every step also reads its window's onset density (`OnsetDensity`: drum strokes and
+    /// note attacks per second, counted on the training audio), a condition dropped with the labels
+    /// in training and in guidance's unconditioned row. nil (false) in the configs of priors trained
+    /// before it existed.
+    public var onsetDensity: Bool? = nil
+    /// The onset densities of each genre's training windows, as quantiles (genre name → 0 %, 10 %,
+    /// …, 100 %, onsets per second): a piece asked for without a density draws one per piece
+    /// between them, as the corpus plays its genre (`OnsetDensity.typical`).
+    public var genreOnsetDensity: [String: [Double]]? = nil
 
     public init() {}
 
@@ -148,6 +157,8 @@ public struct PriorConfig: Codable, Equatable, ValidatedConfig {
     public var readsStepLabels: Bool { stepLabels ?? false }
 
     public var readsChords: Bool { barBins != nil && (chords ?? false) }
+
+    public var readsOnsetDensity: Bool { onsetDensity ?? false }
 
     public var guidesGrid: Bool { barBins != nil && (gridGuidance ?? false) }
 
@@ -202,6 +213,14 @@ public struct PriorConfig: Codable, Equatable, ValidatedConfig {
             problems.append("temperature must be between 0 (greedy) and \(Int(SamplingDefaults.maxConfigTemperature)), got \(t)")
         }
         if let a = cfgPlausibility, !SamplingDefaults.plausibilityRange.contains(a) { problems.append("cfg_plausibility must be at least 0 and below 1, got \(a)") }
+        if let q = genreOnsetDensity {
+            if q.count > 10_000 || q.values.contains(where: { $0.count > 1000 }) { problems.append("genre_onset_density is above the limit of 10000 genres of 1000 quantiles") }
+            let unknown = q.keys.filter { genreID($0) == nil }
+            if !unknown.isEmpty { problems.append("genre_onset_density names genres the prior does not have: \(unknown.sorted().prefix(5).joined(separator: ", ")) (list only its genres, or remove genre_onset_density)") }
+            if q.values.contains(where: { $0.isEmpty || !$0.allSatisfy({ $0.isFinite && $0 >= 0 && $0 <= OnsetDensity.maxPerSecond }) || $0 != $0.sorted() }) {
+                problems.append("genre_onset_density must hold, for each genre, rising onset densities from 0 to \(Int(OnsetDensity.maxPerSecond)) per second")
+            }
+        }
         if let bands = genreArtists {
             if bands.count > 10_000 || bands.values.contains(where: { $0.count > 10_000 }) { problems.append("genre_artists is above the limit of 10000 entries") }
             let unknown = bands.flatMap { g, a in (genreID(g) == nil ? [g] : []) + a.filter { artistID($0) == nil } }
@@ -221,6 +240,7 @@ public struct PriorConfig: Codable, Equatable, ValidatedConfig {
         case instrumentalToken = "instrumental_token", barBins = "bar_bins", gridGuidance = "grid_guidance", gridCFG = "grid_cfg", instrumentalCFG = "instrumental_cfg"
         case stepLabels = "step_labels", genreArtists = "genre_artists", bandCFG = "band_cfg"
         case cfgPlausibility = "cfg_plausibility", chords, temperature
+        case onsetDensity = "onset_density", genreOnsetDensity = "genre_onset_density"
     }
 }
 
@@ -362,11 +382,14 @@ public struct PriorLabels: Equatable {
     /// The chords (read by priors with `chords`); nil lets `Prior.sample` draw a progression per
     /// sample as the corpus plays the genre.
     public var chords: ChordTrack?
+    /// Onsets per second (read by priors with `onset_density`); nil lets `Prior.sample` draw one per
+    /// sample as the corpus plays the genre.
+    public var density: Double?
 
     public init(artist: Int? = nil, genre: Int? = nil, lyrics: [LyricLine] = [], grid: BarGrid? = nil, drawsBand: Bool = true,
-                chords: ChordTrack? = nil) {
+                chords: ChordTrack? = nil, density: Double? = nil) {
         self.artist = artist; self.genre = genre; self.lyrics = lyrics; self.grid = grid; self.drawsBand = drawsBand
-        self.chords = chords
+        self.chords = chords; self.density = density
     }
 }
 
@@ -386,10 +409,13 @@ public struct PriorConditions: Equatable {
     public var grid: BarGrid?
     /// The piece's chords on that grid (read by priors with `chords`); nil is "no chords".
     public var chords: ChordTrack?
+    /// The window's onsets per second (read by priors with `onset_density`); nil is "no density".
+    public var density: Double?
 
-    public init(artist: Int, genre: Int, lyrics: [Int], totalTokens: Int, offsetTokens: Int, grid: BarGrid? = nil, chords: ChordTrack? = nil) {
+    public init(artist: Int, genre: Int, lyrics: [Int], totalTokens: Int, offsetTokens: Int, grid: BarGrid? = nil, chords: ChordTrack? = nil,
+                density: Double? = nil) {
         self.artist = artist; self.genre = genre; self.lyrics = lyrics
-        self.totalTokens = totalTokens; self.offsetTokens = offsetTokens; self.grid = grid; self.chords = chords
+        self.totalTokens = totalTokens; self.offsetTokens = offsetTokens; self.grid = grid; self.chords = chords; self.density = density
     }
 }
 
@@ -403,7 +429,8 @@ extension PriorConfig {
         let ids = LyricsVocabulary.encode(text, maxLength: lyricsLength)
         return PriorConditions(artist: labels.artist ?? unconditionedArtist, genre: labels.genre ?? unconditionedGenre,
                                lyrics: ids.isEmpty && readsInstrumental ? [LyricsVocabulary.instrumental] : ids,
-                               totalTokens: totalTokens, offsetTokens: offsetTokens, grid: labels.grid, chords: labels.chords)
+                               totalTokens: totalTokens, offsetTokens: offsetTokens, grid: labels.grid, chords: labels.chords,
+                               density: labels.density)
     }
 
     /// Label dropout for training: with probability `all` every label is left out at once (the
@@ -413,7 +440,7 @@ extension PriorConfig {
     public func dropLabels(_ c: PriorConditions, probability p: Float, all: Float = 0, rng: inout RNG) -> PriorConditions {
         var out = c
         if rng.uniform() < all {
-            out.artist = unconditionedArtist; out.genre = unconditionedGenre; out.lyrics = []; out.chords = nil
+            out.artist = unconditionedArtist; out.genre = unconditionedGenre; out.lyrics = []; out.chords = nil; out.density = nil
             if guidesGrid { out.grid = nil }
             return out
         }
@@ -423,11 +450,12 @@ extension PriorConfig {
         if guidesGrid && rng.uniform() < p { out.grid = nil }
         // Drawn last, so a prior without chords sees the same dropout stream as before they existed.
         if readsChords && rng.uniform() < p { out.chords = nil }
+        if readsOnsetDensity && rng.uniform() < p { out.density = nil }
         return out
     }
 
     /// The same window with every label left out (the unconditioned half of guidance), the chords
-    /// included. The bar grid is left out too when it is guided (`grid_guidance`); otherwise it is
+    /// and the onset density included. The bar grid is left out too when it is guided (`grid_guidance`); otherwise it is
     /// timing, as total length and offset are, and both halves keep it.
     /// `keepingGrid` keeps it even then (the middle row of compositional guidance: the grid without the labels).
     public func unconditioned(_ c: PriorConditions, keepingGrid: Bool = false) -> PriorConditions {
@@ -502,6 +530,9 @@ public final class Prior {
     /// With `chords`: "chord.root.weight" (13, C) and "chord.quality.weight" (qualities + 1, C), the
     /// chord sounding at each step's frame added to its input; the last row of each is "no chord".
     public let chordEmbeddings: (root: Embedding, quality: Embedding)?
+    /// With `onset_density`: "onset_density.weight" (bins + 1, C), the window's onset density added
+    /// to every step's input; the last row is "no density".
+    public let densityEmbedding: Embedding?
     public let lyricsEncoder: LyricsEncoder      // "lyrics_encoder.*"
     public let blocks: [TransformerBlock]        // "layers.i.*"; cross-attention in "layers.i.cross.*"
     public let finalNorm: LayerNorm              // "final_norm.*"
@@ -544,6 +575,8 @@ public final class Prior {
             ? (Embedding(ChordTrack.rootRows, c, scope: root.child("chord").child("root"), rng: &rng),
                Embedding(ChordTrack.qualityRows, c, scope: root.child("chord").child("quality"), rng: &rng))
             : nil
+        densityEmbedding = config.readsOnsetDensity
+            ? Embedding(OnsetDensity.rows, c, scope: root.child("onset_density"), rng: &rng) : nil
         lyricsEncoder = LyricsEncoder(config: config, scope: root.child("lyrics_encoder"), rng: &rng)
         blocks = (0..<config.layers).map { i in
             TransformerBlock(dModel: c, heads: config.heads, mlpDim: config.mlpDim,
@@ -628,6 +661,8 @@ public final class Prior {
             x = x + labels.genre(conditions.map(\.genre), shape: [b, 1]) + labels.artist(conditions.map(\.artist), shape: [b, 1])
         }
         if let chord = chordEmbeddings { x = x + chord.root(roots, shape: [b, n]) + chord.quality(qualities, shape: [b, n]) }
+        // One row per sequence, broadcast over its n positions.
+        if let density = densityEmbedding { x = x + density(conditions.map { OnsetDensity.row($0.density) }, shape: [b, 1]) }
         guard let bar = barEmbeddings else { return x }
         return x + bar.phase(phases, shape: [b, n]) + bar.bar(bars, shape: [b, n])
     }
@@ -787,6 +822,14 @@ extension Prior {
         guard config.barBins != nil else { throw PriorError("chords are placed on the bar grid: add the grid first (--bar-grid).") }
         return try grown(path: "chords", change: { $0.chords = true },
                          zeroTables: [("chord.root", ChordTrack.rootRows), ("chord.quality", ChordTrack.qualityRows)])
+    }
+
+    /// This prior with onset-density conditioning added (`onset_density`), for a fine-tune that
+    /// teaches it: every weight kept, the density table at zero, so it starts out giving exactly the
+    /// outputs it gave; the prior itself when it already reads it.
+    public func withOnsetDensity() throws -> Prior {
+        guard !config.readsOnsetDensity else { return self }
+        return try grown(path: "onset density", change: { $0.onsetDensity = true }, zeroTables: [("onset_density", OnsetDensity.rows)])
     }
 
     /// This prior's weights under a config that differs only in how they are used (such as

@@ -58,6 +58,9 @@ public struct PriorTrainOptions: TrainingRunSettings {
     /// Every step also reads the chord sounding at its frame (`chords`): a new model's, or with
     /// --init-from added at zero (`Prior.withChords`).
     public var chords = false
+    /// Every step also reads its window's onset density (`onset_density`): a new model's, or with
+    /// --init-from added at zero (`Prior.withOnsetDensity`).
+    public var onsetDensity = false
     /// Architecture of a new model (codebooks and pattern included); vocab_size, hop and
     /// sample_rate are taken from the codec.
     public var model = PriorConfig()
@@ -126,6 +129,9 @@ public struct PriorClip {
     public var grid: BarGrid?
     /// The piece's chords, when the metadata names its key and a catalogue progression.
     public var chords: ChordTrack?
+    /// Onset times of the clip's audio, seconds from the clip's start (`OnsetDensity.onsets`), for a
+    /// prior with `onset_density`; nil otherwise.
+    public var onsets: [Double]?
     /// Length of the whole piece and the clip's start in it, in steps.
     public var totalTokens: Int
     public var offsetTokens: Int
@@ -194,25 +200,80 @@ public enum PriorTrainer {
         return (out, false)
     }
 
+    public static let onsetsCacheFormat = "gen-prior-onsets-cache"
+
+    /// Onset times (seconds) of every clip's audio (`OnsetDensity.onsets`), from `cachePath` when it
+    /// holds the same clip list; otherwise counted now and written there.
+    public static func cachedOnsets(_ lines: [MusicMetadataLine], sampleRate: Int, cachePath: String,
+                                    log: (String) -> Void) throws -> [[Double]] {
+        let files = lines.map(\.file).joined(separator: "\n")
+        if FileManager.default.fileExists(atPath: cachePath), let file = try? SafeTensorsFile.read(cachePath),
+           file.metadata["format"] == onsetsCacheFormat, file.metadata["sample_rate"] == String(sampleRate), file.metadata["files"] == files,
+           let onsets = try? lines.indices.map({ i -> [Double] in
+               guard let t = file.tensors["clip.\(i)"] else { throw CheckpointError(path: cachePath, message: "lacks clip.\(i)") }
+               return try t.floats().map(Double.init)
+           }) {
+            log("onsets cache: reused \(cachePath) (\(lines.count) clips)")
+            return onsets
+        }
+        log("onsets cache: counting the onsets of \(lines.count) clips…")
+        var file = SafeTensorsFile(metadata: ["format": onsetsCacheFormat, "sample_rate": String(sampleRate), "files": files])
+        var out: [[Double]] = []
+        let progress = ProgressLine(enabled: isatty(2) != 0)
+        for (i, line) in lines.enumerated() {
+            let onsets = OnsetDensity.onsets(try AudioFile.readMono(line.file, sampleRate: sampleRate), sampleRate: sampleRate)
+            file.tensors["clip.\(i)"] = SafeTensor(floats: onsets.map(Float.init), shape: [onsets.count])
+            out.append(onsets)
+            progress.update(done: i + 1, total: lines.count, "onsets of clip \(i + 1)/\(lines.count)")
+        }
+        progress.end()
+        try file.write(to: cachePath)
+        return out
+    }
+
+    /// The onset-density quantiles of each genre's training clips, over back-to-back windows of the
+    /// context (a clip shorter than one is one window): `PriorConfig.genreOnsetDensity`.
+    public static func genreDensities(_ clips: [PriorClip], config: PriorConfig) -> [String: [Double]] {
+        var byGenre: [String: [Double]] = [:]
+        for clip in clips {
+            guard let g = clip.genre, let onsets = clip.onsets else { continue }
+            let n = clip.frames.first?.count ?? 0, t = config.context
+            for start in Swift.stride(from: 0, to: max(n - t, 0) + 1, by: t) where n > 0 {
+                let end = min(n, start + t)
+                byGenre[config.genres[g], default: []].append(
+                    OnsetDensity.density(onsets, from: Double(start) / config.tokensPerSecond, to: Double(end) / config.tokensPerSecond))
+            }
+        }
+        return byGenre.compactMapValues(OnsetDensity.quantiles)
+    }
+
     /// Clips with their labels resolved against the config's name lists (unknown names read as
     /// unconditioned), their codes laid out in steps and their timing in steps.
-    public static func clips(_ lines: [MusicMetadataLine], codes: [[[Int32]]], config: PriorConfig) -> [PriorClip] {
-        zip(lines, codes).map { line, c in
+    public static func clips(_ lines: [MusicMetadataLine], codes: [[[Int32]]], config: PriorConfig, onsets: [[Double]]? = nil) -> [PriorClip] {
+        zip(lines, codes).enumerated().map { i, pair in
+            let (line, c) = pair
             let steps = config.pattern.interleave(c, special: Int32(config.vocabSize)).map { Int($0) }
             let n = steps.count / config.codebooks
             return PriorClip(codes: steps, frames: c.map { $0.map { Int($0) } }, artist: config.artistID(line.artist), genre: config.genreID(line.genre),
                              lyrics: line.lyrics.map { LyricLine(text: $0.text, start: $0.start + line.offset, end: $0.end + line.offset) },
                              grid: BarGrid(barSeconds: line.barSeconds, timeSignature: line.timeSignature),
                              chords: ChordTrack(key: line.key, progression: line.progression, genre: line.genre),
+                             onsets: onsets?[i],
                              totalTokens: max(n, Int((max(line.length, line.offset) * config.tokensPerSecond).rounded())),
                              offsetTokens: Int((line.offset * config.tokensPerSecond).rounded()), split: line.split)
         }
     }
 
     /// The conditions of the window starting at code `start` of `clip`.
+    /// With `onset_density`, the window's density is its own: the clip's onsets in the context's span from `start`.
     public static func conditions(_ clip: PriorClip, start: Int, config: PriorConfig) -> PriorConditions {
-        config.conditions(PriorLabels(artist: clip.artist, genre: clip.genre, lyrics: clip.lyrics, grid: clip.grid, chords: clip.chords),
-                          totalTokens: clip.totalTokens, offsetTokens: clip.offsetTokens + start)
+        let density = config.readsOnsetDensity ? clip.onsets.map { onsets -> Double in
+            let end = min(clip.frames.first?.count ?? 0, start + config.context)
+            return OnsetDensity.density(onsets, from: Double(start) / config.tokensPerSecond, to: Double(max(end, start + 1)) / config.tokensPerSecond)
+        } : nil
+        return config.conditions(PriorLabels(artist: clip.artist, genre: clip.genre, lyrics: clip.lyrics, grid: clip.grid, chords: clip.chords,
+                                             density: density),
+                                 totalTokens: clip.totalTokens, offsetTokens: clip.offsetTokens + start)
     }
 
     /// B random windows of T steps, clips picked in proportion to their length, with label dropout.
@@ -394,6 +455,10 @@ public enum PriorTrainer {
                 initial = try initial!.withChords()
                 o.log("prior: \(from) gains chords (every step reads the chord sounding at its frame; the new tables at zero, so it starts as it was); clips whose metadata names no catalogue progression read \"no chord\"")
             }
+            if o.onsetDensity && !prior.config.readsOnsetDensity {
+                initial = try initial!.withOnsetDensity()
+                o.log("prior: \(from) gains the onset density (every step reads its window's onsets per second; the new table at zero, so it starts as it was)")
+            }
             if o.gridGuidance {
                 guard initial!.config.barBins != nil else { throw PriorError("--grid-guidance needs a prior with a bar grid: add --bar-grid.") }
                 initial = try initial!.reconfigured { $0.gridGuidance = true }
@@ -425,8 +490,18 @@ public enum PriorTrainer {
         let k = config.codebooks
         let (codes, reused) = try cachedCodes(lines, codec: codec, codebooks: k,
                                               cachePath: o.outDir + "/codes_cache.safetensors", log: o.log)
-        let all = clips(lines, codes: codes, config: config)
+        let onsets = config.readsOnsetDensity
+            ? try cachedOnsets(lines, sampleRate: config.sampleRate, cachePath: o.outDir + "/onsets_cache.safetensors", log: o.log) : nil
+        let all = clips(lines, codes: codes, config: config, onsets: onsets)
         let train = all.filter { $0.split == "train" && $0.steps >= 1 }
+        // The densities a piece asked for by genre draws between (`PriorConfig.genreOnsetDensity`). A resumed run keeps its config's.
+        if config.readsOnsetDensity && (!o.resume || config.genreOnsetDensity == nil) {
+            let q = genreDensities(train, config: config)
+            if let prior = initial { initial = try prior.reconfigured { $0.genreOnsetDensity = q } }
+            config.genreOnsetDensity = q
+            o.log("prior: onsets per second of the training windows by genre (median): "
+                  + q.keys.sorted().map { String(format: "%@ %.2f", $0, q[$0]![OnsetDensity.quantileCount / 2]) }.joined(separator: ", "))
+        }
         guard let shortest = train.map(\.steps).min() else {
             let dirs = o.dataDirs.joined(separator: "', '")
             throw PriorError("the corpus at '\(dirs)' has no training clips; build one with `gen dataset music --out \(o.dataDirs[0])`.")

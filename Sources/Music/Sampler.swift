@@ -204,6 +204,24 @@ extension Prior {
         }
     }
 
+    /// The onset density each of `count` samples reads: none for a prior without `onset_density`; else
+    /// `labels.density`, or one drawn per sample (from `seed`, apart from the other streams) between the
+    /// quantiles of the genre's training windows (`genre_onset_density`; every genre's pooled when the
+    /// genre is not given or not listed). nil ("no density") when the config holds no quantiles.
+    public func densities(_ labels: PriorLabels, count: Int, seed: UInt64) -> [Double?] {
+        let table = config.genreOnsetDensity ?? [:]
+        let genre = labels.genre.flatMap { config.genres.indices.contains($0) ? config.genres[$0] : nil }
+        let quantiles: [Double]? = genre.flatMap { table[$0] }
+            ?? (table.isEmpty ? nil : OnsetDensity.quantiles(table.keys.sorted().flatMap { table[$0]! }))
+        return (0..<count).map { b in
+            guard config.readsOnsetDensity else { return nil }
+            if let d = labels.density { return d }
+            guard let q = quantiles else { return nil }
+            var rng = RNG.derive(seed: seed ^ 0x6f6e_7365_7473_0000, index: UInt64(b))
+            return OnsetDensity.draw(q, rng: &rng)
+        }
+    }
+
     /// The artist each of `count` samples is played by: `labels.artist` when given; without one, for a
     /// genre the config's `genre_artists` lists bands for (and `labels.drawsBand`), one of them drawn
     /// uniformly per sample from `seed`; otherwise nil (unconditioned).
@@ -295,12 +313,16 @@ extension Prior {
         if let t = labels.chords, !t.isWellFormed {
             problems.append("the chords must be 1 to \(ChordTrack.maxBars) bars of 1 to \(ChordTrack.maxChordsPerBar) known chords each")
         }
+        if let d = labels.density, !(d.isFinite && d >= 0 && d <= OnsetDensity.maxPerSecond) {
+            problems.append("the onset density must be between 0 and \(Int(OnsetDensity.maxPerSecond)) onsets per second, got \(d)")
+        }
         if let g = labels.grid {
             if !(g.barSeconds.isFinite && g.barSeconds >= 0.05 && g.barSeconds <= 60) { problems.append("a bar must last 0.05 to 60 seconds, got \(g.barSeconds)") }
             if !(1...32).contains(g.beatsPerBar) { problems.append("beats per bar must be in 1...32, got \(g.beatsPerBar)") }
         }
         if !problems.isEmpty { throw PriorError(problems.joined(separator: "; ")) }
         let grids = barGrids(labels, count: count, seed: seed), chords = chordTracks(labels, count: count, seed: seed)
+        let density = densities(labels, count: count, seed: seed)
         let artists = bands(labels, count: count, seed: seed).map { $0 ?? config.unconditionedArtist }
         // With the instrumental token, "no lyrics" is a condition too (guidance steers away from singing).
         let guided = cfg != 1 && (labels.artist != nil || labels.genre != nil || !labels.lyrics.isEmpty || config.readsInstrumental || config.guidesGrid)
@@ -346,7 +368,7 @@ extension Prior {
         func startWindow(at offset: Int) -> [Float] {
             let c = config.conditions(labels, totalTokens: total, offsetTokens: offset)
             var conds = (0..<count).map { i -> PriorConditions in
-                var one = c; one.grid = grids[i]; one.artist = artists[i]; one.chords = chords[i]; return one
+                var one = c; one.grid = grids[i]; one.artist = artists[i]; one.chords = chords[i]; one.density = density[i]; return one
             }
             let full = conds
             if split { conds += full.map { config.unconditioned($0, keepingGrid: true) } }

@@ -110,7 +110,8 @@ public final class BatchRenderer: @unchecked Sendable {
         case .music(let m):
             guard let music else { throw RequestError.io(musicError ?? "no music model") }
             let labels = try musicLabels(music.prior.config, genre: m.genre, artist: m.artist, lyrics: m.lyrics, seconds: m.duration,
-                                     bpm: m.bpm, timeSignature: m.timeSignature, chords: m.chords)
+                                     bpm: m.bpm, timeSignature: m.timeSignature, chords: m.chords,
+                                     onsetDensity: m.onsetDensity)
             let audio = try renderMusic(music, labels: labels, seconds: m.duration, temperature: m.temperature, topK: m.topK,
                                         topP: m.topP, cfg: m.cfg, instrumentalCFG: m.instrumentalCFG,
                                         cfgPlausibility: m.cfgPlausibility, seed: item.seed)

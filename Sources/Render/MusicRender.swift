@@ -8,7 +8,8 @@ import Music
 /// Genre, artist and lyrics as the prior's label ids; an unknown name is a usage error that lists
 /// the names this prior knows.
 public func musicLabels(_ config: PriorConfig, genre: String?, artist: String?, lyrics: String?, seconds: Double,
-                        bpm: Double? = nil, timeSignature: String? = nil, chords: String? = nil) throws -> PriorLabels {
+                        bpm: Double? = nil, timeSignature: String? = nil, chords: String? = nil,
+                        onsetDensity: Double? = nil) throws -> PriorLabels {
     func label(_ name: String?, _ names: [String], _ kind: String, _ command: String) throws -> Int? {
         guard let name else { return nil }
         guard let match = LabelName.match(name, in: names), let id = names.firstIndex(of: match) else {
@@ -23,6 +24,7 @@ public func musicLabels(_ config: PriorConfig, genre: String?, artist: String?, 
                              genre: try label(genre, config.genres, "genre", "genres"), drawsBand: !anyArtist)
     if let lyrics { labels.lyrics = LyricsVocabulary.timedLines(lyrics, seconds: seconds) }
     labels.grid = try barGrid(bpm: bpm, timeSignature: timeSignature, genre: labels.genre.map { config.genres[$0] })
+    labels.density = onsetDensity
     if let chords {
         do { labels.chords = try ChordTrack(parsing: chords) } catch let e as PriorError { throw RequestError.usage(e.message) }
     }

@@ -12,7 +12,7 @@ public enum RequestField: String, CaseIterable, Sendable {
     case genre, artist, lyrics, duration, temperature, topK = "top_k", topP = "top_p", cfg, instrumentalCFG = "instrumental_cfg"
     case cfgPlausibility = "cfg_plausibility"
     case samples, primeSeconds = "prime_seconds"
-    case bpm, timeSignature = "time_signature", chords
+    case bpm, timeSignature = "time_signature", chords, onsetDensity = "onset_density"
     case rate
 
     /// The command-line flag: --top-k.
@@ -54,7 +54,13 @@ public struct MusicRequest: Equatable, Sendable {
     /// Chords bar by bar ("C | Am | Dm7 G7 | C"; a prior with chords plays them, repeating; nil: one
     /// of the genre's progressions in a drawn key). Parsed where the prior is known (MusicRender).
     public var chords: String? = nil
+    /// Onsets (drum strokes and note attacks) per second, for a prior trained with the onset density;
+    /// nil: drawn per piece as the corpus plays the genre.
+    public var onsetDensity: Double? = nil
     public init() {}
+
+    /// The onset densities a request may ask for (the prior's table ends at 8 per second).
+    public static let onsetDensityRange: ClosedRange<Double> = 0...8
 
     /// A chord line is under this many bytes (64 bars of 8 chords fit many times over).
     public static let maxChordsBytes = 4_000
@@ -124,6 +130,9 @@ public struct MusicRequest: Equatable, Sendable {
         if let c = chords {
             if c.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { p.append("\(name(.chords)) is empty; give chords bar by bar such as \"C | Am | Dm7 G7 | C\", or leave it out") }
             if c.utf8.count >= Self.maxChordsBytes { p.append("\(name(.chords)) must be under \(Self.maxChordsBytes) bytes, got \(c.utf8.count)") }
+        }
+        if let d = onsetDensity, !Self.onsetDensityRange.contains(d) {
+            p.append("\(name(.onsetDensity)) must be between \(Int(Self.onsetDensityRange.lowerBound)) and \(Int(Self.onsetDensityRange.upperBound)) onsets per second, got \(format(d))")
         }
         if lyrics != nil && lyricsFile != nil { p.append("give \(name(.lyrics)) or a lyrics file, not both") }
         if let l = lyrics {

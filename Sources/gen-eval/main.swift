@@ -295,11 +295,14 @@ func evaluateMusic(_ o: Options) {
         // And the band a clip was played by (drawn for a genre alone), so tonality can be read per band.
         // And the chords it played (a prior with chords draws a progression per clip), so that chroma
         // can be set against them.
+        // And the onset density it was asked for (a prior with one draws it per clip), to set against the onsets it holds.
         let bands = prior.bands(labels, count: count, seed: seed), chords = prior.chordTracks(labels, count: count, seed: seed)
+        let densities = prior.densities(labels, count: count, seed: seed)
         for (i, (path, grid)) in zip(paths, prior.barGrids(labels, count: count, seed: seed)).enumerated() {
             guard let g = grid else { continue }
             let band = (bands[i].map { ",\"artist\":" + jsonQuoted(prior.config.artists[$0]) } ?? "")
                 + (chords[i].map { ",\"chords\":" + jsonQuoted($0.name) } ?? "")
+                + (densities[i].map { String(format: ",\"onset_density\":%.2f", $0) } ?? "")
             gridLines.append(String(format: "{\"file\":\"%@\",\"bpm\":%.1f,\"beats_per_bar\":%d,\"bar_seconds\":%.4f%@}\n",
                                     (path as NSString).lastPathComponent, g.bpm, g.beatsPerBar, g.barSeconds, band))
         }

@@ -52,7 +52,10 @@ struct Music: ParsableCommand, HasGlobalOptions {
         trained with chords (`gen train prior --chords`; the shipped prior is not)
         plays --chords bar by bar, repeating ("C | Am | Dm7 G7 | C": bars between '|',
         a bar's chords sharing it evenly); left out, each piece plays one of its
-        genre's progressions in a drawn key (printed, to reuse).
+        genre's progressions in a drawn key (printed, to reuse). A prior trained
+        with the onset density (`gen train prior --onset-density`) plays as busily as
+        --onset-density asks (drum strokes and note attacks per second); left out,
+        each piece draws one as the corpus plays its genre (printed).
         --samples N writes music-1.wav …
         music-N.wav; -o - writes one WAV to stdout.
 
@@ -84,6 +87,7 @@ struct Music: ParsableCommand, HasGlobalOptions {
     @Option(name: .long, parsing: .unconditional, help: "Tempo in beats per minute, 20 to 400 (default: drawn per piece as the corpus plays the genre; 120 with only --time-signature).") var bpm: Double?
     @Option(name: .long, help: "Time signature: 4/4, 3/4, 2/4, 6/8 … (6/8 counts dotted quarters as beats; default: the genre's; with only --bpm, its first groove's, 3/4 for a waltz, else 4/4).") var timeSignature: String?
     @Option(name: .long, help: "For a prior trained with chords (not the shipped one): chords bar by bar, repeating, \"C | Am | Dm7 G7 | C\" (roots A–G with # or b; qualities m 7 maj7 m7 6 m6 m7b5 dim7 7b9 9 m9 7#9; default: one of the genre's progressions in a drawn key, printed).") var chords: String?
+    @Option(name: .long, parsing: .unconditional, help: "For a prior trained with the onset density (not the shipped one): drum strokes and note attacks per second, 0 to 8 (the corpus: march about 2.5, waltz 3, country 3.5, jazz 3.9, blues 4.2, rock 4.5, funk and latin 4.9; default: drawn per piece as the corpus plays the genre, printed).") var onsetDensity: Double?
     @Option(name: .long, help: "Audio (or a .safetensors codes file from `gen encode`) to continue from.", completion: .file()) var prime: String?
     @Option(name: .long, parsing: .unconditional, help: "Seconds of --prime to continue from.") var primeSeconds: Double = 4
     @Option(name: .shortAndLong, help: "Output audio (.wav, .flac, .ogg, .raw); numbered when --samples > 1; - for a WAV on stdout.") var output = "music.wav"
@@ -97,7 +101,7 @@ struct Music: ParsableCommand, HasGlobalOptions {
         r.genre = genre; r.artist = artist; r.lyrics = lyricsText; r.lyricsFile = lyrics
         r.duration = duration; r.temperature = temperature; r.topK = topK; r.topP = topP
         r.cfg = cfg; r.instrumentalCFG = instrumentalCFG; r.cfgPlausibility = cfgPlausibility; r.samples = samples; r.rate = rate; r.bpm = bpm; r.timeSignature = timeSignature
-        r.chords = chords
+        r.chords = chords; r.onsetDensity = onsetDensity
         if prime != nil { r.primeSeconds = primeSeconds }
         return r
     }
@@ -128,7 +132,7 @@ struct Music: ParsableCommand, HasGlobalOptions {
         let models = try loadPrior(globals)
         let prior = models.prior, codec = models.codec
         let labels = try musicLabels(prior.config, genre: genre, artist: artist, lyrics: text, seconds: duration,
-                                     bpm: bpm, timeSignature: timeSignature, chords: chords)
+                                     bpm: bpm, timeSignature: timeSignature, chords: chords, onsetDensity: onsetDensity)
 
         let sampleRate = codec.sampleRate
         let length = Int((duration * Double(sampleRate)).rounded())
@@ -174,6 +178,9 @@ struct Music: ParsableCommand, HasGlobalOptions {
         if labels.chords != nil && !prior.config.readsChords && !globals.quiet {
             FileHandle.standardError.write("note: this prior was trained without chords, so --chords does not steer it; train one with `gen train prior ... --chords`.\n".data(using: .utf8)!)
         }
+        if labels.density != nil && !prior.config.readsOnsetDensity && !globals.quiet {
+            FileHandle.standardError.write("note: this prior was trained without the onset density, so --onset-density does not steer it; train one with `gen train prior ... --onset-density`.\n".data(using: .utf8)!)
+        }
         if let a = cfgPlausibility, a > 0, cfg == 1, !globals.quiet {
             FileHandle.standardError.write("note: --cfg-plausibility keeps guidance to plausible codes, and --cfg 1 turns guidance off, so it changes nothing here.\n".data(using: .utf8)!)
         }
@@ -185,6 +192,10 @@ struct Music: ParsableCommand, HasGlobalOptions {
         if !globals.quiet, labels.chords == nil {
             let drawn = prior.chordTracks(labels, count: samples, seed: seed).compactMap { $0?.name }
             if !drawn.isEmpty { FileHandle.standardError.write("chords: \(drawn.joined(separator: "; "))\n".data(using: .utf8)!) }
+        }
+        if !globals.quiet, labels.density == nil {
+            let drawn = prior.densities(labels, count: samples, seed: seed).compactMap { $0.map { String(format: "%.1f", $0) } }
+            if !drawn.isEmpty { FileHandle.standardError.write("onsets per second: \(drawn.joined(separator: "; "))\n".data(using: .utf8)!) }
         }
         if !globals.quiet, labels.artist == nil {
             let bands = prior.bands(labels, count: samples, seed: seed).compactMap { $0.map { prior.config.artists[$0] } }
@@ -231,7 +242,12 @@ struct TrainPrior: TrainCommand {
         frame also reads the chord sounding then, from the clip's key and catalogue
         progression placed on its bar grid (dropped with the labels, so --cfg steers
         toward the chords too); a prior with a grid gains it with --init-from DIR
-        --chords.
+        --chords. With --onset-density each frame also reads how many onsets (drum
+        strokes and note attacks, by a spectral-flux detector after librosa's) per
+        second its window holds, counted on the clip's audio (cached in
+        OUT/onsets_cache.safetensors; dropped with the labels); the config keeps each
+        genre's quantiles, which gen music draws a piece's density from; any prior
+        gains it with --init-from DIR --onset-density.
 
         Examples:
           gen train prior --data data/music --codec models/codec --out runs/prior
@@ -267,6 +283,7 @@ struct TrainPrior: TrainCommand {
     @Flag(name: .long, help: "Drop the bar grid with the labels in training (new models, or with --init-from), so that --cfg steers toward the grid's beats too.") var gridGuidance = false
     @Flag(name: .long, help: "Every step also reads the genre and artist, not only the window's start (new models, or added at zero to an --init-from prior).") var stepLabels = false
     @Flag(name: .long, help: "Every step also reads the chord sounding at its frame (root and quality, from each clip's key and progression, placed on the bar grid; new models, or added at zero to an --init-from prior with a bar grid).") var chords = false
+    @Flag(name: .long, help: "Every step also reads its window's onset density (drum strokes and note attacks per second, counted on each clip's audio; new models, or added at zero to an --init-from prior). Pieces then draw a density per piece as the corpus plays their genre.") var onsetDensity = false
     @Flag(name: .long, help: "Only score the --init-from prior on every held-out code of the corpora (bits per frame beside the baselines; --out gets the log and the codes cache, no weights).") var evalOnly = false
     @OptionGroup(title: "Training run") var training: TrainingRunOptions<PriorTrainOptions>
     @OptionGroup var globals: GlobalOptions
@@ -280,6 +297,8 @@ struct TrainPrior: TrainCommand {
         if stepLabels && initFrom == nil { o.model.stepLabels = true }
         o.chords = chords
         if chords && initFrom == nil { o.model.chords = true }
+        o.onsetDensity = onsetDensity
+        if onsetDensity && initFrom == nil { o.model.onsetDensity = true }
         o.batchSize = batchSize; o.labelDropout = labelDropout; o.cfgDropout = cfgDropout; o.residualDropout = dropout
         o.inputNoise = inputNoise
         o.selfSampled = scheduledSampling

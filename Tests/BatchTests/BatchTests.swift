@@ -138,6 +138,8 @@ final class PromptParsingTests: XCTestCase {
             ("{\"kind\":\"music\",\"time_signature\":\"4/3\"}", "\"time_signature\" must be beats/note value such as 4/4, 3/4, 2/4 or 6/8, got '4/3'"),
             ("{\"kind\":\"music\",\"chords\":\" \"}", "\"chords\" is empty; give chords bar by bar"),
             ("{\"kind\":\"music\",\"chords\":7}", "\"chords\" must be a string"),
+            ("{\"kind\":\"music\",\"onset_density\":9}", "\"onset_density\" must be between 0 and 8 onsets per second, got 9"),
+            ("{\"kind\":\"music\",\"onset_density\":\"busy\"}", "\"onset_density\" must be a number"),
             ("{\"kind\":\"music\",\"lyrics\":\"la\",\"lyrics_file\":\"a.txt\"}", "not both"),
             ("{\"kind\":\"music\",\"lyrics\":\" \\n \"}", "\"lyrics\" is empty"),
             ("{\"kind\":\"music\",\"genre\":[\"jazz\"]}", "\"genre\" must be a string, got an array"),

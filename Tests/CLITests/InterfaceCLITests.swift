@@ -109,6 +109,32 @@ final class InterfaceCLITests: CLITestCase {
         XCTAssertEqual(bogus.code, 2); XCTAssertTrue(bogus.stderr.contains("\"any\" for no artist"), bogus.stderr)
     }
 
+    /// A models folder (codec and tagger linked to the shipped ones) whose prior is the shipped prior
+    /// with the `config` keys set (each absent from the shipped config.json, else the feature should be
+    /// tested on it directly) and the `tables` (name, rows of d_model) added as random rows, as `gen
+    /// train prior --init-from models/prior` grows them at zero and then moved off zero, so they reach the logits.
+    func grownPrior(_ name: String, config changes: [String: Any], tables: [(String, Int)], seed: UInt64) throws -> String {
+        let fm = FileManager.default, models = path(name)
+        try fm.createDirectory(atPath: models + "/prior", withIntermediateDirectories: true)
+        for m in ["codec", "tagger"] {
+            try fm.createSymbolicLink(atPath: models + "/" + m, withDestinationPath: root.appendingPathComponent("models/" + m).path)
+        }
+        var config = try JSONSerialization.jsonObject(with: Data(contentsOf: root.appendingPathComponent("models/prior/config.json"))) as! [String: Any]
+        for (key, value) in changes {
+            XCTAssertNil(config[key], "the shipped prior has \(key) (else test it directly)")
+            config[key] = value
+        }
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: models + "/prior/config.json"))
+        var weights = try SafeTensorsFile.read(root.appendingPathComponent("models/prior/model.safetensors").path)
+        let width = config["d_model"] as! Int
+        var rng = RNG(seed: seed)
+        for (name, rows) in tables {
+            weights.tensors[name] = SafeTensor(floats: (0..<(rows * width)).map { _ in rng.normal() * 0.3 }, shape: [rows, width])
+        }
+        try weights.write(to: models + "/prior/model.safetensors")
+        return models
+    }
+
     // A prior with chords (config.json: chords; built here from the shipped prior's weights plus
     // random root and quality tables, as `gen train prior --init-from models/prior --chords` starts
     // one, then moved off zero so the chords reach the logits): without --chords each piece plays one
@@ -117,22 +143,8 @@ final class InterfaceCLITests: CLITestCase {
     // none: --chords gets a note and changes nothing. Bad chords are refused before any model loads.
     // Whether music follows its chords is measured by bench/chord_following.py (the prior's card).
     func testChordsReachAPriorThatReadsThemAndTheDrawnOnesArePrinted() throws {
-        let fm = FileManager.default, models = path("chord-models")
-        try fm.createDirectory(atPath: models + "/prior", withIntermediateDirectories: true)
-        for m in ["codec", "tagger"] {
-            try fm.createSymbolicLink(atPath: models + "/" + m, withDestinationPath: root.appendingPathComponent("models/" + m).path)
-        }
-        var config = try JSONSerialization.jsonObject(with: Data(contentsOf: root.appendingPathComponent("models/prior/config.json"))) as! [String: Any]
-        XCTAssertNil(config["chords"], "the shipped prior reads no chords (else test it directly)")
-        config["chords"] = true
-        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: models + "/prior/config.json"))
-        var weights = try SafeTensorsFile.read(root.appendingPathComponent("models/prior/model.safetensors").path)
-        let width = config["d_model"] as! Int
-        var rng = RNG(seed: 11)
-        for (name, rows) in [("chord.root.weight", 13), ("chord.quality.weight", 14)] {
-            weights.tensors[name] = SafeTensor(floats: (0..<(rows * width)).map { _ in rng.normal() * 0.3 }, shape: [rows, width])
-        }
-        try weights.write(to: models + "/prior/model.safetensors")
+        let fm = FileManager.default
+        let models = try grownPrior("chord-models", config: ["chords": true], tables: [("chord.root.weight", 13), ("chord.quality.weight", 14)], seed: 11)
 
         let common = ["music", "--genre", "jazz", "--artist", "any", "--duration", "2", "--seed", "5", "--models-dir", models]
         let drawn = try gen(common + ["-o", path("j.wav")])
@@ -157,6 +169,46 @@ final class InterfaceCLITests: CLITestCase {
         for (bad, words) in [("C | H7", "does not start with a root A to G"), ("Cmaj13", "quality 'maj13'"), ("C || G", "bar 2 is empty"), (" ", "empty")] {
             let r = try gen(["music", "--chords", bad, "--models-dir", path("nowhere"), "-o", path("x.wav")])
             XCTAssertEqual(r.code, 2, bad); XCTAssertTrue(r.stderr.contains(words), r.stderr)
+        }
+        XCTAssertFalse(fm.fileExists(atPath: path("x.wav")))
+    }
+
+    // A prior with the onset density (config.json: onset_density and jazz's quantiles; built here from
+    // the shipped prior's weights plus a random density table, as `gen train prior --init-from
+    // models/prior --onset-density` starts one, moved off zero so the density reaches the logits):
+    // without --onset-density each piece draws one between its genre's quantiles, printed on
+    // stderr; a sparse and a busy density are other music. The shipped prior reads none:
+    // --onset-density gets a note and changes nothing. A density out of range is refused before any
+    // model loads. Whether music follows its density is measured by bench/onset_rate.py (the prior's card).
+    func testOnsetDensityReachesAPriorThatReadsItAndTheDrawnOneIsPrinted() throws {
+        let fm = FileManager.default
+        let models = try grownPrior("density-models", config: ["onset_density": true,
+                                                               "genre_onset_density": ["jazz": [2.0, 2.5, 3.0, 3.25, 3.5, 3.75, 4.0, 4.25, 4.5, 5.0, 6.0]]],
+                                    tables: [("onset_density.weight", 17)], seed: 12)
+
+        let common = ["music", "--genre", "jazz", "--artist", "any", "--duration", "2", "--seed", "5", "--models-dir", models]
+        let drawn = try gen(common + ["-o", path("j.wav")])
+        XCTAssertEqual(drawn.code, 0, drawn.stderr)
+        let line = try XCTUnwrap(drawn.stderr.split(separator: "\n").first { $0.hasPrefix("onsets per second: ") }, drawn.stderr)
+        let value = try XCTUnwrap(Double(line.dropFirst("onsets per second: ".count)), String(line))
+        XCTAssertTrue((2...6).contains(value), "drawn between jazz's quantiles: \(value)")
+        let sparse = try gen(common + ["--onset-density", "0.2", "-o", path("sparse.wav")])
+        let busy = try gen(common + ["--onset-density", "7.5", "-o", path("busy.wav")])
+        XCTAssertEqual(sparse.code, 0, sparse.stderr); XCTAssertEqual(busy.code, 0, busy.stderr)
+        XCTAssertFalse(sparse.stderr.contains("onsets per second: "), "a density asked for is not drawn: \(sparse.stderr)")
+        XCTAssertNotEqual(try AudioFile.read(path("sparse.wav")).samples, try AudioFile.read(path("busy.wav")).samples)
+
+        // The shipped prior: a note, no density line, and the music it makes without --onset-density.
+        let shipped = ["music", "--genre", "jazz", "--artist", "any", "--duration", "2", "--seed", "5"]
+        let plain = try gen(shipped + ["-o", path("p.wav")]), asked = try gen(shipped + ["--onset-density", "5", "-o", path("pd.wav")])
+        XCTAssertEqual(plain.code, 0, plain.stderr); XCTAssertEqual(asked.code, 0, asked.stderr)
+        XCTAssertTrue(asked.stderr.contains("trained without the onset density"), asked.stderr)
+        XCTAssertFalse(plain.stderr.contains("onsets per second: "), plain.stderr)
+        XCTAssertEqual(try AudioFile.read(path("p.wav")).samples, try AudioFile.read(path("pd.wav")).samples)
+
+        for bad in ["9", "-1", "nan"] {
+            let r = try gen(["music", "--onset-density", bad, "--models-dir", path("nowhere"), "-o", path("x.wav")])
+            XCTAssertEqual(r.code, 2, bad); XCTAssertTrue(r.stderr.contains("--onset-density must be between 0 and 8"), r.stderr)
         }
         XCTAssertFalse(fm.fileExists(atPath: path("x.wav")))
     }

@@ -42,6 +42,21 @@ final class PriorTests: XCTestCase {
         return out
     }
 
+    /// The largest gap between the KV-cached steps' logits and the uncached forward's, over `seqs`
+    /// (one sequence per condition, K codes a step) fed one step at a time for `steps` steps.
+    func cachedAgainstUncached(_ prior: Prior, _ seqs: [[Int]], conditions: [PriorConditions], steps: Int) -> Float {
+        let k = prior.config.codebooks
+        func gap(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { Swift.abs($0 - $1) }.max() ?? 1 }
+        let state = prior.makeRunState(batch: seqs.count)
+        prior.begin(state, conditions: conditions)
+        var cached = prior.feed(state, steps: []), worst: Float = 0
+        for s in 0..<steps {
+            worst = max(worst, gap(uncachedNextLogits(prior, seqs.map { Array($0[..<(s * k)]) }, conditions: conditions), cached))
+            cached = prior.feed(state, steps: seqs.flatMap { $0[(s * k)..<(s * k + k)] })
+        }
+        return worst
+    }
+
     /// The sampler's greedy schedule written out naively over uncached forwards: one step at a
     /// time, codebook q of step n is frame n − shift(q) (the special code outside the piece, the
     /// prime's code inside it, else the argmax of head q, guided as u + g·(c − u) when g ≠ 1);
@@ -790,13 +805,7 @@ final class PriorTests: XCTestCase {
         // Cached against uncached, two sequences of different genres, every step.
         let k = grown.config.codebooks, steps = 10
         let seqs = (0..<2).map { _ in (0..<(steps * k)).map { _ in rng.int(below: grown.config.vocabSize) } }
-        let state = grown.makeRunState(batch: 2)
-        grown.begin(state, conditions: [jazz, blues])
-        var cached = grown.feed(state, steps: []), worst: Float = 0
-        for s in 0..<steps {
-            worst = max(worst, gap(uncachedNextLogits(grown, seqs.map { Array($0[..<(s * k)]) }, conditions: [jazz, blues]), cached))
-            cached = grown.feed(state, steps: Array(seqs[0][(s * k)..<(s * k + k)] + seqs[1][(s * k)..<(s * k + k)]))
-        }
+        let worst = cachedAgainstUncached(grown, seqs, conditions: [jazz, blues], steps: steps)
         XCTAssertLessThan(worst, 1e-4, "cached and uncached logits differ by \(worst)")
     }
 
@@ -838,13 +847,7 @@ final class PriorTests: XCTestCase {
         XCTAssertNil(grown.config.unconditioned(cToA).chords)
         // Cached against uncached, two sequences with different chords, every step across the change.
         let seqs = (0..<2).map { _ in (0..<(t * k)).map { _ in rng.int(below: grown.config.vocabSize) } }
-        let state = grown.makeRunState(batch: 2)
-        grown.begin(state, conditions: [cMajor, cToA])
-        var cached = grown.feed(state, steps: []), worst: Float = 0
-        for s in 0..<(t - 1) {
-            worst = max(worst, gap(uncachedNextLogits(grown, seqs.map { Array($0[..<(s * k)]) }, conditions: [cMajor, cToA])[...], cached[...]))
-            cached = grown.feed(state, steps: Array(seqs[0][(s * k)..<(s * k + k)] + seqs[1][(s * k)..<(s * k + k)]))
-        }
+        let worst = cachedAgainstUncached(grown, seqs, conditions: [cMajor, cToA], steps: t - 1)
         XCTAssertLessThan(worst, 1e-4, "cached and uncached logits differ by \(worst)")
         var bad = grown.config; bad.barBins = nil
         XCTAssertTrue(bad.validate().contains { $0.contains("chords needs bar_bins") })
@@ -854,6 +857,65 @@ final class PriorTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("the chords must be 1 to 64 bars"), "\($0)")
         }
         XCTAssertNoThrow(try grown.sample(PriorLabels(genre: 0, grid: grid, chords: try ChordTrack(parsing: "C | G7")), count: 1, frames: 4, seed: 1))
+    }
+
+    // Reference: the prior before the change, run on the same inputs, and the uncached forward. A
+    // prior grown by the onset density keeps every weight and starts its table at zero, so it gives
+    // the logits it gave at any density; once the table moves, two windows that differ only in
+    // their density differ at every position, the KV-cached steps read it as the uncached forward
+    // does, and label dropout at 1 and guidance's unconditioned row drop it.
+    func testGrowingAPriorByOnsetDensityKeepsItsOutputsUntilItLearns() throws {
+        let old = Prior(config: tinyPriorConfig(), seed: 10)
+        let grown = try old.withOnsetDensity()
+        XCTAssertEqual(grown.config.onsetDensity, true)
+        XCTAssertEqual(grown.params.parameterCount, old.params.parameterCount + OnsetDensity.rows * 32)
+        XCTAssertTrue(try grown.withOnsetDensity() === grown)
+        let sparse = PriorConditions(artist: 1, genre: 0, lyrics: [], totalTokens: 300, offsetTokens: 20, density: 1.2)
+        var busy = sparse; busy.density = 5.5
+        let k = grown.config.codebooks, t = 12
+        var rng = RNG(seed: 11)
+        let tokens = (0..<(t * k)).map { _ in rng.int(below: grown.config.vocabSize) }
+        let logits = { (p: Prior, c: PriorConditions) in GradMode.withoutGrad { p(tokens, conditions: [c]).data } }
+        func gap(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { Swift.abs($0 - $1) }.max() ?? 1 }
+        for c in [sparse, busy] { XCTAssertEqual(gap(logits(old, c), logits(grown, c)), 0, accuracy: 1e-5) }
+        let table = grown.densityEmbedding!.table
+        for i in table.data.indices { table.data[i] = rng.normal() * 0.5 }
+        let a = logits(grown, sparse), b = logits(grown, busy), w = k * grown.config.vocabSize
+        for p in 0..<t { XCTAssertGreaterThan(gap(Array(a[(p * w)..<(p * w + w)]), Array(b[(p * w)..<(p * w + w)])), 1e-4, "position \(p)") }
+        var drop = RNG(seed: 1)
+        XCTAssertNil(grown.config.dropLabels(busy, probability: 1, rng: &drop).density)
+        XCTAssertEqual(grown.config.dropLabels(busy, probability: 0, rng: &drop).density, 5.5)
+        XCTAssertNil(grown.config.unconditioned(busy).density)
+        let seqs = (0..<2).map { _ in (0..<(t * k)).map { _ in rng.int(below: grown.config.vocabSize) } }
+        let worst = cachedAgainstUncached(grown, seqs, conditions: [sparse, busy], steps: t - 1)
+        XCTAssertLessThan(worst, 1e-4, "cached and uncached logits differ by \(worst)")
+        // Sampling: a piece without a density draws one between its genre's quantiles; a hostile one is refused.
+        let drawing = try grown.reconfigured { $0.genreOnsetDensity = [grown.config.genres[0]: [2, 2.5, 3, 3.5, 4, 4.5, 5, 5.5, 6, 6.5, 7]] }
+        let drawn = drawing.densities(PriorLabels(genre: 0), count: 50, seed: 3)
+        XCTAssertTrue(drawn.allSatisfy { $0 != nil && $0! >= 2 && $0! <= 7 }, "\(drawn)")
+        XCTAssertGreaterThan(Set(drawn.map { OnsetDensity.row($0) }).count, 5)
+        XCTAssertEqual(drawing.densities(PriorLabels(genre: 0, density: 3.3), count: 2, seed: 3), [3.3, 3.3])
+        XCTAssertEqual(old.densities(PriorLabels(genre: 0), count: 1, seed: 3), [nil])
+        XCTAssertThrowsError(try drawing.sample(PriorLabels(genre: 0, density: .infinity), count: 1, frames: 4, seed: 1)) {
+            XCTAssertTrue("\($0)".contains("onset density must be between 0 and 8"), "\($0)")
+        }
+        var bad = drawing.config; bad.genreOnsetDensity = ["polka": [1, 2]]
+        XCTAssertTrue(bad.validate().contains { $0.contains("genre_onset_density names genres") })
+        bad.genreOnsetDensity = [grown.config.genres[0]: [3, 1]]
+        XCTAssertTrue(bad.validate().contains { $0.contains("rising onset densities") })
+    }
+
+    // Reference: counting by hand. The density of a window is its onsets over its seconds, a
+    // window's bin is ⌊density / 0.5⌋ up to the last bin, and the quantiles of 0…100 are 0, 10, …, 100.
+    func testOnsetDensityCountsBinsAndQuantiles() {
+        let onsets = [0.1, 0.5, 0.9, 1.2, 2.5, 3.99]
+        XCTAssertEqual(OnsetDensity.density(onsets, from: 0, to: 1), 3)
+        XCTAssertEqual(OnsetDensity.density(onsets, from: 0.5, to: 2.5), 1.5)   // 0.5, 0.9, 1.2: [start, end)
+        XCTAssertEqual(OnsetDensity.density(onsets, from: 4, to: 6), 0)
+        XCTAssertEqual(OnsetDensity.row(0), 0); XCTAssertEqual(OnsetDensity.row(0.49), 0); XCTAssertEqual(OnsetDensity.row(3.9), 7)
+        XCTAssertEqual(OnsetDensity.row(50), OnsetDensity.bins - 1); XCTAssertEqual(OnsetDensity.row(nil), OnsetDensity.bins)
+        XCTAssertEqual(OnsetDensity.quantiles((0...100).map { Double($0) / 20 }), (0...10).map { Double($0) / 2 })
+        XCTAssertNil(OnsetDensity.quantiles([]))
     }
 
     // Reference: the catalogue's grooves (MusicCatalog), and naiveGreedy with the grid written in.
