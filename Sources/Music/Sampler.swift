@@ -268,12 +268,15 @@ extension Prior {
     /// the codebooks in `plausibleCodebooks` (nil: all; an evaluation knob). `repeatPenalty` (θ in 1…10,
     /// 1 off; an evaluation knob, `gen-eval music --repeat-penalty`) divides the probability of the code each
     /// codebook drew the frame before by θ (the prior's card: it shortens code runs, not held chords).
+    /// `densityCFG` (d in 0…10, nil or 0 off; an evaluation knob, `gen-eval music --density-cfg`), for a prior
+    /// with `onset_density`: one more row per sample reads the same conditions without the density, and
+    /// the logits gain d·(full − no density) on top of the labels' guidance, which already holds the density once.
     /// `progress(done, total)` is called after each sampled step.
     public func sample(_ labels: PriorLabels, count: Int, frames: Int, temperature: Float? = nil, topK: Int = 0,
                        topP: Float = 0, seed: UInt64, prime: [[Int32]] = [], hopFraction: Double = 0.5,
                        cfg: Float = 1, gridCFG: Float? = nil, temperatureFine: Float? = nil, topKFine: Int? = nil,
                        instrumentalCFG: Float? = nil, bandCFG: Float? = nil, plausibility: Float? = nil,
-                       plausibleCodebooks: ClosedRange<Int>? = nil, repeatPenalty: Float = 1,
+                       plausibleCodebooks: ClosedRange<Int>? = nil, repeatPenalty: Float = 1, densityCFG: Float? = nil,
                        progress: ((Int, Int) -> Void)? = nil) throws -> [[[Int32]]] {
         let temperature = temperature ?? config.defaultTemperature
         let options = SamplingOptions(temperature: temperature, topK: topK, topP: topP)
@@ -313,6 +316,7 @@ extension Prior {
         if let t = labels.chords, !t.isWellFormed {
             problems.append("the chords must be 1 to \(ChordTrack.maxBars) bars of 1 to \(ChordTrack.maxChordsPerBar) known chords each")
         }
+        if let d = densityCFG, !(d >= 0 && d <= 10) { problems.append("density guidance must be between 0 (off) and 10, got \(d)") }
         if let d = labels.density, !(d.isFinite && d >= 0 && d <= OnsetDensity.maxPerSecond) {
             problems.append("the onset density must be between 0 and \(Int(OnsetDensity.maxPerSecond)) onsets per second, got \(d)")
         }
@@ -344,7 +348,10 @@ extension Prior {
         let bandScale = bandCFG ?? config.bandCFG
         let bandApart = guided && bandScale != nil && labels.artist == nil && artists.contains { $0 != config.unconditionedArtist }
         let awayBase = split ? 3 : guided ? 2 : 1, bandBase = awayBase + (away ? 1 : 0)
-        let copies = bandBase + (bandApart ? 1 : 0)
+        let densityScale = densityCFG ?? 0
+        let densityApart = guided && densityScale > 0 && density.contains { $0 != nil }
+        let densityBase = bandBase + (bandApart ? 1 : 0)
+        let copies = densityBase + (densityApart ? 1 : 0)
         let rows = copies * count
 
         let total = pattern.steps(frames: frames, codebooks: k)
@@ -375,6 +382,7 @@ extension Prior {
             if guided { conds += full.map { config.unconditioned($0) } }
             if away { conds += full.map { var one = $0; one.lyrics = Self.sungLine(config); return one } }
             if bandApart { conds += full.map { var one = $0; one.artist = config.unconditionedArtist; return one } }
+            if densityApart { conds += full.map { var one = $0; one.density = nil; return one } }
             begin(state, conditions: conds)
             let steps = sequences.flatMap { $0[(offset * k)...] }
             return feed(state, steps: Array([[Int]](repeating: steps, count: copies).joined()))
@@ -401,6 +409,10 @@ extension Prior {
                     }
                     if bandApart, let w = bandScale {
                         for j in 0..<v { row[j] += w * (logits[c + j] - logits[t + j]) }
+                    }
+                    if densityApart {
+                        let d = ((densityBase * count + b) * k + q) * v
+                        for j in 0..<v { row[j] += densityScale * (logits[c + j] - logits[d + j]) }
                     }
                     if away {
                         let s = ((awayBase * count + b) * k + q) * v

@@ -30,6 +30,7 @@ struct Options {
     var onlyGenres: Set<String>? = nil
     /// Main-codebook counts at which to measure the vocal probe's floor (then stop without sampling).
     var floorCodebooks: [Int] = []
+    var densityCFG: Float? = nil
 }
 
 func fail(_ message: String) -> Never {
@@ -126,6 +127,7 @@ struct MusicEval: ParsableCommand {
     @Option(help: "The plausibility constraint on guided sampling: only codes the conditioned row gives at least this fraction of its likeliest code's probability (0 = off; default: the prior config's cfg_plausibility).") var cfgPlausibility: Float?
     @Option(help: "With --cfg-plausibility: the codebooks it applies to, FIRST-LAST counted from 1 (default: all).") var plausibleCodebooks: String?
     @Option(help: "Divide the probability of the code each codebook drew the frame before by this factor (1 = off; default: off).") var repeatPenalty: Float?
+    @Option(help: "For a prior with the onset density: guidance on the density apart from the labels, d·(with − without) on top (0 = off; default: off).") var densityCfg: Float?
     @Flag(help: "Keep the artist unconditioned (`gen music --artist any`) instead of drawing one of the genre's bands per clip (a prior with genre_artists).") var noBand = false
     @Option(parsing: .upToNextOption, help: "Sample these genres only (each with the seeds it has in a full run; the probes still learn every genre). Default: all.") var genres: [String] = []
     @Option(parsing: .upToNextOption, help: "Measure the vocal probe's floor (held-out windows without singing heard as sung) through the codec's first N main codebooks for each N given, as a prior over N codebooks would be decoded (0: the encoder's latents unquantized, no bass decoder), then stop without sampling.") var floorCodebooks: [Int] = []
@@ -151,7 +153,7 @@ struct MusicEval: ParsableCommand {
                                   guard b.count == 2, b[0] >= 1, b[1] >= b[0] else { fail("--plausible-codebooks takes FIRST-LAST, e.g. 2-4") }
                                   return (b[0] - 1)...(b[1] - 1)
                               }, repeatPenalty: repeatPenalty, heldOut: heldOut, onlyGenres: genres.isEmpty ? nil : Set(genres),
-                              floorCodebooks: floorCodebooks))
+                              floorCodebooks: floorCodebooks, densityCFG: densityCfg))
     }
 }
 
@@ -287,7 +289,7 @@ func evaluateMusic(_ o: Options) {
         let codes: [[[Int32]]]
         do { codes = try prior.sample(labels, count: count, frames: frames, temperature: o.temperature, topK: o.topK, seed: seed, cfg: o.cfg, gridCFG: o.gridCFG, temperatureFine: o.temperatureFine, topKFine: o.topKFine,
                                              instrumentalCFG: o.instrumentalCFG, bandCFG: o.bandCFG, plausibility: o.plausibility, plausibleCodebooks: o.plausibleCodebooks,
-                                             repeatPenalty: o.repeatPenalty ?? 1) }
+                                             repeatPenalty: o.repeatPenalty ?? 1, densityCFG: o.densityCFG) }
         catch { fail("sampling failed: \(error)") }
         sampledTokens += count * frames
         // Each clip's bar grid (a prior with one draws a tempo per clip as the corpus plays the genre),
@@ -349,6 +351,7 @@ func evaluateMusic(_ o: Options) {
     if let g = o.bandCFG ?? prior.config.bandCFG { results["band_cfg"] = Double(g) }
     if let a = o.plausibility ?? prior.config.cfgPlausibility { results["cfg_plausibility"] = Double(a) }
     if let r = o.repeatPenalty { results["repeat_penalty"] = Double(r) }
+    if let d = o.densityCFG { results["density_cfg"] = Double(d) }
     if let g = o.gridCFG ?? prior.config.gridCFG, prior.config.guidesGrid { results["grid_cfg"] = Double(g) }
     if let g = o.instrumentalCFG ?? prior.config.instrumentalCFG { results["instrumental_cfg"] = Double(g) }
     results["temperature"] = Double(o.temperature ?? prior.config.defaultTemperature)

@@ -899,6 +899,18 @@ final class PriorTests: XCTestCase {
         XCTAssertThrowsError(try drawing.sample(PriorLabels(genre: 0, density: .infinity), count: 1, frames: 4, seed: 1)) {
             XCTAssertTrue("\($0)".contains("onset density must be between 0 and 8"), "\($0)")
         }
+        // Density guidance adds d·(with − without the density): nothing where the table is still at zero
+        // (the two rows agree), other music where it has moved; out of range it is refused.
+        let zeroTable = try old.withOnsetDensity()
+        let labels = PriorLabels(genre: 0, density: 6)
+        // Greedy: an extra row in the batch may change the products' last bits, not which code is likeliest.
+        XCTAssertEqual(try zeroTable.sample(labels, count: 1, frames: 8, temperature: 0, seed: 4, cfg: 3),
+                       try zeroTable.sample(labels, count: 1, frames: 8, temperature: 0, seed: 4, cfg: 3, densityCFG: 4))
+        XCTAssertNotEqual(try grown.sample(labels, count: 1, frames: 8, temperature: 0, seed: 4, cfg: 3),
+                          try grown.sample(labels, count: 1, frames: 8, temperature: 0, seed: 4, cfg: 3, densityCFG: 4))
+        XCTAssertThrowsError(try grown.sample(labels, count: 1, frames: 4, seed: 1, cfg: 3, densityCFG: 11)) {
+            XCTAssertTrue("\($0)".contains("density guidance must be between 0 (off) and 10"), "\($0)")
+        }
         var bad = drawing.config; bad.genreOnsetDensity = ["polka": [1, 2]]
         XCTAssertTrue(bad.validate().contains { $0.contains("genre_onset_density names genres") })
         bad.genreOnsetDensity = [grown.config.genres[0]: [3, 1]]
