@@ -135,6 +135,17 @@ final class InterfaceCLITests: CLITestCase {
         return models
     }
 
+    /// The shipped prior, which does not read what `option` asks for: a note containing `note`, no
+    /// line starting with `drawn` (nothing is drawn for it), and the music it makes without the option.
+    func assertTheShippedPriorIgnores(_ option: [String], note: String, drawn: String, line: UInt = #line) throws {
+        let shipped = ["music", "--genre", "jazz", "--artist", "any", "--duration", "2", "--seed", "5"]
+        let plain = try gen(shipped + ["-o", path("p.wav")]), asked = try gen(shipped + option + ["-o", path("asked.wav")])
+        XCTAssertEqual(plain.code, 0, plain.stderr, line: line); XCTAssertEqual(asked.code, 0, asked.stderr, line: line)
+        XCTAssertTrue(asked.stderr.contains(note), asked.stderr, line: line)
+        XCTAssertFalse(plain.stderr.split(separator: "\n").contains { $0.hasPrefix(drawn) }, plain.stderr, line: line)
+        XCTAssertEqual(try AudioFile.read(path("p.wav")).samples, try AudioFile.read(path("asked.wav")).samples, line: line)
+    }
+
     // A prior with chords (config.json: chords; built here from the shipped prior's weights plus
     // random root and quality tables, as `gen train prior --init-from models/prior --chords` starts
     // one, then moved off zero so the chords reach the logits): without --chords each piece plays one
@@ -158,13 +169,7 @@ final class InterfaceCLITests: CLITestCase {
         XCTAssertEqual(try AudioFile.read(path("j.wav")).samples, try AudioFile.read(path("same.wav")).samples)
         XCTAssertNotEqual(try AudioFile.read(path("j.wav")).samples, try AudioFile.read(path("other.wav")).samples)
 
-        // The shipped prior: a note, no chords line, and the music it makes without --chords.
-        let shipped = ["music", "--genre", "jazz", "--artist", "any", "--duration", "2", "--seed", "5"]
-        let plain = try gen(shipped + ["-o", path("p.wav")]), asked = try gen(shipped + ["--chords", "C | G7", "-o", path("pc.wav")])
-        XCTAssertEqual(plain.code, 0, plain.stderr); XCTAssertEqual(asked.code, 0, asked.stderr)
-        XCTAssertTrue(asked.stderr.contains("trained without chords"), asked.stderr)
-        XCTAssertFalse(plain.stderr.contains("chords: "), plain.stderr)
-        XCTAssertEqual(try AudioFile.read(path("p.wav")).samples, try AudioFile.read(path("pc.wav")).samples)
+        try assertTheShippedPriorIgnores(["--chords", "C | G7"], note: "trained without chords", drawn: "chords: ")
 
         for (bad, words) in [("C | H7", "does not start with a root A to G"), ("Cmaj13", "quality 'maj13'"), ("C || G", "bar 2 is empty"), (" ", "empty")] {
             let r = try gen(["music", "--chords", bad, "--models-dir", path("nowhere"), "-o", path("x.wav")])
@@ -198,13 +203,7 @@ final class InterfaceCLITests: CLITestCase {
         XCTAssertFalse(sparse.stderr.contains("onsets per second: "), "a density asked for is not drawn: \(sparse.stderr)")
         XCTAssertNotEqual(try AudioFile.read(path("sparse.wav")).samples, try AudioFile.read(path("busy.wav")).samples)
 
-        // The shipped prior: a note, no density line, and the music it makes without --onset-density.
-        let shipped = ["music", "--genre", "jazz", "--artist", "any", "--duration", "2", "--seed", "5"]
-        let plain = try gen(shipped + ["-o", path("p.wav")]), asked = try gen(shipped + ["--onset-density", "5", "-o", path("pd.wav")])
-        XCTAssertEqual(plain.code, 0, plain.stderr); XCTAssertEqual(asked.code, 0, asked.stderr)
-        XCTAssertTrue(asked.stderr.contains("trained without the onset density"), asked.stderr)
-        XCTAssertFalse(plain.stderr.contains("onsets per second: "), plain.stderr)
-        XCTAssertEqual(try AudioFile.read(path("p.wav")).samples, try AudioFile.read(path("pd.wav")).samples)
+        try assertTheShippedPriorIgnores(["--onset-density", "5"], note: "trained without the onset density", drawn: "onsets per second: ")
 
         for bad in ["9", "-1", "nan"] {
             let r = try gen(["music", "--onset-density", bad, "--models-dir", path("nowhere"), "-o", path("x.wav")])
