@@ -12,8 +12,7 @@ public enum Onsets {
     /// 0 within half a window of either end.
     public static func strength(_ samples: [Float], mel: MelFilterbank = .standard) -> [Float] {
         guard samples.count >= 2 else { return [] }
-        let stft = STFT(config: mel.config.stft)
-        let magnitude = stft.magnitude(samples)
+        let magnitude = mel.stft.magnitude(samples)
         let bins = mel.config.stft.bins, frames = magnitude.count / bins
         guard frames >= 2 else { return [Float](repeating: 0, count: frames) }
         var power = magnitude

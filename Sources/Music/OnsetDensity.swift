@@ -50,18 +50,21 @@ public enum OnsetDensity {
         let v = values.filter(\.isFinite).sorted()
         guard !v.isEmpty else { return nil }
         return (0..<quantileCount).map { i in
-            let x = Double(i) / Double(quantileCount - 1) * Double(v.count - 1)
-            let j = Int(x.rounded(.down)), f = x - Double(j)
-            let q = j + 1 < v.count ? v[j] + f * (v[j + 1] - v[j]) : v[j]
+            let q = interpolated(v, at: Double(i) / Double(quantileCount - 1))
             return min(maxPerSecond, max(0, (q * 100).rounded() / 100))
         }
     }
 
     /// A density drawn between the quantiles `q` (uniform in quantile, linear between them).
     public static func draw(_ q: [Double], rng: inout RNG) -> Double {
-        guard q.count > 1 else { return q.first ?? 0 }
-        let x = Double(rng.uniform()) * Double(q.count - 1)
-        let j = min(q.count - 2, Int(x.rounded(.down)))
-        return q[j] + (x - Double(j)) * (q[j + 1] - q[j])
+        interpolated(q, at: Double(rng.uniform()))
+    }
+
+    /// The value a fraction `u` (0…1) of the way along the sorted `v`, linear between its entries
+    /// (0 for no entries).
+    static func interpolated(_ v: [Double], at u: Double) -> Double {
+        guard v.count > 1 else { return v.first ?? 0 }
+        let x = u * Double(v.count - 1), j = min(v.count - 2, Int(x.rounded(.down)))
+        return v[j] + (x - Double(j)) * (v[j + 1] - v[j])
     }
 }

@@ -146,7 +146,7 @@ public struct PriorConfig: Codable, Equatable, ValidatedConfig {
     public var onsetDensity: Bool? = nil
     /// The onset densities of each genre's training windows, as quantiles (genre name → 0 %, 10 %,
     /// …, 100 %, onsets per second): a piece asked for without a density draws one per piece
-    /// between them, as the corpus plays its genre (`OnsetDensity.typical`).
+    /// between them, as the corpus plays its genre (`Prior.densities`).
     public var genreOnsetDensity: [String: [Double]]? = nil
 
     public init() {}
