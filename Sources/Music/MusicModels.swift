@@ -26,10 +26,25 @@ public struct MusicModels {
             problems.append("the prior (\(c.vocabSize) codes, hop \(c.hop), \(c.sampleRate) Hz) does not match the codec "
                             + "(\(codec.config.codebookSize) codes, hop \(codec.hop), \(codec.sampleRate) Hz)")
         }
-        if c.codebooks > codec.config.codebooks {
-            problems.append("the prior models \(c.codebooks) codebooks but the codec has \(codec.config.codebooks)")
+        let rows = c.rows
+        if rows.main > codec.config.codebooks {
+            problems.append("the prior models \(rows.main) main codebooks but the codec has \(codec.config.codebooks)")
+        }
+        if !rows.bassSizes.isEmpty {
+            let stream = codec.bassStream?.layout.stageSizes ?? []
+            if Array(stream.prefix(rows.bassSizes.count)) != rows.bassSizes {
+                problems.append("the prior models bass-stream codebooks of \(rows.bassSizes.map(String.init).joined(separator: ", ")) codes, but the codec's bass stream has "
+                                + (stream.isEmpty ? "none" : stream.map(String.init).joined(separator: ", ")))
+            }
         }
         return problems
+    }
+
+    /// Why the prior whose weights carry `metadata` cannot read `codec`'s bass stream (it was trained
+    /// on another fit of it); nil when it can, or when it models no bass codebooks.
+    public static func bassStreamMismatch(prior c: PriorConfig, metadata: [String: String], codec: RVQCodec) -> String? {
+        guard c.bassCodebookSizes != nil, let id = metadata["bass_stream_id"], let stream = codec.bassStream, id != stream.streamID else { return nil }
+        return "the prior was trained on bass stream \(id), but the codec's is \(stream.streamID)"
     }
 
     /// DIR/codec of a models folder; missing, an error naming the command that trains one.
@@ -64,7 +79,7 @@ public struct MusicModels {
             throw CodecError("the prior in \(priorDir) was trained on codec \(id), but \(codecDir) is \(codec.modelID). "
                              + "Retrain the prior with `gen train prior --codec \(codecDir)`, or restore the matching codec.")
         }
-        let problems = mismatch(prior: prior.config, codec: codec)
+        let problems = mismatch(prior: prior.config, codec: codec) + [bassStreamMismatch(prior: prior.config, metadata: metadata, codec: codec)].compactMap { $0 }
         if !problems.isEmpty {
             throw CodecError(problems.joined(separator: "; ") + ". Retrain the prior with `gen train prior --codec \(codecDir)`.")
         }
@@ -72,5 +87,21 @@ public struct MusicModels {
         // next-code distributions (ShippedMusicTests bounds the difference; the prior's card has it).
         prior.useHalfPrecisionSteps()
         return MusicModels(prior: prior, codec: codec)
+    }
+}
+
+extension RVQCodec {
+    /// The rows a prior with config `c` models of `samples`: the codes of its codec rung (main
+    /// codebooks, then bass-stream ones), laid out as its rows (`PriorRowLayout`).
+    public func encode(_ samples: [Float], forPrior c: PriorConfig) -> [[Int32]] {
+        let layout = c.rows
+        return layout.rows(codec: encode(samples, rung: layout.rung))
+    }
+
+    /// `length` samples from a prior's rows (config `c`): main codebooks through the decoder (and its
+    /// bass decoder), any bass-stream rows replacing the band below 345 Hz.
+    public func decode(priorRows rows: [[Int32]], config c: PriorConfig, length: Int) -> [Float] {
+        let layout = c.rows
+        return decode(layout.codec(rows: rows), bassRows: layout.rung.bass, length: length)
     }
 }

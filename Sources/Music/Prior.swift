@@ -62,7 +62,8 @@ public enum CodebookPattern: String, Codable, CaseIterable {
 public struct PriorConfig: Codable, Equatable, ValidatedConfig {
     /// Codes per codebook: the codec's codebook size. Code `vocabSize` is the special "empty" code.
     public var vocabSize = 1024
-    /// Codebooks of the codec modelled (the first K of its residual ladder).
+    /// Rows of codes modelled per frame: the codec's first main codebooks, then the rows of any
+    /// bass-stream codebooks (`bass_codebook_sizes`).
     public var codebooks = 4
     public var pattern = CodebookPattern.delay
     /// Positions per window, the start state included.
@@ -148,8 +149,16 @@ public struct PriorConfig: Codable, Equatable, ValidatedConfig {
     /// …, 100 %, onsets per second): a piece asked for without a density draws one per piece
     /// between them, as the corpus plays its genre (`Prior.densities`).
     public var genreOnsetDensity: [String: [Double]]? = nil
+    /// The codec's bass-stream codebooks the prior models after its main ones, by size (the first of
+    /// the stream's `codebook_sizes`; nil: none). The bass stream codes the band below 345 Hz as a
+    /// waveform, so a prior over it plays bass notes that the main codebooks alone smear. A codebook of
+    /// at most `vocab_size` codes is one row; a larger one is two (`PriorRowLayout`).
+    public var bassCodebookSizes: [Int]? = nil
 
     public init() {}
+
+    /// How the prior's rows map to the codec's main and bass-stream codebooks.
+    public var rows: PriorRowLayout { PriorRowLayout(codebooks: codebooks, vocabSize: vocabSize, bassSizes: bassCodebookSizes ?? []) }
 
     /// The temperature `gen music` samples at when none is asked for.
     public var defaultTemperature: Float { temperature ?? MusicRequest.defaultTemperature }
@@ -181,6 +190,14 @@ public struct PriorConfig: Codable, Equatable, ValidatedConfig {
         var problems: [String] = []
         if vocabSize < 2 { problems.append("vocab_size must be at least 2, got \(vocabSize)") }
         if !(1...32).contains(codebooks) { problems.append("codebooks must be in 1...32, got \(codebooks)") }
+        if let sizes = bassCodebookSizes {
+            if sizes.isEmpty || sizes.count > 8 || sizes.contains(where: { !(2...(1 << 24)).contains($0) }) {
+                problems.append("bass_codebook_sizes must list 1 to 8 codebook sizes, each in 2...\(1 << 24), got \(sizes.prefix(9).map(String.init).joined(separator: ", "))")
+            } else if vocabSize >= 2 && vocabSize <= 1 << 20, case let r = rows, r.bassRows >= codebooks || sizes.contains(where: { $0 > vocabSize * vocabSize }) {
+                problems.append("bass_codebook_sizes \(sizes.map(String.init).joined(separator: ", ")) need \(r.bassRows) of the \(codebooks) rows (codebooks), "
+                                + "leaving none for the main codebooks, or a codebook above vocab_size² codes")
+            }
+        }
         if context < 2 { problems.append("context must be at least 2 (the start state and one code), got \(context)") }
         if layers < 1 || lyricsLayers < 0 { problems.append("layers ≥ 1 and lyrics_layers ≥ 0 required") }
         if dModel < 1 || heads < 1 || dModel % heads != 0 { problems.append("d_model \(dModel) must be a positive multiple of heads \(heads)") }
@@ -241,6 +258,68 @@ public struct PriorConfig: Codable, Equatable, ValidatedConfig {
         case stepLabels = "step_labels", genreArtists = "genre_artists", bandCFG = "band_cfg"
         case cfgPlausibility = "cfg_plausibility", chords, temperature
         case onsetDensity = "onset_density", genreOnsetDensity = "genre_onset_density"
+        case bassCodebookSizes = "bass_codebook_sizes"
+    }
+}
+
+/// The prior's rows of codes per frame and the codec's codebooks they stand for: the first `main`
+/// main codebooks, one row each, then the bass stream's first codebooks. A bass codebook of at most
+/// V (`vocab_size`) codes is one row; a larger one (the stream's first, 4096 codes) is two rows,
+/// its code c as ⌊c / r⌋ then c mod r with r = ⌈√size⌉, so every row's codes stay below V and one
+/// embedding table and head serve them all. The delay pattern then puts the low half one step after
+/// the high half, which it reads. A row may hold fewer than V codes (`sizes`): the sampler never
+/// draws above them.
+public struct PriorRowLayout: Equatable {
+    public let codebooks: Int, vocabSize: Int, bassSizes: [Int]
+
+    /// Rows of each bass codebook: 1, or 2 when it holds more than V codes.
+    public var bassRowCounts: [Int] { bassSizes.map { $0 > vocabSize ? 2 : 1 } }
+    public var bassRows: Int { bassRowCounts.reduce(0, +) }
+    /// Main codebooks modelled: the rows before the bass stream's.
+    public var main: Int { codebooks - bassRows }
+    /// The codec rung the rows stand for.
+    public var rung: CodecRung { CodecRung(main: main, bass: bassSizes.count) }
+    static func radix(_ size: Int) -> Int { Int(Double(size).squareRoot().rounded(.up)) }
+
+    /// Codes each row can hold (V for main rows).
+    public var sizes: [Int] {
+        [Int](repeating: vocabSize, count: main) + bassSizes.flatMap { size -> [Int] in
+            guard size > vocabSize else { return [size] }
+            let r = Self.radix(size)
+            return [(size + r - 1) / r, r]
+        }
+    }
+
+    /// Codes of the codec at `rung` (its main rows, then its bass rows) → the prior's rows.
+    public func rows(codec codes: [[Int32]]) -> [[Int32]] {
+        precondition(codes.count == main + bassSizes.count, "PriorRowLayout: \(codes.count) codec rows for \(main) main and \(bassSizes.count) bass")
+        var out = Array(codes.prefix(main))
+        for (j, size) in bassSizes.enumerated() {
+            let c = codes[main + j]
+            if size > vocabSize {
+                let r = Int32(Self.radix(size))
+                out.append(c.map { $0 / r }); out.append(c.map { $0 % r })
+            } else {
+                out.append(c)
+            }
+        }
+        return out
+    }
+
+    /// The prior's rows → codes of the codec at `rung`. A split code past its codebook's last (only
+    /// possible where size is no square) is read as the last.
+    public func codec(rows: [[Int32]]) -> [[Int32]] {
+        precondition(rows.count == codebooks, "PriorRowLayout: \(rows.count) rows for \(codebooks)")
+        var out = Array(rows.prefix(main)), i = main
+        for size in bassSizes {
+            if size > vocabSize {
+                let r = Int32(Self.radix(size)), top = Int32(size - 1)
+                out.append(zip(rows[i], rows[i + 1]).map { min($0 * r + $1, top) }); i += 2
+            } else {
+                out.append(rows[i]); i += 1
+            }
+        }
+        return out
     }
 }
 
@@ -260,10 +339,12 @@ public final class CodeCorruption {
     }
 
     /// Replaces codes 0..<vocabSize in place; anything else (an empty position's special code) is kept.
-    public func apply(_ codes: inout [Int], vocabSize: Int) {
+    /// With `rowSizes` (the codes each of the K rows can hold, steps of K codes), a row's replacement
+    /// is drawn below its size.
+    public func apply(_ codes: inout [Int], vocabSize: Int, rowSizes: [Int]? = nil) {
         guard p > 0 else { return }
         for i in codes.indices where codes[i] >= 0 && codes[i] < vocabSize && rng.uniform() < p {
-            codes[i] = rng.int(below: vocabSize)
+            codes[i] = rng.int(below: rowSizes.map { $0[i % $0.count] } ?? vocabSize)
         }
     }
 }
@@ -706,7 +787,7 @@ public final class Prior {
         let t = steps.count / (b * k)
         precondition(replaced.map { $0.count == b * (t - 1) * k } ?? true, "prior: \(replaced?.count ?? 0) input codes for \(b * (t - 1) * k)")
         var inputs = replaced ?? Self.teacherInputs(steps, windows: b, codebooks: k)
-        corruption?.apply(&inputs, vocabSize: config.vocabSize)
+        corruption?.apply(&inputs, vocabSize: config.vocabSize, rowSizes: config.bassCodebookSizes == nil ? nil : config.rows.sizes)
         let x = embedInputs(steps: inputs, from: 0, count: t, conditions: conditions)
         return head(decode(x, lyrics: lyricsKV(conditions), caches: nil, dropout: dropout))
     }
@@ -830,6 +911,40 @@ extension Prior {
     public func withOnsetDensity() throws -> Prior {
         guard !config.readsOnsetDensity else { return self }
         return try grown(path: "onset density", change: { $0.onsetDensity = true }, zeroTables: [("onset_density", OnsetDensity.rows)])
+    }
+
+    /// This prior with the codec's first bass-stream codebooks added as rows of its own
+    /// (`bass_codebook_sizes`, `PriorRowLayout`), for a fine-tune that teaches them: every weight
+    /// kept, the new rows' token embeddings (tied to the head) at zero, so the main codebooks' logits
+    /// are exactly what they were until training moves them; the new rows start out uniform over the
+    /// codes they can hold, the codes above that at a logit bias of −30 (the sampler never draws them).
+    public func withBassCodebooks(sizes: [Int]) throws -> Prior {
+        guard config.bassCodebookSizes == nil else {
+            if config.bassCodebookSizes == sizes { return self }
+            throw PriorError("this prior already models bass codebooks of \(config.bassCodebookSizes!) codes; it cannot be grown to \(sizes)")
+        }
+        var c = config
+        c.bassCodebookSizes = sizes
+        c.codebooks = config.codebooks + PriorRowLayout(codebooks: 0, vocabSize: config.vocabSize, bassSizes: sizes).bassRows
+        let problems = c.validate()
+        if !problems.isEmpty { throw PriorError("cannot add bass codebooks \(sizes): " + problems.joined(separator: "; ")) }
+        var file = params.safetensors(metadata: [:])
+        let k = config.codebooks, k2 = c.codebooks, v = config.vocabSize, d = config.dModel
+        guard let table = try file.tensors["token_embedding.weight"]?.floats(), table.count == (k * v + k) * d,
+              let bias = try file.tensors["head.bias"]?.floats(), bias.count == k * v else {
+            throw PriorError("this prior's token embedding and head are not \(k) codebooks of \(v) codes wide")
+        }
+        // Code rows of every codebook (q·V + code), then one "empty" row per codebook (K·V + q).
+        var grownTable = [Float](repeating: 0, count: (k2 * v + k2) * d)
+        grownTable.replaceSubrange(0..<(k * v * d), with: table[0..<(k * v * d)])
+        grownTable.replaceSubrange((k2 * v * d)..<((k2 * v + k) * d), with: table[(k * v * d)...])
+        var grownBias = bias + [Float](repeating: 0, count: (k2 - k) * v)
+        for (q, size) in c.rows.sizes.enumerated() where q >= k { for j in size..<v { grownBias[q * v + j] = -30 } }
+        file.tensors["token_embedding.weight"] = SafeTensor(floats: grownTable, shape: [k2 * v + k2, d])
+        file.tensors["head.bias"] = SafeTensor(floats: grownBias, shape: [k2 * v])
+        let grown = Prior(config: c)
+        try grown.params.load(file, path: "bass codebooks")
+        return grown
     }
 
     /// This prior's weights under a config that differs only in how they are used (such as

@@ -61,6 +61,9 @@ public struct PriorTrainOptions: TrainingRunSettings {
     /// Every step also reads its window's onset density (`onset_density`): a new model's, or with
     /// --init-from added at zero (`Prior.withOnsetDensity`).
     public var onsetDensity = false
+    /// The codec's first N bass-stream codebooks modelled after the main ones (`bass_codebook_sizes`):
+    /// a new model's, or with --init-from added at zero (`Prior.withBassCodebooks`). nil: none new.
+    public var bassCodebooks: Int? = nil
     /// Architecture of a new model (codebooks and pattern included); vocab_size, hop and
     /// sample_rate are taken from the codec.
     public var model = PriorConfig()
@@ -85,6 +88,8 @@ public struct PriorTrainOptions: TrainingRunSettings {
         if gridGuidance && initFrom == nil && model.barBins == nil { p.append("--grid-guidance needs a bar grid") }
         if chords && initFrom == nil && model.barBins == nil { p.append("--chords needs a bar grid: the chords are placed on it") }
         if evalOnly && initFrom == nil { p.append("--eval-only scores a trained prior: name it with --init-from") }
+        if let b = bassCodebooks, !(1...8).contains(b) { p.append("--bass-codebooks must be in 1...8, got \(b)") }
+        if bassCodebooks != nil && resume { p.append("--bass-codebooks sets up a new run; a resumed run keeps its own") }
         return p
     }
 }
@@ -166,38 +171,41 @@ public enum PriorTrainer {
         }
     }
 
-    /// Codes (K, T) of every clip (records from `loadCorpora`) with the codec's first K codebooks,
-    /// from `cachePath` when it was made by the same codec, K and clip list; otherwise encoded now
-    /// and written there. → (codes per clip, reused)
-    public static func cachedCodes(_ lines: [MusicMetadataLine], codec: RVQCodec, codebooks k: Int,
+    /// The sizes of the codec's first `n` bass-stream codebooks (`--bass-codebooks`); a codec
+    /// without that many is an error.
+    static func bassSizes(_ n: Int, codec: RVQCodec, codecDir: String) throws -> [Int] {
+        let sizes = codec.bassStream?.layout.stageSizes ?? []
+        guard sizes.count >= n else {
+            throw PriorError("--bass-codebooks \(n): the codec in \(codecDir) has \(sizes.isEmpty ? "no bass stream" : "a bass stream of \(sizes.count) codebooks"); "
+                             + "give a smaller count, or add one with `gen train codec --init-from \(codecDir) --bass-stream 3`.")
+        }
+        return Array(sizes.prefix(n))
+    }
+
+    /// The rows (K, T) a prior with `config` models of every clip (records from `loadCorpora`): the
+    /// codes of its codec rung (`RVQCodec.encode(_:forPrior:)`), from `cachePath` when it was made by
+    /// the same codec, rows and clip list; otherwise encoded now and written there. → (rows per clip, reused)
+    public static func cachedCodes(_ lines: [MusicMetadataLine], codec: RVQCodec, config: PriorConfig,
                                    cachePath: String, log: (String) -> Void) throws -> ([[[Int32]]], Bool) {
-        let files = lines.map(\.file).joined(separator: "\n")
-        if FileManager.default.fileExists(atPath: cachePath), let file = try? SafeTensorsFile.read(cachePath),
-           file.metadata["format"] == cacheFormat, file.metadata["codec_id"] == codec.modelID,
-           file.metadata["codebooks"] == String(k), file.metadata["files"] == files {
-            let codes = try lines.indices.map { i -> [[Int32]] in
-                guard let t = file.tensors["clip.\(i)"], t.shape.count == 2, t.shape[0] == k else {
-                    throw CheckpointError(path: cachePath, message: "codes cache lacks clip.\(i) as (\(k), frames); delete it to re-encode.")
-                }
+        let k = config.codebooks, rung = config.rows.rung
+        var key = ["format": cacheFormat, "codec_id": codec.modelID, "codebooks": String(k)]
+        if let sizes = config.bassCodebookSizes {
+            key["bass_codebook_sizes"] = sizes.map(String.init).joined(separator: ",")
+            key["bass_stream_id"] = codec.bassStream?.streamID ?? ""
+        }
+        let (codes, reused) = try perClipCache(lines, sampleRate: codec.sampleRate, path: cachePath, key: key, log: log,
+            starting: "codes cache: encoding \(lines.count) clips at rung \(rung) of codec \(codec.modelID)…",
+            progress: "encoding clip",
+            read: { t -> [[Int32]] in
+                guard t.shape.count == 2, t.shape[0] == k else { throw CheckpointError(path: cachePath, message: "holds a clip that is not (\(k), frames)") }
                 let flat = try t.int32s(), n = t.shape[1]
                 return (0..<k).map { Array(flat[($0 * n)..<($0 * n + n)]) }
+            }) { audio in
+                let codes = codec.encode(audio, forPrior: config)
+                return (codes, SafeTensor(int32s: codes.flatMap { $0 }, shape: [k, codes[0].count]))
             }
-            log("codes cache: reused \(cachePath) (codec \(codec.modelID), \(k) codebooks, \(lines.count) clips)")
-            return (codes, true)
-        }
-        log("codes cache: encoding \(lines.count) clips with the first \(k) codebooks of codec \(codec.modelID)…")
-        var file = SafeTensorsFile(metadata: ["format": cacheFormat, "codec_id": codec.modelID, "codebooks": String(k), "files": files])
-        var out: [[[Int32]]] = []
-        let progress = ProgressLine(enabled: isatty(2) != 0)
-        for (i, line) in lines.enumerated() {
-            let codes = codec.encode(try AudioFile.readMono(line.file, sampleRate: codec.sampleRate), codebooks: k)
-            file.tensors["clip.\(i)"] = SafeTensor(int32s: codes.flatMap { $0 }, shape: [k, codes[0].count])
-            out.append(codes)
-            progress.update(done: i + 1, total: lines.count, "encoding clip \(i + 1)/\(lines.count)")
-        }
-        progress.end()
-        try file.write(to: cachePath)
-        return (out, false)
+        if reused { log("codes cache: reused \(cachePath) (codec \(codec.modelID), rung \(rung), \(lines.count) clips)") }
+        return (codes, reused)
     }
 
     public static let onsetsCacheFormat = "gen-prior-onsets-cache"
@@ -206,29 +214,48 @@ public enum PriorTrainer {
     /// holds the same clip list; otherwise counted now and written there.
     public static func cachedOnsets(_ lines: [MusicMetadataLine], sampleRate: Int, cachePath: String,
                                     log: (String) -> Void) throws -> [[Double]] {
-        let files = lines.map(\.file).joined(separator: "\n")
-        if FileManager.default.fileExists(atPath: cachePath), let file = try? SafeTensorsFile.read(cachePath),
-           file.metadata["format"] == onsetsCacheFormat, file.metadata["sample_rate"] == String(sampleRate), file.metadata["files"] == files,
-           let onsets = try? lines.indices.map({ i -> [Double] in
-               guard let t = file.tensors["clip.\(i)"] else { throw CheckpointError(path: cachePath, message: "lacks clip.\(i)") }
-               return try t.floats().map(Double.init)
+        let key = ["format": onsetsCacheFormat, "sample_rate": String(sampleRate)]
+        let (onsets, reused) = try perClipCache(lines, sampleRate: sampleRate, path: cachePath, key: key, log: log,
+            starting: "onsets cache: counting the onsets of \(lines.count) clips…", progress: "onsets of clip",
+            read: { try $0.floats().map(Double.init) }) { audio in
+                let onsets = OnsetDensity.onsets(audio, sampleRate: sampleRate)
+                return (onsets, SafeTensor(floats: onsets.map(Float.init), shape: [onsets.count]))
+            }
+        if reused { log("onsets cache: reused \(cachePath) (\(lines.count) clips)") }
+        return onsets
+    }
+
+    /// One value per clip kept in a safetensors file (`clip.0`, `clip.1`, …, with `key` and the clip
+    /// list in its metadata): read back when the file's metadata match and every clip's tensor reads;
+    /// otherwise computed from each clip's audio at `sampleRate`, with a progress line, and written
+    /// there. A stale or damaged cache is so made again rather than trusted. → (values, reused)
+    static func perClipCache<Value>(_ lines: [MusicMetadataLine], sampleRate: Int, path: String, key: [String: String], log: (String) -> Void,
+                                    starting: String, progress label: String,
+                                    read: (SafeTensor) throws -> Value,
+                                    compute: ([Float]) throws -> (Value, SafeTensor)) throws -> ([Value], Bool) {
+        var metadata = key
+        metadata["files"] = lines.map(\.file).joined(separator: "\n")
+        if FileManager.default.fileExists(atPath: path), let file = try? SafeTensorsFile.read(path),
+           metadata.allSatisfy({ file.metadata[$0.key] == $0.value }),
+           let values = try? lines.indices.map({ i -> Value in
+               guard let t = file.tensors["clip.\(i)"] else { throw CheckpointError(path: path, message: "lacks clip.\(i)") }
+               return try read(t)
            }) {
-            log("onsets cache: reused \(cachePath) (\(lines.count) clips)")
-            return onsets
+            return (values, true)
         }
-        log("onsets cache: counting the onsets of \(lines.count) clips…")
-        var file = SafeTensorsFile(metadata: ["format": onsetsCacheFormat, "sample_rate": String(sampleRate), "files": files])
-        var out: [[Double]] = []
-        let progress = ProgressLine(enabled: isatty(2) != 0)
+        log(starting)
+        var file = SafeTensorsFile(metadata: metadata)
+        var out: [Value] = []
+        let bar = ProgressLine(enabled: isatty(2) != 0)
         for (i, line) in lines.enumerated() {
-            let onsets = OnsetDensity.onsets(try AudioFile.readMono(line.file, sampleRate: sampleRate), sampleRate: sampleRate)
-            file.tensors["clip.\(i)"] = SafeTensor(floats: onsets.map(Float.init), shape: [onsets.count])
-            out.append(onsets)
-            progress.update(done: i + 1, total: lines.count, "onsets of clip \(i + 1)/\(lines.count)")
+            let (value, tensor) = try compute(try AudioFile.readMono(line.file, sampleRate: sampleRate))
+            file.tensors["clip.\(i)"] = tensor
+            out.append(value)
+            bar.update(done: i + 1, total: lines.count, "\(label) \(i + 1)/\(lines.count)")
         }
-        progress.end()
-        try file.write(to: cachePath)
-        return out
+        bar.end()
+        try file.write(to: path)
+        return (out, false)
     }
 
     /// The onset-density quantiles of each genre's training clips, over back-to-back windows of the
@@ -396,7 +423,7 @@ public enum PriorTrainer {
     /// the delay pattern's empty positions are kept.
     public static func selfSampledInputs(_ model: Prior, _ steps: [Int], conditions: [PriorConditions], p: Float,
                                          rng: inout RNG) -> [Int] {
-        let b = conditions.count, k = model.config.codebooks, v = model.config.vocabSize
+        let b = conditions.count, k = model.config.codebooks, v = model.config.vocabSize, sizes = model.config.rows.sizes
         var inputs = Prior.teacherInputs(steps, windows: b, codebooks: k)
         let t = steps.count / (b * k)
         guard p > 0, t > 1 else { return inputs }
@@ -410,7 +437,7 @@ public enum PriorTrainer {
                         guard inputs[at] >= 0 && inputs[at] < v && rng.uniform() < p else { continue }
                         // The prediction for step j of window i (it read the steps before j).
                         let row = ((i * t + j) * k + q) * v
-                        inputs[at] = TokenSampling.sample(Array(l[row..<(row + v)]), options: softmax, rng: &rng)
+                        inputs[at] = TokenSampling.sample(Array(l[row..<(row + sizes[q])]), options: softmax, rng: &rng)
                     }
                 }
             }
@@ -459,6 +486,11 @@ public enum PriorTrainer {
                 initial = try initial!.withOnsetDensity()
                 o.log("prior: \(from) gains the onset density (every step reads its window's onsets per second; the new table at zero, so it starts as it was)")
             }
+            if let n = o.bassCodebooks {
+                initial = try initial!.withBassCodebooks(sizes: try bassSizes(n, codec: codec, codecDir: o.codecDir))
+                o.log("prior: \(from) gains the codec's first \(n) bass-stream codebooks as rows \(prior.config.codebooks + 1)…\(initial!.config.codebooks) "
+                      + "(their embeddings at zero, so the main codebooks start as they were)")
+            }
             if o.gridGuidance {
                 guard initial!.config.barBins != nil else { throw PriorError("--grid-guidance needs a prior with a bar grid: add --bar-grid.") }
                 initial = try initial!.reconfigured { $0.gridGuidance = true }
@@ -475,6 +507,11 @@ public enum PriorTrainer {
             // A user's corpus brings its own genres and artists: they become labels of a new prior.
             config.genres += Set(lines.map(\.genre)).subtracting(config.genres).sorted()
             config.artists += Set(lines.map(\.artist)).subtracting(config.artists).sorted()
+            if let n = o.bassCodebooks {
+                let sizes = try bassSizes(n, codec: codec, codecDir: o.codecDir)
+                config.bassCodebookSizes = sizes
+                config.codebooks += PriorRowLayout(codebooks: 0, vocabSize: config.vocabSize, bassSizes: sizes).bassRows
+            }
         }
         // The bands each genre has in the training clips: a piece asked for by genre alone is played
         // by one of them (`PriorConfig.genreArtists`). A resumed run keeps its config's.
@@ -488,7 +525,7 @@ public enum PriorTrainer {
         if !problems.isEmpty { throw PriorError("invalid prior config: " + problems.joined(separator: "; ")) }
 
         let k = config.codebooks
-        let (codes, reused) = try cachedCodes(lines, codec: codec, codebooks: k,
+        let (codes, reused) = try cachedCodes(lines, codec: codec, config: config,
                                               cachePath: o.outDir + "/codes_cache.safetensors", log: o.log)
         let onsets = config.readsOnsetDensity
             ? try cachedOnsets(lines, sampleRate: config.sampleRate, cachePath: o.outDir + "/onsets_cache.safetensors", log: o.log) : nil
@@ -558,7 +595,9 @@ public enum PriorTrainer {
         let opt = AdamW(model.params, config: AdamWConfig(learningRate: o.learningRate, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: o.weightDecay))
         if o.resume { step = try folder.resume(model.params, opt, log: o.log).step }
         func save() throws {
-            try model.save(directory: o.outDir, metadata: ["step": String(step), "model": "prior", "codec_model_id": codec.modelID])
+            var metadata = ["step": String(step), "model": "prior", "codec_model_id": codec.modelID]
+            if config.bassCodebookSizes != nil, let stream = codec.bassStream { metadata["bass_stream_id"] = stream.streamID }
+            try model.save(directory: o.outDir, metadata: metadata)
             try opt.stateFile(step: step).write(to: folder.state)
         }
 

@@ -101,9 +101,10 @@ public struct RVQCodecConfig: Codable, Equatable, ValidatedConfig {
     public var binHead: BinHeadLayout? = nil
     /// What the encoder reads of each frame (absent: magnitude).
     public var encoderInput: EncoderInput? = nil
-    /// The id of the codec whose weights this one started from when its encoder input was widened:
-    /// it started out making that codec's codes, so a prior of those codes is a fine start for its
-    /// own (`gen train prior --init-from`).
+    /// The id of the codec whose weights this one started from when its encoder and codebooks were
+    /// trained further (`gen train codec --init-from` without --decoder-only, an --encoder-input or
+    /// --long-window widening among them): it started out making that codec's codes, so a prior of
+    /// those codes is a fine start for its own (`gen train prior --init-from`).
     public var seededFrom: String? = nil
     /// A waveform decoder for the band below 11025 / down Hz, which replaces that band of the
     /// iSTFT decoder's output (absent: none; BassDecoder.swift says why).

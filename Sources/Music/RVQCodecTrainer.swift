@@ -264,6 +264,13 @@ public enum RVQCodecTrainer {
                                                        prefix: "decoder.", nFFT: config.nFFT)
             let requestedInput = o.encoderInput.flatMap { $0 != (config.encoderInput ?? .magnitude) ? $0 : nil }
             let requestedLong = o.longWindow.flatMap { $0 != config.longWindow ? $0 : nil }
+            if !(o.decoderOnly || o.binHeadOnly || o.bassDecoder) {
+                // The encoder and codebooks train on from this codec's: its codes change, but start out as
+                // the seeding codec's, so a prior of those is a fine start for the new ones (`gen train prior --init-from`).
+                let parent = RVQCodec(config: config, randomInit: false)
+                try parent.loadWeights(file, path: from + "/model.safetensors")
+                config.seededFrom = parent.modelID
+            }
             if requestedInput != nil || requestedLong != nil {
                 if let requestedInput, config.encoderInput ?? .magnitude != .magnitude || config.longWindow != nil {
                     throw CheckpointError(path: from + "/model.safetensors", message: "--encoder-input \(requestedInput.rawValue): only a magnitude encoder's weights can seed another input (this one reads \((config.encoderInput ?? .magnitude).rawValue)\(config.longWindow == nil ? "" : " and a long window")).")
@@ -271,14 +278,10 @@ public enum RVQCodecTrainer {
                 if requestedLong != nil && config.longWindow != nil {
                     throw CheckpointError(path: from + "/model.safetensors", message: "--long-window: this codec already reads a long window of \(config.longWindow!.nFFT) points; a fine-tune keeps it (drop --long-window).")
                 }
-                // The seeding codec's id, from the weights already read (its encoder and codebooks).
-                let parent = RVQCodec(config: config, randomInit: false)
-                try parent.loadWeights(file, path: from + "/model.safetensors")
                 let f = config.encoderLayout.inputs
                 if let requestedInput { config.encoderInput = requestedInput }
                 if let requestedLong { config.longWindow = requestedLong }
                 try widenEncoderInput(in: &file, from: f, to: config.encoderLayout.inputs, path: from + "/model.safetensors")
-                config.seededFrom = parent.modelID
             }
             if let requested = o.binHead, requested != config.binHead {
                 guard config.binHead == nil else {

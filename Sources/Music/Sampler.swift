@@ -282,6 +282,8 @@ extension Prior {
         let options = SamplingOptions(temperature: temperature, topK: topK, topP: topP)
         let fineOptions = SamplingOptions(temperature: temperatureFine ?? temperature, topK: topKFine ?? topK, topP: topP)
         let k = config.codebooks, v = config.vocabSize, pattern = config.pattern
+        // The codes each row can hold: V, or fewer in a bass codebook's rows (never drawn above).
+        let rowSizes = config.rows.sizes
         var problems = options.validate() + (temperatureFine == nil && topKFine == nil ? [] : fineOptions.validate().map { "codebooks 2…\(config.codebooks): " + $0 })
         if count < 1 { problems.append("samples must be at least 1, got \(count)") }
         if frames < 1 { problems.append("length must be at least 1 frame, got \(frames)") }
@@ -291,8 +293,11 @@ extension Prior {
                 problems.append("the prime has \(prime.count) codebooks of codes; this prior needs the first \(k), all of one length")
             }
             if primed >= frames { problems.append("the prime (\(primed) frames) must be shorter than the length (\(frames) frames)") }
-            if let bad = prime.prefix(k).joined().first(where: { $0 < 0 || Int($0) >= v }) {
-                problems.append("prime code \(bad) is outside 0..<\(v): were the codes made by this prior's codec?")
+            for (q, size) in rowSizes.enumerated() where q < prime.count {
+                if let bad = prime[q].first(where: { $0 < 0 || Int($0) >= size }) {
+                    problems.append("prime code \(bad) of row \(q + 1) is outside 0..<\(size): were the codes made by this prior's codec?")
+                    break
+                }
             }
         }
         if !(hopFraction > 0 && hopFraction <= 1) { problems.append("hop fraction must be in (0, 1], got \(hopFraction)") }
@@ -420,6 +425,7 @@ extension Prior {
                         for j in 0..<v { row[j] += w * (logits[c + j] - logits[s + j]) }
                     }
                     if guided && alpha > 0 && plausibleCodebooks.map({ $0.contains(q) }) ?? true { Self.keepPlausible(&row, conditioned: logits[c..<(c + v)], alpha: alpha) }
+                    if rowSizes[q] < v { for j in rowSizes[q]..<v { row[j] = -.infinity } }
                     // The repeat penalty divides the probability of the code this codebook drew the frame before.
                     if repeatCost > 0 && n > 0, case let previous = sequences[b][(n - 1) * k + q], previous < v { row[previous] -= repeatCost }
                     sequences[b].append(TokenSampling.sample(row, options: q == 0 ? options : fineOptions, rng: &rngs[b]))

@@ -63,5 +63,5 @@ public func renderMusic(_ models: MusicModels, labels: PriorLabels, seconds: Dou
     let codes = try sampleMusic(models.prior, labels: labels, count: 1, frames: codec.frameCount(length: length),
                                 temperature: temperature, topK: topK, topP: topP, seed: seed, cfg: cfg, instrumentalCFG: instrumentalCFG,
                                 cfgPlausibility: cfgPlausibility)
-    return codec.decode(codes[0], length: max(length, 1))
+    return codec.decode(priorRows: codes[0], config: models.prior.config, length: max(length, 1))
 }

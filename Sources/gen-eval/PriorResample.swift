@@ -33,19 +33,19 @@ struct PriorResample: ParsableCommand {
         Runtime.configure()
         let codec = try RVQCodec.load(directory: models + "/codec")
         let prior = try Prior.load(directory: models + "/prior")
-        let cfg = prior.config, k = cfg.codebooks, v = cfg.vocabSize
+        let cfg = prior.config, k = cfg.codebooks, v = cfg.vocabSize, sizes = cfg.rows.sizes
         let lines = try PriorTrainer.loadCorpora([corpus]).filter { ids.contains($0.id) }
         guard !lines.isEmpty else { fail("none of \(ids) in \(corpus)") }
         let options = SamplingOptions(temperature: temperature, topK: topK, topP: 0)
         var rng = RNG(seed: seed)
         for line in lines {
             let x = try AudioFile.readMono(line.file, sampleRate: codec.sampleRate)
-            let codes = codec.encode(x, codebooks: k)
+            let codes = codec.encode(x, forPrior: cfg)
             let clip = PriorTrainer.clips([line], codes: [codes], config: cfg)[0]
             let dir = output + "/" + line.id
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             func write(_ c: [[Int32]], _ name: String) throws {
-                try AudioFile.write(AudioBuffer(samples: codec.decode(c, length: x.count), sampleRate: codec.sampleRate), to: dir + "/" + name + ".wav")
+                try AudioFile.write(AudioBuffer(samples: codec.decode(priorRows: c, config: cfg, length: x.count), sampleRate: codec.sampleRate), to: dir + "/" + name + ".wav")
             }
             try write(codes, "real")
             // Logits of every step, window by window (back to back, each from the start state).
@@ -65,7 +65,7 @@ struct PriorResample: ParsableCommand {
                 var steps = clip.codes, same = [Int](repeating: 0, count: k), counted = [Int](repeating: 0, count: k)
                 for t in 0..<n {
                     for q in redraw where q < k && steps[t * k + q] >= 0 && steps[t * k + q] < v {
-                        let row = Array(logits[((t * k + q) * v)..<((t * k + q + 1) * v)])
+                        let row = Array(logits[((t * k + q) * v)..<((t * k + q) * v + sizes[q])])
                         let c = TokenSampling.sample(row, options: options, rng: &rng)
                         if c == steps[t * k + q] { same[q] += 1 }
                         counted[q] += 1

@@ -49,9 +49,9 @@ struct TaggerEvalCommand: ParsableCommand {
         var sets: [(String, [TagResult], [Int])] = [("real (held-out originals)", real, realGenres)]
         do {
             let mm = try MusicModels.load(priorDir: models + "/prior", codecDir: models + "/codec")
-            let k = mm.prior.config.codebooks
-            let rt = realAudio.map { mm.codec.decode(mm.codec.encode($0, codebooks: k), length: $0.count) }
-            sets.append(("codec round trip, \(k) codebooks", tags(rt), realGenres))
+            let c = mm.prior.config
+            let rt = realAudio.map { mm.codec.decode(priorRows: mm.codec.encode($0, forPrior: c), config: c, length: $0.count) }
+            sets.append(("codec round trip, rung \(c.rows.rung)", tags(rt), realGenres))
         } catch { print("codec round trips skipped: \(error)") }
         for spec in reference {
             let parts = spec.split(separator: "=", maxSplits: 1).map(String.init)

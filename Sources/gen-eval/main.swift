@@ -30,6 +30,8 @@ struct Options {
     var onlyGenres: Set<String>? = nil
     /// Main-codebook counts at which to measure the vocal probe's floor (then stop without sampling).
     var floorCodebooks: [Int] = []
+    /// Bass-stream codebooks beside each of those counts' main ones.
+    var floorBassCodebooks = 0
     var densityCFG: Float? = nil
 }
 
@@ -131,6 +133,7 @@ struct MusicEval: ParsableCommand {
     @Flag(help: "Keep the artist unconditioned (`gen music --artist any`) instead of drawing one of the genre's bands per clip (a prior with genre_artists).") var noBand = false
     @Option(parsing: .upToNextOption, help: "Sample these genres only (each with the seeds it has in a full run; the probes still learn every genre). Default: all.") var genres: [String] = []
     @Option(parsing: .upToNextOption, help: "Measure the vocal probe's floor (held-out windows without singing heard as sung) through the codec's first N main codebooks for each N given, as a prior over N codebooks would be decoded (0: the encoder's latents unquantized, no bass decoder), then stop without sampling.") var floorCodebooks: [Int] = []
+    @Option(help: "With --floor-codebooks: add the bass stream's first B codebooks to each round trip (its band below 345 Hz replacing the decoded one), as a prior over them would be decoded.") var floorBassCodebooks = 0
 
     func validate() throws {
         if seeds < 1 { throw ValidationError("--seeds must be at least 1.") }
@@ -142,6 +145,9 @@ struct MusicEval: ParsableCommand {
         if let k = topKFine, k < 0 { throw ValidationError("--top-k-fine must be ≥ 0.") }
         if let r = repeatPenalty, !SamplingDefaults.repeatPenaltyRange.contains(r) { throw ValidationError("--repeat-penalty must be between 1 (off) and 10.") }
         if floorCodebooks.contains(where: { !(0...64).contains($0) }) { throw ValidationError("--floor-codebooks takes main-codebook counts from 0 (unquantized) to the codec's codebooks, e.g. 0 4 8.") }
+        if !(0...8).contains(floorBassCodebooks) || (floorBassCodebooks > 0 && (floorCodebooks.isEmpty || floorCodebooks.contains(0))) {
+            throw ValidationError("--floor-bass-codebooks takes 0 to 8 bass-stream codebooks, beside --floor-codebooks counts of 1 or more.")
+        }
     }
 
     func run() throws {
@@ -153,7 +159,7 @@ struct MusicEval: ParsableCommand {
                                   guard b.count == 2, b[0] >= 1, b[1] >= b[0] else { fail("--plausible-codebooks takes FIRST-LAST, e.g. 2-4") }
                                   return (b[0] - 1)...(b[1] - 1)
                               }, repeatPenalty: repeatPenalty, heldOut: heldOut, onlyGenres: genres.isEmpty ? nil : Set(genres),
-                              floorCodebooks: floorCodebooks, densityCFG: densityCfg))
+                              floorCodebooks: floorCodebooks, floorBassCodebooks: floorBassCodebooks, densityCFG: densityCfg))
     }
 }
 
@@ -195,12 +201,20 @@ func evaluateMusic(_ o: Options) {
     if let n = o.floorCodebooks.first(where: { $0 > codec.config.codebooks }) {
         fail("--floor-codebooks \(n): the codec at \(o.models)/codec has \(codec.config.codebooks) main codebooks")
     }
-    /// A window after the round trip through the first `n` main codebooks (by default the ones the
-    /// prior models; 0: the encoder's latents unquantized, straight into the decoder).
+    if o.floorBassCodebooks > (codec.bassStream?.layout.codebooks ?? 0) {
+        fail("--floor-bass-codebooks \(o.floorBassCodebooks): the codec at \(o.models)/codec has \(codec.bassStream?.layout.codebooks ?? 0) bass-stream codebooks")
+    }
+    /// A window after the round trip through the codes the prior models (its rung), or through the
+    /// first `n` main codebooks and `o.floorBassCodebooks` of the bass stream (0: the encoder's latents
+    /// unquantized, straight into the decoder).
     func throughCodec(_ w: ProbeWindow, codebooks n: Int? = nil) -> ProbeWindow {
         var out = w
-        let n = n ?? k
-        out.samples = n == 0 ? codec.decodeUnquantized(w.samples) : codec.decode(codec.encode(w.samples, codebooks: n), length: w.samples.count)
+        guard let n else {
+            out.samples = codec.decode(priorRows: codec.encode(w.samples, forPrior: prior.config), config: prior.config, length: w.samples.count)
+            return out
+        }
+        out.samples = n == 0 ? codec.decodeUnquantized(w.samples)
+            : codec.roundTrip(w.samples, rung: CodecRung(main: n, bass: o.floorBassCodebooks))
         return out
     }
     func features(_ windows: [ProbeWindow]) -> [[Float]] { windows.map { ProbeFeatures.of($0.samples, filterbank: fb) } }
@@ -266,7 +280,7 @@ func evaluateMusic(_ o: Options) {
         // could reach at best by this probe. A diagnostic; nothing is sampled.
         for n in o.floorCodebooks {
             let (nx, ny) = vocalSet(val, features(val.map { throughCodec($0, codebooks: n) }))
-            log("  vocals heard through the codec's \(n == 0 ? "unquantized latents" : "first \(n) main codebooks"): \(pct(heard(nx, ny, 0))) of the windows without singing, \(pct(heard(nx, ny, 1))) of those with")
+            log("  vocals heard through the codec's \(n == 0 ? "unquantized latents" : "first \(n) main codebooks" + (o.floorBassCodebooks > 0 ? " and \(o.floorBassCodebooks) of the bass stream" : "")): \(pct(heard(nx, ny, 0))) of the windows without singing, \(pct(heard(nx, ny, 1))) of those with")
         }
         return
     }
@@ -308,13 +322,14 @@ func evaluateMusic(_ o: Options) {
             gridLines.append(String(format: "{\"file\":\"%@\",\"bpm\":%.1f,\"beats_per_bar\":%d,\"bar_seconds\":%.4f%@}\n",
                                     (path as NSString).lastPathComponent, g.bpm, g.beatsPerBar, g.barSeconds, band))
         }
-        let audio = codes.map { codec.decode($0, length: length) }
+        let audio = codes.map { codec.decode(priorRows: $0, config: prior.config, length: length) }
         for (a, path) in zip(audio, paths) { try? AudioFile.write(AudioBuffer(samples: a, sampleRate: codec.sampleRate), to: path, encoding: .float32) }
         // The sampled codes too, as `gen encode` writes them: `gen decode` renders them again, and
         // code statistics (how often a code repeats) are read from what the prior drew, not re-encoded audio.
         for (c, path) in zip(codes, paths) {
             let file = RVQCodesFile(codecID: codec.modelID, sampleRate: codec.sampleRate, hop: codec.hop,
-                                    codebookSize: codec.config.codebookSize, length: length, codes: c)
+                                    codebookSize: codec.config.codebookSize, length: length, codes: prior.config.rows.codec(rows: c),
+                                    bassCodebooks: prior.config.rows.rung.bass, bassStreamID: codec.bassStream?.streamID)
             try? file.write(to: String(path.dropLast(4)) + ".codes.safetensors")
         }
         return audio
@@ -401,7 +416,7 @@ func evaluateMusic(_ o: Options) {
             do { codes = try prior.sample(PriorLabels(genre: id, drawsBand: o.drawsBand), count: 1, frames: pieceFrames, temperature: o.temperature, topK: o.topK, seed: o.seedOffset &+ UInt64(3000 + g), cfg: o.cfg, gridCFG: o.gridCFG, temperatureFine: o.temperatureFine, topKFine: o.topKFine) }
             catch { fail("sampling failed: \(error)") }
             sampledTokens += pieceFrames
-            let audio = codec.decode(codes[0], length: pieceFrames * codec.hop)
+            let audio = codec.decode(priorRows: codes[0], config: prior.config, length: pieceFrames * codec.hop)
             try? AudioFile.write(AudioBuffer(samples: audio, sampleRate: codec.sampleRate), to: outDir + "/\(name)-long.wav", encoding: .float32)
             let mag = stft.magnitude(audio), bins = 513, frames = mag.count / bins
             var loud = [Double](repeating: 0, count: frames), flux = [Double](repeating: 0, count: frames)

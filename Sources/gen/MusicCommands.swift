@@ -146,12 +146,19 @@ struct Music: ParsableCommand, HasGlobalOptions {
                 guard file.codecID == codec.modelID else {
                     throw GenError.usage("the codes in '\(prime)' were made by codec \(file.codecID), not this one (\(codec.modelID)); encode the audio again with `gen encode`.")
                 }
-                // The prior models main codebooks: a file's bass-stream rows are not among them.
-                guard file.mainCodebooks >= prior.config.codebooks, file.codes[0].count >= primeFrames else {
-                    throw GenError.usage(String(format: "the codes in '%@' hold %d main codebooks × %d frames; --prime-seconds %.2f needs %d × %d. Encode with more codebooks (gen encode --no-bass-stream --codebooks %d) or pass a smaller --prime-seconds.",
-                                                prime, file.mainCodebooks, file.codes.first?.count ?? 0, primeSeconds, prior.config.codebooks, primeFrames, prior.config.codebooks))
+                // The prior models its rung's main codebooks, then (if any) its bass-stream rows.
+                let rung = prior.config.rows.rung
+                guard file.mainCodebooks >= rung.main, file.bassCodebooks >= rung.bass, file.codes[0].count >= primeFrames else {
+                    let encode = rung.bass == 0 ? "gen encode --no-bass-stream --codebooks \(rung.main)"
+                        : "gen encode with a rung of at least \(rung.main) main and \(rung.bass) bass codebooks (gen models lists the ladder)"
+                    throw GenError.usage(String(format: "the codes in '%@' hold %@ codebooks × %d frames; --prime-seconds %.2f needs %@ × %d. Encode with more codebooks (%@) or pass a smaller --prime-seconds.",
+                                                prime, file.rung.description, file.codes.first?.count ?? 0, primeSeconds, rung.description, primeFrames, encode))
                 }
-                primeCodes = file.mainCodes.prefix(prior.config.codebooks).map { Array($0.prefix(primeFrames)) }
+                if rung.bass > 0, let id = file.bassStreamID, id != codec.bassStream?.streamID {
+                    throw GenError.usage("the bass codes in '\(prime)' were made by bass stream \(id), not this codec's; encode the audio again with `gen encode`.")
+                }
+                let chosen = Array(file.mainCodes.prefix(rung.main)) + Array(file.codes.suffix(file.bassCodebooks).prefix(rung.bass))
+                primeCodes = prior.config.rows.rows(codec: chosen).map { Array($0.prefix(primeFrames)) }
             } else {
                 // Only the prefix that is used is read (plus a little for the resampler's edge).
                 let audio = try readMono(prime, sampleRate: sampleRate, maxSeconds: primeSeconds + 0.5)
@@ -159,7 +166,7 @@ struct Music: ParsableCommand, HasGlobalOptions {
                     throw GenError.usage(String(format: "the prime '%@' is %.2f s long, shorter than --prime-seconds %.2f. Pass a smaller --prime-seconds.",
                                                 prime, Double(audio.count) / Double(sampleRate), primeSeconds))
                 }
-                primeCodes = codec.encode(Array(audio[0..<need]), codebooks: prior.config.codebooks).map { Array($0.prefix(primeFrames)) }
+                primeCodes = codec.encode(Array(audio[0..<need]), forPrior: prior.config).map { Array($0.prefix(primeFrames)) }
             }
         }
 
@@ -206,7 +213,7 @@ struct Music: ParsableCommand, HasGlobalOptions {
                                         cfgPlausibility: cfgPlausibility, progress: progress)
         for (i, codes) in sequences.enumerated() {
             let path = numberedPath(output, index: i + 1, count: samples)
-            try writeDecoded(codec.decode(codes, length: max(length, 1)), sampleRate: codec.sampleRate, to: path, rate: rate, level: level)
+            try writeDecoded(codec.decode(priorRows: codes, config: prior.config, length: max(length, 1)), sampleRate: codec.sampleRate, to: path, rate: rate, level: level)
             if output != "-" { print(path) }
         }
     }
@@ -247,7 +254,13 @@ struct TrainPrior: TrainCommand {
         second its window holds, counted on the clip's audio (cached in
         OUT/onsets_cache.safetensors; dropped with the labels); the config keeps each
         genre's quantiles, which gen music draws a piece's density from; any prior
-        gains it with --init-from DIR --onset-density.
+        gains it with --init-from DIR --onset-density. With --bass-codebooks N the
+        prior also models the codec's first N bass-stream codebooks (the band below
+        345 Hz coded as a waveform, which keeps the bass notes that the main
+        codebooks smear), as rows of their own after the main codebooks' (a
+        codebook larger than the vocabulary, such as the stream's first of 4096
+        codes, takes two rows); gen music then decodes with the bass stream. Any
+        prior gains them with --init-from DIR --bass-codebooks N.
 
         Examples:
           gen train prior --data data/music --codec models/codec --out runs/prior
@@ -260,6 +273,8 @@ struct TrainPrior: TrainCommand {
               --out runs/prior-2c --init-from models/prior --steps 2000
           gen train prior --data data/music --codec models/codec \\
               --out runs/prior-chords --init-from models/prior --chords --steps 2000
+          gen train prior --data data/music --codec models/codec \\
+              --out runs/prior-bass --init-from models/prior --bass-codebooks 3
           gen train prior --data data/music --codec models/codec \\
               --out runs/score --init-from models/prior --eval-only
         """)
@@ -284,6 +299,7 @@ struct TrainPrior: TrainCommand {
     @Flag(name: .long, help: "Every step also reads the genre and artist, not only the window's start (new models, or added at zero to an --init-from prior).") var stepLabels = false
     @Flag(name: .long, help: "Every step also reads the chord sounding at its frame (root and quality, from each clip's key and progression, placed on the bar grid; new models, or added at zero to an --init-from prior with a bar grid).") var chords = false
     @Flag(name: .long, help: "Every step also reads its window's onset density (drum strokes and note attacks per second, counted on each clip's audio; new models, or added at zero to an --init-from prior). Pieces then draw a density per piece as the corpus plays their genre.") var onsetDensity = false
+    @Option(name: .long, help: ArgumentHelp("Also model the codec's first N bass-stream codebooks (its band below 345 Hz, coded as a waveform, which keeps the bass notes), as rows after the main codebooks' (new models, or added at zero to an --init-from prior).", valueName: "N")) var bassCodebooks: Int?
     @Flag(name: .long, help: "Only score the --init-from prior on every held-out code of the corpora (bits per frame beside the baselines; --out gets the log and the codes cache, no weights).") var evalOnly = false
     @OptionGroup(title: "Training run") var training: TrainingRunOptions<PriorTrainOptions>
     @OptionGroup var globals: GlobalOptions
@@ -299,6 +315,7 @@ struct TrainPrior: TrainCommand {
         if chords && initFrom == nil { o.model.chords = true }
         o.onsetDensity = onsetDensity
         if onsetDensity && initFrom == nil { o.model.onsetDensity = true }
+        o.bassCodebooks = bassCodebooks
         o.batchSize = batchSize; o.labelDropout = labelDropout; o.cfgDropout = cfgDropout; o.residualDropout = dropout
         o.inputNoise = inputNoise
         o.selfSampled = scheduledSampling

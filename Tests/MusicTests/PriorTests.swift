@@ -917,6 +917,83 @@ final class PriorTests: XCTestCase {
         XCTAssertTrue(bad.validate().contains { $0.contains("rising onset densities") })
     }
 
+    // Reference: integer arithmetic by hand. A bass codebook of 64 codes beside a vocabulary of 16
+    // takes two rows of 8 (c = 8·hi + lo), one of 16 codes one row; every code survives the round
+    // trip to rows and back; 50 codes (no square) take rows of 8 and 8 (⌈√50⌉ = 8, ⌈50/8⌉ = 7 → 7, 8).
+    func testPriorRowsSplitALargeBassCodebookAndJoinItAgain() {
+        let layout = PriorRowLayout(codebooks: 5, vocabSize: 16, bassSizes: [64, 16])
+        XCTAssertEqual(layout.bassRows, 3); XCTAssertEqual(layout.main, 2)
+        XCTAssertEqual(layout.rung, CodecRung(main: 2, bass: 2))
+        XCTAssertEqual(layout.sizes, [16, 16, 8, 8, 16])
+        var rng = RNG(seed: 5)
+        let codec: [[Int32]] = [16, 16, 64, 16].map { n in (0..<40).map { _ in Int32(rng.int(below: n)) } }
+        let rows = layout.rows(codec: codec)
+        XCTAssertEqual(rows.count, 5)
+        XCTAssertEqual(rows[2], codec[2].map { $0 / 8 }); XCTAssertEqual(rows[3], codec[2].map { $0 % 8 }); XCTAssertEqual(rows[4], codec[3])
+        XCTAssertTrue(zip(rows, layout.sizes).allSatisfy { row, size in row.allSatisfy { $0 >= 0 && Int($0) < size } })
+        XCTAssertEqual(layout.codec(rows: rows), codec)
+        let odd = PriorRowLayout(codebooks: 3, vocabSize: 16, bassSizes: [50])
+        XCTAssertEqual(odd.sizes, [16, 7, 8])
+        XCTAssertEqual(odd.codec(rows: odd.rows(codec: [[3], [49]])), [[3], [49]])
+        XCTAssertEqual(odd.codec(rows: [[3], [6], [7]]), [[3], [49]], "6·8 + 7 = 55 is past the last code, 49")
+        var c = tinyPriorConfig(vocab: 16, codebooks: 3)
+        c.bassCodebookSizes = [64, 16]
+        XCTAssertTrue(c.validate().contains { $0.contains("leaving none for the main codebooks") }, "\(c.validate())")
+        c.codebooks = 4; XCTAssertEqual(c.validate(), []); XCTAssertEqual(c.rows.main, 1)
+        c.bassCodebookSizes = [300]; XCTAssertTrue(c.validate().contains { $0.contains("vocab_size²") })
+        c.bassCodebookSizes = []; XCTAssertTrue(c.validate().contains { $0.contains("1 to 8 codebook sizes") })
+    }
+
+    // Expected: grown by bass rows (their embeddings at zero) a prior gives exactly the logits it
+    // gave for its main codebooks, whatever the new rows hold; the new rows start uniform over the
+    // codes they hold and 30 nats lower above; cached and uncached logits agree; and the sampler never
+    // draws past a row's size, even when the head favours those codes (set by hand here).
+    func testGrowingAPriorByBassCodebooksKeepsItsMainLogitsAndDrawsOnlyTheirCodes() throws {
+        let old = Prior(config: tinyPriorConfig(vocab: 16, codebooks: 3), seed: 12)
+        let grown = try old.withBassCodebooks(sizes: [64, 16])
+        XCTAssertEqual(grown.config.codebooks, 6); XCTAssertEqual(grown.config.rows.sizes, [16, 16, 16, 8, 8, 16])
+        XCTAssertEqual(grown.params.parameterCount, old.params.parameterCount + 3 * (16 + 1) * 32 + 3 * 16)
+        XCTAssertTrue(try grown.withBassCodebooks(sizes: [64, 16]) === grown)
+        XCTAssertThrowsError(try grown.withBassCodebooks(sizes: [16]))
+        let cond = PriorConditions(artist: 1, genre: 0, lyrics: [], totalTokens: 300, offsetTokens: 0)
+        var rng = RNG(seed: 13)
+        let frames = 10
+        let main: [[Int32]] = (0..<3).map { _ in (0..<frames).map { _ in Int32(rng.int(below: 16)) } }
+        func logits(_ p: Prior, _ rows: [[Int32]]) -> (steps: Int, data: [Float]) {
+            let steps = p.config.pattern.interleave(rows, special: Int32(p.config.vocabSize)).map { Int($0) }
+            return (steps.count / rows.count, GradMode.withoutGrad { p(steps, conditions: [cond]).data })
+        }
+        let before = logits(old, main)
+        for seed in [1, 2] as [UInt64] {
+            var r = RNG(seed: seed)
+            let bass: [[Int32]] = [8, 8, 16].map { n in (0..<frames).map { _ in Int32(r.int(below: n)) } }
+            let after = logits(grown, main + bass)
+            for t in 0..<before.steps {
+                for q in 0..<3 {
+                    let a = before.data[((t * 3 + q) * 16)..<((t * 3 + q + 1) * 16)], b = after.data[((t * 6 + q) * 16)..<((t * 6 + q + 1) * 16)]
+                    XCTAssertEqual(zip(a, b).map { Swift.abs($0 - $1) }.max()!, 0, accuracy: 1e-5, "step \(t), codebook \(q)")
+                }
+                let hi = Array(after.data[((t * 6 + 3) * 16)..<((t * 6 + 4) * 16)])
+                XCTAssertEqual(hi[0..<8].max()!, hi[0..<8].min()!, accuracy: 1e-6)
+                XCTAssertEqual(hi[0] - hi[8], 30, accuracy: 1e-4)
+            }
+        }
+        let seqs = (0..<2).map { _ in (0..<(8 * 6)).map { i in rng.int(below: grown.config.rows.sizes[i % 6]) } }
+        let worst = cachedAgainstUncached(grown, seqs, conditions: [cond, cond], steps: 7)
+        XCTAssertLessThan(worst, 1e-4, "cached and uncached logits differ by \(worst)")
+        // A head that favours the codes a row cannot hold: the sampler still keeps to the row's size.
+        let bias = grown.headBias
+        for q in 3..<5 { for j in 8..<16 { bias.data[q * 16 + j] = 40 } }
+        let drawn = try grown.sample(PriorLabels(genre: 0), count: 2, frames: 12, temperature: 1.5, seed: 3, cfg: 2)
+        for codes in drawn {
+            XCTAssertEqual(codes.count, 6)
+            for (q, size) in grown.config.rows.sizes.enumerated() { XCTAssertTrue(codes[q].allSatisfy { $0 >= 0 && Int($0) < size }, "row \(q): \(codes[q])") }
+        }
+        XCTAssertThrowsError(try grown.sample(PriorLabels(genre: 0), count: 1, frames: 8, seed: 1, prime: main.map { Array($0.prefix(3)) } + [[9, 0, 0], [0, 0, 0], [0, 0, 0]])) {
+            XCTAssertTrue("\($0)".contains("row 4 is outside 0..<8"), "\($0)")
+        }
+    }
+
     // Reference: counting by hand. The density of a window is its onsets over its seconds, a
     // window's bin is ⌊density / 0.5⌋ up to the last bin, and the quantiles of 0…100 are 0, 10, …, 100.
     func testOnsetDensityCountsBinsAndQuantiles() {

@@ -244,6 +244,55 @@ final class PriorTrainerTests: XCTestCase {
         }
     }
 
+    // A prior over the bass stream too (`--bass-codebooks`): its rows are the codec's codes at its
+    // rung (main, then bass; the stream's first codebook of 64 split into two rows of 8, as
+    // PriorRowLayout says), cached with the stream's id; the loss falls on a fixed seed; the weights
+    // record the stream, a codec whose stream differs is refused, and the pieces it samples decode
+    // through the stream. A main-only prior grown by --init-from --bass-codebooks starts as it was.
+    func testTrainerModelsTheBassStreamAndMusicDecodesIt() throws {
+        let data = dir + "/corpus", out = dir + "/prior-bass"
+        try makeCorpus(data)
+        let codec = bassStreamRVQ(bass: 2, signal: testSignal(22050, seed: 9), sizes: [64, 16])
+        try saveRVQ(codec, to: dir + "/codec")
+        var o = PriorTrainOptions(dataDirs: [data], codecDir: dir + "/codec", outDir: out)
+        o.model = tinyPriorConfig(codebooks: 2, context: 32)
+        o.bassCodebooks = 2
+        o.steps = 40; o.batchSize = 4; o.learningRate = 3e-3; o.warmup = 5
+        o.logEvery = 10; o.evalEvery = 40; o.saveEvery = 40; o.evalWindows = 2; o.log = { _ in }
+        let run = try PriorTrainer.train(o)
+        let (l0, l1) = (try XCTUnwrap(run.firstLoss), try XCTUnwrap(run.lastLoss))
+        XCTAssertLessThan(l1, l0, "training loss should fall: \(l0) → \(l1)")
+        let models = try MusicModels.load(priorDir: out, codecDir: dir + "/codec")
+        let c = models.prior.config
+        XCTAssertEqual(c.codebooks, 5); XCTAssertEqual(c.bassCodebookSizes, [64, 16]); XCTAssertEqual(c.rows.rung, CodecRung(main: 2, bass: 2))
+        XCTAssertEqual(try SafeTensorsFile.read(out + "/model.safetensors").metadata["bass_stream_id"], codec.bassStream!.streamID)
+        let audio = try AudioFile.read(data + "/audio/c0.wav").samples
+        let cache = try SafeTensorsFile.read(out + "/codes_cache.safetensors")
+        XCTAssertEqual(cache.metadata["bass_stream_id"], codec.bassStream!.streamID)
+        XCTAssertEqual(try cache.tensors["clip.0"]?.int32s(), c.rows.rows(codec: codec.encode(audio, rung: CodecRung(main: 2, bass: 2))).flatMap { $0 })
+        // Sampled rows decode as the codec decodes its own codes at that rung.
+        let rows = try models.prior.sample(PriorLabels(genre: 0), count: 1, frames: 20, seed: 2)[0]
+        XCTAssertEqual(rows.count, 5)
+        XCTAssertEqual(models.codec.decode(priorRows: rows, config: c, length: 1200),
+                       codec.decode(c.rows.codec(rows: rows), bassRows: 2, length: 1200))
+        // Another fit of the stream (other codebooks, another id) is refused, naming both.
+        let refit = bassStreamRVQ(bass: 2, signal: testSignal(22050, seed: 4), sizes: [64, 16])
+        try saveRVQ(refit, to: dir + "/codec-refit")
+        XCTAssertThrowsError(try MusicModels.load(priorDir: out, codecDir: dir + "/codec-refit")) {
+            XCTAssertTrue("\($0)".contains("bass stream"), "\($0)")
+        }
+        // A codec without the stream cannot serve it; nor can --bass-codebooks ask for more than the stream has.
+        XCTAssertTrue(MusicModels.mismatch(prior: c, codec: seededRVQ(signal: testSignal(22050, seed: 9))).contains { $0.contains("bass stream has none") })
+        var more = o; more.outDir = dir + "/prior-3"; more.bassCodebooks = 3
+        XCTAssertThrowsError(try PriorTrainer.train(more)) { XCTAssertTrue("\($0)".contains("a bass stream of 2 codebooks"), "\($0)") }
+        // Grown from a main-only prior: the main rows' codes are what they were, the bass rows join.
+        var plain = o; plain.outDir = dir + "/prior-main"; plain.bassCodebooks = nil; plain.steps = 2
+        try PriorTrainer.train(plain)
+        var grow = o; grow.outDir = dir + "/prior-grown"; grow.initFrom = dir + "/prior-main"; grow.steps = 2
+        try PriorTrainer.train(grow)
+        XCTAssertEqual(try Prior.load(directory: dir + "/prior-grown").config.rows, c.rows)
+    }
+
     // The prior records its codec's fingerprint: any change to the codec's weights is refused with
     // a message naming the fix, as are a prior over more codebooks than the codec has and a folder
     // holding the retired v1 codec.
@@ -261,7 +310,7 @@ final class PriorTrainerTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("gen train prior"), "\(error)")
         }
         config.codebooks = 4
-        XCTAssertTrue(MusicModels.mismatch(prior: config, codec: codec).joined().contains("4 codebooks"))
+        XCTAssertTrue(MusicModels.mismatch(prior: config, codec: codec).joined().contains("4 main codebooks but the codec has 3"))
         try FileManager.default.createDirectory(atPath: models + "/v1", withIntermediateDirectories: true)
         try Data(#"{"levels": [], "sample_rate": 22050}"#.utf8).write(to: URL(fileURLWithPath: models + "/v1/config.json"))
         XCTAssertThrowsError(try MusicModels.load(priorDir: models + "/prior", codecDir: models + "/v1")) { error in

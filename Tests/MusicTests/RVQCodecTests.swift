@@ -546,7 +546,17 @@ final class RVQCodecTests: MusicScratchTestCase {
         let tuned = try RVQCodec.load(directory: dir + "/codec-tuned")
         XCTAssertEqual(tuned.decoder.phaseHead, .integrated)
         XCTAssertEqual(tuned.modelID, model.modelID)
+        XCTAssertNil(tuned.config.seededFrom, "the codes are the seeding codec's own: nothing to be seeded from")
         XCTAssertEqual(try SafeTensorsFile.read(dir + "/codec-tuned/model.safetensors").metadata["step"], "4")
+
+        // A whole-codec fine-tune changes the codes (a new id) and records the codec it started
+        // from, so that a prior of that codec's codes may seed one of the new (`gen train prior --init-from`).
+        var whole = o
+        whole.outDir = dir + "/codec-whole"; whole.resume = false; whole.initFrom = dir + "/codec"; whole.steps = 2; whole.learningRate = 1e-2
+        try RVQCodecTrainer.train(whole)
+        let retrained = try RVQCodec.load(directory: dir + "/codec-whole")
+        XCTAssertNotEqual(retrained.modelID, model.modelID)
+        XCTAssertEqual(retrained.config.seededFrom, model.modelID)
 
         // The fine-tune with a discriminator phase (`--adversarial-weight`): the discriminators are
         // saved beside the decoder at each checkpoint with its step, the log carries their losses,

@@ -205,7 +205,7 @@ final class ShippedMusicTests: XCTestCase {
         let m = try MusicModels.load(priorDir: models + "/prior", codecDir: models + "/codec")
         let c = m.prior.config
         XCTAssertEqual(m.codec.hop, c.hop)
-        XCTAssertLessThanOrEqual(c.codebooks, m.codec.config.codebooks)
+        XCTAssertLessThanOrEqual(c.rows.main, m.codec.config.codebooks)
         XCTAssertEqual(Set(c.genres), Set(MusicCatalog.genreNames))
         let jazz = try XCTUnwrap(c.genreID("jazz"))
         let frames = Int(c.tokensPerSecond * 1.5)
@@ -214,9 +214,9 @@ final class ShippedMusicTests: XCTestCase {
         let b = try m.prior.sample(labels, count: 1, frames: frames, temperature: 0.95, topK: 64, seed: 11, cfg: 3)
         XCTAssertEqual(a[0], b[0], "sample 0 depends on the seed only")
         XCTAssertNotEqual(a[0], a[1])
-        XCTAssertTrue(a.joined().joined().allSatisfy { $0 >= 0 && Int($0) < c.vocabSize })
+        for rows in a { for (row, size) in zip(rows, c.rows.sizes) { XCTAssertTrue(row.allSatisfy { $0 >= 0 && Int($0) < size }) } }
         XCTAssertEqual(a[0].map(\.count), [Int](repeating: frames, count: c.codebooks))
-        let audio = m.codec.decode(a[0], length: Int(1.5 * 22050))
+        let audio = m.codec.decode(priorRows: a[0], config: c, length: Int(1.5 * 22050))
         XCTAssertTrue(audio.allSatisfy(\.isFinite))
         let rms = (audio.map { $0 * $0 }.reduce(0, +) / Float(audio.count)).squareRoot()
         XCTAssertGreaterThan(rms, 0.005, "sampled music should be audible")
@@ -235,7 +235,7 @@ final class ShippedMusicTests: XCTestCase {
         let corpus = dir + "/corpus"
         _ = try MusicCorpus.build(out: corpus, hours: 0.003, seed: 6, jobs: 1)
         let line = try XCTUnwrap(MusicCorpus.loadMetadata(corpus).first)
-        let codes = m.codec.encode(try AudioFile.read(corpus + "/" + line.file).mono().samples).prefix(k).map { $0 }
+        let codes = m.codec.encode(try AudioFile.read(corpus + "/" + line.file).mono().samples, forPrior: c)
         let frames = min(codes[0].count, 300), total = c.pattern.steps(frames: frames, codebooks: k)
         let steps = (0..<total).flatMap { s in (0..<k).map { q -> Int in
             let f = s - c.pattern.shift(q); return f < 0 || f >= frames ? v : Int(codes[q][f]) } }
