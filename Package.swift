@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "NN", dependencies: ["Engine"]),
         // The flite teacher voices and text frontend calls, shared by Speech and by Music's vocals.
         .target(name: "Teacher", dependencies: ["CFlite"]),
-        .target(name: "Speech", dependencies: ["NN", "Engine", "DSP", "Audio", "Teacher", "Requests"]),
+        .target(name: "Speech", dependencies: ["Base", "NN", "Engine", "DSP", "Audio", "Teacher", "Requests"]),
         .target(name: "Music", dependencies: ["Base", "NN", "Engine", "DSP", "Audio", "Teacher", "Requests"]),
         // Prompt files, seeds, shards and the listening report of `gen batch` (no model code).
         // What a music or speech request means and every limit on it (CLI flags and prompt lines alike).
@@ -67,7 +67,7 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["Audio", "DSP", "Engine"]),
         .testTarget(name: "BatchTests", dependencies: ["Batch", "Requests", "Audio", "DSP"]),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzTargets"]),
-        .testTarget(name: "SpeechTests", dependencies: ["Speech", "NN"]),
+        .testTarget(name: "SpeechTests", dependencies: ["Base", "Speech", "NN"]),
         .testTarget(name: "MusicTests", dependencies: ["Music", "Audio", "Engine", "DSP", "NN"]),
     ]
 )

@@ -167,3 +167,97 @@ public final class LoopWorkers: @unchecked Sendable {
         thread.start()
     }
 }
+
+/// Items made side by side and used in order: `produce(i)` for i in 0..<count runs on `lanes`
+/// threads at once, each inside a thread budget of one (so their own parallel loops run inline
+/// rather than fight over the cores), and `consume(i, item)` gets each item on the calling
+/// thread in order of i, as soon as it and every one before it are made. At most `window` items
+/// are made ahead of the one being consumed, so memory stays bounded for any count. The first
+/// error in order of i, from either closure, is thrown here once the threads have stopped (an
+/// item already started is finished; no new one starts).
+///
+/// For many independent pieces of work that are each too small to spread over the cores well (a
+/// long text's sentences: 30 of them one after another ran 1.4× faster on two cores than on one,
+/// two at a time on one core each 1.9×).
+public func madeInOrder<T>(_ count: Int, lanes: Int, window: Int, produce: (Int) throws -> T,
+                           consume: (Int, T) throws -> Void) throws {
+    let lanes = max(1, min(lanes, count))
+    if lanes == 1 {
+        for i in 0..<count { try consume(i, try produce(i)) }
+        return
+    }
+    try withoutActuallyEscaping(produce) { produce in
+        // The lanes reach `produce` through the line, which lets go of it before this returns
+        // (a thread object may outlive its last line of work, and with it what its block holds).
+        let line = ProductionLine<T>(count: count, window: max(window, lanes), lanes: lanes, produce: produce)
+        let budget = ThreadBudget.count
+        ThreadBudget.count = 1
+        for _ in 0..<lanes {
+            let thread = Thread { line.run() }
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
+        defer {
+            line.stop()
+            ThreadBudget.count = budget
+        }
+        for i in 0..<count { try consume(i, try line.take(i).get()) }
+    }
+}
+
+/// The shared state of `madeInOrder`: which item is next to start, the items made and not yet
+/// taken, and how many lanes still run.
+private final class ProductionLine<T>: @unchecked Sendable {
+    private let condition = NSCondition()
+    private let count: Int, window: Int
+    private var next = 0, taken = 0, lanes = 0, stopped = false
+    private var made: [Int: Result<T, Error>] = [:]
+    private var produce: ((Int) throws -> T)?
+
+    init(count: Int, window: Int, lanes: Int, produce: @escaping (Int) throws -> T) {
+        self.count = count; self.window = window; self.lanes = lanes; self.produce = produce
+    }
+
+    /// A lane: makes items until none is left or the line stops.
+    func run() {
+        do {   // the lane's hold on `produce` ends with this scope, before it reports itself done
+            let produce = self.produce!
+            while let i = claim() { put(i, Result { try produce(i) }) }
+        }
+        laneDone()
+    }
+
+    /// The next item for a lane to make, once it is within the window; nil when none is left.
+    private func claim() -> Int? {
+        condition.lock(); defer { condition.unlock() }
+        while !stopped && next < count && next >= taken + window { condition.wait() }
+        guard !stopped && next < count else { return nil }
+        next += 1
+        return next - 1
+    }
+
+    private func put(_ i: Int, _ item: Result<T, Error>) {
+        condition.lock(); made[i] = item; condition.broadcast(); condition.unlock()
+    }
+
+    /// Item i, waiting until it is made.
+    func take(_ i: Int) -> Result<T, Error> {
+        condition.lock(); defer { condition.unlock() }
+        while made[i] == nil { condition.wait() }
+        taken = i + 1
+        condition.broadcast()
+        return made.removeValue(forKey: i)!
+    }
+
+    private func laneDone() { condition.lock(); lanes -= 1; condition.broadcast(); condition.unlock() }
+
+    /// No new item starts; returns once every lane has finished the one it was making, and lets
+    /// go of `produce`.
+    func stop() {
+        condition.lock(); defer { condition.unlock() }
+        stopped = true
+        condition.broadcast()
+        while lanes > 0 { condition.wait() }
+        produce = nil
+    }
+}

@@ -157,6 +157,13 @@ public struct PriorConfig: Codable, Equatable, ValidatedConfig {
 
     public init() {}
 
+    /// Models the codec's first bass-stream codebooks, of these sizes, as rows after the main ones
+    /// (one row each, two for one larger than `vocab_size`: `PriorRowLayout`).
+    public mutating func addBassCodebooks(_ sizes: [Int]) {
+        bassCodebookSizes = sizes
+        codebooks += PriorRowLayout(codebooks: 0, vocabSize: vocabSize, bassSizes: sizes).bassRows
+    }
+
     /// How the prior's rows map to the codec's main and bass-stream codebooks.
     public var rows: PriorRowLayout { PriorRowLayout(codebooks: codebooks, vocabSize: vocabSize, bassSizes: bassCodebookSizes ?? []) }
 
@@ -787,7 +794,7 @@ public final class Prior {
         let t = steps.count / (b * k)
         precondition(replaced.map { $0.count == b * (t - 1) * k } ?? true, "prior: \(replaced?.count ?? 0) input codes for \(b * (t - 1) * k)")
         var inputs = replaced ?? Self.teacherInputs(steps, windows: b, codebooks: k)
-        corruption?.apply(&inputs, vocabSize: config.vocabSize, rowSizes: config.bassCodebookSizes == nil ? nil : config.rows.sizes)
+        corruption?.apply(&inputs, vocabSize: config.vocabSize, rowSizes: config.rows.sizes)
         let x = embedInputs(steps: inputs, from: 0, count: t, conditions: conditions)
         return head(decode(x, lyrics: lyricsKV(conditions), caches: nil, dropout: dropout))
     }
@@ -924,8 +931,7 @@ extension Prior {
             throw PriorError("this prior already models bass codebooks of \(config.bassCodebookSizes!) codes; it cannot be grown to \(sizes)")
         }
         var c = config
-        c.bassCodebookSizes = sizes
-        c.codebooks = config.codebooks + PriorRowLayout(codebooks: 0, vocabSize: config.vocabSize, bassSizes: sizes).bassRows
+        c.addBassCodebooks(sizes)
         let problems = c.validate()
         if !problems.isEmpty { throw PriorError("cannot add bass codebooks \(sizes): " + problems.joined(separator: "; ")) }
         var file = params.safetensors(metadata: [:])

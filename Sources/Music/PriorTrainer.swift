@@ -509,8 +509,7 @@ public enum PriorTrainer {
             config.artists += Set(lines.map(\.artist)).subtracting(config.artists).sorted()
             if let n = o.bassCodebooks {
                 let sizes = try bassSizes(n, codec: codec, codecDir: o.codecDir)
-                config.bassCodebookSizes = sizes
-                config.codebooks += PriorRowLayout(codebooks: 0, vocabSize: config.vocabSize, bassSizes: sizes).bassRows
+                config.addBassCodebooks(sizes)
             }
         }
         // The bands each genre has in the training clips: a piece asked for by genre alone is played

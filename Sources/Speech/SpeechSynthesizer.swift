@@ -1,5 +1,6 @@
 // SpeechSynthesizer.swift — text → waveform with a trained FastSpeech model: frontend per
 // sentence (so memory stays bounded for any length of text), acoustic model, vocoder.
+import Base
 import DSP
 import Engine
 import Foundation
@@ -186,20 +187,35 @@ public final class SpeechSynthesizer {
         }
         let gap = [Float](repeating: 0, count: Int(sentenceGap * Double(MelConfig.standard.sampleRate)))
         var spoken = 0
-        for (k, s) in sentences.enumerated() {
-            progress?(k, sentences.count)
-            let m: (mel: [Float], frames: Int)
-            do { m = try mel(sentence: s, voice: voice, speed: speed, pitch: pitch) } catch TextFrontendError.nothingToSay {
-                continue  // a "sentence" of bare punctuation inside longer text is skipped, not fatal
-            }
-            if spoken > 0 { try sink(gap) }
-            try resolveVocoder()
-            try sink(vocoder.waveform(logMel: m.mel, frames: m.frames))
-            spoken += 1
+        // Two or more sentences are made side by side, one per core, and spoken in order: a sentence
+        // is too small to keep two cores busy (30 sentences 1.4× faster on two cores than on one),
+        // two sentences at once nearly are (1.9×; the vocoder card's "Sentences side by side"). The
+        // samples are those of one sentence after another on one thread, bit for bit. The first
+        // sentence's mel goes ahead of a vocoder still loading only when it is alone.
+        let lanes = sentences.count > 1 ? min(ThreadBudget.count, Self.maxLanes) : 1
+        if lanes > 1 { try resolveVocoder() }
+        try Threads.withBLASInCallerThreads(lanes > 1) {
+            try madeInOrder(sentences.count, lanes: lanes, window: 2 * lanes, produce: { k -> [Float]? in
+                let m: (mel: [Float], frames: Int)
+                do { m = try mel(sentence: sentences[k], voice: voice, speed: speed, pitch: pitch) } catch TextFrontendError.nothingToSay {
+                    return nil  // a "sentence" of bare punctuation inside longer text is skipped, not fatal
+                }
+                try resolveVocoder()
+                return vocoder.waveform(logMel: m.mel, frames: m.frames)
+            }, consume: { k, audio in
+                progress?(k, sentences.count)
+                guard let audio else { return }
+                if spoken > 0 { try sink(gap) }
+                try sink(audio)
+                spoken += 1
+            })
         }
         progress?(sentences.count, sentences.count)
         if spoken == 0 { throw TextFrontendError.nothingToSay(text) }
     }
+
+    /// Most sentences made at once by `speak`, one per core.
+    static let maxLanes = 8
 
     /// The whole waveform in memory (short texts).
     public func speak(_ text: String, voice: String, speed: Float = 1, pitch: Float = 0) throws -> [Float] {

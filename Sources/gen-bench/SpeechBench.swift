@@ -51,6 +51,24 @@ func benchSpeech(modelDir: String = "models/speech") {
               + "(vocoder \(fmt(vocoderTime / audio, 4)), target ≤ 0.005)")
         if let neural = vocoder as? NeuralVocoder { benchVocoderStages(synth: synth, neural: neural, sentences: sentences) }
     }
+    // The same sentences as one text per voice, as `gen speech` speaks a text: sentences made side
+    // by side, one per core (`madeInOrder`). No silence between them, so the audio counted is the
+    // sentences' own, as above.
+    if let neural = vocoders.first(where: { $0.1 is NeuralVocoder })?.1 {
+        synth.vocoder = neural
+        synth.sentenceGap = 0
+        defer { synth.sentenceGap = 0.25 }
+        let text = sentences.map { ".!?".contains($0.last!) ? $0 : $0 + "." }.joined(separator: " ")
+        var compute = 0.0, audio = 0.0
+        for voice in synth.voices {
+            let t0 = now()
+            guard let wave = try? synth.speak(text, voice: voice) else { print("  skipped: \(voice)"); continue }
+            compute += now() - t0
+            audio += Double(wave.count) / 22050
+        }
+        print("speech, the \(sentences.count) sentences as one text per voice (sentences side by side, \(Threads.count) at once), "
+              + "neural vocoder: \(fmt(audio)) s of audio in \(fmt(compute, 2)) s, RTF \(fmt(compute / audio, 4)) (target ≤ 0.005)")
+    }
     // Whole process, as a user runs it: start-up, model load, text to WAV on disk; flite the same way,
     // the two alternating for 25 rounds so that a machine whose speed drifts (these 2-core machines'
     // does by a third within minutes) slows both alike. Medians are compared; the best of each too.

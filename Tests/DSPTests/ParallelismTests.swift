@@ -105,4 +105,55 @@ final class ParallelismTests: XCTestCase {
             XCTAssertEqual(r.f0, full.f0, "YIN, width \(width)")
         }
     }
+
+    // madeInOrder: items made on several lanes at once are consumed in order, each once, never more
+    // than the window ahead of the one being consumed; each lane runs inside a thread budget of one
+    // and the budget is put back afterwards. Items take uneven times (item i sleeps (7 i mod 5) ms),
+    // so later items often finish first and must wait their turn.
+    func testMadeInOrderConsumesInOrderWithinTheWindow() throws {
+        ThreadBudget.count = 3
+        let lock = NSLock()
+        var made = 0, consumed = 0, aheadPeak = 0, budgets = Set<Int>(), lanesSeen = Set<String>()
+        var order: [Int] = []
+        try madeInOrder(40, lanes: 3, window: 4, produce: { i -> Int in
+            lock.lock()
+            made += 1; aheadPeak = max(aheadPeak, made - consumed - 1); budgets.insert(ThreadBudget.count)
+            lanesSeen.insert("\(Unmanaged.passUnretained(Thread.current).toOpaque())")
+            lock.unlock()
+            usleep(UInt32(1_000 * (7 * i % 5)))
+            return i * i
+        }, consume: { i, item in
+            XCTAssertEqual(item, i * i)
+            order.append(i)
+            lock.lock(); consumed += 1; lock.unlock()
+        })
+        XCTAssertEqual(order, Array(0..<40))
+        XCTAssertLessThanOrEqual(aheadPeak, 4, "items started ahead of the one being consumed or waited for")
+        XCTAssertEqual(budgets, [1], "a lane's thread budget")
+        XCTAssertGreaterThan(lanesSeen.count, 1, "the items ran on one thread")
+        XCTAssertEqual(ThreadBudget.count, 3, "the budget is put back")
+    }
+
+    // The first error in order of i is the one thrown, whether a producer or the consumer throws it;
+    // nothing after it is consumed, the lanes stop (at most the window's items are started past it),
+    // and the budget comes back.
+    func testMadeInOrderStopsAtTheFirstError() {
+        struct Failure: Error, Equatable { let i: Int }
+        ThreadBudget.count = 2
+        for throwing in ["produce", "consume"] {
+            let lock = NSLock()
+            var started = 0, consumed: [Int] = []
+            XCTAssertThrowsError(try madeInOrder(1_000, lanes: 2, window: 4, produce: { i -> Int in
+                lock.lock(); started += 1; lock.unlock()
+                if throwing == "produce" && (i == 5 || i == 7) { throw Failure(i: i) }
+                return i
+            }, consume: { i, _ in
+                if throwing == "consume" && i == 5 { throw Failure(i: i) }
+                consumed.append(i)
+            })) { XCTAssertEqual($0 as? Failure, Failure(i: 5), throwing) }
+            XCTAssertEqual(consumed, Array(0..<5), throwing)
+            XCTAssertLessThanOrEqual(started, 5 + 4 + 2, throwing)
+            XCTAssertEqual(ThreadBudget.count, 2, throwing)
+        }
+    }
 }

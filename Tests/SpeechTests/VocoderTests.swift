@@ -11,12 +11,14 @@
 // convergence about 1.3× Griffin-Lim's; it wins on naturalness, DNSMOS, which Swift cannot
 // measure: models/vocoder/MODEL_CARD.md). The bounds below (3× and 1.5×, and an absolute
 // spectral convergence under 0.35) catch a vocoder that regresses from there.
+import Base
 import DSP
 import Engine
 import Foundation
 import NN
 @testable import Speech
 import XCTest
+import Base
 
 final class VocoderTests: XCTestCase {
     static let teacher: [Float] = try! SpeechFeatures.teacher("Seven small boats sailed home at dawn.", voice: "rms").audio
@@ -230,6 +232,39 @@ final class VocoderTests: XCTestCase {
         let copied = try SpeechSynthesizer(model: copiedSpeech, vocoder: own).speak("Seven small boats sailed home.", voice: "rms")
         XCTAssertGreaterThan(borrowed.count, 22050 / 2)
         XCTAssertEqual(borrowed, copied, "borrowed and copied weights speak different samples")
+    }
+
+    // A text of several sentences is made two sentences at a time, one per core (`madeInOrder`).
+    // Expected: the same samples, bit for bit, as the sentences made one after another on one
+    // thread, in the same order with the same gaps; the budget is put back; and an error from the
+    // sink at the second sentence is the one thrown, with nothing after it delivered.
+    func testSentencesMadeSideBySideSpeakTheSameSamples() throws {
+        let synth = try SpeechSynthesizer(modelDir: Self.modelsDir + "/speech")
+        synth.vocoder = try NeuralVocoder(modelDir: Self.modelsDir + "/vocoder")
+        let text = "Seven small boats sailed home. The harbour lights were low! Where had the gulls gone? Nobody knew."
+        let budget = ThreadBudget.count
+        defer { ThreadBudget.count = budget }
+        ThreadBudget.count = 1
+        var sequentialChunks = 0
+        var sequential: [Float] = []
+        try synth.speak(text, voice: "awb") { sequential += $0; sequentialChunks += 1 }
+        ThreadBudget.count = 2
+        var sideBySide: [Float] = [], sideBySideChunks = 0
+        try synth.speak(text, voice: "awb") { sideBySide += $0; sideBySideChunks += 1 }
+        XCTAssertEqual(ThreadBudget.count, 2)
+        XCTAssertEqual(sequentialChunks, 7, "four sentences and three gaps")
+        XCTAssertEqual(sideBySideChunks, sequentialChunks)
+        XCTAssertGreaterThan(sequential.count, 4 * 22050)
+        XCTAssertEqual(sideBySide, sequential, "sentences made side by side speak different samples")
+
+        struct Full: Error {}
+        var delivered = 0
+        XCTAssertThrowsError(try synth.speak(text, voice: "awb") { _ in
+            delivered += 1
+            if delivered == 3 { throw Full() }   // sentence, gap, then the second sentence
+        }) { XCTAssertTrue($0 is Full, "\($0)") }
+        XCTAssertEqual(delivered, 3)
+        XCTAssertEqual(ThreadBudget.count, 2)
     }
 
     // `prepare` (what `gen speech` runs on its loading thread) only does ahead what the first
