@@ -10,11 +10,26 @@ public enum ThreadBudget {
     private static let lock = NSLock()
     private static var width = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
-    /// Worker count for parallel loops (default: the active processor count).
+    /// Worker count for parallel loops (default: the active processor count); 1 on a thread that
+    /// runs inline (`runInline`) whatever the process's budget.
     public static var count: Int {
-        get { lock.lock(); defer { lock.unlock() }; return width }
+        get {
+            if pthread_getspecific(inlineKey) != nil { return 1 }
+            lock.lock(); defer { lock.unlock() }; return width
+        }
         set { lock.lock(); width = max(1, newValue); lock.unlock() }
     }
+
+    /// Marks the calling thread as one that runs its parallel loops inline, in order: a lane of
+    /// `madeInOrder`, which already has a core of its own. Other threads keep the process's budget,
+    /// so lanes never change it under anyone's feet.
+    static func runInline() { pthread_setspecific(inlineKey, UnsafeRawPointer(bitPattern: 1)) }
+
+    private static let inlineKey: pthread_key_t = {
+        var key = pthread_key_t()
+        precondition(pthread_key_create(&key, nil) == 0, "ThreadBudget: no thread-specific key left")
+        return key
+    }()
 
     /// Runs `body(i)` for every i in 0..<iterations on at most `count` threads at once: worker w
     /// takes i = w, w + width, w + 2·width, … in order. With one iteration or a width of 1 it runs
@@ -169,8 +184,8 @@ public final class LoopWorkers: @unchecked Sendable {
 }
 
 /// Items made side by side and used in order: `produce(i)` for i in 0..<count runs on `lanes`
-/// threads at once, each inside a thread budget of one (so their own parallel loops run inline
-/// rather than fight over the cores), and `consume(i, item)` gets each item on the calling
+/// threads at once, each with a thread budget of one (`ThreadBudget.runInline`: their own parallel
+/// loops run inline rather than fight over the cores), and `consume(i, item)` gets each item on the calling
 /// thread in order of i, as soon as it and every one before it are made. At most `window` items
 /// are made ahead of the one being consumed, so memory stays bounded for any count. The first
 /// error in order of i, from either closure, is thrown here once the threads have stopped (an
@@ -190,17 +205,12 @@ public func madeInOrder<T>(_ count: Int, lanes: Int, window: Int, produce: (Int)
         // The lanes reach `produce` through the line, which lets go of it before this returns
         // (a thread object may outlive its last line of work, and with it what its block holds).
         let line = ProductionLine<T>(count: count, window: max(window, lanes), lanes: lanes, produce: produce)
-        let budget = ThreadBudget.count
-        ThreadBudget.count = 1
         for _ in 0..<lanes {
-            let thread = Thread { line.run() }
+            let thread = Thread { ThreadBudget.runInline(); line.run() }
             thread.stackSize = 8 << 20
             thread.start()
         }
-        defer {
-            line.stop()
-            ThreadBudget.count = budget
-        }
+        defer { line.stop() }
         for i in 0..<count { try consume(i, try line.take(i).get()) }
     }
 }

@@ -13,17 +13,10 @@ public enum Threads {
         openblas_set_num_threads(Int32(max(1, n)))
     }
 
-    /// Runs `body` with OpenBLAS's products in each calling thread (one BLAS thread) when `on`, its
-    /// thread count put back afterwards: for work that runs on several threads of its own
-    /// (`madeInOrder`), where BLAS's workers would only contend with them. A short command's BLAS
-    /// already runs in the caller's thread (`Runtime.blasInCallerThread`) and is left as it is.
-    public static func withBLASInCallerThreads<R>(_ on: Bool, _ body: () throws -> R) rethrows -> R {
-        let n = openblas_get_num_threads()
-        guard on && n > 1 else { return try body() }
-        openblas_set_num_threads(1)
-        defer { openblas_set_num_threads(n) }
-        return try body()
-    }
+    /// Whether OpenBLAS runs its products in the calling thread (one BLAS thread), as in `gen speech`
+    /// (`Runtime.blasInCallerThread`): work may then run on threads of its own (`madeInOrder`) without
+    /// BLAS's workers contending with them.
+    public static var blasInCallerThreads: Bool { openblas_get_num_threads() == 1 }
 }
 
 // Small vector helpers over raw pointers.

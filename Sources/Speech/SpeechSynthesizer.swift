@@ -190,32 +190,35 @@ public final class SpeechSynthesizer {
         // Two or more sentences are made side by side, one per core, and spoken in order: a sentence
         // is too small to keep two cores busy (30 sentences 1.4× faster on two cores than on one),
         // two sentences at once nearly are (1.9×; the vocoder card's "Sentences side by side"). The
-        // samples are those of one sentence after another on one thread, bit for bit. The first
-        // sentence's mel goes ahead of a vocoder still loading only when it is alone.
-        let lanes = sentences.count > 1 ? min(ThreadBudget.count, Self.maxLanes) : 1
+        // samples are those of one sentence after another on one thread, bit for bit. Only where
+        // BLAS runs in the caller's thread (`gen speech`; not under --threads, whose BLAS has
+        // workers, nor in `gen batch`, whose items already share the cores). The first sentence's mel
+        // goes ahead of a vocoder still loading only when it is made alone.
+        let lanes = Self.lanes(sentences: sentences.count)
         if lanes > 1 { try resolveVocoder() }
-        try Threads.withBLASInCallerThreads(lanes > 1) {
-            try madeInOrder(sentences.count, lanes: lanes, window: 2 * lanes, produce: { k -> [Float]? in
-                let m: (mel: [Float], frames: Int)
-                do { m = try mel(sentence: sentences[k], voice: voice, speed: speed, pitch: pitch) } catch TextFrontendError.nothingToSay {
-                    return nil  // a "sentence" of bare punctuation inside longer text is skipped, not fatal
-                }
-                try resolveVocoder()
-                return vocoder.waveform(logMel: m.mel, frames: m.frames)
-            }, consume: { k, audio in
-                progress?(k, sentences.count)
-                guard let audio else { return }
-                if spoken > 0 { try sink(gap) }
-                try sink(audio)
-                spoken += 1
-            })
-        }
+        try madeInOrder(sentences.count, lanes: lanes, window: 2 * lanes, produce: { k -> [Float]? in
+            let m: (mel: [Float], frames: Int)
+            do { m = try mel(sentence: sentences[k], voice: voice, speed: speed, pitch: pitch) } catch TextFrontendError.nothingToSay {
+                return nil  // a "sentence" of bare punctuation inside longer text is skipped, not fatal
+            }
+            try resolveVocoder()
+            return vocoder.waveform(logMel: m.mel, frames: m.frames)
+        }, consume: { k, audio in
+            progress?(k, sentences.count)
+            guard let audio else { return }
+            if spoken > 0 { try sink(gap) }
+            try sink(audio)
+            spoken += 1
+        })
         progress?(sentences.count, sentences.count)
         if spoken == 0 { throw TextFrontendError.nothingToSay(text) }
     }
 
-    /// Most sentences made at once by `speak`, one per core.
-    static let maxLanes = 8
+    /// Sentences of a text that `speak` makes at once: one per core of the thread budget (at most 8)
+    /// where BLAS runs in the caller's thread and there are two or more; else 1.
+    static func lanes(sentences: Int) -> Int {
+        sentences > 1 && Threads.blasInCallerThreads ? min(ThreadBudget.count, 8) : 1
+    }
 
     /// The whole waveform in memory (short texts).
     public func speak(_ text: String, voice: String, speed: Float = 1, pitch: Float = 0) throws -> [Float] {

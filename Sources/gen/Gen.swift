@@ -46,7 +46,7 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Folder holding the models (overrides $GEN_MODELS and the bundled models/).", valueName: "dir"))
     var modelsDir: String?
 
-    @Option(name: .long, help: "Worker threads for BLAS and parallel loops; `gen speech` makes a text's sentences that many at a time (default: all cores).")
+    @Option(name: .long, help: "Worker threads for BLAS and parallel loops (default: all cores, and `gen speech` makes a text's sentences one per core at once).")
     var threads: Int?
 
     @Flag(name: .long, help: "Print nothing but errors and the output path.")

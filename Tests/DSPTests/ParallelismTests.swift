@@ -107,8 +107,8 @@ final class ParallelismTests: XCTestCase {
     }
 
     // madeInOrder: items made on several lanes at once are consumed in order, each once, never more
-    // than the window ahead of the one being consumed; each lane runs inside a thread budget of one
-    // and the budget is put back afterwards. Items take uneven times (item i sleeps (7 i mod 5) ms),
+    // than the window ahead of the one being consumed; each lane runs with a thread budget of one
+    // while the calling thread keeps the process's. Items take uneven times (item i sleeps (7 i mod 5) ms),
     // so later items often finish first and must wait their turn.
     func testMadeInOrderConsumesInOrderWithinTheWindow() throws {
         ThreadBudget.count = 3
@@ -124,6 +124,7 @@ final class ParallelismTests: XCTestCase {
             return i * i
         }, consume: { i, item in
             XCTAssertEqual(item, i * i)
+            XCTAssertEqual(ThreadBudget.count, 3, "the consuming thread's budget")
             order.append(i)
             lock.lock(); consumed += 1; lock.unlock()
         })
@@ -131,12 +132,11 @@ final class ParallelismTests: XCTestCase {
         XCTAssertLessThanOrEqual(aheadPeak, 4, "items started ahead of the one being consumed or waited for")
         XCTAssertEqual(budgets, [1], "a lane's thread budget")
         XCTAssertGreaterThan(lanesSeen.count, 1, "the items ran on one thread")
-        XCTAssertEqual(ThreadBudget.count, 3, "the budget is put back")
+        XCTAssertEqual(ThreadBudget.count, 3, "the process's budget")
     }
 
     // The first error in order of i is the one thrown, whether a producer or the consumer throws it;
-    // nothing after it is consumed, the lanes stop (at most the window's items are started past it),
-    // and the budget comes back.
+    // nothing after it is consumed, and the lanes stop (at most the window's items are started past it).
     func testMadeInOrderStopsAtTheFirstError() {
         struct Failure: Error, Equatable { let i: Int }
         ThreadBudget.count = 2

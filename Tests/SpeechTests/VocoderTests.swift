@@ -18,7 +18,6 @@ import Foundation
 import NN
 @testable import Speech
 import XCTest
-import Base
 
 final class VocoderTests: XCTestCase {
     static let teacher: [Float] = try! SpeechFeatures.teacher("Seven small boats sailed home at dawn.", voice: "rms").audio
@@ -234,24 +233,26 @@ final class VocoderTests: XCTestCase {
         XCTAssertEqual(borrowed, copied, "borrowed and copied weights speak different samples")
     }
 
-    // A text of several sentences is made two sentences at a time, one per core (`madeInOrder`).
-    // Expected: the same samples, bit for bit, as the sentences made one after another on one
-    // thread, in the same order with the same gaps; the budget is put back; and an error from the
-    // sink at the second sentence is the one thrown, with nothing after it delivered.
+    // A text of several sentences is made two sentences at a time, one per core (`madeInOrder`), where
+    // BLAS runs in the caller's thread, as in `gen speech`. Expected: the same samples, bit for bit, as
+    // the sentences made one after another on one thread, in the same order with the same gaps; and
+    // an error from the sink at the second sentence is the one thrown, with nothing after it delivered.
     func testSentencesMadeSideBySideSpeakTheSameSamples() throws {
         let synth = try SpeechSynthesizer(modelDir: Self.modelsDir + "/speech")
         synth.vocoder = try NeuralVocoder(modelDir: Self.modelsDir + "/vocoder")
         let text = "Seven small boats sailed home. The harbour lights were low! Where had the gulls gone? Nobody knew."
         let budget = ThreadBudget.count
-        defer { ThreadBudget.count = budget }
-        ThreadBudget.count = 1
+        defer { Threads.set(budget) }
+        Threads.set(1)   // BLAS in the caller's thread, and one sentence at a time
+        XCTAssertEqual(SpeechSynthesizer.lanes(sentences: 4), 1)
         var sequentialChunks = 0
         var sequential: [Float] = []
         try synth.speak(text, voice: "awb") { sequential += $0; sequentialChunks += 1 }
-        ThreadBudget.count = 2
+        ThreadBudget.count = 2   // BLAS still in the caller's thread: two sentences at a time
+        XCTAssertEqual(SpeechSynthesizer.lanes(sentences: 4), 2)
+        XCTAssertEqual(SpeechSynthesizer.lanes(sentences: 1), 1)
         var sideBySide: [Float] = [], sideBySideChunks = 0
         try synth.speak(text, voice: "awb") { sideBySide += $0; sideBySideChunks += 1 }
-        XCTAssertEqual(ThreadBudget.count, 2)
         XCTAssertEqual(sequentialChunks, 7, "four sentences and three gaps")
         XCTAssertEqual(sideBySideChunks, sequentialChunks)
         XCTAssertGreaterThan(sequential.count, 4 * 22050)
@@ -264,7 +265,6 @@ final class VocoderTests: XCTestCase {
             if delivered == 3 { throw Full() }   // sentence, gap, then the second sentence
         }) { XCTAssertTrue($0 is Full, "\($0)") }
         XCTAssertEqual(delivered, 3)
-        XCTAssertEqual(ThreadBudget.count, 2)
     }
 
     // `prepare` (what `gen speech` runs on its loading thread) only does ahead what the first
