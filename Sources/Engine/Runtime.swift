@@ -26,6 +26,9 @@ import Glibc
 
 public enum Runtime {
     private static var configured = false
+    /// Whether `configure` set up a short command (a sentence of `gen speech`): OpenBLAS in the
+    /// caller's thread, so `--threads` then sizes gen's own loops alone (`GenMain.apply`).
+    public private(set) static var shortCommand = false
 
     /// Call first thing in main (once; later calls do nothing). `short`: a sentence of `gen speech`,
     /// whose products run in the caller's thread and whose heap asks for huge pages.
@@ -46,6 +49,7 @@ public enum Runtime {
         if getenv("OPENBLAS_CORETYPE") == nil, let kernels = kernels(flags: cpuFlags()) { setenv("OPENBLAS_CORETYPE", kernels, 1) }
         if getenv("OPENBLAS_THREAD_TIMEOUT") == nil { setenv("OPENBLAS_THREAD_TIMEOUT", "4", 1) }
         if short {
+            shortCommand = true
             setenv("OPENBLAS_NUM_THREADS", "1", 1)
             hugePageHeap(mallopt: mallopt)
         }

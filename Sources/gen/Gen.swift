@@ -46,7 +46,7 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Folder holding the models (overrides $GEN_MODELS and the bundled models/).", valueName: "dir"))
     var modelsDir: String?
 
-    @Option(name: .long, help: "Worker threads for BLAS and parallel loops (default: all cores, and `gen speech` makes a text's sentences one per core at once).")
+    @Option(name: .long, help: "Worker threads for BLAS and parallel loops (default: all cores); `gen speech` makes a text's sentences that many at a time.")
     var threads: Int?
 
     @Flag(name: .long, help: "Print nothing but errors and the output path.")
@@ -140,7 +140,9 @@ enum GenMain {
 
     /// The process-wide settings of the global options: worker threads, float32 products.
     static func apply(_ g: GlobalOptions) {
-        if let n = g.threads { Threads.set(n) }
+        // `gen speech` keeps OpenBLAS in the caller's thread (Runtime.configure): --threads sizes gen's
+        // own loops, over which its products are split, and the sentences of a text made at once.
+        if let n = g.threads { if Runtime.shortCommand { ThreadBudget.count = n } else { Threads.set(n) } }
         if g.float32 { BF16Products.setEnabled(false) }
     }
 

@@ -45,6 +45,26 @@ final class SpeechCLITests: CLITestCase {
         XCTAssertGreaterThan(slow, 1.6 * normal, "speed 0.5: \(slow) s vs \(normal) s")
     }
 
+    /// A text's sentences are made side by side, as many at once as `--threads` (default: the cores),
+    /// and spoken in order: the bytes written are the same at every width, with or without the
+    /// option (the sentences' samples do not depend on which thread made them; vocoder card,
+    /// "Sentences side by side"). `--threads 0` is refused as a usage error, with nothing written.
+    func testEveryThreadCountSpeaksATextToTheSameBytes() throws {
+        let text = "Three short sentences. Spoken side by side! Then written in order."
+        XCTAssertEqual(try gen(["speech", text, "-o", path("default.wav")]).code, 0)
+        let reference = try Data(contentsOf: URL(fileURLWithPath: path("default.wav")))
+        XCTAssertGreaterThan(try AudioFile.read(path("default.wav")).duration, 2)
+        for n in ["1", "2", "3"] {
+            let r = try gen(["speech", text, "--threads", n, "-o", path("t\(n).wav")])
+            XCTAssertEqual(r.code, 0, r.stderr)
+            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path("t\(n).wav"))), reference, "--threads \(n)")
+        }
+        let bad = try gen(["speech", text, "--threads", "0", "-o", path("zero.wav")])
+        XCTAssertEqual(bad.code, 2, bad.stderr)
+        XCTAssertTrue(bad.stderr.contains("--threads"), bad.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("zero.wav")))
+    }
+
     /// `gen speech` as usually called skips ArgumentParser (`SpeechCommand.quick`, for start-up time).
     /// Each line below runs through both parsers (GEN_PARSE=quick fails unless the quick one takes
     /// the line; GEN_PARSE=full is ArgumentParser alone): the same exit code, the same printed path,
