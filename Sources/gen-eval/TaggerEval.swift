@@ -50,7 +50,7 @@ struct TaggerEvalCommand: ParsableCommand {
         do {
             let mm = try MusicModels.load(priorDir: models + "/prior", codecDir: models + "/codec")
             let c = mm.prior.config
-            let rt = realAudio.map { mm.codec.decode(priorRows: mm.codec.encode($0, forPrior: c), config: c, length: $0.count) }
+            let rt = realAudio.map { mm.codec.roundTrip($0, rung: c.rows.rung) }
             sets.append(("codec round trip, rung \(c.rows.rung)", tags(rt), realGenres))
         } catch { print("codec round trips skipped: \(error)") }
         for spec in reference {

@@ -209,12 +209,8 @@ func evaluateMusic(_ o: Options) {
     /// unquantized, straight into the decoder).
     func throughCodec(_ w: ProbeWindow, codebooks n: Int? = nil) -> ProbeWindow {
         var out = w
-        guard let n else {
-            out.samples = codec.decode(priorRows: codec.encode(w.samples, forPrior: prior.config), config: prior.config, length: w.samples.count)
-            return out
-        }
         out.samples = n == 0 ? codec.decodeUnquantized(w.samples)
-            : codec.roundTrip(w.samples, rung: CodecRung(main: n, bass: o.floorBassCodebooks))
+            : codec.roundTrip(w.samples, rung: n.map { CodecRung(main: $0, bass: o.floorBassCodebooks) } ?? prior.config.rows.rung)
         return out
     }
     func features(_ windows: [ProbeWindow]) -> [[Float]] { windows.map { ProbeFeatures.of($0.samples, filterbank: fb) } }
