@@ -445,6 +445,23 @@ public enum PriorTrainer {
         return inputs
     }
 
+    /// Refuses weights (from `from`, with `metadata`) that model another codec's codes or another
+    /// fit of its bass stream than `codec`'s: they would go on training on codes that mean something
+    /// else. With `seededFromIsFine`, weights of the codec this one was fine-tuned from are taken
+    /// (they learn the new codes from there).
+    static func checkCodec(of metadata: [String: String], config: PriorConfig, from: String, codec: RVQCodec,
+                           o: PriorTrainOptions, fix: String, seededFromIsFine: Bool = false) throws {
+        if let id = metadata["codec_model_id"], id != codec.modelID {
+            guard seededFromIsFine && id == codec.config.seededFrom else {
+                throw PriorError("the prior in \(from) models codes of codec \(id), but \(o.codecDir) is \(codec.modelID); \(fix).")
+            }
+            o.log("prior: \(from) models codes of codec \(id), which \(o.codecDir) was seeded from; it learns the new codec's codes from there")
+        }
+        if let why = MusicModels.bassStreamMismatch(prior: config, metadata: metadata, codec: codec) {
+            throw PriorError("\(why) (\(from) against \(o.codecDir)); \(fix).")
+        }
+    }
+
     @discardableResult
     public static func train(_ o: PriorTrainOptions) throws -> PriorTrainResult {
         try o.check()
@@ -459,16 +476,16 @@ public enum PriorTrainer {
         let lines = try loadCorpora(o.dataDirs)
         var config = o.model
         var initial: Prior? = nil
-        if o.resume, fm.fileExists(atPath: folder.config) { config = try ConfigFile.read(PriorConfig.self, from: folder.config) }
-        else if let from = o.initFrom {
-            let (prior, metadata) = try Prior.loadWithMetadata(directory: from)
-            if let id = metadata["codec_model_id"], id != codec.modelID {
-                guard id == codec.config.seededFrom else {
-                    throw PriorError("the prior in \(from) models codes of codec \(id), but \(o.codecDir) is \(codec.modelID); "
-                                     + "start a new prior without --init-from, or pass the codec it was trained on.")
-                }
-                o.log("prior: \(from) models codes of codec \(id), which \(o.codecDir) was seeded from; it learns the new codec's codes from there")
+        if o.resume, fm.fileExists(atPath: folder.config) {
+            config = try ConfigFile.read(PriorConfig.self, from: folder.config)
+            if fm.fileExists(atPath: folder.weights) {
+                try checkCodec(of: try SafeTensorsFile.read(folder.weights).metadata, config: config, from: o.outDir,
+                               codec: codec, o: o, fix: "resume with the codec it was trained on, or start a new run in another folder")
             }
+        } else if let from = o.initFrom {
+            let (prior, metadata) = try Prior.loadWithMetadata(directory: from)
+            try checkCodec(of: metadata, config: prior.config, from: from, codec: codec, o: o,
+                           fix: "start a new prior without --init-from, or pass the codec it was trained on", seededFromIsFine: true)
             initial = try prior.withInstrumentalToken()
             if o.barGrid && prior.config.barBins == nil {
                 initial = try initial!.withBarGrid()

@@ -207,6 +207,13 @@ final class PriorTrainerTests: XCTestCase {
         XCTAssertEqual(try PriorTrainer.train(tune).step, 2)
         let seeded = try RVQCodec.load(directory: dir + "/codec-seeded")
         XCTAssertEqual(try SafeTensorsFile.read(dir + "/prior-tuned/model.safetensors").metadata["codec_model_id"], seeded.modelID)
+        // --resume with another codec than the run's is refused too, seeded or not: the run's
+        // weights and codes cache belong to its own codec; nothing is trained or written.
+        for other in ["codec-other", "codec-seeded"] {
+            var again = o; again.codecDir = dir + "/" + other; again.steps = 80
+            XCTAssertThrowsError(try PriorTrainer.train(again)) { XCTAssertTrue("\($0)".contains("resume with the codec it was trained on"), "\($0)") }
+        }
+        XCTAssertEqual(try SafeTensorsFile.read(out + "/model.safetensors").metadata["step"], "70")
     }
 
     // Several corpora train together (`--data` repeated): the records of both, each file found in
@@ -280,6 +287,16 @@ final class PriorTrainerTests: XCTestCase {
         try saveRVQ(refit, to: dir + "/codec-refit")
         XCTAssertThrowsError(try MusicModels.load(priorDir: out, codecDir: dir + "/codec-refit")) {
             XCTAssertTrue("\($0)".contains("bass stream"), "\($0)")
+        }
+        // So is training on from it (--init-from) or resuming it with the refitted stream: its
+        // bass rows' weights were learnt for the other fit's codes.
+        var onRefit = o; onRefit.codecDir = dir + "/codec-refit"; onRefit.outDir = dir + "/prior-refit"; onRefit.initFrom = out; onRefit.steps = 2
+        XCTAssertThrowsError(try PriorTrainer.train(onRefit)) {
+            XCTAssertTrue("\($0)".contains("trained on bass stream") && "\($0)".contains("without --init-from"), "\($0)")
+        }
+        var resumeRefit = o; resumeRefit.codecDir = dir + "/codec-refit"; resumeRefit.resume = true; resumeRefit.bassCodebooks = nil; resumeRefit.steps = 42
+        XCTAssertThrowsError(try PriorTrainer.train(resumeRefit)) {
+            XCTAssertTrue("\($0)".contains("trained on bass stream") && "\($0)".contains("resume with the codec"), "\($0)")
         }
         // A codec without the stream cannot serve it; nor can --bass-codebooks ask for more than the stream has.
         XCTAssertTrue(MusicModels.mismatch(prior: c, codec: seededRVQ(signal: testSignal(22050, seed: 9))).contains { $0.contains("bass stream has none") })
