@@ -24,6 +24,7 @@ public enum TextFrontendError: Error, CustomStringConvertible, Equatable {
     case unknownPhone(String, span: String)
     case unclosedPhonemes(String)
     case emptyPhonemes
+    case longPhonemes(Int, span: String)
     case unexpectedFlitePhone(String, word: String?)
 
     public var description: String {
@@ -38,6 +39,9 @@ public enum TextFrontendError: Error, CustomStringConvertible, Equatable {
             return "'[[' without a closing ']]' in \"\(text.prefix(60))\": write inline phones as [[ hh ax0 l ow1 ]]."
         case .emptyPhonemes:
             return "empty inline phones '[[ ]]': put phones between the brackets, e.g. [[ hh ax0 l ow1 ]]."
+        case .longPhonemes(let count, let span):
+            return "inline phones \(span.prefix(40))… hold \(count) phones; a span may hold at most \(TextFrontend.maxSpanPhones): "
+                + "split it into several [[ ]] spans, one a word reads best."
         case .unexpectedFlitePhone(let phone, let word):
             return "flite produced phone '\(phone)'\(word.map { " for the word '\($0)'" } ?? "") that is not in PhoneSet.standard; the phone set needs a new token appended."
         }
@@ -201,11 +205,16 @@ public enum TextFrontend {
         return prepared
     }
 
+    /// The most phones one inline span may hold: flite makes the span one word, and its time for an
+    /// utterance grows with the square of its segments (so a sentence's words are bounded too).
+    public static let maxSpanPhones = 200
+
     /// Validates a span's phones against the PhoneSet and converts them to flite's lexicon form.
     private static func inlinePhones(_ body: Substring, span: String) throws -> [String] {
         let set = PhoneSet.standard
         let phones = body.split(whereSeparator: { $0.isWhitespace }).map { $0.lowercased() }
         guard !phones.isEmpty else { throw TextFrontendError.emptyPhonemes }
+        guard phones.count <= maxSpanPhones else { throw TextFrontendError.longPhonemes(phones.count, span: span) }
         return try phones.map { p in
             guard let id = set.id(p), !set.isMarker(id) else { throw TextFrontendError.unknownPhone(p, span: span) }
             // flite's lexical insertion understands stress 0 and 1 only; CMUdict's secondary
@@ -255,38 +264,65 @@ public enum TextFrontend {
 
     /// Splits text into sentences at . ! ? ; and newlines, keeping the punctuation (it sets flite's
     /// intonation). Abbreviations ("Dr.", "e.g.", "a.m.") and decimals ("3.5") stay inside their
-    /// sentence. A sentence longer than `maxWords` words is cut at its last comma, colon or dash
-    /// before the limit (or at the limit), so synthesis memory stays bounded for any text.
-    public static func sentences(_ text: String, maxWords: Int = 40) -> [String] {
-        precondition(maxWords > 0, "maxWords must be positive")
+    /// sentence. A sentence longer than `maxWords` words or `maxCharacters` characters is cut at its
+    /// last comma, colon or dash before the limit (or at the limit), and a word longer than
+    /// `maxWordCharacters` is cut into pieces (after punctuation inside it where there is some), so
+    /// synthesis time and memory stay bounded for any text: flite's time for one utterance grows
+    /// with the square of its segments (a 1,600-letter word: 2.4 s; 100,000 letters ran for hours),
+    /// and a word of digits is read digit by digit, each digit a word.
+    public static func sentences(_ text: String, maxWords: Int = 40, maxCharacters: Int = 300,
+                                 maxWordCharacters: Int = 64) -> [String] {
+        precondition(maxWords > 0 && maxWordCharacters > 0 && maxCharacters >= maxWordCharacters,
+                     "limits must be positive, a sentence at least a word long")
         var result: [String] = []
         func emit(_ words: [Substring]) {
             let s = words.joined(separator: " ")
             if s.contains(where: { $0.isLetter || $0.isNumber }) { result.append(s) }
         }
         for line in text.split(whereSeparator: { $0.isNewline }) {
-            let chunks = line.split(whereSeparator: { $0.isWhitespace })
+            let chunks = line.split(whereSeparator: { $0.isWhitespace }).flatMap { pieces($0, maxLength: maxWordCharacters) }
             var current: [Substring] = []
+            var characters = 0   // current joined by spaces
             var inPhones = false
             for (i, chunk) in chunks.enumerated() {
                 current.append(chunk)
+                characters += chunk.count + (current.count > 1 ? 1 : 0)
                 if chunk.contains("[[") { inPhones = true }
                 if chunk.contains("]]") { inPhones = false }
                 if inPhones { continue }
                 let next = i + 1 < chunks.count ? chunks[i + 1] : nil
                 if endsSentence(chunk, next: next) {
-                    emit(current); current = []
-                } else if current.count >= maxWords {
+                    emit(current); current = []; characters = 0
+                } else if current.count >= maxWords || characters + 1 + (next?.count ?? 0) > maxCharacters {
                     let breakAfter = current.indices.dropFirst(maxWords / 4).last { j in
                         current[j].last.map { ",;:-".contains($0) } ?? false
                     } ?? current.count - 1
                     emit(Array(current[...breakAfter]))
                     current = Array(current[(breakAfter + 1)...])
+                    characters = current.reduce(max(0, current.count - 1)) { $0 + $1.count }
                 }
             }
             emit(current)
         }
         return result
+    }
+
+    /// A whitespace-free chunk cut into pieces of at most `maxLength` characters, each ending after
+    /// the last punctuation mark in the second half of its window where there is one ("a/b/c" reads
+    /// as it did), else at the limit. Chunks of inline phones ("[[", "]]") are left whole.
+    static func pieces(_ chunk: Substring, maxLength: Int) -> [Substring] {
+        guard chunk.count > maxLength, !chunk.contains("[["), !chunk.contains("]]") else { return [chunk] }
+        var out: [Substring] = []
+        var rest = chunk
+        while rest.count > maxLength {
+            let window = rest.prefix(maxLength)
+            let cut = window.indices.dropFirst(maxLength / 2).last { !window[$0].isLetter && !window[$0].isNumber }
+                .map { window.index(after: $0) } ?? window.endIndex
+            out.append(rest[..<cut])
+            rest = rest[cut...]
+        }
+        if !rest.isEmpty { out.append(rest) }
+        return out
     }
 
     private static func endsSentence(_ chunk: Substring, next: Substring?) -> Bool {

@@ -132,4 +132,35 @@ final class TextFrontendTests: XCTestCase {
         // Inline phones are never cut.
         XCTAssertEqual(TextFrontend.sentences("Say [[ hh ax0 . l ow1 ]]. Now."), ["Say [[ hh ax0 . l ow1 ]].", "Now."])
     }
+
+    // A hostile word (100,000 letters, a 5,000-digit number, 2,000 hyphenated pieces) is cut so that
+    // no sentence handed to flite passes the limits: flite's time grows with the square of an
+    // utterance's segments (a 1,600-letter word took 2.4 s and 163 MB; 100,000 letters ran for
+    // hours), and every digit is a word. Expected: each sentence at most 300 characters and each
+    // word at most 64, the text's characters all kept in order, cuts made after punctuation inside
+    // a word where the second half of the window has some.
+    func testHostileWordsAreCutIntoBoundedSentences() {
+        for text in [String(repeating: "a", count: 100_000), String(repeating: "7", count: 5_000),
+                     Array(repeating: "ab", count: 2_000).joined(separator: "-"),
+                     "see " + Array(repeating: "word", count: 200).joined(separator: " ") + " " + String(repeating: "x", count: 700) + " end."] {
+            let pieces = TextFrontend.sentences(text)
+            XCTAssertTrue(pieces.allSatisfy { $0.count <= 300 }, "a sentence over 300 characters: \(pieces.map(\.count).max()!)")
+            XCTAssertTrue(pieces.allSatisfy { $0.split(separator: " ").allSatisfy { $0.count <= 64 } })
+            XCTAssertTrue(pieces.allSatisfy { $0.split(separator: " ").count <= 40 })
+            XCTAssertEqual(pieces.joined().filter { $0 != " " }, text.filter { $0 != " " })
+        }
+        XCTAssertEqual(TextFrontend.pieces("http://example.com/" + String(repeating: "folder/", count: 12), maxLength: 64),
+                       ["http://example.com/folder/folder/folder/folder/folder/folder/", "folder/folder/folder/folder/folder/folder/"])
+        XCTAssertEqual(TextFrontend.pieces(Substring(String(repeating: "b", count: 130)), maxLength: 64).map(\.count), [64, 64, 2])
+        // A sentence of ordinary words is cut by characters at its last comma after the first quarter of the words.
+        let long = (0..<30).map { $0 == 12 ? "extraordinarily," : "extraordinarily" }.joined(separator: " ")
+        XCTAssertEqual(TextFrontend.sentences(long).map { $0.split(separator: " ").count }, [13, 17])
+        // Inline phones stay whole, but a span may hold at most 200 (it is one word to flite).
+        let span = "[[ " + Array(repeating: "aa1", count: 201).joined(separator: " ") + " ]]"
+        XCTAssertThrowsError(try TextFrontend.phonemes("say " + span)) { error in
+            XCTAssertEqual(error as? TextFrontendError, .longPhonemes(201, span: span))
+            XCTAssertTrue("\(error)".contains("at most 200"), "\(error)")
+        }
+        XCTAssertEqual(try TextFrontend.phonemes("say [[ " + Array(repeating: "aa1", count: 200).joined(separator: " ") + " ]]").filter { $0.phone == "aa1" }.count, 200)
+    }
 }
