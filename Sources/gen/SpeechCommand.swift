@@ -179,17 +179,26 @@ struct SpeechCommand: ParsableCommand, HasGlobalOptions {
             do {
                 // A progress line on stderr for long texts, only when a person is watching.
                 let showProgress = !globals.quiet && isatty(2) != 0
-                var audio: [Float] = []
+                // The whole utterance is measured, so the level does not pump between sentences; past
+                // ten minutes it waits in a temporary file instead of memory (LevelledOutput).
+                let audio = try ioErrors {
+                    try LevelledOutput(sampleRate: outRate, target: level.target, volume: level.volume, inputRate: sampleRate) { x in
+                        outRate == sampleRate ? x : try Resampler.resample(x, from: sampleRate, to: outRate)
+                    }
+                }
                 try usageErrors {
                     try synth.speak(prepared(line), voice: voice, speed: speed, pitch: pitch, progress: { done, total in
                         guard showProgress && total > 3 else { return }
                         FileHandle.standardError.write("\r\(path): sentence \(done)/\(total) \(done == total ? "\n" : "")".data(using: .utf8)!)
-                    }) { audio += $0 }
+                    }) { chunk in
+                        do { try audio.append(chunk) } catch let e as LevelledOutput.TooLong {
+                            throw GenError.usage("\(e) (\(path)); nothing was written. Split the text: --file writes a file per line, "
+                                                 + "and -o - streams any length to a pipe.")
+                        } catch { try ioErrors { throw error } }
+                    }
                 }
-                // The whole utterance is measured, so the level does not pump between sentences;
-                // written to a temporary file and renamed, so an interrupted run leaves nothing.
-                let out = try finished(audio)
-                try ioErrors { try AudioFile.write(AudioBuffer(samples: out, sampleRate: outRate), to: path) }
+                // Written to a temporary file and renamed, so an interrupted run leaves nothing.
+                try ioErrors { try writeLevelled(audio, to: path) }
                 print(path)
             } catch let e as GenError where file != nil {
                 // With --file, one bad line does not stop the rest (exit 1: some items failed).
@@ -200,6 +209,17 @@ struct SpeechCommand: ParsableCommand, HasGlobalOptions {
         if failures > 0 {
             throw GenError(message: "\(failures) of \(lines.count) lines failed; the others were written.", code: 1)
         }
+    }
+
+    /// The output at its level: as one buffer when it was held in memory, else block by block.
+    func writeLevelled(_ audio: LevelledOutput, to path: String) throws {
+        guard audio.spilled else {
+            try audio.finish { try AudioFile.write(AudioBuffer(samples: $0, sampleRate: audio.sampleRate), to: path) }
+            return
+        }
+        let writer = try AudioFileWriter(path: path, sampleRate: audio.sampleRate)
+        try audio.finish { try writer.append($0) }
+        try writer.finish()
     }
 
     /// out.wav → out-001.wav

@@ -59,4 +59,51 @@ final class LoudnessTests: XCTestCase {
         XCTAssertTrue(y[12200...].elementsEqual(x[12200...]), "untouched after the burst")
         XCTAssertLessThanOrEqual(try Loudness.measure(y, sampleRate: 22050).truePeak, -1 + 1e-3)
     }
+
+    // An output too long to hold spills to a temporary file and is levelled block by block. The
+    // same arithmetic in the same order, so expected: exactly the samples `Loudness.apply` makes of
+    // the whole buffer in memory, for a signal that needs the limiter (clicks far over the ceiling
+    // after the gain), one that does not, silence, a volume over 1 that limits again, mono and
+    // stereo, the chunks crossing the 65,536-frame blocks and the spill starting mid-stream.
+    func testLevelledOutputSpillsToTheSameSamples() throws {
+        let rate = 16000
+        var speechLike = sine(0.05, seconds: 13, rate: rate, frequency: 220)
+        for i in speechLike.indices where (i / 4000) % 3 == 2 { speechLike[i] *= 0.01 }   // pauses
+        var clicky = speechLike
+        for i in stride(from: 777, to: clicky.count, by: 9001) { clicky[i] = 0.9 }
+        let stereo = zip(clicky, speechLike).flatMap { [$0, $1 * 0.5] }
+        let cases: [(String, [Float], Int, Double?, Float)] = [
+            ("clicks, limited", clicky, 1, -16, 1), ("no limiting", speechLike, 1, -16, 1),
+            ("silence", [Float](repeating: 0, count: 150_000), 1, -16, 1), ("volume 3", speechLike, 1, -16, 3),
+            ("level off, volume 0.5", clicky, 1, nil, 0.5), ("stereo, limited", stereo, 2, -14, 1),
+        ]
+        for (name, x, channels, target, volume) in cases {
+            let expected = try Loudness.apply(x, sampleRate: rate, channels: channels, target: target, volume: volume)
+            if name.contains("limited") || name.contains("volume 3") {   // the limiter's varying gain, not one factor
+                XCTAssertGreaterThan(Set(zip(expected, x).filter { abs($0.1) > 1e-3 }.map { ($0.0 / $0.1 * 1000).rounded() }).count, 1, name)
+            }
+            let out = try LevelledOutput(sampleRate: rate, channels: channels, target: target, volume: volume, memoryLimit: 30_000 * channels)
+            var start = 0, k = 0
+            while start < x.count {   // chunks of uneven sizes, whole frames
+                let n = min(x.count - start, (7_000 + 3_331 * (k % 5)) * channels)
+                try out.append(Array(x[start..<(start + n)]))
+                start += n; k += 1
+            }
+            XCTAssertTrue(out.spilled, name)
+            var got: [Float] = []
+            try out.finish { got += $0 }
+            XCTAssertEqual(got.count, expected.count, name)
+            XCTAssertTrue(got == expected, "\(name): \(zip(got, expected).filter { $0 != $1 }.count) samples differ")
+        }
+        // An output that would pass its longest (12 hours by default) is refused at the append that
+        // passes it, counted at the appended samples' own rate.
+        let capped = try LevelledOutput(sampleRate: 48000, target: nil, maxSeconds: 2, inputRate: 16000) { x in x + x + x }
+        try capped.append([Float](repeating: 0.1, count: 32_000))
+        XCTAssertThrowsError(try capped.append([0.1])) { XCTAssertTrue("\($0)".contains("longer than"), "\($0)") }
+        // Under the limit nothing spills: one block, as `apply` makes it.
+        let small = try LevelledOutput(sampleRate: rate, target: -16)
+        try small.append(clicky)
+        XCTAssertFalse(small.spilled)
+        try small.finish { XCTAssertEqual($0, try Loudness.apply(clicky, sampleRate: rate, target: -16)) }
+    }
 }

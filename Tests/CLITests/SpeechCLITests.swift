@@ -65,6 +65,24 @@ final class SpeechCLITests: CLITestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("zero.wav")))
     }
 
+    /// An output past ten minutes waits in a temporary file, not in memory, and is still levelled as
+    /// a whole (LoudnessTests holds the spilled samples equal to the in-memory ones). Expected: 72
+    /// SSML breaks of 10 s between two sentences make a file of 720 s plus the speech, at −16 LUFS
+    /// integrated (the default) under the −1 dBTP ceiling, and the spill's folder in TMPDIR is gone.
+    func testALongOutputSpillsAndIsLevelledAsAWhole() throws {
+        let tmp = path("tmpdir")
+        try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
+        let ssml = "<speak>Hello there.\n" + String(repeating: "<break time=\"10s\"/>", count: 72) + "\nGoodbye now.</speak>"
+        let r = try run(genPath, ["speech", "--ssml", "-o", path("long.wav")], stdin: Data(ssml.utf8), env: ["TMPDIR": tmp], timeout: 300)
+        XCTAssertEqual(r.code, 0, r.stderr)
+        let out = try AudioFile.read(path("long.wav"))
+        XCTAssertEqual(out.duration, 720 + 2, accuracy: 1.5)
+        let m = try Loudness.measure(out.samples, sampleRate: out.sampleRate)
+        XCTAssertEqual(m.integrated ?? 0, -16, accuracy: 0.3)
+        XCTAssertLessThanOrEqual(m.truePeak, -1 + 0.1)   // 16-bit rounding of the written file
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: tmp), [])
+    }
+
     /// `gen speech` as usually called skips ArgumentParser (`SpeechCommand.quick`, for start-up time).
     /// Each line below runs through both parsers (GEN_PARSE=quick fails unless the quick one takes
     /// the line; GEN_PARSE=full is ArgumentParser alone): the same exit code, the same printed path,

@@ -1,0 +1,271 @@
+// LevelledOutput.swift — an output file of any length, brought to its loudness as a whole, in
+// bounded memory. `Loudness.apply` measures and limits a whole utterance at once, so the level does
+// not pump between its sentences; held in memory, that costs about 1 GB an hour of speech, and a
+// short hostile text (100,000 SSML breaks of 10 s) asks for days of samples. Up to `memoryLimit`
+// samples the output stays in memory and goes through `Loudness.apply` as before; past it the
+// samples spill to a temporary file, measured as they arrive, and the level stage runs over the
+// file block by block (`Loudness.apply(_ source:)`): the same arithmetic in the same order, so
+// the same samples (held equal by AudioTests.testLevelledOutputSpillsToTheSameSamples).
+import Base
+import Foundation
+
+/// Samples in a temporary file: appended, then read back in any order (a spill of long output).
+/// The file is removed when the spill is dropped, and by an interrupt before that.
+final class SampleSpill {
+    let channels: Int
+    private(set) var frames = 0
+    private let folder: String
+    private let file: UnsafeMutablePointer<FILE>
+
+    init(channels: Int) throws {
+        self.channels = channels
+        folder = try TemporaryFiles.folder(kind: "spill")
+        guard let f = fopen(folder + "/samples.f32", "w+b") else {
+            let reason = String(cString: strerror(errno))
+            TemporaryFiles.removeFolder(folder)
+            throw AudioError.writeFailed(path: folder + "/samples.f32", reason: reason)
+        }
+        file = f
+    }
+
+    deinit {
+        fclose(file)
+        TemporaryFiles.removeFolder(folder)
+    }
+
+    func append(_ samples: UnsafeBufferPointer<Float>) throws {
+        guard samples.count > 0 else { return }
+        guard fseeko(file, 0, SEEK_END) == 0, fwrite(samples.baseAddress!, 4, samples.count, file) == samples.count else {
+            throw AudioError.writeFailed(path: folder + "/samples.f32", reason: "the temporary spill of a long output: \(String(cString: strerror(errno))) (free some space in \(NSTemporaryDirectory()), or set TMPDIR)")
+        }
+        frames += samples.count / channels
+    }
+
+    /// Frames [start, start + count), interleaved.
+    func read(_ start: Int, _ count: Int) throws -> [Float] {
+        var out = [Float](repeating: 0, count: count * channels)
+        guard count > 0 else { return out }
+        let ok = out.withUnsafeMutableBufferPointer { p in
+            fseeko(file, off_t(start * channels * 4), SEEK_SET) == 0 && fread(p.baseAddress!, 4, p.count, file) == p.count
+        }
+        guard ok else { throw AudioError.readFailed(path: folder + "/samples.f32", reason: "the temporary spill of a long output could not be read back") }
+        return out
+    }
+}
+
+/// An output's samples, appended in chunks (`append`), then given back at the asked loudness in
+/// blocks (`finish`): in memory up to `memoryLimit` samples, spilled to a temporary file past it.
+public final class LevelledOutput {
+    /// The rate of the samples given back (after `convert`).
+    public let sampleRate: Int
+    public let channels: Int
+    let target: Double?
+    let volume: Float
+    let memoryLimit: Int
+    /// What the samples go through before the level stage (a change of rate): all held samples at
+    /// once in memory, each appended chunk on its own once spilled.
+    let convert: ([Float]) throws -> [Float]
+    private var held: [Float] = []
+    private var spill: SampleSpill?
+    private var meter: LoudnessMeter
+
+    /// The rate of the samples appended (before `convert`).
+    let inputRate: Int
+    private var appended = 0
+    /// The longest output, in seconds: past it `append` throws `TooLong` (the spill would fill
+    /// the disk, and a WAV file stops at 4 GB: 27 hours of 16-bit mono at 22,050 Hz).
+    public let maxSeconds: Double
+
+    /// An output that would pass `maxSeconds`.
+    public struct TooLong: Error, CustomStringConvertible {
+        public let maxSeconds: Double
+        public var description: String {
+            "the output would be longer than " + (maxSeconds >= 3600 ? "\(Int(maxSeconds / 3600)) hours" : "\(Int(maxSeconds)) seconds")
+        }
+    }
+
+    /// `memoryLimit`: samples kept in memory (10 minutes of mono 22,050 Hz audio by default, 53 MB).
+    public init(sampleRate: Int, channels: Int = 1, target: Double?, volume: Float = 1, memoryLimit: Int = 600 * 22_050,
+                maxSeconds: Double = 12 * 3600, inputRate: Int? = nil, convert: @escaping ([Float]) throws -> [Float] = { $0 }) throws {
+        guard sampleRate >= 16 && sampleRate <= 2_822_400 else { throw AudioError.invalidSampleRate(rate: sampleRate) }
+        self.sampleRate = sampleRate; self.channels = channels
+        self.target = target; self.volume = volume; self.memoryLimit = memoryLimit; self.convert = convert
+        self.maxSeconds = maxSeconds; self.inputRate = inputRate ?? sampleRate
+        meter = LoudnessMeter(sampleRate: sampleRate, channels: channels)
+    }
+
+    /// Samples appended so far (all channels).
+    public var count: Int { spill.map { $0.frames * channels } ?? held.count }
+    /// Whether the samples went to a temporary file.
+    public var spilled: Bool { spill != nil }
+
+    /// Appends samples at the rate `convert` takes (the caller's own rate).
+    public func append(_ samples: [Float]) throws {
+        // Counted before any conversion: the rates differ by a factor, the limit by the same one.
+        appended += samples.count
+        guard Double(appended / channels) <= maxSeconds * Double(inputRate) else { throw TooLong(maxSeconds: maxSeconds) }
+        if spill == nil && held.count + samples.count <= memoryLimit { held += samples; return }
+        if spill == nil {
+            spill = try SampleSpill(channels: channels)
+            try toSpill(convert(held))
+            held = []
+        }
+        try toSpill(convert(samples))
+    }
+
+    private func toSpill(_ samples: [Float]) throws {
+        try samples.withUnsafeBufferPointer { p in
+            try spill!.append(p)
+            if p.count > 0 { meter.add(p.baseAddress!, frames: p.count / channels) }
+        }
+    }
+
+    /// Hands the levelled samples to `sink` in order (one block when held in memory).
+    public func finish(_ sink: ([Float]) throws -> Void) throws {
+        guard let spill else {
+            try sink(try Loudness.apply(convert(held), sampleRate: sampleRate, channels: channels, target: target, volume: volume))
+            return
+        }
+        let source = SampleSource(frames: spill.frames, channels: channels, read: spill.read)
+        let out = try Loudness.apply(source, sampleRate: sampleRate, measured: Loudness.measurement(of: meter),
+                                     target: target, volume: volume)
+        try out.forEachBlock(sink)
+    }
+}
+
+/// Frames read on demand: a spill, or a view of one scaled by a gain.
+struct SampleSource {
+    let frames: Int
+    let channels: Int
+    /// Frames [start, start + count), interleaved.
+    let read: (Int, Int) throws -> [Float]
+    /// A spill the source reads, kept alive while it does.
+    var owner: AnyObject? = nil
+
+    static let block = 1 << 16
+
+    func forEachBlock(_ body: ([Float]) throws -> Void) throws {
+        var start = 0
+        while start < frames {
+            let n = min(SampleSource.block, frames - start)
+            try body(try read(start, n))
+            start += n
+        }
+    }
+
+    /// `Loudness.scaled`, block by block.
+    func scaled(_ g: Float) -> SampleSource {
+        g == 1 ? self : SampleSource(frames: frames, channels: channels, read: { try Loudness.scaled(read($0, $1), g) }, owner: owner)
+    }
+}
+
+extension Loudness {
+    static func measurement(of meter: LoudnessMeter) -> LoudnessMeasurement {
+        let (lufs, peak) = meter.result
+        return LoudnessMeasurement(integrated: lufs.flatMap { $0.isFinite && $0 > -70 ? $0 : nil },
+                                   truePeak: peak > 0 ? 20 * log10(Double(peak)) : -Double.infinity)
+    }
+
+    static func measure(_ source: SampleSource, sampleRate: Int) throws -> LoudnessMeasurement {
+        var meter = LoudnessMeter(sampleRate: sampleRate, channels: source.channels)
+        try source.forEachBlock { b in b.withUnsafeBufferPointer { meter.add($0.baseAddress!, frames: $0.count / source.channels) } }
+        return measurement(of: meter)
+    }
+
+    /// `apply` over a source longer than a second (`measured`: its measurement), its steps in the
+    /// same order with the same arithmetic; each limiter pass writes a new spill.
+    static func apply(_ source: SampleSource, sampleRate: Int, measured: LoudnessMeasurement, target: Double?, volume: Float) throws -> SampleSource {
+        var out = source
+        if let target { out = try normalize(source, sampleRate: sampleRate, measured: measured, target: target, ceiling: truePeakCeiling) }
+        if volume != 1 {
+            out = out.scaled(volume)
+            if volume > 1 { out = try limit(out, sampleRate: sampleRate, ceiling: truePeakCeiling, truePeak: nil).samples }
+        }
+        return out
+    }
+
+    /// `normalize` of a source of a second or more.
+    static func normalize(_ samples: SampleSource, sampleRate: Int, measured m: LoudnessMeasurement, target: Double, ceiling: Double) throws -> SampleSource {
+        guard let measured = m.integrated else { return try limit(samples, sampleRate: sampleRate, ceiling: ceiling, truePeak: m.truePeak).samples }
+        var gainDB = target - measured
+        var out = samples
+        for _ in 0..<4 {
+            let pass = try limit(samples.scaled(Float(pow(10, gainDB / 20))), sampleRate: sampleRate, ceiling: ceiling, truePeak: m.truePeak + gainDB)
+            out = pass.samples
+            if !pass.changed { break }
+            let after = try pass.measured ?? measure(out, sampleRate: sampleRate)
+            guard let now = after.integrated, abs(now - target) > 0.1 else { break }
+            gainDB += target - now
+        }
+        return out
+    }
+
+    /// `limit` of a source: each try a spill of the limited samples, measured as it is written.
+    static func limit(_ samples: SampleSource, sampleRate: Int, ceiling: Double,
+                      truePeak: Double?) throws -> (samples: SampleSource, measured: LoudnessMeasurement?, changed: Bool) {
+        var first: LoudnessMeasurement? = nil
+        if truePeak == nil { first = try measure(samples, sampleRate: sampleRate) }
+        let before = truePeak ?? first!.truePeak
+        guard before > ceiling else { return (samples, first, false) }
+        var margin = 0.5, after = before
+        var out = samples
+        for _ in 0..<3 {
+            var meter = LoudnessMeter(sampleRate: sampleRate, channels: samples.channels)
+            out = try lookAheadLimit(samples, ceiling: Float(pow(10, (ceiling - margin) / 20)), halfWidth: max(1, sampleRate / 200)) { b in
+                b.withUnsafeBufferPointer { meter.add($0.baseAddress!, frames: $0.count / samples.channels) }
+            }
+            let m = measurement(of: meter)
+            after = m.truePeak
+            if after <= ceiling { return (out, m, true) }
+            margin += after - ceiling + 0.1
+        }
+        return (out.scaled(Float(pow(10, (ceiling - after) / 20))), nil, true)
+    }
+
+    /// `lookAheadLimit` block by block into a new spill (each written block also to `written`).
+    /// A block reads the allowed gains of its frames' windows around it; the running sums of the
+    /// moving average go on from block to block, so every value is the whole-signal one.
+    static func lookAheadLimit(_ x: SampleSource, ceiling: Float, halfWidth l: Int, written: ([Float]) -> Void) throws -> SampleSource {
+        let n = x.frames, channels = x.channels, h = l / 2
+        let spill = try SampleSpill(channels: channels)
+        var carry = 0.0   // the running sum of the minima before the block's first average
+        var s = 0
+        while s < n {
+            let e = min(n, s + SampleSource.block)
+            let ja = max(0, s - h), jb = min(n, e + h)          // the minima the block's averages read
+            let aa = max(0, ja - l), ab = min(n, jb + l)        // the allowed gains those minima read
+            let frames = try x.read(aa, ab - aa)
+            let allowed = (0..<(ab - aa)).map { f -> Float in
+                var p: Float = 0
+                for c in 0..<channels { p = max(p, abs(frames[f * channels + c])) }
+                return p > ceiling ? ceiling / p : 1
+            }
+            // The running minimum over [j − l, j + l] for j in [ja, jb), a monotonic deque.
+            var minimum = [Float](repeating: 1, count: jb - ja)
+            var deque = [Int](repeating: 0, count: ab - aa), head = 0, tail = 0
+            var next = aa
+            for j in ja..<jb {
+                while next < n && next <= j + l {
+                    while tail > head && allowed[deque[tail - 1] - aa] >= allowed[next - aa] { tail -= 1 }
+                    deque[tail] = next; tail += 1; next += 1
+                }
+                while deque[head] < j - l { head += 1 }
+                minimum[j - ja] = allowed[deque[head] - aa]
+            }
+            var prefix = [Double](repeating: 0, count: jb - ja + 1)
+            prefix[0] = carry
+            for k in 0..<(jb - ja) { prefix[k + 1] = prefix[k] + Double(minimum[k]) }
+            var out = [Float](repeating: 0, count: (e - s) * channels)
+            for i in s..<e {
+                let a = max(0, i - h), b = min(n, i + h + 1)
+                let g = min(Float((prefix[b - ja] - prefix[a - ja]) / Double(b - a)), allowed[i - aa])
+                for c in 0..<channels { out[(i - s) * channels + c] = frames[(i - aa) * channels + c] * g }
+            }
+            carry = prefix[max(0, e - h) - ja]
+            try out.withUnsafeBufferPointer { try spill.append($0) }
+            written(out)
+            s = e
+        }
+        return SampleSource(frames: n, channels: channels, read: spill.read, owner: spill)
+    }
+}
