@@ -19,7 +19,9 @@ final class SampleSpill {
 
     init(channels: Int) throws {
         self.channels = channels
-        folder = try TemporaryFiles.folder(kind: "spill")
+        do { folder = try TemporaryFiles.folder(kind: "spill") } catch {
+            throw AudioError.writeFailed(path: NSTemporaryDirectory(), reason: "no folder for the temporary spill of a long output (\(error.localizedDescription)); set TMPDIR to a writable folder with room")
+        }
         guard let f = fopen(folder + "/samples.f32", "w+b") else {
             let reason = String(cString: strerror(errno))
             TemporaryFiles.removeFolder(folder)
@@ -35,8 +37,9 @@ final class SampleSpill {
 
     func append(_ samples: UnsafeBufferPointer<Float>) throws {
         guard samples.count > 0 else { return }
-        guard fseeko(file, 0, SEEK_END) == 0, fwrite(samples.baseAddress!, 4, samples.count, file) == samples.count else {
-            throw AudioError.writeFailed(path: folder + "/samples.f32", reason: "the temporary spill of a long output: \(String(cString: strerror(errno))) (free some space in \(NSTemporaryDirectory()), or set TMPDIR)")
+        // Flushed at once, so a full disk is reported here, with its reason, and not at the read back.
+        guard fseeko(file, 0, SEEK_END) == 0, fwrite(samples.baseAddress!, 4, samples.count, file) == samples.count, fflush(file) == 0 else {
+            throw AudioError.writeFailed(path: folder + "/samples.f32", reason: "the temporary spill of a long output: \(String(cString: strerror(errno))) (free some space in \(NSTemporaryDirectory()), or set TMPDIR to a folder with room)")
         }
         frames += samples.count / channels
     }
@@ -73,14 +76,18 @@ public final class LevelledOutput {
     let inputRate: Int
     private var appended = 0
     /// The longest output, in seconds: past it `append` throws `TooLong` (the spill would fill
-    /// the disk, and a WAV file stops at 4 GB: 27 hours of 16-bit mono at 22,050 Hz).
+    /// the disk, and a WAV file stops at 4 GB: 27 hours of 16-bit mono at 22,050 Hz). At most
+    /// 2^30 samples whatever the rate (a spill of 4 GB, a 16-bit WAV of 2 GB).
     public let maxSeconds: Double
+    static let maxSamples = 1 << 30
 
     /// An output that would pass `maxSeconds`.
     public struct TooLong: Error, CustomStringConvertible {
         public let maxSeconds: Double
+        public init(maxSeconds: Double) { self.maxSeconds = maxSeconds }
         public var description: String {
-            "the output would be longer than " + (maxSeconds >= 3600 ? "\(Int(maxSeconds / 3600)) hours" : "\(Int(maxSeconds)) seconds")
+            "the output would be longer than " + (maxSeconds >= 3600 ? String(format: "%g hours", (maxSeconds / 360).rounded() / 10)
+                                                                      : String(format: "%g seconds", maxSeconds))
         }
     }
 
@@ -90,17 +97,22 @@ public final class LevelledOutput {
         guard sampleRate >= 16 && sampleRate <= 2_822_400 else { throw AudioError.invalidSampleRate(rate: sampleRate) }
         self.sampleRate = sampleRate; self.channels = channels
         self.target = target; self.volume = volume; self.memoryLimit = memoryLimit; self.convert = convert
-        self.maxSeconds = maxSeconds; self.inputRate = inputRate ?? sampleRate
+        precondition(memoryLimit >= sampleRate * channels, "hold at least a second: shorter audio is levelled in memory (Loudness.normalize)")
+        self.maxSeconds = min(maxSeconds, Double(LevelledOutput.maxSamples / channels) / Double(sampleRate))
+        self.inputRate = inputRate ?? sampleRate
         meter = LoudnessMeter(sampleRate: sampleRate, channels: channels)
     }
 
-    /// Samples appended so far (all channels).
-    public var count: Int { spill.map { $0.frames * channels } ?? held.count }
     /// Whether the samples went to a temporary file.
     public var spilled: Bool { spill != nil }
 
-    /// Appends samples at the rate `convert` takes (the caller's own rate).
+    /// Appends whole frames at the rate `convert` takes (the caller's own rate). Once the output
+    /// has spilled, each chunk is converted on its own (a change of rate then starts afresh at
+    /// each chunk, as a stream's sentences do: give whole sentences).
     public func append(_ samples: [Float]) throws {
+        guard samples.count % channels == 0 else {
+            throw AudioError.invalidBuffer(context: "levelled output", problem: "\(samples.count) samples for \(channels) channels", fix: "append whole frames")
+        }
         // Counted before any conversion: the rates differ by a factor, the limit by the same one.
         appended += samples.count
         guard Double(appended / channels) <= maxSeconds * Double(inputRate) else { throw TooLong(maxSeconds: maxSeconds) }
@@ -190,6 +202,7 @@ extension Loudness {
         var gainDB = target - measured
         var out = samples
         for _ in 0..<4 {
+            out = samples   // the last pass's spill goes before the next is written
             let pass = try limit(samples.scaled(Float(pow(10, gainDB / 20))), sampleRate: sampleRate, ceiling: ceiling, truePeak: m.truePeak + gainDB)
             out = pass.samples
             if !pass.changed { break }
@@ -210,6 +223,7 @@ extension Loudness {
         var margin = 0.5, after = before
         var out = samples
         for _ in 0..<3 {
+            out = samples   // the last try's spill goes before the next is written
             var meter = LoudnessMeter(sampleRate: sampleRate, channels: samples.channels)
             out = try lookAheadLimit(samples, ceiling: Float(pow(10, (ceiling - margin) / 20)), halfWidth: max(1, sampleRate / 200)) { b in
                 b.withUnsafeBufferPointer { meter.add($0.baseAddress!, frames: $0.count / samples.channels) }

@@ -41,7 +41,7 @@ public enum TextFrontendError: Error, CustomStringConvertible, Equatable {
             return "empty inline phones '[[ ]]': put phones between the brackets, e.g. [[ hh ax0 l ow1 ]]."
         case .longPhonemes(let count, let span):
             return "inline phones \(span.prefix(40))… hold \(count) phones; a span may hold at most \(TextFrontend.maxSpanPhones): "
-                + "split it into several [[ ]] spans, one a word reads best."
+                + "split it into several [[ ]] spans (one span per word reads best)."
         case .unexpectedFlitePhone(let phone, let word):
             return "flite produced phone '\(phone)'\(word.map { " for the word '\($0)'" } ?? "") that is not in PhoneSet.standard; the phone set needs a new token appended."
         }
@@ -293,7 +293,10 @@ public enum TextFrontend {
                 let next = i + 1 < chunks.count ? chunks[i + 1] : nil
                 if endsSentence(chunk, next: next) {
                     emit(current); current = []; characters = 0
-                } else if current.count >= maxWords || characters + 1 + (next?.count ?? 0) > maxCharacters {
+                    continue
+                }
+                // (A cut at a comma may leave more than the next word has room beside: cut again.)
+                while !current.isEmpty && (current.count >= maxWords || characters + 1 + (next?.count ?? 0) > maxCharacters) {
                     let breakAfter = current.indices.dropFirst(maxWords / 4).last { j in
                         current[j].last.map { ",;:-".contains($0) } ?? false
                     } ?? current.count - 1
@@ -309,12 +312,26 @@ public enum TextFrontend {
 
     /// A whitespace-free chunk cut into pieces of at most `maxLength` characters, each ending after
     /// the last punctuation mark in the second half of its window where there is one ("a/b/c" reads
-    /// as it did), else at the limit. Chunks of inline phones ("[[", "]]") are left whole.
+    /// as it did), else at the limit. In a long chunk the inline-phone brackets ("[[", "]]") become
+    /// pieces of their own (the spans read the same: `prepare` spaces them off anyway) and only the
+    /// text between them is cut; a chunk within the limit is left whole.
     static func pieces(_ chunk: Substring, maxLength: Int) -> [Substring] {
-        guard chunk.count > maxLength, !chunk.contains("[["), !chunk.contains("]]") else { return [chunk] }
+        guard !chunk.dropFirst(maxLength).isEmpty else { return [chunk] }
         var out: [Substring] = []
         var rest = chunk
-        while rest.count > maxLength {
+        while let marker = [rest.range(of: "[["), rest.range(of: "]]")].compactMap({ $0 }).min(by: { $0.lowerBound < $1.lowerBound }) {
+            out += cut(rest[..<marker.lowerBound], maxLength: maxLength)
+            out.append(rest[marker])
+            rest = rest[marker.upperBound...]
+        }
+        return out + cut(rest, maxLength: maxLength)
+    }
+
+    /// `pieces` of text without brackets.
+    private static func cut(_ text: Substring, maxLength: Int) -> [Substring] {
+        var out: [Substring] = []
+        var rest = text
+        while !rest.dropFirst(maxLength).isEmpty {   // (not rest.count: that walks the whole rest each time)
             let window = rest.prefix(maxLength)
             let cut = window.indices.dropFirst(maxLength / 2).last { !window[$0].isLetter && !window[$0].isNumber }
                 .map { window.index(after: $0) } ?? window.endIndex

@@ -74,12 +74,12 @@ final class LoudnessTests: XCTestCase {
         let stereo = zip(clicky, speechLike).flatMap { [$0, $1 * 0.5] }
         let cases: [(String, [Float], Int, Double?, Float)] = [
             ("clicks, limited", clicky, 1, -16, 1), ("no limiting", speechLike, 1, -16, 1),
-            ("silence", [Float](repeating: 0, count: 150_000), 1, -16, 1), ("volume 3", speechLike, 1, -16, 3),
+            ("silence", [Float](repeating: 0, count: 150_000), 1, -16, 1), ("volume 4", speechLike, 1, -16, 4),
             ("level off, volume 0.5", clicky, 1, nil, 0.5), ("stereo, limited", stereo, 2, -14, 1),
         ]
         for (name, x, channels, target, volume) in cases {
             let expected = try Loudness.apply(x, sampleRate: rate, channels: channels, target: target, volume: volume)
-            if name.contains("limited") || name.contains("volume 3") {   // the limiter's varying gain, not one factor
+            if name.contains("limited") || name.contains("volume 4") {   // the limiter's varying gain, not one factor
                 XCTAssertGreaterThan(Set(zip(expected, x).filter { abs($0.1) > 1e-3 }.map { ($0.0 / $0.1 * 1000).rounded() }).count, 1, name)
             }
             let out = try LevelledOutput(sampleRate: rate, channels: channels, target: target, volume: volume, memoryLimit: 30_000 * channels)
@@ -99,7 +99,10 @@ final class LoudnessTests: XCTestCase {
         // passes it, counted at the appended samples' own rate.
         let capped = try LevelledOutput(sampleRate: 48000, target: nil, maxSeconds: 2, inputRate: 16000) { x in x + x + x }
         try capped.append([Float](repeating: 0.1, count: 32_000))
-        XCTAssertThrowsError(try capped.append([0.1])) { XCTAssertTrue("\($0)".contains("longer than"), "\($0)") }
+        XCTAssertThrowsError(try capped.append([0.1])) { XCTAssertEqual("\($0)", "the output would be longer than 2 seconds") }
+        XCTAssertEqual("\(LevelledOutput.TooLong(maxSeconds: 5400))", "the output would be longer than 1.5 hours")
+        // Whatever the rate, at most 2^30 samples (a spill of 4 GB).
+        XCTAssertEqual(try LevelledOutput(sampleRate: 96000, channels: 2, target: nil, memoryLimit: 192_000).maxSeconds, Double(1 << 29) / 96000)
         // Under the limit nothing spills: one block, as `apply` makes it.
         let small = try LevelledOutput(sampleRate: rate, target: -16)
         try small.append(clicky)

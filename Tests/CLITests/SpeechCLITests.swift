@@ -81,6 +81,14 @@ final class SpeechCLITests: CLITestCase {
         XCTAssertEqual(m.integrated ?? 0, -16, accuracy: 0.3)
         XCTAssertLessThanOrEqual(m.truePeak, -1 + 0.1)   // 16-bit rounding of the written file
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: tmp), [])
+        // It did spill: with TMPDIR a folder that does not exist the same text fails, naming TMPDIR,
+        // and leaves no file (a short text there is written from memory as before).
+        let missing = ["TMPDIR": path("no-such-folder")]
+        let failed = try run(genPath, ["speech", "--ssml", "-o", path("long2.wav")], stdin: Data(ssml.utf8), env: missing, timeout: 300)
+        XCTAssertEqual(failed.code, 3, failed.stderr)
+        XCTAssertTrue(failed.stderr.contains("TMPDIR"), failed.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("long2.wav")))
+        XCTAssertEqual(try run(genPath, ["speech", "Short.", "-o", path("short.wav")], env: missing).code, 0)
     }
 
     /// `gen speech` as usually called skips ArgumentParser (`SpeechCommand.quick`, for start-up time).

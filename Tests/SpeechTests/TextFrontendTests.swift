@@ -142,7 +142,11 @@ final class TextFrontendTests: XCTestCase {
     func testHostileWordsAreCutIntoBoundedSentences() {
         for text in [String(repeating: "a", count: 100_000), String(repeating: "7", count: 5_000),
                      Array(repeating: "ab", count: 2_000).joined(separator: "-"),
-                     "see " + Array(repeating: "word", count: 200).joined(separator: " ") + " " + String(repeating: "x", count: 700) + " end."] {
+                     "see " + Array(repeating: "word", count: 200).joined(separator: " ") + " " + String(repeating: "x", count: 700) + " end.",
+                     // glued to the brackets of inline phones, which stay whole around the cut text
+                     "say [[ aa1 ]]" + String(repeating: "b", count: 100_000), String(repeating: "c", count: 100_000) + "[[ aa1 ]] now",
+                     // a cut at a comma that leaves more than the next word has room beside
+                     Array(repeating: "a", count: 10).joined(separator: " ") + " a, " + Array(repeating: String(repeating: "d", count: 60), count: 6).joined(separator: " ")] {
             let pieces = TextFrontend.sentences(text)
             XCTAssertTrue(pieces.allSatisfy { $0.count <= 300 }, "a sentence over 300 characters: \(pieces.map(\.count).max()!)")
             XCTAssertTrue(pieces.allSatisfy { $0.split(separator: " ").allSatisfy { $0.count <= 64 } })
@@ -152,6 +156,8 @@ final class TextFrontendTests: XCTestCase {
         XCTAssertEqual(TextFrontend.pieces("http://example.com/" + String(repeating: "folder/", count: 12), maxLength: 64),
                        ["http://example.com/folder/folder/folder/folder/folder/folder/", "folder/folder/folder/folder/folder/folder/"])
         XCTAssertEqual(TextFrontend.pieces(Substring(String(repeating: "b", count: 130)), maxLength: 64).map(\.count), [64, 64, 2])
+        XCTAssertEqual(TextFrontend.pieces(Substring(String(repeating: "e", count: 70) + "]]."), maxLength: 64), [Substring(String(repeating: "e", count: 64)), "eeeeee", "]]", "."])
+        XCTAssertEqual(try TextFrontend.phonemes("say [[ hh ax0 ]]" + String(repeating: "o", count: 70)).filter { $0.word == "[[ hh ax0 ]]" }.map(\.phone), ["hh", "ax0"])
         // A sentence of ordinary words is cut by characters at its last comma after the first quarter of the words.
         let long = (0..<30).map { $0 == 12 ? "extraordinarily," : "extraordinarily" }.joined(separator: " ")
         XCTAssertEqual(TextFrontend.sentences(long).map { $0.split(separator: " ").count }, [13, 17])
