@@ -318,13 +318,19 @@ public enum TextFrontend {
     static func pieces(_ chunk: Substring, maxLength: Int) -> [Substring] {
         guard !chunk.dropFirst(maxLength).isEmpty else { return [chunk] }
         var out: [Substring] = []
-        var rest = chunk
-        while let marker = [rest.range(of: "[["), rest.range(of: "]]")].compactMap({ $0 }).min(by: { $0.lowerBound < $1.lowerBound }) {
-            out += cut(rest[..<marker.lowerBound], maxLength: maxLength)
-            out.append(rest[marker])
-            rest = rest[marker.upperBound...]
+        // One pass over the chunk (a search per bracket would be quadratic in "[[[[…").
+        var start = chunk.startIndex, i = chunk.startIndex
+        while i < chunk.endIndex {
+            let j = chunk.index(after: i)
+            if j < chunk.endIndex, chunk[i] == chunk[j], chunk[i] == "[" || chunk[i] == "]" {
+                out += cut(chunk[start..<i], maxLength: maxLength)
+                out.append(chunk[i...j])
+                i = chunk.index(after: j); start = i
+            } else {
+                i = j
+            }
         }
-        return out + cut(rest, maxLength: maxLength)
+        return out + cut(chunk[start...], maxLength: maxLength)
     }
 
     /// `pieces` of text without brackets.

@@ -156,6 +156,11 @@ final class TextFrontendTests: XCTestCase {
         XCTAssertEqual(TextFrontend.pieces("http://example.com/" + String(repeating: "folder/", count: 12), maxLength: 64),
                        ["http://example.com/folder/folder/folder/folder/folder/folder/", "folder/folder/folder/folder/folder/folder/"])
         XCTAssertEqual(TextFrontend.pieces(Substring(String(repeating: "b", count: 130)), maxLength: 64).map(\.count), [64, 64, 2])
+        XCTAssertEqual(TextFrontend.pieces(Substring(String(repeating: "[", count: 100_001)), maxLength: 64).map(\.count),
+                       [Int](repeating: 2, count: 50_000) + [1])   // and an unclosed span is refused before flite:
+        XCTAssertThrowsError(try TextFrontend.phonemes(String(repeating: "[", count: 100_001))) {
+            XCTAssertEqual($0 as? TextFrontendError, .unclosedPhonemes(String(repeating: "[", count: 100_001)))
+        }
         XCTAssertEqual(TextFrontend.pieces(Substring(String(repeating: "e", count: 70) + "]]."), maxLength: 64), [Substring(String(repeating: "e", count: 64)), "eeeeee", "]]", "."])
         XCTAssertEqual(try TextFrontend.phonemes("say [[ hh ax0 ]]" + String(repeating: "o", count: 70)).filter { $0.word == "[[ hh ax0 ]]" }.map(\.phone), ["hh", "ax0"])
         // A sentence of ordinary words is cut by characters at its last comma after the first quarter of the words.
