@@ -1,8 +1,9 @@
 // FuzzTargets.swift — the parsers that read what a user (or an attacker) hands gen, as functions of
 // raw bytes: the safetensors reader, the codes-file reader, model config.json decoding (with each
 // model's range checks and the sizes derived from a config that passes them) and the prompt-line
-// parser. `gen-fuzz` runs them under libFuzzer (`make fuzz`); the tests replay the inputs kept
-// under Tests/Fixtures/fuzz. Each must return (a clear error is fine) and never crash or hang.
+// parser (with SSML and the sentence splitter behind `gen speech`). `gen-fuzz` runs them under
+// libFuzzer (`make fuzz`); the tests replay the inputs kept under Tests/Fixtures/fuzz. Each must
+// return (a clear error is fine) and never crash or hang.
 import Batch
 import Engine
 import Foundation
@@ -73,5 +74,10 @@ public enum FuzzTargets {
         }
         // Prompt lines and `gen speech` text may be SSML.
         _ = try? SSML.parse(text)
+        // And text is cut into sentences for flite, each bounded whatever the bytes (outside inline
+        // phones, which are never cut and are limited by their own count).
+        for s in TextFrontend.sentences(text) where !s.contains("[[") && !s.contains("]]") {
+            precondition(s.count <= TextFrontend.maxSentenceCharacters, "a sentence of \(s.count) characters reached flite")
+        }
     }
 }

@@ -262,6 +262,10 @@ public enum TextFrontend {
         "sat", "sun", "min", "hr", "hrs", "oz", "lb", "lbs", "ft", "in", "yr", "yrs",
     ]
 
+    /// The longest sentence `sentences` hands on (outside inline phones), and the longest word.
+    public static let maxSentenceCharacters = 300
+    public static let maxWordCharacters = 64
+
     /// Splits text into sentences at . ! ? ; and newlines, keeping the punctuation (it sets flite's
     /// intonation). Abbreviations ("Dr.", "e.g.", "a.m.") and decimals ("3.5") stay inside their
     /// sentence. A sentence longer than `maxWords` words or `maxCharacters` characters is cut at its
@@ -270,8 +274,8 @@ public enum TextFrontend {
     /// synthesis time and memory stay bounded for any text: flite's time for one utterance grows
     /// with the square of its segments (a 1,600-letter word: 2.4 s; 100,000 letters ran for hours),
     /// and a word of digits is read digit by digit, each digit a word.
-    public static func sentences(_ text: String, maxWords: Int = 40, maxCharacters: Int = 300,
-                                 maxWordCharacters: Int = 64) -> [String] {
+    public static func sentences(_ text: String, maxWords: Int = 40, maxCharacters: Int = maxSentenceCharacters,
+                                 maxWordCharacters: Int = maxWordCharacters) -> [String] {
         precondition(maxWords > 0 && maxWordCharacters > 0 && maxCharacters >= maxWordCharacters,
                      "limits must be positive, a sentence at least a word long")
         var result: [String] = []
