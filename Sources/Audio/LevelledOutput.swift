@@ -172,12 +172,6 @@ struct SampleSource {
 }
 
 extension Loudness {
-    static func measurement(of meter: LoudnessMeter) -> LoudnessMeasurement {
-        let (lufs, peak) = meter.result
-        return LoudnessMeasurement(integrated: lufs.flatMap { $0.isFinite && $0 > -70 ? $0 : nil },
-                                   truePeak: peak > 0 ? 20 * log10(Double(peak)) : -Double.infinity)
-    }
-
     static func measure(_ source: SampleSource, sampleRate: Int) throws -> LoudnessMeasurement {
         var meter = LoudnessMeter(sampleRate: sampleRate, channels: source.channels)
         try source.forEachBlock { b in b.withUnsafeBufferPointer { meter.add($0.baseAddress!, frames: $0.count / source.channels) } }
@@ -236,50 +230,13 @@ extension Loudness {
         return (out.scaled(Float(pow(10, (ceiling - after) / 20))), nil, true)
     }
 
-    /// `lookAheadLimit` block by block into a new spill (each written block also to `written`).
-    /// A block reads the allowed gains of its frames' windows around it; the running sums of the
-    /// moving average go on from block to block, so every value is the whole-signal one.
+    /// `lookAheadLimit` into a new spill (each written block also to `written`).
     static func lookAheadLimit(_ x: SampleSource, ceiling: Float, halfWidth l: Int, written: ([Float]) -> Void) throws -> SampleSource {
-        let n = x.frames, channels = x.channels, h = l / 2
-        let spill = try SampleSpill(channels: channels)
-        var carry = 0.0   // the running sum of the minima before the block's first average
-        var s = 0
-        while s < n {
-            let e = min(n, s + SampleSource.block)
-            let ja = max(0, s - h), jb = min(n, e + h)          // the minima the block's averages read
-            let aa = max(0, ja - l), ab = min(n, jb + l)        // the allowed gains those minima read
-            let frames = try x.read(aa, ab - aa)
-            let allowed = (0..<(ab - aa)).map { f -> Float in
-                var p: Float = 0
-                for c in 0..<channels { p = max(p, abs(frames[f * channels + c])) }
-                return p > ceiling ? ceiling / p : 1
-            }
-            // The running minimum over [j − l, j + l] for j in [ja, jb), a monotonic deque.
-            var minimum = [Float](repeating: 1, count: jb - ja)
-            var deque = [Int](repeating: 0, count: ab - aa), head = 0, tail = 0
-            var next = aa
-            for j in ja..<jb {
-                while next < n && next <= j + l {
-                    while tail > head && allowed[deque[tail - 1] - aa] >= allowed[next - aa] { tail -= 1 }
-                    deque[tail] = next; tail += 1; next += 1
-                }
-                while deque[head] < j - l { head += 1 }
-                minimum[j - ja] = allowed[deque[head] - aa]
-            }
-            var prefix = [Double](repeating: 0, count: jb - ja + 1)
-            prefix[0] = carry
-            for k in 0..<(jb - ja) { prefix[k + 1] = prefix[k] + Double(minimum[k]) }
-            var out = [Float](repeating: 0, count: (e - s) * channels)
-            for i in s..<e {
-                let a = max(0, i - h), b = min(n, i + h + 1)
-                let g = min(Float((prefix[b - ja] - prefix[a - ja]) / Double(b - a)), allowed[i - aa])
-                for c in 0..<channels { out[(i - s) * channels + c] = frames[(i - aa) * channels + c] * g }
-            }
-            carry = prefix[max(0, e - h) - ja]
+        let spill = try SampleSpill(channels: x.channels)
+        try limitBlocks(frames: x.frames, channels: x.channels, ceiling: ceiling, halfWidth: l, read: x.read) { out in
             try out.withUnsafeBufferPointer { try spill.append($0) }
             written(out)
-            s = e
         }
-        return SampleSource(frames: n, channels: channels, read: spill.read, owner: spill)
+        return SampleSource(frames: x.frames, channels: x.channels, read: spill.read, owner: spill)
     }
 }

@@ -47,6 +47,11 @@ public enum Loudness {
                 start += n
             }
         }
+        return measurement(of: meter)
+    }
+
+    /// What `meter` read: the integrated loudness where there is one, and the true peak in dBTP.
+    static func measurement(of meter: LoudnessMeter) -> LoudnessMeasurement {
         let (lufs, peak) = meter.result
         return LoudnessMeasurement(integrated: lufs.flatMap { $0.isFinite && $0 > -70 ? $0 : nil },
                                    truePeak: peak > 0 ? 20 * log10(Double(peak)) : -Double.infinity)
@@ -134,34 +139,58 @@ public enum Loudness {
     static func lookAheadLimit(_ x: [Float], channels: Int = 1, ceiling: Float, halfWidth l: Int) -> [Float] {
         let n = x.count / channels
         guard n > 0 else { return x }
-        let allowed = (0..<n).map { f -> Float in
-            var p: Float = 0
-            for c in 0..<channels { p = max(p, abs(x[f * channels + c])) }
-            return p > ceiling ? ceiling / p : 1
-        }
-        // Running minimum over [i − l, i + l] with a monotonic deque of indices.
-        var minimum = [Float](repeating: 1, count: n)
-        var deque = [Int](repeating: 0, count: n), head = 0, tail = 0
-        var next = 0
-        for i in 0..<n {
-            while next < n && next <= i + l {
-                while tail > head && allowed[deque[tail - 1]] >= allowed[next] { tail -= 1 }
-                deque[tail] = next; tail += 1; next += 1
-            }
-            while deque[head] < i - l { head += 1 }
-            minimum[i] = allowed[deque[head]]
-        }
-        // Moving average over [i − h, i + h], h = l/2: every term is a minimum over a window
-        // that holds i, so the average is at most allowed[i].
+        var out: [Float] = []
+        out.reserveCapacity(x.count)
+        limitBlocks(frames: n, channels: channels, ceiling: ceiling, halfWidth: l,
+                    read: { Array(x[($0 * channels)..<(($0 + $1) * channels)]) }) { out += $0 }
+        return out + x[(n * channels)...]   // (a partial last frame, as it was)
+    }
+
+    /// `lookAheadLimit` of `frames` frames read on demand, handed to `emit` in blocks of
+    /// `SampleSource.block` frames: a block reads the allowed gains of its frames' windows around it,
+    /// and the running sums of the moving average go on from block to block, so every value is the
+    /// whole signal's. The one limiter, for audio in memory and spilled alike (`LevelledOutput`).
+    static func limitBlocks(frames n: Int, channels: Int, ceiling: Float, halfWidth l: Int,
+                            read: (Int, Int) throws -> [Float], emit: ([Float]) throws -> Void) rethrows {
         let h = l / 2
-        var prefix = [Double](repeating: 0, count: n + 1)
-        for i in 0..<n { prefix[i + 1] = prefix[i] + Double(minimum[i]) }
-        var out = x
-        for i in 0..<n {
-            let a = max(0, i - h), b = min(n, i + h + 1)
-            let g = min(Float((prefix[b] - prefix[a]) / Double(b - a)), allowed[i])
-            for c in 0..<channels { out[i * channels + c] = x[i * channels + c] * g }
+        var carry = 0.0   // the running sum of the minima before the block's first average
+        var s = 0
+        while s < n {
+            let e = min(n, s + SampleSource.block)
+            let ja = max(0, s - h), jb = min(n, e + h)          // the minima the block's averages read
+            let aa = max(0, ja - l), ab = min(n, jb + l)        // the allowed gains those minima read
+            let frames = try read(aa, ab - aa)
+            let allowed = (0..<(ab - aa)).map { f -> Float in
+                var p: Float = 0
+                for c in 0..<channels { p = max(p, abs(frames[f * channels + c])) }
+                return p > ceiling ? ceiling / p : 1
+            }
+            // The running minimum over [j − l, j + l] for j in [ja, jb), a monotonic deque.
+            var minimum = [Float](repeating: 1, count: jb - ja)
+            var deque = [Int](repeating: 0, count: ab - aa), head = 0, tail = 0
+            var next = aa
+            for j in ja..<jb {
+                while next < n && next <= j + l {
+                    while tail > head && allowed[deque[tail - 1] - aa] >= allowed[next - aa] { tail -= 1 }
+                    deque[tail] = next; tail += 1; next += 1
+                }
+                while deque[head] < j - l { head += 1 }
+                minimum[j - ja] = allowed[deque[head] - aa]
+            }
+            // Moving average over [i − h, i + h], h = l/2: every term is a minimum over a window
+            // that holds i, so the average is at most allowed[i].
+            var prefix = [Double](repeating: 0, count: jb - ja + 1)
+            prefix[0] = carry
+            for k in 0..<(jb - ja) { prefix[k + 1] = prefix[k] + Double(minimum[k]) }
+            var out = [Float](repeating: 0, count: (e - s) * channels)
+            for i in s..<e {
+                let a = max(0, i - h), b = min(n, i + h + 1)
+                let g = min(Float((prefix[b - ja] - prefix[a - ja]) / Double(b - a)), allowed[i - aa])
+                for c in 0..<channels { out[(i - s) * channels + c] = frames[(i - aa) * channels + c] * g }
+            }
+            carry = prefix[max(0, e - h) - ja]
+            try emit(out)
+            s = e
         }
-        return out
     }
 }
