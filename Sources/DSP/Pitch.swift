@@ -10,23 +10,34 @@ public enum PitchTracker {
     /// eq. 8); without it (FastSpeech's pitch targets, unchanged) the mean starts at the shortest
     /// lag searched. On gen's own speech the two gave the same voicing and f0 (a port of both in
     /// numpy against pYIN: models/vocoder/MODEL_CARD.md, the source phase).
+    /// `known`, when given, is this tracker's contour of `x` with the same settings at another hop: a
+    /// frame centred where one of its frames is centred takes that frame's f0 (a frame's f0 depends
+    /// only on its centre), and only the others are computed.
     public static func yin(_ x: [Float], sampleRate: Int, hopSeconds: Double, frames: Int,
-                           fMin: Double = 60, fMax: Double = 500, threshold: Float = 0.15, fromLagOne: Bool = false) -> [Float] {
+                           fMin: Double = 60, fMax: Double = 500, threshold: Float = 0.15, fromLagOne: Bool = false,
+                           known: (contour: [Float], hopSeconds: Double)? = nil) -> [Float] {
         let sr = Double(sampleRate)
         let maxLag = Int(sr / fMin), searchLag = max(2, Int(sr / fMax)), minLag = fromLagOne ? 1 : searchLag
         let window = maxLag  // difference sums over `window` samples at each lag
+        func centre(_ i: Int, _ hopSeconds: Double) -> Int { Int((Double(i) * hopSeconds * sr).rounded()) }
         var f0 = [Float](repeating: 0, count: frames)
+        var todo = [Int]()
+        for i in 0..<frames {
+            if let (contour, knownHop) = known, knownHop > 0 {
+                let c = centre(i, hopSeconds), j = Int((Double(c) / (knownHop * sr)).rounded())
+                if j < contour.count && centre(j, knownHop) == c { f0[i] = contour[j]; continue }
+            }
+            todo.append(i)
+        }
         let n = x.count
-        let workers = max(1, min(DSPParallelism.maxWidth, frames))
+        let workers = max(1, min(DSPParallelism.maxWidth, todo.count))
         f0.withUnsafeMutableBufferPointer { out in
         DSPParallelism.forEach(workers) { worker in
             var d = [Float](repeating: 0, count: maxLag + 1)
             var difference = DifferenceFunction(window: window, maxLag: maxLag)
-            var i = worker
-            while i < frames {
-                defer { i += workers }
-                let centre = Int((Double(i) * hopSeconds * sr).rounded())
-                let start = centre - (window + maxLag) / 2
+            for k in stride(from: worker, to: todo.count, by: workers) {
+                let i = todo[k]
+                let start = centre(i, hopSeconds) - (window + maxLag) / 2
                 if start < 0 || start + window + maxLag >= n { continue }
                 // step 2: difference function d(τ) = Σ (x_j − x_{j+τ})²
                 let silence = 1e-6 * Float(window)

@@ -104,14 +104,17 @@ public struct SourcePhaseSettings: Codable, Equatable, Sendable {
 public enum SourcePhase {
     /// `y` with the source-filter phase in its voiced frames below `maxHz` (module comment); the
     /// same length. Unchanged when no frame is voiced or `y` is shorter than one FFT frame.
-    /// `pitch`, when given, is YIN's contour of `y` at this STFT's hop and frame count (as `medianF0`
-    /// returns it), so that a caller who tracked it already does not track it again.
-    public static func apply(_ y: [Float], sampleRate: Int, stft: STFT, settings s: SourcePhaseSettings, pitch: [Float]? = nil) -> [Float] {
+    /// `pitch`, when given, is YIN's contour of `y` at `hop` samples (as `medianF0` returns it), so that a
+    /// caller who tracked it already does not track it again: each frame of this STFT centred on one of
+    /// its frames takes that frame's f0, and only the others are tracked.
+    public static func apply(_ y: [Float], sampleRate: Int, stft: STFT, settings s: SourcePhaseSettings,
+                             pitch: (contour: [Float], hop: Int)? = nil) -> [Float] {
         let n = stft.config.nFFT, hop = stft.config.hop
         guard y.count > n else { return y }
         let x = stft.forward(y)
         let frames = x.frames, bins = x.bins
-        let tracked = pitch.flatMap { $0.count == frames ? $0 : nil } ?? yin(y, sampleRate: sampleRate, hop: hop, frames: frames, settings: s)
+        let tracked = yin(y, sampleRate: sampleRate, hop: hop, frames: frames, settings: s,
+                          known: pitch.map { ($0.contour, Double($0.hop) / Double(sampleRate)) })
         let f0 = voicedContour(tracked, maxGap: s.maxGapFrames)
         guard f0.contains(where: { $0 > 0 }) else { return y }
         let e = stft.forward(pulseTrain(f0: f0, hop: hop, sampleRate: sampleRate, length: y.count))
@@ -171,11 +174,11 @@ public enum SourcePhase {
                 var s = settings
                 s.maxGapFrames = settings.maxGapFrames * hop / max(1, n / 4)   // the same span in this STFT's hops
                 return apply(y, sampleRate: sampleRate, stft: STFT(config: STFTConfig(nFFT: n, winLength: n, hop: n / 4)), settings: s,
-                             pitch: n / 4 == hop ? contour : nil)
+                             pitch: (tracked, hop))
             }
         }
         guard let fixed else { return y }
-        return apply(y, sampleRate: sampleRate, stft: fixed, settings: settings, pitch: fixed.config.hop == hop ? contour : nil)
+        return apply(y, sampleRate: sampleRate, stft: fixed, settings: settings, pitch: contour.map { ($0, hop) })
     }
 
     /// Which of the first `bins` bins belong to a harmonic of `f0` that stands out of the noise: bin k
@@ -209,9 +212,10 @@ public enum SourcePhase {
     }
 
     /// YIN's f0 contour of `y` (0 = unvoiced) at `hop`, as the settings ask.
-    static func yin(_ y: [Float], sampleRate: Int, hop: Int, frames: Int, settings s: SourcePhaseSettings) -> [Float] {
+    static func yin(_ y: [Float], sampleRate: Int, hop: Int, frames: Int, settings s: SourcePhaseSettings,
+                    known: (contour: [Float], hopSeconds: Double)? = nil) -> [Float] {
         PitchTracker.yin(y, sampleRate: sampleRate, hopSeconds: Double(hop) / Double(sampleRate), frames: frames,
-                         fMin: s.fMinHz, fMax: s.fMaxHz, threshold: s.threshold, fromLagOne: true)
+                         fMin: s.fMinHz, fMax: s.fMaxHz, threshold: s.threshold, fromLagOne: true, known: known)
     }
 
     /// The median of a contour's voiced frames; nil when none is voiced.

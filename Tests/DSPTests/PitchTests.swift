@@ -56,4 +56,28 @@ final class PitchTests: XCTestCase {
         let silence = PitchTracker.yin([Float](repeating: 0, count: n), sampleRate: sr, hopSeconds: Double(hop) / Double(sr), frames: frames)
         XCTAssertEqual(silence, [Float](repeating: 0, count: frames))
     }
+
+    // Expected: a frame's f0 depends only on its centre, so a contour at one hop handed in as `known`
+    // gives, to the bit, the contour tracked from nothing at another hop: finer (every other frame
+    // known), coarser (every frame known), equal, and one whose centres rarely meet (200 against 256).
+    // The signal glides in pitch and has silent stretches, so voiced and unvoiced frames both move.
+    func testAKnownContourAtAnotherHopGivesTheSameContour() {
+        let sr = 22050, n = 22050
+        var phase = 0.0
+        let x = (0..<n).map { j -> Float in
+            let t = Double(j) / Double(sr)
+            phase += 2 * Double.pi * (110 + 120 * t) / Double(sr)
+            return (t > 0.3 && t < 0.45) ? 0 : Float(0.4 * sin(phase) + 0.2 * sin(2 * phase + 0.5))
+        }
+        func track(_ hop: Int, known: (contour: [Float], hopSeconds: Double)? = nil) -> [Float] {
+            PitchTracker.yin(x, sampleRate: sr, hopSeconds: Double(hop) / Double(sr), frames: 1 + n / hop,
+                             fMin: 60, fMax: 500, threshold: 0.15, fromLagOne: true, known: known)
+        }
+        for (hop, knownHop) in [(128, 256), (512, 256), (256, 256), (200, 256)] {
+            let given = (contour: track(knownHop), hopSeconds: Double(knownHop) / Double(sr))
+            let plain = track(hop)
+            XCTAssertGreaterThan(plain.filter { $0 > 0 }.count, plain.count / 2, "hop \(hop): mostly voiced")
+            XCTAssertEqual(track(hop, known: given).map(\.bitPattern), plain.map(\.bitPattern), "hop \(hop) from \(knownHop)")
+        }
+    }
 }
