@@ -4,8 +4,9 @@
 // short hostile text (100,000 SSML breaks of 10 s) asks for days of samples. Up to `memoryLimit`
 // samples the output stays in memory and goes through `Loudness.apply` as before; past it the
 // samples spill to a temporary file, measured as they arrive, and the level stage runs over the
-// file block by block (`Loudness.apply(_ source:)`): the same arithmetic in the same order, so
-// the same samples (held equal by AudioTests.testLevelledOutputSpillsToTheSameSamples).
+// file block by block: `Loudness.apply` over a `SampleSource`, the one level stage for audio in
+// memory and spilled alike, so the same samples (held equal by
+// AudioTests.testLevelledOutputSpillsToTheSameSamples).
 import Base
 import Foundation
 
@@ -138,105 +139,8 @@ public final class LevelledOutput {
             try sink(try Loudness.apply(convert(held), sampleRate: sampleRate, channels: channels, target: target, volume: volume))
             return
         }
-        let source = SampleSource(frames: spill.frames, channels: channels, read: spill.read)
-        let out = try Loudness.apply(source, sampleRate: sampleRate, measured: Loudness.measurement(of: meter),
+        let out = try Loudness.apply(SampleSource(spill), sampleRate: sampleRate, measured: Loudness.measurement(of: meter),
                                      target: target, volume: volume)
         try out.forEachBlock(sink)
-    }
-}
-
-/// Frames read on demand: a spill, or a view of one scaled by a gain.
-struct SampleSource {
-    let frames: Int
-    let channels: Int
-    /// Frames [start, start + count), interleaved.
-    let read: (Int, Int) throws -> [Float]
-    /// A spill the source reads, kept alive while it does.
-    var owner: AnyObject? = nil
-
-    static let block = 1 << 16
-
-    func forEachBlock(_ body: ([Float]) throws -> Void) throws {
-        var start = 0
-        while start < frames {
-            let n = min(SampleSource.block, frames - start)
-            try body(try read(start, n))
-            start += n
-        }
-    }
-
-    /// `Loudness.scaled`, block by block.
-    func scaled(_ g: Float) -> SampleSource {
-        g == 1 ? self : SampleSource(frames: frames, channels: channels, read: { try Loudness.scaled(read($0, $1), g) }, owner: owner)
-    }
-}
-
-extension Loudness {
-    static func measure(_ source: SampleSource, sampleRate: Int) throws -> LoudnessMeasurement {
-        var meter = LoudnessMeter(sampleRate: sampleRate, channels: source.channels)
-        try source.forEachBlock { b in b.withUnsafeBufferPointer { meter.add($0.baseAddress!, frames: $0.count / source.channels) } }
-        return measurement(of: meter)
-    }
-
-    /// `apply` over a source longer than a second (`measured`: its measurement), its steps in the
-    /// same order with the same arithmetic; each limiter pass writes a new spill.
-    static func apply(_ source: SampleSource, sampleRate: Int, measured: LoudnessMeasurement, target: Double?, volume: Float) throws -> SampleSource {
-        var out = source
-        if let target { out = try normalize(source, sampleRate: sampleRate, measured: measured, target: target, ceiling: truePeakCeiling) }
-        if volume != 1 {
-            out = out.scaled(volume)
-            if volume > 1 { out = try limit(out, sampleRate: sampleRate, ceiling: truePeakCeiling, truePeak: nil).samples }
-        }
-        return out
-    }
-
-    /// `normalize` of a source of a second or more.
-    static func normalize(_ samples: SampleSource, sampleRate: Int, measured m: LoudnessMeasurement, target: Double, ceiling: Double) throws -> SampleSource {
-        guard let measured = m.integrated else { return try limit(samples, sampleRate: sampleRate, ceiling: ceiling, truePeak: m.truePeak).samples }
-        var gainDB = target - measured
-        var out = samples
-        for _ in 0..<4 {
-            out = samples   // the last pass's spill goes before the next is written
-            let pass = try limit(samples.scaled(Float(pow(10, gainDB / 20))), sampleRate: sampleRate, ceiling: ceiling, truePeak: m.truePeak + gainDB)
-            out = pass.samples
-            if !pass.changed { break }
-            let after = try pass.measured ?? measure(out, sampleRate: sampleRate)
-            guard let now = after.integrated, abs(now - target) > 0.1 else { break }
-            gainDB += target - now
-        }
-        return out
-    }
-
-    /// `limit` of a source: each try a spill of the limited samples, measured as it is written.
-    static func limit(_ samples: SampleSource, sampleRate: Int, ceiling: Double,
-                      truePeak: Double?) throws -> (samples: SampleSource, measured: LoudnessMeasurement?, changed: Bool) {
-        var first: LoudnessMeasurement? = nil
-        if truePeak == nil { first = try measure(samples, sampleRate: sampleRate) }
-        let before = truePeak ?? first!.truePeak
-        guard before > ceiling else { return (samples, first, false) }
-        var margin = 0.5, after = before
-        var out = samples
-        for _ in 0..<3 {
-            out = samples   // the last try's spill goes before the next is written
-            var meter = LoudnessMeter(sampleRate: sampleRate, channels: samples.channels)
-            out = try lookAheadLimit(samples, ceiling: Float(pow(10, (ceiling - margin) / 20)), halfWidth: max(1, sampleRate / 200)) { b in
-                b.withUnsafeBufferPointer { meter.add($0.baseAddress!, frames: $0.count / samples.channels) }
-            }
-            let m = measurement(of: meter)
-            after = m.truePeak
-            if after <= ceiling { return (out, m, true) }
-            margin += after - ceiling + 0.1
-        }
-        return (out.scaled(Float(pow(10, (ceiling - after) / 20))), nil, true)
-    }
-
-    /// `lookAheadLimit` into a new spill (each written block also to `written`).
-    static func lookAheadLimit(_ x: SampleSource, ceiling: Float, halfWidth l: Int, written: ([Float]) -> Void) throws -> SampleSource {
-        let spill = try SampleSpill(channels: x.channels)
-        try limitBlocks(frames: x.frames, channels: x.channels, ceiling: ceiling, halfWidth: l, read: x.read) { out in
-            try out.withUnsafeBufferPointer { try spill.append($0) }
-            written(out)
-        }
-        return SampleSource(frames: x.frames, channels: x.channels, read: spill.read, owner: spill)
     }
 }

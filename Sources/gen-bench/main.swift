@@ -49,18 +49,19 @@ func runTimed(_ tool: String, _ args: [String]) -> Double? {
 }
 var rng = RNG(seed: 1)
 let benchUsage = """
-    USAGE: gen-bench [vocoder | speech [DIR] | codec [DIR] | prior | music]
+    USAGE: gen-bench [vocoder | dsp | speech [DIR] | codec [DIR] | prior | music]
 
     With no argument, the whole suite (what `make bench` runs): the engine's kernels against raw
     cblas_sgemm, the DSP, speech, codec, prior and batch lines, each a ratio measured in this run.
       vocoder       only the vocoder sizes (for choosing one)
+      dsp           only the DSP lines (STFT, iSTFT, log-mel, Griffin-Lim, the FFT)
       speech [DIR]  only text → WAV RTF (DIR: another FastSpeech folder) and the whole `gen speech`
                     process against flite
       codec [DIR]   only the codec's encode + decode at every bitrate (DIR: another codec folder)
       prior         only the prior's KV-cached sampling step
       music         the codec, the prior's step and the whole `gen music` process
     """
-let benchModes: Set<String> = ["vocoder", "speech", "codec", "prior", "music"]
+let benchModes: Set<String> = ["vocoder", "dsp", "speech", "codec", "prior", "music"]
 if let first = CommandLine.arguments.dropFirst().first {
     if first == "-h" || first == "--help" { print(benchUsage); exit(0) }
     if !benchModes.contains(first) {
@@ -70,6 +71,8 @@ if let first = CommandLine.arguments.dropFirst().first {
 }
 // `gen-bench vocoder`: only the vocoder sizes (for choosing one), not the whole suite.
 if CommandLine.arguments.dropFirst().first == "vocoder" { benchVocoderSizes(); exit(0) }
+// `gen-bench dsp`: only the DSP lines.
+if CommandLine.arguments.dropFirst().first == "dsp" { benchDSP(); exit(0) }
 // `gen-bench speech [DIR]`: only the speech lines (text → WAV RTF, whole process against flite; DIR: a
 // FastSpeech folder other than models/speech for the RTF lines, such as a training run's).
 if CommandLine.arguments.dropFirst().first == "speech" { benchSpeech(modelDir: CommandLine.arguments.dropFirst(2).first ?? "models/speech"); exit(0) }
