@@ -10,15 +10,16 @@ struct Convert: ParsableCommand, HasGlobalOptions {
         discussion: """
         Reads any format libsndfile reads (WAV, FLAC, OGG/Vorbis, AIFF, ...). The
         output format follows the extension: .wav (16-bit PCM, or 32-bit float with
-        --float), .flac, .ogg. Use - as OUT to stream a WAV to stdout. Output is
-        written to a temporary file and renamed, so a failed run never leaves a partial
-        file.
+        --float), .flac, .ogg; name it after the input or with -o, as the other
+        commands take it. Use - as OUT to stream a WAV to stdout. Output is written to
+        a temporary file and renamed, so a failed run never leaves a partial file.
 
         Examples:
           gen convert voice.flac voice.wav --rate 22050
           gen convert take.wav take.ogg --normalize -1
           gen convert podcast.flac podcast.wav --loudness -16
           gen convert take.wav - | aplay
+          gen convert take.flac -o take.wav
 
         --loudness measures integrated loudness (EBU R128, BS.1770-4) and brings the
         file to that many LUFS with its true peak under -1 dBTP; --normalize sets the
@@ -26,7 +27,13 @@ struct Convert: ParsableCommand, HasGlobalOptions {
         """)
 
     @Argument(help: "Input audio file.") var input: String
-    @Argument(help: "Output file (.wav, .flac, .ogg) or - for a WAV on stdout.") var output: String
+    @Argument(help: ArgumentHelp("Output file (.wav, .flac, .ogg) or - for a WAV on stdout.", valueName: "output"))
+    var outputArgument: String?
+    @Option(name: [.customShort("o"), .customLong("output")],
+            help: ArgumentHelp("The output file, as the other commands take it (or give it after the input).", valueName: "output"))
+    var outputOption: String?
+    /// The output, given either way.
+    var output: String { outputOption ?? outputArgument ?? "" }
     @Option(name: .long, help: "Resample to this rate in Hz (libsamplerate, best quality).") var rate: Int?
     @Flag(name: .long, help: "Downmix to mono.") var mono = false
     @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Scale so the peak sits at this level in dBFS, e.g. -1.", valueName: "dBFS"))
@@ -37,6 +44,11 @@ struct Convert: ParsableCommand, HasGlobalOptions {
     @OptionGroup var globals: GlobalOptions
 
     func validate() throws {
+        switch (outputArgument, outputOption) {
+        case (nil, nil): throw ValidationError("name the output file: gen convert IN OUT, or gen convert IN -o OUT (- for a WAV on stdout).")
+        case (let a?, let o?): throw ValidationError("the output is named twice ('\(a)' and -o '\(o)'): give one.")
+        default: break
+        }
         if let rate, !(1000...384_000).contains(rate) {
             throw ValidationError("--rate must be between 1000 and 384000 Hz, got \(rate).")
         }

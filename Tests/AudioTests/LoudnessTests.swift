@@ -45,6 +45,10 @@ final class LoudnessTests: XCTestCase {
         XCTAssertEqual(try Loudness.normalize([Float](repeating: 0, count: 30000), sampleRate: 22050), [Float](repeating: 0, count: 30000))
         let halved = try Loudness.apply(sine(0.05, rate: 22050), sampleRate: 22050, target: -16, volume: 0.5)
         XCTAssertEqual(try Loudness.measure(halved, sampleRate: 22050).integrated ?? 0, -16 - 6.02, accuracy: 0.1)
+        // Interleaved audio of a partial frame is refused, not levelled with a frame cut short.
+        XCTAssertThrowsError(try Loudness.normalize([0.1, 0.2, 0.3], sampleRate: 22050, channels: 2)) {
+            XCTAssertTrue("\($0)".contains("3 samples for 2 channels"), "\($0)")
+        }
     }
 
     func testLimiterKeepsEverySampleUnderTheCeilingWithoutSteps() throws {

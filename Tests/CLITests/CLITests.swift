@@ -164,6 +164,18 @@ final class CLITests: CLITestCase {
         let back = try AudioFile.read(ogg)
         XCTAssertEqual(back.sampleRate, 22050)
         XCTAssertEqual(Double(back.frames), Double(out.frames), accuracy: 2048)  // Vorbis pads at most a block
+        // The output may also be named with -o, as every other command names it: the same file.
+        // Named both ways, or not at all, it is a usage error (exit 2) and nothing is written.
+        let named = dir.appendingPathComponent("named.flac").path
+        XCTAssertEqual(try gen(["convert", src, "-o", named, "--rate", "22050"]).code, 0)
+        XCTAssertEqual(try AudioFile.read(named).samples, out.samples)
+        let twice = try gen(["convert", src, dir.appendingPathComponent("x.wav").path, "-o", dir.appendingPathComponent("y.wav").path])
+        XCTAssertEqual(twice.code, 2)
+        XCTAssertTrue(twice.stderr.contains("named twice"), twice.stderr)
+        let none = try gen(["convert", src])
+        XCTAssertEqual(none.code, 2)
+        XCTAssertTrue(none.stderr.contains("gen convert IN -o OUT"), none.stderr)
+        for f in ["x.wav", "y.wav"] { XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent(f).path)) }
     }
 
     func testStdoutStreamsAWav() throws {
