@@ -49,7 +49,7 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: "Worker threads for BLAS and parallel loops (default: all cores); `gen speech` makes a text's sentences that many at a time.")
     var threads: Int?
 
-    @Flag(name: .long, help: "Print nothing but errors and the output path.")
+    @Flag(name: [.customShort("q"), .long], help: "Print nothing but errors and the output path.")
     var quiet = false
 
     @Flag(name: .long, help: ArgumentHelp(

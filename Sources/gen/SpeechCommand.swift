@@ -326,7 +326,7 @@ extension SpeechCommand {
             if token.hasPrefix("--"), let eq = token.firstIndex(of: "=") {
                 name = String(token[..<eq]); attached = String(token[token.index(after: eq)...])
             }
-            let canonical = name == "-o" ? "--output" : name
+            let canonical = name == "-o" ? "--output" : name == "-q" ? "--quiet" : name
             guard !seen.contains(canonical) else { return nil }
             seen.append(canonical)
             func value(unconditional: Bool = false) -> String? {

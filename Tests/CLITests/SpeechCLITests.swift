@@ -103,6 +103,7 @@ final class SpeechCLITests: CLITestCase {
             ["--voice=awb", "--pitch=1.5", "Equals signs.", "--output=a.flac", "--loudness", "-20", "--volume", "0.5"],
             ["Plain options.", "-o", "a.wav", "--sentence-silence", "0.1", "--no-postfilter", "--quiet", "--float32", "--rate", "16000"],
             ["Griffin and Lim.", "-o", "a.wav", "--vocoder", "griffin-lim", "--loudness", "off"],
+            ["Short and quiet.", "-q", "-o", "a.wav"],
         ]
         for line in taken {
             let args = ["speech"] + line.map { $0.hasPrefix("a.") ? path($0) : $0.replacingOccurrences(of: "=a.", with: "=" + path("a.")) }
@@ -123,7 +124,7 @@ final class SpeechCLITests: CLITestCase {
             ["Too fast.", "--speed", "9"],                         // one that does not validate
             ["Unknown voice.", "--voice", "-o", "b.wav"],          // an option where a value goes
             ["Seeded.", "--seed", "3"],                            // an option it does not take
-            ["--", "-5 degrees"], ["--help"], ["Flag value.", "--quiet=yes"],
+            ["--", "-5 degrees"], ["--help"], ["Flag value.", "--quiet=yes"], ["Quiet twice.", "-q", "--quiet"],
         ]
         for line in declined {
             let r = try run(genPath, ["speech"] + line.map { $0.hasPrefix("b.") ? path($0) : $0 }, env: ["GEN_PARSE": "quick"])
