@@ -21,6 +21,11 @@ public enum AudioError: Error, CustomStringConvertible {
     case resampleFailed(reason: String)
     /// The program reading stdout closed the pipe (`gen speech -o - | head -c 100`): not an error
     /// of gen's; the command line stops quietly, as a Unix filter does.
+    /// Something other than a writable file is where the output goes (a folder of that name, a
+    /// file where its folder should be).
+    case pathInTheWay(path: String, problem: String)
+    /// An input longer than the command takes in one file (`seconds` at the file's rate and channels).
+    case tooLong(path: String, seconds: Double)
     case brokenPipe
 
     static let readableFormats = "wav, flac, ogg/vorbis, aiff, au, caf, w64, rf64, and other libsndfile formats"
@@ -47,6 +52,11 @@ public enum AudioError: Error, CustomStringConvertible {
             return "cannot write '\(path)': directory '\(directory)' does not exist. Create it first (mkdir -p '\(directory)') or choose another output path."
         case .directoryNotWritable(let path, let directory):
             return "cannot write '\(path)': directory '\(directory)' is not writable. Fix its permissions or choose another output directory."
+        case .pathInTheWay(let path, let problem):
+            return "cannot write '\(path)': \(problem)."
+        case .tooLong(let path, let seconds):
+            return String(format: "'%@' lasts more than %.0f s, the most this command takes in one file (its memory grows with the length). "
+                          + "Cut it into parts, e.g. `sox IN OUT trim 0 %.0f`.", path, seconds, seconds)
         case .brokenPipe:
             return "the program reading stdout closed the pipe"
         case .writeFailed(let path, let reason):
@@ -59,8 +69,9 @@ public enum AudioError: Error, CustomStringConvertible {
         case .emptyBuffer(let context):
             return "cannot write \(context): the audio has no samples. Generate at least one frame before saving."
         case .nonFiniteSample(let context, let index, let value):
-            return "cannot write \(context): sample \(index) is \(value). The generator produced NaN/Inf; "
-                + "check the model and its inputs (a different --seed or lower --temperature may help)."
+            return "cannot write \(context): sample \(index) is \(value), not a finite number, so nothing was written. "
+                + "Check the input audio (samples far beyond ±1 overflow), the level flags, and the model "
+                + "(restore a model that makes NaN; for gen music a different --seed or a lower --temperature may help)."
         case .invalidBuffer(let context, let problem, let fix):
             return "invalid audio for \(context): \(problem). Fix: \(fix)."
         case .invalidSampleRate(let rate):

@@ -38,8 +38,10 @@ public enum AudioFile {
     // MARK: - read
 
     /// Reads a whole file (or only its first `maxSeconds`) as interleaved Float32 in [-1, 1),
-    /// keeping its rate and channels.
-    public static func read(_ path: String, maxSeconds: Double? = nil) throws -> AudioBuffer {
+    /// keeping its rate and channels. A file longer than `longest` seconds, or holding more than
+    /// `mostSamples` samples (its frames × channels), is refused (`AudioError.tooLong`) after reading
+    /// no more than that: what bounds the memory of a command that holds a whole input.
+    public static func read(_ path: String, maxSeconds: Double? = nil, longest: Double? = nil, mostSamples: Int? = nil) throws -> AudioBuffer {
         // libsndfile reports all of these as one vague "System error", so check them first.
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
@@ -80,6 +82,10 @@ public enum AudioFile {
         var chunk = [Float](repeating: 0, count: chunkFrames * channels)
         // A prefix (a prime for `gen music`) reads no further than it needs.
         var remaining = maxSeconds.map { max(0, Int(($0 * Double(info.samplerate)).rounded(.up))) } ?? Int.max
+        // The most frames a refusing limit allows, and one more to tell "too long" from "just fits".
+        let allowed = min(longest.map { Int(($0 * Double(info.samplerate)).rounded(.down)) } ?? Int.max,
+                          mostSamples.map { $0 / channels } ?? Int.max)
+        if allowed < Int.max { remaining = min(remaining, allowed + 1) }
         while remaining > 0 {
             let want = min(chunkFrames, remaining)
             let got = chunk.withUnsafeMutableBufferPointer {
@@ -94,6 +100,7 @@ public enum AudioFile {
             throw AudioError.readFailed(path: path, reason: sndfileMessage(sf_error_number(err)))
         }
         guard !samples.isEmpty else { throw AudioError.noAudio(path: path) }
+        if samples.count / channels > allowed { throw AudioError.tooLong(path: path, seconds: Double(allowed) / Double(info.samplerate)) }
         // Only floating-point files can hold NaN or infinity, and nothing downstream can use them
         // (they would surface at the output as the generator's fault).
         let subtype = Int(info.format) & Int(SF_FORMAT_SUBMASK)
@@ -159,14 +166,15 @@ public enum AudioFile {
     static func temporaryPath(for path: String) throws -> String {
         let directory = parentDirectory(of: path)
         var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDir), isDir.boolValue else {
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDir) else {
             throw AudioError.directoryMissing(path: path, directory: directory)
         }
+        guard isDir.boolValue else { throw AudioError.pathInTheWay(path: path, problem: "'\(directory)' is a file, not a folder: choose a path in a folder") }
         guard access(directory, W_OK | X_OK) == 0 else {
             throw AudioError.directoryNotWritable(path: path, directory: directory)
         }
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
-            throw AudioError.writeFailed(path: path, reason: "a directory already has that name (choose a file name)")
+            throw AudioError.pathInTheWay(path: path, problem: "a folder already has that name: choose another file name")
         }
         return TemporaryFiles.name(for: path)
     }

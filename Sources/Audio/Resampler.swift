@@ -83,8 +83,8 @@ public enum Resampler {
 extension AudioFile {
     /// Any audio libsndfile reads, as mono samples at `sampleRate` (channels averaged, resampled
     /// with libsamplerate when the file's rate differs); `maxSeconds` stops reading there.
-    public static func readMono(_ path: String, sampleRate: Int, maxSeconds: Double? = nil) throws -> [Float] {
-        var audio = try read(path, maxSeconds: maxSeconds).mono()
+    public static func readMono(_ path: String, sampleRate: Int, maxSeconds: Double? = nil, longest: Double? = nil) throws -> [Float] {
+        var audio = try read(path, maxSeconds: maxSeconds, longest: longest).mono()
         if audio.sampleRate != sampleRate { audio = try Resampler.resample(audio, to: sampleRate) }
         return audio.samples
     }

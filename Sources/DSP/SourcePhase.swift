@@ -73,7 +73,7 @@ public struct SourcePhaseSettings: Codable, Equatable, Sendable {
                 p.append("source_phase.n_fft must be a power of two in 256...4096, got \(n)")
             }
         }
-        if !(1...(nFFT / 2 - 1)).contains(lifter) { p.append("source_phase.lifter must be in 1...\(nFFT / 2 - 1), got \(lifter)") }
+        if nFFT >= 256, !(lifter >= 1 && lifter <= nFFT / 2 - 1) { p.append("source_phase.lifter must be in 1...\(nFFT / 2 - 1), got \(lifter)") }
         if !(maxHz > 0 && maxHz <= Double(sampleRate) / 2) { p.append("source_phase.max_hz must be in (0, \(sampleRate / 2)], got \(maxHz)") }
         if !(fMinHz >= 20 && fMinHz < fMaxHz && fMaxHz <= 2000) {
             p.append("source_phase.f_min_hz and f_max_hz must satisfy 20 ≤ f_min < f_max ≤ 2000, got \(fMinHz) and \(fMaxHz)")

@@ -78,13 +78,14 @@ extension ParameterStore {
     /// Loads the parameters and, through the same strict loader as a store of their own, `buffers`
     /// saved beside them in the same file (EMA codebooks, which no optimizer trains): a missing or
     /// misshapen buffer is named the same way as a parameter.
+    /// Every value finite, or the load is refused.
     public func load(_ file: SafeTensorsFile, path: String, buffers: [(name: String, tensor: Tensor)]) throws {
         let bufferNames = Set(buffers.map(\.name))
-        try load(file, path: path, allowExtra: { bufferNames.contains($0) })
+        try load(file, path: path, allowExtra: { bufferNames.contains($0) }, requireFinite: true)
         let store = ParameterStore()
         for b in buffers { store.register(b.name, b.tensor) }
         let weights = Set(names)
-        try store.load(file, path: path, allowExtra: { weights.contains($0) })
+        try store.load(file, path: path, allowExtra: { weights.contains($0) }, requireFinite: true)
     }
 
     /// 64-bit FNV-1a (hex) of a config's sorted-key JSON, the parameters whose names pass

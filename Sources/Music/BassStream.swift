@@ -93,7 +93,8 @@ public struct BassStreamLayout: Codable, Equatable {
         if !(2...256).contains(down) || hop % down != 0 || !(1...64).contains(hop / down) {
             p.append("bass_stream.down must divide the hop into 1...64 band samples (hop \(hop)), got \(down)")
         }
-        if !(1...8).contains(codebooks) { p.append("bass_stream.codebooks must be in 1...8, got \(codebooks)") }
+        // What the count sizes is checked only against a valid count (one wrong number, one message).
+        guard (1...8).contains(codebooks) else { return p + ["bass_stream.codebooks must be in 1...8, got \(codebooks)"] }
         if !(2...65_536).contains(codebookSize) { p.append("bass_stream.codebook_size must be in 2...65536, got \(codebookSize)") }
         if let sizes = codebookSizes {
             if sizes.count != codebooks || sizes.contains(where: { !(2...65_536).contains($0) }) || sizes.first != codebookSize {
@@ -102,7 +103,7 @@ public struct BassStreamLayout: Codable, Equatable {
         }
         if let b = postfilter, !(b >= 0 && b <= 100) { p.append("bass_stream.postfilter must be in 0...100, got \(b)") }
         if rungs.isEmpty || rungs.count > 64 { p.append("bass_stream.rungs must list 1 to 64 rungs, got \(rungs.count)") }
-        for (i, r) in rungs.enumerated() where !(1...mainCodebooks).contains(r.main) || !(0...codebooks).contains(r.bass) {
+        for (i, r) in rungs.enumerated() where !(r.main >= 1 && r.main <= mainCodebooks) || !(r.bass >= 0 && r.bass <= codebooks) {
             p.append("bass_stream.rungs[\(i)] = [\(r.main), \(r.bass)] needs 1...\(mainCodebooks) main and 0...\(codebooks) bass codebooks")
         }
         if zip(rungs, rungs.dropFirst()).contains(where: { $1.total <= $0.total || $1.main < $0.main || $1.bass < $0.bass }) {

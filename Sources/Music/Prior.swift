@@ -842,7 +842,7 @@ public final class Prior {
         }
         let model = Prior(config: config, randomInit: false)
         let weights = try SafeTensorsFile.read(path)
-        try model.params.load(weights, path: path)
+        try model.params.load(weights, path: path, requireFinite: true)
         return (model, weights.metadata)
     }
 

@@ -17,6 +17,8 @@ import Foundation
 import NN
 
 public struct PriorTrainOptions: TrainingRunSettings {
+    /// The most steps a batch holds (windows × context).
+    public static let maxBatchSteps = 16_384
     /// Corpus folders (from `gen dataset music`); their clips train together and their held-out
     /// clips are scored together.
     public var dataDirs: [String]
@@ -75,14 +77,20 @@ public struct PriorTrainOptions: TrainingRunSettings {
     public func problems() -> [String] {
         var p = run.problems()
         if dataDirs.isEmpty { p.append("give at least one --data corpus folder (from `gen dataset music`)") }
-        if batchSize < 1 { p.append("--batch-size must be at least 1, got \(batchSize)") }
+        p += rangeProblem("--batch-size", batchSize, 1...256)
+        // Memory grows with the steps of a batch: about 0.5 MB a step at the shipped size (2.3 GB at
+        // 8 × 512, 8.6 GB at 32 × 512, measured), so at most 16,384 steps (32 windows of 512).
+        if (1...256).contains(batchSize) && (2...8192).contains(model.context) && batchSize * model.context > PriorTrainOptions.maxBatchSteps {
+            p.append("--batch-size × --context must be at most \(PriorTrainOptions.maxBatchSteps) steps a batch (about 0.5 MB of memory each), got \(batchSize) × \(model.context)")
+        }
         p += rangeProblem("--label-dropout", labelDropout, 0...1) + rangeProblem("--cfg-dropout", cfgDropout, 0...1)
         p += rangeProblem("--dropout", residualDropout, 0...0.9) + rangeProblem("--input-noise", inputNoise, 0...0.5)
         p += rangeProblem("--scheduled-sampling", selfSampled, 0...1)
         p += rangeProblem("--codebooks", model.codebooks, 1...32)
-        if model.context < 2 { p.append("--context must be at least 2, got \(model.context)") }
-        if model.dModel < 1 || model.heads < 1 || model.dModel % model.heads != 0 || model.layers < 1 {
-            p.append("--d-model must be a positive multiple of --heads, and --layers at least 1")
+        p += rangeProblem("--context", model.context, 2...8192) + rangeProblem("--layers", model.layers, 1...64)
+        p += rangeProblem("--heads", model.heads, 1...64)
+        if !(1...4096).contains(model.dModel) || model.heads < 1 || model.dModel % model.heads != 0 {
+            p.append("--d-model must be a multiple of --heads in 1...4096, got \(model.dModel) and \(model.heads) heads")
         }
         if initFrom != nil && resume { p.append("--init-from starts a new run; drop it with --resume") }
         if gridGuidance && initFrom == nil && model.barBins == nil { p.append("--grid-guidance needs a bar grid") }

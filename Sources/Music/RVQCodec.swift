@@ -228,7 +228,7 @@ public struct RVQCodecConfig: Codable, Equatable, ValidatedConfig {
         if !(0..<1).contains(emaDecay) { p.append("ema_decay must be in [0, 1), got \(emaDecay)") }
         if !(restartThreshold >= 0 && restartThreshold <= 1e6) { p.append("restart_threshold must be in 0...1e6") }
         if !(0...1).contains(quantizerDropout) { p.append("quantizer_dropout must be in [0, 1], got \(quantizerDropout)") }
-        if let t = trainingCodebooks, !(1...64).contains(t.count) || t.contains(where: { !(0...codebooks).contains($0) }) {
+        if let t = trainingCodebooks, (1...32).contains(codebooks), !(1...64).contains(t.count) || t.contains(where: { $0 < 0 || $0 > codebooks }) {
             p.append("training_codebooks must list 1 to 64 codebook counts, each in 0...\(codebooks) (0: unquantized), got \(t.map(String.init).joined(separator: ","))")
         }
         if !(commitment >= 0 && commitment <= 1e6) || !(melWeight >= 0 && melWeight <= 1e6) { p.append("loss weights must be in 0...1e6") }

@@ -5,18 +5,6 @@ import Audio
 import DSP
 import Foundation
 
-public enum CopySynthesisError: Error, CustomStringConvertible {
-    case tooLong(path: String, limit: Double)
-
-    public var description: String {
-        switch self {
-        case .tooLong(let path, let limit):
-            return String(format: "'%@' lasts more than %.0f s, the most gen vocode takes per file. Cut it into parts, e.g. `sox IN OUT trim 0 %.0f`.",
-                          path, limit, limit)
-        }
-    }
-}
-
 public enum CopySynthesis {
     /// Longest input, in seconds (memory grows with the length: about 50 MB per minute at 48 kHz stereo).
     public static let maxSeconds = 3600.0
@@ -25,11 +13,7 @@ public enum CopySynthesis {
 
     /// The 22050 Hz mono samples of `path`.
     public static func load(_ path: String) throws -> [Float] {
-        // Read no more than the limit allows (plus a second to tell "too long" apart).
-        let buffer = try AudioFile.read(path, maxSeconds: maxSeconds + 1)
-        let seconds = Double(buffer.samples.count / max(buffer.channels, 1)) / Double(max(buffer.sampleRate, 1))
-        guard seconds <= maxSeconds else { throw CopySynthesisError.tooLong(path: path, limit: maxSeconds) }
-        let mono = buffer.mono()
+        let mono = try AudioFile.read(path, longest: maxSeconds).mono()
         let rate = MelConfig.standard.sampleRate
         return mono.sampleRate == rate ? mono.samples : try Resampler.resample(mono.samples, from: mono.sampleRate, to: rate)
     }

@@ -16,10 +16,14 @@ public struct SpeechTrainOptions: TrainingRunSettings {
 
     public func problems() -> [String] {
         var p = run.problems()
-        if framesPerBatch < 100 { p.append("--batch-frames must be at least 100, got \(framesPerBatch)") }
+        // Upper bounds too, so a hostile number is refused before anything is sized by it.
+        p += rangeProblem("--batch-frames", framesPerBatch, 100...100_000)
         if let m = model {
-            if m.dModel < 2 || m.dModel % 2 != 0 { p.append("--d-model must be a positive even number (2 attention heads), got \(m.dModel)") }
-            if m.encoderLayers < 1 || m.decoderLayers < 1 { p.append("--layers must be at least 1, got \(min(m.encoderLayers, m.decoderLayers))") }
+            if m.dModel < 2 || m.dModel > 2048 || m.dModel % 2 != 0 {
+                p.append("--d-model must be an even number in 2...2048 (2 attention heads), got \(m.dModel)")
+            }
+            p += rangeProblem("--layers", min(m.encoderLayers, m.decoderLayers), 1...64) + rangeProblem("--layers", max(m.encoderLayers, m.decoderLayers), 1...64)
+            p += rangeProblem("--ffn-dim", m.ffnDim, 1...16_384)
         }
         return p
     }

@@ -58,12 +58,12 @@ struct BatchCommand: ParsableCommand, HasGlobalOptions {
               completion: .file(extensions: ["jsonl", "txt"]))
     var files: [String] = []
     @Option(name: .long, help: ArgumentHelp("Output folder (created if missing).", valueName: "dir")) var outDir = "out"
-    @Option(name: .long, help: "Items rendered at once; BLAS threads per item = cores / jobs.") var jobs = 1
+    @Option(name: .long, parsing: .unconditional, help: "Items rendered at once; BLAS threads per item = cores / jobs.") var jobs = 1
     @Option(name: .long, help: ArgumentHelp("Render only shard i of n, 1-based (e.g. 2/3); the n shards together render every line once.", valueName: "i/n"))
     var shard: String?
     @Flag(name: .long, help: "Skip items whose output file already exists (resume an interrupted batch).") var skipExisting = false
     @Flag(name: .long, help: "Write DIR/index.html: a player, spectrogram, prompt, seed and render time per item.") var report = false
-    @Option(name: .long, help: "Batch seed: lines without their own \"seed\" derive theirs from it.") var seed: UInt64 = 1
+    @Option(name: .long, parsing: .unconditional, help: "Batch seed: lines without their own \"seed\" derive theirs from it.") var seed: UInt64 = 1
     @OptionGroup(title: "Level") var level: LevelOptions
     @OptionGroup var globals: GlobalOptions
 
@@ -119,6 +119,10 @@ struct BatchCommand: ParsableCommand, HasGlobalOptions {
             let html = BatchReport.html(run.entries.compactMap { $0 }, problems: plan.problems, tally: tally, title: title,
                                         command: (["gen"] + CommandLine.arguments.dropFirst()).joined(separator: " "))
             let path = PathName.join(outDir, "index.html")
+            var isFolder: ObjCBool = false
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
+                throw GenError.io("cannot write the report '\(path)': a folder has that name. Move it away, or give another --out-dir.")
+            }
             try run.whileWriting { try ioErrors { try Data(html.utf8).write(to: URL(fileURLWithPath: path), options: .atomic) } }
             if !globals.quiet { printLine("report: \(path)  (open it in a browser: xdg-open \(path))") }
         }

@@ -15,12 +15,16 @@ func loadCodec(_ globals: GlobalOptions) throws -> RVQCodec {
     return try ioErrors { try MusicModels.loadCodec(modelsFolder: dir) }
 }
 
-/// `AudioFile.readMono`, its failures exit 3.
-func readMono(_ path: String, sampleRate: Int, maxSeconds: Double? = nil) throws -> [Float] {
+/// `AudioFile.readMono`, its failures exit 3. `longest`: a longer input is refused.
+func readMono(_ path: String, sampleRate: Int, maxSeconds: Double? = nil, longest: Double? = nil) throws -> [Float] {
     try ioErrors {
-        try AudioFile.readMono(path, sampleRate: sampleRate, maxSeconds: maxSeconds)
+        try AudioFile.readMono(path, sampleRate: sampleRate, maxSeconds: maxSeconds, longest: longest)
     }
 }
+
+/// The longest input `gen encode` and `gen codec` take, and the longest codes `gen decode` takes, in
+/// seconds: each holds its whole input and output (about 1 GB an hour), as `gen vocode` does.
+let codecLongestSeconds = 3600.0
 
 /// Refuses an output name whose extension names no audio format gen writes, before any work
 /// ("-" is a WAV on stdout); exit 3.
@@ -85,7 +89,7 @@ struct Encode: ParsableCommand, HasGlobalOptions {
         downmixed to mono and resampled to 22050 Hz. The codec's codebooks form a
         bitrate ladder (0.86 kbps per main codebook, 6.89 kbps for the top rung's 8):
         pick a rung with --codebooks or --bandwidth. Long files are encoded in bounded
-        chunks. The codes file format is described in docs/REFERENCE.md ("Codes
+        chunks, up to an hour a file. The codes file format is described in docs/REFERENCE.md ("Codes
         files").
 
         The ladder mixes two streams: the main codebooks, and from 1.89 kbps up the
@@ -115,7 +119,7 @@ struct Encode: ParsableCommand, HasGlobalOptions {
         let model = try loadCodec(globals)
         let r = try bitrate.rung(for: model)
         try ioErrors { try AudioFile.checkWritable(output) }
-        let samples = try readMono(input, sampleRate: model.sampleRate)
+        let samples = try readMono(input, sampleRate: model.sampleRate, longest: codecLongestSeconds)
         let file = RVQCodesFile(encoding: samples, model: model, rung: r)
         try ioErrors { try file.write(to: output) }
         if globals.quiet { print(output); return }
@@ -153,6 +157,11 @@ struct Decode: ParsableCommand, HasGlobalOptions {
         let file = try ioErrors { try RVQCodesFile.read(input) }
         let model = try loadCodec(globals)
         try ioErrors { try file.check(against: model, path: input) }
+        let seconds = Double(file.length) / Double(file.sampleRate)
+        guard seconds <= codecLongestSeconds else {
+            throw GenError.io(String(format: "'%@' holds %.0f s of codes; gen decode takes at most %.0f s in one file (its memory grows with the length). "
+                                     + "Encode the audio in parts of at most an hour (`sox IN OUT trim 0 3600`).", input, seconds, codecLongestSeconds))
+        }
         let r = try bitrate.rung(for: model, file: file)
         let rows = Array(file.mainCodes.prefix(r.main)) + Array(file.codes.suffix(file.bassCodebooks).prefix(r.bass))
         try writeDecoded(model.decode(rows, bassRows: r.bass, length: max(file.length, 1), bass: !bass.noBassDecoder), sampleRate: model.sampleRate, to: output)
@@ -181,7 +190,7 @@ struct Codec: ParsableCommand, HasGlobalOptions {
         let model = try loadCodec(globals)
         let r = try bitrate.rung(for: model)
         if output != "-" { try ioErrors { try AudioFile.checkWritable(output) } }
-        let samples = try readMono(input, sampleRate: model.sampleRate)
+        let samples = try readMono(input, sampleRate: model.sampleRate, longest: codecLongestSeconds)
         try writeDecoded(model.roundTrip(samples, rung: r, bass: !bass.noBassDecoder), sampleRate: model.sampleRate, to: output)
         if output != "-" {
             print(globals.quiet ? output : "\(output)  (\(rungText(r)), \(model.config.kbpsText(r)) kbps)")
@@ -292,7 +301,7 @@ struct TrainCodec: TrainCommand {
         """)
     @Option(name: .long, help: "Corpus folder (from `gen dataset music`); repeat for several.") var data: [String]
     @Option(name: .long, help: "Model folder to write.") var out: String
-    @Option(name: .long, help: "Windows per batch.") var batchSize = 12
+    @Option(name: .long, parsing: .unconditional, help: "Windows per batch.") var batchSize = 12
     @Option(name: .long, help: "STFT frames per training window (hop 256: 64 frames = 0.74 s).") var segmentFrames = 64
     @Option(name: .long, help: "Codebooks of the residual quantizer (new models only).") var codebooks = 8
     @Option(name: .long, help: "Channels of the encoder and decoder (new models only).") var width = 256

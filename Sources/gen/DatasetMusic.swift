@@ -42,8 +42,8 @@ struct DatasetMusic: ParsableCommand, HasGlobalOptions {
 
     @Option(name: .long, help: "Output folder.") var out: String
     @Option(name: .long, help: "Hours of audio to render (default 1), or with --audio-dir the most to import (default all).") var hours: Double?
-    @Option(name: .long, help: "Random seed: the same seed gives the same corpus.") var seed: UInt64 = 1
-    @Option(name: .long, help: "Clips rendered at once (each runs mma and fluidsynth).") var jobs = 2
+    @Option(name: .long, parsing: .unconditional, help: "Random seed: the same seed gives the same corpus.") var seed: UInt64 = 1
+    @Option(name: .long, parsing: .unconditional, help: "Clips rendered at once (each runs mma and fluidsynth).") var jobs = 2
     @Option(name: .long, help: ArgumentHelp("Hold out one clip in N for validation (1: every clip, an evaluation set).", valueName: "N"))
     var validationEvery = 20
     @Option(name: .long, help: ArgumentHelp("Import your own recordings from this folder instead of rendering.", valueName: "dir"))
@@ -57,7 +57,9 @@ struct DatasetMusic: ParsableCommand, HasGlobalOptions {
     @OptionGroup var globals: GlobalOptions
 
     func validate() throws {
-        if let hours, !(hours > 0 && hours.isFinite) { throw ValidationError("--hours must be a positive number, got \(hours).") }
+        // At most 1,000 hours: the clips are planned before any is rendered, and a plan of 10^9 hours
+        // would not fit in memory (1,000 hours of MMA grooves take weeks of two cores to render).
+        if let hours, !(hours > 0 && hours <= 1000) { throw ValidationError("--hours must be a number of hours in (0, 1000], got \(hours).") }
         if jobs < 1 { throw ValidationError("--jobs must be at least 1, got \(jobs).") }
         if !(1...1000).contains(validationEvery) {
             throw ValidationError("--validation-every must be between 1 (every clip held out) and 1000, got \(validationEvery).")

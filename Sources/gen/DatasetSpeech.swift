@@ -38,7 +38,7 @@ struct DatasetSpeech: ParsableCommand, HasGlobalOptions {
     @Option(name: .long, help: "Output folder.") var out: String
     @Option(name: .long, help: "Sentences per voice.") var sentences = 3000
     @Option(name: .long, help: "Comma-separated teacher voices.") var voices = "slt,rms,awb"
-    @Option(name: .long, help: "Random seed for the sentence generator.") var seed: UInt64 = 1
+    @Option(name: .long, parsing: .unconditional, help: "Random seed for the sentence generator.") var seed: UInt64 = 1
     @Option(name: .long, help: ArgumentHelp("Import an LJSpeech-style folder (metadata.csv + wavs/<id>.wav) instead of synthesizing.", valueName: "dir"))
     var ljspeech: String?
     @Option(name: .long, help: ArgumentHelp("Speaker name for --ljspeech (default: the folder's name).", valueName: "name"))
@@ -52,7 +52,8 @@ struct DatasetSpeech: ParsableCommand, HasGlobalOptions {
         if !Flite.voiceNames.contains(alignVoice) {
             throw ValidationError("unknown --align-voice '\(alignVoice)'. Valid voices: \(Flite.voiceNames.joined(separator: ", ")).")
         }
-        if sentences < 1 { throw ValidationError("--sentences must be at least 1.") }
+        // At most 1,000,000 a voice: the sentences are made before any is spoken.
+        if !(1...1_000_000).contains(sentences) { throw ValidationError("--sentences must be in 1...1000000 a voice, got \(sentences).") }
         for v in voiceList where !Flite.voiceNames.contains(v) {
             throw ValidationError("unknown voice '\(v)'. Valid voices: \(Flite.voiceNames.joined(separator: ", ")).")
         }

@@ -73,7 +73,7 @@ struct Music: ParsableCommand, HasGlobalOptions {
     @Option(name: .long, parsing: .unconditional, help: "Sampling temperature (0 = greedy; default: the prior's, 1.1 for the shipped prior).") var temperature: Float?
     @Option(name: .long, parsing: .unconditional, help: "Sample only among the k most likely codes (0 = off, 1 = greedy).") var topK: Int = MusicRequest.defaultTopK
     @Option(name: .long, parsing: .unconditional, help: "Nucleus sampling mass in [0, 1] (0 = off).") var topP: Float = 0
-    @Option(name: .long, help: "Random seed (default: random, printed so the run can be repeated).") var seed: UInt64?
+    @Option(name: .long, parsing: .unconditional, help: "Random seed (default: random, printed so the run can be repeated).") var seed: UInt64?
     @Option(name: .long, help: "Number of pieces to sample at once.") var samples: Int = 1
     @Option(name: [.customLong("cfg"), .customLong("genre-guidance")],
             help: "Classifier-free guidance on the labels, 1 (off) to 10: higher follows genre, artist and lyrics more closely at twice the sampling cost (--genre-guidance is an older name).")
@@ -124,9 +124,10 @@ struct Music: ParsableCommand, HasGlobalOptions {
 
     func run() throws {
         try checkAudioOutput(output)
-        let folder = PathName.parent(output)
-        if output != "-" && !folder.isEmpty && !FileManager.default.fileExists(atPath: folder) {
-            throw GenError.io("cannot write '\(output)': directory '\(folder)' does not exist. Create it first (mkdir -p '\(folder)') or choose another output path.")
+        // Every output the pieces will be written to, checked before any is sampled (a folder in the
+        // way, a missing or read-only folder), so no set is left half written.
+        if output != "-" {
+            for i in 0..<samples { try ioErrors { try AudioFile.checkWritable(numberedPath(output, index: i + 1, count: samples)) } }
         }
         let text = try readLyrics()
         let models = try loadPrior(globals)
@@ -283,13 +284,13 @@ struct TrainPrior: TrainCommand {
     @Option(name: .long, help: "Model folder to write.") var out: String
     @Option(name: .long, help: "Codebooks of the codec modelled per frame (new models only).") var codebooks = 4
     @Option(name: .long, help: "Codebook pattern: delay or parallel (new models only).") var pattern: CodebookPattern = .delay
-    @Option(name: .long, help: "Windows per batch.") var batchSize = 8
+    @Option(name: .long, parsing: .unconditional, help: "Windows per batch.") var batchSize = 8
     @Option(name: .long, help: "Probability of dropping each label (artist, genre, lyrics).") var labelDropout: Float = 0.1
     @Option(name: .long, help: "Probability of dropping every label at once (what --cfg steers from).") var cfgDropout: Float = 0.2
     @Option(name: .long, help: ArgumentHelp("Residual dropout in the transformer's blocks in training steps (0: none; not in evaluation or sampling). For a small corpus the prior learns by heart. Not saved with the run: give it again with --resume.", valueName: "p")) var dropout: Float = 0
     @Option(name: .long, help: ArgumentHelp("In training steps, replace each input code with a random one with probability p (the targets stay clean), so that the prior learns to recover from an unlikely code of its own drawing (0: none; not in evaluation or sampling). Not saved with the run: give it again with --resume.", valueName: "p")) var inputNoise: Float = 0
     @Option(name: .long, help: ArgumentHelp("Scheduled sampling: in training steps, each input code is, with probability p, the prior's own draw at that step (read teacher-forced, without gradients) instead of the corpus's, so that it learns to come back from a plausible code of its own that the corpus did not play; the targets stay the corpus's (0: none; not in evaluation or sampling). A third more time a step. Not saved with the run: give it again with --resume.", valueName: "p")) var scheduledSampling: Float = 0
-    @Option(name: .long, help: "Steps per window, the start state included (new models only).") var context = 512
+    @Option(name: .long, parsing: .unconditional, help: "Steps per window, the start state included (new models only).") var context = 512
     @Option(name: .long, help: "Model width (new models only).") var dModel = 256
     @Option(name: .long, help: "Transformer layers (new models only).") var layers = 6
     @Option(name: .long, help: "Attention heads (new models only).") var heads = 4

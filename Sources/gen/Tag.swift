@@ -117,7 +117,7 @@ struct TrainTagger: TrainCommand {
         """)
     @Option(name: .long, help: "Corpus folder (from `gen dataset music`); repeat for several.") var data: [String]
     @Option(name: .long, help: "Model folder to write.") var out: String
-    @Option(name: .long, help: "Windows per batch.") var batchSize = 16
+    @Option(name: .long, parsing: .unconditional, help: "Windows per batch.") var batchSize = 16
     @Option(name: .long, help: "Probability of leaving out each time column of patches.") var patchoutTime: Float = 0.3
     @Option(name: .long, help: "Probability of leaving out each frequency row of patches.") var patchoutFreq: Float = 0.2
     @Option(name: .long, help: "Probability of leaving out each single patch.") var patchoutRandom: Float = 0

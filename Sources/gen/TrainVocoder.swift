@@ -51,7 +51,7 @@ struct TrainVocoder: TrainCommand {
 
     @Option(name: .long, help: "Corpus folder (from `gen dataset speech`).") var data: String
     @Option(name: .long, help: "Model folder to write.") var out: String
-    @Option(name: .long, help: "Segments per batch.") var batchSize = 16
+    @Option(name: .long, parsing: .unconditional, help: "Segments per batch.") var batchSize = 16
     @Option(name: .long, help: "Mel frames per segment (86 per second).") var segmentFrames = 48
     @Option(name: .long, help: "Backbone width (channels).") var width = 192
     @Option(name: .long, help: "ConvNeXt blocks.") var blocks = 6

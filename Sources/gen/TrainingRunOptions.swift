@@ -27,6 +27,7 @@ extension TrainCommand {
         var o = options
         if globals.quiet { o.log = { _ in } }
         guard writesCheckpoints else { return try Self.train(o) }
+        try training.checkFolder(o.outDir)
         if training.bf16 && !globals.quiet {
             printLine(BF16Products.available ? "gen: --bf16: the steps' products in bfloat16."
                       : "gen: --bf16 ignored: this CPU has no AVX512-BF16; the products stay float.")
@@ -40,13 +41,13 @@ extension TrainCommand {
 /// The shared flags, with the defaults of the trainer `Settings` (its `defaultRun`, declared once
 /// in the library beside the trainer).
 struct TrainingRunOptions<Settings: TrainingRunSettings>: ParsableArguments {
-    @Option(name: .long, help: "Total optimizer steps (the schedule's length).") var steps = Settings.defaultRun.steps
-    @Option(name: .long, help: "Stop after this many minutes (a checkpoint is written).") var minutes: Double?
-    @Option(name: .long, help: "Peak learning rate.") var lr: Float = Settings.defaultRun.learningRate
-    @Option(name: .long, help: "Warm-up steps.") var warmup = Settings.defaultRun.warmup
-    @Option(name: .long, help: "Steps between checkpoints.") var saveEvery = Settings.defaultRun.saveEvery
-    @Option(name: .long, help: "Steps between held-out evaluations.") var evalEvery = Settings.defaultRun.evalEvery
-    @Option(name: .long, help: "Random seed.") var seed: UInt64 = 1
+    @Option(name: .long, parsing: .unconditional, help: "Total optimizer steps (the schedule's length).") var steps = Settings.defaultRun.steps
+    @Option(name: .long, parsing: .unconditional, help: "Stop after this many minutes (a checkpoint is written).") var minutes: Double?
+    @Option(name: .long, parsing: .unconditional, help: "Peak learning rate.") var lr: Float = Settings.defaultRun.learningRate
+    @Option(name: .long, parsing: .unconditional, help: "Warm-up steps.") var warmup = Settings.defaultRun.warmup
+    @Option(name: .long, parsing: .unconditional, help: "Steps between checkpoints.") var saveEvery = Settings.defaultRun.saveEvery
+    @Option(name: .long, parsing: .unconditional, help: "Steps between held-out evaluations.") var evalEvery = Settings.defaultRun.evalEvery
+    @Option(name: .long, parsing: .unconditional, help: "Random seed.") var seed: UInt64 = 1
     @Flag(name: .long, help: "Continue from the checkpoint in --out.") var resume = false
     @Flag(name: .long, help: ArgumentHelp(
         "Mixed precision: the steps' matrix products in bfloat16 (weights, gradients and the optimizer stay float; held-out evaluations too), on a CPU with AVX512-BF16; elsewhere ignored.")) var bf16 = false
@@ -55,6 +56,19 @@ struct TrainingRunOptions<Settings: TrainingRunSettings>: ParsableArguments {
     /// a usage error (exit 2).
     func check(_ options: Settings) throws {
         if let problem = options.problems().first { throw ValidationError(problem + ".") }
+    }
+
+    /// What can be told of the run's folder before any data is read: it must be a folder (or not
+    /// exist yet), and hold a checkpoint when the run resumes.
+    func checkFolder(_ out: String) throws {
+        var isFolder: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: out, isDirectory: &isFolder)
+        if exists && !isFolder.boolValue {
+            throw GenError.usage("--out '\(out)' is a file, not a folder: name a folder for the run (it is created when missing).")
+        }
+        if resume && !FileManager.default.fileExists(atPath: out + "/model.safetensors") {
+            throw GenError.usage("--resume found no checkpoint in '\(out)' (no model.safetensors): start without --resume, or name the run's folder with --out.")
+        }
     }
 
     /// Runs a trainer writing to `out`. Ctrl-C (or SIGTERM, SIGHUP) stops it at the end of the

@@ -100,6 +100,25 @@ final class AudioFileRoundTripTests: ScratchDirectoryTestCase {
         for t in 0..<1000 { XCTAssertEqual(mono.samples[t], (left[t] + right[t]) / 2, accuracy: 1e-7) }
     }
 
+    // Expected from the file's own size: 1,000 stereo frames at 22,050 Hz are 2,000 samples and
+    // 1000/22050 s. A limit at or above the file reads all of it; one below refuses it, naming the
+    // limit in seconds at the file's rate (for a sample budget, budget / channels frames).
+    func testALimitRefusesALongerFileAndKeepsOneThatFits() throws {
+        let stereo = AudioBuffer(samples: (0..<2000).map { Float($0 % 7) * 0.01 }, sampleRate: rate, channels: 2)
+        try AudioFile.write(stereo, to: path("l.wav"), encoding: .float32)
+        XCTAssertEqual(try AudioFile.read(path("l.wav"), longest: 1000.0 / Double(rate)).samples, stereo.samples)
+        XCTAssertEqual(try AudioFile.read(path("l.wav"), mostSamples: 2000).samples, stereo.samples)
+        for (longest, most, seconds) in [(999.0 / Double(rate), nil, 999.0 / Double(rate)), (nil, 1998, 999.0 / Double(rate)),
+                                         (0.01, 4000, 220.0 / Double(rate))] as [(Double?, Int?, Double)] {
+            XCTAssertThrowsError(try AudioFile.read(path("l.wav"), longest: longest, mostSamples: most)) { error in
+                guard case AudioError.tooLong(let p, let s) = error else { return XCTFail("\(error)") }
+                XCTAssertEqual(p, path("l.wav"))
+                XCTAssertEqual(s, seconds, accuracy: 1e-12)
+                XCTAssertTrue("\(error)".contains("sox IN OUT trim 0"), "\(error)")
+            }
+        }
+    }
+
     // Out-of-range samples saturate: +1.5 at 32767 (read back as 32767/32768) and -1.5 at
     // -32768 (read back as -1) instead of wrapping around; 0.25 = 8192/32768 is exact.
     func testPCM16ClipsOutOfRangeSamples() throws {

@@ -212,6 +212,56 @@ final class CLITests: CLITestCase {
         XCTAssertEqual(leftovers, [], "temporary files left behind")
     }
 
+    // Found by probing the commands as a hostile user (the fifty-eighth session); each once crashed,
+    // wrote a useless file with exit 0, or worked for seconds before failing. Expected: a usage error
+    // (exit 2) or an I/O error (exit 3) that names the problem, before any work, nothing written; a
+    // reader that closes the pipe ends gen quietly by SIGPIPE (status 141), as every command does.
+    func testHostileInputsFoundByProbingAreRefusedUpFront() throws {
+        let long = path("long.wav")   // 3 s of 48 kHz: more than a pipe holds, so the writer meets the closed end
+        try AudioFile.write(AudioBuffer(samples: (0..<144_000).map { 0.3 * Float(sin(Double($0) * 0.05)) }, sampleRate: 48000, channels: 1), to: long)
+        let piped = try shell("gen convert long.wav - | head -c 100 > /dev/null; echo \"${PIPESTATUS[0]}\"")
+        XCTAssertEqual(String(decoding: piped.stdout, as: UTF8.self), "141\n", piped.stderr)
+        XCTAssertEqual(piped.stderr, "")
+        for (args, code, mentions) in [
+            (["convert", long, path("n.wav"), "--normalize", "nan"], Int32(2), "--normalize takes a peak level"),
+            (["convert", long, path("n.wav"), "--normalize=-inf"], 2, "--normalize takes a peak level"),
+            (["train", "prior", "--data", path("none"), "--codec", "models/codec", "--out", long], 2, "is a file, not a folder"),
+            (["train", "prior", "--data", path("none"), "--codec", "models/codec", "--out", path("run"), "--resume"], 2, "--resume found no checkpoint"),
+            (["train", "prior", "--data", path("none"), "--codec", "models/codec", "--out", path("run"), "--batch-size", "1000000000"], 2, "--batch-size must be in 1...256"),
+            (["train", "prior", "--data", path("none"), "--codec", "models/codec", "--out", path("run"), "--steps", "-1"], 2, "--steps must be positive, got -1"),
+            (["dataset", "music", "--out", path("run"), "--hours", "1e9"], 2, "--hours must be a number of hours in (0, 1000]"),
+            (["music", "--duration", "2", "-o", long + "/m.wav"], 3, "is a file, not a folder"),
+            (["music", "--duration", "2", "--samples", "3", "-o", path("set/m.wav")], 3, "a folder already has that name"),
+        ] {
+            if args.contains(path("set/m.wav")) { try FileManager.default.createDirectory(atPath: path("set/m-2.wav"), withIntermediateDirectories: true) }
+            let r = try gen(args)
+            XCTAssertEqual(r.code, code, "\(args): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains(mentions), "\(args): \(r.stderr)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("n.wav")))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("run")), "the run's folder is not made before the checks")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("set/m-1.wav")), "no piece of a set is written before all outputs are checked")
+        // A prior whose weights are NaN (a diverged run) is refused by name, as the speech models are,
+        // where it once sampled a plausible WAV from them with exit 0.
+        let models = path("nan-models")
+        try FileManager.default.createDirectory(atPath: models, withIntermediateDirectories: true)
+        for m in ["codec", "prior", "speech", "tagger", "vocoder"] {
+            try FileManager.default.createSymbolicLink(atPath: models + "/" + m, withDestinationPath: root.appendingPathComponent("models/" + m).path)
+        }
+        try FileManager.default.removeItem(atPath: models + "/prior")
+        try FileManager.default.createDirectory(atPath: models + "/prior", withIntermediateDirectories: true)
+        let shipped = root.appendingPathComponent("models/prior").path
+        try FileManager.default.copyItem(atPath: shipped + "/config.json", toPath: models + "/prior/config.json")
+        var weights = try Data(contentsOf: URL(fileURLWithPath: shipped + "/model.safetensors"))
+        let header = 8 + Int(weights.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
+        weights.replaceSubrange(header..., with: Data(repeating: 0xFF, count: weights.count - header))   // 0xFFFFFFFF: NaN
+        try weights.write(to: URL(fileURLWithPath: models + "/prior/model.safetensors"))
+        let nan = try gen(["music", "--duration", "2", "--models-dir", models, "-o", path("nan.wav")])
+        XCTAssertEqual(nan.code, 3, nan.stderr)
+        XCTAssertTrue(nan.stderr.contains("holds NaN or infinite values"), nan.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("nan.wav")))
+    }
+
     func testUsageErrorsExitWith2() throws {
         let r = try gen(["convert", "a.wav", "b.wav", "--rate", "-5"])
         XCTAssertEqual(r.code, 2, r.stderr)

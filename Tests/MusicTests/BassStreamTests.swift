@@ -71,12 +71,18 @@ final class BassStreamTests: MusicScratchTestCase {
         for (edit, word) in [({ (l: inout BassStreamLayout) in l.down = 0 }, "down"), ({ $0.down = 3 }, "down"), ({ $0.codebooks = 0 }, "codebooks"),
                              ({ $0.codebooks = 1_000_000 }, "codebooks"), ({ $0.codebookSize = 1 << 40 }, "codebook_size"), ({ $0.rungs = [] }, "rungs"),
                              ({ $0.rungs = [CodecRung(main: 2), CodecRung(main: 1, bass: 1)] }, "grow"),
-                             ({ $0.rungs = [CodecRung(main: 9)] }, "rungs[0]"), ({ $0.rungs = [CodecRung(main: 1, bass: 3)] }, "rungs[0]")] as [((inout BassStreamLayout) -> Void, String)] {
+                             ({ $0.rungs = [CodecRung(main: 9)] }, "rungs[0]"), ({ $0.rungs = [CodecRung(main: 1, bass: 3)] }, "rungs[0]"),
+                             // A negative count once trapped in the rungs' range check (0...-1): now one message.
+                             ({ $0.codebooks = -1 }, "codebooks must be in 1...8, got -1")] as [((inout BassStreamLayout) -> Void, String)] {
             let p = problems(edit)
             XCTAssertFalse(p.isEmpty, word)
             XCTAssertTrue(p.joined().contains(word), "\(word): \(p)")
         }
         XCTAssertThrowsError(try JSONDecoder().decode(CodecRung.self, from: Data("[1, 2, 3]".utf8)))
+        XCTAssertEqual(problems { $0.codebooks = -1 }, ["bass_stream.codebooks must be in 1...8, got -1"])
+        // The codec's own count, negative beside a list of training counts, likewise (it trapped too).
+        var c = RVQCodecConfig(); c.codebooks = -1; c.trainingCodebooks = [1]
+        XCTAssertEqual(c.validate(), ["codebooks must be in 1...32, got -1"])
     }
 
     // Expected: Lloyd's iterations never raise the distortion (each step moves every vector to its

@@ -57,7 +57,17 @@ final class TrainOptionsTests: XCTestCase {
         p.labelDropout = 1.5; p.model.heads = 3; p.residualDropout = .nan; p.inputNoise = 0.6
         XCTAssertEqual(p.problems(), ["--label-dropout must be in 0...1, got 1.5", "--dropout must be in 0...0.9, got nan",
                                       "--input-noise must be in 0...0.5, got 0.6",
-                                      "--d-model must be a positive multiple of --heads, and --layers at least 1"])
+                                      "--d-model must be a multiple of --heads in 1...4096, got 256 and 3 heads"])
+        // Upper bounds: a batch of 10^9 windows once aborted allocating 16 TB; the steps of a batch
+        // are bounded too (about 0.5 MB of memory a step, measured: 2.3 GB at 8 × 512, 8.6 GB at 32 × 512).
+        p = PriorTrainOptions(dataDirs: ["d"], codecDir: "c", outDir: "o"); p.model.context = 512; p.batchSize = 1_000_000_000
+        XCTAssertEqual(p.problems(), ["--batch-size must be in 1...256, got 1000000000"])
+        p.batchSize = 32
+        XCTAssertEqual(p.problems(), [])
+        p.batchSize = 64
+        XCTAssertEqual(p.problems(), ["--batch-size × --context must be at most 16384 steps a batch (about 0.5 MB of memory each), got 64 × 512"])
+        p.batchSize = 1; p.model.context = 100_000; p.model.layers = 65
+        XCTAssertEqual(p.problems(), ["--context must be in 2...8192, got 100000", "--layers must be in 1...64, got 65"])
         var t = TaggerTrainOptions(dataDirs: ["d"], outDir: "o")
         XCTAssertEqual(t.problems(), [])
         t.patchoutTime = 1; t.mixup = 0.01

@@ -12,8 +12,12 @@ final class SpeechTrainOptionsTests: XCTestCase {
         s.framesPerBatch = 99
         var arch = FastSpeechConfig(vocabSize: 0, speakers: [], pitchMean: [], pitchStd: [], energyMean: 0, energyStd: 1)
         arch.dModel = 3; s.model = arch
-        XCTAssertEqual(s.problems(), ["--batch-frames must be at least 100, got 99",
-                                      "--d-model must be a positive even number (2 attention heads), got 3"])
+        XCTAssertEqual(s.problems(), ["--batch-frames must be in 100...100000, got 99",
+                                      "--d-model must be an even number in 2...2048 (2 attention heads), got 3"])
+        // Upper bounds too: a hostile number is refused before anything is sized by it.
+        s.framesPerBatch = 1_000_000_000; arch.dModel = 128; arch.decoderLayers = 1000; arch.ffnDim = 1 << 20; s.model = arch
+        XCTAssertEqual(s.problems(), ["--batch-frames must be in 100...100000, got 1000000000", "--layers must be in 1...64, got 1000",
+                                      "--ffn-dim must be in 1...16384, got 1048576"])
         var v = VocoderTrainOptions(dataDir: "d", outDir: "o")
         XCTAssertEqual(v.problems(), [])
         v.segmentFrames = 7; v.model.blocks = 33; v.adversarial.learningRate = 0; v.run.learningRate = 0

@@ -137,6 +137,13 @@ final class VocoderTests: XCTestCase {
         XCTAssertEqual(vocoder.waveform(logMel: mel, frames: frames), network)
         var hostile = model.config; hostile.melProjection?.iterations = 100
         XCTAssertEqual(hostile.validate(), ["mel_projection.iterations must be in 0...64, got 100"])
+        // An n_fft under 4 once trapped in the source phase's lifter range (1...n_fft/2 − 1): now the
+        // n_fft message alone.
+        for n in [-1, 0, 2, 3] {
+            var tiny = model.config; tiny.nFFT = n; tiny.sourcePhase = SourcePhaseSettings()
+            XCTAssertEqual(tiny.validate().count, 1, "\(n): \(tiny.validate())")
+            XCTAssertTrue(tiny.validate()[0].hasPrefix("n_fft must be a power of two"), "\(tiny.validate())")
+        }
     }
 
     func testChunkedSynthesisEqualsWhole() {
