@@ -72,8 +72,12 @@ public struct PromptVocabulary: Sendable {
     public var genres: [String]?
     public var artists: [String]?
 
-    public init(voices: [String]? = nil, genres: [String]? = nil, artists: [String]? = nil) {
-        self.voices = voices; self.genres = genres; self.artists = artists
+    /// Why a line's "chords" does not parse (the music models' parser), or nil; nil: not checked here.
+    public var chordsProblem: (@Sendable (String) -> String?)?
+
+    public init(voices: [String]? = nil, genres: [String]? = nil, artists: [String]? = nil,
+                chordsProblem: (@Sendable (String) -> String?)? = nil) {
+        self.voices = voices; self.genres = genres; self.artists = artists; self.chordsProblem = chordsProblem
     }
 
     /// Why `item` cannot render with these models, or nil.
@@ -87,6 +91,7 @@ public struct PromptVocabulary: Sendable {
         case .music(let m):
             let artist = MusicRequest.isAnyArtist(m.artist) ? nil : m.artist
             return check(m.genre, genres, "genre", "genres") ?? check(artist, artists, "artist", "artists", alternative: MusicRequest.anyArtistHint)
+                ?? m.chords.flatMap { chordsProblem?($0) }
         }
     }
 

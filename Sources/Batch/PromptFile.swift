@@ -319,22 +319,28 @@ public enum PromptParser {
     /// Checks and normalises an output path relative to the output folder.
     public static func outputName(_ out: String) throws -> String {
         if out.isEmpty { throw Reason("\"out\" is empty; give a file name such as \"take-1.wav\".") }
+        let shown = out.count > 80 ? String(out.prefix(60)) + "… (\(out.utf8.count) bytes)" : out   // a hostile name is not echoed whole
         if let c = out.unicodeScalars.first(where: { $0.properties.generalCategory == .control }) {
             throw Reason("\"out\" contains the control character U+\(String(format: "%04X", c.value)); use letters, digits, '-', '_' and '/'.")
         }
         if out.hasPrefix("/") || out.hasPrefix("~") {
-            throw Reason("\"out\" '\(out)' must be relative to --out-dir, e.g. \"jazz/take-1.wav\".")
+            throw Reason("\"out\" '\(shown)' must be relative to --out-dir, e.g. \"jazz/take-1.wav\".")
         }
         var parts: [Substring] = []
         for part in out.split(separator: "/") where part != "." {
-            if part == ".." { throw Reason("\"out\" '\(out)' leaves the output folder ('..'); keep outputs inside --out-dir.") }
-            if part.hasPrefix(".") { throw Reason("\"out\" '\(out)' names a hidden file or folder; start each name with a letter or digit.") }
+            if part == ".." { throw Reason("\"out\" '\(shown)' leaves the output folder ('..'); keep outputs inside --out-dir.") }
+            if part.hasPrefix(".") { throw Reason("\"out\" '\(shown)' names a hidden file or folder; start each name with a letter or digit.") }
             parts.append(part)
         }
-        if parts.isEmpty || out.hasSuffix("/") { throw Reason("\"out\" '\(out)' names a folder; give a file name such as \"take-1.wav\".") }
+        // Within what the file system takes (255 bytes a name, 4,096 a path), with room for the
+        // temporary name a file is written under and for --out-dir.
+        if parts.count > 32 || parts.contains(where: { $0.utf8.count > 200 }) || out.utf8.count > 1024 {
+            throw Reason("\"out\" '\(shown)' is too long: at most 32 folders deep, 200 bytes a name and 1,024 in all.")
+        }
+        if parts.isEmpty || out.hasSuffix("/") { throw Reason("\"out\" '\(shown)' names a folder; give a file name such as \"take-1.wav\".") }
         let name = parts.joined(separator: "/")
         do { _ = try AudioFileFormat(path: name) } catch {
-            throw Reason("\"out\" '\(out)' must end in .wav, .flac or .ogg.")
+            throw Reason("\"out\" '\(shown)' must end in .wav, .flac or .ogg.")
         }
         return name
     }

@@ -49,7 +49,10 @@ public final class BatchRenderer: @unchecked Sendable {
     public func check(_ plan: PromptSet) -> PromptSet {
         let vocabulary = PromptVocabulary(voices: speech?.config.speakers,
                                           genres: music?.prior.config.genres ?? MusicCatalog.genreNames,
-                                          artists: music?.prior.config.artists ?? MusicCatalog.artistNames)
+                                          artists: music?.prior.config.artists ?? MusicCatalog.artistNames,
+                                          chordsProblem: { c in
+                                              do { _ = try ChordTrack(parsing: c); return nil } catch let e as PriorError { return e.message } catch { return "\(error)" }
+                                          })
         var out = plan
         out.items = []
         for original in plan.items {

@@ -153,6 +153,11 @@ public struct MusicRequest: Equatable, Sendable {
         if let t = timeSignature, beatsPerBar(timeSignature: t) == nil {
             p.append("\(name(.timeSignature)) must be beats/note value such as 4/4, 3/4, 2/4 or 6/8, got '\(t)'")
         }
+        // The bar grid takes bars of at most 60 s (at least 0.05 s, which no tempo in range reaches).
+        if let b = bpm, bpmRange.contains(b), let t = timeSignature, let beats = beatsPerBar(timeSignature: t), Double(beats) * 60 / b > 60 {
+            p.append("\(name(.timeSignature)) \(t) at \(name(.bpm)) \(format(b)) makes bars of \(format(Double(beats) * 60 / b)) s, and a bar lasts at most 60 s: "
+                     + "raise the tempo to at least \(beats) or use fewer beats a bar")
+        }
         return p
     }
 

@@ -136,6 +136,11 @@ final class PromptParsingTests: XCTestCase {
             ("{\"kind\":\"music\",\"cfg_plausibility\":1}", "\"cfg_plausibility\" must be at least 0 (off) and below 1, got 1"),
             ("{\"kind\":\"music\",\"bpm\":1000}", "\"bpm\" must be between 20 and 400 beats per minute, got 1000"),
             ("{\"kind\":\"music\",\"time_signature\":\"4/3\"}", "\"time_signature\" must be beats/note value such as 4/4, 3/4, 2/4 or 6/8, got '4/3'"),
+            // Bars of 32 × 60 / 20 = 96 s, past the grid's 60: once refused only when the line rendered.
+            ("{\"kind\":\"music\",\"time_signature\":\"32/4\",\"bpm\":20}", "\"time_signature\" 32/4 at \"bpm\" 20 makes bars of 96 s"),
+            // Names the file system would refuse (ENAMETOOLONG at render time before), not echoed whole.
+            ("{\"kind\":\"speech\",\"text\":\"x\",\"out\":\"\(String(repeating: "a", count: 300)).wav\"}", "is too long: at most 32 folders deep, 200 bytes a name"),
+            ("{\"kind\":\"speech\",\"text\":\"x\",\"out\":\"\(String(repeating: "a/", count: 40))a.wav\"}", "… (85 bytes)' is too long"),
             ("{\"kind\":\"music\",\"chords\":\" \"}", "\"chords\" is empty; give chords bar by bar"),
             ("{\"kind\":\"music\",\"chords\":7}", "\"chords\" must be a string"),
             ("{\"kind\":\"music\",\"onset_density\":9}", "\"onset_density\" must be between 0 and 8 onsets per second, got 9"),

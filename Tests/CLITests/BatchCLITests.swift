@@ -67,7 +67,8 @@ final class BatchCLITests: CLITestCase {
         var lines = sentences.prefix(10).enumerated().map { i, s in speech(s, i % 3 == 0 ? ",\"voice\":\"rms\"" : i % 3 == 1 ? ",\"voice\":\"awb\",\"speed\":1.2" : "") }
         lines.insert(speech("Nobody speaks like this.", ",\"voice\":\"bob\""), at: 2)      // line 3: unknown voice
         lines.insert("Hello, this line is not JSON.", at: 6)                                // line 7: not JSON
-        XCTAssertEqual(lines.count, 12)
+        lines.append("{\"kind\":\"music\",\"genre\":\"jazz\",\"duration\":2,\"chords\":\"X\"}")     // line 13: chords that do not parse
+        XCTAssertEqual(lines.count, 13)
         let file = try write("mixed.jsonl", lines)
         let out = path("out")
         let r = try gen(["batch", file, "--out-dir", out, "--jobs", "2"])
@@ -105,7 +106,8 @@ final class BatchCLITests: CLITestCase {
         lines += sentences.prefix(5).map { speech($0) }
         lines.insert("{\"kind\":\"music\",\"genre\":\"polka\",\"duration\":2}", at: 3)   // line 4: unknown genre
         lines.insert("{\"kind\":\"speech\",\"text\":\"unterminated}", at: 8)                 // line 9: not JSON
-        XCTAssertEqual(lines.count, 12)
+        lines.append("{\"kind\":\"music\",\"genre\":\"jazz\",\"duration\":2,\"chords\":\"X\"}")     // line 13: chords that do not parse
+        XCTAssertEqual(lines.count, 13)
         let file = try write("mixed.jsonl", lines)
         let out = path("out")
         let r = try gen(["batch", file, "--out-dir", out, "--jobs", "2", "--report"])
@@ -113,7 +115,9 @@ final class BatchCLITests: CLITestCase {
         XCTAssertEqual(outputs(out).audio.count, 10, r.stderr)
         XCTAssertTrue(r.stderr.contains("\(file):4: unknown genre 'polka'"), r.stderr)
         XCTAssertTrue(r.stderr.contains("\(file):9: not valid JSON"), r.stderr)
-        XCTAssertEqual(r.stderr.components(separatedBy: "\(file):").count - 1, 2, r.stderr)
+        // Refused with the other lines' checks, before anything renders (it failed only when its turn came).
+        XCTAssertTrue(r.stderr.contains("\(file):13: chords: 'X' does not start with a root"), r.stderr)
+        XCTAssertEqual(r.stderr.components(separatedBy: "\(file):").count - 1, 3, r.stderr)
         for line in [1, 2, 3, 5, 6] {
             let a = try AudioFile.read(out + String(format: "/mixed-%03d.wav", line))
             XCTAssertEqual(Double(a.frames) / Double(a.sampleRate), 2, accuracy: 0.01, "music line \(line)")
