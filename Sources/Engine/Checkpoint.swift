@@ -187,6 +187,10 @@ public enum ConfigFile {
         } catch let DecodingError.typeMismatch(_, ctx), let DecodingError.valueNotFound(_, ctx) {
             let key = ctx.codingPath.map(\.stringValue).joined(separator: ".")
             throw CheckpointError(path: path, message: "config key '\(key)' has the wrong type: \(ctx.debugDescription)")
+        } catch let DecodingError.dataCorrupted(ctx) where !ctx.codingPath.isEmpty {
+            // Valid JSON whose value does not fit its key (2.5 for a count, 1e308 for a Float, an unknown name).
+            let key = ctx.codingPath.map(\.stringValue).joined(separator: ".")
+            throw CheckpointError(path: path, message: "config key '\(key)' has a value it cannot take (\(ctx.debugDescription)). Restore it from git or retrain.")
         } catch {
             throw CheckpointError(path: path, message: "config.json is not valid JSON (\(error)). Restore it from git or retrain.")
         }

@@ -58,6 +58,7 @@ struct GlobalOptions: ParsableArguments {
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads).") }
+        if modelsDir?.isEmpty == true { throw ValidationError("--models-dir is empty: name the folder that holds the models, or leave it out.") }
     }
 }
 

@@ -100,7 +100,9 @@ struct ModelCard {
 
     init(folder: String) {
         let fm = FileManager.default
-        bytes = (try? fm.attributesOfItem(atPath: folder + "/model.safetensors")[.size] as? Int) ?? nil
+        // The file a link points to (attributesOfItem describes the link itself).
+        let weights = URL(fileURLWithPath: folder + "/model.safetensors").resolvingSymlinksInPath().path
+        bytes = (try? fm.attributesOfItem(atPath: weights)[.size] as? Int) ?? nil
         if let text = try? String(contentsOfFile: folder + "/MODEL_CARD.md", encoding: .utf8) {
             for line in text.split(separator: "\n").map({ $0.trimmingCharacters(in: .whitespaces) }) {
                 if title == nil, line.hasPrefix("# ") {

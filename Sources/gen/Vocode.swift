@@ -61,7 +61,6 @@ struct Vocode: ParsableCommand, HasGlobalOptions {
             if FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), !isDir.boolValue {
                 throw GenError.usage("-o '\(dir)' is a file; with several inputs -o names a folder.")
             }
-            try ioErrors { try Folders.create(dir) }
             var seen = Set<String>()
             for input in inputs {
                 let name = PathName.stem(input) + ".wav"
@@ -70,6 +69,7 @@ struct Vocode: ParsableCommand, HasGlobalOptions {
                 }
                 targets.append(dir + "/" + name)
             }
+            try ioErrors { try Folders.create(dir) }   // only once the names are known not to clash
         } else {
             targets = [output ?? (PathName.deletingExtension(inputs[0]) + "-vocoded.wav")]
             _ = try usageErrors { try AudioFileFormat(path: targets[0] == "-" ? "x.wav" : targets[0]) }
