@@ -142,8 +142,9 @@ public struct RVQCodesFile: Equatable {
         }
         guard hop == model.hop, codebookSize == model.config.codebookSize, sampleRate == model.sampleRate,
               mainCodebooks <= model.config.codebooks else {
-            throw CodecError("\(path) has hop \(hop), \(mainCodebooks) codebooks of \(codebookSize) at \(sampleRate) Hz; the codec has hop "
-                             + "\(model.hop), \(model.config.codebooks) codebooks of \(model.config.codebookSize). Re-encode the audio.")
+            // Like for like, main codebooks against main codebooks, and the rate on both sides.
+            throw CodecError("\(path) has hop \(hop), \(mainCodebooks) main codebooks of \(codebookSize) at \(sampleRate) Hz; the codec has hop "
+                             + "\(model.hop), \(model.config.codebooks) main codebooks of \(model.config.codebookSize) at \(model.sampleRate) Hz. Re-encode the audio.")
         }
         guard bassCodebooks > 0 else { return }
         guard let stream = model.bassStream else {
