@@ -191,6 +191,10 @@ public enum ConfigFile {
             // Valid JSON whose value does not fit its key (2.5 for a count, 1e308 for a Float, an unknown name).
             let key = ctx.codingPath.map(\.stringValue).joined(separator: ".")
             throw CheckpointError(path: path, message: "config key '\(key)' has a value it cannot take (\(ctx.debugDescription)). Restore it from git or retrain.")
+        } catch where (try? JSONSerialization.jsonObject(with: data)) != nil {
+            // The decoder names no key for a number that does not fit its type (2.5 for a count).
+            throw CheckpointError(path: path, message: "config.json is valid JSON, but a value does not fit its key (a fraction where a whole "
+                                  + "number goes, or a number too large). Compare it with the shipped one, or restore it from git.")
         } catch {
             throw CheckpointError(path: path, message: "config.json is not valid JSON (\(error)). Restore it from git or retrain.")
         }

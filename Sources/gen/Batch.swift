@@ -79,6 +79,9 @@ struct BatchCommand: ParsableCommand, HasGlobalOptions {
         do { all = try PromptSet.load(files, batchSeed: seed) } catch let e as PromptFileError {
             throw e.kind == .io ? GenError.io(e.message) : GenError.usage(e.message)
         }
+        if all.items.isEmpty && all.problems.isEmpty && !globals.quiet {
+            printLine("gen batch: no prompt lines in \(files.map { $0 == "-" ? "stdin" : $0 }.joined(separator: ", ")): nothing to render.")
+        }
         var plan = all.shard(try shard.map { try Shard(parsing: $0) })
         // Outputs already there need no model: set them aside before loading or checking any.
         let existing = skipExisting ? BatchRun.existingOutputs(plan.items, outDir: outDir, sampleRate: MelConfig.standard.sampleRate) : [:]

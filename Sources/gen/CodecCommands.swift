@@ -89,8 +89,8 @@ struct Encode: ParsableCommand, HasGlobalOptions {
         downmixed to mono and resampled to 22050 Hz. The codec's codebooks form a
         bitrate ladder (0.86 kbps per main codebook, 6.89 kbps for the top rung's 8):
         pick a rung with --codebooks or --bandwidth. Long files are encoded in bounded
-        chunks, up to an hour a file. The codes file format is described in docs/REFERENCE.md ("Codes
-        files").
+        chunks, up to an hour a file. The codes file format is described in
+        docs/REFERENCE.md ("Codes files").
 
         The ladder mixes two streams: the main codebooks, and from 1.89 kbps up the
         bass stream, which codes the band below 345 Hz as a waveform (three codebooks

@@ -19,7 +19,7 @@ struct Convert: ParsableCommand, HasGlobalOptions {
           gen convert take.wav take.ogg --normalize -1
           gen convert podcast.flac podcast.wav --loudness -16
           gen convert take.wav - | aplay
-          gen convert take.flac -o take.wav
+          gen convert voice.flac -o voice.ogg
 
         --loudness measures integrated loudness (EBU R128, BS.1770-4) and brings the
         file to that many LUFS with its true peak under -1 dBTP; --normalize sets the

@@ -14,8 +14,8 @@ struct Tag: ParsableCommand, HasGlobalOptions {
         discussion: """
         Each file (any format libsndfile reads) is mixed to mono at 22050 Hz and tagged
         in windows of 9.85 s every half window; the probabilities are averaged over the
-        windows (a file longer than an hour is tagged on its first hour, so memory stays
-        bounded). Prints the top genres, the
+        windows (a file longer than an hour is tagged on its first hour, so memory
+        stays bounded). Prints the top genres, the
         likeliest artist and the probability of singing; --json writes one object per
         line instead:
           {"file": "a.wav", "genre": {"jazz": 0.91, ...}, "vocals": 0.07, ...}

@@ -169,7 +169,10 @@ final class CheckpointTests: XCTestCase {
         try "{\"heads\": 2}".write(toFile: path, atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try ConfigFile.read(ToyConfig.self, from: path)) { XCTAssertTrue("\($0)".contains("d_model"), "\($0)") }
         try "{not json".write(toFile: path, atomically: true, encoding: .utf8)
-        XCTAssertThrowsError(try ConfigFile.read(ToyConfig.self, from: path))
+        XCTAssertThrowsError(try ConfigFile.read(ToyConfig.self, from: path)) { XCTAssertTrue("\($0)".contains("not valid JSON"), "\($0)") }
+        // Valid JSON whose number does not fit its key is not called invalid JSON.
+        try "{\"d_model\": 2.5, \"heads\": 2}".write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try ConfigFile.read(ToyConfig.self, from: path)) { XCTAssertTrue("\($0)".contains("valid JSON, but a value does not fit"), "\($0)") }
     }
 
     // TrainingFolder + AdamW state: what `--resume` reads in every trainer.

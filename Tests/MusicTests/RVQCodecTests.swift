@@ -635,7 +635,7 @@ final class RVQCodecTests: MusicScratchTestCase {
         let deep = RVQCodesFile(encoding: x, model: four)
         XCTAssertThrowsError(try RVQCodesFile(codecID: model.modelID, sampleRate: 22050, hop: 64, codebookSize: 16, length: 5001,
                                               codes: deep.codes).check(against: model, path: "deep")) {
-            XCTAssertTrue("\($0)".contains("4 codebooks"), "\($0)")
+            XCTAssertTrue("\($0)".contains("4 main codebooks"), "\($0)")
         }
         // Model weights are strict too: a codebook of the wrong shape names the tensor.
         var weights = model.weightsFile()
