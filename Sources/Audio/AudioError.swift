@@ -19,13 +19,13 @@ public enum AudioError: Error, CustomStringConvertible {
     case invalidBuffer(context: String, problem: String, fix: String)
     case invalidSampleRate(rate: Int)
     case resampleFailed(reason: String)
-    /// The program reading stdout closed the pipe (`gen speech -o - | head -c 100`): not an error
-    /// of gen's; the command line stops quietly, as a Unix filter does.
     /// Something other than a writable file is where the output goes (a folder of that name, a
     /// file where its folder should be).
     case pathInTheWay(path: String, problem: String)
     /// An input longer than the command takes in one file (`seconds` at the file's rate and channels).
     case tooLong(path: String, seconds: Double)
+    /// The program reading stdout closed the pipe (`gen speech -o - | head -c 100`): not an error
+    /// of gen's; the command line stops quietly, as a Unix filter does.
     case brokenPipe
 
     static let readableFormats = "wav, flac, ogg/vorbis, aiff, au, caf, w64, rf64, and other libsndfile formats"

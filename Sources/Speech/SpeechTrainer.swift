@@ -22,7 +22,7 @@ public struct SpeechTrainOptions: TrainingRunSettings {
             if m.dModel < 2 || m.dModel > 2048 || m.dModel % 2 != 0 {
                 p.append("--d-model must be an even number in 2...2048 (2 attention heads), got \(m.dModel)")
             }
-            p += rangeProblem("--layers", min(m.encoderLayers, m.decoderLayers), 1...64) + rangeProblem("--layers", max(m.encoderLayers, m.decoderLayers), 1...64)
+            for layers in Set([m.encoderLayers, m.decoderLayers]).sorted() { p += rangeProblem("--layers", layers, 1...64) }   // one message a value
             p += rangeProblem("--ffn-dim", m.ffnDim, 1...16_384)
         }
         return p

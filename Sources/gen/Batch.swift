@@ -100,6 +100,8 @@ struct BatchCommand: ParsableCommand, HasGlobalOptions {
         try ioErrors {
             try Folders.create(outDir)
             guard access(outDir, W_OK) == 0 else { throw GenError.io("cannot write to --out-dir '\(outDir)': permission denied. Choose another folder.") }
+            // The report's path, checked with the outputs' own check before anything renders.
+            if report { try AudioFile.checkWritable(PathName.join(outDir, "index.html")) }
         }
         let budget = globals.threads ?? max(1, ProcessInfo.processInfo.activeProcessorCount)
         let (workers, threadsPerJob) = BatchRun.workers(jobs: jobs, cores: budget, items: plan.items.count)
@@ -122,10 +124,6 @@ struct BatchCommand: ParsableCommand, HasGlobalOptions {
             let html = BatchReport.html(run.entries.compactMap { $0 }, problems: plan.problems, tally: tally, title: title,
                                         command: (["gen"] + CommandLine.arguments.dropFirst()).joined(separator: " "))
             let path = PathName.join(outDir, "index.html")
-            var isFolder: ObjCBool = false
-            if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
-                throw GenError.io("cannot write the report '\(path)': a folder has that name. Move it away, or give another --out-dir.")
-            }
             try run.whileWriting { try ioErrors { try Data(html.utf8).write(to: URL(fileURLWithPath: path), options: .atomic) } }
             if !globals.quiet { printLine("report: \(path)  (open it in a browser: xdg-open \(path))") }
         }

@@ -160,7 +160,7 @@ struct Decode: ParsableCommand, HasGlobalOptions {
         let seconds = Double(file.length) / Double(file.sampleRate)
         guard seconds <= codecLongestSeconds else {
             throw GenError.io(String(format: "'%@' holds %.0f s of codes; gen decode takes at most %.0f s in one file (its memory grows with the length). "
-                                     + "Encode the audio in parts of at most an hour (`sox IN OUT trim 0 3600`).", input, seconds, codecLongestSeconds))
+                                     + "Encode the audio in parts of at most that (`sox IN OUT trim 0 %.0f`).", input, seconds, codecLongestSeconds, codecLongestSeconds))
         }
         let r = try bitrate.rung(for: model, file: file)
         let rows = Array(file.mainCodes.prefix(r.main)) + Array(file.codes.suffix(file.bassCodebooks).prefix(r.bass))

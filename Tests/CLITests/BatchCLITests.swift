@@ -341,6 +341,13 @@ final class BatchCLITests: CLITestCase {
             XCTAssertEqual(r.code, c.code, "\(c.args): \(r.stderr)")
             XCTAssertTrue(r.stderr.contains(c.mentions), "\(c.args) should mention \(c.mentions): \(r.stderr)")
         }
+        // A folder where the report goes is named before anything renders (it failed after the rendering,
+        // with a raw NSCocoaErrorDomain 512).
+        try FileManager.default.createDirectory(atPath: path("rep/index.html"), withIntermediateDirectories: true)
+        let rep = try gen(["batch", ok, "--out-dir", path("rep"), "--report"])
+        XCTAssertEqual(rep.code, 3, rep.stderr)
+        XCTAssertTrue(rep.stderr.contains("index.html': a folder already has that name"), rep.stderr)
+        XCTAssertEqual(outputs(path("rep")).audio, [], "nothing rendered")
         let help = String(decoding: try gen(["batch", "--help"]).stdout, as: UTF8.self)
         for word in ["--shard", "--skip-existing", "--report", "Examples", "{\"kind\":\"music\",\"genre\":\"jazz\""] {
             XCTAssertTrue(help.contains(word), "batch --help lacks \(word)")
